@@ -1,0 +1,65 @@
+/**
+ * Trust boundaries, checked in CI rather than kept by convention.
+ * dom0 code never depends on the UpdateVM's code; the wire format and the parsers of untrusted
+ * bytes cannot reach processes or the network.
+ */
+const PROCESS = ['^(node:)?child_process$', '^(node:)?cluster$', '^(node:)?worker_threads$', 'execa@'];
+const NETWORK = ['^(node:)?(net|http|https|http2|dgram|tls|dns|inspector)$', 'undici@'];
+const DOM0 = '^(apps/dom0-receiver|apps/dom0-cli|packages/rpm-verify)/';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'dom0-imports-no-updatevm-code',
+      comment: 'dom0 must never run code written for the untrusted UpdateVM.',
+      severity: 'error',
+      from: { path: DOM0 },
+      to: { path: '^apps/updatevm-agent/' },
+    },
+    {
+      name: 'protocol-has-no-process-or-network',
+      comment: 'The wire format is pure: it parses and encodes bytes and nothing else.',
+      severity: 'error',
+      from: { path: '^packages/protocol/src/' },
+      to: { path: [...PROCESS, ...NETWORK] },
+    },
+    {
+      name: 'untrusted-parsers-spawn-nothing',
+      comment: 'Code that reads untrusted bytes in dom0 spawns no processes and opens no sockets.',
+      severity: 'error',
+      from: { path: '^(packages/rpm-verify/src/|apps/dom0-receiver/src/stage/)' },
+      to: { path: [...PROCESS, ...NETWORK] },
+    },
+    {
+      name: 'dom0-receiver-has-no-network',
+      comment: 'dom0 has no network; its code has no reason to open sockets.',
+      severity: 'error',
+      from: { path: '^(apps/dom0-receiver|apps/dom0-cli|packages/rpm-verify)/src/' },
+      to: { path: NETWORK },
+    },
+    {
+      name: 'no-test-fixtures-in-shipped-code',
+      comment: 'Fixture builders are for tests; shipped code must not depend on them.',
+      severity: 'error',
+      from: { path: '^(apps|packages)/[^/]+/src/' },
+      to: { path: '^tooling/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(dist|test-results)' },
+    tsConfig: { fileName: 'tsconfig.depcruise.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.mjs', '.js', '.json'],
+    },
+  },
+};

@@ -1,0 +1,1 @@
+import '@dom0-updates/protocol';
