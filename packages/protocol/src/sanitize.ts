@@ -1,0 +1,72 @@
+/**
+ * The one place untrusted text is made safe to print: everything outside an allow-list of visible
+ * characters becomes a visible escape, so escape sequences, bidi overrides and control characters
+ * can never act on a terminal or forge a log line.
+ */
+
+export const DEFAULT_SANITIZE_MAX_LENGTH = 4096;
+
+// Letters, marks, numbers, punctuation, symbols and the plain space; nothing else passes raw.
+const VISIBLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+const ELLIPSIS = '…';
+
+function escapeCodePoint(codePoint: number): string {
+  if (codePoint <= 0xff) return `\\x${codePoint.toString(16).padStart(2, '0')}`;
+  if (codePoint <= 0xffff) return `\\u${codePoint.toString(16).padStart(4, '0')}`;
+  return `\\u{${codePoint.toString(16)}}`;
+}
+
+function limit(pieces: Iterable<string>, maxLength: number): string {
+  const max = Math.max(1, Math.floor(maxLength));
+  let out = '';
+  for (const piece of pieces) {
+    // Stop before a piece that would not fit, so an escape is never cut in half.
+    if (out.length + piece.length > max) {
+      while (out.length + ELLIPSIS.length > max && out.length > 0) out = out.slice(0, -1);
+      return out + ELLIPSIS;
+    }
+    out += piece;
+  }
+  return out;
+}
+
+function* textPieces(text: string): Generator<string> {
+  // for..of walks code points; a lone surrogate arrives as one unit and fails the allow-list.
+  for (const ch of text) {
+    yield VISIBLE.test(ch) ? ch : escapeCodePoint(ch.codePointAt(0) ?? 0);
+  }
+}
+
+/**
+ * Returns `text` with every character outside the visible allow-list replaced by an escape such as
+ * `\x1b`, `\u202e` or `\ud800`, cut to at most `maxLength` characters (ending in `…` when cut).
+ * The result contains only visible characters and spaces, so sanitising twice changes nothing.
+ */
+export function sanitizeForTerminal(text: string, maxLength: number = DEFAULT_SANITIZE_MAX_LENGTH): string {
+  return limit(textPieces(text), maxLength);
+}
+
+function* bytePieces(bytes: Uint8Array): Generator<string> {
+  for (const byte of bytes) {
+    yield byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : escapeCodePoint(byte);
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Bytes of unknown encoding made printable: valid UTF-8 is shown as text (sanitised), anything else
+ * byte by byte with `\xNN` escapes for every byte outside printable ASCII.
+ */
+export function sanitizeBytesForTerminal(
+  bytes: Uint8Array,
+  maxLength: number = DEFAULT_SANITIZE_MAX_LENGTH,
+): string {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return limit(bytePieces(bytes), maxLength);
+  }
+  return sanitizeForTerminal(text, maxLength);
+}
