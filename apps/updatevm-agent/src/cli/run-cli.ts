@@ -1,0 +1,71 @@
+import type { Readable, Writable } from 'node:stream';
+import { performDownload } from '../commands/download.ts';
+import { runFromDom0, syncState } from '../commands/sync.ts';
+import { AgentError } from '../errors.ts';
+import { ExitCode } from '../exit-code.ts';
+import { workdirLayout } from '../installroot/paths.ts';
+import { createReporter, type Reporter } from '../progress/reporter.ts';
+import { sanitize } from '../text.ts';
+import { parseArgs, type Command } from './args.ts';
+import { HELP, VERSION } from './help.ts';
+
+export interface CliStreams {
+  readonly stdin: Readable;
+  readonly stdout: Writable & { readonly isTTY?: boolean };
+  readonly stderr: Writable;
+}
+
+async function execute(command: Exclude<Command, { kind: 'help' | 'version' }>, reporter: Reporter, stdin: Readable): Promise<ExitCode> {
+  const ctx = { layout: workdirLayout(command.options.workdir), reporter };
+  switch (command.kind) {
+    case 'sync-state':
+      return syncState(ctx, stdin);
+    case 'run':
+      return runFromDom0(ctx, stdin, command.transport);
+    case 'download':
+      return performDownload(ctx, command.request, command.transport);
+  }
+}
+
+/** Parses argv, runs the command and turns every failure into a clear message and an exit code. */
+export async function runCli(argv: readonly string[], io: CliStreams): Promise<ExitCode> {
+  let command: Command;
+  try {
+    command = parseArgs(argv);
+  } catch (error) {
+    if (error instanceof AgentError) {
+      io.stderr.write(`updatevm-agent: ${error.message}\nTry "updatevm-agent --help".\n`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+  if (command.kind === 'help') {
+    io.stdout.write(HELP);
+    return ExitCode.ok;
+  }
+  if (command.kind === 'version') {
+    io.stdout.write(`updatevm-agent ${VERSION}\n`);
+    return ExitCode.ok;
+  }
+  const reporter = createReporter(command.options.jsonProgress ? 'json' : io.stdout.isTTY === true ? 'tty' : 'plain', io.stdout);
+  try {
+    return await execute(command, reporter, io.stdin);
+  } catch (error) {
+    const agentError =
+      error instanceof AgentError
+        ? error
+        : new AgentError('INTERNAL', error instanceof Error ? sanitize(error.message) : sanitize(String(error)));
+    reporter.report({
+      stage: 'done',
+      result: 'error',
+      code: agentError.code,
+      message: agentError.message,
+      ...('member' in agentError && typeof agentError.member === 'string' ? { member: agentError.member } : {}),
+    });
+    reporter.close();
+    io.stderr.write(`updatevm-agent: error: ${agentError.message} [${agentError.code}]\n`);
+    return agentError.exitCode;
+  } finally {
+    reporter.close();
+  }
+}

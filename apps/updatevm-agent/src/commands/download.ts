@@ -1,0 +1,138 @@
+import { access, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { memberNameProblem } from '@dom0-updates/protocol';
+import { checkArgs, cleanArgs, downloadArgs } from '../dnf/argv.ts';
+import { detectDnf, type DnfTool } from '../dnf/detect.ts';
+import { dnfFailure, runDnf } from '../dnf/run.ts';
+import { AgentError, DiskFullError, isNoSpace, StateError } from '../errors.ts';
+import { ExitCode } from '../exit-code.ts';
+import { detectReleasever, writeRpmMacros } from '../installroot/rpmdb.ts';
+import type { DownloadRequest } from '../request.ts';
+import type { TransportSpec } from '../cli/args.ts';
+import { sanitize } from '../text.ts';
+import { interpretReply } from '../transport/reply.ts';
+import { sendUpdates, type OutgoingPackage } from '../transport/send.ts';
+import type { AgentContext } from './context.ts';
+
+async function requireState(ctx: AgentContext): Promise<void> {
+  try {
+    await access(ctx.layout.dnfConf);
+  } catch {
+    throw new StateError(
+      'NO_STATE',
+      `no dom0 state under ${sanitize(ctx.layout.workdir)}: dom0 must sync its state first (updatevm-agent sync-state, or run)`,
+    );
+  }
+}
+
+/** `--clean`: dnf's caches and any package left from an earlier run are removed. */
+async function clean(ctx: AgentContext, dnf: DnfTool, request: DownloadRequest): Promise<void> {
+  const run = await runDnf(dnf, cleanArgs(dnf, ctx.layout, request), ctx.layout, 'download', () => undefined);
+  if (run.exitCode !== 0) throw dnfFailure(run, 'cleaning the cache');
+  await rm(ctx.layout.cache, { recursive: true, force: true });
+  await rm(ctx.layout.runs, { recursive: true, force: true });
+  ctx.reporter.report({ stage: 'info', message: 'cache cleaned' });
+}
+
+async function checkOnly(
+  ctx: AgentContext,
+  dnf: DnfTool,
+  request: DownloadRequest,
+  releasever: string | undefined,
+): Promise<ExitCode> {
+  const updates: string[] = [];
+  ctx.reporter.report({ stage: 'resolve' });
+  const run = await runDnf(dnf, checkArgs(dnf, ctx.layout, request, releasever), ctx.layout, 'check', (event) => {
+    if (event.kind === 'available-update') updates.push(sanitize(`${event.name} ${event.version}`, 300));
+  });
+  // Only dnf's own 100 and 0 are answers; anything else means the check did not happen.
+  if (run.exitCode === 100) {
+    ctx.reporter.report({ stage: 'info', message: `updates available: ${updates.length === 0 ? 'yes' : updates.join(', ')}` });
+    ctx.reporter.report({ stage: 'done', result: 'updates_available', packages: updates });
+    return ExitCode.updatesAvailable;
+  }
+  if (run.exitCode === 0) {
+    ctx.reporter.report({ stage: 'info', message: 'no updates available' });
+    ctx.reporter.report({ stage: 'done', result: 'no_updates' });
+    return ExitCode.ok;
+  }
+  throw dnfFailure(run, 'checking for updates (the check did not complete, so this is NOT "no updates")');
+}
+
+/** The packages dnf put in this run's fresh directory, and nothing else. */
+async function collectDownloads(dir: string): Promise<OutgoingPackage[]> {
+  const out: OutgoingPackage[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.rpm')) continue;
+    const problem = memberNameProblem(entry.name);
+    if (problem !== undefined) {
+      throw new AgentError(
+        'BAD_PACKAGE_NAME',
+        `the mirror served package file "${sanitize(entry.name)}", which cannot be sent: ${problem}`,
+      );
+    }
+    const path = join(dir, entry.name);
+    out.push({ name: entry.name, path, size: (await lstat(path)).size });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+async function downloadAndSend(
+  ctx: AgentContext,
+  dnf: DnfTool,
+  request: DownloadRequest,
+  releasever: string | undefined,
+  transport: TransportSpec,
+): Promise<ExitCode> {
+  await mkdir(ctx.layout.runs, { recursive: true, mode: 0o700 });
+  // A fresh directory per run: only this run's packages are ever sent (Qubes issue 3408).
+  const dir = await mkdtemp(join(ctx.layout.runs, 'run-'));
+  try {
+    let total: number | null = null;
+    let done = 0;
+    ctx.reporter.report({ stage: 'resolve' });
+    const run = await runDnf(dnf, downloadArgs(dnf, ctx.layout, request, dir, releasever), ctx.layout, 'download', (event) => {
+      if (event.kind === 'transaction-count') total = (total ?? 0) + event.count;
+      if (event.kind === 'downloading') ctx.reporter.report({ stage: 'download', done, total, percent: total === null ? null : 0 });
+      if (event.kind === 'downloaded') {
+        done += 1;
+        const percent = total === null || total === 0 ? null : Math.min(100, Math.floor((done * 100) / total));
+        ctx.reporter.report({ stage: 'download', done, total, percent, package: sanitize(event.file, 300) });
+      }
+    });
+    if (run.exitCode !== 0) throw dnfFailure(run, 'downloading updates');
+    const packages = await collectDownloads(dir);
+    if (packages.length === 0) {
+      // Nothing to send: no empty batch goes to dom0 (see README, "No updates").
+      ctx.reporter.report({ stage: 'info', message: 'no updates: nothing to download' });
+      ctx.reporter.report({ stage: 'done', result: 'no_updates' });
+      return ExitCode.ok;
+    }
+    ctx.reporter.report({ stage: 'info', message: `downloaded ${packages.length} package(s); sending to dom0` });
+    const result = await sendUpdates(transport, packages, ctx.reporter);
+    const accepted = interpretReply(result);
+    ctx.reporter.report({ stage: 'info', message: `dom0 accepted ${accepted.length} package(s): ${accepted.join(', ')}` });
+    ctx.reporter.report({ stage: 'done', result: 'accepted', packages: accepted });
+    return ExitCode.ok;
+  } catch (error) {
+    if (isNoSpace(error)) throw new DiskFullError(`disk full under ${sanitize(ctx.layout.workdir)} while downloading`);
+    throw error;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Resolves and downloads with dnf, then sends this run's packages to dom0 (or only checks). */
+export async function performDownload(
+  ctx: AgentContext,
+  request: DownloadRequest,
+  transport: TransportSpec,
+): Promise<ExitCode> {
+  await requireState(ctx);
+  const dnf = await detectDnf();
+  await writeRpmMacros(ctx.layout);
+  if (request.clean) await clean(ctx, dnf, request);
+  const releasever = await detectReleasever(ctx.layout);
+  if (request.checkOnly) return checkOnly(ctx, dnf, request, releasever);
+  return downloadAndSend(ctx, dnf, request, releasever, transport);
+}

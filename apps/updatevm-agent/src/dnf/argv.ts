@@ -1,0 +1,69 @@
+import type { DownloadRequest } from '../request.ts';
+import type { WorkdirLayout } from '../installroot/paths.ts';
+import type { DnfTool } from './detect.ts';
+
+/** Options every dnf call gets: everything read and written stays inside the workdir. */
+function baseArgs(dnf: DnfTool, layout: WorkdirLayout, request: DownloadRequest, releasever: string | undefined): string[] {
+  const args = [
+    '-y',
+    dnf.major === 5 ? '--no-plugins' : '--noplugins',
+    `--installroot=${layout.root}`,
+    `--config=${layout.dnfConf}`,
+    `--setopt=reposdir=${layout.reposDir}`,
+    `--setopt=cachedir=${layout.cache}`,
+    '--setopt=protected_packages=',
+    // A repository that cannot be reached must fail the run, never be skipped into "no updates".
+    '--setopt=skip_if_unavailable=False',
+  ];
+  const userReleasever = request.dnfOptions.some((o) => o.startsWith('--releasever='));
+  if (releasever !== undefined && !userReleasever) args.push(`--releasever=${releasever}`);
+  for (const r of request.enableRepos) args.push(`--enablerepo=${r}`);
+  for (const r of request.disableRepos) args.push(`--disablerepo=${r}`);
+  args.push(...request.dnfOptions);
+  return args;
+}
+
+/** dnf's command word for each action; `download` resolves like install but dom0 only stores the result. */
+function command(request: DownloadRequest): string {
+  return request.action === 'download' ? 'install' : request.action;
+}
+
+/** Resolve and download into `downloadDir` without touching the installroot's rpmdb. */
+export function downloadArgs(
+  dnf: DnfTool,
+  layout: WorkdirLayout,
+  request: DownloadRequest,
+  downloadDir: string,
+  releasever: string | undefined,
+): string[] {
+  return [
+    ...baseArgs(dnf, layout, request, releasever),
+    // Fresh metadata every time: a stale cache must not hide updates (or a dead mirror).
+    '--refresh',
+    '--best',
+    '--allowerasing',
+    '--downloadonly',
+    dnf.major === 5 ? `--destdir=${downloadDir}` : `--downloaddir=${downloadDir}`,
+    command(request),
+    ...request.packages,
+  ];
+}
+
+/** check-update: exit 100 when updates exist, 0 when none, 1 on error. */
+export function checkArgs(
+  dnf: DnfTool,
+  layout: WorkdirLayout,
+  request: DownloadRequest,
+  releasever: string | undefined,
+): string[] {
+  return [
+    ...baseArgs(dnf, layout, request, releasever),
+    '--refresh',
+    dnf.major === 5 ? 'check-upgrade' : 'check-update',
+    ...request.packages,
+  ];
+}
+
+export function cleanArgs(dnf: DnfTool, layout: WorkdirLayout, request: DownloadRequest): string[] {
+  return [...baseArgs(dnf, layout, request, undefined), 'clean', 'all'];
+}

@@ -1,0 +1,53 @@
+/** What the agent learns from one line of dnf's (untrusted, mirror-influenced) standard output. */
+export type DnfLineEvent =
+  | { readonly kind: 'resolved' }
+  | { readonly kind: 'transaction-count'; readonly count: number }
+  | { readonly kind: 'downloading' }
+  | { readonly kind: 'downloaded'; readonly file: string }
+  | { readonly kind: 'available-update'; readonly name: string; readonly version: string; readonly repo: string };
+
+const COUNT = /^\s*(?:Install|Upgrade|Reinstall|Downgrade|Installing|Upgrading|Reinstalling|Downgrading)\s+(\d+)\s+Packages?\b/;
+// dnf 4: "(1/3): name-1.0-1.noarch.rpm   1.2 MB/s | 5.4 kB  00:00" or without the counter for one package.
+const DOWNLOADED = /^(?:\(\d+\/\d+\):\s+)?([^\s/]+\.rpm)\s+.*\|\s*[\d.]+\s*[kMGT]?B\s/;
+// check-update listing: "name.arch   version-release   repo".
+const UPDATE = /^([A-Za-z0-9_][^\s]*)\.([A-Za-z0-9_]+)\s+(\S+)\s+(\S+)\s*$/;
+
+export function parseDnfLine(line: string, mode: 'download' | 'check'): DnfLineEvent | undefined {
+  if (mode === 'check') {
+    if (line.startsWith('Last metadata expiration check') || line.startsWith('Obsoleting')) return undefined;
+    const m = UPDATE.exec(line);
+    if (m?.[1] !== undefined && m[3] !== undefined && m[4] !== undefined) {
+      return { kind: 'available-update', name: m[1], version: m[3], repo: m[4] };
+    }
+    return undefined;
+  }
+  if (line.startsWith('Dependencies resolved')) return { kind: 'resolved' };
+  if (line.startsWith('Downloading Packages')) return { kind: 'downloading' };
+  const count = COUNT.exec(line);
+  if (count?.[1] !== undefined) return { kind: 'transaction-count', count: Number(count[1]) };
+  const done = DOWNLOADED.exec(line);
+  if (done?.[1] !== undefined) return { kind: 'downloaded', file: done[1] };
+  return undefined;
+}
+
+/** Names a repository from dnf's error text, e.g. "Failed to download metadata for repo 'updates'". */
+function repoFrom(stderr: string): string | undefined {
+  return /for (?:repo|repository) '([^']{1,128})'/.exec(stderr)?.[1];
+}
+
+export type DnfFailureKind =
+  | { readonly kind: 'repo-unreachable'; readonly repo: string | undefined }
+  | { readonly kind: 'disk-full' }
+  | { readonly kind: 'no-match'; readonly spec: string | undefined }
+  | { readonly kind: 'other' };
+
+/** Classifies a failed dnf run from its stderr so the person is told what went wrong. */
+export function classifyFailure(stderr: string): DnfFailureKind {
+  if (/No space left on device|Insufficient space|not enough (?:free )?space/i.test(stderr)) return { kind: 'disk-full' };
+  if (/Failed to download metadata|Cannot download repomd\.xml|All mirrors were tried|Curl error|Cannot download/i.test(stderr)) {
+    return { kind: 'repo-unreachable', repo: repoFrom(stderr) };
+  }
+  const noMatch = /No match for argument:?\s*(\S+)|Unable to find a match:?\s*(\S+)/.exec(stderr);
+  if (noMatch !== null) return { kind: 'no-match', spec: noMatch[1] ?? noMatch[2] };
+  return { kind: 'other' };
+}

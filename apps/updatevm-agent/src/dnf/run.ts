@@ -1,0 +1,68 @@
+import { execa } from 'execa';
+import { DiskFullError, DnfError } from '../errors.ts';
+import type { WorkdirLayout } from '../installroot/paths.ts';
+import { sanitize, sanitizeLines } from '../text.ts';
+import type { DnfTool } from './detect.ts';
+import { classifyFailure, parseDnfLine, type DnfLineEvent } from './output.ts';
+
+export interface DnfRun {
+  readonly exitCode: number;
+  readonly stderr: string;
+}
+
+/** rpm reads %_dbpath from HOME/.rpmmacros; C locale keeps dnf's output parseable. */
+export function dnfEnv(layout: WorkdirLayout): Record<string, string> {
+  return { HOME: layout.home, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' };
+}
+
+/** Runs dnf with an argument array (never a shell), feeding each stdout line to `onEvent`. */
+export async function runDnf(
+  dnf: DnfTool,
+  args: readonly string[],
+  layout: WorkdirLayout,
+  mode: 'download' | 'check',
+  onEvent: (event: DnfLineEvent) => void,
+): Promise<DnfRun> {
+  const sub = execa(dnf.path, args, {
+    env: dnfEnv(layout),
+    reject: false,
+    stdin: 'ignore',
+    buffer: { stdout: false, stderr: true },
+    maxBuffer: { stderr: 4 * 1024 * 1024 },
+    stripFinalNewline: true,
+  });
+  for await (const line of sub.iterable({ from: 'stdout' })) {
+    const event = parseDnfLine(line, mode);
+    if (event !== undefined) onEvent(event);
+  }
+  const result = await sub;
+  if (result.exitCode === undefined) {
+    if (result.code === 'ENOENT') {
+      throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started`);
+    }
+    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: ${sanitize(result.shortMessage ?? String(result.code))}`);
+  }
+  return { exitCode: result.exitCode, stderr: typeof result.stderr === 'string' ? result.stderr : '' };
+}
+
+/** Turns a failed dnf run into the error a person should see. */
+export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError {
+  const detail = sanitizeLines(run.stderr, 12);
+  const failure = classifyFailure(run.stderr);
+  switch (failure.kind) {
+    case 'disk-full':
+      return new DiskFullError(`disk full while ${what}: free space in the working directory and retry\n${detail}`);
+    case 'repo-unreachable':
+      return new DnfError(
+        'REPO_UNREACHABLE',
+        `repository ${failure.repo === undefined ? '(unknown)' : `'${sanitize(failure.repo)}'`} is unreachable while ${what}\n${detail}`,
+      );
+    case 'no-match':
+      return new DnfError(
+        'PACKAGE_NOT_FOUND',
+        `no package matches ${failure.spec === undefined ? 'the request' : `"${sanitize(failure.spec)}"`} in the enabled repositories\n${detail}`,
+      );
+    case 'other':
+      return new DnfError('DNF_FAILED', `dnf failed (exit ${run.exitCode}) while ${what}\n${detail}`);
+  }
+}

@@ -1,0 +1,91 @@
+import { UsageError } from './errors.ts';
+import { parseDnfOptions, type DnfOption } from './dnf/passthrough.ts';
+import { sanitize } from './text.ts';
+
+/** What dnf is asked to do. `download` fetches named packages (and what they need) for dom0 to keep. */
+export const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade', 'download'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+declare const packageSpecBrand: unique symbol;
+/** A package name, glob, NEVRA or provide; never starts with `-`, so dnf cannot read it as an option. */
+export type PackageSpec = string & { readonly [packageSpecBrand]: true };
+
+declare const repoPatternBrand: unique symbol;
+/** A repository id or glob as `--enablerepo`/`--disablerepo` take it. */
+export type RepoPattern = string & { readonly [repoPatternBrand]: true };
+
+/** One validated download request, whether it came from dom0's request.json or a person's command line. */
+export interface DownloadRequest {
+  readonly action: Action;
+  readonly packages: readonly PackageSpec[];
+  readonly enableRepos: readonly RepoPattern[];
+  readonly disableRepos: readonly RepoPattern[];
+  readonly clean: boolean;
+  readonly checkOnly: boolean;
+  readonly dnfOptions: readonly DnfOption[];
+}
+
+const PACKAGE_SPEC = /^[A-Za-z0-9_/][A-Za-z0-9._+:~^*?@/()\[\]-]{0,255}$/;
+const REPO_PATTERN = /^[A-Za-z0-9_.:*?\[\]-]{1,128}$/;
+
+export function parseAction(value: string): Action {
+  const found = ACTIONS.find((a) => a === value);
+  if (found === undefined) {
+    throw new UsageError(
+      'UNKNOWN_ACTION',
+      `unknown action "${sanitize(value)}": expected one of ${ACTIONS.join(', ')}`,
+    );
+  }
+  return found;
+}
+
+export function parsePackageSpec(value: string): PackageSpec {
+  if (!PACKAGE_SPEC.test(value)) {
+    throw new UsageError(
+      'BAD_PACKAGE_SPEC',
+      `package "${sanitize(value)}" is not a valid package name or pattern`,
+    );
+  }
+  return value as PackageSpec;
+}
+
+/** Accepts `a,b` lists as dnf does, returning one pattern per element. */
+export function parseRepoPatterns(value: string): RepoPattern[] {
+  return value.split(',').map((part) => {
+    if (!REPO_PATTERN.test(part)) {
+      throw new UsageError('BAD_REPO_ID', `repository "${sanitize(part)}" is not a valid repository id or pattern`);
+    }
+    return part as RepoPattern;
+  });
+}
+
+export interface RequestFields {
+  readonly action?: string | undefined;
+  readonly packages?: readonly string[] | undefined;
+  readonly enableRepos?: readonly string[] | undefined;
+  readonly disableRepos?: readonly string[] | undefined;
+  readonly clean?: boolean | undefined;
+  readonly checkOnly?: boolean | undefined;
+  readonly dnfOptions?: readonly string[] | undefined;
+}
+
+/**
+ * Builds a request from loosely typed fields; the one place the action/package rules live.
+ * Without an action, named packages mean install and no packages mean upgrade (as Qubes does).
+ */
+export function buildRequest(fields: RequestFields): DownloadRequest {
+  const packages = (fields.packages ?? []).map(parsePackageSpec);
+  const action = fields.action === undefined ? (packages.length > 0 ? 'install' : 'upgrade') : parseAction(fields.action);
+  if (action !== 'upgrade' && packages.length === 0 && fields.checkOnly !== true) {
+    throw new UsageError('PACKAGES_REQUIRED', `action ${action} needs at least one package name`);
+  }
+  return {
+    action,
+    packages,
+    enableRepos: (fields.enableRepos ?? []).flatMap(parseRepoPatterns),
+    disableRepos: (fields.disableRepos ?? []).flatMap(parseRepoPatterns),
+    clean: fields.clean ?? false,
+    checkOnly: fields.checkOnly ?? false,
+    dnfOptions: parseDnfOptions(fields.dnfOptions ?? []),
+  };
+}

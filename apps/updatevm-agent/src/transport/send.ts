@@ -1,0 +1,116 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { encodeUpdateStream, EncodeError, SERVICE_CALL } from '@dom0-updates/protocol';
+import { execa } from 'execa';
+import { ExitCode } from '../exit-code.ts';
+import { AgentError, DiskFullError, isNoSpace, TransportError } from '../errors.ts';
+import type { TransportSpec } from '../cli/args.ts';
+import type { Reporter } from '../progress/reporter.ts';
+import { sanitize, sanitizeLines } from '../text.ts';
+
+/** A downloaded package about to be sent: its flat file name and where it is on disk. */
+export interface OutgoingPackage {
+  readonly name: string;
+  readonly path: string;
+  readonly size: number;
+}
+
+/** What came back from the receiver: its raw reply bytes and how the transport process ended. */
+export interface TransportResult {
+  readonly reply: Uint8Array;
+  readonly exitCode: number;
+  readonly stderr: string;
+}
+
+const BLOCK = 512;
+const MAX_REPLY_BYTES = 1024 * 1024;
+
+/** The exact ustar size, so progress can be a real percentage. */
+export function streamSize(packages: readonly OutgoingPackage[]): number {
+  return packages.reduce((sum, p) => sum + BLOCK + Math.ceil(p.size / BLOCK) * BLOCK, 2 * BLOCK);
+}
+
+/** qrexec calls dom0's service by name; local runs the configured receiver argv directly. */
+export function transportArgv(transport: TransportSpec): readonly [string, ...string[]] {
+  return transport.kind === 'qrexec' ? ['qrexec-client-vm', 'dom0', SERVICE_CALL] : transport.argv;
+}
+
+class Counter extends Transform {
+  bytes = 0;
+  constructor(private readonly onBytes: (bytes: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.byteLength;
+    this.onBytes(this.bytes);
+    done(null, chunk);
+  }
+}
+
+/**
+ * Streams `packages` to dom0 as the protocol's update stream through the chosen transport and
+ * returns the receiver's reply. Transport-level failures (nothing to read a reply from) throw.
+ */
+export async function sendUpdates(
+  transport: TransportSpec,
+  packages: readonly OutgoingPackage[],
+  reporter: Reporter,
+): Promise<TransportResult> {
+  const [file, ...args] = transportArgv(transport);
+  const total = streamSize(packages);
+  const sub = execa(file, args, {
+    stdin: 'pipe',
+    encoding: 'buffer',
+    reject: false,
+    maxBuffer: { stdout: MAX_REPLY_BYTES, stderr: MAX_REPLY_BYTES },
+  });
+  const counter = new Counter((bytes) =>
+    reporter.report({ stage: 'send', bytes, total, percent: Math.min(100, Math.floor((bytes * 100) / total)) }),
+  );
+  // A receiver that rejects early closes its stdin; the write error is expected then and the
+  // reply explains it, so both sides are awaited before deciding what happened.
+  const piping = pipeline(counter, sub.stdin).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  const encoding = encodeUpdateStream(
+    packages.map((p) => ({ name: p.name, path: p.path })),
+    counter,
+  ).then(
+    () => undefined,
+    (error: unknown) => {
+      counter.destroy();
+      return error;
+    },
+  );
+  const [encodeError] = await Promise.all([encoding, piping]);
+  const result = await sub;
+  const stderr = result.stderr instanceof Uint8Array ? Buffer.from(result.stderr).toString('utf8') : '';
+
+  if (result.exitCode === undefined) {
+    const what = transport.kind === 'qrexec' ? 'qrexec-client-vm (is this a Qubes UpdateVM?)' : `receiver ${sanitize(file)}`;
+    throw new TransportError(
+      result.code === 'ENOENT' ? 'TRANSPORT_MISSING' : 'TRANSPORT_FAILED',
+      `could not start ${what}: ${sanitize(result.shortMessage ?? String(result.code))}`,
+    );
+  }
+  if (transport.kind === 'qrexec' && result.exitCode === ExitCode.policyDenied) {
+    throw new TransportError(
+      'POLICY_DENIED',
+      `dom0's qrexec policy denied ${SERVICE_CALL} from this VM (is it the configured UpdateVM?)`,
+      ExitCode.policyDenied,
+    );
+  }
+  const reply = result.stdout instanceof Uint8Array ? result.stdout : new Uint8Array();
+  if (encodeError instanceof EncodeError) {
+    throw new AgentError(encodeError.code, `could not encode the update stream: ${encodeError.message}`);
+  }
+  if (isNoSpace(encodeError)) throw new DiskFullError('disk full while sending the update stream');
+  if (reply.byteLength === 0) {
+    throw new TransportError(
+      'NO_REPLY',
+      `dom0 sent no reply (transport exit ${result.exitCode})${stderr.trim() === '' ? '' : `\n${sanitizeLines(stderr, 8)}`}`,
+    );
+  }
+  return { reply, exitCode: result.exitCode, stderr };
+}
