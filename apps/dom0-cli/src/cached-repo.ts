@@ -1,0 +1,33 @@
+/**
+ * The definition of the one repository dom0's dnf may use: the receiver's published, verified
+ * cache. Signatures are checked again by dnf against the pinned keys (gpgcheck); repository
+ * metadata is dom0's own (createrepo_c ran in dom0), so repo_gpgcheck stays off.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const CACHED_REPO_ID = 'dom0-updates-cached';
+
+export function cachedRepoDefinition(updatesDir: string, keyring: readonly string[]): string {
+  return [
+    `[${CACHED_REPO_ID}]`,
+    'name=dom0 updates, verified by dom0-receiver',
+    `baseurl=file://${join(updatesDir, 'repo')}`,
+    'enabled=1',
+    'gpgcheck=1',
+    'localpkg_gpgcheck=1',
+    'repo_gpgcheck=0',
+    'metadata_expire=0',
+    'skip_if_unavailable=False',
+    `gpgkey=${keyring.map((k) => `file://${k}`).join(' ')}`,
+    '',
+  ].join('\n');
+}
+
+/** A private directory holding only the cached repo definition: dnf's whole reposdir. */
+export function writeCachedRepoDir(updatesDir: string, keyring: readonly string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-update-repos.'));
+  writeFileSync(join(dir, `${CACHED_REPO_ID}.repo`), cachedRepoDefinition(updatesDir, keyring), { mode: 0o644 });
+  return dir;
+}

@@ -1,0 +1,279 @@
+/**
+ * The configuration: `KEY=value` lines in a file (default /etc/dom0-updates/config), overridden by
+ * DOM0_UPDATES_<KEY> environment variables, overridden by command-line flags. Keys are an
+ * allow-list; every value is parsed once here into the type the rest of the program uses.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, normalize } from 'node:path';
+import { ConfigError, UsageError } from './errors.ts';
+
+export const DEFAULT_CONFIG_FILE = '/etc/dom0-updates/config';
+export const CONFIG_ENV = 'DOM0_UPDATES_CONFIG';
+export const ENV_PREFIX = 'DOM0_UPDATES_';
+
+export type Transport = 'qrexec' | 'local';
+
+export interface Config {
+  /** UpdateVM name; undefined means ask `qubes-prefs updatevm` (qrexec) or "local". */
+  readonly updateVm: string | undefined;
+  readonly transport: Transport;
+  readonly updatesDir: string;
+  readonly keyring: readonly string[];
+  readonly dom0Root: string;
+  readonly rpmdbPath: string;
+  readonly reposDir: string;
+  readonly dnfConf: string;
+  readonly keysDir: string;
+  readonly agentCommand: readonly string[];
+  readonly agentWorkdir: string | undefined;
+  readonly receiverCommand: readonly string[];
+  readonly maxFiles: number;
+  readonly maxBytes: number;
+  readonly timeoutSeconds: number;
+  readonly lockFile: string;
+  readonly releasever: string | undefined;
+}
+
+export const DEFAULT_CONFIG: Config = {
+  updateVm: undefined,
+  transport: 'qrexec',
+  updatesDir: '/var/lib/qubes/updates',
+  keyring: [],
+  dom0Root: '/',
+  rpmdbPath: '/var/lib/rpm',
+  reposDir: '/etc/yum.repos.d',
+  dnfConf: '/etc/dnf/dnf.conf',
+  keysDir: '/etc/pki/rpm-gpg',
+  agentCommand: ['/usr/lib/dom0-updates/updatevm-agent'],
+  agentWorkdir: undefined,
+  receiverCommand: ['/usr/lib/dom0-updates/dom0-receiver'],
+  maxFiles: 4096,
+  maxBytes: 4 * 1024 * 1024 * 1024,
+  timeoutSeconds: 3600,
+  lockFile: '/run/lock/dom0-update.lock',
+  releasever: undefined,
+};
+
+/** The configuration keys, in the order the README documents them. */
+export const CONFIG_KEYS = [
+  'UPDATEVM',
+  'TRANSPORT',
+  'UPDATES_DIR',
+  'KEYRING',
+  'DOM0_ROOT',
+  'RPMDB_PATH',
+  'REPOS_DIR',
+  'DNF_CONF',
+  'KEYS_DIR',
+  'AGENT_COMMAND',
+  'AGENT_WORKDIR',
+  'RECEIVER_COMMAND',
+  'MAX_FILES',
+  'MAX_BYTES',
+  'TIMEOUT',
+  'LOCK_FILE',
+  'RELEASEVER',
+] as const;
+
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+/** Raw values per key, before parsing; KEYRING may hold several. */
+export type RawSettings = Partial<Record<ConfigKey, string[]>>;
+
+/** Where a raw value came from, so an error can say which layer to fix. */
+export type Origin = 'file' | 'env' | 'flag';
+
+const KEY_SET: ReadonlySet<string> = new Set(CONFIG_KEYS);
+
+export function isConfigKey(name: string): name is ConfigKey {
+  return KEY_SET.has(name);
+}
+
+/** Qubes VM names: a letter, then letters, digits, `_`, `.`, `-`; at most 31 characters. */
+const VM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
+
+export function parseVmName(value: string, where: string): string {
+  if (!VM_NAME.test(value)) {
+    throw new ConfigError('CONFIG_BAD_VM_NAME', `${where}: "${printable(value)}" is not a valid qube name`);
+  }
+  return value;
+}
+
+/** Parses the text of a config file. Unknown keys and malformed lines are errors, not warnings. */
+export function parseConfigText(text: string, file: string): RawSettings {
+  const out: RawSettings = {};
+  const lines = text.split('\n');
+  lines.forEach((rawLine, index) => {
+    const line = rawLine.replace(/\r$/, '').trim();
+    if (line === '' || line.startsWith('#')) return;
+    const where = `${file}:${index + 1}`;
+    const eq = line.indexOf('=');
+    if (eq <= 0) {
+      throw new ConfigError('CONFIG_SYNTAX', `${where}: expected KEY=value, got "${printable(line)}"`);
+    }
+    const key = line.slice(0, eq).trim();
+    const value = unquote(line.slice(eq + 1).trim());
+    if (!isConfigKey(key)) {
+      throw new ConfigError('CONFIG_UNKNOWN_KEY', `${where}: unknown key "${printable(key)}"`);
+    }
+    const existing = out[key];
+    if (existing !== undefined && key !== 'KEYRING') {
+      throw new ConfigError('CONFIG_DUPLICATE_KEY', `${where}: ${key} is set twice`);
+    }
+    out[key] = [...(existing ?? []), value];
+  });
+  return out;
+}
+
+/** Reads DOM0_UPDATES_<KEY> variables; KEYRING takes a colon-separated list. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
+  const out: RawSettings = {};
+  for (const key of CONFIG_KEYS) {
+    const value = env[ENV_PREFIX + key];
+    if (value === undefined) continue;
+    out[key] = key === 'KEYRING' ? value.split(':').filter((v) => v !== '') : [value];
+  }
+  return out;
+}
+
+export function readConfigFile(path: string, required: boolean): RawSettings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError('CONFIG_UNREADABLE', `cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  return parseConfigText(text, path);
+}
+
+/**
+ * Builds the configuration from its layers (later layers win). Flag values that fail to parse are
+ * usage errors (exit 2); file and environment values are configuration errors.
+ */
+export function resolveConfig(layers: readonly { origin: Origin; settings: RawSettings }[]): Config {
+  const merged = new Map<ConfigKey, { origin: Origin; values: string[] }>();
+  for (const { origin, settings } of layers) {
+    for (const key of CONFIG_KEYS) {
+      const values = settings[key];
+      if (values !== undefined) merged.set(key, { origin, values });
+    }
+  }
+  const read = <T>(key: ConfigKey, parse: (value: string, where: string) => T, fallback: T): T => {
+    const entry = merged.get(key);
+    const value = entry?.values.at(-1);
+    if (entry === undefined || value === undefined) return fallback;
+    return wrap(entry.origin, () => parse(value, describe(key, entry.origin)));
+  };
+  const keyringEntry = merged.get('KEYRING');
+  const keyring =
+    keyringEntry === undefined
+      ? DEFAULT_CONFIG.keyring
+      : wrap(keyringEntry.origin, () =>
+          keyringEntry.values.map((v) => absolutePath(v, describe('KEYRING', keyringEntry.origin))),
+        );
+  return {
+    updateVm: read('UPDATEVM', (v, w) => (v === '' ? undefined : parseVmName(v, w)), DEFAULT_CONFIG.updateVm),
+    transport: read('TRANSPORT', parseTransport, DEFAULT_CONFIG.transport),
+    updatesDir: read('UPDATES_DIR', absolutePath, DEFAULT_CONFIG.updatesDir),
+    keyring,
+    dom0Root: read('DOM0_ROOT', absolutePath, DEFAULT_CONFIG.dom0Root),
+    rpmdbPath: read('RPMDB_PATH', absolutePath, DEFAULT_CONFIG.rpmdbPath),
+    reposDir: read('REPOS_DIR', absolutePath, DEFAULT_CONFIG.reposDir),
+    dnfConf: read('DNF_CONF', absolutePath, DEFAULT_CONFIG.dnfConf),
+    keysDir: read('KEYS_DIR', absolutePath, DEFAULT_CONFIG.keysDir),
+    agentCommand: read('AGENT_COMMAND', parseArgv, DEFAULT_CONFIG.agentCommand),
+    agentWorkdir: read('AGENT_WORKDIR', (v, w) => (v === '' ? undefined : absolutePath(v, w)), undefined),
+    receiverCommand: read('RECEIVER_COMMAND', parseArgv, DEFAULT_CONFIG.receiverCommand),
+    maxFiles: read('MAX_FILES', positiveInteger, DEFAULT_CONFIG.maxFiles),
+    maxBytes: read('MAX_BYTES', positiveInteger, DEFAULT_CONFIG.maxBytes),
+    timeoutSeconds: read('TIMEOUT', positiveInteger, DEFAULT_CONFIG.timeoutSeconds),
+    lockFile: read('LOCK_FILE', absolutePath, DEFAULT_CONFIG.lockFile),
+    releasever: read('RELEASEVER', parseReleasever, undefined),
+  };
+}
+
+function describe(key: ConfigKey, origin: Origin): string {
+  if (origin === 'env') return `${ENV_PREFIX}${key}`;
+  if (origin === 'flag') return `--${key.toLowerCase().replaceAll('_', '-')}`;
+  return key;
+}
+
+function wrap<T>(origin: Origin, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (origin === 'flag' && error instanceof ConfigError) throw new UsageError(error.code, error.message);
+    throw error;
+  }
+}
+
+function parseTransport(value: string, where: string): Transport {
+  if (value === 'qrexec' || value === 'local') return value;
+  throw new ConfigError('CONFIG_BAD_TRANSPORT', `${where}: "${printable(value)}" is not a transport (qrexec or local)`);
+}
+
+function absolutePath(value: string, where: string): string {
+  // NUL and newlines in a path would corrupt the repo definition and argv handed to tools.
+  if (!isAbsolute(value) || /[\0-\x1f\x7f]/.test(value)) {
+    throw new ConfigError('CONFIG_BAD_PATH', `${where}: "${printable(value)}" is not an absolute path`);
+  }
+  return normalize(value);
+}
+
+function positiveInteger(value: string, where: string): number {
+  const n = /^[1-9][0-9]{0,15}$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new ConfigError('CONFIG_BAD_NUMBER', `${where}: "${printable(value)}" is not a positive integer`);
+  }
+  return n;
+}
+
+function parseReleasever(value: string, where: string): string | undefined {
+  if (value === '') return undefined;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) {
+    throw new ConfigError('CONFIG_BAD_RELEASEVER', `${where}: "${printable(value)}" is not a release version`);
+  }
+  return value;
+}
+
+/** A command as a JSON array of strings, so no shell ever splits it. */
+function parseArgv(value: string, where: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length === 0 ||
+    !parsed.every((a): a is string => typeof a === 'string' && !a.includes('\0'))
+  ) {
+    throw new ConfigError('CONFIG_BAD_COMMAND', `${where}: expected a JSON array of strings, got "${printable(value)}"`);
+  }
+  return parsed;
+}
+
+function unquote(value: string): string {
+  if (value.length >= 2 && ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))) {
+    return value.slice(1, -1);
+  }
+  return value;
+}
+
+/** Config text is dom0's own, but keep error lines to one printable line anyway. */
+function printable(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, '?');
+}
+
+/** The whole configuration: defaults, then the file, then the environment, then flags. */
+export function loadConfig(configFile: string | undefined, env: NodeJS.ProcessEnv, flags: RawSettings): Config {
+  const explicit = configFile ?? env[CONFIG_ENV];
+  const file = explicit ?? DEFAULT_CONFIG_FILE;
+  return resolveConfig([
+    { origin: 'file', settings: readConfigFile(file, explicit !== undefined) },
+    { origin: 'env', settings: settingsFromEnv(env) },
+    { origin: 'flag', settings: flags },
+  ]);
+}

@@ -1,0 +1,52 @@
+/**
+ * dom0's own dnf, pointed at the cached repository alone. Only allow-listed options from the
+ * command line reach it (see options.ts); nothing the UpdateVM said does.
+ */
+import { execa } from 'execa';
+import type { Config } from './config.ts';
+import { InstallError } from './errors.ts';
+import type { Action } from './options.ts';
+import type { OutputMode } from './reporter.ts';
+
+export interface Dom0DnfRequest {
+  readonly reposDir: string;
+  readonly assumeYes: boolean;
+  readonly extraOptions: readonly string[];
+  readonly mode: OutputMode;
+}
+
+export function dom0DnfBaseArgs(config: Config, request: Dom0DnfRequest): string[] {
+  return [
+    ...(config.dom0Root === '/' ? [] : [`--installroot=${config.dom0Root}`]),
+    ...(config.releasever === undefined ? [] : [`--releasever=${config.releasever}`]),
+    '--noplugins',
+    `--setopt=reposdir=${request.reposDir}`,
+    // Command-line settings win over any dnf.conf that might turn the checks off.
+    '--setopt=gpgcheck=1',
+    '--setopt=localpkg_gpgcheck=1',
+    ...(request.assumeYes ? ['-y'] : []),
+    ...(request.mode === 'human' ? [] : ['-q']),
+    ...request.extraOptions,
+  ];
+}
+
+export function dom0DnfInstallArgs(config: Config, request: Dom0DnfRequest, action: Action, packages: readonly string[]): string[] {
+  // Package specs are validated to start with a letter or digit, so none can pose as an option.
+  return [...dom0DnfBaseArgs(config, request), action, ...packages];
+}
+
+export async function runDom0Dnf(args: readonly string[], mode: OutputMode, what: string): Promise<void> {
+  // In --json-progress mode stdout carries only our JSON lines, so dnf talks on stderr.
+  const result = await execa('dnf', args, {
+    reject: false,
+    stdin: 'inherit',
+    stdout: mode === 'json' ? ['pipe'] : 'inherit',
+    stderr: 'inherit',
+    buffer: mode === 'json',
+  });
+  if (mode === 'json' && typeof result.stdout === 'string' && result.stdout !== '') process.stderr.write(`${result.stdout}\n`);
+  if (result.failed) {
+    const reason = (result.shortMessage ?? '').split('\n')[0] ?? '';
+    throw new InstallError('INSTALL_FAILED', `dom0's dnf ${what} failed: ${reason}`);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Every way dom0-update can fail, each with a stable `code` and the exit code it maps to.
+ * Messages never carry untrusted text unsanitised: callers pass it through sanitizeForTerminal.
+ */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  updatesAvailable: 100,
+  transport: 125,
+  policyDenied: 126,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export class CliError extends Error {
+  readonly code: string;
+  readonly exitCode: ExitCode;
+
+  constructor(code: string, message: string, exitCode: ExitCode = EXIT.failure) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Bad command line: exit 2. */
+export class UsageError extends CliError {
+  constructor(code: string, message: string) {
+    super(code, message, EXIT.usage);
+  }
+}
+
+/** Bad configuration file or environment value. */
+export class ConfigError extends CliError {}
+
+/** Another run holds the lock. */
+export class LockError extends CliError {}
+
+/** The transport to the UpdateVM failed (125) or the service call was denied (126). */
+export class TransportError extends CliError {}
+
+/** The UpdateVM side failed: download, check or sending. */
+export class AgentError extends CliError {}
+
+/** dom0's receiver rejected the batch. */
+export class RejectedError extends CliError {}
+
+/** Reading dom0's own state (rpmdb, repo definitions, keys, result record) failed. */
+export class StateError extends CliError {}
+
+/** dom0's dnf failed to install from the cached repository. */
+export class InstallError extends CliError {}

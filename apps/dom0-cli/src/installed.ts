@@ -1,0 +1,83 @@
+/**
+ * What is installed in the dom0 root, read with rpm before and after the install step, and the
+ * difference between the two: the report of what changed is computed, not taken from dnf's output.
+ */
+import { execa } from 'execa';
+import { StateError } from './errors.ts';
+import type { ChangeKind, PackageChange } from './reporter.ts';
+
+export interface InstalledPackage {
+  readonly name: string;
+  readonly arch: string;
+  /** `epoch:version-release`, epoch always present. */
+  readonly evr: string;
+  /** rpm's install transaction id: tells a reinstall apart from no change. */
+  readonly installTid: string;
+}
+
+const QUERY_FORMAT = '%{NAME}\\t%{ARCH}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{INSTALLTID}\\n';
+
+export async function listInstalled(root: string, dbpath: string): Promise<InstalledPackage[]> {
+  const result = await execa('rpm', ['--root', root, '--dbpath', dbpath, '-qa', '--qf', QUERY_FORMAT], {
+    reject: false,
+    stdin: 'ignore',
+  });
+  if (result.failed) {
+    throw new StateError('STATE_RPM_QUERY', `rpm -qa in ${root} failed: ${result.stderr.trim() || result.shortMessage}`);
+  }
+  return parseInstalled(result.stdout);
+}
+
+export function parseInstalled(text: string): InstalledPackage[] {
+  const out: InstalledPackage[] = [];
+  for (const line of text.split('\n')) {
+    const [name, arch, evr, installTid] = line.split('\t');
+    if (name === undefined || arch === undefined || evr === undefined || installTid === undefined) continue;
+    out.push({ name, arch, evr, installTid });
+  }
+  return out;
+}
+
+/** Display form of an EVR: the epoch only when it is not zero. */
+export function displayEvr(evr: string): string {
+  return evr.startsWith('0:') ? evr.slice(2) : evr;
+}
+
+export function diffInstalled(
+  before: readonly InstalledPackage[],
+  after: readonly InstalledPackage[],
+  downgrade: boolean,
+): PackageChange[] {
+  const group = (list: readonly InstalledPackage[]): Map<string, InstalledPackage[]> => {
+    const map = new Map<string, InstalledPackage[]>();
+    for (const p of list) {
+      const key = `${p.name}.${p.arch}`;
+      map.set(key, [...(map.get(key) ?? []), p]);
+    }
+    return map;
+  };
+  const old = group(before);
+  const now = group(after);
+  const changes: PackageChange[] = [];
+  const keys = [...new Set([...old.keys(), ...now.keys()])].sort();
+  for (const key of keys) {
+    const was = old.get(key) ?? [];
+    const is = now.get(key) ?? [];
+    const change = (kind: ChangeKind, from: string | undefined, to: string | undefined): void => {
+      changes.push({ kind, name: key, from: from === undefined ? undefined : displayEvr(from), to: to === undefined ? undefined : displayEvr(to) });
+    };
+    const [onlyWas] = was;
+    const [onlyIs] = is;
+    if (was.length === 1 && is.length === 1 && onlyWas !== undefined && onlyIs !== undefined) {
+      if (onlyWas.evr !== onlyIs.evr) change(downgrade ? 'downgraded' : 'upgraded', onlyWas.evr, onlyIs.evr);
+      else if (onlyWas.installTid !== onlyIs.installTid) change('reinstalled', undefined, onlyIs.evr);
+      continue;
+    }
+    // Several versions side by side (install-only packages such as kernels): report each one.
+    const wasEvrs = new Set(was.map((p) => p.evr));
+    const isEvrs = new Set(is.map((p) => p.evr));
+    for (const p of is) if (!wasEvrs.has(p.evr)) change('installed', undefined, p.evr);
+    for (const p of was) if (!isEvrs.has(p.evr)) change('removed', p.evr, undefined);
+  }
+  return changes;
+}

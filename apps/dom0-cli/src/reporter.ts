@@ -1,0 +1,138 @@
+/**
+ * All output goes through here. Three modes: human text (default), --silent (errors and the final
+ * verdict only), and --json-progress (one JSON object per line on stdout, nothing else on stdout).
+ * Anything that came from the UpdateVM is sanitised before it is written, in every mode.
+ */
+import { sanitizeForTerminal } from '@dom0-updates/protocol';
+
+export type Stage = 'lock' | 'sync' | 'download' | 'verify' | 'install' | 'check';
+export type DoneStatus = 'success' | 'no_updates' | 'updates_available' | 'error';
+export type ChangeKind = 'installed' | 'upgraded' | 'downgraded' | 'reinstalled' | 'removed';
+
+export interface PackageChange {
+  readonly kind: ChangeKind;
+  readonly name: string;
+  readonly from: string | undefined;
+  readonly to: string | undefined;
+}
+
+/** The percentage each stage starts at in --json-progress mode. */
+const STAGE_PERCENT: Record<Stage, number> = {
+  lock: 0,
+  sync: 5,
+  download: 10,
+  verify: 70,
+  install: 80,
+  check: 95,
+};
+
+export interface Sink {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const processSink: Sink = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+export type OutputMode = 'human' | 'silent' | 'json';
+
+export class Reporter {
+  readonly mode: OutputMode;
+  private readonly sink: Sink;
+  private readonly updateVm: string;
+
+  constructor(mode: OutputMode, sink: Sink = processSink, updateVm = 'updatevm') {
+    this.mode = mode;
+    this.sink = sink;
+    this.updateVm = updateVm;
+  }
+
+  withUpdateVm(name: string): Reporter {
+    return new Reporter(this.mode, this.sink, name);
+  }
+
+  stage(stage: Stage, text: string): void {
+    if (this.mode === 'json') this.json({ type: 'progress', stage, percent: STAGE_PERCENT[stage] });
+    else if (this.mode === 'human') this.sink.out(text);
+  }
+
+  info(text: string): void {
+    if (this.mode === 'json') this.json({ type: 'message', level: 'info', text });
+    else if (this.mode === 'human') this.sink.out(text);
+  }
+
+  warning(text: string): void {
+    if (this.mode === 'json') this.json({ type: 'message', level: 'warning', text });
+    else this.sink.err(`dom0-update: warning: ${text}`);
+  }
+
+  /** A line the UpdateVM printed: untrusted, shown only sanitised and marked as its words. */
+  agentLine(raw: string): void {
+    const text = sanitizeForTerminal(raw, 1000);
+    if (this.mode === 'human') this.sink.out(`[${this.updateVm}] ${text}`);
+    // JSON consumers get only dom0's own statements on stdout; the agent's words go to stderr.
+    else if (this.mode === 'json') this.sink.err(`[${this.updateVm}] ${text}`);
+  }
+
+  received(rawNevra: string, rawSigner: string): void {
+    const nevra = clean(rawNevra);
+    const signer = clean(rawSigner);
+    if (this.mode === 'json') this.json({ type: 'package', status: 'verified', nevra, signer });
+    else if (this.mode === 'human') this.sink.out(`  verified ${nevra} (signed by ${signer})`);
+  }
+
+  rejected(rawMember: string | undefined, rawCode: string, reason: string): void {
+    const member = cleanOptional(rawMember);
+    const code = clean(rawCode);
+    const text = sanitizeForTerminal(reason, 1000);
+    if (this.mode === 'json') {
+      this.json({ type: 'rejected', member: member ?? null, code, reason: text });
+    } else {
+      this.sink.err(`dom0-update: rejected ${member ?? 'the batch'}: ${text} [${code}]`);
+    }
+  }
+
+  change(raw: PackageChange): void {
+    const change = { kind: raw.kind, name: clean(raw.name), from: cleanOptional(raw.from), to: cleanOptional(raw.to) };
+    if (this.mode === 'json') {
+      this.json({ type: 'change', change: change.kind, name: change.name, from: change.from ?? null, to: change.to ?? null });
+    } else if (this.mode === 'human') {
+      const detail =
+        change.from !== undefined && change.to !== undefined
+          ? `${change.from} -> ${change.to}`
+          : (change.to ?? change.from ?? '');
+      this.sink.out(`  ${change.kind} ${change.name} ${detail}`);
+    }
+  }
+
+  unrequested(rawNevra: string): void {
+    const nevra = clean(rawNevra);
+    if (this.mode === 'json') this.json({ type: 'unrequested', nevra });
+    else this.sink.err(`dom0-update: unrequested package received and not installed: ${nevra}`);
+  }
+
+  error(code: string, message: string): void {
+    if (this.mode === 'json') this.json({ type: 'error', code, message });
+    else this.sink.err(`dom0-update: error: ${message} [${code}]`);
+  }
+
+  done(status: DoneStatus, exitCode: number, text: string): void {
+    if (this.mode === 'json') this.json({ type: 'done', status, exitCode, percent: 100 });
+    else if (this.mode === 'human') this.sink.out(text);
+  }
+
+  private json(value: Record<string, unknown>): void {
+    this.sink.out(JSON.stringify(value));
+  }
+}
+
+// Package names and versions come from package headers: signed, but still not terminal-safe text.
+function clean(text: string): string {
+  return sanitizeForTerminal(text, 300);
+}
+
+function cleanOptional(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : clean(text);
+}

@@ -1,0 +1,200 @@
+/**
+ * One dom0-update run: lock, state sync, agent, result record, install, report.
+ * Decisions rest on dom0's own data only: the receiver's result record and dom0's rpm database.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeCachedRepoDir } from './cached-repo.ts';
+import { loadConfig, type Config } from './config.ts';
+import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
+import { AgentError, CliError, ConfigError, EXIT, InstallError, RejectedError, TransportError } from './errors.ts';
+import { diffInstalled, listInstalled, type InstalledPackage } from './installed.ts';
+import { acquireLock } from './lock.ts';
+import { parseArgs, type RunOptions } from './options.ts';
+import { Reporter, processSink, type OutputMode, type Sink } from './reporter.ts';
+import { buildRequest } from './request.ts';
+import { readResultRecord, type ReceivedPackage, type ResultRecord } from './result-record.ts';
+import { encodeState } from './state-sync.ts';
+import { collectStateFiles } from './state-files.ts';
+import { agentRun, runAgent } from './transport.ts';
+import { findUpdateVm } from './updatevm.ts';
+import { USAGE, VERSION } from './usage.ts';
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink: Sink = processSink): Promise<number> {
+  let command;
+  try {
+    command = parseArgs(argv);
+  } catch (error) {
+    if (error instanceof CliError) {
+      sink.err(`dom0-update: ${error.message} [${error.code}]`);
+      sink.err('Try "dom0-update --help".');
+      return error.exitCode;
+    }
+    throw error;
+  }
+  if (command.kind === 'help') {
+    sink.out(USAGE.trimEnd());
+    return EXIT.ok;
+  }
+  if (command.kind === 'version') {
+    sink.out(`dom0-update ${VERSION}`);
+    return EXIT.ok;
+  }
+  const options = command.options;
+  const mode: OutputMode = options.jsonProgress ? 'json' : options.silent ? 'silent' : 'human';
+  let reporter = new Reporter(mode, sink);
+  try {
+    const config = loadConfig(options.configFile, env, options.overrides);
+    if (!options.checkOnly && config.keyring.length === 0) {
+      throw new ConfigError('CONFIG_NO_KEYRING', 'no KEYRING is configured: dom0 needs the pinned keys to verify packages');
+    }
+    reporter.stage('lock', 'Taking the dom0-update lock...');
+    const lock = acquireLock(config.lockFile);
+    try {
+      const updateVm = await findUpdateVm(config);
+      reporter = reporter.withUpdateVm(updateVm);
+      return options.checkOnly
+        ? await checkOnly(config, options, updateVm, reporter)
+        : await update(config, options, updateVm, reporter);
+    } finally {
+      lock.release();
+    }
+  } catch (error) {
+    if (error instanceof CliError) {
+      reporter.error(error.code, error.message);
+      reporter.done('error', error.exitCode, '');
+      return error.exitCode;
+    }
+    reporter.error('INTERNAL', `unexpected failure: ${error instanceof Error ? error.message : String(error)}`);
+    reporter.done('error', EXIT.failure, '');
+    return EXIT.failure;
+  }
+}
+
+async function checkOnly(config: Config, options: RunOptions, updateVm: string, reporter: Reporter): Promise<number> {
+  reporter.stage('sync', `Sending dom0's package state to ${updateVm}...`);
+  const exitCode = await startAgent(config, options, updateVm, reporter);
+  if (exitCode === 0) {
+    reporter.done('no_updates', EXIT.ok, 'No updates available.');
+    return EXIT.ok;
+  }
+  if (exitCode === 100) {
+    reporter.done('updates_available', EXIT.updatesAvailable, 'Updates are available.');
+    return EXIT.updatesAvailable;
+  }
+  throw agentFailure(exitCode, 'the check for updates failed: it is NOT known whether updates are available');
+}
+
+async function update(config: Config, options: RunOptions, updateVm: string, reporter: Reporter): Promise<number> {
+  const before = readResultRecord(config.updatesDir);
+  const installedBefore = await listInstalled(config.dom0Root, config.rpmdbPath);
+  reporter.stage('sync', `Sending dom0's package state to ${updateVm}...`);
+  const exitCode = await startAgent(config, options, updateVm, reporter);
+
+  reporter.stage('verify', 'Reading the receiver result...');
+  const after = readResultRecord(config.updatesDir);
+  const batch = isNewBatch(before, after) ? after : undefined;
+  if (batch?.status === 'rejected') {
+    const { code, member, message } = batch.error;
+    reporter.rejected(member, code, message);
+    throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} and installed nothing: ${message} [${code}]`);
+  }
+  if (exitCode !== 0) throw agentFailure(exitCode, 'downloading the updates failed');
+
+  if (batch === undefined) {
+    if (options.action === 'upgrade') {
+      reporter.done('no_updates', EXIT.ok, 'No updates: the UpdateVM sent no packages.');
+      return EXIT.ok;
+    }
+    if (!existsSync(join(config.updatesDir, 'repo'))) {
+      throw new InstallError('NOTHING_RECEIVED', `no packages were received for: ${options.packages.join(' ')}`);
+    }
+    reporter.info('The UpdateVM sent no packages; trying the cached repository as it is.');
+  } else {
+    reporter.info(`Received and verified ${batch.packages.length} package(s):`);
+    for (const pkg of batch.packages) reporter.received(pkg.nevra, pkg.signer);
+  }
+  if (options.downloadOnly) {
+    reporter.done('success', EXIT.ok, 'Packages are verified and cached; not installed (--downloadonly).');
+    return EXIT.ok;
+  }
+  return install(config, options, reporter, installedBefore, batch?.packages ?? []);
+}
+
+async function install(
+  config: Config,
+  options: RunOptions,
+  reporter: Reporter,
+  installedBefore: readonly InstalledPackage[],
+  received: readonly ReceivedPackage[],
+): Promise<number> {
+  const reposDir = writeCachedRepoDir(config.updatesDir, config.keyring);
+  try {
+    const request: Dom0DnfRequest = {
+      reposDir,
+      assumeYes: options.assumeYes,
+      extraOptions: options.dom0DnfOptions,
+      mode: reporter.mode,
+    };
+    if (options.clean) await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], reporter.mode, 'clean all');
+    reporter.stage('install', `Installing from the cached repository (${options.action})...`);
+    await runDom0Dnf(dom0DnfInstallArgs(config, request, options.action, options.packages), reporter.mode, options.action);
+  } finally {
+    rmSync(reposDir, { recursive: true, force: true });
+  }
+  reporter.stage('check', 'Checking what changed...');
+  const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
+  const changes = diffInstalled(installedBefore, installedAfter, options.action === 'downgrade');
+  for (const change of changes) reporter.change(change);
+  const present = new Set(installedAfter.map((p) => `${p.name}.${p.arch} ${p.evr}`));
+  for (const pkg of received) {
+    const installed = present.has(`${pkg.name}.${pkg.arch} ${pkg.epoch}:${pkg.version}-${pkg.release}`);
+    if (installed) continue;
+    if (options.packages.some((spec) => matchesSpec(pkg.name, spec))) {
+      reporter.warning(`requested package ${pkg.nevra} was received but is not installed`);
+    } else {
+      reporter.unrequested(pkg.nevra);
+    }
+  }
+  if (changes.length === 0) {
+    reporter.done('no_updates', EXIT.ok, 'Nothing changed in dom0.');
+  } else {
+    reporter.done('success', EXIT.ok, `Done: ${changes.length} package change(s) in dom0.`);
+  }
+  return EXIT.ok;
+}
+
+async function startAgent(config: Config, options: RunOptions, updateVm: string, reporter: Reporter): Promise<number> {
+  const files = collectStateFiles(config);
+  const request = buildRequest(options);
+  reporter.stage('download', `Running the agent in ${updateVm}...`);
+  const { exitCode } = await runAgent(agentRun(config, updateVm), {
+    timeoutSeconds: config.timeoutSeconds,
+    sendState: (stdin) => encodeState(request, files, stdin),
+    onLine: (line) => reporter.agentLine(line),
+    onDropped: () => reporter.warning('the UpdateVM printed too much; the rest of its output is not shown'),
+  });
+  return exitCode;
+}
+
+function isNewBatch(before: ResultRecord | undefined, after: ResultRecord | undefined): after is ResultRecord {
+  return after !== undefined && (before === undefined || after.sequence > before.sequence);
+}
+
+function agentFailure(exitCode: number, what: string): CliError {
+  if (exitCode === EXIT.transport) {
+    return new TransportError('TRANSPORT_FAILED', `${what}: the transport to the UpdateVM failed (exit 125)`, EXIT.transport);
+  }
+  if (exitCode === EXIT.policyDenied) {
+    return new TransportError('POLICY_DENIED', `${what}: the qrexec policy denied the service call (exit 126)`, EXIT.policyDenied);
+  }
+  return new AgentError('AGENT_FAILED', `${what} (the UpdateVM's agent exited with ${exitCode}; see its output above)`);
+}
+
+/** Whether a received package's name answers a package spec the user gave (name, glob or NEVRA). */
+export function matchesSpec(name: string, spec: string): boolean {
+  if (spec === name || spec.startsWith(`${name}-`) || spec.startsWith(`${name}.`)) return true;
+  if (!/[*?]/.test(spec)) return false;
+  const pattern = spec.replace(/[.+^$()|{}\\[\]]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  return new RegExp(`^${pattern}$`).test(name);
+}

@@ -1,0 +1,32 @@
+/** --help and --version text. The README documents the same options in more detail. */
+import packageJson from '../package.json' with { type: 'json' };
+
+export const VERSION: string = packageJson.version;
+
+export const USAGE = `Usage: dom0-update [OPTIONS] [PACKAGE...]
+
+Download dom0 updates in the UpdateVM, verify them in dom0 and install them
+from the verified cached repository.
+
+Options:
+  --check-only            only check for updates (exit 0: none, 100: available, 1: error)
+  --action=ACTION         upgrade (default), install (default with PACKAGEs),
+                          reinstall or downgrade
+  --enablerepo=REPO       enable a repository in the UpdateVM (repeatable)
+  --disablerepo=REPO      disable a repository in the UpdateVM (repeatable)
+  --clean                 clean dnf caches in the UpdateVM and dom0 first
+  -y, --assumeyes         answer yes to dom0's dnf
+  --downloadonly          receive and verify, but do not install
+  --silent                print only errors
+  --json-progress         machine-readable progress: one JSON object per line
+  --config=FILE           configuration file (default /etc/dom0-updates/config)
+  --updatevm=QUBE, --transport=qrexec|local, --updates-dir=DIR, --keyring=FILE,
+  --dom0-root=DIR, --max-files=N, --max-bytes=N, --timeout=SECONDS, ...
+                          override the configuration key of the same name
+  --OPTION[=VALUE]        any other option is passed to the UpdateVM's dnf
+  -h, --help              show this help
+  --version               show the version
+
+Exit codes: 0 success, 1 failure, 2 usage error, 100 updates available
+(--check-only), 125 transport failure, 126 service call denied by policy.
+`;

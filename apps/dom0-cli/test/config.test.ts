@@ -1,0 +1,112 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, loadConfig, parseConfigText, resolveConfig, settingsFromEnv } from '../src/config.ts';
+import { CliError, ConfigError, UsageError } from '../src/errors.ts';
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(CliError);
+    return (error as CliError).code;
+  }
+  throw new Error('expected an error');
+}
+
+describe('config', () => {
+  it('parses KEY=value lines with comments, blanks and quotes', () => {
+    const raw = parseConfigText('# comment\n\nUPDATEVM = sys-net\nKEYRING=/a\nKEYRING="/b c"\nTIMEOUT=60\n', 'f');
+    expect(raw).toEqual({ UPDATEVM: ['sys-net'], KEYRING: ['/a', '/b c'], TIMEOUT: ['60'] });
+  });
+
+  it('rejects unknown keys, duplicates and lines without =', () => {
+    expect(codeOf(() => parseConfigText('UPDATE_VM=x\n', 'f'))).toBe('CONFIG_UNKNOWN_KEY');
+    expect(codeOf(() => parseConfigText('UPDATEVM=a\nUPDATEVM=b\n', 'f'))).toBe('CONFIG_DUPLICATE_KEY');
+    expect(codeOf(() => parseConfigText('just text\n', 'f'))).toBe('CONFIG_SYNTAX');
+  });
+
+  it('names the file and line of a bad line', () => {
+    expect(() => parseConfigText('\nBOGUS=1\n', '/etc/x')).toThrow('/etc/x:2');
+  });
+
+  it('uses the defaults when nothing is set', () => {
+    expect(resolveConfig([])).toEqual(DEFAULT_CONFIG);
+  });
+
+  it('parses every typed key', () => {
+    const c = resolveConfig([
+      {
+        origin: 'file',
+        settings: {
+          TRANSPORT: ['local'],
+          UPDATES_DIR: ['/u/'],
+          DOM0_ROOT: ['/r'],
+          AGENT_COMMAND: ['["node","/a.mjs"]'],
+          RECEIVER_COMMAND: ['["node","/r.mjs"]'],
+          MAX_FILES: ['7'],
+          MAX_BYTES: ['1000'],
+          TIMEOUT: ['9'],
+          RELEASEVER: ['1'],
+          AGENT_WORKDIR: ['/w'],
+        },
+      },
+    ]);
+    expect(c.transport).toBe('local');
+    expect(c.updatesDir).toBe('/u/');
+    expect(c.agentCommand).toEqual(['node', '/a.mjs']);
+    expect(c.receiverCommand).toEqual(['node', '/r.mjs']);
+    expect([c.maxFiles, c.maxBytes, c.timeoutSeconds]).toEqual([7, 1000, 9]);
+    expect(c.releasever).toBe('1');
+    expect(c.agentWorkdir).toBe('/w');
+  });
+
+  it('rejects bad values with specific codes', () => {
+    const bad = (key: string, value: string): string =>
+      codeOf(() => resolveConfig([{ origin: 'file', settings: { [key]: [value] } }]));
+    expect(bad('TRANSPORT', 'ssh')).toBe('CONFIG_BAD_TRANSPORT');
+    expect(bad('UPDATES_DIR', 'relative/dir')).toBe('CONFIG_BAD_PATH');
+    expect(bad('MAX_FILES', '-1')).toBe('CONFIG_BAD_NUMBER');
+    expect(bad('MAX_BYTES', '1e9')).toBe('CONFIG_BAD_NUMBER');
+    expect(bad('AGENT_COMMAND', 'node agent.mjs')).toBe('CONFIG_BAD_COMMAND');
+    expect(bad('AGENT_COMMAND', '[]')).toBe('CONFIG_BAD_COMMAND');
+    expect(bad('UPDATEVM', 'sys-net; reboot')).toBe('CONFIG_BAD_VM_NAME');
+    expect(bad('UPDATEVM', '-rf')).toBe('CONFIG_BAD_VM_NAME');
+  });
+
+  it('lets the environment override the file and flags override both', () => {
+    const c = resolveConfig([
+      { origin: 'file', settings: { UPDATEVM: ['from-file'], TIMEOUT: ['1'], MAX_FILES: ['1'] } },
+      { origin: 'env', settings: settingsFromEnv({ DOM0_UPDATES_UPDATEVM: 'from-env', DOM0_UPDATES_TIMEOUT: '2' }) },
+      { origin: 'flag', settings: { UPDATEVM: ['from-flag'] } },
+    ]);
+    expect(c.updateVm).toBe('from-flag');
+    expect(c.timeoutSeconds).toBe(2);
+    expect(c.maxFiles).toBe(1);
+  });
+
+  it('reads a colon-separated KEYRING from the environment', () => {
+    expect(settingsFromEnv({ DOM0_UPDATES_KEYRING: '/a:/b' })).toEqual({ KEYRING: ['/a', '/b'] });
+  });
+
+  it('reports a bad flag value as a usage error and a bad file value as a config error', () => {
+    const flag = (): unknown => resolveConfig([{ origin: 'flag', settings: { MAX_FILES: ['many'] } }]);
+    const file = (): unknown => resolveConfig([{ origin: 'file', settings: { MAX_FILES: ['many'] } }]);
+    expect(flag).toThrow(UsageError);
+    expect(flag).toThrow('--max-files');
+    expect(file).toThrow(ConfigError);
+  });
+
+  it('requires an explicitly named config file to exist but not the default one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-config-'));
+    expect(codeOf(() => loadConfig(join(dir, 'missing'), {}, {}))).toBe('CONFIG_UNREADABLE');
+    expect(codeOf(() => loadConfig(undefined, { DOM0_UPDATES_CONFIG: join(dir, 'missing') }, {}))).toBe('CONFIG_UNREADABLE');
+    const file = join(dir, 'config');
+    writeFileSync(file, 'UPDATEVM=sys-whonix\nKEYRING=/k\n');
+    const c = loadConfig(undefined, { DOM0_UPDATES_CONFIG: file, DOM0_UPDATES_TRANSPORT: 'local' }, { KEYRING: ['/f'] });
+    expect(c.updateVm).toBe('sys-whonix');
+    expect(c.transport).toBe('local');
+    expect(c.keyring).toEqual(['/f']);
+  });
+});

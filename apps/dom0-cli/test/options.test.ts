@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../src/errors.ts';
+import { parseArgs, type RunOptions } from '../src/options.ts';
+
+function run(...argv: string[]): RunOptions {
+  const command = parseArgs(argv);
+  if (command.kind !== 'run') throw new Error(`expected a run command, got ${command.kind}`);
+  return command.options;
+}
+
+function usageCode(...argv: string[]): string {
+  try {
+    parseArgs(argv);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).exitCode).toBe(2);
+    return (error as UsageError).code;
+  }
+  throw new Error('expected a usage error');
+}
+
+describe('parseArgs', () => {
+  it('defaults to upgrade with no packages', () => {
+    const o = run();
+    expect(o.action).toBe('upgrade');
+    expect(o.packages).toEqual([]);
+    expect(o.checkOnly).toBe(false);
+    expect(o.assumeYes).toBe(false);
+  });
+
+  it('installs named packages by default', () => {
+    const o = run('dom0-hello', 'dom0-tool-2.0');
+    expect(o.action).toBe('install');
+    expect(o.packages).toEqual(['dom0-hello', 'dom0-tool-2.0']);
+  });
+
+  it('takes --action in both value forms', () => {
+    expect(run('--action=reinstall', 'x').action).toBe('reinstall');
+    expect(run('--action', 'downgrade', 'x').action).toBe('downgrade');
+    expect(run('--action=upgrade', 'x').action).toBe('upgrade');
+  });
+
+  it('rejects an unknown action', () => {
+    expect(usageCode('--action=erase', 'x')).toBe('USAGE_BAD_ACTION');
+  });
+
+  it('rejects install, reinstall and downgrade without package names', () => {
+    expect(usageCode('--action=install')).toBe('USAGE_NO_PACKAGES');
+    expect(usageCode('--action=downgrade')).toBe('USAGE_NO_PACKAGES');
+  });
+
+  it('sets every boolean option', () => {
+    const o = run('--clean', '-y', '--downloadonly', '--silent', '--json-progress');
+    expect([o.clean, o.assumeYes, o.downloadOnly, o.silent, o.jsonProgress]).toEqual([true, true, true, true, true]);
+    expect(run('--assumeyes').assumeYes).toBe(true);
+    expect(run('--check-only').checkOnly).toBe(true);
+  });
+
+  it('refuses a value on a flag that takes none', () => {
+    expect(usageCode('--clean=yes')).toBe('USAGE_UNEXPECTED_VALUE');
+  });
+
+  it('refuses --check-only with --action or --downloadonly', () => {
+    expect(usageCode('--check-only', '--action=upgrade')).toBe('USAGE_CONFLICT');
+    expect(usageCode('--check-only', '--downloadonly')).toBe('USAGE_CONFLICT');
+  });
+
+  it('collects repeated --enablerepo and --disablerepo values', () => {
+    const o = run('--enablerepo=a', '--enablerepo', 'b*', '--disablerepo=c,d');
+    expect(o.enableRepos).toEqual(['a', 'b*']);
+    expect(o.disableRepos).toEqual(['c,d']);
+  });
+
+  it('rejects a repository id with shell or control characters', () => {
+    expect(usageCode('--enablerepo=a;rm')).toBe('USAGE_BAD_REPO');
+    expect(usageCode('--disablerepo=\u001b[31m')).toBe('USAGE_BAD_REPO');
+  });
+
+  it('rejects package names that are not package specs', () => {
+    expect(usageCode('foo;bar')).toBe('USAGE_BAD_PACKAGE');
+    expect(usageCode('..')).toBe('USAGE_BAD_PACKAGE');
+    expect(usageCode('a b')).toBe('USAGE_BAD_PACKAGE');
+  });
+
+  it('treats names after -- as packages, and refuses ones that look like options', () => {
+    expect(run('--', 'dom0-hello').packages).toEqual(['dom0-hello']);
+    expect(usageCode('--', '--nogpgcheck')).toBe('USAGE_BAD_PACKAGE');
+  });
+
+  it('passes other long options to the UpdateVM and only allow-listed ones to dom0', () => {
+    const o = run('--nogpgcheck', '--setopt=install_weak_deps=False', '--best', '--exclude=dom0-extra');
+    expect(o.dnfOptions).toEqual(['--nogpgcheck', '--setopt=install_weak_deps=False', '--best', '--exclude=dom0-extra']);
+    expect(o.dom0DnfOptions).toEqual(['--best', '--exclude=dom0-extra']);
+  });
+
+  it('rejects unknown short options and malformed long ones', () => {
+    expect(usageCode('-x')).toBe('USAGE_UNKNOWN_OPTION');
+    expect(usageCode('--Bad_Option')).toBe('USAGE_UNKNOWN_OPTION');
+    expect(usageCode('--setopt=a\nb')).toBe('USAGE_BAD_VALUE');
+  });
+
+  it('reports a missing value', () => {
+    expect(usageCode('--action')).toBe('USAGE_MISSING_VALUE');
+    expect(usageCode('--config')).toBe('USAGE_MISSING_VALUE');
+  });
+
+  it('maps configuration flags onto config keys, --keyring repeatable', () => {
+    const o = run('--updatevm=sys-firewall', '--keyring=/k1', '--keyring', '/k2', '--max-files=10', '--config=/c');
+    expect(o.overrides).toEqual({ UPDATEVM: ['sys-firewall'], KEYRING: ['/k1', '/k2'], MAX_FILES: ['10'] });
+    expect(o.configFile).toBe('/c');
+  });
+
+  it('returns help and version before validating the rest', () => {
+    expect(parseArgs(['--action=install', '--help'])).toEqual({ kind: 'help' });
+    expect(parseArgs(['-h'])).toEqual({ kind: 'help' });
+    expect(parseArgs(['--version'])).toEqual({ kind: 'version' });
+  });
+});
