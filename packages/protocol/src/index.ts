@@ -42,3 +42,47 @@ export type {
   EncodeSummary,
 } from './tar/encoder.ts';
 export { decodeUpdateStream, encodeUpdateStream, DEFAULT_UPDATE_LIMITS, type DecodedMember } from './update-stream.ts';
+export {
+  REQUEST_ACTIONS,
+  ACTIONS_NEEDING_PACKAGES,
+  MAX_REQUEST_BYTES,
+  MAX_REQUEST_PACKAGES,
+  MAX_REQUEST_REPOS,
+  MAX_REQUEST_OPTIONS,
+  PACKAGE_SPEC_PATTERN,
+  REPO_ID_PATTERN,
+  DNF_OPTION_RULES,
+  validateRequest,
+  parseRequest,
+  encodeRequest,
+  type RequestAction,
+  type UpdateRequest,
+} from './request.ts';
+export {
+  MAX_REPLY_BYTES,
+  MAX_REPLY_PACKAGES,
+  MAX_REPLY_MESSAGE_LENGTH,
+  MAX_REPLY_MEMBER_LENGTH,
+  NEVRA_PATTERN,
+  SHA256_PATTERN,
+  FINGERPRINT_PATTERN,
+  ERROR_CODE_PATTERN,
+  formatNevra,
+  validateReply,
+  encodeReply,
+  parseReply,
+  type Reply,
+  type AcceptedReply,
+  type RejectedReply,
+  type ReplyPackage,
+  type ReplyErrorDetail,
+} from './reply.ts';
+export {
+  DEFAULT_STATE_SYNC_LIMITS,
+  decodeStateSync,
+  encodeStateSync,
+  type StateEntry,
+  type StateRequestEntry,
+  type StateFileEntry,
+} from './state-sync.ts';
+export { checkServiceArgument } from './service.ts';

@@ -1,0 +1,152 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_STATE_SYNC_LIMITS,
+  PROTOCOL_VERSION,
+  RequestError,
+  decodeStateSync,
+  encodeRequest,
+  encodeStateSync,
+  parseRequest,
+  validateRequest,
+  type StateEntry,
+  type UpdateRequest,
+} from '../src/index.ts';
+import { Capture, chunks, concat, text } from './helpers.ts';
+import { buildTar, type RawMember } from './tar-builder.ts';
+
+const request: UpdateRequest = {
+  protocol: PROTOCOL_VERSION,
+  action: 'install',
+  packages: ['vim-enhanced', 'kernel-6.1*'],
+  enableRepos: ['qubes-dom0-current-testing'],
+  disableRepos: ['*'],
+  clean: true,
+  dnfOptions: ['--best', '--setopt=install_weak_deps=False', '--exclude=foo*'],
+};
+
+async function decodeState(bytes: Uint8Array): Promise<(StateEntry | { path: string; bytes: Uint8Array })[]> {
+  const out: (StateEntry | { path: string; bytes: Uint8Array })[] = [];
+  for await (const entry of decodeStateSync(chunks(bytes, 300), DEFAULT_STATE_SYNC_LIMITS)) {
+    if (entry.kind === 'request') out.push(entry);
+    else {
+      const parts: Uint8Array[] = [];
+      for await (const part of entry.body) parts.push(Uint8Array.from(part));
+      out.push({ path: entry.path, bytes: concat(parts) });
+    }
+  }
+  return out;
+}
+
+const requestMember = (r: unknown = request): RawMember => ({ name: 'request.json', body: text(`${JSON.stringify(r)}\n`) });
+
+describe('state-sync stream', () => {
+  it('round-trips the request and allow-listed state files, from bytes and from disk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'state-'));
+    writeFileSync(join(dir, 'db'), new Uint8Array(5000).fill(9));
+    const out = new Capture();
+    await encodeStateSync(
+      request,
+      [
+        { name: 'rpmdb/rpmdb.sqlite', path: join(dir, 'db') },
+        { name: 'yum.repos.d/qubes-dom0.repo', size: 3, body: [text('[x]')] },
+        { name: 'dnf/dnf.conf', size: 0, body: [] },
+        { name: 'rpm-gpg/RPM-GPG-KEY-qubes-4-primary', size: 4, body: [text('KEY\n')] },
+      ],
+      out,
+    );
+    expect(await decodeState(out.bytes)).toEqual([
+      { kind: 'request', path: 'request.json', request },
+      { path: 'rpmdb/rpmdb.sqlite', bytes: new Uint8Array(5000).fill(9) },
+      { path: 'yum.repos.d/qubes-dom0.repo', bytes: text('[x]') },
+      { path: 'dnf/dnf.conf', bytes: new Uint8Array(0) },
+      { path: 'rpm-gpg/RPM-GPG-KEY-qubes-4-primary', bytes: text('KEY\n') },
+    ]);
+  });
+
+  it('refuses to encode a path outside the allow-list or a second request.json', async () => {
+    for (const name of ['etc/passwd', 'rpmdb/../x', 'request.json', 'yum.repos.d/x.conf', 'rpmdb/.lock']) {
+      const out = new Capture();
+      await expect(encodeStateSync(request, [{ name, size: 0, body: [] }], out)).rejects.toMatchObject({ code: 'ENCODE_BAD_NAME' });
+      expect(out.bytes).toHaveLength(0);
+    }
+  });
+
+  it('refuses to encode an invalid request', async () => {
+    await expect(encodeStateSync({ ...request, packages: ['-rf'] }, [], new Capture())).rejects.toMatchObject({
+      code: 'ENCODE_BAD_REQUEST',
+    });
+  });
+
+  it('rejects a stream whose first member is not request.json', async () => {
+    const bytes = buildTar([{ name: 'dnf/dnf.conf', body: text('x') }, requestMember()]);
+    await expect(decodeState(bytes)).rejects.toMatchObject({ code: 'STATE_MISSING_REQUEST', member: 'dnf/dnf.conf' });
+  });
+
+  it('rejects an empty stream (no request)', async () => {
+    await expect(decodeState(buildTar([]))).rejects.toMatchObject({ code: 'STATE_MISSING_REQUEST' });
+  });
+
+  it('rejects paths outside the allow-list', async () => {
+    for (const name of ['rpmdb/../../etc/shadow', '/etc/yum.repos.d/x.repo', 'yum.repos.d/sub/x.repo', 'rpm-gpg/other', 'dnf/dnf.conf.d']) {
+      const bytes = buildTar([requestMember(), { name, body: text('x') }]);
+      await expect(decodeState(bytes), name).rejects.toMatchObject({ code: 'TAR_BAD_NAME' });
+    }
+  });
+
+  it('rejects a second request.json as a duplicate', async () => {
+    const bytes = buildTar([requestMember(), requestMember()]);
+    await expect(decodeState(bytes)).rejects.toMatchObject({ code: 'TAR_DUPLICATE_NAME' });
+  });
+
+  it('rejects an invalid request with every problem named', async () => {
+    const bytes = buildTar([requestMember({ ...request, action: 'remove', dnfOptions: ['--installroot=/'] })]);
+    const error = await decodeState(bytes).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STATE_BAD_REQUEST' });
+    expect((error as Error).message).toMatch(/request\.action.*request\.dnfOptions\[0\]/);
+  });
+
+  it('rejects an oversized request.json at its header', async () => {
+    const bytes = buildTar([{ name: 'request.json', body: new Uint8Array(64 * 1024 + 1).fill(0x20) }]);
+    await expect(decodeState(bytes)).rejects.toMatchObject({ code: 'TAR_MEMBER_TOO_LARGE' });
+  });
+});
+
+describe('request.json', () => {
+  it('round-trips through encodeRequest and parseRequest', () => {
+    expect(parseRequest(encodeRequest(request))).toEqual(request);
+  });
+
+  it('collects every invalid field', () => {
+    try {
+      validateRequest({
+        protocol: 'dom0-updates/0',
+        action: 'install',
+        packages: [],
+        enableRepos: ['-x'],
+        disableRepos: 'all',
+        clean: 'yes',
+        dnfOptions: ['--nogpgcheck', 3],
+        shell: 'rm -rf /',
+      });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(RequestError);
+      const issues = (error as RequestError).issues.join('\n');
+      for (const field of ['request.shell', 'request.protocol', 'request.enableRepos[0]', 'request.disableRepos', 'request.clean', 'request.dnfOptions[0]', 'request.dnfOptions[1]', 'request.packages']) {
+        expect(issues).toContain(field);
+      }
+    }
+  });
+
+  it('rejects package names that could be read as options', () => {
+    expect(() => validateRequest({ ...request, packages: ['--installroot=/'] })).toThrow(/request\.packages\[0\]/);
+    expect(() => validateRequest({ ...request, packages: ['a b'] })).toThrow(RequestError);
+  });
+
+  it('rejects request.json that is not one JSON line', () => {
+    expect(() => parseRequest(text(JSON.stringify(request)))).toThrow(expect.objectContaining({ code: 'REQUEST_BAD_JSON' }));
+  });
+});
