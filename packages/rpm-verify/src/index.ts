@@ -1,1 +1,13 @@
-export {};
+export { RpmVerifyError, type RpmErrorCode } from './errors.ts';
+export { loadKeyring, type Keyring } from './pgp/keyring.ts';
+export {
+  createRpmVerifier,
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_PACKAGE_BYTES,
+  type RpmStreamVerifier,
+  type VerifiedPackage,
+  type VerifyOptions,
+} from './verifier.ts';
+export type { Nevra } from './header/main-header.ts';
+export { verifyRpmFile } from './file.ts';
+export { sanitizeText } from './sanitize.ts';

@@ -1,0 +1,100 @@
+import { RpmVerifyError } from '../errors.ts';
+import type { ParsedHeader } from './structure.ts';
+import { readString, readStringArray, readUint32, type EntryReader } from './values.ts';
+
+export interface Nevra {
+  name: string;
+  epoch: number;
+  version: string;
+  release: string;
+  arch: string;
+}
+
+export interface MainHeader {
+  readonly nevra: Nevra;
+  /** lowercase hex SHA-256 of the payload as stored in the file */
+  readonly payloadDigest: string;
+  /** the forms rpm may have written into the lead's name field */
+  readonly leadNames: readonly string[];
+}
+
+const Tag = {
+  I18NTABLE: 100,
+  NAME: 1000,
+  VERSION: 1001,
+  RELEASE: 1002,
+  EPOCH: 1003,
+  ARCH: 1022,
+  SOURCERPM: 1044,
+  PAYLOADDIGEST: 5092,
+  PAYLOADDIGESTALGO: 5093,
+} as const;
+const PGPHASHALGO_SHA256 = 8;
+
+/** 256..999 is where rpm keeps signature tags when it copies them into a header (RPMTAG_SIG_BASE). */
+const SIG_TAG_RANGE = { from: 256, to: 999 } as const;
+/** Header tags below 1000 that a package's main header may carry (region, i18n table). */
+const LOW_TAGS_ALLOWED = new Set<number>([Tag.I18NTABLE]);
+
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,255}$/;
+const VERSION_RE = /^[A-Za-z0-9._+~^]{1,255}$/;
+const ARCH_RE = /^[A-Za-z0-9_]{1,64}$/;
+const EPOCH_MAX = 0x7fffffff;
+
+export function parseMainHeader(header: ParsedHeader, member: string | undefined): MainHeader {
+  for (const tag of header.entries.keys()) {
+    if (tag === 62 || (tag >= SIG_TAG_RANGE.from && tag <= SIG_TAG_RANGE.to)) {
+      throw new RpmVerifyError('RPM_SIG_IN_MAIN_HEADER', `main header: signature tag ${tag} is not allowed in the main header`, member);
+    }
+    if (tag < 1000 && !LOW_TAGS_ALLOWED.has(tag)) {
+      throw new RpmVerifyError('RPM_MAIN_TAG_NOT_ALLOWED', `main header: tag ${tag} is not allowed`, member);
+    }
+  }
+  const r: EntryReader = { code: 'RPM_NEVRA_BAD', where: 'main header', member };
+  const required = (tag: number, what: string) => {
+    const e = header.entries.get(tag);
+    if (e === undefined) throw new RpmVerifyError('RPM_NEVRA_BAD', `main header: ${what} (${tag}) is missing`, member);
+    return e;
+  };
+  const text = (tag: number, what: string, re: RegExp): string => {
+    const value = readString(required(tag, what), r);
+    if (!re.test(value)) throw new RpmVerifyError('RPM_NEVRA_BAD', `main header: ${what} "${value}" has characters outside the allowed set`, member);
+    return value;
+  };
+  const name = text(Tag.NAME, 'NAME', NAME_RE);
+  const version = text(Tag.VERSION, 'VERSION', VERSION_RE);
+  const release = text(Tag.RELEASE, 'RELEASE', VERSION_RE);
+  const arch = text(Tag.ARCH, 'ARCH', ARCH_RE);
+  const epochEntry = header.entries.get(Tag.EPOCH);
+  const epoch = epochEntry === undefined ? 0 : readUint32(epochEntry, r);
+  if (epoch > EPOCH_MAX) throw new RpmVerifyError('RPM_NEVRA_BAD', `main header: EPOCH ${epoch} is out of range`, member);
+
+  // rpm tells binary from source packages by SOURCERPM alone; the lead's type is unsigned
+  if (!header.entries.has(Tag.SOURCERPM)) {
+    throw new RpmVerifyError('RPM_NOT_BINARY', 'main header: no SOURCERPM (1044), this is a source package', member);
+  }
+
+  const digestEntry = header.entries.get(Tag.PAYLOADDIGEST);
+  const algoEntry = header.entries.get(Tag.PAYLOADDIGESTALGO);
+  if (digestEntry === undefined || algoEntry === undefined) {
+    // without it the payload is bound by nothing but legacy header+payload signatures: refuse
+    throw new RpmVerifyError('RPM_PAYLOAD_DIGEST_MISSING', 'main header: no PAYLOADDIGEST/PAYLOADDIGESTALGO, the payload is not bound by the signed header', member);
+  }
+  const digestReader: EntryReader = { code: 'RPM_PAYLOAD_DIGEST_ALGO', where: 'main header', member };
+  const algo = readUint32(algoEntry, digestReader);
+  if (algo !== PGPHASHALGO_SHA256) {
+    throw new RpmVerifyError('RPM_PAYLOAD_DIGEST_ALGO', `main header: payload digest algorithm ${algo} is not SHA-256 (8)`, member);
+  }
+  const [payloadDigest] = readStringArray(digestEntry, 1, digestReader);
+  if (payloadDigest === undefined || !/^[0-9a-f]{64}$/.test(payloadDigest)) {
+    throw new RpmVerifyError('RPM_PAYLOAD_DIGEST_ALGO', 'main header: PAYLOADDIGEST is not 64 lowercase hex digits', member);
+  }
+
+  const nvr = `${name}-${version}-${release}`;
+  const leadNames = epochEntry === undefined ? [nvr] : [`${name}-${epoch}:${version}-${release}`, nvr];
+  return { nevra: { name, epoch, version, release, arch }, payloadDigest, leadNames };
+}
+
+export function formatNevra(n: Nevra): string {
+  return `${n.name}-${n.epoch === 0 ? '' : `${n.epoch}:`}${n.version}-${n.release}.${n.arch}`;
+}

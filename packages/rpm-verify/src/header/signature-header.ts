@@ -1,0 +1,121 @@
+import { RpmVerifyError } from '../errors.ts';
+import type { ParsedHeader } from './structure.ts';
+import { readBin, readString, readUint32, readUint64, type EntryReader } from './values.ts';
+
+export const SigTag = {
+  DSAHEADER: 267,
+  RSAHEADER: 268,
+  SHA1HEADER: 269,
+  LONGSIZE: 270,
+  LONGARCHIVESIZE: 271,
+  SHA256HEADER: 273,
+  SIZE: 1000,
+  PGP: 1002,
+  MD5: 1004,
+  GPG: 1005,
+  PAYLOADSIZE: 1007,
+  RESERVEDSPACE: 1008,
+} as const;
+
+/** Everything rpm 4.18 writes (with and without --rpmv3) and nothing else. */
+const ALLOWED = new Set<number>(Object.values(SigTag));
+/** An OpenPGP signature over RSA-16384 stays well under this. */
+const MAX_SIGNATURE_BLOB = 4096;
+
+export type HeaderSignatureTag = typeof SigTag.DSAHEADER | typeof SigTag.RSAHEADER;
+export type LegacySignatureTag = typeof SigTag.PGP | typeof SigTag.GPG;
+
+export interface SignatureBlob<T extends number> {
+  readonly tag: T;
+  readonly blob: Uint8Array;
+}
+
+export interface SignatureHeader {
+  /** header-only signature over the main header's bytes; absence is checked by the verifier */
+  readonly headerSignature: SignatureBlob<HeaderSignatureTag> | undefined;
+  /** legacy (v3-style) signature over main header + payload */
+  readonly legacySignature: SignatureBlob<LegacySignatureTag> | undefined;
+  readonly sha256Header: string | undefined;
+  readonly sha1Header: string | undefined;
+  readonly md5: Uint8Array | undefined;
+  /** main header + payload, in bytes */
+  readonly size: number;
+  /** uncompressed payload size: not checkable without decompressing, so only its form is checked */
+  readonly payloadSize: number | undefined;
+}
+
+export function parseSignatureHeader(header: ParsedHeader, member: string | undefined): SignatureHeader {
+  const r: EntryReader = { code: 'RPM_SIG_TAG_BAD', where: 'signature header', member };
+  for (const tag of header.entries.keys()) {
+    if (!ALLOWED.has(tag)) {
+      throw new RpmVerifyError('RPM_SIG_TAG_NOT_ALLOWED', `signature header: tag ${tag} is not allowed`, member);
+    }
+  }
+  const get = (tag: number) => header.entries.get(tag);
+  const blob = <T extends number>(tag: T): SignatureBlob<T> | undefined => {
+    const e = get(tag);
+    if (e === undefined) return undefined;
+    const bytes = readBin(e, undefined, r);
+    if (bytes.length > MAX_SIGNATURE_BLOB) {
+      throw new RpmVerifyError('RPM_SIG_TAG_BAD', `signature header: tag ${tag} is ${bytes.length} bytes, too large for a signature`, member);
+    }
+    return { tag, blob: bytes };
+  };
+  const hex = (tag: number, length: number): string | undefined => {
+    const e = get(tag);
+    if (e === undefined) return undefined;
+    const value = readString(e, r);
+    if (value.length !== length || !/^[0-9a-f]+$/.test(value)) {
+      throw new RpmVerifyError('RPM_SIG_TAG_BAD', `signature header: tag ${tag} is not ${length} lowercase hex digits`, member);
+    }
+    return value;
+  };
+
+  const dsa = blob(SigTag.DSAHEADER);
+  const rsa = blob(SigTag.RSAHEADER);
+  if (dsa !== undefined && rsa !== undefined) {
+    throw new RpmVerifyError('RPM_SIG_MULTIPLE', 'signature header: both RSAHEADER and DSAHEADER are present', member);
+  }
+  const pgp = blob(SigTag.PGP);
+  const gpg = blob(SigTag.GPG);
+  if (pgp !== undefined && gpg !== undefined) {
+    throw new RpmVerifyError('RPM_SIG_MULTIPLE', 'signature header: both legacy PGP and GPG signatures are present', member);
+  }
+
+  const sizeEntry = get(SigTag.SIZE);
+  const longSizeEntry = get(SigTag.LONGSIZE);
+  if ((sizeEntry === undefined) === (longSizeEntry === undefined)) {
+    throw new RpmVerifyError('RPM_SIG_TAG_BAD', 'signature header: needs exactly one of SIZE (1000) and LONGSIZE (270)', member);
+  }
+  const size = sizeEntry !== undefined ? readUint32(sizeEntry, r) : longSizeEntry !== undefined ? readUint64(longSizeEntry, r) : 0;
+
+  const payloadSizeEntry = get(SigTag.PAYLOADSIZE);
+  const longPayloadEntry = get(SigTag.LONGARCHIVESIZE);
+  if (payloadSizeEntry !== undefined && longPayloadEntry !== undefined) {
+    throw new RpmVerifyError('RPM_SIG_TAG_BAD', 'signature header: both PAYLOADSIZE and LONGARCHIVESIZE are present', member);
+  }
+  const payloadSize =
+    payloadSizeEntry !== undefined ? readUint32(payloadSizeEntry, r) : longPayloadEntry !== undefined ? readUint64(longPayloadEntry, r) : undefined;
+
+  const md5Entry = get(SigTag.MD5);
+  const md5 = md5Entry === undefined ? undefined : readBin(md5Entry, 16, r);
+
+  const reserved = get(SigTag.RESERVEDSPACE);
+  if (reserved !== undefined) {
+    const bytes = readBin(reserved, undefined, r);
+    // rpm reserves this space to grow signatures in place; anything but zeros is smuggled data
+    if (bytes.some((b) => b !== 0)) {
+      throw new RpmVerifyError('RPM_RESERVED_SPACE_NOT_ZERO', 'signature header: RESERVEDSPACE (1008) is not zero-filled', member);
+    }
+  }
+
+  return {
+    headerSignature: dsa ?? rsa,
+    legacySignature: pgp ?? gpg,
+    sha256Header: hex(SigTag.SHA256HEADER, 64),
+    sha1Header: hex(SigTag.SHA1HEADER, 40),
+    md5,
+    size,
+    payloadSize,
+  };
+}

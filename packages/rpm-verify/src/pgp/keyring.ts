@@ -1,0 +1,52 @@
+import * as openpgp from 'openpgp';
+import { RpmVerifyError } from '../errors.ts';
+import { judgeKeyAlgorithm } from './policy.ts';
+
+/** The pinned keys. Opaque: only `loadKeyring` makes one. */
+export interface Keyring {
+  /** primary-key fingerprints, lowercase hex */
+  readonly fingerprints: readonly string[];
+}
+
+const pinnedKeys = new WeakMap<Keyring, readonly openpgp.PublicKey[]>();
+
+/**
+ * Parses ASCII-armored public keys (each string may hold several) and checks each primary key
+ * against the algorithm allow-list. Time-dependent checks (expiry, revocation) happen per
+ * signature, against the verifier's explicit reference date.
+ */
+export async function loadKeyring(armoredKeys: readonly string[]): Promise<Keyring> {
+  const keys: openpgp.PublicKey[] = [];
+  const seen = new Set<string>();
+  for (const [index, armored] of armoredKeys.entries()) {
+    let parsed: openpgp.Key[];
+    try {
+      parsed = await openpgp.readKeys({ armoredKeys: armored });
+    } catch (err) {
+      throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    for (const key of parsed) {
+      const fpr = key.getFingerprint();
+      if (key.isPrivate() || !(key instanceof openpgp.PublicKey)) {
+        throw new RpmVerifyError('KEYRING_NOT_PUBLIC', `key ${fpr}: a private key was given; pin public keys only`);
+      }
+      const verdict = judgeKeyAlgorithm(key.getAlgorithmInfo());
+      if (!verdict.ok) {
+        throw new RpmVerifyError(verdict.weak ? 'KEYRING_WEAK_KEY' : 'KEYRING_UNSUPPORTED_ALGORITHM', `key ${fpr}: ${verdict.reason} is not accepted`);
+      }
+      if (seen.has(fpr)) throw new RpmVerifyError('KEYRING_DUPLICATE', `key ${fpr} is given twice`);
+      seen.add(fpr);
+      keys.push(key);
+    }
+  }
+  if (keys.length === 0) throw new RpmVerifyError('KEYRING_EMPTY', 'no public keys were given');
+  const keyring: Keyring = Object.freeze({ fingerprints: Object.freeze([...seen]) });
+  pinnedKeys.set(keyring, Object.freeze(keys));
+  return keyring;
+}
+
+export function keysOf(keyring: Keyring): readonly openpgp.PublicKey[] {
+  const keys = pinnedKeys.get(keyring);
+  if (keys === undefined) throw new RpmVerifyError('RPM_STATE', 'keyring was not made by loadKeyring');
+  return keys;
+}

@@ -1,0 +1,123 @@
+import * as openpgp from 'openpgp';
+import { RpmVerifyError } from '../errors.ts';
+import { judgeKeyAlgorithm, OPENPGP_CONFIG } from './policy.ts';
+import type { SignatureBlobInfo } from './signature-blob.ts';
+
+/** OpenPGP.js's names for the key algorithms of the signature allow-list. */
+const KEY_ALGORITHM_NAMES: Readonly<Record<number, string>> = { 1: 'rsaEncryptSign', 3: 'rsaSign', 22: 'eddsaLegacy' };
+
+export interface ResolvedSigner {
+  readonly primary: openpgp.PublicKey;
+  readonly signingKey: openpgp.PublicKey | openpgp.Subkey;
+  readonly signature: openpgp.Signature;
+  readonly created: Date;
+  readonly fingerprint: string;
+  readonly signingKeyFingerprint: string;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Finds the pinned key (or subkey of one) that issued the signature and checks it at the
+ * signature's creation time: strong enough, not expired, signing-capable, bound to its primary;
+ * and not revoked either then or at `now` (a revocation after the fact may mean the key leaked).
+ */
+export async function resolveSigner(
+  keys: readonly openpgp.PublicKey[],
+  blob: Uint8Array,
+  info: SignatureBlobInfo,
+  tag: number,
+  now: Date,
+  member: string | undefined,
+): Promise<ResolvedSigner> {
+  const fail = (code: ConstructorParameters<typeof RpmVerifyError>[0], reason: string): never => {
+    throw new RpmVerifyError(code, `signature tag ${tag}: ${reason}`, member);
+  };
+  let signature: openpgp.Signature;
+  try {
+    signature = await openpgp.readSignature({ binarySignature: blob, config: OPENPGP_CONFIG });
+  } catch (err) {
+    return fail('RPM_SIG_BLOB_BAD', `unreadable signature packet: ${describe(err)}`);
+  }
+  const packets = signature.packets;
+  const packet = packets[0];
+  if (packets.length !== 1 || !(packet instanceof openpgp.SignaturePacket)) return fail('RPM_SIG_BLOB_BAD', 'not exactly one signature packet');
+  const created = packet.created;
+  if (created === null) return fail('RPM_SIG_BLOB_BAD', 'signature has no creation time');
+  if (created.getTime() > now.getTime()) return fail('RPM_SIG_TIME', `signature created ${created.toISOString()}, after the reference date ${now.toISOString()}`);
+  if (Number(packet.publicKeyAlgorithm) !== info.publicKeyAlgorithm || Number(packet.hashAlgorithm) !== info.hashAlgorithm) {
+    return fail('RPM_SIG_BLOB_BAD', 'signature packet parsed inconsistently');
+  }
+
+  const keyId = packet.issuerKeyID;
+  const issuerFpr = packet.issuerFingerprint === null ? undefined : Buffer.from(packet.issuerFingerprint).toString('hex');
+  let primary: openpgp.PublicKey | undefined;
+  let signingKey: openpgp.PublicKey | openpgp.Subkey | undefined;
+  for (const key of keys) {
+    for (const candidate of key.getKeys(keyId)) {
+      if (issuerFpr === undefined || candidate.getFingerprint() === issuerFpr) {
+        primary = key;
+        signingKey = candidate;
+      }
+    }
+  }
+  if (primary === undefined || signingKey === undefined) {
+    return fail('RPM_KEY_NOT_TRUSTED', `issuer ${issuerFpr ?? keyId.toHex()} is not a pinned key or a subkey of one`);
+  }
+  const verdict = judgeKeyAlgorithm(signingKey.getAlgorithmInfo());
+  if (!verdict.ok) return fail('RPM_WEAK_KEY', `signing key ${signingKey.getFingerprint()}: ${verdict.reason} is not accepted`);
+  if (signingKey.getAlgorithmInfo().algorithm !== KEY_ALGORITHM_NAMES[info.publicKeyAlgorithm]) {
+    return fail('RPM_SIG_ALGO_MISMATCH', 'signature algorithm does not match the issuing key');
+  }
+  if (signingKey.getCreationTime().getTime() > created.getTime()) {
+    return fail('RPM_SIG_TIME', `signature created ${created.toISOString()}, before its key was (${signingKey.getCreationTime().toISOString()})`);
+  }
+
+  const subkey = signingKey === primary ? undefined : (signingKey as openpgp.Subkey);
+  // No signature argument: any valid revocation counts, and OpenPGP.js leaves the shared key alone.
+  const anySignature = undefined as unknown as openpgp.SignaturePacket;
+  for (const when of [created, now]) {
+    const revoked =
+      (await primary.isRevoked(undefined, undefined, when, openpgp.config)) ||
+      (subkey !== undefined && (await subkey.isRevoked(anySignature, primary.keyPacket, when, openpgp.config)));
+    if (revoked) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
+  }
+  try {
+    const valid = await primary.getSigningKey(keyId, created, undefined, { ...openpgp.config, ...OPENPGP_CONFIG });
+    if (valid.getFingerprint() !== signingKey.getFingerprint()) throw new Error('a different key is the valid signing key');
+  } catch (err) {
+    const message = describe(err);
+    if (/expired/i.test(message)) return fail('RPM_KEY_EXPIRED', `key ${signingKey.getFingerprint()} was expired when the signature was made (${created.toISOString()})`);
+    if (/revoked/i.test(message)) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
+    return fail('RPM_KEY_INVALID', `key ${signingKey.getFingerprint()} cannot sign at ${created.toISOString()}: ${message}`);
+  }
+  return {
+    primary,
+    signingKey,
+    signature,
+    created,
+    fingerprint: primary.getFingerprint(),
+    signingKeyFingerprint: signingKey.getFingerprint(),
+  };
+}
+
+/** The header-only signature: OpenPGP.js checks it over the exact main-header bytes. */
+export async function verifyWithOpenPgp(signer: ResolvedSigner, data: Uint8Array, now: Date, tag: number, member: string | undefined): Promise<void> {
+  try {
+    const message = await openpgp.createMessage({ binary: data });
+    const result = await openpgp.verify({
+      message,
+      signature: signer.signature,
+      verificationKeys: [signer.primary],
+      date: now,
+      config: OPENPGP_CONFIG,
+    });
+    const [only, ...rest] = result.signatures;
+    if (only === undefined || rest.length > 0) throw new Error('expected exactly one verification result');
+    await only.verified;
+  } catch (err) {
+    throw new RpmVerifyError('RPM_SIG_BAD', `signature tag ${tag} does not verify: ${describe(err)}`, member);
+  }
+}

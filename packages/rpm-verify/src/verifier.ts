@@ -1,0 +1,342 @@
+import { createHash, timingSafeEqual, type Hash } from 'node:crypto';
+import { RpmVerifyError } from './errors.ts';
+import { formatNevra, parseMainHeader, type MainHeader, type Nevra } from './header/main-header.ts';
+import { parseSignatureHeader, type SignatureHeader } from './header/signature-header.ts';
+import { HEADER_INTRO_SIZE, parseHeader, parseHeaderIntro, type HeaderIntro } from './header/structure.ts';
+import { checkLeadName, LEAD_SIZE, parseLead, type Lead } from './lead.ts';
+import { keysOf, type Keyring } from './pgp/keyring.ts';
+import { finishV4Digest, verifyPrehashed } from './pgp/prehashed.ts';
+import { parseSignatureBlob, type SignatureBlobInfo } from './pgp/signature-blob.ts';
+import { resolveSigner, verifyWithOpenPgp, type ResolvedSigner } from './pgp/signer.ts';
+
+export interface VerifyOptions {
+  /** reference date for key and signature time checks; explicit, there is no hidden clock */
+  now: Date;
+  /** cap for signature header + main header together; default 32 MiB */
+  maxHeaderBytes?: number;
+  /** cap for the whole file; default 4 GiB */
+  maxPackageBytes?: number;
+  /**
+   * Check the legacy MD5 digest (1004) of header+payload. Default true: rpm 4.18 rejects a bad
+   * one, so skipping it can let through a package dnf then refuses to install (a denial of
+   * service only; the signed header and payload digest bind the content). Costs one MD5 pass.
+   */
+  checkLegacyMd5?: boolean;
+}
+
+export interface VerifiedPackage {
+  nevra: Nevra;
+  nevraString: string;
+  /** bytes in the file */
+  size: number;
+  /** SHA-256 of the whole file as received, lowercase hex */
+  sha256: string;
+  payloadSha256: string;
+  signer: {
+    /** primary key fingerprint, lowercase hex */
+    fingerprint: string;
+    /** the primary key or the subkey that made the header signature */
+    signingKeyFingerprint: string;
+    algorithm: string;
+    hash: string;
+    /** ISO 8601 */
+    createdAt: string;
+  };
+  signatures: readonly { tag: number; kind: 'header' | 'header+payload' }[];
+}
+
+export interface RpmStreamVerifier {
+  /** Feeds the next bytes; throws RpmVerifyError as soon as they are known to be bad. */
+  write(chunk: Uint8Array): void;
+  /** Ends the input; resolves to the verified package or rejects with RpmVerifyError. */
+  finish(): Promise<VerifiedPackage>;
+}
+
+export const DEFAULT_MAX_HEADER_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_PACKAGE_BYTES = 4 * 1024 * 1024 * 1024;
+
+type Phase = 'lead' | 'sigIntro' | 'sigBody' | 'sigPad' | 'mainIntro' | 'mainBody' | 'payload' | 'finished';
+
+interface PendingSignature {
+  readonly tag: number;
+  readonly info: SignatureBlobInfo;
+  /** settles with the resolved, checked signer; rejections are observed at finish() */
+  readonly signer: Promise<ResolvedSigner>;
+}
+
+export function createRpmVerifier(keyring: Keyring, options: VerifyOptions, label?: string): RpmStreamVerifier {
+  return new StreamVerifier(keyring, options, label);
+}
+
+function positive(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RpmVerifyError('RPM_STATE', `${what} must be a positive integer`);
+  return value;
+}
+
+/** Internal invariant: a later phase only runs once an earlier one has set its state. */
+function known<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new RpmVerifyError('RPM_STATE', `internal state missing: ${what}`);
+  return value;
+}
+
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  // finish() may never be called after a write() failure; don't let that become an unhandled rejection
+  promise.catch(() => undefined);
+  return promise;
+}
+
+class StreamVerifier implements RpmStreamVerifier {
+  readonly #keys;
+  readonly #now: Date;
+  readonly #member: string | undefined;
+  readonly #maxHeaderBytes: number;
+  readonly #maxPackageBytes: number;
+  readonly #checkMd5: boolean;
+
+  #phase: Phase = 'lead';
+  #failure: RpmVerifyError | undefined;
+  #target: Uint8Array = new Uint8Array(LEAD_SIZE);
+  #filled = 0;
+  #received = 0;
+  #expectedTotal: number | undefined;
+  readonly #fileHash = createHash('sha256');
+
+  #lead: Lead | undefined;
+  #sigIntro: HeaderIntro | undefined;
+  #sigHeader: SignatureHeader | undefined;
+  #mainIntro: HeaderIntro | undefined;
+  #main: MainHeader | undefined;
+  #headerSig: PendingSignature | undefined;
+  #legacySig: PendingSignature | undefined;
+  #headerVerified: Promise<ResolvedSigner> | undefined;
+  #payloadHash: Hash | undefined;
+  #md5: Hash | undefined;
+  #legacyHash: Hash | undefined;
+
+  constructor(keyring: Keyring, options: VerifyOptions, label: string | undefined) {
+    this.#keys = keysOf(keyring);
+    if (!(options.now instanceof Date) || Number.isNaN(options.now.getTime())) {
+      throw new RpmVerifyError('RPM_STATE', 'options.now must be a valid Date');
+    }
+    this.#now = new Date(options.now.getTime());
+    this.#member = label;
+    this.#maxHeaderBytes = positive(options.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, 'maxHeaderBytes');
+    this.#maxPackageBytes = positive(options.maxPackageBytes, DEFAULT_MAX_PACKAGE_BYTES, 'maxPackageBytes');
+    this.#checkMd5 = options.checkLegacyMd5 ?? true;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#phase === 'finished') throw new RpmVerifyError('RPM_STATE', 'write() after finish()', this.#member);
+    try {
+      this.#consume(chunk);
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  async finish(): Promise<VerifiedPackage> {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#phase === 'finished') throw new RpmVerifyError('RPM_STATE', 'finish() called twice', this.#member);
+    try {
+      return await this.#finish();
+    } catch (err) {
+      throw this.#fail(err);
+    }
+  }
+
+  #fail(err: unknown): RpmVerifyError {
+    const error = err instanceof RpmVerifyError ? err : new RpmVerifyError('RPM_STATE', `internal error: ${err instanceof Error ? err.message : String(err)}`, this.#member);
+    this.#failure = error;
+    return error;
+  }
+
+  #consume(chunk: Uint8Array): void {
+    this.#received += chunk.length;
+    if (this.#received > this.#maxPackageBytes) {
+      throw new RpmVerifyError('RPM_TOO_LARGE', `package exceeds ${this.#maxPackageBytes} bytes`, this.#member);
+    }
+    this.#fileHash.update(chunk);
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.#phase === 'payload') {
+        // the hot path: hand views straight to the hashes, no copies, no per-byte work
+        const part = offset === 0 ? chunk : chunk.subarray(offset);
+        this.#payloadHash?.update(part);
+        this.#md5?.update(part);
+        this.#legacyHash?.update(part);
+        break;
+      }
+      const take = Math.min(this.#target.length - this.#filled, chunk.length - offset);
+      this.#target.set(chunk.subarray(offset, offset + take), this.#filled);
+      this.#filled += take;
+      offset += take;
+      if (this.#filled === this.#target.length) this.#advance();
+    }
+    if (this.#expectedTotal !== undefined && this.#received > this.#expectedTotal) {
+      throw new RpmVerifyError(
+        'RPM_TRAILING_DATA',
+        `${this.#received - this.#expectedTotal} bytes after the end given by the signature header's size`,
+        this.#member,
+      );
+    }
+  }
+
+  #expect(length: number, phase: Phase, keep?: Uint8Array): void {
+    this.#phase = phase;
+    this.#target = new Uint8Array(length);
+    this.#filled = 0;
+    if (keep !== undefined) {
+      this.#target.set(keep);
+      this.#filled = keep.length;
+    }
+  }
+
+  #advance(): void {
+    const m = this.#member;
+    switch (this.#phase) {
+      case 'lead':
+        this.#lead = parseLead(this.#target, m);
+        this.#expect(HEADER_INTRO_SIZE, 'sigIntro');
+        return;
+      case 'sigIntro': {
+        this.#sigIntro = parseHeaderIntro(this.#target, 'signature', this.#maxHeaderBytes, m);
+        this.#expect(this.#sigIntro.totalBytes, 'sigBody', this.#target);
+        return;
+      }
+      case 'sigBody':
+        this.#onSignatureHeader();
+        return;
+      case 'sigPad':
+        if (this.#target.some((b) => b !== 0)) {
+          throw new RpmVerifyError('RPM_SIG_PADDING', 'padding after the signature header is not zero', m);
+        }
+        this.#expect(HEADER_INTRO_SIZE, 'mainIntro');
+        return;
+      case 'mainIntro': {
+        const sigTotal = this.#sigIntro?.totalBytes ?? 0;
+        const intro = parseHeaderIntro(this.#target, 'main', this.#maxHeaderBytes - sigTotal, m);
+        const size = this.#sigHeader?.size ?? 0;
+        if (intro.totalBytes > size) {
+          throw new RpmVerifyError('RPM_SIZE_MISMATCH', `main header (${intro.totalBytes} bytes) is larger than SIZE (${size})`, m);
+        }
+        this.#mainIntro = intro;
+        this.#expect(intro.totalBytes, 'mainBody', this.#target);
+        return;
+      }
+      case 'mainBody':
+        this.#onMainHeader();
+        return;
+      case 'payload':
+      case 'finished':
+        throw new RpmVerifyError('RPM_STATE', `unexpected parser state ${this.#phase}`, m);
+    }
+  }
+
+  #onSignatureHeader(): void {
+    const m = this.#member;
+    const intro = known(this.#sigIntro, 'signature intro');
+    const parsed = parseHeader(this.#target, intro, 'signature', m);
+    const sig = parseSignatureHeader(parsed, m);
+    this.#sigHeader = sig;
+    if (sig.headerSignature === undefined) {
+      throw new RpmVerifyError('RPM_UNSIGNED', 'no header signature (RSAHEADER 268 or DSAHEADER 267)', m);
+    }
+    // structural checks of the blobs now, so a bad blob fails before the payload streams in
+    const headerInfo = parseSignatureBlob(sig.headerSignature.blob, sig.headerSignature.tag, m);
+    const keys = this.#keys;
+    const now = this.#now;
+    const headerBlob = sig.headerSignature;
+    this.#headerSig = { tag: headerBlob.tag, info: headerInfo, signer: quiet(resolveSigner(keys, headerBlob.blob, headerInfo, headerBlob.tag, now, m)) };
+    const legacy = sig.legacySignature;
+    if (legacy !== undefined) {
+      const info = parseSignatureBlob(legacy.blob, legacy.tag, m);
+      this.#legacySig = { tag: legacy.tag, info, signer: quiet(resolveSigner(keys, legacy.blob, info, legacy.tag, now, m)) };
+    }
+    const pad = (8 - (intro.dataLength % 8)) % 8;
+    const expectedTotal = LEAD_SIZE + intro.totalBytes + pad + sig.size;
+    if (expectedTotal > this.#maxPackageBytes) {
+      throw new RpmVerifyError('RPM_TOO_LARGE', `signature header announces ${expectedTotal} bytes, more than ${this.#maxPackageBytes}`, m);
+    }
+    this.#expectedTotal = expectedTotal;
+    if (pad > 0) this.#expect(pad, 'sigPad');
+    else this.#expect(HEADER_INTRO_SIZE, 'mainIntro');
+  }
+
+  #onMainHeader(): void {
+    const m = this.#member;
+    const bytes = this.#target;
+    const parsed = parseHeader(bytes, known(this.#mainIntro, 'main intro'), 'main', m);
+    const main = parseMainHeader(parsed, m);
+    checkLeadName(known(this.#lead, 'lead'), main.leadNames, m);
+    const sig = known(this.#sigHeader, 'signature header');
+    if (sig.sha256Header !== undefined && createHash('sha256').update(bytes).digest('hex') !== sig.sha256Header) {
+      throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'main header does not match SHA256HEADER (273)', m);
+    }
+    if (sig.sha1Header !== undefined && createHash('sha1').update(bytes).digest('hex') !== sig.sha1Header) {
+      // never relied on, but rpm rejects a bad one, so we do too
+      throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'main header does not match SHA1HEADER (269)', m);
+    }
+    this.#main = main;
+    // the header signature is checked while the payload streams in
+    const headerSig = known(this.#headerSig, 'header signature');
+    const now = this.#now;
+    this.#headerVerified = quiet(
+      headerSig.signer.then(async (signer) => {
+        await verifyWithOpenPgp(signer, bytes, now, headerSig.tag, m);
+        return signer;
+      }),
+    );
+    this.#payloadHash = createHash('sha256');
+    if (sig.md5 !== undefined && this.#checkMd5) this.#md5 = createHash('md5').update(bytes);
+    if (this.#legacySig !== undefined) this.#legacyHash = createHash(this.#legacySig.info.hashName).update(bytes);
+    this.#phase = 'payload';
+    this.#target = new Uint8Array(0);
+    this.#filled = 0;
+  }
+
+  async #finish(): Promise<VerifiedPackage> {
+    const m = this.#member;
+    const phase = this.#phase;
+    this.#phase = 'finished';
+    if (phase !== 'payload' || this.#expectedTotal === undefined || this.#received < this.#expectedTotal) {
+      const where = phase === 'payload' ? 'in the payload' : `in the ${phase}`;
+      throw new RpmVerifyError('RPM_TRUNCATED', `file ends after ${this.#received} bytes ${where}`, m);
+    }
+    const headerSig = known(this.#headerSig, 'header signature');
+    const main = known(this.#main, 'main header');
+    const signer = await known(this.#headerVerified, 'header verification');
+
+    const payloadSha256 = known(this.#payloadHash, 'payload hash').digest('hex');
+    if (payloadSha256 !== main.payloadDigest) {
+      throw new RpmVerifyError('RPM_PAYLOAD_MISMATCH', 'payload does not match PAYLOADDIGEST in the signed header', m);
+    }
+    const md5 = known(this.#sigHeader, 'signature header').md5;
+    if (this.#md5 !== undefined && md5 !== undefined && !timingSafeEqual(this.#md5.digest(), md5)) {
+      throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'header+payload do not match the MD5 digest (1004)', m);
+    }
+    const signatures: { tag: number; kind: 'header' | 'header+payload' }[] = [{ tag: headerSig.tag, kind: 'header' }];
+    if (this.#legacySig !== undefined) {
+      const legacy = this.#legacySig;
+      const legacySigner = await legacy.signer;
+      verifyPrehashed(finishV4Digest(known(this.#legacyHash, 'legacy hash'), legacy.info), legacy.info, legacySigner.signingKey, legacy.tag, m);
+      signatures.push({ tag: legacy.tag, kind: 'header+payload' });
+    }
+    return {
+      nevra: { ...main.nevra },
+      nevraString: formatNevra(main.nevra),
+      size: this.#received,
+      sha256: this.#fileHash.digest('hex'),
+      payloadSha256,
+      signer: {
+        fingerprint: signer.fingerprint,
+        signingKeyFingerprint: signer.signingKeyFingerprint,
+        algorithm: headerSig.info.algorithmName,
+        hash: headerSig.info.hashName.toUpperCase(),
+        createdAt: signer.created.toISOString(),
+      },
+      signatures,
+    };
+  }
+}
