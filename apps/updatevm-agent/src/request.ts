@@ -2,8 +2,11 @@ import { UsageError } from './errors.ts';
 import { parseDnfOptions, type DnfOption } from './dnf/passthrough.ts';
 import { sanitize } from './text.ts';
 
-/** What dnf is asked to do. `download` fetches named packages (and what they need) for dom0 to keep. */
-export const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade', 'download'] as const;
+/**
+ * What dnf is asked to do (the protocol's actions minus `check-only`, which is `checkOnly` here).
+ * `download` fetches named packages (and what they need) for dom0 to keep.
+ */
+export const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade', 'distro-sync', 'download'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 declare const packageSpecBrand: unique symbol;
@@ -75,8 +78,11 @@ export interface RequestFields {
  */
 export function buildRequest(fields: RequestFields): DownloadRequest {
   const packages = (fields.packages ?? []).map(parsePackageSpec);
-  const action = fields.action === undefined ? (packages.length > 0 ? 'install' : 'upgrade') : parseAction(fields.action);
-  if (action !== 'upgrade' && packages.length === 0 && fields.checkOnly !== true) {
+  // The protocol spells the check as an action of its own; here it is a flag on an upgrade.
+  const checkOnly = fields.checkOnly === true || fields.action === 'check-only';
+  const named = fields.action === 'check-only' ? undefined : fields.action;
+  const action = named === undefined ? (packages.length > 0 && !checkOnly ? 'install' : 'upgrade') : parseAction(named);
+  if (action !== 'upgrade' && action !== 'distro-sync' && packages.length === 0 && !checkOnly) {
     throw new UsageError('PACKAGES_REQUIRED', `action ${action} needs at least one package name`);
   }
   return {
@@ -85,7 +91,7 @@ export function buildRequest(fields: RequestFields): DownloadRequest {
     enableRepos: (fields.enableRepos ?? []).flatMap(parseRepoPatterns),
     disableRepos: (fields.disableRepos ?? []).flatMap(parseRepoPatterns),
     clean: fields.clean ?? false,
-    checkOnly: fields.checkOnly ?? false,
+    checkOnly,
     dnfOptions: parseDnfOptions(fields.dnfOptions ?? []),
   };
 }

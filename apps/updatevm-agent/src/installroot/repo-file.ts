@@ -19,14 +19,14 @@ export function rewriteRepoFile(text: string, root: string, fileName: string): s
       else if (!/^[ \t]/.test(line)) inGpgkey = false;
       if (!inGpgkey) return line;
       return line.replace(FILE_URL, (_match, path: string) => {
-        const normal = posix.normalize(path);
-        if (!normal.startsWith('/') || normal.split('/').includes('..')) {
+        // `..` is refused outright rather than normalised away: a repo file has no reason for it.
+        if (path.split('/').includes('..')) {
           throw new StateError(
             'REPO_KEY_PATH',
-            `repository file ${sanitize(fileName)}: key path "${sanitize(path)}" leaves the root`,
+            `repository file ${sanitize(fileName)}: key path "${sanitize(path)}" contains ".."`,
           );
         }
-        return `file://${posix.join(root, normal)}`;
+        return `file://${posix.join(root, posix.normalize(path))}`;
       });
     })
     .join('\n');

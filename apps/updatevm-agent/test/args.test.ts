@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgs, parseReceiverCommand } from '../src/cli/args.ts';
+import { AgentError } from '../src/errors.ts';
+
+function usageCode(argv: string[]): string {
+  try {
+    parseArgs(argv);
+  } catch (error) {
+    if (error instanceof AgentError) {
+      expect(error.exitCode).toBe(2);
+      return error.code;
+    }
+    throw error;
+  }
+  throw new Error('expected a usage error');
+}
+
+describe('command line', () => {
+  it('defaults download to an upgrade of everything over qrexec in the standard workdir', () => {
+    const cmd = parseArgs(['download']);
+    expect(cmd.kind).toBe('download');
+    if (cmd.kind !== 'download') return;
+    expect(cmd.request.action).toBe('upgrade');
+    expect(cmd.request.packages).toEqual([]);
+    expect(cmd.transport).toEqual({ kind: 'qrexec' });
+    expect(cmd.options.workdir).toBe('/var/lib/qubes/dom0-updates');
+  });
+
+  it('treats named packages without an action as an install', () => {
+    const cmd = parseArgs(['download', 'dom0-hello', 'dom0-tool']);
+    if (cmd.kind !== 'download') throw new Error(cmd.kind);
+    expect(cmd.request.action).toBe('install');
+    expect(cmd.request.packages).toEqual(['dom0-hello', 'dom0-tool']);
+  });
+
+  it('splits what follows -- into dnf options and package names', () => {
+    const cmd = parseArgs(['download', '--action=upgrade', '--', '--exclude', 'kernel*', '--refresh', 'dom0-hello']);
+    if (cmd.kind !== 'download') throw new Error(cmd.kind);
+    expect(cmd.request.dnfOptions).toEqual(['--exclude=kernel*', '--refresh']);
+    expect(cmd.request.packages).toEqual(['dom0-hello']);
+  });
+
+  it('collects repeated --enablerepo and comma lists', () => {
+    const cmd = parseArgs(['download', '--enablerepo', 'a,b', '--enablerepo=c', '--disablerepo', 'd*', '--clean', '--check-only']);
+    if (cmd.kind !== 'download') throw new Error(cmd.kind);
+    expect(cmd.request.enableRepos).toEqual(['a', 'b', 'c']);
+    expect(cmd.request.disableRepos).toEqual(['d*']);
+    expect(cmd.request.clean).toBe(true);
+    expect(cmd.request.checkOnly).toBe(true);
+  });
+
+  it('takes the local receiver as a JSON argv and implies the local transport', () => {
+    const cmd = parseArgs(['run', '--receiver-command', '["node","recv.mjs","receive"]', '--json-progress', '--workdir', '/w']);
+    expect(cmd).toEqual({
+      kind: 'run',
+      options: { workdir: '/w', jsonProgress: true },
+      transport: { kind: 'local', argv: ['node', 'recv.mjs', 'receive'] },
+    });
+  });
+
+  it('rejects a receiver command that is not a JSON array of strings', () => {
+    expect(() => parseReceiverCommand('node recv.mjs')).toThrow(/JSON array/);
+    expect(() => parseReceiverCommand('["node", 3]')).toThrow(/JSON array of strings/);
+    expect(() => parseReceiverCommand('[]')).toThrow(/non-empty/);
+  });
+
+  it.each([
+    [['frobnicate'], 'UNKNOWN_COMMAND'],
+    [[], 'NO_COMMAND'],
+    [['download', '--bogus'], 'UNKNOWN_OPTION'],
+    [['download', '--workdir'], 'MISSING_VALUE'],
+    [['download', '--check-only=yes'], 'UNEXPECTED_VALUE'],
+    [['download', '--action', 'erase', 'x'], 'UNKNOWN_ACTION'],
+    [['download', '--action', 'install'], 'PACKAGES_REQUIRED'],
+    [['download', '-rf'], 'UNKNOWN_OPTION'],
+    [['download', '--', '--installroot=/'], 'DNF_OPTION_NOT_ALLOWED'],
+    [['download', '--transport', 'ssh'], 'BAD_TRANSPORT'],
+    [['download', '--transport', 'local'], 'BAD_TRANSPORT'],
+    [['download', '--transport', 'qrexec', '--receiver-command', '["x"]'], 'BAD_TRANSPORT'],
+    [['run', 'dom0-hello'], 'UNEXPECTED_ARGUMENT'],
+    [['run', '--action', 'install'], 'UNKNOWN_OPTION'],
+    [['sync-state', '--transport', 'local'], 'UNKNOWN_OPTION'],
+    [['download', '--workdir', 'a', '--workdir', 'b'], 'REPEATED_OPTION'],
+    [['download', '--enablerepo', 'a;b'], 'BAD_REPO_ID'],
+  ])('refuses %j with %s', (argv, code) => {
+    expect(usageCode(argv)).toBe(code);
+  });
+
+  it('answers --help and --version anywhere', () => {
+    expect(parseArgs(['--help']).kind).toBe('help');
+    expect(parseArgs(['download', '--help']).kind).toBe('help');
+    expect(parseArgs(['--version']).kind).toBe('version');
+  });
+});

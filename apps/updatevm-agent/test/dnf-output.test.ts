@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { checkArgs, downloadArgs } from '../src/dnf/argv.ts';
+import { majorFromVersionOutput } from '../src/dnf/detect.ts';
+import { classifyFailure, parseDnfLine } from '../src/dnf/output.ts';
+import { workdirLayout } from '../src/installroot/paths.ts';
+import { buildRequest } from '../src/request.ts';
+
+describe('dnf output', () => {
+  it('recognises the transaction size and each finished download', () => {
+    expect(parseDnfLine('Upgrade  3 Packages', 'download')).toEqual({ kind: 'transaction-count', count: 3 });
+    expect(parseDnfLine('Install  1 Package', 'download')).toEqual({ kind: 'transaction-count', count: 1 });
+    expect(parseDnfLine('(2/3): dom0-tool-2.0-1.noarch.rpm   1.2 MB/s | 5.4 kB     00:00    ', 'download')).toEqual({
+      kind: 'downloaded',
+      file: 'dom0-tool-2.0-1.noarch.rpm',
+    });
+    expect(parseDnfLine('hello-2.0-1.noarch.rpm                          2.0 MB/s | 5.4 kB     00:00    ', 'download')).toEqual({
+      kind: 'downloaded',
+      file: 'hello-2.0-1.noarch.rpm',
+    });
+    expect(parseDnfLine('Total                                           537 kB/s | 5.4 kB     00:00', 'download')).toBeUndefined();
+  });
+
+  it('lists updates from check-update', () => {
+    expect(parseDnfLine('dom0-hello.noarch                 2.0-1                 fixture', 'check')).toEqual({
+      kind: 'available-update',
+      name: 'dom0-hello',
+      version: '2.0-1',
+      repo: 'fixture',
+    });
+    expect(parseDnfLine('Last metadata expiration check: 0:00:05 ago on Sun Nov 29 21:39:18 2026.', 'check')).toBeUndefined();
+  });
+
+  it('tells an unreachable repository from a full disk and a missing package', () => {
+    expect(classifyFailure("Error: Failed to download metadata for repo 'fixture': Cannot download repomd.xml")).toEqual({
+      kind: 'repo-unreachable',
+      repo: 'fixture',
+    });
+    expect(classifyFailure('[Errno 28] No space left on device')).toEqual({ kind: 'disk-full' });
+    expect(classifyFailure('No match for argument: nope\nError: Unable to find a match: nope')).toEqual({
+      kind: 'no-match',
+      spec: 'nope',
+    });
+    expect(classifyFailure('Error: something else')).toEqual({ kind: 'other' });
+  });
+
+  it('reads the major version from dnf --version', () => {
+    expect(majorFromVersionOutput('4.14.0\n  Installed: dnf-0:4.14.0')).toBe(4);
+    expect(majorFromVersionOutput('dnf5 version 5.2.8.1\n')).toBe(5);
+    expect(majorFromVersionOutput('yum 3.4')).toBeUndefined();
+  });
+});
+
+describe('dnf argument arrays', () => {
+  const layout = workdirLayout('/w');
+  const request = buildRequest({ packages: ['dom0-hello'], enableRepos: ['testing'], dnfOptions: ['--security'] });
+
+  it('keeps every path inside the workdir and downloads into the run directory (dnf 4)', () => {
+    const args = downloadArgs({ path: '/usr/bin/dnf', major: 4 }, layout, request, '/w/runs/run-1', '40');
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '-y',
+        '--noplugins',
+        '--installroot=/w/root',
+        '--config=/w/root/etc/dnf/dnf.conf',
+        '--setopt=reposdir=/w/root/etc/yum.repos.d',
+        '--setopt=cachedir=/w/cache',
+        '--setopt=protected_packages=',
+        '--setopt=skip_if_unavailable=False',
+        '--releasever=40',
+        '--enablerepo=testing',
+        '--security',
+        '--refresh',
+        '--best',
+        '--allowerasing',
+        '--downloadonly',
+        '--downloaddir=/w/runs/run-1',
+      ]),
+    );
+    expect(args.slice(-2)).toEqual(['install', 'dom0-hello']);
+  });
+
+  it('uses dnf5 spellings', () => {
+    const args = downloadArgs({ path: '/usr/bin/dnf5', major: 5 }, layout, request, '/d', undefined);
+    expect(args).toContain('--no-plugins');
+    expect(args).toContain('--destdir=/d');
+    expect(args.some((a) => a.startsWith('--releasever'))).toBe(false);
+    expect(checkArgs({ path: '/usr/bin/dnf5', major: 5 }, layout, request, undefined)).toContain('check-upgrade');
+  });
+
+  it('lets a person-given --releasever win', () => {
+    const own = buildRequest({ dnfOptions: ['--releasever=39'] });
+    const args = checkArgs({ path: 'dnf', major: 4 }, layout, own, '40');
+    expect(args.filter((a) => a.startsWith('--releasever'))).toEqual(['--releasever=39']);
+  });
+});
