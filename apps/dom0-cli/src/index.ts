@@ -12,7 +12,7 @@ export {
   type ConfigKey,
   type Transport,
 } from './config.ts';
-export { buildRequest, type StateRequest } from './request.ts';
+export { buildRequest } from './request.ts';
 export { collectStateFiles, type StateFile } from './state-files.ts';
 export { cachedRepoDefinition, CACHED_REPO_ID } from './cached-repo.ts';
 export { parseResultRecord, readResultRecord, type ResultRecord, type ReceivedPackage } from './result-record.ts';

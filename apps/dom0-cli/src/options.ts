@@ -1,12 +1,13 @@
 /**
  * The command line, parsed once into a value that only holds valid combinations.
- * Our own options are an allow-list; any other well-formed `--name[=value]` is a dnf option for
- * the UpdateVM (see DOM0_DNF_OPTIONS for the few that dom0's own dnf also receives).
+ * Our own options are an allow-list; other options must be on the protocol's dnf-option
+ * allow-list and go to the UpdateVM's dnf (DOM0_DNF_OPTIONS: the few dom0's dnf also receives).
  */
+import { DNF_OPTION_RULES, PACKAGE_SPEC_PATTERN, REPO_ID_PATTERN } from '@dom0-updates/protocol';
 import { CONFIG_KEYS, type ConfigKey, type RawSettings } from './config.ts';
 import { UsageError } from './errors.ts';
 
-export const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade'] as const;
+export const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade', 'distro-sync'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface RunOptions {
@@ -36,7 +37,7 @@ export type Command =
 
 /**
  * dnf options that cannot weaken dom0's checks, so dom0's install step honours them too.
- * Everything else (for example --nogpgcheck or --setopt) reaches the UpdateVM's dnf only.
+ * The rest (for example --setopt or --refresh) reach the UpdateVM's dnf only.
  */
 export const DOM0_DNF_OPTIONS: ReadonlySet<string> = new Set([
   '--best',
@@ -46,13 +47,6 @@ export const DOM0_DNF_OPTIONS: ReadonlySet<string> = new Set([
   '--exclude',
   '--verbose',
 ]);
-
-/** A package spec: name, optionally with version, arch, epoch or glob; never an option. */
-const PACKAGE_SPEC = /^[A-Za-z0-9][A-Za-z0-9._+^~:*?-]{0,255}$/;
-/** A repo id or glob, as dnf's --enablerepo takes it (comma lists allowed). */
-const REPO_SPEC = /^[A-Za-z0-9_.:*?,-]{1,200}$/;
-const DNF_OPTION_NAME = /^--[a-z][a-z0-9-]{0,40}$/;
-const DNF_OPTION_VALUE = /^[\x20-\x7e]{0,512}$/;
 
 /** Flags that set config keys: --updatevm, --updates-dir, --keyring (repeatable), ... */
 const CONFIG_FLAGS: ReadonlyMap<string, ConfigKey> = new Map(
@@ -136,10 +130,10 @@ export function parseArgs(argv: readonly string[]): Command {
         break;
       }
       case '--enablerepo':
-        enableRepos.push(parseRepo(name, value()));
+        enableRepos.push(...parseRepos(name, value()));
         break;
       case '--disablerepo':
-        disableRepos.push(parseRepo(name, value()));
+        disableRepos.push(...parseRepos(name, value()));
         break;
       case '--config': {
         const file = value();
@@ -152,9 +146,11 @@ export function parseArgs(argv: readonly string[]): Command {
         if (key !== undefined) {
           const v = value();
           overrides[key] = key === 'KEYRING' ? [...(overrides[key] ?? []), v] : [v];
+          // The release version is dnf's on both sides: dom0's install and the UpdateVM's download.
+          if (key === 'RELEASEVER') dnfOptions.push(parseDnfOption(`--releasever=${v}`));
           break;
         }
-        const option = parseDnfOption(arg, name, inline);
+        const option = parseDnfOption(arg);
         dnfOptions.push(option);
         if (DOM0_DNF_OPTIONS.has(name)) dom0DnfOptions.push(option);
       }
@@ -202,25 +198,28 @@ function parseAction(value: string): Action {
 }
 
 function parsePackage(arg: string): string {
-  if (!PACKAGE_SPEC.test(arg)) {
+  if (!PACKAGE_SPEC_PATTERN.test(arg)) {
     throw new UsageError('USAGE_BAD_PACKAGE', `"${printable(arg)}" is not a valid package name`);
   }
   return arg;
 }
 
-function parseRepo(option: string, value: string): string {
-  if (!REPO_SPEC.test(value)) {
-    throw new UsageError('USAGE_BAD_REPO', `${option}: "${printable(value)}" is not a valid repository id`);
-  }
-  return value;
+/** dnf takes comma-separated lists; the request carries one repository id (or glob) per item. */
+function parseRepos(option: string, value: string): string[] {
+  return value.split(',').map((id) => {
+    if (!REPO_ID_PATTERN.test(id)) {
+      throw new UsageError('USAGE_BAD_REPO', `${option}: "${printable(id)}" is not a valid repository id`);
+    }
+    return id;
+  });
 }
 
-function parseDnfOption(arg: string, name: string, inline: string | undefined): string {
-  if (!DNF_OPTION_NAME.test(name)) {
-    throw new UsageError('USAGE_UNKNOWN_OPTION', `unknown option "${printable(arg)}" (see --help)`);
-  }
-  if (inline !== undefined && !DNF_OPTION_VALUE.test(inline)) {
-    throw new UsageError('USAGE_BAD_VALUE', `${name}: the value holds characters that are not allowed`);
+function parseDnfOption(arg: string): string {
+  if (!DNF_OPTION_RULES.some((rule) => rule.test(arg))) {
+    throw new UsageError(
+      'USAGE_UNKNOWN_OPTION',
+      `unknown option "${printable(arg)}": not a dom0-update option nor an allowed dnf option (see --help)`,
+    );
   }
   return arg;
 }
