@@ -1,0 +1,166 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rpmkeysCheck } from '@dom0-updates/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtures, type Loaded } from './support/fixtures.ts';
+import { readEntries, u32, type RawEntry } from './support/header-builder.ts';
+import { rebuild, splitPackage, type PackageParts } from './support/package-bytes.ts';
+import { outcome } from './support/verify-bytes.ts';
+
+let fx: Loaded;
+let rsa: PackageParts;
+let ed: PackageParts;
+let rsaV3: PackageParts;
+let dir: string;
+beforeAll(async () => {
+  fx = await fixtures();
+  rsa = splitPackage(await readFile(fx.set.packages.v2.find((p) => p.signer === 'trusted-rsa')!.path));
+  ed = splitPackage(await readFile(fx.set.packages.v2.find((p) => p.signer === 'trusted-ed25519')!.path));
+  rsaV3 = splitPackage(await readFile(fx.set.rpmv3.find((p) => p.signer === 'trusted-rsa')!.path));
+  dir = await mkdtemp(join(tmpdir(), 'rpm-verify-tamper-'));
+}, 300_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function rpmAccepts(bytes: Uint8Array, name: string): Promise<boolean> {
+  const path = join(dir, name);
+  await writeFile(path, bytes);
+  return (await rpmkeysCheck(path, fx.set.trustedKeyPaths)).ok;
+}
+
+function flip(bytes: Uint8Array, at: number, mask = 0x01): Buffer {
+  const b = Buffer.from(bytes);
+  b[at] = (b[at] ?? 0) ^ mask;
+  return b;
+}
+
+const sortByTag = (entries: RawEntry[]) => [...entries].sort((a, b) => a.tag - b.tag);
+const without = (...tags: number[]) => (entries: RawEntry[]) => entries.filter((e) => !tags.includes(e.tag));
+const entry = (entries: RawEntry[], tag: number) => entries.find((e) => e.tag === tag)!;
+
+describe('tampered real packages', () => {
+  it('rebuilding an untouched package is byte-identical (the test helper is faithful)', () => {
+    expect(rebuild(rsa, {}).equals(rsa.bytes)).toBe(true);
+    expect(rebuild(rsaV3, {}).equals(rsaV3.bytes)).toBe(true);
+  });
+
+  it('rejects a changed main-header byte', async () => {
+    const b = flip(rsa.bytes, rsa.payloadStart - 40);
+    expect(await outcome(b, fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
+    expect(await rpmAccepts(b, 'hdr.rpm')).toBe(false);
+  });
+
+  it('rejects a changed main header even with the header digests stripped: the signature fails', async () => {
+    const parts = splitPackage(flip(rsa.bytes, rsa.payloadStart - 40));
+    const b = rebuild(parts, { sig: without(269, 273) });
+    expect(await outcome(b, fx.trusted)).toBe('RPM_SIG_BAD');
+  });
+
+  it('rejects a changed payload byte, appended bytes and truncation anywhere', async () => {
+    expect(await outcome(flip(rsa.bytes, rsa.bytes.length - 1), fx.trusted)).toBe('RPM_PAYLOAD_MISMATCH');
+    expect(await outcome(flip(ed.bytes, ed.payloadStart + 10), fx.trusted)).toBe('RPM_PAYLOAD_MISMATCH');
+    expect(await outcome(Buffer.concat([rsa.bytes, Buffer.from([0])]), fx.trusted)).toBe('RPM_TRAILING_DATA');
+    for (const cut of [0, 50, 100, rsa.mainStart - 1, rsa.mainStart + 20, rsa.payloadStart, rsa.bytes.length - 1]) {
+      expect(await outcome(rsa.bytes.subarray(0, cut), fx.trusted)).toBe('RPM_TRUNCATED');
+    }
+  });
+
+  it('rejects a bad legacy header+payload signature even though the header signature is good', async () => {
+    const parts = splitPackage(rsaV3.bytes);
+    const b = rebuild(parts, {
+      sig: (es) => es.map((e) => (e.tag === 1002 ? { ...e, data: flip(e.data, e.data.length - 3) } : e)),
+    });
+    expect(await outcome(b, fx.trusted)).toBe('RPM_SIG_BAD');
+    expect(await rpmAccepts(b, 'v3bad.rpm')).toBe(false);
+  });
+
+  it('rejects a removed or renamed header signature', async () => {
+    expect(await outcome(rebuild(rsa, { sig: without(268) }), fx.trusted)).toBe('RPM_UNSIGNED');
+    const renamed = rebuild(rsa, { sig: (es) => sortByTag(es.map((e) => (e.tag === 268 ? { ...e, tag: 266 } : e))) });
+    expect(await outcome(renamed, fx.trusted)).toBe('RPM_SIG_TAG_NOT_ALLOWED');
+  });
+
+  it('rejects signature tags in the main header (QSB-067)', async () => {
+    const sig = entry(splitSig(rsa), 268);
+    const b = rebuild(rsa, { main: (es) => sortByTag([...es, { ...sig }]) });
+    expect(await outcome(b, fx.trusted)).toBe('RPM_SIG_IN_MAIN_HEADER');
+    const moved = rebuild(rsa, { sig: without(268), main: (es) => sortByTag([...es, { ...sig }]) });
+    expect(await outcome(moved, fx.trusted)).toBe('RPM_UNSIGNED');
+    const digest = rebuild(rsa, { main: (es) => sortByTag([...es, { ...entry(splitSig(rsa), 273) }]) });
+    expect(await outcome(digest, fx.trusted)).toBe('RPM_SIG_IN_MAIN_HEADER');
+  });
+
+  it('rejects a signature whose algorithm does not match its tag', async () => {
+    const asDsa = rebuild(rsa, { sig: (es) => sortByTag(es.map((e) => (e.tag === 268 ? { ...e, tag: 267 } : e))) });
+    expect(await outcome(asDsa, fx.trusted)).toBe('RPM_SIG_ALGO_MISMATCH');
+    const asRsa = rebuild(ed, { sig: (es) => sortByTag(es.map((e) => (e.tag === 267 ? { ...e, tag: 268 } : e))) });
+    expect(await outcome(asRsa, fx.trusted)).toBe('RPM_SIG_ALGO_MISMATCH');
+  });
+
+  it('rejects a signature blob with trailing bytes or a second packet', async () => {
+    const grow = (extra: (d: Uint8Array) => Uint8Array) => (es: RawEntry[]) =>
+      es.map((e) => (e.tag === 268 ? { ...e, data: extra(e.data), count: extra(e.data).length } : e));
+    expect(await outcome(rebuild(rsa, { sig: grow((d) => Buffer.concat([d, Buffer.from([0])])) }), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    expect(await outcome(rebuild(rsa, { sig: grow((d) => Buffer.concat([d, d])) }), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+  });
+
+  it('rejects both RSAHEADER and DSAHEADER at once', async () => {
+    const edSig = entry(splitSig(ed), 267);
+    expect(await outcome(rebuild(rsa, { sig: (es) => sortByTag([...es, edSig]) }), fx.trusted)).toBe('RPM_SIG_MULTIPLE');
+  });
+
+  it('rejects a bad MD5 and a bad SHA1HEADER, as rpm does', async () => {
+    const md5 = rebuild(rsa, { sig: (es) => es.map((e) => (e.tag === 1004 ? { ...e, data: flip(e.data, 0) } : e)) });
+    expect(await outcome(md5, fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
+    expect(await rpmAccepts(md5, 'md5.rpm')).toBe(false);
+    const sha1 = rebuild(rsa, { sig: (es) => es.map((e) => (e.tag === 269 ? { ...e, data: Buffer.from(`${'0'.repeat(40)}\0`) } : e)) });
+    expect(await outcome(sha1, fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
+  });
+
+  it('rejects a package without a payload digest', async () => {
+    const b = rebuild(rsa, { main: without(5092, 5093), sig: without(269, 273) });
+    expect(await outcome(b, fx.trusted)).toBe('RPM_PAYLOAD_DIGEST_MISSING');
+  });
+
+  it('rejects a SIZE that does not match the bytes', async () => {
+    const b = rebuild(rsa, { keepSize: true, sig: (es) => es.map((e) => (e.tag === 1000 ? { ...e, data: u32(99) } : e)) });
+    expect(await outcome(b, fx.trusted)).toBe('RPM_SIZE_MISMATCH');
+  });
+
+  it('rejects the malleable forms rpm 4.18 still accepts, each with a named reason', async () => {
+    const padded = Buffer.from(rsa.bytes);
+    expect(rsa.pad.length).toBeGreaterThan(0);
+    padded[rsa.mainStart - 1] = 0x55;
+    expect(await outcome(padded, fx.trusted)).toBe('RPM_SIG_PADDING');
+    expect(await rpmAccepts(padded, 'pad.rpm')).toBe(true);
+
+    const reserved = rebuild(rsa, { sig: (es) => es.map((e) => (e.tag === 1008 ? { ...e, data: flip(e.data, 5, 0xff) } : e)) });
+    expect(await outcome(reserved, fx.trusted)).toBe('RPM_RESERVED_SPACE_NOT_ZERO');
+    expect(await rpmAccepts(reserved, 'reserved.rpm')).toBe(true);
+
+    const dup = rebuild(rsa, { sig: (es) => [...es, entry(es, 1000)] });
+    expect(await outcome(dup, fx.trusted)).toBe('RPM_HEADER_NOT_CANONICAL');
+
+    const leadName = flip(rsa.bytes, 12);
+    expect(await outcome(leadName, fx.trusted)).toBe('RPM_LEAD_NAME_MISMATCH');
+    expect(await rpmAccepts(leadName, 'lead.rpm')).toBe(true);
+  });
+
+  it('rejects a bad lead', async () => {
+    expect(await outcome(flip(rsa.bytes, 0), fx.trusted)).toBe('RPM_BAD_LEAD');
+    expect(await outcome(flip(rsa.bytes, 7), fx.trusted)).toBe('RPM_BAD_LEAD'); // type: source
+    expect(await outcome(flip(rsa.bytes, 79), fx.trusted)).toBe('RPM_BAD_LEAD'); // signature type
+    expect(await outcome(flip(rsa.bytes, 90), fx.trusted)).toBe('RPM_BAD_LEAD'); // reserved
+  });
+
+  it('accepts an edited lead archnum/osnum: never used, and documented as such', async () => {
+    expect(await outcome(flip(rsa.bytes, 9), fx.trusted)).toBe('ACCEPTED');
+    expect(await outcome(flip(rsa.bytes, 77), fx.trusted)).toBe('ACCEPTED');
+  });
+});
+
+function splitSig(parts: PackageParts): RawEntry[] {
+  return readEntries(parts.sigHeader, 'signature');
+}
