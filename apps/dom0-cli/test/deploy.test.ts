@@ -1,0 +1,82 @@
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { cachedRepoDefinition } from '../src/cached-repo.ts';
+import { parseConfigText, resolveConfig } from '../src/config.ts';
+
+const DEPLOY = join(import.meta.dirname, '..', '..', '..', 'deploy', 'qubes');
+const read = (name: string): string => readFileSync(join(DEPLOY, name), 'utf8');
+
+describe('deploy/qubes', () => {
+  const config = resolveConfig([{ origin: 'file', settings: parseConfigText(read('config'), 'config') }]);
+
+  it('ships a sample config that dom0-update accepts', () => {
+    expect(config.transport).toBe('qrexec');
+    expect(config.updateVm).toBe('sys-firewall');
+    expect(config.keyring.length).toBeGreaterThan(0);
+    expect(config.agentCommand).toEqual(['node', '/usr/lib/dom0-updates/updatevm-agent.mjs']);
+  });
+
+  it('ships the same cached repo definition dom0-update writes for the sample config', () => {
+    expect(read('dom0-updates-cached.repo')).toBe(cachedRepoDefinition(config.updatesDir, config.keyring));
+  });
+
+  it('allows qubes.ReceiveUpdates from the configured UpdateVM alone, then denies everyone', () => {
+    const rules = read('30-dom0-updates.policy')
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !l.startsWith('#'))
+      .map((l) => l.trim().split(/\s+/));
+    expect(rules).toEqual([
+      ['qubes.ReceiveUpdates', '+v1', config.updateVm, 'dom0', 'allow'],
+      ['qubes.ReceiveUpdates', '*', '@anyvm', '@anyvm', 'deny'],
+    ]);
+  });
+
+  it('ships an executable service script that passes --updatevm and every key to the receiver', () => {
+    const script = read('qubes.ReceiveUpdates');
+    expect(statSync(join(DEPLOY, 'qubes.ReceiveUpdates')).mode & 0o111).not.toBe(0);
+    expect(script).toContain('--updatevm "$UPDATEVM"');
+    expect(script).toContain('--keyring "$key"');
+    expect(script).toMatch(/exec node \/usr\/lib\/dom0-updates\/dom0-receiver\.mjs "\$@"/);
+  });
+
+  it('runs the receiver with the configured dir, UpdateVM, limits and keys, one argument each', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-service-'));
+    // A stand-in for node that prints the arguments it was given, one per line.
+    writeFileSync(join(dir, 'node'), '#!/bin/sh\nprintf "%s\\n" "$@"\n');
+    chmodSync(join(dir, 'node'), 0o755);
+    const conf = join(dir, 'config');
+    writeFileSync(conf, 'UPDATEVM=sys-net\nUPDATES_DIR=/u\nKEYRING=/k/one\nKEYRING = "/k/two words"\nMAX_FILES=9\n');
+    const r = await execa(join(DEPLOY, 'qubes.ReceiveUpdates'), [], {
+      env: { PATH: `${dir}:/usr/bin:/bin`, DOM0_UPDATES_CONFIG: conf },
+      extendEnv: false,
+    });
+    expect(r.stdout.split('\n')).toEqual([
+      '/usr/lib/dom0-updates/dom0-receiver.mjs', 'receive', '--updates-dir', '/u', '--updatevm', 'sys-net',
+      '--max-files', '9', '--max-bytes', '4294967296', '--timeout', '3600',
+      '--keyring', '/k/one', '--keyring', '/k/two words',
+    ]);
+  });
+
+  it('refuses to run the receiver without a KEYRING', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-service-'));
+    const conf = join(dir, 'config');
+    writeFileSync(conf, 'UPDATEVM=sys-net\n');
+    const r = await execa(join(DEPLOY, 'qubes.ReceiveUpdates'), [], {
+      env: { PATH: '/usr/bin:/bin', DOM0_UPDATES_CONFIG: conf },
+      extendEnv: false,
+      reject: false,
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('no KEYRING');
+  });
+
+  it('ships a daily check-only timer whose service treats 100 as success', () => {
+    expect(read('dom0-update-check.timer')).toContain('OnCalendar=daily');
+    const service = read('dom0-update-check.service');
+    expect(service).toContain('--check-only');
+    expect(service).toContain('SuccessExitStatus=100');
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * A scratch "machine" for end-to-end runs of the real bundles: fixtures, a loopback mirror,
+ * a dom0 root, a config file for the local transport, and a way to run dom0-update.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFixtures, makeDom0Root, startMirror, type Dom0Root, type FixtureSet, type Mirror } from '@dom0-updates/fixtures';
+import { execa } from 'execa';
+
+export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
+export const CLI = join(REPO_ROOT, 'apps/dom0-cli/dist/dom0-update.mjs');
+export const AGENT = join(REPO_ROOT, 'apps/updatevm-agent/dist/updatevm-agent.mjs');
+export const RECEIVER = join(REPO_ROOT, 'apps/dom0-receiver/dist/dom0-receiver.mjs');
+
+export interface RunResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Scenario {
+  readonly dir: string;
+  readonly fixtures: FixtureSet;
+  readonly mirror: Mirror;
+  readonly dom0: Dom0Root;
+  readonly configFile: string;
+  readonly updatesDir: string;
+  readonly lockFile: string;
+  run(args: readonly string[], env?: Record<string, string>): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+export async function makeScenario(options: {
+  readonly install: (f: FixtureSet) => string[];
+  readonly serve: (f: FixtureSet) => string;
+  readonly extraConfig?: string;
+}): Promise<Scenario> {
+  const fixtures = await buildFixtures();
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-e2e-'));
+  const dom0 = await makeDom0Root(dir, { install: options.install(fixtures), keys: fixtures.trustedKeyPaths });
+  const mirror = await startMirror(options.serve(fixtures));
+  const reposDir = join(dir, 'repos.d');
+  mkdirSync(reposDir);
+  const keyUrls = dom0.keyPaths.map((p) => `file://${p.slice(dom0.root.length)}`).join(' ');
+  writeFileSync(
+    join(reposDir, 'fixtures.repo'),
+    `[fixtures]\nname=fixtures\nbaseurl=${mirror.url}\nenabled=1\ngpgcheck=1\nmetadata_expire=0\ngpgkey=${keyUrls}\n`,
+  );
+  const updatesDir = join(dir, 'updates');
+  mkdirSync(updatesDir);
+  const lockFile = join(dir, 'run', 'dom0-update.lock');
+  const configFile = join(dir, 'config');
+  writeFileSync(
+    configFile,
+    [
+      'TRANSPORT=local',
+      `UPDATES_DIR=${updatesDir}`,
+      ...fixtures.trustedKeyPaths.map((k) => `KEYRING=${k}`),
+      `DOM0_ROOT=${dom0.root}`,
+      `REPOS_DIR=${reposDir}`,
+      `DNF_CONF=${join(dom0.root, 'etc/dnf/dnf.conf')}`,
+      `KEYS_DIR=${join(dom0.root, 'etc/pki/rpm-gpg')}`,
+      `AGENT_COMMAND=${JSON.stringify(['node', AGENT])}`,
+      `AGENT_WORKDIR=${join(dir, 'agent')}`,
+      `RECEIVER_COMMAND=${JSON.stringify(['node', RECEIVER])}`,
+      `LOCK_FILE=${lockFile}`,
+      'RELEASEVER=1',
+      'TIMEOUT=300',
+      options.extraConfig ?? '',
+      '',
+    ].join('\n'),
+  );
+  return {
+    dir,
+    fixtures,
+    mirror,
+    dom0,
+    configFile,
+    updatesDir,
+    lockFile,
+    run: async (args, env = {}) => {
+      const result = await execa('node', [CLI, `--config=${configFile}`, ...args], {
+        env: { ...dom0.env, ...env },
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      });
+      return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+    },
+    close: () => mirror.close(),
+  };
+}

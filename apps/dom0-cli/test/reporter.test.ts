@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { Reporter, type OutputMode } from '../src/reporter.ts';
+
+function capture(mode: OutputMode): { reporter: Reporter; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { reporter: new Reporter(mode, { out: (l) => out.push(l), err: (l) => err.push(l) }, 'sys-net'), out, err };
+}
+
+describe('Reporter', () => {
+  it('sanitises what the UpdateVM prints and marks it as the UpdateVM speaking', () => {
+    const { reporter, out } = capture('human');
+    reporter.agentLine('ok \u001b[2J\u001b]0;pwned\u0007 done\r');
+    expect(out).toEqual(['[sys-net] ok \\x1b[2J\\x1b]0;pwned\\x07 done\\x0d']);
+  });
+
+  it('sanitises package names, rejection reasons and members', () => {
+    const { reporter, err } = capture('human');
+    reporter.rejected('evil\u001b[31m.rpm', 'RPM_BAD_SIGNATURE', 'bad \u202e sig');
+    expect(err[0]).toBe('dom0-update: rejected evil\\x1b[31m.rpm: bad \\u202e sig [RPM_BAD_SIGNATURE]');
+    reporter.unrequested('x-1-1.noarch\u0007');
+    expect(err[1]).toContain('x-1-1.noarch\\x07');
+  });
+
+  it('writes only JSON lines to stdout in --json-progress mode, agent lines to stderr', () => {
+    const { reporter, out, err } = capture('json');
+    reporter.stage('download', 'ignored text');
+    reporter.agentLine('downloading 50%');
+    reporter.received('a-2-1.noarch', 'ABCD');
+    reporter.change({ kind: 'upgraded', name: 'a.noarch', from: '1-1', to: '2-1' });
+    reporter.unrequested('b-1-1.noarch');
+    reporter.rejected(undefined, 'TAR_LINK', 'a link');
+    reporter.error('E', 'failed');
+    reporter.done('error', 1, 'ignored');
+    expect(out.map((l) => JSON.parse(l) as unknown)).toEqual([
+      { type: 'progress', stage: 'download', percent: 10 },
+      { type: 'package', status: 'verified', nevra: 'a-2-1.noarch', signer: 'ABCD' },
+      { type: 'change', change: 'upgraded', name: 'a.noarch', from: '1-1', to: '2-1' },
+      { type: 'unrequested', nevra: 'b-1-1.noarch' },
+      { type: 'rejected', member: null, code: 'TAR_LINK', reason: 'a link' },
+      { type: 'error', code: 'E', message: 'failed' },
+      { type: 'done', status: 'error', exitCode: 1, percent: 100 },
+    ]);
+    expect(err).toEqual(['[sys-net] downloading 50%']);
+  });
+
+  it('prints only errors and warnings in --silent mode', () => {
+    const { reporter, out, err } = capture('silent');
+    reporter.stage('sync', 'Sending...');
+    reporter.info('info');
+    reporter.agentLine('agent');
+    reporter.received('a', 'b');
+    reporter.done('success', 0, 'Done');
+    expect(out).toEqual([]);
+    reporter.error('E', 'broken');
+    expect(err).toEqual(['dom0-update: error: broken [E]']);
+  });
+});

@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StateError } from '../src/errors.ts';
+import { parseResultRecord, readResultRecord } from '../src/result-record.ts';
+
+const pkg = {
+  file: 'dom0-tool-2.0-1.noarch.rpm',
+  name: 'dom0-tool',
+  epoch: 0,
+  version: '2.0',
+  release: '1',
+  arch: 'noarch',
+  sha256: 'a'.repeat(64),
+  size: 100,
+  signer: { fingerprint: 'B'.repeat(40), algorithm: 'rsa' },
+};
+
+describe('result record', () => {
+  it('reads an accepted record with flat NEVRA fields and a signer object', () => {
+    const r = parseResultRecord(JSON.stringify({ sequence: 3, status: 'accepted', packages: [pkg] }), 'x');
+    expect(r).toEqual({
+      sequence: 3,
+      status: 'accepted',
+      packages: [
+        {
+          file: pkg.file,
+          name: 'dom0-tool',
+          epoch: 0,
+          version: '2.0',
+          release: '1',
+          arch: 'noarch',
+          nevra: 'dom0-tool-2.0-1.noarch',
+          signer: 'B'.repeat(40),
+        },
+      ],
+    });
+  });
+
+  it('reads a nested NEVRA and shows a non-zero epoch', () => {
+    const nested = { file: 'f.rpm', nevra: { name: 'n', epoch: 2, version: '1', release: '1', arch: 'x86_64' }, signer: 'K' };
+    const r = parseResultRecord(JSON.stringify({ sequence: 1, status: 'accepted', packages: [nested] }), 'x');
+    expect(r.status === 'accepted' && r.packages[0]?.nevra).toBe('n-2:1-1.x86_64');
+  });
+
+  it('reads a rejected record with the member and reason', () => {
+    const r = parseResultRecord(
+      JSON.stringify({ sequence: 4, status: 'rejected', error: { code: 'RPM_UNSIGNED', member: 'x.rpm', message: 'no signature' } }),
+      'x',
+    );
+    expect(r).toEqual({ sequence: 4, status: 'rejected', error: { code: 'RPM_UNSIGNED', member: 'x.rpm', message: 'no signature' } });
+  });
+
+  it('refuses malformed records', () => {
+    for (const text of ['nope', '[]', '{"sequence":-1,"status":"accepted","packages":[]}', '{"sequence":1,"status":"maybe"}',
+      '{"sequence":1,"status":"rejected"}', '{"sequence":1,"status":"accepted","packages":[{"file":"f"}]}']) {
+      expect(() => parseResultRecord(text, 'x')).toThrow(StateError);
+    }
+  });
+
+  it('returns undefined when no batch was ever received', () => {
+    expect(readResultRecord(mkdtempSync(join(tmpdir(), 'dom0-cli-result-')))).toBeUndefined();
+  });
+
+  it('reads the record from the updates dir', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-result-'));
+    writeFileSync(join(dir, 'result.json'), JSON.stringify({ sequence: 9, status: 'accepted', packages: [] }));
+    expect(readResultRecord(dir)?.sequence).toBe(9);
+  });
+});

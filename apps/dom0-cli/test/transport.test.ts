@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.ts';
+import { agentRun, receiverArgv, shellQuote } from '../src/transport.ts';
+
+const config = resolveConfig([
+  {
+    origin: 'file',
+    settings: {
+      TRANSPORT: ['local'],
+      UPDATES_DIR: ['/u'],
+      KEYRING: ['/k1', '/k 2'],
+      AGENT_COMMAND: ['["node","/a.mjs"]'],
+      RECEIVER_COMMAND: ['["node","/r.mjs"]'],
+      AGENT_WORKDIR: ['/w'],
+      MAX_FILES: ['5'],
+      MAX_BYTES: ['6'],
+      TIMEOUT: ['7'],
+    },
+  },
+]);
+
+describe('transport command lines', () => {
+  it('gives the receiver the updates dir, every key and the limits', () => {
+    expect(receiverArgv(config)).toEqual([
+      'node', '/r.mjs', 'receive', '--updates-dir', '/u', '--keyring', '/k1', '--keyring', '/k 2',
+      '--max-files', '5', '--max-bytes', '6', '--timeout', '7',
+    ]);
+  });
+
+  it('starts the local agent with the receiver command as one JSON argument', () => {
+    const run = agentRun(config, 'local');
+    expect(run.file).toBe('node');
+    expect(run.args).toEqual([
+      '/a.mjs', 'run', '--transport', 'local', '--receiver-command', JSON.stringify(receiverArgv(config)), '--workdir', '/w',
+    ]);
+  });
+
+  it('runs qvm-run with a fixed command string that holds nothing from the user', () => {
+    const run = agentRun({ ...config, transport: 'qrexec', agentCommand: ['node', "/opt/it's.mjs"] }, 'sys-firewall');
+    expect(run.file).toBe('qvm-run');
+    expect(run.args).toEqual([
+      '--pass-io', '--no-gui', '--user=root', 'sys-firewall', `node '/opt/it'\\''s.mjs' run --transport qrexec --workdir /w`,
+    ]);
+  });
+
+  it('quotes words for the remote shell only when needed', () => {
+    expect(shellQuote('/usr/lib/x.mjs')).toBe('/usr/lib/x.mjs');
+    expect(shellQuote('a b;c')).toBe("'a b;c'");
+  });
+});
