@@ -32,7 +32,9 @@ export interface Collected {
   readonly bytes: Uint8Array;
 }
 
-export async function collect(members: AsyncIterable<{ name: string; body: AsyncIterable<Uint8Array> }>): Promise<Collected[]> {
+export async function collect(
+  members: AsyncIterable<{ name: string; body: AsyncIterable<Uint8Array> }> | Iterable<{ name: string; body: AsyncIterable<Uint8Array> }>,
+): Promise<Collected[]> {
   const out: Collected[] = [];
   for await (const member of members) {
     const parts: Uint8Array[] = [];
