@@ -61,6 +61,8 @@ export async function sendUpdates(
   const sub = execa(file, args, {
     stdin: 'pipe',
     encoding: 'buffer',
+    // The reply's framing (exactly one line ending in \n) is part of the protocol: keep it intact.
+    stripFinalNewline: false,
     reject: false,
     maxBuffer: { stdout: MAX_REPLY_BYTES, stderr: MAX_REPLY_BYTES },
   });

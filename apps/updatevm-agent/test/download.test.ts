@@ -1,0 +1,198 @@
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startMirror } from '@dom0-updates/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptedReply, decodeCaptured, gnuTarList, rejectedReply, sha256File } from './support/stream.ts';
+import { agent, CAPTURE_RECEIVER, makeWorld, syncedWorkdir, type World } from './support/world.ts';
+
+let world: World;
+
+beforeAll(async () => {
+  world = await makeWorld();
+});
+
+afterAll(async () => {
+  await world.close();
+});
+
+function receiver(out: string, reply: string, mode?: string): string {
+  return JSON.stringify([process.execPath, CAPTURE_RECEIVER, out, reply, ...(mode === undefined ? [] : [mode])]);
+}
+
+function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The port of a mirror that was started and closed again: nothing listens there. */
+async function deadUrl(): Promise<string> {
+  const m = await startMirror(world.fixtures.repos.v2);
+  await m.close();
+  return m.url;
+}
+
+describe('download with real dnf against the loopback mirror', () => {
+  it('upgrades: sends exactly the 2.0 packages dom0 needs, as a stream the strict decoder and GNU tar read', async () => {
+    const workdir = await syncedWorkdir(world, 'upgrade');
+    const out = join(world.dir, 'upgrade.tar');
+    const v2 = world.fixtures.packages.v2;
+    const run = await agent(['download', '--workdir', workdir, '--json-progress', '--receiver-command', receiver(out, await acceptedReply(world.fixtures, v2))]);
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+
+    const decoded = await decodeCaptured(out);
+    const expected = new Map(await Promise.all(v2.map(async (p) => [p.fileName, await sha256File(p.path)] as const)));
+    expect(decoded).toEqual(expected);
+    expect([...decoded.keys()].sort()).toEqual(['dom0-hello-2.0-1.noarch.rpm', 'dom0-libgreet-2.0-1.noarch.rpm', 'dom0-tool-2.0-1.noarch.rpm']);
+    const listed = await gnuTarList(out);
+    expect(listed.map((m) => m.name).sort()).toEqual([...expected.keys()].sort());
+    expect(listed.every((m) => m.type === '-')).toBe(true);
+
+    const events = jsonLines(run.stdout);
+    expect(events.some((e) => e['stage'] === 'download' && e['percent'] === 100)).toBe(true);
+    expect(events.some((e) => e['stage'] === 'send' && e['percent'] === 100)).toBe(true);
+    expect(events.at(-1)).toEqual({ stage: 'done', result: 'accepted', packages: v2.map((p) => p.nevra) });
+    // The run's download directory is gone: nothing is kept to be re-sent later.
+    expect(await readdir(join(workdir, 'runs'))).toEqual([]);
+  });
+
+  it('installs a package by name: sends that package alone', async () => {
+    const workdir = await syncedWorkdir(world, 'install');
+    const out = join(world.dir, 'install.tar');
+    const extra = world.fixtures.packages.extra;
+    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(out, await acceptedReply(world.fixtures, extra)), 'dom0-extra']);
+    expect(run.exitCode).toBe(0);
+    expect([...(await decodeCaptured(out)).keys()]).toEqual(['dom0-extra-1.0-1.noarch.rpm']);
+    expect(run.stdout).toContain('dom0 accepted 1 package(s): dom0-extra-1.0-1.noarch');
+  });
+
+  it('says "no updates", sends nothing and exits 0 when dom0 is up to date', async () => {
+    const v1 = await startMirror(world.fixtures.repos.v1);
+    try {
+      const workdir = await syncedWorkdir(world, 'uptodate', v1.url);
+      const out = join(world.dir, 'never-written.tar');
+      const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(out, 'x')]);
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toContain('no updates');
+      await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await v1.close();
+    }
+  });
+
+  it('check-only exits 100 and names the updates when there are some', async () => {
+    const workdir = await syncedWorkdir(world, 'check-yes');
+    const run = await agent(['download', '--workdir', workdir, '--check-only']);
+    expect(run.exitCode).toBe(100);
+    expect(run.stdout).toMatch(/updates available: .*dom0-hello 2\.0-1/);
+  });
+
+  it('check-only exits 0 when there are none', async () => {
+    const v1 = await startMirror(world.fixtures.repos.v1);
+    try {
+      const workdir = await syncedWorkdir(world, 'check-no', v1.url);
+      const run = await agent(['download', '--workdir', workdir, '--check-only', '--json-progress']);
+      expect(run.exitCode).toBe(0);
+      expect(jsonLines(run.stdout).at(-1)).toEqual({ stage: 'done', result: 'no_updates' });
+    } finally {
+      await v1.close();
+    }
+  });
+
+  it('check-only with the mirror down is an error, never "no updates", even with fresh cached metadata', async () => {
+    const mirror = await startMirror(world.fixtures.repos.v2);
+    try {
+      const workdir = await syncedWorkdir(world, 'check-down', mirror.url);
+      // A first successful check leaves metadata in the cache that a lazy check would reuse.
+      expect((await agent(['download', '--workdir', workdir, '--check-only'])).exitCode).toBe(100);
+      mirror.setDown(true);
+      const run = await agent(['download', '--workdir', workdir, '--check-only', '--json-progress']);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toContain("repository 'fixture' is unreachable");
+      expect(run.stderr).toContain('REPO_UNREACHABLE');
+      const done = jsonLines(run.stdout).at(-1);
+      expect(done).toMatchObject({ stage: 'done', result: 'error', code: 'REPO_UNREACHABLE' });
+      expect(run.stdout).not.toContain('no_updates');
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  it('fails clearly when the mirror is unreachable', async () => {
+    const workdir = await syncedWorkdir(world, 'unreachable', await deadUrl());
+    const out = join(world.dir, 'unreachable.tar');
+    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(out, 'x')]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/repository 'fixture' is unreachable while downloading updates/);
+    await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('--clean empties the caches and a leftover run, and only this run is sent', async () => {
+    const workdir = await syncedWorkdir(world, 'clean');
+    // What a crashed earlier run could leave: a package in an old run dir and cache contents.
+    const stale = join(workdir, 'runs', 'run-stale');
+    await mkdir(stale, { recursive: true });
+    const extra = world.fixtures.packages.extra[0]!;
+    await writeFile(join(stale, extra.fileName), await readFile(extra.path));
+    await mkdir(join(workdir, 'cache'), { recursive: true });
+    await writeFile(join(workdir, 'cache', 'marker'), 'old');
+
+    const out = join(world.dir, 'clean.tar');
+    const v2 = world.fixtures.packages.v2;
+    const run = await agent(['download', '--workdir', workdir, '--clean', '--receiver-command', receiver(out, await acceptedReply(world.fixtures, v2))]);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain('cache cleaned');
+    expect([...(await decodeCaptured(out)).keys()].sort()).toEqual(v2.map((p) => p.fileName).sort());
+    expect(await readdir(join(workdir, 'runs'))).toEqual([]);
+    expect(await readdir(join(workdir, 'cache'))).not.toContain('marker');
+  });
+
+  it('reports dnf missing when neither dnf nor dnf5 is on PATH', async () => {
+    const workdir = await syncedWorkdir(world, 'nodnf');
+    const run = await agent(['download', '--workdir', workdir, '--check-only'], { env: { PATH: join(world.dir, 'empty-bin') } });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('dnf is not installed');
+    expect(run.stderr).toContain('DNF_MISSING');
+  });
+
+  it('reports the package dom0 rejected and why, and exits 1', async () => {
+    const workdir = await syncedWorkdir(world, 'rejected');
+    const out = join(world.dir, 'rejected.tar');
+    const reply = rejectedReply('RPM_UNTRUSTED_KEY', 'dom0-tool-2.0-1.noarch.rpm', 'signed by a key that is not pinned');
+    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(out, reply)]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('dom0 rejected package dom0-tool-2.0-1.noarch.rpm because signed by a key that is not pinned');
+    expect(run.stderr).toContain('RPM_UNTRUSTED_KEY');
+  });
+
+  it('treats a receiver that ends without a reply as a transport failure (125)', async () => {
+    const workdir = await syncedWorkdir(world, 'noreply');
+    const out = join(world.dir, 'noreply.tar');
+    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(out, 'x', 'exit:3')]);
+    expect(run.exitCode).toBe(125);
+    expect(run.stderr).toContain('NO_REPLY');
+  });
+
+  it('calls qubes.ReceiveUpdates+v1 through qrexec-client-vm and maps a policy denial to 126', async () => {
+    const workdir = await syncedWorkdir(world, 'qrexec');
+    const bin = join(world.dir, 'qrexec-bin');
+    await mkdir(bin, { recursive: true });
+    const argsFile = join(world.dir, 'qrexec-args');
+    await writeFile(join(bin, 'qrexec-client-vm'), `#!/bin/sh\necho "$@" > '${argsFile}'\ncat > /dev/null\nexit 126\n`);
+    await chmod(join(bin, 'qrexec-client-vm'), 0o755);
+    const run = await agent(['download', '--workdir', workdir, '--transport', 'qrexec'], {
+      env: { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` },
+    });
+    expect(run.exitCode).toBe(126);
+    expect(run.stderr).toContain('POLICY_DENIED');
+    expect((await readFile(argsFile, 'utf8')).trim()).toBe('dom0 qubes.ReceiveUpdates+v1');
+  });
+
+  it('tells the person to sync first when there is no state', async () => {
+    const run = await agent(['download', '--workdir', join(world.dir, 'nothing-here'), '--check-only']);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('NO_STATE');
+  });
+});
