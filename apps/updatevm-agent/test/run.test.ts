@@ -1,0 +1,99 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { encodeStateSync, PROTOCOL_VERSION, type UpdateRequest } from '@dom0-updates/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptedReply, decodeCaptured } from './support/stream.ts';
+import { agent, CAPTURE_RECEIVER, dom0StateFiles, makeWorld, type World } from './support/world.ts';
+
+let world: World;
+
+beforeAll(async () => {
+  world = await makeWorld();
+});
+
+afterAll(async () => {
+  await world.close();
+});
+
+/** dom0's state-sync stream, made with the protocol's own encoder from the dom0 root. */
+async function stateStream(request: Partial<UpdateRequest>): Promise<Buffer> {
+  const full: UpdateRequest = {
+    protocol: PROTOCOL_VERSION,
+    action: 'upgrade',
+    packages: [],
+    enableRepos: [],
+    disableRepos: [],
+    clean: false,
+    dnfOptions: [],
+    ...request,
+  };
+  const files = [];
+  for await (const f of dom0StateFiles(world.dom0)) {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of f.body) parts.push(chunk);
+    const bytes = Buffer.concat(parts);
+    files.push({ name: f.path, size: bytes.length, body: [bytes] });
+  }
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await encodeStateSync(full, files, out);
+  return Buffer.concat(chunks);
+}
+
+describe('run: state and request from dom0 on stdin', () => {
+  it('lays out the installroot, rewrites key paths, downloads and sends the upgrade', async () => {
+    const workdir = join(world.dir, 'run-upgrade');
+    const out = join(world.dir, 'run-upgrade.tar');
+    const v2 = world.fixtures.packages.v2;
+    const receiver = JSON.stringify([process.execPath, CAPTURE_RECEIVER, out, await acceptedReply(world.fixtures, v2)]);
+    const run = await agent(['run', '--workdir', workdir, '--transport', 'local', '--receiver-command', receiver], {
+      input: await stateStream({}),
+    });
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/state: received \d+ files/);
+    expect([...(await decodeCaptured(out)).keys()].sort()).toEqual(v2.map((p) => p.fileName).sort());
+
+    const repo = await readFile(join(workdir, 'root', 'etc', 'yum.repos.d', 'fixture.repo'), 'utf8');
+    expect(repo).toContain(`gpgkey=file://${join(workdir, 'root')}/etc/pki/rpm-gpg/RPM-GPG-KEY-fixture-1`);
+    expect(await readFile(join(workdir, 'home', '.rpmmacros'), 'utf8')).toBe('%_dbpath /var/lib/rpm\n');
+    expect((await readdir(join(workdir, 'root', 'var', 'lib', 'rpm'))).sort()).toContain('rpmdb.sqlite');
+  });
+
+  it('follows the request: check-only from request.json exits 100', async () => {
+    const run = await agent(['run', '--workdir', join(world.dir, 'run-check'), '--receiver-command', '["false"]'], {
+      input: await stateStream({ action: 'check-only' }),
+    });
+    expect(run.exitCode).toBe(100);
+    expect(run.stdout).toContain('updates available');
+  });
+
+  it('refuses a request whose dnf option would move where dnf writes', async () => {
+    const run = await agent(['run', '--workdir', join(world.dir, 'run-setopt'), '--receiver-command', '["false"]'], {
+      input: await stateStream({ dnfOptions: ['--setopt=cachedir=/tmp/elsewhere'] }),
+    });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('DNF_OPTION_NOT_ALLOWED');
+  });
+
+  it('refuses a state stream that breaks the protocol and keeps no half-written root', async () => {
+    const workdir = join(world.dir, 'run-bad');
+    const good = await stateStream({});
+    // Cut the stream short: the strict decoder must notice the missing end marker.
+    const run = await agent(['sync-state', '--workdir', workdir], { input: good.subarray(0, good.length - 2048) });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/state stream was refused.*\[TAR_/);
+    expect((await readdir(workdir)).filter((n) => n.startsWith('root'))).toEqual([]);
+  });
+
+  it('sync-state then download: a person can run the steps separately', async () => {
+    const workdir = join(world.dir, 'run-steps');
+    const sync = await agent(['sync-state', '--workdir', workdir, '--json-progress'], { input: await stateStream({}) });
+    expect(sync.exitCode).toBe(0);
+    expect(sync.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown).at(-1)).toEqual({ stage: 'done', result: 'synced' });
+    const check = await agent(['download', '--workdir', workdir, '--check-only']);
+    expect(check.exitCode).toBe(100);
+  });
+});
