@@ -18,12 +18,14 @@ const pinnedKeys = new WeakMap<Keyring, readonly openpgp.PublicKey[]>();
 export async function loadKeyring(armoredKeys: readonly string[]): Promise<Keyring> {
   const keys: openpgp.PublicKey[] = [];
   const seen = new Set<string>();
-  for (const [index, armored] of armoredKeys.entries()) {
-    let parsed: openpgp.Key[];
-    try {
-      parsed = await openpgp.readKeys({ armoredKeys: armored });
-    } catch (err) {
-      throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: ${err instanceof Error ? err.message : String(err)}`);
+  for (const [index, text] of armoredKeys.entries()) {
+    const parsed: openpgp.Key[] = [];
+    for (const armored of armorBlocks(text, index)) {
+      try {
+        parsed.push(...(await openpgp.readKeys({ armoredKeys: armored })));
+      } catch (err) {
+        throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
     for (const key of parsed) {
       const fpr = key.getFingerprint();
@@ -43,6 +45,27 @@ export async function loadKeyring(armoredKeys: readonly string[]): Promise<Keyri
   const keyring: Keyring = Object.freeze({ fingerprints: Object.freeze([...seen]) });
   pinnedKeys.set(keyring, Object.freeze(keys));
   return keyring;
+}
+
+const BEGIN = '-----BEGIN PGP PUBLIC KEY BLOCK-----';
+const END = '-----END PGP PUBLIC KEY BLOCK-----';
+
+/** OpenPGP.js reads only the first armor block of a string; a key file may hold several. */
+function armorBlocks(text: string, index: number): string[] {
+  const blocks: string[] = [];
+  let rest = text;
+  for (;;) {
+    const begin = rest.indexOf(BEGIN);
+    if (begin < 0) break;
+    if (rest.slice(0, begin).trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: text outside an armored public key block`);
+    const end = rest.indexOf(END, begin);
+    if (end < 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: armored block without an end line`);
+    blocks.push(rest.slice(begin, end + END.length));
+    rest = rest.slice(end + END.length);
+  }
+  if (rest.trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: text outside an armored public key block`);
+  if (blocks.length === 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: no armored public key block`);
+  return blocks;
 }
 
 export function keysOf(keyring: Keyring): readonly openpgp.PublicKey[] {
