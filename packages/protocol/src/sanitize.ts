@@ -18,16 +18,18 @@ function escapeCodePoint(codePoint: number): string {
 
 function limit(pieces: Iterable<string>, maxLength: number): string {
   const max = Math.max(1, Math.floor(maxLength));
-  let out = '';
+  const kept: string[] = [];
+  let length = 0;
   for (const piece of pieces) {
-    // Stop before a piece that would not fit, so an escape is never cut in half.
-    if (out.length + piece.length > max) {
-      while (out.length + ELLIPSIS.length > max && out.length > 0) out = out.slice(0, -1);
-      return out + ELLIPSIS;
+    // Drop whole pieces, never part of one: an escape or a surrogate pair is never cut in half.
+    if (length + piece.length > max) {
+      while (length + ELLIPSIS.length > max && kept.length > 0) length -= kept.pop()?.length ?? 0;
+      return kept.join('') + ELLIPSIS;
     }
-    out += piece;
+    kept.push(piece);
+    length += piece.length;
   }
-  return out;
+  return kept.join('');
 }
 
 function* textPieces(text: string): Generator<string> {
@@ -39,7 +41,7 @@ function* textPieces(text: string): Generator<string> {
 
 /**
  * Returns `text` with every character outside the visible allow-list replaced by an escape such as
- * `\x1b`, `\u202e` or `\ud800`, cut to at most `maxLength` characters (ending in `…` when cut).
+ * `\x1b`, `\u202e` or `\ud800`, cut to at most `maxLength` UTF-16 code units (ending in `…` when cut).
  * The result contains only visible characters and spaces, so sanitising twice changes nothing.
  */
 export function sanitizeForTerminal(text: string, maxLength: number = DEFAULT_SANITIZE_MAX_LENGTH): string {
