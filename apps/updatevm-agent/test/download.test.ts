@@ -167,6 +167,15 @@ describe('download with real dnf against the loopback mirror', () => {
     expect(run.stderr).toContain('RPM_UNTRUSTED_KEY');
   });
 
+  it('reports a rejection sent before the receiver read the whole stream', async () => {
+    const workdir = await syncedWorkdir(world, 'early');
+    const out = join(world.dir, 'early.tar');
+    const reply = rejectedReply('TAR_BAD_NAME', 'dom0-hello-2.0-1.noarch.rpm', 'the name is not allowed');
+    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(out, reply, 'early')]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('dom0 rejected package dom0-hello-2.0-1.noarch.rpm because the name is not allowed');
+  });
+
   it('treats a receiver that ends without a reply as a transport failure (125)', async () => {
     const workdir = await syncedWorkdir(world, 'noreply');
     const out = join(world.dir, 'noreply.tar');

@@ -104,7 +104,8 @@ export async function sendUpdates(
     );
   }
   const reply = result.stdout instanceof Uint8Array ? result.stdout : new Uint8Array();
-  if (encodeError instanceof EncodeError) {
+  // A receiver that stopped reading (it rejected early) closes the output; its reply says why.
+  if (encodeError instanceof EncodeError && encodeError.code !== 'ENCODE_OUTPUT_CLOSED') {
     throw new AgentError(encodeError.code, `could not encode the update stream: ${encodeError.message}`);
   }
   if (isNoSpace(encodeError)) throw new DiskFullError('disk full while sending the update stream');
