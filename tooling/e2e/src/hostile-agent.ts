@@ -1,0 +1,147 @@
+// A compromised UpdateVM: it speaks the protocol's transport like the real agent (state stream in
+// on stdin, `--receiver-command` to reach dom0) but sends what an attacker would.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import { buildFixtures, type FixturePackage } from '@dom0-updates/fixtures';
+import { endOfArchive, padding, rawHeader, rawMember } from './hostile/tar.ts';
+import { HOSTILE_MODES, type HostileMode } from './hostile-modes.ts';
+
+
+function option(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i >= 0) return args[i + 1];
+  const inline = args.find((a) => a.startsWith(`${name}=`));
+  return inline?.slice(name.length + 1);
+}
+
+async function members(pkgs: readonly FixturePackage[]): Promise<Buffer[]> {
+  return Promise.all(pkgs.map(async (p) => rawMember(p.fileName, await readFile(p.path))));
+}
+
+function write(out: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    if (out.destroyed || out.writableEnded) {
+      resolve();
+      return;
+    }
+    const ok = out.write(chunk);
+    if (ok) resolve();
+    else {
+      out.once('drain', resolve);
+      out.once('close', resolve);
+    }
+  });
+}
+
+async function send(mode: HostileMode, out: Writable, alive: () => boolean): Promise<void> {
+  const f = await buildFixtures();
+  const upgrade = f.packages.v2.filter((p) => p.version === '2.0');
+  switch (mode) {
+    case 'unsigned':
+      for (const m of await members(f.unsigned.filter((p) => p.version === '2.0'))) await write(out, m);
+      break;
+    case 'untrusted-key':
+      for (const m of await members(f.untrusted.filter((p) => p.version === '2.0'))) await write(out, m);
+      break;
+    case 'tampered-payload': {
+      const victim = upgrade[0];
+      if (!victim) throw new Error('fixtures have no 2.0 package');
+      const bytes = Buffer.from(await readFile(victim.path));
+      const at = bytes.length - 7;
+      bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+      await write(out, rawMember(victim.fileName, bytes));
+      break;
+    }
+    case 'path-escape': {
+      const victim = upgrade[0];
+      if (!victim) throw new Error('fixtures have no 2.0 package');
+      await write(out, rawMember(`../../${victim.fileName}`, await readFile(victim.path)));
+      break;
+    }
+    case 'symlink':
+      await write(out, rawHeader({ name: 'evil.rpm', size: 0, type: '2', linkname: '/etc/passwd' }));
+      break;
+    case 'hardlink':
+      await write(out, rawHeader({ name: 'evil.rpm', size: 0, type: '1', linkname: '/etc/shadow' }));
+      break;
+    case 'truncated': {
+      const victim = upgrade[0];
+      if (!victim) throw new Error('fixtures have no 2.0 package');
+      const bytes = await readFile(victim.path);
+      await write(out, rawHeader({ name: victim.fileName, size: bytes.length }));
+      await write(out, bytes.subarray(0, Math.floor(bytes.length / 2)));
+      out.end();
+      return;
+    }
+    case 'stall': {
+      const victim = upgrade[0];
+      if (!victim) throw new Error('fixtures have no 2.0 package');
+      const bytes = await readFile(victim.path);
+      await write(out, rawHeader({ name: victim.fileName, size: bytes.length }));
+      await write(out, bytes.subarray(0, 100));
+      // Never finish: dom0 must give up on its own.
+      while (alive()) await new Promise((r) => setTimeout(r, 200));
+      return;
+    }
+    case 'flood-bytes': {
+      // A member far larger than any limit, then bytes for as long as dom0 keeps reading.
+      await write(out, rawHeader({ name: 'flood.rpm', size: 8 * 1024 ** 3 }));
+      const chunk = randomBytes(1 << 20);
+      let sent = 0;
+      while (alive() && sent < 16 * 1024 ** 3) {
+        await write(out, chunk);
+        sent += chunk.length;
+      }
+      return;
+    }
+    case 'flood-members': {
+      const body = randomBytes(512);
+      for (let i = 0; alive() && i < 1_000_000; i += 1) {
+        await write(out, Buffer.concat([rawHeader({ name: `flood-${i}.rpm`, size: body.length }), body, padding(body.length)]));
+      }
+      return;
+    }
+    case 'unrequested': {
+      const extra = f.packages.extra;
+      for (const m of await members([...upgrade, ...extra])) await write(out, m);
+      break;
+    }
+  }
+  await write(out, endOfArchive());
+  out.end();
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const mode = option(args, '--mode') ?? process.env['HOSTILE_MODE'];
+  const receiver = option(args, '--receiver-command');
+  if (!mode || !(HOSTILE_MODES as readonly string[]).includes(mode) || !receiver) {
+    process.stderr.write(`usage: hostile-agent --mode (${HOSTILE_MODES.join('|')}) --receiver-command JSON\n`);
+    return 2;
+  }
+  const argv = JSON.parse(receiver) as string[];
+  const [cmd, ...rest] = argv;
+  if (!cmd) return 2;
+  process.stdin.resume(); // dom0's state stream: read and ignored
+  process.stdout.write(`hostile sender: ${mode}\n`);
+  const child = spawn(cmd, rest, { stdio: ['pipe', 'pipe', 'inherit'] });
+  let exited = false;
+  const reply: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => reply.push(c));
+  child.stdin.on('error', () => undefined);
+  const done = new Promise<number>((resolve) =>
+    child.on('close', (code) => {
+      exited = true;
+      resolve(code ?? 1);
+    }),
+  );
+  await send(mode as HostileMode, child.stdin, () => !exited).catch(() => undefined);
+  const code = await done;
+  process.stdout.write(Buffer.concat(reply));
+  return code === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();
+process.exit();

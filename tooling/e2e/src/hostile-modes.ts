@@ -1,0 +1,15 @@
+// What a compromised UpdateVM can send; each mode is one attack of the threat catalogue.
+export const HOSTILE_MODES = [
+  'unsigned',
+  'untrusted-key',
+  'tampered-payload',
+  'path-escape',
+  'symlink',
+  'hardlink',
+  'truncated',
+  'stall',
+  'flood-bytes',
+  'flood-members',
+  'unrequested',
+] as const;
+export type HostileMode = (typeof HOSTILE_MODES)[number];

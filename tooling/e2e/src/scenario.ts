@@ -1,0 +1,181 @@
+// A scratch machine for a whole update cycle: fixtures, a mirror reachable only from the UpdateVM
+// side, a dom0 root with the old versions installed, a config for the local transport, and a way
+// to run `dom0-update` in dom0's (network-less, when root) namespace.
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { execa } from 'execa';
+import { buildFixtures, installedPackages, makeDom0Root, type Dom0Root, type FixtureSet } from '@dom0-updates/fixtures';
+import { createIsolation, type Isolation } from './isolation.ts';
+import { AGENT_BUNDLE, CLI_BUNDLE, HOSTILE_AGENT_BUNDLE, RECEIVER_BUNDLE } from './paths.ts';
+import { serveMirror, type ServedMirror } from './served-mirror.ts';
+
+export interface RunResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface ScenarioOptions {
+  /** Packages installed in dom0 at the start (default: the 1.0 set without the extra package). */
+  readonly install?: (f: FixtureSet) => string[];
+  /** The repository the mirror serves (default: repos.v2). */
+  readonly serve?: (f: FixtureSet) => string;
+  /** Replace the real agent with a hostile sender in this mode. */
+  readonly hostile?: string;
+  /** Network namespaces when root (default true). */
+  readonly isolate?: boolean;
+  readonly extraConfig?: readonly string[];
+  /** Where to make the scratch machine (default: a new temp dir). */
+  readonly dir?: string;
+}
+
+export interface Scenario {
+  readonly dir: string;
+  readonly fixtures: FixtureSet;
+  readonly mirror: ServedMirror;
+  readonly dom0: Dom0Root;
+  readonly isolation: Isolation;
+  readonly updatesDir: string;
+  readonly configFile: string;
+  /** Rewrites the config: the real agent or a hostile sender, plus extra KEY=value lines. */
+  configure(options: { hostile?: string | undefined; extraConfig?: readonly string[] | undefined }): Promise<void>;
+  run(args: readonly string[], options?: { env?: Record<string, string>; timeoutMs?: number; onOutput?: (line: string) => void }): Promise<RunResult>;
+  installed(): Promise<string[]>;
+  /** A digest of the published repository as dnf would see it (through the `repo` link). */
+  publishedDigest(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function defaultInstall(f: FixtureSet): string[] {
+  return f.packages.v1.map((p) => p.path);
+}
+
+export async function createScenario(options: ScenarioOptions = {}): Promise<Scenario> {
+  const fixtures = await buildFixtures();
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'dom0-updates-e2e-')));
+  await mkdir(dir, { recursive: true });
+  const isolation = await createIsolation({ want: options.isolate ?? true });
+  const dom0 = await makeDom0Root(join(dir, 'dom0'), {
+    install: (options.install ?? defaultInstall)(fixtures),
+    keys: fixtures.trustedKeyPaths,
+  });
+  const mirror = await serveMirror((options.serve ?? ((f) => f.repos.v2))(fixtures), isolation.updatevmPrefix);
+
+  const reposDir = join(dir, 'dom0-repos.d');
+  await mkdir(reposDir, { recursive: true });
+  const keyUrls = dom0.keyPaths.map((p) => `file:///${relative(dom0.root, p)}`).join(' ');
+  await writeFile(
+    join(reposDir, 'fixtures.repo'),
+    `[fixtures]\nname=Fixture updates\nbaseurl=${mirror.url}\nenabled=1\ngpgcheck=1\nmetadata_expire=0\ngpgkey=${keyUrls}\n`,
+  );
+  const updatesDir = join(dir, 'updates');
+  await mkdir(updatesDir, { recursive: true });
+  const configFile = join(dir, 'dom0-update.conf');
+  const configure = async (agentOptions: { hostile?: string | undefined; extraConfig?: readonly string[] | undefined }): Promise<void> => {
+    const agent = agentOptions.hostile
+      ? [...isolation.updatevmPrefix, process.execPath, HOSTILE_AGENT_BUNDLE, '--mode', agentOptions.hostile]
+      : [...isolation.updatevmPrefix, process.execPath, AGENT_BUNDLE];
+    await writeFile(
+      configFile,
+      [
+        '# written by the e2e scenario',
+        'TRANSPORT=local',
+        `UPDATES_DIR=${updatesDir}`,
+        ...fixtures.trustedKeyPaths.map((k) => `KEYRING=${k}`),
+        `DOM0_ROOT=${dom0.root}`,
+        `REPOS_DIR=${reposDir}`,
+        `DNF_CONF=${join(dom0.root, 'etc/dnf/dnf.conf')}`,
+        `KEYS_DIR=${join(dom0.root, 'etc/pki/rpm-gpg')}`,
+        `AGENT_COMMAND=${JSON.stringify(agent)}`,
+        `AGENT_WORKDIR=${join(dir, 'updatevm')}`,
+        `RECEIVER_COMMAND=${JSON.stringify([...isolation.dom0Prefix, process.execPath, RECEIVER_BUNDLE])}`,
+        `LOCK_FILE=${join(dir, 'dom0-update.lock')}`,
+        'RELEASEVER=1',
+        ...(agentOptions.extraConfig ?? []),
+        '',
+      ].join('\n'),
+    );
+  };
+  await configure(options);
+
+  return {
+    dir,
+    fixtures,
+    mirror,
+    dom0,
+    isolation,
+    updatesDir,
+    configFile,
+    configure,
+    run: async (args, runOptions = {}) => {
+      const [cmd = 'node', ...rest] = [...isolation.dom0Prefix, process.execPath, CLI_BUNDLE, `--config=${configFile}`, ...args];
+      const child = execa(cmd, rest, {
+        env: { ...dom0.env, ...(runOptions.env ?? {}) },
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        all: true,
+        ...(runOptions.timeoutMs ? { timeout: runOptions.timeoutMs } : {}),
+      });
+      if (runOptions.onOutput) {
+        const onOutput = runOptions.onOutput;
+        let pending = '';
+        child.all?.on('data', (chunk: Buffer) => {
+          pending += chunk.toString('utf8');
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          for (const line of lines) onOutput(line);
+        });
+      }
+      const result = await child;
+      return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+    },
+    installed: () => installedPackages(dom0),
+    publishedDigest: () => treeDigest(join(updatesDir, 'repo')),
+    close: async () => {
+      await mirror.close();
+      await isolation.close();
+    },
+  };
+}
+
+/** sha256 over every path and file's bytes under dir (following the top link only). */
+export async function treeDigest(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  let top: string;
+  try {
+    top = join(dir, '..', await readlink(dir));
+  } catch {
+    top = dir;
+  }
+  try {
+    await stat(top);
+  } catch {
+    return 'absent';
+  }
+  const walk = async (d: string): Promise<void> => {
+    const entries = (await readdir(d, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      const p = join(d, e.name);
+      hash.update(`${relative(top, p)}\0`);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) hash.update(await readFile(p));
+    }
+  };
+  await walk(top);
+  return hash.digest('hex');
+}
+
+export async function removeScenario(s: Scenario): Promise<void> {
+  await s.close();
+  await rm(s.dir, { recursive: true, force: true });
+}
+
+/** Runs a command in a namespace prefix; used by the isolation tests. */
+export async function runIn(prefix: readonly string[], argv: readonly string[]): Promise<RunResult> {
+  const [cmd = 'true', ...args] = [...prefix, ...argv];
+  const r = await execa(cmd, args, { reject: false, stdin: 'ignore' });
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
