@@ -35,12 +35,13 @@ export function dom0DnfInstallArgs(config: Config, request: Dom0DnfRequest, acti
   return [...dom0DnfBaseArgs(config, request), action, ...packages];
 }
 
-export async function runDom0Dnf(args: readonly string[], mode: OutputMode, what: string): Promise<void> {
-  // In --json-progress mode stdout carries only our JSON lines, so dnf talks on stderr.
+export async function runDom0Dnf(args: readonly string[], mode: OutputMode, what: string, assumeYes: boolean): Promise<void> {
+  // In --json-progress mode stdout carries only our JSON lines, so dnf talks on stderr. In
+  // --silent mode dnf's summary is dropped, unless it has to ask (no -y) and needs the terminal.
   const result = await execa('dnf', args, {
     reject: false,
     stdin: 'inherit',
-    stdout: mode === 'json' ? ['pipe'] : 'inherit',
+    stdout: mode === 'json' ? ['pipe'] : mode === 'silent' && assumeYes ? 'ignore' : 'inherit',
     stderr: 'inherit',
     buffer: mode === 'json',
   });

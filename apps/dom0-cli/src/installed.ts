@@ -11,11 +11,14 @@ export interface InstalledPackage {
   readonly arch: string;
   /** `epoch:version-release`, epoch always present. */
   readonly evr: string;
-  /** rpm's install transaction id: tells a reinstall apart from no change. */
-  readonly installTid: string;
+  /**
+   * The header's instance number in the rpmdb: a reinstall writes a new header, so it changes
+   * even within the same second (install transaction ids are timestamps and would not).
+   */
+  readonly instance: string;
 }
 
-const QUERY_FORMAT = '%{NAME}\\t%{ARCH}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{INSTALLTID}\\n';
+const QUERY_FORMAT = '%{NAME}\\t%{ARCH}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{DBINSTANCE}\\n';
 
 export async function listInstalled(root: string, dbpath: string): Promise<InstalledPackage[]> {
   const result = await execa('rpm', ['--root', root, '--dbpath', dbpath, '-qa', '--qf', QUERY_FORMAT], {
@@ -31,9 +34,9 @@ export async function listInstalled(root: string, dbpath: string): Promise<Insta
 export function parseInstalled(text: string): InstalledPackage[] {
   const out: InstalledPackage[] = [];
   for (const line of text.split('\n')) {
-    const [name, arch, evr, installTid] = line.split('\t');
-    if (name === undefined || arch === undefined || evr === undefined || installTid === undefined) continue;
-    out.push({ name, arch, evr, installTid });
+    const [name, arch, evr, instance] = line.split('\t');
+    if (name === undefined || arch === undefined || evr === undefined || instance === undefined) continue;
+    out.push({ name, arch, evr, instance });
   }
   return out;
 }
@@ -70,7 +73,7 @@ export function diffInstalled(
     const [onlyIs] = is;
     if (was.length === 1 && is.length === 1 && onlyWas !== undefined && onlyIs !== undefined) {
       if (onlyWas.evr !== onlyIs.evr) change(downgrade ? 'downgraded' : 'upgraded', onlyWas.evr, onlyIs.evr);
-      else if (onlyWas.installTid !== onlyIs.installTid) change('reinstalled', undefined, onlyIs.evr);
+      else if (onlyWas.instance !== onlyIs.instance) change('reinstalled', undefined, onlyIs.evr);
       continue;
     }
     // Several versions side by side (install-only packages such as kernels): report each one.

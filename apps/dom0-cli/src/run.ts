@@ -136,9 +136,14 @@ async function install(
       extraOptions: options.dom0DnfOptions,
       mode: reporter.mode,
     };
-    if (options.clean) await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], reporter.mode, 'clean all');
+    if (options.clean) await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], reporter.mode, 'clean all', true);
     reporter.stage('install', `Installing from the cached repository (${options.action})...`);
-    await runDom0Dnf(dom0DnfInstallArgs(config, request, options.action, options.packages), reporter.mode, options.action);
+    await runDom0Dnf(
+      dom0DnfInstallArgs(config, request, options.action, options.packages),
+      reporter.mode,
+      options.action,
+      options.assumeYes,
+    );
   } finally {
     rmSync(reposDir, { recursive: true, force: true });
   }

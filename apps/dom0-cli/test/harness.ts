@@ -2,9 +2,9 @@
  * A scratch "machine" for end-to-end runs of the real bundles: fixtures, a loopback mirror,
  * a dom0 root, a config file for the local transport, and a way to run dom0-update.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildFixtures, makeDom0Root, startMirror, type Dom0Root, type FixtureSet, type Mirror } from '@dom0-updates/fixtures';
 import { execa } from 'execa';
 
@@ -35,6 +35,8 @@ export async function makeScenario(options: {
   readonly install: (f: FixtureSet) => string[];
   readonly serve: (f: FixtureSet) => string;
   readonly extraConfig?: string;
+  /** gpgcheck in the UpdateVM's repo definition; off lets bad packages reach dom0's receiver. */
+  readonly updateVmGpgcheck?: boolean;
 }): Promise<Scenario> {
   const fixtures = await buildFixtures();
   const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-e2e-'));
@@ -45,7 +47,10 @@ export async function makeScenario(options: {
   const keyUrls = dom0.keyPaths.map((p) => `file://${p.slice(dom0.root.length)}`).join(' ');
   writeFileSync(
     join(reposDir, 'fixtures.repo'),
-    `[fixtures]\nname=fixtures\nbaseurl=${mirror.url}\nenabled=1\ngpgcheck=1\nmetadata_expire=0\ngpgkey=${keyUrls}\n`,
+    `[fixtures]\nname=fixtures\nbaseurl=${mirror.url}\nenabled=1\ngpgcheck=${options.updateVmGpgcheck === false ? 0 : 1}\n` +
+      `metadata_expire=0\ngpgkey=${keyUrls}\n` +
+      // The same mirror again, disabled unless --enablerepo=other asks for it.
+      `\n[other]\nname=other\nbaseurl=${mirror.url}\nenabled=0\ngpgcheck=1\nmetadata_expire=0\ngpgkey=${keyUrls}\n`,
   );
   const updatesDir = join(dir, 'updates');
   mkdirSync(updatesDir);
@@ -90,4 +95,20 @@ export async function makeScenario(options: {
     },
     close: () => mirror.close(),
   };
+}
+
+/** A repository made of the given package files (copied), for serving variants from the mirror. */
+export async function makeRepo(files: readonly string[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-repo-'));
+  for (const file of files) copyFileSync(file, join(dir, basename(file)));
+  await execa('createrepo_c', ['-q', dir]);
+  return dir;
+}
+
+/** The parsed --json-progress lines of a run. */
+export function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }

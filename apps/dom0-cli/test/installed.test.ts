@@ -18,7 +18,7 @@ describe('diffInstalled', () => {
     expect(diffInstalled(list('a\tnoarch\t0:2-1\t1'), list('a\tnoarch\t0:1-1\t2'), true)[0]?.kind).toBe('downgraded');
   });
 
-  it('sees a reinstall through the install transaction id', () => {
+  it('sees a reinstall through the rpmdb header instance', () => {
     expect(diffInstalled(list('a\tnoarch\t0:2-1\t1'), list('a\tnoarch\t0:2-1\t7'), false)).toEqual([
       { kind: 'reinstalled', name: 'a.noarch', from: undefined, to: '2-1' },
     ]);

@@ -1,0 +1,187 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildFixtures, installedPackages } from '@dom0-updates/fixtures';
+import { afterEach, describe, expect, it } from 'vitest';
+import { jsonLines, makeRepo, makeScenario, type Scenario } from './harness.ts';
+
+const V1 = ['dom0-hello-1.0-1.noarch', 'dom0-libgreet-1.0-1.noarch', 'dom0-tool-1.0-1.noarch'];
+const V2 = ['dom0-hello-2.0-1.noarch', 'dom0-libgreet-2.0-1.noarch', 'dom0-tool-2.0-1.noarch'];
+
+let open: Scenario[] = [];
+afterEach(async () => {
+  await Promise.all(open.map((s) => s.close()));
+  open = [];
+});
+
+async function scenario(options: Parameters<typeof makeScenario>[0]): Promise<Scenario> {
+  const s = await makeScenario(options);
+  open.push(s);
+  return s;
+}
+
+const oldRoot = { install: (f: Parameters<Parameters<typeof makeScenario>[0]['install']>[0]) => f.packages.v1.map((p) => p.path) };
+
+describe('dom0-update end to end (local transport, real agent, receiver and dnf)', () => {
+  it('upgrades a dom0 root from 1.0 to 2.0 through the loopback mirror, then finds nothing to do', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+
+    const first = await s.run(['-y']);
+    expect(first.stderr).toBe('');
+    expect(first.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+    for (const nevra of V2) expect(first.stdout).toContain(`verified ${nevra}`);
+    expect(first.stdout).toContain('upgraded dom0-tool.noarch 1.0-1 -> 2.0-1');
+    expect(first.stdout).not.toContain('dom0-extra');
+
+    const second = await s.run(['-y']);
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toContain('No updates');
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+  });
+
+  it('installs a named package and reports it in --json-progress lines', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y', '--json-progress', 'dom0-extra']);
+    expect(r.exitCode).toBe(0);
+    const lines = jsonLines(r.stdout);
+    expect(lines).toContainEqual(expect.objectContaining({ type: 'package', status: 'verified', nevra: 'dom0-extra-1.0-1.noarch' }));
+    expect(lines).toContainEqual({ type: 'change', change: 'installed', name: 'dom0-extra.noarch', from: null, to: '1.0-1' });
+    expect(lines.at(-1)).toEqual({ type: 'done', status: 'success', exitCode: 0, percent: 100 });
+    expect(lines.map((l) => l['stage']).filter(Boolean)).toEqual(['lock', 'sync', 'download', 'verify', 'install', 'check']);
+    expect(await installedPackages(s.dom0)).toEqual([...V1, 'dom0-extra-1.0-1.noarch'].sort());
+  });
+
+  it('reinstalls with --action=reinstall', async () => {
+    const s = await scenario({ install: (f) => f.packages.v2.map((p) => p.path), serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y', '--action=reinstall', 'dom0-tool']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('reinstalled dom0-tool.noarch 2.0-1');
+  });
+
+  it('receives and verifies but installs nothing with --downloadonly', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['--downloadonly', '--clean']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('not installed (--downloadonly)');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+    expect(existsSync(join(s.updatesDir, 'repo', 'repodata'))).toBe(true);
+  });
+
+  it('prints nothing on stdout with --silent and still upgrades', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y', '--silent', '--best']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toBe('');
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+  });
+
+  it('rejects an unsigned package: non-zero exit, names the package and reason, installs nothing', async () => {
+    const f = await buildFixtures();
+    // The mirror serves unsigned 2.0 packages; the UpdateVM's dnf (gpgcheck off) downloads them.
+    const unsigned = await makeRepo([...f.packages.v1.map((p) => p.path), ...f.unsigned.map((p) => p.path)]);
+    const s = await scenario({ ...oldRoot, serve: () => unsigned, updateVmGpgcheck: false });
+    const r = await s.run(['-y']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/rejected dom0-[a-z]+-2\.0-1\.noarch\.rpm: .+ \[[A-Z0-9_]+\]/);
+    expect(r.stderr).toContain('[REJECTED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('lists a validly signed package nobody asked for as unrequested and does not install it', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const extra = s.fixtures.packages.extra.map((p) => p.path);
+    const r = await s.run(['-y'], {
+      DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['node', join(import.meta.dirname, 'hostile-agent.mjs')]),
+      HOSTILE_SEND: extra.join(':'),
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain('unrequested package received and not installed: dom0-extra-1.0-1.noarch');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+});
+
+describe('dom0-update exit codes through the bundle', () => {
+  it('exits 0 from --check-only when nothing is newer', async () => {
+    const s = await scenario({ install: (f) => f.packages.v2.map((p) => p.path), serve: (f) => f.repos.v2 });
+    const r = await s.run(['--check-only']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('No updates available.');
+  });
+
+  it('passes --disablerepo and --enablerepo to the UpdateVM', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const none = await s.run(['--check-only', '--disablerepo=fixtures']);
+    expect(none.exitCode).toBe(1);
+    expect(none.stdout).toContain('no enabled repositories');
+    expect(none.stdout).not.toContain('No updates');
+    expect((await s.run(['--check-only', '--disablerepo=fixtures', '--enablerepo=other'])).exitCode).toBe(100);
+  });
+
+  it('exits 1 with LOCK_HELD while another run holds the lock, and leaves the lock alone', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    await s.run(['--check-only']);
+    writeFileSync(s.lockFile, `${process.pid}\n`);
+    const r = await s.run(['-y']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`another dom0-update is running (pid ${process.pid}`);
+    expect(r.stderr).toContain('[LOCK_HELD]');
+    expect(readFileSync(s.lockFile, 'utf8')).toBe(`${process.pid}\n`);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('exits 2 on a usage error before doing anything', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const bad = await s.run(['--nogpgcheck']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('USAGE_UNKNOWN_OPTION');
+    expect((await s.run(['--check-only', '--downloadonly'])).exitCode).toBe(2);
+    expect((await s.run(['--max-files=lots'])).exitCode).toBe(2);
+  });
+
+  it('exits 0 for --help and --version', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const help = await s.run(['--help']);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('Usage: dom0-update');
+    const version = await s.run(['--version']);
+    expect(version.exitCode).toBe(0);
+    expect(version.stdout).toMatch(/^dom0-update \d+\.\d+\.\d+$/);
+  });
+
+  it('exits 1 for a bad configuration file', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2, extraConfig: 'MAX_FILES=lots' });
+    const r = await s.run(['--check-only']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('MAX_FILES: "lots" is not a positive integer [CONFIG_BAD_NUMBER]');
+  });
+
+  it('exits 125 when the agent cannot be started', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['--check-only'], { DOM0_UPDATES_AGENT_COMMAND: '["/nonexistent/updatevm-agent"]' });
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain('TRANSPORT_SPAWN');
+  });
+
+  it('passes on 125 (transport failure) and 126 (policy denied) from the agent, never as success', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    for (const code of [125, 126]) {
+      const agent = JSON.stringify(['sh', '-c', `cat >/dev/null; exit ${code}`]);
+      const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: agent });
+      expect(r.exitCode).toBe(code);
+      expect(r.stderr).toContain(code === 126 ? 'POLICY_DENIED' : 'TRANSPORT_FAILED');
+      const check = await s.run(['--check-only'], { DOM0_UPDATES_AGENT_COMMAND: agent });
+      expect(check.exitCode).toBe(code);
+    }
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('sanitises escape sequences printed by the agent', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const agent = JSON.stringify(['sh', '-c', `cat >/dev/null; printf 'evil \\033]0;title\\007 \\033[2J\\n'; exit 1`]);
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: agent });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain('[local] evil \\x1b]0;title\\x07 \\x1b[2J');
+    expect(r.stdout + r.stderr).not.toContain('\u001b');
+  });
+});
