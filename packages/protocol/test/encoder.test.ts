@@ -1,0 +1,107 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { SERVICE_CALL, VersionError, checkServiceArgument, encodeUpdateStream } from '../src/index.ts';
+import { decodeUpdateStream } from '../src/index.ts';
+import { Capture, LIMITS, collect, decodeAll, text } from './helpers.ts';
+
+const dir = (): string => mkdtempSync(join(tmpdir(), 'enc-'));
+
+describe('encoder', () => {
+  it('refuses a symlink in place of a file (O_NOFOLLOW) and writes nothing for it', async () => {
+    const d = dir();
+    writeFileSync(join(d, 'target'), 'secret');
+    symlinkSync(join(d, 'target'), join(d, 'link.rpm'));
+    const out = new Capture();
+    await expect(encodeUpdateStream([{ name: 'link.rpm', path: join(d, 'link.rpm') }], out)).rejects.toMatchObject({
+      code: 'ENCODE_NOT_A_FILE',
+    });
+    expect(out.bytes).toHaveLength(0);
+  });
+
+  it('refuses a directory as a file source', async () => {
+    const d = dir();
+    mkdirSync(join(d, 'x.rpm'));
+    await expect(encodeUpdateStream([{ name: 'x.rpm', path: join(d, 'x.rpm') }], new Capture())).rejects.toMatchObject({
+      code: 'ENCODE_NOT_A_FILE',
+    });
+  });
+
+  it('refuses a body that yields a different number of bytes than declared', async () => {
+    await expect(encodeUpdateStream([{ name: 'x.rpm', size: 5, body: [text('abc')] }], new Capture())).rejects.toMatchObject({
+      code: 'ENCODE_SIZE_CHANGED',
+    });
+    await expect(encodeUpdateStream([{ name: 'x.rpm', size: 2, body: [text('abc')] }], new Capture())).rejects.toMatchObject({
+      code: 'ENCODE_SIZE_CHANGED',
+    });
+  });
+
+  it('checks every name of an array before writing the first byte', async () => {
+    const out = new Capture();
+    await expect(
+      encodeUpdateStream(
+        [
+          { name: 'ok.rpm', size: 1, body: [text('a')] },
+          { name: 'ok.rpm', size: 1, body: [text('a')] },
+        ],
+        out,
+      ),
+    ).rejects.toMatchObject({ code: 'ENCODE_DUPLICATE_NAME' });
+    expect(out.bytes).toHaveLength(0);
+  });
+
+  it('refuses names too long for the ustar name field even though the pattern allows them', async () => {
+    await expect(
+      encodeUpdateStream([{ name: `${'a'.repeat(97)}.rpm`, size: 0, body: [] }], new Capture()),
+    ).rejects.toMatchObject({ code: 'ENCODE_BAD_NAME', message: expect.stringMatching(/longer than 100 bytes/) as unknown });
+  });
+
+  it('waits for a slow reader (backpressure) and the reader decodes every byte', async () => {
+    const d = dir();
+    const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251);
+    writeFileSync(join(d, 'big.rpm'), big);
+    const pipe = new PassThrough({ highWaterMark: 1024 });
+    const encoding = encodeUpdateStream([{ name: 'big.rpm', path: join(d, 'big.rpm') }], pipe);
+    const decoded = await collect(decodeUpdateStream(pipe, { ...LIMITS, maxMemberBytes: 4 * 1024 * 1024 }));
+    const summary = await encoding;
+    expect(decoded.map((m) => m.name)).toEqual(['big.rpm']);
+    // Buffer.equals: a deep toEqual over 3 MiB is needlessly slow.
+    expect(Buffer.from(decoded[0]!.bytes).equals(Buffer.from(big))).toBe(true);
+    expect(summary).toEqual({ members: 1, memberBytes: big.length, streamBytes: 512 + big.length + 1024 });
+  });
+
+  it('fails with ENCODE_OUTPUT_CLOSED when the reader goes away', async () => {
+    const out = new Writable({
+      highWaterMark: 16,
+      write(_chunk, _encoding, callback) {
+        callback(new Error('EPIPE'));
+      },
+    });
+    out.on('error', () => undefined);
+    await expect(
+      encodeUpdateStream([{ name: 'x.rpm', size: 100000, body: [new Uint8Array(100000)] }], out),
+    ).rejects.toMatchObject({ code: 'ENCODE_OUTPUT_CLOSED' });
+  });
+
+  it('leaves the output open when asked, so the caller can keep using it', async () => {
+    const out = new Capture();
+    await encodeUpdateStream([{ name: 'x.rpm', size: 1, body: [text('x')] }], out, { end: false });
+    expect(out.writableEnded).toBe(false);
+    expect(await decodeAll(out.bytes)).toEqual([{ name: 'x.rpm', bytes: text('x') }]);
+  });
+});
+
+describe('service version', () => {
+  it('names the service call with its version argument', () => {
+    expect(SERVICE_CALL).toBe('qubes.ReceiveUpdates+v1');
+  });
+
+  it('accepts only the v1 argument', () => {
+    expect(checkServiceArgument('v1')).toBe('v1');
+    for (const argument of [undefined, '', 'v2', 'V1', 'v1\n']) {
+      expect(() => checkServiceArgument(argument)).toThrow(VersionError);
+    }
+  });
+});
