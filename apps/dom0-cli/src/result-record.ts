@@ -55,23 +55,29 @@ export function parseResultRecord(text: string, where: string): ResultRecord {
   if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
     throw bad('sequence is not a non-negative integer');
   }
+  // The receiver writes `published` + `accepted` and `rejected` + `rejection`; the older
+  // spelling (`accepted` + `packages`, `error`) from the design notes is read too.
   const status = value['status'];
-  if (status === 'accepted') {
-    const packages = value['packages'];
-    if (!Array.isArray(packages)) throw bad('packages is not an array');
-    return { sequence, status, packages: packages.map((p: unknown, i) => parsePackage(p, `packages[${i}]`, bad)) };
+  if (status === 'published' || status === 'accepted') {
+    const packages = value['accepted'] ?? value['packages'];
+    if (!Array.isArray(packages)) throw bad('the accepted package list is not an array');
+    return {
+      sequence,
+      status: 'accepted',
+      packages: packages.map((p: unknown, i) => parsePackage(p, `accepted[${i}]`, bad)),
+    };
   }
   if (status === 'rejected') {
-    const error = value['error'];
-    if (!isObject(error)) throw bad('a rejected record has no error');
+    const error = value['rejection'] ?? value['error'];
+    if (!isObject(error)) throw bad('a rejected record has no rejection');
     const code = error['code'];
     const member = error['member'];
     const message = error['message'];
-    if (typeof code !== 'string' || typeof message !== 'string') throw bad('error.code or error.message missing');
-    if (member !== undefined && member !== null && typeof member !== 'string') throw bad('error.member is not a string');
+    if (typeof code !== 'string' || typeof message !== 'string') throw bad('rejection.code or rejection.message missing');
+    if (member !== undefined && member !== null && typeof member !== 'string') throw bad('rejection.member is not a string');
     return { sequence, status, error: { code, member: member ?? undefined, message } };
   }
-  throw bad('status is neither "accepted" nor "rejected"');
+  throw bad('status is neither "published" nor "rejected"');
 }
 
 function parsePackage(value: unknown, where: string, bad: (why: string) => StateError): ReceivedPackage {

@@ -2,16 +2,14 @@
  * A scratch "machine" for end-to-end runs of the real bundles: fixtures, a loopback mirror,
  * a dom0 root, a config file for the local transport, and a way to run dom0-update.
  */
-import { copyFileSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { buildFixtures, makeDom0Root, startMirror, type Dom0Root, type FixtureSet, type Mirror } from '@dom0-updates/fixtures';
 import { execa } from 'execa';
+import { BUNDLES } from './support/build-bundles.ts';
 
-export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
-export const CLI = join(REPO_ROOT, 'apps/dom0-cli/dist/dom0-update.mjs');
-export const AGENT = join(REPO_ROOT, 'apps/updatevm-agent/dist/updatevm-agent.mjs');
-export const RECEIVER = join(REPO_ROOT, 'apps/dom0-receiver/dist/dom0-receiver.mjs');
+const { cli: CLI, agent: AGENT, receiver: RECEIVER } = BUNDLES;
 
 export interface RunResult {
   readonly exitCode: number;
@@ -93,7 +91,10 @@ export async function makeScenario(options: {
       });
       return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
     },
-    close: () => mirror.close(),
+    close: async () => {
+      await mirror.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -18,6 +18,39 @@ const pkg = {
 };
 
 describe('result record', () => {
+  it('reads the receiver\'s published record with a nested NEVRA and a null epoch', () => {
+    const record = {
+      format: 1,
+      sequence: 5,
+      finishedAt: '2026-01-01T00:00:00Z',
+      status: 'published',
+      generation: 'g',
+      accepted: [
+        {
+          file: 'dom0-tool-2.0-1.noarch.rpm',
+          nevra: { name: 'dom0-tool', epoch: null, version: '2.0', release: '1', arch: 'noarch' },
+          nevraString: 'dom0-tool-2.0-1.noarch',
+          sha256: 'a'.repeat(64),
+          size: 1,
+          signer: { fingerprint: 'c'.repeat(40) },
+        },
+      ],
+    };
+    const r = parseResultRecord(JSON.stringify(record), 'x');
+    expect(r.status).toBe('accepted');
+    expect(r.status === 'accepted' && r.packages[0]).toMatchObject({ nevra: 'dom0-tool-2.0-1.noarch', epoch: 0, signer: 'c'.repeat(40) });
+  });
+
+  it('reads the receiver\'s rejected record with its rejection', () => {
+    const record = { format: 1, sequence: 6, finishedAt: 'x', status: 'rejected', rejection: { code: 'RPM_UNSIGNED', member: null, message: 'm' } };
+    expect(parseResultRecord(JSON.stringify(record), 'x')).toEqual({
+      sequence: 6,
+      status: 'rejected',
+      error: { code: 'RPM_UNSIGNED', member: undefined, message: 'm' },
+    });
+  });
+
+
   it('reads an accepted record with flat NEVRA fields and a signer object', () => {
     const r = parseResultRecord(JSON.stringify({ sequence: 3, status: 'accepted', packages: [pkg] }), 'x');
     expect(r).toEqual({
