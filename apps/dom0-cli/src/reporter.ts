@@ -63,7 +63,8 @@ export class Reporter {
     else if (this.mode === 'human') this.sink.out(text);
   }
 
-  warning(text: string): void {
+  warning(raw: string): void {
+    const text = sanitizeForTerminal(raw, 2000);
     if (this.mode === 'json') this.json({ type: 'message', level: 'warning', text });
     else this.sink.err(`dom0-update: warning: ${text}`);
   }
@@ -113,7 +114,10 @@ export class Reporter {
     else this.sink.err(`dom0-update: unrequested package received and not installed: ${nevra}`);
   }
 
-  error(code: string, message: string): void {
+  /** Error messages can quote what the receiver recorded about a member: sanitised too. */
+  error(rawCode: string, rawMessage: string): void {
+    const code = clean(rawCode);
+    const message = sanitizeForTerminal(rawMessage, 2000);
     if (this.mode === 'json') this.json({ type: 'error', code, message });
     else this.sink.err(`dom0-update: error: ${message} [${code}]`);
   }

@@ -20,6 +20,8 @@ describe('Reporter', () => {
     expect(err[0]).toBe('dom0-update: rejected evil\\x1b[31m.rpm: bad \\u202e sig [RPM_BAD_SIGNATURE]');
     reporter.unrequested('x-1-1.noarch\u0007');
     expect(err[1]).toContain('x-1-1.noarch\\x07');
+    reporter.error('REJECTED', 'dom0 rejected a\u001b[8m.rpm');
+    expect(err[2]).toBe('dom0-update: error: dom0 rejected a\\x1b[8m.rpm [REJECTED]');
   });
 
   it('writes only JSON lines to stdout in --json-progress mode, agent lines to stderr', () => {
