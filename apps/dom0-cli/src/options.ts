@@ -7,7 +7,7 @@ import { DNF_OPTION_RULES, PACKAGE_SPEC_PATTERN, REPO_ID_PATTERN } from '@dom0-u
 import { CONFIG_KEYS, type ConfigKey, type RawSettings } from './config.ts';
 import { UsageError } from './errors.ts';
 
-export const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade', 'distro-sync'] as const;
+export const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface RunOptions {

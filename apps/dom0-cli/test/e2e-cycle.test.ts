@@ -59,6 +59,14 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(r.stdout).toContain('reinstalled dom0-tool.noarch 2.0-1');
   });
 
+  it('downgrades a named package with --action=downgrade', async () => {
+    const s = await scenario({ install: (f) => f.packages.v2.map((p) => p.path), serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y', '--action', 'downgrade', 'dom0-tool']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('downgraded dom0-tool.noarch 2.0-1 -> 1.0-1');
+    expect(await installedPackages(s.dom0)).toEqual([V2[0], V2[1], 'dom0-tool-1.0-1.noarch']);
+  });
+
   it('receives and verifies but installs nothing with --downloadonly', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['--downloadonly', '--clean']);
