@@ -1,1 +1,51 @@
-import '@dom0-updates/protocol';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, USAGE } from './cli/args.ts';
+import { UsageError } from './errors.ts';
+import { diagnose } from './output/diagnostics.ts';
+import { receiveCommand } from './receive/receive-command.ts';
+import { stageMain } from './stage/stage-main.ts';
+import { verifyCommand } from './verify/verify-command.ts';
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    diagnose(error.message);
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  switch (args.command) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    case 'verify':
+      return verifyCommand(args);
+    case 'stage':
+      stageMain();
+      return -1;
+    case 'receive':
+      try {
+        return await receiveCommand(args, { bundlePath: realpathSync(fileURLToPath(import.meta.url)), env: process.env });
+      } catch (error) {
+        if (error instanceof UsageError) {
+          diagnose(error.message);
+          return 2;
+        }
+        throw error;
+      }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // the stage keeps running on its IPC channel and exits by itself
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    diagnose(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,205 @@
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.ts';
+
+export type SandboxKind = 'none' | 'bwrap';
+
+export interface ReceiveArgs {
+  readonly command: 'receive';
+  readonly updatesDir: string;
+  readonly keyrings: readonly string[];
+  readonly maxFiles: number | undefined;
+  readonly maxBytes: number | undefined;
+  readonly timeoutSeconds: number | undefined;
+  readonly idleTimeoutSeconds: number | undefined;
+  readonly updateVm: string | undefined;
+  readonly user: string | undefined;
+  readonly now: Date | undefined;
+  readonly sandbox: SandboxKind;
+}
+
+export interface VerifyArgs {
+  readonly command: 'verify';
+  readonly keyrings: readonly string[];
+  readonly files: readonly string[];
+  readonly now: Date | undefined;
+}
+
+/** The internal decode-and-verify child; everything else arrives over IPC. */
+export interface StageArgs {
+  readonly command: 'stage';
+}
+
+export interface HelpArgs {
+  readonly command: 'help';
+}
+
+export type ParsedArgs = ReceiveArgs | VerifyArgs | StageArgs | HelpArgs;
+
+/** Name of the internal subcommand the receiver starts its child with. */
+export const STAGE_COMMAND = '__stage';
+
+const DECIMAL = /^[1-9][0-9]{0,15}$/;
+// qube names: Qubes allows letters, digits, '_', '-', '.' and starts with a letter
+const VM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
+export function parsePositiveInteger(text: string, what: string): number {
+  if (!DECIMAL.test(text)) throw new UsageError(`${what} must be a positive decimal integer, got "${text}"`);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`${what} is too large: "${text}"`);
+  return value;
+}
+
+export function parseVmName(text: string, what: string): string {
+  if (!VM_NAME.test(text)) throw new UsageError(`${what} is not a valid qube name: "${text}"`);
+  return text;
+}
+
+function parseDate(text: string): Date {
+  const date = new Date(text);
+  if (!ISO_DATE.test(text) || Number.isNaN(date.getTime())) {
+    throw new UsageError(`--now must be an ISO 8601 date such as 2024-06-01T00:00:00Z, got "${text}"`);
+  }
+  return date;
+}
+
+interface FlagSpec {
+  readonly takesValue: boolean;
+  readonly repeatable: boolean;
+}
+
+/** Splits argv into flags and operands, strictly: unknown flags, missing values and repeats are errors. */
+function scan(argv: readonly string[], specs: Readonly<Record<string, FlagSpec>>): { flags: Map<string, string[]>; operands: string[] } {
+  const flags = new Map<string, string[]>();
+  const operands: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i] ?? '';
+    i += 1;
+    if (arg === '--') {
+      operands.push(...argv.slice(i));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      operands.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const spec = specs[name];
+    if (spec === undefined) throw new UsageError(`unknown option ${name}`);
+    let value: string;
+    if (!spec.takesValue) {
+      if (eq !== -1) throw new UsageError(`option ${name} takes no value`);
+      value = '';
+    } else if (eq !== -1) {
+      value = arg.slice(eq + 1);
+    } else {
+      const next = argv[i];
+      if (next === undefined) throw new UsageError(`option ${name} needs a value`);
+      value = next;
+      i += 1;
+    }
+    if (spec.takesValue && value === '') throw new UsageError(`option ${name} needs a non-empty value`);
+    const list = flags.get(name) ?? [];
+    if (list.length > 0 && !spec.repeatable) throw new UsageError(`option ${name} given more than once`);
+    list.push(value);
+    flags.set(name, list);
+  }
+  return { flags, operands };
+}
+
+const one = (flags: Map<string, string[]>, name: string): string | undefined => flags.get(name)?.[0];
+
+const RECEIVE_FLAGS: Record<string, FlagSpec> = {
+  '--updates-dir': { takesValue: true, repeatable: false },
+  '--keyring': { takesValue: true, repeatable: true },
+  '--max-files': { takesValue: true, repeatable: false },
+  '--max-bytes': { takesValue: true, repeatable: false },
+  '--timeout': { takesValue: true, repeatable: false },
+  '--idle-timeout': { takesValue: true, repeatable: false },
+  '--updatevm': { takesValue: true, repeatable: false },
+  '--user': { takesValue: true, repeatable: false },
+  '--now': { takesValue: true, repeatable: false },
+  '--sandbox': { takesValue: true, repeatable: false },
+};
+
+const VERIFY_FLAGS: Record<string, FlagSpec> = {
+  '--keyring': { takesValue: true, repeatable: true },
+  '--now': { takesValue: true, repeatable: false },
+};
+
+function parseReceive(argv: readonly string[]): ReceiveArgs {
+  const { flags, operands } = scan(argv, RECEIVE_FLAGS);
+  if (operands.length > 0) throw new UsageError(`receive takes no operands, got "${operands[0] ?? ''}"`);
+  const updatesDir = one(flags, '--updates-dir');
+  if (updatesDir === undefined) throw new UsageError('receive needs --updates-dir DIR');
+  const keyrings = flags.get('--keyring') ?? [];
+  if (keyrings.length === 0) throw new UsageError('receive needs at least one --keyring FILE');
+  const num = (name: string): number | undefined => {
+    const text = one(flags, name);
+    return text === undefined ? undefined : parsePositiveInteger(text, name);
+  };
+  const sandbox = one(flags, '--sandbox') ?? 'none';
+  if (sandbox !== 'none' && sandbox !== 'bwrap') throw new UsageError(`--sandbox must be "none" or "bwrap", got "${sandbox}"`);
+  const updateVm = one(flags, '--updatevm');
+  const user = one(flags, '--user');
+  if (user !== undefined && !USER_NAME.test(user)) throw new UsageError(`--user is not a valid user name: "${user}"`);
+  const now = one(flags, '--now');
+  return {
+    command: 'receive',
+    updatesDir: resolve(updatesDir),
+    keyrings: keyrings.map((k) => resolve(k)),
+    maxFiles: num('--max-files'),
+    maxBytes: num('--max-bytes'),
+    timeoutSeconds: num('--timeout'),
+    idleTimeoutSeconds: num('--idle-timeout'),
+    updateVm: updateVm === undefined ? undefined : parseVmName(updateVm, '--updatevm'),
+    user,
+    now: now === undefined ? undefined : parseDate(now),
+    sandbox,
+  };
+}
+
+function parseVerify(argv: readonly string[]): VerifyArgs {
+  const { flags, operands } = scan(argv, VERIFY_FLAGS);
+  const keyrings = flags.get('--keyring') ?? [];
+  if (keyrings.length === 0) throw new UsageError('verify needs at least one --keyring FILE');
+  if (operands.length === 0) throw new UsageError('verify needs at least one PKG.rpm');
+  const now = one(flags, '--now');
+  return {
+    command: 'verify',
+    keyrings: keyrings.map((k) => resolve(k)),
+    files: operands,
+    now: now === undefined ? undefined : parseDate(now),
+  };
+}
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'receive':
+      return parseReceive(rest);
+    case 'verify':
+      return parseVerify(rest);
+    case STAGE_COMMAND:
+      if (rest.length > 0) throw new UsageError(`${STAGE_COMMAND} takes no arguments`);
+      return { command: 'stage' };
+    case 'help':
+    case '--help':
+    case '-h':
+      return { command: 'help' };
+    case undefined:
+      throw new UsageError('missing command (receive or verify)');
+    default:
+      throw new UsageError(`unknown command "${command}" (expected receive or verify)`);
+  }
+}
+
+export const USAGE = `usage:
+  dom0-receiver receive --updates-dir DIR --keyring FILE [--keyring FILE ...]
+                        [--max-files N] [--max-bytes N] [--timeout SECONDS] [--idle-timeout SECONDS]
+                        [--updatevm NAME] [--user NAME] [--sandbox none|bwrap] [--now ISO-DATE]
+  dom0-receiver verify --keyring FILE [--keyring FILE ...] [--now ISO-DATE] PKG.rpm ...
+`;

@@ -1,0 +1,45 @@
+import { statfs } from 'node:fs/promises';
+import type { DecodeLimits } from '@dom0-updates/protocol';
+import { parsePositiveInteger } from '../cli/args.ts';
+
+const GIB = 1024 ** 3;
+/** Qubes' defaults (qfile-dom0-unpacker): 4096 files, 4 GiB or 90% of the free space. */
+export const DEFAULT_MAX_FILES = 4096;
+export const DEFAULT_MAX_BYTES = 4 * GIB;
+export const DEFAULT_TIMEOUT_SECONDS = 2 * 60 * 60;
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 5 * 60;
+
+export interface LimitInputs {
+  readonly maxFiles: number | undefined;
+  readonly maxBytes: number | undefined;
+  readonly timeoutSeconds: number | undefined;
+  readonly idleTimeoutSeconds: number | undefined;
+}
+
+/** Reads UPDATES_MAX_FILES / UPDATES_MAX_BYTES like Qubes does; the flags win over them. */
+function fromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name];
+  return text === undefined || text === '' ? undefined : parsePositiveInteger(text, name);
+}
+
+/** 90% of the space the receiver may use on the updates dir's filesystem. */
+export async function freeSpaceCap(updatesDir: string): Promise<number> {
+  const fs = await statfs(updatesDir);
+  return Math.floor(fs.bavail * fs.bsize * 0.9);
+}
+
+/** The caps for one batch: set by dom0's flags or environment, never by the sender. */
+export async function resolveLimits(input: LimitInputs, env: NodeJS.ProcessEnv, updatesDir: string): Promise<DecodeLimits> {
+  const maxMembers = input.maxFiles ?? fromEnv(env, 'UPDATES_MAX_FILES') ?? DEFAULT_MAX_FILES;
+  const explicitBytes = input.maxBytes ?? fromEnv(env, 'UPDATES_MAX_BYTES');
+  const maxTotalBytes = explicitBytes ?? Math.max(0, Math.min(DEFAULT_MAX_BYTES, await freeSpaceCap(updatesDir)));
+  const overall = input.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  const idle = input.idleTimeoutSeconds ?? Math.min(DEFAULT_IDLE_TIMEOUT_SECONDS, overall);
+  return {
+    maxMembers,
+    maxMemberBytes: maxTotalBytes,
+    maxTotalBytes,
+    idleTimeoutMs: idle * 1000,
+    overallTimeoutMs: overall * 1000,
+  };
+}

@@ -1,0 +1,33 @@
+import { checkServiceArgument, VersionError } from '@dom0-updates/protocol';
+import { RefusedError } from '../errors.ts';
+import { parseVmName } from '../cli/args.ts';
+
+/**
+ * Under qrexec (QREXEC_REMOTE_DOMAIN set) only the configured UpdateVM may call the service, with
+ * the one protocol version argument we speak. Checked before a byte of the stream is read; a
+ * policy that lets any VM through (Qubes issue 280) is not enough on its own.
+ */
+export function checkSender(env: NodeJS.ProcessEnv, flagUpdateVm: string | undefined): void {
+  const remote = env['QREXEC_REMOTE_DOMAIN'];
+  if (remote === undefined) return;
+  const configured =
+    flagUpdateVm ??
+    (env['DOM0_UPDATES_UPDATEVM'] === undefined || env['DOM0_UPDATES_UPDATEVM'] === ''
+      ? undefined
+      : parseVmName(env['DOM0_UPDATES_UPDATEVM'], 'DOM0_UPDATES_UPDATEVM'));
+  if (configured === undefined) {
+    throw new RefusedError(
+      'UPDATEVM_NOT_CONFIGURED',
+      'called over qrexec but no UpdateVM is configured (--updatevm or DOM0_UPDATES_UPDATEVM); refusing to read',
+    );
+  }
+  if (remote !== configured) {
+    throw new RefusedError('SENDER_NOT_ALLOWED', `the caller "${remote}" is not the configured UpdateVM; refusing to read`);
+  }
+  try {
+    checkServiceArgument(env['QREXEC_SERVICE_ARGUMENT']);
+  } catch (error) {
+    if (error instanceof VersionError) throw new RefusedError('SERVICE_ARGUMENT', error.message);
+    throw error;
+  }
+}

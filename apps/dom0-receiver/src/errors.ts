@@ -1,0 +1,49 @@
+import { sanitizeForTerminal } from '@dom0-updates/protocol';
+
+/** Codes the receiver itself raises (the protocol and rpm-verify packages bring their own). */
+export type ReceiverErrorCode =
+  | 'USAGE'
+  | 'CONFIG_INVALID'
+  | 'KEYRING_UNREADABLE'
+  | 'SENDER_NOT_ALLOWED'
+  | 'UPDATEVM_NOT_CONFIGURED'
+  | 'SERVICE_ARGUMENT'
+  | 'RECEIVER_BUSY'
+  | 'STAGE_FAILED'
+  | 'STAGE_PROTOCOL'
+  | 'STAGE_TIMEOUT'
+  | 'STAGED_FILES_MISMATCH'
+  | 'CREATEREPO_FAILED'
+  | 'PUBLISH_FAILED';
+
+/** Root of the receiver's own errors: a stable `code` and an already sanitised message. */
+export class ReceiverError extends Error {
+  readonly code: ReceiverErrorCode;
+  readonly member: string | undefined;
+
+  constructor(code: ReceiverErrorCode, message: string, member?: string) {
+    super(sanitizeForTerminal(message));
+    this.name = new.target.name;
+    this.code = code;
+    this.member = member === undefined ? undefined : sanitizeForTerminal(member, 300);
+  }
+}
+
+/** Bad command line or environment: exit 2, nothing read. */
+export class UsageError extends ReceiverError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** The call was refused before a byte of the stream was read (sender, version argument). */
+export class RefusedError extends ReceiverError {}
+
+/** dom0's own configuration (keyrings, user, updates dir) is unusable. */
+export class ConfigError extends ReceiverError {}
+
+/** The decode-and-verify child failed in a way that is not a verdict on the input. */
+export class StageError extends ReceiverError {}
+
+/** Building or switching the published repository failed; the old one stays published. */
+export class PublishError extends ReceiverError {}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, link, lstat, mkdir, readdir, rename, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pauseIfRequested } from '../test-hooks/pause.ts';
+import { syncDir, syncFile } from '../updates-dir/durable.ts';
+import { currentGeneration } from '../updates-dir/generations.ts';
+import { GENERATIONS_DIR, TMP_PREFIX, type Layout } from '../updates-dir/layout.ts';
+import { runCreaterepo } from './createrepo.ts';
+import type { AcceptedPackage } from './result-record.ts';
+
+export function generationId(sequence: number): string {
+  return `${String(sequence).padStart(12, '0')}-${randomBytes(4).toString('hex')}`;
+}
+
+async function syncTree(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await syncTree(path);
+    else if (entry.isFile()) await syncFile(path);
+  }
+  await syncDir(dir);
+}
+
+/**
+ * Builds generations/<id>: the previous generation's packages (hard links: generations are
+ * immutable), the newly verified ones moved in from staging (owned by us, mode 0644), then
+ * createrepo_c. Everything is fsynced; the published `repo` link is not touched.
+ */
+export async function buildGeneration(
+  layout: Layout,
+  stagingDir: string,
+  accepted: readonly AcceptedPackage[],
+  id: string,
+): Promise<string> {
+  await mkdir(layout.generations, { recursive: true, mode: 0o755 });
+  const dir = join(layout.generations, id);
+  await mkdir(dir, { mode: 0o755 });
+  await chmod(dir, 0o755);
+  const incoming = new Set(accepted.map((p) => p.file));
+  const previous = await currentGeneration(layout);
+  if (previous !== undefined) {
+    const prevDir = join(layout.generations, previous);
+    for (const name of await readdir(prevDir)) {
+      if (!name.endsWith('.rpm') || incoming.has(name)) continue;
+      if ((await lstat(join(prevDir, name))).isFile()) await link(join(prevDir, name), join(dir, name));
+    }
+  }
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  for (const pkg of accepted) {
+    const target = join(dir, pkg.file);
+    await rename(join(stagingDir, pkg.file), target);
+    // the stage user wrote it; once published it belongs to the receiver and is read-only to others
+    if (uid !== undefined && gid !== undefined) await chown(target, uid, gid);
+    await chmod(target, 0o644);
+  }
+  await pauseIfRequested('after-generation');
+  await runCreaterepo(dir);
+  await pauseIfRequested('after-createrepo');
+  // new packages were fsynced by the stage; the metadata and every directory entry are synced here
+  await syncTree(join(dir, 'repodata'));
+  await syncDir(dir);
+  await syncDir(layout.generations);
+  return dir;
+}
+
+/** The commit point: a new symlink renamed over `repo`. Readers see the old tree or the new one. */
+export async function switchRepo(layout: Layout, id: string): Promise<void> {
+  const tmp = join(layout.root, `${TMP_PREFIX}repo.${randomBytes(4).toString('hex')}`);
+  await symlink(`${GENERATIONS_DIR}/${id}`, tmp);
+  await rename(tmp, layout.repoLink);
+  await syncDir(layout.root);
+}

@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import type { Layout } from '../updates-dir/layout.ts';
+import { writeFileAtomic } from '../updates-dir/durable.ts';
+import { highestGenerationSequence } from '../updates-dir/generations.ts';
+
+export const RESULT_FORMAT = 1;
+
+/** One accepted package as the result record and the reply describe it. */
+export interface AcceptedPackage {
+  readonly file: string;
+  readonly nevra: { readonly name: string; readonly epoch: number; readonly version: string; readonly release: string; readonly arch: string };
+  readonly nevraString: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly signer: { readonly fingerprint: string };
+}
+
+export interface Rejection {
+  readonly code: string;
+  readonly member: string | null;
+  readonly message: string;
+}
+
+interface RecordBase {
+  readonly format: typeof RESULT_FORMAT;
+  readonly sequence: number;
+  readonly finishedAt: string;
+}
+
+export type ResultRecord =
+  | (RecordBase & { readonly status: 'published'; readonly generation: string; readonly accepted: readonly AcceptedPackage[] })
+  | (RecordBase & { readonly status: 'rejected'; readonly rejection: Rejection });
+
+/** The sequence of the record on disk, 0 if there is none or it is unreadable. */
+async function recordedSequence(layout: Layout): Promise<number> {
+  try {
+    const value: unknown = JSON.parse(await readFile(layout.resultFile, 'utf8'));
+    if (typeof value === 'object' && value !== null && 'sequence' in value) {
+      const seq = value.sequence;
+      if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return seq;
+    }
+  } catch {
+    // a missing or damaged record restarts from the generations' numbering
+  }
+  return 0;
+}
+
+/**
+ * The next sequence number: above both the last record and every generation on disk, so it
+ * keeps increasing across crashes that left a generation but no record.
+ */
+export async function nextSequence(layout: Layout): Promise<number> {
+  return Math.max(await recordedSequence(layout), await highestGenerationSequence(layout)) + 1;
+}
+
+export async function writeResultRecord(layout: Layout, record: ResultRecord): Promise<void> {
+  await writeFileAtomic(layout.resultFile, `${JSON.stringify(record, null, 2)}\n`);
+}

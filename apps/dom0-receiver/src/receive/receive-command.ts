@@ -1,0 +1,137 @@
+import { mkdir } from 'node:fs/promises';
+import { loadKeyring, RpmVerifyError } from '@dom0-updates/rpm-verify';
+import type { ReceiveArgs } from '../cli/args.ts';
+import { readKeyringFiles } from '../config/keyring-files.ts';
+import { resolveLimits } from '../config/limits.ts';
+import { checkSender } from '../config/sender.ts';
+import { resolveStageUser } from '../config/stage-user.ts';
+import { ConfigError, ReceiverError } from '../errors.ts';
+import { diagnose } from '../output/diagnostics.ts';
+import { acceptedReply, rejectedReply, writeReply } from '../output/reply.ts';
+import { buildGeneration, generationId, switchRepo } from '../publish/generation.ts';
+import { nextSequence, writeResultRecord, type AcceptedPackage, type Rejection } from '../publish/result-record.ts';
+import { checkStagedFiles } from '../publish/staged-check.ts';
+import { pauseIfRequested } from '../test-hooks/pause.ts';
+import { currentGeneration, pruneGenerations } from '../updates-dir/generations.ts';
+import { layoutOf, type Layout } from '../updates-dir/layout.ts';
+import { acquireLock } from '../updates-dir/lock.ts';
+import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
+import { createStagingDir, removeStagingDir } from '../updates-dir/staging.ts';
+import { runStage } from './stage-process.ts';
+
+/** Time the child gets beyond the decoder's own overall deadline before it is killed. */
+const STAGE_GRACE_MS = 30_000;
+
+export interface ReceiveContext {
+  readonly bundlePath: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+function rejectionFromError(error: unknown): Rejection {
+  if (error instanceof ReceiverError || error instanceof RpmVerifyError) {
+    return { code: error.code, member: error.member ?? null, message: error.message };
+  }
+  return { code: 'PUBLISH_FAILED', member: null, message: error instanceof Error ? error.message : String(error) };
+}
+
+async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection): Promise<number> {
+  diagnose(`rejected: ${rejection.code}${rejection.member === null ? '' : ` (member ${rejection.member})`}: ${rejection.message}`);
+  if (layout !== undefined && sequence !== undefined) {
+    await writeResultRecord(layout, { format: 1, sequence, finishedAt: new Date().toISOString(), status: 'rejected', rejection });
+  }
+  await writeReply(rejectedReply(rejection));
+  return 1;
+}
+
+/** Publishes the staged batch and returns the generation id now behind `repo`. */
+async function publish(layout: Layout, stagingDir: string, accepted: readonly AcceptedPackage[], sequence: number): Promise<string> {
+  const previous = await currentGeneration(layout);
+  // nothing new and a repository already published: keep serving it unchanged
+  if (accepted.length === 0 && previous !== undefined) return previous;
+  const id = generationId(sequence);
+  await buildGeneration(layout, stagingDir, accepted, id);
+  await pauseIfRequested('before-swap');
+  await switchRepo(layout, id);
+  await pauseIfRequested('after-swap');
+  return id;
+}
+
+/**
+ * `receive`: sender check, lock, recovery, staging, the sandboxed decode-and-verify child, then
+ * publication and the result record. Returns the exit code.
+ */
+export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Promise<number> {
+  let armored: string[];
+  try {
+    checkSender(ctx.env, args.updateVm ?? undefined);
+    armored = await readKeyringFiles(args.keyrings);
+    await loadKeyring(armored);
+  } catch (error) {
+    return finishRejected(undefined, undefined, rejectionFromError(error));
+  }
+  const owner = await resolveStageUser(args.user).catch((error: unknown) => error as ConfigError);
+  if (owner instanceof Error) return finishRejected(undefined, undefined, rejectionFromError(owner));
+
+  const layout = layoutOf(args.updatesDir);
+  await mkdir(layout.root, { recursive: true, mode: 0o755 });
+  const limits = await resolveLimits(args, ctx.env, layout.root);
+  let lock;
+  try {
+    lock = await acquireLock(layout.lockFile);
+  } catch (error) {
+    return finishRejected(undefined, undefined, rejectionFromError(error));
+  }
+  let stagingDir: string | undefined;
+  try {
+    const removed = await recoverUpdatesDir(layout);
+    if (removed.length > 0) diagnose(`cleaned up after an interrupted run: ${removed.join(', ')}`);
+    const sequence = await nextSequence(layout);
+    stagingDir = await createStagingDir(layout.root, owner);
+    let outcome;
+    try {
+      outcome = await runStage({
+        bundlePath: ctx.bundlePath,
+        stagingDir,
+        owner,
+        sandbox: args.sandbox,
+        config: { limits, armoredKeys: armored, now: (args.now ?? new Date()).toISOString() },
+        killAfterMs: limits.overallTimeoutMs + STAGE_GRACE_MS,
+      });
+      if (outcome.kind === 'complete') await checkStagedFiles(stagingDir, outcome.accepted);
+    } catch (error) {
+      await removeStagingDir(stagingDir);
+      return await finishRejected(layout, sequence, rejectionFromError(error));
+    }
+    if (outcome.kind === 'rejected') {
+      await removeStagingDir(stagingDir);
+      return await finishRejected(layout, sequence, outcome.rejection);
+    }
+    await pauseIfRequested('after-stage');
+    let generation: string;
+    try {
+      generation = await publish(layout, stagingDir, outcome.accepted, sequence);
+    } catch (error) {
+      await removeStagingDir(stagingDir);
+      await pruneGenerations(layout);
+      return await finishRejected(layout, sequence, rejectionFromError(error));
+    }
+    await removeStagingDir(stagingDir);
+    await writeResultRecord(layout, {
+      format: 1,
+      sequence,
+      finishedAt: new Date().toISOString(),
+      status: 'published',
+      generation,
+      accepted: outcome.accepted,
+    });
+    await pauseIfRequested('after-result');
+    await pruneGenerations(layout);
+    for (const pkg of outcome.accepted) diagnose(`accepted ${pkg.file}: ${pkg.nevraString} signed by ${pkg.signer.fingerprint}`);
+    diagnose(`published generation ${generation} (${outcome.accepted.length} new package(s))`);
+    await writeReply(acceptedReply(outcome.accepted));
+    return 0;
+  } finally {
+    if (stagingDir !== undefined) await removeStagingDir(stagingDir);
+    await lock.release();
+  }
+}

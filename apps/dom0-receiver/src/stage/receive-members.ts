@@ -1,0 +1,61 @@
+import { decodeUpdateStream, type DecodeLimits } from '@dom0-updates/protocol';
+import { createRpmVerifier, RpmVerifyError, type Keyring } from '@dom0-updates/rpm-verify';
+import type { AcceptedPackage } from '../publish/result-record.ts';
+import { pauseIfRequested } from '../test-hooks/pause.ts';
+import { StageIoError } from './stage-error.ts';
+import { StagedFile } from './staged-file.ts';
+
+/**
+ * Decodes the update stream and, in the same pass, writes each member's bytes to its staged file
+ * and feeds them to the RPM verifier: each byte is read once and nothing is read back. One chunk
+ * is in flight at a time (the write is awaited before the next read), which is the backpressure
+ * that bounds memory whatever the batch size. Throws on the first bad member.
+ */
+export async function receiveMembers(
+  source: AsyncIterable<Uint8Array>,
+  limits: DecodeLimits,
+  keyring: Keyring,
+  now: Date,
+  onAccepted: (pkg: AcceptedPackage) => Promise<void>,
+): Promise<number> {
+  let members = 0;
+  for await (const member of decodeUpdateStream(source, limits)) {
+    const verifier = createRpmVerifier(keyring, { now, maxPackageBytes: Math.max(1, limits.maxMemberBytes) }, member.name);
+    const file = await StagedFile.create(member.name).catch((error: unknown) => {
+      throw new StageIoError(member.name, error);
+    });
+    try {
+      for await (const chunk of member.body) {
+        // the disk write runs in the thread pool while this thread hashes the same chunk
+        const written = file.write(chunk).catch((error: unknown) => {
+          throw new StageIoError(member.name, error);
+        });
+        try {
+          verifier.write(chunk);
+        } finally {
+          await written;
+        }
+      }
+      const verified = await verifier.finish();
+      if (verified.size !== member.size) {
+        throw new RpmVerifyError('RPM_SIZE_MISMATCH', `verified ${verified.size} bytes but the member has ${member.size}`, member.name);
+      }
+      await file.commit().catch((error: unknown) => {
+        throw new StageIoError(member.name, error);
+      });
+      members += 1;
+      await onAccepted({
+        file: member.name,
+        nevra: { ...verified.nevra },
+        nevraString: verified.nevraString,
+        sha256: verified.sha256,
+        size: verified.size,
+        signer: { fingerprint: verified.signer.fingerprint },
+      });
+    } finally {
+      await file.close();
+    }
+    await pauseIfRequested('stage-after-member');
+  }
+  return members;
+}

@@ -1,0 +1,58 @@
+import { createReadStream } from 'node:fs';
+import { ProtocolError, StreamError } from '@dom0-updates/protocol';
+import { loadKeyring, RpmVerifyError } from '@dom0-updates/rpm-verify';
+import type { Rejection } from '../publish/result-record.ts';
+import { parseStageConfig, type StageMessage } from './messages.ts';
+import { receiveMembers } from './receive-members.ts';
+import { StageIoError } from './stage-error.ts';
+
+/** Large reads: fewer trips through the thread pool per GiB. */
+const READ_CHUNK = 1024 * 1024;
+
+function send(message: StageMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (process.send === undefined) {
+      reject(new Error('the stage runs only as the receiver child (no IPC channel)'));
+      return;
+    }
+    process.send(message, undefined, {}, (error) => (error === null ? resolve() : reject(error)));
+  });
+}
+
+function rejectionOf(error: unknown): Rejection {
+  if (error instanceof StreamError) return { code: error.code, member: error.member ?? null, message: error.message };
+  if (error instanceof ProtocolError) return { code: error.code, member: null, message: error.message };
+  if (error instanceof RpmVerifyError) return { code: error.code, member: error.member ?? null, message: error.message };
+  if (error instanceof StageIoError) return { code: error.code, member: error.member, message: error.message };
+  const code = (error as NodeJS.ErrnoException).code;
+  return { code: 'STAGE_IO', member: null, message: `${code ?? 'error'}: ${error instanceof Error ? error.message : String(error)}` };
+}
+
+async function runStage(rawConfig: unknown): Promise<number> {
+  try {
+    const config = parseStageConfig(rawConfig);
+    const keyring = await loadKeyring(config.armoredKeys);
+    // fd 0 is the receiver's stdin, passed through: the child reads the stream directly
+    const source = createReadStream('', { fd: 0, highWaterMark: READ_CHUNK, autoClose: false });
+    const members = await receiveMembers(source, config.limits, keyring, new Date(config.now), (pkg) =>
+      send({ kind: 'accepted', package: pkg }),
+    );
+    await send({ kind: 'complete', members });
+    return 0;
+  } catch (error) {
+    await send({ kind: 'rejected', rejection: rejectionOf(error) });
+    return 1;
+  }
+}
+
+/** Entry of the decode-and-verify child: waits for its configuration, then reads the stream. */
+export function stageMain(): void {
+  // the receiver died (or closed the channel): nobody will publish, stop at once
+  process.on('disconnect', () => process.exit(3));
+  process.once('message', (raw: unknown) => {
+    void runStage(raw).then(
+      (code) => process.exit(code),
+      () => process.exit(4),
+    );
+  });
+}

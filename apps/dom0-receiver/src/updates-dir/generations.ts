@@ -1,0 +1,68 @@
+import { lstat, readdir, readlink, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.ts';
+import { GENERATIONS_DIR, generationSequence, type Layout } from './layout.ts';
+
+/** The generation `repo` points at, or undefined when nothing was ever published. */
+export async function currentGeneration(layout: Layout): Promise<string | undefined> {
+  let target: string;
+  try {
+    target = await readlink(layout.repoLink);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EINVAL') throw new ConfigError('CONFIG_INVALID', `${layout.repoLink} exists but is not a symlink; move it away`);
+    throw error;
+  }
+  const parts = target.split('/');
+  const id = parts[1];
+  if (parts.length !== 2 || parts[0] !== GENERATIONS_DIR || id === undefined || generationSequence(id) === undefined) {
+    throw new ConfigError('CONFIG_INVALID', `${layout.repoLink} points at "${target}", not at ${GENERATIONS_DIR}/<id>`);
+  }
+  return id;
+}
+
+export async function listGenerations(layout: Layout): Promise<string[]> {
+  try {
+    return (await readdir(layout.generations)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/**
+ * Keeps the published generation and the newest one before it (readers that opened it just
+ * before a switch can finish); removes older ones and any newer one a crash left half built.
+ */
+export async function pruneGenerations(layout: Layout): Promise<void> {
+  const current = await currentGeneration(layout);
+  const currentSeq = current === undefined ? undefined : generationSequence(current);
+  const names = await listGenerations(layout);
+  const older = names.filter((n) => {
+    const seq = generationSequence(n);
+    return seq !== undefined && currentSeq !== undefined && seq < currentSeq;
+  });
+  const keep = new Set<string>();
+  if (current !== undefined) keep.add(current);
+  const previous = older.at(-1);
+  if (previous !== undefined) keep.add(previous);
+  for (const name of names) {
+    if (!keep.has(name)) await rm(join(layout.generations, name), { recursive: true, force: true });
+  }
+}
+
+/** Highest sequence any generation carries (crash leftovers included), 0 when none. */
+export async function highestGenerationSequence(layout: Layout): Promise<number> {
+  let max = 0;
+  for (const name of await listGenerations(layout)) max = Math.max(max, generationSequence(name) ?? 0);
+  return max;
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,37 @@
+import { sanitizeForTerminal } from '@dom0-updates/protocol';
+import { loadKeyring, RpmVerifyError, verifyRpmFile } from '@dom0-updates/rpm-verify';
+import type { VerifyArgs } from '../cli/args.ts';
+import { readKeyringFiles } from '../config/keyring-files.ts';
+import { ReceiverError } from '../errors.ts';
+
+/**
+ * `verify`: one verdict line per file on stdout,
+ *   `<file>: OK <nevra> sha256=<hex> signer=<fingerprint>` or `<file>: REJECTED <CODE> <reason>`.
+ * Exit 0 only when every file verifies.
+ */
+export async function verifyCommand(args: VerifyArgs): Promise<number> {
+  let keyring;
+  try {
+    keyring = await loadKeyring(await readKeyringFiles(args.keyrings));
+  } catch (error) {
+    const code = error instanceof ReceiverError || error instanceof RpmVerifyError ? error.code : 'KEYRING_UNREADABLE';
+    process.stderr.write(`dom0-receiver: ${code}: ${sanitizeForTerminal((error as Error).message)}\n`);
+    return 1;
+  }
+  const now = args.now ?? new Date();
+  let failures = 0;
+  for (const file of args.files) {
+    const shown = sanitizeForTerminal(file, 1024);
+    let line: string;
+    try {
+      const pkg = await verifyRpmFile(file, keyring, { now });
+      line = `${shown}: OK ${pkg.nevraString} sha256=${pkg.sha256} signer=${pkg.signer.fingerprint}`;
+    } catch (error) {
+      failures += 1;
+      const code = error instanceof RpmVerifyError ? error.code : 'RPM_IO';
+      line = `${shown}: REJECTED ${code} ${sanitizeForTerminal((error as Error).message, 2048)}`;
+    }
+    process.stdout.write(`${line}\n`);
+  }
+  return failures === 0 ? 0 : 1;
+}
