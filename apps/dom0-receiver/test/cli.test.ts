@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { signedVariant } from '@dom0-updates/fixtures';
+import { getFixtures, keyringArgs, makeUpdatesDir, runReceiver } from './helpers.ts';
+import { readdir } from 'node:fs/promises';
+
+describe('command line', () => {
+  it.each([
+    [[]],
+    [['frobnicate']],
+    [['receive', '--keyring', '/dev/null']],
+    [['receive', '--updates-dir', '/tmp/x']],
+    [['receive', '--updates-dir', '/tmp/x', '--updates-dir', '/tmp/y', '--keyring', 'k']],
+    [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--max-files', '12x']],
+    [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--max-bytes', '-5']],
+    [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--bogus']],
+    [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--sandbox', 'docker']],
+    [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--now', 'yesterday']],
+    [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', 'extra-operand']],
+    [['verify', '--keyring', 'k']],
+    [['verify', 'a.rpm']],
+  ])('rejects the usage %j with exit 2 and a usage message', async (args) => {
+    const run = await runReceiver(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('usage:');
+    expect(run.stdout).toBe('');
+  });
+
+  it('rejects a bad UPDATES_MAX_FILES environment value as a usage error before reading', async () => {
+    const dir = await makeUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], { env: { UPDATES_MAX_FILES: 'lots' } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('UPDATES_MAX_FILES');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('fails with a clear code when a keyring file is unreadable', async () => {
+    const dir = await makeUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, '--keyring', '/nonexistent/key.asc']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('KEYRING_UNREADABLE');
+  });
+});
+
+describe('verify', () => {
+  it('prints one OK verdict per good file and exits 0', async () => {
+    const f = await getFixtures();
+    const files = [...f.packages.v1, ...f.packages.v2].map((p) => p.path);
+    const run = await runReceiver(['verify', ...(await keyringArgs()), ...files]);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toHaveLength(files.length);
+    lines.forEach((line, i) => expect(line.startsWith(`${files[i] ?? ''}: OK `)).toBe(true));
+  });
+
+  it('names the reason for each bad file and exits 1 when any file fails', async () => {
+    const f = await getFixtures();
+    const good = f.packages.v1[0]!.path;
+    const expired = await signedVariant(f.packages.v2[0]!, { key: 'expired-rsa' });
+    const sha1 = await signedVariant(f.packages.v2[1]!, { key: 'trusted-rsa', digestAlgo: 'sha1' });
+    const files = [good, f.unsigned[0]!.path, f.untrusted[0]!.path, expired, sha1, '/nonexistent.rpm'];
+    const run = await runReceiver(['verify', ...(await keyringArgs()), '--keyring', f.keys['expired-rsa'].publicKeyPath, ...files]);
+    expect(run.code).toBe(1);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toContain(': OK ');
+    expect(lines[1]).toMatch(/: REJECTED RPM_UNSIGNED /);
+    expect(lines[2]).toMatch(/: REJECTED RPM_KEY_NOT_TRUSTED /);
+    expect(lines[3]).toMatch(/: REJECTED RPM_KEY_EXPIRED /);
+    expect(lines[4]).toMatch(/: REJECTED RPM_WEAK_HASH /);
+    expect(lines[5]).toMatch(/: REJECTED RPM_IO /);
+  });
+});

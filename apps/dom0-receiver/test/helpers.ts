@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, lstat, mkdtemp, readdir, readFile, readlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { encodeUpdateStream, type EncoderMember } from '@dom0-updates/protocol';
+import { buildFixtures, type FixtureSet } from '@dom0-updates/fixtures';
+
+export const BUNDLE = join(import.meta.dirname, '..', 'dist', 'dom0-receiver.mjs');
+
+let fixtures: Promise<FixtureSet> | undefined;
+export function getFixtures(): Promise<FixtureSet> {
+  fixtures ??= buildFixtures();
+  return fixtures;
+}
+
+export async function keyringArgs(): Promise<string[]> {
+  const f = await getFixtures();
+  return f.trustedKeyPaths.flatMap((p) => ['--keyring', p]);
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  stdin?: Uint8Array | 'stall';
+  env?: Record<string, string>;
+}
+
+/** Runs the built bundle as a real process. */
+export function runReceiver(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BUNDLE, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...options.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    child.stdin.on('error', () => undefined);
+    if (options.stdin === 'stall') {
+      // a sender that sends part of a header and then nothing, without closing
+      child.stdin.write(new Uint8Array(100));
+    } else {
+      child.stdin.end(options.stdin ?? new Uint8Array(0));
+    }
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      child.stdin.destroy();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A well-formed update stream (the protocol's own encoder) carrying the given members. */
+export async function encodeStream(members: readonly EncoderMember[]): Promise<Buffer> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await encodeUpdateStream(members, out);
+  return Buffer.concat(chunks);
+}
+
+export async function fileMember(path: string, name?: string): Promise<EncoderMember> {
+  const bytes = await readFile(path);
+  return { name: name ?? path.slice(path.lastIndexOf('/') + 1), size: bytes.length, body: [bytes] };
+}
+
+/** A fresh updates dir. */
+export async function makeUpdatesDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dom0-receiver-test-'));
+  await chmod(dir, 0o755);
+  return dir;
+}
+
+/** Every path under dir with its kind and content hash (symlinks by target): byte-for-byte identity. */
+export async function treeHash(dir: string, prefix = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    const rel = prefix + name;
+    const st = await lstat(path);
+    if (st.isSymbolicLink()) out[rel] = `link:${await readlink(path)}`;
+    else if (st.isDirectory()) {
+      out[rel] = `dir:${(st.mode & 0o7777).toString(8)}`;
+      Object.assign(out, await treeHash(path, `${rel}/`));
+    } else out[rel] = `file:${(st.mode & 0o7777).toString(8)}:${createHash('sha256').update(await readFile(path)).digest('hex')}`;
+  }
+  return out;
+}
+
+/** The published tree: the `repo` link and the generation it points at. */
+export async function publishedTree(updatesDir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  try {
+    out['repo'] = `link:${await readlink(join(updatesDir, 'repo'))}`;
+  } catch {
+    return out;
+  }
+  return { ...out, ...(await treeHash(join(updatesDir, 'repo'), 'repo/')) };
+}
+
+export async function leftovers(updatesDir: string): Promise<string[]> {
+  return (await readdir(updatesDir)).filter((n) => n.startsWith('staging.') || n.startsWith('.tmp.') || n.endsWith('.lock'));
+}
+
+export async function readResult(updatesDir: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(join(updatesDir, 'result.json'), 'utf8')) as Record<string, unknown>;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
