@@ -1,13 +1,9 @@
-import { createReadStream } from 'node:fs';
 import { ProtocolError, StreamError } from '@dom0-updates/protocol';
 import { loadKeyring, RpmVerifyError } from '@dom0-updates/rpm-verify';
 import type { Rejection } from '../publish/result-record.ts';
 import { parseStageConfig, type StageMessage } from './messages.ts';
 import { receiveMembers } from './receive-members.ts';
 import { StageIoError } from './stage-error.ts';
-
-/** Large reads: fewer trips through the thread pool per GiB. */
-const READ_CHUNK = 1024 * 1024;
 
 function send(message: StageMessage): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -32,9 +28,8 @@ async function runStage(rawConfig: unknown): Promise<number> {
   try {
     const config = parseStageConfig(rawConfig);
     const keyring = await loadKeyring(config.armoredKeys);
-    // fd 0 is the receiver's stdin, passed through: the child reads the stream directly
-    const source = createReadStream('', { fd: 0, highWaterMark: READ_CHUNK, autoClose: false });
-    const members = await receiveMembers(source, config.limits, keyring, new Date(config.now), (pkg) =>
+    // fd 0 is the receiver's stdin, passed through; process.stdin copes with a non-blocking pipe
+    const members = await receiveMembers(process.stdin, config.limits, keyring, new Date(config.now), (pkg) =>
       send({ kind: 'accepted', package: pkg }),
     );
     await send({ kind: 'complete', members });
