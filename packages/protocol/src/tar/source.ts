@@ -1,21 +1,31 @@
 import { StreamError } from '../errors.ts';
 
 export interface Deadlines {
-  /** Longest wait for the next chunk from the sender. */
+  /** Longest wait for the next bytes from the sender. */
   readonly idleTimeoutMs: number;
   /** Longest time from the start of decoding to its end. */
   readonly overallTimeoutMs: number;
 }
 
 const EMPTY = new Uint8Array(0);
+/** setTimeout treats longer delays as 1 ms; longer waits are re-armed in steps. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+/** Monotonic milliseconds: a wall-clock step (dom0 takes its time from another VM) moves no deadline. */
+const now = (): number => performance.now();
+
+/** One macrotask turn, so timers and the abort signal get to run between empty chunks. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /**
  * Pulls bytes from an untrusted async source one chunk at a time, holding at most that one chunk.
  * Every wait for the sender is bounded by the idle and overall deadlines and by the abort signal;
- * time the consumer spends on a chunk is not counted as the sender being idle.
+ * time the consumer spends on a chunk is not counted as the sender being idle. Chunks are handed
+ * out as views, never copied, so the source must not reuse a chunk's memory after yielding it.
  */
 export class ByteSource {
-  readonly #iterator: AsyncIterator<unknown>;
+  readonly #source: AsyncIterable<Uint8Array>;
+  #iterator: AsyncIterator<unknown> | undefined;
   readonly #deadlines: Deadlines;
   readonly #signal: AbortSignal | undefined;
   readonly #deadline: number;
@@ -23,14 +33,16 @@ export class ByteSource {
   #ended = false;
 
   constructor(source: AsyncIterable<Uint8Array>, deadlines: Deadlines, signal?: AbortSignal) {
-    this.#iterator = source[Symbol.asyncIterator]();
+    this.#source = source;
     this.#deadlines = deadlines;
     this.#signal = signal;
-    this.#deadline = Date.now() + deadlines.overallTimeoutMs;
+    this.#deadline = now() + deadlines.overallTimeoutMs;
   }
 
   /** Up to `max` bytes (a view into the current chunk), or null at the end of the stream. */
   async read(max: number): Promise<Uint8Array | null> {
+    // Checked on every read, not only on waits: one huge chunk must not outlive an abort.
+    this.#checkAbort();
     if (this.#chunk.length === 0 && !(await this.#pull())) return null;
     const piece = this.#chunk.subarray(0, max);
     this.#chunk = this.#chunk.subarray(piece.length);
@@ -54,13 +66,19 @@ export class ByteSource {
     this.#chunk = EMPTY;
     if (this.#ended) return;
     this.#ended = true;
-    const done = this.#iterator.return?.();
-    if (done !== undefined) done.then(undefined, () => undefined);
+    try {
+      const done = this.#iterator?.return?.();
+      if (done !== undefined) Promise.resolve(done).then(undefined, () => undefined);
+    } catch {
+      // The source is being dropped; how it fails to close changes nothing.
+    }
   }
 
   async #pull(): Promise<boolean> {
+    // The idle deadline runs from the start of this wait; empty chunks are not progress.
+    const idleDeadline = now() + this.#deadlines.idleTimeoutMs;
     while (!this.#ended) {
-      const result = await this.#next();
+      const result = await this.#next(idleDeadline);
       if (result.done === true) {
         this.#ended = true;
         return false;
@@ -74,34 +92,62 @@ export class ByteSource {
         this.#chunk = value;
         return true;
       }
+      // A flood of already-resolved empty chunks would otherwise starve timers and abort events.
+      await nextTurn();
     }
     return false;
   }
 
-  async #next(): Promise<IteratorResult<unknown>> {
+  /** The source's next result, as a promise that rejects with TAR_SOURCE_ERROR however it fails. */
+  #ask(): Promise<IteratorResult<unknown>> {
+    const failed = (cause: unknown): StreamError =>
+      new StreamError('TAR_SOURCE_ERROR', `reading the stream failed: ${String(cause)}`, undefined, { cause });
+    let pending: Promise<unknown>;
+    try {
+      this.#iterator ??= this.#source[Symbol.asyncIterator]();
+      pending = Promise.resolve(this.#iterator.next());
+    } catch (cause) {
+      return Promise.reject(failed(cause));
+    }
+    return pending.then(
+      (result) => {
+        if (typeof result !== 'object' || result === null) {
+          throw new StreamError('TAR_SOURCE_ERROR', 'the source returned something other than an iterator result');
+        }
+        return result as IteratorResult<unknown>;
+      },
+      (cause: unknown) => {
+        throw failed(cause);
+      },
+    );
+  }
+
+  async #next(idleDeadline: number): Promise<IteratorResult<unknown>> {
     this.#checkAbort();
-    const remaining = this.#deadline - Date.now();
-    if (remaining <= 0) throw this.#timeout('overall');
-    const idle = this.#deadlines.idleTimeoutMs;
-    const wait = Math.min(idle, remaining);
-    const which = idle < remaining ? 'idle' : 'overall';
+    const overall = this.#deadline;
+    const which = idleDeadline < overall ? 'idle' : 'overall';
+    const until = Math.min(idleDeadline, overall);
+    if (now() >= until) {
+      this.close();
+      throw this.#timeout(which);
+    }
 
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
     const stop = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.#timeout(which)), wait);
+      const arm = (): void => {
+        const left = until - now();
+        if (left <= 0) reject(this.#timeout(which));
+        else timer = setTimeout(arm, Math.min(Math.ceil(left), MAX_TIMER_MS));
+      };
+      arm();
       if (this.#signal !== undefined) {
         onAbort = () => reject(this.#aborted());
         this.#signal.addEventListener('abort', onAbort, { once: true });
       }
     });
     try {
-      return await Promise.race([
-        this.#iterator.next().then(undefined, (cause: unknown) => {
-          throw new StreamError('TAR_SOURCE_ERROR', `reading the stream failed: ${String(cause)}`, undefined, { cause });
-        }),
-        stop,
-      ]);
+      return await Promise.race([this.#ask(), stop]);
     } catch (error) {
       this.close();
       throw error;
