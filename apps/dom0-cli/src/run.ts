@@ -97,7 +97,8 @@ async function update(config: Config, options: RunOptions, updateVm: string, rep
   if (batch?.status === 'rejected') {
     const { code, member, message } = batch.error;
     reporter.rejected(member, code, message);
-    throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} and installed nothing: ${message} [${code}]`);
+    // The reason is on the line above (reporter.rejected); this line is the verdict.
+    throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} (${code}) and installed nothing`);
   }
   if (exitCode !== 0) throw agentFailure(exitCode, 'downloading the updates failed');
 
