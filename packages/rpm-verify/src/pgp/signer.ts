@@ -44,28 +44,36 @@ export async function resolveSigner(
   const packets = signature.packets;
   const packet = packets[0];
   if (packets.length !== 1 || !(packet instanceof openpgp.SignaturePacket)) return fail('RPM_SIG_BLOB_BAD', 'not exactly one signature packet');
-  const created = packet.created;
-  if (created === null) return fail('RPM_SIG_BLOB_BAD', 'signature has no creation time');
-  if (created.getTime() > now.getTime()) return fail('RPM_SIG_TIME', `signature created ${created.toISOString()}, after the reference date ${now.toISOString()}`);
-  if (Number(packet.publicKeyAlgorithm) !== info.publicKeyAlgorithm || Number(packet.hashAlgorithm) !== info.hashAlgorithm) {
+  // our parse of the blob decides; OpenPGP.js must have read the same packet
+  const created = info.created;
+  if (
+    packet.created?.getTime() !== created.getTime() ||
+    Number(packet.publicKeyAlgorithm) !== info.publicKeyAlgorithm ||
+    Number(packet.hashAlgorithm) !== info.hashAlgorithm ||
+    packet.issuerKeyID.toHex() !== info.issuer.keyId
+  ) {
     return fail('RPM_SIG_BLOB_BAD', 'signature packet parsed inconsistently');
   }
+  if (created.getTime() > now.getTime()) return fail('RPM_SIG_TIME', `signature created ${created.toISOString()}, after the reference date ${now.toISOString()}`);
+  if (info.expiresAfterSeconds !== undefined && info.expiresAfterSeconds > 0) {
+    const expires = new Date(created.getTime() + info.expiresAfterSeconds * 1000);
+    if (expires.getTime() <= now.getTime()) return fail('RPM_SIG_TIME', `signature expired ${expires.toISOString()}, before the reference date ${now.toISOString()}`);
+  }
 
-  const keyId = packet.issuerKeyID;
-  const issuerFpr = packet.issuerFingerprint === null ? undefined : Buffer.from(packet.issuerFingerprint).toString('hex');
-  let primary: openpgp.PublicKey | undefined;
-  let signingKey: openpgp.PublicKey | openpgp.Subkey | undefined;
+  // exactly one pinned key or subkey may answer to the issuer: no wildcard, no guessing
+  const issuer = info.issuer;
+  const matches: { primary: openpgp.PublicKey; key: openpgp.PublicKey | openpgp.Subkey }[] = [];
   for (const key of keys) {
-    for (const candidate of key.getKeys(keyId)) {
-      if (issuerFpr === undefined || candidate.getFingerprint() === issuerFpr) {
-        primary = key;
-        signingKey = candidate;
-      }
+    for (const candidate of key.getKeys()) {
+      const hit = issuer.fingerprint !== undefined ? candidate.getFingerprint() === issuer.fingerprint : candidate.getKeyID().toHex() === issuer.keyId;
+      if (hit) matches.push({ primary: key, key: candidate });
     }
   }
-  if (primary === undefined || signingKey === undefined) {
-    return fail('RPM_KEY_NOT_TRUSTED', `issuer ${issuerFpr ?? keyId.toHex()} is not a pinned key or a subkey of one`);
-  }
+  const [match] = matches;
+  if (match === undefined) return fail('RPM_KEY_NOT_TRUSTED', `issuer ${issuer.fingerprint ?? issuer.keyId} is not a pinned key or a subkey of one`);
+  if (matches.length > 1) return fail('RPM_KEY_INVALID', `issuer key ID ${issuer.keyId} is ambiguous among the pinned keys`);
+  const primary = match.primary;
+  const signingKey = match.key;
   const verdict = judgeKeyAlgorithm(signingKey.getAlgorithmInfo());
   if (!verdict.ok) return fail('RPM_WEAK_KEY', `signing key ${signingKey.getFingerprint()}: ${verdict.reason} is not accepted`);
   if (signingKey.getAlgorithmInfo().algorithm !== KEY_ALGORITHM_NAMES[info.publicKeyAlgorithm]) {
@@ -85,7 +93,7 @@ export async function resolveSigner(
     if (revoked) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
   }
   try {
-    const valid = await primary.getSigningKey(keyId, created, undefined, { ...openpgp.config, ...OPENPGP_CONFIG });
+    const valid = await primary.getSigningKey(signingKey.getKeyID(), created, undefined, { ...openpgp.config, ...OPENPGP_CONFIG });
     if (valid.getFingerprint() !== signingKey.getFingerprint()) throw new Error('a different key is the valid signing key');
   } catch (err) {
     const message = describe(err);

@@ -1,0 +1,211 @@
+import { readFile } from 'node:fs/promises';
+import * as openpgp from 'openpgp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadKeyring, type Keyring } from '../src/pgp/keyring.ts';
+import { fixtures, type Loaded } from './support/fixtures.ts';
+import { edSigner, forgePackage, generateEdKey, KEY_DATE, rawSign, SIGN_DATE, sub, subkeySigner, type EdSigner, type TestKey } from './support/forge.ts';
+import { splitPackage, type PackageParts } from './support/package-bytes.ts';
+import { outcome, verifyBytes } from './support/verify-bytes.ts';
+
+let fx: Loaded;
+let ed: PackageParts;
+let key: TestKey;
+let other: TestKey;
+let keyring: Keyring;
+let both: Keyring;
+beforeAll(async () => {
+  fx = await fixtures();
+  ed = splitPackage(await readFile(fx.set.packages.v2.find((p) => p.signer === 'trusted-ed25519')!.path));
+  key = await generateEdKey({ signingSubkey: true });
+  other = await generateEdKey();
+  keyring = await loadKeyring([key.armoredPublic]);
+  both = await loadKeyring([key.armoredPublic, other.armoredPublic]);
+}, 300_000);
+
+const headerBy = (signer: EdSigner, opts: Parameters<typeof rawSign>[2] = {}) => (h: Buffer) => rawSign([h], signer, opts);
+const legacyBy = (signer: EdSigner, opts: Parameters<typeof rawSign>[2] = {}) => (h: Buffer, p: Buffer) => rawSign([h, p], signer, opts);
+
+/** Signs a binding or revocation for `subkey` with the primary, with the given key flags. */
+async function rebindSubkey(k: openpgp.PrivateKey, index: number, keyFlags: number): Promise<string> {
+  const subkey = k.subkeys[index]!;
+  const bind = new openpgp.SignaturePacket();
+  bind.signatureType = openpgp.enums.signature.subkeyBinding;
+  bind.publicKeyAlgorithm = k.keyPacket.algorithm;
+  bind.hashAlgorithm = openpgp.enums.hash.sha256;
+  bind.keyFlags = Uint8Array.from([keyFlags]);
+  const signBinding = bind.sign.bind(bind) as unknown as (key: unknown, data: unknown, date: Date, detached: boolean, config: unknown) => Promise<void>;
+  await signBinding(k.keyPacket, { key: k.keyPacket, bind: subkey.keyPacket }, KEY_DATE, false, openpgp.config);
+  subkey.bindingSignatures = [bind];
+  return k.toPublic().armor();
+}
+
+describe('header signatures made by hand with a pinned test key', () => {
+  it('accepts a correctly re-signed package (the forging harness is faithful)', async () => {
+    const result = await verifyBytes(forgePackage(ed, key.primary), keyring);
+    expect(result.signer.fingerprint).toBe(key.key.getFingerprint());
+    expect(result.signer.signingKeyFingerprint).toBe(key.key.getFingerprint());
+    expect(result.signer.algorithm).toBe('EdDSA');
+  });
+
+  it('accepts a signature by a signing subkey and names the subkey', async () => {
+    const signer = subkeySigner(key.key, 1);
+    const result = await verifyBytes(forgePackage(ed, signer), keyring);
+    expect(result.signer.fingerprint).toBe(key.key.getFingerprint());
+    expect(result.signer.signingKeyFingerprint).toBe(key.key.subkeys[1]!.getFingerprint());
+  });
+
+  it('accepts SHA-384 and SHA-512 and an issuer named only by the unhashed key ID (older gpg)', async () => {
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { hashAlgo: 9 }) }), keyring)).toBe('ACCEPTED');
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { hashAlgo: 10 }) }), keyring)).toBe('ACCEPTED');
+    const keyIdOnly = headerBy(key.primary, { hashed: [sub.created(SIGN_DATE)] });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: keyIdOnly }), keyring)).toBe('ACCEPTED');
+    const hashedOnly = headerBy(key.primary, { unhashed: [] });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: hashedOnly }), keyring)).toBe('ACCEPTED');
+  });
+
+  it('rejects text, standalone, certification and binding signature types even when cryptographically valid', async () => {
+    for (const type of [0x01, 0x02, 0x10, 0x13, 0x18, 0x1f, 0x40]) {
+      const b = forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { type }) });
+      expect(await outcome(b, keyring)).toBe('RPM_SIG_BLOB_BAD');
+    }
+  });
+
+  it('rejects a signature over a different header by the same pinned key', async () => {
+    const b = forgePackage(ed, key.primary, { headerSig: () => rawSign([ed.mainHeader, Buffer.from([0])], key.primary) });
+    expect(await outcome(b, keyring)).toBe('RPM_SIG_BAD');
+  });
+
+  it('rejects a signature whose hashed issuer names one pinned key but which another pinned key made', async () => {
+    const spoof = headerBy(other.primary, { hashed: [sub.issuerFingerprint(key.primary.fingerprint), sub.created(SIGN_DATE)], unhashed: [sub.issuerKeyId(key.primary.keyId)] });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: spoof }), both)).toBe('RPM_SIG_BAD');
+  });
+
+  it('rejects a signature by a key that is not pinned, whatever the unhashed area claims', async () => {
+    expect(await outcome(forgePackage(ed, other.primary), keyring)).toBe('RPM_KEY_NOT_TRUSTED');
+    // the issuer only in the (unsigned) unhashed area, pointing at the pinned key
+    const claim = headerBy(other.primary, { hashed: [sub.created(SIGN_DATE)], unhashed: [sub.issuerKeyId(key.primary.keyId)] });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: claim }), keyring)).toBe('RPM_SIG_BAD');
+  });
+
+  it('rejects unhashed subpackets other than one issuer key ID that matches the hashed issuer', async () => {
+    const fpr = sub.issuerFingerprint(key.primary.fingerprint);
+    const created = sub.created(SIGN_DATE);
+    const cases: Parameters<typeof rawSign>[2][] = [
+      { unhashed: [sub.issuerKeyId(key.primary.keyId), sub.notation('x@example.invalid', 'smuggled', false)] },
+      { unhashed: [sub.issuerKeyId(key.primary.keyId), sub.issuerKeyId(key.primary.keyId)] },
+      { unhashed: [sub.issuerFingerprint(key.primary.fingerprint)] },
+      { unhashed: [{ type: 32, body: Buffer.alloc(40) }] },
+      { unhashed: [sub.issuerKeyId(other.primary.keyId)] },
+      { unhashed: [sub.issuerKeyId(Buffer.alloc(8))] },
+      { unhashed: [{ ...sub.issuerKeyId(key.primary.keyId), critical: true }] },
+      { hashed: [created], unhashed: [sub.issuerKeyId(Buffer.alloc(8))] },
+      { hashed: [created], unhashed: [] },
+      { hashed: [fpr, created, sub.issuerKeyId(other.primary.keyId)] },
+    ];
+    for (const opts of cases) {
+      expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, opts) }), both)).toBe('RPM_SIG_BLOB_BAD');
+    }
+  });
+
+  it('rejects critical subpackets it does not understand, and accepts non-critical ones', async () => {
+    const fpr = sub.issuerFingerprint(key.primary.fingerprint);
+    const created = sub.created(SIGN_DATE);
+    const critical = [sub.notation('policy@example.invalid', 'must-understand', true), { type: 100, body: Buffer.from([1]), critical: true }, { type: 27, body: Buffer.from([2]), critical: true }];
+    for (const extra of critical) {
+      const b = forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { hashed: [fpr, created, extra] }) });
+      expect(await outcome(b, keyring)).toBe('RPM_SIG_BLOB_BAD');
+    }
+    const fine = forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { hashed: [fpr, created, sub.notation('note@example.invalid', 'ok', false)] }) });
+    expect(await outcome(fine, keyring)).toBe('ACCEPTED');
+    const criticalCreated = forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { hashed: [fpr, { ...created, critical: true }] }) });
+    expect(await outcome(criticalCreated, keyring)).toBe('ACCEPTED');
+  });
+
+  it('rejects a missing creation time, or more than one', async () => {
+    const fpr = sub.issuerFingerprint(key.primary.fingerprint);
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { hashed: [fpr] }) }), keyring)).toBe('RPM_SIG_BLOB_BAD');
+    const two = headerBy(key.primary, { hashed: [fpr, sub.created(SIGN_DATE), sub.created(new Date('2030-01-01T00:00:00Z'))] });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: two }), keyring)).toBe('RPM_SIG_BLOB_BAD');
+  });
+
+  it('rejects a creation time after the reference date or before the key existed', async () => {
+    const future = headerBy(key.primary, { created: new Date('2026-01-01T00:00:00Z') });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: future }), keyring)).toBe('RPM_SIG_TIME');
+    const early = headerBy(key.primary, { created: new Date('2023-12-31T00:00:00Z') });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: early }), keyring)).toBe('RPM_SIG_TIME');
+  });
+
+  it('rejects a signature that has expired by the reference date, and accepts one that has not', async () => {
+    const fpr = sub.issuerFingerprint(key.primary.fingerprint);
+    const expired = headerBy(key.primary, { hashed: [fpr, sub.created(SIGN_DATE), sub.expiresAfter(3600)] });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: expired }), keyring)).toBe('RPM_SIG_TIME');
+    const valid = headerBy(key.primary, { hashed: [fpr, sub.created(SIGN_DATE), sub.expiresAfter(10 * 365 * 86400)] });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: valid }), keyring)).toBe('ACCEPTED');
+  });
+
+  it('rejects a signature made after the key expired', async () => {
+    const short = await generateEdKey({ expiresAfter: 3600 });
+    const b = forgePackage(ed, short.primary);
+    expect(await outcome(b, await loadKeyring([short.armoredPublic]))).toBe('RPM_KEY_EXPIRED');
+  });
+
+  it('rejects a signature by a revoked subkey, even one made before the revocation', async () => {
+    const k = await generateEdKey({ signingSubkey: true });
+    const signer = subkeySigner(k.key, 1);
+    const good = forgePackage(ed, signer);
+    expect(await outcome(good, await loadKeyring([k.armoredPublic]))).toBe('ACCEPTED');
+    k.key.subkeys[1] = await k.key.subkeys[1]!.revoke(k.key.keyPacket as openpgp.SecretKeyPacket, undefined, new Date('2024-03-01T00:00:00Z'));
+    expect(await outcome(good, await loadKeyring([k.key.toPublic().armor()]))).toBe('RPM_KEY_REVOKED');
+  });
+
+  it('rejects a signature by a subkey whose binding does not allow signing', async () => {
+    const k = await generateEdKey({ signingSubkey: true });
+    const signer = subkeySigner(k.key, 1);
+    const armored = await rebindSubkey(k.key, 1, openpgp.enums.keyFlags.encryptCommunication | openpgp.enums.keyFlags.encryptStorage);
+    expect(await outcome(forgePackage(ed, signer), await loadKeyring([armored]))).toBe('RPM_KEY_INVALID');
+  });
+
+  it('rejects a signature by a pinned key whose self-signature does not verify', async () => {
+    const k = await generateEdKey();
+    const primaryUser = k.key.users[0]!;
+    const selfSig = primaryUser.selfCertifications[0]!;
+    // a different hash prefix and a changed value: the self-certification no longer verifies
+    selfSig.signedHashValue = Uint8Array.from([(selfSig.signedHashValue![0]! ^ 0xff) & 0xff, selfSig.signedHashValue![1]!]);
+    const armored = k.key.toPublic().armor();
+    expect(await outcome(forgePackage(ed, k.primary), await loadKeyring([armored]))).toBe('RPM_KEY_INVALID');
+  });
+});
+
+describe('legacy header+payload signatures made by hand', () => {
+  it('accepts a good one and rejects a bad, unpinned, expired or critical-flagged one', async () => {
+    expect(await outcome(forgePackage(ed, key.primary, { legacySig: legacyBy(key.primary) }), keyring)).toBe('ACCEPTED');
+    const wrongData = (h: Buffer) => rawSign([h], key.primary);
+    expect(await outcome(forgePackage(ed, key.primary, { legacySig: wrongData }), keyring)).toBe('RPM_SIG_BAD');
+    expect(await outcome(forgePackage(ed, key.primary, { legacySig: legacyBy(other.primary) }), keyring)).toBe('RPM_KEY_NOT_TRUSTED');
+    const fpr = sub.issuerFingerprint(key.primary.fingerprint);
+    const expired = legacyBy(key.primary, { hashed: [fpr, sub.created(SIGN_DATE), sub.expiresAfter(60)] });
+    expect(await outcome(forgePackage(ed, key.primary, { legacySig: expired }), keyring)).toBe('RPM_SIG_TIME');
+    const critical = legacyBy(key.primary, { hashed: [fpr, sub.created(SIGN_DATE), sub.notation('p@example.invalid', 'x', true)] });
+    expect(await outcome(forgePackage(ed, key.primary, { legacySig: critical }), keyring)).toBe('RPM_SIG_BLOB_BAD');
+    const text = legacyBy(key.primary, { type: 0x01 });
+    expect(await outcome(forgePackage(ed, key.primary, { legacySig: text }), keyring)).toBe('RPM_SIG_BLOB_BAD');
+  });
+});
+
+describe('the keyring', () => {
+  it('refuses ECDSA, v6 Ed25519 and private keys', async () => {
+    const ecdsa = await openpgp.generateKey({ type: 'ecc', curve: 'nistP256', userIDs: [{ name: 'e' }], date: KEY_DATE, format: 'armored' });
+    await expect(loadKeyring([ecdsa.publicKey])).rejects.toMatchObject({ code: 'KEYRING_UNSUPPORTED_ALGORITHM' });
+    const v6 = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: 'v6' }], date: KEY_DATE, format: 'armored', config: { v6Keys: true } });
+    await expect(loadKeyring([v6.publicKey])).rejects.toMatchObject({ code: 'KEYRING_UNSUPPORTED_ALGORITHM' });
+    await expect(loadKeyring([key.key.armor()])).rejects.toMatchObject({ code: 'KEYRING_PARSE' });
+  });
+
+  it('checks the exact signer: a subkey signer of one key cannot pass as the other key', async () => {
+    const signer = edSigner(key.key.keyPacket);
+    const b = forgePackage(ed, signer);
+    const result = await verifyBytes(b, both);
+    expect(result.signer.fingerprint).toBe(key.key.getFingerprint());
+    expect(await outcome(b, await loadKeyring([other.armoredPublic]))).toBe('RPM_KEY_NOT_TRUSTED');
+  });
+});

@@ -1,0 +1,154 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rpmkeysCheck } from '@dom0-updates/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtures, type Loaded } from './support/fixtures.ts';
+import { encodeSubpackets, oldFormatPacket, sub } from './support/forge.ts';
+import { readEntries, type RawEntry } from './support/header-builder.ts';
+import { rebuild, splitPackage, type PackageParts } from './support/package-bytes.ts';
+import { outcome } from './support/verify-bytes.ts';
+
+let fx: Loaded;
+let rsa: PackageParts;
+let ed: PackageParts;
+let dir: string;
+beforeAll(async () => {
+  fx = await fixtures();
+  rsa = splitPackage(await readFile(fx.set.packages.v2.find((p) => p.signer === 'trusted-rsa')!.path));
+  ed = splitPackage(await readFile(fx.set.packages.v2.find((p) => p.signer === 'trusted-ed25519')!.path));
+  dir = await mkdtemp(join(tmpdir(), 'rpm-verify-blob-'));
+}, 300_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function rpmAccepts(bytes: Uint8Array, name: string): Promise<boolean> {
+  const path = join(dir, name);
+  await writeFile(path, bytes);
+  return (await rpmkeysCheck(path, fx.set.trustedKeyPaths)).ok;
+}
+
+/** The header signature's packet split into its fields (gpg writes old-format packets). */
+interface Blob {
+  tag: number;
+  body: Buffer;
+  hashedEnd: number;
+  unhashedEnd: number;
+}
+
+function blobOf(parts: PackageParts): Blob {
+  const e = readEntries(parts.sigHeader, 'signature').find((x) => x.tag === 267 || x.tag === 268)!;
+  const b = Buffer.from(e.data);
+  const start = (b[0]! & 0x03) === 0 ? 2 : 3;
+  const body = b.subarray(start);
+  const hashedEnd = 6 + body.readUInt16BE(4);
+  const unhashedEnd = hashedEnd + 2 + body.readUInt16BE(hashedEnd);
+  return { tag: e.tag, body, hashedEnd, unhashedEnd };
+}
+
+function withBlob(parts: PackageParts, tag: number, blob: Uint8Array): Buffer {
+  return rebuild(parts, { sig: (es: RawEntry[]) => es.map((e) => (e.tag === tag ? { ...e, data: blob, count: blob.length } : e)) });
+}
+
+function withUnhashed(b: Blob, area: Uint8Array): Buffer {
+  const head = b.body.subarray(0, b.hashedEnd);
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(area.length);
+  return oldFormatPacket(Buffer.concat([head, len, area, b.body.subarray(b.unhashedEnd)]));
+}
+
+function withBody(b: Blob, edit: (body: Buffer) => Buffer): Buffer {
+  return oldFormatPacket(edit(Buffer.from(b.body)));
+}
+
+describe('signature blob framing on real gpg signatures', () => {
+  it('accepts the same packet in new format with a minimal length, and rejects non-minimal lengths', async () => {
+    for (const parts of [rsa, ed]) {
+      const b = blobOf(parts);
+      const n = b.body.length;
+      const newFormat = n < 192 ? Buffer.from([0xc2, n]) : Buffer.from([0xc2, ((n - 192) >> 8) + 192, (n - 192) & 0xff]);
+      expect(await outcome(withBlob(parts, b.tag, Buffer.concat([newFormat, b.body])), fx.trusted)).toBe('ACCEPTED');
+      const fiveOctet = Buffer.from([0xc2, 0xff, 0, 0, n >> 8, n & 0xff]);
+      expect(await outcome(withBlob(parts, b.tag, Buffer.concat([fiveOctet, b.body])), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+      const oldFour = Buffer.from([0x8a, 0, 0, n >> 8, n & 0xff]);
+      expect(await outcome(withBlob(parts, b.tag, Buffer.concat([oldFour, b.body])), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    }
+    const e = blobOf(ed);
+    const oldTwo = Buffer.from([0x89, 0, e.body.length]);
+    const longForm = withBlob(ed, e.tag, Buffer.concat([oldTwo, e.body]));
+    expect(await outcome(longForm, fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    // rpm 4.18 accepts this re-encoding of the same signature: one of its malleable forms
+    expect(await rpmAccepts(longForm, 'longlen.rpm')).toBe(true);
+  });
+
+  it('rejects a partial-length, indeterminate-length or non-signature packet, and a marker packet before it', async () => {
+    const b = blobOf(ed);
+    expect(await outcome(withBlob(ed, b.tag, Buffer.concat([Buffer.from([0xc2, 0xe0]), b.body])), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    expect(await outcome(withBlob(ed, b.tag, Buffer.concat([Buffer.from([0x8b]), b.body])), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    expect(await outcome(withBlob(ed, b.tag, Buffer.concat([Buffer.from([0x8c, b.body.length]), b.body])), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    const marker = Buffer.from([0xa8, 0x03, 0x50, 0x47, 0x50]);
+    expect(await outcome(withBlob(ed, b.tag, Buffer.concat([marker, oldFormatPacket(b.body)])), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+  });
+
+  it('rejects a signature value with a wrong bit count or a leading zero byte (same value, another encoding)', async () => {
+    for (const parts of [rsa, ed]) {
+      const b = blobOf(parts);
+      const at = b.unhashedEnd + 2;
+      const bits = b.body.readUInt16BE(at);
+      const bytes = Math.ceil(bits / 8);
+      const otherBits = withBody(b, (body) => {
+        body.writeUInt16BE(bits === bytes * 8 ? bits - 1 : bits + 1, at);
+        return body;
+      });
+      expect(await outcome(withBlob(parts, b.tag, otherBits), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+      const padded = withBody(b, (body) => {
+        const head = Buffer.alloc(2);
+        head.writeUInt16BE(bits + 8);
+        return Buffer.concat([body.subarray(0, at), head, Buffer.from([0]), body.subarray(at + 2)]);
+      });
+      expect(await outcome(withBlob(parts, b.tag, padded), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    }
+  });
+
+  it('rejects data smuggled into the unhashed area of a real signature, which rpm accepts', async () => {
+    const b = blobOf(rsa);
+    const keyId = b.body.subarray(b.hashedEnd + 4, b.hashedEnd + 12);
+    expect(await outcome(withBlob(rsa, b.tag, withUnhashed(b, encodeSubpackets([sub.issuerKeyId(keyId)]))), fx.trusted)).toBe('ACCEPTED');
+    expect(await outcome(withBlob(rsa, b.tag, withUnhashed(b, new Uint8Array(0))), fx.trusted)).toBe('ACCEPTED');
+    const smuggled = withBlob(rsa, b.tag, withUnhashed(b, encodeSubpackets([sub.issuerKeyId(keyId), sub.notation('x@example.invalid', 'A'.repeat(200), false)])));
+    expect(await outcome(smuggled, fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    expect(await rpmAccepts(smuggled, 'unhashed.rpm')).toBe(true);
+    const wildcard = withBlob(rsa, b.tag, withUnhashed(b, encodeSubpackets([sub.issuerKeyId(Buffer.alloc(8))])));
+    expect(await outcome(wildcard, fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    const otherId = withBlob(rsa, b.tag, withUnhashed(b, encodeSubpackets([sub.issuerKeyId(blobOf(ed).body.subarray(blobOf(ed).hashedEnd + 4, blobOf(ed).hashedEnd + 12))])));
+    expect(await outcome(otherId, fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+  });
+
+  it('rejects v3, v5 and v6 packets, DSA and ECDSA algorithms, and weak hashes, each by name', async () => {
+    const b = blobOf(rsa);
+    const patched = (i: number, v: number) =>
+      withBlob(
+        rsa,
+        b.tag,
+        withBody(b, (body) => {
+          body[i] = v;
+          return body;
+        }),
+      );
+    for (const version of [3, 5, 6]) expect(await outcome(patched(0, version), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    for (const algo of [17, 19, 27]) expect(await outcome(patched(2, algo), fx.trusted)).toBe('RPM_WEAK_KEY');
+    for (const hash of [1, 2, 3, 11]) expect(await outcome(patched(3, hash), fx.trusted)).toBe('RPM_WEAK_HASH');
+    // a hash the packet names but did not use: the digest no longer matches
+    expect(await outcome(patched(3, 8), fx.trusted)).toBe('RPM_SIG_BAD');
+  });
+
+  it('rejects a hashed area whose subpacket lengths overrun it', async () => {
+    const b = blobOf(ed);
+    const bad = withBody(b, (body) => {
+      body[6] = 0xfe; // first hashed subpacket claims a two-octet length far past the area
+      return body;
+    });
+    expect(await outcome(withBlob(ed, b.tag, bad), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+  });
+});
