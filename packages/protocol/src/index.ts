@@ -1,5 +1,10 @@
 export { PROTOCOL_VERSION, SERVICE_NAME, SERVICE_ARGUMENT, SERVICE_CALL, type ProtocolVersion } from './version.ts';
-export { sanitizeForTerminal, sanitizeBytesForTerminal, DEFAULT_SANITIZE_MAX_LENGTH } from './sanitize.ts';
+export {
+  sanitizeForTerminal,
+  sanitizeBytesForTerminal,
+  sanitizeAsciiBytesForTerminal,
+  DEFAULT_SANITIZE_MAX_LENGTH,
+} from './sanitize.ts';
 export {
   STREAM_ERROR_CODES,
   ENCODE_ERROR_CODES,

@@ -29,6 +29,15 @@ function describeFailure(text: string, allowed: string): string {
   return `the name does not match ${allowed}`;
 }
 
+/**
+ * The key two names of one stream collide on: names that differ only in ASCII letter case are
+ * one file on a case-insensitive filesystem, so a stream may hold only one of them. Names are
+ * ASCII by rule, and `toLowerCase` is locale-independent.
+ */
+export function foldCase(name: string): string {
+  return name.toLowerCase();
+}
+
 /** Returns why `text` is not a valid update-stream member name, or undefined when it is. */
 export function memberNameProblem(text: string): string | undefined {
   if (MEMBER_NAME_PATTERN.test(text)) {

@@ -54,6 +54,15 @@ function* bytePieces(bytes: Uint8Array): Generator<string> {
   }
 }
 
+/**
+ * Bytes that should be ASCII (tar names and header fields) made printable: printable ASCII as is,
+ * every other byte as `\xNN`, even when the bytes are valid UTF-8 — so a Cyrillic `а` or a
+ * combining accent in a rejected name cannot pose as the ASCII name it imitates.
+ */
+export function sanitizeAsciiBytesForTerminal(bytes: Uint8Array, maxLength: number = DEFAULT_SANITIZE_MAX_LENGTH): string {
+  return limit(bytePieces(bytes), maxLength);
+}
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { decodeUpdateStream, type DecodeLimits } from '../src/index.ts';
+import { expect } from 'vitest';
+import { StreamError, decodeUpdateStream, type DecodeLimits } from '../src/index.ts';
 
 export const LIMITS: DecodeLimits = {
   maxMembers: 100,
@@ -63,3 +64,24 @@ export class Capture extends Writable {
 }
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+export interface Rejection {
+  readonly error: StreamError;
+  /** Names of the members yielded before the rejection. */
+  readonly yielded: string[];
+}
+
+/** Decodes `bytes` expecting a rejection; fails the test if the stream is accepted. */
+export async function rejection(bytes: Uint8Array, limits: DecodeLimits = LIMITS, chunkSize = 512): Promise<Rejection> {
+  const yielded: string[] = [];
+  try {
+    for await (const member of decodeUpdateStream(chunks(bytes, chunkSize), limits)) {
+      yielded.push(member.name);
+      for await (const piece of member.body) expect(piece.length).toBeGreaterThan(0);
+    }
+  } catch (error) {
+    if (error instanceof StreamError) return { error, yielded };
+    throw error;
+  }
+  throw new Error('the stream was accepted');
+}

@@ -5,7 +5,8 @@ import { Capture, LIMITS, chunks, collect, type Collected } from './helpers.ts';
 
 const nameArb = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._+^~-]{0,40}\.rpm$/);
 const membersArb = fc.uniqueArray(fc.record({ name: nameArb, bytes: fc.uint8Array({ maxLength: 1500 }) }), {
-  selector: (m) => m.name,
+  // Names that differ only in case are duplicates on the wire.
+  selector: (m) => m.name.toLowerCase(),
   maxLength: 6,
 });
 

@@ -1,4 +1,5 @@
 import { StreamError } from '../errors.ts';
+import { foldCase } from '../names.ts';
 import { parseHeaderBlock, type UstarHeader } from './header.ts';
 import { BLOCK_SIZE, isZero } from './layout.ts';
 import { ByteSource, type Deadlines } from './source.ts';
@@ -51,7 +52,8 @@ export async function* decodeUstar<N extends string>(
   checkLimits(limits);
   const source = new ByteSource(input, limits, signal);
   const block = new Uint8Array(BLOCK_SIZE);
-  const seen = new Set<string>();
+  // Keyed by the case-folded name: two names one filesystem may store as one file are duplicates.
+  const seen = new Map<string, string>();
   let totalBytes = 0;
   let index = 0;
   try {
@@ -66,7 +68,16 @@ export async function* decodeUstar<N extends string>(
 
       const header = parseHeaderBlock(block);
       const name = rule(header, index);
-      if (seen.has(name)) throw new StreamError('TAR_DUPLICATE_NAME', 'the name appears twice in the stream', name);
+      const earlier = seen.get(foldCase(name));
+      if (earlier !== undefined) {
+        throw new StreamError(
+          'TAR_DUPLICATE_NAME',
+          earlier === name
+            ? 'the name appears twice in the stream'
+            : `the name differs only in letter case from the earlier member ${earlier} (one file on a case-insensitive filesystem)`,
+          name,
+        );
+      }
       if (index + 1 > limits.maxMembers) {
         throw new StreamError('TAR_TOO_MANY_MEMBERS', `more than ${limits.maxMembers} members`, name);
       }
@@ -80,7 +91,7 @@ export async function* decodeUstar<N extends string>(
           name,
         );
       }
-      seen.add(name);
+      seen.set(foldCase(name), name);
       totalBytes += header.size;
       index++;
 

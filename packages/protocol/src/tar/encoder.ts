@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { EncodeError } from '../errors.ts';
+import { foldCase } from '../names.ts';
 import { encodeHeaderBlock } from './header-encode.ts';
 import { BLOCK_SIZE, MAX_ENCODABLE_SIZE } from './layout.ts';
 
@@ -50,12 +51,20 @@ export async function encodeUstar(
   nameRule: EncodeNameRule,
   options: EncodeOptions = {},
 ): Promise<EncodeSummary> {
-  const seen = new Set<string>();
+  // Same collision rule as the decoder, so the encoder never writes a stream the peer rejects.
+  const seen = new Map<string, string>();
   const admit = (name: string): void => {
     const problem = nameRule(name);
     if (problem !== undefined) throw new EncodeError('ENCODE_BAD_NAME', problem, name);
-    if (seen.has(name)) throw new EncodeError('ENCODE_DUPLICATE_NAME', 'the name is given twice', name);
-    seen.add(name);
+    const earlier = seen.get(foldCase(name));
+    if (earlier !== undefined) {
+      throw new EncodeError(
+        'ENCODE_DUPLICATE_NAME',
+        earlier === name ? 'the name is given twice' : `the name differs only in letter case from ${earlier}`,
+        name,
+      );
+    }
+    seen.set(foldCase(name), name);
   };
   if (Array.isArray(members)) {
     for (const member of members as readonly EncoderMember[]) admit(member.name);

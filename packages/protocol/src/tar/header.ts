@@ -1,5 +1,5 @@
 import { StreamError } from '../errors.ts';
-import { sanitizeBytesForTerminal } from '../sanitize.ts';
+import { sanitizeAsciiBytesForTerminal } from '../sanitize.ts';
 import {
   BLOCK_SIZE,
   FIELDS,
@@ -104,7 +104,7 @@ export function parseHeaderBlock(block: Uint8Array): UstarHeader {
   const nameEnd = nameField.indexOf(NUL);
   const rawName = nameEnd === -1 ? nameField : nameField.subarray(0, nameEnd);
   // Shown in messages only; sanitised because it is still untrusted.
-  const member = sanitizeBytesForTerminal(rawName, 200);
+  const member = sanitizeAsciiBytesForTerminal(rawName, 200);
 
   const stored = parseOctal(fieldOf(block, FIELDS.checksum));
   if (typeof stored === 'string') throw new StreamError('TAR_BAD_CHECKSUM', `checksum field: ${stored}`, member);
@@ -120,7 +120,7 @@ export function parseHeaderBlock(block: Uint8Array): UstarHeader {
   const magic = fieldOf(block, FIELDS.magic);
   const version = fieldOf(block, FIELDS.version);
   if (!equalBytes(magic, USTAR_MAGIC) || !equalBytes(version, USTAR_VERSION)) {
-    const shown = sanitizeBytesForTerminal(block.subarray(FIELDS.magic.offset, FIELDS.version.offset + 2));
+    const shown = sanitizeAsciiBytesForTerminal(block.subarray(FIELDS.magic.offset, FIELDS.version.offset + 2));
     const gnu = shown === 'ustar  \\x00';
     throw new StreamError(
       'TAR_BAD_MAGIC',
