@@ -47,8 +47,8 @@ async function buildStream() {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     tar.stdout.pipe(out);
-    await once(tar, 'close');
-    await once(out, 'close');
+    const [[code]] = await Promise.all([once(tar, 'close'), once(out, 'close')]);
+    if (code !== 0) throw new Error(`tar failed with exit ${code}`);
     await rename(tmp, file);
   }
   return { set, file };
