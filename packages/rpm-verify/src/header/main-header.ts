@@ -26,6 +26,8 @@ const Tag = {
   EPOCH: 1003,
   ARCH: 1022,
   SOURCERPM: 1044,
+  PAYLOADFORMAT: 1124,
+  PAYLOADCOMPRESSOR: 1125,
   PAYLOADDIGEST: 5092,
   PAYLOADDIGESTALGO: 5093,
 } as const;
@@ -40,6 +42,9 @@ const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,255}$/;
 const VERSION_RE = /^[A-Za-z0-9._+~^]{1,255}$/;
 const ARCH_RE = /^[A-Za-z0-9_]{1,64}$/;
 const EPOCH_MAX = 0x7fffffff;
+/** What rpm 4.18 can unpack; anything else could only fail at install time, or reach odd code. */
+const PAYLOAD_FORMATS = new Set(['cpio']);
+const PAYLOAD_COMPRESSORS = new Set(['gzip', 'bzip2', 'xz', 'lzma', 'zstd']);
 
 export function parseMainHeader(header: ParsedHeader, member: string | undefined): MainHeader {
   for (const tag of header.entries.keys()) {
@@ -88,6 +93,17 @@ export function parseMainHeader(header: ParsedHeader, member: string | undefined
   const [payloadDigest] = readStringArray(digestEntry, 1, digestReader);
   if (payloadDigest === undefined || !/^[0-9a-f]{64}$/.test(payloadDigest)) {
     throw new RpmVerifyError('RPM_PAYLOAD_DIGEST_ALGO', 'main header: PAYLOADDIGEST is not 64 lowercase hex digits', member);
+  }
+
+  const payloadReader: EntryReader = { code: 'RPM_PAYLOAD_FORMAT', where: 'main header', member };
+  for (const [tag, what, allowed] of [
+    [Tag.PAYLOADFORMAT, 'PAYLOADFORMAT', PAYLOAD_FORMATS],
+    [Tag.PAYLOADCOMPRESSOR, 'PAYLOADCOMPRESSOR', PAYLOAD_COMPRESSORS],
+  ] as const) {
+    const entry = header.entries.get(tag);
+    if (entry === undefined) throw new RpmVerifyError('RPM_PAYLOAD_FORMAT', `main header: ${what} (${tag}) is missing`, member);
+    const value = readString(entry, payloadReader);
+    if (!allowed.has(value)) throw new RpmVerifyError('RPM_PAYLOAD_FORMAT', `main header: ${what} "${value}" is not one of ${[...allowed].join(', ')}`, member);
   }
 
   const nvr = `${name}-${version}-${release}`;

@@ -1,0 +1,117 @@
+import { readFile } from 'node:fs/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RpmVerifyError } from '../src/errors.ts';
+import { loadKeyring, type Keyring } from '../src/pgp/keyring.ts';
+import { fixtures } from './support/fixtures.ts';
+import { forgePackage, generateEdKey, stringEntry, withEntry, withoutEntry, type ForgeOptions, type TestKey } from './support/forge.ts';
+import { str, u32, u64, type RawEntry } from './support/header-builder.ts';
+import { splitPackage, type PackageParts } from './support/package-bytes.ts';
+import { outcome, verifyBytes } from './support/verify-bytes.ts';
+
+let ed: PackageParts;
+let key: TestKey;
+let keyring: Keyring;
+beforeAll(async () => {
+  const fx = await fixtures();
+  ed = splitPackage(await readFile(fx.set.packages.v2.find((p) => p.signer === 'trusted-ed25519')!.path));
+  key = await generateEdKey();
+  keyring = await loadKeyring([key.armoredPublic]);
+}, 300_000);
+
+/** The fixture is dom0-tool 2.0-1 noarch, no epoch. */
+const forged = (opts: ForgeOptions) => forgePackage(ed, key.primary, opts);
+const signedWith = (...edits: ((es: RawEntry[]) => RawEntry[])[]) => (es: RawEntry[]) => edits.reduce((acc, f) => f(acc), es);
+
+describe('signed main-header content (re-signed by a pinned test key, so only the rule under test fails)', () => {
+  it('rejects NEVRA fields with control characters, path separators or other characters rpm does not allow', async () => {
+    const cases: [number, string][] = [
+      [1000, 'evil\u001b[31m'],
+      [1000, '../evil'],
+      [1000, 'a/b'],
+      [1000, '.hidden'],
+      [1000, '-dash'],
+      [1000, 'sp ace'],
+      [1000, ''],
+      [1000, 'caf\u00e9'],
+      [1001, '2.0-1'],
+      [1001, '2/0'],
+      [1002, '1\n'],
+      [1022, 'noarch/..'],
+    ];
+    for (const [tag, value] of cases) {
+      const b = forged({ main: withEntry(stringEntry(tag, value)) });
+      let code = 'ACCEPTED';
+      let message = '';
+      try {
+        await verifyBytes(b, keyring);
+      } catch (err) {
+        if (!(err instanceof RpmVerifyError)) throw err;
+        code = err.code;
+        message = err.message;
+      }
+      // the lead still names the old NEVR, but the header is checked first
+      expect(code).toBe('RPM_NEVRA_BAD');
+      expect(message).not.toMatch(/[\u0000-\u001f\u007f-\uffff]/);
+    }
+  });
+
+  it('rejects NEVRA fields of the wrong type', async () => {
+    const asArray = { tag: 1000, type: 8, count: 1, data: str('dom0-tool') };
+    expect(await outcome(forged({ main: withEntry(asArray) }), keyring)).toBe('RPM_NEVRA_BAD');
+    const asI18n = { tag: 1000, type: 9, count: 1, data: str('dom0-tool') };
+    expect(await outcome(forged({ main: withEntry(asI18n) }), keyring)).toBe('RPM_NEVRA_BAD');
+    expect(await outcome(forged({ main: withoutEntry(1001) }), keyring)).toBe('RPM_NEVRA_BAD');
+  });
+
+  it('treats an absent epoch as 0, accepts an explicit one with the lead rpm writes, and bounds it', async () => {
+    const none = await verifyBytes(forged({}), keyring);
+    expect(none.nevra.epoch).toBe(0);
+    const zero = await verifyBytes(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(0) }), leadName: 'dom0-tool-0:2.0-1' }), keyring);
+    expect(zero.nevra.epoch).toBe(0);
+    expect(zero.nevraString).toBe(none.nevraString);
+    const five = await verifyBytes(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(5) }), leadName: 'dom0-tool-5:2.0-1' }), keyring);
+    expect(five.nevra.epoch).toBe(5);
+    expect(five.nevraString).toBe('dom0-tool-5:2.0-1.noarch');
+    // an epoch the lead does not name
+    expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(5) }), leadName: 'dom0-tool-6:2.0-1' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
+    expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(0x80000000) }), leadName: 'dom0-tool-2147483648:2.0-1' }), keyring)).toBe('RPM_NEVRA_BAD');
+    expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 5, count: 1, data: u64(5n) }), leadName: 'dom0-tool-5:2.0-1' }), keyring)).toBe('RPM_NEVRA_BAD');
+    expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 2, data: u32(5, 6) }), leadName: 'dom0-tool-5:2.0-1' }), keyring)).toBe('RPM_NEVRA_BAD');
+  });
+
+  it('compares the lead name with the signed NEVR, cut to 65 bytes as rpm writes it', async () => {
+    const long = `n${'x'.repeat(80)}`;
+    const b = forged({ main: withEntry(stringEntry(1000, long)), leadName: `${long}-2.0-1` });
+    expect((await verifyBytes(b, keyring)).nevra.name).toBe(long);
+    expect(await outcome(forged({ main: withEntry(stringEntry(1000, 'other')) }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
+    expect(await outcome(forged({ leadName: 'dom0-tool-2.0-2' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
+  });
+
+  it('allows only the cpio payload format and the compressors rpm 4.18 unpacks', async () => {
+    expect(await outcome(forged({ main: withEntry(stringEntry(1125, 'zstd')) }), keyring)).toBe('ACCEPTED');
+    expect(await outcome(forged({ main: withEntry(stringEntry(1125, 'xz')) }), keyring)).toBe('ACCEPTED');
+    for (const edit of [withEntry(stringEntry(1125, 'rot13')), withEntry(stringEntry(1124, 'drpm')), withEntry(stringEntry(1124, 'ustar')), withoutEntry(1125), withoutEntry(1124)]) {
+      expect(await outcome(forged({ main: edit }), keyring)).toBe('RPM_PAYLOAD_FORMAT');
+    }
+    const asArray = { tag: 1125, type: 8, count: 1, data: str('gzip') };
+    expect(await outcome(forged({ main: withEntry(asArray) }), keyring)).toBe('RPM_PAYLOAD_FORMAT');
+  });
+
+  it('rejects a payload digest that is not SHA-256, not lowercase hex, or not exactly one string', async () => {
+    expect(await outcome(forged({ main: withEntry({ tag: 5093, type: 4, count: 1, data: u32(2) }) }), keyring)).toBe('RPM_PAYLOAD_DIGEST_ALGO');
+    const upper = (es: RawEntry[]) => es.map((e) => (e.tag === 5092 ? { ...e, data: Buffer.from(Buffer.from(e.data).toString('latin1').toUpperCase(), 'latin1') } : e));
+    expect(await outcome(forged({ main: upper }), keyring)).toBe('RPM_PAYLOAD_DIGEST_ALGO');
+    const two = (es: RawEntry[]) => es.map((e) => (e.tag === 5092 ? { ...e, count: 2, data: Buffer.concat([Buffer.from(e.data), Buffer.from(e.data)]) } : e));
+    expect(await outcome(forged({ main: two }), keyring)).toBe('RPM_PAYLOAD_DIGEST_ALGO');
+    expect(await outcome(forged({ main: withoutEntry(5092) }), keyring)).toBe('RPM_PAYLOAD_DIGEST_MISSING');
+  });
+
+  it('rejects a validly signed source package and signature tags inside a validly signed main header', async () => {
+    expect(await outcome(forged({ main: withoutEntry(1044) }), keyring)).toBe('RPM_NOT_BINARY');
+    for (const tag of [257, 261, 267, 268, 269, 273, 999]) {
+      expect(await outcome(forged({ main: withEntry({ tag, type: 7, count: 4, data: Buffer.alloc(4) }) }), keyring)).toBe('RPM_SIG_IN_MAIN_HEADER');
+    }
+    expect(await outcome(forged({ main: withEntry({ tag: 99, type: 7, count: 1, data: Buffer.alloc(1) }) }), keyring)).toBe('RPM_MAIN_TAG_NOT_ALLOWED');
+    expect(await outcome(forged({ main: signedWith(withEntry({ tag: 100, type: 8, count: 1, data: str('C') })) }), keyring)).toBe('ACCEPTED');
+  });
+});
