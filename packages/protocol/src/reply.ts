@@ -1,7 +1,7 @@
 import { ReplyError } from './errors.ts';
 import { Checker, parseJsonLine } from './json/checker.ts';
 import { MEMBER_NAME_PATTERN, USTAR_NAME_BYTES, type MemberName } from './names.ts';
-import { sanitizeForTerminal } from './sanitize.ts';
+import { SANITIZED_TEXT_PATTERN, sanitizeForTerminal } from './sanitize.ts';
 import { PROTOCOL_VERSION, type ProtocolVersion } from './version.ts';
 
 /** One package dom0 verified and published. */
@@ -51,7 +51,7 @@ export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 export const FINGERPRINT_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 export const ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
 /** Text fields carry only what `sanitizeForTerminal` lets through. */
-const SAFE_TEXT = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]*$/u;
+const SAFE_TEXT = SANITIZED_TEXT_PATTERN;
 
 /** `name-version-release.arch`, with `epoch:` before the version when there is an epoch. */
 export function formatNevra(nevra: {

@@ -7,7 +7,11 @@
 export const DEFAULT_SANITIZE_MAX_LENGTH = 4096;
 
 // Letters, marks, numbers, punctuation, symbols and the plain space; nothing else passes raw.
-const VISIBLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+// Default-ignorable code points are taken out even where their category is L or M (Hangul fillers,
+// variation selectors, the combining grapheme joiner): terminals draw them as nothing at all.
+const VISIBLE = /^(?!\p{Default_Ignorable_Code_Point})[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+/** Text made only of characters `sanitizeForTerminal` lets through (what its output always is). */
+export const SANITIZED_TEXT_PATTERN = /^(?:(?!\p{Default_Ignorable_Code_Point})[\p{L}\p{M}\p{N}\p{P}\p{S} ])*$/u;
 const ELLIPSIS = '…';
 
 function escapeCodePoint(codePoint: number): string {
@@ -17,7 +21,8 @@ function escapeCodePoint(codePoint: number): string {
 }
 
 function limit(pieces: Iterable<string>, maxLength: number): string {
-  const max = Math.max(1, Math.floor(maxLength));
+  // NaN would compare false against every length and cut nothing.
+  const max = Number.isNaN(maxLength) ? DEFAULT_SANITIZE_MAX_LENGTH : Math.max(1, Math.floor(maxLength));
   const kept: string[] = [];
   let length = 0;
   for (const piece of pieces) {
