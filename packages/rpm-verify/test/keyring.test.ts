@@ -1,4 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/pgp/keyring.ts';
 import { fixtures, type Loaded } from './support/fixtures.ts';
@@ -24,4 +27,18 @@ describe('loadKeyring', () => {
     const weak = await readFile(fx.set.keys['weak-rsa1024'].publicKeyPath, 'utf8');
     await expect(loadKeyring([weak])).rejects.toMatchObject({ code: 'KEYRING_WEAK_KEY' });
   });
+
+  it('refuses a DSA key made by gpg, as weak', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'rpm-verify-dsa-'));
+    const env = { ...process.env, GNUPGHOME: home };
+    try {
+      execFileSync('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-generate-key', 'DSA <dsa@example.invalid>', 'dsa2048', 'sign', 'never'], { env, stdio: 'ignore' });
+      const armored = execFileSync('gpg', ['--armor', '--export', 'dsa@example.invalid'], { env, encoding: 'utf8' });
+      expect(armored).toContain('BEGIN PGP PUBLIC KEY BLOCK');
+      await expect(loadKeyring([armored])).rejects.toMatchObject({ code: 'KEYRING_WEAK_KEY' });
+    } finally {
+      execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env, stdio: 'ignore' });
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
