@@ -89,7 +89,16 @@ async function update(config: Config, options: RunOptions, updateVm: string, rep
   const before = readResultRecord(config.updatesDir);
   const installedBefore = await listInstalled(config.dom0Root, config.rpmdbPath);
   reporter.stage('sync', `Sending dom0's package state to ${updateVm}...`);
-  const exitCode = await startAgent(config, options, updateVm, reporter);
+  let exitCode: number;
+  let agentError: CliError | undefined;
+  try {
+    exitCode = await startAgent(config, options, updateVm, reporter);
+  } catch (error) {
+    // A stalled or broken agent may still have reached the receiver: its record says more.
+    if (!(error instanceof AgentError || error instanceof TransportError)) throw error;
+    agentError = error;
+    exitCode = error.exitCode;
+  }
 
   reporter.stage('verify', 'Reading the receiver result...');
   const after = readResultRecord(config.updatesDir);
@@ -100,6 +109,7 @@ async function update(config: Config, options: RunOptions, updateVm: string, rep
     // The reason is on the line above (reporter.rejected); this line is the verdict.
     throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} (${code}) and installed nothing`);
   }
+  if (agentError !== undefined) throw agentError;
   if (exitCode !== 0) throw agentFailure(exitCode, 'downloading the updates failed');
 
   if (batch === undefined) {

@@ -66,15 +66,32 @@ export async function runAgent(
   },
 ): Promise<{ exitCode: number }> {
   let lines = 0;
+  // Its own process group, so a timeout ends the agent and everything it started (dnf, a
+  // receiver, a stray `sleep` holding our pipes open), not just the direct child.
   const child = execa(run.file, run.args, {
     reject: false,
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',
     buffer: false,
-    timeout: options.timeoutSeconds * 1000,
-    forceKillAfterDelay: 5000,
+    detached: true,
   });
+  let timedOut = false;
+  let hardKill: NodeJS.Timeout | undefined;
+  const killGroup = (signal: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // the group is already gone
+    }
+  };
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    killGroup('SIGTERM');
+    hardKill = setTimeout(() => killGroup('SIGKILL'), 5000);
+  }, options.timeoutSeconds * 1000);
+
   const onLine = (line: string): void => {
     lines += 1;
     if (lines <= MAX_OUTPUT_LINES) options.onLine(line);
@@ -89,13 +106,19 @@ export async function runAgent(
     sendError = error;
     stdin.destroy();
   });
-  const result = await child;
-  await Promise.allSettled([reading, sending]);
+  let result;
+  try {
+    // The deadline covers the pipes too: a run is over when its output has ended.
+    [result] = await Promise.all([child, Promise.allSettled([reading, sending])]);
+  } finally {
+    clearTimeout(deadline);
+    clearTimeout(hardKill);
+  }
 
+  if (timedOut) {
+    throw new AgentError('AGENT_TIMEOUT', `the UpdateVM did not finish within ${options.timeoutSeconds} s (TIMEOUT)`);
+  }
   if (result.failed && result.exitCode === undefined) {
-    if (result.timedOut) {
-      throw new AgentError('AGENT_TIMEOUT', `the UpdateVM did not finish within ${options.timeoutSeconds} s (TIMEOUT)`);
-    }
     const code = (result.cause as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT' || code === 'EACCES') {
       throw new TransportError('TRANSPORT_SPAWN', `cannot start ${run.file}: ${result.shortMessage}`, EXIT.transport);
@@ -104,7 +127,8 @@ export async function runAgent(
   }
   const exitCode = result.exitCode ?? 1;
   if (exitCode === 0 && sendError !== undefined) {
-    throw new TransportError('TRANSPORT_STATE_SYNC', `sending dom0's state failed: ${sendError instanceof Error ? sendError.message : 'unknown error'}`, EXIT.transport);
+    const why = sendError instanceof Error ? sendError.message : 'unknown error';
+    throw new TransportError('TRANSPORT_STATE_SYNC', `sending dom0's state failed: ${why}`, EXIT.transport);
   }
   return { exitCode };
 }

@@ -184,6 +184,33 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
+  it('reports the receiver\'s rejection even when the agent then hangs past TIMEOUT', async () => {
+    const f = await buildFixtures();
+    const s = await scenario({ ...oldRoot, serve: (x) => x.repos.v2 });
+    // The agent feeds the receiver an unsigned package, then never exits.
+    const agent = JSON.stringify(['node', join(import.meta.dirname, 'hostile-agent.mjs')]);
+    const r = await s.run(['-y'], {
+      DOM0_UPDATES_AGENT_COMMAND: agent,
+      HOSTILE_SEND: f.unsigned.map((p) => p.path).join(':'),
+      HOSTILE_HANG: '1',
+      DOM0_UPDATES_TIMEOUT: '5',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('RPM_UNSIGNED');
+    expect(r.stderr).toContain('[REJECTED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('exits 1 with AGENT_TIMEOUT when the UpdateVM never finishes, even if its children keep the pipes open', async () => {
+    const s = await scenario({ ...oldRoot, serve: (x) => x.repos.v2 });
+    const agent = JSON.stringify(['sh', '-c', 'cat >/dev/null; echo working; sleep 30']);
+    const r = await s.run(['--check-only'], { DOM0_UPDATES_AGENT_COMMAND: agent, DOM0_UPDATES_TIMEOUT: '2' });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('did not finish within 2 s');
+    expect(r.stderr).toContain('[AGENT_TIMEOUT]');
+    expect(r.stdout).not.toContain('No updates');
+  });
+
   it('sanitises escape sequences printed by the agent', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const agent = JSON.stringify(['sh', '-c', `cat >/dev/null; printf 'evil \\033]0;title\\007 \\033[2J\\n'; exit 1`]);

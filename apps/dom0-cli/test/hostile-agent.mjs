@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // A stand-in for a compromised agent: ignores dom0's request and sends the receiver the package
-// files named in HOSTILE_SEND (colon-separated paths) as a GNU tar ustar stream.
+// files named in HOSTILE_SEND (colon-separated paths) as a GNU tar ustar stream. With
+// HOSTILE_HANG set it never exits afterwards (a stalled UpdateVM).
 import { spawn } from 'node:child_process';
 import { basename, dirname } from 'node:path';
 
@@ -14,5 +15,8 @@ process.stdin.on('end', () => {
   });
   const rx = spawn(receiver[0], receiver.slice(1), { stdio: ['pipe', 'inherit', 'inherit'] });
   tar.stdout.pipe(rx.stdin);
-  rx.on('exit', (code) => process.exit(code === 0 ? 0 : 1));
+  rx.on('exit', (code) => {
+    if (process.env.HOSTILE_HANG) setInterval(() => undefined, 60_000);
+    else process.exit(code === 0 ? 0 : 1);
+  });
 });
