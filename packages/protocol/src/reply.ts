@@ -68,13 +68,13 @@ export function formatNevra(nevra: {
 function checkPackage(check: Checker, value: unknown, path: string): ReplyPackage | undefined {
   const record = check.object(value, path, ['file', 'nevra', 'sha256', 'signer']);
   if (record === undefined) return undefined;
-  const before = check.issues.length;
+  const before = check.count;
   const file = check.string(record['file'], `${path}.file`, MEMBER_NAME_PATTERN, USTAR_NAME_BYTES);
   const nevra = check.string(record['nevra'], `${path}.nevra`, NEVRA_PATTERN, 512);
   const sha256 = check.string(record['sha256'], `${path}.sha256`, SHA256_PATTERN, 64, '64 lowercase hex digits');
   const signer = check.string(record['signer'], `${path}.signer`, FINGERPRINT_PATTERN, 64, '40 or 64 lowercase hex digits');
   if (file === undefined || nevra === undefined || sha256 === undefined || signer === undefined) return undefined;
-  return check.issues.length === before ? { file: file as MemberName, nevra, sha256, signer } : undefined;
+  return check.count === before ? { file: file as MemberName, nevra, sha256, signer } : undefined;
 }
 
 function checkError(check: Checker, value: unknown): ReplyErrorDetail | undefined {
@@ -107,7 +107,7 @@ export function validateReply(value: unknown): Reply {
   } else if (status === 'accepted' && record['error'] !== undefined) {
     check.fail('reply.error', 'is not allowed when status is "accepted"');
   }
-  if (protocol === undefined || status === undefined || packages === undefined || check.issues.length > 0) {
+  if (protocol === undefined || status === undefined || packages === undefined || check.count > 0) {
     throw new ReplyError('REPLY_INVALID', check.issues);
   }
   if (status === 'accepted') return { protocol, status, packages };

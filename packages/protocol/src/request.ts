@@ -74,7 +74,7 @@ export function validateRequest(value: unknown): UpdateRequest {
     disableRepos === undefined ||
     clean === undefined ||
     dnfOptions === undefined ||
-    check.issues.length > 0
+    check.count > 0
   ) {
     throw new RequestError('REQUEST_INVALID', check.issues);
   }

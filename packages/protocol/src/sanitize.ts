@@ -68,7 +68,8 @@ export function sanitizeAsciiBytesForTerminal(bytes: Uint8Array, maxLength: numb
   return limit(bytePieces(bytes), maxLength);
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF, so it is shown escaped rather than silently dropped.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Bytes of unknown encoding made printable: valid UTF-8 is shown as text (sanitised), anything else

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sanitizeAsciiBytesForTerminal, sanitizeForTerminal } from '../src/index.ts';
+import { sanitizeAsciiBytesForTerminal, sanitizeBytesForTerminal, sanitizeForTerminal } from '../src/index.ts';
 
 const hex2 = (cp: number): string => `\\x${cp.toString(16).padStart(2, '0')}`;
 const hex4 = (cp: number): string => `\\u${cp.toString(16).padStart(4, '0')}`;
@@ -71,6 +71,10 @@ describe('sanitizeForTerminal against hostile text', () => {
   it('shows non-ASCII bytes of tar names escaped, even when they are valid UTF-8', () => {
     expect(sanitizeAsciiBytesForTerminal(new TextEncoder().encode('\u0430.rpm'))).toBe('\\xd0\\xb0.rpm');
     expect(sanitizeAsciiBytesForTerminal(Uint8Array.from([0x61, 0x1b, 0x7f, 0x20]))).toBe('a\\x1b\\x7f ');
+  });
+
+  it('shows a leading byte-order mark in bytes escaped instead of dropping it', () => {
+    expect(sanitizeBytesForTerminal(Uint8Array.from([0xef, 0xbb, 0xbf, 0x61]))).toBe('\\ufeffa');
   });
 
   it('never lets an unsafe code point through, for any input', () => {

@@ -1,13 +1,29 @@
+import { findDuplicateKey } from './duplicates.ts';
+
+/** At most this many problems are listed in one error. */
+export const MAX_ISSUES = 100;
+
 /**
  * Collects every problem in an untrusted JSON value instead of stopping at the first, so one
  * error message lists all bad fields. Each method returns the checked value or undefined.
  */
 export class Checker {
-  readonly issues: string[] = [];
+  /** The first MAX_ISSUES problems; `count` has them all. */
+  readonly #issues: string[] = [];
+  /** How many problems were found, kept or not. */
+  count = 0;
 
   fail(path: string, problem: string): undefined {
-    this.issues.push(`${path}: ${problem}`);
+    // Bounded: a 4 MiB document of unknown keys must not become a 4 MiB error.
+    if (this.count < MAX_ISSUES) this.#issues.push(`${path}: ${problem}`);
+    this.count++;
     return undefined;
+  }
+
+  /** The problems to report, with a note of how many more were left out. */
+  get issues(): readonly string[] {
+    const more = this.count - this.#issues.length;
+    return more > 0 ? [...this.#issues, `and ${more} more problem${more === 1 ? '' : 's'}`] : this.#issues;
   }
 
   /** A plain object whose keys are all in `required` or `optional`. */
@@ -57,7 +73,8 @@ export class Checker {
   }
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text, so JSON.parse refuses it instead of it vanishing.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Frames and parses one JSON line: at most `maxBytes` bytes, valid UTF-8, exactly one line ending
@@ -69,7 +86,8 @@ export function parseJsonLine(
 ): { value: unknown } | { problem: 'too-large' | 'framing' | 'json'; detail: string } {
   if (bytes.length > maxBytes) return { problem: 'too-large', detail: `${bytes.length} bytes, more than ${maxBytes}` };
   const newline = bytes.indexOf(0x0a);
-  if (newline !== bytes.length - 1) {
+  // Empty input has no newline at all (indexOf -1 equals length - 1 there).
+  if (newline === -1 || newline !== bytes.length - 1) {
     return { problem: 'framing', detail: newline === -1 ? 'no terminating newline' : 'more than one line' };
   }
   let text: string;
@@ -78,9 +96,13 @@ export function parseJsonLine(
   } catch {
     return { problem: 'json', detail: 'not valid UTF-8' };
   }
+  let value: unknown;
   try {
-    return { value: JSON.parse(text) as unknown };
+    value = JSON.parse(text) as unknown;
   } catch (error) {
     return { problem: 'json', detail: `not valid JSON (${error instanceof Error ? error.message : 'parse error'})` };
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) return { problem: 'json', detail: `the key ${JSON.stringify(duplicate)} appears twice in one object` };
+  return { value };
 }
