@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,22 @@ describe('encoder', () => {
       code: 'ENCODE_NOT_A_FILE',
     });
     expect(out.bytes).toHaveLength(0);
+  });
+
+  it('refuses a FIFO in place of a file without blocking on it', async () => {
+    const d = dir();
+    execFileSync('mkfifo', [join(d, 'x.rpm')]);
+    const out = new Capture();
+    await expect(encodeUpdateStream([{ name: 'x.rpm', path: join(d, 'x.rpm') }], out)).rejects.toMatchObject({
+      code: 'ENCODE_NOT_A_FILE',
+    });
+    expect(out.bytes).toHaveLength(0);
+  });
+
+  it('refuses a character device as a file source', async () => {
+    await expect(encodeUpdateStream([{ name: 'x.rpm', path: '/dev/zero' }], new Capture())).rejects.toMatchObject({
+      code: 'ENCODE_NOT_A_FILE',
+    });
   });
 
   it('refuses a directory as a file source', async () => {

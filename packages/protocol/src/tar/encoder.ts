@@ -87,7 +87,9 @@ export async function encodeUstar(
 
 async function writeFileMember(sink: Sink, member: FileSourceMember): Promise<number> {
   // O_NOFOLLOW: a symlink swapped in for a downloaded file is refused, not followed.
-  const handle = await open(member.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((cause: unknown) => {
+  // O_NONBLOCK: opening a FIFO put in its place returns at once (then fails the isFile check)
+  // instead of blocking forever; it changes nothing for reads of a regular file.
+  const handle = await open(member.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((cause: unknown) => {
     throw new EncodeError('ENCODE_NOT_A_FILE', `cannot open ${member.path}: ${String(cause)}`, member.name, { cause });
   });
   try {
