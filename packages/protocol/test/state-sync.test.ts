@@ -96,6 +96,37 @@ describe('state-sync stream', () => {
     }
   });
 
+  it('rejects state paths that differ only in letter case as duplicates', async () => {
+    const bytes = buildTar([requestMember(), { name: 'rpmdb/Packages', body: text('a') }, { name: 'rpmdb/packages', body: text('b') }]);
+    await expect(decodeState(bytes)).rejects.toMatchObject({ code: 'TAR_DUPLICATE_NAME', member: 'rpmdb/packages' });
+  });
+
+  it('rejects a first member that only looks like request.json', async () => {
+    for (const name of ['Request.json', 'request.JSON', 'request.json ', './request.json']) {
+      await expect(decodeState(buildTar([{ name, body: text('{}\n') }])), name).rejects.toMatchObject({ code: 'TAR_BAD_NAME' });
+    }
+  });
+
+  it('rejects hostile state paths: dot entries, hidden files, links, and non-ASCII', async () => {
+    const cases: [RawMember, string][] = [
+      [{ name: 'rpmdb/..', body: text('x') }, 'TAR_BAD_NAME'],
+      [{ name: 'rpmdb/.', body: text('x') }, 'TAR_BAD_NAME'],
+      [{ name: 'rpmdb/', body: text('x') }, 'TAR_BAD_NAME'],
+      [{ name: 'rpmdb//x', body: text('x') }, 'TAR_BAD_NAME'],
+      [{ name: 'yum.repos.d/.x.repo', body: text('x') }, 'TAR_BAD_NAME'],
+      [{ name: 'rpm-gpg/RPM-GPG-KEY-\xc3\xa9', body: text('x') }, 'TAR_BAD_NAME'],
+      [{ name: 'rpmdb/rpmdb.sqlite', fields: { typeflag: '2', linkname: '/etc/shadow' } }, 'TAR_LINK_MEMBER'],
+      [{ name: 'rpmdb', fields: { typeflag: '5' } }, 'TAR_UNSUPPORTED_TYPE'],
+    ];
+    for (const [member, code] of cases) {
+      await expect(decodeState(buildTar([requestMember(), member])), member.name).rejects.toMatchObject({ code });
+    }
+  });
+
+  it('rejects an empty request.json as a bad request', async () => {
+    await expect(decodeState(buildTar([{ name: 'request.json' }]))).rejects.toMatchObject({ code: 'STATE_BAD_REQUEST' });
+  });
+
   it('rejects a second request.json as a duplicate', async () => {
     const bytes = buildTar([requestMember(), requestMember()]);
     await expect(decodeState(bytes)).rejects.toMatchObject({ code: 'TAR_DUPLICATE_NAME' });

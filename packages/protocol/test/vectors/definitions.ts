@@ -119,4 +119,15 @@ export const HOSTILE_VECTORS: Readonly<Record<string, { readonly code: StreamErr
     code: 'TAR_TRAILING_DATA',
     bytes: () => cat([...memberBytes(good), zeros(1024), ...memberBytes({ name: 'late.rpm', body: ascii('late') })]),
   },
+  'hostile-case-duplicate.tar': {
+    code: 'TAR_DUPLICATE_NAME',
+    bytes: () => buildTar([good, { name: 'GOOD-1.0-1.noarch.rpm', body: ascii('evil') }]),
+  },
+  'hostile-confusable-name.tar': {
+    // "good" with a Cyrillic о (U+043E), as UTF-8 bytes.
+    code: 'TAR_BAD_NAME',
+    bytes: () => buildTar([{ name: 'g\xd0\xbeod-1.0-1.noarch.rpm', body: ascii('x') }]),
+  },
+  'hostile-name-nul-garbage.tar': { code: 'TAR_BAD_NAME', bytes: () => buildTar([{ name: 'a.rpm\0../../etc/passwd', body: ascii('x') }]) },
+  'hostile-trailing-10241-zeros.tar': { code: 'TAR_TRAILING_DATA', bytes: () => cat([...memberBytes(good), zeros(1024 + 10241)]) },
 };
