@@ -1,6 +1,6 @@
 import { ReplyError } from './errors.ts';
 import { Checker, parseJsonLine } from './json/checker.ts';
-import { MEMBER_NAME_PATTERN, USTAR_NAME_BYTES, type MemberName } from './names.ts';
+import { MEMBER_NAME_PATTERN, USTAR_NAME_BYTES, foldCase, type MemberName } from './names.ts';
 import { SANITIZED_TEXT_PATTERN, sanitizeForTerminal } from './sanitize.ts';
 import { PROTOCOL_VERSION, type ProtocolVersion } from './version.ts';
 
@@ -99,6 +99,15 @@ export function validateReply(value: unknown): Reply {
   const protocol = check.oneOf(record['protocol'], 'reply.protocol', [PROTOCOL_VERSION]);
   const status = check.oneOf(record['status'], 'reply.status', ['accepted', 'rejected'] as const);
   const packages = check.array(record['packages'], 'reply.packages', MAX_REPLY_PACKAGES, (v, p) => checkPackage(check, v, p));
+  if (packages !== undefined) {
+    // The same collision rule as the update stream: one member, one record.
+    const files = new Map<string, number>();
+    packages.forEach((pkg, i) => {
+      const earlier = files.get(foldCase(pkg.file));
+      if (earlier !== undefined) check.fail(`reply.packages[${i}].file`, `repeats reply.packages[${earlier}].file`);
+      else files.set(foldCase(pkg.file), i);
+    });
+  }
   let error: ReplyErrorDetail | undefined;
   if (status === 'rejected') {
     if (record['error'] === undefined) check.fail('reply.error', 'is missing (status is "rejected")');

@@ -116,6 +116,22 @@ describe('prototype keys', () => {
   });
 });
 
+describe('package records', () => {
+  it('rejects two records for one file, also when the names differ only in case', () => {
+    const pkg = accepted.packages[0]!;
+    for (const second of [pkg.file, 'X-1-1.NOARCH.rpm']) {
+      const reply = { ...accepted, packages: [pkg, { ...pkg, file: second }] };
+      let issues: readonly string[] = [];
+      try {
+        parseReply(line(JSON.stringify(reply)));
+      } catch (error) {
+        if (error instanceof ReplyError) issues = error.issues;
+      }
+      expect(issues).toEqual(['reply.packages[1].file: repeats reply.packages[0].file']);
+    }
+  });
+});
+
 describe('numbers, nesting and floods', () => {
   it('rejects huge and special numbers where strings or booleans belong', () => {
     for (const value of ['1e999', '-1e999', '1e308', '9007199254740993', '0', '-0']) {
