@@ -53,6 +53,14 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+ * The agent gets TIMEOUT plus this grace: the receiver enforces TIMEOUT itself, so a stalled sender
+ * ends with dom0's own verdict (TAR_TIMEOUT) rather than with the agent being killed first.
+ */
+export function agentDeadlineSeconds(timeoutSeconds: number): number {
+  return timeoutSeconds + Math.min(60, Math.max(5, Math.ceil(timeoutSeconds / 10)));
+}
+
 /** The most the agent may print before the rest is dropped (it must not flood dom0's terminal). */
 const MAX_OUTPUT_LINES = 5000;
 
@@ -90,7 +98,7 @@ export async function runAgent(
     timedOut = true;
     killGroup('SIGTERM');
     hardKill = setTimeout(() => killGroup('SIGKILL'), 5000);
-  }, options.timeoutSeconds * 1000);
+  }, agentDeadlineSeconds(options.timeoutSeconds) * 1000);
 
   const onLine = (line: string): void => {
     lines += 1;
@@ -116,7 +124,7 @@ export async function runAgent(
   }
 
   if (timedOut) {
-    throw new AgentError('AGENT_TIMEOUT', `the UpdateVM did not finish within ${options.timeoutSeconds} s (TIMEOUT)`);
+    throw new AgentError('AGENT_TIMEOUT', `the UpdateVM did not finish within ${agentDeadlineSeconds(options.timeoutSeconds)} s (TIMEOUT plus a grace for dom0's receiver to give its own verdict)`);
   }
   if (result.failed && result.exitCode === undefined) {
     const code = (result.cause as NodeJS.ErrnoException | undefined)?.code;

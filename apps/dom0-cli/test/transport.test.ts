@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
-import { agentRun, receiverArgv, shellQuote } from '../src/transport.ts';
+import { agentDeadlineSeconds, agentRun, receiverArgv, shellQuote } from '../src/transport.ts';
 
 const config = resolveConfig([
   {
@@ -46,5 +46,14 @@ describe('transport command lines', () => {
   it('quotes words for the remote shell only when needed', () => {
     expect(shellQuote('/usr/lib/x.mjs')).toBe('/usr/lib/x.mjs');
     expect(shellQuote('a b;c')).toBe("'a b;c'");
+  });
+});
+
+describe('the agent deadline', () => {
+  it('leaves the receiver a grace beyond TIMEOUT to give its own verdict', () => {
+    expect(agentDeadlineSeconds(2)).toBe(7);
+    expect(agentDeadlineSeconds(300)).toBe(330);
+    expect(agentDeadlineSeconds(3600)).toBe(3660);
+    expect(agentDeadlineSeconds(7200)).toBe(7260);
   });
 });
