@@ -3,15 +3,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
-import { createScenario, type Scenario } from './scenario.ts';
-import { makeTamperedRepo, type TamperedRepo } from './tampered-repo.ts';
+import { createScenario, removeScenario, type Scenario } from './scenario.ts';
 import { buildFixtures } from '@dom0-updates/fixtures';
 import { tmpdir } from 'node:os';
 
 const tamper = process.argv.includes('--tamper');
-const unknown = process.argv.slice(2).filter((a) => a !== '--tamper');
+const keep = process.argv.includes('--keep');
+const unknown = process.argv.slice(2).filter((a) => a !== '--tamper' && a !== '--keep');
 if (unknown.length > 0) {
-  process.stderr.write('usage: demo [--tamper]\n');
+  process.stderr.write('usage: demo [--tamper] [--keep]\n');
   process.exit(2);
 }
 
@@ -22,10 +22,11 @@ const step = (text: string): void => {
   say(`\n==> ${text}`);
 };
 
+// The receiver's result record (apps/dom0-receiver/README.md), read as untrusted-shaped JSON.
 interface ResultRecord {
   status?: string;
-  packages?: { file?: string; nevra?: string; sha256?: string; signer?: { fingerprint?: string } | string }[];
-  error?: { code?: string; member?: string; message?: string };
+  accepted?: { file?: string; nevraString?: string; sha256?: string; signer?: { fingerprint?: string } }[];
+  rejection?: { code?: string; member?: string | null; message?: string };
 }
 
 async function readResult(s: Scenario): Promise<ResultRecord | undefined> {
@@ -50,10 +51,9 @@ async function cycle(s: Scenario, title: string): Promise<number> {
 
 async function main(): Promise<number> {
   step('Building the signed fixture packages (cached after the first run)');
-  const fixtures = await buildFixtures();
+  await buildFixtures();
   const dir = join(tmpdir(), `dom0-updates-demo-${String(process.pid)}`);
-  const tampered = tamper ? await makeTamperedRepo(fixtures, join(dir, 'hostile-mirror', 'repo')) : undefined;
-  const scenario = await createScenario({ dir, ...(tampered ? { serve: () => tampered.dir } : {}) });
+  const scenario = await createScenario({ dir, ...(tamper ? { hostile: 'tampered-payload' } : {}) });
   try {
     if (scenario.isolation.mode === 'netns') {
       say('    isolation: dom0 (dom0-update, the receiver, dnf install) runs in a network namespace with');
@@ -61,19 +61,19 @@ async function main(): Promise<number> {
     } else {
       say(`    isolation: none (${scenario.isolation.reason}); every side runs as an ordinary process.`);
     }
-    say(`    scratch machine: ${scenario.dir}`);
+    say(`    scratch machine: ${scenario.dir}${keep ? '' : ' (removed at the end; --keep keeps it)'}`);
     say(`    mirror (reachable by the UpdateVM only): ${scenario.mirror.url}`);
     say(`    dom0 has: ${(await scenario.installed()).join(', ')}`);
 
-    if (tampered) return await tamperRun(scenario, tampered);
+    if (tamper) return await tamperRun(scenario);
 
     const before = await scenario.installed();
     const first = await cycle(scenario, 'First run: dom0-update -y (expect an upgrade to 2.0)');
     const record = await readResult(scenario);
     step('What dom0 verified');
-    for (const p of record?.packages ?? []) {
-      const fp = typeof p.signer === 'string' ? p.signer : (p.signer?.fingerprint ?? '?');
-      say(`    ${sanitizeForTerminal(p.nevra ?? p.file ?? '?')}  signed by ${keyName(scenario, fp)}`);
+    for (const p of record?.accepted ?? []) {
+      say(`    ${sanitizeForTerminal(p.nevraString ?? p.file ?? '?')}  signed by ${keyName(scenario, p.signer?.fingerprint ?? '?')}`);
+      say(`      sha256 ${sanitizeForTerminal(p.sha256 ?? '?')}`);
     }
     const after = await scenario.installed();
     step('What changed in dom0');
@@ -85,19 +85,22 @@ async function main(): Promise<number> {
     step(first === 0 && second === 0 && upgraded && unchanged ? 'Demo finished: dom0 was updated, then found nothing to do.' : 'Demo FAILED: see the output above.');
     return first === 0 && second === 0 && upgraded && unchanged ? 0 : 1;
   } finally {
-    await scenario.close();
+    if (keep) await scenario.close();
+    else await removeScenario(scenario);
   }
 }
 
-async function tamperRun(scenario: Scenario, tampered: TamperedRepo): Promise<number> {
-  say(`    the mirror serves ${tampered.victim.fileName} with one payload byte changed (metadata regenerated to match)`);
+async function tamperRun(scenario: Scenario): Promise<number> {
+  const victim = scenario.fixtures.packages.v2.find((p) => p.version === '2.0');
+  say(`    the UpdateVM is compromised: it sends ${victim?.fileName ?? 'a package'} with one payload byte changed`);
+  say('    (an honest UpdateVM\'s dnf would also catch this; dom0 does not rely on it)');
   const before = await scenario.installed();
-  const code = await cycle(scenario, 'dom0-update -y against the hostile mirror (expect a rejection)');
+  const code = await cycle(scenario, 'dom0-update -y with the compromised UpdateVM (expect a rejection)');
   const record = await readResult(scenario);
   step('dom0 said');
-  if (record?.error) {
-    say(`    rejected ${sanitizeForTerminal(record.error.member ?? '?')}: ${sanitizeForTerminal(record.error.code ?? '?')}`);
-    say(`    ${sanitizeForTerminal(record.error.message ?? '')}`);
+  if (record?.rejection) {
+    say(`    rejected ${sanitizeForTerminal(record.rejection.member ?? '?')}: ${sanitizeForTerminal(record.rejection.code ?? '?')}`);
+    say(`    ${sanitizeForTerminal(record.rejection.message ?? '')}`);
   }
   const same = JSON.stringify(await scenario.installed()) === JSON.stringify(before);
   say(same ? '    nothing was installed: dom0 is unchanged' : '    dom0 CHANGED: this is a failure');

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import { buildFixtures, type FixturePackage } from '@dom0-updates/fixtures';
+import type { FixturePackage, FixtureSet } from '@dom0-updates/fixtures';
 import { endOfArchive, padding, rawHeader, rawMember } from './hostile/tar.ts';
 import { HOSTILE_MODES, type HostileMode } from './hostile-modes.ts';
 
@@ -35,8 +35,7 @@ function write(out: Writable, chunk: Buffer): Promise<void> {
   });
 }
 
-async function send(mode: HostileMode, out: Writable, alive: () => boolean): Promise<void> {
-  const f = await buildFixtures();
+async function send(f: FixtureSet, mode: HostileMode, out: Writable, alive: () => boolean): Promise<void> {
   const upgrade = f.packages.v2.filter((p) => p.version === '2.0');
   switch (mode) {
     case 'unsigned':
@@ -97,9 +96,12 @@ async function send(mode: HostileMode, out: Writable, alive: () => boolean): Pro
       return;
     }
     case 'flood-members': {
-      const body = randomBytes(512);
+      // Validly signed bytes under ever new names: only the member cap stops it.
+      const [extra] = f.packages.extra;
+      if (!extra) throw new Error('fixtures have no extra package');
+      const body = await readFile(extra.path);
       for (let i = 0; alive() && i < 1_000_000; i += 1) {
-        await write(out, Buffer.concat([rawHeader({ name: `flood-${i}.rpm`, size: body.length }), body, padding(body.length)]));
+        await write(out, Buffer.concat([rawHeader({ name: `flood-${String(i)}.rpm`, size: body.length }), body, padding(body.length)]));
       }
       return;
     }
@@ -117,8 +119,9 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const mode = option(args, '--mode') ?? process.env['HOSTILE_MODE'];
   const receiver = option(args, '--receiver-command');
-  if (!mode || !(HOSTILE_MODES as readonly string[]).includes(mode) || !receiver) {
-    process.stderr.write(`usage: hostile-agent --mode (${HOSTILE_MODES.join('|')}) --receiver-command JSON\n`);
+  const fixturesFile = option(args, '--fixtures');
+  if (!mode || !(HOSTILE_MODES as readonly string[]).includes(mode) || !receiver || !fixturesFile) {
+    process.stderr.write(`usage: hostile-agent --mode (${HOSTILE_MODES.join('|')}) --fixtures FIXTURES.json --receiver-command JSON\n`);
     return 2;
   }
   const argv = JSON.parse(receiver) as string[];
@@ -137,7 +140,9 @@ async function main(): Promise<number> {
       resolve(code ?? 1);
     }),
   );
-  await send(mode as HostileMode, child.stdin, () => !exited).catch(() => undefined);
+  // The fixture set is the test's own (same keys), handed over as a file rather than rebuilt here.
+  const fixtures = JSON.parse(await readFile(fixturesFile, 'utf8')) as FixtureSet;
+  await send(fixtures, mode as HostileMode, child.stdin, () => !exited).catch(() => undefined);
   const code = await done;
   process.stdout.write(Buffer.concat(reply));
   return code === 0 ? 0 : 1;

@@ -20,7 +20,7 @@ async function hasIp(): Promise<boolean> {
   return probe.exitCode === 0;
 }
 
-export async function createIsolation(options: { want?: boolean } = {}): Promise<Isolation> {
+export async function createIsolation(options: { want?: boolean; uid?: number } = {}): Promise<Isolation> {
   const none = (reason: string): Isolation => ({
     mode: 'none',
     reason,
@@ -29,7 +29,7 @@ export async function createIsolation(options: { want?: boolean } = {}): Promise
     close: () => Promise.resolve(),
   });
   if (options.want === false) return none('isolation turned off');
-  if (process.getuid?.() !== 0) return none('not running as root: no network namespaces');
+  if ((options.uid ?? process.getuid?.()) !== 0) return none('not running as root: no network namespaces');
   if (!(await hasIp())) return none('iproute2 (ip) is not installed');
 
   const tag = randomBytes(4).toString('hex');

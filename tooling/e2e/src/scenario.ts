@@ -73,9 +73,11 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
   const updatesDir = join(dir, 'updates');
   await mkdir(updatesDir, { recursive: true });
   const configFile = join(dir, 'dom0-update.conf');
+  const fixturesFile = join(dir, 'fixtures.json');
+  await writeFile(fixturesFile, JSON.stringify(fixtures));
   const configure = async (agentOptions: { hostile?: string | undefined; extraConfig?: readonly string[] | undefined }): Promise<void> => {
     const agent = agentOptions.hostile
-      ? [...isolation.updatevmPrefix, process.execPath, HOSTILE_AGENT_BUNDLE, '--mode', agentOptions.hostile]
+      ? [...isolation.updatevmPrefix, process.execPath, HOSTILE_AGENT_BUNDLE, '--mode', agentOptions.hostile, '--fixtures', fixturesFile]
       : [...isolation.updatevmPrefix, process.execPath, AGENT_BUNDLE];
     await writeFile(
       configFile,
