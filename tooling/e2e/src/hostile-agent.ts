@@ -20,17 +20,17 @@ async function members(pkgs: readonly FixturePackage[]): Promise<Buffer[]> {
   return Promise.all(pkgs.map(async (p) => rawMember(p.fileName, await readFile(p.path))));
 }
 
-function write(out: Writable, chunk: Buffer): Promise<void> {
+/** Writes with backpressure; false once dom0 has closed the pipe (so flooding loops stop). */
+function write(out: Writable, chunk: Buffer): Promise<boolean> {
   return new Promise((resolve) => {
     if (out.destroyed || out.writableEnded) {
-      resolve();
+      resolve(false);
       return;
     }
-    const ok = out.write(chunk);
-    if (ok) resolve();
+    if (out.write(chunk)) resolve(true);
     else {
-      out.once('drain', resolve);
-      out.once('close', resolve);
+      out.once('drain', () => resolve(true));
+      out.once('close', () => resolve(false));
     }
   });
 }
@@ -89,10 +89,7 @@ async function send(f: FixtureSet, mode: HostileMode, out: Writable, alive: () =
       await write(out, rawHeader({ name: 'flood.rpm', size: 8 * 1024 ** 3 }));
       const chunk = randomBytes(1 << 20);
       let sent = 0;
-      while (alive() && sent < 16 * 1024 ** 3) {
-        await write(out, chunk);
-        sent += chunk.length;
-      }
+      while (alive() && sent < 16 * 1024 ** 3 && (await write(out, chunk))) sent += chunk.length;
       return;
     }
     case 'flood-members': {
@@ -101,8 +98,53 @@ async function send(f: FixtureSet, mode: HostileMode, out: Writable, alive: () =
       if (!extra) throw new Error('fixtures have no extra package');
       const body = await readFile(extra.path);
       for (let i = 0; alive() && i < 1_000_000; i += 1) {
-        await write(out, Buffer.concat([rawHeader({ name: `flood-${String(i)}.rpm`, size: body.length }), body, padding(body.length)]));
+        const member = Buffer.concat([rawHeader({ name: `flood-${String(i)}.rpm`, size: body.length }), body, padding(body.length)]);
+        if (!(await write(out, member))) break;
       }
+      return;
+    }
+    case 'weak-hash': {
+      // Signed by a pinned key, but over SHA-1 (prepared by the scenario as `weakHashPath`).
+      const weak = (f as FixtureSet & { weakHashPath?: string }).weakHashPath;
+      const victim = upgrade[0];
+      if (!weak || !victim) throw new Error('the scenario prepared no SHA-1 signed package');
+      await write(out, rawMember(victim.fileName, await readFile(weak)));
+      break;
+    }
+    case 'absolute-path': {
+      const victim = upgrade[0];
+      if (!victim) throw new Error('fixtures have no 2.0 package');
+      await write(out, rawMember(`/var/lib/qubes/updates/${victim.fileName}`, await readFile(victim.path)));
+      break;
+    }
+    case 'escape-in-name':
+      // A name that would retitle and clear dom0's terminal if printed raw.
+      await write(out, rawMember('\u001b]0;pwned\u0007\u001b[2Jx.rpm', Buffer.from('x')));
+      break;
+    case 'pax-header': {
+      const victim = upgrade[0];
+      if (!victim) throw new Error('fixtures have no 2.0 package');
+      const record = Buffer.from('30 path=../../etc/cron.d/x.rpm\n');
+      await write(out, Buffer.concat([rawHeader({ name: 'PaxHeader.rpm', size: record.length, type: 'x' }), record, padding(record.length)]));
+      await write(out, rawMember(victim.fileName, await readFile(victim.path)));
+      break;
+    }
+    case 'device':
+      await write(out, rawHeader({ name: 'sda.rpm', size: 0, type: '4' }));
+      break;
+    case 'duplicate-name': {
+      // The second copy of a name would replace a verified file after its check.
+      const [first, second] = upgrade;
+      if (!first || !second) throw new Error('fixtures have fewer than two 2.0 packages');
+      await write(out, rawMember(first.fileName, await readFile(first.path)));
+      await write(out, rawMember(first.fileName, await readFile(second.path)));
+      break;
+    }
+    case 'trailing-garbage': {
+      for (const m of await members(upgrade)) await write(out, m);
+      await write(out, endOfArchive());
+      await write(out, rawMember('late.rpm', Buffer.from('data after the end marker')));
+      out.end();
       return;
     }
     case 'unrequested': {

@@ -11,5 +11,12 @@ export const HOSTILE_MODES = [
   'flood-bytes',
   'flood-members',
   'unrequested',
+  'weak-hash',
+  'absolute-path',
+  'escape-in-name',
+  'pax-header',
+  'device',
+  'duplicate-name',
+  'trailing-garbage',
 ] as const;
 export type HostileMode = (typeof HOSTILE_MODES)[number];

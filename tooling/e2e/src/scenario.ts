@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
-import { buildFixtures, installedPackages, makeDom0Root, type Dom0Root, type FixtureSet } from '@dom0-updates/fixtures';
+import { buildFixtures, installedPackages, makeDom0Root, signedVariant, type Dom0Root, type FixtureSet } from '@dom0-updates/fixtures';
 import { createIsolation, type Isolation } from './isolation.ts';
 import { AGENT_BUNDLE, CLI_BUNDLE, HOSTILE_AGENT_BUNDLE, RECEIVER_BUNDLE } from './paths.ts';
 import { serveMirror, type ServedMirror } from './served-mirror.ts';
@@ -74,7 +74,10 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
   await mkdir(updatesDir, { recursive: true });
   const configFile = join(dir, 'dom0-update.conf');
   const fixturesFile = join(dir, 'fixtures.json');
-  await writeFile(fixturesFile, JSON.stringify(fixtures));
+  // What hostile senders need beyond the fixture set, prepared here with the same keys.
+  const weakVictim = fixtures.packages.v2.find((p) => p.version === '2.0' && p.signer === 'trusted-rsa');
+  const weakHashPath = weakVictim ? await signedVariant(weakVictim, { key: 'trusted-rsa', digestAlgo: 'sha1' }) : undefined;
+  await writeFile(fixturesFile, JSON.stringify({ ...fixtures, weakHashPath }));
   const configure = async (agentOptions: { hostile?: string | undefined; extraConfig?: readonly string[] | undefined }): Promise<void> => {
     const agent = agentOptions.hostile
       ? [...isolation.updatevmPrefix, process.execPath, HOSTILE_AGENT_BUNDLE, '--mode', agentOptions.hostile, '--fixtures', fixturesFile]

@@ -22,6 +22,13 @@ const ATTACKS: readonly Attack[] = [
   { mode: 'stall', reason: /TAR_TIMEOUT/, config: ['TIMEOUT=3'] },
   { mode: 'flood-bytes', reason: /TAR_MEMBER_TOO_LARGE|TAR_TOO_MANY_BYTES/, config: ['MAX_BYTES=1048576'] },
   { mode: 'flood-members', reason: /TAR_TOO_MANY_MEMBERS/, config: ['MAX_FILES=20'] },
+  { mode: 'weak-hash', reason: /RPM_WEAK_HASH/ },
+  { mode: 'absolute-path', reason: /TAR_BAD_NAME/ },
+  { mode: 'escape-in-name', reason: /TAR_BAD_NAME/ },
+  { mode: 'pax-header', reason: /TAR_UNSUPPORTED_TYPE/ },
+  { mode: 'device', reason: /TAR_UNSUPPORTED_TYPE/ },
+  { mode: 'duplicate-name', reason: /TAR_DUPLICATE_NAME/ },
+  { mode: 'trailing-garbage', reason: /TAR_TRAILING_DATA|TAR_MISSING_END/ },
 ];
 
 describe('a compromised UpdateVM', () => {
@@ -50,6 +57,8 @@ describe('a compromised UpdateVM', () => {
     const output = `${result.stdout}\n${result.stderr}`;
     expect(result.exitCode, output).not.toBe(0);
     expect(output).toMatch(reason);
+    // Nothing the sender chose reaches dom0's terminal raw.
+    expect(output).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(await s.installed()).toEqual(installedBefore);
     expect(await s.publishedDigest()).toBe(publishedBefore);
   }, 120_000);
