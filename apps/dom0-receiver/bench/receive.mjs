@@ -4,7 +4,7 @@
 // ratio, and the peak RSS of the receiver and of its stage child (VmHWM from /proc).
 // Usage: node apps/dom0-receiver/bench/receive.mjs [--packages N] [--mib-per-package N]
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,9 +16,19 @@ const root = join(here, '..', '..', '..');
 const bundle = join(here, '..', 'dist', 'dom0-receiver.mjs');
 const fixturesBundle = join(root, 'tooling', 'fixtures', 'dist', 'fixtures.mjs');
 
-const { values } = parseArgs({ options: { packages: { type: 'string', default: '40' }, 'mib-per-package': { type: 'string', default: '25.6' } } });
-const count = Number(values.packages);
-const perPackage = Math.round(Number(values['mib-per-package']) * 1024 * 1024);
+const { values } = parseArgs({
+  options: {
+    packages: { type: 'string', default: '40' },
+    'mib-per-package': { type: 'string', default: '25.6' },
+    runs: { type: 'string', default: '3' },
+    stdin: { type: 'string', default: 'pipe' },
+  },
+});
+const runs = Math.max(1, Number(values.runs));
+if (values.stdin !== 'pipe' && values.stdin !== 'file') {
+  console.error('bench: --stdin is pipe (as under qrexec) or file');
+  process.exit(2);
+}
 
 for (const f of [bundle, fixturesBundle]) {
   if (!existsSync(f)) {
@@ -28,7 +38,7 @@ for (const f of [bundle, fixturesBundle]) {
 }
 const { buildFixtures, buildPackage } = await import(fixturesBundle);
 
-async function buildStream() {
+async function buildStream(count, perPackage) {
   const set = await buildFixtures();
   const packages = [];
   for (let i = 0; i < count; i += 1) {
@@ -54,9 +64,14 @@ async function buildStream() {
   return { set, file };
 }
 
-function timeProcess(command, args, options) {
+/** Runs a command with the stream on its stdin; samples the peak RSS (VmHWM) of it and of its children. */
+function timeProcess(file, command, args, env = process.env) {
   const started = process.hrtime.bigint();
-  const child = spawn(command, args, options);
+  // under qrexec the stream arrives on a pipe; `cat` feeds both commands the same way
+  const feeder = values.stdin === 'pipe' ? spawn('cat', [file], { stdio: ['ignore', 'pipe', 'inherit'] }) : undefined;
+  const input = feeder === undefined ? openSync(file, 'r') : feeder.stdout;
+  const child = spawn(command, args, { stdio: [input, 'pipe', 'pipe'], env });
+  if (typeof input === 'number') closeSync(input);
   const peaks = new Map();
   const sample = async () => {
     const pids = [child.pid];
@@ -68,53 +83,71 @@ function timeProcess(command, args, options) {
       try {
         const status = await readFile(`/proc/${pid}/status`, 'utf8');
         const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-        const name = pid === child.pid ? 'receiver' : 'stage';
+        const comm = (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+        // the stage is the receiver's node child; createrepo_c is measured apart
+        const name = pid === child.pid ? 'receiver' : comm === 'node' ? 'stage' : comm;
         peaks.set(name, Math.max(peaks.get(name) ?? 0, hwm));
       } catch {}
     }
   };
-  const timer = setInterval(() => void sample(), 20);
+  const timer = setInterval(() => void sample(), 10);
   return new Promise((resolve, reject) => {
     let stdout = '';
-    child.stdout?.on('data', (d) => (stdout += d));
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ code, seconds: Number(process.hrtime.bigint() - started) / 1e9, peaks, stdout });
+      resolve({ code, seconds: Number(process.hrtime.bigint() - started) / 1e9, peaks, stdout, stderr });
     });
   });
 }
 
-const { set, file } = await buildStream();
-const size = (await stat(file)).size;
-const { open } = await import('node:fs/promises');
+async function opensslPass(file) {
+  const run = await timeProcess(file, 'openssl', ['dgst', '-sha256']);
+  if (run.code !== 0) throw new Error(`openssl failed: ${run.stderr}`);
+  return run;
+}
 
-async function withStdin(fn) {
-  const handle = await open(file, 'r');
+async function receivePass(set, file) {
+  const updates = await mkdtemp(join(tmpdir(), 'bench-updates-'));
+  await chmod(updates, 0o755);
+  const keyrings = set.trustedKeyPaths.flatMap((p) => ['--keyring', p]);
   try {
-    return await fn(handle.fd);
+    const run = await timeProcess(file, process.execPath, [bundle, 'receive', '--updates-dir', updates, ...keyrings], { ...process.env, DOM0_RECEIVER_PROFILE: '1' });
+    if (run.code !== 0) throw new Error(`receive failed with exit ${run.code}: ${run.stdout}${run.stderr}`);
+    return run;
   } finally {
-    await handle.close();
+    await rm(updates, { recursive: true, force: true });
   }
 }
 
-// warm the page cache so both measurements read from memory
-await withStdin((fd) => timeProcess('openssl', ['dgst', '-sha256'], { stdio: [fd, 'pipe', 'inherit'] }));
-const openssl = await withStdin((fd) => timeProcess('openssl', ['dgst', '-sha256'], { stdio: [fd, 'pipe', 'inherit'] }));
-if (openssl.code !== 0) throw new Error('openssl failed');
-
-const updates = await mkdtemp(join(tmpdir(), 'bench-updates-'));
-await chmod(updates, 0o755);
-const keyrings = set.trustedKeyPaths.flatMap((p) => ['--keyring', p]);
-const receive = await withStdin((fd) =>
-  timeProcess(process.execPath, [bundle, 'receive', '--updates-dir', updates, ...keyrings], { stdio: [fd, 'pipe', 'inherit'] }),
-);
-await rm(updates, { recursive: true, force: true });
-if (receive.code !== 0) throw new Error(`receive failed with exit ${receive.code}: ${receive.stdout}`);
-
 const mib = (kb) => `${(kb / 1024).toFixed(1)} MiB`;
-console.log(`stream: ${count} packages, ${(size / 1024 ** 3).toFixed(2)} GiB (${file})`);
-console.log(`openssl dgst -sha256:              ${openssl.seconds.toFixed(2)} s`);
-console.log(`dom0-receiver receive (full):      ${receive.seconds.toFixed(2)} s`);
-console.log(`ratio receive / openssl:           ${(receive.seconds / openssl.seconds).toFixed(2)}`);
-console.log(`peak RSS receiver: ${mib(receive.peaks.get('receiver') ?? 0)}, stage: ${mib(receive.peaks.get('stage') ?? 0)}`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const profileLines = (stderr) => stderr.split('\n').filter((l) => l.startsWith('dom0-receiver: profile '));
+
+async function measure(count, mibPerPackage, passes) {
+  const { set, file } = await buildStream(count, Math.round(mibPerPackage * 1024 * 1024));
+  const size = (await stat(file)).size;
+  await opensslPass(file); // warm the page cache so both measurements read from memory
+  const results = [];
+  for (let i = 0; i < passes; i += 1) {
+    // side by side: one openssl pass right before each receive, so both see the same machine load
+    const openssl = await opensslPass(file);
+    const receive = await receivePass(set, file);
+    results.push({ openssl, receive, ratio: receive.seconds / openssl.seconds });
+  }
+  console.log(`\nstream: ${count} packages, ${(size / 1024 ** 2).toFixed(1)} MiB (${file}), stdin from a ${values.stdin}`);
+  for (const [i, r] of results.entries()) {
+    console.log(`run ${i + 1}: openssl dgst -sha256 ${r.openssl.seconds.toFixed(2)} s, receive ${r.receive.seconds.toFixed(2)} s, ratio ${r.ratio.toFixed(2)}`);
+    for (const line of profileLines(r.receive.stderr)) console.log(`  ${line.slice('dom0-receiver: '.length)}`);
+  }
+  const peak = (name) => Math.max(...results.map((r) => r.receive.peaks.get(name) ?? 0));
+  console.log(`median: openssl ${median(results.map((r) => r.openssl.seconds)).toFixed(2)} s, receive ${median(results.map((r) => r.receive.seconds)).toFixed(2)} s, ratio ${median(results.map((r) => r.ratio)).toFixed(2)}`);
+  console.log(`peak RSS receiver ${mib(peak('receiver'))}, stage ${mib(peak('stage'))}, createrepo_c ${mib(peak('createrepo_c'))}`);
+}
+
+// a small batch first: peak RSS must not grow with the batch
+await measure(4, 4, 1);
+await measure(Number(values.packages), Number(values['mib-per-package']), runs);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, link, lstat, mkdir, readdir, rename, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { timed, type PhaseProfile } from '../output/profile.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { syncDir, syncFile } from '../updates-dir/durable.ts';
 import { currentGeneration } from '../updates-dir/generations.ts';
@@ -31,7 +32,9 @@ export async function buildGeneration(
   stagingDir: string,
   accepted: readonly AcceptedPackage[],
   id: string,
+  profile?: PhaseProfile,
 ): Promise<string> {
+  const linked = performance.now();
   await mkdir(layout.generations, { recursive: true, mode: 0o755 });
   const dir = join(layout.generations, id);
   await mkdir(dir, { mode: 0o755 });
@@ -54,13 +57,16 @@ export async function buildGeneration(
     if (uid !== undefined && gid !== undefined) await chown(target, uid, gid);
     await chmod(target, 0o644);
   }
+  profile?.add('generation', performance.now() - linked);
   await pauseIfRequested('after-generation');
-  await runCreaterepo(dir);
+  await timed(profile, 'createrepo', () => runCreaterepo(dir));
   await pauseIfRequested('after-createrepo');
   // new packages were fsynced by the stage; the metadata and every directory entry are synced here
-  await syncTree(join(dir, 'repodata'));
-  await syncDir(dir);
-  await syncDir(layout.generations);
+  await timed(profile, 'sync-metadata', async () => {
+    await syncTree(join(dir, 'repodata'));
+    await syncDir(dir);
+    await syncDir(layout.generations);
+  });
   return dir;
 }
 

@@ -7,6 +7,7 @@ import { checkSender } from '../config/sender.ts';
 import { resolveStageUser } from '../config/stage-user.ts';
 import { ConfigError, ReceiverError } from '../errors.ts';
 import { diagnose } from '../output/diagnostics.ts';
+import { PhaseProfile, timed } from '../output/profile.ts';
 import { acceptedReply, rejectedReply, writeReply } from '../output/reply.ts';
 import { buildGeneration, generationId, switchRepo } from '../publish/generation.ts';
 import { nextSequence, writeResultRecord, type AcceptedPackage, type Rejection } from '../publish/result-record.ts';
@@ -44,14 +45,20 @@ async function finishRejected(layout: Layout | undefined, sequence: number | und
 }
 
 /** Publishes the staged batch and returns the generation id now behind `repo`. */
-async function publish(layout: Layout, stagingDir: string, accepted: readonly AcceptedPackage[], sequence: number): Promise<string> {
+async function publish(
+  layout: Layout,
+  stagingDir: string,
+  accepted: readonly AcceptedPackage[],
+  sequence: number,
+  profile: PhaseProfile | undefined,
+): Promise<string> {
   const previous = await currentGeneration(layout);
   // nothing new and a repository already published: keep serving it unchanged
   if (accepted.length === 0 && previous !== undefined) return previous;
   const id = generationId(sequence);
-  await buildGeneration(layout, stagingDir, accepted, id);
+  await buildGeneration(layout, stagingDir, accepted, id, profile);
   await pauseIfRequested('before-swap');
-  await switchRepo(layout, id);
+  await timed(profile, 'swap', () => switchRepo(layout, id));
   await pauseIfRequested('after-swap');
   return id;
 }
@@ -61,6 +68,7 @@ async function publish(layout: Layout, stagingDir: string, accepted: readonly Ac
  * publication and the result record. Returns the exit code.
  */
 export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Promise<number> {
+  const profile = PhaseProfile.fromEnv('receiver', ctx.env);
   let armored: string[];
   try {
     checkSender(ctx.env, args.updateVm ?? undefined);
@@ -86,36 +94,39 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
     const removed = await recoverUpdatesDir(layout);
     if (removed.length > 0) diagnose(`cleaned up after an interrupted run: ${removed.join(', ')}`);
     const sequence = await nextSequence(layout);
-    stagingDir = await createStagingDir(layout.root, owner);
+    const staging = await createStagingDir(layout.root, owner);
+    stagingDir = staging;
     let outcome;
     try {
-      outcome = await runStage({
+      outcome = await timed(profile, 'stage', () => runStage({
         bundlePath: ctx.bundlePath,
-        stagingDir,
+        stagingDir: staging,
         owner,
         sandbox: args.sandbox,
         config: { limits, armoredKeys: armored, now: (args.now ?? new Date()).toISOString() },
         killAfterMs: limits.overallTimeoutMs + STAGE_GRACE_MS,
-      });
-      if (outcome.kind === 'complete') await checkStagedFiles(stagingDir, outcome.accepted);
+      }));
+      const staged = outcome;
+      if (staged.kind === 'complete') await timed(profile, 'staged-check', () => checkStagedFiles(staging, staged.accepted));
     } catch (error) {
       await removeStagingDir(stagingDir);
       return await finishRejected(layout, sequence, rejectionFromError(error));
     }
     if (outcome.kind === 'rejected') {
-      await removeStagingDir(stagingDir);
+      await removeStagingDir(staging);
       return await finishRejected(layout, sequence, outcome.rejection);
     }
     await pauseIfRequested('after-stage');
     let generation: string;
     try {
-      generation = await publish(layout, stagingDir, outcome.accepted, sequence);
+      generation = await publish(layout, staging, outcome.accepted, sequence, profile);
     } catch (error) {
       await removeStagingDir(stagingDir);
       await pruneGenerations(layout);
       return await finishRejected(layout, sequence, rejectionFromError(error));
     }
     await removeStagingDir(stagingDir);
+    const recording = performance.now();
     await writeResultRecord(layout, {
       format: 1,
       sequence,
@@ -124,11 +135,13 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
       generation,
       accepted: outcome.accepted,
     });
+    profile?.add('result', performance.now() - recording);
     await pauseIfRequested('after-result');
-    await pruneGenerations(layout);
+    await timed(profile, 'prune', () => pruneGenerations(layout));
     for (const pkg of outcome.accepted) diagnose(`accepted ${pkg.file}: ${pkg.nevraString} signed by ${pkg.signer.fingerprint}`);
     diagnose(`published generation ${generation} (${outcome.accepted.length} new package(s))`);
     await writeReply(acceptedReply(outcome.accepted));
+    profile?.report();
     return 0;
   } finally {
     if (stagingDir !== undefined) await removeStagingDir(stagingDir);

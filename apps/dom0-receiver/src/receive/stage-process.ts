@@ -6,6 +6,7 @@ import { StageError } from '../errors.ts';
 import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
 import { parseStageMessage, StageMessageError, type StageConfig } from '../stage/messages.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
+import { profileEnv } from '../output/profile.ts';
 import { testHookEnv } from '../test-hooks/pause.ts';
 
 export type StageOutcome =
@@ -71,7 +72,7 @@ export function runStage(launch: StageLaunch): Promise<StageOutcome> {
     // chdir happens before the uid drop, so the child works in a dir it could not reach by path
     cwd: launch.stagingDir,
     stdio: ['inherit', 'ignore', 'pipe', 'ipc'],
-    env: testHookEnv(process.env),
+    env: { ...testHookEnv(process.env), ...profileEnv(process.env) },
     serialization: 'json',
     ...(launch.owner === undefined ? {} : { uid: launch.owner.uid, gid: launch.owner.gid }),
   });

@@ -1,5 +1,7 @@
 import { decodeUpdateStream, type DecodeLimits } from '@dom0-updates/protocol';
 import { createRpmVerifier, RpmVerifyError, type Keyring } from '@dom0-updates/rpm-verify';
+import type { PhaseProfile } from '../output/profile.ts';
+import { timed } from '../output/profile.ts';
 import type { AcceptedPackage } from '../publish/result-record.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { StageIoError } from './stage-error.ts';
@@ -17,6 +19,7 @@ export async function receiveMembers(
   keyring: Keyring,
   now: Date,
   onAccepted: (pkg: AcceptedPackage) => Promise<void>,
+  profile?: PhaseProfile,
 ): Promise<number> {
   let members = 0;
   for await (const member of decodeUpdateStream(source, limits)) {
@@ -31,33 +34,41 @@ export async function receiveMembers(
       throw new StageIoError(member.name, error);
     });
     try {
-      for await (const chunk of member.body) {
+      const body = member.body[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await timed(profile, 'read', () => body.next());
+        if (next.done === true) break;
+        const chunk = next.value;
         // the disk write runs in the thread pool while this thread hashes the same chunk
         const written = file.write(chunk).catch((error: unknown) => {
           throw new StageIoError(member.name, error);
         });
         try {
+          const started = performance.now();
           verifier.write(chunk);
+          profile?.add('verify', performance.now() - started);
         } finally {
-          await written;
+          await timed(profile, 'write-wait', () => written);
         }
       }
-      const verified = await verifier.finish();
+      const verified = await timed(profile, 'finish', () => verifier.finish());
       if (verified.size !== member.size) {
         throw new RpmVerifyError('RPM_SIZE_MISMATCH', `verified ${verified.size} bytes but the member has ${member.size}`, member.name);
       }
-      await file.commit().catch((error: unknown) => {
+      await timed(profile, 'fsync', () => file.commit()).catch((error: unknown) => {
         throw new StageIoError(member.name, error);
       });
       members += 1;
-      await onAccepted({
-        file: member.name,
-        nevra: { ...verified.nevra },
-        nevraString: verified.nevraString,
-        sha256: verified.sha256,
-        size: verified.size,
-        signer: { fingerprint: verified.signer.fingerprint },
-      });
+      await timed(profile, 'report', () =>
+        onAccepted({
+          file: member.name,
+          nevra: { ...verified.nevra },
+          nevraString: verified.nevraString,
+          sha256: verified.sha256,
+          size: verified.size,
+          signer: { fingerprint: verified.signer.fingerprint },
+        }),
+      );
     } finally {
       await file.close();
     }

@@ -1,5 +1,6 @@
 import { ProtocolError, StreamError } from '@dom0-updates/protocol';
 import { loadKeyring, RpmVerifyError } from '@dom0-updates/rpm-verify';
+import { PhaseProfile, timed } from '../output/profile.ts';
 import type { Rejection } from '../publish/result-record.ts';
 import { parseStageConfig, type StageMessage } from './messages.ts';
 import { receiveMembers } from './receive-members.ts';
@@ -25,14 +26,21 @@ function rejectionOf(error: unknown): Rejection {
 }
 
 async function runStage(rawConfig: unknown): Promise<number> {
+  const profile = PhaseProfile.fromEnv('stage');
   try {
     const config = parseStageConfig(rawConfig);
-    const keyring = await loadKeyring(config.armoredKeys);
+    const keyring = await timed(profile, 'keyring', () => loadKeyring(config.armoredKeys));
     // fd 0 is the receiver's stdin, passed through; process.stdin copes with a non-blocking pipe
-    const members = await receiveMembers(process.stdin, config.limits, keyring, new Date(config.now), (pkg) =>
-      send({ kind: 'accepted', package: pkg }),
+    const members = await receiveMembers(
+      process.stdin,
+      config.limits,
+      keyring,
+      new Date(config.now),
+      (pkg) => send({ kind: 'accepted', package: pkg }),
+      profile,
     );
     await send({ kind: 'complete', members });
+    profile?.report();
     return 0;
   } catch (error) {
     await send({ kind: 'rejected', rejection: rejectionOf(error) });
