@@ -6,5 +6,5 @@ cd "$(dirname "$0")"
 case "${1:-}" in
   demo) shift; bash tooling/scripts/setup.sh; exec pnpm --silent demo "$@" ;;
   test) shift; bash tooling/scripts/setup.sh; exec pnpm --silent test "$@" ;;
-  *) echo "usage: ./run.sh demo [--tamper] | ./run.sh test" >&2; exit 2 ;;
+  *) echo "usage: ./run.sh demo [--tamper] [--keep] | ./run.sh test" >&2; exit 2 ;;
 esac

@@ -26,4 +26,11 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
 fi
 
 pnpm install --frozen-lockfile --reporter=silent
-pnpm --silent build --output-logs=errors-only
+log=$(mktemp)
+if ! pnpm exec turbo run build --output-logs=errors-only >"$log" 2>&1; then
+  cat "$log" >&2
+  rm -f "$log"
+  echo "setup: the build failed" >&2
+  exit 1
+fi
+rm -f "$log"
