@@ -1,0 +1,8 @@
+export { concatBytes, octal, toBytes, zeros, type ByteInput } from './tar/bytes.ts';
+export { archive, BLOCK, endMarker, headerSum, member, padding, ustarHeader, type HeaderFields, type MemberOptions } from './tar/header.ts';
+export { gnuLongMember, paxHeader, paxRecord } from './tar/extensions.ts';
+export { runProcess, type ProcessResult, type RunOptions, type StreamSource } from './harness/process.ts';
+export { RECEIVER_BUNDLE, receive, verifyFiles, parseVerifyOutput, type ReceiveOptions, type VerifyLine } from './harness/receiver.ts';
+export { captureRepoState, leftovers, type RepoState } from './harness/repo-state.ts';
+export { GENERIC_CODES, judgeRejection, parseReply, rawControlProblems, type Judgement, type Reply } from './harness/judge.ts';
+export { openCorpus, type CaseOptions, type CaseReport, type Corpus } from './harness/corpus.ts';

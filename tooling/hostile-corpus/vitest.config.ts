@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // every case spawns the real receiver; two cores, so at most two files at once
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    // cases inside a file share two updates dirs (see openCorpus)
+    maxConcurrency: 2,
+  },
+});
