@@ -4,14 +4,16 @@ import type { PhaseProfile } from '../output/profile.ts';
 import { timed } from '../output/profile.ts';
 import type { AcceptedPackage } from '../publish/result-record.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
+import { CommitQueue } from './commit-queue.ts';
 import { StageIoError } from './stage-error.ts';
 import { StagedFile } from './staged-file.ts';
 
 /**
  * Decodes the update stream and, in the same pass, writes each member's bytes to its staged file
- * and feeds them to the RPM verifier: each byte is read once and nothing is read back. One chunk
- * is in flight at a time (the write is awaited before the next read), which is the backpressure
- * that bounds memory whatever the batch size. Throws on the first bad member.
+ * and feeds them to the RPM verifier: each byte is read once and nothing is read back. Writes
+ * and fdatasyncs run in the thread pool behind bounded queues (the backpressure that keeps
+ * memory flat whatever the batch size); the promise resolves only once every accepted file is on
+ * disk. Throws on the first bad member.
  */
 export async function receiveMembers(
   source: AsyncIterable<Uint8Array>,
@@ -22,6 +24,7 @@ export async function receiveMembers(
   profile?: PhaseProfile,
 ): Promise<number> {
   let members = 0;
+  const commits = new CommitQueue();
   for await (const member of decodeUpdateStream(source, limits)) {
     const verifier = createRpmVerifier(
       keyring,
@@ -33,14 +36,15 @@ export async function receiveMembers(
     const file = await StagedFile.create(member.name).catch((error: unknown) => {
       throw new StageIoError(member.name, error);
     });
+    let committing = false;
     try {
       const body = member.body[Symbol.asyncIterator]();
       for (;;) {
         const next = await timed(profile, 'read', () => body.next());
         if (next.done === true) break;
         const chunk = next.value;
-        // the disk write runs in the thread pool while this thread hashes the same chunk
-        const written = file.write(chunk).catch((error: unknown) => {
+        // queued for the thread pool, which writes while this thread hashes the same chunk
+        const queued = file.write(chunk).catch((error: unknown) => {
           throw new StageIoError(member.name, error);
         });
         try {
@@ -48,16 +52,16 @@ export async function receiveMembers(
           verifier.write(chunk);
           profile?.add('verify', performance.now() - started);
         } finally {
-          await timed(profile, 'write-wait', () => written);
+          await timed(profile, 'write-wait', () => queued);
         }
       }
       const verified = await timed(profile, 'finish', () => verifier.finish());
       if (verified.size !== member.size) {
         throw new RpmVerifyError('RPM_SIZE_MISMATCH', `verified ${verified.size} bytes but the member has ${member.size}`, member.name);
       }
-      await timed(profile, 'fsync', () => file.commit()).catch((error: unknown) => {
-        throw new StageIoError(member.name, error);
-      });
+      // on disk in the background while the next member streams; complete only after drain()
+      committing = true;
+      await timed(profile, 'commit-wait', () => commits.add(file, member.name));
       members += 1;
       await timed(profile, 'report', () =>
         onAccepted({
@@ -69,10 +73,13 @@ export async function receiveMembers(
           signer: { fingerprint: verified.signer.fingerprint },
         }),
       );
-    } finally {
-      await file.close();
+    } catch (error) {
+      // a file handed to the commit queue is closed by it
+      if (!committing) await file.close();
+      throw error;
     }
     await pauseIfRequested('stage-after-member');
   }
+  await timed(profile, 'fsync-drain', () => commits.drain());
   return members;
 }

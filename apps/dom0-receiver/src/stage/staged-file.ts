@@ -1,13 +1,28 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
+/** Bytes queued behind the write in flight before write() makes the caller wait. */
+const QUEUED_BYTES_LIMIT = 1024 * 1024;
+/** Chunks queued likewise: a sender dribbling tiny chunks must not pile up objects or iovecs. */
+const QUEUED_CHUNKS_LIMIT = 64;
+
 /**
  * One member's file in the staging directory (the stage's working directory). Created
  * exclusively without following links, mode 0644: the sender's modes, owners and times never
  * reach the disk.
+ *
+ * Writes are queued behind the one in flight and go out together as one writev, so the thread
+ * pool writes while the caller hashes the next chunks. The queue is bounded (bytes and chunks);
+ * past the bound write() waits for the write in flight: that is the backpressure that keeps
+ * memory flat whatever the member size. Chunks are kept by reference until written, so the
+ * caller must not reuse their memory.
  */
 export class StagedFile {
   readonly #handle: FileHandle;
+  #queued: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #inFlight: Promise<void> | undefined;
+  #failure: Error | undefined;
   #closed = false;
 
   private constructor(handle: FileHandle) {
@@ -20,16 +35,29 @@ export class StagedFile {
     return new StagedFile(handle);
   }
 
+  /** Queues the chunk; resolves at once unless the queue is full, then when the write in flight ends. */
   async write(chunk: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const { bytesWritten } = await this.#handle.write(chunk, offset, chunk.length - offset, null);
-      offset += bytesWritten;
-    }
+    this.#throwIfFailed();
+    if (chunk.length === 0) return;
+    this.#queued.push(chunk);
+    this.#queuedBytes += chunk.length;
+    this.#inFlight ??= this.#writeQueued();
+    if (this.#queuedBytes >= QUEUED_BYTES_LIMIT || this.#queued.length >= QUEUED_CHUNKS_LIMIT) await this.#inFlight;
+    this.#throwIfFailed();
   }
 
-  /** fsync before close: the parent publishes these files and relies on them being on disk. */
+  /** Waits until every queued byte reached the kernel. */
+  async flush(): Promise<void> {
+    while (this.#inFlight !== undefined) await this.#inFlight;
+    this.#throwIfFailed();
+  }
+
+  /**
+   * Everything written, then fdatasync and close: the parent publishes these files and relies on
+   * them being on disk.
+   */
   async commit(): Promise<void> {
+    await this.flush();
     await this.#handle.datasync();
     await this.close();
   }
@@ -37,6 +65,47 @@ export class StagedFile {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // a write still in flight must end before its descriptor is closed
+    while (this.#inFlight !== undefined) await this.#inFlight;
     await this.#handle.close();
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Drains the queue, one writev per batch; settles (never rejects) once the queue is empty or a write failed. */
+  async #writeQueued(): Promise<void> {
+    try {
+      while (this.#queued.length > 0 && this.#failure === undefined) {
+        const batch = this.#queued;
+        this.#queued = [];
+        this.#queuedBytes = 0;
+        await writeAll(this.#handle, batch);
+      }
+    } catch (error) {
+      this.#failure = error instanceof Error ? error : new Error(String(error));
+      this.#queued = [];
+      this.#queuedBytes = 0;
+    } finally {
+      this.#inFlight = undefined;
+    }
+  }
+}
+
+/** writev until every byte of `chunks` is written (a regular file may take fewer bytes than asked). */
+async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void> {
+  let rest = chunks;
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest);
+    if (bytesWritten === 0) throw new Error('the file system accepted no bytes');
+    let i = 0;
+    for (; i < rest.length; i++) {
+      const chunk = rest[i];
+      if (chunk === undefined || bytesWritten < chunk.length) break;
+      bytesWritten -= chunk.length;
+    }
+    const partial = rest[i];
+    rest = partial === undefined ? [] : [partial.subarray(bytesWritten), ...rest.slice(i + 1)];
   }
 }

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+/** A fake file handle: writev takes at most `maxPerCall` bytes, or fails once `failAfter` bytes were taken. */
+const fake = { taken: [] as Buffer[], bytes: 0, maxPerCall: Infinity, failAfter: Infinity, closed: false, synced: false };
+
+vi.mock('node:fs/promises', () => ({
+  open: () =>
+    Promise.resolve({
+      writev: (chunks: Uint8Array[]) => {
+        const asked = chunks.reduce((n, c) => n + c.length, 0);
+        if (fake.bytes >= fake.failAfter) return Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+        const bytesWritten = Math.min(asked, fake.maxPerCall);
+        fake.bytes += bytesWritten;
+        // record the actual bytes so the test can check order and completeness
+        let left = bytesWritten;
+        for (const c of chunks) {
+          if (left === 0) break;
+          const n = Math.min(left, c.length);
+          fake.taken.push(Buffer.from(c.subarray(0, n)));
+          left -= n;
+        }
+        return Promise.resolve({ bytesWritten, buffers: chunks });
+      },
+      datasync: () => {
+        fake.synced = true;
+        return Promise.resolve();
+      },
+      close: () => {
+        fake.closed = true;
+        return Promise.resolve();
+      },
+    }),
+}));
+
+const { StagedFile } = await import('../src/stage/staged-file.ts');
+
+describe('StagedFile against a file system that misbehaves', () => {
+  beforeEach(() => {
+    fake.taken = [];
+    fake.bytes = 0;
+    fake.maxPerCall = Infinity;
+    fake.failAfter = Infinity;
+    fake.closed = false;
+    fake.synced = false;
+  });
+
+  it('finishes short writes: every byte is written even when the kernel takes a few at a time', async () => {
+    fake.maxPerCall = 1000;
+    const file = await StagedFile.create('x.rpm');
+    const chunks = Array.from({ length: 40 }, () => new Uint8Array(randomBytes(65536)));
+    for (const chunk of chunks) await file.write(chunk);
+    await file.commit();
+    expect(Buffer.concat(fake.taken).equals(Buffer.concat(chunks))).toBe(true);
+    expect(fake.synced).toBe(true);
+    expect(fake.closed).toBe(true);
+  });
+
+  it('reports a failed write on a later write or commit, and syncs nothing', async () => {
+    fake.failAfter = 100_000;
+    const file = await StagedFile.create('y.rpm');
+    const attempt = async (): Promise<void> => {
+      for (let i = 0; i < 100; i++) await file.write(new Uint8Array(65536));
+      await file.commit();
+    };
+    await expect(attempt()).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(fake.synced).toBe(false);
+    await file.close();
+    expect(fake.closed).toBe(true);
+  });
+});
