@@ -41,6 +41,9 @@ export function stageCommand(launch: StageLaunch): { file: string; args: string[
   const node = [
     permissionFlag(),
     '--no-warnings',
+    // the stream's chunks are off-heap buffers that only a scavenge frees: a 1 MiB young
+    // generation collects them often, so the peak RSS stays flat (measured for 1 GiB: 99 -> 74 MiB)
+    '--max-semi-space-size=1',
     `--allow-fs-read=${launch.bundlePath}`,
     `--allow-fs-write=${launch.stagingDir}/*`,
     launch.bundlePath,
