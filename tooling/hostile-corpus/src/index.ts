@@ -6,3 +6,4 @@ export { RECEIVER_BUNDLE, receive, verifyFiles, parseVerifyOutput, type ReceiveO
 export { captureRepoState, leftovers, type RepoState } from './harness/repo-state.ts';
 export { GENERIC_CODES, judgeRejection, parseReply, rawControlProblems, type Judgement, type Reply } from './harness/judge.ts';
 export { openCorpus, type CaseOptions, type CaseReport, type Corpus } from './harness/corpus.ts';
+export { gnuTar, pythonTar } from './harness/tools.ts';

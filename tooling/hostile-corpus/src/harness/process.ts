@@ -15,6 +15,7 @@ export interface ProcessResult {
 export interface RunOptions {
   stdin?: StreamSource;
   env?: Record<string, string>;
+  cwd?: string;
   /** Generous wall-clock guard that only exists to turn a hang into a finding, never an assertion on speed. */
   guardMs?: number;
 }
@@ -58,6 +59,7 @@ export async function runProcess(command: string, args: readonly string[], optio
   const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
