@@ -12,6 +12,7 @@ export function profileEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 export class PhaseProfile {
   readonly #who: string;
   readonly #totals = new Map<string, number>();
+  readonly #counts = new Map<string, number>();
   readonly #started = performance.now();
 
   private constructor(who: string) {
@@ -27,6 +28,11 @@ export class PhaseProfile {
     this.#totals.set(phase, (this.#totals.get(phase) ?? 0) + ms);
   }
 
+  /** A count worth seeing next to the timings (e.g. packages createrepo_c had to read). */
+  count(what: string, n: number): void {
+    this.#counts.set(what, (this.#counts.get(what) ?? 0) + n);
+  }
+
   async time<T>(phase: string, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
@@ -39,6 +45,7 @@ export class PhaseProfile {
   report(): void {
     const parts = [...this.#totals].map(([phase, ms]) => `${phase}=${ms.toFixed(0)}`);
     parts.push(`total=${(performance.now() - this.#started).toFixed(0)}`);
+    for (const [what, n] of this.#counts) parts.push(`${what}#${n}`);
     process.stderr.write(`dom0-receiver: profile ${this.#who} ${parts.join(' ')}\n`);
   }
 }

@@ -41,12 +41,17 @@ export async function buildGeneration(
   await chmod(dir, 0o755);
   const incoming = new Set(accepted.map((p) => p.file));
   const previous = await currentGeneration(layout);
+  let reuseFrom: string | undefined;
   if (previous !== undefined) {
     const prevDir = join(layout.generations, previous);
+    let replaced = false;
     for (const name of await readdir(prevDir)) {
-      if (!name.endsWith('.rpm') || incoming.has(name)) continue;
-      if ((await lstat(join(prevDir, name))).isFile()) await link(join(prevDir, name), join(dir, name));
+      if (!name.endsWith('.rpm')) continue;
+      if (incoming.has(name)) replaced = true;
+      else if ((await lstat(join(prevDir, name))).isFile()) await link(join(prevDir, name), join(dir, name));
     }
+    // a replaced file could match its old metadata entry by name, size and mtime second alone
+    if (!replaced) reuseFrom = prevDir;
   }
   const uid = process.getuid?.();
   const gid = process.getgid?.();
@@ -59,7 +64,8 @@ export async function buildGeneration(
   }
   profile?.add('generation', performance.now() - linked);
   await pauseIfRequested('after-generation');
-  await timed(profile, 'createrepo', () => runCreaterepo(dir));
+  const metadata = await timed(profile, 'createrepo', () => runCreaterepo(dir, layout.root, reuseFrom));
+  profile?.count('createrepo-read', metadata.packagesRead);
   await pauseIfRequested('after-createrepo');
   // new packages were fsynced by the stage; the metadata and every directory entry are synced here
   await timed(profile, 'sync-metadata', async () => {
