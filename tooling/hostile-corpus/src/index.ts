@@ -7,3 +7,4 @@ export { captureRepoState, leftovers, type RepoState } from './harness/repo-stat
 export { GENERIC_CODES, judgeRejection, parseReply, rawControlProblems, type Judgement, type Reply } from './harness/judge.ts';
 export { openCorpus, type CaseOptions, type CaseReport, type Corpus } from './harness/corpus.ts';
 export { gnuTar, pythonTar } from './harness/tools.ts';
+export { drip, endless, stallAfter } from './harness/senders.ts';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 
 /** What the sender writes on the receiver's stdin: bytes at once, or chunks over time. */
-export type StreamSource = Uint8Array | (() => AsyncIterable<Uint8Array>);
+export type StreamSource = Uint8Array | ((signal: AbortSignal) => AsyncIterable<Uint8Array>);
 
 export interface ProcessResult {
   exitCode: number | null;
@@ -20,7 +20,7 @@ export interface RunOptions {
   guardMs?: number;
 }
 
-async function feed(child: ReturnType<typeof spawn>, source: StreamSource | undefined): Promise<void> {
+async function feed(child: ReturnType<typeof spawn>, source: StreamSource | undefined, signal: AbortSignal): Promise<void> {
   const stdin = child.stdin;
   if (stdin === null) return;
   // The receiver stops reading at the first bad byte: EPIPE on our side is expected, not an error.
@@ -34,7 +34,7 @@ async function feed(child: ReturnType<typeof spawn>, source: StreamSource | unde
     return;
   }
   try {
-    for await (const chunk of source()) {
+    for await (const chunk of source(signal)) {
       if (stdin.destroyed || child.exitCode !== null || child.signalCode !== null) return;
       const ok = stdin.write(chunk);
       if (!ok) {
@@ -74,9 +74,13 @@ export async function runProcess(command: string, args: readonly string[], optio
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
-  const fed = feed(child, options.stdin).catch(() => undefined);
+  // Aborted when the receiver exits, so a stalling or endless sender stops too.
+  const senderDone = new AbortController();
+  const fed = feed(child, options.stdin, senderDone.signal).catch(() => undefined);
   try {
     const { code, signal } = await exited;
+    senderDone.abort();
+    child.stdin.destroy();
     await fed;
     return {
       exitCode: code,
