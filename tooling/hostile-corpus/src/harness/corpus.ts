@@ -14,6 +14,7 @@ export interface CaseOptions {
   keyrings?: readonly string[];
   timeout?: number;
   guardMs?: number;
+  env?: Record<string, string>;
 }
 
 export interface CaseReport extends Judgement {
@@ -114,6 +115,7 @@ export async function openCorpus(label: string, slots = 2): Promise<Corpus> {
           ...(options.flags === undefined ? {} : { flags: options.flags }),
           ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
           ...(options.guardMs === undefined ? {} : { guardMs: options.guardMs }),
+          ...(options.env === undefined ? {} : { env: options.env }),
         });
         const judgement = judgeRejection(result, expected);
         const after = await captureRepoState(dir);

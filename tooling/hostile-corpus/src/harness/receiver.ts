@@ -23,6 +23,8 @@ export interface ReceiveOptions {
   /** Seconds; the receiver's own deadline for the whole stream. */
   timeout?: number;
   guardMs?: number;
+  /** Extra environment, e.g. UPDATES_MAX_FILES. */
+  env?: Record<string, string>;
 }
 
 function keyringFlags(keyrings: readonly string[]): string[] {
@@ -42,7 +44,7 @@ export async function receive(options: ReceiveOptions): Promise<ProcessResult> {
     ...(options.flags ?? []),
   ];
   // A local call by dom0 itself: no qrexec variables, so no sender check.
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { ...options.env };
   return runProcess(process.execPath, args, {
     stdin: options.stdin,
     env,
