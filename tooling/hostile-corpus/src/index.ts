@@ -8,3 +8,8 @@ export { GENERIC_CODES, judgeRejection, parseReply, rawControlProblems, type Jud
 export { openCorpus, type CaseOptions, type CaseReport, type Corpus } from './harness/corpus.ts';
 export { gnuTar, pythonTar } from './harness/tools.ts';
 export { drip, endless, stallAfter } from './harness/senders.ts';
+export {
+  cString, headerBlob, HEADER_MAGIC, int32s, itemsOf, joinRpm, layoutHeader, LEAD_SIZE, rawHeaderBlob, readHeader, sigPaddingLength,
+  sortItems, splitRpm, TYPE, type HeaderBlobFields, type IndexEntry, type Item, type RawHeader, type RpmParts,
+} from './rpm/package.ts';
+export { withFreshDigests } from './rpm/resign.ts';

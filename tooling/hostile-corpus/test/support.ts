@@ -13,3 +13,12 @@ export interface StreamCase {
   expected: readonly string[];
   flags?: readonly string[];
 }
+
+/** A hostile package: built from fixtures, to be refused by `receive` and by `verify` alike. */
+export interface RpmCase {
+  title: string;
+  build: () => Uint8Array | Promise<Uint8Array>;
+  expected: readonly string[];
+  /** Keyrings to pin instead of the two trusted keys. */
+  keyrings?: () => string[];
+}
