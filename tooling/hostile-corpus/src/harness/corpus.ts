@@ -122,7 +122,8 @@ export async function openCorpus(label: string, slots = 2): Promise<Corpus> {
         judgement.problems.push(...statesEqual(before, after));
         const left = await leftovers(dir);
         if (left.length > 0) judgement.problems.push(`left behind: ${left.join(', ')}`);
-        if (judgement.code !== undefined) {
+        // Refusals before the lock (keyring, usage) write no record by design.
+        if (judgement.code !== undefined && !judgement.code.startsWith('KEYRING_')) {
           const record = JSON.parse(await readFile(join(dir, 'result.json'), 'utf8')) as {
             status?: string;
             rejection?: { code?: string };
