@@ -113,6 +113,7 @@ const cases: RpmCase[] = [
   { title: 'rejects both SIZE and LONGSIZE', build: () => sigItems((items) => sortItems([...items, { tag: 270, type: TYPE.INT64, count: 1, value: new Uint8Array(8) }])), expected: ['RPM_SIG_TAG_BAD', 'RPM_SIG_MULTIPLE', 'RPM_SIZE_MISMATCH'] },
   { title: 'rejects a SIZE that does not match header plus payload', build: () => sigItems((items) => items.map((i) => (i.tag === 1000 ? { ...i, value: i.value.map((v, k) => (k === 3 ? v ^ 4 : v)) } : i))), expected: ['RPM_SIZE_MISMATCH', 'RPM_TRUNCATED', 'RPM_TRAILING_DATA'] },
   { title: 'rejects a wrong SHA256HEADER digest', build: () => sigItems((items) => items.map((i) => (i.tag === 273 ? { ...i, value: cString('0'.repeat(64)) } : i))), expected: ['RPM_DIGEST_MISMATCH'] },
+  { title: 'rejects a wrong MD5 over header and payload (rpm refuses it too)', build: () => sigItems((items) => items.map((i) => (i.tag === 1004 ? { ...i, value: new Uint8Array(16) } : i))), expected: ['RPM_DIGEST_MISMATCH'] },
   { title: 'rejects a wrong SHA1HEADER digest (checked, never relied on)', build: () => sigItems((items) => items.map((i) => (i.tag === 269 ? { ...i, value: cString('0'.repeat(40)) } : i))), expected: ['RPM_DIGEST_MISMATCH'] },
   { title: 'rejects an upper-case hex SHA256HEADER (not rpm\'s spelling)', build: () => sigItems((items) => items.map((i) => (i.tag === 273 ? { ...i, value: cString(new TextDecoder().decode(i.value.subarray(0, 64)).toUpperCase()) } : i))), expected: ['RPM_DIGEST_MISMATCH', 'RPM_SIG_TAG_BAD'] },
   // Main header

@@ -28,9 +28,10 @@ export async function receiveMembers(
   for await (const member of decodeUpdateStream(source, limits)) {
     const verifier = createRpmVerifier(
       keyring,
-      // the legacy MD5 over header+payload adds a hash pass and binds nothing the signed header and
-      // payload SHA-256 do not already bind (rpm-verify: skipping it is a denial-of-service risk only)
-      { now, maxPackageBytes: Math.max(1, limits.maxMemberBytes), checkLegacyMd5: false },
+      // The legacy MD5 over header+payload binds nothing the signed header and payload SHA-256 do
+      // not, but rpm refuses a package whose MD5 is wrong: checking it keeps `receive` and `verify`
+      // in agreement and never publishes a package that rpm would then refuse to install.
+      { now, maxPackageBytes: Math.max(1, limits.maxMemberBytes) },
       member.name,
     );
     const file = await StagedFile.create(member.name).catch((error: unknown) => {
