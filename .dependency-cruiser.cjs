@@ -45,6 +45,20 @@ module.exports = {
       to: { path: '^tooling/' },
     },
     {
+      name: 'untrusted-parsers-reach-no-process-or-network',
+      comment: 'Not even through other modules: nothing the parsers of untrusted bytes import, directly or not, spawns or connects.',
+      severity: 'error',
+      from: { path: '^(packages/protocol/src/|packages/rpm-verify/src/|apps/dom0-receiver/src/stage/)' },
+      to: { path: [...PROCESS, ...NETWORK], reachable: true },
+    },
+    {
+      name: 'no-unresolvable',
+      comment: 'An import the checker cannot resolve is an import it cannot check.',
+      severity: 'error',
+      from: { path: '^(apps|packages|tooling)/' },
+      to: { couldNotResolve: true },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 case "${1:-}" in
-  demo) shift; bash tooling/scripts/setup.sh; exec pnpm --silent demo "$@" ;;
-  test) shift; bash tooling/scripts/setup.sh; exec pnpm --silent test "$@" ;;
+  demo) shift; bash tooling/scripts/setup.sh; exec node tooling/e2e/dist/demo.mjs "$@" ;;
+  # node directly, not through pnpm: the count line must stay the last line of the output.
+  test) shift; bash tooling/scripts/setup.sh; exec node tooling/scripts/run-tests.mjs "$@" ;;
   *) echo "usage: ./run.sh demo [--tamper] [--keep] | ./run.sh test" >&2; exit 2 ;;
 esac
