@@ -4,6 +4,8 @@ export {
   createRpmVerifier,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_PACKAGE_BYTES,
+  type DigestOffload,
+  type OffloadedDigest,
   type RpmStreamVerifier,
   type VerifiedPackage,
   type VerifyOptions,
@@ -11,3 +13,4 @@ export {
 export type { Nevra } from './header/main-header.ts';
 export { verifyRpmFile } from './file.ts';
 export { sanitizeText } from './sanitize.ts';
+export { DigestWorker } from './digest/digest-worker.ts';

@@ -3,6 +3,7 @@ import { RpmVerifyError } from './errors.ts';
 import { formatNevra, parseMainHeader, type MainHeader, type Nevra } from './header/main-header.ts';
 import { parseSignatureHeader, type SignatureHeader } from './header/signature-header.ts';
 import { HEADER_INTRO_SIZE, parseHeader, parseHeaderIntro, type HeaderIntro } from './header/structure.ts';
+import type { DigestWorker } from './digest/digest-worker.ts';
 import { checkLeadName, LEAD_SIZE, parseLead, type Lead } from './lead.ts';
 import { keysOf, type Keyring } from './pgp/keyring.ts';
 import { finishV4Digest, verifyPrehashed } from './pgp/prehashed.ts';
@@ -22,6 +23,19 @@ export interface VerifyOptions {
    * service only; the signed header and payload digest bind the content). Costs one MD5 pass.
    */
   checkLegacyMd5?: boolean;
+  /**
+   * Computes the listed digests on a worker thread instead of the caller's, so two cores hash at
+   * once. Each chunk is copied once into the worker's ring (the caller keeps its chunks).
+   */
+  offload?: DigestOffload;
+}
+
+/** Digests the verifier can hand to a DigestWorker: those that no check waits on before finish(). */
+export type OffloadedDigest = 'file-sha256' | 'legacy-md5';
+
+export interface DigestOffload {
+  readonly worker: DigestWorker;
+  readonly digests: readonly OffloadedDigest[];
 }
 
 export interface VerifiedPackage {
@@ -100,7 +114,12 @@ class StreamVerifier implements RpmStreamVerifier {
   #filled = 0;
   #received = 0;
   #expectedTotal: number | undefined;
-  readonly #fileHash = createHash('sha256');
+  /** the whole-file SHA-256: here, or as a job on the offload worker */
+  readonly #fileHash: Hash | undefined;
+  readonly #worker: DigestWorker | undefined;
+  readonly #offloadMd5: boolean;
+  #fileJob: number | undefined;
+  #md5Job: number | undefined;
 
   #lead: Lead | undefined;
   #sigIntro: HeaderIntro | undefined;
@@ -124,6 +143,15 @@ class StreamVerifier implements RpmStreamVerifier {
     this.#maxHeaderBytes = positive(options.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, 'maxHeaderBytes');
     this.#maxPackageBytes = positive(options.maxPackageBytes, DEFAULT_MAX_PACKAGE_BYTES, 'maxPackageBytes');
     this.#checkMd5 = options.checkLegacyMd5 ?? true;
+    const offload = options.offload;
+    this.#worker = offload?.worker;
+    this.#offloadMd5 = offload?.digests.includes('legacy-md5') ?? false;
+    if (offload?.digests.includes('file-sha256') === true) {
+      this.#fileHash = undefined;
+      this.#fileJob = offload.worker.begin('sha256');
+    } else {
+      this.#fileHash = createHash('sha256');
+    }
   }
 
   write(chunk: Uint8Array): void {
@@ -149,7 +177,25 @@ class StreamVerifier implements RpmStreamVerifier {
   #fail(err: unknown): RpmVerifyError {
     const error = err instanceof RpmVerifyError ? err : new RpmVerifyError('RPM_STATE', `internal error: ${err instanceof Error ? err.message : String(err)}`, this.#member);
     this.#failure = error;
+    this.#dropJobs();
     return error;
+  }
+
+  /** A rejected package's digests will never be asked for: free them in the worker. */
+  #dropJobs(): void {
+    for (const job of [this.#fileJob, this.#md5Job]) if (job !== undefined) this.#worker?.drop(job);
+    this.#fileJob = undefined;
+    this.#md5Job = undefined;
+  }
+
+  /** Feeds the offloaded digests that cover these bytes (both with one copy in the payload). */
+  #offloadUpdate(part: Uint8Array, inPayload: boolean): void {
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    const md5 = inPayload ? this.#md5Job : undefined;
+    const first = this.#fileJob ?? md5;
+    if (first === undefined) return;
+    worker.update(first, first === md5 ? undefined : md5, part);
   }
 
   #consume(chunk: Uint8Array): void {
@@ -157,7 +203,7 @@ class StreamVerifier implements RpmStreamVerifier {
     if (this.#received > this.#maxPackageBytes) {
       throw new RpmVerifyError('RPM_TOO_LARGE', `package exceeds ${this.#maxPackageBytes} bytes`, this.#member);
     }
-    this.#fileHash.update(chunk);
+    this.#fileHash?.update(chunk);
     let offset = 0;
     while (offset < chunk.length) {
       if (this.#phase === 'payload') {
@@ -166,10 +212,13 @@ class StreamVerifier implements RpmStreamVerifier {
         this.#payloadHash?.update(part);
         this.#md5?.update(part);
         this.#legacyHash?.update(part);
+        this.#offloadUpdate(part, true);
         break;
       }
       const take = Math.min(this.#target.length - this.#filled, chunk.length - offset);
-      this.#target.set(chunk.subarray(offset, offset + take), this.#filled);
+      const piece = chunk.subarray(offset, offset + take);
+      this.#target.set(piece, this.#filled);
+      this.#offloadUpdate(piece, false);
       this.#filled += take;
       offset += take;
       if (this.#filled === this.#target.length) this.#advance();
@@ -289,11 +338,23 @@ class StreamVerifier implements RpmStreamVerifier {
       }),
     );
     this.#payloadHash = createHash('sha256');
-    if (sig.md5 !== undefined && this.#checkMd5) this.#md5 = createHash('md5').update(bytes);
+    if (sig.md5 !== undefined && this.#checkMd5) {
+      if (this.#offloadMd5 && this.#worker !== undefined) {
+        this.#md5Job = this.#worker.begin('md5');
+        this.#worker.update(this.#md5Job, undefined, bytes);
+      } else {
+        this.#md5 = createHash('md5').update(bytes);
+      }
+    }
     if (this.#legacySig !== undefined) this.#legacyHash = createHash(this.#legacySig.info.hashName).update(bytes);
     this.#phase = 'payload';
     this.#target = new Uint8Array(0);
     this.#filled = 0;
+  }
+
+  /** Ends an offloaded digest: the worker then owns the job and delivers it. */
+  #endJob(job: number | undefined): Promise<Buffer> | undefined {
+    return job === undefined || this.#worker === undefined ? undefined : quiet(this.#worker.digest(job));
   }
 
   async #finish(): Promise<VerifiedPackage> {
@@ -304,6 +365,11 @@ class StreamVerifier implements RpmStreamVerifier {
       const where = phase === 'payload' ? 'in the payload' : `in the ${phase}`;
       throw new RpmVerifyError('RPM_TRUNCATED', `file ends after ${this.#received} bytes ${where}`, m);
     }
+    // ask the worker first: it finishes its queue while this thread checks the signature
+    const remoteMd5 = this.#endJob(this.#md5Job);
+    const remoteFile = this.#endJob(this.#fileJob);
+    this.#md5Job = undefined;
+    this.#fileJob = undefined;
     const headerSig = known(this.#headerSig, 'header signature');
     const main = known(this.#main, 'main header');
     const signer = await known(this.#headerVerified, 'header verification');
@@ -313,7 +379,8 @@ class StreamVerifier implements RpmStreamVerifier {
       throw new RpmVerifyError('RPM_PAYLOAD_MISMATCH', 'payload does not match PAYLOADDIGEST in the signed header', m);
     }
     const md5 = known(this.#sigHeader, 'signature header').md5;
-    if (this.#md5 !== undefined && md5 !== undefined && !timingSafeEqual(this.#md5.digest(), md5)) {
+    const md5Actual = remoteMd5 === undefined ? this.#md5?.digest() : await remoteMd5;
+    if (md5Actual !== undefined && md5 !== undefined && !timingSafeEqual(md5Actual, md5)) {
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'header+payload do not match the MD5 digest (1004)', m);
     }
     const signatures: { tag: number; kind: 'header' | 'header+payload' }[] = [{ tag: headerSig.tag, kind: 'header' }];
@@ -327,7 +394,7 @@ class StreamVerifier implements RpmStreamVerifier {
       nevra: { ...main.nevra },
       nevraString: formatNevra(main.nevra),
       size: this.#received,
-      sha256: this.#fileHash.digest('hex'),
+      sha256: remoteFile === undefined ? known(this.#fileHash, 'file hash').digest('hex') : (await remoteFile).toString('hex'),
       payloadSha256,
       signer: {
         fingerprint: signer.fingerprint,
