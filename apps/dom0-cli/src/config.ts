@@ -28,7 +28,8 @@ export interface Config {
   readonly agentWorkdir: string | undefined;
   readonly receiverCommand: readonly string[];
   readonly maxFiles: number;
-  readonly maxBytes: number;
+  /** undefined: the receiver's own default (4 GiB or 90% of the free space, the smaller). */
+  readonly maxBytes: number | undefined;
   readonly timeoutSeconds: number;
   readonly lockFile: string;
   readonly releasever: string | undefined;
@@ -48,7 +49,7 @@ export const DEFAULT_CONFIG: Config = {
   agentWorkdir: undefined,
   receiverCommand: ['node', '/usr/lib/dom0-updates/dom0-receiver.mjs'],
   maxFiles: 4096,
-  maxBytes: 4 * 1024 * 1024 * 1024,
+  maxBytes: undefined,
   timeoutSeconds: 3600,
   lockFile: '/run/lock/dom0-update.lock',
   releasever: undefined,
@@ -186,7 +187,7 @@ export function resolveConfig(layers: readonly { origin: Origin; settings: RawSe
     agentWorkdir: read('AGENT_WORKDIR', (v, w) => (v === '' ? undefined : absolutePath(v, w)), undefined),
     receiverCommand: read('RECEIVER_COMMAND', parseArgv, DEFAULT_CONFIG.receiverCommand),
     maxFiles: read('MAX_FILES', positiveInteger, DEFAULT_CONFIG.maxFiles),
-    maxBytes: read('MAX_BYTES', positiveInteger, DEFAULT_CONFIG.maxBytes),
+    maxBytes: read('MAX_BYTES', (v, w) => (v === '' ? undefined : positiveInteger(v, w)), DEFAULT_CONFIG.maxBytes),
     timeoutSeconds: read('TIMEOUT', positiveInteger, DEFAULT_CONFIG.timeoutSeconds),
     lockFile: read('LOCK_FILE', absolutePath, DEFAULT_CONFIG.lockFile),
     releasever: read('RELEASEVER', parseReleasever, undefined),

@@ -44,6 +44,9 @@ export class TransportError extends CliError {}
 /** The UpdateVM side failed: download, check or sending. */
 export class AgentError extends CliError {}
 
+/** dom0's own receiver could not be started, or ended without recording a result. */
+export class ReceiverError extends CliError {}
+
 /** dom0's receiver rejected the batch. */
 export class RejectedError extends CliError {}
 

@@ -77,6 +77,16 @@ export class Reporter {
     else if (this.mode === 'json') this.sink.err(`[${this.updateVm}] ${text}`);
   }
 
+  /**
+   * A diagnostic line of dom0's own receiver (local transport). It quotes sender-chosen names,
+   * already sanitised by the receiver; sanitised again here all the same.
+   */
+  receiverLine(raw: string): void {
+    const text = sanitizeForTerminal(raw, 1000);
+    if (this.mode === 'human') this.sink.out(`[dom0-receiver] ${text}`);
+    else if (this.mode === 'json') this.sink.err(`[dom0-receiver] ${text}`);
+  }
+
   received(rawNevra: string, rawSigner: string): void {
     const nevra = clean(rawNevra);
     const signer = clean(rawSigner);

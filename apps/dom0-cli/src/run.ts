@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { loadConfig, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
-import { AgentError, CliError, ConfigError, EXIT, InstallError, RejectedError, TransportError } from './errors.ts';
+import { AgentError, CliError, ConfigError, EXIT, InstallError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { diffInstalled, listInstalled, type InstalledPackage } from './installed.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
@@ -16,7 +16,9 @@ import { buildRequest } from './request.ts';
 import { readResultRecord, type ReceivedPackage, type ResultRecord } from './result-record.ts';
 import { encodeState } from './state-sync.ts';
 import { collectStateFiles } from './state-files.ts';
-import { agentRun, runAgent } from './transport.ts';
+import { runAgent, type AgentResult } from './agent-process.ts';
+import type { ReceiverOutcome } from './receiver-link.ts';
+import { agentRun, receiverArgv } from './transport.ts';
 import { findUpdateVm } from './updatevm.ts';
 import { USAGE, VERSION } from './usage.ts';
 
@@ -73,7 +75,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
 
 async function checkOnly(config: Config, options: RunOptions, updateVm: string, reporter: Reporter): Promise<number> {
   reporter.stage('sync', `Sending dom0's package state to ${updateVm}...`);
-  const exitCode = await startAgent(config, options, updateVm, reporter);
+  const { exitCode } = await startAgent(config, options, updateVm, reporter);
   if (exitCode === 0) {
     reporter.done('no_updates', EXIT.ok, 'No updates available.');
     return EXIT.ok;
@@ -90,9 +92,10 @@ async function update(config: Config, options: RunOptions, updateVm: string, rep
   const installedBefore = await listInstalled(config.dom0Root, config.rpmdbPath);
   reporter.stage('sync', `Sending dom0's package state to ${updateVm}...`);
   let exitCode: number;
+  let receiver: ReceiverOutcome = { kind: 'not-started' };
   let agentError: CliError | undefined;
   try {
-    exitCode = await startAgent(config, options, updateVm, reporter);
+    ({ exitCode, receiver } = await startAgent(config, options, updateVm, reporter));
   } catch (error) {
     // A stalled or broken agent may still have reached the receiver: its record says more.
     if (!(error instanceof AgentError || error instanceof TransportError)) throw error;
@@ -110,6 +113,8 @@ async function update(config: Config, options: RunOptions, updateVm: string, rep
     throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} (${code}) and installed nothing`);
   }
   if (agentError !== undefined) throw agentError;
+  const receiverFailure = receiverProblem(receiver, batch, config);
+  if (receiverFailure !== undefined) throw receiverFailure;
   if (exitCode !== 0) throw agentFailure(exitCode, 'downloading the updates failed');
 
   if (batch === undefined) {
@@ -180,17 +185,35 @@ async function install(
   return EXIT.ok;
 }
 
-async function startAgent(config: Config, options: RunOptions, updateVm: string, reporter: Reporter): Promise<number> {
+async function startAgent(config: Config, options: RunOptions, updateVm: string, reporter: Reporter): Promise<AgentResult> {
   const files = collectStateFiles(config);
   const request = buildRequest(options);
   reporter.stage('download', `Running the agent in ${updateVm}...`);
-  const { exitCode } = await runAgent(agentRun(config, updateVm), {
+  // Local transport: dom0 starts its own receiver for the agent's stream (never for a check, which
+  // sends nothing). With qrexec, dom0's qrexec daemon starts it through qubes.ReceiveUpdates.
+  const receiver =
+    config.transport === 'local' && !options.checkOnly
+      ? { argv: receiverArgv(config), onLine: (line: string) => reporter.receiverLine(line) }
+      : undefined;
+  return runAgent(agentRun(config, updateVm), {
     timeoutSeconds: config.timeoutSeconds,
     sendState: (stdin) => encodeState(request, files, stdin),
     onLine: (line) => reporter.agentLine(line),
     onDropped: () => reporter.warning('the UpdateVM printed too much; the rest of its output is not shown'),
+    receiver,
   });
-  return exitCode;
+}
+
+/** A receiver dom0 started but that left no new record failed; what it printed says why. */
+function receiverProblem(outcome: ReceiverOutcome, batch: ResultRecord | undefined, config: Config): CliError | undefined {
+  if (outcome.kind === 'spawn-failed') {
+    return new ReceiverError('RECEIVER_SPAWN', `cannot start dom0's receiver ${config.receiverCommand.join(' ')}: ${outcome.message}`);
+  }
+  if (outcome.kind === 'exited' && batch === undefined) {
+    const how = outcome.exitCode === null ? `was killed by ${outcome.signal ?? 'a signal'}` : `exited with ${outcome.exitCode}`;
+    return new ReceiverError('RECEIVER_FAILED', `dom0's receiver ${how} without recording a result; nothing was installed`);
+  }
+  return undefined;
 }
 
 function isNewBatch(before: ResultRecord | undefined, after: ResultRecord | undefined): after is ResultRecord {

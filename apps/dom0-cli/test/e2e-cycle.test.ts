@@ -19,6 +19,17 @@ async function scenario(options: Parameters<typeof makeScenario>[0]): Promise<Sc
   return s;
 }
 
+/** A process's state letter from /proc, or "gone"; a killed child of a non-reaping init stays a zombie (Z). */
+function processState(pid: number): string {
+  try {
+    return /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? 'gone';
+  } catch {
+    return 'gone';
+  }
+}
+
+const hostile = JSON.stringify(['node', join(import.meta.dirname, 'hostile-agent.mjs')]);
+
 const oldRoot = { install: (f: Parameters<Parameters<typeof makeScenario>[0]['install']>[0]) => f.packages.v1.map((p) => p.path) };
 
 describe('dom0-update end to end (local transport, real agent, receiver and dnf)', () => {
@@ -209,6 +220,77 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(r.stderr).toContain('did not finish within 7 s');
     expect(r.stderr).toContain('[AGENT_TIMEOUT]');
     expect(r.stdout).not.toContain('No updates');
+  });
+
+  it('starts no receiver when the agent sends no byte, and says "No updates" without a record', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('No updates: the UpdateVM sent no packages.');
+    expect(existsSync(join(s.updatesDir, 'result.json'))).toBe(false);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('reports a stream cut short by an agent that exits as dom0\'s own rejection', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_RAW: '00'.repeat(100) });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/TAR_(TRUNCATED|MISSING_END)/);
+    expect(r.stderr).toContain('[REJECTED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('records an empty archive as an empty published batch, not as "no updates"', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_RAW: '00'.repeat(1024) });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('Received and verified 0 package(s)');
+    expect(r.stdout).not.toContain('No updates');
+    expect(JSON.parse(readFileSync(join(s.updatesDir, 'result.json'), 'utf8'))).toMatchObject({ status: 'published', accepted: [] });
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('fails with RECEIVER_SPAWN when dom0\'s receiver cannot be started', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y'], {
+      DOM0_UPDATES_AGENT_COMMAND: hostile,
+      DOM0_UPDATES_RECEIVER_COMMAND: '["/nonexistent/dom0-receiver"]',
+      HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'),
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('[RECEIVER_SPAWN]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('fails with RECEIVER_FAILED when the receiver ends without a record, whatever the agent says', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y'], {
+      DOM0_UPDATES_AGENT_COMMAND: hostile,
+      DOM0_UPDATES_RECEIVER_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; echo "receiver says no" >&2; exit 3']),
+      HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'),
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain('[dom0-receiver] receiver says no');
+    expect(r.stderr).toContain("dom0's receiver exited with 3 without recording a result");
+    expect(r.stderr).toContain('[RECEIVER_FAILED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('kills the agent\'s and the receiver\'s process groups at the deadline', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const pidFile = join(s.dir, 'receiver.pid');
+    const r = await s.run(['-y'], {
+      DOM0_UPDATES_AGENT_COMMAND: hostile,
+      // A receiver that never answers, and a child of it that would outlive it if only it were killed.
+      DOM0_UPDATES_RECEIVER_COMMAND: JSON.stringify(['sh', '-c', `sleep 120 & echo $! > ${pidFile}; cat >/dev/null; wait`]),
+      DOM0_UPDATES_TIMEOUT: '2',
+      HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'),
+      HOSTILE_HANG: '1',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('[AGENT_TIMEOUT]');
+    expect(processState(Number(readFileSync(pidFile, 'utf8')))).toMatch(/^(gone|Z)$/);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
   it('sanitises escape sequences printed by the agent', async () => {

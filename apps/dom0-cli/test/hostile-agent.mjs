@@ -1,22 +1,30 @@
 #!/usr/bin/env node
-// A stand-in for a compromised agent: ignores dom0's request and sends the receiver the package
-// files named in HOSTILE_SEND (colon-separated paths) as a GNU tar ustar stream. With
-// HOSTILE_HANG set it never exits afterwards (a stalled UpdateVM).
+// A stand-in for a compromised agent speaking the fd transport: it ignores dom0's request, writes
+// the package files named in HOSTILE_SEND (colon-separated paths) to fd 3 as a GNU tar ustar
+// stream and copies dom0's reply from fd 4 to stdout. HOSTILE_HANG: never exit afterwards (a
+// stalled UpdateVM). HOSTILE_RAW: write these literal bytes (hex) to fd 3 instead of a tar.
 import { spawn } from 'node:child_process';
+import { Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 
-const args = process.argv.slice(2);
-const receiver = JSON.parse(args[args.indexOf('--receiver-command') + 1]);
 const files = (process.env.HOSTILE_SEND ?? '').split(':').filter(Boolean);
+const stream = new Socket({ fd: 3, readable: false, writable: true });
+const reply = new Socket({ fd: 4, readable: true, writable: false });
+stream.on('error', () => undefined);
+reply.pipe(process.stdout);
+const finish = () => {
+  if (process.env.HOSTILE_HANG) setInterval(() => undefined, 60_000);
+  else reply.on('end', () => process.exit(0));
+};
 process.stdin.resume();
 process.stdin.on('end', () => {
+  if (process.env.HOSTILE_RAW !== undefined) {
+    stream.end(Buffer.from(process.env.HOSTILE_RAW, 'hex'), finish);
+    return;
+  }
   const tar = spawn('tar', ['--format=ustar', '-cf', '-', '-C', dirname(files[0]), ...files.map((f) => basename(f))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const rx = spawn(receiver[0], receiver.slice(1), { stdio: ['pipe', 'inherit', 'inherit'] });
-  tar.stdout.pipe(rx.stdin);
-  rx.on('exit', (code) => {
-    if (process.env.HOSTILE_HANG) setInterval(() => undefined, 60_000);
-    else process.exit(code === 0 ? 0 : 1);
-  });
+  tar.stdout.pipe(stream);
+  tar.on('exit', finish);
 });

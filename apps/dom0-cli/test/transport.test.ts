@@ -27,12 +27,21 @@ describe('transport command lines', () => {
     ]);
   });
 
-  it('starts the local agent with the receiver command as one JSON argument', () => {
+  it('leaves --max-bytes to the receiver\'s own default when MAX_BYTES is empty or absent', () => {
+    for (const settings of [{ MAX_BYTES: [''] }, {}]) {
+      const c = resolveConfig([{ origin: 'file', settings: { KEYRING: ['/k'], ...settings } }]);
+      expect(c.maxBytes).toBeUndefined();
+      expect(receiverArgv(c)).not.toContain('--max-bytes');
+    }
+  });
+
+  it('starts the local agent on fds 3 and 4 and tells it nothing about the receiver', () => {
     const run = agentRun(config, 'local');
     expect(run.file).toBe('node');
-    expect(run.args).toEqual([
-      '/a.mjs', 'run', '--transport', 'local', '--receiver-command', JSON.stringify(receiverArgv(config)), '--workdir', '/w',
-    ]);
+    expect(run.args).toEqual(['/a.mjs', 'run', '--transport', 'fd', '--workdir', '/w']);
+    // dom0's trust inputs stay in dom0: no receiver command, updates dir or key reaches the UpdateVM.
+    const joined = run.args.join('\n');
+    for (const secret of ['/r.mjs', '/u', '/k1', '/k 2', 'receive', '--keyring']) expect(joined).not.toContain(secret);
   });
 
   it('runs qvm-run with a fixed command string that holds nothing from the user', () => {

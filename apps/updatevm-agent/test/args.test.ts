@@ -58,6 +58,11 @@ describe('command line', () => {
     });
   });
 
+  it('takes --transport fd, which names no receiver at all', () => {
+    const cmd = parseArgs(['run', '--transport', 'fd']);
+    expect(cmd).toEqual({ kind: 'run', options: { workdir: '/var/lib/qubes/dom0-updates', jsonProgress: false }, transport: { kind: 'fd' } });
+  });
+
   it('rejects a receiver command that is not a JSON array of strings', () => {
     expect(() => parseReceiverCommand('node recv.mjs')).toThrow(/JSON array/);
     expect(() => parseReceiverCommand('["node", 3]')).toThrow(/JSON array of strings/);
@@ -77,6 +82,7 @@ describe('command line', () => {
     [['download', '--transport', 'ssh'], 'BAD_TRANSPORT'],
     [['download', '--transport', 'local'], 'BAD_TRANSPORT'],
     [['download', '--transport', 'qrexec', '--receiver-command', '["x"]'], 'BAD_TRANSPORT'],
+    [['run', '--transport', 'fd', '--receiver-command', '["x"]'], 'BAD_TRANSPORT'],
     [['run', 'dom0-hello'], 'UNEXPECTED_ARGUMENT'],
     [['run', '--action', 'install'], 'UNKNOWN_OPTION'],
     [['sync-state', '--transport', 'local'], 'UNKNOWN_OPTION'],

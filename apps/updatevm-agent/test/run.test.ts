@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { encodeStateSync, PROTOCOL_VERSION, type UpdateRequest } from '@dom0-updates/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
 import { acceptedReply, decodeCaptured } from './support/stream.ts';
+import { agentOverFds } from './support/fd-dom0.ts';
 import { agent, CAPTURE_RECEIVER, dom0StateFiles, makeWorld, type World } from './support/world.ts';
 
 let world: World;
@@ -60,6 +62,47 @@ describe('run: state and request from dom0 on stdin', () => {
     expect(repo).toContain(`gpgkey=file://${join(workdir, 'root')}/etc/pki/rpm-gpg/RPM-GPG-KEY-fixture-1`);
     expect(await readFile(join(workdir, 'home', '.rpmmacros'), 'utf8')).toBe('%_dbpath /var/lib/rpm\n');
     expect((await readdir(join(workdir, 'root', 'var', 'lib', 'rpm'))).sort()).toContain('rpmdb.sqlite');
+  });
+
+  it('--transport fd: writes the update stream to fd 3 and reports the reply read from fd 4', async () => {
+    const v2 = world.fixtures.packages.v2;
+    const run = await agentOverFds(['run', '--workdir', join(world.dir, 'run-fd'), '--transport', 'fd'], {
+      input: await stateStream({}),
+      reply: await acceptedReply(world.fixtures, v2),
+    });
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    const out = join(world.dir, 'run-fd.tar');
+    await writeFile(out, run.stream);
+    expect([...(await decodeCaptured(out)).keys()].sort()).toEqual(v2.map((p) => p.fileName).sort());
+    expect(run.stdout).toContain(`dom0 accepted ${v2.length} package(s)`);
+  });
+
+  it('--transport fd: a reply channel dom0 closes without a word is a transport failure (125)', async () => {
+    const run = await agentOverFds(['run', '--workdir', join(world.dir, 'run-fd-noreply'), '--transport', 'fd'], {
+      input: await stateStream({}),
+      reply: undefined,
+    });
+    expect(run.exitCode).toBe(125);
+    expect(run.stderr).toContain('[NO_REPLY]');
+    expect(run.stream.length).toBeGreaterThan(1024);
+  });
+
+  it('--transport fd: sends nothing at all on fd 3 when there is nothing to update', async () => {
+    const run = await agentOverFds(['run', '--workdir', join(world.dir, 'run-fd-none'), '--transport', 'fd'], {
+      input: await stateStream({ action: 'install', packages: ['dom0-hello-1.0'] }),
+      reply: 'never read',
+    });
+    expect(run.exitCode).toBe(0);
+    expect(run.stream.length).toBe(0);
+  });
+
+  it('--transport fd without the descriptors says it needs dom0-update (125)', async () => {
+    const run = await agent(['run', '--workdir', join(world.dir, 'run-fd-missing'), '--transport', 'fd'], {
+      input: await stateStream({}),
+    });
+    expect(run.exitCode).toBe(125);
+    expect(run.stderr).toContain('TRANSPORT_NO_FDS');
   });
 
   it('follows the request: check-only from request.json exits 100', async () => {

@@ -1,7 +1,8 @@
 // A compromised UpdateVM: it speaks the protocol's transport like the real agent (state stream in
-// on stdin, `--receiver-command` to reach dom0) but sends what an attacker would.
-import { spawn } from 'node:child_process';
+// on stdin, the update stream out on fd 3, dom0's reply in on fd 4) but sends what an attacker
+// would. dom0-update starts dom0's receiver itself, so the sender cannot choose its arguments.
 import { readFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { FixturePackage, FixtureSet } from '@dom0-updates/fixtures';
@@ -160,34 +161,37 @@ async function send(f: FixtureSet, mode: HostileMode, out: Writable, alive: () =
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const mode = option(args, '--mode') ?? process.env['HOSTILE_MODE'];
-  const receiver = option(args, '--receiver-command');
   const fixturesFile = option(args, '--fixtures');
-  if (!mode || !(HOSTILE_MODES as readonly string[]).includes(mode) || !receiver || !fixturesFile) {
-    process.stderr.write(`usage: hostile-agent --mode (${HOSTILE_MODES.join('|')}) --fixtures FIXTURES.json --receiver-command JSON\n`);
+  if (!mode || !(HOSTILE_MODES as readonly string[]).includes(mode) || !fixturesFile) {
+    process.stderr.write(`usage: hostile-agent --mode (${HOSTILE_MODES.join('|')}) --fixtures FIXTURES.json [run --transport fd ...]\n`);
     return 2;
   }
-  const argv = JSON.parse(receiver) as string[];
-  const [cmd, ...rest] = argv;
-  if (!cmd) return 2;
   process.stdin.resume(); // dom0's state stream: read and ignored
   process.stdout.write(`hostile sender: ${mode}\n`);
-  const child = spawn(cmd, rest, { stdio: ['pipe', 'pipe', 'inherit'] });
-  let exited = false;
+  const stream = new Socket({ fd: 3, readable: false, writable: true });
+  const replyIn = new Socket({ fd: 4, readable: true, writable: false });
+  stream.on('error', () => undefined);
+  let closed = false;
+  stream.on('close', () => {
+    closed = true;
+  });
   const reply: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => reply.push(c));
-  child.stdin.on('error', () => undefined);
-  const done = new Promise<number>((resolve) =>
-    child.on('close', (code) => {
-      exited = true;
-      resolve(code ?? 1);
-    }),
-  );
+  replyIn.on('data', (c: Buffer) => reply.push(c));
+  replyIn.on('error', () => undefined);
+  // dom0 ends fd 4 once its receiver is done (or failed): the end of the exchange.
+  const replied = new Promise<void>((resolve) => {
+    replyIn.on('close', () => {
+      closed = true;
+      resolve();
+    });
+  });
   // The fixture set is the test's own (same keys), handed over as a file rather than rebuilt here.
   const fixtures = JSON.parse(await readFile(fixturesFile, 'utf8')) as FixtureSet;
-  await send(fixtures, mode as HostileMode, child.stdin, () => !exited).catch(() => undefined);
-  const code = await done;
+  await send(fixtures, mode as HostileMode, stream, () => !closed).catch(() => undefined);
+  await replied;
   process.stdout.write(Buffer.concat(reply));
-  return code === 0 ? 0 : 1;
+  const text = Buffer.concat(reply).toString('utf8');
+  return text.includes('"status":"accepted"') ? 0 : 1;
 }
 
 process.exitCode = await main();

@@ -4,8 +4,17 @@ import { dnfOptionTakesValue } from '../dnf/passthrough.ts';
 import { buildRequest, type DownloadRequest } from '../request.ts';
 import { sanitize } from '../text.ts';
 
+/**
+ * - qrexec: `qrexec-client-vm dom0 qubes.ReceiveUpdates+v1` (on Qubes);
+ * - fd: the update stream goes to the inherited fd 3 and dom0's reply comes from fd 4 (what
+ *   dom0-update's local transport gives the agent; dom0 starts its own receiver);
+ * - local: the agent starts a receiver itself from `--receiver-command`; for a person running the
+ *   agent by hand outside dom0-update (dom0-update never uses it: the UpdateVM must not choose how
+ *   dom0's receiver runs or which keys it trusts).
+ */
 export type TransportSpec =
   | { readonly kind: 'qrexec' }
+  | { readonly kind: 'fd' }
   | { readonly kind: 'local'; readonly argv: readonly [string, ...string[]] };
 
 export interface CommonOptions {
@@ -130,12 +139,13 @@ export function parseReceiverCommand(text: string): readonly [string, ...string[
 function transportOf(scanned: Scanned): TransportSpec {
   const kind = single(scanned, '--transport');
   const receiver = single(scanned, '--receiver-command');
-  if (kind !== undefined && kind !== 'qrexec' && kind !== 'local') {
-    throw new UsageError('BAD_TRANSPORT', `--transport must be qrexec or local, not "${sanitize(kind)}"`);
+  if (kind !== undefined && kind !== 'qrexec' && kind !== 'fd' && kind !== 'local') {
+    throw new UsageError('BAD_TRANSPORT', `--transport must be qrexec, fd or local, not "${sanitize(kind)}"`);
   }
-  if (kind === 'qrexec' && receiver !== undefined) {
+  if ((kind === 'qrexec' || kind === 'fd') && receiver !== undefined) {
     throw new UsageError('BAD_TRANSPORT', '--receiver-command only applies to --transport local');
   }
+  if (kind === 'fd') return { kind: 'fd' };
   if (kind === 'local' || (kind === undefined && receiver !== undefined)) {
     if (receiver === undefined) throw new UsageError('BAD_TRANSPORT', '--transport local needs --receiver-command');
     return { kind: 'local', argv: parseReceiverCommand(receiver) };

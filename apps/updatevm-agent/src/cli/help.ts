@@ -3,13 +3,13 @@ export const VERSION = '0.1.0';
 export const HELP = `updatevm-agent ${VERSION}: downloads dom0 updates in the UpdateVM and sends them to dom0
 
 Usage:
-  updatevm-agent run [--workdir DIR] [--transport qrexec|local] [--receiver-command JSON_ARGV] [--json-progress]
+  updatevm-agent run [--workdir DIR] [--transport qrexec|fd|local] [--receiver-command JSON_ARGV] [--json-progress]
       Read dom0's state-sync stream (request included) on stdin, lay out the installroot,
       run dnf, send this run's packages to dom0 and print dom0's verdict.
   updatevm-agent sync-state [--workdir DIR] [--json-progress]
       Read dom0's state-sync stream on stdin and lay out the installroot only.
   updatevm-agent download [--workdir DIR] [--action ACTION] [--check-only] [--clean]
-                          [--enablerepo R]... [--disablerepo R]... [--transport qrexec|local]
+                          [--enablerepo R]... [--disablerepo R]... [--transport qrexec|fd|local]
                           [--receiver-command JSON_ARGV] [--json-progress] [PACKAGES...] [-- DNF_OPTIONS... PACKAGES...]
       Use the state from an earlier sync. ACTION: upgrade (default without packages), install
       (default with packages), reinstall, downgrade, download.
@@ -17,7 +17,9 @@ Usage:
 
 Options:
   --workdir DIR            working directory (default /var/lib/qubes/dom0-updates)
-  --transport KIND         qrexec (default: qrexec-client-vm dom0 qubes.ReceiveUpdates+v1) or local
+  --transport KIND         qrexec (default: qrexec-client-vm dom0 qubes.ReceiveUpdates+v1),
+                           fd (the stream to fd 3, dom0's reply from fd 4: dom0-update's local
+                           transport), or local (start --receiver-command yourself; by hand only)
   --receiver-command JSON  local transport: the receiver's argv as a JSON array of strings
   --json-progress          one JSON object per line on stdout instead of text
   --check-only             only check: exit 100 when updates exist, 0 when none, 1 on error

@@ -7,6 +7,7 @@ import { AgentError, DiskFullError, isNoSpace, TransportError } from '../errors.
 import type { TransportSpec } from '../cli/args.ts';
 import type { Reporter } from '../progress/reporter.ts';
 import { sanitize, sanitizeLines } from '../text.ts';
+import { openFdChannel, readReply } from './fd-channel.ts';
 
 /** A downloaded package about to be sent: its flat file name and where it is on disk. */
 export interface OutgoingPackage {
@@ -31,8 +32,62 @@ export function streamSize(packages: readonly OutgoingPackage[]): number {
 }
 
 /** qrexec calls dom0's service by name; local runs the configured receiver argv directly. */
-export function transportArgv(transport: TransportSpec): readonly [string, ...string[]] {
+export function transportArgv(transport: Exclude<TransportSpec, { kind: 'fd' }>): readonly [string, ...string[]] {
   return transport.kind === 'qrexec' ? ['qrexec-client-vm', 'dom0', SERVICE_CALL] : transport.argv;
+}
+
+/** Writes the stream and its byte count as progress; resolves with the encoder's error, if any. */
+async function encodeWithProgress(
+  packages: readonly OutgoingPackage[],
+  out: NodeJS.WritableStream,
+  reporter: Reporter,
+): Promise<{ encodeError: unknown }> {
+  const total = streamSize(packages);
+  const counter = new Counter((bytes) =>
+    reporter.report({ stage: 'send', bytes, total, percent: Math.min(100, Math.floor((bytes * 100) / total)) }),
+  );
+  // A receiver that rejects early stops reading; the write error is expected then and the reply
+  // explains it, so both sides are awaited before deciding what happened.
+  const piping = pipeline(counter, out).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  const encoding = encodeUpdateStream(
+    packages.map((p) => ({ name: p.name, path: p.path })),
+    counter,
+  ).then(
+    () => undefined,
+    (error: unknown) => {
+      counter.destroy();
+      return error;
+    },
+  );
+  const [encodeError] = await Promise.all([encoding, piping]);
+  return { encodeError };
+}
+
+function encodeFailure(encodeError: unknown): AgentError | undefined {
+  if (encodeError instanceof EncodeError && encodeError.code !== 'ENCODE_OUTPUT_CLOSED') {
+    return new AgentError(encodeError.code, `could not encode the update stream: ${encodeError.message}`);
+  }
+  if (isNoSpace(encodeError)) return new DiskFullError('disk full while sending the update stream');
+  return undefined;
+}
+
+/** The fd transport: the stream to fd 3, then dom0's reply from fd 4 once dom0 closes it. */
+async function sendOverFds(packages: readonly OutgoingPackage[], reporter: Reporter): Promise<TransportResult> {
+  const channel = openFdChannel();
+  channel.stream.on('error', () => undefined);
+  const replying = readReply(channel.reply, MAX_REPLY_BYTES);
+  const { encodeError } = await encodeWithProgress(packages, channel.stream, reporter);
+  channel.stream.destroy();
+  const reply = await replying;
+  const failure = encodeFailure(encodeError);
+  if (failure !== undefined) throw failure;
+  if (reply.byteLength === 0) {
+    throw new TransportError('NO_REPLY', 'dom0 sent no reply on fd 4 (its receiver failed, or dom0-update gave up)');
+  }
+  return { reply, exitCode: 0, stderr: '' };
 }
 
 class Counter extends Transform {
@@ -56,8 +111,8 @@ export async function sendUpdates(
   packages: readonly OutgoingPackage[],
   reporter: Reporter,
 ): Promise<TransportResult> {
+  if (transport.kind === 'fd') return sendOverFds(packages, reporter);
   const [file, ...args] = transportArgv(transport);
-  const total = streamSize(packages);
   const sub = execa(file, args, {
     stdin: 'pipe',
     encoding: 'buffer',
@@ -66,26 +121,7 @@ export async function sendUpdates(
     reject: false,
     maxBuffer: { stdout: MAX_REPLY_BYTES, stderr: MAX_REPLY_BYTES },
   });
-  const counter = new Counter((bytes) =>
-    reporter.report({ stage: 'send', bytes, total, percent: Math.min(100, Math.floor((bytes * 100) / total)) }),
-  );
-  // A receiver that rejects early closes its stdin; the write error is expected then and the
-  // reply explains it, so both sides are awaited before deciding what happened.
-  const piping = pipeline(counter, sub.stdin).then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  const encoding = encodeUpdateStream(
-    packages.map((p) => ({ name: p.name, path: p.path })),
-    counter,
-  ).then(
-    () => undefined,
-    (error: unknown) => {
-      counter.destroy();
-      return error;
-    },
-  );
-  const [encodeError] = await Promise.all([encoding, piping]);
+  const { encodeError } = await encodeWithProgress(packages, sub.stdin, reporter);
   const result = await sub;
   const stderr = result.stderr instanceof Uint8Array ? Buffer.from(result.stderr).toString('utf8') : '';
 
@@ -105,10 +141,8 @@ export async function sendUpdates(
   }
   const reply = result.stdout instanceof Uint8Array ? result.stdout : new Uint8Array();
   // A receiver that stopped reading (it rejected early) closes the output; its reply says why.
-  if (encodeError instanceof EncodeError && encodeError.code !== 'ENCODE_OUTPUT_CLOSED') {
-    throw new AgentError(encodeError.code, `could not encode the update stream: ${encodeError.message}`);
-  }
-  if (isNoSpace(encodeError)) throw new DiskFullError('disk full while sending the update stream');
+  const failure = encodeFailure(encodeError);
+  if (failure !== undefined) throw failure;
   if (reply.byteLength === 0) {
     throw new TransportError(
       'NO_REPLY',

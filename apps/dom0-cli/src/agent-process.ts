@@ -1,0 +1,137 @@
+/**
+ * Runs the agent (directly, or qvm-run for it), feeds it the state-sync stream on stdin and, for
+ * the local transport, links its fds 3 and 4 to a receiver dom0 starts itself. The agent's output
+ * is untrusted: it is only shown (sanitised), never used for a decision, except for its exit code
+ * (which it could fake only to its own detriment, see run.ts).
+ */
+import { spawn, type StdioOptions } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { AgentError, EXIT, TransportError } from './errors.ts';
+import { readLines } from './output-lines.ts';
+import { linkReceiver, type ReceiverLink, type ReceiverOutcome } from './receiver-link.ts';
+import { agentDeadlineSeconds, type AgentRun } from './transport.ts';
+
+/** The agent's fds for the local transport: the update stream out of it, dom0's reply into it. */
+export const STREAM_FD = 3;
+export const REPLY_FD = 4;
+
+/** The most the agent may print before the rest is dropped (it must not flood dom0's terminal). */
+const MAX_OUTPUT_LINES = 5000;
+/** After SIGTERM, how long the process groups get before SIGKILL. */
+const KILL_GRACE_MS = 5000;
+
+export interface ReceiverSpec {
+  readonly argv: readonly string[];
+  readonly onLine: (line: string) => void;
+}
+
+export interface AgentOptions {
+  readonly timeoutSeconds: number;
+  readonly sendState: (stdin: Writable) => Promise<void>;
+  readonly onLine: (line: string) => void;
+  readonly onDropped: () => void;
+  /** Local transport for a batch: dom0's receiver, started when the agent's stream begins. */
+  readonly receiver?: ReceiverSpec | undefined;
+}
+
+export interface AgentResult {
+  readonly exitCode: number;
+  readonly receiver: ReceiverOutcome;
+}
+
+type Exit = { readonly code: number | null; readonly signal: NodeJS.Signals | null } | { readonly error: NodeJS.ErrnoException };
+
+export async function runAgent(run: AgentRun, options: AgentOptions): Promise<AgentResult> {
+  // fds 3 and 4 exist only when a receiver is linked; otherwise the agent has nowhere to send.
+  const stdio: StdioOptions = options.receiver === undefined ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'];
+  // Its own process group, so a timeout ends the agent and everything it started (dnf, a stray
+  // `sleep` holding our pipes open), not just the direct child.
+  const child = spawn(run.file, run.args, { stdio, detached: true });
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+
+  let link: ReceiverLink | undefined;
+  const streamIn = child.stdio[STREAM_FD] as Readable | null | undefined;
+  const replyOut = child.stdio[REPLY_FD] as Writable | null | undefined;
+  if (options.receiver !== undefined && streamIn && replyOut) {
+    link = linkReceiver(options.receiver.argv, streamIn, replyOut, options.receiver.onLine);
+  }
+
+  let timedOut = false;
+  let hardKill: NodeJS.Timeout | undefined;
+  const killAll = (signal: NodeJS.Signals): void => {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // the group is already gone
+      }
+    }
+    link?.kill(signal);
+  };
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    killAll('SIGTERM');
+    hardKill = setTimeout(() => {
+      killAll('SIGKILL');
+      // A process that left both groups may still hold a pipe: stop waiting for it.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      link?.abort();
+    }, KILL_GRACE_MS);
+  }, agentDeadlineSeconds(options.timeoutSeconds) * 1000);
+
+  let lines = 0;
+  const onLine = (line: string): void => {
+    lines += 1;
+    if (lines <= MAX_OUTPUT_LINES) options.onLine(line);
+    else if (lines === MAX_OUTPUT_LINES + 1) options.onDropped();
+  };
+  const reading = Promise.all(
+    [child.stdout, child.stderr].map((s) => (s ? readLines(s, onLine).catch(() => undefined) : Promise.resolve())),
+  );
+  const stdin = child.stdin;
+  let sendError: unknown;
+  let sending: Promise<void> = Promise.resolve();
+  if (stdin) {
+    // An agent that exits early closes its stdin: that is reported through its exit code.
+    stdin.on('error', () => undefined);
+    sending = options.sendState(stdin).catch((error: unknown) => {
+      sendError = error;
+      stdin.destroy();
+    });
+  }
+  let exit: Exit;
+  let receiver: ReceiverOutcome;
+  try {
+    // The deadline covers the pipes and the receiver too: a run is over when all of them have ended.
+    [exit, , , receiver] = await Promise.all([exited, reading, sending, link?.done ?? Promise.resolve({ kind: 'not-started' } as const)]);
+  } finally {
+    clearTimeout(deadline);
+    clearTimeout(hardKill);
+  }
+
+  if (timedOut) {
+    throw new AgentError(
+      'AGENT_TIMEOUT',
+      `the UpdateVM did not finish within ${agentDeadlineSeconds(options.timeoutSeconds)} s (TIMEOUT plus a grace for dom0's receiver to give its own verdict)`,
+    );
+  }
+  if ('error' in exit) {
+    const code = exit.error.code;
+    if (code === 'ENOENT' || code === 'EACCES') {
+      throw new TransportError('TRANSPORT_SPAWN', `cannot start ${run.file}: ${code}`, EXIT.transport);
+    }
+    throw new TransportError('TRANSPORT_FAILED', `the agent could not be run: ${exit.error.message}`, EXIT.transport);
+  }
+  if (exit.code === null) {
+    throw new TransportError('TRANSPORT_FAILED', `the agent ended abnormally (${exit.signal ?? 'no exit code'})`, EXIT.transport);
+  }
+  if (exit.code === 0 && sendError !== undefined) {
+    const why = sendError instanceof Error ? sendError.message : 'unknown error';
+    throw new TransportError('TRANSPORT_STATE_SYNC', `sending dom0's state failed: ${why}`, EXIT.transport);
+  }
+  return { exitCode: exit.code, receiver };
+}

@@ -1,0 +1,30 @@
+/**
+ * Splits a child's output into lines without ever holding an endless line whole: the UpdateVM's
+ * output is untrusted, and a hostile agent could print one line forever.
+ */
+
+/** Longest line kept; the rest of a longer line is dropped and the line is marked as cut. */
+const MAX_LINE = 2000;
+
+export async function readLines(stream: AsyncIterable<unknown>, onLine: (line: string) => void): Promise<void> {
+  const decoder = new TextDecoder('utf-8', { fatal: false });
+  let pending = '';
+  let overlong = false;
+  for await (const chunk of stream) {
+    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk as Uint8Array, { stream: true });
+    let newline = pending.indexOf('\n');
+    while (newline !== -1) {
+      if (!overlong) onLine(pending.slice(0, newline));
+      overlong = false;
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+    }
+    if (pending.length > MAX_LINE) {
+      if (!overlong) onLine(`${pending.slice(0, MAX_LINE)} [line cut]`);
+      overlong = true;
+      pending = '';
+    }
+  }
+  pending += decoder.decode();
+  if (pending !== '' && !overlong) onLine(pending);
+}

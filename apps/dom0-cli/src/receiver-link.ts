@@ -1,0 +1,106 @@
+/**
+ * The local transport's dom0 end, doing what dom0's qrexec daemon does for qubes.ReceiveUpdates:
+ * dom0 starts its own receiver, with the command, keys and limits from dom0's configuration, and
+ * the UpdateVM only ever holds the two ends of a pipe (its fd 3 for the update stream, its fd 4
+ * for dom0's reply). The receiver starts when the first byte of a stream arrives, as a qrexec
+ * service starts only when the UpdateVM calls it: an agent that sends nothing (no updates, or it
+ * died first) starts no receiver and leaves no result record, whereas a receiver started on an
+ * empty input would record a TAR_MISSING_END rejection for a run that simply had nothing to send.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { readLines } from './output-lines.ts';
+
+export type ReceiverOutcome =
+  /** The agent closed its stream without writing a byte: no receiver ran. */
+  | { readonly kind: 'not-started' }
+  | { readonly kind: 'spawn-failed'; readonly message: string }
+  | { readonly kind: 'exited'; readonly exitCode: number | null; readonly signal: NodeJS.Signals | null };
+
+export interface ReceiverLink {
+  /** Settles once the receiver has ended and its reply has been handed on (or none was started). */
+  readonly done: Promise<ReceiverOutcome>;
+  /** Signals the receiver's whole process group (its stage child included). */
+  kill(signal: NodeJS.Signals): void;
+  /** Drops every pipe, so `done` settles even if a stray process still holds one open. */
+  abort(): void;
+}
+
+export function linkReceiver(
+  argv: readonly string[],
+  streamIn: Readable,
+  replyOut: Writable,
+  onLine: (line: string) => void,
+): ReceiverLink {
+  let child: ChildProcess | undefined;
+  // The agent may leave at any time; writes of the reply to a closed pipe are not dom0's failure.
+  replyOut.on('error', () => undefined);
+  streamIn.on('error', () => undefined);
+
+  const done = new Promise<ReceiverOutcome>((resolve) => {
+    const noStream = (): void => {
+      if (child !== undefined) return;
+      replyOut.end();
+      resolve({ kind: 'not-started' });
+    };
+    streamIn.once('end', noStream);
+    streamIn.once('close', noStream);
+    streamIn.once('data', (first: Buffer) => {
+      streamIn.pause();
+      const [file = '', ...args] = argv;
+      const rx = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      child = rx;
+      let settled = false;
+      const settle = (outcome: ReceiverOutcome): void => {
+        if (settled) return;
+        settled = true;
+        resolve(outcome);
+      };
+      rx.once('error', (error: NodeJS.ErrnoException) => {
+        // Nothing reads the agent's stream any more: it gets EPIPE, and EOF where it waits for a reply.
+        streamIn.destroy();
+        replyOut.end();
+        settle({ kind: 'spawn-failed', message: error.code ?? error.message });
+      });
+      const { stdin, stdout, stderr } = rx;
+      if (stdin === null || stdout === null || stderr === null) throw new Error('the receiver has no pipes');
+      stdin.on('error', () => undefined);
+      // A receiver that stops reading (it rejected a member) closes its stdin: stop taking bytes
+      // from the agent too, so a flooding sender is cut off rather than buffered.
+      stdin.once('close', () => {
+        streamIn.unpipe(stdin);
+        streamIn.destroy();
+      });
+      stdin.write(first);
+      streamIn.pipe(stdin);
+      streamIn.resume();
+      stdout.pipe(replyOut);
+      const logging = readLines(stderr, onLine).catch(() => undefined);
+      rx.once('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
+        void logging.then(() => {
+          replyOut.end();
+          settle({ kind: 'exited', exitCode, signal });
+        });
+      });
+    });
+  });
+
+  return {
+    done,
+    kill: (signal) => {
+      if (child?.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // the group is already gone
+      }
+    },
+    abort: () => {
+      streamIn.destroy();
+      replyOut.destroy();
+      child?.stdin?.destroy();
+      child?.stdout?.destroy();
+      child?.stderr?.destroy();
+    },
+  };
+}
