@@ -18,7 +18,7 @@ export { cachedRepoDefinition, CACHED_REPO_ID } from './cached-repo.ts';
 export { parseResultRecord, readResultRecord, type ResultRecord, type ReceivedPackage } from './result-record.ts';
 export { diffInstalled, parseInstalled, type InstalledPackage } from './installed.ts';
 export { acquireLock, type Lock } from './lock.ts';
-export { agentRun, receiverArgv, agentDeadlineSeconds, shellQuote, type AgentRun } from './transport.ts';
+export { agentRun, receiverArgv, agentDeadlineSeconds, AGENT_SERVICE, type AgentRun } from './transport.ts';
 export { runAgent, STREAM_FD, REPLY_FD, type AgentOptions, type AgentResult, type ReceiverSpec } from './agent-process.ts';
 export { linkReceiver, type ReceiverLink, type ReceiverOutcome } from './receiver-link.ts';
 export { dom0DnfInstallArgs, dom0DnfBaseArgs } from './dom0-dnf.ts';

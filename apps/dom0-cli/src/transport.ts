@@ -1,12 +1,16 @@
 /**
  * How dom0 reaches the agent in the UpdateVM. Nothing on either command line comes from the user
  * or from the UpdateVM: user input travels only inside request.json, and the receiver is dom0's own.
- * - qrexec: `qvm-run --pass-io --no-gui --user=root <vm> '<fixed command>'`;
+ * - qrexec: `qvm-run --pass-io --no-gui --user=root --service <vm> dom0-updates.Download+v1`, a
+ *   qrexec service the UpdateVM's template ships (deploy/updatevm/); no shell string is built.
  * - local: the agent as a child process, `run --transport fd`: it writes the update stream to its
  *   fd 3 and reads dom0's reply on its fd 4, while dom0-update itself starts the receiver
  *   (receiver-link.ts). The agent never learns how dom0's receiver is started or with which keys.
  */
 import type { Config } from './config.ts';
+
+/** The UpdateVM's qrexec service that runs the agent; `+v1` is the state-sync stream's version. */
+export const AGENT_SERVICE = 'dom0-updates.Download+v1';
 
 export interface AgentRun {
   readonly file: string;
@@ -31,18 +35,13 @@ export function receiverArgv(config: Config): string[] {
 }
 
 export function agentRun(config: Config, updateVm: string): AgentRun {
-  const workdir = config.agentWorkdir === undefined ? [] : ['--workdir', config.agentWorkdir];
   if (config.transport === 'local') {
+    const workdir = config.agentWorkdir === undefined ? [] : ['--workdir', config.agentWorkdir];
     const [file = '', ...rest] = config.agentCommand;
     return { file, args: [...rest, 'run', '--transport', 'fd', ...workdir] };
   }
-  const remote = [...config.agentCommand, 'run', '--transport', 'qrexec', ...workdir];
-  return { file: 'qvm-run', args: ['--pass-io', '--no-gui', '--user=root', updateVm, remote.map(shellQuote).join(' ')] };
-}
-
-/** Quotes one word for the UpdateVM's shell; only dom0's own configuration is quoted here. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+  // The VM name is a validated qube name (it cannot pose as an option); the service is a constant.
+  return { file: 'qvm-run', args: ['--pass-io', '--no-gui', '--user=root', '--service', updateVm, AGENT_SERVICE] };
 }
 
 /**

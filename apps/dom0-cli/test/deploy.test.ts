@@ -5,8 +5,19 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { cachedRepoDefinition } from '../src/cached-repo.ts';
 import { parseConfigText, resolveConfig } from '../src/config.ts';
+import { AGENT_SERVICE } from '../src/transport.ts';
 
 const DEPLOY = join(import.meta.dirname, '..', '..', '..', 'deploy', 'qubes');
+const UPDATEVM_DEPLOY = join(import.meta.dirname, '..', '..', '..', 'deploy', 'updatevm');
+const DOWNLOAD_SERVICE = join(UPDATEVM_DEPLOY, 'dom0-updates.Download');
+
+/** A directory with a stand-in `node` that prints the arguments it was given, one per line. */
+function fakeNodeDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-service-'));
+  writeFileSync(join(dir, 'node'), '#!/bin/sh\nprintf "%s\\n" "$@"\n');
+  chmodSync(join(dir, 'node'), 0o755);
+  return dir;
+}
 const read = (name: string): string => readFileSync(join(DEPLOY, name), 'utf8');
 
 describe('deploy/qubes', () => {
@@ -17,6 +28,8 @@ describe('deploy/qubes', () => {
     expect(config.updateVm).toBe('sys-firewall');
     expect(config.keyring.length).toBeGreaterThan(0);
     expect(config.agentCommand).toEqual(['node', '/usr/lib/dom0-updates/updatevm-agent.mjs']);
+    // No pinned byte limit: the receiver's own "4 GiB or 90% of free space" default applies.
+    expect(config.maxBytes).toBeUndefined();
   });
 
   it('ships the same cached repo definition dom0-update writes for the sample config', () => {
@@ -31,6 +44,7 @@ describe('deploy/qubes', () => {
     expect(rules).toEqual([
       ['qubes.ReceiveUpdates', '+v1', config.updateVm, 'dom0', 'allow'],
       ['qubes.ReceiveUpdates', '*', '@anyvm', '@anyvm', 'deny'],
+      ['dom0-updates.Download', '*', '@anyvm', '@anyvm', 'deny'],
     ]);
   });
 
@@ -43,21 +57,29 @@ describe('deploy/qubes', () => {
   });
 
   it('runs the receiver with the configured dir, UpdateVM, limits and keys, one argument each', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-service-'));
-    // A stand-in for node that prints the arguments it was given, one per line.
-    writeFileSync(join(dir, 'node'), '#!/bin/sh\nprintf "%s\\n" "$@"\n');
-    chmodSync(join(dir, 'node'), 0o755);
+    const dir = fakeNodeDir();
     const conf = join(dir, 'config');
-    writeFileSync(conf, 'UPDATEVM=sys-net\nUPDATES_DIR=/u\nKEYRING=/k/one\nKEYRING = "/k/two words"\nMAX_FILES=9\n');
+    writeFileSync(conf, 'UPDATEVM=sys-net\nUPDATES_DIR=/u\nKEYRING=/k/one\nKEYRING = "/k/two words"\nMAX_FILES=9\nMAX_BYTES=77\n');
     const r = await execa(join(DEPLOY, 'qubes.ReceiveUpdates'), [], {
       env: { PATH: `${dir}:/usr/bin:/bin`, DOM0_UPDATES_CONFIG: conf },
       extendEnv: false,
     });
     expect(r.stdout.split('\n')).toEqual([
       '/usr/lib/dom0-updates/dom0-receiver.mjs', 'receive', '--updates-dir', '/u', '--updatevm', 'sys-net',
-      '--max-files', '9', '--max-bytes', '4294967296', '--timeout', '3600',
+      '--max-files', '9', '--timeout', '3600', '--max-bytes', '77',
       '--keyring', '/k/one', '--keyring', '/k/two words',
     ]);
+  });
+
+  it('leaves the byte limit to the receiver when MAX_BYTES is not set, as in the sample config', async () => {
+    const dir = fakeNodeDir();
+    const r = await execa(join(DEPLOY, 'qubes.ReceiveUpdates'), [], {
+      env: { PATH: `${dir}:/usr/bin:/bin`, DOM0_UPDATES_CONFIG: join(DEPLOY, 'config') },
+      extendEnv: false,
+    });
+    const args = r.stdout.split('\n');
+    expect(args).toContain('--max-files');
+    expect(args).not.toContain('--max-bytes');
   });
 
   it('refuses to run the receiver without a KEYRING', async () => {
@@ -71,6 +93,31 @@ describe('deploy/qubes', () => {
     });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('no KEYRING');
+  });
+
+  it('ships an UpdateVM service that runs the agent with a fixed command line for dom0 alone', async () => {
+    expect(statSync(DOWNLOAD_SERVICE).mode & 0o111).not.toBe(0);
+    const dir = fakeNodeDir();
+    const run = (env: Record<string, string>) =>
+      execa(DOWNLOAD_SERVICE, [], { env: { PATH: `${dir}:/usr/bin:/bin`, ...env }, extendEnv: false, reject: false, input: 'state' });
+    const ok = await run({ QREXEC_REMOTE_DOMAIN: 'dom0', QREXEC_SERVICE_ARGUMENT: 'v1' });
+    expect(ok.exitCode).toBe(0);
+    expect(ok.stdout.split('\n')).toEqual(['/usr/lib/dom0-updates/updatevm-agent.mjs', 'run', '--transport', 'qrexec']);
+    const fromQube = await run({ QREXEC_REMOTE_DOMAIN: 'work', QREXEC_SERVICE_ARGUMENT: 'v1' });
+    expect(fromQube.exitCode).toBe(1);
+    expect(fromQube.stderr).toContain('only dom0 may call this service');
+    const wrongVersion = await run({ QREXEC_REMOTE_DOMAIN: 'dom0', QREXEC_SERVICE_ARGUMENT: 'v2' });
+    expect(wrongVersion.exitCode).toBe(1);
+    expect(wrongVersion.stdout).toBe('');
+  });
+
+  it('names the same service in the UpdateVM as dom0-update calls, within qrexec\'s naming rules', () => {
+    const [name, argument] = AGENT_SERVICE.split('+');
+    expect(name).toBe('dom0-updates.Download');
+    expect(argument).toBe('v1');
+    // qrexec service names and arguments: letters, digits, `.`, `_`, `-`; the call fits 31 bytes.
+    expect(AGENT_SERVICE).toMatch(/^[A-Za-z0-9._-]+\+[A-Za-z0-9._-]+$/);
+    expect(AGENT_SERVICE.length).toBeLessThanOrEqual(31);
   });
 
   it('ships a daily check-only timer whose service treats 100 as success', () => {

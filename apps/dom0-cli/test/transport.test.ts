@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
-import { agentDeadlineSeconds, agentRun, receiverArgv, shellQuote } from '../src/transport.ts';
+import { AGENT_SERVICE, agentDeadlineSeconds, agentRun, receiverArgv } from '../src/transport.ts';
 
 const config = resolveConfig([
   {
@@ -44,17 +44,14 @@ describe('transport command lines', () => {
     for (const secret of ['/r.mjs', '/u', '/k1', '/k 2', 'receive', '--keyring']) expect(joined).not.toContain(secret);
   });
 
-  it('runs qvm-run with a fixed command string that holds nothing from the user', () => {
+  it('calls the UpdateVM\'s qrexec service by name, with one argument per word and no shell string', () => {
     const run = agentRun({ ...config, transport: 'qrexec', agentCommand: ['node', "/opt/it's.mjs"] }, 'sys-firewall');
     expect(run.file).toBe('qvm-run');
-    expect(run.args).toEqual([
-      '--pass-io', '--no-gui', '--user=root', 'sys-firewall', `node '/opt/it'\\''s.mjs' run --transport qrexec --workdir /w`,
-    ]);
-  });
-
-  it('quotes words for the remote shell only when needed', () => {
-    expect(shellQuote('/usr/lib/x.mjs')).toBe('/usr/lib/x.mjs');
-    expect(shellQuote('a b;c')).toBe("'a b;c'");
+    expect(run.args).toEqual(['--pass-io', '--no-gui', '--user=root', '--service', 'sys-firewall', 'dom0-updates.Download+v1']);
+    expect(AGENT_SERVICE).toMatch(/^[A-Za-z0-9._-]+\+[A-Za-z0-9._-]+$/);
+    // Nothing but the qube name and fixed words: no spaces, quotes or anything from the config.
+    for (const arg of run.args) expect(arg).toMatch(/^[A-Za-z0-9=+._-]+$/);
+    expect(run.args.join(' ')).not.toContain('/w');
   });
 });
 
