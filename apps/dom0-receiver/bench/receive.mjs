@@ -2,7 +2,8 @@
 // Benchmark: the full receive (decode, verify, publish) of a ~1 GiB batch of 40 signed packages,
 // side by side with one `openssl dgst -sha256` pass over the same stream. Prints both times, the
 // ratio, and the peak RSS of the receiver and of its stage child (VmHWM from /proc).
-// Usage: node apps/dom0-receiver/bench/receive.mjs [--packages N] [--mib-per-package N]
+// Usage: node apps/dom0-receiver/bench/receive.mjs [--packages N] [--mib-per-package N] [--runs N]
+//        [--stdin pipe|file] [--bundle FILE] [--skip-small]
 import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, openSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 
 const here = import.meta.dirname;
 const root = join(here, '..', '..', '..');
-const bundle = join(here, '..', 'dist', 'dom0-receiver.mjs');
+const defaultBundle = join(here, '..', 'dist', 'dom0-receiver.mjs');
 const fixturesBundle = join(root, 'tooling', 'fixtures', 'dist', 'fixtures.mjs');
 
 const { values } = parseArgs({
@@ -22,8 +23,12 @@ const { values } = parseArgs({
     'mib-per-package': { type: 'string', default: '25.6' },
     runs: { type: 'string', default: '3' },
     stdin: { type: 'string', default: 'pipe' },
+    // another build of the receiver (A/B comparisons); default the package's dist bundle
+    bundle: { type: 'string', default: defaultBundle },
+    'skip-small': { type: 'boolean', default: false },
   },
 });
+const bundle = values.bundle;
 const runs = Math.max(1, Number(values.runs));
 if (values.stdin !== 'pipe' && values.stdin !== 'file') {
   console.error('bench: --stdin is pipe (as under qrexec) or file');
@@ -149,5 +154,5 @@ async function measure(count, mibPerPackage, passes) {
 }
 
 // a small batch first: peak RSS must not grow with the batch
-await measure(4, 4, 1);
+if (!values['skip-small']) await measure(4, 4, 1);
 await measure(Number(values.packages), Number(values['mib-per-package']), runs);

@@ -1,5 +1,5 @@
 import { decodeUpdateStream, type DecodeLimits } from '@dom0-updates/protocol';
-import { createRpmVerifier, RpmVerifyError, type Keyring } from '@dom0-updates/rpm-verify';
+import { createRpmVerifier, RpmVerifyError, type DigestOffload, type Keyring } from '@dom0-updates/rpm-verify';
 import type { PhaseProfile } from '../output/profile.ts';
 import { timed } from '../output/profile.ts';
 import type { AcceptedPackage } from '../publish/result-record.ts';
@@ -7,6 +7,7 @@ import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { CommitQueue } from './commit-queue.ts';
 import { StageIoError } from './stage-error.ts';
 import { StagedFile } from './staged-file.ts';
+import { startOffload, stopOffload } from './digest-offload.ts';
 
 /**
  * Decodes the update stream and, in the same pass, writes each member's bytes to its staged file
@@ -23,6 +24,23 @@ export async function receiveMembers(
   onAccepted: (pkg: AcceptedPackage) => Promise<void>,
   profile?: PhaseProfile,
 ): Promise<number> {
+  const offload = startOffload();
+  try {
+    return await receiveAll(source, limits, keyring, now, onAccepted, offload?.digests, profile);
+  } finally {
+    await stopOffload(offload, profile);
+  }
+}
+
+async function receiveAll(
+  source: AsyncIterable<Uint8Array>,
+  limits: DecodeLimits,
+  keyring: Keyring,
+  now: Date,
+  onAccepted: (pkg: AcceptedPackage) => Promise<void>,
+  offload: DigestOffload | undefined,
+  profile: PhaseProfile | undefined,
+): Promise<number> {
   let members = 0;
   const commits = new CommitQueue();
   for await (const member of decodeUpdateStream(source, limits)) {
@@ -31,7 +49,7 @@ export async function receiveMembers(
       // The legacy MD5 over header+payload binds nothing the signed header and payload SHA-256 do
       // not, but rpm refuses a package whose MD5 is wrong: checking it keeps `receive` and `verify`
       // in agreement and never publishes a package that rpm would then refuse to install.
-      { now, maxPackageBytes: Math.max(1, limits.maxMemberBytes) },
+      { now, maxPackageBytes: Math.max(1, limits.maxMemberBytes), ...(offload === undefined ? {} : { offload }) },
       member.name,
     );
     const file = await StagedFile.create(member.name).catch((error: unknown) => {
