@@ -4,7 +4,7 @@ import { chmod, lstat, mkdtemp, readdir, readFile, readlink } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { encodeUpdateStream, type EncoderMember } from '@dom0-updates/protocol';
+import { encodeUpdateStream, parseReply, type EncoderMember } from '@dom0-updates/protocol';
 import { buildFixtures, type FixtureSet } from '@dom0-updates/fixtures';
 
 export const BUNDLE = join(import.meta.dirname, '..', 'dist', 'dom0-receiver.mjs');
@@ -30,12 +30,14 @@ export interface RunResult {
 export interface RunOptions {
   stdin?: Uint8Array | 'stall';
   env?: Record<string, string>;
+  /** Another copy of the bundle to run (default: the built one). */
+  bundle?: string;
 }
 
 /** Runs the built bundle as a real process. */
 export function runReceiver(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUNDLE, ...args], {
+    const child = spawn(process.execPath, [options.bundle ?? BUNDLE, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...options.env },
     });
@@ -122,4 +124,11 @@ export async function readResult(updatesDir: string): Promise<Record<string, unk
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The error of a rejected reply on stdout; throws when the reply is not a rejection. */
+export function replyError(run: RunResult): { code: string; member?: string; message: string } {
+  const reply = parseReply(Buffer.from(run.stdout));
+  if (reply.status !== 'rejected') throw new Error(`expected a rejected reply, got ${run.stdout}`);
+  return reply.error;
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { stageCommand, type StageLaunch } from '../src/receive/stage-process.ts';
+import { stageCommand, stderrReason, type StageLaunch } from '../src/receive/stage-process.ts';
 
 const launch = (sandbox: 'none' | 'bwrap'): StageLaunch => ({
   bundlePath: '/opt/dom0-receiver.mjs',
   stagingDir: '/var/lib/qubes/updates/staging.abc123',
   owner: undefined,
-  sandbox,
+  sandbox: sandbox === 'none' ? { kind: 'none' } : { kind: 'bwrap', path: '/usr/bin/bwrap' },
   config: { limits: { maxMembers: 1, maxMemberBytes: 1, maxTotalBytes: 1, idleTimeoutMs: 1, overallTimeoutMs: 1 }, armoredKeys: ['k'], now: '2024-01-01T00:00:00.000Z' },
   killAfterMs: 1000,
 });
@@ -13,13 +13,29 @@ const launch = (sandbox: 'none' | 'bwrap'): StageLaunch => ({
 describe('the stage command line', () => {
   it.each(['none', 'bwrap'] as const)('with --sandbox %s keeps the permission model and a small young generation', (sandbox) => {
     const { file, args } = stageCommand(launch(sandbox));
-    expect(file).toBe(sandbox === 'none' ? process.execPath : 'bwrap');
+    expect(file).toBe(sandbox === 'none' ? process.execPath : '/usr/bin/bwrap');
     const node = args.slice(args.indexOf(process.execPath) + 1);
     expect(node.some((a) => a === '--permission' || a === '--experimental-permission')).toBe(true);
-    expect(node).toContain('--allow-fs-read=/opt/dom0-receiver.mjs');
-    expect(node).toContain('--allow-fs-write=/var/lib/qubes/updates/staging.abc123/*');
+    // the bundle is read through the descriptor the parent passes, never by its path
+    expect(node).toContain('--preserve-symlinks-main');
+    expect(node.slice(-2)).toEqual(['/proc/self/fd/4', '__stage']);
+    expect(args.join(' ')).not.toContain('/opt/dom0-receiver.mjs');
     // keeps the stage's peak RSS flat however large the batch (see the README's benchmark)
     expect(node).toContain('--max-semi-space-size=1');
-    expect(node.filter((a) => a.startsWith('--allow-')).sort()).toEqual(['--allow-fs-read=/opt/dom0-receiver.mjs', '--allow-fs-write=/var/lib/qubes/updates/staging.abc123/*']);
+    expect(node.filter((a) => a.startsWith('--allow-')).sort()).toEqual(['--allow-fs-read=/proc/self/fd/4', '--allow-fs-write=/var/lib/qubes/updates/staging.abc123/*']);
+  });
+});
+
+describe('the reason quoted from a failed stage', () => {
+  it('is the error line of a Node failure rather than the source location above it', () => {
+    const lines = ['node:internal/modules/cjs/loader:1210', '  throw err;', '  ^', '', "Error: Cannot find module '/proc/self/fd/4'", '    at Module._resolveFilename'];
+    expect(stderrReason(lines)).toBe("Error: Cannot find module '/proc/self/fd/4'");
+  });
+
+  it('is the first non-empty line when no line looks like an error, sanitised', () => {
+    const reason = stderrReason(['', '  bwrap: setting up uid map: Permission denied\u001b[2J']);
+    expect(reason).toMatch(/^bwrap: setting up uid map: Permission denied/);
+    expect(reason).not.toContain('\u001b');
+    expect(stderrReason(['', '   '])).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import type { ReceiveArgs } from '../cli/args.ts';
 import { readKeyringFiles } from '../config/keyring-files.ts';
 import { resolveLimits } from '../config/limits.ts';
 import { checkSender } from '../config/sender.ts';
+import { resolveSandbox } from '../config/sandbox.ts';
 import { resolveStageUser } from '../config/stage-user.ts';
 import { ConfigError, ReceiverError } from '../errors.ts';
 import { diagnose } from '../output/diagnostics.ts';
@@ -79,6 +80,8 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
   }
   const owner = await resolveStageUser(args.user).catch((error: unknown) => error as ConfigError);
   if (owner instanceof Error) return finishRejected(undefined, undefined, rejectionFromError(owner));
+  const sandbox = await resolveSandbox(args.sandbox, ctx.env).catch((error: unknown) => error as ConfigError);
+  if (sandbox instanceof Error) return finishRejected(undefined, undefined, rejectionFromError(sandbox));
 
   const layout = layoutOf(args.updatesDir);
   await mkdir(layout.root, { recursive: true, mode: 0o755 });
@@ -102,7 +105,7 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
         bundlePath: ctx.bundlePath,
         stagingDir: staging,
         owner,
-        sandbox: args.sandbox,
+        sandbox,
         config: { limits, armoredKeys: armored, now: (args.now ?? new Date()).toISOString() },
         killAfterMs: limits.overallTimeoutMs + STAGE_GRACE_MS,
       }));

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
-import type { SandboxKind } from '../cli/args.ts';
 import { STAGE_COMMAND } from '../cli/args.ts';
+import type { StageSandbox } from '../config/sandbox.ts';
 import { StageError } from '../errors.ts';
 import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
 import { parseStageMessage, StageMessageError, type StageConfig } from '../stage/messages.ts';
@@ -18,7 +19,7 @@ export interface StageLaunch {
   readonly bundlePath: string;
   readonly stagingDir: string;
   readonly owner: StageOwner | undefined;
-  readonly sandbox: SandboxKind;
+  readonly sandbox: StageSandbox;
   readonly config: StageConfig;
   /** Hard stop for the child, beyond the decoder's own deadlines. */
   readonly killAfterMs: number;
@@ -27,31 +28,42 @@ export interface StageLaunch {
 /** Most diagnostics the child may print before the rest is dropped. */
 const MAX_CHILD_STDERR = 64 * 1024;
 
+/**
+ * The child's descriptor for the bundle it runs (after stdin, stdout, stderr and the IPC
+ * channel). The parent opens the file as root and hands it over, so the stage user needs no
+ * path access to wherever the bundle is installed (a 0700 dir, /root, ...).
+ */
+export const BUNDLE_FD = 4;
+const BUNDLE_VIA_FD = `/proc/self/fd/${BUNDLE_FD}`;
+
 /** Node 20 spells the permission model `--experimental-permission`; later releases `--permission`. */
 function permissionFlag(): string {
   return process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
 }
 
 /**
- * The child's command line: Node's permission model lets it read only its own code and write
- * only inside the staging dir; it gets no child processes, workers or addons. With bwrap it also
- * runs in fresh namespaces (no network) on a read-only view of the system.
+ * The child's command line: Node's permission model lets it read only its own code (through the
+ * inherited descriptor) and write only inside the staging dir; it gets no child processes,
+ * workers or addons. With bwrap it also runs in fresh namespaces (no network) on a read-only view
+ * of the system.
  */
 export function stageCommand(launch: StageLaunch): { file: string; args: string[] } {
   const node = [
+    // keep /proc/self/fd/N as the main module's path: its target may be unreachable to the stage user
+    '--preserve-symlinks-main',
     permissionFlag(),
     '--no-warnings',
     // the stream's chunks are off-heap buffers that only a scavenge frees: a 1 MiB young
     // generation collects them often, so the peak RSS stays flat (measured for 1 GiB: 99 -> 74 MiB)
     '--max-semi-space-size=1',
-    `--allow-fs-read=${launch.bundlePath}`,
+    `--allow-fs-read=${BUNDLE_VIA_FD}`,
     `--allow-fs-write=${launch.stagingDir}/*`,
-    launch.bundlePath,
+    BUNDLE_VIA_FD,
     STAGE_COMMAND,
   ];
-  if (launch.sandbox === 'none') return { file: process.execPath, args: node };
+  if (launch.sandbox.kind === 'none') return { file: process.execPath, args: node };
   return {
-    file: 'bwrap',
+    file: launch.sandbox.path,
     args: [
       '--unshare-all',
       '--die-with-parent',
@@ -68,20 +80,58 @@ export function stageCommand(launch: StageLaunch): { file: string; args: string[
   };
 }
 
+/** Longest excerpt of the child's stderr quoted in an error. */
+const QUOTED_STDERR = 300;
+
+/**
+ * The line of the child's stderr that best says why it failed: the first error line (Node prints
+ * `Error: ...` below a source location), else the first non-empty line.
+ */
+export function stderrReason(lines: readonly string[]): string | undefined {
+  const useful = lines.map((l) => l.trim()).filter((l) => l !== '');
+  const error = useful.find((l) => /^(?:[A-Za-z]*Error|Error)\b/.test(l));
+  const line = error ?? useful[0];
+  return line === undefined ? undefined : sanitizeForTerminal(line, QUOTED_STDERR);
+}
+
+function withReason(text: string, reason: string | undefined): string {
+  return reason === undefined ? `${text} (no diagnostics)` : `${text}: ${reason}`;
+}
+
 /** Runs the decode-and-verify stage in its own restricted process; the stream goes to it as fd 0. */
 export function runStage(launch: StageLaunch): Promise<StageOutcome> {
   const { file, args } = stageCommand(launch);
-  const child = spawn(file, args, {
-    // chdir happens before the uid drop, so the child works in a dir it could not reach by path
-    cwd: launch.stagingDir,
-    stdio: ['inherit', 'ignore', 'pipe', 'ipc'],
-    env: { ...testHookEnv(process.env), ...profileEnv(process.env) },
-    serialization: 'json',
-    ...(launch.owner === undefined ? {} : { uid: launch.owner.uid, gid: launch.owner.gid }),
-  });
+  let bundleFd: number;
+  try {
+    bundleFd = openSync(launch.bundlePath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    return Promise.reject(new StageError('STAGE_START_FAILED', `cannot open the receiver bundle for the stage: ${(error as Error).message}`));
+  }
+  try {
+    const child = spawn(file, args, {
+      // chdir happens before the uid drop, so the child works in a dir it could not reach by path
+      cwd: launch.stagingDir,
+      stdio: ['inherit', 'ignore', 'pipe', 'ipc', bundleFd],
+      env: { ...testHookEnv(process.env), ...profileEnv(process.env) },
+      serialization: 'json',
+      ...(launch.owner === undefined ? {} : { uid: launch.owner.uid, gid: launch.owner.gid }),
+    });
+    // listeners go on before anything awaits: a child that dies at once must still be seen
+    return superviseStage(child, launch, file);
+  } finally {
+    // the child holds its own copy of the descriptor from here on
+    closeSync(bundleFd);
+  }
+}
 
+function superviseStage(child: ChildProcess, launch: StageLaunch, file: string): Promise<StageOutcome> {
   let stderrBytes = 0;
   let pending = '';
+  const firstLines: string[] = [];
+  const keep = (line: string): void => {
+    if (firstLines.length < 20) firstLines.push(line);
+    process.stderr.write(`${sanitizeForTerminal(line)}\n`);
+  };
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (text: string) => {
     if (stderrBytes >= MAX_CHILD_STDERR) return;
@@ -89,11 +139,12 @@ export function runStage(launch: StageLaunch): Promise<StageOutcome> {
     pending += text;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) process.stderr.write(`${sanitizeForTerminal(line)}\n`);
+    for (const line of lines) keep(line);
   });
 
   return new Promise<StageOutcome>((resolve, reject) => {
     const accepted: AcceptedPackage[] = [];
+    let started = false;
     let outcome: StageOutcome | undefined;
     let failure: StageError | undefined;
     const fail = (error: StageError): void => {
@@ -108,6 +159,12 @@ export function runStage(launch: StageLaunch): Promise<StageOutcome> {
       try {
         if (outcome !== undefined) throw new StageMessageError('message after the final one');
         const message = parseStageMessage(raw);
+        if (message.kind === 'ready') {
+          if (started) throw new StageMessageError('reported ready twice');
+          started = true;
+          return;
+        }
+        if (!started) throw new StageMessageError(`sent ${message.kind} before ready`);
         if (message.kind === 'accepted') accepted.push(message.package);
         else if (message.kind === 'rejected') outcome = message;
         else if (message.members !== accepted.length) throw new StageMessageError(`reported ${message.members} members but accepted ${accepted.length}`);
@@ -116,17 +173,20 @@ export function runStage(launch: StageLaunch): Promise<StageOutcome> {
         fail(new StageError('STAGE_PROTOCOL', `the stage broke its reporting contract: ${(error as Error).message}`));
       }
     });
-    child.on('error', (error) => fail(new StageError('STAGE_FAILED', `cannot start the stage (${file}): ${error.message}`)));
+    child.on('error', (error) => fail(new StageError('STAGE_START_FAILED', `cannot start the stage (${file}): ${error.message}`)));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (pending !== '') process.stderr.write(`${sanitizeForTerminal(pending)}\n`);
+      if (pending !== '') keep(pending);
+      const how = `exit ${String(code)}, signal ${String(signal)}`;
       if (failure !== undefined) reject(failure);
-      else if (outcome === undefined) reject(new StageError('STAGE_FAILED', `the stage ended without a verdict (exit ${String(code)}, signal ${String(signal)})`));
+      else if (!started) reject(new StageError('STAGE_START_FAILED', withReason(`the stage did not start (${how})`, stderrReason(firstLines))));
+      else if (outcome === undefined) reject(new StageError('STAGE_FAILED', withReason(`the stage ended without a verdict (${how})`, stderrReason(firstLines))));
       else if (outcome.kind === 'complete' && code !== 0) reject(new StageError('STAGE_FAILED', `the stage reported success but exited with ${String(code)}`));
       else resolve(outcome);
     });
     child.send(launch.config, (error) => {
-      if (error !== null) fail(new StageError('STAGE_FAILED', `cannot configure the stage: ${error.message}`));
+      // a child that died before reading its configuration is reported by 'close' as not started
+      if (error !== null && started) fail(new StageError('STAGE_FAILED', `cannot configure the stage: ${error.message}`));
     });
   });
 }

@@ -13,6 +13,8 @@ export interface StageConfig {
 }
 
 export type StageMessage =
+  /** First message: the stage's code runs (so a missing one means it never started). */
+  | { readonly kind: 'ready' }
   | { readonly kind: 'accepted'; readonly package: AcceptedPackage }
   | { readonly kind: 'complete'; readonly members: number }
   | { readonly kind: 'rejected'; readonly rejection: Rejection };
@@ -70,6 +72,9 @@ function parsePackage(value: unknown): AcceptedPackage {
 export function parseStageMessage(value: unknown): StageMessage {
   const msg = record(value, 'message', ['kind', 'package', 'members', 'rejection']);
   switch (msg['kind']) {
+    case 'ready':
+      if (Object.keys(msg).length !== 1) throw new StageMessageError('ready carries fields');
+      return { kind: 'ready' };
     case 'accepted':
       return { kind: 'accepted', package: parsePackage(msg['package']) };
     case 'complete':

@@ -52,6 +52,8 @@ async function runStage(rawConfig: unknown): Promise<number> {
 export function stageMain(): void {
   // the receiver died (or closed the channel): nobody will publish, stop at once
   process.on('disconnect', () => process.exit(3));
+  // tells the parent the stage's code is running: a stage that cannot start is told apart
+  void send({ kind: 'ready' }).catch(() => process.exit(3));
   process.once('message', (raw: unknown) => {
     void runStage(raw).then(
       (code) => process.exit(code),
