@@ -14,6 +14,8 @@ export type ReceiverErrorCode =
   | 'STAGE_PROTOCOL'
   | 'STAGE_TIMEOUT'
   | 'STAGED_FILES_MISMATCH'
+  | 'RPM_FILE_NAME_MISMATCH'
+  | 'RPM_CONFLICTS_PUBLISHED'
   | 'CREATEREPO_FAILED'
   | 'PUBLISH_FAILED';
 
@@ -45,6 +47,9 @@ export class ConfigError extends ReceiverError {}
 
 /** The decode-and-verify child failed in a way that is not a verdict on the input. */
 export class StageError extends ReceiverError {}
+
+/** A verified package the receiver still refuses to publish (its file name, a published conflict). */
+export class PackageError extends ReceiverError {}
 
 /** Building or switching the published repository failed; the old one stays published. */
 export class PublishError extends ReceiverError {}

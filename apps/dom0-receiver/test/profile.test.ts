@@ -61,16 +61,4 @@ describe('metadata of the previous generation', () => {
     const expected = new Map(await Promise.all(all.map(async (p) => [p.fileName, sha256(await readFile(p.path))] as const)));
     expect(await primaryChecksums(dir)).toEqual(expected);
   });
-
-  it('is not reused when a new package replaces a file of the same name', async () => {
-    const f = await getFixtures();
-    const dir = await makeUpdatesDir();
-    const args = ['receive', '--updates-dir', dir, ...(await keyringArgs())];
-    const env = { DOM0_RECEIVER_PROFILE: '1' };
-    const v1 = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
-    expect((await runReceiver(args, { stdin: v1, env })).code).toBe(0);
-    const again = await runReceiver(args, { stdin: await encodeStream([await fileMember(f.packages.v1[0]?.path ?? '')]), env });
-    expect(again.code).toBe(0);
-    expect(packagesRead(again.stderr)).toBe(f.packages.v1.length);
-  });
 });

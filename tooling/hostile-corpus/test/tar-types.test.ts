@@ -14,6 +14,8 @@ let good: Uint8Array;
 const goodName = 'dom0-hello-2.0-1.noarch.rpm';
 /** A directory with real files for GNU tar and Python to archive. */
 let src: string;
+/** A symlink under the package's own file name, to the package in src (for GNU tar -h). */
+let links: string;
 
 beforeAll(async () => {
   corpus = await openCorpus('types');
@@ -25,6 +27,9 @@ beforeAll(async () => {
   await writeFile(join(src, goodName), good);
   await symlink('/etc/shadow', join(src, 'shadow.rpm'));
   await symlink(goodName, join(src, 'alias.rpm'));
+  links = join(corpus.scratch, 'links');
+  await mkdir(links);
+  await symlink(join(src, goodName), join(links, goodName));
   await link(join(src, goodName), join(src, 'hardlink.rpm'));
   await mkdir(join(src, 'dir.rpm'));
   const fifo = await runProcess('mkfifo', [join(src, 'fifo.rpm')]);
@@ -219,11 +224,21 @@ describe.concurrent('member types written by GNU tar and Python tarfile', () => 
 describe('what the corpus must not reject (controls)', () => {
   it('accepts and publishes a plain GNU tar --format=ustar archive of a signed package, also via -h through a symlink', async () => {
     const dir = await corpus.freshUpdatesDir();
-    const stream = await gnuTar(src, ['--format=ustar', '-h', 'alias.rpm']);
+    const stream = await gnuTar(links, ['--format=ustar', '-h', goodName]);
     const result = await receive({ updatesDir: dir, keyrings: corpus.trustedKeyrings, stdin: stream });
     const reply = JSON.parse(new TextDecoder().decode(result.stdout)) as { status: string; packages: { file: string }[] };
     expect(result.exitCode).toBe(0);
     expect(reply.status).toBe('accepted');
-    expect(reply.packages.map((p) => p.file)).toEqual(['alias.rpm']);
+    expect(reply.packages.map((p) => p.file)).toEqual([goodName]);
+  });
+
+  it('rejects the same signed package archived under a name other than its own (alias.rpm)', async () => {
+    const dir = await corpus.freshUpdatesDir();
+    const stream = await gnuTar(src, ['--format=ustar', '-h', 'alias.rpm']);
+    const result = await receive({ updatesDir: dir, keyrings: corpus.trustedKeyrings, stdin: stream });
+    const reply = JSON.parse(new TextDecoder().decode(result.stdout)) as { status: string; error?: { code: string; member?: string } };
+    expect(result.exitCode).toBe(1);
+    expect(reply.status).toBe('rejected');
+    expect(reply.error).toMatchObject({ code: 'RPM_FILE_NAME_MISMATCH', member: 'alias.rpm' });
   });
 });

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { loadKeyring, RpmVerifyError } from '@dom0-updates/rpm-verify';
 import type { ReceiveArgs } from '../cli/args.ts';
 import { readKeyringFiles } from '../config/keyring-files.ts';
@@ -12,6 +13,7 @@ import { PhaseProfile, timed } from '../output/profile.ts';
 import { acceptedReply, rejectedReply, writeReply } from '../output/reply.ts';
 import { buildGeneration, generationId, switchRepo } from '../publish/generation.ts';
 import { nextSequence, writeResultRecord, type AcceptedPackage, type Rejection } from '../publish/result-record.ts';
+import { checkAgainstPublished } from '../publish/published-conflicts.ts';
 import { checkStagedFiles } from '../publish/staged-check.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { currentGeneration, pruneGenerations } from '../updates-dir/generations.ts';
@@ -54,10 +56,13 @@ async function publish(
   profile: PhaseProfile | undefined,
 ): Promise<string> {
   const previous = await currentGeneration(layout);
+  const published = await checkAgainstPublished(previous === undefined ? undefined : join(layout.generations, previous), accepted);
+  // resent packages keep their published file (and its metadata); only new names are moved in
+  const fresh = accepted.filter((p) => !published.has(p.file));
   // nothing new and a repository already published: keep serving it unchanged
-  if (accepted.length === 0 && previous !== undefined) return previous;
+  if (fresh.length === 0 && previous !== undefined) return previous;
   const id = generationId(sequence);
-  await buildGeneration(layout, stagingDir, accepted, id, profile);
+  await buildGeneration(layout, stagingDir, fresh, id, profile);
   await pauseIfRequested('before-swap');
   await timed(profile, 'swap', () => switchRepo(layout, id));
   await pauseIfRequested('after-swap');

@@ -3,7 +3,8 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { STAGE_COMMAND } from '../cli/args.ts';
 import type { StageSandbox } from '../config/sandbox.ts';
-import { StageError } from '../errors.ts';
+import { PackageError, StageError, type ReceiverError } from '../errors.ts';
+import { checkFileName } from '../publish/package-file-name.ts';
 import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
 import { parseStageMessage, StageMessageError, type StageConfig } from '../stage/messages.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
@@ -146,8 +147,8 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
     const accepted: AcceptedPackage[] = [];
     let started = false;
     let outcome: StageOutcome | undefined;
-    let failure: StageError | undefined;
-    const fail = (error: StageError): void => {
+    let failure: ReceiverError | undefined;
+    const fail = (error: ReceiverError): void => {
       failure ??= error;
       child.kill('SIGKILL');
     };
@@ -165,12 +166,14 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
           return;
         }
         if (!started) throw new StageMessageError(`sent ${message.kind} before ready`);
-        if (message.kind === 'accepted') accepted.push(message.package);
+        // a misnamed package stops the batch at once; the stage is killed
+        if (message.kind === 'accepted') accepted.push(checkFileName(message.package));
         else if (message.kind === 'rejected') outcome = message;
         else if (message.members !== accepted.length) throw new StageMessageError(`reported ${message.members} members but accepted ${accepted.length}`);
         else outcome = { kind: 'complete', accepted };
       } catch (error) {
-        fail(new StageError('STAGE_PROTOCOL', `the stage broke its reporting contract: ${(error as Error).message}`));
+        if (error instanceof PackageError) fail(error);
+        else fail(new StageError('STAGE_PROTOCOL', `the stage broke its reporting contract: ${(error as Error).message}`));
       }
     });
     child.on('error', (error) => fail(new StageError('STAGE_START_FAILED', `cannot start the stage (${file}): ${error.message}`)));
