@@ -44,8 +44,8 @@ function permissionFlag(): string {
 
 /**
  * The child's command line: Node's permission model lets it read only its own code (through the
- * inherited descriptor) and write only inside the staging dir; it gets no child processes,
- * workers or addons. With bwrap it also runs in fresh namespaces (no network) on a read-only view
+ * inherited descriptor) and write only inside the staging dir; it gets no child processes or
+ * addons, and worker threads only for the digest worker. With bwrap it also runs in fresh namespaces (no network) on a read-only view
  * of the system.
  */
 export function stageCommand(launch: StageLaunch): { file: string; args: string[] } {
@@ -57,6 +57,9 @@ export function stageCommand(launch: StageLaunch): { file: string; args: string[
     // the stream's chunks are off-heap buffers that only a scavenge frees: a 1 MiB young
     // generation collects them often, so the peak RSS stays flat (measured for 1 GiB: 99 -> 74 MiB)
     '--max-semi-space-size=1',
+    // only for rpm-verify's digest worker (the legacy MD5 on the second core); without it the
+    // stage hashes on one thread. Threads share this process's uid and permission limits.
+    '--allow-worker',
     `--allow-fs-read=${BUNDLE_VIA_FD}`,
     `--allow-fs-write=${launch.stagingDir}/*`,
     BUNDLE_VIA_FD,
