@@ -30,9 +30,26 @@ export function dom0DnfBaseArgs(config: Config, request: Dom0DnfRequest): string
   ];
 }
 
-export function dom0DnfInstallArgs(config: Config, request: Dom0DnfRequest, action: Action, packages: readonly string[]): string[] {
+/**
+ * The install step. `withheld` are cached-repository names nobody asked for (withheld.ts): dnf
+ * gets an exact --exclude for each. A plain upgrade also runs with obsoletes off, so no package
+ * replaces an installed one by declaring Obsoletes; with named packages the user chose what comes in.
+ */
+export function dom0DnfInstallArgs(
+  config: Config,
+  request: Dom0DnfRequest,
+  action: Action,
+  packages: readonly string[],
+  withheld: readonly string[] = [],
+): string[] {
   // Package specs are validated to start with a letter or digit, so none can pose as an option.
-  return [...dom0DnfBaseArgs(config, request), action, ...packages];
+  return [
+    ...dom0DnfBaseArgs(config, request),
+    ...(action === 'upgrade' ? ['--setopt=obsoletes=False'] : []),
+    ...withheld.map((name) => `--exclude=${name}`),
+    action,
+    ...packages,
+  ];
 }
 
 export async function runDom0Dnf(args: readonly string[], mode: OutputMode, what: string, assumeYes: boolean): Promise<void> {

@@ -5,6 +5,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
+import { matchesSpec } from './package-match.ts';
+import { listCachedRepoNames, namesToWithhold } from './withheld.ts';
 import { loadConfig, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -154,12 +156,24 @@ async function install(
     };
     if (options.clean) await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], reporter.mode, 'clean all', true);
     reporter.stage('install', `Installing from the cached repository (${options.action})...`);
-    await runDom0Dnf(
-      dom0DnfInstallArgs(config, request, options.action, options.packages),
-      reporter.mode,
-      options.action,
-      options.assumeYes,
-    );
+    const withheld = namesToWithhold(await listCachedRepoNames(config.updatesDir), installedBefore, options.packages);
+    if (withheld.length > 0) {
+      reporter.info(`Not offered to dnf (in the cached repository, but neither installed nor requested): ${withheld.join(', ')}`);
+    }
+    try {
+      await runDom0Dnf(
+        dom0DnfInstallArgs(config, request, options.action, options.packages, withheld),
+        reporter.mode,
+        options.action,
+        options.assumeYes,
+      );
+    } catch (error) {
+      if (!(error instanceof InstallError) || withheld.length === 0) throw error;
+      throw new InstallError(
+        error.code,
+        `${error.message}; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): if an update needs one as a new dependency, install it by name first (dom0-update NAME), then upgrade again`,
+      );
+    }
   } finally {
     rmSync(reposDir, { recursive: true, force: true });
   }
@@ -228,12 +242,4 @@ function agentFailure(exitCode: number, what: string): CliError {
     return new TransportError('POLICY_DENIED', `${what}: the qrexec policy denied the service call (exit 126)`, EXIT.policyDenied);
   }
   return new AgentError('AGENT_FAILED', `${what} (the UpdateVM's agent exited with ${exitCode}; see its output above)`);
-}
-
-/** Whether a received package's name answers a package spec the user gave (name, glob or NEVRA). */
-export function matchesSpec(name: string, spec: string): boolean {
-  if (spec === name || spec.startsWith(`${name}-`) || spec.startsWith(`${name}.`)) return true;
-  if (!/[*?]/.test(spec)) return false;
-  const pattern = spec.replace(/[.+^$()|{}\\[\]]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
-  return new RegExp(`^${pattern}$`).test(name);
 }

@@ -21,6 +21,8 @@ describe('dom0-update --check-only through the real agent and dnf', () => {
       expect(r.exitCode).toBe(1);
       expect(r.stdout).not.toContain('No updates');
       expect(r.stderr).toContain('NOT known whether updates are available');
+      // --clean still reached the UpdateVM, which cleaned before the check failed.
+      expect(r.stdout).toContain('[local] cache cleaned');
     } finally {
       s.mirror.setDown(false);
     }

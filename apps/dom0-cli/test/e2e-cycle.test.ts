@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildFixtures, installedPackages } from '@dom0-updates/fixtures';
+import { buildFixtures, buildPackage, installedPackages } from '@dom0-updates/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jsonLines, makeRepo, makeScenario, type Scenario } from './harness.ts';
 
@@ -26,6 +26,14 @@ function processState(pid: number): string {
   } catch {
     return 'gone';
   }
+}
+
+/** A file in the agent's dnf cache that only a clean removes; returns its path. */
+function agentCacheMarker(s: Scenario): string {
+  const cache = join(s.dir, 'agent', 'cache');
+  mkdirSync(cache, { recursive: true });
+  writeFileSync(join(cache, 'marker'), 'stale');
+  return join(cache, 'marker');
 }
 
 const hostile = JSON.stringify(['node', join(import.meta.dirname, 'hostile-agent.mjs')]);
@@ -80,11 +88,27 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
 
   it('receives and verifies but installs nothing with --downloadonly', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const marker = agentCacheMarker(s);
     const r = await s.run(['--downloadonly', '--clean']);
     expect(r.exitCode).toBe(0);
+    // --clean reached the UpdateVM through request.json: its dnf cache was emptied.
+    expect(r.stdout).toContain('[local] cache cleaned');
+    expect(existsSync(marker)).toBe(false);
     expect(r.stdout).toContain('not installed (--downloadonly)');
     expect(await installedPackages(s.dom0)).toEqual(V1);
     expect(existsSync(join(s.updatesDir, 'repo', 'repodata'))).toBe(true);
+  });
+
+  it('with --clean, empties the UpdateVM\'s cache and runs dom0\'s dnf clean all before installing', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const marker = agentCacheMarker(s);
+    const r = await s.run(['-y', '--clean']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('[local] cache cleaned');
+    expect(existsSync(marker)).toBe(false);
+    // dnf clean all reports what it removed, before the install step starts.
+    expect(r.stdout).toMatch(/\d+ files? removed[\s\S]*Installing from the cached repository/);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
   });
 
   it('prints nothing on stdout with --silent and still upgrades', async () => {
@@ -117,6 +141,30 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toContain('unrequested package received and not installed: dom0-extra-1.0-1.noarch');
     expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('does not pull in a new dependency nobody named: the upgrade needing it stays out, and naming it lets it in', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    // The stand-in agent tars files from one directory.
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', requires: ['dom0-newdep'] }, { key: 'trusted-ed25519', outDir });
+    const newdep = await buildPackage({ name: 'dom0-newdep', version: '1.0' }, { key: 'trusted-rsa', outDir });
+    const env = { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [tool3.path, newdep.path].join(':') };
+    const r = await s.run(['-y', '--best'], env);
+    expect(r.stdout).toContain('Not offered to dnf (in the cached repository, but neither installed nor requested): dom0-newdep');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('dom0 withheld dom0-newdep');
+    expect(r.stderr).toContain('[INSTALL_FAILED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+    // Named, it comes in (still in the cached repository; the agent sends nothing new)...
+    const named = await s.run(['-y', 'dom0-newdep'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null']) });
+    expect(named.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual([...V1, 'dom0-newdep-1.0-1.noarch'].sort());
+    // ...and, now installed, it no longer holds the upgrade back.
+    const again = await s.run(['-y', '--best'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: tool3.path });
+    expect(again.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual([V1[0], V1[1], 'dom0-newdep-1.0-1.noarch', 'dom0-tool-3.0-1.noarch'].sort());
   });
 });
 

@@ -94,7 +94,9 @@ async function send(f: FixtureSet, mode: HostileMode, out: Writable, alive: () =
       return;
     }
     case 'flood-members': {
-      // Validly signed bytes under ever new names: only the member cap stops it.
+      // Validly signed, correctly named members, then the same bytes under ever new names: only
+      // the member cap stops it (the test sets MAX_FILES to the number of valid members).
+      for (const m of await members(upgrade)) if (!(await write(out, m))) return;
       const [extra] = f.packages.extra;
       if (!extra) throw new Error('fixtures have no extra package');
       const body = await readFile(extra.path);
@@ -147,6 +149,11 @@ async function send(f: FixtureSet, mode: HostileMode, out: Writable, alive: () =
       await write(out, rawMember('late.rpm', Buffer.from('data after the end marker')));
       out.end();
       return;
+    }
+    case 'obsoletes': {
+      // The real upgrades plus a validly signed package that obsoletes an installed one.
+      for (const m of await members([...upgrade, ...f.packages.obsoleting])) await write(out, m);
+      break;
     }
     case 'unrequested': {
       const extra = f.packages.extra;

@@ -11,6 +11,7 @@ export const HOSTILE_MODES = [
   'flood-bytes',
   'flood-members',
   'unrequested',
+  'obsoletes',
   'weak-hash',
   'absolute-path',
   'escape-in-name',

@@ -21,7 +21,8 @@ const ATTACKS: readonly Attack[] = [
   { mode: 'truncated', reason: /TAR_TRUNCATED/ },
   { mode: 'stall', reason: /TAR_TIMEOUT/, config: ['TIMEOUT=3'] },
   { mode: 'flood-bytes', reason: /TAR_MEMBER_TOO_LARGE|TAR_TOO_MANY_BYTES/, config: ['MAX_BYTES=1048576'] },
-  { mode: 'flood-members', reason: /TAR_TOO_MANY_MEMBERS/, config: ['MAX_FILES=20'] },
+  // Three valid 2.0 packages, then endless copies: the fourth header is over the cap.
+  { mode: 'flood-members', reason: /TAR_TOO_MANY_MEMBERS/, config: ['MAX_FILES=3'] },
   { mode: 'weak-hash', reason: /RPM_WEAK_HASH/ },
   { mode: 'absolute-path', reason: /TAR_BAD_NAME/ },
   { mode: 'escape-in-name', reason: /TAR_BAD_NAME/ },
@@ -72,5 +73,19 @@ describe('a compromised UpdateVM', () => {
     expect(installed.some((p) => p.startsWith('dom0-extra'))).toBe(false);
     expect(installed.some((p) => p.startsWith('dom0-hello-2.0'))).toBe(true);
     expect(output).toMatch(/unrequested[^\n]*dom0-extra|dom0-extra[^\n]*unrequested/i);
+  }, 120_000);
+
+  it('does not let a validly signed package in through Obsoletes: dom0-hello stays, upgraded, and the newcomer is reported', async () => {
+    await s.configure({ hostile: 'obsoletes' });
+    const result = await s.run(['-y'], { timeoutMs: 90_000 });
+    const output = `${result.stdout}\n${result.stderr}`;
+    expect(result.exitCode, output).toBe(0);
+    // It was verified and published (its signature is fine)...
+    expect(output).toMatch(/verified dom0-hello-ng-1\.0-1\.noarch/);
+    const installed = await s.installed();
+    // ...but dnf never saw it: dom0-hello is still there, at 2.0, and dom0-hello-ng is not.
+    expect(installed.some((p) => p.startsWith('dom0-hello-ng')), output).toBe(false);
+    expect(installed, output).toContain('dom0-hello-2.0-1.noarch');
+    expect(output).toMatch(/unrequested[^\n]*dom0-hello-ng-1\.0-1\.noarch/);
   }, 120_000);
 });

@@ -1,0 +1,66 @@
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFixtures } from '@dom0-updates/fixtures';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.ts';
+import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
+import type { InstalledPackage } from '../src/installed.ts';
+import { listCachedRepoNames, namesToWithhold } from '../src/withheld.ts';
+
+const installed: InstalledPackage[] = [
+  { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
+  { name: 'dom0-tool', arch: 'noarch', evr: '0:1.0-1', instance: '2' },
+];
+const repo = ['dom0-extra', 'dom0-hello', 'dom0-hello-ng', 'dom0-tool', 'kernel-latest'];
+
+describe('names withheld from dom0\'s dnf', () => {
+  it('withholds every cached name that is neither installed nor requested', () => {
+    expect(namesToWithhold(repo, installed, [])).toEqual(['dom0-extra', 'dom0-hello-ng', 'kernel-latest']);
+  });
+
+  it('lets in what the user named, by name, name-version or glob', () => {
+    expect(namesToWithhold(repo, installed, ['dom0-extra'])).toEqual(['dom0-hello-ng', 'kernel-latest']);
+    expect(namesToWithhold(repo, installed, ['dom0-extra-1.0-1'])).toEqual(['dom0-hello-ng', 'kernel-latest']);
+    expect(namesToWithhold(repo, installed, ['kernel*'])).toEqual(['dom0-extra', 'dom0-hello-ng']);
+  });
+
+  it('does not let in a longer name because a shorter one was named', () => {
+    expect(namesToWithhold(repo, installed, ['dom0-hello'])).toContain('dom0-hello-ng');
+  });
+});
+
+describe('the cached repository\'s names', () => {
+  it('come from the package headers, whatever the files are called', async () => {
+    const f = await buildFixtures();
+    const updatesDir = mkdtempSync(join(tmpdir(), 'dom0-cli-withheld-'));
+    mkdirSync(join(updatesDir, 'repo'));
+    for (const p of [...f.packages.v2, ...f.packages.obsoleting]) copyFileSync(p.path, join(updatesDir, 'repo', p.fileName));
+    // A file name says nothing: the header does.
+    const [ng] = f.packages.obsoleting;
+    if (ng) copyFileSync(ng.path, join(updatesDir, 'repo', 'innocent-1.0-1.noarch.rpm'));
+    expect(await listCachedRepoNames(updatesDir)).toEqual(['dom0-hello', 'dom0-hello-ng', 'dom0-libgreet', 'dom0-tool']);
+  });
+
+  it('are none when nothing was ever published', async () => {
+    expect(await listCachedRepoNames(mkdtempSync(join(tmpdir(), 'dom0-cli-withheld-')))).toEqual([]);
+  });
+});
+
+describe('dom0\'s dnf install step', () => {
+  const config = resolveConfig([{ origin: 'file', settings: { KEYRING: ['/k'], DOM0_ROOT: ['/r'] } }]);
+  const request = { reposDir: '/repos', assumeYes: true, extraOptions: [], mode: 'human' as const };
+
+  it('turns obsoletes off for an upgrade and excludes each withheld name exactly', () => {
+    const args = dom0DnfInstallArgs(config, request, 'upgrade', [], ['dom0-hello-ng', 'dom0-extra']);
+    expect(args).toContain('--setopt=obsoletes=False');
+    expect(args.slice(-3)).toEqual(['--exclude=dom0-hello-ng', '--exclude=dom0-extra', 'upgrade']);
+    expect(args).toContain('--setopt=gpgcheck=1');
+  });
+
+  it('keeps dnf\'s obsoletes for named installs, where the user chose what comes in', () => {
+    const args = dom0DnfInstallArgs(config, request, 'install', ['dom0-hello-ng'], ['dom0-extra']);
+    expect(args).not.toContain('--setopt=obsoletes=False');
+    expect(args.slice(-3)).toEqual(['--exclude=dom0-extra', 'install', 'dom0-hello-ng']);
+  });
+});
