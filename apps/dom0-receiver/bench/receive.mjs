@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, openSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 
@@ -53,7 +53,9 @@ async function buildStream(count, perPackage) {
   process.stderr.write('\n');
   const dir = join(root, '.cache', 'bench');
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `receive-${count}x${perPackage}.tar`);
+  // the fixture set's hash in the name: a stream signed with an older set's keys is never reused
+  const setId = basename(dirname(dirname(dirname(set.trustedKeyPaths[0]))));
+  const file = join(dir, `receive-${count}x${perPackage}-${setId}.tar`);
   if (!existsSync(file)) {
     // tar(1) with these options writes the pinned ustar subset (regular files, no pax/GNU headers)
     const tmp = `${file}.tmp`;
