@@ -1,25 +1,79 @@
-import { readFile } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
 
-export const DEFAULT_STAGE_USER = 'nobody';
+/**
+ * Dynamic stage ids come from this range (like systemd's DynamicUser, far above any real
+ * account): a fresh uid/gid per run that no passwd/group entry names and no process holds.
+ */
+export const DYNAMIC_ID_FIRST = 2_147_000_000;
+export const DYNAMIC_ID_COUNT = 400_000;
+const PICK_ATTEMPTS = 64;
+
+function idsInColumn(table: string, column: number): Set<number> {
+  const ids = new Set<number>();
+  for (const line of table.split('\n')) {
+    const id = Number(line.split(':')[column]);
+    if (Number.isSafeInteger(id)) ids.add(id);
+  }
+  return ids;
+}
+
+/** Every uid and gid (real, effective, saved, fs) that some process holds, zombies excluded. */
+export async function idsOfLiveProcesses(): Promise<{ uids: Set<number>; gids: Set<number>; pidsByUid: Map<number, number[]> }> {
+  const uids = new Set<number>();
+  const gids = new Set<number>();
+  const pidsByUid = new Map<number, number[]>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let status: string;
+    try {
+      status = await readFile(`/proc/${entry}/status`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // a zombie has closed every file; it only waits for its parent to collect the status
+    if (/^State:\s+[ZX]/m.test(status)) continue;
+    const field = (name: string): number[] => (new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status)?.[1] ?? '').split(/\s+/).map(Number).filter(Number.isSafeInteger);
+    for (const uid of field('Uid')) {
+      uids.add(uid);
+      pidsByUid.set(uid, [...(pidsByUid.get(uid) ?? []), Number(entry)]);
+    }
+    for (const gid of field('Gid')) gids.add(gid);
+  }
+  return { uids, gids, pidsByUid };
+}
+
+async function pickDynamicOwner(): Promise<StageOwner> {
+  const users = idsInColumn(await readFile('/etc/passwd', 'utf8'), 2);
+  const groups = idsInColumn(await readFile('/etc/group', 'utf8'), 2);
+  const live = await idsOfLiveProcesses();
+  for (let i = 0; i < PICK_ATTEMPTS; i++) {
+    const id = DYNAMIC_ID_FIRST + randomInt(DYNAMIC_ID_COUNT);
+    if (users.has(id) || groups.has(id) || live.uids.has(id) || live.gids.has(id)) continue;
+    return { uid: id, gid: id, dynamic: true };
+  }
+  throw new ConfigError('CONFIG_INVALID', `no unused uid found in ${DYNAMIC_ID_FIRST}..${DYNAMIC_ID_FIRST + DYNAMIC_ID_COUNT - 1}`);
+}
 
 /**
- * The user the stage drops to when the receiver runs as root (default `nobody`); undefined when
- * not root (there is nothing to drop). Looked up in /etc/passwd, which dom0 controls.
+ * The identity the stage drops to when the receiver runs as root: by default a fresh dynamic
+ * uid/gid used by nothing else (so every process of it is the stage's and can be killed), or the
+ * `--user` named in /etc/passwd, which dom0 controls. Undefined when not root.
  */
 export async function resolveStageUser(requested: string | undefined): Promise<StageOwner | undefined> {
   if (process.getuid?.() !== 0) return undefined;
-  const name = requested ?? DEFAULT_STAGE_USER;
+  if (requested === undefined) return pickDynamicOwner();
   const passwd = await readFile('/etc/passwd', 'utf8');
   for (const line of passwd.split('\n')) {
     const [user, , uid, gid] = line.split(':');
-    if (user !== name || uid === undefined || gid === undefined) continue;
-    const owner = { uid: Number(uid), gid: Number(gid) };
+    if (user !== requested || uid === undefined || gid === undefined) continue;
+    const owner = { uid: Number(uid), gid: Number(gid), dynamic: false };
     if (!Number.isSafeInteger(owner.uid) || !Number.isSafeInteger(owner.gid) || owner.uid === 0 || owner.gid === 0) {
-      throw new ConfigError('CONFIG_INVALID', `stage user ${name} must have a non-zero uid and gid`);
+      throw new ConfigError('CONFIG_INVALID', `stage user ${requested} must have a non-zero uid and gid`);
     }
     return owner;
   }
-  throw new ConfigError('CONFIG_INVALID', `stage user ${name} does not exist`);
+  throw new ConfigError('CONFIG_INVALID', `stage user ${requested} does not exist`);
 }

@@ -20,7 +20,8 @@ import { currentGeneration, pruneGenerations } from '../updates-dir/generations.
 import { layoutOf, type Layout } from '../updates-dir/layout.ts';
 import { acquireLock } from '../updates-dir/lock.ts';
 import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
-import { createStagingDir, removeStagingDir } from '../updates-dir/staging.ts';
+import { createStagingDir, removeStagingDir, sealStagingDir } from '../updates-dir/staging.ts';
+import { reapStageUser } from './reap-stage-user.ts';
 import { runStage } from './stage-process.ts';
 
 /** Time the child gets beyond the decoder's own overall deadline before it is killed. */
@@ -106,14 +107,20 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
     stagingDir = staging;
     let outcome;
     try {
-      outcome = await timed(profile, 'stage', () => runStage({
-        bundlePath: ctx.bundlePath,
-        stagingDir: staging,
-        owner,
-        sandbox,
-        config: { limits, armoredKeys: armored, now: (args.now ?? new Date()).toISOString() },
-        killAfterMs: limits.overallTimeoutMs + STAGE_GRACE_MS,
-      }));
+      try {
+        outcome = await timed(profile, 'stage', () => runStage({
+          bundlePath: ctx.bundlePath,
+          stagingDir: staging,
+          owner,
+          sandbox,
+          config: { limits, armoredKeys: armored, now: (args.now ?? new Date()).toISOString() },
+          killAfterMs: limits.overallTimeoutMs + STAGE_GRACE_MS,
+        }));
+      } finally {
+        // whatever the verdict, nothing of the stage's uid outlives it, and its files become ours
+        await timed(profile, 'reap', () => reapStageUser(owner));
+      }
+      await sealStagingDir(staging);
       const staged = outcome;
       if (staged.kind === 'complete') await timed(profile, 'staged-check', () => checkStagedFiles(staging, staged.accepted));
     } catch (error) {

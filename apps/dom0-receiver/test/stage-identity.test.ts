@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DYNAMIC_ID_COUNT, DYNAMIC_ID_FIRST, idsOfLiveProcesses, resolveStageUser } from '../src/config/stage-user.ts';
+import { reapStageUser } from '../src/receive/reap-stage-user.ts';
+import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir } from './helpers.ts';
+
+/** Starts the receiver paused at `point`; returns its pid and a kill that waits for the end. */
+async function pausedAt(point: string, args: string[], stream: Uint8Array): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [BUNDLE, ...args], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_PAUSE: point },
+  });
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(stream);
+  let stderr = '';
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (t: string) => {
+      stderr += t;
+      if (stderr.includes(`test pause at ${point}`)) resolve();
+    });
+    void closed.then(() => reject(new Error(`receiver ended before pausing at ${point}: ${stderr}`)));
+  });
+  return {
+    pid: child.pid ?? -1,
+    stop: async () => {
+      child.kill('SIGKILL');
+      await closed;
+    },
+  };
+}
+
+async function statusOf(pid: number): Promise<{ ppid: number; uid: number; gid: number; cmdline: string }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const num = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
+  return { ppid: num('PPid'), uid: num('Uid'), gid: num('Gid'), cmdline: (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ') };
+}
+
+const passwdUids = async (): Promise<number[]> => (await readFile('/etc/passwd', 'utf8')).split('\n').map((l) => Number(l.split(':')[2]));
+
+function inDynamicRange(id: number): boolean {
+  return id >= DYNAMIC_ID_FIRST && id < DYNAMIC_ID_FIRST + DYNAMIC_ID_COUNT;
+}
+
+describe('the stage identity', () => {
+  it('is a fresh uid/gid with no passwd entry that owns the staging dir while the stage runs', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
+    const receiver = await pausedAt('stage-after-member', ['receive', '--updates-dir', dir, ...(await keyringArgs())], stream);
+    try {
+      let stage: Awaited<ReturnType<typeof statusOf>> | undefined;
+      for (const entry of (await readdir('/proc')).filter((e) => /^\d+$/.test(e))) {
+        const s = await statusOf(Number(entry)).catch(() => undefined);
+        if (s?.ppid === receiver.pid && s.cmdline.includes('__stage')) stage = s;
+      }
+      if (stage === undefined) throw new Error('no stage process found');
+      expect(inDynamicRange(stage.uid)).toBe(true);
+      expect(stage.gid).toBe(stage.uid);
+      expect(await passwdUids()).not.toContain(stage.uid);
+      const staging = (await readdir(dir)).find((n) => n.startsWith('staging.'));
+      expect((await lstat(join(dir, staging ?? 'missing'))).uid).toBe(stage.uid);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('gives the staged files back to root, read-only to others, before they are checked and published', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
+    const receiver = await pausedAt('after-stage', ['receive', '--updates-dir', dir, ...(await keyringArgs())], stream);
+    try {
+      const staging = join(dir, (await readdir(dir)).find((n) => n.startsWith('staging.')) ?? 'missing');
+      const st = await lstat(staging);
+      expect([st.uid, st.gid, st.mode & 0o777]).toEqual([0, 0, 0o700]);
+      const files = await readdir(staging);
+      expect(files.sort()).toEqual(f.packages.v1.map((p) => p.fileName).sort());
+      for (const name of files) {
+        const fst = await lstat(join(staging, name));
+        expect([fst.uid, fst.gid, fst.mode & 0o777]).toEqual([0, 0, 0o644]);
+      }
+      // the stage and anything it started are gone: the receiver has no child left
+      const children = [];
+      for (const entry of (await readdir('/proc')).filter((e) => /^\d+$/.test(e))) {
+        const s = await statusOf(Number(entry)).catch(() => undefined);
+        if (s?.ppid === receiver.pid) children.push(s);
+      }
+      expect(children.filter((c) => inDynamicRange(c.uid))).toEqual([]);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('is resolved to a dynamic id by default and to the passwd entry with --user', async () => {
+    const dynamic = await resolveStageUser(undefined);
+    expect(dynamic?.dynamic).toBe(true);
+    expect(inDynamicRange(dynamic?.uid ?? 0)).toBe(true);
+    expect(await passwdUids()).not.toContain(dynamic?.uid);
+    expect(await resolveStageUser('nobody')).toEqual({ uid: 65534, gid: 65534, dynamic: false });
+  });
+});
+
+describe('reaping the stage uid', () => {
+  /** A process tree of the given uid that would outlive the stage: a shell and a background sleep. */
+  function leftBehind(uid: number): Promise<number> {
+    const child = spawn('/bin/sh', ['-c', 'sleep 600 & echo $!; wait'], { uid, gid: uid, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    return new Promise((resolve) => child.stdout.setEncoding('utf8').once('data', (t: string) => resolve(Number(t.trim()))));
+  }
+
+  it('kills every process of a dynamic uid, background ones included, and none is left', async () => {
+    const owner = await resolveStageUser(undefined);
+    if (owner === undefined) throw new Error('the suite runs as root');
+    const sleeper = await leftBehind(owner.uid);
+    expect((await idsOfLiveProcesses()).pidsByUid.get(owner.uid)).toContain(sleeper);
+    await reapStageUser(owner);
+    expect((await idsOfLiveProcesses()).pidsByUid.get(owner.uid)).toBeUndefined();
+  });
+
+  it('leaves the processes of a --user override alone (that account is shared)', async () => {
+    const owner = await resolveStageUser(undefined);
+    if (owner === undefined) throw new Error('the suite runs as root');
+    const shared = { ...owner, dynamic: false };
+    const sleeper = await leftBehind(shared.uid);
+    await reapStageUser(shared);
+    expect((await idsOfLiveProcesses()).pidsByUid.get(shared.uid)).toContain(sleeper);
+    await reapStageUser(owner);
+    expect((await idsOfLiveProcesses()).pidsByUid.get(owner.uid)).toBeUndefined();
+  });
+});
