@@ -10,6 +10,7 @@ import { resolveStageUser } from '../config/stage-user.ts';
 import { ConfigError, ReceiverError } from '../errors.ts';
 import { diagnose } from '../output/diagnostics.ts';
 import { PhaseProfile, timed } from '../output/profile.ts';
+import { bareReason } from '../output/reason.ts';
 import { acceptedReply, rejectedReply, writeReply } from '../output/reply.ts';
 import { buildGeneration, generationId, switchRepo } from '../publish/generation.ts';
 import { nextSequence, writeResultRecord, type AcceptedPackage, type Rejection } from '../publish/result-record.ts';
@@ -34,13 +35,14 @@ export interface ReceiveContext {
 
 function rejectionFromError(error: unknown): Rejection {
   if (error instanceof ReceiverError || error instanceof RpmVerifyError) {
-    return { code: error.code, member: error.member ?? null, message: error.message };
+    const member = error.member ?? null;
+    return { code: error.code, member, message: bareReason(error.message, error.code, member) };
   }
   return { code: 'PUBLISH_FAILED', member: null, message: error instanceof Error ? error.message : String(error) };
 }
 
 async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection): Promise<number> {
-  diagnose(`rejected: ${rejection.code}${rejection.member === null ? '' : ` (member ${rejection.member})`}: ${rejection.message}`);
+  diagnose(`rejected ${rejection.member ?? 'the batch'}: ${rejection.code}: ${rejection.message}`);
   if (layout !== undefined && sequence !== undefined) {
     await writeResultRecord(layout, { format: 1, sequence, finishedAt: new Date().toISOString(), status: 'rejected', rejection });
   }

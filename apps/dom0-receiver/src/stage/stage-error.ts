@@ -9,7 +9,7 @@ export class StageIoError extends Error {
     const errno = (cause as NodeJS.ErrnoException).code ?? 'error';
     const reason = cause instanceof Error ? cause.message : String(cause);
     const shown = sanitizeForTerminal(member, 300);
-    super(sanitizeForTerminal(`member ${shown}: cannot stage (${errno}): ${reason}`));
+    super(sanitizeForTerminal(`cannot stage (${errno}): ${reason}`));
     this.name = 'StageIoError';
     this.member = shown;
   }

@@ -1,6 +1,7 @@
 import { ProtocolError, StreamError } from '@dom0-updates/protocol';
 import { loadKeyring, RpmVerifyError } from '@dom0-updates/rpm-verify';
 import { PhaseProfile, timed } from '../output/profile.ts';
+import { bareReason } from '../output/reason.ts';
 import type { Rejection } from '../publish/result-record.ts';
 import { parseStageConfig, type StageMessage } from './messages.ts';
 import { receiveMembers } from './receive-members.ts';
@@ -17,10 +18,11 @@ function send(message: StageMessage): Promise<void> {
 }
 
 function rejectionOf(error: unknown): Rejection {
-  if (error instanceof StreamError) return { code: error.code, member: error.member ?? null, message: error.message };
-  if (error instanceof ProtocolError) return { code: error.code, member: null, message: error.message };
-  if (error instanceof RpmVerifyError) return { code: error.code, member: error.member ?? null, message: error.message };
-  if (error instanceof StageIoError) return { code: error.code, member: error.member, message: error.message };
+  const of = (code: string, member: string | null, message: string): Rejection => ({ code, member, message: bareReason(message, code, member) });
+  if (error instanceof StreamError) return of(error.code, error.member ?? null, error.message);
+  if (error instanceof ProtocolError) return of(error.code, null, error.message);
+  if (error instanceof RpmVerifyError) return of(error.code, error.member ?? null, error.message);
+  if (error instanceof StageIoError) return of(error.code, error.member, error.message);
   const code = (error as NodeJS.ErrnoException).code;
   return { code: 'STAGE_IO', member: null, message: `${code ?? 'error'}: ${error instanceof Error ? error.message : String(error)}` };
 }

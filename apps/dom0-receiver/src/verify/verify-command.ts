@@ -3,6 +3,7 @@ import { loadKeyring, RpmVerifyError, verifyRpmFile } from '@dom0-updates/rpm-ve
 import type { VerifyArgs } from '../cli/args.ts';
 import { readKeyringFiles } from '../config/keyring-files.ts';
 import { ReceiverError } from '../errors.ts';
+import { bareReason } from '../output/reason.ts';
 
 /**
  * `verify`: one verdict line per file on stdout,
@@ -29,7 +30,8 @@ export async function verifyCommand(args: VerifyArgs): Promise<number> {
     } catch (error) {
       failures += 1;
       const code = error instanceof RpmVerifyError ? error.code : 'RPM_IO';
-      line = `${shown}: REJECTED ${code} ${sanitizeForTerminal((error as Error).message, 2048)}`;
+      const member = error instanceof RpmVerifyError ? error.member : undefined;
+      line = `${shown}: REJECTED ${code} ${sanitizeForTerminal(bareReason((error as Error).message, code, member), 2048)}`;
     }
     process.stdout.write(`${line}\n`);
   }

@@ -1,0 +1,11 @@
+/**
+ * The bare reason of an error whose message already names the member and code (rpm-verify:
+ * `<member>: <CODE>: <reason>`, the protocol: `member <member>: <reason>`), so a line that shows
+ * member and code itself reads `<member>: <CODE>: <reason>` once.
+ */
+export function bareReason(message: string, code: string, member: string | null | undefined): string {
+  const prefixes = [`${code}: `];
+  if (member !== null && member !== undefined) prefixes.unshift(`${member}: ${code}: `, `member ${member}: `);
+  for (const prefix of prefixes) if (message.startsWith(prefix)) return message.slice(prefix.length);
+  return message;
+}
