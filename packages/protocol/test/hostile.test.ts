@@ -442,6 +442,45 @@ describe('slow or stalled senders', () => {
     expect(returned).toBe(true);
   });
 
+  it('names the member whose body was being received when the sender stalled', async () => {
+    const stalled: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => {
+        let sent = false;
+        return {
+          next: () => {
+            if (sent) return new Promise<never>(() => undefined);
+            sent = true;
+            // the header and 4 of the 10 body bytes, then nothing
+            return Promise.resolve({ done: false, value: rawHeader({ name: 'stalled.rpm', body: new Uint8Array(10) }).subarray(0, 516) });
+          },
+          return: () => Promise.resolve({ done: true, value: undefined }),
+        };
+      },
+    };
+    await expect(decodeAllFrom(stalled, { ...LIMITS, idleTimeoutMs: 30 })).rejects.toMatchObject({
+      code: 'TAR_TIMEOUT',
+      member: 'stalled.rpm',
+      message: expect.stringMatching(/^member stalled\.rpm: the sender sent nothing for 30 ms while receiving this member$/) as unknown,
+    });
+  });
+
+  it('names no member when the sender stalls between members', async () => {
+    const stalled: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => {
+        let sent = false;
+        return {
+          next: () => {
+            if (sent) return new Promise<never>(() => undefined);
+            sent = true;
+            return Promise.resolve({ done: false, value: buildTar([{ name: 'done.rpm', body: new Uint8Array(10) }]).subarray(0, 1024) });
+          },
+          return: () => Promise.resolve({ done: true, value: undefined }),
+        };
+      },
+    };
+    await expect(decodeAllFrom(stalled, { ...LIMITS, idleTimeoutMs: 30 })).rejects.toMatchObject({ code: 'TAR_TIMEOUT', member: undefined });
+  });
+
   it('ends a sender that trickles bytes past the overall deadline', async () => {
     async function* trickle(): AsyncGenerator<Uint8Array> {
       const bytes = buildTar([{ name: 'x.rpm', body: new Uint8Array(4096) }]);

@@ -108,6 +108,18 @@ export async function* decodeUstar<N extends string>(
   }
 }
 
+/** A stall inside a member's data names that member (the source's timeout knows no names). */
+async function inMember<T>(read: Promise<T>, name: string): Promise<T> {
+  try {
+    return await read;
+  } catch (error) {
+    if (error instanceof StreamError && error.code === 'TAR_TIMEOUT' && error.member === undefined) {
+      throw new StreamError('TAR_TIMEOUT', `${error.message} while receiving this member`, name, { cause: error });
+    }
+    throw error;
+  }
+}
+
 class BodyReader {
   readonly #source: ByteSource;
   readonly #name: string;
@@ -128,7 +140,7 @@ class BodyReader {
     if (this.#started) throw new StreamError('TAR_BODY_NOT_CONSUMED', 'a member body can be read only once', this.#name);
     this.#started = true;
     while (this.#remaining > 0) {
-      const piece = await this.#source.read(this.#remaining);
+      const piece = await inMember(this.#source.read(this.#remaining), this.#name);
       if (piece === null) {
         throw new StreamError('TAR_TRUNCATED', `the stream ends inside the body, ${this.#remaining} bytes short`, this.#name);
       }
@@ -141,7 +153,7 @@ class BodyReader {
 async function readPadding(source: ByteSource, size: number, name: string): Promise<void> {
   let left = (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
   while (left > 0) {
-    const piece = await source.read(left);
+    const piece = await inMember(source.read(left), name);
     if (piece === null) throw new StreamError('TAR_TRUNCATED', 'the stream ends inside the padding after the body', name);
     if (!isZero(piece)) throw new StreamError('TAR_BAD_PADDING', 'the padding after the body is not zero', name);
     left -= piece.length;
