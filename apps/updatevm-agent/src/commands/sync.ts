@@ -11,9 +11,9 @@ import { performDownload } from './download.ts';
 /** Takes in dom0's state stream and lays out the installroot; returns dom0's request. */
 async function takeState(ctx: AgentContext, stdin: Readable): Promise<DownloadRequest> {
   const { request, files } = await receiveState(stdin);
-  const installed = await installState(ctx.layout, files);
   await writeRpmMacros(ctx.layout);
-  const rebuilt = await ensureRpmdbReadable(ctx.layout);
+  const installed = await installState(ctx.layout, files, ensureRpmdbReadable);
+  const rebuilt = installed.checked;
   ctx.reporter.report({ stage: 'sync', files: installed.files, bytes: installed.bytes });
   if (rebuilt) ctx.reporter.report({ stage: 'info', message: "state: dom0's rpm database was rebuilt for this rpm" });
   return request;

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DiskFullError, isNoSpace, StateError } from '../errors.ts';
 import { sanitize } from '../text.ts';
-import type { WorkdirLayout } from './paths.ts';
+import { withRoot, type WorkdirLayout } from './paths.ts';
 import { rewriteRepoFile } from './repo-file.ts';
 
 /** One file of dom0's state, as the state-sync stream delivers it (request.json is taken out before). */
@@ -64,9 +64,14 @@ async function writeOne(file: StateFile, tempRoot: string, finalRoot: string): P
 
 /**
  * Lays dom0's state out as a fresh installroot and swaps it into place, so an interrupted sync
- * never leaves a half-written root behind and no file from an older sync survives.
+ * never leaves a half-written root behind and no file from an older sync survives. `check` runs
+ * on the new root before the swap: a root it refuses never replaces the previous one.
  */
-export async function installState(layout: WorkdirLayout, files: AsyncIterable<StateFile>): Promise<InstalledState> {
+export async function installState<T>(
+  layout: WorkdirLayout,
+  files: AsyncIterable<StateFile>,
+  check: (candidate: WorkdirLayout) => Promise<T>,
+): Promise<InstalledState & { readonly checked: T }> {
   await mkdir(layout.workdir, { recursive: true, mode: 0o755 });
   const temp = await mkdtemp(join(layout.workdir, 'root.new-'));
   try {
@@ -81,13 +86,14 @@ export async function installState(layout: WorkdirLayout, files: AsyncIterable<S
     }
     // --config must name an existing file; an empty [main] means dnf's defaults.
     if (!haveConf) await writeFile(join(temp, 'etc', 'dnf', 'dnf.conf'), '[main]\n', { mode: 0o644 });
+    const checked = await check(withRoot(layout.workdir, temp));
     const old = `${layout.root}.old-${process.pid}-${Date.now()}`;
     await rename(layout.root, old).catch((error: unknown) => {
       if (!(typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT')) throw error;
     });
     await rename(temp, layout.root);
     await rm(old, { recursive: true, force: true });
-    return { files: count, bytes };
+    return { files: count, bytes, checked };
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
     if (isNoSpace(error)) throw new DiskFullError(`disk full while writing dom0's state under ${sanitize(layout.workdir)}`);

@@ -23,7 +23,11 @@ export const DEFAULT_WORKDIR = '/var/lib/qubes/dom0-updates';
 export const RPMDB_PATH = '/var/lib/rpm';
 
 export function workdirLayout(workdir: string): WorkdirLayout {
-  const root = join(workdir, 'root');
+  return withRoot(workdir, join(workdir, 'root'));
+}
+
+/** The same working directory with the installroot somewhere else (a root being prepared). */
+export function withRoot(workdir: string, root: string): WorkdirLayout {
   return {
     workdir,
     root,

@@ -6,6 +6,7 @@ import { classifyStatePath } from '@dom0-updates/protocol';
 import { buildFixtures, makeDom0Root, startMirror, type Dom0Root, type FixtureSet, type Mirror } from '@dom0-updates/fixtures';
 import { installState, type StateFile } from '../../src/installroot/layout.ts';
 import { workdirLayout } from '../../src/installroot/paths.ts';
+import { ensureRpmdbReadable, writeRpmMacros } from '../../src/installroot/rpmdb.ts';
 
 export const PKG_DIR = join(import.meta.dirname, '..', '..');
 export const BUNDLE = join(PKG_DIR, 'dist', 'updatevm-agent.mjs');
@@ -74,7 +75,9 @@ export async function* dom0StateFiles(dom0: Dom0Root, repoUrl?: string): AsyncGe
 /** A workdir laid out from dom0's state, as `sync-state` leaves it. */
 export async function syncedWorkdir(world: World, name: string, repoUrl?: string): Promise<string> {
   const workdir = join(world.dir, name);
-  await installState(workdirLayout(workdir), dom0StateFiles(world.dom0, repoUrl));
+  const layout = workdirLayout(workdir);
+  await writeRpmMacros(layout);
+  await installState(layout, dom0StateFiles(world.dom0, repoUrl), ensureRpmdbReadable);
   return workdir;
 }
 
