@@ -57,6 +57,16 @@ export interface VerifiedPackage {
     createdAt: string;
   };
   signatures: readonly { tag: number; kind: 'header' | 'header+payload' }[];
+  /**
+   * Fields of the verified headers that createrepo_c keys its `--cachedir` checksum cache on
+   * (it reads them from the same bytes): the legacy header+payload signature blob (1002/1005),
+   * SHA1HEADER (269, checked against the header) and SIZE (1009). null where absent.
+   */
+  cacheKeyFields: {
+    legacySignature: Uint8Array | null;
+    sha1Header: string | null;
+    installedSize: number | null;
+  };
 }
 
 export interface RpmStreamVerifier {
@@ -378,7 +388,8 @@ class StreamVerifier implements RpmStreamVerifier {
     if (payloadSha256 !== main.payloadDigest) {
       throw new RpmVerifyError('RPM_PAYLOAD_MISMATCH', 'payload does not match PAYLOADDIGEST in the signed header', m);
     }
-    const md5 = known(this.#sigHeader, 'signature header').md5;
+    const sigHeader = known(this.#sigHeader, 'signature header');
+    const md5 = sigHeader.md5;
     const md5Actual = remoteMd5 === undefined ? this.#md5?.digest() : await remoteMd5;
     if (md5Actual !== undefined && md5 !== undefined && !timingSafeEqual(md5Actual, md5)) {
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'header+payload do not match the MD5 digest (1004)', m);
@@ -404,6 +415,11 @@ class StreamVerifier implements RpmStreamVerifier {
         createdAt: signer.created.toISOString(),
       },
       signatures,
+      cacheKeyFields: {
+        legacySignature: sigHeader.legacySignature === undefined ? null : Uint8Array.from(sigHeader.legacySignature.blob),
+        sha1Header: sigHeader.sha1Header ?? null,
+        installedSize: main.installedSize,
+      },
     };
   }
 }

@@ -1,5 +1,6 @@
 import { RpmVerifyError } from '../errors.ts';
 import type { ParsedHeader } from './structure.ts';
+import { HeaderType } from './types.ts';
 import { readString, readStringArray, readUint32, type EntryReader } from './values.ts';
 
 export interface Nevra {
@@ -16,6 +17,8 @@ export interface MainHeader {
   readonly payloadDigest: string;
   /** the forms rpm may have written into the lead's name field */
   readonly leadNames: readonly string[];
+  /** SIZE (1009), the installed size, when present as one INT32; null otherwise (rpm then reads 0) */
+  readonly installedSize: number | null;
 }
 
 const Tag = {
@@ -24,6 +27,7 @@ const Tag = {
   VERSION: 1001,
   RELEASE: 1002,
   EPOCH: 1003,
+  SIZE: 1009,
   ARCH: 1022,
   SOURCERPM: 1044,
   PAYLOADFORMAT: 1124,
@@ -106,9 +110,16 @@ export function parseMainHeader(header: ParsedHeader, member: string | undefined
     if (!allowed.has(value)) throw new RpmVerifyError('RPM_PAYLOAD_FORMAT', `main header: ${what} "${value}" is not one of ${[...allowed].join(', ')}`, member);
   }
 
+  // informational only (it feeds createrepo_c's checksum-cache key): an odd form is not a rejection
+  const sizeEntry = header.entries.get(Tag.SIZE);
+  const installedSize =
+    sizeEntry !== undefined && sizeEntry.type === HeaderType.INT32 && sizeEntry.count === 1 && sizeEntry.data.length >= 4
+      ? new DataView(sizeEntry.data.buffer, sizeEntry.data.byteOffset, 4).getUint32(0)
+      : null;
+
   const nvr = `${name}-${version}-${release}`;
   const leadNames = epochEntry === undefined ? [nvr] : [`${name}-${epoch}:${version}-${release}`, nvr];
-  return { nevra: { name, epoch, version, release, arch }, payloadDigest, leadNames };
+  return { nevra: { name, epoch, version, release, arch }, payloadDigest, leadNames, installedSize };
 }
 
 export function formatNevra(n: Nevra): string {
