@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 
-export type SandboxKind = 'none' | 'bwrap';
+/** `auto` (the default) uses bwrap when the stage uid can, else none; see config/sandbox.ts. */
+export type SandboxKind = 'none' | 'bwrap' | 'auto';
+const SANDBOX_KINDS: readonly SandboxKind[] = ['auto', 'bwrap', 'none'];
 
 export interface ReceiveArgs {
   readonly command: 'receive';
@@ -141,8 +143,9 @@ function parseReceive(argv: readonly string[]): ReceiveArgs {
     const text = one(flags, name);
     return text === undefined ? undefined : parsePositiveInteger(text, name);
   };
-  const sandbox = one(flags, '--sandbox') ?? 'none';
-  if (sandbox !== 'none' && sandbox !== 'bwrap') throw new UsageError(`--sandbox must be "none" or "bwrap", got "${sandbox}"`);
+  const sandboxText = one(flags, '--sandbox') ?? 'auto';
+  const sandbox = SANDBOX_KINDS.find((k) => k === sandboxText);
+  if (sandbox === undefined) throw new UsageError(`--sandbox must be "auto", "bwrap" or "none", got "${sandboxText}"`);
   const updateVm = one(flags, '--updatevm');
   const user = one(flags, '--user');
   if (user !== undefined && !USER_NAME.test(user)) throw new UsageError(`--user is not a valid user name: "${user}"`);
@@ -200,6 +203,6 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 export const USAGE = `usage:
   dom0-receiver receive --updates-dir DIR --keyring FILE [--keyring FILE ...]
                         [--max-files N] [--max-bytes N] [--timeout SECONDS] [--idle-timeout SECONDS]
-                        [--updatevm NAME] [--user NAME] [--sandbox none|bwrap] [--now ISO-DATE]
+                        [--updatevm NAME] [--user NAME] [--sandbox auto|bwrap|none] [--now ISO-DATE]
   dom0-receiver verify --keyring FILE [--keyring FILE ...] [--now ISO-DATE] PKG.rpm ...
 `;

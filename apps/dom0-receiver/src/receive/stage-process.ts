@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { STAGE_COMMAND } from '../cli/args.ts';
-import type { StageSandbox } from '../config/sandbox.ts';
+import { settleSandbox, type SandboxPlan, type StageSandbox } from '../config/sandbox.ts';
 import { PackageError, StageError, type ReceiverError } from '../errors.ts';
 import { checkFileName } from '../publish/package-file-name.ts';
 import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
@@ -102,8 +102,16 @@ function withReason(text: string, reason: string | undefined): string {
   return reason === undefined ? `${text} (no diagnostics)` : `${text}: ${reason}`;
 }
 
+/** What `runStage` is asked for: `--sandbox auto` is settled once the staging dir and owner exist. */
+export type StageRequest = Omit<StageLaunch, 'sandbox'> & { readonly sandbox: SandboxPlan };
+
 /** Runs the decode-and-verify stage in its own restricted process; the stream goes to it as fd 0. */
-export function runStage(launch: StageLaunch): Promise<StageOutcome> {
+export async function runStage(request: StageRequest): Promise<StageOutcome> {
+  const sandbox = await settleSandbox(request.sandbox, request.stagingDir, request.owner);
+  return startStage({ ...request, sandbox });
+}
+
+function startStage(launch: StageLaunch): Promise<StageOutcome> {
   const { file, args } = stageCommand(launch);
   let bundleFd: number;
   try {

@@ -1,0 +1,229 @@
+import { spawn } from 'node:child_process';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseArgs, type ReceiveArgs } from '../src/cli/args.ts';
+import { pathUnreachableReason } from '../src/config/bwrap-preflight.ts';
+import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, replyError, runReceiver } from './helpers.ts';
+
+const FALLBACK = 'sandbox: running the stage without bubblewrap (--sandbox auto)';
+
+/** An updates dir whose every ancestor is 0755 (world-traversable): /var/tmp/<random>/updates. */
+async function reachableUpdatesDir(): Promise<string> {
+  const parent = await mkdtemp('/var/tmp/dom0-receiver-sandbox-');
+  await chmod(parent, 0o755);
+  return join(parent, 'updates');
+}
+
+/** An updates dir under a 0700 root-owned parent: the stage uid cannot reach it by path. */
+async function privateUpdatesDir(): Promise<{ parent: string; dir: string }> {
+  const parent = await mkdtemp(join(tmpdir(), 'dom0-receiver-private-parent-'));
+  await chmod(parent, 0o700);
+  return { parent, dir: join(parent, 'updates') };
+}
+
+/** pid -> parent pid, for every process in /proc. */
+async function parentPids(): Promise<Map<number, number>> {
+  const parents = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = /^PPid:\s+(\d+)$/m.exec(await readFile(`/proc/${entry}/status`, 'utf8'))?.[1];
+      if (ppid !== undefined) parents.set(Number(entry), Number(ppid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return parents;
+}
+
+interface StageView {
+  readonly pid: number;
+  readonly uid: number;
+  /** The NSpid line: one entry in the host pid namespace only, two under bwrap's own. */
+  readonly nsPids: readonly number[];
+}
+
+/** The Node stage process below `receiverPid` (not bwrap's own processes, whose argv[0] is bwrap). */
+async function findStage(receiverPid: number): Promise<StageView> {
+  const parents = await parentPids();
+  const below = (pid: number): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === receiverPid) return true;
+    return false;
+  };
+  for (const pid of parents.keys()) {
+    if (!below(pid)) continue;
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    if (argv[0] !== process.execPath || !argv.includes('__stage')) continue;
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): number[] => (new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).map(Number);
+    return { pid, uid: field('Uid')[0] ?? -1, nsPids: field('NSpid') };
+  }
+  throw new Error(`no stage process below ${receiverPid}`);
+}
+
+/** Runs a receive until the stage pauses after its first member, looks at the stage, then kills both. */
+async function stageWhilePaused(args: readonly string[]): Promise<{ stage: StageView; stderr: string }> {
+  const f = await getFixtures();
+  const stream = await encodeStream([await fileMember(f.packages.v2[0]!.path)]);
+  const child = spawn(process.execPath, [BUNDLE, 'receive', ...args, ...(await keyringArgs())], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_PAUSE: 'stage-after-member' },
+  });
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(stream);
+  let stderr = '';
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (t: string) => {
+      stderr += t;
+      if (stderr.includes('test pause at stage-after-member')) resolve();
+    });
+    void closed.then(() => reject(new Error(`receiver ended before the stage paused: ${stderr}`)));
+  });
+  const receiverPid = child.pid ?? -1;
+  try {
+    return { stage: await findStage(receiverPid), stderr };
+  } finally {
+    // a stage without bwrap's --die-with-parent would outlive the receiver: kill it by its pid
+    const stage = await findStage(receiverPid).catch(() => undefined);
+    child.kill('SIGKILL');
+    if (stage !== undefined) process.kill(stage.pid, 'SIGKILL');
+    await closed;
+  }
+}
+
+describe('--sandbox auto (the default)', () => {
+  it('runs the stage under bubblewrap when the stage uid can reach the updates dir', async () => {
+    const dir = await reachableUpdatesDir();
+    const { stage, stderr } = await stageWhilePaused(['--updates-dir', dir]);
+    // bwrap's --unshare-all gives the stage its own pid namespace: a second NSpid entry
+    expect(stage.nsPids).toHaveLength(2);
+    expect(stage.uid).toBeGreaterThanOrEqual(2_147_000_000);
+    expect(stderr).not.toContain(FALLBACK);
+  });
+
+  it('publishes a real batch under bubblewrap with no fallback diagnostic', async () => {
+    const f = await getFixtures();
+    const dir = await reachableUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
+      stdin: await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path)))),
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).not.toContain(FALLBACK);
+    expect((await readdir(join(dir, 'repo'))).filter((n) => n.endsWith('.rpm')).sort()).toEqual(f.packages.v2.map((p) => p.fileName).sort());
+  });
+
+  it('falls back to no bubblewrap under a 0700 parent, saying which directory the stage uid cannot search', async () => {
+    const { parent, dir } = await privateUpdatesDir();
+    const { stage, stderr } = await stageWhilePaused(['--updates-dir', dir]);
+    expect(stage.nsPids).toHaveLength(1);
+    const lines = stderr.split('\n').filter((l) => l.includes(FALLBACK));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^dom0-receiver: ${FALLBACK.replace(/[()]/g, '\\$&')}: the stage uid ${stage.uid} cannot search ${parent} \\(mode 0700, owner 0:0\\)`));
+  });
+
+  it('publishes a real batch under a 0700 parent after the fallback', async () => {
+    const f = await getFixtures();
+    const { dir } = await privateUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
+      stdin: await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path)))),
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(FALLBACK);
+    expect(await leftovers(dir)).toEqual([]);
+  });
+
+  it('falls back with a diagnostic when bwrap is not installed', async () => {
+    const bin = await mkdtemp(join(tmpdir(), 'dom0-receiver-nobwrap-'));
+    await chmod(bin, 0o755);
+    await symlink('/usr/bin/createrepo_c', join(bin, 'createrepo_c'));
+    const dir = await reachableUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
+      stdin: await encodeStream([]),
+      env: { PATH: bin },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`${FALLBACK}: bwrap is not installed (not found in PATH)`);
+  });
+});
+
+describe('explicit --sandbox values', () => {
+  it('--sandbox none runs the stage without bubblewrap and without a diagnostic, even where bwrap would work', async () => {
+    const dir = await reachableUpdatesDir();
+    const { stage, stderr } = await stageWhilePaused(['--updates-dir', dir, '--sandbox', 'none']);
+    expect(stage.nsPids).toHaveLength(1);
+    expect(stderr).not.toContain('bubblewrap');
+  });
+
+  it('--sandbox bwrap runs the stage under bubblewrap', async () => {
+    const dir = await reachableUpdatesDir();
+    const { stage } = await stageWhilePaused(['--updates-dir', dir, '--sandbox', 'bwrap']);
+    expect(stage.nsPids).toHaveLength(2);
+  });
+
+  it('--sandbox bwrap refuses, before starting the stage, an updates dir the stage uid cannot reach', async () => {
+    const { parent, dir } = await privateUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs()), '--sandbox', 'bwrap'], { stdin: await encodeStream([]) });
+    expect(run.code).toBe(1);
+    const error = replyError(run);
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toMatch(new RegExp(`^--sandbox bwrap: the stage uid \\d+ cannot search ${parent} \\(mode 0700, owner 0:0\\)`));
+    expect(run.stderr).not.toContain(FALLBACK);
+    expect(await leftovers(dir)).toEqual([]);
+  });
+});
+
+describe('parsing --sandbox', () => {
+  const receiveArgs = (extra: string[]): ReceiveArgs => {
+    const parsed = parseArgs(['receive', '--updates-dir', '/x', '--keyring', 'k', ...extra]);
+    if (parsed.command !== 'receive') throw new Error('not a receive');
+    return parsed;
+  };
+
+  it('defaults to auto', () => {
+    expect(receiveArgs([]).sandbox).toBe('auto');
+  });
+
+  it.each(['auto', 'bwrap', 'none'] as const)('accepts --sandbox %s', (kind) => {
+    expect(receiveArgs(['--sandbox', kind]).sandbox).toBe(kind);
+  });
+
+  it('names the three values when given another', () => {
+    expect(() => receiveArgs(['--sandbox', 'docker'])).toThrow('--sandbox must be "auto", "bwrap" or "none", got "docker"');
+  });
+});
+
+describe('the path check before bwrap', () => {
+  const stranger = { uid: 2_147_399_999, gid: 2_147_399_999, groups: [] };
+
+  it('passes when every component is searchable by others', async () => {
+    const dir = join(await reachableUpdatesDir(), 'staging');
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    expect(await pathUnreachableReason(dir, stranger)).toBeUndefined();
+  });
+
+  it('names the first component the uid cannot search', async () => {
+    const { parent, dir } = await privateUpdatesDir();
+    await mkdir(dir, { mode: 0o755 });
+    expect(await pathUnreachableReason(dir, stranger)).toMatch(new RegExp(`^the stage uid 2147399999 cannot search ${parent} \\(mode 0700`));
+  });
+
+  it('applies the owner bits to the owner even when others could search', async () => {
+    const top = await mkdtemp('/var/tmp/dom0-receiver-owner-');
+    await chown(top, stranger.uid, 0);
+    await chmod(top, 0o071);
+    expect(await pathUnreachableReason(top, stranger)).toContain(`cannot search ${top} (mode 0071, owner ${stranger.uid}:0)`);
+    expect(await pathUnreachableReason(top, { uid: 1234, gid: 1234, groups: [] })).toBeUndefined();
+  });
+
+  it('checks the real path behind a symlinked directory', async () => {
+    const { parent } = await privateUpdatesDir();
+    const target = join(parent, 'real');
+    await mkdir(target, { mode: 0o755 });
+    const link = join(await reachableUpdatesDir(), '..', 'link');
+    await symlink(target, link);
+    expect(await pathUnreachableReason(link, stranger)).toContain(`cannot search ${parent}`);
+  });
+});
