@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { TMP_PREFIX } from '../updates-dir/layout.ts';
 import { PublishError } from '../errors.ts';
+import { writeChecksumCache, type ChecksumCacheEntry } from './checksum-cache.ts';
 
 export interface CreaterepoRun {
   /** Packages createrepo_c read from disk (the others' entries came from the reused metadata). */
@@ -21,14 +22,22 @@ export interface CreaterepoRun {
  * package replaces a file of that generation, because createrepo_c tells files apart by name,
  * size and mtime (in seconds) alone.
  */
-export async function runCreaterepo(dir: string, scratchDir: string, reuseFrom?: string): Promise<CreaterepoRun> {
+export async function runCreaterepo(
+  dir: string,
+  scratchDir: string,
+  reuseFrom?: string,
+  checksums: readonly ChecksumCacheEntry[] = [],
+): Promise<CreaterepoRun> {
   const reuse = reuseFrom === undefined ? [] : ['--update', '--update-md-path', reuseFrom];
+  // the verified SHA-256 of each new package, so createrepo_c does not hash it again
+  const cacheDir = checksums.length === 0 ? undefined : await writeChecksumCache(scratchDir, dir, checksums);
+  const cache = cacheDir === undefined ? [] : ['--cachedir', cacheDir];
   // the names of the packages createrepo_c actually read (a crash leaves it to recovery's .tmp. sweep)
   const readList = join(scratchDir, `${TMP_PREFIX}createrepo-read.${randomBytes(4).toString('hex')}`);
   try {
     const result = await execa(
       'createrepo_c',
-      ['--quiet', '--no-database', '--workers', String(Math.max(1, availableParallelism())), '--read-pkgs-list', readList, ...reuse, dir],
+      ['--quiet', '--no-database', '--workers', String(Math.max(1, availableParallelism())), '--read-pkgs-list', readList, ...cache, ...reuse, dir],
       { reject: false, stdin: 'ignore', all: true, env: { LC_ALL: 'C' }, extendEnv: true },
     );
     if (result.exitCode !== 0 || result.failed) {
@@ -39,5 +48,6 @@ export async function runCreaterepo(dir: string, scratchDir: string, reuseFrom?:
     return { packagesRead: names.split('\n').filter((line) => line.endsWith('.rpm')).length };
   } finally {
     await rm(readList, { force: true });
+    if (cacheDir !== undefined) await rm(cacheDir, { recursive: true, force: true });
   }
 }

@@ -6,6 +6,7 @@ import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { syncDir, syncFile } from '../updates-dir/durable.ts';
 import { currentGeneration } from '../updates-dir/generations.ts';
 import { GENERATIONS_DIR, TMP_PREFIX, type Layout } from '../updates-dir/layout.ts';
+import type { ChecksumCacheKey } from './checksum-cache.ts';
 import { runCreaterepo } from './createrepo.ts';
 import type { AcceptedPackage } from './result-record.ts';
 
@@ -32,6 +33,7 @@ export async function buildGeneration(
   stagingDir: string,
   accepted: readonly AcceptedPackage[],
   id: string,
+  cacheKeys: ReadonlyMap<string, ChecksumCacheKey>,
   profile?: PhaseProfile,
 ): Promise<string> {
   const linked = performance.now();
@@ -64,7 +66,17 @@ export async function buildGeneration(
   }
   profile?.add('generation', performance.now() - linked);
   await pauseIfRequested('after-generation');
-  const metadata = await timed(profile, 'createrepo', () => runCreaterepo(dir, layout.root, reuseFrom));
+  const metadata = await timed(profile, 'createrepo', () =>
+    runCreaterepo(
+      dir,
+      layout.root,
+      reuseFrom,
+      accepted.flatMap((p) => {
+        const cacheKey = cacheKeys.get(p.file);
+        return cacheKey === undefined ? [] : [{ file: p.file, sha256: p.sha256, cacheKey }];
+      }),
+    ),
+  );
   profile?.count('createrepo-read', metadata.packagesRead);
   await pauseIfRequested('after-createrepo');
   // new packages were fsynced by the stage; the metadata and every directory entry are synced here

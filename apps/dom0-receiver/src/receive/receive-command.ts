@@ -12,6 +12,7 @@ import { diagnose } from '../output/diagnostics.ts';
 import { PhaseProfile, timed } from '../output/profile.ts';
 import { bareReason } from '../output/reason.ts';
 import { acceptedReply, rejectedReply, writeReply } from '../output/reply.ts';
+import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
 import { buildGeneration, generationId, switchRepo } from '../publish/generation.ts';
 import { nextSequence, writeResultRecord, type AcceptedPackage, type Rejection } from '../publish/result-record.ts';
 import { checkAgainstPublished } from '../publish/published-conflicts.ts';
@@ -55,6 +56,7 @@ async function publish(
   layout: Layout,
   stagingDir: string,
   accepted: readonly AcceptedPackage[],
+  cacheKeys: ReadonlyMap<string, ChecksumCacheKey>,
   sequence: number,
   profile: PhaseProfile | undefined,
 ): Promise<string> {
@@ -65,7 +67,7 @@ async function publish(
   // nothing new and a repository already published: keep serving it unchanged
   if (fresh.length === 0 && previous !== undefined) return previous;
   const id = generationId(sequence);
-  await buildGeneration(layout, stagingDir, fresh, id, profile);
+  await buildGeneration(layout, stagingDir, fresh, id, cacheKeys, profile);
   await pauseIfRequested('before-swap');
   await timed(profile, 'swap', () => switchRepo(layout, id));
   await pauseIfRequested('after-swap');
@@ -136,7 +138,7 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
     await pauseIfRequested('after-stage');
     let generation: string;
     try {
-      generation = await publish(layout, staging, outcome.accepted, sequence, profile);
+      generation = await publish(layout, staging, outcome.accepted, outcome.cacheKeys, sequence, profile);
     } catch (error) {
       await removeStagingDir(stagingDir);
       await pruneGenerations(layout);

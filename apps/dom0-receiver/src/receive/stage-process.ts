@@ -5,6 +5,7 @@ import { STAGE_COMMAND } from '../cli/args.ts';
 import { settleSandbox, type SandboxPlan, type StageSandbox } from '../config/sandbox.ts';
 import { PackageError, StageError, type ReceiverError } from '../errors.ts';
 import { checkFileName } from '../publish/package-file-name.ts';
+import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
 import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
 import { parseStageMessage, StageMessageError, type StageConfig } from '../stage/messages.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
@@ -12,7 +13,7 @@ import { profileEnv } from '../output/profile.ts';
 import { testHookEnv } from '../test-hooks/pause.ts';
 
 export type StageOutcome =
-  | { readonly kind: 'complete'; readonly accepted: readonly AcceptedPackage[] }
+  | { readonly kind: 'complete'; readonly accepted: readonly AcceptedPackage[]; readonly cacheKeys: ReadonlyMap<string, ChecksumCacheKey> }
   | { readonly kind: 'rejected'; readonly rejection: Rejection };
 
 export interface StageLaunch {
@@ -156,6 +157,7 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
 
   return new Promise<StageOutcome>((resolve, reject) => {
     const accepted: AcceptedPackage[] = [];
+    const cacheKeys = new Map<string, ChecksumCacheKey>();
     let started = false;
     let outcome: StageOutcome | undefined;
     let failure: ReceiverError | undefined;
@@ -178,10 +180,13 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
         }
         if (!started) throw new StageMessageError(`sent ${message.kind} before ready`);
         // a misnamed package stops the batch at once; the stage is killed
-        if (message.kind === 'accepted') accepted.push(checkFileName(message.package));
+        if (message.kind === 'accepted') {
+          accepted.push(checkFileName(message.package));
+          if (message.cacheKey !== null) cacheKeys.set(message.package.file, message.cacheKey);
+        }
         else if (message.kind === 'rejected') outcome = message;
         else if (message.members !== accepted.length) throw new StageMessageError(`reported ${message.members} members but accepted ${accepted.length}`);
-        else outcome = { kind: 'complete', accepted };
+        else outcome = { kind: 'complete', accepted, cacheKeys };
       } catch (error) {
         if (error instanceof PackageError) fail(error);
         else fail(new StageError('STAGE_PROTOCOL', `the stage broke its reporting contract: ${(error as Error).message}`));

@@ -1,4 +1,5 @@
 import { MEMBER_NAME_PATTERN, type DecodeLimits } from '@dom0-updates/protocol';
+import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
 import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
 
 /**
@@ -15,7 +16,8 @@ export interface StageConfig {
 export type StageMessage =
   /** First message: the stage's code runs (so a missing one means it never started). */
   | { readonly kind: 'ready' }
-  | { readonly kind: 'accepted'; readonly package: AcceptedPackage }
+  /** cacheKey: derived from the verified headers; a wrong one only misses createrepo_c's cache */
+  | { readonly kind: 'accepted'; readonly package: AcceptedPackage; readonly cacheKey: ChecksumCacheKey | null }
   | { readonly kind: 'complete'; readonly members: number }
   | { readonly kind: 'rejected'; readonly rejection: Rejection };
 
@@ -68,15 +70,21 @@ function parsePackage(value: unknown): AcceptedPackage {
   };
 }
 
+function parseCacheKey(value: unknown): ChecksumCacheKey | null {
+  if (value === null) return null;
+  const key = record(value, 'cacheKey', ['key', 'installedSize']);
+  return { key: text(key['key'], 'cacheKey.key', SHA256), installedSize: count(key['installedSize'], 'cacheKey.installedSize') };
+}
+
 /** Parses one message from the child; anything off-contract is a STAGE_PROTOCOL failure. */
 export function parseStageMessage(value: unknown): StageMessage {
-  const msg = record(value, 'message', ['kind', 'package', 'members', 'rejection']);
+  const msg = record(value, 'message', ['kind', 'package', 'cacheKey', 'members', 'rejection']);
   switch (msg['kind']) {
     case 'ready':
       if (Object.keys(msg).length !== 1) throw new StageMessageError('ready carries fields');
       return { kind: 'ready' };
     case 'accepted':
-      return { kind: 'accepted', package: parsePackage(msg['package']) };
+      return { kind: 'accepted', package: parsePackage(msg['package']), cacheKey: parseCacheKey(msg['cacheKey']) };
     case 'complete':
       return { kind: 'complete', members: count(msg['members'], 'members') };
     case 'rejected': {

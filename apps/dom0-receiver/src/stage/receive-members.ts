@@ -2,6 +2,7 @@ import { decodeUpdateStream, type DecodeLimits } from '@dom0-updates/protocol';
 import { createRpmVerifier, RpmVerifyError, type DigestOffload, type Keyring } from '@dom0-updates/rpm-verify';
 import type { PhaseProfile } from '../output/profile.ts';
 import { timed } from '../output/profile.ts';
+import { checksumCacheKey, type ChecksumCacheKey } from '../publish/checksum-cache.ts';
 import type { AcceptedPackage } from '../publish/result-record.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { CommitQueue } from './commit-queue.ts';
@@ -21,7 +22,7 @@ export async function receiveMembers(
   limits: DecodeLimits,
   keyring: Keyring,
   now: Date,
-  onAccepted: (pkg: AcceptedPackage) => Promise<void>,
+  onAccepted: (pkg: AcceptedPackage, cacheKey: ChecksumCacheKey | null) => Promise<void>,
   profile?: PhaseProfile,
 ): Promise<number> {
   const offload = startOffload();
@@ -37,7 +38,7 @@ async function receiveAll(
   limits: DecodeLimits,
   keyring: Keyring,
   now: Date,
-  onAccepted: (pkg: AcceptedPackage) => Promise<void>,
+  onAccepted: (pkg: AcceptedPackage, cacheKey: ChecksumCacheKey | null) => Promise<void>,
   offload: DigestOffload | undefined,
   profile: PhaseProfile | undefined,
 ): Promise<number> {
@@ -83,14 +84,17 @@ async function receiveAll(
       await timed(profile, 'commit-wait', () => commits.add(file, member.name));
       members += 1;
       await timed(profile, 'report', () =>
-        onAccepted({
+        onAccepted(
+          {
           file: member.name,
           nevra: { ...verified.nevra },
           nevraString: verified.nevraString,
           sha256: verified.sha256,
           size: verified.size,
           signer: { fingerprint: verified.signer.fingerprint },
-        }),
+          },
+          checksumCacheKey(verified.cacheKeyFields),
+        ),
       );
     } catch (error) {
       // a file handed to the commit queue is closed by it

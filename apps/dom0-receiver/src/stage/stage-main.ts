@@ -38,7 +38,7 @@ async function runStage(rawConfig: unknown): Promise<number> {
       config.limits,
       keyring,
       new Date(config.now),
-      (pkg) => send({ kind: 'accepted', package: pkg }),
+      (pkg, cacheKey) => send({ kind: 'accepted', package: pkg, cacheKey }),
       profile,
     );
     await send({ kind: 'complete', members });
