@@ -81,11 +81,17 @@ function timeProcess(file, command, args, env = process.env) {
   if (typeof input === 'number') closeSync(input);
   const peaks = new Map();
   const sample = async () => {
-    const pids = [child.pid];
-    try {
-      const kids = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8');
-      pids.push(...kids.trim().split(/\s+/).filter(Boolean).map(Number));
-    } catch {}
+    // every descendant: under bubblewrap the stage's node is a grandchild (receiver → bwrap → node)
+    const pids = [];
+    const queue = [child.pid];
+    while (queue.length > 0) {
+      const pid = queue.shift();
+      pids.push(pid);
+      try {
+        const kids = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+        queue.push(...kids.trim().split(/\s+/).filter(Boolean).map(Number));
+      } catch {}
+    }
     for (const pid of pids) {
       try {
         const status = await readFile(`/proc/${pid}/status`, 'utf8');
