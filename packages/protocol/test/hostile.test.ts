@@ -3,34 +3,14 @@
  * variants each, every one with the error code it must produce.
  */
 import { describe, expect, it } from 'vitest';
-import { StreamError, decodeUpdateStream, type DecodeLimits, type StreamErrorCode } from '../src/index.ts';
-import { LIMITS, chunks, concat, decodeAll, text } from './helpers.ts';
+import { decodeUpdateStream, type DecodeLimits, type StreamErrorCode } from '../src/index.ts';
+import { LIMITS, chunks, concat, decodeAll, rejection, text, type Rejection } from './helpers.ts';
 import { buildTar, memberBytes, rawHeader, type RawMember } from './tar-builder.ts';
 
 const GOOD: RawMember = { name: 'good-1.0-1.noarch.rpm', body: text('good') };
 
-interface Outcome {
-  readonly error: StreamError;
-  /** Names of members yielded before the rejection. */
-  readonly yielded: string[];
-}
-
-async function outcome(bytes: Uint8Array, limits: DecodeLimits = LIMITS, chunkSize = 512): Promise<Outcome> {
-  const yielded: string[] = [];
-  try {
-    for await (const member of decodeUpdateStream(chunks(bytes, chunkSize), limits)) {
-      yielded.push(member.name);
-      for await (const piece of member.body) expect(piece.length).toBeGreaterThan(0);
-    }
-  } catch (error) {
-    if (error instanceof StreamError) return { error, yielded };
-    throw error;
-  }
-  throw new Error('the stream was accepted');
-}
-
-async function expectCode(bytes: Uint8Array, code: StreamErrorCode, limits?: DecodeLimits): Promise<Outcome> {
-  const result = await outcome(bytes, limits);
+async function expectCode(bytes: Uint8Array, code: StreamErrorCode, limits?: DecodeLimits): Promise<Rejection> {
+  const result = await rejection(bytes, limits);
   expect(result.error.code, result.error.message).toBe(code);
   return result;
 }
