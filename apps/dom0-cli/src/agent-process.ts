@@ -76,7 +76,9 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     killAll('SIGTERM');
     hardKill = setTimeout(() => {
       killAll('SIGKILL');
-      // A process that left both groups may still hold a pipe: stop waiting for it.
+      // A process that left both groups may still hold a pipe: stop waiting for it, in both
+      // directions (one that holds our stdin and never reads would block the state send forever).
+      child.stdin?.destroy();
       child.stdout?.destroy();
       child.stderr?.destroy();
       link?.abort();

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 
 export const CACHED_REPO_ID = 'dom0-updates-cached';
 
-export function cachedRepoDefinition(updatesDir: string, keyring: readonly string[]): string {
+/** `repoDir` defaults to the `repo` link; a run pins the generation it resolved instead. */
+export function cachedRepoDefinition(updatesDir: string, keyring: readonly string[], repoDir = join(updatesDir, 'repo')): string {
   return [
     `[${CACHED_REPO_ID}]`,
     'name=dom0 updates, verified by dom0-receiver',
-    `baseurl=file://${join(updatesDir, 'repo')}`,
+    `baseurl=file://${repoDir}`,
     'enabled=1',
     'gpgcheck=1',
     'localpkg_gpgcheck=1',
@@ -26,8 +27,8 @@ export function cachedRepoDefinition(updatesDir: string, keyring: readonly strin
 }
 
 /** A private directory holding only the cached repo definition: dnf's whole reposdir. */
-export function writeCachedRepoDir(updatesDir: string, keyring: readonly string[]): string {
+export function writeCachedRepoDir(updatesDir: string, keyring: readonly string[], repoDir?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'dom0-update-repos.'));
-  writeFileSync(join(dir, `${CACHED_REPO_ID}.repo`), cachedRepoDefinition(updatesDir, keyring), { mode: 0o644 });
+  writeFileSync(join(dir, `${CACHED_REPO_ID}.repo`), cachedRepoDefinition(updatesDir, keyring, repoDir), { mode: 0o644 });
   return dir;
 }

@@ -6,7 +6,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { matchesSpec } from './package-match.ts';
-import { listCachedRepoNames, namesToWithhold } from './withheld.ts';
+import { listCachedRepoNames, namesToWithhold, pinPublishedRepo } from './withheld.ts';
 import { loadConfig, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -146,7 +146,9 @@ async function install(
   installedBefore: readonly InstalledPackage[],
   received: readonly ReceivedPackage[],
 ): Promise<number> {
-  const reposDir = writeCachedRepoDir(config.updatesDir, config.keyring);
+  // One snapshot for both the withheld names and dnf (see pinPublishedRepo).
+  const repoDir = pinPublishedRepo(config.updatesDir);
+  const reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir);
   try {
     const request: Dom0DnfRequest = {
       reposDir,
@@ -156,7 +158,7 @@ async function install(
     };
     if (options.clean) await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], reporter.mode, 'clean all', true);
     reporter.stage('install', `Installing from the cached repository (${options.action})...`);
-    const withheld = namesToWithhold(await listCachedRepoNames(config.updatesDir), installedBefore, options.packages);
+    const withheld = namesToWithhold(await listCachedRepoNames(repoDir), installedBefore, options.packages);
     if (withheld.length > 0) {
       reporter.info(`Not offered to dnf (in the cached repository, but neither installed nor requested): ${withheld.join(', ')}`);
     }

@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, renameSync, symlinkSync } from 'node:fs';
+import { cachedRepoDefinition } from '../src/cached-repo.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixtures } from '@dom0-updates/fixtures';
@@ -6,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
 import type { InstalledPackage } from '../src/installed.ts';
-import { listCachedRepoNames, namesToWithhold } from '../src/withheld.ts';
+import { listCachedRepoNames, namesToWithhold, pinPublishedRepo } from '../src/withheld.ts';
 
 const installed: InstalledPackage[] = [
   { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
@@ -28,6 +29,13 @@ describe('names withheld from dom0\'s dnf', () => {
   it('does not let in a longer name because a shorter one was named', () => {
     expect(namesToWithhold(repo, installed, ['dom0-hello'])).toContain('dom0-hello-ng');
   });
+
+  it('does not let in a shorter name because a longer one was named', () => {
+    const names = ['qubes', 'qubes-foo', 'qubes-foo-bar'];
+    expect(namesToWithhold(names, [], ['qubes-foo-bar'])).toEqual(['qubes', 'qubes-foo']);
+    expect(namesToWithhold(names, [], ['qubes-foo-bar.noarch'])).toEqual(['qubes', 'qubes-foo']);
+    expect(namesToWithhold(names, [], ['qubes-foo-2.0-1'])).toEqual(['qubes', 'qubes-foo-bar']);
+  });
 });
 
 describe('the cached repository\'s names', () => {
@@ -39,11 +47,31 @@ describe('the cached repository\'s names', () => {
     // A file name says nothing: the header does.
     const [ng] = f.packages.obsoleting;
     if (ng) copyFileSync(ng.path, join(updatesDir, 'repo', 'innocent-1.0-1.noarch.rpm'));
-    expect(await listCachedRepoNames(updatesDir)).toEqual(['dom0-hello', 'dom0-hello-ng', 'dom0-libgreet', 'dom0-tool']);
+    expect(await listCachedRepoNames(pinPublishedRepo(updatesDir))).toEqual(['dom0-hello', 'dom0-hello-ng', 'dom0-libgreet', 'dom0-tool']);
+  });
+
+  it('are read from the generation the run pinned, not from whatever the link points to later', async () => {
+    const f = await buildFixtures();
+    const updatesDir = mkdtempSync(join(tmpdir(), 'dom0-cli-withheld-'));
+    const first = join(updatesDir, 'generations', 'one');
+    const second = join(updatesDir, 'generations', 'two');
+    mkdirSync(first, { recursive: true });
+    mkdirSync(second, { recursive: true });
+    for (const p of f.packages.v2) copyFileSync(p.path, join(first, p.fileName));
+    for (const p of [...f.packages.v2, ...f.packages.obsoleting]) copyFileSync(p.path, join(second, p.fileName));
+    symlinkSync(join('generations', 'one'), join(updatesDir, 'repo'));
+    const pinned = pinPublishedRepo(updatesDir);
+    expect(pinned).toBe(realpathSync(first));
+    // the receiver publishes a new generation between the listing and dnf
+    renameSync(join(updatesDir, 'repo'), join(updatesDir, 'repo.old'));
+    symlinkSync(join('generations', 'two'), join(updatesDir, 'repo'));
+    expect(await listCachedRepoNames(pinned)).not.toContain('dom0-hello-ng');
+    expect(cachedRepoDefinition(updatesDir, [], pinned)).toContain(`baseurl=file://${realpathSync(first)}\n`);
   });
 
   it('are none when nothing was ever published', async () => {
-    expect(await listCachedRepoNames(mkdtempSync(join(tmpdir(), 'dom0-cli-withheld-')))).toEqual([]);
+    expect(pinPublishedRepo(mkdtempSync(join(tmpdir(), 'dom0-cli-withheld-')))).toBeUndefined();
+    expect(await listCachedRepoNames(undefined)).toEqual([]);
   });
 });
 
