@@ -1,4 +1,5 @@
-import { chmod, chown, lchown, lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, chown, lchown, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STAGING_PREFIX } from './layout.ts';
 
@@ -18,8 +19,10 @@ export async function createStagingDir(updatesDir: string, owner: StageOwner | u
 
 /**
  * Takes the staging dir back from the stage user once none of its processes is left: the dir
- * and every entry belong to the receiver, and files are read-only to everyone else. lchown, so
- * a symlink the stage planted is never followed (the staged check refuses it anyway).
+ * belongs to the receiver first (so nothing new can appear in it), then each entry that is a
+ * regular file with one link is re-owned and made read-only to others through its own descriptor.
+ * Anything else (a symlink, a hard link to a file elsewhere, a fifo, a directory) is left exactly
+ * as it is, never followed or changed, and the staged check refuses the batch.
  */
 export async function sealStagingDir(dir: string): Promise<void> {
   const uid = process.getuid?.();
@@ -28,9 +31,20 @@ export async function sealStagingDir(dir: string): Promise<void> {
   await lchown(dir, uid, gid);
   await chmod(dir, 0o700);
   for (const name of await readdir(dir)) {
-    const path = join(dir, name);
-    await lchown(path, uid, gid);
-    if ((await lstat(path)).isFile()) await chmod(path, 0o644);
+    let handle;
+    try {
+      handle = await open(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch {
+      continue; // a symlink (ELOOP) or something that cannot be opened: left for the staged check
+    }
+    try {
+      const info = await handle.stat();
+      if (!info.isFile() || info.nlink !== 1) continue;
+      await handle.chown(uid, gid);
+      await handle.chmod(0o644);
+    } finally {
+      await handle.close();
+    }
   }
 }
 

@@ -1,0 +1,35 @@
+// Taking the staging dir back must never change a file outside it: a compromised stage may plant
+// a hard link or a symlink to one before it is killed.
+import { chmodSync, chownSync, linkSync, lstatSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sealStagingDir } from '../src/updates-dir/staging.ts';
+
+describe.runIf(process.getuid?.() === 0)('sealing the staging dir (root)', () => {
+  it('re-owns single-link files and leaves links to outside files untouched', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'dom0-receiver-seal-'));
+    const outside = join(base, 'outside-secret');
+    writeFileSync(outside, 'not the stage\'s');
+    chownSync(outside, 1234, 1234);
+    chmodSync(outside, 0o4755);
+    const staging = mkdtempSync(join(base, 'staging.'));
+    chownSync(staging, 4321, 4321);
+    const good = join(staging, 'good-1.0-1.noarch.rpm');
+    writeFileSync(good, 'x');
+    chownSync(good, 4321, 4321);
+    chmodSync(good, 0o666);
+    linkSync(outside, join(staging, 'hard-1.0-1.noarch.rpm'));
+    symlinkSync(outside, join(staging, 'soft-1.0-1.noarch.rpm'));
+
+    await sealStagingDir(staging);
+
+    const dir = statSync(staging);
+    expect([dir.uid, dir.mode & 0o777]).toEqual([0, 0o700]);
+    const sealed = statSync(good);
+    expect([sealed.uid, sealed.gid, sealed.mode & 0o7777]).toEqual([0, 0, 0o644]);
+    const untouched = statSync(outside);
+    expect([untouched.uid, untouched.gid, untouched.mode & 0o7777]).toEqual([1234, 1234, 0o4755]);
+    expect(lstatSync(join(staging, 'soft-1.0-1.noarch.rpm')).isSymbolicLink()).toBe(true);
+  });
+});
