@@ -4,11 +4,10 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestWorker } from '../src/digest/digest-worker.ts';
 import { RING_BYTES } from '../src/digest/ring.ts';
-import { RpmVerifyError } from '../src/errors.ts';
 import { createRpmVerifier, type OffloadedDigest, type VerifiedPackage } from '../src/verifier.ts';
 import { fixtures, type Loaded } from './support/fixtures.ts';
 import { rebuild, splitPackage } from './support/package-bytes.ts';
-import { NOW, verifyBytes } from './support/verify-bytes.ts';
+import { codeOf, NOW, verifyBytes } from './support/verify-bytes.ts';
 
 let fx: Loaded;
 let worker: DigestWorker;
@@ -28,15 +27,6 @@ async function verifyOffloaded(bytes: Uint8Array, digests: readonly OffloadedDig
   return v.finish();
 }
 
-async function codeOf(run: Promise<unknown>): Promise<string> {
-  try {
-    await run;
-    return 'ACCEPTED';
-  } catch (error) {
-    if (error instanceof RpmVerifyError) return error.code;
-    throw error;
-  }
-}
 
 describe('digest worker', () => {
   it('computes the same MD5 and SHA-256 as node:crypto for any split of the input, across the ring wrap', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RpmVerifyError } from '../src/errors.ts';
 import { parseHeader, parseHeaderIntro, type HeaderKind } from '../src/header/structure.ts';
 import { buildHeader, patchIndex, storeStart, str, u32, type RawEntry } from './support/header-builder.ts';
+import { codeOfSync } from './support/verify-bytes.ts';
 
 const BASE: RawEntry[] = [
   { tag: 1000, type: 6, count: 1, data: str('hello') },
@@ -15,15 +15,6 @@ function parse(bytes: Uint8Array, kind: HeaderKind = 'main', budget = 1 << 20) {
   return parseHeader(bytes, intro, kind, 'x.rpm');
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof RpmVerifyError) return err.code;
-    throw err;
-  }
-  return 'ACCEPTED';
-}
 
 describe('header structure', () => {
   it('accepts a canonical header and returns each entry exactly', () => {
@@ -36,83 +27,83 @@ describe('header structure', () => {
   it('rejects a bad magic and non-zero reserved bytes', () => {
     const b = Buffer.from(buildHeader('main', BASE));
     b[0] = 0x8f;
-    expect(codeOf(() => parse(b))).toBe('RPM_HEADER_MAGIC');
+    expect(codeOfSync(() => parse(b))).toBe('RPM_HEADER_MAGIC');
     const c = Buffer.from(buildHeader('main', BASE));
     c[5] = 1;
-    expect(codeOf(() => parse(c))).toBe('RPM_HEADER_MAGIC');
+    expect(codeOfSync(() => parse(c))).toBe('RPM_HEADER_MAGIC');
   });
 
   it('rejects il or dl beyond the budget before allocating', () => {
     const b = Buffer.from(buildHeader('main', BASE));
     b.writeUInt32BE(0xffff, 8);
-    expect(codeOf(() => parse(b, 'main', 4096))).toBe('RPM_TOO_LARGE');
+    expect(codeOfSync(() => parse(b, 'main', 4096))).toBe('RPM_TOO_LARGE');
     b.writeUInt32BE(0x10000, 8);
-    expect(codeOf(() => parse(b))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parse(b))).toBe('RPM_HEADER_BOUNDS');
     const c = Buffer.from(buildHeader('main', BASE));
     c.writeUInt32BE(0xffffffff, 12);
-    expect(codeOf(() => parse(c))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parse(c))).toBe('RPM_HEADER_BOUNDS');
     const d = Buffer.from(buildHeader('main', BASE));
     d.writeUInt32BE(0, 8);
-    expect(codeOf(() => parse(d))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parse(d))).toBe('RPM_HEADER_BOUNDS');
   });
 
   it('rejects a missing or wrong region tag', () => {
-    expect(codeOf(() => parse(buildHeader('main', BASE), 'signature'))).toBe('RPM_REGION_BAD');
-    expect(codeOf(() => parse(patchIndex(buildHeader('main', BASE), 0, 1, 4)))).toBe('RPM_REGION_BAD');
-    expect(codeOf(() => parse(patchIndex(buildHeader('main', BASE), 0, 3, 32)))).toBe('RPM_REGION_BAD');
-    expect(codeOf(() => parse(patchIndex(buildHeader('main', BASE), 0, 2, 0)))).toBe('RPM_REGION_BAD');
+    expect(codeOfSync(() => parse(buildHeader('main', BASE), 'signature'))).toBe('RPM_REGION_BAD');
+    expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 0, 1, 4)))).toBe('RPM_REGION_BAD');
+    expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 0, 3, 32)))).toBe('RPM_REGION_BAD');
+    expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 0, 2, 0)))).toBe('RPM_REGION_BAD');
   });
 
   it('rejects a region trailer that does not cover every entry (dribble)', () => {
     const b = Buffer.from(buildHeader('main', BASE));
     const trailer = b.length - 16;
     b.writeInt32BE(-(4 * 16), trailer + 8); // claims 4 of the 5 entries: the last one dribbles
-    expect(codeOf(() => parse(b))).toBe('RPM_REGION_BAD');
+    expect(codeOfSync(() => parse(b))).toBe('RPM_REGION_BAD');
     const c = Buffer.from(buildHeader('main', BASE));
     c.writeUInt32BE(62, c.length - 16);
-    expect(codeOf(() => parse(c))).toBe('RPM_REGION_BAD');
+    expect(codeOfSync(() => parse(c))).toBe('RPM_REGION_BAD');
   });
 
   it('rejects unsorted and duplicated tags', () => {
     const swapped = [BASE[1]!, BASE[0]!, BASE[2]!, BASE[3]!];
-    expect(codeOf(() => parse(buildHeader('main', swapped)))).toBe('RPM_HEADER_NOT_CANONICAL');
+    expect(codeOfSync(() => parse(buildHeader('main', swapped)))).toBe('RPM_HEADER_NOT_CANONICAL');
     const dup = [BASE[0]!, { ...BASE[0]!, data: str('other') }, BASE[2]!];
-    expect(codeOf(() => parse(buildHeader('main', dup)))).toBe('RPM_HEADER_NOT_CANONICAL');
+    expect(codeOfSync(() => parse(buildHeader('main', dup)))).toBe('RPM_HEADER_NOT_CANONICAL');
   });
 
   it('rejects overlapping, gapped and misaligned data', () => {
     const h = buildHeader('main', BASE);
-    expect(codeOf(() => parse(patchIndex(h, 2, 2, 0)))).toBe('RPM_HEADER_NOT_CANONICAL'); // overlaps tag 1000
-    expect(codeOf(() => parse(patchIndex(h, 2, 2, 7)))).toBe('RPM_HEADER_NOT_CANONICAL'); // gap
+    expect(codeOfSync(() => parse(patchIndex(h, 2, 2, 0)))).toBe('RPM_HEADER_NOT_CANONICAL'); // overlaps tag 1000
+    expect(codeOfSync(() => parse(patchIndex(h, 2, 2, 7)))).toBe('RPM_HEADER_NOT_CANONICAL'); // gap
     const mis = buildHeader('main', [{ tag: 1000, type: 6, count: 1, data: str('ab') }, { tag: 1001, type: 4, count: 1, data: u32(1) }]);
-    expect(codeOf(() => parse(patchIndex(mis, 2, 2, 3)))).toBe('RPM_HEADER_NOT_CANONICAL'); // INT32 at offset 3
+    expect(codeOfSync(() => parse(patchIndex(mis, 2, 2, 3)))).toBe('RPM_HEADER_NOT_CANONICAL'); // INT32 at offset 3
   });
 
   it('rejects non-zero alignment padding', () => {
     const h = Buffer.from(buildHeader('main', [{ tag: 1000, type: 6, count: 1, data: str('ab') }, { tag: 1001, type: 4, count: 1, data: u32(1) }]));
     h[storeStart(h) + 3] = 0x41;
-    expect(codeOf(() => parse(h))).toBe('RPM_HEADER_NOT_CANONICAL');
+    expect(codeOfSync(() => parse(h))).toBe('RPM_HEADER_NOT_CANONICAL');
   });
 
   it('rejects unterminated strings and string counts that do not fit', () => {
     const h = Buffer.from(buildHeader('main', [{ tag: 1000, type: 6, count: 1, data: str('abc') }]));
     h[storeStart(h) + 3] = 0x41; // the NUL becomes 'A': the string now runs into the trailer
-    expect(codeOf(() => parse(h))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parse(h))).toBe('RPM_HEADER_BOUNDS');
     const arr = buildHeader('main', [{ tag: 1000, type: 4, count: 1, data: u32(1) }, { tag: 1001, type: 8, count: 2, data: str('a\0bc') }]);
-    expect(codeOf(() => parse(patchIndex(arr, 2, 3, 3)))).toBe('RPM_HEADER_BOUNDS');
-    expect(codeOf(() => parse(patchIndex(arr, 2, 3, 0xffffffff)))).toBe('RPM_HEADER_BOUNDS');
-    expect(codeOf(() => parse(patchIndex(buildHeader('main', BASE), 1, 3, 2)))).toBe('RPM_HEADER_TYPE_BAD');
+    expect(codeOfSync(() => parse(patchIndex(arr, 2, 3, 3)))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parse(patchIndex(arr, 2, 3, 0xffffffff)))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 1, 3, 2)))).toBe('RPM_HEADER_TYPE_BAD');
   });
 
   it('rejects integer counts that overflow the store', () => {
-    expect(codeOf(() => parse(patchIndex(buildHeader('main', BASE), 3, 3, 0x40000001)))).toBe('RPM_HEADER_BOUNDS');
-    expect(codeOf(() => parse(patchIndex(buildHeader('main', BASE), 3, 3, 0xffffffff)))).toBe('RPM_HEADER_BOUNDS');
-    expect(codeOf(() => parse(patchIndex(buildHeader('main', BASE), 3, 3, 0)))).toBe('RPM_HEADER_TYPE_BAD');
+    expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 3, 3, 0x40000001)))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 3, 3, 0xffffffff)))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 3, 3, 0)))).toBe('RPM_HEADER_TYPE_BAD');
   });
 
   it('rejects unknown types and unused bytes in the store', () => {
-    expect(codeOf(() => parse(patchIndex(buildHeader('main', BASE), 4, 1, 0)))).toBe('RPM_HEADER_TYPE_BAD');
-    expect(codeOf(() => parse(patchIndex(buildHeader('main', BASE), 4, 1, 10)))).toBe('RPM_HEADER_TYPE_BAD');
-    expect(codeOf(() => parse(patchIndex(buildHeader('main', BASE), 4, 3, 2)))).toBe('RPM_HEADER_NOT_CANONICAL');
+    expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 4, 1, 0)))).toBe('RPM_HEADER_TYPE_BAD');
+    expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 4, 1, 10)))).toBe('RPM_HEADER_TYPE_BAD');
+    expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 4, 3, 2)))).toBe('RPM_HEADER_NOT_CANONICAL');
   });
 });

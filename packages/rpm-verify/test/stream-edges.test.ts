@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RpmVerifyError } from '../src/errors.ts';
 import { parseHeader, parseHeaderIntro } from '../src/header/structure.ts';
 import { createRpmVerifier } from '../src/verifier.ts';
 import { fixtures, type Loaded } from './support/fixtures.ts';
 import { buildHeader, patchIndex, readEntries, str, u32, u64, type RawEntry } from './support/header-builder.ts';
 import { rebuild, splitPackage, type PackageParts } from './support/package-bytes.ts';
-import { NOW, outcome } from './support/verify-bytes.ts';
+import { codeOfSync, NOW, outcome } from './support/verify-bytes.ts';
 
 let fx: Loaded;
 let rsa: PackageParts;
@@ -20,15 +19,6 @@ beforeAll(async () => {
   edV3 = splitPackage(await readFile(fx.set.rpmv3.find((p) => p.signer === 'trusted-ed25519')!.path));
 }, 300_000);
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof RpmVerifyError) return err.code;
-    throw err;
-  }
-  return 'ACCEPTED';
-}
 
 const parse = (bytes: Uint8Array, budget = 1 << 20) => parseHeader(bytes, parseHeaderIntro(bytes.subarray(0, 16), 'main', budget, 'x.rpm'), 'main', 'x.rpm');
 const setSize = (value: number) => (es: RawEntry[]) => es.map((e) => (e.tag === 1000 ? { ...e, data: u32(value) } : e));
@@ -47,22 +37,22 @@ describe('bounds arithmetic and per-type counts', () => {
 
   it('rejects entry offsets near 2^32 and counts whose byte size would wrap 32 bits', () => {
     const h = buildHeader('main', base);
-    for (const offset of [0xfffffff0, 0xffffffff, 0x80000000]) expect(codeOf(() => parse(patchIndex(h, 2, 2, offset)))).toBe('RPM_HEADER_NOT_CANONICAL');
-    expect(codeOf(() => parse(patchIndex(h, 2, 3, 0x80000001)))).toBe('RPM_HEADER_BOUNDS'); // INT16: 2*count wraps to 2
-    expect(codeOf(() => parse(patchIndex(h, 3, 3, 0x20000001)))).toBe('RPM_HEADER_BOUNDS'); // INT64: 8*count wraps to 8
-    expect(codeOf(() => parse(patchIndex(h, 3, 3, 2)))).toBe('RPM_HEADER_BOUNDS');
-    expect(codeOf(() => parse(patchIndex(h, 4, 3, 3)))).toBe('RPM_HEADER_BOUNDS'); // one I18N string more than stored
-    expect(codeOf(() => parse(patchIndex(h, 4, 3, 1)))).toBe('RPM_HEADER_NOT_CANONICAL'); // one fewer: unused bytes
+    for (const offset of [0xfffffff0, 0xffffffff, 0x80000000]) expect(codeOfSync(() => parse(patchIndex(h, 2, 2, offset)))).toBe('RPM_HEADER_NOT_CANONICAL');
+    expect(codeOfSync(() => parse(patchIndex(h, 2, 3, 0x80000001)))).toBe('RPM_HEADER_BOUNDS'); // INT16: 2*count wraps to 2
+    expect(codeOfSync(() => parse(patchIndex(h, 3, 3, 0x20000001)))).toBe('RPM_HEADER_BOUNDS'); // INT64: 8*count wraps to 8
+    expect(codeOfSync(() => parse(patchIndex(h, 3, 3, 2)))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parse(patchIndex(h, 4, 3, 3)))).toBe('RPM_HEADER_BOUNDS'); // one I18N string more than stored
+    expect(codeOfSync(() => parse(patchIndex(h, 4, 3, 1)))).toBe('RPM_HEADER_NOT_CANONICAL'); // one fewer: unused bytes
   });
 
   it('rejects a region entry or trailer offset that is off, positive or wraps', () => {
     const h = Buffer.from(buildHeader('main', base));
-    expect(codeOf(() => parse(patchIndex(h, 0, 2, 0xfffffff0)))).toBe('RPM_REGION_BAD');
+    expect(codeOfSync(() => parse(patchIndex(h, 0, 2, 0xfffffff0)))).toBe('RPM_REGION_BAD');
     const trailerAt = h.length - 16;
     for (const v of [5 * 16, -(5 * 16) - 16, -(5 * 16) + 16, 0]) {
       const t = Buffer.from(h);
       t.writeInt32BE(v, trailerAt + 8);
-      expect(codeOf(() => parse(t))).toBe('RPM_REGION_BAD');
+      expect(codeOfSync(() => parse(t))).toBe('RPM_REGION_BAD');
     }
   });
 
@@ -72,15 +62,15 @@ describe('bounds arithmetic and per-type counts', () => {
     intro.writeUInt32BE(0x0fffffff, 12);
     const parsed = parseHeaderIntro(intro, 'main', Number.MAX_SAFE_INTEGER, 'x.rpm');
     expect(parsed.totalBytes).toBe(16 + 0xffff * 16 + 0x0fffffff);
-    expect(codeOf(() => parseHeaderIntro(intro, 'main', 32 * 1024 * 1024, 'x.rpm'))).toBe('RPM_TOO_LARGE');
+    expect(codeOfSync(() => parseHeaderIntro(intro, 'main', 32 * 1024 * 1024, 'x.rpm'))).toBe('RPM_TOO_LARGE');
     intro.writeUInt32BE(0x10000000, 12);
-    expect(codeOf(() => parseHeaderIntro(intro, 'main', Number.MAX_SAFE_INTEGER, 'x.rpm'))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parseHeaderIntro(intro, 'main', Number.MAX_SAFE_INTEGER, 'x.rpm'))).toBe('RPM_HEADER_BOUNDS');
   });
 
   it('rejects a STRING_ARRAY whose last string runs into the trailer', () => {
     const h = Buffer.from(buildHeader('main', [{ tag: 1000, type: 8, count: 2, data: str('a\0b') }]));
     h[16 + 2 * 16 + 3] = 0x41;
-    expect(codeOf(() => parse(h))).toBe('RPM_HEADER_BOUNDS');
+    expect(codeOfSync(() => parse(h))).toBe('RPM_HEADER_BOUNDS');
   });
 });
 
@@ -113,22 +103,22 @@ describe('sizes, signatures and the stream', () => {
 
   it('enforces the size caps given by the caller', () => {
     const v = createRpmVerifier(fx.trusted, { now: NOW, maxPackageBytes: rsa.bytes.length - 1 }, 'cap.rpm');
-    expect(codeOf(() => v.write(rsa.bytes))).toBe('RPM_TOO_LARGE');
+    expect(codeOfSync(() => v.write(rsa.bytes))).toBe('RPM_TOO_LARGE');
     const w = createRpmVerifier(fx.trusted, { now: NOW, maxHeaderBytes: rsa.sigHeader.length + 100 }, 'cap.rpm');
-    expect(codeOf(() => w.write(rsa.bytes))).toBe('RPM_TOO_LARGE');
+    expect(codeOfSync(() => w.write(rsa.bytes))).toBe('RPM_TOO_LARGE');
     const x = createRpmVerifier(fx.trusted, { now: NOW, maxPackageBytes: rsa.payloadStart + 10 }, 'cap.rpm');
-    expect(codeOf(() => x.write(rsa.bytes.subarray(0, rsa.mainStart)))).toBe('RPM_TOO_LARGE');
+    expect(codeOfSync(() => x.write(rsa.bytes.subarray(0, rsa.mainStart)))).toBe('RPM_TOO_LARGE');
   });
 
   it('refuses use after failure or after finish', async () => {
     const v = createRpmVerifier(fx.trusted, { now: NOW }, 'state.rpm');
-    expect(codeOf(() => v.write(Buffer.alloc(200, 0x41)))).toBe('RPM_BAD_LEAD');
-    expect(codeOf(() => v.write(rsa.bytes))).toBe('RPM_BAD_LEAD');
+    expect(codeOfSync(() => v.write(Buffer.alloc(200, 0x41)))).toBe('RPM_BAD_LEAD');
+    expect(codeOfSync(() => v.write(rsa.bytes))).toBe('RPM_BAD_LEAD');
     await expect(v.finish()).rejects.toMatchObject({ code: 'RPM_BAD_LEAD' });
     const w = createRpmVerifier(fx.trusted, { now: NOW }, 'state.rpm');
     w.write(rsa.bytes);
     await w.finish();
-    expect(codeOf(() => w.write(new Uint8Array(1)))).toBe('RPM_STATE');
+    expect(codeOfSync(() => w.write(new Uint8Array(1)))).toBe('RPM_STATE');
     await expect(w.finish()).rejects.toMatchObject({ code: 'RPM_STATE' });
   });
 

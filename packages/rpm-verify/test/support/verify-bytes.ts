@@ -18,13 +18,29 @@ export async function verifyBytes(bytes: Uint8Array, keyring: Keyring, chunkSize
   return v.finish();
 }
 
-/** The error code, or 'ACCEPTED'. Anything but RpmVerifyError is a bug and propagates. */
-export async function outcome(bytes: Uint8Array, keyring: Keyring, chunkSizes?: readonly number[], now = NOW): Promise<string> {
+/** The error code of a synchronous check, or 'ACCEPTED'. Anything but RpmVerifyError is a bug and propagates. */
+export function codeOfSync(fn: () => unknown): string {
   try {
-    await verifyBytes(bytes, keyring, chunkSizes, now);
+    fn();
+  } catch (err) {
+    if (err instanceof RpmVerifyError) return err.code;
+    throw err;
+  }
+  return 'ACCEPTED';
+}
+
+/** The error code a verification settles with, or 'ACCEPTED'. Anything but RpmVerifyError propagates. */
+export async function codeOf(run: Promise<unknown>): Promise<string> {
+  try {
+    await run;
     return 'ACCEPTED';
   } catch (err) {
     if (err instanceof RpmVerifyError) return err.code;
     throw err;
   }
+}
+
+/** The error code, or 'ACCEPTED', for bytes fed in chunks of the given sizes. */
+export function outcome(bytes: Uint8Array, keyring: Keyring, chunkSizes?: readonly number[], now = NOW): Promise<string> {
+  return codeOf(verifyBytes(bytes, keyring, chunkSizes, now));
 }
