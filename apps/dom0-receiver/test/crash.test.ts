@@ -1,30 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, runReceiver, sha256 } from './helpers.ts';
+import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, runReceiver, sha256, startPausedAt } from './helpers.ts';
 
-/** Starts the receiver with a test pause point, waits until it pauses there, then kill -9. */
-async function killAt(point: string, args: string[], stream: Uint8Array): Promise<void> {
-  const child = spawn(process.execPath, [BUNDLE, ...args], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_PAUSE: point },
-  });
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(stream);
-  let stderr = '';
-  const closed = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
-  await new Promise<void>((resolve, reject) => {
-    child.stderr.setEncoding('utf8').on('data', (t: string) => {
-      stderr += t;
-      if (stderr.includes(`test pause at ${point}`)) resolve();
-    });
-    void closed.then(() => reject(new Error(`receiver ended before pausing at ${point}: ${stderr}`)));
-  });
-  child.kill('SIGKILL');
-  expect(await closed).toBe('SIGKILL');
-}
 
 /** Package names the repo metadata lists, from primary.xml. */
 async function metadataNames(repo: string): Promise<string[]> {
@@ -68,7 +47,8 @@ describe('crash safety (kill -9 at named points)', () => {
     const oldTree = await publishedTree(dir);
 
     const v2 = await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path))));
-    await killAt(point, args, v2);
+    const paused = await startPausedAt(point, args, v2);
+    expect(await paused.kill()).toBe('SIGKILL');
 
     const names = await publishedSet(dir, originals);
     expect(names).toEqual(expected === 'old' ? oldNames : newNames);

@@ -132,3 +132,38 @@ export function replyError(run: RunResult): { code: string; member?: string; mes
   if (reply.status !== 'rejected') throw new Error(`expected a rejected reply, got ${run.stdout}`);
   return reply.error;
 }
+
+export interface PausedReceiver {
+  readonly pid: number;
+  /** What the receiver wrote on stderr up to the pause. */
+  readonly stderr: string;
+  /** kill -9, then waits for the end; returns the signal it ended with. */
+  kill(): Promise<NodeJS.Signals | null>;
+}
+
+/** Starts the bundle with a test pause point (src/test-hooks/pause.ts) and waits until it pauses there. */
+export async function startPausedAt(point: string, args: readonly string[], stream: Uint8Array): Promise<PausedReceiver> {
+  const child = spawn(process.execPath, [BUNDLE, ...args], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_PAUSE: point },
+  });
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(stream);
+  let stderr = '';
+  const closed = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (t: string) => {
+      stderr += t;
+      if (stderr.includes(`test pause at ${point}`)) resolve();
+    });
+    void closed.then(() => reject(new Error(`receiver ended before pausing at ${point}: ${stderr}`)));
+  });
+  return {
+    pid: child.pid ?? -1,
+    stderr,
+    kill: () => {
+      child.kill('SIGKILL');
+      return closed;
+    },
+  };
+}

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, type ReceiveArgs } from '../src/cli/args.ts';
 import { pathUnreachableReason } from '../src/config/bwrap-preflight.ts';
-import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, replyError, runReceiver } from './helpers.ts';
+import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, replyError, runReceiver, startPausedAt } from './helpers.ts';
 
 const FALLBACK = 'sandbox: running the stage without bubblewrap (--sandbox auto)';
 
@@ -67,30 +66,16 @@ async function findStage(receiverPid: number): Promise<StageView> {
 async function stageWhilePaused(args: readonly string[]): Promise<{ stage: StageView; stderr: string }> {
   const f = await getFixtures();
   const stream = await encodeStream([await fileMember(f.packages.v2[0]!.path)]);
-  const child = spawn(process.execPath, [BUNDLE, 'receive', ...args, ...(await keyringArgs())], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_PAUSE: 'stage-after-member' },
-  });
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(stream);
-  let stderr = '';
-  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.stderr.setEncoding('utf8').on('data', (t: string) => {
-      stderr += t;
-      if (stderr.includes('test pause at stage-after-member')) resolve();
-    });
-    void closed.then(() => reject(new Error(`receiver ended before the stage paused: ${stderr}`)));
-  });
-  const receiverPid = child.pid ?? -1;
+  const paused = await startPausedAt('stage-after-member', ['receive', ...args, ...(await keyringArgs())], stream);
+  const receiverPid = paused.pid;
   try {
-    return { stage: await findStage(receiverPid), stderr };
+    return { stage: await findStage(receiverPid), stderr: paused.stderr };
   } finally {
     // a stage without bwrap's --die-with-parent would outlive the receiver: kill it by its pid
     const stage = await findStage(receiverPid).catch(() => undefined);
-    child.kill('SIGKILL');
+    const ended = paused.kill();
     if (stage !== undefined) process.kill(stage.pid, 'SIGKILL');
-    await closed;
+    await ended;
   }
 }
 

@@ -4,33 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DYNAMIC_ID_COUNT, DYNAMIC_ID_FIRST, idsOfLiveProcesses, resolveStageUser } from '../src/config/stage-user.ts';
 import { reapStageUser } from '../src/receive/reap-stage-user.ts';
-import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir } from './helpers.ts';
+import { encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, startPausedAt } from './helpers.ts';
 
-/** Starts the receiver paused at `point`; returns its pid and a kill that waits for the end. */
-async function pausedAt(point: string, args: string[], stream: Uint8Array): Promise<{ pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [BUNDLE, ...args], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_PAUSE: point },
-  });
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(stream);
-  let stderr = '';
-  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.stderr.setEncoding('utf8').on('data', (t: string) => {
-      stderr += t;
-      if (stderr.includes(`test pause at ${point}`)) resolve();
-    });
-    void closed.then(() => reject(new Error(`receiver ended before pausing at ${point}: ${stderr}`)));
-  });
-  return {
-    pid: child.pid ?? -1,
-    stop: async () => {
-      child.kill('SIGKILL');
-      await closed;
-    },
-  };
-}
 
 async function statusOf(pid: number): Promise<{ ppid: number; uid: number; gid: number; cmdline: string }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -49,7 +24,7 @@ describe('the stage identity', () => {
     const f = await getFixtures();
     const dir = await makeUpdatesDir();
     const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
-    const receiver = await pausedAt('stage-after-member', ['receive', '--updates-dir', dir, ...(await keyringArgs())], stream);
+    const receiver = await startPausedAt('stage-after-member', ['receive', '--updates-dir', dir, ...(await keyringArgs())], stream);
     try {
       let stage: Awaited<ReturnType<typeof statusOf>> | undefined;
       for (const entry of (await readdir('/proc')).filter((e) => /^\d+$/.test(e))) {
@@ -63,7 +38,7 @@ describe('the stage identity', () => {
       const staging = (await readdir(dir)).find((n) => n.startsWith('staging.'));
       expect((await lstat(join(dir, staging ?? 'missing'))).uid).toBe(stage.uid);
     } finally {
-      await receiver.stop();
+      await receiver.kill();
     }
   });
 
@@ -71,7 +46,7 @@ describe('the stage identity', () => {
     const f = await getFixtures();
     const dir = await makeUpdatesDir();
     const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
-    const receiver = await pausedAt('after-stage', ['receive', '--updates-dir', dir, ...(await keyringArgs())], stream);
+    const receiver = await startPausedAt('after-stage', ['receive', '--updates-dir', dir, ...(await keyringArgs())], stream);
     try {
       const staging = join(dir, (await readdir(dir)).find((n) => n.startsWith('staging.')) ?? 'missing');
       const st = await lstat(staging);
@@ -90,7 +65,7 @@ describe('the stage identity', () => {
       }
       expect(children.filter((c) => inDynamicRange(c.uid))).toEqual([]);
     } finally {
-      await receiver.stop();
+      await receiver.kill();
     }
   });
 
