@@ -396,25 +396,32 @@ describe('limits', () => {
   });
 });
 
+/** A sender that sends `bytes`, then nothing, forever; `onReturn` sees the decoder let go of it. */
+function stallingAfter(bytes: Uint8Array, onReturn: () => void = () => undefined): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      let sent = false;
+      return {
+        next: () => {
+          if (sent) return new Promise<never>(() => undefined);
+          sent = true;
+          return Promise.resolve({ done: false, value: bytes });
+        },
+        return: () => {
+          onReturn();
+          return Promise.resolve({ done: true, value: undefined });
+        },
+      };
+    },
+  };
+}
+
 describe('slow or stalled senders', () => {
   it('ends a sender that stalls forever with TAR_TIMEOUT', async () => {
     let returned = false;
-    const stalled: AsyncIterable<Uint8Array> = {
-      [Symbol.asyncIterator]: () => {
-        let sent = false;
-        return {
-          next: () => {
-            if (sent) return new Promise<never>(() => undefined);
-            sent = true;
-            return Promise.resolve({ done: false, value: rawHeader({ name: 'x.rpm', body: new Uint8Array(10) }) });
-          },
-          return: () => {
-            returned = true;
-            return Promise.resolve({ done: true, value: undefined });
-          },
-        };
-      },
-    };
+    const stalled = stallingAfter(rawHeader({ name: 'x.rpm', body: new Uint8Array(10) }), () => {
+      returned = true;
+    });
     await expect(decodeAllFrom(stalled, { ...LIMITS, idleTimeoutMs: 30 })).rejects.toMatchObject({
       code: 'TAR_TIMEOUT',
       message: expect.stringMatching(/sent nothing for 30 ms/) as unknown,
@@ -423,20 +430,8 @@ describe('slow or stalled senders', () => {
   });
 
   it('names the member whose body was being received when the sender stalled', async () => {
-    const stalled: AsyncIterable<Uint8Array> = {
-      [Symbol.asyncIterator]: () => {
-        let sent = false;
-        return {
-          next: () => {
-            if (sent) return new Promise<never>(() => undefined);
-            sent = true;
-            // the header and 4 of the 10 body bytes, then nothing
-            return Promise.resolve({ done: false, value: rawHeader({ name: 'stalled.rpm', body: new Uint8Array(10) }).subarray(0, 516) });
-          },
-          return: () => Promise.resolve({ done: true, value: undefined }),
-        };
-      },
-    };
+    // the header and 4 of the 10 body bytes, then nothing
+    const stalled = stallingAfter(rawHeader({ name: 'stalled.rpm', body: new Uint8Array(10) }).subarray(0, 516));
     await expect(decodeAllFrom(stalled, { ...LIMITS, idleTimeoutMs: 30 })).rejects.toMatchObject({
       code: 'TAR_TIMEOUT',
       member: 'stalled.rpm',
@@ -445,19 +440,7 @@ describe('slow or stalled senders', () => {
   });
 
   it('names no member when the sender stalls between members', async () => {
-    const stalled: AsyncIterable<Uint8Array> = {
-      [Symbol.asyncIterator]: () => {
-        let sent = false;
-        return {
-          next: () => {
-            if (sent) return new Promise<never>(() => undefined);
-            sent = true;
-            return Promise.resolve({ done: false, value: buildTar([{ name: 'done.rpm', body: new Uint8Array(10) }]).subarray(0, 1024) });
-          },
-          return: () => Promise.resolve({ done: true, value: undefined }),
-        };
-      },
-    };
+    const stalled = stallingAfter(buildTar([{ name: 'done.rpm', body: new Uint8Array(10) }]).subarray(0, 1024));
     await expect(decodeAllFrom(stalled, { ...LIMITS, idleTimeoutMs: 30 })).rejects.toMatchObject({ code: 'TAR_TIMEOUT', member: undefined });
   });
 
