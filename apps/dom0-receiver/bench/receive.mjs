@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Benchmark: the full receive (decode, verify, publish) of a ~1 GiB batch of 40 signed packages,
 // side by side with one `openssl dgst -sha256` pass over the same stream. Prints both times, the
-// ratio, and the peak RSS of the receiver and of its stage child (VmHWM from /proc).
+// ratio, the CPU time each used, the peak RSS of the receiver and of its stage child (VmHWM from
+// /proc), and a lower bound: the CPU that the checks cannot skip, spread over every core.
 // Usage: node apps/dom0-receiver/bench/receive.mjs [--packages N] [--mib-per-package N] [--runs N]
 //        [--stdin pipe|file] [--bundle FILE] [--skip-small]
-import { spawn } from 'node:child_process';
-import { closeSync, createWriteStream, existsSync, openSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, createWriteStream, existsSync, fdatasyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
@@ -71,7 +73,20 @@ async function buildStream(count, perPackage) {
   return { set, file };
 }
 
-/** Runs a command with the stream on its stdin; samples the peak RSS (VmHWM) of it and of its children. */
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** user + system clock ticks of a process, all its threads included (fields 14 and 15 of its stat). */
+function cpuTicks(stat) {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Runs a command with the stream on its stdin; samples (every 10 ms) the peak RSS (VmHWM) of it and
+ * of its descendants, and the CPU time of the whole tree, the feeder included. The CPU is sampled,
+ * not taken from the reaped children's totals, because a stage under bubblewrap is reaped inside
+ * its own PID namespace and its time never reaches us; a process's last 10 ms can be missed.
+ */
 function timeProcess(file, command, args, env = process.env) {
   const started = process.hrtime.bigint();
   // under qrexec the stream arrives on a pipe; `cat` feeds both commands the same way
@@ -80,10 +95,11 @@ function timeProcess(file, command, args, env = process.env) {
   const child = spawn(command, args, { stdio: [input, 'pipe', 'pipe'], env });
   if (typeof input === 'number') closeSync(input);
   const peaks = new Map();
+  const ticks = new Map();
   const sample = async () => {
     // every descendant: under bubblewrap the stage's node is a grandchild (receiver → bwrap → node)
     const pids = [];
-    const queue = [child.pid];
+    const queue = feeder === undefined ? [child.pid] : [child.pid, feeder.pid];
     while (queue.length > 0) {
       const pid = queue.shift();
       pids.push(pid);
@@ -97,6 +113,8 @@ function timeProcess(file, command, args, env = process.env) {
         const status = await readFile(`/proc/${pid}/status`, 'utf8');
         const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
         const comm = (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+        ticks.set(pid, Math.max(ticks.get(pid) ?? 0, cpuTicks(await readFile(`/proc/${pid}/stat`, 'utf8'))));
+        if (pid === feeder?.pid) continue;
         // the stage is the receiver's node child; createrepo_c is measured apart
         const name = pid === child.pid ? 'receiver' : comm === 'node' ? 'stage' : comm;
         peaks.set(name, Math.max(peaks.get(name) ?? 0, hwm));
@@ -112,7 +130,8 @@ function timeProcess(file, command, args, env = process.env) {
     child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ code, seconds: Number(process.hrtime.bigint() - started) / 1e9, peaks, stdout, stderr });
+      const cpu = [...ticks.values()].reduce((a, b) => a + b, 0) / clockTicks;
+      resolve({ code, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpu, peaks, stdout, stderr });
     });
   });
 }
@@ -136,8 +155,87 @@ async function receivePass(set, file) {
   }
 }
 
+const cpuSeconds = (since) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+};
+
+/** CPU seconds of one digest over the whole stream, fed in the 64 KiB pieces the stage sees. */
+function digestCpu(file, algorithm) {
+  const fd = openSync(file, 'r');
+  const chunk = Buffer.alloc(64 * 1024);
+  const hash = createHash(algorithm);
+  let spent = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const before = process.cpuUsage();
+      hash.update(n === chunk.length ? chunk : chunk.subarray(0, n));
+      spent += cpuSeconds(before);
+    }
+    hash.digest();
+  } finally {
+    closeSync(fd);
+  }
+  return spent;
+}
+
+/** CPU seconds to write the stream into `count` files next to the updates dir, each fdatasync'd. */
+async function writeCpu(file, count) {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-write-'));
+  const size = (await stat(file)).size;
+  const perFile = Math.ceil(size / count);
+  const input = openSync(file, 'r');
+  const chunk = Buffer.alloc(1024 * 1024);
+  let spent = 0;
+  try {
+    for (let i = 0, left = size; left > 0; i += 1) {
+      const out = openSync(join(dir, `${i}.rpm`), 'wx', 0o644);
+      try {
+        for (let inFile = 0; inFile < perFile && left > 0; ) {
+          const n = readSync(input, chunk, 0, Math.min(chunk.length, perFile - inFile, left), null);
+          const before = process.cpuUsage();
+          writeSync(out, chunk, 0, n);
+          spent += cpuSeconds(before);
+          inFile += n;
+          left -= n;
+        }
+        const before = process.cpuUsage();
+        fdatasyncSync(out);
+        spent += cpuSeconds(before);
+      } finally {
+        closeSync(out);
+      }
+    }
+  } finally {
+    closeSync(input);
+    await rm(dir, { recursive: true, force: true });
+  }
+  return spent;
+}
+
+/**
+ * What no receiver can skip, measured on this machine: everything the openssl pass does (the
+ * feeder, reading the stream, one SHA-256), plus the second SHA-256 (payload digest), the legacy
+ * MD5 (kept so that rpm agrees) and writing the files durably. Spread perfectly over every core,
+ * that CPU still takes `cpu / cores` seconds: no schedule of the same work can be faster.
+ */
+async function lowerBound(file, count, opensslCpu) {
+  const sha256 = digestCpu(file, 'sha256');
+  const md5 = digestCpu(file, 'md5');
+  const write = await writeCpu(file, count);
+  const cpu = opensslCpu + sha256 + md5 + write;
+  const cores = availableParallelism();
+  return { sha256, md5, write, cpu, cores, seconds: cpu / cores };
+}
+
 const mib = (kb) => `${(kb / 1024).toFixed(1)} MiB`;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const profileLines = (stderr) => stderr.split('\n').filter((l) => l.startsWith('dom0-receiver: profile '));
 
 async function measure(count, mibPerPackage, passes) {
@@ -156,6 +254,17 @@ async function measure(count, mibPerPackage, passes) {
     console.log(`run ${i + 1}: openssl dgst -sha256 ${r.openssl.seconds.toFixed(2)} s, receive ${r.receive.seconds.toFixed(2)} s, ratio ${r.ratio.toFixed(2)}`);
     for (const line of profileLines(r.receive.stderr)) console.log(`  ${line.slice('dom0-receiver: '.length)}`);
   }
+  const opensslCpu = median(results.map((r) => r.openssl.cpu));
+  const opensslSeconds = median(results.map((r) => r.openssl.seconds));
+  const bound = await lowerBound(file, count, opensslCpu);
+  console.log(
+    `CPU (whole process tree with the feeder, sampled; median): openssl pass ${opensslCpu.toFixed(2)} s, receive ${median(results.map((r) => r.receive.cpu)).toFixed(2)} s`,
+  );
+  console.log(
+    `lower bound: the openssl pass's CPU ${opensslCpu.toFixed(2)} s + a second SHA-256 ${bound.sha256.toFixed(2)} s + MD5 ${bound.md5.toFixed(2)} s` +
+      ` + writing and fdatasync ${bound.write.toFixed(2)} s = ${bound.cpu.toFixed(2)} s of CPU;` +
+      ` on ${bound.cores} cores no receive can take less than ${bound.seconds.toFixed(2)} s, ratio ${(bound.seconds / opensslSeconds).toFixed(2)}`,
+  );
   const peak = (name) => Math.max(...results.map((r) => r.receive.peaks.get(name) ?? 0));
   console.log(`median: openssl ${median(results.map((r) => r.openssl.seconds)).toFixed(2)} s, receive ${median(results.map((r) => r.receive.seconds)).toFixed(2)} s, ratio ${median(results.map((r) => r.ratio)).toFixed(2)}`);
   console.log(`peak RSS receiver ${mib(peak('receiver'))}, stage ${mib(peak('stage'))}, createrepo_c ${mib(peak('createrepo_c'))}`);
