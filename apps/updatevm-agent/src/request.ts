@@ -9,6 +9,21 @@ import { sanitize } from './text.ts';
 export const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade', 'distro-sync', 'download'] as const;
 export type Action = (typeof ACTIONS)[number];
 
+/**
+ * Every action a request or `--action` may name, with a note for the help text: the one list the
+ * help text and the unknown-action error are both built from.
+ */
+export const ACTION_NOTES: Readonly<Record<Action | 'check-only', string>> = {
+  upgrade: 'the default without packages',
+  install: 'the default with packages',
+  reinstall: '',
+  downgrade: '',
+  'distro-sync': 'without packages: everything',
+  download: 'resolved like install; dom0 only stores the result',
+  'check-only': 'the same as --check-only',
+};
+export const ACTION_NAMES = Object.keys(ACTION_NOTES) as readonly (Action | 'check-only')[];
+
 declare const packageSpecBrand: unique symbol;
 /** A package name, glob, NEVRA or provide; never starts with `-`, so dnf cannot read it as an option. */
 export type PackageSpec = string & { readonly [packageSpecBrand]: true };
@@ -36,7 +51,7 @@ export function parseAction(value: string): Action {
   if (found === undefined) {
     throw new UsageError(
       'UNKNOWN_ACTION',
-      `unknown action "${sanitize(value)}": expected one of ${ACTIONS.join(', ')}`,
+      `unknown action "${sanitize(value)}": expected one of ${ACTION_NAMES.join(', ')}`,
     );
   }
   return found;

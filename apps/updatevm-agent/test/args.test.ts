@@ -1,6 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs, parseReceiverCommand } from '../src/cli/args.ts';
+import { HELP } from '../src/cli/help.ts';
 import { AgentError } from '../src/errors.ts';
+import { ACTION_NAMES } from '../src/request.ts';
+
+function usageMessage(argv: string[]): string {
+  try {
+    parseArgs(argv);
+  } catch (error) {
+    if (error instanceof AgentError) return error.message;
+    throw error;
+  }
+  throw new Error('expected a usage error');
+}
+
+/** The action names the help text lists after "ACTION: one of", in order. */
+function helpActions(): string[] {
+  const start = HELP.indexOf('ACTION: one of');
+  const paragraph = HELP.slice(start + 'ACTION: one of'.length, HELP.indexOf('.\n', start));
+  // Drop the parenthesised notes, then split the comma list.
+  return paragraph
+    .replace(/\([^)]*\)/g, '')
+    .split(',')
+    .map((a) => a.trim());
+}
 
 function usageCode(argv: string[]): string {
   try {
@@ -96,5 +119,29 @@ describe('command line', () => {
     expect(parseArgs(['--help']).kind).toBe('help');
     expect(parseArgs(['download', '--help']).kind).toBe('help');
     expect(parseArgs(['--version']).kind).toBe('version');
+  });
+
+  it('lists in --help exactly the actions the parser accepts, check-only and distro-sync included', () => {
+    expect(helpActions()).toEqual([...ACTION_NAMES]);
+    expect(ACTION_NAMES).toEqual(expect.arrayContaining(['distro-sync', 'check-only']));
+    for (const action of ACTION_NAMES) {
+      const cmd = parseArgs(['download', '--action', action, 'dom0-hello']);
+      if (cmd.kind !== 'download') throw new Error(cmd.kind);
+      expect(cmd.request.action === action || (action === 'check-only' && cmd.request.checkOnly)).toBe(true);
+    }
+  });
+
+  it('names every accepted action when refusing an unknown one', () => {
+    const message = usageMessage(['download', '--action', 'erase', 'x']);
+    expect(message.slice(message.indexOf('expected one of ') + 'expected one of '.length).split(', ')).toEqual([...ACTION_NAMES]);
+  });
+
+  it('hints at "--" for dnf options only where dnf options are taken (download)', () => {
+    expect(usageMessage(['download', '--frobnicate'])).toMatch(/dnf options go after "--"/);
+    for (const sub of ['run', 'sync-state']) {
+      const message = usageMessage([sub, '--frobnicate']);
+      expect(message).not.toMatch(/dnf/);
+      expect(message).toMatch(new RegExp(`^${sub}: unknown option "--frobnicate" \\(${sub} accepts --workdir, `));
+    }
   });
 });

@@ -51,6 +51,12 @@ const ACCEPTED: Record<'run' | 'download' | 'sync-state', Record<string, boolean
   },
 };
 
+/** What a command does accept: only `download` passes anything on to dnf. */
+function optionHint(accepted: Record<string, boolean>, command: string): string {
+  const own = `${command} accepts ${Object.keys(accepted).join(', ')}`;
+  return command === 'download' ? `${own}; dnf options go after "--"` : own;
+}
+
 interface Scanned {
   readonly values: Map<string, string[]>;
   readonly positionals: string[];
@@ -79,7 +85,7 @@ function scan(args: readonly string[], accepted: Record<string, boolean>, comman
     const name = eq === -1 ? arg : arg.slice(0, eq);
     const takesValue = accepted[name];
     if (takesValue === undefined) {
-      throw new UsageError('UNKNOWN_OPTION', `${command}: unknown option "${sanitize(name)}" (dnf options go after "--")`);
+      throw new UsageError('UNKNOWN_OPTION', `${command}: unknown option "${sanitize(name)}" (${optionHint(accepted, command)})`);
     }
     let value: string;
     if (!takesValue) {

@@ -1,4 +1,26 @@
+import { ACTION_NAMES, ACTION_NOTES } from '../request.ts';
+
 export const VERSION = '0.1.0';
+
+/** `upgrade (the default without packages), install (...), ...`, wrapped to the help's indent. */
+function actionList(indent: string, width: number): string {
+  const items = ACTION_NAMES.map((a, i) => {
+    const note = ACTION_NOTES[a];
+    return `${note === '' ? a : `${a} (${note})`}${i === ACTION_NAMES.length - 1 ? '.' : ','}`;
+  });
+  const lines: string[] = [];
+  let line = `${indent}ACTION: one of`;
+  for (const word of items.join(' ').split(' ')) {
+    if (line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `${indent}${word}`;
+    } else {
+      line += ` ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
 
 export const HELP = `updatevm-agent ${VERSION}: downloads dom0 updates in the UpdateVM and sends them to dom0
 
@@ -11,8 +33,8 @@ Usage:
   updatevm-agent download [--workdir DIR] [--action ACTION] [--check-only] [--clean]
                           [--enablerepo R]... [--disablerepo R]... [--transport qrexec|fd|local]
                           [--receiver-command JSON_ARGV] [--json-progress] [PACKAGES...] [-- DNF_OPTIONS... PACKAGES...]
-      Use the state from an earlier sync. ACTION: upgrade (default without packages), install
-      (default with packages), reinstall, downgrade, download.
+      Use the state from an earlier sync.
+${actionList('      ', 96)}
   updatevm-agent --help | --version
 
 Options:
