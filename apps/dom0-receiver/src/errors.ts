@@ -18,7 +18,8 @@ export type ReceiverErrorCode =
   | 'RPM_FILE_NAME_MISMATCH'
   | 'RPM_CONFLICTS_PUBLISHED'
   | 'CREATEREPO_FAILED'
-  | 'PUBLISH_FAILED';
+  | 'PUBLISH_FAILED'
+  | 'RECEIVE_INTERRUPTED';
 
 /** Root of the receiver's own errors: a stable `code` and an already sanitised message. */
 export class ReceiverError extends Error {
@@ -54,3 +55,10 @@ export class PackageError extends ReceiverError {}
 
 /** Building or switching the published repository failed; the old one stays published. */
 export class PublishError extends ReceiverError {}
+
+/** A signal stopped the receive before publication; nothing of the batch was published. */
+export class InterruptedError extends ReceiverError {
+  constructor(signal: NodeJS.Signals) {
+    super('RECEIVE_INTERRUPTED', `interrupted by ${signal} before publication; nothing of this batch was published`);
+  }
+}

@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, USAGE } from './cli/args.ts';
+import { parseArgs, USAGE, VERSION } from './cli/args.ts';
 import { UsageError } from './errors.ts';
 import { diagnose } from './output/diagnostics.ts';
 import { receiveCommand } from './receive/receive-command.ts';
@@ -8,6 +8,9 @@ import { stageMain } from './stage/stage-main.ts';
 import { verifyCommand } from './verify/verify-command.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
+  // a reader that went away (EPIPE) must not kill the receiver halfway through publishing or
+  // recording: the reply and the diagnostics are best effort, the result record is the truth
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   let args;
   try {
     args = parseArgs(argv);
@@ -20,6 +23,9 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (args.command) {
     case 'help':
       process.stdout.write(USAGE);
+      return 0;
+    case 'version':
+      process.stdout.write(`dom0-receiver ${VERSION}\n`);
       return 0;
     case 'verify':
       return verifyCommand(args);

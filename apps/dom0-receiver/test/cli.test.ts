@@ -33,6 +33,21 @@ describe('command line', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('prints its version with --version and exits 0', async () => {
+    const run = await runReceiver(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^dom0-receiver \d+\.\d+\.\d+\n$/);
+  });
+
+  it('names a keyring file that holds no key by its path, with the code once', async () => {
+    const f = await getFixtures();
+    const pkg = f.packages.v1[0]?.path ?? '';
+    const run = await runReceiver(['verify', '--keyring', '/etc/hostname', pkg]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('KEYRING_PARSE: key file /etc/hostname: ');
+    expect(run.stderr).not.toContain('KEYRING_PARSE: KEYRING_PARSE');
+  });
+
   it('fails with a clear code when a keyring file is unreadable', async () => {
     const dir = await makeUpdatesDir();
     const run = await runReceiver(['receive', '--updates-dir', dir, '--keyring', '/nonexistent/key.asc']);

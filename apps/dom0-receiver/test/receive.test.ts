@@ -79,6 +79,23 @@ describe('receive', () => {
     await expect(lstat(join(dir, firstTarget))).rejects.toThrow();
   });
 
+  it('counts only the packages that are new when a batch is resent', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const v1 = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
+    const first = await receive(dir, v1);
+    expect(first.stderr).toContain(`(${f.packages.v1.length} new package(s))`);
+    const target = await readlink(join(dir, 'repo'));
+
+    const again = await receive(dir, v1);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`nothing new: all ${f.packages.v1.length} package(s) were already published; generation ${target.split('/').pop() ?? ''} stays published`);
+    expect(await readlink(join(dir, 'repo'))).toBe(target);
+
+    const mixed = await receive(dir, await encodeStream(await Promise.all([...f.packages.v1, ...f.packages.extra].map((p) => fileMember(p.path)))));
+    expect(mixed.stderr).toContain(`(${f.packages.extra.length} new package(s), ${f.packages.v1.length} already published)`);
+  });
+
   it('publishes an empty repository for an empty first batch', async () => {
     const dir = await makeUpdatesDir();
     const run = await receive(dir, await encodeStream([]));

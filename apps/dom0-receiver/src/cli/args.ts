@@ -1,5 +1,8 @@
 import { resolve } from 'node:path';
+import packageJson from '../../package.json' with { type: 'json' };
 import { UsageError } from '../errors.ts';
+
+export const VERSION: string = packageJson.version;
 
 /** `auto` (the default) uses bwrap when the stage uid can, else none; see config/sandbox.ts. */
 export type SandboxKind = 'none' | 'bwrap' | 'auto';
@@ -35,7 +38,11 @@ export interface HelpArgs {
   readonly command: 'help';
 }
 
-export type ParsedArgs = ReceiveArgs | VerifyArgs | StageArgs | HelpArgs;
+export interface VersionArgs {
+  readonly command: 'version';
+}
+
+export type ParsedArgs = ReceiveArgs | VerifyArgs | StageArgs | HelpArgs | VersionArgs;
 
 /** Name of the internal subcommand the receiver starts its child with. */
 export const STAGE_COMMAND = '__stage';
@@ -192,7 +199,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     case 'help':
     case '--help':
     case '-h':
+      if (rest.length > 0) throw new UsageError(`${command} takes no arguments`);
       return { command: 'help' };
+    case '--version':
+    case '-V':
+      if (rest.length > 0) throw new UsageError(`${command} takes no arguments`);
+      return { command: 'version' };
     case undefined:
       throw new UsageError('missing command (receive or verify)');
     default:
@@ -205,4 +217,5 @@ export const USAGE = `usage:
                         [--max-files N] [--max-bytes N] [--timeout SECONDS] [--idle-timeout SECONDS]
                         [--updatevm NAME] [--user NAME] [--sandbox auto|bwrap|none] [--now ISO-DATE]
   dom0-receiver verify --keyring FILE [--keyring FILE ...] [--now ISO-DATE] PKG.rpm ...
+  dom0-receiver --help | --version
 `;

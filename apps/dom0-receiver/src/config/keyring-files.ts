@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { loadKeyring, type Keyring } from '@dom0-updates/rpm-verify';
 import { ConfigError } from '../errors.ts';
 
 /** Cap on one armored key file: pinned keys are a few KiB; anything huge is a mistake. */
@@ -18,4 +19,10 @@ export async function readKeyringFiles(paths: readonly string[]): Promise<string
     out.push(bytes.toString('utf8'));
   }
   return out;
+}
+
+/** Reads and parses the pinned keys; a bad key file is named by its path. */
+export async function loadKeyringFiles(paths: readonly string[]): Promise<{ armored: string[]; keyring: Keyring }> {
+  const armored = await readKeyringFiles(paths);
+  return { armored, keyring: await loadKeyring(armored, paths) };
 }

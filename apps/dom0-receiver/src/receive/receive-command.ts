@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadKeyring, RpmVerifyError } from '@dom0-updates/rpm-verify';
+import { RpmVerifyError } from '@dom0-updates/rpm-verify';
 import type { ReceiveArgs } from '../cli/args.ts';
-import { readKeyringFiles } from '../config/keyring-files.ts';
+import { loadKeyringFiles } from '../config/keyring-files.ts';
 import { resolveLimits } from '../config/limits.ts';
 import { checkSender } from '../config/sender.ts';
 import { resolveSandbox } from '../config/sandbox.ts';
@@ -23,6 +23,7 @@ import { layoutOf, type Layout } from '../updates-dir/layout.ts';
 import { acquireLock } from '../updates-dir/lock.ts';
 import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
 import { createStagingDir, removeStagingDir, sealStagingDir } from '../updates-dir/staging.ts';
+import { Interruption } from './interruption.ts';
 import { reapStageUser } from './reap-stage-user.ts';
 import { runStage } from './stage-process.ts';
 
@@ -42,16 +43,22 @@ function rejectionFromError(error: unknown): Rejection {
   return { code: 'PUBLISH_FAILED', member: null, message: error instanceof Error ? error.message : String(error) };
 }
 
-async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection): Promise<number> {
+async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection): Promise<void> {
   diagnose(`rejected ${rejection.member ?? 'the batch'}: ${rejection.code}: ${rejection.message}`);
   if (layout !== undefined && sequence !== undefined) {
     await writeResultRecord(layout, { format: 1, sequence, finishedAt: new Date().toISOString(), status: 'rejected', rejection });
   }
   await writeReply(rejectedReply(rejection));
-  return 1;
 }
 
-/** Publishes the staged batch and returns the generation id now behind `repo`. */
+interface Published {
+  /** the generation now behind `repo` */
+  readonly generation: string;
+  /** accepted packages that were not published before (a resent one keeps its published file) */
+  readonly fresh: number;
+}
+
+/** Publishes the staged batch. */
 async function publish(
   layout: Layout,
   stagingDir: string,
@@ -59,19 +66,19 @@ async function publish(
   cacheKeys: ReadonlyMap<string, ChecksumCacheKey>,
   sequence: number,
   profile: PhaseProfile | undefined,
-): Promise<string> {
+): Promise<Published> {
   const previous = await currentGeneration(layout);
   const published = await checkAgainstPublished(previous === undefined ? undefined : join(layout.generations, previous), accepted);
   // resent packages keep their published file (and its metadata); only new names are moved in
   const fresh = accepted.filter((p) => !published.has(p.file));
   // nothing new and a repository already published: keep serving it unchanged
-  if (fresh.length === 0 && previous !== undefined) return previous;
+  if (fresh.length === 0 && previous !== undefined) return { generation: previous, fresh: 0 };
   const id = generationId(sequence);
   await buildGeneration(layout, stagingDir, fresh, id, cacheKeys, profile);
   await pauseIfRequested('before-swap');
   await timed(profile, 'swap', () => switchRepo(layout, id));
   await pauseIfRequested('after-swap');
-  return id;
+  return { generation: id, fresh: fresh.length };
 }
 
 /**
@@ -79,19 +86,32 @@ async function publish(
  * publication and the result record. Returns the exit code.
  */
 export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Promise<number> {
+  const interruption = Interruption.install();
+  try {
+    return await receiveUnlessInterrupted(args, ctx, interruption);
+  } finally {
+    interruption.dispose();
+  }
+}
+
+async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, interruption: Interruption): Promise<number> {
   const profile = PhaseProfile.fromEnv('receiver', ctx.env);
+  // after a signal every failure is recorded as the interruption it is (the stage was stopped)
+  const finishFailed = async (layout: Layout | undefined, sequence: number | undefined, error: unknown): Promise<number> => {
+    await finishRejected(layout, sequence, rejectionFromError(interruption.error() ?? error));
+    return interruption.exitCode(1);
+  };
   let armored: string[];
   try {
     checkSender(ctx.env, args.updateVm ?? undefined);
-    armored = await readKeyringFiles(args.keyrings);
-    await loadKeyring(armored);
+    ({ armored } = await loadKeyringFiles(args.keyrings));
   } catch (error) {
-    return finishRejected(undefined, undefined, rejectionFromError(error));
+    return finishFailed(undefined, undefined, error);
   }
   const owner = await resolveStageUser(args.user).catch((error: unknown) => error as ConfigError);
-  if (owner instanceof Error) return finishRejected(undefined, undefined, rejectionFromError(owner));
+  if (owner instanceof Error) return finishFailed(undefined, undefined, owner);
   const sandbox = await resolveSandbox(args.sandbox, ctx.env).catch((error: unknown) => error as ConfigError);
-  if (sandbox instanceof Error) return finishRejected(undefined, undefined, rejectionFromError(sandbox));
+  if (sandbox instanceof Error) return finishFailed(undefined, undefined, sandbox);
 
   const layout = layoutOf(args.updatesDir);
   await mkdir(layout.root, { recursive: true, mode: 0o755 });
@@ -100,7 +120,7 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
   try {
     lock = await acquireLock(layout.lockFile);
   } catch (error) {
-    return finishRejected(undefined, undefined, rejectionFromError(error));
+    return finishFailed(undefined, undefined, error);
   }
   let stagingDir: string | undefined;
   try {
@@ -119,6 +139,7 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
           sandbox,
           config: { limits, armoredKeys: armored, now: (args.now ?? new Date()).toISOString() },
           killAfterMs: limits.overallTimeoutMs + STAGE_GRACE_MS,
+          abort: interruption.abortSignal,
         }));
       } finally {
         // whatever the verdict, nothing of the stage's uid outlives it, and its files become ours
@@ -129,21 +150,31 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
       if (staged.kind === 'complete') await timed(profile, 'staged-check', () => checkStagedFiles(staging, staged.accepted));
     } catch (error) {
       await removeStagingDir(stagingDir);
-      return await finishRejected(layout, sequence, rejectionFromError(error));
+      return await finishFailed(layout, sequence, error);
     }
     if (outcome.kind === 'rejected') {
+      // the stage's verdict on the input stands even if a signal came meanwhile
       await removeStagingDir(staging);
-      return await finishRejected(layout, sequence, outcome.rejection);
+      await finishRejected(layout, sequence, outcome.rejection);
+      return interruption.exitCode(1);
     }
     await pauseIfRequested('after-stage');
-    let generation: string;
+    const stopped = interruption.error();
+    if (stopped !== undefined) {
+      await removeStagingDir(staging);
+      return await finishFailed(layout, sequence, stopped);
+    }
+    // from here on a signal waits: publication is short and atomic, and is never cut in half
+    let published: Published;
     try {
-      generation = await publish(layout, staging, outcome.accepted, outcome.cacheKeys, sequence, profile);
+      published = await publish(layout, staging, outcome.accepted, outcome.cacheKeys, sequence, profile);
     } catch (error) {
       await removeStagingDir(stagingDir);
       await pruneGenerations(layout);
-      return await finishRejected(layout, sequence, rejectionFromError(error));
+      await finishRejected(layout, sequence, rejectionFromError(error));
+      return interruption.exitCode(1);
     }
+    const { generation, fresh } = published;
     await removeStagingDir(stagingDir);
     const recording = performance.now();
     await writeResultRecord(layout, {
@@ -158,10 +189,18 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
     await pauseIfRequested('after-result');
     await timed(profile, 'prune', () => pruneGenerations(layout));
     for (const pkg of outcome.accepted) diagnose(`accepted ${pkg.file}: ${pkg.nevraString} signed by ${pkg.signer.fingerprint}`);
-    diagnose(`published generation ${generation} (${outcome.accepted.length} new package(s))`);
+    const resent = outcome.accepted.length - fresh;
+    diagnose(
+      outcome.accepted.length === 0
+        ? `the batch held no packages; generation ${generation} is published`
+        : fresh === 0
+        ? `nothing new: all ${resent} package(s) were already published; generation ${generation} stays published`
+        : `published generation ${generation} (${fresh} new package(s)${resent > 0 ? `, ${resent} already published` : ''})`,
+    );
     await writeReply(acceptedReply(outcome.accepted));
     profile?.report();
-    return 0;
+    if (interruption.received !== undefined) diagnose(`interrupted by ${interruption.received} after publication; the batch stays published`);
+    return interruption.exitCode(0);
   } finally {
     if (stagingDir !== undefined) await removeStagingDir(stagingDir);
     await lock.release();

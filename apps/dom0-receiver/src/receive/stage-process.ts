@@ -25,6 +25,8 @@ export interface StageLaunch {
   readonly config: StageConfig;
   /** Hard stop for the child, beyond the decoder's own deadlines. */
   readonly killAfterMs: number;
+  /** Stops the child at once (the receiver was interrupted). */
+  readonly abort?: AbortSignal;
 }
 
 /** Most diagnostics the child may print before the rest is dropped. */
@@ -168,6 +170,9 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
     const timer = setTimeout(() => {
       fail(new StageError('STAGE_TIMEOUT', `the stage did not finish within ${Math.round(launch.killAfterMs / 1000)} s`));
     }, launch.killAfterMs);
+    const onAbort = (): void => fail(new StageError('STAGE_FAILED', 'the stage was stopped: the receiver was interrupted'));
+    if (launch.abort?.aborted === true) onAbort();
+    else launch.abort?.addEventListener('abort', onAbort, { once: true });
 
     child.on('message', (raw: unknown) => {
       try {
@@ -195,6 +200,7 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
     child.on('error', (error) => fail(new StageError('STAGE_START_FAILED', `cannot start the stage (${file}): ${error.message}`)));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      launch.abort?.removeEventListener('abort', onAbort);
       if (pending !== '') keep(pending);
       const how = `exit ${String(code)}, signal ${String(signal)}`;
       if (failure !== undefined) reject(failure);

@@ -1,7 +1,7 @@
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
-import { loadKeyring, RpmVerifyError, verifyRpmFile } from '@dom0-updates/rpm-verify';
+import { RpmVerifyError, verifyRpmFile } from '@dom0-updates/rpm-verify';
 import type { VerifyArgs } from '../cli/args.ts';
-import { readKeyringFiles } from '../config/keyring-files.ts';
+import { loadKeyringFiles } from '../config/keyring-files.ts';
 import { ReceiverError } from '../errors.ts';
 import { bareReason } from '../output/reason.ts';
 
@@ -13,10 +13,10 @@ import { bareReason } from '../output/reason.ts';
 export async function verifyCommand(args: VerifyArgs): Promise<number> {
   let keyring;
   try {
-    keyring = await loadKeyring(await readKeyringFiles(args.keyrings));
+    ({ keyring } = await loadKeyringFiles(args.keyrings));
   } catch (error) {
     const code = error instanceof ReceiverError || error instanceof RpmVerifyError ? error.code : 'KEYRING_UNREADABLE';
-    process.stderr.write(`dom0-receiver: ${code}: ${sanitizeForTerminal((error as Error).message)}\n`);
+    process.stderr.write(`dom0-receiver: ${code}: ${sanitizeForTerminal(bareReason((error as Error).message, code, undefined))}\n`);
     return 1;
   }
   const now = args.now ?? new Date();

@@ -13,30 +13,32 @@ const pinnedKeys = new WeakMap<Keyring, readonly openpgp.PublicKey[]>();
 /**
  * Parses ASCII-armored public keys (each string may hold several) and checks each primary key
  * against the algorithm allow-list. Time-dependent checks (expiry, revocation) happen per
- * signature, against the verifier's explicit reference date.
+ * signature, against the verifier's explicit reference date. `sourceNames[i]` (a file name, say)
+ * names the i-th string in errors; without it the index does.
  */
-export async function loadKeyring(armoredKeys: readonly string[]): Promise<Keyring> {
+export async function loadKeyring(armoredKeys: readonly string[], sourceNames: readonly string[] = []): Promise<Keyring> {
   const keys: openpgp.PublicKey[] = [];
   const seen = new Set<string>();
   for (const [index, text] of armoredKeys.entries()) {
+    const source = sourceNames[index] ?? String(index);
     const parsed: openpgp.Key[] = [];
-    for (const armored of armorBlocks(text, index)) {
+    for (const armored of armorBlocks(text, source)) {
       try {
         parsed.push(...(await openpgp.readKeys({ armoredKeys: armored })));
       } catch (err) {
-        throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
     for (const key of parsed) {
       const fpr = key.getFingerprint();
       if (key.isPrivate() || !(key instanceof openpgp.PublicKey)) {
-        throw new RpmVerifyError('KEYRING_NOT_PUBLIC', `key ${fpr}: a private key was given; pin public keys only`);
+        throw new RpmVerifyError('KEYRING_NOT_PUBLIC', `key ${fpr} in key file ${source}: a private key was given; pin public keys only`);
       }
       const verdict = judgeKeyAlgorithm(key.getAlgorithmInfo());
       if (!verdict.ok) {
-        throw new RpmVerifyError(verdict.weak ? 'KEYRING_WEAK_KEY' : 'KEYRING_UNSUPPORTED_ALGORITHM', `key ${fpr}: ${verdict.reason} is not accepted`);
+        throw new RpmVerifyError(verdict.weak ? 'KEYRING_WEAK_KEY' : 'KEYRING_UNSUPPORTED_ALGORITHM', `key ${fpr} in key file ${source}: ${verdict.reason} is not accepted`);
       }
-      if (seen.has(fpr)) throw new RpmVerifyError('KEYRING_DUPLICATE', `key ${fpr} is given twice`);
+      if (seen.has(fpr)) throw new RpmVerifyError('KEYRING_DUPLICATE', `key ${fpr} is given twice (again in key file ${source})`);
       seen.add(fpr);
       keys.push(key);
     }
@@ -51,20 +53,20 @@ const BEGIN = '-----BEGIN PGP PUBLIC KEY BLOCK-----';
 const END = '-----END PGP PUBLIC KEY BLOCK-----';
 
 /** OpenPGP.js reads only the first armor block of a string; a key file may hold several. */
-function armorBlocks(text: string, index: number): string[] {
+function armorBlocks(text: string, source: string): string[] {
   const blocks: string[] = [];
   let rest = text;
   for (;;) {
     const begin = rest.indexOf(BEGIN);
     if (begin < 0) break;
-    if (rest.slice(0, begin).trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: text outside an armored public key block`);
+    if (rest.slice(0, begin).trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: text outside an armored public key block`);
     const end = rest.indexOf(END, begin);
-    if (end < 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: armored block without an end line`);
+    if (end < 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: armored block without an end line`);
     blocks.push(rest.slice(begin, end + END.length));
     rest = rest.slice(end + END.length);
   }
-  if (rest.trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: text outside an armored public key block`);
-  if (blocks.length === 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${index}: no armored public key block`);
+  if (rest.trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: text outside an armored public key block`);
+  if (blocks.length === 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: no armored public key block`);
   return blocks;
 }
 
