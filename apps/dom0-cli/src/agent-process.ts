@@ -7,6 +7,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { AgentError, EXIT, TransportError } from './errors.ts';
+import { NEVER_INTERRUPTED, interruptedError, type Interrupt } from './interrupt.ts';
 import { readLines } from './output-lines.ts';
 import { linkReceiver, type ReceiverLink, type ReceiverOutcome } from './receiver-link.ts';
 import { agentDeadlineSeconds, type AgentRun } from './transport.ts';
@@ -32,6 +33,8 @@ export interface AgentOptions {
   readonly onDropped: () => void;
   /** Local transport for a batch: dom0's receiver, started when the agent's stream begins. */
   readonly receiver?: ReceiverSpec | undefined;
+  /** SIGINT/SIGTERM/SIGHUP to dom0-update: handed on to both process groups. */
+  readonly interrupt?: Interrupt | undefined;
 }
 
 export interface AgentResult {
@@ -42,6 +45,7 @@ export interface AgentResult {
 type Exit = { readonly code: number | null; readonly signal: NodeJS.Signals | null } | { readonly error: NodeJS.ErrnoException };
 
 export async function runAgent(run: AgentRun, options: AgentOptions): Promise<AgentResult> {
+  options.interrupt?.throwIfInterrupted();
   // fds 3 and 4 exist only when a receiver is linked; otherwise the agent has nowhere to send.
   const stdio: StdioOptions = options.receiver === undefined ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'];
   // Its own process group, so a timeout ends the agent and everything it started (dnf, a stray
@@ -71,9 +75,11 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     }
     link?.kill(signal);
   };
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    killAll('SIGTERM');
+  // The timeout and an interrupt end the run the same way: a signal to both process groups, then
+  // SIGKILL after a grace.
+  const stop = (signal: NodeJS.Signals): void => {
+    if (hardKill !== undefined) return;
+    killAll(signal);
     hardKill = setTimeout(() => {
       killAll('SIGKILL');
       // A process that left both groups may still hold a pipe: stop waiting for it, in both
@@ -83,7 +89,16 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
       child.stderr?.destroy();
       link?.abort();
     }, KILL_GRACE_MS);
+  };
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    stop('SIGTERM');
   }, agentDeadlineSeconds(options.timeoutSeconds) * 1000);
+  // A Ctrl-C on dom0's terminal reaches neither group by itself (they are detached): hand it on.
+  const interrupt = options.interrupt ?? NEVER_INTERRUPTED;
+  const unsubscribe = interrupt.onSignal((signal) => {
+    stop(signal);
+  });
 
   let lines = 0;
   const onLine = (line: string): void => {
@@ -111,8 +126,13 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     // The deadline covers the pipes and the receiver too: a run is over when all of them have ended.
     [exit, , , receiver] = await Promise.all([exited, reading, sending, link?.done ?? Promise.resolve({ kind: 'not-started' } as const)]);
   } finally {
+    unsubscribe();
     clearTimeout(deadline);
     clearTimeout(hardKill);
+  }
+
+  if (interrupt.signal !== undefined) {
+    throw interruptedError(interrupt.signal, "the UpdateVM's agent and dom0's receiver were stopped; nothing was installed");
   }
 
   if (timedOut) {

@@ -5,6 +5,7 @@
 import { execa } from 'execa';
 import type { Config } from './config.ts';
 import { InstallError } from './errors.ts';
+import { NEVER_INTERRUPTED, interruptedError, type Interrupt } from './interrupt.ts';
 import type { Action } from './options.ts';
 import type { OutputMode } from './reporter.ts';
 
@@ -52,17 +53,43 @@ export function dom0DnfInstallArgs(
   ];
 }
 
-export async function runDom0Dnf(args: readonly string[], mode: OutputMode, what: string, assumeYes: boolean): Promise<void> {
+export async function runDom0Dnf(
+  args: readonly string[],
+  mode: OutputMode,
+  what: string,
+  assumeYes: boolean,
+  interrupt: Interrupt = NEVER_INTERRUPTED,
+): Promise<void> {
+  interrupt.throwIfInterrupted();
   // In --json-progress mode stdout carries only our JSON lines, so dnf talks on stderr. In
   // --silent mode dnf's summary is dropped, unless it has to ask (no -y) and needs the terminal.
-  const result = await execa('dnf', args, {
+  const subprocess = execa('dnf', args, {
     reject: false,
     stdin: 'inherit',
     stdout: mode === 'json' ? ['pipe'] : mode === 'silent' && assumeYes ? 'ignore' : 'inherit',
     stderr: 'inherit',
     buffer: mode === 'json',
+    // dnf is never SIGKILLed by dom0-update: a transaction cut off midway leaves dom0 half updated.
+    forceKillAfterDelay: false,
   });
+  // A signal to dom0-update goes to dnf, which handles it itself (it stops safely); dom0-update
+  // waits for dnf to exit however long that takes.
+  const unsubscribe = interrupt.onSignal((signal) => {
+    subprocess.kill(signal);
+  });
+  let result;
+  try {
+    result = await subprocess;
+  } finally {
+    unsubscribe();
+  }
   if (mode === 'json' && typeof result.stdout === 'string' && result.stdout !== '') process.stderr.write(`${result.stdout}\n`);
+  if (interrupt.signal !== undefined) {
+    throw interruptedError(
+      interrupt.signal,
+      `dom0's dnf ${what} got the signal and exited with ${String(result.exitCode ?? result.signal)}; its output above says what it did`,
+    );
+  }
   if (result.failed) {
     const reason = (result.shortMessage ?? '').split('\n')[0] ?? '';
     throw new InstallError('INSTALL_FAILED', `dom0's dnf ${what} failed: ${reason}`);

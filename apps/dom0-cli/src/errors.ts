@@ -9,6 +9,10 @@ export const EXIT = {
   updatesAvailable: 100,
   transport: 125,
   policyDenied: 126,
+  /** 128 + the signal number: SIGHUP, SIGINT, SIGTERM stopped the run (interrupt.ts). */
+  hangup: 129,
+  interrupted: 130,
+  terminated: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -55,3 +59,6 @@ export class StateError extends CliError {}
 
 /** dom0's dnf failed to install from the cached repository. */
 export class InstallError extends CliError {}
+
+/** A signal (SIGINT, SIGTERM, SIGHUP) stopped the run: exit 128 + its number. */
+export class InterruptedError extends CliError {}

@@ -33,6 +33,9 @@ export function linkReceiver(
   onLine: (line: string) => void,
 ): ReceiverLink {
   let child: ChildProcess | undefined;
+  // Set when the run is being stopped before any byte arrived: no receiver may start after that.
+  let stopped = false;
+  let stopBeforeStart = (): void => undefined;
   // The agent may leave at any time; writes of the reply to a closed pipe are not dom0's failure.
   replyOut.on('error', () => undefined);
   streamIn.on('error', () => undefined);
@@ -45,8 +48,16 @@ export function linkReceiver(
     };
     streamIn.once('end', noStream);
     streamIn.once('close', noStream);
+    stopBeforeStart = () => {
+      streamIn.destroy();
+      noStream();
+    };
     streamIn.once('data', (first: Buffer) => {
       streamIn.pause();
+      if (stopped) {
+        stopBeforeStart();
+        return;
+      }
       const [file = '', ...args] = argv;
       const rx = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       child = rx;
@@ -88,7 +99,12 @@ export function linkReceiver(
   return {
     done,
     kill: (signal) => {
-      if (child?.pid === undefined) return;
+      if (child === undefined) {
+        stopped = true;
+        stopBeforeStart();
+        return;
+      }
+      if (child.pid === undefined) return;
       try {
         process.kill(-child.pid, signal);
       } catch {

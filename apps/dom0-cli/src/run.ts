@@ -9,7 +9,8 @@ import { matchesSpec } from './package-match.ts';
 import { listCachedRepoNames, namesToWithhold, pinPublishedRepo } from './withheld.ts';
 import { loadConfig, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
-import { AgentError, CliError, ConfigError, EXIT, InstallError, ReceiverError, RejectedError, TransportError } from './errors.ts';
+import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
+import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, listInstalled, type InstalledPackage } from './installed.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
@@ -47,6 +48,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
   const options = command.options;
   const mode: OutputMode = options.jsonProgress ? 'json' : options.silent ? 'silent' : 'human';
   let reporter = new Reporter(mode, sink);
+  const interrupt = watchSignals();
   try {
     const config = loadConfig(options.configFile, env, options.overrides);
     if (!options.checkOnly && config.keyring.length === 0) {
@@ -56,14 +58,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     const lock = acquireLock(config.lockFile);
     try {
       const updateVm = await findUpdateVm(config);
+      interrupt.throwIfInterrupted();
       reporter = reporter.withUpdateVm(updateVm);
-      return options.checkOnly
-        ? await checkOnly(config, options, updateVm, reporter)
-        : await update(config, options, updateVm, reporter);
+      const run: Run = { config, options, updateVm, reporter, interrupt };
+      return options.checkOnly ? await checkOnly(run) : await update(run);
     } finally {
       lock.release();
     }
-  } catch (error) {
+  } catch (caught) {
+    // Whatever failed after a signal (a query whose rpm the terminal's Ctrl-C also hit) failed because of it.
+    const error = interrupt.signal !== undefined && !(caught instanceof InterruptedError) ? interruptedError(interrupt.signal) : caught;
     if (error instanceof CliError) {
       reporter.error(error.code, error.message);
       reporter.done('error', error.exitCode, '');
@@ -72,12 +76,24 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     reporter.error('INTERNAL', `unexpected failure: ${error instanceof Error ? error.message : String(error)}`);
     reporter.done('error', EXIT.failure, '');
     return EXIT.failure;
+  } finally {
+    interrupt.dispose();
   }
 }
 
-async function checkOnly(config: Config, options: RunOptions, updateVm: string, reporter: Reporter): Promise<number> {
+/** What every step of one run needs. */
+interface Run {
+  readonly config: Config;
+  readonly options: RunOptions;
+  readonly updateVm: string;
+  readonly reporter: Reporter;
+  readonly interrupt: Interrupt;
+}
+
+async function checkOnly(run: Run): Promise<number> {
+  const { updateVm, reporter } = run;
   reporter.stage('sync', `Sending dom0's package state to ${updateVm}...`);
-  const { exitCode } = await startAgent(config, options, updateVm, reporter);
+  const { exitCode } = await startAgent(run);
   if (exitCode === 0) {
     reporter.done('no_updates', EXIT.ok, 'No updates available.');
     return EXIT.ok;
@@ -89,7 +105,8 @@ async function checkOnly(config: Config, options: RunOptions, updateVm: string, 
   throw agentFailure(exitCode, 'the check for updates failed: it is NOT known whether updates are available');
 }
 
-async function update(config: Config, options: RunOptions, updateVm: string, reporter: Reporter): Promise<number> {
+async function update(run: Run): Promise<number> {
+  const { config, options, updateVm, reporter, interrupt } = run;
   const before = readResultRecord(config.updatesDir);
   const installedBefore = await listInstalled(config.dom0Root, config.rpmdbPath);
   reporter.stage('sync', `Sending dom0's package state to ${updateVm}...`);
@@ -97,7 +114,7 @@ async function update(config: Config, options: RunOptions, updateVm: string, rep
   let receiver: ReceiverOutcome = { kind: 'not-started' };
   let agentError: CliError | undefined;
   try {
-    ({ exitCode, receiver } = await startAgent(config, options, updateVm, reporter));
+    ({ exitCode, receiver } = await startAgent(run));
   } catch (error) {
     // A stalled or broken agent may still have reached the receiver: its record says more.
     if (!(error instanceof AgentError || error instanceof TransportError)) throw error;
@@ -136,16 +153,16 @@ async function update(config: Config, options: RunOptions, updateVm: string, rep
     reporter.done('success', EXIT.ok, 'Packages are verified and cached; not installed (--downloadonly).');
     return EXIT.ok;
   }
-  return install(config, options, reporter, installedBefore, batch?.packages ?? []);
+  interrupt.throwIfInterrupted();
+  return install(run, installedBefore, batch?.packages ?? []);
 }
 
 async function install(
-  config: Config,
-  options: RunOptions,
-  reporter: Reporter,
+  run: Run,
   installedBefore: readonly InstalledPackage[],
   received: readonly ReceivedPackage[],
 ): Promise<number> {
+  const { config, options, reporter, interrupt } = run;
   // One snapshot for both the withheld names and dnf (see pinPublishedRepo).
   const repoDir = pinPublishedRepo(config.updatesDir);
   const reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir);
@@ -156,7 +173,9 @@ async function install(
       extraOptions: options.dom0DnfOptions,
       mode: reporter.mode,
     };
-    if (options.clean) await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], reporter.mode, 'clean all', true);
+    if (options.clean) {
+      await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], reporter.mode, 'clean all', true, interrupt);
+    }
     reporter.stage('install', `Installing from the cached repository (${options.action})...`);
     const withheld = namesToWithhold(await listCachedRepoNames(repoDir), installedBefore, options.packages);
     if (withheld.length > 0) {
@@ -168,6 +187,7 @@ async function install(
         reporter.mode,
         options.action,
         options.assumeYes,
+        interrupt,
       );
     } catch (error) {
       if (!(error instanceof InstallError) || withheld.length === 0) throw error;
@@ -201,7 +221,7 @@ async function install(
   return EXIT.ok;
 }
 
-async function startAgent(config: Config, options: RunOptions, updateVm: string, reporter: Reporter): Promise<AgentResult> {
+async function startAgent({ config, options, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {
   const files = collectStateFiles(config);
   const request = buildRequest(options);
   reporter.stage('download', `Running the agent in ${updateVm}...`);
@@ -217,6 +237,7 @@ async function startAgent(config: Config, options: RunOptions, updateVm: string,
     onLine: (line) => reporter.agentLine(line),
     onDropped: () => reporter.warning('the UpdateVM printed too much; the rest of its output is not shown'),
     receiver,
+    interrupt,
   });
 }
 

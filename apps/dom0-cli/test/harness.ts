@@ -17,6 +17,14 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+/** A dom0-update still running. */
+export interface Started {
+  readonly pid: number;
+  /** What it printed on stdout so far. */
+  stdoutSoFar(): string;
+  readonly exited: Promise<RunResult>;
+}
+
 export interface Scenario {
   readonly dir: string;
   readonly fixtures: FixtureSet;
@@ -26,6 +34,8 @@ export interface Scenario {
   readonly updatesDir: string;
   readonly lockFile: string;
   run(args: readonly string[], env?: Record<string, string>): Promise<RunResult>;
+  /** Starts dom0-update without waiting, stdin a pipe the test holds open (a silent terminal). */
+  start(args: readonly string[], env?: Record<string, string>): Started;
   close(): Promise<void>;
 }
 
@@ -90,6 +100,20 @@ export async function makeScenario(options: {
         stdin: 'ignore',
       });
       return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+    },
+    start: (args, env = {}) => {
+      const child = execa('node', [CLI, `--config=${configFile}`, ...args], {
+        env: { ...dom0.env, ...env },
+        extendEnv: false,
+        reject: false,
+        stdin: 'pipe',
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+      });
+      const exited = child.then((r) => ({ exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr }));
+      return { pid: child.pid ?? -1, stdoutSoFar: () => stdout, exited };
     },
     close: async () => {
       await mirror.close();

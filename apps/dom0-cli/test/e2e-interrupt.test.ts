@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
+import { installedPackages } from '@dom0-updates/fixtures';
+import { afterEach, describe, expect, it } from 'vitest';
+import { jsonLines, makeScenario, type Scenario } from './harness.ts';
+
+const V1 = ['dom0-hello-1.0-1.noarch', 'dom0-libgreet-1.0-1.noarch', 'dom0-tool-1.0-1.noarch'];
+
+let open: Scenario[] = [];
+afterEach(async () => {
+  await Promise.all(open.map((s) => s.close()));
+  open = [];
+});
+
+async function oldRoot(): Promise<Scenario> {
+  const s = await makeScenario({ install: (f) => f.packages.v1.map((p) => p.path), serve: (f) => f.repos.v2 });
+  open.push(s);
+  return s;
+}
+
+/** Waits (bounded by the test's own timeout) until `ready` holds: an event, not a timed assertion. */
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await sleep(50);
+}
+
+/** A process's state letter from /proc, or "gone"; a killed child of a non-reaping init stays a zombie (Z). */
+function processState(pid: number): string {
+  try {
+    return /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? 'gone';
+  } catch {
+    return 'gone';
+  }
+}
+
+function pidIn(file: string): number {
+  return Number(readFileSync(file, 'utf8').trim());
+}
+
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(' ').map(Number);
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * An agent that sends v2 and then hangs, and a receiver that never answers, each recording its pid
+ * (and the receiver a child of its own) once it runs: a run stuck in the download stage.
+ */
+function stuckInDownload(s: Scenario): { env: Record<string, string>; pids: { agent: string; receiver: string; receiverChild: string } } {
+  const pids = { agent: join(s.dir, 'agent.pid'), receiver: join(s.dir, 'receiver.pid'), receiverChild: join(s.dir, 'receiver-child.pid') };
+  const hostile = join(import.meta.dirname, 'hostile-agent.mjs');
+  return {
+    pids,
+    env: {
+      DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', `echo $$ > ${pids.agent}; exec node ${hostile} "$@"`, 'agent']),
+      DOM0_UPDATES_RECEIVER_COMMAND: JSON.stringify([
+        'sh',
+        '-c',
+        `sleep 120 & echo $! > ${pids.receiverChild}; echo $$ > ${pids.receiver}.tmp; mv ${pids.receiver}.tmp ${pids.receiver}; cat >/dev/null; wait`,
+      ]),
+      HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'),
+      HOSTILE_HANG: '1',
+    },
+  };
+}
+
+describe('dom0-update on SIGINT, SIGTERM and SIGHUP', () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGHUP', 129],
+  ] as const)(
+    'on %s in the download stage, stops the agent\'s and the receiver\'s process groups, releases its lock and exits %i',
+    async (signal, code) => {
+      const s = await oldRoot();
+      const { env, pids } = stuckInDownload(s);
+      const run = s.start(['-y'], env);
+      await until(() => existsSync(pids.receiver) && existsSync(pids.agent));
+      process.kill(run.pid, signal);
+      const r = await run.exited;
+
+      expect(r.exitCode).toBe(code);
+      expect(r.stderr).toContain(`dom0-update: error: interrupted by ${signal}: the UpdateVM's agent and dom0's receiver were stopped`);
+      expect(r.stderr).toContain('[INTERRUPTED]');
+      for (const pid of [pids.agent, pids.receiver, pids.receiverChild]) expect(processState(pidIn(pid))).toMatch(/^(gone|Z)$/);
+      expect(existsSync(s.lockFile)).toBe(false);
+      expect(await installedPackages(s.dom0)).toEqual(V1);
+    },
+  );
+
+  it('ends --json-progress output with a done line carrying the signal\'s exit code', async () => {
+    const s = await oldRoot();
+    const { env, pids } = stuckInDownload(s);
+    const run = s.start(['-y', '--json-progress'], env);
+    await until(() => existsSync(pids.receiver));
+    process.kill(run.pid, 'SIGINT');
+    const r = await run.exited;
+
+    expect(r.exitCode).toBe(130);
+    const lines = jsonLines(r.stdout);
+    expect(lines).toContainEqual(expect.objectContaining({ type: 'error', code: 'INTERRUPTED' }));
+    expect(lines.at(-1)).toEqual({ type: 'done', status: 'error', exitCode: 130, percent: 100 });
+    expect(processState(pidIn(pids.agent))).toMatch(/^(gone|Z)$/);
+  });
+
+  it('hands a signal that arrives during dom0\'s dnf to dnf and waits for dnf to exit', async () => {
+    const s = await oldRoot();
+    // No -y: dom0's dnf waits at its prompt, reading the stdin the test holds open.
+    const run = s.start([]);
+    await until(() => run.stdoutSoFar().includes('Is this ok'));
+    const dnf = childrenOf(run.pid).filter((pid) => /\bdnf\b/.test(commandOf(pid)));
+    expect(dnf).toHaveLength(1);
+    process.kill(run.pid, 'SIGTERM');
+    const r = await run.exited;
+
+    expect(r.exitCode).toBe(143);
+    expect(r.stderr).toContain("interrupted by SIGTERM: dom0's dnf upgrade got the signal and exited");
+    expect(processState(dnf[0] ?? 0)).toMatch(/^(gone|Z)$/);
+    expect(existsSync(s.lockFile)).toBe(false);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+});
