@@ -1,53 +1,110 @@
 #!/usr/bin/env node
 // Runs every package's tests through turbo, then prints one closing line, `N passed, N failed`,
 // summed from each package's vitest JSON report. Exits non-zero when a test failed, a package's
-// run crashed or left no report, or no test ran at all.
+// run crashed or left no report, no test ran at all, or this script itself could not do its job:
+// whatever goes wrong, the count line is still the last line and tells the truth.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
-const packages = JSON.parse(
-  spawnSync('pnpm', ['-r', 'ls', '--depth', '-1', '--json'], { cwd: root, encoding: 'utf8' }).stdout,
-)
-  .map((p) => p.path)
-  .filter((p) => p !== root && existsSync(join(p, 'package.json')))
-  .filter((p) => JSON.parse(readFileSync(join(p, 'package.json'), 'utf8')).scripts?.test);
 
-for (const p of packages) rmSync(join(p, 'test-results.json'), { force: true });
+/** A failure of this script's own steps (not of a test): reported, counted as one failure. */
+class StepError extends Error {}
 
-const extra = process.argv.slice(2);
-const run = spawnSync(
-  'pnpm',
-  ['exec', 'turbo', 'run', 'test', '--continue', '--concurrency=2', '--output-logs=full', ...extra],
-  { cwd: root, stdio: 'inherit' },
-);
-
-let passed = 0;
-let failed = 0;
-const problems = [];
-for (const p of packages) {
-  const file = join(p, 'test-results.json');
-  if (!existsSync(file)) {
-    problems.push(`${p}: no test report (the run crashed or was not started)`);
-    failed += 1;
-    continue;
+/** The directories of the workspace packages that have a `test` script. */
+function testedPackages() {
+  const ls = spawnSync('pnpm', ['-r', 'ls', '--depth', '-1', '--json'], { cwd: root, encoding: 'utf8' });
+  if (ls.error) throw new StepError(`cannot run pnpm to list the packages: ${ls.error.message}`);
+  if (ls.status !== 0) {
+    const why = (ls.stderr ?? '').trim().split('\n')[0] || (ls.signal ? `killed by ${ls.signal}` : `exit ${String(ls.status)}`);
+    throw new StepError(`pnpm -r ls failed: ${why}`);
   }
-  const report = JSON.parse(readFileSync(file, 'utf8'));
-  passed += report.numPassedTests;
-  failed += report.numFailedTests;
-  // A test file that fails to load contributes no tests but fails its suite.
-  for (const suite of report.testResults ?? []) {
-    if (suite.status === 'failed' && (suite.assertionResults ?? []).length === 0) {
-      problems.push(`${suite.name}: ${String(suite.message ?? 'failed to load').split('\n')[0]}`);
+  let listed;
+  try {
+    listed = JSON.parse(ls.stdout);
+  } catch {
+    throw new StepError('pnpm -r ls printed no JSON');
+  }
+  if (!Array.isArray(listed) || !listed.every((p) => typeof p?.path === 'string')) {
+    throw new StepError('pnpm -r ls printed JSON that is not a list of packages');
+  }
+  return listed
+    .map((p) => p.path)
+    .filter((p) => p !== root && existsSync(join(p, 'package.json')))
+    .filter((p) => {
+      try {
+        return Boolean(JSON.parse(readFileSync(join(p, 'package.json'), 'utf8')).scripts?.test);
+      } catch (error) {
+        throw new StepError(`${p}/package.json: ${error.message}`);
+      }
+    });
+}
+
+/** Runs the tests and sums the reports; throws StepError only before any test could run. */
+function runAll(problems) {
+  const packages = testedPackages();
+  if (packages.length === 0) throw new StepError('no package has a test script');
+  for (const p of packages) rmSync(join(p, 'test-results.json'), { force: true });
+
+  const run = spawnSync(
+    'pnpm',
+    ['exec', 'turbo', 'run', 'test', '--continue', '--concurrency=2', '--output-logs=full', ...process.argv.slice(2)],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (run.error) problems.push(`cannot run turbo: ${run.error.message}`);
+
+  let passed = 0;
+  let failed = 0;
+  for (const p of packages) {
+    const file = join(p, 'test-results.json');
+    if (!existsSync(file)) {
+      problems.push(`${p}: no test report (the run crashed or was not started)`);
       failed += 1;
+      continue;
+    }
+    let report;
+    try {
+      report = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      problems.push(`${p}: unreadable test report: ${error.message}`);
+      failed += 1;
+      continue;
+    }
+    if (!Number.isSafeInteger(report?.numPassedTests) || !Number.isSafeInteger(report?.numFailedTests)) {
+      problems.push(`${p}: the test report has no test counts`);
+      failed += 1;
+      continue;
+    }
+    passed += report.numPassedTests;
+    failed += report.numFailedTests;
+    // A test file that fails to load contributes no tests but fails its suite.
+    for (const suite of Array.isArray(report.testResults) ? report.testResults : []) {
+      if (suite?.status === 'failed' && (suite.assertionResults ?? []).length === 0) {
+        problems.push(`${suite.name}: ${String(suite.message ?? 'failed to load').split('\n')[0]}`);
+        failed += 1;
+      }
     }
   }
+  if (run.status !== 0 && failed === 0) {
+    problems.push('turbo exited non-zero without a failed test; counting it as a failure');
+    failed += 1;
+  }
+  if (passed === 0 && failed === 0) {
+    problems.push('no test ran; counting it as a failure');
+    failed += 1;
+  }
+  return { passed, failed };
+}
+
+const problems = [];
+let counts;
+try {
+  counts = runAll(problems);
+} catch (error) {
+  problems.push(error instanceof StepError ? error.message : `crashed: ${error?.stack ?? String(error)}`);
+  counts = { passed: 0, failed: 1 };
 }
 for (const line of problems) console.error(`test-run: ${line}`);
-if (run.status !== 0 && failed === 0) {
-  console.error('test-run: turbo exited non-zero without a failed test; counting it as a failure');
-  failed += 1;
-}
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 && run.status === 0 ? 0 : 1);
+console.log(`${counts.passed} passed, ${counts.failed} failed`);
+process.exit(counts.failed === 0 && counts.passed > 0 ? 0 : 1);

@@ -1,0 +1,109 @@
+// tooling/scripts/run-tests.mjs (what `./run.sh test` and CI run): its last line must be a true
+// `N passed, N failed` count whatever goes wrong, and only a run with passing tests exits 0.
+// A stand-in `pnpm` on PATH plays each failure; no real test run is needed.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../src/paths.ts';
+
+const SCRIPT = join(REPO_ROOT, 'tooling/scripts/run-tests.mjs');
+
+// One package directory with a test script; `pnpm exec turbo` writes (or not) its report.
+const FAKE_PNPM = `#!/bin/sh
+if [ "$1" = "-r" ]; then
+  case "$FAKE_MODE" in
+    ls-fails) echo "ERR_PNPM_FAKE the workspace is broken" >&2; exit 1 ;;
+    ls-garbage) echo "this is not JSON" ;;
+    *) printf '[{"path":"%s"}]\\n' "$FAKE_PKG" ;;
+  esac
+  exit 0
+fi
+case "$FAKE_MODE" in
+  pass) printf '{"numPassedTests":2,"numFailedTests":0,"testResults":[]}' > "$FAKE_PKG/test-results.json" ;;
+  fail) printf '{"numPassedTests":2,"numFailedTests":1,"testResults":[]}' > "$FAKE_PKG/test-results.json"; exit 1 ;;
+  empty) printf '{"numPassedTests":0,"numFailedTests":0,"testResults":[]}' > "$FAKE_PKG/test-results.json" ;;
+  garbled-report) printf '{"numPassed' > "$FAKE_PKG/test-results.json" ;;
+  no-report) ;;
+esac
+exit 0
+`;
+
+async function runWith(mode: string): Promise<{ exitCode: number; lastLine: string; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'run-tests-'));
+  const bin = join(dir, 'bin');
+  const pkg = join(dir, 'pkg');
+  mkdirSync(bin);
+  mkdirSync(pkg);
+  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'fake', scripts: { test: 'vitest run' } }));
+  if (mode !== 'no-pnpm') {
+    writeFileSync(join(bin, 'pnpm'), FAKE_PNPM);
+    chmodSync(join(bin, 'pnpm'), 0o755);
+  }
+  const r = await execa(process.execPath, [SCRIPT], {
+    // Only the stand-in: a real pnpm would run the real workspace's tests.
+    env: { PATH: bin, FAKE_MODE: mode, FAKE_PKG: pkg },
+    extendEnv: false,
+    reject: false,
+  });
+  rmSync(dir, { recursive: true, force: true });
+  const lines = r.stdout.trimEnd().split('\n');
+  return { exitCode: r.exitCode ?? -1, lastLine: lines.at(-1) ?? '', stderr: r.stderr };
+}
+
+describe('run-tests.mjs', () => {
+  it('prints "0 passed, 1 failed" last and exits 1 when pnpm -r ls fails', async () => {
+    const r = await runWith('ls-fails');
+    expect(r.lastLine).toBe('0 passed, 1 failed');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('pnpm -r ls failed: ERR_PNPM_FAKE the workspace is broken');
+  });
+
+  it('prints "0 passed, 1 failed" last and exits 1 when pnpm -r ls prints no JSON', async () => {
+    const r = await runWith('ls-garbage');
+    expect(r.lastLine).toBe('0 passed, 1 failed');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('printed no JSON');
+  });
+
+  it('prints "0 passed, 1 failed" last and exits 1 when pnpm is not installed', async () => {
+    const r = await runWith('no-pnpm');
+    expect(r.lastLine).toBe('0 passed, 1 failed');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('cannot run pnpm');
+  });
+
+  it('counts a package that left no report as a failure', async () => {
+    const r = await runWith('no-report');
+    expect(r.lastLine).toBe('0 passed, 1 failed');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('no test report');
+  });
+
+  it('counts a package whose report is not JSON as a failure', async () => {
+    const r = await runWith('garbled-report');
+    expect(r.lastLine).toBe('0 passed, 1 failed');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('unreadable test report');
+  });
+
+  it('exits 1 when no test ran at all', async () => {
+    const r = await runWith('empty');
+    expect(r.lastLine).toBe('0 passed, 1 failed');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('no test ran');
+  });
+
+  it('sums a failing run and exits 1', async () => {
+    const r = await runWith('fail');
+    expect(r.lastLine).toBe('2 passed, 1 failed');
+    expect(r.exitCode).toBe(1);
+  });
+
+  it('exits 0 with the count when every test passed', async () => {
+    const r = await runWith('pass');
+    expect(r.lastLine).toBe('2 passed, 0 failed');
+    expect(r.exitCode).toBe(0);
+  });
+});
