@@ -214,12 +214,67 @@ function parseRepos(option: string, value: string): string[] {
   });
 }
 
+/**
+ * The dnf settings `--setopt` may change (globally or as `repoid.KEY`): network and solver tuning.
+ * A mirror of the UpdateVM agent's own list (apps/updatevm-agent/src/dnf/passthrough.ts), which
+ * refuses every other key: checked here too, so a refused key is a usage error in dom0 before any
+ * lock is taken or any state is sent, not an agent failure afterwards.
+ */
+export const SETOPT_KEYS: ReadonlySet<string> = new Set([
+  'max_parallel_downloads',
+  'timeout',
+  'minrate',
+  'retries',
+  'throttle',
+  'bandwidth',
+  'proxy',
+  'proxy_username',
+  'proxy_password',
+  'proxy_auth_method',
+  'ip_resolve',
+  'sslverify',
+  'fastestmirror',
+  'deltarpm',
+  'zchunk',
+  'install_weak_deps',
+  'exclude',
+  'excludepkgs',
+  'includepkgs',
+  'best',
+  'obsoletes',
+  'skip_if_unavailable',
+  'multilib_policy',
+  'metadata_expire',
+  'countme',
+]);
+
+/** dnf options that are allowed only with a value, in `--name=VALUE` form. */
+const VALUE_FORMS: ReadonlyMap<string, string> = new Map([
+  ['--exclude', '--exclude=SPEC'],
+  ['--setopt', '--setopt=KEY=VALUE'],
+]);
+
 function parseDnfOption(arg: string): string {
+  const form = VALUE_FORMS.get(arg);
+  if (form !== undefined) {
+    throw new UsageError('USAGE_OPTION_FORM', `${arg} takes its value after "=", as in ${form} (one argument)`);
+  }
   if (!DNF_OPTION_RULES.some((rule) => rule.test(arg))) {
     throw new UsageError(
       'USAGE_UNKNOWN_OPTION',
       `unknown option "${printable(arg)}": not a dom0-update option nor an allowed dnf option (see --help)`,
     );
+  }
+  if (arg.startsWith('--setopt=')) {
+    const setting = arg.slice('--setopt='.length);
+    const key = setting.slice(0, setting.indexOf('='));
+    const bare = key.slice(key.lastIndexOf('.') + 1);
+    if (!SETOPT_KEYS.has(bare)) {
+      throw new UsageError(
+        'USAGE_SETOPT_NOT_ALLOWED',
+        `--setopt: "${printable(bare)}" may not be set; the UpdateVM's dnf takes only these settings: ${[...SETOPT_KEYS].join(', ')}`,
+      );
+    }
   }
   return arg;
 }

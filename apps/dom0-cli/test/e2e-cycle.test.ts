@@ -206,6 +206,18 @@ describe('dom0-update exit codes through the bundle', () => {
     expect((await s.run(['--max-files=lots'])).exitCode).toBe(2);
   });
 
+  it('refuses a --setopt key the agent would refuse as a usage error, before looking at the lock', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    mkdirSync(join(s.dir, 'run'), { recursive: true });
+    writeFileSync(s.lockFile, `${process.pid}\n`);
+    const r = await s.run(['-y', '--setopt=gpgcheck=0']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--setopt: "gpgcheck" may not be set');
+    expect(r.stderr).toContain('[USAGE_SETOPT_NOT_ALLOWED]');
+    expect(r.stderr).not.toContain('LOCK_HELD');
+    expect(r.stdout).toBe('');
+  });
+
   it('exits 0 for --help and --version', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const help = await s.run(['--help']);

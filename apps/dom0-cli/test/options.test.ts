@@ -106,6 +106,20 @@ describe('parseArgs', () => {
     expect(usageCode('--setopt=a\nb')).toBe('USAGE_UNKNOWN_OPTION');
   });
 
+  it('refuses --setopt keys the UpdateVM agent does not take, globally or per repository', () => {
+    expect(usageCode('--setopt=gpgcheck=0')).toBe('USAGE_SETOPT_NOT_ALLOWED');
+    expect(usageCode('--setopt=fixtures.gpgcheck=0')).toBe('USAGE_SETOPT_NOT_ALLOWED');
+    expect(usageCode('--setopt=reposdir=/tmp')).toBe('USAGE_SETOPT_NOT_ALLOWED');
+    expect(usageCode('--setopt=localpkg_gpgcheck=0')).toBe('USAGE_SETOPT_NOT_ALLOWED');
+    expect(run('--setopt=fixtures.timeout=5', '--setopt=retries=2').dnfOptions).toEqual(['--setopt=fixtures.timeout=5', '--setopt=retries=2']);
+  });
+
+  it('names the expected form for --exclude and --setopt given without "="', () => {
+    expect(() => parseArgs(['--exclude', 'dom0-extra'])).toThrow('--exclude takes its value after "=", as in --exclude=SPEC');
+    expect(usageCode('--exclude')).toBe('USAGE_OPTION_FORM');
+    expect(usageCode('--setopt', 'timeout=5')).toBe('USAGE_OPTION_FORM');
+  });
+
   it('reports a missing value', () => {
     expect(usageCode('--action')).toBe('USAGE_MISSING_VALUE');
     expect(usageCode('--config')).toBe('USAGE_MISSING_VALUE');
