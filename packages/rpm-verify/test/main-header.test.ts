@@ -63,6 +63,26 @@ describe('signed main-header content (re-signed by a pinned test key, so only th
     expect(await outcome(forged({ main: withoutEntry(1001) }), keyring)).toBe('RPM_NEVRA_BAD');
   });
 
+  it('rejects a tag rpm knows carrying another type than rpm expects, as rpm does', async () => {
+    const cases: RawEntry[] = [
+      { tag: 1006, type: 5, count: 1, data: u64(1700000000n) }, // BUILDTIME as INT64
+      { tag: 1006, type: 3, count: 2, data: Buffer.from([0, 1, 0, 2]) }, // BUILDTIME as INT16 x2
+      { tag: 1044, type: 4, count: 1, data: u32(7) }, // SOURCERPM as INT32
+      { tag: 1044, type: 7, count: 4, data: Buffer.from('x.rpm'.slice(0, 4)) }, // SOURCERPM as BIN
+      { tag: 100, type: 4, count: 1, data: u32(1) }, // I18NTABLE as INT32
+      { tag: 1009, type: 5, count: 1, data: u64(4096n) }, // SIZE as INT64
+      { tag: 1010, type: 8, count: 1, data: str('distro') }, // DISTRIBUTION as a string array
+    ];
+    for (const entry of cases) {
+      expect([entry.tag, entry.type, await outcome(forged({ main: withEntry(entry) }), keyring)]).toEqual([entry.tag, entry.type, 'RPM_HEADER_TYPE_BAD']);
+    }
+  });
+
+  it('accepts a STRING tag written as I18NSTRING and a tag rpm does not know in any type, as rpm does', async () => {
+    await expect(verifyBytes(forged({ main: withEntry({ tag: 1010, type: 9, count: 1, data: str('distro') }) }), keyring)).resolves.toMatchObject({ nevraString: 'dom0-tool-2.0-1.noarch' });
+    await expect(verifyBytes(forged({ main: withEntry({ tag: 4999, type: 5, count: 1, data: u64(1n) }) }), keyring)).resolves.toMatchObject({ nevraString: 'dom0-tool-2.0-1.noarch' });
+  });
+
   it('treats an absent epoch as 0, accepts an explicit one with the lead rpm writes, and bounds it', async () => {
     const none = await verifyBytes(forged({}), keyring);
     expect(none.nevra.epoch).toBe(0);

@@ -59,8 +59,23 @@ describe('header signatures made by hand with a pinned test key', () => {
     expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { hashAlgo: 10 }) }), keyring)).toBe('ACCEPTED');
     const keyIdOnly = headerBy(key.primary, { hashed: [sub.created(SIGN_DATE)] });
     expect(await outcome(forgePackage(ed, key.primary, { headerSig: keyIdOnly }), keyring)).toBe('ACCEPTED');
-    const hashedOnly = headerBy(key.primary, { unhashed: [] });
-    expect(await outcome(forgePackage(ed, key.primary, { headerSig: hashedOnly }), keyring)).toBe('ACCEPTED');
+    const hashedKeyId = headerBy(key.primary, { hashed: [sub.created(SIGN_DATE), sub.issuerKeyId(key.primary.keyId)], unhashed: [] });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: hashedKeyId }), keyring)).toBe('ACCEPTED');
+  });
+
+  it('rejects an issuer named only by its fingerprint: rpm 4.18 finds the key by the key ID subpacket alone', async () => {
+    const fingerprintOnly = headerBy(key.primary, { hashed: [sub.created(SIGN_DATE), sub.issuerFingerprint(key.primary.fingerprint)], unhashed: [] });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: fingerprintOnly }), keyring)).toBe('RPM_SIG_BLOB_BAD');
+  });
+
+  it('accepts critical creation time and issuer key ID, and rejects every other critical subpacket, as rpm 4.18 does', async () => {
+    const critical = (s: { type: number; body: Uint8Array }) => ({ ...s, critical: true });
+    const allowed = headerBy(key.primary, { hashed: [critical(sub.created(SIGN_DATE)), critical(sub.issuerKeyId(key.primary.keyId))], unhashed: [] });
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: allowed }), keyring)).toBe('ACCEPTED');
+    for (const extra of [critical(sub.expiresAfter(100 * 365 * 86400)), critical(sub.issuerFingerprint(key.primary.fingerprint))]) {
+      const sig = headerBy(key.primary, { hashed: [sub.created(SIGN_DATE), extra], unhashed: [sub.issuerKeyId(key.primary.keyId)] });
+      expect([extra.type, await outcome(forgePackage(ed, key.primary, { headerSig: sig }), keyring)]).toEqual([extra.type, 'RPM_SIG_BLOB_BAD']);
+    }
   });
 
   it('rejects text, standalone, certification and binding signature types even when cryptographically valid', async () => {

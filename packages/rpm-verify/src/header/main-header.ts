@@ -1,5 +1,6 @@
 import { RpmVerifyError } from '../errors.ts';
 import type { ParsedHeader } from './structure.ts';
+import { expectedTagType, tagTypeAccepted } from './tag-types.ts';
 import { HeaderType } from './types.ts';
 import { readString, readStringArray, readUint32, type EntryReader } from './values.ts';
 
@@ -108,6 +109,14 @@ export function parseMainHeader(header: ParsedHeader, member: string | undefined
     if (entry === undefined) throw new RpmVerifyError('RPM_PAYLOAD_FORMAT', `main header: ${what} (${tag}) is missing`, member);
     const value = readString(entry, payloadReader);
     if (!allowed.has(value)) throw new RpmVerifyError('RPM_PAYLOAD_FORMAT', `main header: ${what} "${value}" is not one of ${[...allowed].join(', ')}`, member);
+  }
+
+  // last, so that the fields read above fail with their own codes first
+  for (const [tag, entry] of header.entries) {
+    if (!tagTypeAccepted(tag, entry.type)) {
+      const expected = expectedTagType(tag) ?? 0;
+      throw new RpmVerifyError('RPM_HEADER_TYPE_BAD', `main header: tag ${tag} has type ${entry.type}, rpm expects type ${expected}`, member);
+    }
   }
 
   // informational only (it feeds createrepo_c's checksum-cache key): an odd form is not a rejection

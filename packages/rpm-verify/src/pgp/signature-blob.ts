@@ -14,7 +14,12 @@ const ALGO_NAMES: Readonly<Record<number, string>> = { 1: 'RSA', 3: 'RSA', 22: '
 /** Signature subpacket types (RFC 9580, 5.2.3.7) that this module reads. */
 const Subpacket = { CREATED: 2, EXPIRES: 3, ISSUER_KEY_ID: 16, ISSUER_FINGERPRINT: 33 } as const;
 /** Only these may be marked critical: they are the ones whose meaning we enforce. */
-const CRITICAL_UNDERSTOOD = new Set<number>(Object.values(Subpacket));
+/**
+ * Subpackets that may be marked critical: the ones rpm 4.18 accepts as critical. It refuses any
+ * other critical subpacket (a critical expiry or issuer fingerprint too), and a package we accept
+ * must be one rpm accepts.
+ */
+const CRITICAL_UNDERSTOOD = new Set<number>([Subpacket.CREATED, Subpacket.ISSUER_KEY_ID]);
 
 export interface SignatureIssuer {
   /** v4 fingerprint from the hashed area, lowercase hex, when the signer put one there */
@@ -255,10 +260,12 @@ function combineIssuer(
   unhashedKeyId: string | undefined,
   bad: (reason: string) => never,
 ): SignatureIssuer {
+  // rpm finds the signing key by the issuer key ID subpacket alone; without one it reports NOKEY
+  if (hashed.keyId === undefined && unhashedKeyId === undefined) bad('no issuer key ID subpacket (16)');
   const fromFingerprint = hashed.fingerprint?.slice(-16);
   const ids = [fromFingerprint, hashed.keyId, unhashedKeyId].filter((v): v is string => v !== undefined);
   const [keyId] = ids;
-  if (keyId === undefined) return bad('no issuer key ID or fingerprint');
+  if (keyId === undefined) return bad('no issuer key ID');
   if (ids.some((id) => id !== keyId)) bad('issuer key IDs and fingerprint disagree');
   if (/^0+$/.test(keyId)) bad('wildcard issuer key ID');
   return { fingerprint: hashed.fingerprint, keyId };
