@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { signedVariant } from '@dom0-updates/fixtures';
-import { getFixtures, keyringArgs, makeUpdatesDir, runReceiver } from './helpers.ts';
+import { encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, runReceiver } from './helpers.ts';
 import { readdir } from 'node:fs/promises';
 
 describe('command line', () => {
@@ -14,6 +14,8 @@ describe('command line', () => {
     [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--max-bytes', '-5']],
     [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--bogus']],
     [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--sandbox', 'docker']],
+    [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--timeout', '315360001']],
+    [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--idle-timeout', '9007199254741']],
     [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--now', 'yesterday']],
     [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', 'extra-operand']],
     [['verify', '--keyring', 'k']],
@@ -31,6 +33,15 @@ describe('command line', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('UPDATES_MAX_FILES');
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('publishes a good batch under deadlines longer than a system timer can hold (over 24.8 days)', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
+    const run = await runReceiver(['receive', '--updates-dir', dir, '--timeout', '3000000', '--idle-timeout', '2500000', ...(await keyringArgs())], { stdin: stream });
+    expect(run.stderr).not.toContain('TimeoutOverflowWarning');
+    expect(run.code).toBe(0);
   });
 
   it('prints its version with --version and exits 0', async () => {

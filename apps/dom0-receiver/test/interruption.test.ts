@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseReply } from '@dom0-updates/protocol';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ async function batch(which: 'v1' | 'v2'): Promise<Buffer> {
 async function stageIsReceiving(dir: string, firstFile: string): Promise<void> {
   for (;;) {
     const staging = (await readdir(dir)).find((n) => n.startsWith('staging.'));
-    if (staging !== undefined && (await readdir(join(dir, staging)).catch(() => [])).includes(firstFile)) return;
+    if (staging !== undefined && (await readdir(join(dir, staging)).catch((): string[] => [])).includes(firstFile)) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -35,7 +35,7 @@ describe('a signal during receive', () => {
     const first = f.packages.v2[0];
     if (first === undefined) throw new Error('fixture set without v2 packages');
     const firstFile = first.fileName;
-    const firstSize = (await fileMember(first.path)).size;
+    const firstSize = (await stat(first.path)).size;
     const child = spawn(process.execPath, [BUNDLE, 'receive', '--updates-dir', dir, ...(await keyringArgs())], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },

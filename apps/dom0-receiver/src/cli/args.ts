@@ -60,6 +60,15 @@ export function parsePositiveInteger(text: string, what: string): number {
   return value;
 }
 
+/** Longest deadline accepted: ten years; beyond that a number is a mistake, not a policy. */
+export const MAX_SECONDS = 10 * 365 * 24 * 60 * 60;
+
+export function parseSeconds(text: string, what: string): number {
+  const value = parsePositiveInteger(text, what);
+  if (value > MAX_SECONDS) throw new UsageError(`${what} is more than ${MAX_SECONDS} seconds (ten years): "${text}"`);
+  return value;
+}
+
 export function parseVmName(text: string, what: string): string {
   if (!VM_NAME.test(text)) throw new UsageError(`${what} is not a valid qube name: "${text}"`);
   return text;
@@ -146,9 +155,9 @@ function parseReceive(argv: readonly string[]): ReceiveArgs {
   if (updatesDir === undefined) throw new UsageError('receive needs --updates-dir DIR');
   const keyrings = flags.get('--keyring') ?? [];
   if (keyrings.length === 0) throw new UsageError('receive needs at least one --keyring FILE');
-  const num = (name: string): number | undefined => {
+  const num = (name: string, parse: (text: string, what: string) => number = parsePositiveInteger): number | undefined => {
     const text = one(flags, name);
-    return text === undefined ? undefined : parsePositiveInteger(text, name);
+    return text === undefined ? undefined : parse(text, name);
   };
   const sandboxText = one(flags, '--sandbox') ?? 'auto';
   const sandbox = SANDBOX_KINDS.find((k) => k === sandboxText);
@@ -163,8 +172,8 @@ function parseReceive(argv: readonly string[]): ReceiveArgs {
     keyrings: keyrings.map((k) => resolve(k)),
     maxFiles: num('--max-files'),
     maxBytes: num('--max-bytes'),
-    timeoutSeconds: num('--timeout'),
-    idleTimeoutSeconds: num('--idle-timeout'),
+    timeoutSeconds: num('--timeout', parseSeconds),
+    idleTimeoutSeconds: num('--idle-timeout', parseSeconds),
     updateVm: updateVm === undefined ? undefined : parseVmName(updateVm, '--updatevm'),
     user,
     now: now === undefined ? undefined : parseDate(now),

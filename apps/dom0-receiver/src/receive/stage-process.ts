@@ -29,6 +29,22 @@ export interface StageLaunch {
   readonly abort?: AbortSignal;
 }
 
+/** setTimeout fires at once for delays above this; a longer deadline is re-armed in steps. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+/** Calls `onExpiry` after `ms` (monotonic), however long; returns the cancel function. */
+function afterDelay(ms: number, onExpiry: () => void): () => void {
+  const end = performance.now() + ms;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (): void => {
+    const left = end - performance.now();
+    if (left <= 0) onExpiry();
+    else timer = setTimeout(arm, Math.min(Math.ceil(left), MAX_TIMER_MS));
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
 /** Most diagnostics the child may print before the rest is dropped. */
 const MAX_CHILD_STDERR = 64 * 1024;
 
@@ -167,9 +183,9 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
       failure ??= error;
       child.kill('SIGKILL');
     };
-    const timer = setTimeout(() => {
+    const cancelDeadline = afterDelay(launch.killAfterMs, () => {
       fail(new StageError('STAGE_TIMEOUT', `the stage did not finish within ${Math.round(launch.killAfterMs / 1000)} s`));
-    }, launch.killAfterMs);
+    });
     const onAbort = (): void => fail(new StageError('STAGE_FAILED', 'the stage was stopped: the receiver was interrupted'));
     if (launch.abort?.aborted === true) onAbort();
     else launch.abort?.addEventListener('abort', onAbort, { once: true });
@@ -199,7 +215,7 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
     });
     child.on('error', (error) => fail(new StageError('STAGE_START_FAILED', `cannot start the stage (${file}): ${error.message}`)));
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
+      cancelDeadline();
       launch.abort?.removeEventListener('abort', onAbort);
       if (pending !== '') keep(pending);
       const how = `exit ${String(code)}, signal ${String(signal)}`;
