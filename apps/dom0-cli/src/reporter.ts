@@ -1,6 +1,6 @@
 /**
- * All output goes through here. Three modes: human text (default), --silent (errors and the final
- * verdict only), and --json-progress (one JSON object per line on stdout, nothing else on stdout).
+ * All output goes through here. Three modes: human text (default), --silent (warnings and errors
+ * only, on stderr), and --json-progress (one JSON object per line on stdout, nothing else on stdout).
  * Anything that came from the UpdateVM is sanitised before it is written, in every mode.
  */
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
@@ -15,6 +15,9 @@ export interface PackageChange {
   readonly from: string | undefined;
   readonly to: string | undefined;
 }
+
+/** How dom0-receiver starts its own diagnostic lines. */
+const RECEIVER_SELF_PREFIX = 'dom0-receiver: ';
 
 /** The percentage each stage starts at in --json-progress mode. */
 const STAGE_PERCENT: Record<Stage, number> = {
@@ -82,7 +85,8 @@ export class Reporter {
    * already sanitised by the receiver; sanitised again here all the same.
    */
   receiverLine(raw: string): void {
-    const text = sanitizeForTerminal(raw, 1000);
+    // The receiver names itself at the start of each diagnostic; the bracket prefix says it already.
+    const text = sanitizeForTerminal(raw.startsWith(RECEIVER_SELF_PREFIX) ? raw.slice(RECEIVER_SELF_PREFIX.length) : raw, 1000);
     if (this.mode === 'human') this.sink.out(`[dom0-receiver] ${text}`);
     else if (this.mode === 'json') this.sink.err(`[dom0-receiver] ${text}`);
   }
@@ -134,7 +138,8 @@ export class Reporter {
 
   done(status: DoneStatus, exitCode: number, text: string): void {
     if (this.mode === 'json') this.json({ type: 'done', status, exitCode, percent: 100 });
-    else if (this.mode === 'human') this.sink.out(text);
+    // A failure has no verdict line: the error on stderr is the verdict.
+    else if (this.mode === 'human' && text !== '') this.sink.out(text);
   }
 
   private json(value: Record<string, unknown>): void {

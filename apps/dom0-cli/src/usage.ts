@@ -17,13 +17,18 @@ Options:
   --clean                 clean dnf caches in the UpdateVM and dom0 first
   -y, --assumeyes         answer yes to dom0's dnf
   --downloadonly          receive and verify, but do not install
-  --silent                print only errors
+  --silent                print only warnings and errors (on stderr)
   --json-progress         machine-readable progress: one JSON object per line
   --config=FILE           configuration file (default /etc/dom0-updates/config)
   --updatevm=QUBE, --transport=qrexec|local, --updates-dir=DIR, --keyring=FILE,
   --dom0-root=DIR, --max-files=N, --max-bytes=N, --timeout=SECONDS, ...
                           override the configuration key of the same name
-  --OPTION[=VALUE]        any other option is passed to the UpdateVM's dnf
+  --best, --nobest, --skip-broken, --allowerasing, --refresh, --quiet,
+  --verbose, --nodocs, --exclude=SPEC, --setopt=KEY=VALUE
+                          dnf options passed to the UpdateVM's dnf (--setopt only
+                          for network and solver keys); the first four and
+                          --exclude and --verbose also to dom0's dnf. No other
+                          option is accepted.
   -h, --help              show this help
   --version               show the version
 

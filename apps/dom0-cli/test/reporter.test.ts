@@ -24,6 +24,13 @@ describe('Reporter', () => {
     expect(err[2]).toBe('dom0-update: error: dom0 rejected a\\x1b[8m.rpm [REJECTED]');
   });
 
+  it('shows the receiver\'s own diagnostics with one prefix, still sanitised', () => {
+    const { reporter, out } = capture('human');
+    reporter.receiverLine('dom0-receiver: published generation 3 \u001b[2J');
+    reporter.receiverLine('something else');
+    expect(out).toEqual(['[dom0-receiver] published generation 3 \\x1b[2J', '[dom0-receiver] something else']);
+  });
+
   it('writes only JSON lines to stdout in --json-progress mode, agent lines to stderr', () => {
     const { reporter, out, err } = capture('json');
     reporter.stage('download', 'ignored text');

@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../src/run.ts';
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+async function capture(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, {}, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+describe('main in text mode', () => {
+  it('prints a configuration error on stderr and nothing at all on stdout', async () => {
+    const r = await capture(['--config=/nonexistent/dom0-update.conf', '--check-only']);
+    expect(r.code).toBe(1);
+    expect(r.err.join('\n')).toContain('[CONFIG_UNREADABLE]');
+    expect(r.out).toEqual([]);
+  });
+
+  it('prints no empty line on stdout when the lock is held', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    const lockFile = join(dir, 'dom0-update.lock');
+    writeFileSync(lockFile, `${process.pid}\n`);
+    writeFileSync(join(dir, 'config'), `TRANSPORT=local\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
+    const r = await capture([`--config=${join(dir, 'config')}`, '--check-only']);
+    expect(r.code).toBe(1);
+    expect(r.err.join('\n')).toContain('[LOCK_HELD]');
+    expect(r.out).toEqual(['Taking the dom0-update lock...']);
+  });
+});
