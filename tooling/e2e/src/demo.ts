@@ -1,11 +1,15 @@
 // The main job on a local default: a whole dom0 update cycle on this machine, with no Qubes and
 // no internet. `--tamper` serves a tampered package instead and shows dom0 refusing it.
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { createScenario, removeScenario, type Scenario } from './scenario.ts';
 import { buildFixtures } from '@dom0-updates/fixtures';
 import { tmpdir } from 'node:os';
+import { onInterrupt, type InterruptSignal } from './interrupt.ts';
+import { ownNamespaces, processesInOwnNamespaces, removeOwnNamespaces } from './isolation.ts';
+import { descendantsOf, stopAll } from './process-tree.ts';
 
 const tamper = process.argv.includes('--tamper');
 const keep = process.argv.includes('--keep');
@@ -15,8 +19,44 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
+const dir = join(tmpdir(), `dom0-updates-demo-${String(process.pid)}`);
+let current: Scenario | undefined;
+
+// Ctrl-C, kill or a closed terminal: stop everything this demo started, delete its namespaces and
+// (without --keep) its scratch machine, whatever step it was at.
+const interrupt = onInterrupt(async (signal: InterruptSignal) => {
+  process.stderr.write(`\ndemo: interrupted by ${signal}; cleaning up\n`);
+  // Everything this demo started, and whatever runs in its namespaces (dom0-update starts the
+  // agent and the receiver in process groups of their own, and they may outlive it).
+  const before = await ownNamespaces();
+  const stopped = await stopAll(async () => [...(await descendantsOf(process.pid)), ...(await processesInOwnNamespaces())]);
+  await current?.close();
+  await removeOwnNamespaces();
+  const left = await ownNamespaces();
+  const deleted = before.filter((ns) => !left.includes(ns));
+  const done = [`stopped ${String(stopped)} process(es)`];
+  if (deleted.length > 0) done.push(`deleted network namespaces ${deleted.join(', ')}`);
+  if (left.length > 0) done.push(`COULD NOT delete network namespaces ${left.join(', ')}`);
+  if (!existsSync(dir)) {
+    // nothing was made yet
+  } else if (keep) {
+    done.push(keptNote());
+  } else {
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    done.push(`removed ${dir}`);
+  }
+  process.stderr.write(`demo: interrupted: ${done.join('; ')}\n`);
+});
+
+function keptNote(): string {
+  return current?.isolation.mode === 'netns'
+    ? `kept ${dir}; its network namespaces are deleted, and dom0-update.conf's AGENT_COMMAND and RECEIVER_COMMAND name them, so it cannot run again as is`
+    : `kept ${dir}`;
+}
+
 const say = (text: string): void => {
-  process.stdout.write(`${text}\n`);
+  // Once interrupted, the rest of the run is being torn down: its output would only mislead.
+  if (interrupt.signal === undefined) process.stdout.write(`${text}\n`);
 };
 const step = (text: string): void => {
   say(`\n==> ${text}`);
@@ -52,42 +92,55 @@ async function cycle(s: Scenario, title: string): Promise<number> {
 async function main(): Promise<number> {
   step('Building the signed fixture packages (cached after the first run)');
   await buildFixtures();
-  const dir = join(tmpdir(), `dom0-updates-demo-${String(process.pid)}`);
-  const scenario = await createScenario({ dir, ...(tamper ? { hostile: 'tampered-payload' } : {}) });
-  try {
-    if (scenario.isolation.mode === 'netns') {
-      say('    isolation: dom0 (dom0-update, the receiver, dnf install) runs in a network namespace with');
-      say('    loopback only; the UpdateVM agent and the mirror run in a namespace of their own.');
+  const created = await createScenario({ dir, ...(tamper ? { hostile: 'tampered-payload' } : {}) });
+  current = created;
+  return await demo(created).finally(async () => {
+    if (interrupt.signal !== undefined) return; // the interrupt handler cleans up
+    if (keep) {
+      await created.close();
+      say(`\n    ${keptNote()}`);
     } else {
-      say(`    isolation: none (${scenario.isolation.reason}); every side runs as an ordinary process.`);
+      await removeScenario(created);
     }
-    say(`    scratch machine: ${scenario.dir}${keep ? '' : ' (removed at the end; --keep keeps it)'}`);
-    say(`    mirror (reachable by the UpdateVM only): ${scenario.mirror.url}`);
-    say(`    dom0 has: ${(await scenario.installed()).join(', ')}`);
+  });
+}
 
-    if (tamper) return await tamperRun(scenario);
-
-    const before = await scenario.installed();
-    const first = await cycle(scenario, 'First run: dom0-update -y (expect an upgrade to 2.0)');
-    const record = await readResult(scenario);
-    step('What dom0 verified');
-    for (const p of record?.accepted ?? []) {
-      say(`    ${sanitizeForTerminal(p.nevraString ?? p.file ?? '?')}  signed by ${keyName(scenario, p.signer?.fingerprint ?? '?')}`);
-      say(`      sha256 ${sanitizeForTerminal(p.sha256 ?? '?')}`);
-    }
-    const after = await scenario.installed();
-    step('What changed in dom0');
-    for (const n of after.filter((x) => !before.includes(x))) say(`    + ${n}`);
-    for (const n of before.filter((x) => !after.includes(x))) say(`    - ${n}`);
-    const second = await cycle(scenario, 'Second run: dom0-update -y (expect nothing to update)');
-    const unchanged = JSON.stringify(await scenario.installed()) === JSON.stringify(after);
-    const upgraded = after.some((n) => n.startsWith('dom0-hello-2.0'));
-    step(first === 0 && second === 0 && upgraded && unchanged ? 'Demo finished: dom0 was updated, then found nothing to do.' : 'Demo FAILED: see the output above.');
-    return first === 0 && second === 0 && upgraded && unchanged ? 0 : 1;
-  } finally {
-    if (keep) await scenario.close();
-    else await removeScenario(scenario);
+async function demo(scenario: Scenario): Promise<number> {
+  const { sweep } = scenario.isolation;
+  if (sweep.removed.length > 0) say(`    removed network namespaces left by an earlier run that is gone: ${sweep.removed.join(', ')}`);
+  if (sweep.leftAlone.length > 0) {
+    say(`    left alone: network namespaces ${sweep.leftAlone.join(', ')} (their names do not show whether`);
+    say('    the run that made them is over; if no demo or test is running, `ip netns del NAME` removes one)');
   }
+  if (scenario.isolation.mode === 'netns') {
+    say('    isolation: dom0 (dom0-update, the receiver, dnf install) runs in a network namespace with');
+    say('    loopback only; the UpdateVM agent and the mirror run in a namespace of their own.');
+  } else {
+    say(`    isolation: none (${scenario.isolation.reason}); every side runs as an ordinary process.`);
+  }
+  say(`    scratch machine: ${scenario.dir}${keep ? '' : ' (removed at the end; --keep keeps it)'}`);
+  say(`    mirror (reachable by the UpdateVM only): ${scenario.mirror.url}`);
+  say(`    dom0 has: ${(await scenario.installed()).join(', ')}`);
+
+  if (tamper) return await tamperRun(scenario);
+
+  const before = await scenario.installed();
+  const first = await cycle(scenario, 'First run: dom0-update -y (expect an upgrade to 2.0)');
+  const record = await readResult(scenario);
+  step('What dom0 verified');
+  for (const p of record?.accepted ?? []) {
+    say(`    ${sanitizeForTerminal(p.nevraString ?? p.file ?? '?')}  signed by ${keyName(scenario, p.signer?.fingerprint ?? '?')}`);
+    say(`      sha256 ${sanitizeForTerminal(p.sha256 ?? '?')}`);
+  }
+  const after = await scenario.installed();
+  step('What changed in dom0');
+  for (const n of after.filter((x) => !before.includes(x))) say(`    + ${n}`);
+  for (const n of before.filter((x) => !after.includes(x))) say(`    - ${n}`);
+  const second = await cycle(scenario, 'Second run: dom0-update -y (expect nothing to update)');
+  const unchanged = JSON.stringify(await scenario.installed()) === JSON.stringify(after);
+  const upgraded = after.some((n) => n.startsWith('dom0-hello-2.0'));
+  step(first === 0 && second === 0 && upgraded && unchanged ? 'Demo finished: dom0 was updated, then found nothing to do.' : 'Demo FAILED: see the output above.');
+  return first === 0 && second === 0 && upgraded && unchanged ? 0 : 1;
 }
 
 async function tamperRun(scenario: Scenario): Promise<number> {
@@ -110,8 +163,12 @@ async function tamperRun(scenario: Scenario): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    if (interrupt.signal === undefined) process.exit(code);
+  },
   (error: unknown) => {
+    // What an interrupt breaks midway fails here; the interrupt handler owns the exit.
+    if (interrupt.signal !== undefined) return;
     process.stderr.write(`demo: ${sanitizeForTerminal(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
     process.exit(1);
   },

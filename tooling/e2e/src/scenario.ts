@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { buildFixtures, installedPackages, makeDom0Root, signedVariant, type Dom0Root, type FixtureSet } from '@dom0-updates/fixtures';
 import { createIsolation, type Isolation } from './isolation.ts';
+import { descendantsOf, processId, stopAll, type ProcessId } from './process-tree.ts';
 import { AGENT_BUNDLE, CLI_BUNDLE, HOSTILE_AGENT_BUNDLE, RECEIVER_BUNDLE } from './paths.ts';
 import { serveMirror, type ServedMirror } from './served-mirror.ts';
 
@@ -57,11 +58,19 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'dom0-updates-e2e-')));
   await mkdir(dir, { recursive: true });
   const isolation = await createIsolation({ want: options.isolate ?? true });
-  const dom0 = await makeDom0Root(join(dir, 'dom0'), {
-    install: (options.install ?? defaultInstall)(fixtures),
-    keys: fixtures.trustedKeyPaths,
-  });
-  const mirror = await serveMirror((options.serve ?? ((f) => f.repos.v2))(fixtures), isolation.updatevmPrefix);
+  let dom0: Dom0Root;
+  let mirror: ServedMirror;
+  try {
+    dom0 = await makeDom0Root(join(dir, 'dom0'), {
+      install: (options.install ?? defaultInstall)(fixtures),
+      keys: fixtures.trustedKeyPaths,
+    });
+    mirror = await serveMirror((options.serve ?? ((f) => f.repos.v2))(fixtures), isolation.updatevmPrefix);
+  } catch (error) {
+    // Half a scenario must not outlive the failure: its namespaces go (with what runs in them).
+    await isolation.close();
+    throw error;
+  }
 
   const reposDir = join(dir, 'dom0-repos.d');
   await mkdir(reposDir, { recursive: true });
@@ -105,6 +114,19 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
   };
   await configure(options);
 
+  // dom0-update runs still going, so close() can stop them (with everything they started).
+  const running = new Set<number>();
+  let closing: Promise<void> | undefined;
+  const treesOfRunning = async (): Promise<ProcessId[]> => {
+    const out: ProcessId[] = [];
+    for (const pid of running) {
+      const top = await processId(pid);
+      if (top !== undefined) out.push(top);
+      out.push(...(await descendantsOf(pid)));
+    }
+    return out;
+  };
+
   return {
     dir,
     fixtures,
@@ -115,6 +137,7 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
     configFile,
     configure,
     run: async (args, runOptions = {}) => {
+      if (closing !== undefined) throw new Error('the scenario is closed: no more runs');
       const [cmd = 'node', ...rest] = [...isolation.dom0Prefix, process.execPath, CLI_BUNDLE, `--config=${configFile}`, ...args];
       const child = execa(cmd, rest, {
         env: { ...dom0.env, ...(runOptions.env ?? {}) },
@@ -134,15 +157,20 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
           for (const line of lines) onOutput(line);
         });
       }
-      const result = await child;
+      if (child.pid !== undefined) running.add(child.pid);
+      const result = await child.finally(() => {
+        if (child.pid !== undefined) running.delete(child.pid);
+      });
       return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
     },
     installed: () => installedPackages(dom0),
     publishedDigest: () => treeDigest(join(updatesDir, 'repo')),
-    close: async () => {
-      await mirror.close();
-      await isolation.close();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        await stopAll(treesOfRunning);
+        await mirror.close();
+        await isolation.close();
+      })()),
   };
 }
 
