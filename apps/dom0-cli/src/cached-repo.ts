@@ -17,7 +17,7 @@ export function cachedRepoDefinition(updatesDir: string, keyring: readonly strin
     `baseurl=file://${repoDir}`,
     'enabled=1',
     'gpgcheck=1',
-    'localpkg_gpgcheck=1',
+    // localpkg_gpgcheck is a [main] option, not a repository one: dom0-dnf.ts sets it on the command line.
     'repo_gpgcheck=0',
     'metadata_expire=0',
     'skip_if_unavailable=False',

@@ -232,7 +232,8 @@ function positiveInteger(value: string, where: string): number {
 
 function parseReleasever(value: string, where: string): string | undefined {
   if (value === '') return undefined;
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) {
+  // The form dnf's --releasever takes in the protocol's request too (DNF_OPTION_RULES).
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value)) {
     throw new ConfigError('CONFIG_BAD_RELEASEVER', `${where}: "${printable(value)}" is not a release version`);
   }
   return value;

@@ -145,9 +145,8 @@ export function parseArgs(argv: readonly string[]): Command {
         const key = CONFIG_FLAGS.get(name);
         if (key !== undefined) {
           const v = value();
+          // RELEASEVER reaches the UpdateVM's dnf from the resolved configuration (request.ts).
           overrides[key] = key === 'KEYRING' ? [...(overrides[key] ?? []), v] : [v];
-          // The release version is dnf's on both sides: dom0's install and the UpdateVM's download.
-          if (key === 'RELEASEVER') dnfOptions.push(parseDnfOption(`--releasever=${v}`));
           break;
         }
         const option = parseDnfOption(arg);

@@ -7,7 +7,15 @@ import { PROTOCOL_VERSION, RequestError, validateRequest, type UpdateRequest } f
 import { UsageError } from './errors.ts';
 import type { RunOptions } from './options.ts';
 
-export function buildRequest(options: RunOptions): UpdateRequest {
+/**
+ * `releasever`: the effective RELEASEVER (file, environment or --releasever), which the UpdateVM's
+ * dnf needs as much as dom0's: an installroot made of dom0's rpmdb may hold no release package.
+ */
+export function buildRequest(options: RunOptions, releasever?: string): UpdateRequest {
+  const dnfOptions = [
+    ...(releasever === undefined ? [] : [`--releasever=${releasever}`]),
+    ...options.dnfOptions,
+  ];
   try {
     return validateRequest({
       protocol: PROTOCOL_VERSION,
@@ -16,7 +24,7 @@ export function buildRequest(options: RunOptions): UpdateRequest {
       enableRepos: [...options.enableRepos],
       disableRepos: [...options.disableRepos],
       clean: options.clean,
-      dnfOptions: [...options.dnfOptions],
+      dnfOptions,
     });
   } catch (error) {
     if (error instanceof RequestError) {

@@ -223,7 +223,7 @@ async function install(
 
 async function startAgent({ config, options, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {
   const files = collectStateFiles(config);
-  const request = buildRequest(options);
+  const request = buildRequest(options, config.releasever);
   reporter.stage('download', `Running the agent in ${updateVm}...`);
   // Local transport: dom0 starts its own receiver for the agent's stream (never for a check, which
   // sends nothing). With qrexec, dom0's qrexec daemon starts it through qubes.ReceiveUpdates.

@@ -73,9 +73,12 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
 
   it('reinstalls with --action=reinstall', async () => {
     const s = await scenario({ install: (f) => f.packages.v2.map((p) => p.path), serve: (f) => f.repos.v2 });
-    const r = await s.run(['-y', '--action=reinstall', 'dom0-tool']);
+    const r = await s.run(['-y', '--verbose', '--action=reinstall', 'dom0-tool']);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('reinstalled dom0-tool.noarch 2.0-1');
+    // dom0's verbose dnf takes every setting of the generated repo file.
+    expect(r.stdout + r.stderr).toContain('dom0-updates-cached');
+    expect(r.stdout + r.stderr).not.toContain('Unknown configuration option');
   });
 
   it('downgrades a named package with --action=downgrade', async () => {
@@ -181,6 +184,8 @@ describe('dom0-update exit codes through the bundle', () => {
     const none = await s.run(['--check-only', '--disablerepo=fixtures']);
     expect(none.exitCode).toBe(1);
     expect(none.stdout).toContain('no enabled repositories');
+    // RELEASEVER from the config file reached the UpdateVM's dnf too (its failure output shows dnf's warnings).
+    expect(none.stdout).not.toContain('Unable to detect release version');
     expect(none.stdout).not.toContain('No updates');
     expect((await s.run(['--check-only', '--disablerepo=fixtures', '--enablerepo=other'])).exitCode).toBe(100);
   });

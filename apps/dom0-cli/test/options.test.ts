@@ -93,9 +93,9 @@ describe('parseArgs', () => {
     expect(o.dom0DnfOptions).toEqual(['--best', '--exclude=dom0-extra']);
   });
 
-  it('passes --releasever to the UpdateVM and to the RELEASEVER key', () => {
+  it('takes --releasever as the RELEASEVER key (the request gets it from the resolved configuration)', () => {
     const o = run('--releasever=4.2');
-    expect(o.dnfOptions).toEqual(['--releasever=4.2']);
+    expect(o.dnfOptions).toEqual([]);
     expect(o.overrides).toEqual({ RELEASEVER: ['4.2'] });
   });
 

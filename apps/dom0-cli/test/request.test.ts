@@ -10,6 +10,13 @@ function request(...argv: string[]): ReturnType<typeof buildRequest> {
 }
 
 describe('buildRequest', () => {
+  it('gives the UpdateVM\'s dnf the configured release version, first among the dnf options', () => {
+    const command = parseArgs(['--best']);
+    if (command.kind !== 'run') throw new Error('expected run');
+    expect(buildRequest(command.options, '4.2').dnfOptions).toEqual(['--releasever=4.2', '--best']);
+    expect(buildRequest(command.options).dnfOptions).toEqual(['--best']);
+  });
+
   it('builds an upgrade request by default', () => {
     expect(request()).toEqual({
       protocol: 'dom0-updates/1',

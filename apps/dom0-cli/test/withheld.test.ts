@@ -86,6 +86,16 @@ describe('dom0\'s dnf install step', () => {
     expect(args).toContain('--setopt=gpgcheck=1');
   });
 
+  it('forces signature checks on for repository and local packages, each where dnf reads it', () => {
+    // localpkg_gpgcheck is a [main] option: on the command line; gpgcheck in the repo file too.
+    const args = dom0DnfInstallArgs(config, request, 'upgrade', []);
+    expect(args).toContain('--setopt=gpgcheck=1');
+    expect(args).toContain('--setopt=localpkg_gpgcheck=1');
+    const repo = cachedRepoDefinition('/u', ['/k']).split('\n');
+    expect(repo).toContain('gpgcheck=1');
+    expect(repo.filter((line) => line.startsWith('localpkg_gpgcheck'))).toEqual([]);
+  });
+
   it('keeps dnf\'s obsoletes for named installs, where the user chose what comes in', () => {
     const args = dom0DnfInstallArgs(config, request, 'install', ['dom0-hello-ng'], ['dom0-extra']);
     expect(args).not.toContain('--setopt=obsoletes=False');
