@@ -53,19 +53,26 @@ export function dom0DnfInstallArgs(
   ];
 }
 
-export async function runDom0Dnf(
-  args: readonly string[],
-  mode: OutputMode,
-  what: string,
-  assumeYes: boolean,
-  interrupt: Interrupt = NEVER_INTERRUPTED,
-): Promise<void> {
+export interface Dom0DnfRun {
+  readonly mode: OutputMode;
+  /** What dnf does, for messages: "upgrade", "clean all". */
+  readonly what: string;
+  readonly assumeYes: boolean;
+  /** HOME for dnf: its .rpmmacros names RPMDB_PATH (dnf-home.ts). */
+  readonly home: string;
+  readonly interrupt?: Interrupt | undefined;
+}
+
+export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Promise<void> {
+  const { mode, what, assumeYes } = run;
+  const interrupt = run.interrupt ?? NEVER_INTERRUPTED;
   interrupt.throwIfInterrupted();
   // In --json-progress mode stdout carries only our JSON lines, so dnf talks on stderr. In
   // --silent mode dnf's summary is dropped, unless it has to ask (no -y) and needs the terminal.
   const subprocess = execa('dnf', args, {
     reject: false,
     stdin: 'inherit',
+    env: { HOME: run.home },
     stdout: mode === 'json' ? ['pipe'] : mode === 'silent' && assumeYes ? 'ignore' : 'inherit',
     stderr: 'inherit',
     buffer: mode === 'json',

@@ -5,6 +5,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
+import { writeDnfHome } from './dnf-home.ts';
 import { matchesSpec } from './package-match.ts';
 import { listCachedRepoNames, namesToWithhold, pinPublishedRepo } from './withheld.ts';
 import { loadConfig, type Config } from './config.ts';
@@ -166,6 +167,7 @@ async function install(
   // One snapshot for both the withheld names and dnf (see pinPublishedRepo).
   const repoDir = pinPublishedRepo(config.updatesDir);
   const reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir);
+  const home = writeDnfHome(config.rpmdbPath);
   try {
     const request: Dom0DnfRequest = {
       reposDir,
@@ -173,8 +175,9 @@ async function install(
       extraOptions: options.dom0DnfOptions,
       mode: reporter.mode,
     };
+    const dnf = { mode: reporter.mode, assumeYes: options.assumeYes, home, interrupt };
     if (options.clean) {
-      await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], reporter.mode, 'clean all', true, interrupt);
+      await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], { ...dnf, what: 'clean all', assumeYes: true });
     }
     reporter.stage('install', `Installing from the cached repository (${options.action})...`);
     const withheld = namesToWithhold(await listCachedRepoNames(repoDir), installedBefore, options.packages);
@@ -182,13 +185,10 @@ async function install(
       reporter.info(`Not offered to dnf (in the cached repository, but neither installed nor requested): ${withheld.join(', ')}`);
     }
     try {
-      await runDom0Dnf(
-        dom0DnfInstallArgs(config, request, options.action, options.packages, withheld),
-        reporter.mode,
-        options.action,
-        options.assumeYes,
-        interrupt,
-      );
+      await runDom0Dnf(dom0DnfInstallArgs(config, request, options.action, options.packages, withheld), {
+        ...dnf,
+        what: options.action,
+      });
     } catch (error) {
       if (!(error instanceof InstallError) || withheld.length === 0) throw error;
       throw new InstallError(
@@ -198,6 +198,7 @@ async function install(
     }
   } finally {
     rmSync(reposDir, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
   }
   reporter.stage('check', 'Checking what changed...');
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);

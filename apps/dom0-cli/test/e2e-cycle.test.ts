@@ -59,6 +59,17 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(await installedPackages(s.dom0)).toEqual(V2);
   });
 
+  it('has dnf read the rpmdb at RPMDB_PATH, whatever HOME holds (Debian\'s rpm would read ~/.rpmdb)', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const bareHome = join(s.dir, 'bare-home');
+    mkdirSync(bareHome);
+    const r = await s.run(['-y'], { HOME: bareHome });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('upgraded dom0-tool.noarch 1.0-1 -> 2.0-1');
+    expect(r.stderr).not.toContain('unrequested');
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+  });
+
   it('installs a named package and reports it in --json-progress lines', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['-y', '--json-progress', 'dom0-extra']);

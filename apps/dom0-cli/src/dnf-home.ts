@@ -1,0 +1,22 @@
+/**
+ * dnf has no --dbpath: it takes rpm's %_dbpath macro, which rpm reads from system macro files and
+ * from HOME/.rpmmacros (Debian's rpm defaults it to ~/.rpmdb). dom0-update reads the rpmdb at
+ * RPMDB_PATH itself (installed.ts), so its dnf must read the same one, or dnf sees another database
+ * (an empty one on Debian) and finds "nothing to do". dom0's dnf therefore runs with HOME set to a
+ * private directory whose .rpmmacros names RPMDB_PATH, and nothing else of a home directory.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A fresh 0700 directory holding `.rpmmacros` with `%_dbpath <rpmdbPath>`; the caller removes it. */
+export function writeDnfHome(rpmdbPath: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-update-home.'));
+  writeFileSync(join(dir, '.rpmmacros'), rpmMacros(rpmdbPath), { mode: 0o644 });
+  return dir;
+}
+
+/** `%` would start a macro expansion inside the value: `%%` is a literal percent sign. */
+export function rpmMacros(rpmdbPath: string): string {
+  return `%_dbpath ${rpmdbPath.replaceAll('%', '%%')}\n`;
+}
