@@ -12,7 +12,8 @@ import { loadConfig, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
-import { diffInstalled, listInstalled, type InstalledPackage } from './installed.ts';
+import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
+import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
 import { Reporter, processSink, type OutputMode, type Sink } from './reporter.ts';
@@ -204,15 +205,25 @@ async function install(
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
   const changes = diffInstalled(installedBefore, installedAfter, options.action === 'downgrade');
   for (const change of changes) reporter.change(change);
+  const missed = changes.length === 0 && options.action === 'upgrade' ? await missedUpgradesToReport(run, received, installedAfter) : [];
   const present = new Set(installedAfter.map((p) => `${p.name}.${p.arch} ${p.evr}`));
   for (const pkg of received) {
     const installed = present.has(`${pkg.name}.${pkg.arch} ${pkg.epoch}:${pkg.version}-${pkg.release}`);
-    if (installed) continue;
+    if (installed || missed.some((m) => m.received === pkg)) continue;
     if (options.packages.some((spec) => matchesSpec(pkg.name, spec))) {
       reporter.warning(`requested package ${pkg.nevra} was received but is not installed`);
     } else {
       reporter.unrequested(pkg.nevra);
     }
+  }
+  for (const { received: pkg, installed } of missed) {
+    reporter.warning(`verified update ${pkg.nevra} of the installed ${pkg.name}.${pkg.arch} ${displayEvr(installed)} was not installed`);
+  }
+  if (missed.length > 0) {
+    throw new InstallError(
+      'INSTALL_NOTHING_DONE',
+      `dom0's dnf changed nothing although ${missed.length} verified update(s) of installed packages arrived: either it reads another rpm database than ${config.rpmdbPath} in ${config.dom0Root}, or the updates need packages dom0 withheld (see above; --best makes dnf say which)`,
+    );
   }
   if (changes.length === 0) {
     reporter.done('no_updates', EXIT.ok, 'Nothing changed in dom0.');
@@ -220,6 +231,19 @@ async function install(
     reporter.done('success', EXIT.ok, `Done: ${changes.length} package change(s) in dom0.`);
   }
   return EXIT.ok;
+}
+
+/** Received updates of installed packages dnf left out, except those the user excluded or did not name. */
+async function missedUpgradesToReport(
+  { options }: Run,
+  received: readonly ReceivedPackage[],
+  installed: readonly InstalledPackage[],
+): Promise<MissedUpgrade[]> {
+  const excluded = options.dom0DnfOptions.filter((o) => o.startsWith('--exclude=')).map((o) => o.slice('--exclude='.length));
+  const wanted = (name: string): boolean =>
+    !excluded.some((spec) => matchesSpec(name, spec)) &&
+    (options.packages.length === 0 || options.packages.some((spec) => matchesSpec(name, spec)));
+  return (await missedUpgrades(received, installed)).filter((m) => wanted(m.received.name));
 }
 
 async function startAgent({ config, options, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {

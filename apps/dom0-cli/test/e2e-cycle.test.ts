@@ -182,6 +182,25 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
   });
 });
 
+describe('dom0-update when dnf leaves verified updates out', () => {
+  it('says which verified updates of installed packages dnf did not install and exits 1, not "Nothing changed"', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', requires: ['dom0-newdep'] }, { key: 'trusted-ed25519', outDir });
+    const newdep = await buildPackage({ name: 'dom0-newdep', version: '1.0' }, { key: 'trusted-rsa', outDir });
+    // Without --best (the root's dnf.conf says best=False) dnf skips the update whose new dependency dom0 withheld.
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [tool3.path, newdep.path].join(':') });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('warning: verified update dom0-tool-3.0-1.noarch of the installed dom0-tool.noarch 1.0-1 was not installed');
+    expect(r.stderr).toContain('[INSTALL_NOTHING_DONE]');
+    expect(r.stderr).not.toContain('unrequested package received and not installed: dom0-tool');
+    expect(r.stderr).toContain('unrequested package received and not installed: dom0-newdep-1.0-1.noarch');
+    expect(r.stdout).not.toContain('Nothing changed');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+});
+
 describe('dom0-update exit codes through the bundle', () => {
   it('exits 0 from --check-only when nothing is newer', async () => {
     const s = await scenario({ install: (f) => f.packages.v2.map((p) => p.path), serve: (f) => f.repos.v2 });
