@@ -1,7 +1,7 @@
 export { main } from './run.ts';
 export { matchesSpec } from './package-match.ts';
 export { listCachedRepoNames, namesToWithhold, pinPublishedRepo } from './withheld.ts';
-export { parseArgs, ACTIONS, DOM0_DNF_OPTIONS, type Action, type Command, type RunOptions } from './options.ts';
+export { parseArgs, ACTIONS, DOM0_DNF_OPTIONS, SETOPT_KEYS, type Action, type Command, type RunOptions } from './options.ts';
 export {
   loadConfig,
   resolveConfig,
