@@ -3,7 +3,7 @@
  * Our own options are an allow-list; other options must be on the protocol's dnf-option
  * allow-list and go to the UpdateVM's dnf (DOM0_DNF_OPTIONS: the few dom0's dnf also receives).
  */
-import { DNF_OPTION_RULES, PACKAGE_SPEC_PATTERN, REPO_ID_PATTERN } from '@dom0-updates/protocol';
+import { DNF_OPTION_RULES, DNF_SETOPT_KEYS, PACKAGE_SPEC_PATTERN, REPO_ID_PATTERN } from '@dom0-updates/protocol';
 import { CONFIG_KEYS, type ConfigKey, type RawSettings } from './config.ts';
 import { UsageError } from './errors.ts';
 
@@ -213,39 +213,8 @@ function parseRepos(option: string, value: string): string[] {
   });
 }
 
-/**
- * The dnf settings `--setopt` may change (globally or as `repoid.KEY`): network and solver tuning.
- * A mirror of the UpdateVM agent's own list (apps/updatevm-agent/src/dnf/passthrough.ts), which
- * refuses every other key: checked here too, so a refused key is a usage error in dom0 before any
- * lock is taken or any state is sent, not an agent failure afterwards.
- */
-export const SETOPT_KEYS: ReadonlySet<string> = new Set([
-  'max_parallel_downloads',
-  'timeout',
-  'minrate',
-  'retries',
-  'throttle',
-  'bandwidth',
-  'proxy',
-  'proxy_username',
-  'proxy_password',
-  'proxy_auth_method',
-  'ip_resolve',
-  'sslverify',
-  'fastestmirror',
-  'deltarpm',
-  'zchunk',
-  'install_weak_deps',
-  'exclude',
-  'excludepkgs',
-  'includepkgs',
-  'best',
-  'obsoletes',
-  'skip_if_unavailable',
-  'multilib_policy',
-  'metadata_expire',
-  'countme',
-]);
+/** The dnf settings `--setopt` may change: the protocol's list, which the agent enforces too. */
+export const SETOPT_KEYS: ReadonlySet<string> = DNF_SETOPT_KEYS;
 
 /** dnf options that are allowed only with a value, in `--name=VALUE` form. */
 const VALUE_FORMS: ReadonlyMap<string, string> = new Map([

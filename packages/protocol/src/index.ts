@@ -57,6 +57,7 @@ export {
   PACKAGE_SPEC_PATTERN,
   REPO_ID_PATTERN,
   DNF_OPTION_RULES,
+  DNF_SETOPT_KEYS,
   validateRequest,
   parseRequest,
   encodeRequest,

@@ -40,6 +40,39 @@ export const DNF_OPTION_RULES: readonly RegExp[] = [
   /^--setopt=[A-Za-z0-9_][A-Za-z0-9_.*-]{0,127}=[\x20-\x7e]{0,1024}$/,
 ];
 
+/**
+ * The dnf settings a request's `--setopt=KEY=VALUE` may change in the UpdateVM (globally or as
+ * `repoid.KEY`): network and solver tuning only. The agent refuses every other key; dom0-update
+ * checks the same list while parsing its command line, so a refused key fails early in dom0.
+ */
+export const DNF_SETOPT_KEYS: ReadonlySet<string> = new Set([
+  'max_parallel_downloads',
+  'timeout',
+  'minrate',
+  'retries',
+  'throttle',
+  'bandwidth',
+  'proxy',
+  'proxy_username',
+  'proxy_password',
+  'proxy_auth_method',
+  'ip_resolve',
+  'sslverify',
+  'fastestmirror',
+  'deltarpm',
+  'zchunk',
+  'install_weak_deps',
+  'exclude',
+  'excludepkgs',
+  'includepkgs',
+  'best',
+  'obsoletes',
+  'skip_if_unavailable',
+  'multilib_policy',
+  'metadata_expire',
+  'countme',
+]);
+
 const FIELDS = ['protocol', 'action', 'packages', 'enableRepos', 'disableRepos', 'clean', 'dnfOptions'] as const;
 
 /** Checks an untrusted value against the request schema; collects every problem. */

@@ -1,3 +1,4 @@
+import { DNF_SETOPT_KEYS } from '@dom0-updates/protocol';
 import { UsageError } from '../errors.ts';
 import { sanitize } from '../text.ts';
 
@@ -47,35 +48,6 @@ const VALUED: ReadonlyMap<string, RegExp> = new Map([
 /** Short spellings that take their value as the next argument. */
 const SHORT_VALUED: ReadonlyMap<string, string> = new Map([['-x', '--exclude']]);
 
-/** The dnf configuration keys `--setopt` may set (globally or as `repoid.key`): network and solver tuning. */
-const SETOPT_KEYS = new Set([
-  'max_parallel_downloads',
-  'timeout',
-  'minrate',
-  'retries',
-  'throttle',
-  'bandwidth',
-  'proxy',
-  'proxy_username',
-  'proxy_password',
-  'proxy_auth_method',
-  'ip_resolve',
-  'sslverify',
-  'fastestmirror',
-  'deltarpm',
-  'zchunk',
-  'install_weak_deps',
-  'exclude',
-  'excludepkgs',
-  'includepkgs',
-  'best',
-  'obsoletes',
-  'skip_if_unavailable',
-  'multilib_policy',
-  'metadata_expire',
-  'countme',
-]);
-
 function refuse(option: string, why: string): never {
   throw new UsageError('DNF_OPTION_NOT_ALLOWED', `dnf option "${sanitize(option)}" is not allowed: ${why}`);
 }
@@ -83,7 +55,7 @@ function refuse(option: string, why: string): never {
 function checkSetopt(value: string): void {
   const key = value.slice(0, value.indexOf('='));
   const bare = key.includes('.') ? key.slice(key.lastIndexOf('.') + 1) : key;
-  if (!SETOPT_KEYS.has(bare)) refuse(`--setopt=${value}`, `setting "${bare}" may not be changed here`);
+  if (!DNF_SETOPT_KEYS.has(bare)) refuse(`--setopt=${value}`, `setting "${bare}" may not be changed here`);
 }
 
 /** Whether `arg` (an allowed option spelled without `=value`) takes the next argument as its value. */
