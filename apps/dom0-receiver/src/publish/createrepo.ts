@@ -38,7 +38,8 @@ export async function runCreaterepo(
     const result = await execa(
       'createrepo_c',
       ['--quiet', '--no-database', '--workers', String(Math.max(1, availableParallelism())), '--read-pkgs-list', readList, ...cache, ...reuse, dir],
-      { reject: false, stdin: 'ignore', all: true, env: { LC_ALL: 'C' }, extendEnv: true },
+      // its own process group: a terminal's Ctrl-C goes to the receiver, which lets publication finish
+      { reject: false, stdin: 'ignore', all: true, env: { LC_ALL: 'C' }, extendEnv: true, detached: true },
     );
     if (result.exitCode !== 0 || result.failed) {
       const output = typeof result.all === 'string' ? result.all.slice(0, 2000) : '';

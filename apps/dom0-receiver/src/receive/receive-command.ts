@@ -169,10 +169,10 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
     try {
       published = await publish(layout, staging, outcome.accepted, outcome.cacheKeys, sequence, profile);
     } catch (error) {
+      // a terminal's Ctrl-C reaches createrepo_c too: then the interruption is the reason
       await removeStagingDir(stagingDir);
       await pruneGenerations(layout);
-      await finishRejected(layout, sequence, rejectionFromError(error));
-      return interruption.exitCode(1);
+      return await finishFailed(layout, sequence, error);
     }
     const { generation, fresh } = published;
     await removeStagingDir(stagingDir);
