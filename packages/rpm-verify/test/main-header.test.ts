@@ -71,10 +71,23 @@ describe('signed main-header content (re-signed by a pinned test key, so only th
       { tag: 1044, type: 7, count: 4, data: Buffer.from('x.rpm'.slice(0, 4)) }, // SOURCERPM as BIN
       { tag: 100, type: 4, count: 1, data: u32(1) }, // I18NTABLE as INT32
       { tag: 1009, type: 5, count: 1, data: u64(4096n) }, // SIZE as INT64
-      { tag: 1010, type: 8, count: 1, data: str('distro') }, // DISTRIBUTION as a string array
+      { tag: 1029, type: 2, count: 1, data: Buffer.from([0]) }, // FILESTATES (CHAR) as INT8: rpm keeps the two apart
+      { tag: 1010, type: 7, count: 6, data: Buffer.from('distro') }, // DISTRIBUTION as BIN
     ];
     for (const entry of cases) {
       expect([entry.tag, entry.type, await outcome(forged({ main: withEntry(entry) }), keyring)]).toEqual([entry.tag, entry.type, 'RPM_HEADER_TYPE_BAD']);
+    }
+  });
+
+  it('accepts any string type for a string tag, in either direction, as rpm does (rpmbuild writes PREINPROG as STRING)', async () => {
+    const cases: RawEntry[] = [
+      { tag: 1085, type: 6, count: 1, data: str('/bin/sh') }, // PREINPROG (string array) as STRING: what rpmbuild writes for %pre
+      { tag: 1010, type: 8, count: 1, data: str('distro') }, // DISTRIBUTION (string) as a string array
+      { tag: 1004, type: 6, count: 1, data: str('summary') }, // SUMMARY (i18n string) as STRING
+      { tag: 1081, type: 9, count: 1, data: str('someone') }, // CHANGELOGNAME (string array) as I18NSTRING
+    ];
+    for (const entry of cases) {
+      expect([entry.tag, (await verifyBytes(forged({ main: withEntry(entry) }), keyring)).nevraString]).toEqual([entry.tag, 'dom0-tool-2.0-1.noarch']);
     }
   });
 

@@ -78,11 +78,16 @@ export function expectedTagType(tag: number): HeaderTypeCode | undefined {
   return EXPECTED_TYPES.get(tag);
 }
 
+const STRING_CLASS: ReadonlySet<HeaderTypeCode> = new Set([HeaderType.STRING, HeaderType.STRING_ARRAY, HeaderType.I18NSTRING]);
+
 /**
- * Whether an entry of `type` is one rpm accepts for `tag`: the expected type, or I18NSTRING where
- * rpm expects STRING (some string tags were written that way, and rpm lets them pass).
+ * Whether an entry of `type` is one rpm accepts for `tag`: the expected type, or, for a string
+ * tag, any of the three string types, in either direction (rpm's header check lets the string
+ * class pass as a whole: rpmbuild itself writes the *PROG tags, string arrays in the table, as a
+ * plain STRING when a scriptlet's interpreter has no arguments). CHAR and INT8 are distinct types
+ * to rpm, as are all the numeric and binary types.
  */
 export function tagTypeAccepted(tag: number, type: HeaderTypeCode): boolean {
   const expected = EXPECTED_TYPES.get(tag);
-  return expected === undefined || expected === type || (expected === HeaderType.STRING && type === HeaderType.I18NSTRING);
+  return expected === undefined || expected === type || (STRING_CLASS.has(expected) && STRING_CLASS.has(type));
 }
