@@ -80,8 +80,10 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
     forceKillAfterDelay: false,
   });
   // A signal to dom0-update goes to dnf, which handles it itself (it stops safely); dom0-update
-  // waits for dnf to exit however long that takes.
+  // waits for dnf to exit however long that takes. A Ctrl-C on a terminal already reached dnf (it
+  // runs in our process group, in the foreground): a second SIGINT could cut into its cleanup.
   const unsubscribe = interrupt.onSignal((signal) => {
+    if (signal === 'SIGINT' && process.stdin.isTTY) return;
     subprocess.kill(signal);
   });
   let result;

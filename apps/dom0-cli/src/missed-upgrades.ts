@@ -20,6 +20,31 @@ export interface MissedUpgrade {
 const EVR = /^[0-9]{1,10}:[A-Za-z0-9._+~^]{1,255}-[A-Za-z0-9._+~^]{1,255}$/;
 
 /**
+ * Pairs per rpm call: with the EVR allow-list's lengths and the few installed versions a name has,
+ * a batch stays well under the kernel's 128 KiB limit on one argument.
+ */
+const VERCMP_BATCH = 32;
+
+/**
+ * For each pair, whether the received EVR is newer than every installed one, and the newest
+ * installed EVR, in one rpm call (rpm.vercmp in rpm's Lua; its print() adds no newline).
+ */
+async function compareBatch(pairs: readonly { evr: string; installed: readonly string[] }[]): Promise<string[]> {
+  const lua = pairs
+    .map(({ evr, installed: list }) => {
+      const all = list.map((e) => `"${e}"`).join(',');
+      return `do local n=nil for _,e in ipairs({${all}}) do if n==nil or rpm.vercmp(e,n)>0 then n=e end end print((rpm.vercmp("${evr}",n)>0 and "newer " or "older ")..n.."\\n") end`;
+    })
+    .join(' ');
+  const result = await execa('rpm', ['--eval', `%{lua: ${lua}}`], { reject: false, stdin: 'ignore' });
+  const lines = result.stdout.split('\n').filter((l) => l !== '');
+  if (result.failed || lines.length !== pairs.length) {
+    throw new StateError('STATE_RPM_VERCMP', `rpm could not compare package versions: ${result.stderr.trim() || result.shortMessage}`);
+  }
+  return lines;
+}
+
+/**
  * Received packages newer than every installed version of their name.arch and not installed
  * themselves. Versions are compared by rpm itself (rpm.vercmp in its Lua interpreter).
  */
@@ -34,20 +59,8 @@ export async function missedUpgrades(
     if (same.length === 0 || same.includes(evr) || !EVR.test(evr) || !same.every((e) => EVR.test(e))) continue;
     pairs.push({ received: pkg, evr, installed: same });
   }
-  if (pairs.length === 0) return [];
-  // One rpm call: for each pair, whether the received EVR is newer than every installed one, and
-  // the newest installed EVR. rpm's Lua print() adds no newline of its own.
-  const lua = pairs
-    .map(({ evr, installed: list }) => {
-      const all = list.map((e) => `"${e}"`).join(',');
-      return `do local n=nil for _,e in ipairs({${all}}) do if n==nil or rpm.vercmp(e,n)>0 then n=e end end print((rpm.vercmp("${evr}",n)>0 and "newer " or "older ")..n.."\\n") end`;
-    })
-    .join(' ');
-  const result = await execa('rpm', ['--eval', `%{lua: ${lua}}`], { reject: false, stdin: 'ignore' });
-  const lines = result.stdout.split('\n').filter((l) => l !== '');
-  if (result.failed || lines.length !== pairs.length) {
-    throw new StateError('STATE_RPM_VERCMP', `rpm could not compare package versions: ${result.stderr.trim() || result.shortMessage}`);
-  }
+  const lines: string[] = [];
+  for (let i = 0; i < pairs.length; i += VERCMP_BATCH) lines.push(...(await compareBatch(pairs.slice(i, i + VERCMP_BATCH))));
   const missed: MissedUpgrade[] = [];
   pairs.forEach((pair, i) => {
     const [verdict, newest] = (lines[i] ?? '').split(' ');

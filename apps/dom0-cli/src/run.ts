@@ -167,9 +167,11 @@ async function install(
   const { config, options, reporter, interrupt } = run;
   // One snapshot for both the withheld names and dnf (see pinPublishedRepo).
   const repoDir = pinPublishedRepo(config.updatesDir);
-  const reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir);
-  const home = writeDnfHome(config.rpmdbPath);
+  let reposDir: string | undefined;
+  let home: string | undefined;
   try {
+    reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir);
+    home = writeDnfHome(config.rpmdbPath);
     const request: Dom0DnfRequest = {
       reposDir,
       assumeYes: options.assumeYes,
@@ -198,8 +200,7 @@ async function install(
       );
     }
   } finally {
-    rmSync(reposDir, { recursive: true, force: true });
-    rmSync(home, { recursive: true, force: true });
+    for (const dir of [reposDir, home]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
   reporter.stage('check', 'Checking what changed...');
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
@@ -219,7 +220,8 @@ async function install(
   for (const { received: pkg, installed } of missed) {
     reporter.warning(`verified update ${pkg.nevra} of the installed ${pkg.name}.${pkg.arch} ${displayEvr(installed)} was not installed`);
   }
-  if (missed.length > 0) {
+  // with --skip-broken the user asked dnf to leave out updates it cannot resolve: warn, do not fail
+  if (missed.length > 0 && !options.dom0DnfOptions.includes('--skip-broken')) {
     throw new InstallError(
       'INSTALL_NOTHING_DONE',
       `dom0's dnf changed nothing although ${missed.length} verified update(s) of installed packages arrived: either it reads another rpm database than ${config.rpmdbPath} in ${config.dom0Root}, or the updates need packages dom0 withheld (see above; --best makes dnf say which)`,

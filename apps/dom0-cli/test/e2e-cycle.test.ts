@@ -198,6 +198,12 @@ describe('dom0-update when dnf leaves verified updates out', () => {
     expect(r.stderr).toContain('unrequested package received and not installed: dom0-newdep-1.0-1.noarch');
     expect(r.stdout).not.toContain('Nothing changed');
     expect(await installedPackages(s.dom0)).toEqual(V1);
+    // with --skip-broken the user asked dnf to leave such updates out: still named, not a failure
+    const skipping = await s.run(['-y', '--skip-broken'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [tool3.path, newdep.path].join(':') });
+    expect(skipping.stderr).toContain('warning: verified update dom0-tool-3.0-1.noarch of the installed dom0-tool.noarch 1.0-1 was not installed');
+    expect(skipping.stderr).not.toContain('[INSTALL_NOTHING_DONE]');
+    expect(skipping.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 });
 

@@ -41,4 +41,13 @@ describe('received updates dnf left out', () => {
   it('are none when nothing received is installed under its name', async () => {
     expect(await missedUpgrades([received('absent', 0, '1')], [installed('other', '0:1-1')])).toEqual([]);
   });
+
+  it('compares any number of received packages (rpm is asked in batches)', async () => {
+    const names = Array.from({ length: 100 }, (_, i) => `pkg${i}`);
+    const missed = await missedUpgrades(
+      names.map((n, i) => received(n, 0, i % 2 === 0 ? '2.0' : '0.5')),
+      names.map((n) => installed(n, '0:1.0-1')),
+    );
+    expect(missed.map((m) => m.received.name)).toEqual(names.filter((_, i) => i % 2 === 0));
+  });
 });
