@@ -7,10 +7,16 @@ import { receiveCommand } from './receive/receive-command.ts';
 import { stageMain } from './stage/stage-main.ts';
 import { verifyCommand } from './verify/verify-command.ts';
 
+/** A write to stdout that failed for another reason than a reader that went away. */
+let stdoutFailure: NodeJS.ErrnoException | undefined;
+
 async function main(argv: readonly string[]): Promise<number> {
   // a reader that went away (EPIPE) must not kill the receiver halfway through publishing or
   // recording: the reply and the diagnostics are best effort, the result record is the truth
-  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') stdoutFailure ??= error;
+  });
   let args;
   try {
     args = parseArgs(argv);
@@ -48,7 +54,15 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     // the stage keeps running on its IPC channel and exits by itself
-    if (code >= 0) process.exitCode = code;
+    if (code < 0) return;
+    process.exitCode = code;
+    // a failed write reports its error a turn later; `verify`'s verdicts are its output, so one
+    // that could not be written (a full disk) makes it fail
+    setImmediate(() => {
+      if (stdoutFailure === undefined || code !== 0 || process.argv[2] === 'receive') return;
+      diagnose(`cannot write to standard output: ${stdoutFailure.message}`);
+      process.exitCode = 1;
+    });
   },
   (error: unknown) => {
     diagnose(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { signedVariant } from '@dom0-updates/fixtures';
-import { encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, runReceiver } from './helpers.ts';
+import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, runReceiver } from './helpers.ts';
 import { readdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 
 describe('command line', () => {
   it.each([
@@ -48,6 +50,18 @@ describe('command line', () => {
     const run = await runReceiver(['--version']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^dom0-receiver \d+\.\d+\.\d+\n$/);
+  });
+
+  it('fails verify when its verdicts cannot be written (a full disk), and says so', async () => {
+    const f = await getFixtures();
+    const out = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [BUNDLE, 'verify', ...(await keyringArgs()), f.packages.v1[0]?.path ?? ''], { stdio: ['ignore', out, 'pipe'] });
+    closeSync(out);
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(stderr).toContain('cannot write to standard output');
   });
 
   it('names a keyring file that holds no key by its path, with the code once', async () => {

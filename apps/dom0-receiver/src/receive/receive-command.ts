@@ -116,6 +116,9 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
   const layout = layoutOf(args.updatesDir);
   await mkdir(layout.root, { recursive: true, mode: 0o755 });
   const limits = await resolveLimits(args, ctx.env, layout.root);
+  // a signal before the lock: nothing was started, nothing is recorded (like any refusal before it)
+  const early = interruption.error();
+  if (early !== undefined) return finishFailed(undefined, undefined, early);
   let lock;
   try {
     lock = await acquireLock(layout.lockFile);
