@@ -18,8 +18,10 @@ export const REPLY_FD = 4;
 
 /** The most the agent may print before the rest is dropped (it must not flood dom0's terminal). */
 const MAX_OUTPUT_LINES = 5000;
-/** After SIGTERM, how long the process groups get before SIGKILL. */
+/** After SIGTERM, how long the agent's process group gets before SIGKILL. */
 const KILL_GRACE_MS = 5000;
+/** The same for dom0's receiver, which may be finishing a publication. */
+const RECEIVER_KILL_GRACE_MS = 60_000;
 
 export interface ReceiverSpec {
   readonly argv: readonly string[];
@@ -65,7 +67,8 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
 
   let timedOut = false;
   let hardKill: NodeJS.Timeout | undefined;
-  const killAll = (signal: NodeJS.Signals): void => {
+  let receiverKill: NodeJS.Timeout | undefined;
+  const killAgent = (signal: NodeJS.Signals): void => {
     if (child.pid !== undefined) {
       try {
         process.kill(-child.pid, signal);
@@ -73,22 +76,27 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
         // the group is already gone
       }
     }
-    link?.kill(signal);
   };
   // The timeout and an interrupt end the run the same way: a signal to both process groups, then
   // SIGKILL after a grace.
   const stop = (signal: NodeJS.Signals): void => {
     if (hardKill !== undefined) return;
-    killAll(signal);
+    killAgent(signal);
+    link?.kill(signal);
     hardKill = setTimeout(() => {
-      killAll('SIGKILL');
-      // A process that left both groups may still hold a pipe: stop waiting for it, in both
+      killAgent('SIGKILL');
+      // A process that left the group may still hold a pipe: stop waiting for it, in both
       // directions (one that holds our stdin and never reads would block the state send forever).
       child.stdin?.destroy();
       child.stdout?.destroy();
       child.stderr?.destroy();
-      link?.abort();
     }, KILL_GRACE_MS);
+    // dom0's receiver stops its stage and cleans up by itself after a signal, and finishes a
+    // publication already under way (atomic, but not instant for a large batch): it gets longer.
+    receiverKill = setTimeout(() => {
+      link?.kill('SIGKILL');
+      link?.abort();
+    }, RECEIVER_KILL_GRACE_MS);
   };
   const deadline = setTimeout(() => {
     timedOut = true;
@@ -129,6 +137,7 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     unsubscribe();
     clearTimeout(deadline);
     clearTimeout(hardKill);
+    clearTimeout(receiverKill);
   }
 
   if (interrupt.signal !== undefined) {
