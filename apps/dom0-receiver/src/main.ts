@@ -3,20 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, USAGE, VERSION } from './cli/args.ts';
 import { UsageError } from './errors.ts';
 import { diagnose } from './output/diagnostics.ts';
+import { writeResultOutput } from './output/stdout.ts';
 import { receiveCommand } from './receive/receive-command.ts';
 import { stageMain } from './stage/stage-main.ts';
 import { verifyCommand } from './verify/verify-command.ts';
 
-/** A write to stdout that failed for another reason than a reader that went away. */
-let stdoutFailure: NodeJS.ErrnoException | undefined;
-
 async function main(argv: readonly string[]): Promise<number> {
   // a reader that went away (EPIPE) must not kill the receiver halfway through publishing or
   // recording: the reply and the diagnostics are best effort, the result record is the truth
-  process.stderr.on('error', () => undefined);
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') stdoutFailure ??= error;
-  });
+  // (output that is the result itself goes through writeResultOutput, which reports failures)
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   let args;
   try {
     args = parseArgs(argv);
@@ -28,11 +24,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   switch (args.command) {
     case 'help':
-      process.stdout.write(USAGE);
-      return 0;
+      return (await writeResultOutput(USAGE)) ? 0 : 1;
     case 'version':
-      process.stdout.write(`dom0-receiver ${VERSION}\n`);
-      return 0;
+      return (await writeResultOutput(`dom0-receiver ${VERSION}\n`)) ? 0 : 1;
     case 'verify':
       return verifyCommand(args);
     case 'stage':
@@ -54,15 +48,7 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     // the stage keeps running on its IPC channel and exits by itself
-    if (code < 0) return;
-    process.exitCode = code;
-    // a failed write reports its error a turn later; `verify`'s verdicts are its output, so one
-    // that could not be written (a full disk) makes it fail
-    setImmediate(() => {
-      if (stdoutFailure === undefined || code !== 0 || process.argv[2] === 'receive') return;
-      diagnose(`cannot write to standard output: ${stdoutFailure.message}`);
-      process.exitCode = 1;
-    });
+    if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
     diagnose(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

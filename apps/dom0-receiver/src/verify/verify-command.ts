@@ -4,6 +4,7 @@ import type { VerifyArgs } from '../cli/args.ts';
 import { loadKeyringFiles } from '../config/keyring-files.ts';
 import { ReceiverError } from '../errors.ts';
 import { bareReason } from '../output/reason.ts';
+import { writeResultOutput } from '../output/stdout.ts';
 
 /**
  * `verify`: one verdict line per file on stdout,
@@ -21,6 +22,7 @@ export async function verifyCommand(args: VerifyArgs): Promise<number> {
   }
   const now = args.now ?? new Date();
   let failures = 0;
+  let outputLost = false;
   for (const file of args.files) {
     const shown = sanitizeForTerminal(file, 1024);
     let line: string;
@@ -33,7 +35,8 @@ export async function verifyCommand(args: VerifyArgs): Promise<number> {
       const member = error instanceof RpmVerifyError ? error.member : undefined;
       line = `${shown}: REJECTED ${code} ${sanitizeForTerminal(bareReason((error as Error).message, code, member), 2048)}`;
     }
-    process.stdout.write(`${line}\n`);
+    // after a lost write the rest would be lost too (and reported once per line)
+    if (!outputLost && !(await writeResultOutput(`${line}\n`))) outputLost = true;
   }
-  return failures === 0 ? 0 : 1;
+  return failures === 0 && !outputLost ? 0 : 1;
 }
