@@ -92,3 +92,4 @@ export {
   type StateFileEntry,
 } from './state-sync.ts';
 export { checkServiceArgument } from './service.ts';
+export { afterDelay } from './timer.ts';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { sanitizeForTerminal } from '@dom0-updates/protocol';
+import { afterDelay, sanitizeForTerminal } from '@dom0-updates/protocol';
 import { STAGE_COMMAND } from '../cli/args.ts';
 import { settleSandbox, type SandboxPlan, type StageSandbox } from '../config/sandbox.ts';
 import { PackageError, StageError, type ReceiverError } from '../errors.ts';
@@ -27,22 +27,6 @@ export interface StageLaunch {
   readonly killAfterMs: number;
   /** Stops the child at once (the receiver was interrupted). */
   readonly abort?: AbortSignal;
-}
-
-/** setTimeout fires at once for delays above this; a longer deadline is re-armed in steps. */
-const MAX_TIMER_MS = 0x7fffffff;
-
-/** Calls `onExpiry` after `ms` (monotonic), however long; returns the cancel function. */
-function afterDelay(ms: number, onExpiry: () => void): () => void {
-  const end = performance.now() + ms;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = (): void => {
-    const left = end - performance.now();
-    if (left <= 0) onExpiry();
-    else timer = setTimeout(arm, Math.min(Math.ceil(left), MAX_TIMER_MS));
-  };
-  arm();
-  return () => clearTimeout(timer);
 }
 
 /** Most diagnostics the child may print before the rest is dropped. */

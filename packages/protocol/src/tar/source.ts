@@ -1,4 +1,5 @@
 import { StreamError } from '../errors.ts';
+import { afterDelay } from '../timer.ts';
 
 export interface Deadlines {
   /** Longest wait for the next bytes from the sender. */
@@ -8,9 +9,6 @@ export interface Deadlines {
 }
 
 const EMPTY = new Uint8Array(0);
-/** setTimeout treats longer delays as 1 ms; longer waits are re-armed in steps. */
-const MAX_TIMER_MS = 0x7fffffff;
-
 /** Monotonic milliseconds: a wall-clock step (dom0 takes its time from another VM) moves no deadline. */
 const now = (): number => performance.now();
 
@@ -132,15 +130,10 @@ export class ByteSource {
       throw this.#timeout(which);
     }
 
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: (() => void) | undefined;
     let onAbort: (() => void) | undefined;
     const stop = new Promise<never>((_, reject) => {
-      const arm = (): void => {
-        const left = until - now();
-        if (left <= 0) reject(this.#timeout(which));
-        else timer = setTimeout(arm, Math.min(Math.ceil(left), MAX_TIMER_MS));
-      };
-      arm();
+      cancelTimer = afterDelay(until - now(), () => reject(this.#timeout(which)));
       if (this.#signal !== undefined) {
         onAbort = () => reject(this.#aborted());
         this.#signal.addEventListener('abort', onAbort, { once: true });
@@ -152,7 +145,7 @@ export class ByteSource {
       this.close();
       throw error;
     } finally {
-      clearTimeout(timer);
+      cancelTimer?.();
       if (onAbort !== undefined) this.#signal?.removeEventListener('abort', onAbort);
     }
   }
