@@ -31,11 +31,19 @@ export interface VerifyOptions {
 }
 
 /** Digests the verifier can hand to a DigestWorker: those that no check waits on before finish(). */
-export type OffloadedDigest = 'file-sha256' | 'legacy-md5';
+export type OffloadedDigest = 'file-sha256' | 'payload-sha256' | 'legacy-md5';
 
 export interface DigestOffload {
   readonly worker: DigestWorker;
   readonly digests: readonly OffloadedDigest[];
+  /** the worker lane of each offloaded digest (default lane 0) */
+  readonly lanes?: Readonly<Partial<Record<OffloadedDigest, number>>>;
+  /**
+   * A write job of the same worker (DigestWorker.beginWrite) that gets every byte given to
+   * write(), in the same ring records as the digests: the caller's file is written from the one
+   * copy that is hashed. The job stays the caller's to end.
+   */
+  readonly writeJob?: number;
 }
 
 export interface VerifiedPackage {
@@ -126,9 +134,9 @@ class StreamVerifier implements RpmStreamVerifier {
   #expectedTotal: number | undefined;
   /** the whole-file SHA-256: here, or as a job on the offload worker */
   readonly #fileHash: Hash | undefined;
-  readonly #worker: DigestWorker | undefined;
-  readonly #offloadMd5: boolean;
+  readonly #offload: DigestOffload | undefined;
   #fileJob: number | undefined;
+  #payloadJob: number | undefined;
   #md5Job: number | undefined;
 
   #lead: Lead | undefined;
@@ -153,15 +161,16 @@ class StreamVerifier implements RpmStreamVerifier {
     this.#maxHeaderBytes = positive(options.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, 'maxHeaderBytes');
     this.#maxPackageBytes = positive(options.maxPackageBytes, DEFAULT_MAX_PACKAGE_BYTES, 'maxPackageBytes');
     this.#checkMd5 = options.checkLegacyMd5 ?? true;
-    const offload = options.offload;
-    this.#worker = offload?.worker;
-    this.#offloadMd5 = offload?.digests.includes('legacy-md5') ?? false;
-    if (offload?.digests.includes('file-sha256') === true) {
-      this.#fileHash = undefined;
-      this.#fileJob = offload.worker.begin('sha256');
-    } else {
-      this.#fileHash = createHash('sha256');
-    }
+    this.#offload = options.offload;
+    this.#fileJob = this.#beginJob('file-sha256', 'sha256');
+    this.#fileHash = this.#fileJob === undefined ? createHash('sha256') : undefined;
+  }
+
+  /** Begins the digest on its worker lane if it is offloaded; undefined if it runs here. */
+  #beginJob(digest: OffloadedDigest, algorithm: 'sha256' | 'md5'): number | undefined {
+    const offload = this.#offload;
+    if (offload === undefined || !offload.digests.includes(digest)) return undefined;
+    return offload.worker.begin(algorithm, offload.lanes?.[digest] ?? 0);
   }
 
   write(chunk: Uint8Array): void {
@@ -193,19 +202,22 @@ class StreamVerifier implements RpmStreamVerifier {
 
   /** A rejected package's digests will never be asked for: free them in the worker. */
   #dropJobs(): void {
-    for (const job of [this.#fileJob, this.#md5Job]) if (job !== undefined) this.#worker?.drop(job);
+    for (const job of [this.#fileJob, this.#payloadJob, this.#md5Job]) if (job !== undefined) this.#offload?.worker.drop(job);
     this.#fileJob = undefined;
+    this.#payloadJob = undefined;
     this.#md5Job = undefined;
   }
 
-  /** Feeds the offloaded digests that cover these bytes (both with one copy in the payload). */
+  /** Feeds the offloaded digests that cover these bytes, all with one copy into the ring. */
   #offloadUpdate(part: Uint8Array, inPayload: boolean): void {
-    const worker = this.#worker;
-    if (worker === undefined) return;
-    const md5 = inPayload ? this.#md5Job : undefined;
-    const first = this.#fileJob ?? md5;
-    if (first === undefined) return;
-    worker.update(first, first === md5 ? undefined : md5, part);
+    const offload = this.#offload;
+    if (offload === undefined) return;
+    const jobs: number[] = [];
+    if (offload.writeJob !== undefined) jobs.push(offload.writeJob);
+    if (this.#fileJob !== undefined) jobs.push(this.#fileJob);
+    if (inPayload && this.#payloadJob !== undefined) jobs.push(this.#payloadJob);
+    if (inPayload && this.#md5Job !== undefined) jobs.push(this.#md5Job);
+    offload.worker.update(jobs, part);
   }
 
   #consume(chunk: Uint8Array): void {
@@ -347,14 +359,12 @@ class StreamVerifier implements RpmStreamVerifier {
         return signer;
       }),
     );
-    this.#payloadHash = createHash('sha256');
+    this.#payloadJob = this.#beginJob('payload-sha256', 'sha256');
+    if (this.#payloadJob === undefined) this.#payloadHash = createHash('sha256');
     if (sig.md5 !== undefined && this.#checkMd5) {
-      if (this.#offloadMd5 && this.#worker !== undefined) {
-        this.#md5Job = this.#worker.begin('md5');
-        this.#worker.update(this.#md5Job, undefined, bytes);
-      } else {
-        this.#md5 = createHash('md5').update(bytes);
-      }
+      this.#md5Job = this.#beginJob('legacy-md5', 'md5');
+      if (this.#md5Job === undefined) this.#md5 = createHash('md5').update(bytes);
+      else this.#offload?.worker.update([this.#md5Job], bytes);
     }
     if (this.#legacySig !== undefined) this.#legacyHash = createHash(this.#legacySig.info.hashName).update(bytes);
     this.#phase = 'payload';
@@ -364,7 +374,7 @@ class StreamVerifier implements RpmStreamVerifier {
 
   /** Ends an offloaded digest: the worker then owns the job and delivers it. */
   #endJob(job: number | undefined): Promise<Buffer> | undefined {
-    return job === undefined || this.#worker === undefined ? undefined : quiet(this.#worker.digest(job));
+    return job === undefined || this.#offload === undefined ? undefined : quiet(this.#offload.worker.digest(job));
   }
 
   async #finish(): Promise<VerifiedPackage> {
@@ -377,14 +387,16 @@ class StreamVerifier implements RpmStreamVerifier {
     }
     // ask the worker first: it finishes its queue while this thread checks the signature
     const remoteMd5 = this.#endJob(this.#md5Job);
+    const remotePayload = this.#endJob(this.#payloadJob);
     const remoteFile = this.#endJob(this.#fileJob);
     this.#md5Job = undefined;
+    this.#payloadJob = undefined;
     this.#fileJob = undefined;
     const headerSig = known(this.#headerSig, 'header signature');
     const main = known(this.#main, 'main header');
     const signer = await known(this.#headerVerified, 'header verification');
 
-    const payloadSha256 = known(this.#payloadHash, 'payload hash').digest('hex');
+    const payloadSha256 = remotePayload === undefined ? known(this.#payloadHash, 'payload hash').digest('hex') : (await remotePayload).toString('hex');
     if (payloadSha256 !== main.payloadDigest) {
       throw new RpmVerifyError('RPM_PAYLOAD_MISMATCH', 'payload does not match PAYLOADDIGEST in the signed header', m);
     }
