@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { closeSync, openSync } from 'node:fs';
+import { DigestWorker } from '@dom0-updates/rpm-verify';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 /** A fake file handle: writev takes at most `maxPerCall` bytes, or fails once `failAfter` bytes were taken. */
 const fake = { taken: [] as Buffer[], bytes: 0, maxPerCall: Infinity, failAfter: Infinity, closed: false, synced: false };
+/** the descriptor a digest worker lane writes to: /dev/full fails every write with ENOSPC, as a full disk does */
+const full = openSync('/dev/full', 'w');
+afterAll(() => closeSync(full));
 
 vi.mock('node:fs/promises', () => ({
   open: () =>
     Promise.resolve({
+      fd: full,
       writev: (chunks: Uint8Array[]) => {
         const asked = chunks.reduce((n, c) => n + c.length, 0);
         if (fake.bytes >= fake.failAfter) return Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
@@ -67,5 +73,20 @@ describe('StagedFile against a file system that misbehaves', () => {
     expect(fake.synced).toBe(false);
     await file.close();
     expect(fake.closed).toBe(true);
+  });
+
+  it('reports a full disk met by its digest worker lane on commit, with the errno, and syncs nothing', async () => {
+    const worker = DigestWorker.start(2);
+    try {
+      const file = await StagedFile.create('z.rpm', { worker, lane: 1 });
+      for (let i = 0; i < 4; i++) worker.update([file.laneJob!], new Uint8Array(65536));
+      file.endInput();
+      await expect(file.commit()).rejects.toMatchObject({ code: 'ENOSPC' });
+      expect(fake.synced).toBe(false);
+      await file.close();
+      expect(fake.closed).toBe(true);
+    } finally {
+      await worker.stop();
+    }
   });
 });

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { DigestWorker } from '@dom0-updates/rpm-verify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StagedFile } from '../src/stage/staged-file.ts';
 
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -52,5 +53,44 @@ describe('StagedFile (write-behind staging file)', () => {
     await symlink(join(dir, 'target'), join(dir, 'd.rpm'));
     await expect(StagedFile.create(join(dir, 'd.rpm'))).rejects.toMatchObject({ code: 'EEXIST' });
     expect(await readFile(join(dir, 'target'), 'utf8')).toBe('keep');
+  });
+});
+
+describe('StagedFile written by a digest worker lane', () => {
+  let worker: DigestWorker;
+  beforeAll(() => {
+    worker = DigestWorker.start(2);
+  });
+  afterAll(async () => {
+    await worker.stop();
+  });
+
+  it('gets every byte fed to its lane job, in order, and commits only after the lane has written them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'staged-'));
+    const path = join(dir, 'lane.rpm');
+    const file = await StagedFile.create(path, { worker, lane: 1 });
+    const job = file.laneJob;
+    expect(job).toBeTypeOf('number');
+    const chunks = [0, 5, 65536, 1_500_000, 3].map((size) => new Uint8Array(randomBytes(size)));
+    for (const chunk of chunks) worker.update([job!], chunk);
+    // no endInput(): commit() asks the lane itself and waits for it before fdatasync and close
+    await file.commit();
+    expect(sha(await readFile(path))).toBe(sha(Buffer.concat(chunks)));
+  });
+
+  it('refuses write() when its lane writes it, so no byte can take a second path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'staged-'));
+    const file = await StagedFile.create(join(dir, 'both.rpm'), { worker, lane: 1 });
+    await expect(file.write(new Uint8Array(1))).rejects.toThrow(/digest worker lane/);
+    await file.close();
+  });
+
+  it('fails its commit, and still closes, when the worker can no longer report on the lane', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'staged-'));
+    const own = DigestWorker.start(1);
+    const file = await StagedFile.create(join(dir, 'stopped.rpm'), { worker: own, lane: 0 });
+    await own.stop();
+    await expect(file.commit()).rejects.toMatchObject({ code: 'RPM_STATE' });
+    await expect(file.close()).resolves.toBeUndefined();
   });
 });

@@ -127,7 +127,9 @@ function startStage(launch: StageLaunch): Promise<StageOutcome> {
       // chdir happens before the uid drop, so the child works in a dir it could not reach by path
       cwd: launch.stagingDir,
       stdio: ['inherit', 'ignore', 'pipe', 'ipc', bundleFd],
-      env: { ...testHookEnv(process.env), ...profileEnv(process.env) },
+      // glibc gives each thread that allocates (the digest lanes, the thread pool) its own malloc
+      // arena; two arenas keep the stage's peak RSS about 5 MiB lower at no measured cost in speed
+      env: { ...testHookEnv(process.env), ...profileEnv(process.env), MALLOC_ARENA_MAX: '2' },
       serialization: 'json',
       ...(launch.owner === undefined ? {} : { uid: launch.owner.uid, gid: launch.owner.gid }),
     });

@@ -8,14 +8,16 @@ import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { CommitQueue } from './commit-queue.ts';
 import { StageIoError } from './stage-error.ts';
 import { StagedFile } from './staged-file.ts';
-import { startOffload, stopOffload } from './digest-offload.ts';
+import { startOffload, stopOffload, WRITE_LANE } from './digest-offload.ts';
 
 /**
  * Decodes the update stream and, in the same pass, writes each member's bytes to its staged file
- * and feeds them to the RPM verifier: each byte is read once and nothing is read back. Writes
- * and fdatasyncs run in the thread pool behind bounded queues (the backpressure that keeps
- * memory flat whatever the batch size); the promise resolves only once every accepted file is on
- * disk. Throws on the first bad member.
+ * and feeds them to the RPM verifier: each byte is read once and nothing is read back. With the
+ * digest worker, one copy of each chunk in its ring is hashed by two lanes and written to the file
+ * by one of them; without it, writes run in the thread pool. Either way the queues are bounded
+ * (the backpressure that keeps memory flat whatever the batch size), fdatasyncs run in the
+ * background, and the promise resolves only once every accepted file is on disk. Throws on the
+ * first bad member.
  */
 export async function receiveMembers(
   source: AsyncIterable<Uint8Array>,
@@ -45,17 +47,24 @@ async function receiveAll(
   let members = 0;
   const commits = new CommitQueue();
   for await (const member of decodeUpdateStream(source, limits)) {
+    const file = await StagedFile.create(member.name, offload === undefined ? undefined : { worker: offload.worker, lane: WRITE_LANE }).catch(
+      (error: unknown) => {
+        throw new StageIoError(member.name, error);
+      },
+    );
+    const writeJob = file.laneJob;
     const verifier = createRpmVerifier(
       keyring,
       // The legacy MD5 over header+payload binds nothing the signed header and payload SHA-256 do
       // not, but rpm refuses a package whose MD5 is wrong: checking it keeps `receive` and `verify`
       // in agreement and never publishes a package that rpm would then refuse to install.
-      { now, maxPackageBytes: Math.max(1, limits.maxMemberBytes), ...(offload === undefined ? {} : { offload }) },
+      {
+        now,
+        maxPackageBytes: Math.max(1, limits.maxMemberBytes),
+        ...(offload === undefined ? {} : { offload: writeJob === undefined ? offload : { ...offload, writeJob } }),
+      },
       member.name,
     );
-    const file = await StagedFile.create(member.name).catch((error: unknown) => {
-      throw new StageIoError(member.name, error);
-    });
     let committing = false;
     try {
       const body = member.body[Symbol.asyncIterator]();
@@ -63,8 +72,9 @@ async function receiveAll(
         const next = await timed(profile, 'read', () => body.next());
         if (next.done === true) break;
         const chunk = next.value;
-        // queued for the thread pool, which writes while this thread hashes the same chunk
-        const queued = file.write(chunk).catch((error: unknown) => {
+        // a lane writes the file from the verifier's ring; otherwise the chunk is queued for the
+        // thread pool, which writes while this thread hashes it
+        const queued = (writeJob === undefined ? file.write(chunk) : Promise.resolve()).catch((error: unknown) => {
           throw new StageIoError(member.name, error);
         });
         try {
@@ -75,6 +85,7 @@ async function receiveAll(
           await timed(profile, 'write-wait', () => queued);
         }
       }
+      file.endInput();
       const verified = await timed(profile, 'finish', () => verifier.finish());
       if (verified.size !== member.size) {
         throw new RpmVerifyError('RPM_SIZE_MISMATCH', `verified ${verified.size} bytes but the member has ${member.size}`, member.name);

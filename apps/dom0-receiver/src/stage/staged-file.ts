@@ -1,42 +1,86 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import type { DigestWorker } from '@dom0-updates/rpm-verify';
 
 /** Bytes queued behind the write in flight before write() makes the caller wait. */
 const QUEUED_BYTES_LIMIT = 1024 * 1024;
 /** Chunks queued likewise: a sender dribbling tiny chunks must not pile up objects or iovecs. */
 const QUEUED_CHUNKS_LIMIT = 64;
 
+/** A digest worker lane that writes the file from the ring the verifier's digests read. */
+export interface LaneWriter {
+  readonly worker: DigestWorker;
+  readonly lane: number;
+}
+
 /**
  * One member's file in the staging directory (the stage's working directory). Created
  * exclusively without following links, mode 0644: the sender's modes, owners and times never
  * reach the disk.
  *
- * Writes are queued behind the one in flight and go out together as one writev, so the thread
- * pool writes while the caller hashes the next chunks. The queue is bounded (bytes and chunks);
- * past the bound write() waits for the write in flight: that is the backpressure that keeps
- * memory flat whatever the member size. Chunks are kept by reference until written, so the
- * caller must not reuse their memory.
+ * Written one of two ways:
+ * - by a digest worker lane (`laneJob`): the caller hands the job to the verifier, which feeds
+ *   it every byte along with the digests, from one copy in the worker's ring. The lane writes
+ *   after write() calls return, so the descriptor is closed only once the lane has reported.
+ * - otherwise by write(): chunks are queued behind the write in flight and go out together as
+ *   one writev in the thread pool while the caller hashes the next chunks. The queue is bounded
+ *   (bytes and chunks); past the bound write() waits for the write in flight: that is the
+ *   backpressure that keeps memory flat whatever the member size. Chunks are kept by reference
+ *   until written, so the caller must not reuse their memory.
  */
 export class StagedFile {
   readonly #handle: FileHandle;
+  readonly #lane: { readonly worker: DigestWorker; readonly job: number } | undefined;
+  #laneDone: Promise<void> | undefined;
   #queued: Uint8Array[] = [];
   #queuedBytes = 0;
   #inFlight: Promise<void> | undefined;
   #failure: Error | undefined;
   #closed = false;
 
-  private constructor(handle: FileHandle) {
+  private constructor(handle: FileHandle, writer: LaneWriter | undefined) {
     this.#handle = handle;
+    this.#lane = writer === undefined ? undefined : { worker: writer.worker, job: writer.worker.beginWrite(handle.fd, writer.lane) };
   }
 
-  static async create(name: string): Promise<StagedFile> {
+  static async create(name: string, writer?: LaneWriter): Promise<StagedFile> {
     // the permission model forbids fchmod here; the receiver sets the final mode when publishing
     const handle = await open(name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-    return new StagedFile(handle);
+    try {
+      return new StagedFile(handle, writer);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** The worker's write job for this file, to hand to the verifier; undefined when write() is the way in. */
+  get laneJob(): number | undefined {
+    return this.#lane?.job;
+  }
+
+  /**
+   * No more bytes: asks the lane to report once it has written everything fed before (called
+   * once the body has been read, so the lane's report is under way while the verifier finishes).
+   */
+  endInput(): void {
+    const lane = this.#lane;
+    if (lane === undefined || this.#laneDone !== undefined) return;
+    const keep = (error: unknown): void => {
+      this.#failure ??= error instanceof Error ? error : new Error(String(error));
+    };
+    try {
+      this.#laneDone = lane.worker.written(lane.job).then(() => undefined, keep);
+    } catch (error) {
+      // the worker failed as a whole (its threads are being terminated): nothing more will be written
+      keep(error);
+      this.#laneDone = Promise.resolve();
+    }
   }
 
   /** Queues the chunk; resolves at once unless the queue is full, then when the write in flight ends. */
   async write(chunk: Uint8Array): Promise<void> {
+    if (this.#lane !== undefined) throw new Error('this file is written by its digest worker lane');
     this.#throwIfFailed();
     if (chunk.length === 0) return;
     this.#queued.push(chunk);
@@ -46,10 +90,18 @@ export class StagedFile {
     this.#throwIfFailed();
   }
 
-  /** Waits until every queued byte reached the kernel. */
+  /** Waits until every queued (or fed) byte reached the kernel. */
   async flush(): Promise<void> {
+    await this.#settleLane();
     while (this.#inFlight !== undefined) await this.#inFlight;
     this.#throwIfFailed();
+  }
+
+  /** Settles the lane's write job (a failure is kept): after this the lane never touches the descriptor. */
+  async #settleLane(): Promise<void> {
+    this.endInput();
+    // never rejects: endInput() keeps the failure
+    await this.#laneDone;
   }
 
   /**
@@ -65,7 +117,8 @@ export class StagedFile {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // a write still in flight must end before its descriptor is closed
+    // a write still in flight, here or in the lane, must end before its descriptor is closed
+    await this.#settleLane();
     while (this.#inFlight !== undefined) await this.#inFlight;
     await this.#handle.close();
   }
