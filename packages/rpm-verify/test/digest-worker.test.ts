@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigestWorker, LaneWriteError } from '../src/digest/digest-worker.ts';
-import { MAX_RECORD_DATA, RING_BYTES } from '../src/digest/ring.ts';
+import { CONTROL_FAILED, CONTROL_READ, CONTROL_SLOTS, CONTROL_WRITTEN, MAX_RECORD_DATA, OP_BEGIN, RING_BYTES, WORD_POSITION } from '../src/digest/ring.ts';
+import { digestWorkerMain, type LaneMessage } from '../src/digest/worker-main.ts';
 import { createRpmVerifier, type OffloadedDigest, type VerifiedPackage } from '../src/verifier.ts';
 import { fixtures, type Loaded } from './support/fixtures.ts';
 import { rebuild, splitPackage } from './support/package-bytes.ts';
@@ -166,6 +167,68 @@ describe('digest worker lanes and write jobs', () => {
     const job = twoLanes.begin('md5', 0);
     twoLanes.update([job], Buffer.from('after'));
     expect((await twoLanes.digest(job)).toString('hex')).toBe(createHash('md5').update('after').digest('hex'));
+  });
+
+  it('reports a failed write through writeFailure() before the job ends, so the caller can stop feeding it', async () => {
+    const fd = openSync('/dev/full', 'w');
+    try {
+      const write = twoLanes.beginWrite(fd, 1);
+      twoLanes.update([write], Buffer.alloc(1000));
+      for (let turn = 0; turn < 1000 && twoLanes.writeFailure(write) === undefined; turn += 1) await new Promise((resolve) => setTimeout(resolve, 1));
+      expect(twoLanes.writeFailure(write)).toMatchObject({ code: 'ENOSPC' });
+      await expect(twoLanes.written(write)).rejects.toMatchObject({ code: 'ENOSPC' });
+      expect(twoLanes.writeFailure(write)).toBeUndefined();
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('answers a write job ended after stop() only once its lanes have written every byte queued before the stop', async () => {
+    const own = DigestWorker.start(2);
+    const path = join(scratch, 'stopped.bin');
+    const fd = openSync(path, 'wx');
+    try {
+      const write = own.beginWrite(fd, 1);
+      // many small records: the lane is still writing when stop() returns to this thread
+      for (let i = 0; i < 16_000; i += 1) own.update([write], Buffer.of(i & 0xff));
+      const stopped = own.stop();
+      await expect(own.written(write)).rejects.toMatchObject({ code: 'RPM_STATE' });
+      // the rejection came after the lanes ended: every byte is in the file before it can be closed
+      expect((await readFile(path)).length).toBe(16_000);
+      await stopped;
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('fails the lane instead of reading data as a header when a record is not where the writer put it', () => {
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+    const ring = new Uint8Array(new SharedArrayBuffer(4096));
+    const words = new Int32Array(ring.buffer);
+    // a well-formed BEGIN record, but stamped with another writer position than the lane's counter
+    words.set([OP_BEGIN, 0, 0, 7, -1, -1, -1, 12345]);
+    expect(WORD_POSITION).toBe(7);
+    Atomics.store(control, CONTROL_WRITTEN, 32);
+    const posted: LaneMessage[] = [];
+    const created: string[] = [];
+    digestWorkerMain({
+      control,
+      ring,
+      lane: 0,
+      algorithms: ['md5'],
+      createHash: (algorithm) => {
+        created.push(algorithm);
+        return createHash(algorithm);
+      },
+      writeSync: () => {
+        throw new Error('no write expected');
+      },
+      post: (message) => posted.push(message),
+    });
+    expect(created).toEqual([]);
+    expect(Atomics.load(control, CONTROL_FAILED)).toBe(1);
+    expect(Atomics.load(control, CONTROL_READ)).toBe(0);
+    expect(posted).toEqual([{ failure: 'ring out of step at 0' }]);
   });
 
   it('tells a digest from a write job when the wrong end is asked for', async () => {

@@ -21,6 +21,7 @@ import {
   WORD_JOBS,
   WORD_LANE,
   WORD_OP,
+  WORD_POSITION,
   WORD_VALUE,
   WORKER_ALGORITHMS,
   type WorkerAlgorithm,
@@ -62,6 +63,10 @@ export class DigestWorker {
   readonly #ring: Uint8Array;
   readonly #words: Int32Array;
   readonly #pending = new Map<number, Pending>();
+  /** write jobs whose lane reported a failed write before the job ended */
+  readonly #failedWrites = new Map<number, LaneWriteError>();
+  /** settles once every lane's thread has ended, however */
+  readonly #exited: Promise<void>;
   #written = 0;
   #nextJob = 0;
   #failure: RpmVerifyError | undefined;
@@ -93,6 +98,8 @@ export class DigestWorker {
         // an idle worker must not keep the process alive
         thread.unref();
         thread.on('message', (message: unknown) => this.#onMessage(message));
+        // Not seen while this thread blocks in Atomics.wait for room: a lane killed without running
+        // its own catch (out of memory) shows as a stall after STALL_LIMIT_MS, still RPM_STATE.
         thread.on('error', (error) => this.#failAll(`digest worker failed: ${error.message}`));
         thread.on('exit', (code) => {
           if (!this.#stopped) this.#failAll(`digest worker exited (${code})`);
@@ -104,6 +111,7 @@ export class DigestWorker {
       throw error;
     }
     this.#threads = threads;
+    this.#exited = Promise.all(threads.map((thread) => new Promise<void>((resolve) => thread.once('exit', () => resolve())))).then(() => undefined);
   }
 
   /** Starts `lanes` threads (1 to 4; needs `--allow-worker` under Node's permission model). */
@@ -181,17 +189,26 @@ export class DigestWorker {
     });
   }
 
+  /**
+   * A write job's failure as soon as its lane has reported it (before the job ends), so the caller
+   * can stop feeding a file that will not be complete; undefined while its writes succeed.
+   */
+  writeFailure(job: number): LaneWriteError | undefined {
+    return this.#failedWrites.get(job);
+  }
+
   #end<T>(job: number, settle: (message: LaneMessage, resolve: (value: T) => void, reject: (error: Error) => void) => void): Promise<T> {
-    const result = new Promise<T>((resolve, reject) => {
-      this.#pending.set(job, { settle: (message) => settle(message, resolve, reject), reject });
-    });
     try {
       this.#put(OP_END, 0, 0, [job], undefined);
     } catch (error) {
-      this.#pending.delete(job);
-      throw error;
+      // Stopped or failed: said only once no lane can still act on the job (a stopped worker's
+      // lanes finish the records queued before the stop; a write job's descriptor must stay open).
+      return this.#exited.then(() => Promise.reject(error instanceof Error ? error : new Error(String(error))));
     }
-    return result;
+    // the lane's report comes as a message, on a later turn than this registration
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(job, { settle: (message) => settle(message, resolve, reject), reject });
+    });
   }
 
   /** Forgets a digest that will never be asked for (a rejected package). */
@@ -200,12 +217,16 @@ export class DigestWorker {
     this.#put(OP_DROP, 0, 0, [job], undefined);
   }
 
-  /** Lets the lanes end; digests asked for before are still delivered. */
+  /** Lets the lanes end; resolves once they have (jobs ended before are still reported). */
   async stop(): Promise<void> {
     if (this.#stopped) return;
-    if (this.#failure === undefined) this.#put(OP_STOP, 0, 0, [], undefined);
-    this.#stopped = true;
+    try {
+      if (this.#failure === undefined) this.#put(OP_STOP, 0, 0, [], undefined);
+    } finally {
+      this.#stopped = true;
+    }
     if (this.#failure !== undefined) await Promise.all(this.#threads.map((thread) => thread.terminate()));
+    await this.#exited;
   }
 
   #put(op: number, value: number, lane: number, jobs: readonly number[], data: Uint8Array | undefined): void {
@@ -220,6 +241,7 @@ export class DigestWorker {
     this.#words[word + WORD_OP] = op;
     this.#words[word + WORD_VALUE] = op === OP_DATA ? length : value;
     this.#words[word + WORD_LANE] = lane;
+    this.#words[word + WORD_POSITION] = this.#written;
     for (let j = 0; j < jobs.length; j += 1) this.#words[word + WORD_JOBS + j] = jobs[j] ?? NO_JOB;
     if (data !== undefined && length > 0) {
       const start = (at + RECORD_HEADER_BYTES) % RING_BYTES;
@@ -263,9 +285,15 @@ export class DigestWorker {
       return;
     }
     if (!('job' in message) || typeof message.job !== 'number') return;
-    const pending = this.#pending.get(message.job);
-    this.#pending.delete(message.job);
-    pending?.settle(message as LaneMessage);
+    const report = message as LaneMessage & { job: number };
+    if ('writeFailed' in report) {
+      this.#failedWrites.set(report.job, new LaneWriteError(report.writeFailed.code, report.writeFailed.message));
+      return;
+    }
+    this.#failedWrites.delete(report.job);
+    const pending = this.#pending.get(report.job);
+    this.#pending.delete(report.job);
+    pending?.settle(report);
   }
 
   #failAll(reason: string): RpmVerifyError {

@@ -34,13 +34,16 @@ export const OP_BEGIN_WRITE = 6;
 /**
  * Int32 words of a record header: kind, then the data length (DATA), algorithm index (BEGIN) or
  * descriptor (BEGIN_WRITE), then the lane that owns a new job (BEGIN, BEGIN_WRITE), then up to
- * four job numbers (NO_JOB where unused).
+ * four job numbers (NO_JOB where unused), then the writer's counter at the record's start: a lane
+ * that finds another value there is out of step with the writer and fails rather than take data
+ * bytes for a header.
  */
 export const WORD_OP = 0;
 export const WORD_VALUE = 1;
 export const WORD_LANE = 2;
 export const WORD_JOBS = 3;
 export const MAX_JOBS_PER_RECORD = 4;
+export const WORD_POSITION = 7;
 
 /** No target in a record header's job slot. */
 export const NO_JOB = -1;

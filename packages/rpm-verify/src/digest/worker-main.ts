@@ -15,6 +15,8 @@ export type LaneMessage =
   | { job: number; digest: Uint8Array }
   | { job: number; written: number }
   | { job: number; writeError: { code: string; message: string } }
+  /** sent as soon as a write fails, so the caller can stop feeding the job before it ends */
+  | { job: number; writeFailed: { code: string; message: string } }
   | { failure: string };
 
 export interface WorkerEnvironment {
@@ -38,6 +40,7 @@ export function digestWorkerMain(env: WorkerEnvironment): void {
   const ALIGN = 32;
   const JOBS = 3;
   const MAX_JOBS = 4;
+  const POSITION = 7;
   const BEGIN = 1;
   const DATA = 2;
   const END = 3;
@@ -57,7 +60,7 @@ export function digestWorkerMain(env: WorkerEnvironment): void {
     end: (job) => ({ job, digest: hash.digest() }),
   });
   // a failed write is reported when the job ends; the rest of its bytes are not attempted
-  const writeJob = (fd: number): Job => {
+  const writeJob = (fd: number, job: number): Job => {
     let written = 0;
     let failed: { code: string; message: string } | undefined;
     return {
@@ -73,6 +76,7 @@ export function digestWorkerMain(env: WorkerEnvironment): void {
         } catch (error) {
           const code = (error as { code?: unknown }).code;
           failed = { code: typeof code === 'string' ? code : 'EIO', message: error instanceof Error ? error.message : String(error) };
+          post({ job, writeFailed: failed });
         }
       },
       end: (job) => (failed === undefined ? { job, written } : { job, writeError: failed }),
@@ -98,6 +102,7 @@ export function digestWorkerMain(env: WorkerEnvironment): void {
       }
       while (read !== written) {
         const at = ((read >>> 0) % size) / 4;
+        if (words[at + POSITION] !== read) throw new Error(`ring out of step at ${read}`);
         const op = words[at] ?? 0;
         const value = words[at + 1] ?? 0;
         const mine = words[at + 2] === lane;
@@ -113,7 +118,7 @@ export function digestWorkerMain(env: WorkerEnvironment): void {
           if (algorithm === undefined) throw new Error(`unknown algorithm index ${value}`);
           if (mine) jobs.set(first, hashJob(createHash(algorithm)));
         } else if (op === BEGIN_WRITE) {
-          if (mine) jobs.set(first, writeJob(value));
+          if (mine) jobs.set(first, writeJob(value, first));
         } else if (op === END) {
           const job = jobs.get(first);
           jobs.delete(first);
