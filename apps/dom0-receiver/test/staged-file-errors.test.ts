@@ -80,6 +80,16 @@ describe('StagedFile against a file system that misbehaves', () => {
     try {
       const file = await StagedFile.create('z.rpm', { worker, lane: 1 });
       for (let i = 0; i < 4; i++) worker.update([file.laneJob!], new Uint8Array(65536));
+      // the lane's early report stops the feeding at the next chunk, before the member ends
+      let early: unknown;
+      for (let turn = 0; turn < 1000 && early === undefined; turn += 1) {
+        early = await file.laneProgress().then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        if (early === undefined) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      expect(early).toMatchObject({ code: 'ENOSPC' });
       file.endInput();
       await expect(file.commit()).rejects.toMatchObject({ code: 'ENOSPC' });
       expect(fake.synced).toBe(false);

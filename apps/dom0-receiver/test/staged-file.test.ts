@@ -85,6 +85,15 @@ describe('StagedFile written by a digest worker lane', () => {
     await file.close();
   });
 
+  it('fails its commit with EIO when the lane wrote another number of bytes than the member has', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'staged-'));
+    const file = await StagedFile.create(join(dir, 'short.rpm'), { worker, lane: 1 });
+    worker.update([file.laneJob!], new Uint8Array(999));
+    file.endInput(1000);
+    await expect(file.commit()).rejects.toMatchObject({ code: 'EIO', message: expect.stringContaining('999 bytes, not 1000') as string });
+    await file.close();
+  });
+
   it('fails its commit, and still closes, when the worker can no longer report on the lane', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'staged-'));
     const own = DigestWorker.start(1);

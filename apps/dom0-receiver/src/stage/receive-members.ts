@@ -53,20 +53,20 @@ async function receiveAll(
       },
     );
     const writeJob = file.laneJob;
-    const verifier = createRpmVerifier(
-      keyring,
-      // The legacy MD5 over header+payload binds nothing the signed header and payload SHA-256 do
-      // not, but rpm refuses a package whose MD5 is wrong: checking it keeps `receive` and `verify`
-      // in agreement and never publishes a package that rpm would then refuse to install.
-      {
-        now,
-        maxPackageBytes: Math.max(1, limits.maxMemberBytes),
-        ...(offload === undefined ? {} : { offload: writeJob === undefined ? offload : { ...offload, writeJob } }),
-      },
-      member.name,
-    );
     let committing = false;
     try {
+      const verifier = createRpmVerifier(
+        keyring,
+        // The legacy MD5 over header+payload binds nothing the signed header and payload SHA-256 do
+        // not, but rpm refuses a package whose MD5 is wrong: checking it keeps `receive` and `verify`
+        // in agreement and never publishes a package that rpm would then refuse to install.
+        {
+          now,
+          maxPackageBytes: Math.max(1, limits.maxMemberBytes),
+          ...(offload === undefined ? {} : { offload: writeJob === undefined ? offload : { ...offload, writeJob } }),
+        },
+        member.name,
+      );
       const body = member.body[Symbol.asyncIterator]();
       for (;;) {
         const next = await timed(profile, 'read', () => body.next());
@@ -74,7 +74,7 @@ async function receiveAll(
         const chunk = next.value;
         // a lane writes the file from the verifier's ring; otherwise the chunk is queued for the
         // thread pool, which writes while this thread hashes it
-        const queued = (writeJob === undefined ? file.write(chunk) : Promise.resolve()).catch((error: unknown) => {
+        const queued = (writeJob === undefined ? file.write(chunk) : file.laneProgress()).catch((error: unknown) => {
           throw new StageIoError(member.name, error);
         });
         try {
@@ -85,7 +85,7 @@ async function receiveAll(
           await timed(profile, 'write-wait', () => queued);
         }
       }
-      file.endInput();
+      file.endInput(member.size);
       const verified = await timed(profile, 'finish', () => verifier.finish());
       if (verified.size !== member.size) {
         throw new RpmVerifyError('RPM_SIZE_MISMATCH', `verified ${verified.size} bytes but the member has ${member.size}`, member.name);

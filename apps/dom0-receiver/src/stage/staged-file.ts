@@ -60,22 +60,32 @@ export class StagedFile {
   }
 
   /**
+   * Rejects (errno kept) once the lane has reported a failed write of this file, so the caller
+   * stops feeding it at the next chunk instead of at the commit; resolves otherwise.
+   */
+  laneProgress(): Promise<void> {
+    const failed = this.#lane === undefined ? undefined : this.#lane.worker.writeFailure(this.#lane.job);
+    return failed === undefined ? Promise.resolve() : Promise.reject(failed);
+  }
+
+  /**
    * No more bytes: asks the lane to report once it has written everything fed before (called
    * once the body has been read, so the lane's report is under way while the verifier finishes).
+   * With `expectedBytes`, a lane that wrote any other number of bytes fails the file (EIO).
    */
-  endInput(): void {
+  endInput(expectedBytes?: number): void {
     const lane = this.#lane;
     if (lane === undefined || this.#laneDone !== undefined) return;
     const keep = (error: unknown): void => {
       this.#failure ??= error instanceof Error ? error : new Error(String(error));
     };
-    try {
-      this.#laneDone = lane.worker.written(lane.job).then(() => undefined, keep);
-    } catch (error) {
-      // the worker failed as a whole (its threads are being terminated): nothing more will be written
-      keep(error);
-      this.#laneDone = Promise.resolve();
-    }
+    // a worker that is stopped or failed rejects only once its lanes have ended, so the descriptor
+    // is never closed under a lane that still writes to it
+    this.#laneDone = lane.worker.written(lane.job).then((bytes) => {
+      if (expectedBytes !== undefined && bytes !== expectedBytes) {
+        keep(Object.assign(new Error(`the digest worker lane wrote ${bytes} bytes, not ${expectedBytes}`), { code: 'EIO' }));
+      }
+    }, keep);
   }
 
   /** Queues the chunk; resolves at once unless the queue is full, then when the write in flight ends. */
