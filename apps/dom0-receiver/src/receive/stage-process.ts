@@ -11,6 +11,7 @@ import { parseStageMessage, StageMessageError, type StageConfig } from '../stage
 import type { StageOwner } from '../updates-dir/staging.ts';
 import { profileEnv } from '../output/profile.ts';
 import { testHookEnv } from '../test-hooks/pause.ts';
+import { workerRefusedForTest } from '../test-hooks/no-worker.ts';
 
 export type StageOutcome =
   | { readonly kind: 'complete'; readonly accepted: readonly AcceptedPackage[]; readonly cacheKeys: ReadonlyMap<string, ChecksumCacheKey> }
@@ -51,7 +52,7 @@ function permissionFlag(): string {
  * addons, and worker threads only for the digest worker. With bwrap it also runs in fresh namespaces (no network) on a read-only view
  * of the system.
  */
-export function stageCommand(launch: StageLaunch): { file: string; args: string[] } {
+export function stageCommand(launch: StageLaunch, env: NodeJS.ProcessEnv = process.env): { file: string; args: string[] } {
   const node = [
     // keep /proc/self/fd/N as the main module's path: its target may be unreachable to the stage user
     '--preserve-symlinks-main',
@@ -60,9 +61,10 @@ export function stageCommand(launch: StageLaunch): { file: string; args: string[
     // the stream's chunks are off-heap buffers that only a scavenge frees: a 1 MiB young
     // generation collects them often, so the peak RSS stays flat (measured for 1 GiB: 99 -> 74 MiB)
     '--max-semi-space-size=1',
-    // only for rpm-verify's digest worker (the legacy MD5 on the second core); without it the
-    // stage hashes on one thread. Threads share this process's uid and permission limits.
-    '--allow-worker',
+    // only for rpm-verify's digest worker (two lanes: the digests, and the staged files' writes);
+    // without it the stage hashes on one thread and writes through the thread pool. Threads share
+    // this process's uid and permission limits.
+    ...(workerRefusedForTest(env) ? [] : ['--allow-worker']),
     `--allow-fs-read=${BUNDLE_VIA_FD}`,
     `--allow-fs-write=${launch.stagingDir}/*`,
     BUNDLE_VIA_FD,
