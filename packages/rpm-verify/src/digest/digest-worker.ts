@@ -126,10 +126,6 @@ export class DigestWorker {
     }
   }
 
-  get lanes(): number {
-    return this.#threads.length;
-  }
-
   /** Starts a digest on a lane (an out-of-range lane is the last one); returns its job number. */
   begin(algorithm: WorkerAlgorithm, lane = 0): number {
     const job = this.#newJob();
