@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -229,6 +230,15 @@ describe('digest worker lanes and write jobs', () => {
     expect(Atomics.load(control, CONTROL_FAILED)).toBe(1);
     expect(Atomics.load(control, CONTROL_READ)).toBe(0);
     expect(posted).toEqual([{ failure: 'ring out of step at 0' }]);
+  });
+
+  it('keeps a process alive while it awaits a lane\'s answer or the lanes\' end, and lets it exit after', () => {
+    // bundled with the repo's own bundler and run as a process with nothing else to wait for
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const out = join(scratch, 'await-only-worker.mjs');
+    execFileSync(process.execPath, [join(root, 'tooling', 'scripts', 'bundle.mjs'), join(import.meta.dirname, 'support', 'await-only-worker.ts'), out], { cwd: root });
+    const printed = execFileSync(process.execPath, [out], { encoding: 'utf8', timeout: 60_000 });
+    expect(printed).toBe('digest right\nstopped\n');
   });
 
   it('tells a digest from a write job when the wrong end is asked for', async () => {

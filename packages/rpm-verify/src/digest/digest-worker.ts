@@ -95,7 +95,7 @@ export class DigestWorker {
           // nothing in a lane needs a heap of its own beyond a few hash contexts
           resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 1 },
         });
-        // an idle worker must not keep the process alive
+        // an idle worker must not keep the process alive (#holdWhilePending refs it while a report is awaited)
         thread.unref();
         thread.on('message', (message: unknown) => this.#onMessage(message));
         // Not seen while this thread blocks in Atomics.wait for room: a lane killed without running
@@ -204,6 +204,7 @@ export class DigestWorker {
     // the lane's report comes as a message, on a later turn than this registration
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(job, { settle: (message) => settle(message, resolve, reject), reject });
+      this.#holdWhilePending();
     });
   }
 
@@ -222,6 +223,8 @@ export class DigestWorker {
       this.#stopped = true;
     }
     if (this.#failure !== undefined) await Promise.all(this.#threads.map((thread) => thread.terminate()));
+    // the caller waits for the lanes to end: they keep the process alive until they have
+    for (const thread of this.#threads) thread.ref();
     await this.#exited;
   }
 
@@ -274,6 +277,18 @@ export class DigestWorker {
     }
   }
 
+  /**
+   * Keeps the process alive while a caller awaits a lane's report (otherwise a program with
+   * nothing else to wait for would end with the promise unsettled), and lets it end when idle.
+   */
+  #holdWhilePending(): void {
+    const hold = this.#pending.size > 0;
+    for (const thread of this.#threads) {
+      if (hold) thread.ref();
+      else thread.unref();
+    }
+  }
+
   #onMessage(message: unknown): void {
     if (typeof message !== 'object' || message === null) return;
     if ('failure' in message) {
@@ -289,6 +304,7 @@ export class DigestWorker {
     this.#failedWrites.delete(report.job);
     const pending = this.#pending.get(report.job);
     this.#pending.delete(report.job);
+    this.#holdWhilePending();
     pending?.settle(report);
   }
 
@@ -300,6 +316,7 @@ export class DigestWorker {
     const error = (this.#failure ??= new RpmVerifyError('RPM_STATE', reason));
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
+    this.#holdWhilePending();
     return error;
   }
 }
