@@ -406,6 +406,21 @@ class StreamVerifier implements RpmStreamVerifier {
     if (md5Actual !== undefined && md5 !== undefined && !timingSafeEqual(md5Actual, md5)) {
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'header+payload do not match the MD5 digest (1004)', m);
     }
+    // judged only now that the header is authentic: the unsigned size must be the signed file list's
+    const declaredArchive = sigHeader.payloadSize;
+    if (declaredArchive !== undefined) {
+      const archive = main.archiveSize;
+      if ('problem' in archive) {
+        throw new RpmVerifyError('RPM_FILE_LIST_BAD', `main header: ${archive.problem}; the unsigned payload size cannot be checked`, m);
+      }
+      if (archive.bytes !== declaredArchive) {
+        throw new RpmVerifyError(
+          'RPM_PAYLOAD_SIZE_MISMATCH',
+          `signature header: the payload size (PAYLOADSIZE/LONGARCHIVESIZE) says ${declaredArchive} bytes, the signed file list makes an archive of ${archive.bytes}`,
+          m,
+        );
+      }
+    }
     const signatures: { tag: number; kind: 'header' | 'header+payload' }[] = [{ tag: headerSig.tag, kind: 'header' }];
     if (this.#legacySig !== undefined) {
       const legacy = this.#legacySig;

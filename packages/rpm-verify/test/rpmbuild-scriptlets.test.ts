@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
 import { rpmkeysCheck } from '@dom0-updates/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRpmFile } from '../src/file.ts';
 import { fixtures, type Loaded } from './support/fixtures.ts';
+import { rpmbuild, signedCopy } from './support/rpmbuild.ts';
 import { NOW } from './support/verify-bytes.ts';
-
-const run = promisify(execFile);
 
 /** What real packages carry and the fixture set does not: scriptlets (PREINPROG as STRING), triggers, file triggers, weak deps, changelog, %config, links, dirs. */
 const SPEC = `Name: richpkg
@@ -72,22 +69,11 @@ afterAll(async () => {
 
 describe('a package rpmbuild makes with scriptlets, triggers, weak deps and a changelog', () => {
   it('is accepted, as rpmkeys accepts it, signed by either trusted key', async () => {
-    await writeFile(join(work, 'rich.spec'), SPEC);
-    await run('rpmbuild', ['--define', `_topdir ${join(work, 'top')}`, '-bb', join(work, 'rich.spec')]);
-    const built = join(work, 'top', 'RPMS', 'noarch');
-    const [file] = await readdir(built);
-    expect(file).toBe('richpkg-2.1-3.noarch.rpm');
+    const built = await rpmbuild(work, 'rich', SPEC);
+    expect(basename(built)).toBe('richpkg-2.1-3.noarch.rpm');
     for (const id of ['trusted-rsa', 'trusted-ed25519'] as const) {
       const key = fx.set.keys[id];
-      const home = join(work, `gpg-${id}`);
-      await cp(key.gnupgHome, home, { recursive: true, filter: (src) => !basename(src).startsWith('S.') });
-      const pkg = join(work, `${id}.rpm`);
-      await cp(join(built, file ?? ''), pkg);
-      try {
-        await run('rpmsign', ['--define', '__gpg /usr/bin/gpg', '--define', `_gpg_name ${key.fingerprint}`, '--addsign', pkg], { env: { ...process.env, GNUPGHOME: home } });
-      } finally {
-        await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home } }).catch(() => undefined);
-      }
+      const pkg = await signedCopy(built, join(work, `${id}.rpm`), key);
       expect((await rpmkeysCheck(pkg, fx.set.trustedKeyPaths)).ok).toBe(true);
       const result = await verifyRpmFile(pkg, fx.trusted, { now: new Date(Math.max(NOW.getTime(), Date.now())) });
       expect([id, result.nevraString, result.signer.fingerprint]).toEqual([id, 'richpkg-4:2.1-3.noarch', key.fingerprint.toLowerCase()]);

@@ -149,9 +149,19 @@ describe('tampered real packages', () => {
     expect(await outcome(flip(rsa.bytes, 90), fx.trusted)).toBe('RPM_BAD_LEAD'); // reserved
   });
 
-  it('accepts an edited lead archnum/osnum: never used, and documented as such', async () => {
-    expect(await outcome(flip(rsa.bytes, 9), fx.trusted)).toBe('ACCEPTED');
-    expect(await outcome(flip(rsa.bytes, 77), fx.trusted)).toBe('ACCEPTED');
+  it('rejects an edited lead archnum or osnum, which rpm accepts', async () => {
+    for (const at of [8, 9, 76, 77]) {
+      for (const mask of [0x01, 0x02, 0x10, 0x80]) expect([at, mask, await outcome(flip(rsa.bytes, at, mask), fx.trusted)]).toEqual([at, mask, 'RPM_BAD_LEAD']);
+    }
+    expect(await rpmAccepts(dir, flip(rsa.bytes, 9, 0x12), 'lead-arch.rpm')).toBe(true);
+  });
+
+  it('accepts the zero arch and os numbers rpm 6 writes in place of 1 and 1', async () => {
+    const b = Buffer.from(rsa.bytes);
+    expect([b.readUInt16BE(8), b.readUInt16BE(76)]).toEqual([1, 1]);
+    b.writeUInt16BE(0, 8);
+    b.writeUInt16BE(0, 76);
+    expect(await outcome(b, fx.trusted)).toBe('ACCEPTED');
   });
 });
 

@@ -49,6 +49,10 @@ function assemble(base: Uint8Array, main: Uint8Array, sigs: Item[], edit: (items
   const fresh = splitRpm(withFreshDigests(p, main));
   return joinRpm({ lead: p.lead, sig: layoutHeader(62, edit(sortItems([...itemsOf(fresh.sig), ...sigs]))), main, payload: p.payload });
 }
+/** The signature items (267, 268, 1002, 1005) `bytes` carries, to put back after `assemble`'s fresh digests. */
+function signaturesOf(bytes: Uint8Array): Item[] {
+  return itemsOf(splitRpm(bytes).sig).filter((i) => [267, 268, 1002, 1005].includes(i.tag));
+}
 /** hello with these header (and legacy) signatures over its unchanged main header. */
 function helloWith(...sigs: Item[]): Uint8Array {
   return assemble(hello, mainOf(hello), sigs);
@@ -197,10 +201,20 @@ describe.concurrent('red team: receive binds the file name and the published byt
     expect(report.problems).toEqual([]);
   });
 
-  it('rejects a published package whose unsigned lead arch number was changed', async () => {
+  it('rejects a published package resent with an unsigned field changed: lead arch number, PAYLOADSIZE', async () => {
     const v1 = corpus.fx.packages.v1[0]!;
-    const bytes = v1Hello.slice();
-    bytes[9] = (bytes[9] ?? 0) ^ 1;
+    const lead = v1Hello.slice();
+    lead[9] = (lead[9] ?? 0) ^ 1;
+    const sized = assemble(v1Hello, mainOf(v1Hello), signaturesOf(v1Hello), (items) => items.map((i) => (i.tag === 1007 ? { ...i, value: int32s([new DataView(i.value.buffer, i.value.byteOffset).getUint32(0) + 4]) } : i)));
+    for (const [bytes, code] of [[lead, 'RPM_BAD_LEAD'], [sized, 'RPM_PAYLOAD_SIZE_MISMATCH']] as const) {
+      const report = await corpus.reject(archive([member(v1.fileName, bytes)]), [code]);
+      expect(report.problems).toEqual([]);
+    }
+  });
+
+  it('rejects a published package resent without its MD5 digest (same signed content, different bytes)', async () => {
+    const v1 = corpus.fx.packages.v1[0]!;
+    const bytes = assemble(v1Hello, mainOf(v1Hello), signaturesOf(v1Hello), (items) => items.filter((i) => i.tag !== 1004));
     const report = await corpus.reject(archive([member(v1.fileName, bytes)]), ['RPM_CONFLICTS_PUBLISHED']);
     expect(report.problems).toEqual([]);
   });
@@ -237,15 +251,6 @@ describe('red team controls: what both the verifier and rpm accept', () => {
   });
 });
 
-/** Offsets in hello that no check can cover: the lead's arch and OS numbers and PAYLOADSIZE (rpm ignores all three too). */
-function malleableOffsets(bytes: Uint8Array): Set<number> {
-  const p = splitRpm(bytes);
-  const store = p.sig.start + 16 + p.sig.il * 16;
-  const payloadSize = p.sig.entries.find((e) => e.tag === 1007);
-  const out = new Set([8, 9, 76, 77]);
-  if (payloadSize !== undefined) for (let i = 0; i < 4; i += 1) out.add(store + payloadSize.offset + i);
-  return out;
-}
 /** The zero-filled RESERVEDSPACE's extent in the file (sampled sparsely: it is 3.6 KiB of zeros). */
 function reservedRange(bytes: Uint8Array): { from: number; to: number } {
   const p = splitRpm(bytes);
@@ -271,17 +276,16 @@ function sweepOffsets(bytes: Uint8Array, mainStep: number, payloadStep: number):
 describe('red team sweeps (verify over many files in one process)', () => {
   // the v3 package differs in its signature header and in what its payload is bound by: the main header is sampled there
   for (const [which, mainStep] of [['header-signed RSA', 1], ['v3-signed RSA', 7]] as const) {
-    it(`rejects a flipped bit at every sampled offset of a ${which} package, except the three fields nothing covers`, async () => {
+    it(`rejects a flipped bit at every sampled offset of a ${which} package, the unsigned lead and PAYLOADSIZE included`, async () => {
       const bytes = which === 'header-signed RSA' ? hello : new Uint8Array(await readFile(corpus.fx.rpmv3[0]!.path));
       const offsets = sweepOffsets(bytes, mainStep, 37);
       const paths = await Promise.all(offsets.map(async (at) => corpus.writeScratch(NAME, bytes.map((v, i) => (i === at ? v ^ (at % 2 === 0 ? 0x01 : 0x80) : v)))));
       const verdicts = await corpus.verifyAll(paths);
-      const malleable = malleableOffsets(bytes);
       const problems: string[] = [];
       offsets.forEach((at, k) => {
         const line = verdicts.get(paths[k]!);
         if (line === undefined) problems.push(`@${at}: no verdict`);
-        else if (line.verdict === 'OK' && !malleable.has(at)) problems.push(`@${at}: accepted`);
+        else if (line.verdict === 'OK') problems.push(`@${at}: accepted`);
         else if (line.verdict === 'REJECTED' && !line.detail.startsWith('RPM_')) problems.push(`@${at}: odd code ${line.detail}`);
         if (line !== undefined) problems.push(...rawControlProblems(`@${at}`, new TextEncoder().encode(line.line)));
       });

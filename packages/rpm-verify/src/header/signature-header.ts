@@ -40,7 +40,7 @@ export interface SignatureHeader {
   readonly md5: Uint8Array | undefined;
   /** main header + payload, in bytes */
   readonly size: number;
-  /** uncompressed payload size: not checkable without decompressing, so only its form is checked */
+  /** uncompressed payload size (PAYLOADSIZE or LONGARCHIVESIZE); the verifier holds it to the signed file list */
   readonly payloadSize: number | undefined;
 }
 

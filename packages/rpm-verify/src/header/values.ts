@@ -48,3 +48,20 @@ export function readBin(entry: HeaderEntry, count: number | undefined, r: EntryR
   expect(entry, HeaderType.BIN, count, r);
   return entry.data;
 }
+
+/** Unsigned integers of one fixed-size type (INT16, INT32 or INT64), any count. */
+export function readUintArray(entry: HeaderEntry, type: typeof HeaderType.INT16 | typeof HeaderType.INT32 | typeof HeaderType.INT64, r: EntryReader): number[] {
+  expect(entry, type, undefined, r);
+  const view = new DataView(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength);
+  const out: number[] = [];
+  for (let i = 0; i < entry.count; i++) {
+    if (type === HeaderType.INT16) out.push(view.getUint16(i * 2));
+    else if (type === HeaderType.INT32) out.push(view.getUint32(i * 4));
+    else {
+      const value = view.getBigUint64(i * 8);
+      if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new RpmVerifyError(r.code, `${r.where}: tag ${entry.tag} value ${i} is implausibly large`, r.member);
+      out.push(Number(value));
+    }
+  }
+  return out;
+}

@@ -158,6 +158,8 @@ export interface ForgeOptions {
   headerSig?: (mainHeader: Buffer) => Uint8Array;
   /** legacy header+payload signature in 1005 */
   legacySig?: (mainHeader: Buffer, payload: Buffer) => Uint8Array;
+  /** last edit of the signature header's entries (after the digests and signature are in) */
+  sig?: (entries: RawEntry[]) => RawEntry[];
 }
 
 /**
@@ -179,6 +181,7 @@ export function forgePackage(parts: PackageParts, signer: EdSigner, opts: ForgeO
     const legacy = opts.legacySig(mainHeader, payload);
     sig = replaceEntry(sig, 1005, { tag: 1005, type: 7, count: legacy.length, data: legacy });
   }
+  if (opts.sig) sig = opts.sig(sig);
   const sigHeader = Buffer.from(buildHeader('signature', sig));
   const dl = sigHeader.readUInt32BE(12);
   const pad = Buffer.alloc((8 - (dl % 8)) % 8);

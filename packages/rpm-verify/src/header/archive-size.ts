@@ -1,0 +1,130 @@
+import { RpmVerifyError } from '../errors.ts';
+import type { ParsedHeader } from './structure.ts';
+import { HeaderType } from './types.ts';
+import { readStringArray, readUintArray, type EntryReader } from './values.ts';
+
+/**
+ * The byte size of the uncompressed cpio payload, as rpm's archive writer lays it out, worked out
+ * from the signed main header alone. The signature header's PAYLOADSIZE (1007) or LONGARCHIVESIZE
+ * (271) is covered by no digest and no signature; holding it to this value leaves no byte of an
+ * accepted package that could differ from what was signed.
+ *
+ * The layout (rpm 4.x `lib/cpio.c`, `lib/rpmfi.c`, unchanged in rpm 6 for v4 packages): every file
+ * that is not a %ghost gets one entry, a header and its data, each padded to 4 bytes. The header is
+ * the 110-byte "newc" header plus the NUL-terminated path, or the 14-byte "stripped" header when
+ * the package uses LONGFILESIZES. Only regular files and symlinks carry data (a symlink carries its
+ * target). A set of hard links carries its data once. The archive ends with a 124-byte trailer.
+ *
+ * Never throws: a file list it cannot follow is returned as a problem, which the verifier raises
+ * only after the header's signature has verified (so a tampered header fails as tampered).
+ */
+export type ArchiveSize = { readonly bytes: number } | { readonly problem: string };
+
+const Tag = {
+  OLDFILENAMES: 1027,
+  FILESIZES: 1028,
+  FILEMODES: 1030,
+  FILEFLAGS: 1037,
+  REQUIRENAME: 1049,
+  FILEDEVICES: 1095,
+  FILEINODES: 1096,
+  DIRINDEXES: 1116,
+  BASENAMES: 1117,
+  DIRNAMES: 1118,
+  LONGFILESIZES: 5008,
+} as const;
+
+const RPMFILE_GHOST = 1 << 6;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+const NEWC_HEADER = 110;
+const STRIPPED_HEADER = 6 + 8;
+/** "070701", 104 bytes of header fields and "TRAILER!!!\0", padded to 4 */
+const TRAILER = 124;
+/** rpmbuild requires this feature unless %_noPayloadPrefix was set; it is what puts "." before each path */
+const PREFIX_FEATURE = 'rpmlib(PayloadFilesHavePrefix)';
+
+const align4 = (n: number): number => n + ((4 - (n % 4)) % 4);
+
+export function archiveSizeOf(header: ParsedHeader): ArchiveSize {
+  try {
+    return { bytes: compute(header) };
+  } catch (err) {
+    if (err instanceof FileListProblem) return { problem: err.message };
+    if (err instanceof RpmVerifyError) return { problem: err.message.slice(err.code.length + 2) };
+    throw err;
+  }
+}
+
+class FileListProblem extends Error {}
+
+function compute(header: ParsedHeader): number {
+  const r: EntryReader = { code: 'RPM_FILE_LIST_BAD', where: 'file list', member: undefined };
+  const get = (tag: number) => header.entries.get(tag);
+  if (get(Tag.OLDFILENAMES) !== undefined) throw new FileListProblem('OLDFILENAMES (1027) is an uncompressed file list, which rpm has not written since 4.0');
+
+  const basenamesEntry = get(Tag.BASENAMES);
+  const fileTags = [Tag.FILESIZES, Tag.LONGFILESIZES, Tag.FILEMODES, Tag.FILEFLAGS, Tag.DIRINDEXES, Tag.DIRNAMES, Tag.FILEINODES, Tag.FILEDEVICES];
+  if (basenamesEntry === undefined) {
+    const stray = fileTags.filter((t) => get(t) !== undefined);
+    if (stray.length > 0) throw new FileListProblem(`tags ${stray.join(', ')} describe files but there is no BASENAMES (1117)`);
+    return TRAILER;
+  }
+  const basenames = readStringArray(basenamesEntry, undefined, r);
+  const count = basenames.length;
+  const ints = (tag: number, type: typeof HeaderType.INT16 | typeof HeaderType.INT32 | typeof HeaderType.INT64, required: boolean): number[] | undefined => {
+    const entry = get(tag);
+    if (entry === undefined) {
+      if (required) throw new FileListProblem(`tag ${tag} is missing`);
+      return undefined;
+    }
+    const values = readUintArray(entry, type, r);
+    if (values.length !== count) throw new FileListProblem(`tag ${tag} has ${values.length} values for ${count} files`);
+    return values;
+  };
+
+  const shortSizes = ints(Tag.FILESIZES, HeaderType.INT32, false);
+  const longSizes = ints(Tag.LONGFILESIZES, HeaderType.INT64, false);
+  if ((shortSizes === undefined) === (longSizes === undefined)) throw new FileListProblem('needs exactly one of FILESIZES (1028) and LONGFILESIZES (5008)');
+  const sizes = (shortSizes ?? longSizes) as number[];
+  // rpm switches to the stripped archive format exactly when the package has LONGFILESIZES
+  const stripped = longSizes !== undefined;
+  const modes = ints(Tag.FILEMODES, HeaderType.INT16, true) as number[];
+  const flags = ints(Tag.FILEFLAGS, HeaderType.INT32, true) as number[];
+  const dirIndexes = ints(Tag.DIRINDEXES, HeaderType.INT32, true) as number[];
+  const dirnamesEntry = get(Tag.DIRNAMES);
+  if (dirnamesEntry === undefined) throw new FileListProblem('DIRNAMES (1118) is missing');
+  const dirnames = readStringArray(dirnamesEntry, undefined, r);
+  // rpm groups hard links only when it has both arrays (rpmfilesBuildNLink)
+  const inodes = ints(Tag.FILEINODES, HeaderType.INT32, false);
+  const devices = ints(Tag.FILEDEVICES, HeaderType.INT32, false);
+  const linkable = inodes !== undefined && devices !== undefined;
+  const requires = get(Tag.REQUIRENAME);
+  const prefix = requires !== undefined && readStringArray(requires, undefined, r).includes(PREFIX_FEATURE);
+
+  let total = 0;
+  /** data size of each hard-link set, counted once */
+  const linkSets = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    if (((flags[i] ?? 0) & RPMFILE_GHOST) !== 0) continue;
+    const dir = dirnames[dirIndexes[i] ?? -1];
+    if (dir === undefined) throw new FileListProblem(`file ${i} points at directory ${dirIndexes[i] ?? -1} of ${dirnames.length}`);
+    const name = basenames[i] ?? '';
+    // latin1 strings: one character per byte, as the archive counts them
+    const pathBytes = (prefix && dir.startsWith('/') ? 1 : 0) + dir.length + name.length;
+    total += stripped ? align4(STRIPPED_HEADER) : align4(NEWC_HEADER + pathBytes + 1);
+    const type = (modes[i] ?? 0) & S_IFMT;
+    const size = type === S_IFREG || type === S_IFLNK ? (sizes[i] ?? 0) : 0;
+    const inode = inodes?.[i] ?? 0;
+    if (linkable && type === S_IFREG && inode > 0) {
+      linkSets.set(`${devices[i] ?? 0}:${inode}`, size);
+    } else {
+      total += align4(size);
+    }
+  }
+  for (const size of linkSets.values()) total += align4(size);
+  total += TRAILER;
+  if (!Number.isSafeInteger(total)) throw new FileListProblem('the archive size is implausibly large');
+  return total;
+}

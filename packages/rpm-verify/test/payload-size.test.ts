@@ -1,0 +1,195 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rpmkeysCheck } from '@dom0-updates/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyRpmFile } from '../src/file.ts';
+import { loadKeyring, type Keyring } from '../src/pgp/keyring.ts';
+import { fixtures, rpmAccepts, type Loaded } from './support/fixtures.ts';
+import { forgePackage, generateEdKey, withEntry, withoutEntry, type TestKey } from './support/forge.ts';
+import { readEntries, str, u32, u64, type RawEntry } from './support/header-builder.ts';
+import { rebuild, splitPackage, type PackageParts } from './support/package-bytes.ts';
+import { rpm2cpioBytes, rpmbuild, signedCopy } from './support/rpmbuild.ts';
+import { NOW, outcome, verifyBytes } from './support/verify-bytes.ts';
+
+/** Every kind of entry rpm's archive writer lays out differently, with paths of every length mod 4. */
+const KINDS_SPEC = `Name: filekinds
+Version: 1
+Release: 1
+Summary: Files of every kind the payload archive treats differently
+License: MIT
+BuildArch: noarch
+%description
+Directories, empty files, symlinks, hard-link sets, a ghost, a config file and a UTF-8 name.
+%install
+d=%{buildroot}/usr/share/fk
+mkdir -p $d/empty-dir $d/a/bb/ccc %{buildroot}/etc/fk
+printf x > $d/1
+printf xy > $d/22
+printf xyz > $d/333
+printf wxyz > $d/4444
+printf vwxyz > $d/55555
+: > $d/empty
+printf 'hard link data' > $d/hard1
+ln $d/hard1 $d/hard2
+ln $d/hard1 $d/a/bb/hard3
+printf pair > $d/pairA
+ln $d/pairA $d/pairB
+ln -s 1 $d/link-short
+ln -s a/bb/ccc/../../../55555 $d/link-long
+printf 'caf\\303\\251' > "$d/caf$(printf '\\303\\251')"
+echo c > %{buildroot}/etc/fk/fk.conf
+%files
+/usr/share/fk
+%dir /etc/fk
+%config(noreplace) /etc/fk/fk.conf
+%ghost /var/log/fk.log
+`;
+
+const EMPTY_SPEC = `Name: nofiles
+Version: 1
+Release: 1
+Summary: A package with no files at all
+License: MIT
+BuildArch: noarch
+Requires: bash
+%description
+Only dependencies.
+%files
+`;
+
+const PAYLOADSIZE = 1007;
+/** these packages are signed as the test runs */
+const later = () => new Date(Math.max(NOW.getTime(), Date.now()));
+
+let fx: Loaded;
+let work: string;
+let key: TestKey;
+let testKeyring: Keyring;
+/** the filekinds package, signed by trusted-ed25519 */
+let kinds: PackageParts;
+beforeAll(async () => {
+  fx = await fixtures();
+  work = await mkdtemp(join(tmpdir(), 'rpmv-payload-size-'));
+  key = await generateEdKey();
+  testKeyring = await loadKeyring([key.armoredPublic]);
+}, 300_000);
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+const payloadSizeOf = (parts: PackageParts): number => {
+  const e = readEntries(parts.sigHeader, 'signature').find((x) => x.tag === PAYLOADSIZE);
+  if (e === undefined) throw new Error('no PAYLOADSIZE');
+  return Buffer.from(e.data).readUInt32BE(0);
+};
+const withPayloadSize = (value: number) => (es: RawEntry[]) => es.map((e) => (e.tag === PAYLOADSIZE ? { ...e, data: u32(value) } : e));
+
+describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
+  it('accepts what rpmbuild makes (every kind of file entry, no files, no path prefix) and agrees with rpm2cpio on the size', async () => {
+    const builds = [
+      ['kinds', await rpmbuild(work, 'kinds', KINDS_SPEC)],
+      ['empty', await rpmbuild(work, 'empty', EMPTY_SPEC)],
+      ['noprefix', await rpmbuild(work, 'noprefix', KINDS_SPEC.replace('Name: filekinds', 'Name: noprefix'), { _noPayloadPrefix: '1' })],
+    ] as const;
+    const sizes: Record<string, number> = {};
+    for (const [id, built] of builds) {
+      const pkg = await signedCopy(built, join(work, `${id}.rpm`), fx.set.keys['trusted-ed25519']);
+      expect([id, (await rpmkeysCheck(pkg, fx.set.trustedKeyPaths)).ok]).toEqual([id, true]);
+      const parts = splitPackage(await readFile(pkg));
+      sizes[id] = payloadSizeOf(parts);
+      expect([id, sizes[id]]).toEqual([id, await rpm2cpioBytes(pkg)]);
+      const result = await verifyRpmFile(pkg, fx.trusted, { now: later() });
+      expect(result.nevra.name).toBe(id === 'kinds' ? 'filekinds' : id === 'empty' ? 'nofiles' : 'noprefix');
+      if (id === 'kinds') kinds = parts;
+    }
+    // the no-prefix build drops one "." per archived path, so the two layouts really were both exercised
+    expect(sizes['empty']).toBe(124);
+    expect(sizes['kinds']).not.toBe(sizes['noprefix']);
+  }, 120_000);
+
+  it('rejects a PAYLOADSIZE changed by any single bit or by a small step, which rpm accepts', async () => {
+    const good = payloadSizeOf(kinds);
+    const values = new Set<number>([good + 1, good - 1, good + 4, good - 4, good + 110, 0, 0xffffffff]);
+    for (let bit = 0; bit < 32; bit++) values.add((good ^ (1 << bit)) >>> 0);
+    for (const value of values) {
+      const bytes = rebuild(kinds, { sig: withPayloadSize(value) });
+      expect([value, await outcome(bytes, fx.trusted, undefined, later())]).toEqual([value, 'RPM_PAYLOAD_SIZE_MISMATCH']);
+    }
+    expect(await rpmAccepts(work, rebuild(kinds, { sig: withPayloadSize(good + 4) }), 'size-plus-4.rpm')).toBe(true);
+    expect(await outcome(rebuild(kinds, {}), fx.trusted, undefined, later())).toBe('ACCEPTED');
+  });
+
+  it('uses the stripped archive layout when the file sizes are LONGFILESIZES', async () => {
+    const entries = readEntries(kinds.mainHeader, 'main');
+    const sizes = entries.find((e) => e.tag === 1028)!;
+    const long = Buffer.alloc(sizes.count * 8);
+    for (let i = 0; i < sizes.count; i++) long.writeBigUInt64BE(BigInt(Buffer.from(sizes.data).readUInt32BE(i * 4)), i * 8);
+    const toLong = (es: RawEntry[]) => withEntry({ tag: 5008, type: 5, count: sizes.count, data: long })(withoutEntry(1028)(es));
+    // stripped: a 16-byte header per archived file (no path), the same data, the same trailer
+    const archived = readEntries(kinds.mainHeader, 'main').find((e) => e.tag === 1037)!;
+    const flags = Array.from({ length: archived.count }, (_, i) => Buffer.from(archived.data).readUInt32BE(i * 4));
+    const ghosts = flags.filter((f) => (f & 64) !== 0).length;
+    expect(ghosts).toBe(1);
+    const newc = payloadSizeOf(kinds);
+    // work the stripped size out from the newc one: swap each file's header and path for 16 bytes
+    const names = pathsOf(kinds).filter((_, i) => ((flags[i] ?? 0) & 64) === 0);
+    const headers = names.reduce((sum, p) => sum + align4(110 + p.length + 1), 0);
+    const stripped = newc - headers + names.length * 16;
+    const forged = (value: number) => forgePackage(kinds, key.primary, { main: toLong, sig: withPayloadSize(value) });
+    expect(await outcome(forged(stripped), testKeyring)).toBe('ACCEPTED');
+    expect(await outcome(forged(newc), testKeyring)).toBe('RPM_PAYLOAD_SIZE_MISMATCH');
+  });
+
+  it('rejects a signed header whose file list cannot be followed, naming the tag', async () => {
+    const forged = (edit: (es: RawEntry[]) => RawEntry[]) => forgePackage(kinds, key.primary, { main: edit });
+    const modes = readEntries(kinds.mainHeader, 'main').find((e) => e.tag === 1030)!;
+    const cases: [string, (es: RawEntry[]) => RawEntry[], RegExp][] = [
+      ['one mode short', withEntry({ ...modes, count: modes.count - 1, data: modes.data.subarray(0, modes.data.length - 2) }), /tag 1030 has \d+ values for \d+ files/],
+      ['no FILEFLAGS', withoutEntry(1037), /tag 1037 is missing/],
+      ['no BASENAMES', withoutEntry(1117), /no BASENAMES/],
+      ['no DIRNAMES', withoutEntry(1118), /DIRNAMES \(1118\) is missing/],
+      ['both size arrays', withEntry({ tag: 5008, type: 5, count: modes.count, data: Buffer.concat(Array.from({ length: modes.count }, () => Buffer.from(u64(1n)))) }), /exactly one of FILESIZES/],
+      ['an old file list', withEntry({ tag: 1027, type: 8, count: 1, data: str('/x') }), /OLDFILENAMES/],
+      ['a directory index out of range', (es) => es.map((e) => (e.tag === 1116 ? { ...e, data: u32(...Array.from({ length: e.count }, () => 9999)) } : e)), /points at directory 9999/],
+    ];
+    for (const [what, edit, reason] of cases) {
+      const failure = await verifyError(forged(edit));
+      expect([what, failure.code]).toEqual([what, 'RPM_FILE_LIST_BAD']);
+      expect(failure.message).toMatch(reason);
+    }
+  });
+
+  it('judges the size only after the header is authentic: a tampered header fails as tampered', async () => {
+    const mainAt = kinds.mainStart + 16;
+    const bytes = Buffer.from(kinds.bytes);
+    // an index entry's count in the main header: the header digest notices before any size rule
+    bytes[mainAt + 16 * 3 + 15] = (bytes[mainAt + 16 * 3 + 15] ?? 0) ^ 0x01;
+    expect(await outcome(bytes, fx.trusted, undefined, later())).toMatch(/^RPM_(HEADER|DIGEST|SIG)_/);
+  });
+});
+
+const align4 = (n: number) => n + ((4 - (n % 4)) % 4);
+
+/** Archive paths ("." + dirname + basename) of every file in the header, in header order. */
+function pathsOf(parts: PackageParts): string[] {
+  const entries = readEntries(parts.mainHeader, 'main');
+  const strings = (tag: number) => Buffer.from(entries.find((e) => e.tag === tag)!.data).toString('latin1').replace(/\0$/, '').split('\0');
+  const ints = (tag: number) => {
+    const e = entries.find((x) => x.tag === tag)!;
+    return Array.from({ length: e.count }, (_, i) => Buffer.from(e.data).readUInt32BE(i * 4));
+  };
+  const dirs = strings(1118);
+  const index = ints(1116);
+  return strings(1117).map((base, i) => `.${dirs[index[i] ?? 0] ?? ''}${base}`);
+}
+
+async function verifyError(bytes: Uint8Array): Promise<{ code: string; message: string }> {
+  try {
+    await verifyBytes(bytes, testKeyring);
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    return { code: e.code ?? 'none', message: e.message ?? '' };
+  }
+  return { code: 'ACCEPTED', message: '' };
+}
