@@ -58,6 +58,28 @@ Only dependencies.
 %files
 `;
 
+/** A file over 4 GiB (sparse, zstd-compressed to almost nothing) makes rpm use LONGFILESIZES and the stripped archive. */
+const HUGE_SPEC = `Name: hugefile
+Version: 1
+Release: 1
+Summary: A file too large for FILESIZES
+License: MIT
+BuildArch: noarch
+%define _binary_payload w1T2.zstdio
+%define __os_install_post %{nil}
+%description
+One sparse file of 4 GiB and a little, a hard-link pair and a symlink.
+%install
+d=%{buildroot}/usr/share/huge
+mkdir -p $d
+truncate -s 4294967300 $d/huge
+echo small > $d/small
+ln $d/small $d/small-link
+ln -s huge $d/sym
+%files
+/usr/share/huge
+`;
+
 const PAYLOADSIZE = 1007;
 /** these packages are signed as the test runs */
 const later = () => new Date(Math.max(NOW.getTime(), Date.now()));
@@ -107,6 +129,20 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
     expect(sizes['empty']).toBe(124);
     expect(sizes['kinds']).not.toBe(sizes['noprefix']);
   }, 120_000);
+
+  it('agrees with rpmbuild on the stripped archive of a package with a file over 4 GiB', async () => {
+    const built = await rpmbuild(work, 'huge', HUGE_SPEC);
+    const pkg = await signedCopy(built, join(work, 'huge.rpm'), fx.set.keys['trusted-rsa']);
+    await rm(join(work, 'top-huge'), { recursive: true, force: true });
+    const parts = splitPackage(await readFile(pkg));
+    expect(readEntries(parts.mainHeader, 'main').some((e) => e.tag === 5008)).toBe(true);
+    const long = readEntries(parts.sigHeader, 'signature').find((e) => e.tag === 271);
+    // 5 entries of 16 bytes, 4294967300 + 8 (the pair's data once) + 4 ("huge") bytes of data, the trailer
+    expect(long === undefined ? undefined : Buffer.from(long.data).readBigUInt64BE(0)).toBe(4294967516n);
+    expect((await verifyRpmFile(pkg, fx.trusted, { now: later() })).nevra.name).toBe('hugefile');
+    const changed = rebuild(parts, { sig: (es) => es.map((e) => (e.tag === 271 ? { ...e, data: u64(4294967512n) } : e)) });
+    expect(await outcome(changed, fx.trusted, undefined, later())).toBe('RPM_PAYLOAD_SIZE_MISMATCH');
+  }, 180_000);
 
   it('rejects a PAYLOADSIZE changed by any single bit or by a small step, which rpm accepts', async () => {
     const good = payloadSizeOf(kinds);
