@@ -5,19 +5,17 @@ const LEAD_MAGIC = [0xed, 0xab, 0xee, 0xdb] as const;
 const NAME_OFFSET = 10;
 const NAME_SIZE = 66;
 const SIGNATURE_TYPE_HEADERSIG = 5;
-/** [archnum, osnum] pairs rpm writes: x86 family and Linux (rpm <= 4.20 on x86), or zeros (rpm 6). */
-const LEAD_ARCH_OS: readonly (readonly [number, number])[] = [
-  [1, 1],
-  [0, 0],
-];
+/** rpmrc's arch_canon numbers (rpm 4.18 to 6.0), and 255 for an arch rpmrc does not list (noarch). */
+const LEAD_ARCH_NUMBERS = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 255]);
+const OS_LINUX = 1;
 
 /**
  * The lead is covered by no digest or signature, so nothing in it is ever used. We still insist on
  * the fixed fields and a canonical name field (NUL-terminated, zero-filled) so that the lead cannot
  * carry hidden data; the name's text is compared to the signed header later (see `checkLeadName`).
- * archnum and osnum are whatever the last rpm to write the file (rpmbuild or rpmsign) put there:
- * 1 and 1 on an x86 host up to rpm 4.20, 0 and 0 from rpm 6 on any host. Only those two pairs are
- * accepted, so these unsigned bytes cannot be changed either.
+ * archnum and osnum are whatever the last rpm to write the lead (rpmbuild, and rpmsign in some
+ * modes) put there: up to rpm 4.20 the build host's or --target's arch number (255 for noarch,
+ * which mock passes) and 1 for Linux; from rpm 6, 0 and 0. Only numbers rpm can write pass.
  */
 export interface Lead {
   readonly name: string;
@@ -35,8 +33,9 @@ export function parseLead(bytes: Uint8Array, member: string | undefined): Lead {
   if (view.getUint16(6) !== 0) throw new RpmVerifyError('RPM_BAD_LEAD', 'lead type is not binary (0)', member);
   const archnum = view.getUint16(8);
   const osnum = view.getUint16(76);
-  if (!LEAD_ARCH_OS.some(([a, o]) => a === archnum && o === osnum)) {
-    throw new RpmVerifyError('RPM_BAD_LEAD', `lead arch/os numbers ${archnum}/${osnum} are not what rpm writes for dom0 (1/1 from an x86 host, 0/0 from rpm 6)`, member);
+  const rpm6 = archnum === 0 && osnum === 0;
+  if (!rpm6 && !(osnum === OS_LINUX && LEAD_ARCH_NUMBERS.has(archnum))) {
+    throw new RpmVerifyError('RPM_BAD_LEAD', `lead arch/os numbers ${archnum}/${osnum} are not what rpm writes (a known arch number or 255 with Linux's 1, or 0/0 from rpm 6)`, member);
   }
   if (view.getUint16(78) !== SIGNATURE_TYPE_HEADERSIG) {
     throw new RpmVerifyError('RPM_BAD_LEAD', 'lead signature type is not 5 (header-style signature)', member);

@@ -120,10 +120,11 @@ describe('signed main-header content (re-signed by a pinned test key, so only th
     expect(await outcome(forged({ leadName: 'dom0-tool-2.0-2' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
   });
 
-  it('allows only the cpio payload format and the compressors rpm 4.18 unpacks', async () => {
+  it('allows only the cpio payload format and the compressors rpm 4.18 unpacks, or none (an uncompressed payload)', async () => {
     expect(await outcome(forged({ main: withEntry(stringEntry(1125, 'zstd')) }), keyring)).toBe('ACCEPTED');
     expect(await outcome(forged({ main: withEntry(stringEntry(1125, 'xz')) }), keyring)).toBe('ACCEPTED');
-    for (const edit of [withEntry(stringEntry(1125, 'rot13')), withEntry(stringEntry(1124, 'drpm')), withEntry(stringEntry(1124, 'ustar')), withoutEntry(1125), withoutEntry(1124)]) {
+    expect(await outcome(forged({ main: withoutEntry(1125) }), keyring)).toBe('ACCEPTED');
+    for (const edit of [withEntry(stringEntry(1125, 'rot13')), withEntry(stringEntry(1125, '')), withEntry(stringEntry(1124, 'drpm')), withEntry(stringEntry(1124, 'ustar')), withoutEntry(1124)]) {
       expect(await outcome(forged({ main: edit }), keyring)).toBe('RPM_PAYLOAD_FORMAT');
     }
     const asArray = { tag: 1125, type: 8, count: 1, data: str('gzip') };

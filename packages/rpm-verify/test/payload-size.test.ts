@@ -130,6 +130,38 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
     expect(sizes['kinds']).not.toBe(sizes['noprefix']);
   }, 120_000);
 
+  it('accepts the rarer forms rpmbuild makes: --nodirtokens, no compression, --target noarch', async () => {
+    const variants = [
+      // the old, uncompressed file list (OLDFILENAMES)
+      ['nodirtokens', KINDS_SPEC, {}, ['--nodirtokens']],
+      // no PAYLOADCOMPRESSOR tag at all
+      ['plain', KINDS_SPEC, { _binary_payload: 'w0.ufdio' }, []],
+      // what mock runs: the lead then carries 255, rpm's number for an arch it has no number for
+      ['target', KINDS_SPEC, {}, ['--target', 'noarch']],
+    ] as const;
+    for (const [id, spec, defines, args] of variants) {
+      const built = await rpmbuild(work, id, spec.replace('Name: filekinds', `Name: fk-${id}`), defines, args);
+      const pkg = await signedCopy(built, join(work, `${id}.rpm`), fx.set.keys['trusted-rsa']);
+      expect([id, (await rpmkeysCheck(pkg, fx.set.trustedKeyPaths)).ok]).toEqual([id, true]);
+      const parts = splitPackage(await readFile(pkg));
+      expect([id, payloadSizeOf(parts)]).toEqual([id, await rpm2cpioBytes(pkg)]);
+      expect([id, (await verifyRpmFile(pkg, fx.trusted, { now: later() })).nevra.name]).toEqual([id, `fk-${id}`]);
+      const tags = new Set(readEntries(parts.mainHeader, 'main').map((e) => e.tag));
+      if (id === 'nodirtokens') expect([tags.has(1027), tags.has(1117)]).toEqual([true, false]);
+      if (id === 'plain') expect(tags.has(1125)).toBe(false);
+      if (id === 'target') expect(parts.lead.readUInt16BE(8)).toBe(255);
+    }
+  }, 120_000);
+
+  it('rejects, a known limit, a spec that requires the prefix feature itself while building without the prefix, which rpm accepts', async () => {
+    // the header cannot tell this from a normal build; taking the requirement to mean the prefix keeps PAYLOADSIZE to one value
+    const spec = KINDS_SPEC.replace('Name: filekinds', 'Name: fk-selfreq').replace('BuildArch: noarch', 'BuildArch: noarch\nRequires: rpmlib(PayloadFilesHavePrefix) <= 4.0-1');
+    const built = await rpmbuild(work, 'selfreq', spec, { _noPayloadPrefix: '1' });
+    const pkg = await signedCopy(built, join(work, 'selfreq.rpm'), fx.set.keys['trusted-rsa']);
+    expect((await rpmkeysCheck(pkg, fx.set.trustedKeyPaths)).ok).toBe(true);
+    expect(await outcome(await readFile(pkg), fx.trusted, undefined, later())).toBe('RPM_PAYLOAD_SIZE_MISMATCH');
+  }, 60_000);
+
   it('agrees with rpmbuild on the stripped archive of a package with a file over 4 GiB', async () => {
     const built = await rpmbuild(work, 'huge', HUGE_SPEC);
     const pkg = await signedCopy(built, join(work, 'huge.rpm'), fx.set.keys['trusted-rsa']);

@@ -149,19 +149,28 @@ describe('tampered real packages', () => {
     expect(await outcome(flip(rsa.bytes, 90), fx.trusted)).toBe('RPM_BAD_LEAD'); // reserved
   });
 
-  it('rejects an edited lead archnum or osnum, which rpm accepts', async () => {
-    for (const at of [8, 9, 76, 77]) {
-      for (const mask of [0x01, 0x02, 0x10, 0x80]) expect([at, mask, await outcome(flip(rsa.bytes, at, mask), fx.trusted)]).toEqual([at, mask, 'RPM_BAD_LEAD']);
+  it('rejects a lead arch or os number rpm never writes, which rpm accepts', async () => {
+    const withNumbers = (arch: number, os: number) => {
+      const b = Buffer.from(rsa.bytes);
+      b.writeUInt16BE(arch, 8);
+      b.writeUInt16BE(os, 76);
+      return b;
+    };
+    // unknown arch numbers (10 is unassigned, 25 past the table, 256 and up never fit), another OS, 0 with Linux
+    for (const [arch, os] of [[10, 1], [25, 1], [254, 1], [256, 1], [257, 1], [0x8001, 1], [0, 1], [1, 0], [1, 2], [1, 0x101], [255, 0], [0, 255]] as const) {
+      expect([arch, os, await outcome(withNumbers(arch, os), fx.trusted)]).toEqual([arch, os, 'RPM_BAD_LEAD']);
     }
-    expect(await rpmAccepts(dir, flip(rsa.bytes, 9, 0x12), 'lead-arch.rpm')).toBe(true);
+    expect(await rpmAccepts(dir, withNumbers(10, 7), 'lead-arch.rpm')).toBe(true);
   });
 
-  it('accepts the zero arch and os numbers rpm 6 writes in place of 1 and 1', async () => {
-    const b = Buffer.from(rsa.bytes);
-    expect([b.readUInt16BE(8), b.readUInt16BE(76)]).toEqual([1, 1]);
-    b.writeUInt16BE(0, 8);
-    b.writeUInt16BE(0, 76);
-    expect(await outcome(b, fx.trusted)).toBe('ACCEPTED');
+  it('accepts every arch number rpm writes (x86 1, aarch64 19, noarch 255 under mock...) with Linux, and rpm 6 zeros', async () => {
+    expect([rsa.bytes.readUInt16BE(8), rsa.bytes.readUInt16BE(76)]).toEqual([1, 1]);
+    for (const [arch, os] of [[1, 1], [19, 1], [16, 1], [15, 1], [24, 1], [255, 1], [0, 0]] as const) {
+      const b = Buffer.from(rsa.bytes);
+      b.writeUInt16BE(arch, 8);
+      b.writeUInt16BE(os, 76);
+      expect([arch, os, await outcome(b, fx.trusted)]).toEqual([arch, os, 'ACCEPTED']);
+    }
   });
 });
 

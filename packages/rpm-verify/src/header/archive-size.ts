@@ -1,5 +1,5 @@
 import { RpmVerifyError } from '../errors.ts';
-import type { ParsedHeader } from './structure.ts';
+import type { HeaderEntry, ParsedHeader } from './structure.ts';
 import { HeaderType } from './types.ts';
 import { readStringArray, readUintArray, type EntryReader } from './values.ts';
 
@@ -14,6 +14,12 @@ import { readStringArray, readUintArray, type EntryReader } from './values.ts';
  * the 110-byte "newc" header plus the NUL-terminated path, or the 14-byte "stripped" header when
  * the package uses LONGFILESIZES. Only regular files and symlinks carry data (a symlink carries its
  * target). A set of hard links carries its data once. The archive ends with a 124-byte trailer.
+ *
+ * Whether paths start with "." is a build macro (%_noPayloadPrefix) that leaves one trace: with the
+ * prefix, rpmbuild adds `rpmlib(PayloadFilesHavePrefix)` to the requirements. That requirement is
+ * taken to mean the prefix. A spec that states it itself while building without the prefix gets a
+ * package this rejects; allowing both sizes instead would leave PAYLOADSIZE two values to choose
+ * from in every normal package.
  *
  * Never throws: a file list it cannot follow is returned as a problem, which the verifier raises
  * only after the header's signature has verified (so a tampered header fails as tampered).
@@ -42,7 +48,7 @@ const NEWC_HEADER = 110;
 const STRIPPED_HEADER = 6 + 8;
 /** "070701", 104 bytes of header fields and "TRAILER!!!\0", padded to 4 */
 const TRAILER = 124;
-/** rpmbuild requires this feature unless %_noPayloadPrefix was set; it is what puts "." before each path */
+/** rpmbuild requires this feature unless %_noPayloadPrefix was set, which leaves out the "." before each path */
 const PREFIX_FEATURE = 'rpmlib(PayloadFilesHavePrefix)';
 
 const align4 = (n: number): number => n + ((4 - (n % 4)) % 4);
@@ -62,17 +68,20 @@ class FileListProblem extends Error {}
 function compute(header: ParsedHeader): number {
   const r: EntryReader = { code: 'RPM_FILE_LIST_BAD', where: 'file list', member: undefined };
   const get = (tag: number) => header.entries.get(tag);
-  if (get(Tag.OLDFILENAMES) !== undefined) throw new FileListProblem('OLDFILENAMES (1027) is an uncompressed file list, which rpm has not written since 4.0');
 
+  // rpmbuild --nodirtokens still writes the old, uncompressed file list; the archive is the same
   const basenamesEntry = get(Tag.BASENAMES);
+  const oldNamesEntry = get(Tag.OLDFILENAMES);
+  if (basenamesEntry !== undefined && oldNamesEntry !== undefined) throw new FileListProblem('both BASENAMES (1117) and OLDFILENAMES (1027) are present');
+  const namesEntry = basenamesEntry ?? oldNamesEntry;
   const fileTags = [Tag.FILESIZES, Tag.LONGFILESIZES, Tag.FILEMODES, Tag.FILEFLAGS, Tag.DIRINDEXES, Tag.DIRNAMES, Tag.FILEINODES, Tag.FILEDEVICES];
-  if (basenamesEntry === undefined) {
+  if (namesEntry === undefined) {
     const stray = fileTags.filter((t) => get(t) !== undefined);
     if (stray.length > 0) throw new FileListProblem(`tags ${stray.join(', ')} describe files but there is no BASENAMES (1117)`);
     return TRAILER;
   }
-  const basenames = readStringArray(basenamesEntry, undefined, r);
-  const count = basenames.length;
+  const names = readStringArray(namesEntry, undefined, r);
+  const count = names.length;
   const ints = (tag: number, type: typeof HeaderType.INT16 | typeof HeaderType.INT32 | typeof HeaderType.INT64, required: boolean): number[] | undefined => {
     const entry = get(tag);
     if (entry === undefined) {
@@ -92,10 +101,7 @@ function compute(header: ParsedHeader): number {
   const stripped = longSizes !== undefined;
   const modes = ints(Tag.FILEMODES, HeaderType.INT16, true) as number[];
   const flags = ints(Tag.FILEFLAGS, HeaderType.INT32, true) as number[];
-  const dirIndexes = ints(Tag.DIRINDEXES, HeaderType.INT32, true) as number[];
-  const dirnamesEntry = get(Tag.DIRNAMES);
-  if (dirnamesEntry === undefined) throw new FileListProblem('DIRNAMES (1118) is missing');
-  const dirnames = readStringArray(dirnamesEntry, undefined, r);
+  const paths = basenamesEntry === undefined ? names : joinPaths(names, ints, get(Tag.DIRNAMES), r);
   // rpm groups hard links only when it has both arrays (rpmfilesBuildNLink)
   const inodes = ints(Tag.FILEINODES, HeaderType.INT32, false);
   const devices = ints(Tag.FILEDEVICES, HeaderType.INT32, false);
@@ -108,12 +114,9 @@ function compute(header: ParsedHeader): number {
   const linkSets = new Map<string, number>();
   for (let i = 0; i < count; i++) {
     if (((flags[i] ?? 0) & RPMFILE_GHOST) !== 0) continue;
-    const dir = dirnames[dirIndexes[i] ?? -1];
-    if (dir === undefined) throw new FileListProblem(`file ${i} points at directory ${dirIndexes[i] ?? -1} of ${dirnames.length}`);
-    const name = basenames[i] ?? '';
     // latin1 strings: one character per byte, as the archive counts them
-    const pathBytes = (prefix && dir.startsWith('/') ? 1 : 0) + dir.length + name.length;
-    total += stripped ? align4(STRIPPED_HEADER) : align4(NEWC_HEADER + pathBytes + 1);
+    const path = paths[i] ?? '';
+    total += stripped ? align4(STRIPPED_HEADER) : align4(NEWC_HEADER + (prefix && path.startsWith('/') ? 1 : 0) + path.length + 1);
     const type = (modes[i] ?? 0) & S_IFMT;
     const size = type === S_IFREG || type === S_IFLNK ? (sizes[i] ?? 0) : 0;
     const inode = inodes?.[i] ?? 0;
@@ -127,4 +130,21 @@ function compute(header: ParsedHeader): number {
   total += TRAILER;
   if (!Number.isSafeInteger(total)) throw new FileListProblem('the archive size is implausibly large');
   return total;
+}
+
+/** dirname + basename of each file, from the compressed file list. */
+function joinPaths(
+  basenames: readonly string[],
+  ints: (tag: number, type: typeof HeaderType.INT32, required: boolean) => number[] | undefined,
+  dirnamesEntry: HeaderEntry | undefined,
+  r: EntryReader,
+): string[] {
+  const dirIndexes = ints(Tag.DIRINDEXES, HeaderType.INT32, true) as number[];
+  if (dirnamesEntry === undefined) throw new FileListProblem('DIRNAMES (1118) is missing');
+  const dirnames = readStringArray(dirnamesEntry, undefined, r);
+  return basenames.map((name, i) => {
+    const dir = dirnames[dirIndexes[i] ?? -1];
+    if (dir === undefined) throw new FileListProblem(`file ${i} points at directory ${dirIndexes[i] ?? -1} of ${dirnames.length}`);
+    return dir + name;
+  });
 }

@@ -7,13 +7,13 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Builds `spec` under `work` and returns the path of the one binary package it makes. */
-export async function rpmbuild(work: string, id: string, spec: string, defines: Readonly<Record<string, string>> = {}): Promise<string> {
+export async function rpmbuild(work: string, id: string, spec: string, defines: Readonly<Record<string, string>> = {}, extraArgs: readonly string[] = []): Promise<string> {
   const top = join(work, `top-${id}`);
   await mkdir(top, { recursive: true });
   const specPath = join(work, `${id}.spec`);
   await writeFile(specPath, spec);
   const args = Object.entries({ _topdir: top, ...defines }).flatMap(([k, v]) => ['--define', `${k} ${v}`]);
-  await run('rpmbuild', [...args, '-bb', specPath], { maxBuffer: 16 * 1024 * 1024 });
+  await run('rpmbuild', [...args, ...extraArgs, '-bb', specPath], { maxBuffer: 16 * 1024 * 1024 });
   const dir = join(top, 'RPMS', 'noarch');
   const built = await readdir(dir);
   if (built.length !== 1 || built[0] === undefined) throw new Error(`rpmbuild made ${built.length} packages for ${id}`);
