@@ -7,7 +7,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { AgentError, EXIT, TransportError } from './errors.ts';
-import { NEVER_INTERRUPTED, interruptedError, type Interrupt } from './interrupt.ts';
+import { NEVER_INTERRUPTED, interruptedError, type Interrupt, type InterruptSignal } from './interrupt.ts';
 import { readLines } from './output-lines.ts';
 import { linkReceiver, type ReceiverLink, type ReceiverOutcome } from './receiver-link.ts';
 import { agentDeadlineSeconds, type AgentRun } from './transport.ts';
@@ -37,6 +37,8 @@ export interface AgentOptions {
   readonly receiver?: ReceiverSpec | undefined;
   /** SIGINT/SIGTERM/SIGHUP to dom0-update: handed on to both process groups. */
   readonly interrupt?: Interrupt | undefined;
+  /** A signal came again: both groups are being killed at once, without their grace. */
+  readonly onKillNow?: ((signal: InterruptSignal) => void) | undefined;
 }
 
 export interface AgentResult {
@@ -79,24 +81,26 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   };
   // The timeout and an interrupt end the run the same way: a signal to both process groups, then
   // SIGKILL after a grace.
+  const killAgentNow = (): void => {
+    killAgent('SIGKILL');
+    // A process that left the group may still hold a pipe: stop waiting for it, in both
+    // directions (one that holds our stdin and never reads would block the state send forever).
+    child.stdin?.destroy();
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  };
+  const killReceiverNow = (): void => {
+    link?.kill('SIGKILL');
+    link?.abort();
+  };
   const stop = (signal: NodeJS.Signals): void => {
     if (hardKill !== undefined) return;
     killAgent(signal);
     link?.kill(signal);
-    hardKill = setTimeout(() => {
-      killAgent('SIGKILL');
-      // A process that left the group may still hold a pipe: stop waiting for it, in both
-      // directions (one that holds our stdin and never reads would block the state send forever).
-      child.stdin?.destroy();
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-    }, KILL_GRACE_MS);
+    hardKill = setTimeout(killAgentNow, KILL_GRACE_MS);
     // dom0's receiver stops its stage and cleans up by itself after a signal, and finishes a
     // publication already under way (atomic, but not instant for a large batch): it gets longer.
-    receiverKill = setTimeout(() => {
-      link?.kill('SIGKILL');
-      link?.abort();
-    }, RECEIVER_KILL_GRACE_MS);
+    receiverKill = setTimeout(killReceiverNow, RECEIVER_KILL_GRACE_MS);
   };
   const deadline = setTimeout(() => {
     timedOut = true;
@@ -106,6 +110,15 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   const interrupt = options.interrupt ?? NEVER_INTERRUPTED;
   const unsubscribe = interrupt.onSignal((signal) => {
     stop(signal);
+  });
+  // Pressed again: the user will not wait out the graces. Killing is safe for dom0: the receiver's
+  // publication is atomic, and its next run clears what a killed one left.
+  const unsubscribeRepeat = interrupt.onRepeat((signal) => {
+    options.onKillNow?.(signal);
+    clearTimeout(hardKill);
+    clearTimeout(receiverKill);
+    killAgentNow();
+    killReceiverNow();
   });
 
   let lines = 0;
@@ -135,6 +148,7 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     [exit, , , receiver] = await Promise.all([exited, reading, sending, link?.done ?? Promise.resolve({ kind: 'not-started' } as const)]);
   } finally {
     unsubscribe();
+    unsubscribeRepeat();
     clearTimeout(deadline);
     clearTimeout(hardKill);
     clearTimeout(receiverKill);

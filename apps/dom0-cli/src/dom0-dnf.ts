@@ -5,7 +5,7 @@
 import { execa } from 'execa';
 import type { Config } from './config.ts';
 import { InstallError } from './errors.ts';
-import { NEVER_INTERRUPTED, interruptedError, type Interrupt } from './interrupt.ts';
+import { NEVER_INTERRUPTED, interruptedError, type Interrupt, type InterruptSignal } from './interrupt.ts';
 import type { Action } from './options.ts';
 import type { OutputMode } from './reporter.ts';
 
@@ -61,6 +61,8 @@ export interface Dom0DnfRun {
   /** HOME for dnf: its .rpmmacros names RPMDB_PATH (dnf-home.ts). */
   readonly home: string;
   readonly interrupt?: Interrupt | undefined;
+  /** A signal came again while dnf runs: it is still not killed, and the caller says so. */
+  readonly onSignalAgain?: ((signal: InterruptSignal) => void) | undefined;
 }
 
 export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Promise<void> {
@@ -86,11 +88,13 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
     if (signal === 'SIGINT' && process.stdin.isTTY) return;
     subprocess.kill(signal);
   });
+  const unsubscribeRepeat = interrupt.onRepeat((signal) => run.onSignalAgain?.(signal));
   let result;
   try {
     result = await subprocess;
   } finally {
     unsubscribe();
+    unsubscribeRepeat();
   }
   if (mode === 'json' && typeof result.stdout === 'string' && result.stdout !== '') process.stderr.write(`${result.stdout}\n`);
   if (interrupt.signal !== undefined) {

@@ -2,7 +2,9 @@
  * SIGINT, SIGTERM and SIGHUP during a run. The agent and the receiver run in their own process
  * groups (so a timeout can end everything they started), which also means a Ctrl-C on dom0's
  * terminal never reaches them: dom0-update catches the signal, hands it on to whatever is running
- * (agent-process.ts, dom0-dnf.ts), waits for it to end, releases its lock and exits 128+N.
+ * (agent-process.ts, dom0-dnf.ts), waits for it to end, releases its lock and exits 128+N. A
+ * signal that comes again goes to the repeat listeners: the agent and the receiver are then killed
+ * without their grace; dnf never is.
  */
 import { EXIT, InterruptedError } from './errors.ts';
 
@@ -21,6 +23,8 @@ export interface Interrupt {
   readonly signal: InterruptSignal | undefined;
   /** Calls `listener` once, on the first signal (at once if one already came); returns an unsubscribe. */
   onSignal(listener: (signal: InterruptSignal) => void): () => void;
+  /** Calls `listener` on every signal after the first (Ctrl-C pressed again); returns an unsubscribe. */
+  onRepeat(listener: (signal: InterruptSignal) => void): () => void;
   /** Throws InterruptedError if a signal came: called between stages, so no new stage starts. */
   throwIfInterrupted(): void;
 }
@@ -29,6 +33,7 @@ export interface Interrupt {
 export const NEVER_INTERRUPTED: Interrupt = {
   signal: undefined,
   onSignal: () => () => undefined,
+  onRepeat: () => () => undefined,
   throwIfInterrupted: () => undefined,
 };
 
@@ -38,15 +43,21 @@ export function interruptedError(signal: InterruptSignal, what = 'the run stoppe
 }
 
 /**
- * Catches the three signals until `dispose` is called. Later signals are ignored: the first one
- * was already handed on, and dom0's dnf (in our own process group) gets a terminal's Ctrl-C itself.
+ * Catches the three signals until `dispose` is called. The first one is handed on to whatever runs;
+ * later ones go to the repeat listeners only (the stage that is running decides what "again" means:
+ * the agent and the receiver are killed at once, dom0's dnf never is).
  */
 export function watchSignals(): Interrupt & { dispose(): void } {
   let received: InterruptSignal | undefined;
   const listeners = new Set<(signal: InterruptSignal) => void>();
+  const repeatListeners = new Set<(signal: InterruptSignal) => void>();
   const handler = (signal: NodeJS.Signals): void => {
-    if (received !== undefined) return;
-    received = SIGNALS.find((s) => s === signal) ?? 'SIGTERM';
+    const known = SIGNALS.find((s) => s === signal) ?? 'SIGTERM';
+    if (received !== undefined) {
+      for (const listener of [...repeatListeners]) listener(known);
+      return;
+    }
+    received = known;
     for (const listener of [...listeners]) listener(received);
     listeners.clear();
   };
@@ -63,12 +74,17 @@ export function watchSignals(): Interrupt & { dispose(): void } {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onRepeat(listener) {
+      repeatListeners.add(listener);
+      return () => repeatListeners.delete(listener);
+    },
     throwIfInterrupted() {
       if (received !== undefined) throw interruptedError(received);
     },
     dispose() {
       for (const signal of SIGNALS) process.off(signal, handler);
       listeners.clear();
+      repeatListeners.clear();
     },
   };
 }

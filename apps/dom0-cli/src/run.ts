@@ -178,7 +178,15 @@ async function install(
       extraOptions: options.dom0DnfOptions,
       mode: reporter.mode,
     };
-    const dnf = { mode: reporter.mode, assumeYes: options.assumeYes, home, interrupt };
+    const dnf = {
+      mode: reporter.mode,
+      assumeYes: options.assumeYes,
+      home,
+      interrupt,
+      onSignalAgain: (signal: string) => {
+        reporter.warning(`another signal (${signal}): dom0's dnf is never killed midway through a transaction; waiting for it to stop`);
+      },
+    };
     if (options.clean) {
       await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], { ...dnf, what: 'clean all', assumeYes: true });
     }
@@ -265,6 +273,9 @@ async function startAgent({ config, options, updateVm, reporter, interrupt }: Ru
     onDropped: () => reporter.warning('the UpdateVM printed too much; the rest of its output is not shown'),
     receiver,
     interrupt,
+    onKillNow: (signal) => {
+      reporter.warning(`another signal (${signal}): killing the UpdateVM's agent and dom0's receiver now; the published repository stays whole (its switch is atomic)`);
+    },
   });
 }
 

@@ -96,6 +96,31 @@ describe('dom0-update on SIGINT, SIGTERM and SIGHUP', () => {
     },
   );
 
+  it('on a second signal, kills an agent and a receiver that ignore the first at once, without their grace', async () => {
+    const s = await oldRoot();
+    const { env, pids } = stuckInDownload(s);
+    // both ignore the signals dom0-update hands on, so only SIGKILL ends them (the receiver's grace is 60 s)
+    const ignoring = (name: string) => {
+      const [sh, dashC, script, ...rest] = JSON.parse(env[name] ?? '[]') as string[];
+      return JSON.stringify([sh, dashC, `trap '' INT TERM HUP; ${script ?? ''}`, ...rest]);
+    };
+    const run = s.start(['-y'], { ...env, DOM0_UPDATES_AGENT_COMMAND: ignoring('DOM0_UPDATES_AGENT_COMMAND'), DOM0_UPDATES_RECEIVER_COMMAND: ignoring('DOM0_UPDATES_RECEIVER_COMMAND') });
+    await until(() => existsSync(pids.receiver) && existsSync(pids.agent));
+    // two different signals: a second SIGINT sent at once could merge with the first in the kernel;
+    // which of the two is handled first is not fixed, so the exit code says which came first
+    process.kill(run.pid, 'SIGINT');
+    process.kill(run.pid, 'SIGTERM');
+    const r = await run.exited;
+
+    expect([130, 143]).toContain(r.exitCode);
+    const [first, second] = r.exitCode === 130 ? ['SIGINT', 'SIGTERM'] : ['SIGTERM', 'SIGINT'];
+    expect(r.stderr).toContain(`dom0-update: warning: another signal (${second}): killing the UpdateVM's agent and dom0's receiver now`);
+    expect(r.stderr).toContain(`interrupted by ${first}`);
+    for (const pid of [pids.agent, pids.receiver, pids.receiverChild]) expect(processState(pidIn(pid))).toMatch(/^(gone|Z)$/);
+    expect(existsSync(s.lockFile)).toBe(false);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
   it('ends --json-progress output with a done line carrying the signal\'s exit code', async () => {
     const s = await oldRoot();
     const { env, pids } = stuckInDownload(s);
