@@ -2,7 +2,8 @@ import { createHash, timingSafeEqual, type Hash } from 'node:crypto';
 import { RpmVerifyError } from './errors.ts';
 import { formatNevra, parseMainHeader, type MainHeader, type Nevra } from './header/main-header.ts';
 import { parseSignatureHeader, type SignatureHeader } from './header/signature-header.ts';
-import { HEADER_INTRO_SIZE, parseHeader, parseHeaderIntro, type HeaderIntro } from './header/structure.ts';
+import { archiveSizeOf } from './header/archive-size.ts';
+import { HEADER_INTRO_SIZE, parseHeader, parseHeaderIntro, type HeaderIntro, type ParsedHeader } from './header/structure.ts';
 import type { DigestWorker } from './digest/digest-worker.ts';
 import { checkLeadName, LEAD_SIZE, parseLead, type Lead } from './lead.ts';
 import { keysOf, type Keyring } from './pgp/keyring.ts';
@@ -96,6 +97,8 @@ interface PendingSignature {
   readonly signer: Promise<ResolvedSigner>;
 }
 
+const UINT32_MAX = 0xffffffff;
+
 export function createRpmVerifier(keyring: Keyring, options: VerifyOptions, label?: string): RpmStreamVerifier {
   return new StreamVerifier(keyring, options, label);
 }
@@ -144,6 +147,8 @@ class StreamVerifier implements RpmStreamVerifier {
   #sigHeader: SignatureHeader | undefined;
   #mainIntro: HeaderIntro | undefined;
   #main: MainHeader | undefined;
+  /** kept for the file-list walk, which waits until the header's signature has verified */
+  #mainParsed: ParsedHeader | undefined;
   #headerSig: PendingSignature | undefined;
   #legacySig: PendingSignature | undefined;
   #headerVerified: Promise<ResolvedSigner> | undefined;
@@ -350,6 +355,7 @@ class StreamVerifier implements RpmStreamVerifier {
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'main header does not match SHA1HEADER (269)', m);
     }
     this.#main = main;
+    this.#mainParsed = parsed;
     // the header signature is checked while the payload streams in
     const headerSig = known(this.#headerSig, 'header signature');
     const now = this.#now;
@@ -406,20 +412,26 @@ class StreamVerifier implements RpmStreamVerifier {
     if (md5Actual !== undefined && md5 !== undefined && !timingSafeEqual(md5Actual, md5)) {
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'header+payload do not match the MD5 digest (1004)', m);
     }
-    // judged only now that the header is authentic: the unsigned size must be the signed file list's
-    const declaredArchive = sigHeader.payloadSize;
-    if (declaredArchive !== undefined) {
-      const archive = main.archiveSize;
-      if ('problem' in archive) {
-        throw new RpmVerifyError('RPM_FILE_LIST_BAD', `main header: ${archive.problem}; the unsigned payload size cannot be checked`, m);
-      }
-      if (archive.bytes !== declaredArchive) {
-        throw new RpmVerifyError(
-          'RPM_PAYLOAD_SIZE_MISMATCH',
-          `signature header: the payload size (PAYLOADSIZE/LONGARCHIVESIZE) says ${declaredArchive} bytes, the signed file list makes an archive of ${archive.bytes}`,
-          m,
-        );
-      }
+    // only now that the header is authentic is its file list walked: the unsigned size must be its archive's
+    const archive = archiveSizeOf(known(this.#mainParsed, 'main header'));
+    if ('problem' in archive) {
+      throw new RpmVerifyError('RPM_FILE_LIST_BAD', `main header: ${archive.problem}; the unsigned payload size cannot be checked`, m);
+    }
+    if (archive.bytes !== sigHeader.payloadSize) {
+      throw new RpmVerifyError(
+        'RPM_PAYLOAD_SIZE_MISMATCH',
+        `signature header: the payload size (PAYLOADSIZE/LONGARCHIVESIZE) says ${sigHeader.payloadSize} bytes, the signed file list makes an archive of ${archive.bytes}`,
+        m,
+      );
+    }
+    // rpm writes the 64-bit pair exactly when one of the two sizes needs it: any other form is a re-encoding
+    const needsLong = sigHeader.size >= UINT32_MAX || archive.bytes >= UINT32_MAX;
+    if (needsLong !== sigHeader.longSizes) {
+      throw new RpmVerifyError(
+        'RPM_SIG_TAG_BAD',
+        `signature header: sizes of ${sigHeader.size} and ${archive.bytes} bytes are written as ${sigHeader.longSizes ? 'LONGSIZE/LONGARCHIVESIZE' : 'SIZE/PAYLOADSIZE'}, rpm writes ${needsLong ? 'the 64-bit' : 'the 32-bit'} pair`,
+        m,
+      );
     }
     const signatures: { tag: number; kind: 'header' | 'header+payload' }[] = [{ tag: headerSig.tag, kind: 'header' }];
     if (this.#legacySig !== undefined) {

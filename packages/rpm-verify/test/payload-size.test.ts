@@ -228,6 +228,32 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
     }
   });
 
+  it('walks a huge file list under one huge directory name only once the header is signed, and cheaply', async () => {
+    // 200,000 files under one 1 MiB directory name: joined path strings would cost 200 GB
+    const files = 200_000;
+    const filled = (size: number, write: (b: Buffer, at: number) => void) => {
+      const b = Buffer.alloc(files * size);
+      for (let i = 0; i < files; i++) write(b, i * size);
+      return b;
+    };
+    const huge = (es: RawEntry[]) =>
+      es
+        .filter((e) => e.tag !== 1095 && e.tag !== 1096 && e.tag !== 5008)
+        .map((e) => {
+          if (e.tag === 1028 || e.tag === 1037 || e.tag === 1116) return { ...e, type: 4, count: files, data: filled(4, (b, at) => b.writeUInt32BE(0, at)) };
+          if (e.tag === 1030) return { ...e, type: 3, count: files, data: filled(2, (b, at) => b.writeUInt16BE(0o100644, at)) };
+          if (e.tag === 1117) return { ...e, count: files, data: Buffer.from('a\0'.repeat(files), 'latin1') };
+          if (e.tag === 1118) return { ...e, count: 1, data: str(`/${'d'.repeat(1 << 20)}`) };
+          return e;
+        });
+    const ed = splitPackage(await readFile(fx.set.packages.v2.find((p) => p.signer === 'trusted-ed25519')!.path));
+    // unsigned (the old signature over another header): refused as tampered, the list never walked
+    expect(await outcome(rebuild(ed, { main: huge }), fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
+    // signed by a trusted (test) key: walked after the signature, and the size is judged
+    const signed = forgePackage(ed, key.primary, { main: huge });
+    expect(await outcome(signed, testKeyring, undefined, later())).toMatch(/^RPM_(PAYLOAD_SIZE_MISMATCH|FILE_LIST_BAD)$/);
+  }, 60_000);
+
   it('judges the size only after the header is authentic: a tampered header fails as tampered', async () => {
     const mainAt = kinds.mainStart + 16;
     const bytes = Buffer.from(kinds.bytes);

@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHeader, parseHeaderIntro } from '../src/header/structure.ts';
 import { createRpmVerifier } from '../src/verifier.ts';
-import { fixtures, type Loaded } from './support/fixtures.ts';
+import { fixtures, rpmAccepts, type Loaded } from './support/fixtures.ts';
 import { buildHeader, patchIndex, readEntries, str, u32, u64, type RawEntry } from './support/header-builder.ts';
 import { rebuild, splitPackage, type PackageParts } from './support/package-bytes.ts';
 import { codeOfSync, NOW, outcome } from './support/verify-bytes.ts';
@@ -12,12 +14,17 @@ let fx: Loaded;
 let rsa: PackageParts;
 let rsaV3: PackageParts;
 let edV3: PackageParts;
+let dir: string;
 beforeAll(async () => {
   fx = await fixtures();
+  dir = await mkdtemp(join(tmpdir(), 'rpmv-edges-'));
   rsa = splitPackage(await readFile(fx.set.packages.v2.find((p) => p.signer === 'trusted-rsa')!.path));
   rsaV3 = splitPackage(await readFile(fx.set.rpmv3.find((p) => p.signer === 'trusted-rsa')!.path));
   edV3 = splitPackage(await readFile(fx.set.rpmv3.find((p) => p.signer === 'trusted-ed25519')!.path));
 }, 300_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 
 const parse = (bytes: Uint8Array, budget = 1 << 20) => parseHeader(bytes, parseHeaderIntro(bytes.subarray(0, 16), 'main', budget, 'x.rpm'), 'main', 'x.rpm');
@@ -82,15 +89,25 @@ describe('sizes, signatures and the stream', () => {
     expect(await outcome(rebuild(rsa, { keepSize: true, sig: setSize(0xffffffff) }), fx.trusted)).toBe('RPM_TOO_LARGE'); // announced beyond the 4 GiB default
   });
 
-  it('accepts LONGSIZE in place of SIZE and rejects both, or neither', async () => {
+  it('takes the sizes only in the form rpm writes them: SIZE with PAYLOADSIZE below 4 GiB, never a pair split, both or neither', async () => {
     const real = BigInt(rsa.mainHeader.length + rsa.payload.length);
     const long: RawEntry = { tag: 270, type: 5, count: 1, data: u64(real) };
+    const payload = readEntries(rsa.sigHeader, 'signature').find((e) => e.tag === 1007)!;
+    const longPayload: RawEntry = { tag: 271, type: 5, count: 1, data: u64(BigInt(Buffer.from(payload.data).readUInt32BE(0))) };
     const sort = (es: RawEntry[]) => [...es].sort((a, b) => a.tag - b.tag);
-    expect(await outcome(rebuild(rsa, { sig: (es) => sort([...es.filter((e) => e.tag !== 1000), long]) }), fx.trusted)).toBe('ACCEPTED');
-    expect(await outcome(rebuild(rsa, { sig: (es) => sort([...es, long]) }), fx.trusted)).toBe('RPM_SIG_TAG_BAD');
-    expect(await outcome(rebuild(rsa, { sig: (es) => es.filter((e) => e.tag !== 1000) }), fx.trusted)).toBe('RPM_SIG_TAG_BAD');
-    const huge: RawEntry = { tag: 270, type: 5, count: 1, data: u64(1n << 60n) };
-    expect(await outcome(rebuild(rsa, { sig: (es) => sort([...es.filter((e) => e.tag !== 1000), huge]) }), fx.trusted)).toBe('RPM_SIG_TAG_BAD');
+    const cases: [string, (es: RawEntry[]) => RawEntry[]][] = [
+      ['LONGSIZE beside PAYLOADSIZE', (es) => sort([...es.filter((e) => e.tag !== 1000), long])],
+      ['the 64-bit pair for a small package', (es) => sort([...es.filter((e) => e.tag !== 1000 && e.tag !== 1007), long, longPayload])],
+      ['SIZE and LONGSIZE', (es) => sort([...es, long])],
+      ['no SIZE at all', (es) => es.filter((e) => e.tag !== 1000)],
+      ['no PAYLOADSIZE', (es) => es.filter((e) => e.tag !== 1007)],
+      ['PAYLOADSIZE and LONGARCHIVESIZE', (es) => sort([...es, longPayload])],
+      ['a huge LONGSIZE', (es) => sort([...es.filter((e) => e.tag !== 1000 && e.tag !== 1007), { ...long, data: u64(1n << 60n) }, longPayload])],
+    ];
+    for (const [what, sig] of cases) expect([what, await outcome(rebuild(rsa, { sig }), fx.trusted)]).toEqual([what, 'RPM_SIG_TAG_BAD']);
+    // each a re-encoding rpm itself accepts
+    expect(await rpmAccepts(dir, rebuild(rsa, { sig: cases[1]![1] }), 'long-pair.rpm')).toBe(true);
+    expect(await rpmAccepts(dir, rebuild(rsa, { sig: cases[4]![1] }), 'no-payloadsize.rpm')).toBe(true);
   });
 
   it('rejects a bad header signature next to a good legacy one, and both legacy tags at once', async () => {

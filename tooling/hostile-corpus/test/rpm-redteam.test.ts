@@ -235,10 +235,8 @@ describe('red team controls: what both the verifier and rpm accept', () => {
     expect(rpm).toEqual(paths.map(() => true));
   });
 
-  it('accepts optional signature-header forms rpm accepts: LONGSIZE alone, no header digests, no MD5, no RESERVEDSPACE', async () => {
-    const size = mainOf(hello).length + splitRpm(hello).payload.length;
+  it('accepts optional signature-header forms rpm accepts: no header digests, no MD5, no RESERVEDSPACE', async () => {
     const edits: ((items: Item[]) => Item[])[] = [
-      (items) => sortItems(items.map((i) => (i.tag === 1000 ? { tag: 270, type: TYPE.INT64, count: 1, value: u64(size) } : i))),
       (items) => items.filter((i) => i.tag !== 269 && i.tag !== 273),
       (items) => items.filter((i) => i.tag !== 1004),
       (items) => items.filter((i) => i.tag !== 1008),
@@ -246,6 +244,24 @@ describe('red team controls: what both the verifier and rpm accept', () => {
     const paths = await Promise.all(edits.map(async (edit) => corpus.writeScratch(NAME, assemble(hello, mainOf(hello), [sigItem(268, good)], edit))));
     const verdicts = await corpus.verifyAll(paths);
     expect(paths.map((p) => verdicts.get(p)?.verdict)).toEqual(paths.map(() => 'OK'));
+    const rpm = await Promise.all(paths.map(async (p) => (await rpmkeysCheck(p, corpus.trustedKeyrings)).ok));
+    expect(rpm).toEqual(paths.map(() => true));
+  });
+
+  it('refuses size tags in forms rpm accepts but never writes: LONGSIZE alone, the 64-bit pair below 4 GiB, no PAYLOADSIZE', async () => {
+    const size = mainOf(hello).length + splitRpm(hello).payload.length;
+    const archive = itemsOf(splitRpm(hello).sig).find((i) => i.tag === 1007)!;
+    const archiveBytes = new DataView(archive.value.buffer, archive.value.byteOffset).getUint32(0);
+    const longSize = { tag: 270, type: TYPE.INT64, count: 1, value: u64(size) };
+    const longArchive = { tag: 271, type: TYPE.INT64, count: 1, value: u64(archiveBytes) };
+    const edits: ((items: Item[]) => Item[])[] = [
+      (items) => sortItems(items.map((i) => (i.tag === 1000 ? longSize : i))),
+      (items) => sortItems([...items.filter((i) => i.tag !== 1000 && i.tag !== 1007), longSize, longArchive]),
+      (items) => items.filter((i) => i.tag !== 1007),
+    ];
+    const paths = await Promise.all(edits.map(async (edit) => corpus.writeScratch(NAME, assemble(hello, mainOf(hello), [sigItem(268, good)], edit))));
+    const verdicts = await corpus.verifyAll(paths);
+    expect(paths.map((p) => verdicts.get(p)?.detail)).toEqual(paths.map(() => 'RPM_SIG_TAG_BAD'));
     const rpm = await Promise.all(paths.map(async (p) => (await rpmkeysCheck(p, corpus.trustedKeyrings)).ok));
     expect(rpm).toEqual(paths.map(() => true));
   });

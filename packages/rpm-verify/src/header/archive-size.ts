@@ -21,8 +21,8 @@ import { readStringArray, readUintArray, type EntryReader } from './values.ts';
  * package this rejects; allowing both sizes instead would leave PAYLOADSIZE two values to choose
  * from in every normal package.
  *
- * Never throws: a file list it cannot follow is returned as a problem, which the verifier raises
- * only after the header's signature has verified (so a tampered header fails as tampered).
+ * Called only once the header's signature has verified: unsigned bytes never reach this walk, and a
+ * tampered header fails as tampered. Never throws for a bad list: that is returned as a problem.
  */
 export type ArchiveSize = { readonly bytes: number } | { readonly problem: string };
 
@@ -101,7 +101,7 @@ function compute(header: ParsedHeader): number {
   const stripped = longSizes !== undefined;
   const modes = ints(Tag.FILEMODES, HeaderType.INT16, true) as number[];
   const flags = ints(Tag.FILEFLAGS, HeaderType.INT32, true) as number[];
-  const paths = basenamesEntry === undefined ? names : joinPaths(names, ints, get(Tag.DIRNAMES), r);
+  const paths = basenamesEntry === undefined ? names.map(pathShape) : joinedShapes(names, ints, get(Tag.DIRNAMES), r);
   // rpm groups hard links only when it has both arrays (rpmfilesBuildNLink)
   const inodes = ints(Tag.FILEINODES, HeaderType.INT32, false);
   const devices = ints(Tag.FILEDEVICES, HeaderType.INT32, false);
@@ -114,9 +114,8 @@ function compute(header: ParsedHeader): number {
   const linkSets = new Map<string, number>();
   for (let i = 0; i < count; i++) {
     if (((flags[i] ?? 0) & RPMFILE_GHOST) !== 0) continue;
-    // latin1 strings: one character per byte, as the archive counts them
-    const path = paths[i] ?? '';
-    total += stripped ? align4(STRIPPED_HEADER) : align4(NEWC_HEADER + (prefix && path.startsWith('/') ? 1 : 0) + path.length + 1);
+    const path = paths[i] ?? { bytes: 0, rooted: false };
+    total += stripped ? align4(STRIPPED_HEADER) : align4(NEWC_HEADER + (prefix && path.rooted ? 1 : 0) + path.bytes + 1);
     const type = (modes[i] ?? 0) & S_IFMT;
     const size = type === S_IFREG || type === S_IFLNK ? (sizes[i] ?? 0) : 0;
     const inode = inodes?.[i] ?? 0;
@@ -132,19 +131,33 @@ function compute(header: ParsedHeader): number {
   return total;
 }
 
-/** dirname + basename of each file, from the compressed file list. */
-function joinPaths(
+/**
+ * What the archive needs of a path: its length and whether it starts with "/". Lengths only, never
+ * the joined strings: a hostile list of many files under one huge directory name would otherwise
+ * cost the length of that name once per file. Strings are latin1: one character per byte.
+ */
+interface PathShape {
+  readonly bytes: number;
+  readonly rooted: boolean;
+}
+
+function pathShape(path: string): PathShape {
+  return { bytes: path.length, rooted: path.startsWith('/') };
+}
+
+/** The shape of dirname + basename of each file, from the compressed file list. */
+function joinedShapes(
   basenames: readonly string[],
   ints: (tag: number, type: typeof HeaderType.INT32, required: boolean) => number[] | undefined,
   dirnamesEntry: HeaderEntry | undefined,
   r: EntryReader,
-): string[] {
+): PathShape[] {
   const dirIndexes = ints(Tag.DIRINDEXES, HeaderType.INT32, true) as number[];
   if (dirnamesEntry === undefined) throw new FileListProblem('DIRNAMES (1118) is missing');
-  const dirnames = readStringArray(dirnamesEntry, undefined, r);
+  const dirs = readStringArray(dirnamesEntry, undefined, r).map(pathShape);
   return basenames.map((name, i) => {
-    const dir = dirnames[dirIndexes[i] ?? -1];
-    if (dir === undefined) throw new FileListProblem(`file ${i} points at directory ${dirIndexes[i] ?? -1} of ${dirnames.length}`);
-    return dir + name;
+    const dir = dirs[dirIndexes[i] ?? -1];
+    if (dir === undefined) throw new FileListProblem(`file ${i} points at directory ${dirIndexes[i] ?? -1} of ${dirs.length}`);
+    return { bytes: dir.bytes + name.length, rooted: dir.rooted };
   });
 }

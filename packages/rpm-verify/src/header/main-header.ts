@@ -1,5 +1,4 @@
 import { RpmVerifyError } from '../errors.ts';
-import { archiveSizeOf, type ArchiveSize } from './archive-size.ts';
 import type { ParsedHeader } from './structure.ts';
 import { expectedTagType, tagTypeAccepted } from './tag-types.ts';
 import { HeaderType } from './types.ts';
@@ -21,8 +20,6 @@ export interface MainHeader {
   readonly leadNames: readonly string[];
   /** SIZE (1009), the installed size, when present as one INT32; null otherwise (rpm then reads 0) */
   readonly installedSize: number | null;
-  /** the uncompressed payload's size by the signed file list, to hold PAYLOADSIZE to */
-  readonly archiveSize: ArchiveSize;
 }
 
 const Tag = {
@@ -134,7 +131,7 @@ export function parseMainHeader(header: ParsedHeader, member: string | undefined
 
   const nvr = `${name}-${version}-${release}`;
   const leadNames = epochEntry === undefined ? [nvr] : [`${name}-${epoch}:${version}-${release}`, nvr];
-  return { nevra: { name, epoch, version, release, arch }, payloadDigest, leadNames, installedSize, archiveSize: archiveSizeOf(header) };
+  return { nevra: { name, epoch, version, release, arch }, payloadDigest, leadNames, installedSize };
 }
 
 export function formatNevra(n: Nevra): string {

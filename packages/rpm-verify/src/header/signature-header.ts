@@ -41,7 +41,9 @@ export interface SignatureHeader {
   /** main header + payload, in bytes */
   readonly size: number;
   /** uncompressed payload size (PAYLOADSIZE or LONGARCHIVESIZE); the verifier holds it to the signed file list */
-  readonly payloadSize: number | undefined;
+  readonly payloadSize: number;
+  /** the sizes are the 64-bit pair (LONGSIZE, LONGARCHIVESIZE), which rpm writes only when one needs it */
+  readonly longSizes: boolean;
 }
 
 export function parseSignatureHeader(header: ParsedHeader, member: string | undefined): SignatureHeader {
@@ -89,13 +91,18 @@ export function parseSignatureHeader(header: ParsedHeader, member: string | unde
   }
   const size = sizeEntry !== undefined ? readUint32(sizeEntry, r) : longSizeEntry !== undefined ? readUint64(longSizeEntry, r) : 0;
 
+  // rpm writes SIZE with PAYLOADSIZE, or LONGSIZE with LONGARCHIVESIZE; never one of a pair alone
   const payloadSizeEntry = get(SigTag.PAYLOADSIZE);
   const longPayloadEntry = get(SigTag.LONGARCHIVESIZE);
-  if (payloadSizeEntry !== undefined && longPayloadEntry !== undefined) {
-    throw new RpmVerifyError('RPM_SIG_TAG_BAD', 'signature header: both PAYLOADSIZE and LONGARCHIVESIZE are present', member);
+  const longSizes = longSizeEntry !== undefined;
+  if ((longSizes ? longPayloadEntry : payloadSizeEntry) === undefined || (longSizes ? payloadSizeEntry : longPayloadEntry) !== undefined) {
+    throw new RpmVerifyError(
+      'RPM_SIG_TAG_BAD',
+      `signature header: ${longSizes ? 'LONGSIZE (270) needs LONGARCHIVESIZE (271)' : 'SIZE (1000) needs PAYLOADSIZE (1007)'}, and only that payload size`,
+      member,
+    );
   }
-  const payloadSize =
-    payloadSizeEntry !== undefined ? readUint32(payloadSizeEntry, r) : longPayloadEntry !== undefined ? readUint64(longPayloadEntry, r) : undefined;
+  const payloadSize = longPayloadEntry !== undefined ? readUint64(longPayloadEntry, r) : payloadSizeEntry !== undefined ? readUint32(payloadSizeEntry, r) : 0;
 
   const md5Entry = get(SigTag.MD5);
   const md5 = md5Entry === undefined ? undefined : readBin(md5Entry, 16, r);
@@ -117,5 +124,6 @@ export function parseSignatureHeader(header: ParsedHeader, member: string | unde
     md5,
     size,
     payloadSize,
+    longSizes,
   };
 }
