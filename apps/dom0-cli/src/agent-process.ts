@@ -112,8 +112,10 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     stop(signal);
   });
   // Pressed again: the user will not wait out the graces. Killing is safe for dom0: the receiver's
-  // publication is atomic, and its next run clears what a killed one left.
+  // publication is atomic, and its next run clears what a killed one left. A hang-up (a closed
+  // terminal after the Ctrl-C) is nobody asking to hurry, so it does not count.
   const unsubscribeRepeat = interrupt.onRepeat((signal) => {
+    if (signal === 'SIGHUP') return;
     options.onKillNow?.(signal);
     clearTimeout(hardKill);
     clearTimeout(receiverKill);

@@ -3,10 +3,12 @@
 // the package files named in HOSTILE_SEND (colon-separated paths) to fd 3 as a GNU tar ustar
 // stream and copies dom0's reply from fd 4 to stdout. HOSTILE_HANG: never exit afterwards (a
 // stalled UpdateVM). HOSTILE_RAW: write these literal bytes (hex) to fd 3 instead of a tar.
+// HOSTILE_IGNORE_SIGNALS: survive SIGINT, SIGTERM and SIGHUP (Node resets a shell's `trap ''`).
 import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 
+if (process.env.HOSTILE_IGNORE_SIGNALS) for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => undefined);
 const files = (process.env.HOSTILE_SEND ?? '').split(':').filter(Boolean);
 const stream = new Socket({ fd: 3, readable: false, writable: true });
 const reply = new Socket({ fd: 4, readable: true, writable: false });
