@@ -64,7 +64,9 @@ function stuckInDownload(s: Scenario): { env: Record<string, string>; pids: { ag
       DOM0_UPDATES_RECEIVER_COMMAND: JSON.stringify([
         'sh',
         '-c',
-        `sleep 120 & echo $! > ${pids.receiverChild}; echo $$ > ${pids.receiver}.tmp; mv ${pids.receiver}.tmp ${pids.receiver}; cat >/dev/null; wait`,
+        // the child is node, not sleep: a shell's background job ignores SIGINT, so a sleep would
+        // outlive the signal until the 60 s grace; node takes the signal's default action
+        `node -e 'setTimeout(() => {}, 120000)' & echo $! > ${pids.receiverChild}; echo $$ > ${pids.receiver}.tmp; mv ${pids.receiver}.tmp ${pids.receiver}; cat >/dev/null; wait`,
       ]),
       HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'),
       HOSTILE_HANG: '1',
