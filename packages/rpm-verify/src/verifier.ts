@@ -413,23 +413,20 @@ class StreamVerifier implements RpmStreamVerifier {
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'header+payload do not match the MD5 digest (1004)', m);
     }
     // only now that the header is authentic is its file list walked: the unsigned size must be its archive's
-    const archive = archiveSizeOf(known(this.#mainParsed, 'main header'));
-    if ('problem' in archive) {
-      throw new RpmVerifyError('RPM_FILE_LIST_BAD', `main header: ${archive.problem}; the unsigned payload size cannot be checked`, m);
-    }
-    if (archive.bytes !== sigHeader.payloadSize) {
+    const archiveBytes = archiveSizeOf(known(this.#mainParsed, 'main header'), m);
+    if (archiveBytes !== sigHeader.payloadSize) {
       throw new RpmVerifyError(
         'RPM_PAYLOAD_SIZE_MISMATCH',
-        `signature header: the payload size (PAYLOADSIZE/LONGARCHIVESIZE) says ${sigHeader.payloadSize} bytes, the signed file list makes an archive of ${archive.bytes}`,
+        `signature header: the payload size (PAYLOADSIZE/LONGARCHIVESIZE) says ${sigHeader.payloadSize} bytes, the signed file list makes an archive of ${archiveBytes}`,
         m,
       );
     }
     // rpm writes the 64-bit pair exactly when one of the two sizes needs it: any other form is a re-encoding
-    const needsLong = sigHeader.size >= UINT32_MAX || archive.bytes >= UINT32_MAX;
+    const needsLong = sigHeader.size >= UINT32_MAX || archiveBytes >= UINT32_MAX;
     if (needsLong !== sigHeader.longSizes) {
       throw new RpmVerifyError(
         'RPM_SIG_TAG_BAD',
-        `signature header: sizes of ${sigHeader.size} and ${archive.bytes} bytes are written as ${sigHeader.longSizes ? 'LONGSIZE/LONGARCHIVESIZE' : 'SIZE/PAYLOADSIZE'}, rpm writes ${needsLong ? 'the 64-bit' : 'the 32-bit'} pair`,
+        `signature header: sizes of ${sigHeader.size} and ${archiveBytes} bytes are written as ${sigHeader.longSizes ? 'LONGSIZE/LONGARCHIVESIZE' : 'SIZE/PAYLOADSIZE'}, rpm writes ${needsLong ? 'the 64-bit' : 'the 32-bit'} pair`,
         m,
       );
     }

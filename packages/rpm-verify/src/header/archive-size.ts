@@ -22,9 +22,8 @@ import { readStringArray, readUintArray, type EntryReader } from './values.ts';
  * from in every normal package.
  *
  * Called only once the header's signature has verified: unsigned bytes never reach this walk, and a
- * tampered header fails as tampered. Never throws for a bad list: that is returned as a problem.
+ * tampered header fails as tampered. A signed list it cannot follow is RPM_FILE_LIST_BAD.
  */
-export type ArchiveSize = { readonly bytes: number } | { readonly problem: string };
 
 const Tag = {
   OLDFILENAMES: 1027,
@@ -53,31 +52,20 @@ const PREFIX_FEATURE = 'rpmlib(PayloadFilesHavePrefix)';
 
 const align4 = (n: number): number => n + ((4 - (n % 4)) % 4);
 
-export function archiveSizeOf(header: ParsedHeader): ArchiveSize {
-  try {
-    return { bytes: compute(header) };
-  } catch (err) {
-    if (err instanceof FileListProblem) return { problem: err.message };
-    if (err instanceof RpmVerifyError) return { problem: err.message.slice(err.code.length + 2) };
-    throw err;
-  }
-}
-
-class FileListProblem extends Error {}
-
-function compute(header: ParsedHeader): number {
-  const r: EntryReader = { code: 'RPM_FILE_LIST_BAD', where: 'file list', member: undefined };
+export function archiveSizeOf(header: ParsedHeader, member: string | undefined): number {
+  const fail = (reason: string) => new RpmVerifyError('RPM_FILE_LIST_BAD', `main header: ${reason}; the unsigned payload size cannot be checked`, member);
+  const r: EntryReader = { code: 'RPM_FILE_LIST_BAD', where: 'main header file list', member };
   const get = (tag: number) => header.entries.get(tag);
 
   // rpmbuild --nodirtokens still writes the old, uncompressed file list; the archive is the same
   const basenamesEntry = get(Tag.BASENAMES);
   const oldNamesEntry = get(Tag.OLDFILENAMES);
-  if (basenamesEntry !== undefined && oldNamesEntry !== undefined) throw new FileListProblem('both BASENAMES (1117) and OLDFILENAMES (1027) are present');
+  if (basenamesEntry !== undefined && oldNamesEntry !== undefined) throw fail('both BASENAMES (1117) and OLDFILENAMES (1027) are present');
   const namesEntry = basenamesEntry ?? oldNamesEntry;
   const fileTags = [Tag.FILESIZES, Tag.LONGFILESIZES, Tag.FILEMODES, Tag.FILEFLAGS, Tag.DIRINDEXES, Tag.DIRNAMES, Tag.FILEINODES, Tag.FILEDEVICES];
   if (namesEntry === undefined) {
     const stray = fileTags.filter((t) => get(t) !== undefined);
-    if (stray.length > 0) throw new FileListProblem(`tags ${stray.join(', ')} describe files but there is no BASENAMES (1117)`);
+    if (stray.length > 0) throw fail(`tags ${stray.join(', ')} describe files but there is no BASENAMES (1117)`);
     return TRAILER;
   }
   const names = readStringArray(namesEntry, undefined, r);
@@ -85,23 +73,23 @@ function compute(header: ParsedHeader): number {
   const ints = (tag: number, type: typeof HeaderType.INT16 | typeof HeaderType.INT32 | typeof HeaderType.INT64, required: boolean): number[] | undefined => {
     const entry = get(tag);
     if (entry === undefined) {
-      if (required) throw new FileListProblem(`tag ${tag} is missing`);
+      if (required) throw fail(`tag ${tag} is missing`);
       return undefined;
     }
     const values = readUintArray(entry, type, r);
-    if (values.length !== count) throw new FileListProblem(`tag ${tag} has ${values.length} values for ${count} files`);
+    if (values.length !== count) throw fail(`tag ${tag} has ${values.length} values for ${count} files`);
     return values;
   };
 
   const shortSizes = ints(Tag.FILESIZES, HeaderType.INT32, false);
   const longSizes = ints(Tag.LONGFILESIZES, HeaderType.INT64, false);
-  if ((shortSizes === undefined) === (longSizes === undefined)) throw new FileListProblem('needs exactly one of FILESIZES (1028) and LONGFILESIZES (5008)');
+  if ((shortSizes === undefined) === (longSizes === undefined)) throw fail('needs exactly one of FILESIZES (1028) and LONGFILESIZES (5008)');
   const sizes = (shortSizes ?? longSizes) as number[];
   // rpm switches to the stripped archive format exactly when the package has LONGFILESIZES
   const stripped = longSizes !== undefined;
   const modes = ints(Tag.FILEMODES, HeaderType.INT16, true) as number[];
   const flags = ints(Tag.FILEFLAGS, HeaderType.INT32, true) as number[];
-  const paths = basenamesEntry === undefined ? names.map(pathShape) : joinedShapes(names, ints, get(Tag.DIRNAMES), r);
+  const paths = basenamesEntry === undefined ? names.map(pathShape) : joinedShapes(names, ints, get(Tag.DIRNAMES), r, fail);
   // rpm groups hard links only when it has both arrays (rpmfilesBuildNLink)
   const inodes = ints(Tag.FILEINODES, HeaderType.INT32, false);
   const devices = ints(Tag.FILEDEVICES, HeaderType.INT32, false);
@@ -127,7 +115,7 @@ function compute(header: ParsedHeader): number {
   }
   for (const size of linkSets.values()) total += align4(size);
   total += TRAILER;
-  if (!Number.isSafeInteger(total)) throw new FileListProblem('the archive size is implausibly large');
+  if (!Number.isSafeInteger(total)) throw fail('the archive size is implausibly large');
   return total;
 }
 
@@ -151,13 +139,14 @@ function joinedShapes(
   ints: (tag: number, type: typeof HeaderType.INT32, required: boolean) => number[] | undefined,
   dirnamesEntry: HeaderEntry | undefined,
   r: EntryReader,
+  fail: (reason: string) => RpmVerifyError,
 ): PathShape[] {
   const dirIndexes = ints(Tag.DIRINDEXES, HeaderType.INT32, true) as number[];
-  if (dirnamesEntry === undefined) throw new FileListProblem('DIRNAMES (1118) is missing');
+  if (dirnamesEntry === undefined) throw fail('DIRNAMES (1118) is missing');
   const dirs = readStringArray(dirnamesEntry, undefined, r).map(pathShape);
   return basenames.map((name, i) => {
     const dir = dirs[dirIndexes[i] ?? -1];
-    if (dir === undefined) throw new FileListProblem(`file ${i} points at directory ${dirIndexes[i] ?? -1} of ${dirs.length}`);
+    if (dir === undefined) throw fail(`file ${i} points at directory ${dirIndexes[i] ?? -1} of ${dirs.length}`);
     return { bytes: dir.bytes + name.length, rooted: dir.rooted };
   });
 }
