@@ -100,9 +100,24 @@ export function parseVmName(value: string, where: string): string {
   return value;
 }
 
+/** Where each value of a key was read (`file:line`), in the order of its values. */
+export type SettingLocations = Partial<Record<ConfigKey, string[]>>;
+
+/** One layer of the configuration; a file layer also says where each value stands. */
+export interface SettingsLayer {
+  readonly origin: Origin;
+  readonly settings: RawSettings;
+  readonly locations?: SettingLocations;
+}
+
 /** Parses the text of a config file. Unknown keys and malformed lines are errors, not warnings. */
 export function parseConfigText(text: string, file: string): RawSettings {
-  const out: RawSettings = {};
+  return parseConfigLines(text, file).settings;
+}
+
+function parseConfigLines(text: string, file: string): { settings: RawSettings; locations: SettingLocations } {
+  const settings: RawSettings = {};
+  const locations: SettingLocations = {};
   const lines = text.split('\n');
   lines.forEach((rawLine, index) => {
     const line = rawLine.replace(/\r$/, '').trim();
@@ -117,13 +132,14 @@ export function parseConfigText(text: string, file: string): RawSettings {
     if (!isConfigKey(key)) {
       throw new ConfigError('CONFIG_UNKNOWN_KEY', `${where}: unknown key "${printable(key)}"`);
     }
-    const existing = out[key];
+    const existing = settings[key];
     if (existing !== undefined && key !== 'KEYRING') {
       throw new ConfigError('CONFIG_DUPLICATE_KEY', `${where}: ${key} is set twice`);
     }
-    out[key] = [...(existing ?? []), value];
+    settings[key] = [...(existing ?? []), value];
+    locations[key] = [...(locations[key] ?? []), where];
   });
-  return out;
+  return { settings, locations };
 }
 
 /** Reads DOM0_UPDATES_<KEY> variables; KEYRING takes a colon-separated list. */
@@ -137,41 +153,41 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   return out;
 }
 
-export function readConfigFile(path: string, required: boolean): RawSettings {
+export function readConfigFile(path: string, required: boolean): SettingsLayer {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return { origin: 'file', settings: {} };
     throw new ConfigError('CONFIG_UNREADABLE', `cannot read config file ${path}: ${(error as Error).message}`);
   }
-  return parseConfigText(text, path);
+  return { origin: 'file', ...parseConfigLines(text, path) };
 }
 
 /**
  * Builds the configuration from its layers (later layers win). Flag values that fail to parse are
  * usage errors (exit 2); file and environment values are configuration errors.
  */
-export function resolveConfig(layers: readonly { origin: Origin; settings: RawSettings }[]): Config {
-  const merged = new Map<ConfigKey, { origin: Origin; values: string[] }>();
-  for (const { origin, settings } of layers) {
+export function resolveConfig(layers: readonly SettingsLayer[]): Config {
+  const merged = new Map<ConfigKey, { origin: Origin; values: string[]; locations: readonly string[] | undefined }>();
+  for (const { origin, settings, locations } of layers) {
     for (const key of CONFIG_KEYS) {
       const values = settings[key];
-      if (values !== undefined) merged.set(key, { origin, values });
+      if (values !== undefined) merged.set(key, { origin, values, locations: locations?.[key] });
     }
   }
   const read = <T>(key: ConfigKey, parse: (value: string, where: string) => T, fallback: T): T => {
     const entry = merged.get(key);
     const value = entry?.values.at(-1);
     if (entry === undefined || value === undefined) return fallback;
-    return wrap(entry.origin, () => parse(value, describe(key, entry.origin)));
+    return wrap(entry.origin, () => parse(value, describe(key, entry.origin, entry.locations?.at(-1))));
   };
   const keyringEntry = merged.get('KEYRING');
   const keyring =
     keyringEntry === undefined
       ? DEFAULT_CONFIG.keyring
       : wrap(keyringEntry.origin, () =>
-          keyringEntry.values.map((v) => absolutePath(v, describe('KEYRING', keyringEntry.origin))),
+          keyringEntry.values.map((v, i) => absolutePath(v, describe('KEYRING', keyringEntry.origin, keyringEntry.locations?.[i]))),
         );
   return {
     updateVm: read('UPDATEVM', (v, w) => (v === '' ? undefined : parseVmName(v, w)), DEFAULT_CONFIG.updateVm),
@@ -194,10 +210,10 @@ export function resolveConfig(layers: readonly { origin: Origin; settings: RawSe
   };
 }
 
-function describe(key: ConfigKey, origin: Origin): string {
+function describe(key: ConfigKey, origin: Origin, location?: string): string {
   if (origin === 'env') return `${ENV_PREFIX}${key}`;
   if (origin === 'flag') return `--${key.toLowerCase().replaceAll('_', '-')}`;
-  return key;
+  return location === undefined ? key : `${location}: ${key}`;
 }
 
 function wrap<T>(origin: Origin, parse: () => T): T {
@@ -269,12 +285,38 @@ function printable(value: string): string {
   return value.replace(/[^\x20-\x7e]/g, '?');
 }
 
+/**
+ * The settings the receiver uses. With TRANSPORT=qrexec the receiver is the qubes.ReceiveUpdates
+ * service, started by qrexec for the UpdateVM: it reads dom0's config file and nothing that
+ * dom0-update was given, so a flag or variable for these would silently not apply to it.
+ */
+const RECEIVER_KEYS = ['UPDATES_DIR', 'KEYRING', 'MAX_FILES', 'MAX_BYTES'] as const satisfies readonly ConfigKey[];
+
+/**
+ * Refuses, for a run that receives over qrexec, any flag or DOM0_UPDATES_<KEY> variable for a
+ * receiver setting: a narrower --keyring or another --updates-dir must not look applied when it is
+ * not. A flag is a usage error (exit 2), a variable a configuration error.
+ */
+export function refuseReceiverOverrides(env: NodeJS.ProcessEnv, flags: RawSettings): void {
+  const fromEnv = settingsFromEnv(env);
+  const named = [
+    ...RECEIVER_KEYS.filter((key) => flags[key] !== undefined).map((key) => describe(key, 'flag')),
+    ...RECEIVER_KEYS.filter((key) => fromEnv[key] !== undefined).map((key) => describe(key, 'env')),
+  ];
+  if (named.length === 0) return;
+  const message =
+    `${named.join(', ')}: with TRANSPORT=qrexec the receiver is the qubes.ReceiveUpdates service, which reads only ` +
+    `dom0's config file, so this would not apply to it; set ${RECEIVER_KEYS.join(', ')} in that file instead`;
+  if (RECEIVER_KEYS.some((key) => flags[key] !== undefined)) throw new UsageError('CONFIG_NOT_FOR_QREXEC', message);
+  throw new ConfigError('CONFIG_NOT_FOR_QREXEC', message);
+}
+
 /** The whole configuration: defaults, then the file, then the environment, then flags. */
 export function loadConfig(configFile: string | undefined, env: NodeJS.ProcessEnv, flags: RawSettings): Config {
   const explicit = configFile ?? env[CONFIG_ENV];
   const file = explicit ?? DEFAULT_CONFIG_FILE;
   return resolveConfig([
-    { origin: 'file', settings: readConfigFile(file, explicit !== undefined) },
+    readConfigFile(file, explicit !== undefined),
     { origin: 'env', settings: settingsFromEnv(env) },
     { origin: 'flag', settings: flags },
   ]);

@@ -5,6 +5,7 @@
 import { execa } from 'execa';
 import { StateError } from './errors.ts';
 import type { ChangeKind, PackageChange } from './reporter.ts';
+import { compareEvr } from './version-order.ts';
 
 export interface InstalledPackage {
   readonly name: string;
@@ -46,11 +47,12 @@ export function displayEvr(evr: string): string {
   return evr.startsWith('0:') ? evr.slice(2) : evr;
 }
 
-export function diffInstalled(
-  before: readonly InstalledPackage[],
-  after: readonly InstalledPackage[],
-  downgrade: boolean,
-): PackageChange[] {
+/**
+ * The changes between two listings. A new version of a package installed once is an upgrade or a
+ * downgrade by rpm's version order, whatever action was asked for: a rollback is never reported
+ * as an upgrade.
+ */
+export function diffInstalled(before: readonly InstalledPackage[], after: readonly InstalledPackage[]): PackageChange[] {
   const group = (list: readonly InstalledPackage[]): Map<string, InstalledPackage[]> => {
     const map = new Map<string, InstalledPackage[]>();
     for (const p of list) {
@@ -72,7 +74,7 @@ export function diffInstalled(
     const [onlyWas] = was;
     const [onlyIs] = is;
     if (was.length === 1 && is.length === 1 && onlyWas !== undefined && onlyIs !== undefined) {
-      if (onlyWas.evr !== onlyIs.evr) change(downgrade ? 'downgraded' : 'upgraded', onlyWas.evr, onlyIs.evr);
+      if (onlyWas.evr !== onlyIs.evr) change(compareEvr(onlyIs.evr, onlyWas.evr) < 0 ? 'downgraded' : 'upgraded', onlyWas.evr, onlyIs.evr);
       else if (onlyWas.instance !== onlyIs.instance) change('reinstalled', undefined, onlyIs.evr);
       continue;
     }

@@ -122,10 +122,15 @@ export class Reporter {
     }
   }
 
-  unrequested(rawNevra: string): void {
+  /** `olderThan`: the installed version the package would roll back, when it is older. */
+  unrequested(rawNevra: string, olderThan?: string): void {
     const nevra = clean(rawNevra);
-    if (this.mode === 'json') this.json({ type: 'unrequested', nevra });
-    else this.sink.err(`dom0-update: unrequested package received and not installed: ${nevra}`);
+    const older = olderThan === undefined ? undefined : clean(olderThan);
+    if (this.mode === 'json') this.json({ type: 'unrequested', nevra, ...(older === undefined ? {} : { olderThanInstalled: older }) });
+    else {
+      const rollback = older === undefined ? '' : ` (older than the installed ${older}: an attempted rollback)`;
+      this.sink.err(`dom0-update: unrequested package received and not installed: ${nevra}${rollback}`);
+    }
   }
 
   /** Error messages can quote what the receiver recorded about a member: sanitised too. */

@@ -8,11 +8,12 @@ import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
 import { matchesSpec } from './package-match.ts';
 import { listCachedRepoNames, namesToWithhold, pinPublishedRepo } from './withheld.ts';
-import { loadConfig, type Config } from './config.ts';
+import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
+import { compareEvr } from './version-order.ts';
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
@@ -53,6 +54,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
   const interrupt = watchSignals();
   try {
     const config = loadConfig(options.configFile, env, options.overrides);
+    if (!options.checkOnly && config.transport === 'qrexec') refuseReceiverOverrides(env, options.overrides);
     if (!options.checkOnly && config.keyring.length === 0) {
       throw new ConfigError('CONFIG_NO_KEYRING', 'no KEYRING is configured: dom0 needs the pinned keys to verify packages');
     }
@@ -212,9 +214,9 @@ async function install(
   }
   reporter.stage('check', 'Checking what changed...');
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
-  const changes = diffInstalled(installedBefore, installedAfter, options.action === 'downgrade');
+  const changes = diffInstalled(installedBefore, installedAfter);
   for (const change of changes) reporter.change(change);
-  const missed = changes.length === 0 && options.action === 'upgrade' ? await missedUpgradesToReport(run, received, installedAfter) : [];
+  const missed = changes.length === 0 && options.action === 'upgrade' ? missedUpgradesToReport(run, received, installedAfter) : [];
   const present = new Set(installedAfter.map((p) => `${p.name}.${p.arch} ${p.evr}`));
   for (const pkg of received) {
     const installed = present.has(`${pkg.name}.${pkg.arch} ${pkg.epoch}:${pkg.version}-${pkg.release}`);
@@ -222,7 +224,9 @@ async function install(
     if (options.packages.some((spec) => matchesSpec(pkg.name, spec))) {
       reporter.warning(`requested package ${pkg.nevra} was received but is not installed`);
     } else {
-      reporter.unrequested(pkg.nevra);
+      const evr = `${pkg.epoch}:${pkg.version}-${pkg.release}`;
+      const newer = installedAfter.find((p) => p.name === pkg.name && p.arch === pkg.arch && compareEvr(evr, p.evr) < 0);
+      reporter.unrequested(pkg.nevra, newer === undefined ? undefined : displayEvr(newer.evr));
     }
   }
   for (const { received: pkg, installed } of missed) {
@@ -244,16 +248,12 @@ async function install(
 }
 
 /** Received updates of installed packages dnf left out, except those the user excluded or did not name. */
-async function missedUpgradesToReport(
-  { options }: Run,
-  received: readonly ReceivedPackage[],
-  installed: readonly InstalledPackage[],
-): Promise<MissedUpgrade[]> {
+function missedUpgradesToReport({ options }: Run, received: readonly ReceivedPackage[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
   const excluded = options.dom0DnfOptions.filter((o) => o.startsWith('--exclude=')).map((o) => o.slice('--exclude='.length));
   const wanted = (name: string): boolean =>
     !excluded.some((spec) => matchesSpec(name, spec)) &&
     (options.packages.length === 0 || options.packages.some((spec) => matchesSpec(name, spec)));
-  return (await missedUpgrades(received, installed)).filter((m) => wanted(m.received.name));
+  return missedUpgrades(received, installed).filter((m) => wanted(m.received.name));
 }
 
 async function startAgent({ config, options, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, loadConfig, parseConfigText, resolveConfig, settingsFromEnv } from '../src/config.ts';
+import { DEFAULT_CONFIG, loadConfig, parseConfigText, refuseReceiverOverrides, resolveConfig, settingsFromEnv } from '../src/config.ts';
 import { CliError, ConfigError, UsageError } from '../src/errors.ts';
 
 function codeOf(fn: () => unknown): string {
@@ -108,5 +108,27 @@ describe('config', () => {
     expect(c.updateVm).toBe('sys-whonix');
     expect(c.transport).toBe('local');
     expect(c.keyring).toEqual(['/f']);
+  });
+
+  it('names the file and line of a bad value read from the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-config-'));
+    const file = join(dir, 'config');
+    writeFileSync(file, '# limits\nMAX_FILES=abc\nKEYRING=/ok\n');
+    expect(() => loadConfig(file, {}, {})).toThrow(`${file}:2: MAX_FILES: "abc" is not a positive integer`);
+    writeFileSync(file, 'KEYRING=/ok\nKEYRING=relative\n');
+    expect(() => loadConfig(file, {}, {})).toThrow(`${file}:2: KEYRING: "relative" is not an absolute path`);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('refuses flags and variables that the qrexec receiver service would not see', () => {
+    const flag = (): void => refuseReceiverOverrides({}, { KEYRING: ['/narrow.asc'] });
+    expect(flag).toThrow(UsageError);
+    expect(codeOf(flag)).toBe('CONFIG_NOT_FOR_QREXEC');
+    const env = (): void => refuseReceiverOverrides({ DOM0_UPDATES_MAX_FILES: '2', DOM0_UPDATES_UPDATES_DIR: '/x' }, {});
+    expect(env).toThrow(ConfigError);
+    expect(env).toThrow('DOM0_UPDATES_UPDATES_DIR, DOM0_UPDATES_MAX_FILES: with TRANSPORT=qrexec');
+    expect(codeOf(() => refuseReceiverOverrides({}, { MAX_BYTES: ['1'] }))).toBe('CONFIG_NOT_FOR_QREXEC');
+    // settings dom0-update itself uses stay overridable
+    expect(() => refuseReceiverOverrides({ DOM0_UPDATES_TIMEOUT: '5' }, { UPDATEVM: ['sys-net'], TIMEOUT: ['9'] })).not.toThrow();
   });
 });

@@ -7,19 +7,23 @@ describe('diffInstalled', () => {
   it('reports upgrades, installs and removals, hiding a zero epoch', () => {
     const before = list('a\tnoarch\t0:1.0-1\t1', 'gone\tnoarch\t0:1-1\t1', 'same\tnoarch\t0:1-1\t1');
     const after = list('a\tnoarch\t0:2.0-1\t2', 'new\tx86_64\t1:3-1\t2', 'same\tnoarch\t0:1-1\t1');
-    expect(diffInstalled(before, after, false)).toEqual([
+    expect(diffInstalled(before, after)).toEqual([
       { kind: 'upgraded', name: 'a.noarch', from: '1.0-1', to: '2.0-1' },
       { kind: 'removed', name: 'gone.noarch', from: '1-1', to: undefined },
       { kind: 'installed', name: 'new.x86_64', from: undefined, to: '1:3-1' },
     ]);
   });
 
-  it('calls a version change a downgrade for the downgrade action', () => {
-    expect(diffInstalled(list('a\tnoarch\t0:2-1\t1'), list('a\tnoarch\t0:1-1\t2'), true)[0]?.kind).toBe('downgraded');
+  it('calls a change to an older version a downgrade, whatever action was asked for', () => {
+    expect(diffInstalled(list('a\tnoarch\t0:2-1\t1'), list('a\tnoarch\t0:1-1\t2'))[0]).toEqual({ kind: 'downgraded', name: 'a.noarch', from: '2-1', to: '1-1' });
+    // by rpm's order, not by the text: 1.10 is newer than 1.9, a lower epoch is older
+    expect(diffInstalled(list('a\tnoarch\t0:1.10-1\t1'), list('a\tnoarch\t0:1.9-1\t2'))[0]?.kind).toBe('downgraded');
+    expect(diffInstalled(list('a\tnoarch\t1:1.0-1\t1'), list('a\tnoarch\t0:9.0-1\t2'))[0]?.kind).toBe('downgraded');
+    expect(diffInstalled(list('a\tnoarch\t0:1.0~rc1-1\t1'), list('a\tnoarch\t0:1.0-1\t2'))[0]?.kind).toBe('upgraded');
   });
 
   it('sees a reinstall through the rpmdb header instance', () => {
-    expect(diffInstalled(list('a\tnoarch\t0:2-1\t1'), list('a\tnoarch\t0:2-1\t7'), false)).toEqual([
+    expect(diffInstalled(list('a\tnoarch\t0:2-1\t1'), list('a\tnoarch\t0:2-1\t7'))).toEqual([
       { kind: 'reinstalled', name: 'a.noarch', from: undefined, to: '2-1' },
     ]);
   });
@@ -27,11 +31,11 @@ describe('diffInstalled', () => {
   it('reports each version of an install-only package kept side by side', () => {
     const before = list('kernel\tx86_64\t0:1-1\t1');
     const after = list('kernel\tx86_64\t0:1-1\t1', 'kernel\tx86_64\t0:2-1\t2');
-    expect(diffInstalled(before, after, false)).toEqual([{ kind: 'installed', name: 'kernel.x86_64', from: undefined, to: '2-1' }]);
+    expect(diffInstalled(before, after)).toEqual([{ kind: 'installed', name: 'kernel.x86_64', from: undefined, to: '2-1' }]);
   });
 
   it('reports nothing when nothing changed', () => {
     const same = list('a\tnoarch\t0:1-1\t1');
-    expect(diffInstalled(same, same, false)).toEqual([]);
+    expect(diffInstalled(same, same)).toEqual([]);
   });
 });

@@ -36,4 +36,17 @@ describe('main in text mode', () => {
     expect(r.err.join('\n')).toContain('[LOCK_HELD]');
     expect(r.out).toEqual(['Taking the dom0-update lock...']);
   });
+
+  it('refuses a receiver setting on the command line when the receiver is the qrexec service', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    const lockFile = join(dir, 'dom0-update.lock');
+    writeFileSync(join(dir, 'config'), `TRANSPORT=qrexec\nUPDATEVM=sys-net\nKEYRING=/k\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
+    const r = await capture([`--config=${join(dir, 'config')}`, '-y', '--keyring=/other.asc', `--updates-dir=${dir}/x`]);
+    expect(r.code).toBe(2);
+    expect(r.err.join('\n')).toContain('--updates-dir, --keyring: with TRANSPORT=qrexec the receiver is the qubes.ReceiveUpdates service');
+    expect(r.err.join('\n')).toContain('[CONFIG_NOT_FOR_QREXEC]');
+    // refused before the lock and before any UpdateVM was asked
+    expect(r.out).toEqual([]);
+  });
 });

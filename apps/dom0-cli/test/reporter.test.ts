@@ -22,6 +22,8 @@ describe('Reporter', () => {
     expect(err[1]).toContain('x-1-1.noarch\\x07');
     reporter.error('REJECTED', 'dom0 rejected a\u001b[8m.rpm');
     expect(err[2]).toBe('dom0-update: error: dom0 rejected a\\x1b[8m.rpm [REJECTED]');
+    reporter.unrequested('y-1-1.noarch', '2-1\u001b[8m');
+    expect(err[3]).toBe('dom0-update: unrequested package received and not installed: y-1-1.noarch (older than the installed 2-1\\x1b[8m: an attempted rollback)');
   });
 
   it('shows the receiver\'s own diagnostics with one prefix, still sanitised', () => {
@@ -38,6 +40,7 @@ describe('Reporter', () => {
     reporter.received('a-2-1.noarch', 'ABCD');
     reporter.change({ kind: 'upgraded', name: 'a.noarch', from: '1-1', to: '2-1' });
     reporter.unrequested('b-1-1.noarch');
+    reporter.unrequested('c-1-1.noarch', '2-1');
     reporter.rejected(undefined, 'TAR_LINK', 'a link');
     reporter.error('E', 'failed');
     reporter.done('error', 1, 'ignored');
@@ -46,6 +49,7 @@ describe('Reporter', () => {
       { type: 'package', status: 'verified', nevra: 'a-2-1.noarch', signer: 'ABCD' },
       { type: 'change', change: 'upgraded', name: 'a.noarch', from: '1-1', to: '2-1' },
       { type: 'unrequested', nevra: 'b-1-1.noarch' },
+      { type: 'unrequested', nevra: 'c-1-1.noarch', olderThanInstalled: '2-1' },
       { type: 'rejected', member: null, code: 'TAR_LINK', reason: 'a link' },
       { type: 'error', code: 'E', message: 'failed' },
       { type: 'done', status: 'error', exitCode: 1, percent: 100 },
