@@ -113,6 +113,19 @@ describe('tampered real packages', () => {
     expect(await outcome(sha1, fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
   });
 
+  it('rejects a signature header stripped of every digest, as rpm does, and accepts one digest left', async () => {
+    const none = rebuild(rsa, { sig: without(269, 273, 1004) });
+    expect(await outcome(none, fx.trusted)).toBe('RPM_HEADER_DIGEST_MISSING');
+    expect(await rpmAccepts(dir, none, 'nodigest.rpm')).toBe(false);
+    const noneV3 = rebuild(rsaV3, { sig: without(269, 273, 1004) });
+    expect(await outcome(noneV3, fx.trusted)).toBe('RPM_HEADER_DIGEST_MISSING');
+    for (const kept of [269, 273, 1004]) {
+      const one = rebuild(rsa, { sig: without(...[269, 273, 1004].filter((t) => t !== kept)) });
+      expect(await outcome(one, fx.trusted)).toBe('ACCEPTED');
+      expect(await rpmAccepts(dir, one, `only-${kept}.rpm`)).toBe(true);
+    }
+  });
+
   it('rejects a package without a payload digest', async () => {
     const b = rebuild(rsa, { main: without(5092, 5093), sig: without(269, 273) });
     expect(await outcome(b, fx.trusted)).toBe('RPM_PAYLOAD_DIGEST_MISSING');

@@ -116,11 +116,23 @@ export function parseSignatureHeader(header: ParsedHeader, member: string | unde
     }
   }
 
+  const sha256Header = hex(SigTag.SHA256HEADER, 64);
+  const sha1Header = hex(SigTag.SHA1HEADER, 40);
+  // rpm refuses a package with none of the three ("no digest"): publishing one would lock the
+  // genuine package of the same NEVRA out of the append-only repository with one dnf cannot install
+  if (sha256Header === undefined && sha1Header === undefined && md5 === undefined) {
+    throw new RpmVerifyError(
+      'RPM_HEADER_DIGEST_MISSING',
+      'signature header: none of SHA256HEADER (273), SHA1HEADER (269) and MD5 (1004) is present; rpm refuses a package without a digest',
+      member,
+    );
+  }
+
   return {
     headerSignature: dsa ?? rsa,
     legacySignature: pgp ?? gpg,
-    sha256Header: hex(SigTag.SHA256HEADER, 64),
-    sha1Header: hex(SigTag.SHA1HEADER, 40),
+    sha256Header,
+    sha1Header,
     md5,
     size,
     payloadSize,
