@@ -43,6 +43,12 @@ export class TransportError extends AgentError {
   }
 }
 
+/**
+ * The run was stopped: a signal (exit 128 + its number), or dom0 went away. dnf was stopped and
+ * this run's download directory removed.
+ */
+export class InterruptedError extends AgentError {}
+
 /** dom0 received the stream and refused it; the message names the member and the reason. */
 export class RejectedError extends AgentError {
   readonly member: string | undefined;

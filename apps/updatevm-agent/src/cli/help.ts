@@ -48,5 +48,6 @@ Options:
   --clean                  remove dnf's caches and leftover packages first
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 100 updates available (--check-only),
-            125 transport failure, 126 qrexec policy denied.
+            125 transport failure, 126 qrexec policy denied,
+            129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.
 `;

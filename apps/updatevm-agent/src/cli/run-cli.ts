@@ -8,6 +8,7 @@ import { createReporter, type Reporter } from '../progress/reporter.ts';
 import { sanitize } from '../text.ts';
 import { parseArgs, type Command } from './args.ts';
 import { HELP, VERSION } from './help.ts';
+import { Interruption } from './interruption.ts';
 
 export interface CliStreams {
   readonly stdin: Readable;
@@ -15,8 +16,13 @@ export interface CliStreams {
   readonly stderr: Writable;
 }
 
-async function execute(command: Exclude<Command, { kind: 'help' | 'version' }>, reporter: Reporter, stdin: Readable): Promise<ExitCode> {
-  const ctx = { layout: workdirLayout(command.options.workdir), reporter };
+async function execute(
+  command: Exclude<Command, { kind: 'help' | 'version' }>,
+  reporter: Reporter,
+  stdin: Readable,
+  interruption: Interruption,
+): Promise<ExitCode> {
+  const ctx = { layout: workdirLayout(command.options.workdir), reporter, interruption };
   switch (command.kind) {
     case 'sync-state':
       return syncState(ctx, stdin);
@@ -48,8 +54,9 @@ export async function runCli(argv: readonly string[], io: CliStreams): Promise<E
     return ExitCode.ok;
   }
   const reporter = createReporter(command.options.jsonProgress ? 'json' : io.stdout.isTTY === true ? 'tty' : 'plain', io.stdout);
+  const interruption = new Interruption();
   try {
-    return await execute(command, reporter, io.stdin);
+    return await execute(command, reporter, io.stdin, interruption);
   } catch (error) {
     const agentError =
       error instanceof AgentError
@@ -66,6 +73,7 @@ export async function runCli(argv: readonly string[], io: CliStreams): Promise<E
     io.stderr.write(`updatevm-agent: error: ${agentError.message} [${agentError.code}]\n`);
     return agentError.exitCode;
   } finally {
+    interruption.dispose();
     reporter.close();
   }
 }

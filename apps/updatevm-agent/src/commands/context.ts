@@ -1,8 +1,10 @@
 import type { WorkdirLayout } from '../installroot/paths.ts';
+import type { Interruption } from '../cli/interruption.ts';
 import type { Reporter } from '../progress/reporter.ts';
 
-/** What every command needs: where to work and where progress goes. */
+/** What every command needs: where to work, where progress goes, and whether to stop. */
 export interface AgentContext {
   readonly layout: WorkdirLayout;
   readonly reporter: Reporter;
+  readonly interruption?: Interruption;
 }

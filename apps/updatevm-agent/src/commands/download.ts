@@ -27,7 +27,7 @@ async function requireState(ctx: AgentContext): Promise<void> {
 
 /** `--clean`: dnf's caches and any package left from an earlier run are removed. */
 async function clean(ctx: AgentContext, dnf: DnfTool, request: DownloadRequest): Promise<void> {
-  const run = await runDnf(dnf, cleanArgs(dnf, ctx.layout, request), ctx.layout, 'download', () => undefined);
+  const run = await runDnf(dnf, cleanArgs(dnf, ctx.layout, request), ctx.layout, 'download', () => undefined, ctx.interruption?.signal);
   if (run.exitCode !== 0) throw dnfFailure(run, 'cleaning the cache');
   await rm(ctx.layout.cache, { recursive: true, force: true });
   await rm(ctx.layout.runs, { recursive: true, force: true });
@@ -44,7 +44,7 @@ async function checkOnly(
   ctx.reporter.report({ stage: 'resolve' });
   const run = await runDnf(dnf, checkArgs(dnf, ctx.layout, request, releasever), ctx.layout, 'check', (event) => {
     if (event.kind === 'available-update') updates.push(sanitize(`${event.name} ${event.version}`, 300));
-  });
+  }, ctx.interruption?.signal);
   // Only dnf's own 100 and 0 are answers; anything else means the check did not happen.
   if (run.exitCode === 100) {
     ctx.reporter.report({ stage: 'info', message: `updates available: ${updates.length === 0 ? 'yes' : updates.join(', ')}` });
@@ -87,6 +87,7 @@ async function downloadAndSend(
   await mkdir(ctx.layout.runs, { recursive: true, mode: 0o700 });
   // A fresh directory per run: only this run's packages are ever sent (Qubes issue 3408).
   const dir = await mkdtemp(join(ctx.layout.runs, 'run-'));
+  const forget = ctx.interruption?.removeOnForcedExit(dir);
   try {
     let total: number | null = null;
     let done = 0;
@@ -99,8 +100,9 @@ async function downloadAndSend(
         const percent = total === null || total === 0 ? null : Math.min(100, Math.floor((done * 100) / total));
         ctx.reporter.report({ stage: 'download', done, total, percent, package: sanitize(event.file, 300) });
       }
-    });
+    }, ctx.interruption?.signal);
     if (run.exitCode !== 0) throw dnfFailure(run, 'downloading updates');
+    ctx.interruption?.throwIfStopped();
     const packages = await collectDownloads(dir);
     if (packages.length === 0) {
       // Nothing to send: no empty batch goes to dom0 (see README, "No updates").
@@ -119,6 +121,7 @@ async function downloadAndSend(
     throw error;
   } finally {
     await rm(dir, { recursive: true, force: true });
+    forget?.();
   }
 }
 

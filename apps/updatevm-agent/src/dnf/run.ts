@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { DiskFullError, DnfError } from '../errors.ts';
+import { AgentError, DiskFullError, DnfError, InterruptedError } from '../errors.ts';
 import type { WorkdirLayout } from '../installroot/paths.ts';
 import { sanitize, sanitizeLines } from '../text.ts';
 import type { DnfTool } from './detect.ts';
@@ -22,20 +22,31 @@ export async function runDnf(
   layout: WorkdirLayout,
   mode: 'download' | 'check',
   onEvent: (event: DnfLineEvent) => void,
+  cancel?: AbortSignal,
 ): Promise<DnfRun> {
   const sub = execa(dnf.path, args, {
     env: dnfEnv(layout),
     reject: false,
+    // a stopped run stops dnf: SIGTERM, then SIGKILL before the agent's own unwinding grace ends
+    ...(cancel === undefined ? {} : { cancelSignal: cancel, forceKillAfterDelay: 2000 }),
     stdin: 'ignore',
     buffer: { stdout: false, stderr: true },
     maxBuffer: { stderr: 4 * 1024 * 1024 },
     stripFinalNewline: true,
   });
-  for await (const line of sub.iterable({ from: 'stdout' })) {
-    const event = parseDnfLine(line, mode);
-    if (event !== undefined) onEvent(event);
+  const stopped = (): AgentError => (cancel?.reason instanceof AgentError ? cancel.reason : new InterruptedError('INTERRUPTED', 'stopped'));
+  try {
+    for await (const line of sub.iterable({ from: 'stdout' })) {
+      const event = parseDnfLine(line, mode);
+      if (event !== undefined) onEvent(event);
+    }
+  } catch (error) {
+    if (cancel?.aborted === true) throw stopped();
+    throw error;
   }
   const result = await sub;
+  // a signal to the whole process group may end dnf before the abort reaches it: still a stop
+  if (result.isCanceled || cancel?.aborted === true) throw stopped();
   if (result.exitCode === undefined) {
     if (result.code === 'ENOENT') {
       throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started`);

@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE, makeWorld, syncedWorkdir, type World } from './support/world.ts';
+
+let world: World;
+let fakeBin: string;
+
+/**
+ * A dnf that starts a download into this run's directory and then hangs, writing its pid where
+ * the test can see it: the agent must stop it and remove the directory.
+ */
+const HANGING_DNF = `#!/bin/sh
+if [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi
+for a in "$@"; do case "$a" in --downloaddir=*) d=\${a#--downloaddir=};; esac; done
+echo partial > "$d/half-downloaded.rpm"
+echo $$ > "$MARK.tmp" && mv "$MARK.tmp" "$MARK"
+exec sleep 120
+`;
+
+beforeAll(async () => {
+  world = await makeWorld();
+  fakeBin = join(world.dir, 'hanging-bin');
+  await mkdir(fakeBin);
+  await writeFile(join(fakeBin, 'dnf'), HANGING_DNF);
+  await chmod(join(fakeBin, 'dnf'), 0o755);
+});
+
+afterAll(async () => {
+  await world.close();
+});
+
+async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const readPid = async (file: string): Promise<number | undefined> => {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : Number(text.trim());
+};
+
+describe('a stopped run', () => {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`stops dnf, removes its download directory and exits ${code} on ${signal}`, async () => {
+      const workdir = await syncedWorkdir(world, `signal-${signal}`);
+      const mark = join(world.dir, `dnf-${signal}.pid`);
+      const child = spawn(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--json-progress'], {
+        env: { PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`, MARK: mark },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      const dnfPid = await waitFor(() => readPid(mark), 'the fake dnf');
+      expect(await readdir(join(workdir, 'runs'))).toHaveLength(1);
+
+      child.kill(signal);
+      expect(await exited).toBe(code);
+      expect(stderr).toContain(`stopped by ${signal} [INTERRUPTED]`);
+      expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toMatchObject({ stage: 'done', result: 'error', code: 'INTERRUPTED' });
+      expect(await readdir(join(workdir, 'runs'))).toEqual([]);
+      await waitFor(() => (alive(dnfPid) ? undefined : true), 'dnf to end', 5000);
+    });
+  }
+
+  it('stops by itself when the process that started it is killed, leaving nothing behind', async () => {
+    const workdir = await syncedWorkdir(world, 'orphan');
+    const mark = join(world.dir, 'dnf-orphan.pid');
+    const agentPidFile = join(world.dir, 'agent-orphan.pid');
+    // a stand-in for dom0-update: starts the agent, then is killed with SIGKILL and cannot stop it
+    const parent = spawn(
+      'sh',
+      ['-c', `"${process.execPath}" "${BUNDLE}" download --workdir "${workdir}" >/dev/null 2>&1 & echo $! > "${agentPidFile}.tmp"; mv "${agentPidFile}.tmp" "${agentPidFile}"; wait`],
+      { env: { PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`, MARK: mark }, stdio: 'ignore' },
+    );
+    const agentPid = await waitFor(() => readPid(agentPidFile), 'the agent');
+    const dnfPid = await waitFor(() => readPid(mark), 'the fake dnf');
+    parent.kill('SIGKILL');
+
+    await waitFor(() => (alive(agentPid) ? undefined : true), 'the orphaned agent to stop', 15_000);
+    await waitFor(() => (alive(dnfPid) ? undefined : true), 'its dnf to end', 5000);
+    expect(await readdir(join(workdir, 'runs'))).toEqual([]);
+  });
+});
