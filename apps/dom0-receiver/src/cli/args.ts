@@ -47,7 +47,7 @@ export type ParsedArgs = ReceiveArgs | VerifyArgs | StageArgs | HelpArgs | Versi
 /** Name of the internal subcommand the receiver starts its child with. */
 export const STAGE_COMMAND = '__stage';
 
-const DECIMAL = /^[1-9][0-9]{0,15}$/;
+const DECIMAL = /^[1-9][0-9]*$/;
 // qube names: Qubes allows letters, digits, '_', '-', '.' and starts with a letter
 const VM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -56,7 +56,7 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z
 export function parsePositiveInteger(text: string, what: string): number {
   if (!DECIMAL.test(text)) throw new UsageError(`${what} must be a positive decimal integer, got "${text}"`);
   const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new UsageError(`${what} is too large: "${text}"`);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`${what} is too large (at most ${Number.MAX_SAFE_INTEGER}): "${text}"`);
   return value;
 }
 
