@@ -26,6 +26,7 @@ export {
   type ProtocolErrorCode,
 } from './errors.ts';
 export {
+  foldCase,
   MEMBER_NAME_PATTERN,
   USTAR_NAME_BYTES,
   STATE_PATH_RULES,

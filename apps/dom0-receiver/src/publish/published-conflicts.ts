@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { foldCase } from '@dom0-updates/protocol';
 import { PackageError } from '../errors.ts';
 import type { AcceptedPackage } from './result-record.ts';
 
@@ -21,7 +22,18 @@ async function sha256Of(path: string): Promise<string> {
 export async function checkAgainstPublished(generationDir: string | undefined, accepted: readonly AcceptedPackage[]): Promise<ReadonlySet<string>> {
   const same = new Set<string>();
   if (generationDir === undefined) return same;
+  // A name that differs from a published one only in letter case is refused too, as the decoder
+  // refuses such a pair within one batch: on a case-insensitive filesystem they are one file.
+  const publishedByFolded = new Map((await readdir(generationDir)).map((name) => [foldCase(name), name]));
   for (const pkg of accepted) {
+    const twin = publishedByFolded.get(foldCase(pkg.file));
+    if (twin !== undefined && twin !== pkg.file) {
+      throw new PackageError(
+        'RPM_CONFLICTS_PUBLISHED',
+        `${pkg.file} differs only in letter case from the published ${twin}; on a case-insensitive filesystem they would be one file`,
+        pkg.file,
+      );
+    }
     const path = join(generationDir, pkg.file);
     let size: number;
     try {
