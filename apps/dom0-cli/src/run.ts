@@ -2,7 +2,7 @@
  * One dom0-update run: lock, state sync, agent, result record, install, report.
  * Decisions rest on dom0's own data only: the receiver's result record and dom0's rpm database.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
@@ -58,6 +58,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     if (!options.checkOnly && config.keyring.length === 0) {
       throw new ConfigError('CONFIG_NO_KEYRING', 'no KEYRING is configured: dom0 needs the pinned keys to verify packages');
     }
+    // before the UpdateVM downloads anything: a missing key would only fail the receiver later
+    if (!options.checkOnly) for (const key of config.keyring) requireReadable(key);
     reporter.stage('lock', 'Taking the dom0-update lock...');
     const lock = acquireLock(config.lockFile);
     try {
@@ -303,4 +305,13 @@ function agentFailure(exitCode: number, what: string): CliError {
     return new TransportError('POLICY_DENIED', `${what}: the qrexec policy denied the service call (exit 126)`, EXIT.policyDenied);
   }
   return new AgentError('AGENT_FAILED', `${what} (the UpdateVM's agent exited with ${exitCode}; see its output above)`);
+}
+
+function requireReadable(keyFile: string): void {
+  try {
+    accessSync(keyFile, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError('CONFIG_KEYRING_UNREADABLE', `KEYRING ${keyFile} cannot be read (${code}): dom0 needs the pinned keys to verify packages`);
+  }
 }

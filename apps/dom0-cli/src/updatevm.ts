@@ -11,10 +11,11 @@ export async function findUpdateVm(config: Config): Promise<string> {
   if (config.transport === 'local') return 'local';
   const result = await execa('qubes-prefs', ['updatevm'], { reject: false, stdin: 'ignore' });
   if (result.failed) {
-    throw new StateError(
-      'UPDATEVM_UNKNOWN',
-      `no UPDATEVM configured and "qubes-prefs updatevm" failed (${result.shortMessage}); set UPDATEVM in the config`,
-    );
+    const why =
+      result.code === 'ENOENT'
+        ? 'qubes-prefs is not installed: not a Qubes dom0?'
+        : (result.stderr.trim().split('\n')[0] ?? '') || ((result.shortMessage ?? '').split('\n')[0] ?? '') || 'failed';
+    throw new StateError('UPDATEVM_UNKNOWN', `no UPDATEVM configured and "qubes-prefs updatevm" failed (${why}); set UPDATEVM in the config`);
   }
   const name = result.stdout.trim();
   if (name === '') {

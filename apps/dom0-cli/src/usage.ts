@@ -23,6 +23,8 @@ Options:
   --updatevm=QUBE, --transport=qrexec|local, --updates-dir=DIR, --keyring=FILE,
   --dom0-root=DIR, --max-files=N, --max-bytes=N, --timeout=SECONDS, ...
                           override the configuration key of the same name
+                          (with qrexec not those the receiver reads)
+  --releasever=VER        release version for dom0's and the UpdateVM's dnf
   --best, --nobest, --skip-broken, --allowerasing, --refresh, --quiet,
   --verbose, --nodocs, --exclude=SPEC, --setopt=KEY=VALUE
                           dnf options passed to the UpdateVM's dnf (--setopt only
@@ -33,5 +35,6 @@ Options:
   --version               show the version
 
 Exit codes: 0 success, 1 failure, 2 usage error, 100 updates available
-(--check-only), 125 transport failure, 126 service call denied by policy.
+(--check-only), 125 transport failure, 126 service call denied by policy,
+129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM.
 `;

@@ -49,4 +49,28 @@ describe('main in text mode', () => {
     // refused before the lock and before any UpdateVM was asked
     expect(r.out).toEqual([]);
   });
+
+  it('says plainly that qubes-prefs is missing when no UpdateVM is configured off Qubes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'config'), `TRANSPORT=qrexec\nLOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
+    const r = await capture([`--config=${join(dir, 'config')}`, '--check-only']);
+    expect(r.code).toBe(1);
+    const text = r.err.join('\n');
+    expect(text).toContain('"qubes-prefs updatevm" failed (qubes-prefs is not installed: not a Qubes dom0?)');
+    expect(text).toContain('[UPDATEVM_UNKNOWN]');
+    expect(text).not.toContain('\\x0a');
+  });
+
+  it('refuses a KEYRING file it cannot read before the UpdateVM is asked for anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    const missing = join(dir, 'missing.asc');
+    writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${missing}\nLOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
+    const r = await capture([`--config=${join(dir, 'config')}`, '-y']);
+    expect(r.code).toBe(1);
+    expect(r.err.join('\n')).toContain(`KEYRING ${missing} cannot be read (ENOENT)`);
+    expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_UNREADABLE]');
+    expect(r.out).toEqual([]);
+  });
 });
