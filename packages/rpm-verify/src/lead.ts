@@ -58,7 +58,7 @@ export function checkLeadName(lead: Lead, forms: readonly string[], member: stri
   if (!ok) {
     throw new RpmVerifyError(
       'RPM_LEAD_NAME_MISMATCH',
-      `lead name "${lead.name}" does not match the signed header (${forms.join(' or ')})`,
+      `lead name "${lead.name}" does not match the main header's name (${forms.join(' or ')})`,
       member,
     );
   }

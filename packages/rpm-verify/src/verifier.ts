@@ -345,7 +345,6 @@ class StreamVerifier implements RpmStreamVerifier {
     const bytes = this.#target;
     const parsed = parseHeader(bytes, known(this.#mainIntro, 'main intro'), 'main', m);
     const main = parseMainHeader(parsed, m);
-    checkLeadName(known(this.#lead, 'lead'), main.leadNames, m);
     const sig = known(this.#sigHeader, 'signature header');
     if (sig.sha256Header !== undefined && createHash('sha256').update(bytes).digest('hex') !== sig.sha256Header) {
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'main header does not match SHA256HEADER (273)', m);
@@ -354,6 +353,8 @@ class StreamVerifier implements RpmStreamVerifier {
       // never relied on, but rpm rejects a bad one, so we do too
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'main header does not match SHA1HEADER (269)', m);
     }
+    // after the header digests: a changed name in the main header is a digest mismatch, not the lead's fault
+    checkLeadName(known(this.#lead, 'lead'), main.leadNames, m);
     this.#main = main;
     this.#mainParsed = parsed;
     // the header signature is checked while the payload streams in

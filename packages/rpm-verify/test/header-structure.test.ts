@@ -64,6 +64,18 @@ describe('header structure', () => {
     expect(codeOfSync(() => parse(c))).toBe('RPM_REGION_BAD');
   });
 
+  it('names what is wrong with a region trailer', () => {
+    const wrong = (at: number, value: number): Buffer => {
+      const b = Buffer.from(buildHeader('main', BASE));
+      b.writeInt32BE(value, b.length - 16 + at);
+      return b;
+    };
+    expect(() => parse(wrong(0, 62))).toThrow('region trailer is wrong: its tag is 62, not 63');
+    expect(() => parse(wrong(4, 4))).toThrow('region trailer is wrong: its type is 4, not BIN (7)');
+    expect(() => parse(wrong(8, -64))).toThrow('region trailer is wrong: it covers 64 bytes of index, not the 5 entries (80 bytes)');
+    expect(() => parse(wrong(12, 32))).toThrow('region trailer is wrong: its count is 32, not 16');
+  });
+
   it('rejects unsorted and duplicated tags', () => {
     const swapped = [BASE[1]!, BASE[0]!, BASE[2]!, BASE[3]!];
     expect(codeOfSync(() => parse(buildHeader('main', swapped)))).toBe('RPM_HEADER_NOT_CANONICAL');

@@ -155,6 +155,13 @@ describe('tampered real packages', () => {
     expect(await rpmAccepts(dir, leadName, 'lead.rpm')).toBe(true);
   });
 
+  it('blames a name changed in the main header on the header digest, not on the lead', async () => {
+    const renamed = rebuild(rsa, {
+      main: (es) => es.map((e) => (e.tag === 1000 ? { ...e, data: flip(e.data, 0, 0x20) } : e)),
+    });
+    expect(await outcome(renamed, fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
+  });
+
   it('rejects a bad lead', async () => {
     expect(await outcome(flip(rsa.bytes, 0), fx.trusted)).toBe('RPM_BAD_LEAD');
     expect(await outcome(flip(rsa.bytes, 7), fx.trusted)).toBe('RPM_BAD_LEAD'); // type: source

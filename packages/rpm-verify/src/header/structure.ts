@@ -107,13 +107,18 @@ export function parseHeader(bytes: Uint8Array, intro: HeaderIntro, kind: HeaderK
     throw new RpmVerifyError('RPM_REGION_BAD', `${w}: region entry is not BIN/16 pointing at the end of the store`, member);
   }
   const trailer = new DataView(store.buffer, store.byteOffset + trailerOffset, REGION_TRAILER_SIZE);
-  if (
-    trailer.getUint32(0) !== regionTag ||
-    trailer.getUint32(4) !== HeaderType.BIN ||
-    trailer.getInt32(8) !== -(intro.indexCount * ENTRY_SIZE) ||
-    trailer.getUint32(12) !== REGION_TRAILER_SIZE
-  ) {
-    throw new RpmVerifyError('RPM_REGION_BAD', `${w}: region trailer does not cover exactly the ${intro.indexCount} index entries`, member);
+  const trailerProblem =
+    trailer.getUint32(0) !== regionTag
+      ? `its tag is ${trailer.getUint32(0)}, not ${regionTag}`
+      : trailer.getUint32(4) !== HeaderType.BIN
+        ? `its type is ${trailer.getUint32(4)}, not BIN (7)`
+        : trailer.getInt32(8) !== -(intro.indexCount * ENTRY_SIZE)
+          ? `it covers ${-trailer.getInt32(8)} bytes of index, not the ${intro.indexCount} entries (${intro.indexCount * ENTRY_SIZE} bytes)`
+          : trailer.getUint32(12) !== REGION_TRAILER_SIZE
+            ? `its count is ${trailer.getUint32(12)}, not ${REGION_TRAILER_SIZE}`
+            : undefined;
+  if (trailerProblem !== undefined) {
+    throw new RpmVerifyError('RPM_REGION_BAD', `${w}: region trailer is wrong: ${trailerProblem}`, member);
   }
 
   const entries = new Map<number, HeaderEntry>();

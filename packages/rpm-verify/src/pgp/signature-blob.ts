@@ -13,7 +13,6 @@ const ALGO_NAMES: Readonly<Record<number, string>> = { 1: 'RSA', 3: 'RSA', 22: '
 
 /** Signature subpacket types (RFC 9580, 5.2.3.7) that this module reads. */
 const Subpacket = { CREATED: 2, EXPIRES: 3, ISSUER_KEY_ID: 16, ISSUER_FINGERPRINT: 33 } as const;
-/** Only these may be marked critical: they are the ones whose meaning we enforce. */
 /**
  * Subpackets that may be marked critical: the ones rpm 4.18 accepts as critical. It refuses any
  * other critical subpacket (a critical expiry or issuer fingerprint too), and a package we accept
@@ -79,7 +78,11 @@ export function parseSignatureBlob(blob: Uint8Array, tag: number, member: string
   const hashAlgorithm = body[3] ?? 0;
   const algorithmName = ALGO_NAMES[publicKeyAlgorithm];
   if (algorithmName === undefined) {
-    throw new RpmVerifyError('RPM_WEAK_KEY', `signature tag ${tag}: public-key algorithm ${publicKeyAlgorithm} is not allowed`, member);
+    throw new RpmVerifyError(
+      'RPM_WEAK_KEY',
+      `signature tag ${tag}: public-key algorithm ${publicKeyAlgorithm} is not one this verifier accepts (RSA or EdDSA)`,
+      member,
+    );
   }
   const isRsa = publicKeyAlgorithm === PublicKeyAlgo.RSA || publicKeyAlgorithm === PublicKeyAlgo.RSA_SIGN;
   if ((tag === 268 || tag === 1002) !== isRsa) {
