@@ -14,6 +14,7 @@ let fakeBin: string;
 const HANGING_DNF = `#!/bin/sh
 if [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi
 for a in "$@"; do case "$a" in --downloaddir=*) d=\${a#--downloaddir=};; esac; done
+echo "Downloading Packages:"
 echo partial > "$d/half-downloaded.rpm"
 echo $$ > "$MARK.tmp" && mv "$MARK.tmp" "$MARK"
 exec sleep 120
@@ -98,5 +99,26 @@ describe('a stopped run', () => {
     await waitFor(() => (alive(agentPid) ? undefined : true), 'the orphaned agent to stop', 15_000);
     await waitFor(() => (alive(dnfPid) ? undefined : true), 'its dnf to end', 5000);
     expect(await readdir(join(workdir, 'runs'))).toEqual([]);
+  });
+
+  it('reports the bytes downloaded so far while a package is still downloading', async () => {
+    const workdir = await syncedWorkdir(world, 'heartbeat');
+    const mark = join(world.dir, 'dnf-heartbeat.pid');
+    const child = spawn(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--json-progress'], {
+      env: { PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`, MARK: mark },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const line = await waitFor(
+      () => stdout.split('\n').find((l) => l.includes('"bytes"')),
+      'a download event with the bytes so far',
+      15_000,
+    );
+    // "partial\n" from the stand-in dnf, no package finished yet
+    expect(JSON.parse(line)).toEqual({ stage: 'download', done: 0, total: null, percent: null, bytes: 8 });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
   });
 });

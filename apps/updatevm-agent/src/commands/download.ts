@@ -91,16 +91,29 @@ async function downloadAndSend(
   try {
     let total: number | null = null;
     let done = 0;
+    let downloading = false;
+    const percentDone = (): number | null => (total === null || total === 0 ? null : Math.min(100, Math.floor((done * 100) / total)));
     ctx.reporter.report({ stage: 'resolve' });
-    const run = await runDnf(dnf, downloadArgs(dnf, ctx.layout, request, dir, releasever), ctx.layout, 'download', (event) => {
-      if (event.kind === 'transaction-count') total = (total ?? 0) + event.count;
-      if (event.kind === 'downloading') ctx.reporter.report({ stage: 'download', done, total, percent: total === null ? null : 0 });
-      if (event.kind === 'downloaded') {
-        done += 1;
-        const percent = total === null || total === 0 ? null : Math.min(100, Math.floor((done * 100) / total));
-        ctx.reporter.report({ stage: 'download', done, total, percent, package: sanitize(event.file, 300) });
-      }
-    }, ctx.interruption?.signal);
+    // dnf says a package is done only when it is: a slow download would show nothing for minutes
+    const heartbeat = watchDownloadedBytes(dir, (bytes) => {
+      if (downloading) ctx.reporter.report({ stage: 'download', done, total, percent: percentDone(), bytes });
+    });
+    let run;
+    try {
+      run = await runDnf(dnf, downloadArgs(dnf, ctx.layout, request, dir, releasever), ctx.layout, 'download', (event) => {
+        if (event.kind === 'transaction-count') total = (total ?? 0) + event.count;
+        if (event.kind === 'downloading') {
+          downloading = true;
+          ctx.reporter.report({ stage: 'download', done, total, percent: total === null ? null : 0 });
+        }
+        if (event.kind === 'downloaded') {
+          done += 1;
+          ctx.reporter.report({ stage: 'download', done, total, percent: percentDone(), package: sanitize(event.file, 300) });
+        }
+      }, ctx.interruption?.signal);
+    } finally {
+      heartbeat.stop();
+    }
     if (run.exitCode !== 0) throw dnfFailure(run, 'downloading updates');
     ctx.interruption?.throwIfStopped();
     const packages = await collectDownloads(dir);
@@ -123,6 +136,38 @@ async function downloadAndSend(
     await rm(dir, { recursive: true, force: true });
     forget?.();
   }
+}
+
+/** How often the bytes in a run's download directory are counted while dnf downloads. */
+const HEARTBEAT_MS = 3000;
+
+/**
+ * Counts the bytes of the regular files in `dir` every few seconds and reports the count when it
+ * has grown. Never fails the run: a count that cannot be taken is skipped.
+ */
+function watchDownloadedBytes(dir: string, report: (bytes: number) => void): { stop(): void } {
+  let last = 0;
+  let counting = false;
+  const timer = setInterval(() => {
+    if (counting) return;
+    counting = true;
+    void (async () => {
+      let bytes = 0;
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (entry.isFile()) bytes += (await lstat(join(dir, entry.name)).catch(() => ({ size: 0 }))).size;
+      }
+      if (bytes > last) {
+        last = bytes;
+        report(bytes);
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        counting = false;
+      });
+  }, HEARTBEAT_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 /** Resolves and downloads with dnf, then sends this run's packages to dom0 (or only checks). */

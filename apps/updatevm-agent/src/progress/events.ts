@@ -13,6 +13,8 @@ export type ProgressEvent =
       readonly total: number | null;
       readonly percent: number | null;
       readonly package?: string;
+      /** Bytes in this run's download directory so far, partial files included (a periodic update). */
+      readonly bytes?: number;
     }
   | { readonly stage: 'send'; readonly bytes: number; readonly total: number; readonly percent: number }
   | { readonly stage: 'info'; readonly message: string }

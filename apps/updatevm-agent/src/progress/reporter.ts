@@ -27,7 +27,8 @@ export function describe(event: ProgressEvent): string | undefined {
     case 'download': {
       const of = event.total === null ? '' : `/${event.total}`;
       const pct = event.percent === null ? '' : ` ${event.percent}%`;
-      return `downloading: ${event.done}${of}${pct}${event.package === undefined ? '' : ` ${event.package}`}`;
+      const so = event.bytes === undefined ? '' : ` (${formatBytes(event.bytes)} so far)`;
+      return `downloading: ${event.done}${of}${pct}${so}${event.package === undefined ? '' : ` ${event.package}`}`;
     }
     case 'send':
       return `sending: ${formatBytes(event.bytes)} of ${formatBytes(event.total)} (${event.percent}%)`;
