@@ -62,6 +62,15 @@ async function findStage(receiverPid: number): Promise<StageView> {
   throw new Error(`no stage process below ${receiverPid}`);
 }
 
+/** SIGKILL, where the process may already be gone (under bwrap's --die-with-parent it ends with the receiver). */
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 /** Runs a receive until the stage pauses after its first member, looks at the stage, then kills both. */
 async function stageWhilePaused(args: readonly string[]): Promise<{ stage: StageView; stderr: string }> {
   const f = await getFixtures();
@@ -73,9 +82,8 @@ async function stageWhilePaused(args: readonly string[]): Promise<{ stage: Stage
   } finally {
     // a stage without bwrap's --die-with-parent would outlive the receiver: kill it by its pid
     const stage = await findStage(receiverPid).catch(() => undefined);
-    const ended = paused.kill();
-    if (stage !== undefined) process.kill(stage.pid, 'SIGKILL');
-    await ended;
+    if (stage !== undefined) killIfAlive(stage.pid);
+    await paused.kill();
   }
 }
 

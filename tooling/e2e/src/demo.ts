@@ -49,9 +49,17 @@ const interrupt = onInterrupt(async (signal: InterruptSignal) => {
 });
 
 function keptNote(): string {
-  return current?.isolation.mode === 'netns'
-    ? `kept ${dir}; its network namespaces are deleted, and dom0-update.conf's AGENT_COMMAND and RECEIVER_COMMAND name them, so it cannot run again as is`
-    : `kept ${dir}`;
+  const kept =
+    current?.isolation.mode === 'netns'
+      ? `kept ${dir}; its network namespaces are deleted, and dom0-update.conf's AGENT_COMMAND and RECEIVER_COMMAND name them, so it cannot run again as is`
+      : `kept ${dir}`;
+  if (current === undefined) return kept;
+  // the scratch root keeps its rpmdb where dom0 does, which Debian's rpm does not look for by default
+  return [
+    kept,
+    `    what dom0 has:  rpm --root ${current.dom0.root} --dbpath /var/lib/rpm -qa`,
+    `    published repo: ${join(current.updatesDir, 'repo')} (result record: ${join(current.updatesDir, 'result.json')})`,
+  ].join('\n');
 }
 
 const say = (text: string): void => {
@@ -119,7 +127,7 @@ async function demo(scenario: Scenario): Promise<number> {
     say(`    isolation: none (${scenario.isolation.reason}); every side runs as an ordinary process.`);
   }
   say(`    scratch machine: ${scenario.dir}${keep ? '' : ' (removed at the end; --keep keeps it)'}`);
-  say(`    mirror (reachable by the UpdateVM only): ${scenario.mirror.url}`);
+  say(`    mirror${scenario.isolation.mode === 'netns' ? ' (reachable by the UpdateVM only)' : ''}: ${scenario.mirror.url}`);
   say(`    dom0 has: ${(await scenario.installed()).join(', ')}`);
 
   if (tamper) return await tamperRun(scenario);
