@@ -24,6 +24,7 @@ export class Interruption {
   readonly #parent = process.ppid;
   readonly #handlers = new Map<HandledSignal, () => void>();
   readonly #poll: NodeJS.Timeout;
+  #grace: NodeJS.Timeout | undefined;
   #exitCode: ExitCode = ExitCode.failure;
 
   constructor() {
@@ -59,6 +60,7 @@ export class Interruption {
 
   dispose(): void {
     clearInterval(this.#poll);
+    clearTimeout(this.#grace);
     for (const [name, handler] of this.#handlers) process.off(name, handler);
   }
 
@@ -70,7 +72,8 @@ export class Interruption {
     this.#exitCode = error.exitCode;
     this.#controller.abort(error);
     // unref: a run that unwinds in time exits by itself, before this fires
-    setTimeout(() => this.#forceExit(), UNWIND_GRACE_MS).unref();
+    this.#grace = setTimeout(() => this.#forceExit(), UNWIND_GRACE_MS);
+    this.#grace.unref();
   }
 
   #forceExit(): void {
