@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // No test here is timed (speed is measured by benchmarks); the timeout only catches a hang.
+    // Exhaustive loops take a few seconds alone and several times that when CI runs every
+    // package's tests at once on two cores, so vitest's 5 s default failed one under load.
+    testTimeout: 60_000,
+  },
+});
