@@ -64,8 +64,11 @@ describe('member names', () => {
     });
   }
 
-  it('rejects trailing garbage after the NUL terminator (a.rpm\\0evil)', async () => {
+  it('rejects trailing garbage after the NUL terminator (a.rpm\\0evil) and shows it', async () => {
     expect(await expectCode(buildTar([{ name: 'a.rpm\0evil', body: text('x') }]), 'TAR_BAD_NAME')).toMatch(/after a NUL/);
+    expect(await expectCode(buildTar([{ name: 'a.rpm\0../../x\x1b', body: text('x') }]), 'TAR_BAD_NAME')).toContain(
+      'the field goes on "\\x00../../x\\x1b"',
+    );
   });
 
   it('rejects a single non-NUL byte at the very end of the name field', async () => {

@@ -28,6 +28,9 @@ describe('path escapes', () => {
   it('rejects a name split into the ustar prefix field', async () => {
     const { error } = await expectCode(buildTar([{ name: 'x.rpm', fields: { prefix: '../../etc' } }]), 'TAR_BAD_NAME');
     expect(error.message).toMatch(/prefix/);
+    // the member is the name field alone; the message shows what the prefix would have added
+    expect(error.member).toBe('x.rpm');
+    expect(error.message).toContain('("../../etc";');
   });
 });
 

@@ -156,15 +156,23 @@ export function parseHeaderBlock(block: Uint8Array): UstarHeader {
       throw new StreamError('TAR_BAD_HEADER', `${label} field must be empty or zero for a regular file`, member);
     }
   }
-  if (!isZero(fieldOf(block, FIELDS.prefix))) {
-    throw new StreamError('TAR_BAD_NAME', 'the ustar prefix field is used (names must fit the 100-byte name field)', member);
+  const prefix = fieldOf(block, FIELDS.prefix);
+  if (!isZero(prefix)) {
+    // the member shown is the name field alone: say what the prefix would have put in front of it
+    const prefixEnd = prefix.indexOf(NUL);
+    const shownPrefix = sanitizeAsciiBytesForTerminal(prefixEnd === -1 ? prefix : prefix.subarray(0, prefixEnd), 200);
+    throw new StreamError('TAR_BAD_NAME', `the ustar prefix field is used ("${shownPrefix}"; names must fit the 100-byte name field)`, member);
   }
   if (!isZero(fieldOf(block, FIELDS.pad))) {
     throw new StreamError('TAR_BAD_HEADER', 'reserved bytes 500-511 of the header are not zero', member);
   }
 
   if (nameEnd !== -1 && !isZero(nameField.subarray(nameEnd))) {
-    throw new StreamError('TAR_BAD_NAME', 'the name field has bytes after a NUL (NUL inside the name)', member);
+    // the member shown ends at the NUL: show what was hidden after it
+    let last = nameField.length;
+    while (last > nameEnd && nameField[last - 1] === NUL) last -= 1;
+    const hidden = sanitizeAsciiBytesForTerminal(nameField.subarray(nameEnd, last), 200);
+    throw new StreamError('TAR_BAD_NAME', `the name field has bytes after a NUL (NUL inside the name; the field goes on "${hidden}")`, member);
   }
   if (!rawName.every((b) => b >= 0x20 && b < 0x7f)) {
     throw new StreamError('TAR_BAD_NAME', 'the name contains control characters or bytes outside printable ASCII', member);
