@@ -11,3 +11,6 @@ process.exitCode = await runCli(process.argv.slice(2), {
   process.stderr.write(`updatevm-agent: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
   return error instanceof AgentError ? error.exitCode : ExitCode.failure;
 });
+// The command is over: input dom0 has not finished sending (a run stopped mid-stream) must not
+// keep the process alive; stdout and stderr still drain before it exits.
+process.stdin.destroy();

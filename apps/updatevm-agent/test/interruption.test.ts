@@ -121,4 +121,25 @@ describe('a stopped run', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
   });
+
+  it('stops at once while it still waits for dom0\'s state stream', async () => {
+    const workdir = join(world.dir, 'state-wait');
+    const child = spawn(process.execPath, [BUNDLE, 'sync-state', '--workdir', workdir, '--json-progress'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    // half a tar header of the state stream, then nothing: the agent is waiting for the rest
+    child.stdin.write(Buffer.alloc(256, 0x61));
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toMatchObject({ stage: 'done', result: 'error', code: 'INTERRUPTED' });
+    // it unwound by itself, not through the forced exit after the grace
+    expect(stderr).not.toContain('stopped before the run could unwind');
+    child.stdin.destroy();
+  });
 });

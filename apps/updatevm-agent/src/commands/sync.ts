@@ -10,7 +10,17 @@ import { performDownload } from './download.ts';
 
 /** Takes in dom0's state stream and lays out the installroot; returns dom0's request. */
 async function takeState(ctx: AgentContext, stdin: Readable): Promise<DownloadRequest> {
-  const { request, files } = await receiveState(stdin);
+  try {
+    return await layOutState(ctx, stdin);
+  } catch (error) {
+    // a stop while dom0's state streams in ends the read at once; the half-built root is discarded
+    ctx.interruption?.throwIfStopped();
+    throw error;
+  }
+}
+
+async function layOutState(ctx: AgentContext, stdin: Readable): Promise<DownloadRequest> {
+  const { request, files } = await receiveState(stdin, ctx.interruption?.signal);
   await writeRpmMacros(ctx.layout);
   const installed = await installState(ctx.layout, files, ensureRpmdbReadable);
   const rebuilt = installed.checked;

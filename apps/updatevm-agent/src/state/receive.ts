@@ -30,8 +30,8 @@ export function requestFromProtocol(request: UpdateRequest): DownloadRequest {
 }
 
 /** Decodes dom0's state-sync stream with the protocol's strict decoder: request.json first, then files. */
-export async function receiveState(stdin: Readable): Promise<ReceivedState> {
-  const entries: AsyncGenerator<StateEntry, void, undefined> = decodeStateSync(stdin, DEFAULT_STATE_SYNC_LIMITS);
+export async function receiveState(stdin: Readable, signal?: AbortSignal): Promise<ReceivedState> {
+  const entries: AsyncGenerator<StateEntry, void, undefined> = decodeStateSync(stdin, DEFAULT_STATE_SYNC_LIMITS, signal);
   let first: IteratorResult<StateEntry, void>;
   try {
     first = await entries.next();
