@@ -56,27 +56,32 @@ const readPid = async (file: string): Promise<number | undefined> => {
   return text === undefined ? undefined : Number(text.trim());
 };
 
+/** The agent bundle as a running process, its output collected as it comes. */
+function startAgent(args: readonly string[], options: { mark?: string; stdin?: 'pipe' | 'ignore' } = {}) {
+  const child = spawn(process.execPath, [BUNDLE, ...args], {
+    env: { PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`, ...(options.mark === undefined ? {} : { MARK: options.mark }) },
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (c: Buffer) => (out.stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out.stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { child, out, exited, lastEvent: (): unknown => JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') };
+}
+
 describe('a stopped run', () => {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     it(`stops dnf, removes its download directory and exits ${code} on ${signal}`, async () => {
       const workdir = await syncedWorkdir(world, `signal-${signal}`);
       const mark = join(world.dir, `dnf-${signal}.pid`);
-      const child = spawn(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--json-progress'], {
-        env: { PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`, MARK: mark },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      const { child, out, exited, lastEvent } = startAgent(['download', '--workdir', workdir, '--json-progress'], { mark });
       const dnfPid = await waitFor(() => readPid(mark), 'the fake dnf');
       expect(await readdir(join(workdir, 'runs'))).toHaveLength(1);
 
       child.kill(signal);
       expect(await exited).toBe(code);
-      expect(stderr).toContain(`stopped by ${signal} [INTERRUPTED]`);
-      expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toMatchObject({ stage: 'done', result: 'error', code: 'INTERRUPTED' });
+      expect(out.stderr).toContain(`stopped by ${signal} [INTERRUPTED]`);
+      expect(lastEvent()).toMatchObject({ stage: 'done', result: 'error', code: 'INTERRUPTED' });
       expect(await readdir(join(workdir, 'runs'))).toEqual([]);
       await waitFor(() => (alive(dnfPid) ? undefined : true), 'dnf to end', 5000);
     });
@@ -104,15 +109,9 @@ describe('a stopped run', () => {
   it('reports the bytes downloaded so far while a package is still downloading', async () => {
     const workdir = await syncedWorkdir(world, 'heartbeat');
     const mark = join(world.dir, 'dnf-heartbeat.pid');
-    const child = spawn(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--json-progress'], {
-      env: { PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`, MARK: mark },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const { child, out, exited } = startAgent(['download', '--workdir', workdir, '--json-progress'], { mark });
     const line = await waitFor(
-      () => stdout.split('\n').find((l) => l.includes('"bytes"')),
+      () => out.stdout.split('\n').find((l) => l.includes('"bytes"')),
       'a download event with the bytes so far',
       15_000,
     );
@@ -124,22 +123,15 @@ describe('a stopped run', () => {
 
   it('stops at once while it still waits for dom0\'s state stream', async () => {
     const workdir = join(world.dir, 'state-wait');
-    const child = spawn(process.execPath, [BUNDLE, 'sync-state', '--workdir', workdir, '--json-progress'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const { child, out, exited, lastEvent } = startAgent(['sync-state', '--workdir', workdir, '--json-progress'], { stdin: 'pipe' });
     // half a tar header of the state stream, then nothing: the agent is waiting for the rest
-    child.stdin.write(Buffer.alloc(256, 0x61));
+    child.stdin?.write(Buffer.alloc(256, 0x61));
     await new Promise((r) => setTimeout(r, 500));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toMatchObject({ stage: 'done', result: 'error', code: 'INTERRUPTED' });
+    expect(lastEvent()).toMatchObject({ stage: 'done', result: 'error', code: 'INTERRUPTED' });
     // it unwound by itself, not through the forced exit after the grace
-    expect(stderr).not.toContain('stopped before the run could unwind');
-    child.stdin.destroy();
+    expect(out.stderr).not.toContain('stopped before the run could unwind');
+    child.stdin?.destroy();
   });
 });
