@@ -20,12 +20,20 @@ echo $$ > "$MARK.tmp" && mv "$MARK.tmp" "$MARK"
 exec sleep 120
 `;
 
+/** The same, deaf to SIGTERM (an ignored signal stays ignored across exec): only SIGKILL ends it. */
+const STUBBORN_DNF = HANGING_DNF.replace('#!/bin/sh\n', '#!/bin/sh\ntrap "" TERM INT HUP\n');
+
+let stubbornBin: string;
+
 beforeAll(async () => {
   world = await makeWorld();
   fakeBin = join(world.dir, 'hanging-bin');
-  await mkdir(fakeBin);
-  await writeFile(join(fakeBin, 'dnf'), HANGING_DNF);
-  await chmod(join(fakeBin, 'dnf'), 0o755);
+  stubbornBin = join(world.dir, 'stubborn-bin');
+  for (const [dir, script] of [[fakeBin, HANGING_DNF], [stubbornBin, STUBBORN_DNF]] as const) {
+    await mkdir(dir);
+    await writeFile(join(dir, 'dnf'), script);
+    await chmod(join(dir, 'dnf'), 0o755);
+  }
 });
 
 afterAll(async () => {
@@ -57,9 +65,9 @@ const readPid = async (file: string): Promise<number | undefined> => {
 };
 
 /** The agent bundle as a running process, its output collected as it comes. */
-function startAgent(args: readonly string[], options: { mark?: string; stdin?: 'pipe' | 'ignore' } = {}) {
+function startAgent(args: readonly string[], options: { mark?: string; stdin?: 'pipe' | 'ignore'; bin?: string } = {}) {
   const child = spawn(process.execPath, [BUNDLE, ...args], {
-    env: { PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`, ...(options.mark === undefined ? {} : { MARK: options.mark }) },
+    env: { PATH: `${options.bin ?? fakeBin}:${process.env['PATH'] ?? ''}`, ...(options.mark === undefined ? {} : { MARK: options.mark }) },
     stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   const out = { stdout: '', stderr: '' };
@@ -87,15 +95,36 @@ describe('a stopped run', () => {
     });
   }
 
-  it('stops by itself when the process that started it is killed, leaving nothing behind', async () => {
-    const workdir = await syncedWorkdir(world, 'orphan');
-    const mark = join(world.dir, 'dnf-orphan.pid');
-    const agentPidFile = join(world.dir, 'agent-orphan.pid');
+  it('kills a dnf deaf to SIGTERM when a second signal ends the run at once', async () => {
+    const workdir = await syncedWorkdir(world, 'stubborn-twice');
+    const mark = join(world.dir, 'dnf-stubborn-twice.pid');
+    const { child, out, exited } = startAgent(['download', '--workdir', workdir], { mark, bin: stubbornBin });
+    const dnfPid = await waitFor(() => readPid(mark), 'the fake dnf');
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(out.stderr).toContain('stopped before the run could unwind');
+    await waitFor(() => (alive(dnfPid) ? undefined : true), 'dnf to be killed', 5000);
+    expect(await readdir(join(workdir, 'runs'))).toEqual([]);
+  });
+
+  for (const [what, bin] of [['', () => fakeBin], [' and its dnf deaf to SIGTERM', () => stubbornBin]] as const) {
+    it(`stops by itself when the process that started it is killed${what}, leaving nothing behind`, async () => {
+      await orphanedRun(bin());
+    });
+  }
+
+  async function orphanedRun(bin: string): Promise<void> {
+    const name = bin === fakeBin ? 'orphan' : 'orphan-stubborn';
+    const workdir = await syncedWorkdir(world, name);
+    const mark = join(world.dir, `dnf-${name}.pid`);
+    const agentPidFile = join(world.dir, `agent-${name}.pid`);
     // a stand-in for dom0-update: starts the agent, then is killed with SIGKILL and cannot stop it
     const parent = spawn(
       'sh',
       ['-c', `"${process.execPath}" "${BUNDLE}" download --workdir "${workdir}" >/dev/null 2>&1 & echo $! > "${agentPidFile}.tmp"; mv "${agentPidFile}.tmp" "${agentPidFile}"; wait`],
-      { env: { PATH: `${fakeBin}:${process.env['PATH'] ?? ''}`, MARK: mark }, stdio: 'ignore' },
+      { env: { PATH: `${bin}:${process.env['PATH'] ?? ''}`, MARK: mark }, stdio: 'ignore' },
     );
     const agentPid = await waitFor(() => readPid(agentPidFile), 'the agent');
     const dnfPid = await waitFor(() => readPid(mark), 'the fake dnf');
@@ -104,7 +133,7 @@ describe('a stopped run', () => {
     await waitFor(() => (alive(agentPid) ? undefined : true), 'the orphaned agent to stop', 15_000);
     await waitFor(() => (alive(dnfPid) ? undefined : true), 'its dnf to end', 5000);
     expect(await readdir(join(workdir, 'runs'))).toEqual([]);
-  });
+  }
 
   it('reports the bytes downloaded so far while a package is still downloading', async () => {
     const workdir = await syncedWorkdir(world, 'heartbeat');

@@ -16,11 +16,13 @@ type HandledSignal = keyof typeof SIGNAL_EXIT;
  * its dnf would go on beside the next run), aborts `signal` with an InterruptedError. The run then
  * unwinds as after any failure: dnf is cancelled, `finally` blocks remove the run's directory, the
  * error is reported. If that takes longer than a short grace, or a second signal comes, the
- * directories registered with `removeOnForcedExit` are removed here and the process exits at once.
+ * children registered with `killOnForcedExit` are killed, the directories registered with
+ * `removeOnForcedExit` removed, and the process exits at once.
  */
 export class Interruption {
   readonly #controller = new AbortController();
   readonly #dirs = new Set<string>();
+  readonly #children = new Set<number>();
   readonly #parent = process.ppid;
   readonly #handlers = new Map<HandledSignal, () => void>();
   readonly #poll: NodeJS.Timeout;
@@ -58,6 +60,12 @@ export class Interruption {
     return () => this.#dirs.delete(dir);
   }
 
+  /** A child process (dnf) that must not outlive a forced exit; call the returned function once it has ended. */
+  killOnForcedExit(pid: number): () => void {
+    this.#children.add(pid);
+    return () => this.#children.delete(pid);
+  }
+
   dispose(): void {
     clearInterval(this.#poll);
     clearTimeout(this.#grace);
@@ -69,6 +77,8 @@ export class Interruption {
       this.#forceExit();
       return;
     }
+    // the parent check has done its work: left running, its next tick would count as a second signal
+    clearInterval(this.#poll);
     this.#exitCode = error.exitCode;
     this.#controller.abort(error);
     // unref: a run that unwinds in time exits by itself, before this fires
@@ -77,6 +87,14 @@ export class Interruption {
   }
 
   #forceExit(): void {
+    // dnf has had SIGTERM; its SIGKILL timer would die with this process
+    for (const pid of this.#children) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     for (const dir of this.#dirs) {
       try {
         rmSync(dir, { recursive: true, force: true });

@@ -27,7 +27,7 @@ async function requireState(ctx: AgentContext): Promise<void> {
 
 /** `--clean`: dnf's caches and any package left from an earlier run are removed. */
 async function clean(ctx: AgentContext, dnf: DnfTool, request: DownloadRequest): Promise<void> {
-  const run = await runDnf(dnf, cleanArgs(dnf, ctx.layout, request), ctx.layout, 'download', () => undefined, ctx.interruption?.signal);
+  const run = await runDnf(dnf, cleanArgs(dnf, ctx.layout, request), ctx.layout, 'download', () => undefined, ctx.interruption);
   if (run.exitCode !== 0) throw dnfFailure(run, 'cleaning the cache');
   await rm(ctx.layout.cache, { recursive: true, force: true });
   await rm(ctx.layout.runs, { recursive: true, force: true });
@@ -44,7 +44,7 @@ async function checkOnly(
   ctx.reporter.report({ stage: 'resolve' });
   const run = await runDnf(dnf, checkArgs(dnf, ctx.layout, request, releasever), ctx.layout, 'check', (event) => {
     if (event.kind === 'available-update') updates.push(sanitize(`${event.name} ${event.version}`, 300));
-  }, ctx.interruption?.signal);
+  }, ctx.interruption);
   // Only dnf's own 100 and 0 are answers; anything else means the check did not happen.
   if (run.exitCode === 100) {
     ctx.reporter.report({ stage: 'info', message: `updates available: ${updates.length === 0 ? 'yes' : updates.join(', ')}` });
@@ -110,7 +110,7 @@ async function downloadAndSend(
           done += 1;
           ctx.reporter.report({ stage: 'download', done, total, percent: percentDone(), package: sanitize(event.file, 300) });
         }
-      }, ctx.interruption?.signal);
+      }, ctx.interruption);
     } finally {
       heartbeat.stop();
     }
@@ -148,6 +148,8 @@ const HEARTBEAT_MS = 3000;
 function watchDownloadedBytes(dir: string, report: (bytes: number) => void): { stop(): void } {
   let last = 0;
   let counting = false;
+  // a count still under way when dnf ends must not report after later progress lines
+  let stopped = false;
   const timer = setInterval(() => {
     if (counting) return;
     counting = true;
@@ -156,7 +158,7 @@ function watchDownloadedBytes(dir: string, report: (bytes: number) => void): { s
       for (const entry of await readdir(dir, { withFileTypes: true })) {
         if (entry.isFile()) bytes += (await lstat(join(dir, entry.name)).catch(() => ({ size: 0 }))).size;
       }
-      if (bytes > last) {
+      if (bytes > last && !stopped) {
         last = bytes;
         report(bytes);
       }
@@ -167,7 +169,12 @@ function watchDownloadedBytes(dir: string, report: (bytes: number) => void): { s
       });
   }, HEARTBEAT_MS);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }
 
 /** Resolves and downloads with dnf, then sends this run's packages to dom0 (or only checks). */

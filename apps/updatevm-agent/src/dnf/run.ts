@@ -15,6 +15,12 @@ export function dnfEnv(layout: WorkdirLayout): Record<string, string> {
   return { HOME: layout.home, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' };
 }
 
+/** How a run that is told to stop reaches dnf: the abort, and a kill if the agent must exit first. */
+export interface DnfStop {
+  readonly signal: AbortSignal;
+  killOnForcedExit(pid: number): () => void;
+}
+
 /** Runs dnf with an argument array (never a shell), feeding each stdout line to `onEvent`. */
 export async function runDnf(
   dnf: DnfTool,
@@ -22,8 +28,9 @@ export async function runDnf(
   layout: WorkdirLayout,
   mode: 'download' | 'check',
   onEvent: (event: DnfLineEvent) => void,
-  cancel?: AbortSignal,
+  stop?: DnfStop,
 ): Promise<DnfRun> {
+  const cancel = stop?.signal;
   const sub = execa(dnf.path, args, {
     env: dnfEnv(layout),
     reject: false,
@@ -34,6 +41,9 @@ export async function runDnf(
     maxBuffer: { stderr: 4 * 1024 * 1024 },
     stripFinalNewline: true,
   });
+  // tracked until dnf has really ended: after an abort it may still be dying when this returns
+  const forget = sub.pid === undefined ? undefined : stop?.killOnForcedExit(sub.pid);
+  if (forget !== undefined) sub.once('exit', forget);
   const stopped = (): AgentError => (cancel?.reason instanceof AgentError ? cancel.reason : new InterruptedError('INTERRUPTED', 'stopped'));
   try {
     for await (const line of sub.iterable({ from: 'stdout' })) {
