@@ -31,6 +31,9 @@ describe('path escapes', () => {
     // the member is the name field alone; the message shows what the prefix would have added
     expect(error.member).toBe('x.rpm');
     expect(error.message).toContain('("../../etc";');
+    // a prefix that starts with a NUL still shows what follows it
+    const hidden = await expectCode(buildTar([{ name: 'x.rpm', fields: { prefix: '\0../../etc' } }]), 'TAR_BAD_NAME');
+    expect(hidden.error.message).toContain('("\\x00../../etc";');
   });
 });
 

@@ -159,8 +159,7 @@ export function parseHeaderBlock(block: Uint8Array): UstarHeader {
   const prefix = fieldOf(block, FIELDS.prefix);
   if (!isZero(prefix)) {
     // the member shown is the name field alone: say what the prefix would have put in front of it
-    const prefixEnd = prefix.indexOf(NUL);
-    const shownPrefix = sanitizeAsciiBytesForTerminal(prefixEnd === -1 ? prefix : prefix.subarray(0, prefixEnd), 200);
+    const shownPrefix = sanitizeAsciiBytesForTerminal(withoutTrailingNuls(prefix), 200);
     throw new StreamError('TAR_BAD_NAME', `the ustar prefix field is used ("${shownPrefix}"; names must fit the 100-byte name field)`, member);
   }
   if (!isZero(fieldOf(block, FIELDS.pad))) {
@@ -169,15 +168,20 @@ export function parseHeaderBlock(block: Uint8Array): UstarHeader {
 
   if (nameEnd !== -1 && !isZero(nameField.subarray(nameEnd))) {
     // the member shown ends at the NUL: show what was hidden after it
-    let last = nameField.length;
-    while (last > nameEnd && nameField[last - 1] === NUL) last -= 1;
-    const hidden = sanitizeAsciiBytesForTerminal(nameField.subarray(nameEnd, last), 200);
+    const hidden = sanitizeAsciiBytesForTerminal(withoutTrailingNuls(nameField.subarray(nameEnd)), 200);
     throw new StreamError('TAR_BAD_NAME', `the name field has bytes after a NUL (NUL inside the name; the field goes on "${hidden}")`, member);
   }
   if (!rawName.every((b) => b >= 0x20 && b < 0x7f)) {
     throw new StreamError('TAR_BAD_NAME', 'the name contains control characters or bytes outside printable ASCII', member);
   }
   return { name: String.fromCharCode(...rawName), size, mode, mtime };
+}
+
+/** A field without its NUL padding, so a message shows every byte that was set (a NUL inside too). */
+function withoutTrailingNuls(field: Uint8Array): Uint8Array {
+  let end = field.length;
+  while (end > 0 && field[end - 1] === NUL) end -= 1;
+  return field.subarray(0, end);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
