@@ -86,3 +86,16 @@ export function diffInstalled(before: readonly InstalledPackage[], after: readon
   }
   return changes;
 }
+
+/**
+ * The newest installed version of `name.arch` that is newer than `evr` (rpm's order), or undefined:
+ * a received package older than what is installed would be a rollback.
+ */
+export function newerInstalled(installed: readonly InstalledPackage[], name: string, arch: string, evr: string): InstalledPackage | undefined {
+  let newest: InstalledPackage | undefined;
+  for (const p of installed) {
+    if (p.name !== name || p.arch !== arch || compareEvr(p.evr, evr) <= 0) continue;
+    if (newest === undefined || compareEvr(p.evr, newest.evr) > 0) newest = p;
+  }
+  return newest;
+}

@@ -12,8 +12,7 @@ import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
-import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
-import { compareEvr } from './version-order.ts';
+import { diffInstalled, displayEvr, listInstalled, newerInstalled, type InstalledPackage } from './installed.ts';
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
@@ -226,8 +225,7 @@ async function install(
     if (options.packages.some((spec) => matchesSpec(pkg.name, spec))) {
       reporter.warning(`requested package ${pkg.nevra} was received but is not installed`);
     } else {
-      const evr = `${pkg.epoch}:${pkg.version}-${pkg.release}`;
-      const newer = installedAfter.find((p) => p.name === pkg.name && p.arch === pkg.arch && compareEvr(evr, p.evr) < 0);
+      const newer = newerInstalled(installedAfter, pkg.name, pkg.arch, `${pkg.epoch}:${pkg.version}-${pkg.release}`);
       reporter.unrequested(pkg.nevra, newer === undefined ? undefined : displayEvr(newer.evr));
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffInstalled, parseInstalled } from '../src/installed.ts';
+import { diffInstalled, newerInstalled, parseInstalled } from '../src/installed.ts';
 
 const list = (...lines: string[]): ReturnType<typeof parseInstalled> => parseInstalled(lines.join('\n'));
 
@@ -37,5 +37,20 @@ describe('diffInstalled', () => {
   it('reports nothing when nothing changed', () => {
     const same = list('a\tnoarch\t0:1-1\t1');
     expect(diffInstalled(same, same)).toEqual([]);
+  });
+});
+
+describe('newerInstalled', () => {
+  it('finds the newest installed version of the same name.arch that is newer, by rpm order', () => {
+    const installed = list('kernel\tx86_64\t0:6.10-1\t1', 'kernel\tx86_64\t0:6.9-1\t2', 'kernel\tnoarch\t0:9-1\t3', 'other\tx86_64\t0:99-1\t4');
+    expect(newerInstalled(installed, 'kernel', 'x86_64', '0:6.2-1')?.evr).toBe('0:6.10-1');
+    expect(newerInstalled(installed, 'kernel', 'x86_64', '0:6.9-5')?.evr).toBe('0:6.10-1');
+  });
+
+  it('finds nothing for a version as new as or newer than every installed one', () => {
+    const installed = list('a\tnoarch\t0:2.0-1\t1');
+    expect(newerInstalled(installed, 'a', 'noarch', '0:2.0-1')).toBeUndefined();
+    expect(newerInstalled(installed, 'a', 'noarch', '1:1.0-1')).toBeUndefined();
+    expect(newerInstalled(installed, 'b', 'noarch', '0:1-1')).toBeUndefined();
   });
 });
