@@ -50,4 +50,13 @@ describe('a package checked against the published generation', () => {
       message: expect.stringContaining('differs only in letter case from the published dom0-case-1.0-1.noarch.rpm') as unknown,
     });
   });
+
+  it('still takes an exact resend where an older generation holds two case variants', async () => {
+    const dir = await generationWith('dom0-case-1.0-1.noarch.rpm');
+    await writeFile(join(dir, 'Dom0-Case-1.0-1.noarch.rpm'), BYTES);
+    for (const file of ['dom0-case-1.0-1.noarch.rpm', 'Dom0-Case-1.0-1.noarch.rpm']) {
+      expect([...(await checkAgainstPublished(dir, [accepted(file, file.slice(0, 9))]))]).toEqual([file]);
+    }
+    await expect(checkAgainstPublished(dir, [accepted('DOM0-CASE-1.0-1.noarch.rpm', 'DOM0-CASE')])).rejects.toMatchObject({ code: 'RPM_CONFLICTS_PUBLISHED' });
+  });
 });

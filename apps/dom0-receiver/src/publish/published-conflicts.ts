@@ -24,10 +24,16 @@ export async function checkAgainstPublished(generationDir: string | undefined, a
   if (generationDir === undefined) return same;
   // A name that differs from a published one only in letter case is refused too, as the decoder
   // refuses such a pair within one batch: on a case-insensitive filesystem they are one file.
-  const publishedByFolded = new Map((await readdir(generationDir)).map((name) => [foldCase(name), name]));
+  // (a generation published before this rule may already hold several such names: a set each)
+  const publishedByFolded = new Map<string, Set<string>>();
+  for (const name of await readdir(generationDir)) {
+    const folded = foldCase(name);
+    publishedByFolded.set(folded, (publishedByFolded.get(folded) ?? new Set()).add(name));
+  }
   for (const pkg of accepted) {
-    const twin = publishedByFolded.get(foldCase(pkg.file));
-    if (twin !== undefined && twin !== pkg.file) {
+    const variants = publishedByFolded.get(foldCase(pkg.file));
+    const twin = variants === undefined || variants.has(pkg.file) ? undefined : [...variants].sort()[0];
+    if (twin !== undefined) {
       throw new PackageError(
         'RPM_CONFLICTS_PUBLISHED',
         `${pkg.file} differs only in letter case from the published ${twin}; on a case-insensitive filesystem they would be one file`,
