@@ -87,15 +87,20 @@ export function diffInstalled(before: readonly InstalledPackage[], after: readon
   return changes;
 }
 
-/**
- * The newest installed version of `name.arch` that is newer than `evr` (rpm's order), or undefined:
- * a received package older than what is installed would be a rollback.
- */
-export function newerInstalled(installed: readonly InstalledPackage[], name: string, arch: string, evr: string): InstalledPackage | undefined {
+/** The newest installed version of `name.arch` in rpm's order (install-only packages have several). */
+export function newestInstalled(installed: readonly InstalledPackage[], name: string, arch: string): InstalledPackage | undefined {
   let newest: InstalledPackage | undefined;
   for (const p of installed) {
-    if (p.name !== name || p.arch !== arch || compareEvr(p.evr, evr) <= 0) continue;
-    if (newest === undefined || compareEvr(p.evr, newest.evr) > 0) newest = p;
+    if (p.name === name && p.arch === arch && (newest === undefined || compareEvr(p.evr, newest.evr) > 0)) newest = p;
   }
   return newest;
+}
+
+/**
+ * The newest installed version of `name.arch` when it is newer than `evr`, else undefined: a
+ * received package older than what is installed would be a rollback.
+ */
+export function newerInstalled(installed: readonly InstalledPackage[], name: string, arch: string, evr: string): InstalledPackage | undefined {
+  const newest = newestInstalled(installed, name, arch);
+  return newest !== undefined && compareEvr(newest.evr, evr) > 0 ? newest : undefined;
 }

@@ -5,7 +5,7 @@
  * does an update held back by a dependency dom0 withheld; either way the user must hear that the
  * updates they received are not in dom0, rather than see them listed as unrequested.
  */
-import type { InstalledPackage } from './installed.ts';
+import { newestInstalled, type InstalledPackage } from './installed.ts';
 import type { ReceivedPackage } from './result-record.ts';
 import { compareEvr } from './version-order.ts';
 
@@ -20,9 +20,8 @@ export function missedUpgrades(received: readonly ReceivedPackage[], installed: 
   const missed: MissedUpgrade[] = [];
   for (const pkg of received) {
     const evr = `${pkg.epoch}:${pkg.version}-${pkg.release}`;
-    const same = installed.filter((p) => p.name === pkg.name && p.arch === pkg.arch).map((p) => p.evr);
-    const newest = same.reduce<string | undefined>((n, e) => (n === undefined || compareEvr(e, n) > 0 ? e : n), undefined);
-    if (newest !== undefined && compareEvr(evr, newest) > 0) missed.push({ received: pkg, installed: newest });
+    const newest = newestInstalled(installed, pkg.name, pkg.arch);
+    if (newest !== undefined && compareEvr(evr, newest.evr) > 0) missed.push({ received: pkg, installed: newest.evr });
   }
   return missed;
 }
