@@ -10,7 +10,7 @@ import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
 import { parseStageMessage, StageMessageError, type StageConfig } from '../stage/messages.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
 import { profileEnv } from '../output/profile.ts';
-import { testHookEnv } from '../test-hooks/pause.ts';
+import { testHookEnv } from '../test-hooks/hook-env.ts';
 import { workerRefusedForTest } from '../test-hooks/no-worker.ts';
 
 export type StageOutcome =

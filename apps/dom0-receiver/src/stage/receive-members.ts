@@ -4,17 +4,20 @@ import type { PhaseProfile } from '../output/profile.ts';
 import { timed } from '../output/profile.ts';
 import { checksumCacheKey, type ChecksumCacheKey } from '../publish/checksum-cache.ts';
 import type { AcceptedPackage } from '../publish/result-record.ts';
+import { directWritesRefusedForTest } from '../test-hooks/no-direct-writes.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { CommitQueue } from './commit-queue.ts';
 import { StageIoError } from './stage-error.ts';
 import { StagedFile } from './staged-file.ts';
 import { startOffload, stopOffload, WRITE_LANE } from './digest-offload.ts';
+import { probeDirectWrites, type DirectWriteMemory } from './direct-write.ts';
 
 /**
  * Decodes the update stream and, in the same pass, writes each member's bytes to its staged file
  * and feeds them to the RPM verifier: each byte is read once and nothing is read back. With the
- * digest worker, one copy of each chunk in its ring is hashed by two lanes and written to the file
- * by one of them; without it, writes run in the thread pool. Either way the queues are bounded
+ * digest worker, one copy of each chunk in its ring is hashed by two lanes; files are written with
+ * O_DIRECT from the thread pool, or where the file system refuses that, by a lane from the ring
+ * (without the worker, by the thread pool). Either way the queues are bounded
  * (the backpressure that keeps memory flat whatever the batch size), fdatasyncs run in the
  * background, and the promise resolves only once every accepted file is on disk. Throws on the
  * first bad member.
@@ -28,8 +31,10 @@ export async function receiveMembers(
   profile?: PhaseProfile,
 ): Promise<number> {
   const offload = startOffload();
+  const direct = directWritesRefusedForTest(process.env) ? undefined : probeDirectWrites();
+  profile?.count('direct-writes', direct === undefined ? 0 : 1);
   try {
-    return await receiveAll(source, limits, keyring, now, onAccepted, offload?.digests, profile);
+    return await receiveAll(source, limits, keyring, now, onAccepted, offload?.digests, direct, profile);
   } finally {
     await stopOffload(offload, profile);
   }
@@ -42,12 +47,15 @@ async function receiveAll(
   now: Date,
   onAccepted: (pkg: AcceptedPackage, cacheKey: ChecksumCacheKey | null) => Promise<void>,
   offload: DigestOffload | undefined,
+  direct: DirectWriteMemory | undefined,
   profile: PhaseProfile | undefined,
 ): Promise<number> {
   let members = 0;
   const commits = new CommitQueue();
   for await (const member of decodeUpdateStream(source, limits)) {
-    const file = await StagedFile.create(member.name, offload === undefined ? undefined : { worker: offload.worker, lane: WRITE_LANE }).catch(
+    // direct writes from the thread pool where the file system takes them, else from a lane's ring
+    const writer = direct ?? (offload === undefined ? undefined : { worker: offload.worker, lane: WRITE_LANE });
+    const file = await StagedFile.create(member.name, writer).catch(
       (error: unknown) => {
         throw new StageIoError(member.name, error);
       },

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { DigestWorker } from '@dom0-updates/rpm-verify';
+import { DirectWriteMemory, DirectWriter } from './direct-write.ts';
 
 /** Bytes queued behind the write in flight before write() makes the caller wait. */
 const QUEUED_BYTES_LIMIT = 1024 * 1024;
@@ -22,6 +23,8 @@ export interface LaneWriter {
  * - by a digest worker lane (`laneJob`): the caller hands the job to the verifier, which feeds
  *   it every byte along with the digests, from one copy in the worker's ring. The lane writes
  *   after write() calls return, so the descriptor is closed only once the lane has reported.
+ * - with O_DIRECT (`DirectWriteMemory`): write() copies the chunk into aligned memory, and whole
+ *   blocks go out from the thread pool while the caller hashes the next chunks (direct-write.ts).
  * - otherwise by write(): chunks are queued behind the write in flight and go out together as
  *   one writev in the thread pool while the caller hashes the next chunks. The queue is bounded
  *   (bytes and chunks); past the bound write() waits for the write in flight: that is the
@@ -31,6 +34,7 @@ export interface LaneWriter {
 export class StagedFile {
   readonly #handle: FileHandle;
   readonly #lane: { readonly worker: DigestWorker; readonly job: number } | undefined;
+  readonly #direct: DirectWriter | undefined;
   #laneDone: Promise<void> | undefined;
   #queued: Uint8Array[] = [];
   #queuedBytes = 0;
@@ -38,14 +42,17 @@ export class StagedFile {
   #failure: Error | undefined;
   #closed = false;
 
-  private constructor(handle: FileHandle, writer: LaneWriter | undefined) {
+  private constructor(handle: FileHandle, writer: LaneWriter | DirectWriteMemory | undefined) {
     this.#handle = handle;
-    this.#lane = writer === undefined ? undefined : { worker: writer.worker, job: writer.worker.beginWrite(handle.fd, writer.lane) };
+    this.#direct = writer instanceof DirectWriteMemory ? new DirectWriter(handle, writer) : undefined;
+    this.#lane =
+      writer === undefined || writer instanceof DirectWriteMemory ? undefined : { worker: writer.worker, job: writer.worker.beginWrite(handle.fd, writer.lane) };
   }
 
-  static async create(name: string, writer?: LaneWriter): Promise<StagedFile> {
+  static async create(name: string, writer?: LaneWriter | DirectWriteMemory): Promise<StagedFile> {
+    const direct = writer instanceof DirectWriteMemory ? constants.O_DIRECT : 0;
     // the permission model forbids fchmod here; the receiver sets the final mode when publishing
-    const handle = await open(name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    const handle = await open(name, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | direct, 0o644);
     try {
       return new StagedFile(handle, writer);
     } catch (error) {
@@ -93,6 +100,10 @@ export class StagedFile {
     if (this.#lane !== undefined) throw new Error('this file is written by its digest worker lane');
     this.#throwIfFailed();
     if (chunk.length === 0) return;
+    if (this.#direct !== undefined) {
+      await this.#direct.write(chunk);
+      return;
+    }
     this.#queued.push(chunk);
     this.#queuedBytes += chunk.length;
     this.#inFlight ??= this.#writeQueued();
@@ -103,6 +114,13 @@ export class StagedFile {
   /** Waits until every queued (or fed) byte reached the kernel. */
   async flush(): Promise<void> {
     await this.#settleLane();
+    if (this.#direct !== undefined) {
+      try {
+        await this.#direct.end();
+      } catch (error) {
+        this.#failure ??= error instanceof Error ? error : new Error(String(error));
+      }
+    }
     while (this.#inFlight !== undefined) await this.#inFlight;
     this.#throwIfFailed();
   }
@@ -129,6 +147,7 @@ export class StagedFile {
     this.#closed = true;
     // a write still in flight, here or in the lane, must end before its descriptor is closed
     await this.#settleLane();
+    await this.#direct?.abandon();
     while (this.#inFlight !== undefined) await this.#inFlight;
     await this.#handle.close();
   }

@@ -1,4 +1,4 @@
-import { TEST_HOOKS_ENV } from './pause.ts';
+import { TEST_HOOKS_ENV } from './hook-env.ts';
 
 /**
  * Test hook: with DOM0_RECEIVER_TEST_HOOKS=1 and DOM0_RECEIVER_TEST_NO_WORKER=1 the stage starts

@@ -1,3 +1,5 @@
+import { TEST_HOOKS_ENV, TEST_PAUSE_ENV } from './hook-env.ts';
+
 /**
  * Crash-test hook: with DOM0_RECEIVER_TEST_HOOKS=1 and DOM0_RECEIVER_TEST_PAUSE=<point>, the
  * receiver announces `dom0-receiver: test pause at <point>` on stderr when it reaches that point
@@ -13,14 +15,6 @@ export const PAUSE_POINTS = [
   'after-result',
 ] as const;
 export type PausePoint = (typeof PAUSE_POINTS)[number];
-
-export const TEST_HOOKS_ENV = 'DOM0_RECEIVER_TEST_HOOKS';
-export const TEST_PAUSE_ENV = 'DOM0_RECEIVER_TEST_PAUSE';
-
-export function testHookEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const pause = env[TEST_PAUSE_ENV];
-  return env[TEST_HOOKS_ENV] === '1' && pause !== undefined ? { [TEST_HOOKS_ENV]: '1', [TEST_PAUSE_ENV]: pause } : {};
-}
 
 export async function pauseIfRequested(point: PausePoint, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (env[TEST_HOOKS_ENV] !== '1' || env[TEST_PAUSE_ENV] !== point) return;

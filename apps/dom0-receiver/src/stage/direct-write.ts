@@ -1,0 +1,184 @@
+import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+
+/**
+ * O_DIRECT writes of staged files: bytes go from aligned memory to the disk without the page
+ * cache. Here a buffered write of 1 GiB and its writeback cost about 1.2 s of CPU, a direct write
+ * about 0.15 s, and dom0's page cache is not filled with a batch it will not read again soon.
+ * The kernel wants memory, file offset and length aligned to the device's block size: offsets and
+ * lengths are multiples of BLOCK, and the memory offset is found by probing, since JavaScript
+ * cannot ask for aligned memory. Writes run in the thread pool while the stage hashes the next
+ * bytes, one write in flight per file.
+ */
+const BLOCK = 4096;
+const CHUNK = 1024 * 1024;
+/** malloc'd memory is 16-byte aligned, so these offsets cover every residue of the block */
+const PROBE_STEP = 16;
+/** two files (the one being received, the one finishing) with two chunks each: one filling, one in flight */
+const POOL_CHUNKS = 4;
+
+/** Scratch file for the probe, in the working directory; no member name starts with a dot. */
+const PROBE_FILE = '.direct-write-probe';
+
+/**
+ * Aligned memory for direct writes of files in the working directory (the staging directory), or
+ * undefined where its file system refuses O_DIRECT (tmpfs before Linux 6.6, for one).
+ */
+export function probeDirectWrites(): DirectWriteMemory | undefined {
+  let fd: number;
+  try {
+    fd = openSync(PROBE_FILE, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_DIRECT, 0o600);
+  } catch {
+    return undefined;
+  }
+  try {
+    return DirectWriteMemory.probe(fd);
+  } finally {
+    closeSync(fd);
+    try {
+      unlinkSync(PROBE_FILE);
+    } catch {
+      // cannot happen where the stage may write; a probe file left behind fails the staged-files check, by name
+    }
+  }
+}
+
+/** A few aligned 1 MiB chunks, lent to one writer at a time; a writer waits while none is free. */
+export class DirectWriteMemory {
+  readonly #free: Uint8Array[];
+  readonly #waiting: ((chunk: Uint8Array) => void)[] = [];
+
+  private constructor(chunks: Uint8Array[]) {
+    this.#free = chunks;
+  }
+
+  /**
+   * Finds where a new slab of memory is aligned for O_DIRECT by writing one block from it to
+   * `probeFd` (a scratch file opened with O_DIRECT on the staging file system) at each candidate
+   * offset until the kernel takes one. Undefined when none is taken.
+   */
+  static probe(probeFd: number): DirectWriteMemory | undefined {
+    const slab = new Uint8Array(POOL_CHUNKS * CHUNK + BLOCK);
+    for (let offset = 0; offset < BLOCK; offset += PROBE_STEP) {
+      try {
+        if (writeSync(probeFd, slab, offset, BLOCK, 0) !== BLOCK) return undefined;
+      } catch (error) {
+        // EINVAL is the kernel's answer to misaligned memory; anything else ends the probe
+        if ((error as { code?: unknown }).code === 'EINVAL') continue;
+        return undefined;
+      }
+      return new DirectWriteMemory(Array.from({ length: POOL_CHUNKS }, (_, i) => slab.subarray(offset + i * CHUNK, offset + (i + 1) * CHUNK)));
+    }
+    return undefined;
+  }
+
+  take(): Uint8Array | Promise<Uint8Array> {
+    return this.#free.pop() ?? new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  give(chunk: Uint8Array): void {
+    const waiter = this.#waiting.shift();
+    if (waiter === undefined) this.#free.push(chunk);
+    else waiter(chunk);
+  }
+}
+
+/** Writes one file opened with O_DIRECT: whole chunks at explicit offsets, the padded last block, then the length. */
+export class DirectWriter {
+  readonly #handle: FileHandle;
+  readonly #memory: DirectWriteMemory;
+  #chunk: Uint8Array | undefined;
+  #fill = 0;
+  #position = 0;
+  #inFlight: Promise<void> | undefined;
+  #failure: Error | undefined;
+  #busy = false;
+  #ended = false;
+
+  constructor(handle: FileHandle, memory: DirectWriteMemory) {
+    this.#handle = handle;
+    this.#memory = memory;
+  }
+
+  /** Copies the bytes into the chunk being filled (the caller may reuse its memory at once); waits only for memory. */
+  async write(data: Uint8Array): Promise<void> {
+    if (this.#busy || this.#ended) throw new Error('a direct write is already under way or the file was ended');
+    this.#busy = true;
+    try {
+      for (let at = 0; at < data.length; ) {
+        this.#throwIfFailed();
+        this.#chunk ??= await this.#memory.take();
+        const take = Math.min(data.length - at, CHUNK - this.#fill);
+        this.#chunk.set(data.subarray(at, at + take), this.#fill);
+        this.#fill += take;
+        at += take;
+        if (this.#fill === CHUNK) await this.#send(CHUNK);
+      }
+    } finally {
+      this.#busy = false;
+    }
+    this.#throwIfFailed();
+  }
+
+  /** Writes the last block, padded, cuts the file back to the bytes written and returns their number. */
+  async end(): Promise<number> {
+    if (!this.#ended) {
+      this.#ended = true;
+      if (this.#fill > 0 && this.#failure === undefined) await this.#send(Math.ceil(this.#fill / BLOCK) * BLOCK);
+      await this.#inFlight;
+      if (this.#failure === undefined && this.#position % BLOCK !== 0) {
+        await this.#handle.truncate(this.#position).catch((error: unknown) => this.#keep(error));
+      }
+    }
+    await this.#inFlight;
+    this.#throwIfFailed();
+    return this.#position;
+  }
+
+  /** Gives the memory back whatever happened; after this the writer takes no more bytes. */
+  async abandon(): Promise<void> {
+    this.#ended = true;
+    await this.#inFlight;
+    if (this.#chunk !== undefined) this.#memory.give(this.#chunk);
+    this.#chunk = undefined;
+  }
+
+  /** Starts writing the chunk being filled (`length` bytes of it, zero-padded past the data) after the write in flight. */
+  async #send(length: number): Promise<void> {
+    await this.#inFlight;
+    const chunk = this.#chunk;
+    if (chunk === undefined) return;
+    const data = this.#fill;
+    const position = this.#position;
+    this.#chunk = undefined;
+    this.#fill = 0;
+    this.#position += data;
+    if (this.#failure !== undefined) {
+      this.#memory.give(chunk);
+      return;
+    }
+    chunk.fill(0, data, length);
+    this.#inFlight = writeAllAt(this.#handle, chunk, length, position)
+      .catch((error: unknown) => this.#keep(error))
+      .finally(() => {
+        this.#memory.give(chunk);
+        this.#inFlight = undefined;
+      });
+  }
+
+  #keep(error: unknown): void {
+    this.#failure ??= error instanceof Error ? error : new Error(String(error));
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+}
+
+async function writeAllAt(handle: FileHandle, chunk: Uint8Array, length: number, position: number): Promise<void> {
+  for (let at = 0; at < length; ) {
+    const { bytesWritten } = await handle.write(chunk, at, length - at, position + at);
+    if (bytesWritten <= 0) throw Object.assign(new Error('the file system accepted no bytes'), { code: 'EIO' });
+    at += bytesWritten;
+  }
+}

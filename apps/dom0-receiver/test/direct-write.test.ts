@@ -1,0 +1,162 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, constants, openSync } from 'node:fs';
+import { mkdtemp, open, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DirectWriteMemory, DirectWriter, probeDirectWrites } from '../src/stage/direct-write.ts';
+import { StagedFile } from '../src/stage/staged-file.ts';
+
+const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+const MIB = 1024 * 1024;
+const DIRECT = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_DIRECT;
+
+let dir: string;
+let memory: DirectWriteMemory;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'direct-write-'));
+  const probe = openSync(join(dir, '.probe'), DIRECT, 0o600);
+  try {
+    const probed = DirectWriteMemory.probe(probe);
+    expect(probed).toBeInstanceOf(DirectWriteMemory);
+    memory = probed!;
+  } finally {
+    closeSync(probe);
+  }
+});
+
+/** All four chunks are free: each take() answers at once, with a chunk rather than a promise of one. */
+function expectAllChunksFree(): void {
+  const held = Array.from({ length: 4 }, () => memory.take());
+  for (const chunk of held) expect(chunk).toBeInstanceOf(Uint8Array);
+  for (const chunk of held) if (chunk instanceof Uint8Array) memory.give(chunk);
+}
+
+/** Feeds `bytes` in pieces of `piece` bytes through a DirectWriter on a new O_DIRECT file. */
+async function writeDirect(name: string, bytes: Uint8Array, piece: number, into = memory): Promise<{ path: string; size: number }> {
+  const path = join(dir, name);
+  const handle = await open(path, DIRECT, 0o644);
+  try {
+    const writer = new DirectWriter(handle, into);
+    for (let off = 0; off < bytes.length; off += piece) await writer.write(bytes.subarray(off, off + piece));
+    return { path, size: await writer.end() };
+  } finally {
+    await handle.close();
+  }
+}
+
+describe('direct (O_DIRECT) writes of staged files', () => {
+  it('hold exactly the bytes given, cut back from the padded last block, for lengths around the block and the chunk', async () => {
+    for (const length of [0, 1, 4095, 4096, 4097, MIB - 1, MIB, MIB + 1, 5 * MIB + 12_345]) {
+      const bytes = new Uint8Array(randomBytes(length));
+      // pieces that never line up with the blocks or the chunks
+      const { path, size } = await writeDirect(`len-${length}.rpm`, bytes, 70_001);
+      expect(size).toBe(length);
+      expect((await stat(path)).size).toBe(length);
+      expect(sha(await readFile(path))).toBe(sha(bytes));
+    }
+  });
+
+  it('takes pieces bigger than a chunk, and one byte at a time', async () => {
+    const bytes = new Uint8Array(randomBytes(3 * MIB + 5));
+    expect(sha(await readFile((await writeDirect('big-pieces.rpm', bytes, 2 * MIB + 3)).path))).toBe(sha(bytes));
+    const small = new Uint8Array(randomBytes(9000));
+    expect(sha(await readFile((await writeDirect('tiny-pieces.rpm', small, 1)).path))).toBe(sha(small));
+  });
+
+  it('lends its memory to one file at a time and gets all of it back, even from files abandoned midway', async () => {
+    // more files at once than the memory has chunks for two each: the later ones wait, none fails
+    const files = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const bytes = new Uint8Array(randomBytes(2 * MIB + i));
+        return { bytes, ...(await writeDirect(`together-${i}.rpm`, bytes, 65_536)) };
+      }),
+    );
+    for (const f of files) expect(sha(await readFile(f.path))).toBe(sha(f.bytes));
+    // abandoned with a chunk half filled and one in flight
+    const handle = await open(join(dir, 'abandoned.rpm'), DIRECT, 0o644);
+    const writer = new DirectWriter(handle, memory);
+    await writer.write(new Uint8Array(MIB + 10));
+    await writer.abandon();
+    await handle.close();
+    expectAllChunksFree();
+  });
+
+  it('reports a failed write with its errno, whether in a full chunk or in the last block, and gives the memory back', async () => {
+    const path = join(dir, 'read-only.rpm');
+    await writeFile(path, '');
+    for (const length of [MIB + 10, 10]) {
+      // a descriptor open for reading only: every write fails with EBADF
+      const handle = await open(path, constants.O_RDONLY | constants.O_DIRECT);
+      try {
+        const writer = new DirectWriter(handle, memory);
+        const attempt = async (): Promise<number> => {
+          await writer.write(new Uint8Array(length));
+          // the full chunk's failure shows at the latest when the file ends
+          return writer.end();
+        };
+        await expect(attempt()).rejects.toMatchObject({ code: 'EBADF' });
+        await writer.abandon();
+      } finally {
+        await handle.close();
+      }
+    }
+    expectAllChunksFree();
+  });
+
+  it('refuses a second write() while one is under way, and any write after end()', async () => {
+    const handle = await open(join(dir, 'overlap.rpm'), DIRECT, 0o644);
+    try {
+      const writer = new DirectWriter(handle, memory);
+      const first = writer.write(new Uint8Array(2 * MIB));
+      await expect(writer.write(new Uint8Array(1))).rejects.toThrow(/under way/);
+      await first;
+      expect(await writer.end()).toBe(2 * MIB);
+      await expect(writer.write(new Uint8Array(1))).rejects.toThrow(/ended/);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('finds no aligned memory when the probe descriptor takes no write', async () => {
+    const path = join(dir, 'probe-read-only');
+    await writeFile(path, '');
+    const fd = openSync(path, 'r');
+    try {
+      expect(DirectWriteMemory.probe(fd)).toBeUndefined();
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('probes in the working directory and leaves no probe file there', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'direct-probe-'));
+    const before = process.cwd();
+    process.chdir(cwd);
+    try {
+      expect(probeDirectWrites()).toBeInstanceOf(DirectWriteMemory);
+    } finally {
+      process.chdir(before);
+    }
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('backs StagedFile: the file is opened with O_DIRECT, committed whole, and its memory returned', async () => {
+    const path = join(dir, 'staged.rpm');
+    const file = await StagedFile.create(path, memory);
+    expect(file.laneJob).toBeUndefined();
+    // the descriptor open on the file carries O_DIRECT in its flags (octal in /proc/self/fdinfo)
+    const flagsOf = async (fd: string): Promise<number | undefined> => {
+      if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) !== path) return undefined;
+      const octal = /^flags:\s*([0-7]+)$/m.exec(await readFile(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+      return octal === undefined ? undefined : Number.parseInt(octal, 8);
+    };
+    const flags = (await Promise.all((await readdir('/proc/self/fd')).map(flagsOf))).filter((f) => f !== undefined);
+    expect(flags.length).toBe(1);
+    expect(flags[0]! & constants.O_DIRECT).toBe(constants.O_DIRECT);
+    const bytes = new Uint8Array(randomBytes(MIB + 4097));
+    for (let off = 0; off < bytes.length; off += 65_536) await file.write(bytes.subarray(off, off + 65_536));
+    await file.commit();
+    expect(sha(await readFile(path))).toBe(sha(bytes));
+  });
+});
