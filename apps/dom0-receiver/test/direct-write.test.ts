@@ -3,7 +3,7 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DirectWriteMemory, DirectWriter, probeDirectWrites } from '../src/stage/direct-write.ts';
 import { StagedFile } from '../src/stage/staged-file.ts';
 
@@ -27,6 +27,7 @@ beforeAll(async () => {
 
 /** All four chunks are free: each take() answers at once, with a chunk rather than a promise of one. */
 function expectAllChunksFree(): void {
+  expect(memory.free).toBe(4);
   const held = Array.from({ length: 4 }, () => memory.take());
   for (const chunk of held) expect(chunk).toBeInstanceOf(Uint8Array);
   for (const chunk of held) if (chunk instanceof Uint8Array) memory.give(chunk);
@@ -158,5 +159,36 @@ describe('direct (O_DIRECT) writes of staged files', () => {
     for (let off = 0; off < bytes.length; off += 65_536) await file.write(bytes.subarray(off, off + 65_536));
     await file.commit();
     expect(sha(await readFile(path))).toBe(sha(bytes));
+  });
+
+  it('gives a staged file\'s memory back when its input ends, before its commit', async () => {
+    const files = await Promise.all([0, 1, 2].map((i) => StagedFile.create(join(dir, `ended-${i}.rpm`), memory)));
+    for (const file of files) {
+      await file.write(new Uint8Array(MIB + MIB / 2));
+      file.endInput(MIB + MIB / 2);
+    }
+    // three files, none committed: their last blocks go out and every chunk comes back
+    await vi.waitFor(() => expect(memory.free).toBe(4));
+    for (const file of files) await file.commit();
+    for (let i = 0; i < 3; i += 1) expect((await stat(join(dir, `ended-${i}.rpm`))).size).toBe(MIB + MIB / 2);
+  });
+
+  it('fails the commit with EIO when the file got another number of bytes than the member has', async () => {
+    const file = await StagedFile.create(join(dir, 'short-direct.rpm'), memory);
+    await file.write(new Uint8Array(999));
+    file.endInput(1000);
+    await expect(file.commit()).rejects.toMatchObject({ code: 'EIO', message: expect.stringContaining('999 bytes, not 1000') as string });
+    await file.close();
+    expectAllChunksFree();
+  });
+
+  it('writes no last block for a file closed without its input ending, and frees its memory', async () => {
+    const path = join(dir, 'given-up.rpm');
+    const file = await StagedFile.create(path, memory);
+    await file.write(new Uint8Array(MIB + 7).fill(1));
+    await file.close();
+    // the full first chunk went out; the 7 bytes after it never did
+    expect((await stat(path)).size).toBe(MIB);
+    expectAllChunksFree();
   });
 });

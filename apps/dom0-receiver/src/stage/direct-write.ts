@@ -72,6 +72,11 @@ export class DirectWriteMemory {
     return undefined;
   }
 
+  /** Chunks not lent out. */
+  get free(): number {
+    return this.#free.length;
+  }
+
   take(): Uint8Array | Promise<Uint8Array> {
     return this.#free.pop() ?? new Promise((resolve) => this.#waiting.push(resolve));
   }

@@ -35,7 +35,8 @@ export class StagedFile {
   readonly #handle: FileHandle;
   readonly #lane: { readonly worker: DigestWorker; readonly job: number } | undefined;
   readonly #direct: DirectWriter | undefined;
-  #laneDone: Promise<void> | undefined;
+  /** the lane's report or the direct writer's end, once endInput() has been called */
+  #inputDone: Promise<void> | undefined;
   #queued: Uint8Array[] = [];
   #queuedBytes = 0;
   #inFlight: Promise<void> | undefined;
@@ -76,23 +77,29 @@ export class StagedFile {
   }
 
   /**
-   * No more bytes: asks the lane to report once it has written everything fed before (called
-   * once the body has been read, so the lane's report is under way while the verifier finishes).
-   * With `expectedBytes`, a lane that wrote any other number of bytes fails the file (EIO).
+   * No more bytes: asks the lane to report once it has written everything fed before, or starts
+   * the direct writer's last block and gives its memory back (called once the body has been read,
+   * so this is under way while the verifier finishes). With `expectedBytes`, a file that got any
+   * other number of bytes fails (EIO).
    */
   endInput(expectedBytes?: number): void {
-    const lane = this.#lane;
-    if (lane === undefined || this.#laneDone !== undefined) return;
+    if (this.#inputDone !== undefined) return;
     const keep = (error: unknown): void => {
       this.#failure ??= error instanceof Error ? error : new Error(String(error));
     };
-    // a worker that is stopped or failed rejects only once its lanes have ended, so the descriptor
-    // is never closed under a lane that still writes to it
-    this.#laneDone = lane.worker.written(lane.job).then((bytes) => {
+    const check = (bytes: number, writer: string): void => {
       if (expectedBytes !== undefined && bytes !== expectedBytes) {
-        keep(Object.assign(new Error(`the digest worker lane wrote ${bytes} bytes, not ${expectedBytes}`), { code: 'EIO' }));
+        keep(Object.assign(new Error(`${writer} wrote ${bytes} bytes, not ${expectedBytes}`), { code: 'EIO' }));
       }
-    }, keep);
+    };
+    const lane = this.#lane;
+    if (lane !== undefined) {
+      // a worker that is stopped or failed rejects only once its lanes have ended, so the descriptor
+      // is never closed under a lane that still writes to it
+      this.#inputDone = lane.worker.written(lane.job).then((bytes) => check(bytes, 'the digest worker lane'), keep);
+    } else if (this.#direct !== undefined) {
+      this.#inputDone = this.#direct.end().then((bytes) => check(bytes, 'the direct writer'), keep);
+    }
   }
 
   /** Queues the chunk; resolves at once unless the queue is full, then when the write in flight ends. */
@@ -113,23 +120,19 @@ export class StagedFile {
 
   /** Waits until every queued (or fed) byte reached the kernel. */
   async flush(): Promise<void> {
-    await this.#settleLane();
-    if (this.#direct !== undefined) {
-      try {
-        await this.#direct.end();
-      } catch (error) {
-        this.#failure ??= error instanceof Error ? error : new Error(String(error));
-      }
-    }
+    await this.#settleInput();
     while (this.#inFlight !== undefined) await this.#inFlight;
     this.#throwIfFailed();
   }
 
-  /** Settles the lane's write job (a failure is kept): after this the lane never touches the descriptor. */
-  async #settleLane(): Promise<void> {
+  /**
+   * Settles the lane's write job or the direct writer's last block (a failure is kept): after
+   * this nothing but this object's own queue touches the descriptor.
+   */
+  async #settleInput(): Promise<void> {
     this.endInput();
     // never rejects: endInput() keeps the failure
-    await this.#laneDone;
+    await this.#inputDone;
   }
 
   /**
@@ -145,9 +148,10 @@ export class StagedFile {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // a write still in flight, here or in the lane, must end before its descriptor is closed
-    await this.#settleLane();
-    await this.#direct?.abandon();
+    // a file given up midway writes no last block; its memory goes back either way
+    if (this.#direct !== undefined && this.#inputDone === undefined) await this.#direct.abandon();
+    // a write still in flight, here, in the lane or in the thread pool, must end before its descriptor is closed
+    await this.#settleInput();
     while (this.#inFlight !== undefined) await this.#inFlight;
     await this.#handle.close();
   }
