@@ -107,6 +107,20 @@ describe('header structure', () => {
     expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 1, 3, 2)))).toBe('RPM_HEADER_TYPE_BAD');
   });
 
+  it('blames a string or an array that runs into the next tag\'s data on its own tag, not on the next one', () => {
+    const strings = Buffer.from(buildHeader('main', [{ tag: 1000, type: 6, count: 1, data: str('ab') }, { tag: 1001, type: 4, count: 1, data: u32(1) }]));
+    // the NUL and the padding become 'A': the string's first NUL is now inside tag 1001's data
+    strings[storeStart(strings) + 2] = 0x41;
+    strings[storeStart(strings) + 3] = 0x41;
+    expect(() => parse(strings)).toThrow(
+      expect.objectContaining({ code: 'RPM_HEADER_BOUNDS', message: expect.stringContaining("tag 1000 string 0 is not NUL-terminated before tag 1001's data at offset 4") as string }) as Error,
+    );
+    const ints = buildHeader('main', [{ tag: 1000, type: 4, count: 1, data: u32(1) }, { tag: 1001, type: 4, count: 1, data: u32(2) }]);
+    expect(() => parse(patchIndex(ints, 1, 3, 2))).toThrow(
+      expect.objectContaining({ code: 'RPM_HEADER_NOT_CANONICAL', message: expect.stringContaining("tag 1000's 2 values run into tag 1001's data at offset 4") as string }) as Error,
+    );
+  });
+
   it('rejects integer counts that overflow the store', () => {
     expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 3, 3, 0x40000001)))).toBe('RPM_HEADER_BOUNDS');
     expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 3, 3, 0xffffffff)))).toBe('RPM_HEADER_BOUNDS');

@@ -152,7 +152,10 @@ export function parseHeader(bytes: Uint8Array, intro: HeaderIntro, kind: HeaderK
     for (let p = cursor; p < expected; p++) {
       if (store[p] !== 0) throw new RpmVerifyError('RPM_HEADER_NOT_CANONICAL', `${w}: non-zero alignment padding before tag ${raw.tag}`, member);
     }
-    const length = dataLength(store, raw.offset, trailerOffset, raw.type, raw.count, raw.tag, w, member);
+    // the next entry's data bounds this one's: a string or array running into it is blamed here
+    const next = i + 1 < intro.indexCount ? entryAt(i + 1) : undefined;
+    const bound = next !== undefined && next.offset > raw.offset && next.offset < trailerOffset ? { offset: next.offset, tag: next.tag } : undefined;
+    const length = dataLength(store, raw.offset, trailerOffset, bound, raw.type, raw.count, raw.tag, w, member);
     entries.set(raw.tag, { tag: raw.tag, type: raw.type, count: raw.count, data: store.subarray(raw.offset, raw.offset + length) });
     cursor = raw.offset + length;
   }
@@ -166,6 +169,7 @@ function dataLength(
   store: Uint8Array,
   offset: number,
   end: number,
+  next: { readonly offset: number; readonly tag: number } | undefined,
   type: HeaderTypeCode,
   count: number,
   tag: number,
@@ -173,11 +177,15 @@ function dataLength(
   member: string | undefined,
 ): number {
   const available = end - offset;
+  const limit = next?.offset ?? end;
   const size = elementSize(type);
   if (size > 0) {
     // count <= available / size keeps the multiplication in range
     if (count > Math.floor(available / size)) {
       throw new RpmVerifyError('RPM_HEADER_BOUNDS', `${w}: tag ${tag} count ${count} does not fit in the store`, member);
+    }
+    if (next !== undefined && offset + count * size > limit) {
+      throw new RpmVerifyError('RPM_HEADER_NOT_CANONICAL', `${w}: tag ${tag}'s ${count} values run into tag ${next.tag}'s data at offset ${next.offset}`, member);
     }
     return count * size;
   }
@@ -190,8 +198,9 @@ function dataLength(
   let p = offset;
   for (let n = 0; n < count; n++) {
     const nul = store.indexOf(0, p);
-    if (nul < 0 || nul >= end) {
-      throw new RpmVerifyError('RPM_HEADER_BOUNDS', `${w}: tag ${tag} string ${n} is not NUL-terminated inside the store`, member);
+    if (nul < 0 || nul >= limit) {
+      const where = next === undefined ? 'inside the store' : `before tag ${next.tag}'s data at offset ${next.offset}`;
+      throw new RpmVerifyError('RPM_HEADER_BOUNDS', `${w}: tag ${tag} string ${n} is not NUL-terminated ${where}`, member);
     }
     p = nul + 1;
   }
