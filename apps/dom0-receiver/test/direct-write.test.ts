@@ -97,12 +97,30 @@ describe('direct (O_DIRECT) writes of staged files', () => {
           return writer.end();
         };
         await expect(attempt()).rejects.toMatchObject({ code: 'EBADF' });
-        await writer.abandon();
+        // end() alone gave back the chunk that was being filled when the write failed
+        expectAllChunksFree();
       } finally {
         await handle.close();
       }
     }
-    expectAllChunksFree();
+  });
+
+  it('gives back the chunk a write() waited for when the file was given up meanwhile', async () => {
+    const handle = await open(join(dir, 'given-up-waiting.rpm'), DIRECT, 0o644);
+    try {
+      // every chunk lent out elsewhere: the write waits for one
+      const lent = Array.from({ length: 4 }, () => memory.take()).filter((c): c is Uint8Array => c instanceof Uint8Array);
+      expect(lent.length).toBe(4);
+      const writer = new DirectWriter(handle, memory);
+      const waiting = writer.write(new Uint8Array(10));
+      const abandoned = writer.abandon();
+      for (const chunk of lent) memory.give(chunk);
+      await expect(waiting).rejects.toThrow(/given up while a write waited/);
+      await abandoned;
+      expectAllChunksFree();
+    } finally {
+      await handle.close();
+    }
   });
 
   it('refuses a second write() while one is under way, and any write after end()', async () => {
@@ -128,6 +146,23 @@ describe('direct (O_DIRECT) writes of staged files', () => {
     } finally {
       closeSync(fd);
     }
+  });
+
+  it('leaves no probe file behind where the file system refuses O_DIRECT', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'direct-refused-'));
+    const before = process.cwd();
+    process.chdir(cwd);
+    try {
+      // as ramfs does: the open with O_DIRECT fails with EINVAL
+      const refusing = (path: string, flags: number, mode?: number): number => {
+        if ((flags & constants.O_DIRECT) !== 0) throw Object.assign(new Error('invalid argument'), { code: 'EINVAL' });
+        return openSync(path, flags, mode);
+      };
+      expect(probeDirectWrites(refusing)).toBeUndefined();
+    } finally {
+      process.chdir(before);
+    }
+    expect(await readdir(cwd)).toEqual([]);
   });
 
   it('probes in the working directory and leaves no probe file there', async () => {

@@ -22,19 +22,30 @@ const PROBE_FILE = '.direct-write-probe';
 
 /**
  * Aligned memory for direct writes of files in the working directory (the staging directory), or
- * undefined where its file system refuses O_DIRECT (tmpfs before Linux 6.6, for one).
+ * undefined where its file system refuses O_DIRECT (ramfs, or tmpfs before Linux 6.6). The probe
+ * file is created first and then reopened with O_DIRECT: an open with O_CREAT and O_DIRECT on
+ * such a file system creates the file before it fails, and a file left behind would fail the
+ * batch. `open` is for tests.
  */
-export function probeDirectWrites(): DirectWriteMemory | undefined {
-  let fd: number;
+export function probeDirectWrites(open: (path: string, flags: number, mode?: number) => number = openSync): DirectWriteMemory | undefined {
   try {
-    fd = openSync(PROBE_FILE, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_DIRECT, 0o600);
+    closeSync(open(PROBE_FILE, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
   } catch {
     return undefined;
   }
   try {
-    return DirectWriteMemory.probe(fd);
+    let fd: number;
+    try {
+      fd = open(PROBE_FILE, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_DIRECT);
+    } catch {
+      return undefined;
+    }
+    try {
+      return DirectWriteMemory.probe(fd);
+    } finally {
+      closeSync(fd);
+    }
   } finally {
-    closeSync(fd);
     try {
       unlinkSync(PROBE_FILE);
     } catch {
@@ -99,6 +110,7 @@ export class DirectWriter {
   #failure: Error | undefined;
   #busy = false;
   #ended = false;
+  #abandoned = false;
 
   constructor(handle: FileHandle, memory: DirectWriteMemory) {
     this.#handle = handle;
@@ -112,7 +124,15 @@ export class DirectWriter {
     try {
       for (let at = 0; at < data.length; ) {
         this.#throwIfFailed();
-        this.#chunk ??= await this.#memory.take();
+        if (this.#chunk === undefined) {
+          const chunk = await this.#memory.take();
+          // abandoned while this write waited for memory: the chunk goes straight back
+          if (this.#abandoned) {
+            this.#memory.give(chunk);
+            throw new Error('the file was given up while a write waited for memory');
+          }
+          this.#chunk = chunk;
+        }
         const take = Math.min(data.length - at, CHUNK - this.#fill);
         this.#chunk.set(data.subarray(at, at + take), this.#fill);
         this.#fill += take;
@@ -127,9 +147,12 @@ export class DirectWriter {
 
   /** Writes the last block, padded, cuts the file back to the bytes written and returns their number. */
   async end(): Promise<number> {
+    if (this.#busy) throw new Error('end() while a direct write is under way');
     if (!this.#ended) {
       this.#ended = true;
       if (this.#fill > 0 && this.#failure === undefined) await this.#send(Math.ceil(this.#fill / BLOCK) * BLOCK);
+      // after a failed write the chunk being filled is not written: it goes back
+      this.#giveBack();
       await this.#inFlight;
       if (this.#failure === undefined && this.#position % BLOCK !== 0) {
         await this.#handle.truncate(this.#position).catch((error: unknown) => this.#keep(error));
@@ -143,9 +166,16 @@ export class DirectWriter {
   /** Gives the memory back whatever happened; after this the writer takes no more bytes. */
   async abandon(): Promise<void> {
     this.#ended = true;
-    await this.#inFlight;
+    this.#abandoned = true;
+    // a write() that was waiting may still start one; #send sees #abandoned and starts none after it
+    while (this.#inFlight !== undefined) await this.#inFlight;
+    this.#giveBack();
+  }
+
+  #giveBack(): void {
     if (this.#chunk !== undefined) this.#memory.give(this.#chunk);
     this.#chunk = undefined;
+    this.#fill = 0;
   }
 
   /** Starts writing the chunk being filled (`length` bytes of it, zero-padded past the data) after the write in flight. */
@@ -153,6 +183,10 @@ export class DirectWriter {
     await this.#inFlight;
     const chunk = this.#chunk;
     if (chunk === undefined) return;
+    if (this.#abandoned) {
+      this.#giveBack();
+      return;
+    }
     const data = this.#fill;
     const position = this.#position;
     this.#chunk = undefined;
