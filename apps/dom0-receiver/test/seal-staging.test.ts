@@ -3,8 +3,8 @@
 import { chmodSync, chownSync, linkSync, lstatSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { sealStagingDir } from '../src/updates-dir/staging.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { removeStagingDir, sealStagingDir } from '../src/updates-dir/staging.ts';
 
 describe.runIf(process.getuid?.() === 0)('sealing the staging dir (root)', () => {
   it('re-owns single-link files and leaves links to outside files untouched', async () => {
@@ -31,5 +31,29 @@ describe.runIf(process.getuid?.() === 0)('sealing the staging dir (root)', () =>
     const untouched = statSync(outside);
     expect([untouched.uid, untouched.gid, untouched.mode & 0o7777]).toEqual([1234, 1234, 0o4755]);
     expect(lstatSync(join(staging, 'soft-1.0-1.noarch.rpm')).isSymbolicLink()).toBe(true);
+  });
+});
+
+describe('removing the staging dir', () => {
+  it('removes it with everything in it', async () => {
+    const staging = mkdtempSync(join(tmpdir(), 'dom0-receiver-remove-'));
+    writeFileSync(join(staging, 'a-1.0-1.noarch.rpm'), 'x');
+    await removeStagingDir(staging);
+    expect(() => lstatSync(staging)).toThrow(expect.objectContaining({ code: 'ENOENT' }) as Error);
+  });
+
+  it('tells a failed removal on stderr instead of throwing, so the batch\'s own outcome stands', async () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      // a path no one can remove: what rm meets on a file system that went read-only or dead
+      await expect(removeStagingDir('/proc/self/status')).resolves.toBeUndefined();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toMatch(/^dom0-receiver: could not remove \/proc\/self\/status \([A-Z]+\); the next receive removes it\n$/);
   });
 });

@@ -46,7 +46,13 @@ function rejectionFromError(error: unknown): Rejection {
 async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection): Promise<void> {
   diagnose(`rejected ${rejection.member ?? 'the batch'}: ${rejection.code}: ${rejection.message}`);
   if (layout !== undefined && sequence !== undefined) {
-    await writeResultRecord(layout, { format: 1, sequence, finishedAt: new Date().toISOString(), status: 'rejected', rejection });
+    try {
+      await writeResultRecord(layout, { format: 1, sequence, finishedAt: new Date().toISOString(), status: 'rejected', rejection });
+    } catch (error) {
+      // a dead or full file system: the rejection still reaches the sender, and dom0-update sees
+      // no new record (the sequence did not move) with a failed exit
+      diagnose(`could not write the result record (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
   }
   await writeReply(rejectedReply(rejection));
 }
@@ -126,6 +132,12 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
     return finishFailed(undefined, undefined, error);
   }
   let stagingDir: string | undefined;
+  // once per run, whichever path gets there first (the finally below is the last resort)
+  const dropStaging = async (): Promise<void> => {
+    const dir = stagingDir;
+    stagingDir = undefined;
+    if (dir !== undefined) await removeStagingDir(dir);
+  };
   try {
     const removed = await recoverUpdatesDir(layout);
     if (removed.length > 0) diagnose(`cleaned up after an interrupted run: ${removed.join(', ')}`);
@@ -148,23 +160,27 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
         // whatever the verdict, nothing of the stage's uid outlives it, and its files become ours
         await timed(profile, 'reap', () => reapStageUser(owner));
       }
-      await sealStagingDir(staging);
       const staged = outcome;
-      if (staged.kind === 'complete') await timed(profile, 'staged-check', () => checkStagedFiles(staging, staged.accepted));
+      // only a batch to publish needs its files taken back; a rejected one is just removed, so a
+      // failure here (a dead file system) never replaces the stage's verdict
+      if (staged.kind === 'complete') {
+        await sealStagingDir(staging);
+        await timed(profile, 'staged-check', () => checkStagedFiles(staging, staged.accepted));
+      }
     } catch (error) {
-      await removeStagingDir(stagingDir);
+      await dropStaging();
       return await finishFailed(layout, sequence, error);
     }
     if (outcome.kind === 'rejected') {
       // the stage's verdict on the input stands even if a signal came meanwhile
-      await removeStagingDir(staging);
+      await dropStaging();
       await finishRejected(layout, sequence, outcome.rejection);
       return interruption.exitCode(1);
     }
     await pauseIfRequested('after-stage');
     const stopped = interruption.error();
     if (stopped !== undefined) {
-      await removeStagingDir(staging);
+      await dropStaging();
       return await finishFailed(layout, sequence, stopped);
     }
     // from here on a signal waits: publication is short and atomic, and is never cut in half
@@ -173,12 +189,12 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
       published = await publish(layout, staging, outcome.accepted, outcome.cacheKeys, sequence, profile);
     } catch (error) {
       // a terminal's Ctrl-C reaches createrepo_c too: then the interruption is the reason
-      await removeStagingDir(stagingDir);
+      await dropStaging();
       await pruneGenerations(layout);
       return await finishFailed(layout, sequence, error);
     }
     const { generation, fresh } = published;
-    await removeStagingDir(stagingDir);
+    await dropStaging();
     const recording = performance.now();
     await writeResultRecord(layout, {
       format: 1,
@@ -205,7 +221,7 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
     if (interruption.received !== undefined) diagnose(`interrupted by ${interruption.received} after publication; the batch stays published`);
     return interruption.exitCode(0);
   } finally {
-    if (stagingDir !== undefined) await removeStagingDir(stagingDir);
+    await dropStaging();
     await lock.release();
   }
 }

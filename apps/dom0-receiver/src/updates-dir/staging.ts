@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { chmod, chown, lchown, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { diagnose } from '../output/diagnostics.ts';
 import { STAGING_PREFIX } from './layout.ts';
 
 export interface StageOwner {
@@ -48,6 +49,16 @@ export async function sealStagingDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Removes the staging dir, best effort: a failure (a file system gone read-only or dead) is told
+ * on stderr and does not replace the batch's own outcome; the next receive's recovery removes
+ * what is left, and nothing in a staging dir is ever published from it later.
+ */
 export async function removeStagingDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    diagnose(`could not remove ${dir} (${code}); the next receive removes it`);
+  }
 }
