@@ -1,6 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { basename, dirname, join } from 'node:path';
 import { ReceiverError } from '../errors.ts';
 
 /** Held while a receiver works in the updates dir, so two never stage or publish at once. */
@@ -40,11 +42,62 @@ async function readLock(path: string): Promise<string | undefined> {
 }
 
 /**
- * Takes the lock file with O_EXCL. A lock whose owner (pid and start time) no longer runs is
- * stale (a receiver killed with -9): it is renamed away, then re-read, so that two receivers that
- * both found it stale cannot both take it.
+ * The mutual exclusion itself: a name in Linux's abstract socket namespace, one per lock path,
+ * bound while a receiver holds the lock. The kernel frees it when the receiver ends, however it
+ * ends (kill -9, the OOM killer, a power cut), so no stale state can be fought over. A lock file
+ * alone could not do that: breaking a stale one takes a read and a rename that other receivers
+ * can interleave, and several were seen past the lock at once, one deleting another's
+ * generation. Undefined when another receiver holds the name.
+ */
+async function bindMutex(path: string): Promise<Server | undefined> {
+  const canonical = join(await realpath(dirname(path)), basename(path));
+  const name = `\0dom0-receiver-lock:${createHash('sha256').update(canonical).digest('hex')}`;
+  // nothing is served: a process that connects is dropped at once
+  const server = createServer((socket) => socket.destroy());
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') resolve(undefined);
+      else reject(error);
+    });
+    server.listen({ path: name }, () => {
+      // held for the process's life, never waited on: it must not keep the process alive
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+/**
+ * Takes the lock: first the kernel mutex (bindMutex), then the lock file with O_EXCL, which names
+ * the holder (pid and start time) for people and for receivers that cannot see the mutex (another
+ * network namespace: abstract socket names are per namespace). With the mutex held, a lock file
+ * whose owner no longer runs is stale (a receiver killed with -9) and is removed; it is renamed
+ * away and re-read first, so that two receivers in different namespaces cannot both take it.
  */
 export async function acquireLock(path: string): Promise<Lock> {
+  const mutex = await bindMutex(path);
+  if (mutex === undefined) {
+    const holder = (await readLock(path))?.trim();
+    throw new ReceiverError('RECEIVER_BUSY', `another receiver${holder === undefined || holder === '' ? '' : ` (${holder})`} holds ${path}`);
+  }
+  try {
+    const fileLock = await acquireLockFile(path);
+    return {
+      release: async () => {
+        try {
+          await fileLock.release();
+        } finally {
+          mutex.close();
+        }
+      },
+    };
+  } catch (error) {
+    mutex.close();
+    throw error;
+  }
+}
+
+async function acquireLockFile(path: string): Promise<Lock> {
   const ours = `${process.pid} ${(await startTime(process.pid)) ?? '0'}\n`;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {

@@ -1,0 +1,49 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { acquireLock, type Lock } from '../src/updates-dir/lock.ts';
+import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, replyError, runReceiver, startPausedAt } from './helpers.ts';
+
+describe('the receiver lock', () => {
+  it('lets exactly one of many receivers that start together past a stale lock, round after round', async () => {
+    for (let round = 0; round < 30; round += 1) {
+      const dir = await makeUpdatesDir();
+      const path = join(dir, 'receiver.lock');
+      // this process's pid with another start time: the holder of an earlier boot, or a pid reused
+      await writeFile(path, `${process.pid} 1\n`);
+      const attempts = await Promise.allSettled(Array.from({ length: 8 }, () => acquireLock(path)));
+      const held = attempts.filter((a): a is PromiseFulfilledResult<Lock> => a.status === 'fulfilled');
+      expect(held.length).toBe(1);
+      for (const a of attempts) if (a.status === 'rejected') expect(a.reason).toMatchObject({ code: 'RECEIVER_BUSY' });
+      await held[0]!.value.release();
+      // released: the next one takes it at once
+      await (await acquireLock(path)).release();
+    }
+  });
+
+  it('refuses a second holder while the first holds it, and frees it on release', async () => {
+    const dir = await makeUpdatesDir();
+    const path = join(dir, 'receiver.lock');
+    const first = await acquireLock(path);
+    await expect(acquireLock(path)).rejects.toMatchObject({ code: 'RECEIVER_BUSY', message: expect.stringContaining(`(${process.pid} `) as string });
+    await first.release();
+    await (await acquireLock(path)).release();
+  });
+
+  it('is freed by the kernel when its holder is killed with SIGKILL, and the next receive cleans up', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const args = ['receive', '--updates-dir', dir, ...(await keyringArgs())];
+    const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
+    const paused = await startPausedAt('after-stage', args, stream);
+    // while it holds the lock, another receive is turned away and changes nothing
+    const busy = await runReceiver(args, { stdin: stream });
+    expect(busy.code).not.toBe(0);
+    expect(replyError(busy)).toMatchObject({ code: 'RECEIVER_BUSY' });
+    expect(await paused.kill()).toBe('SIGKILL');
+    const next = await runReceiver(args, { stdin: stream });
+    expect(next.code).toBe(0);
+    expect(next.stderr).toMatch(/published generation/);
+    expect(await leftovers(dir)).toEqual([]);
+  });
+});
