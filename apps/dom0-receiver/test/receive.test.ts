@@ -79,6 +79,36 @@ describe('receive', () => {
     await expect(lstat(join(dir, firstTarget))).rejects.toThrow();
   });
 
+  it("keeps the previous generation's metadata names valid through the new repo link, without piling them up", async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const hrefs = async (generation: string) =>
+      [...(await readFile(join(dir, generation, 'repodata', 'repomd.xml'), 'utf8')).matchAll(/<location href="(repodata\/[^"]+)"/g)].map((m) => m[1] ?? '');
+    const batches = [f.packages.v1, f.packages.v2, f.packages.extra];
+    const targets: string[] = [];
+    for (const batch of batches) {
+      expect((await receive(dir, await encodeStream(await Promise.all(batch.map((p) => fileMember(p.path)))))).code).toBe(0);
+      targets.push(await readlink(join(dir, 'repo')));
+    }
+    const [, second = '', third = ''] = targets;
+    // a dnf that read the second generation's repomd.xml just before the switch opens its files through `repo`
+    const oldNames = await hrefs(second);
+    expect(oldNames.length).toBeGreaterThan(0);
+    for (const href of oldNames) {
+      expect((await readFile(join(dir, 'repo', href))).equals(await readFile(join(dir, second, href)))).toBe(true);
+    }
+    // only what the previous repomd.xml names is carried: the first generation's files are gone
+    const expected = new Set([...oldNames, ...(await hrefs(third)), 'repodata/repomd.xml']);
+    const present = (await readdir(join(dir, third, 'repodata'))).map((n) => `repodata/${n}`);
+    expect(new Set(present)).toEqual(expected);
+    const listed = execFileSync(
+      'dnf',
+      ['-q', '--disablerepo=*', `--repofrompath=published,${join(dir, 'repo')}`, '--enablerepo=published', `--setopt=cachedir=${await mkdtemp(join(tmpdir(), 'dnf-cache-'))}`, '--setopt=published.gpgcheck=0', 'repoquery', '--qf', '%{name}-%{version}-%{release}.%{arch}'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    expect(listed.trim().split('\n').sort()).toEqual(batches.flat().map((p) => p.nevra).sort());
+  });
+
   it('counts only the packages that are new when a batch is resent', async () => {
     const f = await getFixtures();
     const dir = await makeUpdatesDir();

@@ -7,6 +7,7 @@ import { syncDir, syncFile } from '../updates-dir/durable.ts';
 import { currentGeneration } from '../updates-dir/generations.ts';
 import { GENERATIONS_DIR, TMP_PREFIX, type Layout } from '../updates-dir/layout.ts';
 import type { ChecksumCacheKey } from './checksum-cache.ts';
+import { carryPreviousMetadata } from './carry-metadata.ts';
 import { runCreaterepo } from './createrepo.ts';
 import type { AcceptedPackage } from './result-record.ts';
 
@@ -26,7 +27,8 @@ async function syncTree(dir: string): Promise<void> {
 /**
  * Builds generations/<id>: the previous generation's packages (hard links: generations are
  * immutable), the newly verified ones moved in from staging (owned by us, mode 0644), then
- * createrepo_c. Everything is fsynced; the published `repo` link is not touched.
+ * createrepo_c, then the previous generation's metadata files (see carry-metadata.ts).
+ * Everything is fsynced; the published `repo` link is not touched.
  */
 export async function buildGeneration(
   layout: Layout,
@@ -43,9 +45,9 @@ export async function buildGeneration(
   await chmod(dir, 0o755);
   const incoming = new Set(accepted.map((p) => p.file));
   const previous = await currentGeneration(layout);
+  const prevDir = previous === undefined ? undefined : join(layout.generations, previous);
   let reuseFrom: string | undefined;
-  if (previous !== undefined) {
-    const prevDir = join(layout.generations, previous);
+  if (prevDir !== undefined) {
     let replaced = false;
     for (const name of await readdir(prevDir)) {
       if (!name.endsWith('.rpm')) continue;
@@ -79,6 +81,7 @@ export async function buildGeneration(
   );
   profile?.count('createrepo-read', metadata.packagesRead);
   await pauseIfRequested('after-createrepo');
+  if (prevDir !== undefined) await carryPreviousMetadata(prevDir, dir);
   // new packages were fsynced by the stage; the metadata and every directory entry are synced here
   await timed(profile, 'sync-metadata', async () => {
     await syncTree(join(dir, 'repodata'));
