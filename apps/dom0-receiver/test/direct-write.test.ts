@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync } from 'node:fs';
-import { mkdtemp, open, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, readlink, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -80,6 +80,35 @@ describe('direct (O_DIRECT) writes of staged files', () => {
     await writer.write(new Uint8Array(MIB + 10));
     await writer.abandon();
     await handle.close();
+    expectAllChunksFree();
+  });
+
+  it('queues full chunks behind the write in flight instead of waiting for it, and writes them one at a time in order', async () => {
+    const calls: { position: number; length: number; release: () => void }[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    // a disk that answers only when told to
+    const handle = {
+      write: (_chunk: Uint8Array, _offset: number, length: number, position: number) =>
+        new Promise<{ bytesWritten: number }>((resolve) => {
+          inFlight += 1;
+          mostInFlight = Math.max(mostInFlight, inFlight);
+          calls.push({ position, length, release: () => { inFlight -= 1; resolve({ bytesWritten: length }); } });
+        }),
+      truncate: () => Promise.resolve(),
+    };
+    const writer = new DirectWriter(handle as unknown as FileHandle, memory);
+    // three full chunks: write() returns with the first still on the disk
+    await writer.write(new Uint8Array(3 * MIB));
+    expect(calls.map((c) => c.position)).toEqual([0]);
+    const ended = writer.end();
+    for (let i = 0; i < 3; i += 1) {
+      await vi.waitFor(() => expect(calls.length).toBe(i + 1));
+      calls[i]?.release();
+    }
+    expect(await ended).toBe(3 * MIB);
+    expect(calls.map((c) => [c.position, c.length])).toEqual([[0, MIB], [MIB, MIB], [2 * MIB, MIB]]);
+    expect(mostInFlight).toBe(1);
     expectAllChunksFree();
   });
 

@@ -8,13 +8,14 @@ import type { FileHandle } from 'node:fs/promises';
  * The kernel wants memory, file offset and length aligned to the device's block size: offsets and
  * lengths are multiples of BLOCK, and the memory offset is found by probing, since JavaScript
  * cannot ask for aligned memory. Writes run in the thread pool while the stage hashes the next
- * bytes, one write in flight per file.
+ * bytes: full chunks queue behind each other, one write in flight per file, so the disk never
+ * waits for the stage to finish a chunk and the stage waits only when all memory is lent out.
  */
 const BLOCK = 4096;
 const CHUNK = 1024 * 1024;
 /** malloc'd memory is 16-byte aligned, so these offsets cover every residue of the block */
 const PROBE_STEP = 16;
-/** two files (the one being received, the one finishing) with two chunks each: one filling, one in flight */
+/** shared by the file being received and the one finishing: one chunk filling, the rest queued or in flight */
 const POOL_CHUNKS = 4;
 
 /** Scratch file for the probe, in the working directory; no member name starts with a dot. */
@@ -106,7 +107,8 @@ export class DirectWriter {
   #chunk: Uint8Array | undefined;
   #fill = 0;
   #position = 0;
-  #inFlight: Promise<void> | undefined;
+  /** the last write queued: each starts when the one before has ended, so one is in flight */
+  #queue: Promise<void> = Promise.resolve();
   #failure: Error | undefined;
   #busy = false;
   #ended = false;
@@ -137,7 +139,7 @@ export class DirectWriter {
         this.#chunk.set(data.subarray(at, at + take), this.#fill);
         this.#fill += take;
         at += take;
-        if (this.#fill === CHUNK) await this.#send(CHUNK);
+        if (this.#fill === CHUNK) this.#send(CHUNK);
       }
     } finally {
       this.#busy = false;
@@ -150,15 +152,15 @@ export class DirectWriter {
     if (this.#busy) throw new Error('end() while a direct write is under way');
     if (!this.#ended) {
       this.#ended = true;
-      if (this.#fill > 0 && this.#failure === undefined) await this.#send(Math.ceil(this.#fill / BLOCK) * BLOCK);
+      if (this.#fill > 0 && this.#failure === undefined) this.#send(Math.ceil(this.#fill / BLOCK) * BLOCK);
       // after a failed write the chunk being filled is not written: it goes back
       this.#giveBack();
-      await this.#inFlight;
+      await this.#queue;
       if (this.#failure === undefined && this.#position % BLOCK !== 0) {
         await this.#handle.truncate(this.#position).catch((error: unknown) => this.#keep(error));
       }
     }
-    await this.#inFlight;
+    await this.#queue;
     this.#throwIfFailed();
     return this.#position;
   }
@@ -167,8 +169,9 @@ export class DirectWriter {
   async abandon(): Promise<void> {
     this.#ended = true;
     this.#abandoned = true;
-    // a write() that was waiting may still start one; #send sees #abandoned and starts none after it
-    while (this.#inFlight !== undefined) await this.#inFlight;
+    // writes queued before are skipped (their memory given back); a write() that was waiting for
+    // memory gives it back itself and queues none
+    await this.#queue;
     this.#giveBack();
   }
 
@@ -178,31 +181,34 @@ export class DirectWriter {
     this.#fill = 0;
   }
 
-  /** Starts writing the chunk being filled (`length` bytes of it, zero-padded past the data) after the write in flight. */
-  async #send(length: number): Promise<void> {
-    await this.#inFlight;
+  /**
+   * Queues the chunk being filled (`length` bytes of it, zero-padded past the data) behind the
+   * writes already queued; the caller fills the next chunk meanwhile. Memory is the limit: a
+   * writer that finds no free chunk waits in write().
+   */
+  #send(length: number): void {
     const chunk = this.#chunk;
     if (chunk === undefined) return;
-    if (this.#abandoned) {
-      this.#giveBack();
-      return;
-    }
     const data = this.#fill;
     const position = this.#position;
     this.#chunk = undefined;
     this.#fill = 0;
     this.#position += data;
-    if (this.#failure !== undefined) {
+    if (this.#failure !== undefined || this.#abandoned) {
       this.#memory.give(chunk);
       return;
     }
     chunk.fill(0, data, length);
-    this.#inFlight = writeAllAt(this.#handle, chunk, length, position)
-      .catch((error: unknown) => this.#keep(error))
-      .finally(() => {
+    this.#queue = this.#queue.then(async () => {
+      try {
+        // a failed write or a file given up: the writes queued after it are not made
+        if (this.#failure === undefined && !this.#abandoned) await writeAllAt(this.#handle, chunk, length, position);
+      } catch (error) {
+        this.#keep(error);
+      } finally {
         this.#memory.give(chunk);
-        this.#inFlight = undefined;
-      });
+      }
+    });
   }
 
   #keep(error: unknown): void {
