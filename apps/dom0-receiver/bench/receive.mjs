@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, createWriteStream, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
@@ -59,6 +59,10 @@ async function buildStream(count, perPackage) {
   const setId = basename(dirname(dirname(dirname(set.trustedKeyPaths[0]))));
   const file = join(dir, `receive-${count}x${perPackage}-${setId}.tar`);
   if (!existsSync(file)) {
+    // streams of an older fixture set are never read again (a gigabyte each)
+    for (const name of await readdir(dir)) {
+      if (/^receive-\d+x\d+-[0-9a-f]+\.tar(\.tmp)?$/.test(name) && !name.endsWith(`-${setId}.tar`)) await rm(join(dir, name), { force: true });
+    }
     // tar(1) with these options writes the pinned ustar subset (regular files, no pax/GNU headers)
     const tmp = `${file}.tmp`;
     const out = createWriteStream(tmp);
