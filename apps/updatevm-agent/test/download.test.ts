@@ -101,6 +101,24 @@ describe('download with real dnf against the loopback mirror', () => {
     }
   });
 
+  it('check-only with a package name that no repository has is PACKAGE_NOT_FOUND, not "no updates"', async () => {
+    const v1 = await startMirror(world.fixtures.repos.v1);
+    try {
+      const workdir = await syncedWorkdir(world, 'check-unknown', v1.url);
+      const run = await agent(['download', '--workdir', workdir, '--check-only', '--json-progress', 'dom0-hello', 'no-such-package']);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toContain('no package matches "no-such-package" in the enabled repositories');
+      expect(jsonLines(run.stdout).at(-1)).toMatchObject({ stage: 'done', result: 'error', code: 'PACKAGE_NOT_FOUND' });
+      // named packages the repositories have are answered as before
+      const known = await agent(['download', '--workdir', workdir, '--check-only', '--json-progress', 'dom0-hello', 'dom0-lib*']);
+      expect(known.stderr).toBe('');
+      expect(known.exitCode).toBe(0);
+      expect(jsonLines(known.stdout).at(-1)).toEqual({ stage: 'done', result: 'no_updates' });
+    } finally {
+      await v1.close();
+    }
+  });
+
   it('check-only with the mirror down is an error, never "no updates", even with fresh cached metadata', async () => {
     const mirror = await startMirror(world.fixtures.repos.v2);
     try {

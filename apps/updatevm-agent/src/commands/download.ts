@@ -1,10 +1,10 @@
 import { access, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { memberNameProblem } from '@dom0-updates/protocol';
-import { checkArgs, cleanArgs, downloadArgs } from '../dnf/argv.ts';
+import { checkArgs, cleanArgs, downloadArgs, matchArgs } from '../dnf/argv.ts';
 import { detectDnf, type DnfTool } from '../dnf/detect.ts';
 import { dnfFailure, runDnf } from '../dnf/run.ts';
-import { AgentError, DiskFullError, isNoSpace, StateError } from '../errors.ts';
+import { AgentError, DiskFullError, DnfError, isNoSpace, StateError } from '../errors.ts';
 import { ExitCode } from '../exit-code.ts';
 import { detectReleasever, writeRpmMacros } from '../installroot/rpmdb.ts';
 import type { DownloadRequest } from '../request.ts';
@@ -46,17 +46,28 @@ async function checkOnly(
     if (event.kind === 'available-update') updates.push(sanitize(`${event.name} ${event.version}`, 300));
   }, ctx.interruption);
   // Only dnf's own 100 and 0 are answers; anything else means the check did not happen.
+  if (run.exitCode !== 100 && run.exitCode !== 0) {
+    throw dnfFailure(run, 'checking for updates (the check did not complete, so this is NOT "no updates")');
+  }
+  // a named package that no repository has is an error, as it is without --check-only
+  for (const spec of request.packages) await requireMatch(ctx, dnf, request, releasever, spec);
   if (run.exitCode === 100) {
     ctx.reporter.report({ stage: 'info', message: `updates available: ${updates.length === 0 ? 'yes' : updates.join(', ')}` });
     ctx.reporter.report({ stage: 'done', result: 'updates_available', packages: updates });
     return ExitCode.updatesAvailable;
   }
-  if (run.exitCode === 0) {
-    ctx.reporter.report({ stage: 'info', message: 'no updates available' });
-    ctx.reporter.report({ stage: 'done', result: 'no_updates' });
-    return ExitCode.ok;
-  }
-  throw dnfFailure(run, 'checking for updates (the check did not complete, so this is NOT "no updates")');
+  ctx.reporter.report({ stage: 'info', message: 'no updates available' });
+  ctx.reporter.report({ stage: 'done', result: 'no_updates' });
+  return ExitCode.ok;
+}
+
+async function requireMatch(ctx: AgentContext, dnf: DnfTool, request: DownloadRequest, releasever: string | undefined, spec: string): Promise<void> {
+  let matched = false;
+  const run = await runDnf(dnf, matchArgs(dnf, ctx.layout, request, releasever, spec), ctx.layout, 'match', () => {
+    matched = true;
+  }, ctx.interruption);
+  if (run.exitCode !== 0) throw dnfFailure(run, `looking up "${sanitize(spec)}" (the check did not complete, so this is NOT "no updates")`);
+  if (!matched) throw new DnfError('PACKAGE_NOT_FOUND', `no package matches "${sanitize(spec)}" in the enabled repositories`);
 }
 
 /** The packages dnf put in this run's fresh directory, and nothing else. */

@@ -64,6 +64,14 @@ export function checkArgs(
   ];
 }
 
+/**
+ * Lists the repositories' packages that `spec` names, from the metadata the check just fetched:
+ * check-update answers "no updates" for a name that matches nothing at all.
+ */
+export function matchArgs(dnf: DnfTool, layout: WorkdirLayout, request: DownloadRequest, releasever: string | undefined, spec: string): string[] {
+  return [...baseArgs(dnf, layout, request, releasever), '--cacheonly', '--quiet', 'repoquery', '--queryformat', '%{name}\n', spec];
+}
+
 export function cleanArgs(dnf: DnfTool, layout: WorkdirLayout, request: DownloadRequest): string[] {
   return [...baseArgs(dnf, layout, request, undefined), 'clean', 'all'];
 }

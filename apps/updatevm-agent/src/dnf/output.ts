@@ -4,7 +4,8 @@ export type DnfLineEvent =
   | { readonly kind: 'transaction-count'; readonly count: number }
   | { readonly kind: 'downloading' }
   | { readonly kind: 'downloaded'; readonly file: string }
-  | { readonly kind: 'available-update'; readonly name: string; readonly version: string; readonly repo: string };
+  | { readonly kind: 'available-update'; readonly name: string; readonly version: string; readonly repo: string }
+  | { readonly kind: 'matched' };
 
 const COUNT = /^\s*(?:Install|Upgrade|Reinstall|Downgrade|Installing|Upgrading|Reinstalling|Downgrading)\s+(\d+)\s+Packages?\b/;
 // dnf 4: "(1/3): name-1.0-1.noarch.rpm   1.2 MB/s | 5.4 kB  00:00" or without the counter for one package.
@@ -12,7 +13,9 @@ const DOWNLOADED = /^(?:\(\d+\/\d+\):\s+)?([^\s/]+\.rpm)\s+.*\|\s*[\d.]+\s*[kMGT
 // check-update listing: "name.arch   version-release   repo".
 const UPDATE = /^([A-Za-z0-9_][^\s]*)\.([A-Za-z0-9_]+)\s+(\S+)\s+(\S+)\s*$/;
 
-export function parseDnfLine(line: string, mode: 'download' | 'check'): DnfLineEvent | undefined {
+export function parseDnfLine(line: string, mode: 'download' | 'check' | 'match'): DnfLineEvent | undefined {
+  // repoquery --quiet prints one package name per line and nothing else
+  if (mode === 'match') return line.trim() === '' ? undefined : { kind: 'matched' };
   if (mode === 'check') {
     if (line.startsWith('Last metadata expiration check') || line.startsWith('Obsoleting')) return undefined;
     const m = UPDATE.exec(line);

@@ -26,7 +26,7 @@ export async function runDnf(
   dnf: DnfTool,
   args: readonly string[],
   layout: WorkdirLayout,
-  mode: 'download' | 'check',
+  mode: 'download' | 'check' | 'match',
   onEvent: (event: DnfLineEvent) => void,
   stop?: DnfStop,
 ): Promise<DnfRun> {
