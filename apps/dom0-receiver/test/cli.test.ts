@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { signedVariant } from '@dom0-updates/fixtures';
-import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, runReceiver } from './helpers.ts';
-import { readdir } from 'node:fs/promises';
+import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, replyError, runReceiver } from './helpers.ts';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 
@@ -78,6 +79,37 @@ describe('command line', () => {
     const run = await runReceiver(['receive', '--updates-dir', dir, '--keyring', '/nonexistent/key.asc']);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('KEYRING_UNREADABLE');
+  });
+
+  it('names an updates dir it cannot create or lock as CONFIG_INVALID, with the reason', async () => {
+    const dir = await makeUpdatesDir();
+    await mkdir(join(dir, 'receiver.lock'));
+    for (const [updatesDir, reason] of [
+      ['/etc/hostname/updates', 'the updates dir /etc/hostname/updates cannot be used: cannot create it (ENOTDIR)'],
+      [dir, `the updates dir ${dir} cannot be used: cannot take its lock ${dir}/receiver.lock (`],
+    ] as const) {
+      const run = await runReceiver(['receive', '--updates-dir', updatesDir, ...(await keyringArgs())], { stdin: await encodeStream([]) });
+      expect(run.code).toBe(1);
+      expect(replyError(run).code).toBe('CONFIG_INVALID');
+      expect(run.stderr).toContain(`rejected the batch: CONFIG_INVALID: ${reason}`);
+    }
+  });
+
+  it("tells the sender the code of dom0's own failures, and keeps their reasons (dom0's paths) in dom0", async () => {
+    const dir = await makeUpdatesDir();
+    const cases: [string[], string, string][] = [
+      [['--keyring', '/etc/hostname'], 'KEYRING_PARSE', '/etc/hostname'],
+      [['--keyring', '/nonexistent/key.asc'], 'KEYRING_UNREADABLE', '/nonexistent/key.asc'],
+      [[...(await keyringArgs()), '--sandbox', 'bwrap'], 'CONFIG_INVALID', 'bwrap is not installed'],
+    ];
+    for (const [args, code, reason] of cases) {
+      const run = await runReceiver(['receive', '--updates-dir', dir, ...args], { stdin: await encodeStream([]), env: { PATH: '/nonexistent' } });
+      expect(run.code).toBe(1);
+      expect(replyError(run)).toEqual({ code, message: `dom0 could not take the batch (${code}); the reason is in dom0's log` });
+      expect(run.stdout).not.toContain(reason);
+      expect(run.stderr).toContain(`${code}: `);
+      expect(run.stderr).toContain(reason);
+    }
   });
 });
 

@@ -43,7 +43,9 @@ describe('a stage that cannot start', () => {
     expect(run.code).toBe(1);
     const error = replyError(run);
     expect(error.code).toBe('CONFIG_INVALID');
-    expect(error.message).toContain('bwrap is not installed');
+    // dom0's own failure: the reason stays in dom0, the sender gets the code
+    expect(error.message).toBe("dom0 could not take the batch (CONFIG_INVALID); the reason is in dom0's log");
+    expect(run.stderr).toContain('bwrap is not installed');
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -60,9 +62,12 @@ describe('a stage that cannot start', () => {
     expect(run.code).toBe(1);
     const error = replyError(run);
     expect(error.code).toBe('STAGE_START_FAILED');
-    expect(error.message).toBe('the stage did not start (exit 1, signal null): bwrap: No permissions to creating new namespace');
+    expect(error.message).not.toContain('bwrap');
     expect(run.stderr).not.toContain('without a verdict');
-    expect((await readResult(dir))['rejection']).toMatchObject({ code: 'STAGE_START_FAILED' });
+    expect((await readResult(dir))['rejection']).toMatchObject({
+      code: 'STAGE_START_FAILED',
+      message: 'the stage did not start (exit 1, signal null): bwrap: No permissions to creating new namespace',
+    });
     expect(await leftovers(dir)).toEqual([]);
   });
 });

@@ -43,6 +43,12 @@ function rejectionFromError(error: unknown): Rejection {
   return { code: 'PUBLISH_FAILED', member: null, message: error instanceof Error ? error.message : String(error) };
 }
 
+/** An updates dir the receiver cannot even start in (read-only, no permission): dom0's configuration. */
+function unusableUpdatesDir(dir: string, what: string, error: unknown): ConfigError {
+  const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+  return new ConfigError('CONFIG_INVALID', `the updates dir ${dir} cannot be used: cannot ${what} (${reason})`);
+}
+
 async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection): Promise<void> {
   diagnose(`rejected ${rejection.member ?? 'the batch'}: ${rejection.code}: ${rejection.message}`);
   if (layout !== undefined && sequence !== undefined) {
@@ -120,7 +126,11 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
   if (sandbox instanceof Error) return finishFailed(undefined, undefined, sandbox);
 
   const layout = layoutOf(args.updatesDir);
-  await mkdir(layout.root, { recursive: true, mode: 0o755 });
+  try {
+    await mkdir(layout.root, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    return finishFailed(undefined, undefined, unusableUpdatesDir(layout.root, 'create it', error));
+  }
   const limits = await resolveLimits(args, ctx.env, layout.root);
   // a signal before the lock: nothing was started, nothing is recorded (like any refusal before it)
   const early = interruption.error();
@@ -129,7 +139,7 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
   try {
     lock = await acquireLock(layout.lockFile);
   } catch (error) {
-    return finishFailed(undefined, undefined, error);
+    return finishFailed(undefined, undefined, error instanceof ReceiverError ? error : unusableUpdatesDir(layout.root, `take its lock ${layout.lockFile}`, error));
   }
   let stagingDir: string | undefined;
   // once per run, whichever path gets there first (the finally below is the last resort)
