@@ -217,6 +217,22 @@ describe('download with real dnf against the loopback mirror', () => {
     expect((await readFile(argsFile, 'utf8')).trim()).toBe('dom0 qubes.ReceiveUpdates+v1');
   });
 
+  it('refuses a transport it cannot use before dnf downloads anything', async () => {
+    const workdir = await syncedWorkdir(world, 'no-transport');
+    const cases: [string[], string][] = [
+      [['--transport', 'qrexec'], 'qrexec-client-vm is not installed (is this a Qubes UpdateVM?); nothing was downloaded'],
+      [['--receiver-command', JSON.stringify(['/nonexistent/dom0-receiver'])], 'the receiver command /nonexistent/dom0-receiver is not an executable file'],
+    ];
+    for (const [args, message] of cases) {
+      const run = await agent(['download', '--workdir', workdir, '--json-progress', ...args], { env: { PATH: '/usr/bin:/bin' } });
+      expect(run.exitCode).toBe(125);
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).toContain('[TRANSPORT_MISSING]');
+      expect(jsonLines(run.stdout).map((l) => l['stage'])).not.toContain('resolve');
+      expect(await readdir(join(workdir, 'runs')).catch(() => [])).toEqual([]);
+    }
+  });
+
   it('tells the person to sync first when there is no state', async () => {
     const run = await agent(['download', '--workdir', join(world.dir, 'nothing-here'), '--check-only']);
     expect(run.exitCode).toBe(1);

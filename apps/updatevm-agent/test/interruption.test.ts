@@ -33,6 +33,9 @@ beforeAll(async () => {
     await mkdir(dir);
     await writeFile(join(dir, 'dnf'), script);
     await chmod(join(dir, 'dnf'), 0o755);
+    // the default transport must be there before dnf starts (it is never reached here)
+    await writeFile(join(dir, 'qrexec-client-vm'), '#!/bin/sh\nexit 125\n');
+    await chmod(join(dir, 'qrexec-client-vm'), 0o755);
   }
 });
 

@@ -70,7 +70,9 @@ export async function runCli(argv: readonly string[], io: CliStreams): Promise<E
       ...('member' in agentError && typeof agentError.member === 'string' ? { member: agentError.member } : {}),
     });
     reporter.close();
-    io.stderr.write(`updatevm-agent: error: ${agentError.message} [${agentError.code}]\n`);
+    // the code ends the first line, which says what failed; dnf's own lines follow, indented
+    const [first = '', ...detail] = agentError.message.split('\n');
+    io.stderr.write(`updatevm-agent: error: ${first} [${agentError.code}]\n${detail.map((line) => `  ${line}\n`).join('')}`);
     return agentError.exitCode;
   } finally {
     interruption.dispose();

@@ -11,6 +11,7 @@ import type { DownloadRequest } from '../request.ts';
 import type { TransportSpec } from '../cli/args.ts';
 import { sanitize } from '../text.ts';
 import { interpretReply } from '../transport/reply.ts';
+import { checkTransport } from '../transport/preflight.ts';
 import { sendUpdates, type OutgoingPackage } from '../transport/send.ts';
 import type { AgentContext } from './context.ts';
 
@@ -200,5 +201,6 @@ export async function performDownload(
   if (request.clean) await clean(ctx, dnf, request);
   const releasever = await detectReleasever(ctx.layout);
   if (request.checkOnly) return checkOnly(ctx, dnf, request, releasever);
+  checkTransport(transport);
   return downloadAndSend(ctx, dnf, request, releasever, transport);
 }

@@ -129,7 +129,8 @@ export async function sendUpdates(
     const what = transport.kind === 'qrexec' ? 'qrexec-client-vm (is this a Qubes UpdateVM?)' : `receiver ${sanitize(file)}`;
     throw new TransportError(
       result.code === 'ENOENT' ? 'TRANSPORT_MISSING' : 'TRANSPORT_FAILED',
-      `could not start ${what}: ${sanitize(result.shortMessage ?? String(result.code))}`,
+      // execa's first line names the command and the errno; the rest repeats it
+      `could not start ${what}: ${sanitize((result.shortMessage ?? String(result.code)).split('\n')[0] ?? '')}`,
     );
   }
   if (transport.kind === 'qrexec' && result.exitCode === ExitCode.policyDenied) {
