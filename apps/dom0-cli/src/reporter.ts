@@ -45,6 +45,10 @@ export class Reporter {
   readonly mode: OutputMode;
   private readonly sink: Sink;
   private readonly updateVm: string;
+  /** The receiver's last `rejected ...` diagnostic: the reason when it ends without a record. */
+  private lastReceiverVerdict: string | undefined;
+  /** The agent's last `error:` line (untrusted, sanitised): the reason when it fails. */
+  private lastAgentError: string | undefined;
 
   constructor(mode: OutputMode, sink: Sink = processSink, updateVm = 'updatevm') {
     this.mode = mode;
@@ -75,6 +79,7 @@ export class Reporter {
   /** A line the UpdateVM printed: untrusted, shown only sanitised and marked as its words. */
   agentLine(raw: string): void {
     const text = sanitizeForTerminal(raw, 1000);
+    if (/^updatevm-agent: error: /.test(text)) this.lastAgentError = text.slice('updatevm-agent: '.length);
     if (this.mode === 'human') this.sink.out(`[${this.updateVm}] ${text}`);
     // JSON consumers get only dom0's own statements on stdout; the agent's words go to stderr.
     else if (this.mode === 'json') this.sink.err(`[${this.updateVm}] ${text}`);
@@ -87,8 +92,19 @@ export class Reporter {
   receiverLine(raw: string): void {
     // The receiver names itself at the start of each diagnostic; the bracket prefix says it already.
     const text = sanitizeForTerminal(raw.startsWith(RECEIVER_SELF_PREFIX) ? raw.slice(RECEIVER_SELF_PREFIX.length) : raw, 1000);
+    if (text.startsWith('rejected ')) this.lastReceiverVerdict = text;
     if (this.mode === 'human') this.sink.out(`[dom0-receiver] ${text}`);
     else if (this.mode === 'json') this.sink.err(`[dom0-receiver] ${text}`);
+  }
+
+  /** The UpdateVM's agent's last error line, marked as its words (shown in the final error in every mode). */
+  get agentError(): string | undefined {
+    return this.lastAgentError === undefined ? undefined : `[${this.updateVm}] ${this.lastAgentError}`;
+  }
+
+  /** What the receiver last said it rejected and why (shown in the final error in every mode). */
+  get receiverVerdict(): string | undefined {
+    return this.lastReceiverVerdict;
   }
 
   received(rawNevra: string, rawSigner: string): void {

@@ -2,7 +2,7 @@
  * One dom0-update run: lock, state sync, agent, result record, install, report.
  * Decisions rest on dom0's own data only: the receiver's result record and dom0's rpm database.
  */
-import { accessSync, constants, existsSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
@@ -58,7 +58,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
       throw new ConfigError('CONFIG_NO_KEYRING', 'no KEYRING is configured: dom0 needs the pinned keys to verify packages');
     }
     // before the UpdateVM downloads anything: a missing key would only fail the receiver later
-    if (!options.checkOnly) for (const key of config.keyring) requireReadable(key);
+    if (!options.checkOnly) for (const key of config.keyring) requireKeyFile(key);
     reporter.stage('lock', 'Taking the dom0-update lock...');
     const lock = acquireLock(config.lockFile);
     try {
@@ -107,7 +107,7 @@ async function checkOnly(run: Run): Promise<number> {
     reporter.done('updates_available', EXIT.updatesAvailable, 'Updates are available.');
     return EXIT.updatesAvailable;
   }
-  throw agentFailure(exitCode, 'the check for updates failed: it is NOT known whether updates are available');
+  throw agentFailure(exitCode, 'the check for updates failed: it is NOT known whether updates are available', reporter.agentError);
 }
 
 async function update(run: Run): Promise<number> {
@@ -137,9 +137,9 @@ async function update(run: Run): Promise<number> {
     throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} (${code}) and installed nothing`);
   }
   if (agentError !== undefined) throw agentError;
-  const receiverFailure = receiverProblem(receiver, batch, config);
+  const receiverFailure = receiverProblem(receiver, batch, config, reporter.receiverVerdict);
   if (receiverFailure !== undefined) throw receiverFailure;
-  if (exitCode !== 0) throw agentFailure(exitCode, 'downloading the updates failed');
+  if (exitCode !== 0) throw agentFailure(exitCode, 'downloading the updates failed', reporter.agentError);
 
   if (batch === undefined) {
     if (options.action === 'upgrade') {
@@ -280,13 +280,14 @@ async function startAgent({ config, options, updateVm, reporter, interrupt }: Ru
 }
 
 /** A receiver dom0 started but that left no new record failed; what it printed says why. */
-function receiverProblem(outcome: ReceiverOutcome, batch: ResultRecord | undefined, config: Config): CliError | undefined {
+function receiverProblem(outcome: ReceiverOutcome, batch: ResultRecord | undefined, config: Config, verdict: string | undefined): CliError | undefined {
   if (outcome.kind === 'spawn-failed') {
     return new ReceiverError('RECEIVER_SPAWN', `cannot start dom0's receiver ${config.receiverCommand.join(' ')}: ${outcome.message}`);
   }
   if (outcome.kind === 'exited' && batch === undefined) {
     const how = outcome.exitCode === null ? `was killed by ${outcome.signal ?? 'a signal'}` : `exited with ${outcome.exitCode}`;
-    return new ReceiverError('RECEIVER_FAILED', `dom0's receiver ${how} without recording a result; nothing was installed`);
+    const why = verdict === undefined ? '' : ` (${verdict})`;
+    return new ReceiverError('RECEIVER_FAILED', `dom0's receiver ${how} without recording a result${why}; nothing was installed`);
   }
   return undefined;
 }
@@ -295,21 +296,40 @@ function isNewBatch(before: ResultRecord | undefined, after: ResultRecord | unde
   return after !== undefined && (before === undefined || after.sequence > before.sequence);
 }
 
-function agentFailure(exitCode: number, what: string): CliError {
+function agentFailure(exitCode: number, what: string, agentSaid: string | undefined): CliError {
   if (exitCode === EXIT.transport) {
     return new TransportError('TRANSPORT_FAILED', `${what}: the transport to the UpdateVM failed (exit 125)`, EXIT.transport);
   }
   if (exitCode === EXIT.policyDenied) {
     return new TransportError('POLICY_DENIED', `${what}: the qrexec policy denied the service call (exit 126)`, EXIT.policyDenied);
   }
-  return new AgentError('AGENT_FAILED', `${what} (the UpdateVM's agent exited with ${exitCode}; see its output above)`);
+  const said = agentSaid === undefined ? 'see its output above' : `it said: ${agentSaid}`;
+  return new AgentError('AGENT_FAILED', `${what} (the UpdateVM's agent exited with ${exitCode}; ${said})`);
 }
 
-function requireReadable(keyFile: string): void {
+/** Larger than any key file: a KEYRING line that names something else is not read whole. */
+const KEY_FILE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Each KEYRING must be readable and hold an ASCII-armored public key block, checked before the
+ * download rather than found by the receiver after it. The receiver parses the keys for real.
+ */
+function requireKeyFile(keyFile: string): void {
+  let text: string;
   try {
-    accessSync(keyFile, constants.R_OK);
+    // O_NONBLOCK: a KEYRING that names a fifo fails here instead of waiting for a writer
+    const fd = openSync(keyFile, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES);
+      text = buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0));
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError('CONFIG_KEYRING_UNREADABLE', `KEYRING ${keyFile} cannot be read (${code}): dom0 needs the pinned keys to verify packages`);
+  }
+  if (!/^-----BEGIN PGP PUBLIC KEY BLOCK-----\r?$/m.test(text) || !/^-----END PGP PUBLIC KEY BLOCK-----\r?$/m.test(text)) {
+    throw new ConfigError('CONFIG_KEYRING_INVALID', `KEYRING ${keyFile} holds no ASCII-armored public key block: dom0 needs the pinned keys to verify packages`);
   }
 }

@@ -226,6 +226,19 @@ describe('dom0-update exit codes through the bundle', () => {
     expect((await s.run(['--check-only', '--disablerepo=fixtures', '--enablerepo=other'])).exitCode).toBe(100);
   });
 
+  it("names the agent's own error in the final line, with --silent too, and a package no repository has in --check-only", async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    for (const args of [['-y', '--silent', 'no-such-package'], ['--check-only', '--silent', 'no-such-package']]) {
+      const r = await s.run(args);
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/the UpdateVM's agent exited with 1; it said: \[[^\]]+\] error: no package matches "no-such-package" in the enabled repositories/);
+      expect(r.stderr).toContain('[PACKAGE_NOT_FOUND]');
+      expect(r.stderr).not.toContain('No updates');
+    }
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
   it('exits 1 with LOCK_HELD while another run holds the lock, and leaves the lock alone', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     await s.run(['--check-only']);
@@ -374,6 +387,20 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(r.stdout).toContain('[dom0-receiver] receiver says no');
     expect(r.stderr).toContain("dom0's receiver exited with 3 without recording a result");
     expect(r.stderr).toContain('[RECEIVER_FAILED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('names the reason the receiver gave in the RECEIVER_FAILED line, in --silent mode too', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const said = 'dom0-receiver: rejected the batch: RECEIVER_BUSY: another receiver holds the lock';
+    const r = await s.run(['-y', '--silent'], {
+      DOM0_UPDATES_AGENT_COMMAND: hostile,
+      DOM0_UPDATES_RECEIVER_COMMAND: JSON.stringify(['sh', '-c', `cat >/dev/null; echo "${said}" >&2; exit 1`]),
+      HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'),
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("dom0's receiver exited with 1 without recording a result (rejected the batch: RECEIVER_BUSY: another receiver holds the lock); nothing was installed");
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 

@@ -73,4 +73,24 @@ describe('main in text mode', () => {
     expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_UNREADABLE]');
     expect(r.out).toEqual([]);
   });
+
+  it('refuses a KEYRING file that holds no armored public key before the UpdateVM is asked for anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    const notKeys = [
+      ['garbage.asc', 'not a key\n'],
+      ['private.asc', '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nxx\n-----END PGP PRIVATE KEY BLOCK-----\n'],
+      ['unterminated.asc', '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n'],
+    ];
+    for (const [name, text] of notKeys) {
+      const key = join(dir, name ?? '');
+      writeFileSync(key, text ?? '');
+      writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nLOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
+      const r = await capture([`--config=${join(dir, 'config')}`, '-y']);
+      expect(r.code).toBe(1);
+      expect(r.err.join('\n')).toContain(`KEYRING ${key} holds no ASCII-armored public key block`);
+      expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_INVALID]');
+      expect(r.out).toEqual([]);
+    }
+  });
 });
