@@ -1,6 +1,8 @@
 /**
- * One run at a time: a lock file created exclusively, holding the owner's pid. A lock whose
- * owner is gone (a crash) is taken over; a live owner makes the new run stop with a clear message.
+ * One run at a time: a lock file created exclusively, holding the owner's pid and the kernel's
+ * start time of that process (so a pid reused by an unrelated process does not hold the lock). A
+ * lock whose owner is gone (a crash) is taken over; a live owner makes the new run stop with a
+ * clear message.
  */
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,6 +13,24 @@ export interface Lock {
   release(): void;
 }
 
+/** `PID START\n`, or `PID\n` as written before start times were recorded (and where /proc is missing). */
+const LOCK_TEXT = /^([1-9][0-9]{0,9})(?: ([0-9]{1,20}))?\n?$/;
+
+/** The kernel's start time of a process (clock ticks since boot, field 22 of its stat). */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function lockText(): string {
+  const started = startTime(process.pid);
+  return started === undefined ? `${process.pid}\n` : `${process.pid} ${started}\n`;
+}
+
 export function acquireLock(path: string): Lock {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   for (let attempt = 0; attempt < 2; attempt += 1) {
@@ -18,7 +38,7 @@ export function acquireLock(path: string): Lock {
       // link(2) publishes the lock with its pid already written: no reader sees an empty lock.
       const temp = `${path}.${process.pid}.tmp`;
       const fd = openSync(temp, 'w', 0o644);
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, lockText());
       closeSync(fd);
       try {
         linkSync(temp, path);
@@ -29,7 +49,8 @@ export function acquireLock(path: string): Lock {
         path,
         release: () => {
           // Only remove the lock if it is still ours.
-          if (readOwner(path) === process.pid) unlinkSync(path);
+          const text = readText(path);
+          if (text !== undefined && parseOwner(text)?.pid === process.pid) unlinkSync(path);
         },
       };
     } catch (error) {
@@ -37,40 +58,62 @@ export function acquireLock(path: string): Lock {
         throw new LockError('LOCK_UNAVAILABLE', `cannot create lock file ${path}: ${(error as Error).message}`);
       }
     }
-    const owner = readOwner(path);
+    const text = readText(path);
+    const owner = text === undefined ? undefined : parseOwner(text);
     if (owner !== undefined && isAlive(owner)) {
       throw new LockError(
         'LOCK_HELD',
-        `another dom0-update is running (pid ${owner}, lock file ${path}); wait for it to finish`,
+        `another dom0-update is running (pid ${owner.pid}, lock file ${path}); wait for it to finish, or remove the lock file if no dom0-update is running`,
       );
     }
-    // Stale: move it aside under a unique name so two runs cannot both delete a fresh lock.
-    try {
-      const aside = `${path}.stale.${process.pid}`;
-      renameSync(path, aside);
-      unlinkSync(aside);
-    } catch {
-      // Someone else cleared it first; retry the exclusive create.
-    }
+    breakStale(path, text);
   }
   throw new LockError('LOCK_HELD', `could not take the lock file ${path}; another dom0-update may be starting`);
 }
 
-function readOwner(path: string): number | undefined {
+/**
+ * Moves a stale lock aside under a name of our own. If what moved is not the lock judged stale
+ * (another run broke it and took the lock meanwhile), it is linked back, so that run keeps it.
+ */
+export function breakStale(path: string, judged: string | undefined): void {
+  const aside = `${path}.stale.${process.pid}`;
   try {
-    const text = readFileSync(path, 'utf8').trim();
-    return /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : undefined;
+    renameSync(path, aside);
+  } catch {
+    return; // someone else cleared it first; retry the exclusive create
+  }
+  const moved = readText(aside);
+  try {
+    if (moved !== judged) linkSync(aside, path);
+  } catch {
+    // a third run took the path: the exclusive create decides between us
+  } finally {
+    unlinkSync(aside);
+  }
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
 }
 
-function isAlive(pid: number): boolean {
+function parseOwner(text: string): { pid: number; start: string | undefined } | undefined {
+  const match = LOCK_TEXT.exec(text);
+  return match?.[1] === undefined ? undefined : { pid: Number(match[1]), start: match[2] };
+}
+
+/** Alive, and the same process that wrote the lock when its start time was recorded. */
+function isAlive(owner: { pid: number; start: string | undefined }): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(owner.pid, 0);
   } catch (error) {
     // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (owner.start === undefined) return true;
+  const now = startTime(owner.pid);
+  return now === undefined || now === owner.start;
 }

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LockError } from '../src/errors.ts';
-import { acquireLock } from '../src/lock.ts';
+import { acquireLock, breakStale } from '../src/lock.ts';
 
 const scratch = (): string => mkdtempSync(join(tmpdir(), 'dom0-cli-lock-'));
 
@@ -11,9 +11,27 @@ describe('acquireLock', () => {
   it('creates the lock with our pid and removes it on release', () => {
     const path = join(scratch(), 'sub', 'lock');
     const lock = acquireLock(path);
-    expect(readFileSync(path, 'utf8').trim()).toBe(String(process.pid));
+    // our pid and the kernel's start time of this process
+    expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
     lock.release();
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('takes over a lock whose pid now belongs to another process (start time differs), and a garbled one', () => {
+    for (const stale of [`${process.ppid} 1\n`, 'not a pid\n', '']) {
+      const path = join(scratch(), 'lock');
+      writeFileSync(path, stale);
+      const lock = acquireLock(path);
+      expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
+      lock.release();
+    }
+  });
+
+  it('refuses while the process that wrote the lock lives, start time and all, and says how to clear a wrong one', () => {
+    const path = join(scratch(), 'lock');
+    const parent = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    writeFileSync(path, `${process.ppid} ${parent.slice(parent.lastIndexOf(')') + 2).split(' ')[19] ?? ''}\n`);
+    expect(() => acquireLock(path)).toThrow(/another dom0-update is running \(pid \d+, lock file .*\); wait for it to finish, or remove the lock file if no dom0-update is running/);
   });
 
   it('refuses while a live process holds the lock, naming its pid', () => {
@@ -36,7 +54,7 @@ describe('acquireLock', () => {
     // pid 2^22+1 is above Linux's pid_max ceiling, so it can never be alive.
     writeFileSync(path, '4194305\n');
     const lock = acquireLock(path);
-    expect(readFileSync(path, 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
     lock.release();
   });
 
@@ -46,5 +64,19 @@ describe('acquireLock', () => {
     writeFileSync(path, `${process.ppid}\n`);
     lock.release();
     expect(readFileSync(path, 'utf8').trim()).toBe(String(process.ppid));
+  });
+
+  it('puts back a lock another run took after this one judged the old lock stale', () => {
+    const dir = scratch();
+    const path = join(dir, 'lock');
+    // judged stale: "4194305"; meanwhile another run broke it and wrote its own
+    writeFileSync(path, `${process.ppid} 7\n`);
+    breakStale(path, '4194305\n');
+    expect(readFileSync(path, 'utf8')).toBe(`${process.ppid} 7\n`);
+    expect(readdirSync(dir)).toEqual(['lock']);
+    // the lock judged stale is still there: it goes
+    writeFileSync(path, '4194305\n');
+    breakStale(path, '4194305\n');
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
