@@ -41,6 +41,12 @@ describe('dnf output', () => {
       spec: 'nope',
     });
     expect(classifyFailure('Error: something else')).toEqual({ kind: 'other' });
+    // dnf 4 when a mirror's metadata lists a package it then serves missing or corrupted
+    expect(
+      classifyFailure(
+        'Error: Error downloading packages:\n  dom0-hello-2.0-1.noarch: Cannot download, all mirrors were already tried without success\n  dom0-tool-2.0-1.noarch: Cannot download, all mirrors were already tried without success',
+      ),
+    ).toEqual({ kind: 'package-download', packages: ['dom0-hello-2.0-1.noarch', 'dom0-tool-2.0-1.noarch'] });
   });
 
   it('reads the major version from dnf --version', () => {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startMirror } from '@dom0-updates/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,6 +133,29 @@ describe('download with real dnf against the loopback mirror', () => {
       const done = jsonLines(run.stdout).at(-1);
       expect(done).toMatchObject({ stage: 'done', result: 'error', code: 'REPO_UNREACHABLE' });
       expect(run.stdout).not.toContain('no_updates');
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  it('names the packages a mirror serves missing or corrupted as PACKAGE_DOWNLOAD_FAILED, not an unreachable repository', async () => {
+    const broken = join(world.dir, 'broken-mirror');
+    await cp(world.fixtures.repos.v2, broken, { recursive: true });
+    await rm(join(broken, 'dom0-hello-2.0-1.noarch.rpm'));
+    const tool = join(broken, 'dom0-tool-2.0-1.noarch.rpm');
+    const bytes = await readFile(tool);
+    bytes[3000] = (bytes[3000] ?? 0) ^ 0xff;
+    await writeFile(tool, bytes);
+    const mirror = await startMirror(broken);
+    try {
+      const workdir = await syncedWorkdir(world, 'broken-mirror', mirror.url);
+      const out = join(world.dir, 'broken-never-written.tar');
+      const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(out, 'x')]);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(/no mirror served (dom0-hello-2\.0-1\.noarch|dom0-tool-2\.0-1\.noarch)/);
+      expect(run.stderr).toContain('[PACKAGE_DOWNLOAD_FAILED]');
+      expect(run.stderr).not.toContain('unreachable');
+      await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       await mirror.close();
     }

@@ -42,11 +42,17 @@ export type DnfFailureKind =
   | { readonly kind: 'repo-unreachable'; readonly repo: string | undefined }
   | { readonly kind: 'disk-full' }
   | { readonly kind: 'no-match'; readonly spec: string | undefined }
+  | { readonly kind: 'package-download'; readonly packages: readonly string[] }
   | { readonly kind: 'other' };
 
 /** Classifies a failed dnf run from its stderr so the person is told what went wrong. */
 export function classifyFailure(stderr: string): DnfFailureKind {
   if (/No space left on device|Insufficient space|not enough (?:free )?space/i.test(stderr)) return { kind: 'disk-full' };
+  // the metadata came, a package did not: missing on the mirror, or bytes that fail its checksum
+  if (/Error downloading packages:/.test(stderr)) {
+    const packages = [...stderr.matchAll(/^\s+(\S{1,200}): Cannot download\b/gm)].map((m) => m[1] ?? '').slice(0, 20);
+    return { kind: 'package-download', packages };
+  }
   if (/Failed to download metadata|Cannot download repomd\.xml|All mirrors were tried|Curl error|Cannot download/i.test(stderr)) {
     return { kind: 'repo-unreachable', repo: repoFrom(stderr) };
   }

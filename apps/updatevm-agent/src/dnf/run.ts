@@ -78,6 +78,11 @@ export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError 
         'REPO_UNREACHABLE',
         `repository ${failure.repo === undefined ? '(unknown)' : `'${sanitize(failure.repo)}'`} is unreachable while ${what}\n${detail}`,
       );
+    case 'package-download':
+      return new DnfError(
+        'PACKAGE_DOWNLOAD_FAILED',
+        `no mirror served ${failure.packages.length === 0 ? 'every package' : failure.packages.map((p) => sanitize(p, 200)).join(', ')} intact while ${what} (missing there, or bytes that do not match the repository metadata's checksum)\n${detail}`,
+      );
     case 'no-match':
       return new DnfError(
         'PACKAGE_NOT_FOUND',
