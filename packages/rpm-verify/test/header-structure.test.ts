@@ -127,6 +127,23 @@ describe('header structure', () => {
     expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 3, 3, 0)))).toBe('RPM_HEADER_TYPE_BAD');
   });
 
+  it('rejects an array of 2^20 values or more, which rpm cannot read, and takes one fewer and a BIN that long', () => {
+    const count = 0x100000;
+    const arrays: RawEntry[] = [
+      { tag: 1000, type: 2, count, data: new Uint8Array(count) },
+      { tag: 1000, type: 4, count, data: new Uint8Array(count * 4) },
+      { tag: 1000, type: 8, count, data: new Uint8Array(count) },
+    ];
+    for (const entry of arrays) {
+      expect(() => parse(buildHeader('main', [entry]), 'main', 1 << 23)).toThrow(
+        expect.objectContaining({ code: 'RPM_HEADER_BOUNDS', message: expect.stringContaining(`tag 1000 has ${count} values; rpm reads at most ${count - 1}`) as string }) as Error,
+      );
+      const fewer = { ...entry, count: count - 1, data: entry.data.subarray(0, entry.data.length - entry.data.length / count) };
+      expect(parse(buildHeader('main', [fewer]), 'main', 1 << 23).entries.get(1000)?.count).toBe(count - 1);
+    }
+    expect(parse(buildHeader('main', [{ tag: 1000, type: 7, count, data: new Uint8Array(count) }]), 'main', 1 << 23).entries.get(1000)?.count).toBe(count);
+  });
+
   it('rejects unknown types and unused bytes in the store', () => {
     expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 4, 1, 0)))).toBe('RPM_HEADER_TYPE_BAD');
     expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 4, 1, 10)))).toBe('RPM_HEADER_TYPE_BAD');

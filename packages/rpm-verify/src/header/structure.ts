@@ -7,6 +7,11 @@ const ENTRY_SIZE = 16;
 const REGION_TRAILER_SIZE = 16;
 /** rpm's own hard limits (hdrchkTags / hdrchkData); ours via maxHeaderBytes are usually tighter. */
 const MAX_INDEX_ENTRIES = 0xffff;
+/**
+ * rpm refuses a header whose array entry (any type but BIN) has this many values or more: a package
+ * with one is one rpm cannot read, so it is never published, even when its signature is good.
+ */
+const MAX_ARRAY_COUNT = 0x100000;
 const MAX_DATA_BYTES = 0x0fffffff;
 
 export type HeaderKind = 'signature' | 'main';
@@ -136,6 +141,9 @@ export function parseHeader(bytes: Uint8Array, intro: HeaderIntro, kind: HeaderK
     }
     if (raw.count < 1) {
       throw new RpmVerifyError('RPM_HEADER_TYPE_BAD', `${w}: tag ${raw.tag} has count 0`, member);
+    }
+    if (raw.type !== HeaderType.BIN && raw.count >= MAX_ARRAY_COUNT) {
+      throw new RpmVerifyError('RPM_HEADER_BOUNDS', `${w}: tag ${raw.tag} has ${raw.count} values; rpm reads at most ${MAX_ARRAY_COUNT - 1}`, member);
     }
     const align = alignmentOf(raw.type);
     const expected = Math.ceil(cursor / align) * align;
