@@ -43,7 +43,7 @@ describe('sender check under qrexec', () => {
       env: { QREXEC_REMOTE_DOMAIN: 'sys-firewall', DOM0_UPDATES_UPDATEVM: 'sys-firewall', QREXEC_SERVICE_ARGUMENT: 'v9' },
     });
     expect(run.code).toBe(1);
-    expect(errorCode(run.stdout)).toBe('SERVICE_ARGUMENT');
+    expect(errorCode(run.stdout)).toBe('VERSION_UNSUPPORTED');
     expect(await readdir(dir)).toEqual([]);
   });
 

@@ -374,8 +374,8 @@ describe.concurrent('the service call itself: caller, version argument, configur
     ['a caller whose name differs only in case', { QREXEC_REMOTE_DOMAIN: 'SYS-FIREWALL', QREXEC_SERVICE_ARGUMENT: 'v1' }, UPDATEVM, 'SENDER_NOT_ALLOWED'],
     ['a caller name holding an escape sequence', { QREXEC_REMOTE_DOMAIN: '\u001b[2Jsys-firewall', QREXEC_SERVICE_ARGUMENT: 'v1' }, UPDATEVM, 'SENDER_NOT_ALLOWED'],
     ['a qrexec call when no UpdateVM is configured', { QREXEC_REMOTE_DOMAIN: 'sys-firewall', QREXEC_SERVICE_ARGUMENT: 'v1' }, [], 'UPDATEVM_NOT_CONFIGURED'],
-    ['a call without the version argument', { QREXEC_REMOTE_DOMAIN: 'sys-firewall' }, UPDATEVM, 'SERVICE_ARGUMENT'],
-    ['a call for protocol v2', { QREXEC_REMOTE_DOMAIN: 'sys-firewall', QREXEC_SERVICE_ARGUMENT: 'v2' }, UPDATEVM, 'SERVICE_ARGUMENT'],
+    ['a call without the version argument', { QREXEC_REMOTE_DOMAIN: 'sys-firewall' }, UPDATEVM, 'VERSION_UNSUPPORTED'],
+    ['a call for protocol v2', { QREXEC_REMOTE_DOMAIN: 'sys-firewall', QREXEC_SERVICE_ARGUMENT: 'v2' }, UPDATEVM, 'VERSION_UNSUPPORTED'],
   ];
   for (const [what, env, flags, code] of calls) {
     it(`refuses ${what} before reading, leaving result.json as it was`, async () => {

@@ -27,7 +27,8 @@ export function checkSender(env: NodeJS.ProcessEnv, flagUpdateVm: string | undef
   try {
     checkServiceArgument(env['QREXEC_SERVICE_ARGUMENT']);
   } catch (error) {
-    if (error instanceof VersionError) throw new RefusedError('SERVICE_ARGUMENT', error.message);
+    // the protocol's own code for it (SPEC §1): a peer built from the spec expects it
+    if (error instanceof VersionError) throw new RefusedError('VERSION_UNSUPPORTED', error.message);
     throw error;
   }
 }

@@ -20,7 +20,7 @@ export function acceptedReply(packages: readonly AcceptedPackage[]): Reply {
  * own (its configuration, keys, file systems, tools), and its message, which can name dom0's paths,
  * stays in dom0's log and result record; the sender gets the code alone.
  */
-const VERDICT_ON_INPUT = /^(?:TAR_|RPM_|VERSION_)|^(?:SENDER_NOT_ALLOWED|SERVICE_ARGUMENT|STAGE_TIMEOUT|RECEIVE_INTERRUPTED)$/;
+const VERDICT_ON_INPUT = /^(?:TAR_|RPM_|VERSION_)|^(?:SENDER_NOT_ALLOWED|STAGE_TIMEOUT|RECEIVE_INTERRUPTED)$/;
 const DOM0_INTERNAL = new Set(['RPM_IO', 'RPM_STATE', 'TAR_SOURCE_ERROR']);
 
 export function isVerdictOnInput(code: string): boolean {
