@@ -23,7 +23,7 @@ export function acceptedReply(packages: readonly AcceptedPackage[]): Reply {
 const VERDICT_ON_INPUT = /^(?:TAR_|RPM_|VERSION_)|^(?:SENDER_NOT_ALLOWED|STAGE_TIMEOUT|RECEIVE_INTERRUPTED)$/;
 const DOM0_INTERNAL = new Set(['RPM_IO', 'RPM_STATE', 'TAR_SOURCE_ERROR']);
 
-export function isVerdictOnInput(code: string): boolean {
+function isVerdictOnInput(code: string): boolean {
   return VERDICT_ON_INPUT.test(code) && !DOM0_INTERNAL.has(code);
 }
 

@@ -14,6 +14,11 @@ export interface FdChannel {
   readonly reply: Socket;
 }
 
+/** The error for a missing descriptor; `detail` says which failed and how. */
+export function noFdsError(detail: string): TransportError {
+  return new TransportError('TRANSPORT_NO_FDS', `--transport fd needs fd ${STREAM_FD} (update stream) and fd ${REPLY_FD} (reply) from dom0-update (${detail})`);
+}
+
 /** Opens both descriptors; a missing one means the agent was not started by dom0-update. */
 export function openFdChannel(): FdChannel {
   try {
@@ -23,10 +28,7 @@ export function openFdChannel(): FdChannel {
     return { stream, reply };
   } catch (error) {
     const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unknown';
-    throw new TransportError(
-      'TRANSPORT_NO_FDS',
-      `--transport fd needs fd ${STREAM_FD} (update stream) and fd ${REPLY_FD} (reply) from dom0-update (${code})`,
-    );
+    throw noFdsError(code);
   }
 }
 

@@ -3,7 +3,7 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import type { TransportSpec } from '../cli/args.ts';
 import { TransportError } from '../errors.ts';
 import { sanitize } from '../text.ts';
-import { REPLY_FD, STREAM_FD } from './fd-channel.ts';
+import { noFdsError, REPLY_FD, STREAM_FD } from './fd-channel.ts';
 import { transportArgv } from './send.ts';
 
 function executableOnPath(command: string, path: string | undefined): boolean {
@@ -29,7 +29,7 @@ export function checkTransport(transport: TransportSpec, env: NodeJS.ProcessEnv 
         fstatSync(fd);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
-        throw new TransportError('TRANSPORT_NO_FDS', `--transport fd needs fd ${STREAM_FD} (update stream) and fd ${REPLY_FD} (reply) from dom0-update (fd ${fd}: ${code})`);
+        throw noFdsError(`fd ${fd}: ${code}`);
       }
     }
     return;
