@@ -7,9 +7,9 @@ import { HEADER_INTRO_SIZE, parseHeader, parseHeaderIntro, type HeaderIntro, typ
 import type { DigestWorker } from './digest/digest-worker.ts';
 import { checkLeadName, LEAD_SIZE, parseLead, type Lead } from './lead.ts';
 import { keysOf, type Keyring } from './pgp/keyring.ts';
-import { finishV4Digest, verifyPrehashed } from './pgp/prehashed.ts';
+import { finishV4Digest, verifyDigestWithOpenPgp } from './pgp/prehashed.ts';
 import { parseSignatureBlob, type SignatureBlobInfo } from './pgp/signature-blob.ts';
-import { resolveSigner, verifyWithOpenPgp, type ResolvedSigner } from './pgp/signer.ts';
+import { resolveSigner, type ResolvedSigner } from './pgp/signer.ts';
 
 export interface VerifyOptions {
   /** reference date for key and signature time checks; explicit, there is no hidden clock */
@@ -360,9 +360,10 @@ class StreamVerifier implements RpmStreamVerifier {
     // the header signature is checked while the payload streams in
     const headerSig = known(this.#headerSig, 'header signature');
     const now = this.#now;
+    const headerDigest = finishV4Digest(createHash(headerSig.info.hashName).update(bytes), headerSig.info);
     this.#headerVerified = quiet(
       headerSig.signer.then(async (signer) => {
-        await verifyWithOpenPgp(signer, bytes, now, headerSig.tag, m);
+        await verifyDigestWithOpenPgp(headerDigest, signer, headerSig.info, now, headerSig.tag, m);
         return signer;
       }),
     );
@@ -435,7 +436,7 @@ class StreamVerifier implements RpmStreamVerifier {
     if (this.#legacySig !== undefined) {
       const legacy = this.#legacySig;
       const legacySigner = await legacy.signer;
-      verifyPrehashed(finishV4Digest(known(this.#legacyHash, 'legacy hash'), legacy.info), legacy.info, legacySigner.signingKey, legacy.tag, m);
+      await verifyDigestWithOpenPgp(finishV4Digest(known(this.#legacyHash, 'legacy hash'), legacy.info), legacySigner, legacy.info, this.#now, legacy.tag, m);
       signatures.push({ tag: legacy.tag, kind: 'header+payload' });
     }
     return {

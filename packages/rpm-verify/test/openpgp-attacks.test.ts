@@ -205,6 +205,12 @@ describe('legacy header+payload signatures made by hand', () => {
     const text = legacyBy(key.primary, { type: 0x01 });
     expect(await outcome(forgePackage(ed, key.primary, { legacySig: text }), keyring)).toBe('RPM_SIG_BLOB_BAD');
   });
+
+  it('rejects one whose digest prefix is right but whose value another pinned key made', async () => {
+    // same hashed data, so the two clear digest bytes match: only the public-key operation can tell
+    const spoof = legacyBy(other.primary, { hashed: [sub.issuerFingerprint(key.primary.fingerprint), sub.created(SIGN_DATE)], unhashed: [sub.issuerKeyId(key.primary.keyId)] });
+    expect(await outcome(forgePackage(ed, key.primary, { legacySig: spoof }), both)).toBe('RPM_SIG_BAD');
+  });
 });
 
 describe('the keyring', () => {

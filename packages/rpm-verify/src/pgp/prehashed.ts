@@ -1,14 +1,9 @@
-import { createPublicKey, publicDecrypt, timingSafeEqual, verify as nodeVerify, constants, type Hash } from 'node:crypto';
-import type * as openpgp from 'openpgp';
+import type { Hash } from 'node:crypto';
+import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
-import { PublicKeyAlgo, type HashName, type SignatureBlobInfo } from './signature-blob.ts';
-
-/** DER DigestInfo prefixes for PKCS#1 v1.5 (RFC 8017, section 9.2, note 1). */
-const DIGEST_INFO: Readonly<Record<HashName, Buffer>> = {
-  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
-  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
-  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
-};
+import { OPENPGP_CONFIG } from './policy.ts';
+import type { ResolvedSigner } from './signer.ts';
+import type { SignatureBlobInfo } from './signature-blob.ts';
 
 /** Appends the v4 signature trailer to a hash that has already seen the signed data. */
 export function finishV4Digest(hash: Hash, info: SignatureBlobInfo): Buffer {
@@ -21,60 +16,41 @@ export function finishV4Digest(hash: Hash, info: SignatureBlobInfo): Buffer {
   return hash.digest();
 }
 
-function leftPad(bytes: Uint8Array, length: number): Buffer {
-  if (bytes.length > length) throw new Error('signature value longer than the key');
-  const out = Buffer.alloc(length);
-  out.set(bytes, length - bytes.length);
-  return out;
-}
-
-function b64url(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('base64url');
+/** OpenPGP.js 6.3's own hook for a digest computed elsewhere (its one-pass verification sets it). */
+interface DigestSlot {
+  hashed?: Promise<Uint8Array>;
 }
 
 /**
- * Verifies a v4 signature whose digest was computed incrementally (the legacy header+payload
- * signature: hashing the payload once as it streams is the whole point). The key was already
- * resolved and checked with OpenPGP.js; this is only the final public-key operation.
+ * OpenPGP.js checks a signature over a digest we computed as the bytes streamed past. Handing it
+ * the data instead makes it copy the data twice and keep it all (a 27 MB header cost 107 MB), and
+ * the legacy header+payload signature covers the whole file. OpenPGP.js still does the rest: the
+ * digest prefix, the RSA or EdDSA operation, its time and critical-subpacket checks, under our
+ * config. Fail-closed if a later OpenPGP.js ignored the digest: it would hash the empty literal
+ * data given here, and no signature over a header or payload verifies over nothing.
  */
-export function verifyPrehashed(
+export async function verifyDigestWithOpenPgp(
   digest: Buffer,
+  signer: ResolvedSigner,
   info: SignatureBlobInfo,
-  signingKey: openpgp.PublicKey | openpgp.Subkey,
+  now: Date,
   tag: number,
   member: string | undefined,
-): void {
+): Promise<void> {
   const bad = (reason: string): never => {
     throw new RpmVerifyError('RPM_SIG_BAD', `signature tag ${tag} does not verify: ${reason}`, member);
   };
-  if (digest[0] !== info.left16[0] || digest[1] !== info.left16[1]) bad('digest prefix mismatch (header or payload changed)');
-  const params = signingKey.keyPacket.publicParams as Record<string, unknown>;
-  let ok = false;
+  // our own gate first, for a clear reason: the two bytes every v4 signature carries in the clear
+  if (digest[0] !== info.left16[0] || digest[1] !== info.left16[1]) bad('digest prefix mismatch (signed bytes changed)');
+  const [packet] = signer.signature.packets;
+  if (!(packet instanceof openpgp.SignaturePacket)) return bad('not a signature packet');
+  (packet as unknown as DigestSlot).hashed = Promise.resolve(new Uint8Array(digest));
   try {
-    if (info.publicKeyAlgorithm === PublicKeyAlgo.RSA || info.publicKeyAlgorithm === PublicKeyAlgo.RSA_SIGN) {
-      const n = params['n'];
-      const e = params['e'];
-      const [s] = info.mpis;
-      if (!(n instanceof Uint8Array) || !(e instanceof Uint8Array) || s === undefined) return bad('unexpected RSA key or signature shape');
-      const key = createPublicKey({ key: { kty: 'RSA', n: b64url(n), e: b64url(e) }, format: 'jwk' });
-      const decoded = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, leftPad(s, n.length));
-      const expected = Buffer.concat([DIGEST_INFO[info.hashName], digest]);
-      ok = decoded.length === expected.length && timingSafeEqual(decoded, expected);
-    } else if (info.publicKeyAlgorithm === PublicKeyAlgo.EDDSA_LEGACY) {
-      const q = params['Q'];
-      const [r, s] = info.mpis;
-      // legacy EdDSA keys store the point as 0x40 || 32 bytes
-      if (!(q instanceof Uint8Array) || q.length !== 33 || q[0] !== 0x40 || r === undefined || s === undefined) {
-        return bad('unexpected EdDSA key or signature shape');
-      }
-      const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(q.subarray(1)) }, format: 'jwk' });
-      ok = nodeVerify(null, digest, key, Buffer.concat([leftPad(r, 32), leftPad(s, 32)]));
-    } else {
-      return bad(`algorithm ${info.publicKeyAlgorithm} is not supported`);
-    }
+    await packet.verify(signer.signingKey.keyPacket, openpgp.enums.signature.binary, new openpgp.LiteralDataPacket(), now, true, {
+      ...openpgp.config,
+      ...OPENPGP_CONFIG,
+    });
   } catch (err) {
-    if (err instanceof RpmVerifyError) throw err;
-    return bad(err instanceof Error ? err.message : String(err));
+    bad(err instanceof Error ? err.message : String(err));
   }
-  if (!ok) bad('bad signature value');
 }

@@ -110,22 +110,3 @@ export async function resolveSigner(
     signingKeyFingerprint: signingKey.getFingerprint(),
   };
 }
-
-/** The header-only signature: OpenPGP.js checks it over the exact main-header bytes. */
-export async function verifyWithOpenPgp(signer: ResolvedSigner, data: Uint8Array, now: Date, tag: number, member: string | undefined): Promise<void> {
-  try {
-    const message = await openpgp.createMessage({ binary: data });
-    const result = await openpgp.verify({
-      message,
-      signature: signer.signature,
-      verificationKeys: [signer.primary],
-      date: now,
-      config: OPENPGP_CONFIG,
-    });
-    const [only, ...rest] = result.signatures;
-    if (only === undefined || rest.length > 0) throw new Error('expected exactly one verification result');
-    await only.verified;
-  } catch (err) {
-    throw new RpmVerifyError('RPM_SIG_BAD', `signature tag ${tag} does not verify: ${describe(err)}`, member);
-  }
-}
