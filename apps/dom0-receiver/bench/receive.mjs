@@ -3,8 +3,9 @@
 // side by side with one `openssl dgst -sha256` pass over the same stream. Prints both times, the
 // ratio, the CPU time each used, the peak RSS of the receiver and of its stage child (VmHWM from
 // /proc), and an estimated floor: the CPU that the checks cannot skip, spread over every core.
+// Last, the peak RSS of receiving one package whose signed header is --header-mib large (0: skip).
 // Usage: node apps/dom0-receiver/bench/receive.mjs [--packages N] [--mib-per-package N] [--runs N]
-//        [--stdin pipe|file] [--bundle FILE] [--skip-small]
+//        [--stdin pipe|file] [--bundle FILE] [--skip-small] [--header-mib N]
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, createWriteStream, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     // another build of the receiver (A/B comparisons); default the package's dist bundle
     bundle: { type: 'string', default: defaultBundle },
     'skip-small': { type: 'boolean', default: false },
+    // under the verifier's 32 MiB header budget, with room for the signature header
+    'header-mib': { type: 'string', default: '24' },
   },
 });
 const bundle = values.bundle;
@@ -45,23 +48,24 @@ for (const f of [bundle, fixturesBundle]) {
 }
 const { buildFixtures, buildPackage } = await import(fixturesBundle);
 
-async function buildStream(count, perPackage) {
+async function buildStream(count, perPackage, descriptionBytes = 0) {
   const set = await buildFixtures();
   const packages = [];
   for (let i = 0; i < count; i += 1) {
     process.stderr.write(`\rbench: package ${i + 1}/${count} (built once, then cached)`);
-    packages.push(await buildPackage({ name: `bench-pkg-${String(i).padStart(2, '0')}`, version: '1.0', payloadBytes: perPackage }, { key: i % 2 === 0 ? 'trusted-rsa' : 'trusted-ed25519' }));
+    const name = `bench-${descriptionBytes > 0 ? 'header' : 'pkg'}-${String(i).padStart(2, '0')}`;
+    packages.push(await buildPackage({ name, version: '1.0', payloadBytes: perPackage, descriptionBytes }, { key: i % 2 === 0 ? 'trusted-rsa' : 'trusted-ed25519' }));
   }
   process.stderr.write('\n');
   const dir = join(root, '.cache', 'bench');
   await mkdir(dir, { recursive: true });
   // the fixture set's hash in the name: a stream signed with an older set's keys is never reused
   const setId = basename(dirname(dirname(dirname(set.trustedKeyPaths[0]))));
-  const file = join(dir, `receive-${count}x${perPackage}-${setId}.tar`);
+  const file = join(dir, `receive-${count}x${perPackage}${descriptionBytes > 0 ? `h${descriptionBytes}` : ''}-${setId}.tar`);
   if (!existsSync(file)) {
     // streams of an older fixture set are never read again (a gigabyte each)
     for (const name of await readdir(dir)) {
-      if (/^receive-\d+x\d+-[0-9a-f]+\.tar(\.tmp)?$/.test(name) && !name.endsWith(`-${setId}.tar`)) await rm(join(dir, name), { force: true });
+      if (/^receive-\d+x\d+(h\d+)?-[0-9a-f]+\.tar(\.tmp)?$/.test(name) && !name.endsWith(`-${setId}.tar`)) await rm(join(dir, name), { force: true });
     }
     // tar(1) with these options writes the pinned ustar subset (regular files, no pax/GNU headers)
     const tmp = `${file}.tmp`;
@@ -337,6 +341,16 @@ async function measure(count, mibPerPackage, passes) {
   console.log(`peak RSS receiver ${mib(peak('receiver'))}, stage ${mib(peak('stage'))}, createrepo_c ${mib(peak('createrepo_c'))}`);
 }
 
+/** One package with a large signed header: the verifier holds the header, so the stage's peak grows with it. */
+async function measureHeader(headerMib) {
+  const { set, file } = await buildStream(1, 0, Math.round(headerMib * 1024 * 1024));
+  const receive = await receivePass(set, file);
+  const size = (await stat(file)).size;
+  console.log(`\nstream: 1 package with a ${headerMib} MiB description in its signed header, ${(size / 1024 ** 2).toFixed(1)} MiB (${file})`);
+  console.log(`receive ${receive.seconds.toFixed(2)} s; peak RSS receiver ${mib(receive.peaks.get('receiver') ?? 0)}, stage ${mib(receive.peaks.get('stage') ?? 0)}`);
+}
+
 // a small batch first: peak RSS must not grow with the batch
 if (!values['skip-small']) await measure(4, 4, 1);
 await measure(Number(values.packages), Number(values['mib-per-package']), runs);
+if (Number(values['header-mib']) > 0) await measureHeader(Number(values['header-mib']));
