@@ -104,7 +104,12 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
     );
   }
   if (result.failed) {
-    const reason = (result.shortMessage ?? '').split('\n')[0] ?? '';
-    throw new InstallError('INSTALL_FAILED', `dom0's dnf ${what} failed: ${reason}`);
+    // dnf's own words are on the terminal already; its command line would only bury them
+    if (result.exitCode === undefined && result.signal === undefined) {
+      throw new InstallError('INSTALL_FAILED', `dom0's dnf ${what} could not start: ${(result.shortMessage ?? '').split('\n')[0] ?? ''}`);
+    }
+    const how = result.exitCode === undefined ? `was killed by ${String(result.signal)}` : `exited with code ${result.exitCode}`;
+    const prompt = assumeYes ? '' : ' (answering no at its prompt ends this way too)';
+    throw new InstallError('INSTALL_FAILED', `dom0's dnf ${what} ${how}; its output above says why${prompt}`);
   }
 }

@@ -204,11 +204,12 @@ async function install(
         what: options.action,
       });
     } catch (error) {
-      if (!(error instanceof InstallError) || withheld.length === 0) throw error;
-      throw new InstallError(
-        error.code,
-        `${error.message}; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): if an update needs one as a new dependency, install it by name first (dom0-update NAME), then upgrade again`,
-      );
+      if (!(error instanceof InstallError)) throw error;
+      const hint =
+        withheld.length === 0
+          ? ''
+          : `; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): if an update needs one as a new dependency, install it by name first (dom0-update NAME), then upgrade again`;
+      throw new InstallError(error.code, `${error.message}${hint}. The verified packages stay in dom0's cached repository`);
     }
   } finally {
     for (const dir of [reposDir, home]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
