@@ -55,6 +55,32 @@ describe('signed main-header content (re-signed by a pinned test key, so only th
     }
   });
 
+  it('refuses a value longer than its field before decoding it, naming its length', async () => {
+    const failure = async (opts: ForgeOptions): Promise<string> => {
+      try {
+        await verifyBytes(forged(opts), keyring);
+        return 'ACCEPTED';
+      } catch (err) {
+        if (!(err instanceof RpmVerifyError)) throw err;
+        return `${err.code} ${err.message.replace(`test.rpm: ${err.code}: `, '')}`;
+      }
+    };
+    const cases: [ForgeOptions, string][] = [
+      [{ main: withEntry(stringEntry(1000, 'a'.repeat(257))) }, 'RPM_NEVRA_BAD main header: tag 1000 holds 257 bytes, more than the 256'],
+      [{ main: withEntry(stringEntry(1001, '1'.repeat(256))) }, 'RPM_NEVRA_BAD main header: tag 1001 holds 256 bytes, more than the 255'],
+      [{ main: withEntry(stringEntry(1002, '1'.repeat(256))) }, 'RPM_NEVRA_BAD main header: tag 1002 holds 256 bytes, more than the 255'],
+      [{ main: withEntry(stringEntry(1022, 'x'.repeat(65))) }, 'RPM_NEVRA_BAD main header: tag 1022 holds 65 bytes, more than the 64'],
+      [{ main: withEntry(stringEntry(1125, 'z'.repeat(1 << 20))) }, 'RPM_PAYLOAD_FORMAT main header: tag 1125 holds 1048576 bytes, more than the 16'],
+      [{ main: withEntry({ tag: 5092, type: 8, count: 1, data: str('a'.repeat(65)) }) }, 'RPM_PAYLOAD_DIGEST_ALGO main header: tag 5092 holds 65 bytes, more than the 64'],
+      [{ sig: withEntry(stringEntry(273, 'a'.repeat(1 << 20))) }, 'RPM_SIG_TAG_BAD signature header: tag 273 holds 1048576 bytes, more than the 64'],
+      [{ sig: withEntry(stringEntry(269, 'a'.repeat(41))) }, 'RPM_SIG_TAG_BAD signature header: tag 269 holds 41 bytes, more than the 40'],
+    ];
+    for (const [opts, expected] of cases) expect(await failure(opts)).toContain(expected);
+    // the longest NAME the pattern allows is still read (and then held to the lead, which rpm cuts)
+    const longest = 'a'.repeat(256);
+    expect(await failure({ main: withEntry(stringEntry(1000, longest)), leadName: `${longest}-2.0-1` })).toBe('ACCEPTED');
+  });
+
   it('rejects NEVRA fields of the wrong type', async () => {
     const asArray = { tag: 1000, type: 8, count: 1, data: str('dom0-tool') };
     expect(await outcome(forged({ main: withEntry(asArray) }), keyring)).toBe('RPM_NEVRA_BAD');

@@ -209,6 +209,29 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
     expect(await outcome(forged(newc), testKeyring)).toBe('RPM_PAYLOAD_SIZE_MISMATCH');
   });
 
+  it('counts a hard-link set once, with the size its last file in header order has', async () => {
+    const entries = readEntries(kinds.mainHeader, 'main');
+    const column = (tag: number) => {
+      const e = entries.find((x) => x.tag === tag)!;
+      return Array.from({ length: e.count }, (_, i) => Buffer.from(e.data).readUInt32BE(i * 4));
+    };
+    const inodes = column(1096);
+    const devices = column(1095);
+    const sizes = column(1028);
+    const set = inodes.map((_, i) => i).filter((i) => inodes.filter((n, j) => n === inodes[i] && devices[j] === devices[i]).length === 3);
+    expect(set).toHaveLength(3);
+    const [first, , last] = set as [number, number, number];
+    const grown = (i: number) => (es: RawEntry[]) =>
+      es.map((e) => (e.tag === 1028 ? { ...e, data: u32(...sizes.map((v, j) => (j === i ? v + 4 : v))) } : e));
+    const before = payloadSizeOf(kinds);
+    const forged = (i: number, value: number) => forgePackage(kinds, key.primary, { main: grown(i), sig: withPayloadSize(value) });
+    // the set's data is written once, with its last member: only that member's size counts
+    expect(await outcome(forged(last, before + 4), testKeyring)).toBe('ACCEPTED');
+    expect(await outcome(forged(last, before), testKeyring)).toBe('RPM_PAYLOAD_SIZE_MISMATCH');
+    expect(await outcome(forged(first, before), testKeyring)).toBe('ACCEPTED');
+    expect(await outcome(forged(first, before + 4), testKeyring)).toBe('RPM_PAYLOAD_SIZE_MISMATCH');
+  });
+
   it('rejects a signed header whose file list cannot be followed, naming the tag', async () => {
     const forged = (edit: (es: RawEntry[]) => RawEntry[]) => forgePackage(kinds, key.primary, { main: edit });
     const modes = readEntries(kinds.mainHeader, 'main').find((e) => e.tag === 1030)!;

@@ -1,7 +1,8 @@
+import { endianness } from 'node:os';
 import { RpmVerifyError } from '../errors.ts';
 import type { HeaderEntry, ParsedHeader } from './structure.ts';
 import { HeaderType } from './types.ts';
-import { readStringArray, readUintArray, type EntryReader } from './values.ts';
+import { readStringShapes, readUintColumn, stringArrayIncludes, type EntryReader, type StringShapes, type UintColumn } from './values.ts';
 
 /**
  * The byte size of the uncompressed cpio payload, as rpm's archive writer lays it out, worked out
@@ -68,85 +69,139 @@ export function archiveSizeOf(header: ParsedHeader, member: string | undefined):
     if (stray.length > 0) throw fail(`tags ${stray.join(', ')} describe files but there is no BASENAMES (1117)`);
     return TRAILER;
   }
-  const names = readStringArray(namesEntry, undefined, r);
-  const count = names.length;
-  const ints = (tag: number, type: typeof HeaderType.INT16 | typeof HeaderType.INT32 | typeof HeaderType.INT64, required: boolean): number[] | undefined => {
+  // Lengths and columns read in place, never arrays of strings or numbers: a signed list of a
+  // million files would otherwise cost hundreds of MiB here.
+  const names = readStringShapes(namesEntry, r);
+  const count = names.lengths.length;
+  const ints = (tag: number, type: typeof HeaderType.INT16 | typeof HeaderType.INT32 | typeof HeaderType.INT64, required: boolean): UintColumn | undefined => {
     const entry = get(tag);
     if (entry === undefined) {
       if (required) throw fail(`tag ${tag} is missing`);
       return undefined;
     }
-    const values = readUintArray(entry, type, r);
-    if (values.length !== count) throw fail(`tag ${tag} has ${values.length} values for ${count} files`);
-    return values;
+    const column = readUintColumn(entry, type, r);
+    if (entry.count !== count) throw fail(`tag ${tag} has ${entry.count} values for ${count} files`);
+    return column;
   };
 
   const shortSizes = ints(Tag.FILESIZES, HeaderType.INT32, false);
   const longSizes = ints(Tag.LONGFILESIZES, HeaderType.INT64, false);
   if ((shortSizes === undefined) === (longSizes === undefined)) throw fail('needs exactly one of FILESIZES (1028) and LONGFILESIZES (5008)');
-  const sizes = (shortSizes ?? longSizes) as number[];
+  const sizes = (shortSizes ?? longSizes) as UintColumn;
   // rpm switches to the stripped archive format exactly when the package has LONGFILESIZES
   const stripped = longSizes !== undefined;
-  const modes = ints(Tag.FILEMODES, HeaderType.INT16, true) as number[];
-  const flags = ints(Tag.FILEFLAGS, HeaderType.INT32, true) as number[];
-  const paths = basenamesEntry === undefined ? names.map(pathShape) : joinedShapes(names, ints, get(Tag.DIRNAMES), r, fail);
+  const modes = ints(Tag.FILEMODES, HeaderType.INT16, true) as UintColumn;
+  const flags = ints(Tag.FILEFLAGS, HeaderType.INT32, true) as UintColumn;
+  const path = basenamesEntry === undefined ? ownPaths(names) : joinedPaths(names, ints, get(Tag.DIRNAMES), r, fail);
   // rpm groups hard links only when it has both arrays (rpmfilesBuildNLink)
   const inodes = ints(Tag.FILEINODES, HeaderType.INT32, false);
   const devices = ints(Tag.FILEDEVICES, HeaderType.INT32, false);
-  const linkable = inodes !== undefined && devices !== undefined;
   const requires = get(Tag.REQUIRENAME);
-  const prefix = requires !== undefined && readStringArray(requires, undefined, r).includes(PREFIX_FEATURE);
+  const prefix = requires !== undefined && stringArrayIncludes(requires, PREFIX_FEATURE, r);
 
   let total = 0;
-  /** data size of each hard-link set, counted once */
-  const linkSets = new Map<string, number>();
+  /** regular files that may share their data with others: counted once per (device, inode) below */
+  const linked = new Uint32Array(count);
+  let linkedCount = 0;
   for (let i = 0; i < count; i++) {
-    if (((flags[i] ?? 0) & RPMFILE_GHOST) !== 0) continue;
-    const path = paths[i] ?? { bytes: 0, rooted: false };
-    total += stripped ? align4(STRIPPED_HEADER) : align4(NEWC_HEADER + (prefix && path.rooted ? 1 : 0) + path.bytes + 1);
-    const type = (modes[i] ?? 0) & S_IFMT;
-    const size = type === S_IFREG || type === S_IFLNK ? (sizes[i] ?? 0) : 0;
-    const inode = inodes?.[i] ?? 0;
-    if (linkable && type === S_IFREG && inode > 0) {
-      linkSets.set(`${devices[i] ?? 0}:${inode}`, size);
-    } else {
-      total += align4(size);
-    }
+    if ((flags(i) & RPMFILE_GHOST) !== 0) continue;
+    total += stripped ? align4(STRIPPED_HEADER) : align4(NEWC_HEADER + (prefix && path.rooted(i) ? 1 : 0) + path.bytes(i) + 1);
+    const type = modes(i) & S_IFMT;
+    if (inodes !== undefined && devices !== undefined && type === S_IFREG && inodes(i) > 0) linked[linkedCount++] = i;
+    else if (type === S_IFREG || type === S_IFLNK) total += align4(sizes(i));
   }
-  for (const size of linkSets.values()) total += align4(size);
+  total += linkSetBytes(linked.subarray(0, linkedCount), inodes, devices, sizes);
   total += TRAILER;
   if (!Number.isSafeInteger(total)) throw fail('the archive size is implausibly large');
   return total;
 }
 
+/** Which 32-bit half of a BigUint64Array element is the high word on this machine. */
+const HIGH = endianness() === 'LE' ? 1 : 0;
+const LOW = 1 - HIGH;
+
 /**
- * What the archive needs of a path: its length and whether it starts with "/". Lengths only, never
- * the joined strings: a hostile list of many files under one huge directory name would otherwise
- * cost the length of that name once per file. Strings are latin1: one character per byte.
+ * The data of each hard-link set, once, with the size of its last file in header order (rpm writes
+ * a set's data with its last member). Sets are found by sorting one 64-bit (device, inode) key per
+ * file natively: a sort with a comparator, or a Map of string keys, cost tens of MiB for a million
+ * files. The files are then walked backwards, so a set's first file seen is its last.
  */
-interface PathShape {
-  readonly bytes: number;
-  readonly rooted: boolean;
+function linkSetBytes(files: Uint32Array, inodes: UintColumn | undefined, devices: UintColumn | undefined, sizes: UintColumn): number {
+  if (inodes === undefined || devices === undefined || files.length === 0) return 0;
+  const keys = new BigUint64Array(files.length);
+  const words = new Uint32Array(keys.buffer);
+  for (let k = 0; k < files.length; k++) {
+    const i = files[k] as number;
+    words[2 * k + HIGH] = devices(i);
+    words[2 * k + LOW] = inodes(i);
+  }
+  keys.sort();
+  let sets = 0;
+  for (let k = 0; k < files.length; k++) {
+    const high = words[2 * k + HIGH] as number;
+    const low = words[2 * k + LOW] as number;
+    if (sets > 0 && words[2 * (sets - 1) + HIGH] === high && words[2 * (sets - 1) + LOW] === low) continue;
+    words[2 * sets + HIGH] = high;
+    words[2 * sets + LOW] = low;
+    sets += 1;
+  }
+  const counted = new Uint8Array(sets);
+  let total = 0;
+  for (let k = files.length - 1; k >= 0; k--) {
+    const i = files[k] as number;
+    const set = findSet(words, sets, devices(i), inodes(i));
+    if (counted[set] === 1) continue;
+    counted[set] = 1;
+    total += align4(sizes(i));
+  }
+  return total;
 }
 
-function pathShape(path: string): PathShape {
-  return { bytes: path.length, rooted: path.startsWith('/') };
+/** The index of (high, low) among the first `sets` sorted, unique keys; it is always there. */
+function findSet(words: Uint32Array, sets: number, high: number, low: number): number {
+  let from = 0;
+  let to = sets - 1;
+  while (from < to) {
+    const mid = (from + to) >>> 1;
+    const h = words[2 * mid + HIGH] as number;
+    const l = words[2 * mid + LOW] as number;
+    if (h < high || (h === high && l < low)) from = mid + 1;
+    else to = mid;
+  }
+  return from;
 }
 
-/** The shape of dirname + basename of each file, from the compressed file list. */
-function joinedShapes(
-  basenames: readonly string[],
-  ints: (tag: number, type: typeof HeaderType.INT32, required: boolean) => number[] | undefined,
+/**
+ * What the archive needs of each path: its length and whether it starts with "/". Lengths only,
+ * never the joined strings: a hostile list of many files under one huge directory name would
+ * otherwise cost the length of that name once per file.
+ */
+interface PathShapes {
+  bytes(i: number): number;
+  rooted(i: number): boolean;
+}
+
+function ownPaths(names: StringShapes): PathShapes {
+  return { bytes: (i) => names.lengths[i] ?? 0, rooted: (i) => names.rooted[i] === 1 };
+}
+
+/** dirname + basename of each file, from the compressed file list. */
+function joinedPaths(
+  basenames: StringShapes,
+  ints: (tag: number, type: typeof HeaderType.INT32, required: boolean) => UintColumn | undefined,
   dirnamesEntry: HeaderEntry | undefined,
   r: EntryReader,
   fail: (reason: string) => RpmVerifyError,
-): PathShape[] {
-  const dirIndexes = ints(Tag.DIRINDEXES, HeaderType.INT32, true) as number[];
+): PathShapes {
+  const dirIndexes = ints(Tag.DIRINDEXES, HeaderType.INT32, true) as UintColumn;
   if (dirnamesEntry === undefined) throw fail('DIRNAMES (1118) is missing');
-  const dirs = readStringArray(dirnamesEntry, undefined, r).map(pathShape);
-  return basenames.map((name, i) => {
-    const dir = dirs[dirIndexes[i] ?? -1];
-    if (dir === undefined) throw fail(`file ${i} points at directory ${dirIndexes[i] ?? -1} of ${dirs.length}`);
-    return { bytes: dir.bytes + name.length, rooted: dir.rooted };
-  });
+  const dirs = readStringShapes(dirnamesEntry, r);
+  // every index checked before the walk, as the joined list used to be built whole first
+  for (let i = 0; i < basenames.lengths.length; i++) {
+    if (dirIndexes(i) >= dirs.lengths.length) throw fail(`file ${i} points at directory ${dirIndexes(i)} of ${dirs.lengths.length}`);
+  }
+  return {
+    bytes: (i) => (dirs.lengths[dirIndexes(i)] ?? 0) + (basenames.lengths[i] ?? 0),
+    rooted: (i) => dirs.rooted[dirIndexes(i)] === 1,
+  };
 }

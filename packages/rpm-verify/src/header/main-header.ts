@@ -46,6 +46,12 @@ const LOW_TAGS_ALLOWED = new Set<number>([Tag.I18NTABLE]);
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,255}$/;
 const VERSION_RE = /^[A-Za-z0-9._+~^]{1,255}$/;
 const ARCH_RE = /^[A-Za-z0-9_]{1,64}$/;
+/** the longest values the patterns above allow, checked before a value is decoded */
+const NAME_MAX = 256;
+const VERSION_MAX = 255;
+const ARCH_MAX = 64;
+/** longer than every PAYLOADFORMAT and PAYLOADCOMPRESSOR allowed */
+const PAYLOAD_WORD_MAX = 16;
 const EPOCH_MAX = 0x7fffffff;
 /** What rpm 4.18 can unpack; anything else could only fail at install time, or reach odd code. */
 const PAYLOAD_FORMATS = new Set(['cpio']);
@@ -66,15 +72,15 @@ export function parseMainHeader(header: ParsedHeader, member: string | undefined
     if (e === undefined) throw new RpmVerifyError('RPM_NEVRA_BAD', `main header: ${what} (${tag}) is missing`, member);
     return e;
   };
-  const text = (tag: number, what: string, re: RegExp): string => {
-    const value = readString(required(tag, what), r);
+  const text = (tag: number, what: string, re: RegExp, maxBytes: number): string => {
+    const value = readString(required(tag, what), maxBytes, r);
     if (!re.test(value)) throw new RpmVerifyError('RPM_NEVRA_BAD', `main header: ${what} "${value}" has characters outside the allowed set`, member);
     return value;
   };
-  const name = text(Tag.NAME, 'NAME', NAME_RE);
-  const version = text(Tag.VERSION, 'VERSION', VERSION_RE);
-  const release = text(Tag.RELEASE, 'RELEASE', VERSION_RE);
-  const arch = text(Tag.ARCH, 'ARCH', ARCH_RE);
+  const name = text(Tag.NAME, 'NAME', NAME_RE, NAME_MAX);
+  const version = text(Tag.VERSION, 'VERSION', VERSION_RE, VERSION_MAX);
+  const release = text(Tag.RELEASE, 'RELEASE', VERSION_RE, VERSION_MAX);
+  const arch = text(Tag.ARCH, 'ARCH', ARCH_RE, ARCH_MAX);
   const epochEntry = header.entries.get(Tag.EPOCH);
   const epoch = epochEntry === undefined ? 0 : readUint32(epochEntry, r);
   if (epoch > EPOCH_MAX) throw new RpmVerifyError('RPM_NEVRA_BAD', `main header: EPOCH ${epoch} is out of range`, member);
@@ -95,7 +101,7 @@ export function parseMainHeader(header: ParsedHeader, member: string | undefined
   if (algo !== PGPHASHALGO_SHA256) {
     throw new RpmVerifyError('RPM_PAYLOAD_DIGEST_ALGO', `main header: payload digest algorithm ${algo} is not SHA-256 (8)`, member);
   }
-  const [payloadDigest] = readStringArray(digestEntry, 1, digestReader);
+  const [payloadDigest] = readStringArray(digestEntry, 1, 64, digestReader);
   if (payloadDigest === undefined || !/^[0-9a-f]{64}$/.test(payloadDigest)) {
     throw new RpmVerifyError('RPM_PAYLOAD_DIGEST_ALGO', 'main header: PAYLOADDIGEST is not 64 lowercase hex digits', member);
   }
@@ -110,7 +116,7 @@ export function parseMainHeader(header: ParsedHeader, member: string | undefined
     const entry = header.entries.get(tag);
     if (entry === undefined && optional) continue;
     if (entry === undefined) throw new RpmVerifyError('RPM_PAYLOAD_FORMAT', `main header: ${what} (${tag}) is missing`, member);
-    const value = readString(entry, payloadReader);
+    const value = readString(entry, PAYLOAD_WORD_MAX, payloadReader);
     if (!allowed.has(value)) throw new RpmVerifyError('RPM_PAYLOAD_FORMAT', `main header: ${what} "${value}" is not one of ${[...allowed].join(', ')}`, member);
   }
 

@@ -66,7 +66,7 @@ export function parseSignatureHeader(header: ParsedHeader, member: string | unde
   const hex = (tag: number, length: number): string | undefined => {
     const e = get(tag);
     if (e === undefined) return undefined;
-    const value = readString(e, r);
+    const value = readString(e, length, r);
     if (value.length !== length || !/^[0-9a-f]+$/.test(value)) {
       throw new RpmVerifyError('RPM_SIG_TAG_BAD', `signature header: tag ${tag} is not ${length} lowercase hex digits`, member);
     }
