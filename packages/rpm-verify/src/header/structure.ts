@@ -34,6 +34,25 @@ export interface HeaderEntry {
   readonly data: Uint8Array;
 }
 
+/**
+ * An entry whose bytes are viewed only when asked for: a view per entry, kept for all 65,535 of a
+ * hostile header, cost more memory than its data.
+ */
+class StoredEntry implements HeaderEntry {
+  constructor(
+    readonly store: Uint8Array,
+    readonly tag: number,
+    readonly type: HeaderTypeCode,
+    readonly count: number,
+    readonly offset: number,
+    readonly length: number,
+  ) {}
+
+  get data(): Uint8Array {
+    return this.store.subarray(this.offset, this.offset + this.length);
+  }
+}
+
 export interface ParsedHeader {
   readonly kind: HeaderKind;
   /** the whole header as in the file: intro, index and data store */
@@ -166,7 +185,7 @@ export function parseHeader(bytes: Uint8Array, intro: HeaderIntro, kind: HeaderK
     const next = i + 1 < intro.indexCount ? entryAt(i + 1) : undefined;
     const bound = next !== undefined && next.offset > raw.offset && next.offset < trailerOffset ? { offset: next.offset, tag: next.tag } : undefined;
     const length = dataLength(store, raw.offset, trailerOffset, bound, raw.type, raw.count, raw.tag, w, member);
-    entries.set(raw.tag, { tag: raw.tag, type: raw.type, count: raw.count, data: store.subarray(raw.offset, raw.offset + length) });
+    entries.set(raw.tag, new StoredEntry(store, raw.tag, raw.type, raw.count, raw.offset, length));
     cursor = raw.offset + length;
   }
   if (cursor !== trailerOffset) {
