@@ -154,6 +154,11 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     clearTimeout(deadline);
     clearTimeout(hardKill);
     clearTimeout(receiverKill);
+    // The agent has ended, and the receiver with its reply. Whatever the agent left in its group
+    // is a stray; and a pipe end still open (a child of the agent holding fd 4, even one that left
+    // the group) would keep dom0-update from exiting after its verdict.
+    killAgent('SIGKILL');
+    link?.abort();
   }
 
   if (interrupt.signal !== undefined) {

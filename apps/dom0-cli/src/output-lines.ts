@@ -3,8 +3,11 @@
  * output is untrusted, and a hostile agent could print one line forever.
  */
 
-/** Longest line kept; the rest of a longer line is dropped and the line is marked as cut. */
-const MAX_LINE = 2000;
+/**
+ * Longest line kept; the rest of a longer line is dropped and the line is marked as cut. Under the
+ * reporter's 1000-character cut (reporter.ts), so that the mark is still there when it is shown.
+ */
+const MAX_LINE = 900;
 
 export async function readLines(stream: AsyncIterable<unknown>, onLine: (line: string) => void): Promise<void> {
   const decoder = new TextDecoder('utf-8', { fatal: false });

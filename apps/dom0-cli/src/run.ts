@@ -136,10 +136,15 @@ async function update(run: Run): Promise<number> {
     // The reason is on the line above (reporter.rejected); this line is the verdict.
     throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} (${code}) and installed nothing`);
   }
-  if (agentError !== undefined) throw agentError;
-  const receiverFailure = receiverProblem(receiver, batch, config, reporter.receiverVerdict);
-  if (receiverFailure !== undefined) throw receiverFailure;
-  if (exitCode !== 0) throw agentFailure(exitCode, 'downloading the updates failed', reporter.agentError);
+  const failure =
+    agentError ?? receiverProblem(receiver, batch, config, reporter.receiverVerdict) ?? (exitCode !== 0 ? agentFailure(exitCode, 'downloading the updates failed', reporter.agentError) : undefined);
+  if (failure !== undefined) {
+    // the record is dom0's own: what it verified is worth saying even though the run failed
+    if (batch !== undefined && batch.packages.length > 0) {
+      reporter.warning(`dom0 received and verified ${batch.packages.length} package(s) before this failure; they stay in the cached repository and were not installed`);
+    }
+    throw failure;
+  }
 
   if (batch === undefined) {
     if (options.action === 'upgrade') {

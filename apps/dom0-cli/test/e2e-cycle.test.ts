@@ -433,6 +433,44 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
+  it('ends after its verdict when a process the agent left holds the reply pipe, and stops the ones in its group', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const inGroup = join(s.dir, 'in-group.pid');
+    const outside = join(s.dir, 'outside.pid');
+    // both keep only fd 4 (dom0's reply) open; the second leaves the agent's process group
+    const agent = JSON.stringify([
+      'sh',
+      '-c',
+      `cat >/dev/null; sleep 300 3>&- </dev/null >/dev/null 2>&1 & echo $! > ${inGroup}; setsid sleep 300 3>&- </dev/null >/dev/null 2>&1 & echo $! > ${outside}; exit 0`,
+    ]);
+    try {
+      const r = await Promise.race([
+        s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: agent }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('dom0-update did not exit')), 20_000)),
+      ]);
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toContain('No updates: the UpdateVM sent no packages.');
+      expect(processState(Number(readFileSync(inGroup, 'utf8')))).toMatch(/^(gone|Z)$/);
+    } finally {
+      for (const file of [inGroup, outside]) {
+        try {
+          process.kill(Number(readFileSync(file, 'utf8')), 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    }
+  });
+
+  it('says what dom0 verified and cached when the agent fails after sending a good batch, and installs nothing', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'), HOSTILE_EXIT: '100' });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('dom0 received and verified 3 package(s) before this failure; they stay in the cached repository and were not installed');
+    expect(r.stderr).toContain('[AGENT_FAILED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
   it('sanitises escape sequences printed by the agent', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const agent = JSON.stringify(['sh', '-c', `cat >/dev/null; printf 'evil \\033]0;title\\007 \\033[2J\\n'; exit 1`]);

@@ -4,6 +4,7 @@
 // stream and copies dom0's reply from fd 4 to stdout. HOSTILE_HANG: never exit afterwards (a
 // stalled UpdateVM). HOSTILE_RAW: write these literal bytes (hex) to fd 3 instead of a tar.
 // HOSTILE_IGNORE_SIGNALS: survive SIGINT, SIGTERM and SIGHUP (Node resets a shell's `trap ''`).
+// HOSTILE_EXIT: the exit code after dom0's reply (default 0).
 import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
@@ -16,7 +17,7 @@ stream.on('error', () => undefined);
 reply.pipe(process.stdout);
 const finish = () => {
   if (process.env.HOSTILE_HANG) setInterval(() => undefined, 60_000);
-  else reply.on('end', () => process.exit(0));
+  else reply.on('end', () => process.exit(Number(process.env.HOSTILE_EXIT ?? '0')));
 };
 process.stdin.resume();
 process.stdin.on('end', () => {

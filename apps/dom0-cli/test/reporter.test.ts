@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { readLines } from '../src/output-lines.ts';
 import { Reporter, type OutputMode } from '../src/reporter.ts';
 
 function capture(mode: OutputMode): { reporter: Reporter; out: string[]; err: string[] } {
@@ -12,6 +14,14 @@ describe('Reporter', () => {
     const { reporter, out } = capture('human');
     reporter.agentLine('ok \u001b[2J\u001b]0;pwned\u0007 done\r');
     expect(out).toEqual(['[sys-net] ok \\x1b[2J\\x1b]0;pwned\\x07 done\\x0d']);
+  });
+
+  it('shows an endless line from the UpdateVM cut, with the mark that says so', async () => {
+    const { reporter, out } = capture('human');
+    await readLines(Readable.from([Buffer.from('x'.repeat(5000)), Buffer.from('y'.repeat(5000)), Buffer.from('\nnext\n')]), (line) => reporter.agentLine(line));
+    expect(out).toHaveLength(2);
+    expect(out[0]).toMatch(/^\[sys-net\] x+ \[line cut\]$/);
+    expect(out[1]).toBe('[sys-net] next');
   });
 
   it('sanitises package names, rejection reasons and members', () => {
