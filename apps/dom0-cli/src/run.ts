@@ -228,10 +228,12 @@ async function install(
   for (const pkg of received) {
     const installed = present.has(`${pkg.name}.${pkg.arch} ${pkg.epoch}:${pkg.version}-${pkg.release}`);
     if (installed || missed.some((m) => m.received === pkg)) continue;
+    const newer = newerInstalled(installedAfter, pkg.name, pkg.arch, `${pkg.epoch}:${pkg.version}-${pkg.release}`);
     if (options.packages.some((spec) => matchesSpec(pkg.name, spec))) {
-      reporter.warning(`requested package ${pkg.nevra} was received but is not installed`);
+      // a downgrade was asked for: an older version is what the user wanted, not an attack
+      const rollback = newer === undefined || options.action === 'downgrade' ? '' : ` (older than the installed ${displayEvr(newer.evr)}: an attempted rollback)`;
+      reporter.warning(`requested package ${pkg.nevra} was received but is not installed${rollback}`);
     } else {
-      const newer = newerInstalled(installedAfter, pkg.name, pkg.arch, `${pkg.epoch}:${pkg.version}-${pkg.release}`);
       reporter.unrequested(pkg.nevra, newer === undefined ? undefined : displayEvr(newer.evr));
     }
   }

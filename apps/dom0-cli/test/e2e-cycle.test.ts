@@ -169,6 +169,15 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
+  it('calls an older version sent for a named install an attempted rollback, and installs nothing', async () => {
+    const s = await scenario({ install: (f) => f.packages.v2.map((p) => p.path), serve: (f) => f.repos.v2 });
+    const old = s.fixtures.packages.v1.filter((p) => p.path.includes('dom0-tool-1.0')).map((p) => p.path);
+    expect(old).toHaveLength(1);
+    const r = await s.run(['-y', 'dom0-tool'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: old.join(':') });
+    expect(r.stderr).toContain('requested package dom0-tool-1.0-1.noarch was received but is not installed (older than the installed 2.0-1: an attempted rollback)');
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+  });
+
   it('does not pull in a new dependency nobody named: the upgrade needing it stays out, and naming it lets it in', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     // The stand-in agent tars files from one directory.
