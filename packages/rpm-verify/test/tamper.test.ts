@@ -147,6 +147,12 @@ describe('tampered real packages', () => {
     expect(await outcome(reserved, fx.trusted)).toBe('RPM_RESERVED_SPACE_NOT_ZERO');
     expect(await rpmAccepts(dir, reserved, 'reserved.rpm')).toBe(true);
 
+    for (const [bytes, expected] of [[65536, 'ACCEPTED'], [65537, 'RPM_RESERVED_SPACE_TOO_LARGE'], [8 << 20, 'RPM_RESERVED_SPACE_TOO_LARGE']] as const) {
+      const grown = rebuild(rsa, { sig: (es) => es.map((e) => (e.tag === 1008 ? { ...e, data: new Uint8Array(bytes), count: bytes } : e)) });
+      expect(await outcome(grown, fx.trusted)).toBe(expected);
+      expect(await rpmAccepts(dir, grown, `reserved-${bytes}.rpm`)).toBe(true);
+    }
+
     const dup = rebuild(rsa, { sig: (es) => [...es, entry(es, 1000)] });
     expect(await outcome(dup, fx.trusted)).toBe('RPM_HEADER_NOT_CANONICAL');
 

@@ -21,6 +21,12 @@ export const SigTag = {
 const ALLOWED = new Set<number>(Object.values(SigTag));
 /** An OpenPGP signature over RSA-16384 stays well under this. */
 const MAX_SIGNATURE_BLOB = 4096;
+/**
+ * rpm reserves %__gpg_reserved_space (4096) and rpmsign shrinks it by what the signatures take;
+ * sixteen times that leaves room for a packager's larger setting without letting a sender pad a
+ * small package by megabytes of unsigned zeros.
+ */
+const MAX_RESERVED_SPACE = 65536;
 
 export type HeaderSignatureTag = typeof SigTag.DSAHEADER | typeof SigTag.RSAHEADER;
 export type LegacySignatureTag = typeof SigTag.PGP | typeof SigTag.GPG;
@@ -110,6 +116,13 @@ export function parseSignatureHeader(header: ParsedHeader, member: string | unde
   const reserved = get(SigTag.RESERVEDSPACE);
   if (reserved !== undefined) {
     const bytes = readBin(reserved, undefined, r);
+    if (bytes.length > MAX_RESERVED_SPACE) {
+      throw new RpmVerifyError(
+        'RPM_RESERVED_SPACE_TOO_LARGE',
+        `signature header: RESERVEDSPACE (1008) is ${bytes.length} bytes; at most ${MAX_RESERVED_SPACE} are accepted (rpm reserves 4096)`,
+        member,
+      );
+    }
     // rpm reserves this space to grow signatures in place; anything but zeros is smuggled data
     if (bytes.some((b) => b !== 0)) {
       throw new RpmVerifyError('RPM_RESERVED_SPACE_NOT_ZERO', 'signature header: RESERVEDSPACE (1008) is not zero-filled', member);
