@@ -90,6 +90,18 @@ export const DEFAULT_MAX_PACKAGE_BYTES = 4 * 1024 * 1024 * 1024;
 
 type Phase = 'lead' | 'sigIntro' | 'sigBody' | 'sigPad' | 'mainIntro' | 'mainBody' | 'payload' | 'finished';
 
+/** Where a file that ends early ended, for its RPM_TRUNCATED message. */
+const PHASE_TEXT: Record<Phase, string> = {
+  lead: 'in the lead',
+  sigIntro: "in the signature header's intro",
+  sigBody: "in the signature header's index or data",
+  sigPad: "in the signature header's padding",
+  mainIntro: "in the main header's intro",
+  mainBody: "in the main header's index or data",
+  payload: 'in the payload',
+  finished: 'after the end',
+};
+
 interface PendingSignature {
   readonly tag: number;
   readonly info: SignatureBlobInfo;
@@ -390,7 +402,7 @@ class StreamVerifier implements RpmStreamVerifier {
     const phase = this.#phase;
     this.#phase = 'finished';
     if (phase !== 'payload' || this.#expectedTotal === undefined || this.#received < this.#expectedTotal) {
-      const where = phase === 'payload' ? 'in the payload' : `in the ${phase}`;
+      const where = PHASE_TEXT[phase];
       throw new RpmVerifyError('RPM_TRUNCATED', `file ends after ${this.#received} bytes ${where}`, m);
     }
     // ask the worker first: it finishes its queue while this thread checks the signature

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures, rpmAccepts, type Loaded } from './support/fixtures.ts';
 import { readEntries, u32, type RawEntry } from './support/header-builder.ts';
 import { rebuild, splitPackage, type PackageParts } from './support/package-bytes.ts';
-import { outcome } from './support/verify-bytes.ts';
+import { outcome, verifyBytes } from './support/verify-bytes.ts';
 
 let fx: Loaded;
 let rsa: PackageParts;
@@ -59,6 +59,20 @@ describe('tampered real packages', () => {
     for (const cut of [0, 50, 100, rsa.mainStart - 1, rsa.mainStart + 20, rsa.payloadStart, rsa.bytes.length - 1]) {
       expect(await outcome(rsa.bytes.subarray(0, cut), fx.trusted)).toBe('RPM_TRUNCATED');
     }
+  });
+
+  it('says in words where a truncated file ends, not in parser states', async () => {
+    const messageAt = async (cut: number): Promise<string> =>
+      verifyBytes(rsa.bytes.subarray(0, cut), fx.trusted).then(
+        () => 'ACCEPTED',
+        (error: unknown) => (error as Error).message,
+      );
+    expect(await messageAt(50)).toBe('test.rpm: RPM_TRUNCATED: file ends after 50 bytes in the lead');
+    expect(await messageAt(100)).toBe("test.rpm: RPM_TRUNCATED: file ends after 100 bytes in the signature header's intro");
+    expect(await messageAt(120)).toBe("test.rpm: RPM_TRUNCATED: file ends after 120 bytes in the signature header's index or data");
+    expect(await messageAt(rsa.mainStart + 8)).toBe(`test.rpm: RPM_TRUNCATED: file ends after ${rsa.mainStart + 8} bytes in the main header's intro`);
+    expect(await messageAt(rsa.mainStart + 20)).toBe(`test.rpm: RPM_TRUNCATED: file ends after ${rsa.mainStart + 20} bytes in the main header's index or data`);
+    expect(await messageAt(rsa.payloadStart + 1)).toBe(`test.rpm: RPM_TRUNCATED: file ends after ${rsa.payloadStart + 1} bytes in the payload`);
   });
 
   it('rejects a bad legacy header+payload signature even though the header signature is good', async () => {
