@@ -72,7 +72,8 @@ export class StreamError extends ProtocolError {
   readonly member: string | undefined;
 
   constructor(code: StreamErrorCode, reason: string, member?: string, options?: ErrorOptions) {
-    const shown = member === undefined ? undefined : sanitizeForTerminal(member, 300);
+    // an empty name field names no member: the reason says the name is empty
+    const shown = member === undefined || member === '' ? undefined : sanitizeForTerminal(member, 300);
     super(code, shown === undefined ? reason : `member ${shown}: ${reason}`, options);
     this.member = shown;
   }

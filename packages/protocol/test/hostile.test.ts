@@ -362,6 +362,14 @@ describe('names', () => {
     ['no name at all', '', /empty/],
     ['a deep path', `${'d/'.repeat(40)}x.rpm`, /flat|"\/"/],
   ];
+  it('names no member when the name field is empty, whatever follows its NUL', async () => {
+    for (const name of ['', '\0x.rpm']) {
+      const { error } = await expectCode(buildTar([{ name, body: text('x') }]), 'TAR_BAD_NAME');
+      expect(error.member).toBeUndefined();
+      expect(error.message).not.toMatch(/^member /);
+    }
+  });
+
   for (const [what, name, reason] of bad) {
     it(`rejects a name with ${what}, showing it sanitised`, async () => {
       const { error } = await expectCode(buildTar([{ name, body: text('x') }]), 'TAR_BAD_NAME');
@@ -384,6 +392,12 @@ describe('limits', () => {
     expect(yielded).toHaveLength(3);
     expect(error.member).toBe('m3.rpm');
     expect(await decodeAll(buildTar(members.slice(0, 3)), { ...LIMITS, maxMembers: 3 })).toHaveLength(3);
+  });
+
+  it('says "member", not "members", when the limit is one', async () => {
+    const members = [{ name: 'a.rpm', body: text('x') }, { name: 'b.rpm', body: text('y') }];
+    const { error } = await expectCode(buildTar(members), 'TAR_TOO_MANY_MEMBERS', { ...LIMITS, maxMembers: 1 });
+    expect(error.message).toBe('member b.rpm: more than 1 member');
   });
 
   it('rejects a member one byte over the member limit', async () => {

@@ -79,7 +79,7 @@ export async function* decodeUstar<N extends string>(
         );
       }
       if (index + 1 > limits.maxMembers) {
-        throw new StreamError('TAR_TOO_MANY_MEMBERS', `more than ${limits.maxMembers} members`, name);
+        throw new StreamError('TAR_TOO_MANY_MEMBERS', `more than ${limits.maxMembers} member${limits.maxMembers === 1 ? '' : 's'}`, name);
       }
       if (header.size > limits.maxMemberBytes) {
         throw new StreamError('TAR_MEMBER_TOO_LARGE', `size ${header.size} exceeds the limit of ${limits.maxMemberBytes} bytes`, name);
