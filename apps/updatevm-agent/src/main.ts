@@ -2,8 +2,17 @@ import { AgentError } from './errors.ts';
 import { ExitCode } from './exit-code.ts';
 import { runCli } from './cli/run-cli.ts';
 
+// A reader that went away (EPIPE) must not end the command with a stack trace; output lost for
+// another reason (a full disk) makes a command that would have succeeded fail.
+let lost: Error | undefined;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && stream === process.stdout) lost ??= error;
+  });
+}
+
 // The bundle's entry point: everything else lives in modules that tests can import.
-process.exitCode = await runCli(process.argv.slice(2), {
+const code = await runCli(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
@@ -11,6 +20,10 @@ process.exitCode = await runCli(process.argv.slice(2), {
   process.stderr.write(`updatevm-agent: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
   return error instanceof AgentError ? error.exitCode : ExitCode.failure;
 });
+// a failed write to a file or device reports its error on a later tick
+await new Promise((resolve) => setImmediate(resolve));
+if (lost !== undefined) process.stderr.write(`updatevm-agent: error: cannot write to standard output: ${lost.message} [OUTPUT_FAILED]\n`);
+process.exitCode = lost !== undefined && code === ExitCode.ok ? ExitCode.failure : code;
 // The command is over: input dom0 has not finished sending (a run stopped mid-stream) must not
 // keep the process alive; stdout and stderr still drain before it exits.
 process.stdin.destroy();
