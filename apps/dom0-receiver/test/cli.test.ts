@@ -3,7 +3,7 @@ import { signedVariant } from '@dom0-updates/fixtures';
 import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, replyError, runReceiver } from './helpers.ts';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 
 describe('command line', () => {
@@ -139,5 +139,17 @@ describe('verify', () => {
     expect(lines[3]).toMatch(/: REJECTED RPM_KEY_EXPIRED /);
     expect(lines[4]).toMatch(/: REJECTED RPM_WEAK_HASH /);
     expect(lines[5]).toMatch(/: REJECTED RPM_IO /);
+  });
+
+  it('refuses a directory and a FIFO with no writer as not regular files, without waiting for the FIFO', async () => {
+    const dir = await makeUpdatesDir();
+    const fifo = join(dir, 'pipe.rpm');
+    execFileSync('mkfifo', [fifo]);
+    const run = await runReceiver(['verify', ...(await keyringArgs()), dir, fifo]);
+    expect(run.code).toBe(1);
+    expect(run.stdout.trim().split('\n')).toEqual([
+      `${dir}: REJECTED RPM_IO not a regular file but a directory`,
+      `${fifo}: REJECTED RPM_IO not a regular file but a FIFO`,
+    ]);
   });
 });

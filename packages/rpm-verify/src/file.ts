@@ -1,3 +1,4 @@
+import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { RpmVerifyError } from './errors.ts';
@@ -12,11 +13,14 @@ export async function verifyRpmFile(path: string, keyring: Keyring, options: Ver
   const verifier = createRpmVerifier(keyring, options, member);
   let handle;
   try {
-    handle = await open(path, 'r');
+    // O_NONBLOCK: opening a FIFO with no writer must not hang; it changes nothing for a regular file
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     throw new RpmVerifyError('RPM_IO', `cannot open: ${err instanceof Error ? err.message : String(err)}`, member);
   }
   try {
+    const kind = fileKind(await handle.stat());
+    if (kind !== 'a regular file') throw new RpmVerifyError('RPM_IO', `not a regular file but ${kind}`, member);
     const buffer = Buffer.allocUnsafe(READ_CHUNK);
     for (;;) {
       let bytesRead: number;
@@ -33,4 +37,14 @@ export async function verifyRpmFile(path: string, keyring: Keyring, options: Ver
     await handle.close();
   }
   return verifier.finish();
+}
+
+function fileKind(stat: Stats): string {
+  if (stat.isFile()) return 'a regular file';
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  return 'a special file';
 }
