@@ -2,7 +2,7 @@
  * One dom0-update run: lock, state sync, agent, result record, install, report.
  * Decisions rest on dom0's own data only: the receiver's result record and dom0's rpm database.
  */
-import { closeSync, constants, existsSync, openSync, readSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
@@ -14,6 +14,7 @@ import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, displayEvr, listInstalled, newerInstalled, type InstalledPackage } from './installed.ts';
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
+import { checkKeyring } from './keyring-check.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
 import { Reporter, processSink, type OutputMode, type Sink } from './reporter.ts';
@@ -58,7 +59,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
       throw new ConfigError('CONFIG_NO_KEYRING', 'no KEYRING is configured: dom0 needs the pinned keys to verify packages');
     }
     // before the UpdateVM downloads anything: a missing key would only fail the receiver later
-    if (!options.checkOnly) for (const key of config.keyring) requireKeyFile(key);
+    if (!options.checkOnly) await checkKeyring(config.keyring);
     reporter.stage('lock', 'Taking the dom0-update lock...');
     const lock = acquireLock(config.lockFile);
     try {
@@ -313,31 +314,4 @@ function agentFailure(exitCode: number, what: string, agentSaid: string | undefi
   }
   const said = agentSaid === undefined ? 'see its output above' : `it said: ${agentSaid}`;
   return new AgentError('AGENT_FAILED', `${what} (the UpdateVM's agent exited with ${exitCode}; ${said})`);
-}
-
-/** Larger than any key file: a KEYRING line that names something else is not read whole. */
-const KEY_FILE_MAX_BYTES = 1024 * 1024;
-
-/**
- * Each KEYRING must be readable and hold an ASCII-armored public key block, checked before the
- * download rather than found by the receiver after it. The receiver parses the keys for real.
- */
-function requireKeyFile(keyFile: string): void {
-  let text: string;
-  try {
-    // O_NONBLOCK: a KEYRING that names a fifo fails here instead of waiting for a writer
-    const fd = openSync(keyFile, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES);
-      text = buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0));
-    } finally {
-      closeSync(fd);
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError('CONFIG_KEYRING_UNREADABLE', `KEYRING ${keyFile} cannot be read (${code}): dom0 needs the pinned keys to verify packages`);
-  }
-  if (!/^-----BEGIN PGP PUBLIC KEY BLOCK-----\r?$/m.test(text) || !/^-----END PGP PUBLIC KEY BLOCK-----\r?$/m.test(text)) {
-    throw new ConfigError('CONFIG_KEYRING_INVALID', `KEYRING ${keyFile} holds no ASCII-armored public key block: dom0 needs the pinned keys to verify packages`);
-  }
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildFixtures } from '@dom0-updates/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../src/run.ts';
 
@@ -72,6 +73,26 @@ describe('main in text mode', () => {
     expect(r.err.join('\n')).toContain(`KEYRING ${missing} cannot be read (ENOENT)`);
     expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_UNREADABLE]');
     expect(r.out).toEqual([]);
+  });
+
+  it('refuses KEYRING files the receiver would refuse (a key twice, a weak key) before the UpdateVM is asked for anything', async () => {
+    const f = await buildFixtures();
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    const rsa = f.keys['trusted-rsa'].publicKeyPath;
+    const cases: [string[], string][] = [
+      [[rsa, rsa], 'KEYRING_DUPLICATE'],
+      [[rsa, f.keys['weak-rsa1024'].publicKeyPath], 'KEYRING_WEAK_KEY'],
+    ];
+    for (const [keys, code] of cases) {
+      const lines = keys.map((k) => `KEYRING=${k}\n`).join('');
+      writeFileSync(join(dir, 'config'), `TRANSPORT=local\n${lines}LOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
+      const r = await capture([`--config=${join(dir, 'config')}`, '-y']);
+      expect(r.code).toBe(1);
+      expect(r.err.join('\n')).toContain(`the KEYRING files cannot be pinned (${code})`);
+      expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_INVALID]');
+      expect(r.out).toEqual([]);
+    }
   });
 
   it('refuses a KEYRING file that holds no armored public key before the UpdateVM is asked for anything', async () => {

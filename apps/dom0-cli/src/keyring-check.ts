@@ -1,0 +1,45 @@
+/**
+ * The pinned keys, checked before the UpdateVM is asked for anything: a KEYRING the receiver
+ * would refuse (unreadable, no key, a weak key, the same key twice) would otherwise be found only
+ * after the whole download, by the receiver, on every batch. The same parser as the receiver's
+ * (rpm-verify's loadKeyring), over dom0's own configuration files.
+ */
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { loadKeyring, RpmVerifyError } from '@dom0-updates/rpm-verify';
+import { ConfigError } from './errors.ts';
+
+/** Larger than any key file: a KEYRING line that names something else is not read whole. */
+const KEY_FILE_MAX_BYTES = 1024 * 1024;
+
+const NEEDED = 'dom0 needs the pinned keys to verify packages';
+
+function readKeyFile(keyFile: string): string {
+  try {
+    // O_NONBLOCK: a KEYRING that names a fifo fails here instead of waiting for a writer
+    const fd = openSync(keyFile, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES);
+      return buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError('CONFIG_KEYRING_UNREADABLE', `KEYRING ${keyFile} cannot be read (${code}): ${NEEDED}`);
+  }
+}
+
+export async function checkKeyring(keyFiles: readonly string[]): Promise<void> {
+  const texts = keyFiles.map(readKeyFile);
+  for (const [index, text] of texts.entries()) {
+    if (!/^-----BEGIN PGP PUBLIC KEY BLOCK-----\r?$/m.test(text) || !/^-----END PGP PUBLIC KEY BLOCK-----\r?$/m.test(text)) {
+      throw new ConfigError('CONFIG_KEYRING_INVALID', `KEYRING ${keyFiles[index] ?? ''} holds no ASCII-armored public key block: ${NEEDED}`);
+    }
+  }
+  try {
+    await loadKeyring(texts, keyFiles);
+  } catch (error) {
+    if (!(error instanceof RpmVerifyError)) throw error;
+    throw new ConfigError('CONFIG_KEYRING_INVALID', `the KEYRING files cannot be pinned (${error.code}): ${error.message}; dom0's receiver would refuse every batch`);
+  }
+}
