@@ -97,12 +97,15 @@ describe('run: state and request from dom0 on stdin', () => {
     expect(run.stream.length).toBe(0);
   });
 
-  it('--transport fd without the descriptors says it needs dom0-update (125)', async () => {
+  it('--transport fd without the descriptors says it needs dom0-update (125) before dnf downloads anything', async () => {
+    // fds 3 and 4 not passed: Node's own epoll instance and wake-up pipe take those numbers
     const run = await agent(['run', '--workdir', join(world.dir, 'run-fd-missing'), '--transport', 'fd'], {
-      input: await stateStream({}),
+      input: await stateStream({ action: 'install', packages: ['dom0-hello-1.0'] }),
     });
     expect(run.exitCode).toBe(125);
     expect(run.stderr).toContain('TRANSPORT_NO_FDS');
+    expect(run.stderr).toContain('nothing was downloaded');
+    expect(`${run.stdout}${run.stderr}`).not.toMatch(/dom0-hello-1\.0-1\.noarch\.rpm|downloading/i);
   });
 
   it('follows the request: check-only from request.json exits 100', async () => {
