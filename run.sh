@@ -3,9 +3,21 @@
 # `./run.sh test` runs every test. Both first install what they need (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")"
+USAGE="usage: ./run.sh demo [--tamper] [--keep] | ./run.sh test"
 case "${1:-}" in
-  demo) shift; bash tooling/scripts/setup.sh; exec node tooling/e2e/dist/demo.mjs "$@" ;;
+  -h|--help) echo "$USAGE"; exit 0 ;;
+  demo)
+    shift
+    # a bad flag is refused before setup installs anything
+    for arg in "$@"; do
+      case "$arg" in
+        --tamper|--keep) ;;
+        -h|--help) echo "$USAGE"; exit 0 ;;
+        *) echo "run.sh: unknown demo option: $arg" >&2; echo "$USAGE" >&2; exit 2 ;;
+      esac
+    done
+    bash tooling/scripts/setup.sh; exec node tooling/e2e/dist/demo.mjs "$@" ;;
   # node directly, not through pnpm: the count line must stay the last line of the output.
   test) shift; bash tooling/scripts/setup.sh; exec node tooling/scripts/run-tests.mjs "$@" ;;
-  *) echo "usage: ./run.sh demo [--tamper] [--keep] | ./run.sh test" >&2; exit 2 ;;
+  *) echo "$USAGE" >&2; exit 2 ;;
 esac

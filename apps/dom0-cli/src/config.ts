@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
+import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { ConfigError, UsageError } from './errors.ts';
 
 export const DEFAULT_CONFIG_FILE = '/etc/dom0-updates/config';
@@ -280,9 +281,9 @@ function unquote(value: string): string {
   return value;
 }
 
-/** Config text is dom0's own, but keep error lines to one printable line anyway. */
+/** Config text is dom0's own, but keep error lines to one printable line anyway, escaped as everywhere else. */
 function printable(value: string): string {
-  return value.replace(/[^\x20-\x7e]/g, '?');
+  return sanitizeForTerminal(value, 200);
 }
 
 /**

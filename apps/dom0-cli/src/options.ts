@@ -3,7 +3,7 @@
  * Our own options are an allow-list; other options must be on the protocol's dnf-option
  * allow-list and go to the UpdateVM's dnf (DOM0_DNF_OPTIONS: the few dom0's dnf also receives).
  */
-import { DNF_OPTION_RULES, DNF_SETOPT_KEYS, PACKAGE_SPEC_PATTERN, REPO_ID_PATTERN } from '@dom0-updates/protocol';
+import { DNF_OPTION_RULES, DNF_SETOPT_KEYS, PACKAGE_SPEC_PATTERN, REPO_ID_PATTERN, sanitizeForTerminal } from '@dom0-updates/protocol';
 import { CONFIG_KEYS, type ConfigKey, type RawSettings } from './config.ts';
 import { UsageError } from './errors.ts';
 
@@ -248,5 +248,5 @@ function parseDnfOption(arg: string): string {
 }
 
 function printable(value: string): string {
-  return value.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+  return sanitizeForTerminal(value, 200);
 }

@@ -75,6 +75,10 @@ describe('config', () => {
     expect(bad('UPDATEVM', '-rf')).toBe('CONFIG_BAD_VM_NAME');
   });
 
+  it('shows a control character in a bad value escaped as the other messages do, not as "?"', () => {
+    expect(() => resolveConfig([{ origin: 'file', settings: { UPDATEVM: ['\u001b[31mevil'] } }])).toThrow('"\\x1b[31mevil" is not a valid qube name');
+  });
+
   it('lets the environment override the file and flags override both', () => {
     const c = resolveConfig([
       { origin: 'file', settings: { UPDATEVM: ['from-file'], TIMEOUT: ['1'], MAX_FILES: ['1'] } },

@@ -85,7 +85,8 @@ describe('command line', () => {
     const dir = await makeUpdatesDir();
     await mkdir(join(dir, 'receiver.lock'));
     for (const [updatesDir, reason] of [
-      ['/etc/hostname/updates', 'the updates dir /etc/hostname/updates cannot be used: cannot create it (ENOTDIR)'],
+      ['/etc/hostname/updates', 'the updates dir /etc/hostname/updates cannot be used: cannot create it (a parent exists and is not a directory, ENOTDIR)'],
+      ['/etc/hostname', 'the updates dir /etc/hostname cannot be used: cannot create it (it exists and is not a directory, EEXIST)'],
       [dir, `the updates dir ${dir} cannot be used: cannot take its lock ${dir}/receiver.lock (`],
     ] as const) {
       const run = await runReceiver(['receive', '--updates-dir', updatesDir, ...(await keyringArgs())], { stdin: await encodeStream([]) });

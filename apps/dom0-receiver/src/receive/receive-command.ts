@@ -46,7 +46,10 @@ function rejectionFromError(error: unknown): Rejection {
 /** An updates dir the receiver cannot even start in (read-only, no permission): dom0's configuration. */
 function unusableUpdatesDir(dir: string, what: string, error: unknown): ConfigError {
   const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-  return new ConfigError('CONFIG_INVALID', `the updates dir ${dir} cannot be used: cannot ${what} (${reason})`);
+  // mkdir's EEXIST on a path that is not a directory: say what is in the way
+  const inTheWay = what === 'create it' && (reason === 'EEXIST' || reason === 'ENOTDIR');
+  const detail = inTheWay ? `${reason === 'EEXIST' ? 'it' : 'a parent'} exists and is not a directory, ${reason}` : reason;
+  return new ConfigError('CONFIG_INVALID', `the updates dir ${dir} cannot be used: cannot ${what} (${detail})`);
 }
 
 async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection): Promise<void> {

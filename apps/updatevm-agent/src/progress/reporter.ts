@@ -25,10 +25,14 @@ export function describe(event: ProgressEvent): string | undefined {
     case 'resolve':
       return 'resolving: asking the repositories';
     case 'download': {
-      const of = event.total === null ? '' : `/${event.total}`;
+      const name = event.package === undefined ? '' : ` ${event.package}`;
+      const size = event.bytes === undefined ? undefined : formatBytes(event.bytes);
+      // without a total (dnf printed none, as for a reinstall) a bare count would read as nothing
+      if (event.total === null) {
+        return `downloading: ${event.done} package${event.done === 1 ? '' : 's'}${size === undefined ? '' : `, ${size}`} so far${name}`;
+      }
       const pct = event.percent === null ? '' : ` ${event.percent}%`;
-      const so = event.bytes === undefined ? '' : ` (${formatBytes(event.bytes)} so far)`;
-      return `downloading: ${event.done}${of}${pct}${so}${event.package === undefined ? '' : ` ${event.package}`}`;
+      return `downloading: ${event.done}/${event.total}${pct}${size === undefined ? '' : ` (${size} so far)`}${name}`;
     }
     case 'send':
       return `sending: ${formatBytes(event.bytes)} of ${formatBytes(event.total)} (${event.percent}%)`;
