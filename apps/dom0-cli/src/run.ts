@@ -76,6 +76,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     const error = interrupt.signal !== undefined && !(caught instanceof InterruptedError) ? interruptedError(interrupt.signal) : caught;
     if (error instanceof CliError) {
       reporter.error(error.code, error.message);
+      // a bad flag value (found while the configuration is resolved) is a usage error too
+      if (error.exitCode === EXIT.usage && mode !== 'json') sink.err('Try "dom0-update --help".');
       reporter.done('error', error.exitCode, '');
       return error.exitCode;
     }

@@ -38,6 +38,17 @@ describe('main in text mode', () => {
     expect(r.out).toEqual(['Taking the dom0-update lock...']);
   });
 
+  it('ends a bad flag value, found while resolving the configuration, with the usage hint and exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'config'), `TRANSPORT=local\nLOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
+    const r = await capture([`--config=${join(dir, 'config')}`, '--check-only', '--updatevm=bad name']);
+    expect(r.code).toBe(2);
+    expect(r.err.at(-2)).toContain('[CONFIG_BAD_VM_NAME]');
+    expect(r.err.at(-1)).toBe('Try "dom0-update --help".');
+    expect(r.out).toEqual([]);
+  });
+
   it('refuses a receiver setting on the command line when the receiver is the qrexec service', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
     dirs.push(dir);
