@@ -1,11 +1,16 @@
 /**
- * One run at a time: a lock file created exclusively, holding the owner's pid and the kernel's
- * start time of that process (so a pid reused by an unrelated process does not hold the lock). A
- * lock whose owner is gone (a crash) is taken over; a live owner makes the new run stop with a
- * clear message.
+ * One run at a time. The exclusion itself is a name in Linux's abstract socket namespace, bound
+ * while a run holds the lock: the kernel frees it when the run ends, however it ends, so no stale
+ * state is ever fought over. Beside it, a lock file created exclusively names the holder (its pid
+ * and the kernel's start time of that process, so a reused pid does not hold the lock) for people
+ * and for runs in another network namespace, which cannot see the name. With the name held, a
+ * lock file whose owner is gone (a crash) is taken over; a live owner makes the new run stop
+ * with a clear message.
  */
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { basename, dirname, join } from 'node:path';
 import { LockError } from './errors.ts';
 
 export interface Lock {
@@ -31,8 +36,51 @@ function lockText(): string {
   return started === undefined ? `${process.pid}\n` : `${process.pid} ${started}\n`;
 }
 
-export function acquireLock(path: string): Lock {
+/** Binds the lock's abstract name; undefined when another run holds it. */
+function bindMutex(path: string): Promise<Server | undefined> {
+  const canonical = join(realpathSync(dirname(path)), basename(path));
+  const name = `\0dom0-update-lock:${createHash('sha256').update(canonical).digest('hex')}`;
+  // nothing is served: a process that connects is dropped at once
+  const server = createServer((socket) => socket.destroy());
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') resolve(undefined);
+      else reject(new LockError('LOCK_UNAVAILABLE', `cannot take the lock for ${path}: ${error.message}`));
+    });
+    server.listen({ path: name }, () => {
+      // held for the run, never waited on: it must not keep the process alive
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+export async function acquireLock(path: string): Promise<Lock> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  const mutex = await bindMutex(path);
+  if (mutex === undefined) {
+    const owner = parseOwner(readText(path) ?? '');
+    throw new LockError('LOCK_HELD', `another dom0-update is running${owner === undefined ? '' : ` (pid ${owner.pid}, lock file ${path})`}; wait for it to finish`);
+  }
+  try {
+    const fileLock = acquireLockFile(path);
+    return {
+      path,
+      release: () => {
+        try {
+          fileLock.release();
+        } finally {
+          mutex.close();
+        }
+      },
+    };
+  } catch (error) {
+    mutex.close();
+    throw error;
+  }
+}
+
+function acquireLockFile(path: string): Lock {
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
       // link(2) publishes the lock with its pid already written: no reader sees an empty lock.

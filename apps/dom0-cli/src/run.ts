@@ -61,7 +61,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     // before the UpdateVM downloads anything: a missing key would only fail the receiver later
     if (!options.checkOnly) await checkKeyring(config.keyring);
     reporter.stage('lock', 'Taking the dom0-update lock...');
-    const lock = acquireLock(config.lockFile);
+    const lock = await acquireLock(config.lockFile);
     try {
       const updateVm = await findUpdateVm(config);
       interrupt.throwIfInterrupted();

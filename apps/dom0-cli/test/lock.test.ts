@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,38 +8,38 @@ import { acquireLock, breakStale } from '../src/lock.ts';
 const scratch = (): string => mkdtempSync(join(tmpdir(), 'dom0-cli-lock-'));
 
 describe('acquireLock', () => {
-  it('creates the lock with our pid and removes it on release', () => {
+  it('creates the lock with our pid and removes it on release', async () => {
     const path = join(scratch(), 'sub', 'lock');
-    const lock = acquireLock(path);
+    const lock = await acquireLock(path);
     // our pid and the kernel's start time of this process
     expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
     lock.release();
     expect(existsSync(path)).toBe(false);
   });
 
-  it('takes over a lock whose pid now belongs to another process (start time differs), and a garbled one', () => {
+  it('takes over a lock whose pid now belongs to another process (start time differs), and a garbled one', async () => {
     for (const stale of [`${process.ppid} 1\n`, 'not a pid\n', '']) {
       const path = join(scratch(), 'lock');
       writeFileSync(path, stale);
-      const lock = acquireLock(path);
+      const lock = await acquireLock(path);
       expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
       lock.release();
     }
   });
 
-  it('refuses while the process that wrote the lock lives, start time and all, and says how to clear a wrong one', () => {
+  it('refuses while the process that wrote the lock lives, start time and all, and says how to clear a wrong one', async () => {
     const path = join(scratch(), 'lock');
     const parent = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
     writeFileSync(path, `${process.ppid} ${parent.slice(parent.lastIndexOf(')') + 2).split(' ')[19] ?? ''}\n`);
-    expect(() => acquireLock(path)).toThrow(/another dom0-update is running \(pid \d+, lock file .*\); wait for it to finish, or remove the lock file if no dom0-update is running/);
+    await expect(acquireLock(path)).rejects.toThrow(/another dom0-update is running \(pid \d+, lock file .*\); wait for it to finish, or remove the lock file if no dom0-update is running/);
   });
 
-  it('refuses while a live process holds the lock, naming its pid', () => {
+  it('refuses while a live process holds the lock, naming its pid', async () => {
     const path = join(scratch(), 'lock');
     writeFileSync(path, `${process.ppid}\n`);
     let caught: unknown;
     try {
-      acquireLock(path);
+      await acquireLock(path);
     } catch (error) {
       caught = error;
     }
@@ -49,18 +49,43 @@ describe('acquireLock', () => {
     expect(readFileSync(path, 'utf8').trim()).toBe(String(process.ppid));
   });
 
-  it('takes over a lock left by a process that no longer exists', () => {
+  it('refuses a second run while the first holds the kernel mutex, even with its lock file gone, and frees it on release', async () => {
+    const path = join(scratch(), 'lock');
+    const first = await acquireLock(path);
+    unlinkSync(path); // a person who removed the file, or a stale-lock breaker that raced
+    await expect(acquireLock(path)).rejects.toMatchObject({ code: 'LOCK_HELD' });
+    first.release();
+    const second = await acquireLock(path);
+    expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
+    second.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('lets only one of several runs that start at once over a stale lock take it', async () => {
+    const path = join(scratch(), 'lock');
+    writeFileSync(path, '4194305\n');
+    // the abstract name is the kernel's, so attempts from one process contend as runs would
+    const outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => acquireLock(path)));
+    const taken = outcomes.filter((o) => o.status === 'fulfilled');
+    expect(taken).toHaveLength(1);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'LOCK_HELD' });
+    expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
+    (taken[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLock>>>).value.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('takes over a lock left by a process that no longer exists', async () => {
     const path = join(scratch(), 'lock');
     // pid 2^22+1 is above Linux's pid_max ceiling, so it can never be alive.
     writeFileSync(path, '4194305\n');
-    const lock = acquireLock(path);
+    const lock = await acquireLock(path);
     expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
     lock.release();
   });
 
-  it('does not remove a lock that another run took over', () => {
+  it('does not remove a lock that another run took over', async () => {
     const path = join(scratch(), 'lock');
-    const lock = acquireLock(path);
+    const lock = await acquireLock(path);
     writeFileSync(path, `${process.ppid}\n`);
     lock.release();
     expect(readFileSync(path, 'utf8').trim()).toBe(String(process.ppid));
