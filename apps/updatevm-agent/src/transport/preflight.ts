@@ -1,4 +1,4 @@
-import { accessSync, constants, fstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { accessSync, constants, fstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { TransportSpec } from '../cli/args.ts';
 import { TransportError } from '../errors.ts';
@@ -18,11 +18,18 @@ function executableOnPath(command: string, path: string | undefined): boolean {
   });
 }
 
+/** The access mode (O_RDONLY, O_WRONLY, O_RDWR) of a descriptor, from /proc's fdinfo. */
+function accessMode(fd: string): number | undefined {
+  const match = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  return match?.[1] === undefined ? undefined : Number.parseInt(match[1], 8) & 0o3;
+}
+
 /**
  * Why `fd` is not a channel dom0-update handed down, or undefined. A descriptor the launcher did
  * not pass is not simply missing: Node takes the free numbers at start-up for its own event loop
  * (an epoll instance, wake-up pipes), so an fstat alone always succeeds. A channel is a socket or
- * a pipe; one of Node's own pipes has its other end open in this process too.
+ * a pipe; one of Node's own pipes has its other end (the other access mode) open in this process
+ * too, while an inherited end may be open twice (`3>&1`) but never both ends.
  */
 function inheritedChannelProblem(fd: number): string | undefined {
   try {
@@ -31,21 +38,22 @@ function inheritedChannelProblem(fd: number): string | undefined {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? 'unknown';
   }
-  let target: string;
-  let others: string[];
   try {
-    target = readlinkSync(`/proc/self/fd/${fd}`);
-    others = readdirSync('/proc/self/fd').filter((name) => name !== String(fd));
-  } catch {
-    return undefined; // no /proc: the type check above is all there is
-  }
-  if (!target.startsWith('pipe:')) return undefined;
-  for (const other of others) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${other}`) === target) return 'a pipe of this process\'s own (not inherited)';
-    } catch {
-      // closed since the listing
+    const target = readlinkSync(`/proc/self/fd/${fd}`);
+    if (!target.startsWith('pipe:')) return undefined;
+    const mode = accessMode(String(fd));
+    for (const other of readdirSync('/proc/self/fd')) {
+      if (other === String(fd)) continue;
+      try {
+        if (readlinkSync(`/proc/self/fd/${other}`) === target && accessMode(other) !== mode) {
+          return "a pipe whose both ends this process holds (one of Node's own, not inherited)";
+        }
+      } catch {
+        // closed since the listing
+      }
     }
+  } catch {
+    // no /proc: the type check above is all there is
   }
   return undefined;
 }
