@@ -71,16 +71,22 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
   interrupt.throwIfInterrupted();
   // In --json-progress mode stdout carries only our JSON lines, so dnf talks on stderr. In
   // --silent mode dnf's summary is dropped, unless it has to ask (no -y) and needs the terminal.
+  // Where our own output is a pipe or a file, dnf writes into a pipe of ours instead: a reader
+  // that goes away (`dom0-update | less`, quit midway) must not kill dnf by SIGPIPE in the middle
+  // of its rpm transaction. On a terminal dnf keeps the terminal (its progress bars, its prompt).
+  const direct = (stream: NodeJS.WriteStream): 'inherit' | 'pipe' => (stream.isTTY ? 'inherit' : 'pipe');
   const subprocess = execa('dnf', args, {
     reject: false,
     stdin: 'inherit',
     env: { HOME: run.home },
-    stdout: mode === 'json' ? ['pipe'] : mode === 'silent' && assumeYes ? 'ignore' : 'inherit',
-    stderr: 'inherit',
-    buffer: mode === 'json',
+    stdout: mode === 'json' ? ['pipe'] : mode === 'silent' && assumeYes ? 'ignore' : direct(process.stdout),
+    stderr: direct(process.stderr),
+    buffer: mode === 'json' ? { stdout: true, stderr: false } : false,
     // dnf is never SIGKILLed by dom0-update: a transaction cut off midway leaves dom0 half updated.
     forceKillAfterDelay: false,
   });
+  if (mode !== 'json') subprocess.stdout?.on('data', (chunk: Buffer) => forward(chunk, process.stdout, process.stderr));
+  subprocess.stderr?.on('data', (chunk: Buffer) => forward(chunk, process.stderr, process.stdout));
   // A signal to dom0-update goes to dnf, which handles it itself (it stops safely); dom0-update
   // waits for dnf to exit however long that takes. A Ctrl-C on a terminal already reached dnf (it
   // runs in our process group, in the foreground): a second SIGINT could cut into its cleanup.
@@ -112,4 +118,10 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
     const prompt = assumeYes ? '' : ' (answering no at its prompt ends this way too)';
     throw new InstallError('INSTALL_FAILED', `dom0's dnf ${what} ${how}; its output above says why${prompt}`);
   }
+}
+
+/** dnf's bytes to our stream, or to the other one once a reader left it; dropped when both are gone. */
+function forward(chunk: Buffer, to: NodeJS.WriteStream, otherwise: NodeJS.WriteStream): void {
+  const target = to.destroyed ? otherwise : to;
+  if (!target.destroyed) target.write(chunk);
 }

@@ -59,6 +59,14 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(await installedPackages(s.dom0)).toEqual(V2);
   });
 
+  it('completes the upgrade when the reader of its output left before dnf ran (`dom0-update -y | head -1`)', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.runReaderGone(['-y']);
+    expect(r.stderr).not.toMatch(/SIGPIPE|EPIPE|INSTALL_FAILED/);
+    expect(r.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+  });
+
   it('has dnf read the rpmdb at RPMDB_PATH, whatever HOME holds (Debian\'s rpm would read ~/.rpmdb)', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const bareHome = join(s.dir, 'bare-home');

@@ -34,6 +34,8 @@ export interface Scenario {
   readonly updatesDir: string;
   readonly lockFile: string;
   run(args: readonly string[], env?: Record<string, string>): Promise<RunResult>;
+  /** Runs dom0-update with stdout a pipe whose reader is gone from the start (`dom0-update | true`). */
+  runReaderGone(args: readonly string[]): Promise<RunResult>;
   /** Starts dom0-update without waiting, stdin a pipe the test holds open (a silent terminal). */
   start(args: readonly string[], env?: Record<string, string>): Started;
   close(): Promise<void>;
@@ -100,6 +102,18 @@ export async function makeScenario(options: {
         stdin: 'ignore',
       });
       return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+    },
+    runReaderGone: async (args) => {
+      const child = execa('node', [CLI, `--config=${configFile}`, ...args], {
+        env: dom0.env,
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        buffer: { stdout: false },
+      });
+      child.stdout.destroy();
+      const result = await child;
+      return { exitCode: result.exitCode ?? -1, stdout: '', stderr: result.stderr };
     },
     start: (args, env = {}) => {
       const child = execa('node', [CLI, `--config=${configFile}`, ...args], {

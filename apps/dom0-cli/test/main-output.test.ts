@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixtures } from '@dom0-updates/fixtures';
@@ -106,6 +106,21 @@ describe('main in text mode', () => {
     }
   });
 
+  it('lets through every key file the receiver accepts, such as an indented BEGIN line', async () => {
+    const f = await buildFixtures();
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    const text = readFileSync(f.keys['trusted-rsa'].publicKeyPath, 'utf8');
+    const key = join(dir, 'indented.asc');
+    writeFileSync(key, `\n  ${text.replace(/\n-----END/, '\n-----END').trimEnd()}  \n`);
+    // a live lock holder ends the run right after the keyring check: LOCK_HELD means it passed
+    const lockFile = join(dir, 'lock');
+    writeFileSync(lockFile, `${process.pid}\n`);
+    writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
+    const r = await capture([`--config=${join(dir, 'config')}`, '-y']);
+    expect(r.err.join('\n')).toContain('[LOCK_HELD]');
+  });
+
   it('refuses a KEYRING file that holds no armored public key before the UpdateVM is asked for anything', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
     dirs.push(dir);
@@ -120,7 +135,7 @@ describe('main in text mode', () => {
       writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nLOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
       const r = await capture([`--config=${join(dir, 'config')}`, '-y']);
       expect(r.code).toBe(1);
-      expect(r.err.join('\n')).toContain(`KEYRING ${key} holds no ASCII-armored public key block`);
+      expect(r.err.join('\n')).toContain(`the KEYRING files cannot be pinned (KEYRING_PARSE): key file ${key}: `);
       expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_INVALID]');
       expect(r.out).toEqual([]);
     }
