@@ -14,12 +14,13 @@ const KEY_FILE_MAX_BYTES = 1024 * 1024;
 const NEEDED = 'dom0 needs the pinned keys to verify packages';
 
 function readKeyFile(keyFile: string): string {
+  let bytes: Buffer;
   try {
     // O_NONBLOCK: a KEYRING that names a fifo fails here instead of waiting for a writer
     const fd = openSync(keyFile, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
-      const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES);
-      return buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+      const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
+      bytes = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0));
     } finally {
       closeSync(fd);
     }
@@ -27,6 +28,11 @@ function readKeyFile(keyFile: string): string {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError('CONFIG_KEYRING_UNREADABLE', `KEYRING ${keyFile} cannot be read (${code}): ${NEEDED}`);
   }
+  // the receiver refuses a key file this large, so a check of its first MiB would be no check
+  if (bytes.length > KEY_FILE_MAX_BYTES) {
+    throw new ConfigError('CONFIG_KEYRING_UNREADABLE', `KEYRING ${keyFile} is larger than 1 MiB: ${NEEDED}, not this file`);
+  }
+  return bytes.toString('utf8');
 }
 
 export async function checkKeyring(keyFiles: readonly string[]): Promise<void> {

@@ -121,6 +121,18 @@ describe('main in text mode', () => {
     expect(r.err.join('\n')).toContain('[LOCK_HELD]');
   });
 
+  it('refuses a KEYRING file over 1 MiB, which the receiver would refuse, before the UpdateVM is asked for anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    const key = join(dir, 'huge.asc');
+    writeFileSync(key, Buffer.alloc(1024 * 1024 + 1, 0x0a));
+    writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nLOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
+    const r = await capture([`--config=${join(dir, 'config')}`, '-y']);
+    expect(r.code).toBe(1);
+    expect(r.err.join('\n')).toContain(`KEYRING ${key} is larger than 1 MiB`);
+    expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_UNREADABLE]');
+  });
+
   it('refuses a KEYRING file that holds no armored public key before the UpdateVM is asked for anything', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
     dirs.push(dir);
