@@ -42,6 +42,6 @@ export async function checkKeyring(keyFiles: readonly string[]): Promise<void> {
     await loadKeyring(texts, keyFiles);
   } catch (error) {
     if (!(error instanceof RpmVerifyError)) throw error;
-    throw new ConfigError('CONFIG_KEYRING_INVALID', `the KEYRING files cannot be pinned (${error.code}): ${error.message.slice(`${error.code}: `.length)}; ${NEEDED}, and dom0's receiver would refuse every batch`);
+    throw new ConfigError('CONFIG_KEYRING_INVALID', `the KEYRING files cannot be pinned (${error.code}): ${error.reason}; ${NEEDED}, and dom0's receiver would refuse every batch`);
   }
 }

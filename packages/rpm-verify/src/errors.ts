@@ -54,6 +54,8 @@ export type RpmErrorCode =
 export class RpmVerifyError extends Error {
   readonly code: RpmErrorCode;
   readonly member?: string;
+  /** The reason alone, sanitised: for a caller that shows the member and the code itself. */
+  readonly reason: string;
 
   /** `member` and `reason` may carry untrusted text; both are sanitised here, once. */
   constructor(code: RpmErrorCode, reason: string, member?: string) {
@@ -62,6 +64,7 @@ export class RpmVerifyError extends Error {
     super(safeMember === undefined ? `${code}: ${safeReason}` : `${safeMember}: ${code}: ${safeReason}`);
     this.name = 'RpmVerifyError';
     this.code = code;
+    this.reason = safeReason;
     if (safeMember !== undefined) this.member = safeMember;
   }
 }
