@@ -41,8 +41,25 @@ function testedPackages() {
     });
 }
 
+/**
+ * Each failed test of a report as one line (file, title, first line of its failure), so the end
+ * of a long CI log names what failed even when the package's own output scrolled out of view.
+ */
+function failedTests(report) {
+  const lines = [];
+  for (const suite of Array.isArray(report.testResults) ? report.testResults : []) {
+    const file = typeof suite?.name === 'string' ? suite.name.slice(root.length + 1) : '?';
+    for (const test of Array.isArray(suite?.assertionResults) ? suite.assertionResults : []) {
+      if (test?.status !== 'failed') continue;
+      const why = String(test.failureMessages?.[0] ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
+      lines.push(`FAILED ${file} > ${String(test.fullName ?? test.title)}: ${why.trim().slice(0, 300)}`);
+    }
+  }
+  return lines;
+}
+
 /** Runs the tests and sums the reports; throws StepError only before any test could run. */
-function runAll(problems) {
+function runAll(problems, failures) {
   const packages = testedPackages();
   if (packages.length === 0) throw new StepError('no package has a test script');
   for (const p of packages) rmSync(join(p, 'test-results.json'), { force: true });
@@ -78,6 +95,7 @@ function runAll(problems) {
     }
     passed += report.numPassedTests;
     failed += report.numFailedTests;
+    failures.push(...failedTests(report));
     // A test file that fails to load contributes no tests but fails its suite.
     for (const suite of Array.isArray(report.testResults) ? report.testResults : []) {
       if (suite?.status === 'failed' && (suite.assertionResults ?? []).length === 0) {
@@ -98,13 +116,15 @@ function runAll(problems) {
 }
 
 const problems = [];
+const failures = [];
 let counts;
 try {
-  counts = runAll(problems);
+  counts = runAll(problems, failures);
 } catch (error) {
   problems.push(error instanceof StepError ? error.message : `crashed: ${error?.stack ?? String(error)}`);
   counts = { passed: 0, failed: 1 };
 }
+for (const line of failures) console.error(`test-run: ${line}`);
 for (const line of problems) console.error(`test-run: ${line}`);
 console.log(`${counts.passed} passed, ${counts.failed} failed`);
 process.exit(counts.failed === 0 && counts.passed > 0 ? 0 : 1);

@@ -1,4 +1,5 @@
 import { chmod, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startMirror } from '@dom0-updates/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,10 +28,21 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 }
 
 /** The port of a mirror that was started and closed again: nothing listens there. */
+/**
+ * A loopback URL nothing listens on. Port 1 lies below the ephemeral range, so no server another
+ * test starts on port 0 at the same time can take it (a port freed by closing a mirror could be).
+ */
 async function deadUrl(): Promise<string> {
-  const m = await startMirror(world.fixtures.repos.v2);
-  await m.close();
-  return m.url;
+  const refused = await new Promise<boolean>((resolve) => {
+    const probe = connect(1, '127.0.0.1');
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+  if (!refused) throw new Error('something listens on 127.0.0.1:1; the unreachable-mirror tests need it closed');
+  return 'http://127.0.0.1:1/';
 }
 
 describe('download with real dnf against the loopback mirror', () => {

@@ -67,6 +67,18 @@ const readPid = async (file: string): Promise<number | undefined> => {
   return text === undefined ? undefined : Number(text.trim());
 };
 
+/**
+ * Whether the process has its handlers for these signals in place (the kernel's SigCgt mask), so a
+ * test never races Node's start-up and sees the default action kill the process instead.
+ */
+const catches = async (pid: number, signals: readonly number[]): Promise<true | undefined> => {
+  const status = await readFile(`/proc/${String(pid)}/status`, 'utf8').catch(() => '');
+  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  if (mask === undefined) return undefined;
+  const caught = BigInt(`0x${mask}`);
+  return signals.every((n) => (caught >> BigInt(n - 1)) & 1n) ? true : undefined;
+};
+
 /** The agent bundle as a running process, its output collected as it comes. */
 function startAgent(args: readonly string[], options: { mark?: string; stdin?: 'pipe' | 'ignore'; bin?: string } = {}) {
   const child = spawn(process.execPath, [BUNDLE, ...args], {
@@ -158,7 +170,8 @@ describe('a stopped run', () => {
     const { child, out, exited, lastEvent } = startAgent(['sync-state', '--workdir', workdir, '--json-progress'], { stdin: 'pipe' });
     // half a tar header of the state stream, then nothing: the agent is waiting for the rest
     child.stdin?.write(Buffer.alloc(256, 0x61));
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => catches(child.pid ?? 0, [2]), 'the agent to handle SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(lastEvent()).toMatchObject({ stage: 'done', result: 'error', code: 'INTERRUPTED' });
