@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +132,20 @@ describe('main in text mode', () => {
     expect(r.code).toBe(1);
     expect(r.err.join('\n')).toContain(`KEYRING ${key} is larger than 1 MiB`);
     expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_UNREADABLE]');
+  });
+
+  it('refuses a KEYRING that names a FIFO or a directory, as the receiver would, without waiting on the FIFO', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    const fifo = join(dir, 'key.fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const [key, kind] of [[fifo, 'a FIFO'], [dir, 'a directory']] as const) {
+      writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nLOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
+      const r = await capture([`--config=${join(dir, 'config')}`, '-y']);
+      expect(r.code).toBe(1);
+      expect(r.err.join('\n')).toContain(`KEYRING ${key} is not a regular file but ${kind}`);
+      expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_UNREADABLE]');
+    }
   });
 
   it('refuses a KEYRING file that holds no armored public key before the UpdateVM is asked for anything', async () => {

@@ -81,6 +81,17 @@ describe('command line', () => {
     expect(run.stdout).toContain('KEYRING_UNREADABLE');
   });
 
+  it('refuses a keyring that names a FIFO at once, where reading it would wait for a writer forever', async () => {
+    const dir = await makeUpdatesDir();
+    const fifo = join(dir, 'key.fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const args of [['receive', '--updates-dir', dir, '--keyring', fifo], ['verify', '--keyring', fifo, '/dev/null']]) {
+      const run = await runReceiver(args, { stdin: await encodeStream([]) });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`KEYRING_UNREADABLE: keyring ${fifo} is not a regular file but a FIFO`);
+    }
+  });
+
   it('names an updates dir it cannot create or lock as CONFIG_INVALID, with the reason', async () => {
     const dir = await makeUpdatesDir();
     await mkdir(join(dir, 'receiver.lock'));

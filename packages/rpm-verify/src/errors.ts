@@ -44,6 +44,7 @@ export type RpmErrorCode =
   | 'RPM_TOO_LARGE'
   | 'RPM_STATE'
   | 'RPM_IO'
+  | 'KEYRING_UNREADABLE'
   | 'KEYRING_EMPTY'
   | 'KEYRING_PARSE'
   | 'KEYRING_NOT_PUBLIC'

@@ -1,7 +1,8 @@
-import { constants, type Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { RpmVerifyError } from './errors.ts';
+import { fileKind } from './file-kind.ts';
 import type { Keyring } from './pgp/keyring.ts';
 import { createRpmVerifier, type VerifiedPackage, type VerifyOptions } from './verifier.ts';
 
@@ -37,14 +38,4 @@ export async function verifyRpmFile(path: string, keyring: Keyring, options: Ver
     await handle.close();
   }
   return verifier.finish();
-}
-
-function fileKind(stat: Stats): string {
-  if (stat.isFile()) return 'a regular file';
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isFIFO()) return 'a FIFO';
-  if (stat.isSocket()) return 'a socket';
-  if (stat.isCharacterDevice()) return 'a character device';
-  if (stat.isBlockDevice()) return 'a block device';
-  return 'a special file';
 }

@@ -1,5 +1,6 @@
 export { RpmVerifyError, type RpmErrorCode } from './errors.ts';
 export { loadKeyring, type Keyring } from './pgp/keyring.ts';
+export { KEY_FILE_MAX_BYTES, readKeyFile } from './pgp/key-file.ts';
 export {
   createRpmVerifier,
   DEFAULT_MAX_HEADER_BYTES,
