@@ -25,11 +25,16 @@ const STUBBORN_DNF = HANGING_DNF.replace('#!/bin/sh\n', '#!/bin/sh\ntrap "" TERM
 
 let stubbornBin: string;
 
+/** Bytes on disk a heartbeat (3 s) before dnf says it is downloading: they must still be reported. */
+const LATE_LINE_DNF = HANGING_DNF.replace('echo "Downloading Packages:"\n', '').replace('exec sleep 120', 'sleep 4\necho "Downloading Packages:"\nexec sleep 120');
+let lateLineBin: string;
+
 beforeAll(async () => {
   world = await makeWorld();
   fakeBin = join(world.dir, 'hanging-bin');
   stubbornBin = join(world.dir, 'stubborn-bin');
-  for (const [dir, script] of [[fakeBin, HANGING_DNF], [stubbornBin, STUBBORN_DNF]] as const) {
+  lateLineBin = join(world.dir, 'late-line-bin');
+  for (const [dir, script] of [[fakeBin, HANGING_DNF], [stubbornBin, STUBBORN_DNF], [lateLineBin, LATE_LINE_DNF]] as const) {
     await mkdir(dir);
     await writeFile(join(dir, 'dnf'), script);
     await chmod(join(dir, 'dnf'), 0o755);
@@ -160,6 +165,20 @@ describe('a stopped run', () => {
       15_000,
     );
     // "partial\n" from the stand-in dnf, no package finished yet
+    expect(JSON.parse(line)).toEqual({ stage: 'download', done: 0, total: null, percent: null, bytes: 8 });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+  });
+
+  it('reports bytes that were on disk before dnf said it was downloading', async () => {
+    const workdir = await syncedWorkdir(world, 'heartbeat-late');
+    const mark = join(world.dir, 'dnf-heartbeat-late.pid');
+    const { child, out, exited } = startAgent(['download', '--workdir', workdir, '--json-progress'], { mark, bin: lateLineBin });
+    const line = await waitFor(
+      () => out.stdout.split('\n').find((l) => l.includes('"bytes"')),
+      'a download event with the bytes so far',
+      15_000,
+    );
     expect(JSON.parse(line)).toEqual({ stage: 'download', done: 0, total: null, percent: null, bytes: 8 });
     child.kill('SIGTERM');
     expect(await exited).toBe(143);

@@ -108,7 +108,9 @@ async function downloadAndSend(
     ctx.reporter.report({ stage: 'resolve' });
     // dnf says a package is done only when it is: a slow download would show nothing for minutes
     const heartbeat = watchDownloadedBytes(dir, (bytes) => {
-      if (downloading) ctx.reporter.report({ stage: 'download', done, total, percent: percentDone(), bytes });
+      if (!downloading) return false;
+      ctx.reporter.report({ stage: 'download', done, total, percent: percentDone(), bytes });
+      return true;
     });
     let run;
     try {
@@ -155,9 +157,11 @@ const HEARTBEAT_MS = 3000;
 
 /**
  * Counts the bytes of the regular files in `dir` every few seconds and reports the count when it
- * has grown. Never fails the run: a count that cannot be taken is skipped.
+ * has grown. `report` says whether it showed the count: one counted before dnf's "Downloading"
+ * line was read is offered again, not taken as already shown. Never fails the run: a count that
+ * cannot be taken is skipped.
  */
-function watchDownloadedBytes(dir: string, report: (bytes: number) => void): { stop(): void } {
+function watchDownloadedBytes(dir: string, report: (bytes: number) => boolean): { stop(): void } {
   let last = 0;
   let counting = false;
   // a count still under way when dnf ends must not report after later progress lines
@@ -170,10 +174,7 @@ function watchDownloadedBytes(dir: string, report: (bytes: number) => void): { s
       for (const entry of await readdir(dir, { withFileTypes: true })) {
         if (entry.isFile()) bytes += (await lstat(join(dir, entry.name)).catch(() => ({ size: 0 }))).size;
       }
-      if (bytes > last && !stopped) {
-        last = bytes;
-        report(bytes);
-      }
+      if (bytes > last && !stopped && report(bytes)) last = bytes;
     })()
       .catch(() => undefined)
       .finally(() => {
