@@ -84,6 +84,46 @@ describe('deploy/qubes', () => {
     expect(args).not.toContain('--max-bytes');
   });
 
+  it('refuses the values dom0-update refuses, where it used to pass them on or fall back to a default', async () => {
+    const dir = fakeNodeDir();
+    const conf = join(dir, 'config');
+    const base = 'UPDATEVM=sys-net\nKEYRING=/k/one\n';
+    for (const [text, why] of [
+      ['UPDATES_DIR=var/updates\n', 'UPDATES_DIR: "var/updates" is not an absolute path'],
+      ['UPDATES_DIR=\n', 'UPDATES_DIR: "" is not an absolute path'],
+      ['UPDATES_DIR=/u\tv\n', 'UPDATES_DIR holds a control character'],
+      ['MAX_FILES=\n', 'MAX_FILES: "" is not a positive integer'],
+      ['MAX_FILES=09\n', 'MAX_FILES: "09" is not a positive integer'],
+      ['TIMEOUT=1h\n', 'TIMEOUT: "1h" is not a positive integer'],
+      ['MAX_BYTES=12345678901234567\n', 'MAX_BYTES: "12345678901234567" is not a positive integer'],
+      ['KEYRING=keys/two.asc\n', 'KEYRING: "keys/two.asc" is not an absolute path'],
+    ] as const) {
+      writeFileSync(conf, `${base}${text}`);
+      const r = await execa(join(DEPLOY, 'qubes.ReceiveUpdates'), [], {
+        env: { PATH: `${dir}:/usr/bin:/bin`, DOM0_UPDATES_CONFIG: conf },
+        extendEnv: false,
+        reject: false,
+      });
+      expect(r.exitCode, text).toBe(1);
+      expect(r.stdout, text).toBe('');
+      expect(r.stderr, text).toContain(`${conf}: ${why}; refusing to receive`);
+      // dom0-update refuses the same file
+      expect(() => resolveConfig([{ origin: 'file', settings: parseConfigText(`${base}${text}`, 'config') }]), text).toThrow();
+    }
+  });
+
+  it('leaves the byte limit to the receiver when MAX_BYTES is set empty, as dom0-update does', async () => {
+    const dir = fakeNodeDir();
+    const conf = join(dir, 'config');
+    writeFileSync(conf, 'UPDATEVM=sys-net\nKEYRING=/k/one\nMAX_BYTES=\n');
+    const r = await execa(join(DEPLOY, 'qubes.ReceiveUpdates'), [], {
+      env: { PATH: `${dir}:/usr/bin:/bin`, DOM0_UPDATES_CONFIG: conf },
+      extendEnv: false,
+    });
+    expect(r.stdout.split('\n')).not.toContain('--max-bytes');
+    expect(resolveConfig([{ origin: 'file', settings: parseConfigText('KEYRING=/k/one\nMAX_BYTES=\n', 'config') }]).maxBytes).toBeUndefined();
+  });
+
   it('refuses to run the receiver without a KEYRING', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-service-'));
     const conf = join(dir, 'config');

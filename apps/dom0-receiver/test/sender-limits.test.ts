@@ -47,6 +47,19 @@ describe('sender check under qrexec', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('names a DOM0_UPDATES_UPDATEVM that is no qube name as dom0\'s own CONFIG_INVALID, and reads nothing', async () => {
+    const dir = await makeUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
+      stdin: await v1Stream(),
+      env: { QREXEC_REMOTE_DOMAIN: 'sys-firewall', DOM0_UPDATES_UPDATEVM: 'sys firewall', QREXEC_SERVICE_ARGUMENT: 'v1' },
+    });
+    expect(run.code).toBe(1);
+    expect(errorCode(run.stdout)).toBe('CONFIG_INVALID');
+    expect(run.stderr).toContain('CONFIG_INVALID: DOM0_UPDATES_UPDATEVM is not a valid qube name: "sys firewall"');
+    expect(run.stdout).not.toContain('sys firewall');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('accepts the configured UpdateVM (from the environment)', async () => {
     const dir = await makeUpdatesDir();
     const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {

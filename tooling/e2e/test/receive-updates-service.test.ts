@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONFIG_KEYS, ConfigError, parseConfigText, type ConfigKey } from '@dom0-updates/dom0-cli';
+import { CONFIG_KEYS, ConfigError, parseConfigText, resolveConfig, type ConfigKey } from '@dom0-updates/dom0-cli';
 import { REPO_ROOT } from '../src/paths.ts';
 
 const SERVICE = join(REPO_ROOT, 'deploy/qubes/qubes.ReceiveUpdates');
@@ -39,6 +39,21 @@ async function service(text: string, cwd = work): Promise<{ exitCode: number; ar
   return { exitCode: r.exitCode ?? -1, args, stderr: r.stderr, file };
 }
 
+/** The keys whose values the service passes to the receiver and checks as dom0-update does. */
+const CHECKED: readonly ConfigKey[] = ['UPDATES_DIR', 'KEYRING', 'MAX_FILES', 'MAX_BYTES', 'TIMEOUT'];
+
+/** Whether dom0-update refuses one of those values (a relative path, a number that is not one). */
+function refusesValues(settings: Partial<Record<ConfigKey, string[]>>): boolean {
+  const checked = Object.fromEntries(Object.entries(settings).filter(([key]) => CHECKED.includes(key as ConfigKey)));
+  try {
+    resolveConfig([{ origin: 'file', settings: checked }]);
+    return false;
+  } catch (error) {
+    if (error instanceof ConfigError) return true;
+    throw error;
+  }
+}
+
 /** The receiver's argv the service should build from what dom0-update's parser read. */
 function expectedArgs(settings: Partial<Record<ConfigKey, string[]>>): string[] | undefined {
   const last = (key: ConfigKey): string => settings[key]?.at(-1) ?? '';
@@ -62,15 +77,15 @@ describe('qubes.ReceiveUpdates reads the config file as dom0-update does', () =>
       [
         '# a comment',
         "   # an indented comment with 'quotes' and = signs",
-        "UPDATEVM = 'sys-net'",
+        // Only matching quotes are removed; a quote inside a value stays (the receiver checks the name).
+        `UPDATEVM = "sys-net'`,
         '\tUPDATES_DIR="/var/lib/qubes/updates two"  ',
         "KEYRING='/etc/pki/rpm-gpg/key one'",
         'KEYRING = "/etc/pki/rpm-gpg/key-two"\r',
         'KEYRING=/etc/pki/rpm-gpg/key-three',
         "MAX_FILES='9'",
         'TIMEOUT= "60" ',
-        // Only matching quotes are removed; a quote inside a value stays.
-        `MAX_BYTES="77'`,
+        "MAX_BYTES='77'",
         '',
       ].join('\n'),
     );
@@ -78,10 +93,10 @@ describe('qubes.ReceiveUpdates reads the config file as dom0-update does', () =>
     expect(r.args).toEqual([
       '/usr/lib/dom0-updates/dom0-receiver.mjs', 'receive',
       '--updates-dir', '/var/lib/qubes/updates two',
-      '--updatevm', 'sys-net',
+      '--updatevm', `"sys-net'`,
       '--max-files', '9',
       '--timeout', '60',
-      '--max-bytes', `"77'`,
+      '--max-bytes', '77',
       '--keyring', '/etc/pki/rpm-gpg/key one',
       '--keyring', '/etc/pki/rpm-gpg/key-two',
       '--keyring', '/etc/pki/rpm-gpg/key-three',
@@ -111,8 +126,8 @@ describe('qubes.ReceiveUpdates reads the config file as dom0-update does', () =>
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'a.asc'), '');
     writeFileSync(join(dir, 'b.asc'), '');
-    const r = await service('KEYRING=*.asc\n', dir);
-    expect(r.args.slice(-2)).toEqual(['--keyring', '*.asc']);
+    const r = await service(`KEYRING=${dir}/*.asc\n`, dir);
+    expect(r.args.slice(-2)).toEqual(['--keyring', `${dir}/*.asc`]);
   });
 
   it('agrees with dom0-update on generated configs (whitespace, quotes, comments, CRLF, bad lines)', async () => {
@@ -151,6 +166,12 @@ describe('qubes.ReceiveUpdates reads the config file as dom0-update does', () =>
           expect(r.exitCode).toBe(1);
           expect(r.args).toEqual([]);
           expect(r.stderr).toContain(`${r.file}:${line ?? '?'}:`);
+          return;
+        }
+        if (refusesValues(settings)) {
+          expect(r.exitCode).toBe(1);
+          expect(r.args).toEqual([]);
+          expect(r.stderr).toContain('refusing to receive');
           return;
         }
         const expected = expectedArgs(settings);

@@ -1,6 +1,20 @@
 import { checkServiceArgument, VersionError } from '@dom0-updates/protocol';
-import { RefusedError } from '../errors.ts';
+import { ConfigError, RefusedError, UsageError } from '../errors.ts';
 import { parseVmName } from '../cli/args.ts';
+
+/**
+ * The UpdateVM dom0's service configuration names. A bad name is dom0's own misconfiguration
+ * (CONFIG_INVALID, its reason kept in dom0), not a usage error of whoever called the service.
+ */
+function updateVmFromEnv(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  try {
+    return parseVmName(value, 'DOM0_UPDATES_UPDATEVM');
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new ConfigError('CONFIG_INVALID', error.message);
+  }
+}
 
 /**
  * Under qrexec (QREXEC_REMOTE_DOMAIN set) only the configured UpdateVM may call the service, with
@@ -10,11 +24,7 @@ import { parseVmName } from '../cli/args.ts';
 export function checkSender(env: NodeJS.ProcessEnv, flagUpdateVm: string | undefined): void {
   const remote = env['QREXEC_REMOTE_DOMAIN'];
   if (remote === undefined) return;
-  const configured =
-    flagUpdateVm ??
-    (env['DOM0_UPDATES_UPDATEVM'] === undefined || env['DOM0_UPDATES_UPDATEVM'] === ''
-      ? undefined
-      : parseVmName(env['DOM0_UPDATES_UPDATEVM'], 'DOM0_UPDATES_UPDATEVM'));
+  const configured = flagUpdateVm ?? updateVmFromEnv(env['DOM0_UPDATES_UPDATEVM']);
   if (configured === undefined) {
     throw new RefusedError(
       'UPDATEVM_NOT_CONFIGURED',
