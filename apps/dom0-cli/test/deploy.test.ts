@@ -91,7 +91,8 @@ describe('deploy/qubes', () => {
     for (const [text, why] of [
       ['UPDATES_DIR=var/updates\n', 'UPDATES_DIR: "var/updates" is not an absolute path'],
       ['UPDATES_DIR=\n', 'UPDATES_DIR: "" is not an absolute path'],
-      ['UPDATES_DIR=/u\tv\n', 'UPDATES_DIR holds a control character'],
+      ['UPDATES_DIR=/u\tv\x1b[31m\n', 'UPDATES_DIR: "/u?v?[31m" holds a control character'],
+      ['UPDATES_DIR=u\x1b[31m\n', 'UPDATES_DIR: "u?[31m" is not an absolute path'],
       ['MAX_FILES=\n', 'MAX_FILES: "" is not a positive integer'],
       ['MAX_FILES=09\n', 'MAX_FILES: "09" is not a positive integer'],
       ['TIMEOUT=1h\n', 'TIMEOUT: "1h" is not a positive integer'],
