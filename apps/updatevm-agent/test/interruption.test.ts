@@ -155,34 +155,25 @@ describe('a stopped run', () => {
     expect(await readdir(join(workdir, 'runs'))).toEqual([]);
   }
 
-  it('reports the bytes downloaded so far while a package is still downloading', async () => {
-    const workdir = await syncedWorkdir(world, 'heartbeat');
-    const mark = join(world.dir, 'dnf-heartbeat.pid');
-    const { child, out, exited } = startAgent(['download', '--workdir', workdir, '--json-progress'], { mark });
-    const line = await waitFor(
-      () => out.stdout.split('\n').find((l) => l.includes('"bytes"')),
-      'a download event with the bytes so far',
-      15_000,
-    );
-    // "partial\n" from the stand-in dnf, no package finished yet
-    expect(JSON.parse(line)).toEqual({ stage: 'download', done: 0, total: null, percent: null, bytes: 8 });
-    child.kill('SIGTERM');
-    expect(await exited).toBe(143);
-  });
-
-  it('reports bytes that were on disk before dnf said it was downloading', async () => {
-    const workdir = await syncedWorkdir(world, 'heartbeat-late');
-    const mark = join(world.dir, 'dnf-heartbeat-late.pid');
-    const { child, out, exited } = startAgent(['download', '--workdir', workdir, '--json-progress'], { mark, bin: lateLineBin });
-    const line = await waitFor(
-      () => out.stdout.split('\n').find((l) => l.includes('"bytes"')),
-      'a download event with the bytes so far',
-      15_000,
-    );
-    expect(JSON.parse(line)).toEqual({ stage: 'download', done: 0, total: null, percent: null, bytes: 8 });
-    child.kill('SIGTERM');
-    expect(await exited).toBe(143);
-  });
+  for (const [what, name, bin] of [
+    ['the bytes downloaded so far while a package is still downloading', 'heartbeat', () => fakeBin],
+    ['bytes that were on disk before dnf said it was downloading', 'heartbeat-late', () => lateLineBin],
+  ] as const) {
+    it(`reports ${what}`, async () => {
+      const workdir = await syncedWorkdir(world, name);
+      const mark = join(world.dir, `dnf-${name}.pid`);
+      const { child, out, exited } = startAgent(['download', '--workdir', workdir, '--json-progress'], { mark, bin: bin() });
+      const line = await waitFor(
+        () => out.stdout.split('\n').find((l) => l.includes('"bytes"')),
+        'a download event with the bytes so far',
+        15_000,
+      );
+      // "partial\n" from the stand-in dnf, no package finished yet
+      expect(JSON.parse(line)).toEqual({ stage: 'download', done: 0, total: null, percent: null, bytes: 8 });
+      child.kill('SIGTERM');
+      expect(await exited).toBe(143);
+    });
+  }
 
   it('stops at once while it still waits for dom0\'s state stream', async () => {
     const workdir = join(world.dir, 'state-wait');
