@@ -166,6 +166,40 @@ describe('direct (O_DIRECT) writes of staged files', () => {
     }
   });
 
+  it('lends chunks that start on a page, from a WebAssembly memory that cannot grow', () => {
+    expect(memory.pageAligned).toBe(true);
+    const held = Array.from({ length: 4 }, () => memory.take() as Uint8Array);
+    try {
+      for (const chunk of held) {
+        expect(chunk.byteOffset % 4096).toBe(0);
+        expect(chunk.length).toBe(MIB);
+        // a WebAssembly memory's buffer is whole 64 KiB pages (a malloc'd slab is the asked size)
+        expect(chunk.buffer.byteLength % (64 * 1024)).toBe(0);
+      }
+    } finally {
+      for (const chunk of held) memory.give(chunk);
+    }
+  });
+
+  it('falls back to probing plain memory for the kernel\'s alignment where the runtime has no WebAssembly', async () => {
+    const path = join(dir, '.probe-no-wasm');
+    const fd = openSync(path, DIRECT, 0o600);
+    vi.stubGlobal('WebAssembly', undefined);
+    try {
+      const plain = DirectWriteMemory.probe(fd);
+      expect(plain).toBeInstanceOf(DirectWriteMemory);
+      expect(plain!.pageAligned).toBe(false);
+      // still usable for direct writes: the bytes come back whole
+      const bytes = randomBytes(MIB + 12345);
+      const written = await writeDirect('no-wasm.rpm', bytes, 64 * 1024, plain);
+      expect(written.size).toBe(bytes.length);
+      expect(sha(await readFile(written.path))).toBe(sha(bytes));
+    } finally {
+      vi.unstubAllGlobals();
+      closeSync(fd);
+    }
+  });
+
   it('finds no aligned memory when the probe descriptor takes no write', async () => {
     const path = join(dir, 'probe-read-only');
     await writeFile(path, '');

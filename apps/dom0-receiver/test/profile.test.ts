@@ -34,7 +34,7 @@ describe('DOM0_RECEIVER_PROFILE', () => {
 
     const profiled = await runReceiver(await args(), { stdin: stream, env: { DOM0_RECEIVER_PROFILE: '1' } });
     expect(profiled.code).toBe(0);
-    expect(profiled.stderr).toMatch(/^dom0-receiver: profile stage keyring=\d+ read=\d+ verify=\d+ .*total=\d+ direct-writes#[01]$/m);
+    expect(profiled.stderr).toMatch(/^dom0-receiver: profile stage keyring=\d+ read=\d+ verify=\d+ .*total=\d+ direct-writes#[01] page-aligned#[01]$/m);
     expect(profiled.stderr).toMatch(/^dom0-receiver: profile receiver stage=\d+ reap=\d+ staged-check=\d+ generation=\d+ createrepo=\d+ .*swap=\d+ .*total=\d+ createrepo-read#\d+$/m);
 
     const plain = await runReceiver(await args(), { stdin: stream });

@@ -33,6 +33,7 @@ export async function receiveMembers(
   const offload = startOffload();
   const direct = directWritesRefusedForTest(process.env) ? undefined : probeDirectWrites();
   profile?.count('direct-writes', direct === undefined ? 0 : 1);
+  profile?.count('page-aligned', direct?.pageAligned === true ? 1 : 0);
   try {
     return await receiveAll(source, limits, keyring, now, onAccepted, offload?.digests, direct, profile);
   } finally {
