@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // End-to-end tests run real bundles; build them first so they never lag the source.
-    globalSetup: ['./test/support/build-bundles.ts'],
+    globalSetup: ['../../tooling/scripts/test-tmpdir.mjs', './test/support/build-bundles.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
   },

@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // End-to-end tests run the real bundle; build it first so it never lags the source.
-    globalSetup: ['./test/support/build-bundle.ts'],
+    globalSetup: ['../../tooling/scripts/test-tmpdir.mjs', './test/support/build-bundle.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
   },
