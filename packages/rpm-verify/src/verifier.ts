@@ -355,8 +355,10 @@ class StreamVerifier implements RpmStreamVerifier {
   #onMainHeader(): void {
     const m = this.#member;
     const bytes = this.#target;
+    // the structure first (bounds, canonical form: a malformed header is named as such), then the
+    // digests, then the fields: a well-formed main header changed on the way is a digest mismatch,
+    // not whatever its changed bytes happen to break (a name, a tag's type, the payload format)
     const parsed = parseHeader(bytes, known(this.#mainIntro, 'main intro'), 'main', m);
-    const main = parseMainHeader(parsed, m);
     const sig = known(this.#sigHeader, 'signature header');
     if (sig.sha256Header !== undefined && createHash('sha256').update(bytes).digest('hex') !== sig.sha256Header) {
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'main header does not match SHA256HEADER (273)', m);
@@ -365,7 +367,7 @@ class StreamVerifier implements RpmStreamVerifier {
       // never relied on, but rpm rejects a bad one, so we do too
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'main header does not match SHA1HEADER (269)', m);
     }
-    // after the header digests: a changed name in the main header is a digest mismatch, not the lead's fault
+    const main = parseMainHeader(parsed, m);
     checkLeadName(known(this.#lead, 'lead'), main.leadNames, m);
     this.#main = main;
     this.#mainParsed = parsed;

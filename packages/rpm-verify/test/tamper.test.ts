@@ -92,12 +92,28 @@ describe('tampered real packages', () => {
 
   it('rejects signature tags in the main header (QSB-067)', async () => {
     const sig = entry(splitSig(rsa), 268);
-    const b = rebuild(rsa, { main: (es) => sortByTag([...es, { ...sig }]) });
+    // the header digests (unsigned) go too, as an attacker would drop them: with them left in, the
+    // changed main header is a digest mismatch before it is parsed
+    const noDigests = without(269, 273);
+    const b = rebuild(rsa, { sig: noDigests, main: (es) => sortByTag([...es, { ...sig }]) });
     expect(await outcome(b, fx.trusted)).toBe('RPM_SIG_IN_MAIN_HEADER');
-    const moved = rebuild(rsa, { sig: without(268), main: (es) => sortByTag([...es, { ...sig }]) });
+    expect(await outcome(rebuild(rsa, { main: (es) => sortByTag([...es, { ...sig }]) }), fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
+    const moved = rebuild(rsa, { sig: (es) => without(268)(noDigests(es)), main: (es) => sortByTag([...es, { ...sig }]) });
     expect(await outcome(moved, fx.trusted)).toBe('RPM_UNSIGNED');
-    const digest = rebuild(rsa, { main: (es) => sortByTag([...es, { ...entry(splitSig(rsa), 273) }]) });
+    const digest = rebuild(rsa, { sig: noDigests, main: (es) => sortByTag([...es, { ...entry(splitSig(rsa), 273) }]) });
     expect(await outcome(digest, fx.trusted)).toBe('RPM_SIG_IN_MAIN_HEADER');
+  });
+
+  it('reports a main header changed on the way as a digest mismatch, whatever the change breaks', async () => {
+    const setString = (tag: number, value: string) => (es: RawEntry[]) =>
+      es.map((e) => (e.tag === tag ? { ...e, data: Buffer.from(`${value}\0`), count: 1 } : e));
+    // checked against SHA256HEADER before it is parsed: not blamed on the field the change broke
+    expect(await outcome(rebuild(rsa, { main: setString(1001, '2-0') }), fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
+    expect(await outcome(rebuild(rsa, { main: setString(1124, 'Cpio') }), fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
+    // without the digests the parser names the broken field, and the signature would fail after it
+    const noDigests = without(269, 273);
+    expect(await outcome(rebuild(rsa, { sig: noDigests, main: setString(1001, '2-0') }), fx.trusted)).toBe('RPM_NEVRA_BAD');
+    expect(await outcome(rebuild(rsa, { sig: noDigests, main: setString(1124, 'Cpio') }), fx.trusted)).toBe('RPM_PAYLOAD_FORMAT');
   });
 
   it('rejects a signature whose algorithm does not match its tag', async () => {
