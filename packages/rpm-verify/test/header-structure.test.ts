@@ -83,6 +83,17 @@ describe('header structure', () => {
     expect(codeOfSync(() => parse(buildHeader('main', dup)))).toBe('RPM_HEADER_NOT_CANONICAL');
   });
 
+  it('names two swapped index entries as out of order, not by the data offset the first one then misses', () => {
+    const h = Buffer.from(buildHeader('main', BASE));
+    // entries 1 and 2 (after the region tag) swap places in the index; the data stays where it was
+    const first = 16 + 16 * 2;
+    const second = first + 16;
+    const copy = Buffer.from(h.subarray(first, second));
+    h.copy(h, first, second, second + 16);
+    copy.copy(h, second);
+    expect(() => parse(h)).toThrow(/tag 1001 is out of order/);
+  });
+
   it('rejects overlapping, gapped and misaligned data', () => {
     const h = buildHeader('main', BASE);
     expect(codeOfSync(() => parse(patchIndex(h, 2, 2, 0)))).toBe('RPM_HEADER_NOT_CANONICAL'); // overlaps tag 1000

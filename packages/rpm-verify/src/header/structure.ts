@@ -147,16 +147,20 @@ export function parseHeader(bytes: Uint8Array, intro: HeaderIntro, kind: HeaderK
     throw new RpmVerifyError('RPM_REGION_BAD', `${w}: region trailer is wrong: ${trailerProblem}`, member);
   }
 
+  // tag order over the whole index first: two swapped entries are named as out of order, not as
+  // the data offset that the first of them then no longer matches
+  for (let i = 1, previousTag = regionTag; i < intro.indexCount; i++) {
+    const { tag } = entryAt(i);
+    if (tag <= previousTag) {
+      const why = tag === previousTag ? 'duplicated' : 'out of order';
+      throw new RpmVerifyError('RPM_HEADER_NOT_CANONICAL', `${w}: tag ${tag} is ${why}`, member);
+    }
+    previousTag = tag;
+  }
   const entries = new Map<number, HeaderEntry>();
-  let previousTag = regionTag;
   let cursor = 0;
   for (let i = 1; i < intro.indexCount; i++) {
     const raw = entryAt(i);
-    if (raw.tag <= previousTag) {
-      const why = raw.tag === previousTag ? 'duplicated' : 'out of order';
-      throw new RpmVerifyError('RPM_HEADER_NOT_CANONICAL', `${w}: tag ${raw.tag} is ${why}`, member);
-    }
-    previousTag = raw.tag;
     if (!isHeaderType(raw.type)) {
       throw new RpmVerifyError('RPM_HEADER_TYPE_BAD', `${w}: tag ${raw.tag} has unknown type ${raw.type}`, member);
     }
