@@ -223,7 +223,8 @@ async function writeCpu(file, count, direct) {
   const piece = direct ? 1024 * 1024 : 64 * 1024;
   // page-aligned memory for direct writes, as the stage's (WebAssembly memory starts on a page;
   // memory aligned only to the kernel's 512-byte minimum writes many times slower on a virtio disk)
-  const memory = direct ? new Uint8Array(new WebAssembly.Memory({ initial: Math.ceil((piece + block) / 65536), maximum: Math.ceil((piece + block) / 65536) }).buffer) : Buffer.alloc(piece + block);
+  const pages = Math.ceil((piece + block) / 65536);
+  const memory = direct ? new Uint8Array(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer) : Buffer.alloc(piece + block);
   let offset = 0;
   if (direct) {
     const probePath = join(dir, 'probe');

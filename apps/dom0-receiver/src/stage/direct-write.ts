@@ -12,8 +12,9 @@ import type { FileHandle } from 'node:fs/promises';
  * from page-aligned memory. A probe write at start checks that the file system takes direct
  * writes; where the runtime has no WebAssembly it also finds the memory offset (JavaScript cannot
  * ask for aligned memory otherwise), which is then the kernel's minimum alignment, not a page.
- * Writes run in the thread pool while the stage hashes the next bytes: full chunks queue behind each other, one write in flight per file, so the disk never
- * waits for the stage to finish a chunk and the stage waits only when all memory is lent out.
+ * Writes run in the thread pool while the stage hashes the next bytes: full chunks queue behind
+ * each other, one write in flight per file, so the disk never waits for the stage to finish a
+ * chunk and the stage waits only when all memory is lent out.
  */
 const BLOCK = 4096;
 const WASM_PAGE = 64 * 1024;
