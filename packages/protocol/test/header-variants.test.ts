@@ -64,11 +64,12 @@ describe('member names', () => {
     });
   }
 
-  it('rejects trailing garbage after the NUL terminator (a.rpm\\0evil) and shows it', async () => {
+  it('rejects trailing garbage after the NUL terminator (a.rpm\\0evil) and names the whole field', async () => {
     expect(await expectCode(buildTar([{ name: 'a.rpm\0evil', body: text('x') }]), 'TAR_BAD_NAME')).toMatch(/after a NUL/);
-    expect(await expectCode(buildTar([{ name: 'a.rpm\0../../x\x1b', body: text('x') }]), 'TAR_BAD_NAME')).toContain(
-      'the field goes on "\\x00../../x\\x1b"',
-    );
+    const { error } = await rejection(buildTar([{ name: 'a.rpm\0../../x\x1b', body: text('x') }]));
+    expect(error.code).toBe('TAR_BAD_NAME');
+    // never reported as a member called "a.rpm"
+    expect(error.member).toBe('a.rpm\\x00../../x\\x1b');
   });
 
   it('rejects a single non-NUL byte at the very end of the name field', async () => {

@@ -95,6 +95,8 @@ describe('member types other than regular files', () => {
     it(`rejects type flag ${JSON.stringify(flag)}`, async () => {
       const { error } = await expectCode(buildTar([GOOD, { name: 'x.rpm', fields: { typeflag: flag } }]), 'TAR_UNSUPPORTED_TYPE');
       expect(error.message).toMatch(reason);
+      // the flag is named once, with the type's name where it has one
+      expect(error.message.match(/type flag|\(type /g)).toHaveLength(1);
     });
   }
 
@@ -295,6 +297,12 @@ describe('truncation', () => {
       await expectCode(full.subarray(0, length), code);
     });
   }
+
+  it('says how many bytes of the body are missing, in the singular for one', async () => {
+    const bodyEnd = 1024 + 512 + 1000;
+    expect((await expectCode(full.subarray(0, bodyEnd - 1), 'TAR_TRUNCATED')).error.message).toMatch(/, 1 byte short$/);
+    expect((await expectCode(full.subarray(0, bodyEnd - 2), 'TAR_TRUNCATED')).error.message).toMatch(/, 2 bytes short$/);
+  });
 });
 
 describe('after the end-of-archive marker', () => {
@@ -362,12 +370,16 @@ describe('names', () => {
     ['no name at all', '', /empty/],
     ['a deep path', `${'d/'.repeat(40)}x.rpm`, /flat|"\/"/],
   ];
-  it('names no member when the name field is empty, whatever follows its NUL', async () => {
-    for (const name of ['', '\0x.rpm']) {
-      const { error } = await expectCode(buildTar([{ name, body: text('x') }]), 'TAR_BAD_NAME');
-      expect(error.member).toBeUndefined();
-      expect(error.message).not.toMatch(/^member /);
-    }
+  it('names no member when the name field is empty', async () => {
+    const { error } = await expectCode(buildTar([{ name: '', body: text('x') }]), 'TAR_BAD_NAME');
+    expect(error.member).toBeUndefined();
+    expect(error.message).not.toMatch(/^member /);
+  });
+
+  it('names the whole name field, escaped, when bytes follow a NUL at its start', async () => {
+    const { error } = await expectCode(buildTar([{ name: '\0x.rpm', body: text('x') }]), 'TAR_BAD_NAME');
+    expect(error.member).toBe('\\x00x.rpm');
+    expect(error.message).toMatch(/after a NUL/);
   });
 
   for (const [what, name, reason] of bad) {

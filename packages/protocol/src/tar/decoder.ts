@@ -142,7 +142,7 @@ class BodyReader {
     while (this.#remaining > 0) {
       const piece = await inMember(this.#source.read(this.#remaining), this.#name);
       if (piece === null) {
-        throw new StreamError('TAR_TRUNCATED', `the stream ends inside the body, ${this.#remaining} bytes short`, this.#name);
+        throw new StreamError('TAR_TRUNCATED', `the stream ends inside the body, ${this.#remaining} byte${this.#remaining === 1 ? '' : 's'} short`, this.#name);
       }
       this.#remaining -= piece.length;
       yield piece;

@@ -83,8 +83,8 @@ function typeflagProblem(flag: number, member: string): StreamError | undefined 
   if (char === '1' || char === '2') {
     return new StreamError('TAR_LINK_MEMBER', `${known ?? 'link'} members are not allowed`, member);
   }
-  const what = known ?? `unknown type flag ${describeByte(flag)}`;
-  return new StreamError('TAR_UNSUPPORTED_TYPE', `${what} (type ${describeByte(flag)}): only regular files are allowed`, member);
+  const what = known === undefined ? `unknown type flag ${describeByte(flag)}` : `${known} (type ${describeByte(flag)})`;
+  return new StreamError('TAR_UNSUPPORTED_TYPE', `${what}: only regular files are allowed`, member);
 }
 
 function numberField(block: Uint8Array, field: Field, label: string, member: string): number {
@@ -103,8 +103,9 @@ export function parseHeaderBlock(block: Uint8Array): UstarHeader {
   const nameField = fieldOf(block, FIELDS.name);
   const nameEnd = nameField.indexOf(NUL);
   const rawName = nameEnd === -1 ? nameField : nameField.subarray(0, nameEnd);
-  // Shown in messages only; sanitised because it is still untrusted.
-  const member = sanitizeAsciiBytesForTerminal(rawName, 200);
+  // Shown in messages only; sanitised because it is still untrusted. The whole field is shown, so
+  // "x.rpm\0junk" is never reported as a member called "x.rpm".
+  const member = sanitizeAsciiBytesForTerminal(withoutTrailingNuls(nameField), 200);
 
   const stored = parseOctal(fieldOf(block, FIELDS.checksum));
   if (typeof stored === 'string') throw new StreamError('TAR_BAD_CHECKSUM', `checksum field: ${stored}`, member);
@@ -167,9 +168,7 @@ export function parseHeaderBlock(block: Uint8Array): UstarHeader {
   }
 
   if (nameEnd !== -1 && !isZero(nameField.subarray(nameEnd))) {
-    // the member shown ends at the NUL: show what was hidden after it
-    const hidden = sanitizeAsciiBytesForTerminal(withoutTrailingNuls(nameField.subarray(nameEnd)), 200);
-    throw new StreamError('TAR_BAD_NAME', `the name field has bytes after a NUL (NUL inside the name; the field goes on "${hidden}")`, member);
+    throw new StreamError('TAR_BAD_NAME', 'the name field has bytes after a NUL (a NUL inside the name)', member);
   }
   if (!rawName.every((b) => b >= 0x20 && b < 0x7f)) {
     throw new StreamError('TAR_BAD_NAME', 'the name contains control characters or bytes outside printable ASCII', member);
