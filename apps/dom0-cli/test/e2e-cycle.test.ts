@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildFixtures, buildPackage, installedPackages } from '@dom0-updates/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jsonLines, makeRepo, makeScenario, type Scenario } from './harness.ts';
+import { settledState } from './support/process-state.ts';
 
 const V1 = ['dom0-hello-1.0-1.noarch', 'dom0-libgreet-1.0-1.noarch', 'dom0-tool-1.0-1.noarch'];
 const V2 = ['dom0-hello-2.0-1.noarch', 'dom0-libgreet-2.0-1.noarch', 'dom0-tool-2.0-1.noarch'];
@@ -17,15 +18,6 @@ async function scenario(options: Parameters<typeof makeScenario>[0]): Promise<Sc
   const s = await makeScenario(options);
   open.push(s);
   return s;
-}
-
-/** A process's state letter from /proc, or "gone"; a killed child of a non-reaping init stays a zombie (Z). */
-function processState(pid: number): string {
-  try {
-    return /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? 'gone';
-  } catch {
-    return 'gone';
-  }
 }
 
 /** A file in the agent's dnf cache that only a clean removes; returns its path. */
@@ -446,7 +438,7 @@ describe('dom0-update exit codes through the bundle', () => {
     });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('[AGENT_TIMEOUT]');
-    expect(processState(Number(readFileSync(pidFile, 'utf8')))).toMatch(/^(gone|Z)$/);
+    expect(await settledState(Number(readFileSync(pidFile, 'utf8')))).toMatch(/^(gone|Z)$/);
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
@@ -467,7 +459,7 @@ describe('dom0-update exit codes through the bundle', () => {
       ]);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain('No updates: the UpdateVM sent no packages.');
-      expect(processState(Number(readFileSync(inGroup, 'utf8')))).toMatch(/^(gone|Z)$/);
+      expect(await settledState(Number(readFileSync(inGroup, 'utf8')))).toMatch(/^(gone|Z)$/);
     } finally {
       for (const file of [inGroup, outside]) {
         try {

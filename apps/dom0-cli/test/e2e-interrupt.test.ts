@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { installedPackages } from '@dom0-updates/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jsonLines, makeScenario, type Scenario } from './harness.ts';
+import { settledState, stateNow } from './support/process-state.ts';
 
 const V1 = ['dom0-hello-1.0-1.noarch', 'dom0-libgreet-1.0-1.noarch', 'dom0-tool-1.0-1.noarch'];
 
@@ -22,30 +23,6 @@ async function oldRoot(): Promise<Scenario> {
 /** Waits (bounded by the test's own timeout) until `ready` holds: an event, not a timed assertion. */
 async function until(ready: () => boolean): Promise<void> {
   while (!ready()) await sleep(50);
-}
-
-/** A process's state letter from /proc, or "gone"; a killed child of a non-reaping init stays a zombie (Z). */
-function stateNow(pid: number): string {
-  try {
-    return /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? 'gone';
-  } catch {
-    return 'gone';
-  }
-}
-
-/**
- * The state once a signalled process has had time to finish exiting: it closes its pipes (which
- * is what dom0-update waits for) before it becomes a zombie, so for a moment it still shows R.
- * One still alive after 10 s is returned as it is, and fails the assertion.
- */
-async function processState(pid: number): Promise<string> {
-  const end = Date.now() + 10_000;
-  let state = stateNow(pid);
-  while (!/^(gone|Z)$/.test(state) && Date.now() < end) {
-    await sleep(20);
-    state = stateNow(pid);
-  }
-  return state;
 }
 
 function pidIn(file: string): number {
@@ -107,7 +84,7 @@ describe('dom0-update on SIGINT, SIGTERM and SIGHUP', () => {
       expect(r.exitCode).toBe(code);
       expect(r.stderr).toContain(`dom0-update: error: interrupted by ${signal}: the UpdateVM's agent and dom0's receiver were stopped`);
       expect(r.stderr).toContain('[INTERRUPTED]');
-      for (const pid of [pids.agent, pids.receiver, pids.receiverChild]) expect(await processState(pidIn(pid))).toMatch(/^(gone|Z)$/);
+      for (const pid of [pids.agent, pids.receiver, pids.receiverChild]) expect(await settledState(pidIn(pid))).toMatch(/^(gone|Z)$/);
       expect(existsSync(s.lockFile)).toBe(false);
       expect(await installedPackages(s.dom0)).toEqual(V1);
     },
@@ -136,7 +113,7 @@ describe('dom0-update on SIGINT, SIGTERM and SIGHUP', () => {
     const [first, second] = r.exitCode === 130 ? ['SIGINT', 'SIGTERM'] : ['SIGTERM', 'SIGINT'];
     expect(r.stderr).toContain(`dom0-update: warning: another signal (${second}): killing the UpdateVM's agent and dom0's receiver now`);
     expect(r.stderr).toContain(`interrupted by ${first}`);
-    for (const pid of [pids.agent, pids.receiver, pids.receiverChild]) expect(await processState(pidIn(pid))).toMatch(/^(gone|Z)$/);
+    for (const pid of [pids.agent, pids.receiver, pids.receiverChild]) expect(await settledState(pidIn(pid))).toMatch(/^(gone|Z)$/);
     expect(existsSync(s.lockFile)).toBe(false);
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
@@ -153,7 +130,7 @@ describe('dom0-update on SIGINT, SIGTERM and SIGHUP', () => {
     const lines = jsonLines(r.stdout);
     expect(lines).toContainEqual(expect.objectContaining({ type: 'error', code: 'INTERRUPTED' }));
     expect(lines.at(-1)).toEqual({ type: 'done', status: 'error', exitCode: 130, percent: 100 });
-    expect(await processState(pidIn(pids.agent))).toMatch(/^(gone|Z)$/);
+    expect(await settledState(pidIn(pids.agent))).toMatch(/^(gone|Z)$/);
   });
 
   it('hands a signal that arrives during dom0\'s dnf to dnf and waits for dnf to exit', async () => {
