@@ -6,6 +6,7 @@
  */
 import { spawn, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { afterDelay } from '@dom0-updates/protocol';
 import { AgentError, EXIT, TransportError } from './errors.ts';
 import { NEVER_INTERRUPTED, interruptedError, type Interrupt, type InterruptSignal } from './interrupt.ts';
 import { readLines } from './output-lines.ts';
@@ -22,6 +23,12 @@ const MAX_OUTPUT_LINES = 5000;
 const KILL_GRACE_MS = 5000;
 /** The same for dom0's receiver, which may be finishing a publication. */
 const RECEIVER_KILL_GRACE_MS = 60_000;
+/**
+ * Once the agent has exited, how long its pipes may stay open (what it wrote before exiting is
+ * read well within this). After that, a process it left behind is a stray: it would otherwise
+ * hold a successful run until the deadline.
+ */
+const STRAY_GRACE_MS = 2000;
 
 export interface ReceiverSpec {
   readonly argv: readonly string[];
@@ -31,7 +38,8 @@ export interface ReceiverSpec {
 export interface AgentOptions {
   readonly timeoutSeconds: number;
   readonly sendState: (stdin: Writable) => Promise<void>;
-  readonly onLine: (line: string) => void;
+  /** Every line the agent prints; `shown` is false past the cap (read, not shown). */
+  readonly onLine: (line: string, shown: boolean) => void;
   readonly onDropped: () => void;
   /** Local transport for a batch: dom0's receiver, started when the agent's stream begins. */
   readonly receiver?: ReceiverSpec | undefined;
@@ -102,10 +110,16 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     // publication already under way (atomic, but not instant for a large batch): it gets longer.
     receiverKill = setTimeout(killReceiverNow, RECEIVER_KILL_GRACE_MS);
   };
-  const deadline = setTimeout(() => {
+  let strayKill: NodeJS.Timeout | undefined;
+  let ended = false;
+  void exited.then(() => {
+    if (!ended) strayKill = setTimeout(killAgentNow, STRAY_GRACE_MS);
+  });
+  // afterDelay: a TIMEOUT of weeks is more than setTimeout can wait in one go
+  const cancelDeadline = afterDelay(agentDeadlineSeconds(options.timeoutSeconds) * 1000, () => {
     timedOut = true;
     stop('SIGTERM');
-  }, agentDeadlineSeconds(options.timeoutSeconds) * 1000);
+  });
   // A Ctrl-C on dom0's terminal reaches neither group by itself (they are detached): hand it on.
   const interrupt = options.interrupt ?? NEVER_INTERRUPTED;
   const unsubscribe = interrupt.onSignal((signal) => {
@@ -126,8 +140,8 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   let lines = 0;
   const onLine = (line: string): void => {
     lines += 1;
-    if (lines <= MAX_OUTPUT_LINES) options.onLine(line);
-    else if (lines === MAX_OUTPUT_LINES + 1) options.onDropped();
+    if (lines === MAX_OUTPUT_LINES + 1) options.onDropped();
+    options.onLine(line, lines <= MAX_OUTPUT_LINES);
   };
   const reading = Promise.all(
     [child.stdout, child.stderr].map((s) => (s ? readLines(s, onLine).catch(() => undefined) : Promise.resolve())),
@@ -149,9 +163,11 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     // The deadline covers the pipes and the receiver too: a run is over when all of them have ended.
     [exit, , , receiver] = await Promise.all([exited, reading, sending, link?.done ?? Promise.resolve({ kind: 'not-started' } as const)]);
   } finally {
+    ended = true;
     unsubscribe();
     unsubscribeRepeat();
-    clearTimeout(deadline);
+    cancelDeadline();
+    clearTimeout(strayKill);
     clearTimeout(hardKill);
     clearTimeout(receiverKill);
     // The agent has ended, and the receiver with its reply. Whatever the agent left in its group

@@ -205,7 +205,7 @@ export function resolveConfig(layers: readonly SettingsLayer[]): Config {
     receiverCommand: read('RECEIVER_COMMAND', parseArgv, DEFAULT_CONFIG.receiverCommand),
     maxFiles: read('MAX_FILES', positiveInteger, DEFAULT_CONFIG.maxFiles),
     maxBytes: read('MAX_BYTES', (v, w) => (v === '' ? undefined : positiveInteger(v, w)), DEFAULT_CONFIG.maxBytes),
-    timeoutSeconds: read('TIMEOUT', positiveInteger, DEFAULT_CONFIG.timeoutSeconds),
+    timeoutSeconds: read('TIMEOUT', seconds, DEFAULT_CONFIG.timeoutSeconds),
     lockFile: read('LOCK_FILE', absolutePath, DEFAULT_CONFIG.lockFile),
     releasever: read('RELEASEVER', parseReleasever, undefined),
   };
@@ -243,6 +243,17 @@ function positiveInteger(value: string, where: string): number {
   const n = /^[1-9][0-9]{0,15}$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(n)) {
     throw new ConfigError('CONFIG_BAD_NUMBER', `${where}: "${printable(value)}" is not a positive integer`);
+  }
+  return n;
+}
+
+/** The receiver's own bound for --timeout: a larger TIMEOUT would only fail there, after the download. */
+const MAX_TIMEOUT_SECONDS = 315_360_000;
+
+function seconds(value: string, where: string): number {
+  const n = positiveInteger(value, where);
+  if (n > MAX_TIMEOUT_SECONDS) {
+    throw new ConfigError('CONFIG_BAD_NUMBER', `${where}: ${n} is more than ${MAX_TIMEOUT_SECONDS} seconds (ten years), the receiver's limit`);
   }
   return n;
 }

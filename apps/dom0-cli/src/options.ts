@@ -53,6 +53,22 @@ const CONFIG_FLAGS: ReadonlyMap<string, ConfigKey> = new Map(
   CONFIG_KEYS.map((key) => [`--${key.toLowerCase().replaceAll('_', '-')}`, key]),
 );
 
+/** dom0-update's own options that take one value or none; config flags are single-valued too. */
+const SINGLE_OPTIONS: ReadonlySet<string> = new Set([
+  '-y',
+  '--assumeyes',
+  '--clean',
+  '--check-only',
+  '--downloadonly',
+  '--silent',
+  '--json-progress',
+  '--action',
+  '--config',
+]);
+/** Options that add to a list each time. */
+const REPEATABLE: ReadonlySet<string> = new Set(['--keyring', '--enablerepo', '--disablerepo']);
+const ALIASES: ReadonlyMap<string, string> = new Map([['-y', '--assumeyes']]);
+
 export function parseArgs(argv: readonly string[]): Command {
   let action: Action | undefined;
   let checkOnly = false;
@@ -71,6 +87,7 @@ export function parseArgs(argv: readonly string[]): Command {
   let wantsHelp = false;
   let wantsVersion = false;
   let onlyNames = false;
+  const seen = new Set<string>();
 
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
@@ -85,18 +102,27 @@ export function parseArgs(argv: readonly string[]): Command {
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg : arg.slice(0, eq);
     const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    // Options that take a value accept `--opt=value` and `--opt value`.
+    // Options that take a value accept `--opt=value` and `--opt value`; none takes an empty one.
     const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[i + 1];
-      if (next === undefined) throw new UsageError('USAGE_MISSING_VALUE', `${name} needs a value`);
-      i += 1;
-      return next;
+      let given = inline;
+      if (given === undefined) {
+        given = argv[i + 1];
+        if (given === undefined) throw new UsageError('USAGE_MISSING_VALUE', `${name} needs a value`);
+        i += 1;
+      }
+      if (given === '') throw new UsageError('USAGE_BAD_VALUE', `${name} needs a value, not an empty one`);
+      return given;
     };
     const flag = (): true => {
       if (inline !== undefined) throw new UsageError('USAGE_UNEXPECTED_VALUE', `${name} takes no value`);
       return true;
     };
+    // A second value for a single-valued option would silently win; say so instead.
+    if (!REPEATABLE.has(name) && (CONFIG_FLAGS.has(name) || SINGLE_OPTIONS.has(name))) {
+      const canonical = ALIASES.get(name) ?? name;
+      if (seen.has(canonical)) throw new UsageError('USAGE_DUPLICATE', `${canonical} given twice`);
+      seen.add(canonical);
+    }
     switch (name) {
       case '-h':
       case '--help':
@@ -124,23 +150,18 @@ export function parseArgs(argv: readonly string[]): Command {
       case '--json-progress':
         jsonProgress = flag();
         break;
-      case '--action': {
-        if (action !== undefined) throw new UsageError('USAGE_DUPLICATE', '--action given twice');
+      case '--action':
         action = parseAction(value());
         break;
-      }
       case '--enablerepo':
         enableRepos.push(...parseRepos(name, value()));
         break;
       case '--disablerepo':
         disableRepos.push(...parseRepos(name, value()));
         break;
-      case '--config': {
-        const file = value();
-        if (file === '') throw new UsageError('USAGE_BAD_VALUE', '--config needs a file name');
-        configFile = file;
+      case '--config':
+        configFile = value();
         break;
-      }
       default: {
         const key = CONFIG_FLAGS.get(name);
         if (key !== undefined) {
@@ -226,6 +247,9 @@ function parseDnfOption(arg: string): string {
   const form = VALUE_FORMS.get(arg);
   if (form !== undefined) {
     throw new UsageError('USAGE_OPTION_FORM', `${arg} takes its value after "=", as in ${form} (one argument)`);
+  }
+  if (arg.endsWith('=') && VALUE_FORMS.has(arg.slice(0, -1))) {
+    throw new UsageError('USAGE_BAD_VALUE', `${arg.slice(0, -1)} needs a value, not an empty one`);
   }
   if (!DNF_OPTION_RULES.some((rule) => rule.test(arg))) {
     throw new UsageError(

@@ -9,6 +9,9 @@
  */
 const MAX_LINE = 900;
 
+/** Ends a line that was cut; the reporter keeps it visible however much sanitising lengthens the rest. */
+export const LINE_CUT_MARK = ' [line cut]';
+
 export async function readLines(stream: AsyncIterable<unknown>, onLine: (line: string) => void): Promise<void> {
   const decoder = new TextDecoder('utf-8', { fatal: false });
   let pending = '';
@@ -23,7 +26,7 @@ export async function readLines(stream: AsyncIterable<unknown>, onLine: (line: s
       newline = pending.indexOf('\n');
     }
     if (pending.length > MAX_LINE) {
-      if (!overlong) onLine(`${pending.slice(0, MAX_LINE)} [line cut]`);
+      if (!overlong) onLine(`${pending.slice(0, MAX_LINE)}${LINE_CUT_MARK}`);
       overlong = true;
       pending = '';
     }

@@ -4,6 +4,7 @@
  * Anything that came from the UpdateVM is sanitised before it is written, in every mode.
  */
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
+import { LINE_CUT_MARK } from './output-lines.ts';
 
 export type Stage = 'lock' | 'sync' | 'download' | 'verify' | 'install' | 'check';
 export type DoneStatus = 'success' | 'no_updates' | 'updates_available' | 'error';
@@ -32,12 +33,53 @@ const STAGE_PERCENT: Record<Stage, number> = {
 export interface Sink {
   out(line: string): void;
   err(line: string): void;
+  /** The terminal's width where the output is a terminal (which wraps long lines), else undefined. */
+  outColumns?(): number | undefined;
+  errColumns?(): number | undefined;
 }
 
 export const processSink: Sink = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  outColumns: () => (process.stdout.isTTY ? process.stdout.columns : undefined),
+  errColumns: () => (process.stderr.isTTY ? process.stderr.columns : undefined),
 };
+
+/** The most an untrusted line is shown with, its cut mark included. */
+const UNTRUSTED_LINE_MAX = 1000;
+
+/** Sanitised, cut to UNTRUSTED_LINE_MAX, and a cut mark from readLines kept at the end. */
+function untrustedText(raw: string): string {
+  if (!raw.endsWith(LINE_CUT_MARK)) return sanitizeForTerminal(raw, UNTRUSTED_LINE_MAX);
+  return `${sanitizeForTerminal(raw.slice(0, -LINE_CUT_MARK.length), UNTRUSTED_LINE_MAX - LINE_CUT_MARK.length)}${LINE_CUT_MARK}`;
+}
+
+/**
+ * Rows of an untrusted line, each with the prefix that marks whose words they are. On a terminal
+ * a line wider than the terminal is folded here: left to the terminal, its continuation rows would
+ * start at the left edge without a prefix, where a line padded to the width could show text that
+ * looks like dom0-update's own. Widths are counted high (2 for anything outside ASCII), so a row
+ * can come out short but never wraps.
+ */
+function prefixedRows(prefix: string, text: string, columns: number | undefined): string[] {
+  const room = columns === undefined ? Infinity : columns - prefix.length - 1;
+  if (room < 20) return [`${prefix} ${text}`];
+  const rows: string[] = [];
+  let row = '';
+  let width = 0;
+  for (const char of text) {
+    const charWidth = char.charCodeAt(0) < 0x80 ? 1 : 2;
+    if (width + charWidth > room) {
+      rows.push(`${prefix} ${row}`);
+      row = '';
+      width = 0;
+    }
+    row += char;
+    width += charWidth;
+  }
+  rows.push(`${prefix} ${row}`);
+  return rows;
+}
 
 export type OutputMode = 'human' | 'silent' | 'json';
 
@@ -76,13 +118,20 @@ export class Reporter {
     else this.sink.err(`dom0-update: warning: ${text}`);
   }
 
-  /** A line the UpdateVM printed: untrusted, shown only sanitised and marked as its words. */
-  agentLine(raw: string): void {
-    const text = sanitizeForTerminal(raw, 1000);
+  /**
+   * A line the UpdateVM printed: untrusted, shown only sanitised and marked as its words. One
+   * beyond the cap on shown lines (`shown` false) is still read for the agent's last error.
+   */
+  agentLine(raw: string, shown = true): void {
+    const text = untrustedText(raw);
     if (/^updatevm-agent: error: /.test(text)) this.lastAgentError = text.slice('updatevm-agent: '.length);
-    if (this.mode === 'human') this.sink.out(`[${this.updateVm}] ${text}`);
-    // JSON consumers get only dom0's own statements on stdout; the agent's words go to stderr.
-    else if (this.mode === 'json') this.sink.err(`[${this.updateVm}] ${text}`);
+    if (shown) this.untrustedLine(`[${this.updateVm}]`, text);
+  }
+
+  /** Human mode: on stdout. JSON mode: on stderr, as stdout carries only dom0's own statements. */
+  private untrustedLine(prefix: string, text: string): void {
+    if (this.mode === 'human') for (const row of prefixedRows(prefix, text, this.sink.outColumns?.())) this.sink.out(row);
+    else if (this.mode === 'json') for (const row of prefixedRows(prefix, text, this.sink.errColumns?.())) this.sink.err(row);
   }
 
   /**
@@ -91,10 +140,9 @@ export class Reporter {
    */
   receiverLine(raw: string): void {
     // The receiver names itself at the start of each diagnostic; the bracket prefix says it already.
-    const text = sanitizeForTerminal(raw.startsWith(RECEIVER_SELF_PREFIX) ? raw.slice(RECEIVER_SELF_PREFIX.length) : raw, 1000);
+    const text = untrustedText(raw.startsWith(RECEIVER_SELF_PREFIX) ? raw.slice(RECEIVER_SELF_PREFIX.length) : raw);
     if (text.startsWith('rejected ')) this.lastReceiverVerdict = text;
-    if (this.mode === 'human') this.sink.out(`[dom0-receiver] ${text}`);
-    else if (this.mode === 'json') this.sink.err(`[dom0-receiver] ${text}`);
+    this.untrustedLine('[dom0-receiver]', text);
   }
 
   /** The UpdateVM's agent's last error line, marked as its words (shown in the final error in every mode). */

@@ -69,6 +69,9 @@ describe('config', () => {
     expect(bad('UPDATES_DIR', 'relative/dir')).toBe('CONFIG_BAD_PATH');
     expect(bad('MAX_FILES', '-1')).toBe('CONFIG_BAD_NUMBER');
     expect(bad('MAX_BYTES', '1e9')).toBe('CONFIG_BAD_NUMBER');
+    // more than the receiver takes (ten years)
+    expect(bad('TIMEOUT', '315360001')).toBe('CONFIG_BAD_NUMBER');
+    expect(resolveConfig([{ origin: 'file', settings: { TIMEOUT: ['315360000'] } }]).timeoutSeconds).toBe(315360000);
     expect(bad('AGENT_COMMAND', 'node agent.mjs')).toBe('CONFIG_BAD_COMMAND');
     expect(bad('AGENT_COMMAND', '[]')).toBe('CONFIG_BAD_COMMAND');
     expect(bad('UPDATEVM', 'sys-net; reboot')).toBe('CONFIG_BAD_VM_NAME');

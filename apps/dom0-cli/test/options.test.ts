@@ -20,6 +20,33 @@ function usageCode(...argv: string[]): string {
 }
 
 describe('parseArgs', () => {
+  it('refuses a single-valued option given twice, whatever its form', () => {
+    for (const argv of [
+      ['--timeout=5', '--timeout', '6'],
+      ['--updates-dir=/a', '--updates-dir=/b'],
+      ['--config=/a', '--config=/b'],
+      ['--check-only', '--check-only'],
+      ['-y', '--assumeyes'],
+      ['-y', '-y'],
+      ['--action=install', '--action=reinstall', 'x'],
+    ]) {
+      expect(usageCode(...argv), argv.join(' ')).toBe('USAGE_DUPLICATE');
+    }
+  });
+
+  it('takes repeatable options more than once', () => {
+    const o = run('--keyring=/a', '--keyring=/b', '--enablerepo=x', '--enablerepo=y', '--exclude=a', '--exclude=b');
+    expect(o.overrides['KEYRING']).toEqual(['/a', '/b']);
+    expect(o.enableRepos).toEqual(['x', 'y']);
+    expect(o.dom0DnfOptions).toEqual(['--exclude=a', '--exclude=b']);
+  });
+
+  it('refuses an empty value as USAGE_BAD_VALUE, for every option that takes one', () => {
+    for (const argv of [['--exclude='], ['--setopt='], ['--action='], ['--keyring='], ['--config', ''], ['--timeout='], ['--enablerepo=']]) {
+      expect(usageCode(...argv), argv.join(' ')).toBe('USAGE_BAD_VALUE');
+    }
+  });
+
   it('defaults to upgrade with no packages', () => {
     const o = run();
     expect(o.action).toBe('upgrade');

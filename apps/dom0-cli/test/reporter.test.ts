@@ -24,6 +24,45 @@ describe('Reporter', () => {
     expect(out[1]).toBe('[sys-net] next');
   });
 
+  it('keeps the cut mark of a cut line although escaping lengthens the rest', async () => {
+    const { reporter, out } = capture('human');
+    await readLines(Readable.from([Buffer.from('\u001b'.repeat(5000)), Buffer.from('\n')]), (line) => reporter.agentLine(line));
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/^\[sys-net\] (\\x1b)+… \[line cut\]$/);
+    expect((out[0] ?? '').length).toBeLessThanOrEqual('[sys-net] '.length + 1000);
+  });
+
+  it('folds an untrusted line wider than the terminal, every row with its prefix', () => {
+    const out: string[] = [];
+    const sink = { out: (l: string) => out.push(l), err: () => undefined, outColumns: () => 40 };
+    const reporter = new Reporter('human', sink, 'sys-net');
+    // padded so that, left to the terminal, "Done:" would start a row of its own
+    const text = `${'x'.repeat(40 - '[sys-net] '.length)}Done: 1 package change(s) in dom0.${'é'.repeat(30)}`;
+    reporter.agentLine(text);
+    reporter.receiverLine(`rejected ${'y'.repeat(60)}`);
+    expect(out.length).toBeGreaterThan(4);
+    for (const row of out) {
+      expect(row).toMatch(/^\[(sys-net|dom0-receiver)\] /);
+      // anything outside ASCII counted twice: never wider than the terminal
+      expect(row.replace(/[^\x00-\x7f]/gu, '..').length).toBeLessThanOrEqual(40);
+    }
+    const agentRows = out.filter((row) => row.startsWith('[sys-net] ')).map((row) => row.slice('[sys-net] '.length));
+    expect(agentRows.join('')).toBe(text);
+  });
+
+  it('does not fold where the output is no terminal', () => {
+    const { reporter, out } = capture('human');
+    reporter.agentLine('z'.repeat(300));
+    expect(out).toEqual([`[sys-net] ${'z'.repeat(300)}`]);
+  });
+
+  it('still takes the agent\'s last error from a line past the cap on shown lines', () => {
+    const { reporter, out } = capture('human');
+    reporter.agentLine('updatevm-agent: error: the mirror failed [REPO_UNREACHABLE]', false);
+    expect(out).toEqual([]);
+    expect(reporter.agentError).toBe('[sys-net] error: the mirror failed [REPO_UNREACHABLE]');
+  });
+
   it('sanitises package names, rejection reasons and members', () => {
     const { reporter, err } = capture('human');
     reporter.rejected('evil\u001b[31m.rpm', 'RPM_BAD_SIGNATURE', 'bad \u202e sig');

@@ -1,0 +1,81 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runAgent } from '../src/agent-process.ts';
+import { settledState } from './support/process-state.ts';
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-process-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const quiet = { sendState: () => Promise.resolve(), onDropped: () => undefined };
+
+describe('runAgent', () => {
+  it('ends soon after the agent exits although a process left in its group holds its output pipes', async () => {
+    const dir = scratch();
+    const pidFile = join(dir, 'stray.pid');
+    const lines: string[] = [];
+    // the deadline is an hour away: the run must end long before the test's own timeout
+    const result = await runAgent(
+      { file: 'sh', args: ['-c', `sleep 300 </dev/null & echo $! > ${pidFile}; echo sent; exit 0`] },
+      { ...quiet, timeoutSeconds: 3600, onLine: (line) => lines.push(line) },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(lines).toContain('sent');
+    expect(await settledState(Number(readFileSync(pidFile, 'utf8')))).toMatch(/^(gone|Z)$/);
+  }, 20_000);
+
+  it('also stops waiting for a process that left the group holding the pipes', async () => {
+    const dir = scratch();
+    const pidFile = join(dir, 'outside.pid');
+    try {
+      const result = await runAgent(
+        { file: 'sh', args: ['-c', `setsid sleep 300 </dev/null & echo $! > ${pidFile}; exit 3`] },
+        { ...quiet, timeoutSeconds: 3600, onLine: () => undefined },
+      );
+      expect(result.exitCode).toBe(3);
+    } finally {
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    }
+  }, 20_000);
+
+  it('still reads everything the agent printed before it exited', async () => {
+    const lines: string[] = [];
+    const result = await runAgent(
+      { file: 'sh', args: ['-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; exit 0'] },
+      { ...quiet, timeoutSeconds: 3600, onLine: (line) => lines.push(line) },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(lines).toHaveLength(3000);
+    expect(lines.at(-1)).toBe('line 2999');
+  });
+
+  it('waits out a TIMEOUT longer than a single timer can hold instead of firing at once', async () => {
+    // 2^31 ms is about 24.8 days; Node turns a longer setTimeout into 1 ms
+    const result = await runAgent({ file: 'sh', args: ['-c', 'sleep 1; exit 0'] }, { ...quiet, timeoutSeconds: 3_000_000, onLine: () => undefined });
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('passes lines past the cap on as not to be shown, and says once that it dropped some', async () => {
+    const seen: boolean[] = [];
+    let dropped = 0;
+    const result = await runAgent(
+      { file: 'sh', args: ['-c', 'i=0; while [ $i -lt 5002 ]; do echo "line $i"; i=$((i+1)); done'] },
+      { ...quiet, onDropped: () => (dropped += 1), timeoutSeconds: 3600, onLine: (_line, shown) => seen.push(shown) },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(seen).toHaveLength(5002);
+    expect(seen.filter((shown) => !shown)).toHaveLength(2);
+    expect(seen.at(4999)).toBe(true);
+    expect(dropped).toBe(1);
+  });
+});
