@@ -32,9 +32,12 @@ export function dom0DnfBaseArgs(config: Config, request: Dom0DnfRequest): string
 }
 
 /**
- * The install step. `withheld` are cached-repository names nobody asked for (withheld.ts): dnf
- * gets an exact --exclude for each. A plain upgrade also runs with obsoletes off, so no package
- * replaces an installed one by declaring Obsoletes; with named packages the user chose what comes in.
+ * The install step. `withheld` are cached-repository names nobody asked for, and builds whose
+ * Obsoletes would remove another installed package (withheld.ts): dnf gets an exact --exclude for
+ * each. A plain upgrade also runs with obsoletes off, so no new name comes in by declaring Obsoletes.
+ * An install runs with --best, as the UpdateVM's dnf resolved it (unless the user said --nobest):
+ * without it, dnf takes an installed package as the install of its name and leaves the newer build
+ * it was sent for untouched.
  */
 export function dom0DnfInstallArgs(
   config: Config,
@@ -47,6 +50,7 @@ export function dom0DnfInstallArgs(
   return [
     ...dom0DnfBaseArgs(config, request),
     ...(action === 'upgrade' ? ['--setopt=obsoletes=False'] : []),
+    ...(action === 'install' && !request.extraOptions.some((o) => o === '--best' || o === '--nobest') ? ['--best'] : []),
     ...withheld.map((name) => `--exclude=${name}`),
     action,
     ...packages,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
 import { matchesSpec } from './package-match.ts';
-import { listCachedRepoNames, namesToWithhold, pinPublishedRepo } from './withheld.ts';
+import { namesToWithhold, obsoletingBuilds, pinPublishedRepo, readCachedRepo, type ObsoletingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -159,7 +159,7 @@ async function update(run: Run): Promise<number> {
     }
     reporter.info('The UpdateVM sent no packages; trying the cached repository as it is.');
   } else {
-    reporter.info(`Received and verified ${batch.packages.length} package(s):`);
+    reporter.info(batch.packages.length === 0 ? 'Received an empty batch: no packages.' : `Received and verified ${batch.packages.length} package(s):`);
     for (const pkg of batch.packages) reporter.received(pkg.nevra, pkg.signer);
   }
   if (options.downloadOnly) {
@@ -180,6 +180,7 @@ async function install(
   const repoDir = pinPublishedRepo(config.updatesDir);
   let reposDir: string | undefined;
   let home: string | undefined;
+  let obsoleting: ObsoletingBuild[] = [];
   try {
     reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir);
     home = writeDnfHome(config.rpmdbPath);
@@ -202,12 +203,18 @@ async function install(
       await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], { ...dnf, what: 'clean all', assumeYes: true });
     }
     reporter.stage('install', `Installing from the cached repository (${options.action})...`);
-    const withheld = namesToWithhold(await listCachedRepoNames(repoDir), installedBefore, options.packages);
+    const cached = await readCachedRepo(repoDir);
+    const withheld = namesToWithhold([...new Set(cached.map((p) => p.name))].sort(), installedBefore, options.packages);
     if (withheld.length > 0) {
       reporter.info(`Not offered to dnf (in the cached repository, but neither installed nor requested): ${withheld.join(', ')}`);
     }
+    obsoleting = obsoletingBuilds(cached, installedBefore, options.packages);
+    for (const build of obsoleting) {
+      reporter.info(`Not offered to dnf: ${build.spec}, whose Obsoletes would remove the installed ${build.replaces.join(', ')}`);
+    }
     try {
-      await runDom0Dnf(dom0DnfInstallArgs(config, request, options.action, options.packages, withheld), {
+      const excluded = [...withheld, ...obsoleting.map((build) => build.spec)];
+      await runDom0Dnf(dom0DnfInstallArgs(config, request, options.action, options.packages, excluded), {
         ...dnf,
         what: options.action,
       });
@@ -226,11 +233,22 @@ async function install(
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
   const changes = diffInstalled(installedBefore, installedAfter);
   for (const change of changes) reporter.change(change);
-  const missed = changes.length === 0 && options.action === 'upgrade' ? missedUpgradesToReport(run, received, installedAfter) : [];
+  // Withheld for its Obsoletes: said why, and not a failure (naming it is the user's choice).
+  const obsoletingBuild = (pkg: ReceivedPackage): ObsoletingBuild | undefined =>
+    obsoleting.find(({ package: b }) => b.name === pkg.name && b.arch === pkg.arch && `${b.epoch}:${b.version}-${b.release}` === `${pkg.epoch}:${pkg.version}-${pkg.release}`);
+  // Also when dnf changed something else: one harmless upgrade must not hide a held-back update.
+  const missed = options.action === 'upgrade' ? missedUpgradesToReport(run, received, installedAfter).filter((m) => obsoletingBuild(m.received) === undefined) : [];
   const present = new Set(installedAfter.map((p) => `${p.name}.${p.arch} ${p.evr}`));
   for (const pkg of received) {
     const installed = present.has(`${pkg.name}.${pkg.arch} ${pkg.epoch}:${pkg.version}-${pkg.release}`);
     if (installed || missed.some((m) => m.received === pkg)) continue;
+    const build = obsoletingBuild(pkg);
+    if (build !== undefined) {
+      reporter.warning(
+        `verified package ${pkg.nevra} was not installed: its Obsoletes would remove the installed ${build.replaces.join(', ')}; to accept that, name it (dom0-update ${pkg.name})`,
+      );
+      continue;
+    }
     const newer = newerInstalled(installedAfter, pkg.name, pkg.arch, `${pkg.epoch}:${pkg.version}-${pkg.release}`);
     if (options.packages.some((spec) => matchesSpec(pkg.name, spec))) {
       // a downgrade was asked for: an older version is what the user wanted, not an attack
@@ -245,9 +263,16 @@ async function install(
   }
   // with --skip-broken the user asked dnf to leave out updates it cannot resolve: warn, do not fail
   if (missed.length > 0 && !options.dom0DnfOptions.includes('--skip-broken')) {
+    const causes = `the updates need packages the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which)`;
+    if (changes.length > 0) {
+      throw new InstallError(
+        'INSTALL_INCOMPLETE',
+        `dom0's dnf made ${changes.length} change(s) but left out ${missed.length} verified update(s) of installed packages (named above): ${causes}`,
+      );
+    }
     throw new InstallError(
       'INSTALL_NOTHING_DONE',
-      `dom0's dnf changed nothing although ${missed.length} verified update(s) of installed packages arrived: either it reads another rpm database than ${config.rpmdbPath} in ${config.dom0Root}, or the updates need packages dom0 withheld (see above; --best makes dnf say which)`,
+      `dom0's dnf changed nothing although ${missed.length} verified update(s) of installed packages arrived: either it reads another rpm database than ${config.rpmdbPath} in ${config.dom0Root}, or ${causes}`,
     );
   }
   if (changes.length === 0) {
@@ -280,7 +305,7 @@ async function startAgent({ config, options, updateVm, reporter, interrupt }: Ru
   return runAgent(agentRun(config, updateVm), {
     timeoutSeconds: config.timeoutSeconds,
     sendState: (stdin) => encodeState(request, files, stdin),
-    onLine: (line) => reporter.agentLine(line),
+    onLine: (line, shown) => reporter.agentLine(line, shown),
     onDropped: () => reporter.warning('the UpdateVM printed too much; the rest of its output is not shown'),
     receiver,
     interrupt,

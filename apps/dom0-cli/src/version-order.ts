@@ -96,3 +96,29 @@ export function compareEvr(a: string, b: string): -1 | 0 | 1 {
   }
   return compareVersions(x.release, y.release);
 }
+
+const RANGE_TESTS: Readonly<Record<string, (order: number) => boolean>> = {
+  '<': (order) => order < 0,
+  '<=': (order) => order <= 0,
+  '=': (order) => order === 0,
+  '>=': (order) => order >= 0,
+  '>': (order) => order > 0,
+};
+
+/**
+ * Whether `evr` falls in a dependency's range, as rpm matches one: `flags` as rpm's `depflags`
+ * format prints them (empty for a bare name, which every version matches), and a side without a
+ * release matches any release. Flags this does not know count as a match, so a caller that
+ * withholds on a match errs on the side of withholding.
+ */
+export function inDependencyRange(evr: string, flags: string, dependencyEvr: string): boolean {
+  const test = RANGE_TESTS[flags];
+  if (flags === '' || test === undefined) return true;
+  const x = splitEvr(evr);
+  const y = splitEvr(dependencyEvr);
+  const order =
+    compareVersions(x.epoch, y.epoch) ||
+    compareVersions(x.version, y.version) ||
+    (x.release === undefined || y.release === undefined ? 0 : compareVersions(x.release, y.release));
+  return test(order);
+}

@@ -5,14 +5,16 @@
  * poses as an upgrade). So every name in the cached repository that is neither installed in dom0
  * nor named on the command line is withheld from dnf with --exclude. A requested update that needs
  * a new dependency then fails to resolve instead of silently pulling in a new name; naming the new
- * package on the command line lets it in.
+ * package on the command line lets it in. A build of an installed name whose Obsoletes would remove
+ * another installed package is withheld too, by its exact version (obsoletingBuilds).
  */
 import { readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { InstallError } from './errors.ts';
-import type { InstalledPackage } from './installed.ts';
+import { displayEvr, type InstalledPackage } from './installed.ts';
 import { matchesSpec } from './package-match.ts';
+import { inDependencyRange } from './version-order.ts';
 
 /** Package names dnf can take as an exact --exclude pattern: no glob or other special characters. */
 const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$/;
@@ -36,12 +38,33 @@ export function pinPublishedRepo(updatesDir: string): string | undefined {
 /** How many files one `rpm -qp` reads: the repository only grows, a command line does not. */
 const QUERY_BATCH = 256;
 
+/** One `Obsoletes:` entry of a package: a name and, unless `flags` is empty, a version range. */
+export interface Obsolete {
+  readonly name: string;
+  /** As rpm's depflags format prints them: `<`, `<=`, `=`, `>=`, `>`, or empty. */
+  readonly flags: string;
+  readonly evr: string;
+}
+
+/** A package file of the cached repository, as its header describes it. */
+export interface CachedPackage {
+  readonly name: string;
+  readonly epoch: string;
+  readonly version: string;
+  readonly release: string;
+  readonly arch: string;
+  readonly obsoletes: readonly Obsolete[];
+}
+
+// One line per file; each Obsoletes entry adds three tab-separated fields.
+const CACHED_QUERY_FORMAT = '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}[\\t%{OBSOLETENAME}\\t%{OBSOLETEFLAGS:depflags}\\t%{OBSOLETEVERSION}]\\n';
+
 /**
- * Names of the packages in a published generation, read from the headers of the files the
- * receiver verified and published (the same files dom0's createrepo_c indexed for dnf). Read from
- * the files, not through dnf, so no metadata cache can hide a package that just arrived.
+ * The packages of a published generation, read from the headers of the files the receiver
+ * verified and published (the same files dom0's createrepo_c indexed for dnf). Read from the
+ * files, not through dnf, so no metadata cache can hide a package that just arrived.
  */
-export async function listCachedRepoNames(repoDir: string | undefined): Promise<string[]> {
+export async function readCachedRepo(repoDir: string | undefined): Promise<CachedPackage[]> {
   if (repoDir === undefined) return [];
   let files: string[];
   try {
@@ -49,11 +72,11 @@ export async function listCachedRepoNames(repoDir: string | undefined): Promise<
   } catch (error) {
     throw new InstallError('CACHED_REPO_QUERY', `cannot list the cached repository ${repoDir}: ${(error as Error).message}`);
   }
-  const names = new Set<string>();
+  const packages: CachedPackage[] = [];
   for (let i = 0; i < files.length; i += QUERY_BATCH) {
     const batch = files.slice(i, i + QUERY_BATCH);
     // Signatures were checked by the receiver against the pinned keys; this rpm's own keyring is not dom0's.
-    const result = await execa('rpm', ['-qp', '--nosignature', '--nodigest', '--qf', '%{NAME}\\n', ...batch], {
+    const result = await execa('rpm', ['-qp', '--nosignature', '--nodigest', '--qf', CACHED_QUERY_FORMAT, ...batch], {
       reject: false,
       stdin: 'ignore',
     });
@@ -63,21 +86,35 @@ export async function listCachedRepoNames(repoDir: string | undefined): Promise<
     }
     const lines = result.stdout.split('\n');
     if (lines.at(-1) === '') lines.pop();
-    // One line per file: a name holding a newline would otherwise read as two names.
+    // One line per file: a name holding a newline would otherwise read as two packages.
     if (lines.length !== batch.length) {
       throw new InstallError('CACHED_REPO_BAD_NAME', `rpm read ${lines.length} names from ${batch.length} packages in the cached repository`);
     }
-    for (const name of lines) {
-      if (!PLAIN_NAME.test(name)) {
-        throw new InstallError(
-          'CACHED_REPO_BAD_NAME',
-          `the cached repository holds a package whose name cannot be withheld exactly: "${name.replace(/[^\x20-\x7e]/g, '?')}"`,
-        );
-      }
-      names.add(name);
-    }
+    for (const line of lines) packages.push(parseCachedLine(line));
   }
-  return [...names].sort();
+  return packages;
+}
+
+function parseCachedLine(line: string): CachedPackage {
+  const [name = '', epoch = '', version = '', release = '', arch = '', ...rest] = line.split('\t');
+  if (!PLAIN_NAME.test(name)) {
+    throw new InstallError(
+      'CACHED_REPO_BAD_NAME',
+      `the cached repository holds a package whose name cannot be withheld exactly: "${name.replace(/[^\x20-\x7e]/g, '?')}"`,
+    );
+  }
+  // a tab inside an Obsoletes entry would shift every field after it
+  if (rest.length % 3 !== 0) {
+    throw new InstallError('CACHED_REPO_BAD_NAME', `the cached repository's ${name} has an Obsoletes entry rpm cannot print as one field`);
+  }
+  const obsoletes: Obsolete[] = [];
+  for (let i = 0; i < rest.length; i += 3) obsoletes.push({ name: rest[i] ?? '', flags: rest[i + 1] ?? '', evr: rest[i + 2] ?? '' });
+  return { name, epoch, version, release, arch, obsoletes };
+}
+
+/** Names of the packages in a published generation (see readCachedRepo). */
+export async function listCachedRepoNames(repoDir: string | undefined): Promise<string[]> {
+  return [...new Set((await readCachedRepo(repoDir)).map((p) => p.name))].sort();
 }
 
 /** The names dnf must not see: in the cached repository, not installed, not requested. */
@@ -88,4 +125,53 @@ export function namesToWithhold(
 ): string[] {
   const present = new Set(installed.map((p) => p.name));
   return repoNames.filter((name) => !present.has(name) && !requested.some((spec) => matchesSpec(name, spec)));
+}
+
+/** A build of an installed name that would replace another installed package through Obsoletes. */
+export interface ObsoletingBuild {
+  readonly package: CachedPackage;
+  /** dnf's exact pattern for this one build: `name-[epoch:]version-release.arch`. */
+  readonly spec: string;
+  /** The installed packages it obsoletes, as `name.arch [epoch:]version-release`. */
+  readonly replaces: readonly string[];
+}
+
+/** Versions, releases and arches dnf takes literally in a pattern (no glob characters). */
+const PLAIN_EVR_PART = /^[A-Za-z0-9._+~^]{1,255}$/;
+
+/**
+ * Builds of installed names, not named on the command line, whose Obsoletes match an installed
+ * package of another name. dnf applies the Obsoletes of an upgrade even with obsoletes=False (that
+ * only stops it from pulling in new obsoleting names), so such a build would remove the other
+ * package as a side effect; each is withheld with an exact --exclude of that build alone, which
+ * leaves dnf free to take another build of the same name. Names neither installed nor requested
+ * are withheld whole already (namesToWithhold).
+ */
+export function obsoletingBuilds(
+  cached: readonly CachedPackage[],
+  installed: readonly InstalledPackage[],
+  requested: readonly string[],
+): ObsoletingBuild[] {
+  const present = new Set(installed.map((p) => p.name));
+  const builds: ObsoletingBuild[] = [];
+  for (const pkg of cached) {
+    if (!present.has(pkg.name) || requested.some((spec) => matchesSpec(pkg.name, spec))) continue;
+    const replaces = installed
+      .filter((victim) => victim.name !== pkg.name)
+      .filter((victim) => pkg.obsoletes.some((o) => o.name === victim.name && inDependencyRange(victim.evr, o.flags, o.evr)))
+      .map((victim) => `${victim.name}.${victim.arch} ${displayEvr(victim.evr)}`);
+    if (replaces.length > 0) builds.push({ package: pkg, spec: exactBuildSpec(pkg), replaces });
+  }
+  return builds;
+}
+
+function exactBuildSpec(pkg: CachedPackage): string {
+  if (!/^\d{1,10}$/.test(pkg.epoch) || ![pkg.version, pkg.release, pkg.arch].every((part) => PLAIN_EVR_PART.test(part))) {
+    throw new InstallError(
+      'CACHED_REPO_BAD_NAME',
+      `the cached repository's ${pkg.name} obsoletes an installed package, and its version cannot be withheld exactly: "${`${pkg.epoch}:${pkg.version}-${pkg.release}.${pkg.arch}`.replace(/[^\x20-\x7e]/g, '?')}"`,
+    );
+  }
+  const epoch = pkg.epoch === '0' ? '' : `${pkg.epoch}:`;
+  return `${pkg.name}-${epoch}${pkg.version}-${pkg.release}.${pkg.arch}`;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFixtures, buildPackage, installedPackages } from '@dom0-updates/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -80,6 +80,15 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(lines.at(-1)).toEqual({ type: 'done', status: 'success', exitCode: 0, percent: 100 });
     expect(lines.map((l) => l['stage']).filter(Boolean)).toEqual(['lock', 'sync', 'download', 'verify', 'install', 'check']);
     expect(await installedPackages(s.dom0)).toEqual([...V1, 'dom0-extra-1.0-1.noarch'].sort());
+  });
+
+  it('updates an installed package named on the command line (the default action, install), with the dependency it was sent with', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y', 'dom0-hello']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('upgraded dom0-hello.noarch 1.0-1 -> 2.0-1');
+    expect(r.stderr).not.toContain('unrequested');
+    expect(await installedPackages(s.dom0)).toEqual(['dom0-hello-2.0-1.noarch', 'dom0-libgreet-2.0-1.noarch', 'dom0-tool-1.0-1.noarch']);
   });
 
   it('reinstalls with --action=reinstall', async () => {
@@ -203,6 +212,29 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
   });
 });
 
+describe('dom0-update and Obsoletes in an upgrade', () => {
+  it('withholds the build of an installed name whose Obsoletes would remove another installed package, until it is named', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', obsoletes: ['dom0-hello'] }, { key: 'trusted-rsa', outDir });
+    // the hostile agent sends files from one directory
+    for (const p of s.fixtures.packages.v2) copyFileSync(p.path, join(outDir, p.fileName));
+    const sent = [...s.fixtures.packages.v2.map((p) => join(outDir, p.fileName)), tool3.path];
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: sent.join(':') });
+    expect(r.stdout).toContain('Not offered to dnf: dom0-tool-3.0-1.noarch, whose Obsoletes would remove the installed dom0-hello.noarch 1.0-1');
+    expect(r.stderr).toContain('warning: verified package dom0-tool-3.0-1.noarch was not installed: its Obsoletes would remove the installed dom0-hello.noarch 1.0-1');
+    expect(r.stderr).not.toContain('unrequested package received and not installed: dom0-tool');
+    // the other build of the same name still comes in
+    expect(r.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+    // named, the user accepts it, and dnf replaces dom0-hello as it declares
+    const named = await s.run(['-y', 'dom0-tool'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null']) });
+    expect(named.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(['dom0-libgreet-2.0-1.noarch', 'dom0-tool-3.0-1.noarch']);
+  });
+});
+
 describe('dom0-update when dnf leaves verified updates out', () => {
   it('says which verified updates of installed packages dnf did not install and exits 1, not "Nothing changed"', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
@@ -225,6 +257,19 @@ describe('dom0-update when dnf leaves verified updates out', () => {
     expect(skipping.stderr).not.toContain('[INSTALL_NOTHING_DONE]');
     expect(skipping.exitCode).toBe(0);
     expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('fails with INSTALL_INCOMPLETE when another upgrade went in but a verified update was left out', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    // hello 2.0 needs libgreet 2.0, which the UpdateVM withholds; tool 2.0 is harmless
+    const sent = s.fixtures.packages.v2.filter((p) => !p.fileName.startsWith('dom0-libgreet-'));
+    expect(sent).toHaveLength(2);
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: sent.map((p) => p.path).join(':') });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('warning: verified update dom0-hello-2.0-1.noarch of the installed dom0-hello.noarch 1.0-1 was not installed');
+    expect(r.stderr).toContain('[INSTALL_INCOMPLETE]');
+    expect(r.stderr).not.toContain('unrequested package received and not installed: dom0-hello');
+    expect(await installedPackages(s.dom0)).toEqual(['dom0-hello-1.0-1.noarch', 'dom0-libgreet-1.0-1.noarch', 'dom0-tool-2.0-1.noarch']);
   });
 });
 
@@ -379,7 +424,7 @@ describe('dom0-update exit codes through the bundle', () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_RAW: '00'.repeat(1024) });
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain('Received and verified 0 package(s)');
+    expect(r.stdout).toContain('Received an empty batch: no packages.');
     expect(r.stdout).not.toContain('No updates');
     expect(JSON.parse(readFileSync(join(s.updatesDir, 'result.json'), 'utf8'))).toMatchObject({ status: 'published', accepted: [] });
     expect(await installedPackages(s.dom0)).toEqual(V1);

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { compareEvr, compareVersions } from '../src/version-order.ts';
+import { compareEvr, compareVersions, inDependencyRange } from '../src/version-order.ts';
 
 /** rpm's own answers (rpm.vercmp in its Lua) for many pairs, in batches that fit one argument. */
 async function rpmVercmp(pairs: readonly (readonly [string, string])[]): Promise<number[]> {
@@ -86,5 +86,35 @@ describe("rpm's version order", () => {
     const expected = await rpmVercmp(pairs);
     const mismatches = pairs.filter(([a, b], i) => compareEvr(a, b) !== expected[i]);
     expect(mismatches).toEqual([]);
+  });
+});
+
+describe('inDependencyRange', () => {
+  it('matches every version for a bare name', () => {
+    expect(inDependencyRange('0:1.0-1', '', '')).toBe(true);
+  });
+
+  it('compares as rpm does for each operator', () => {
+    expect(inDependencyRange('0:1.0-1', '<', '3.0')).toBe(true);
+    expect(inDependencyRange('0:3.0-1', '<', '3.0')).toBe(false);
+    expect(inDependencyRange('0:3.0-1', '<=', '3.0')).toBe(true);
+    expect(inDependencyRange('0:3.0-1', '=', '3.0-1')).toBe(true);
+    expect(inDependencyRange('0:3.0-2', '=', '3.0-1')).toBe(false);
+    expect(inDependencyRange('0:3.1-1', '>=', '3.0')).toBe(true);
+    expect(inDependencyRange('0:2.9-1', '>', '3.0')).toBe(false);
+  });
+
+  it('matches any release when the range names none', () => {
+    expect(inDependencyRange('0:3.0-7', '=', '3.0')).toBe(true);
+    expect(inDependencyRange('0:3.0-7', '<', '3.0')).toBe(false);
+  });
+
+  it('counts a missing epoch as 0, so any epoch above it is newer', () => {
+    expect(inDependencyRange('1:1.0-1', '<', '3.0')).toBe(false);
+    expect(inDependencyRange('0:1.0-1', '<', '1:0.5')).toBe(true);
+  });
+
+  it('counts flags it does not know as a match, so a caller withholds rather than lets in', () => {
+    expect(inDependencyRange('0:9.0-1', '<>', '1.0')).toBe(true);
   });
 });

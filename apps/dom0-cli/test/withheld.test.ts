@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
 import type { InstalledPackage } from '../src/installed.ts';
-import { listCachedRepoNames, namesToWithhold, pinPublishedRepo } from '../src/withheld.ts';
+import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, pinPublishedRepo, readCachedRepo, type CachedPackage } from '../src/withheld.ts';
 
 const installed: InstalledPackage[] = [
   { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
@@ -38,6 +38,54 @@ describe('names withheld from dom0\'s dnf', () => {
   });
 });
 
+describe('builds withheld for their Obsoletes', () => {
+  const build = (name: string, version: string, obsoletes: CachedPackage['obsoletes'], epoch = '0'): CachedPackage => ({
+    name,
+    epoch,
+    version,
+    release: '1',
+    arch: 'noarch',
+    obsoletes,
+  });
+
+  it('withholds the one build of an installed name that obsoletes another installed package', () => {
+    const cached = [build('dom0-tool', '2.0', []), build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
+    expect(obsoletingBuilds(cached, installed, [])).toEqual([
+      { package: cached[1], spec: 'dom0-tool-3.0-1.noarch', replaces: ['dom0-hello.noarch 1.0-1'] },
+    ]);
+  });
+
+  it('names the epoch in the pattern when there is one', () => {
+    const cached = [build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '<', evr: '2.0' }], '2')];
+    expect(obsoletingBuilds(cached, installed, []).map((b) => b.spec)).toEqual(['dom0-tool-2:3.0-1.noarch']);
+  });
+
+  it('leaves a build whose Obsoletes range misses the installed version, or names only itself or what is not installed', () => {
+    const cached = [
+      build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '<', evr: '1.0' }]),
+      build('dom0-tool', '3.1', [{ name: 'dom0-tool', flags: '<', evr: '3.0' }]),
+      build('dom0-tool', '3.2', [{ name: 'dom0-gone', flags: '', evr: '' }]),
+    ];
+    expect(obsoletingBuilds(cached, installed, [])).toEqual([]);
+  });
+
+  it('lets in a build of a name the user named', () => {
+    const cached = [build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
+    expect(obsoletingBuilds(cached, installed, ['dom0-tool'])).toEqual([]);
+  });
+
+  it('leaves names that are not installed to namesToWithhold', () => {
+    const cached = [build('dom0-hello-ng', '1.0', [{ name: 'dom0-hello', flags: '<', evr: '3.0' }])];
+    expect(obsoletingBuilds(cached, installed, [])).toEqual([]);
+    expect(namesToWithhold(['dom0-hello-ng'], installed, [])).toEqual(['dom0-hello-ng']);
+  });
+
+  it('refuses a version dnf would read as a pattern', () => {
+    const cached = [build('dom0-tool', '3.*', [{ name: 'dom0-hello', flags: '', evr: '' }])];
+    expect(() => obsoletingBuilds(cached, installed, [])).toThrow(expect.objectContaining({ code: 'CACHED_REPO_BAD_NAME' }));
+  });
+});
+
 describe('the cached repository\'s names', () => {
   it('come from the package headers, whatever the files are called', async () => {
     const f = await buildFixtures();
@@ -48,6 +96,10 @@ describe('the cached repository\'s names', () => {
     const [ng] = f.packages.obsoleting;
     if (ng) copyFileSync(ng.path, join(updatesDir, 'repo', 'innocent-1.0-1.noarch.rpm'));
     expect(await listCachedRepoNames(pinPublishedRepo(updatesDir))).toEqual(['dom0-hello', 'dom0-hello-ng', 'dom0-libgreet', 'dom0-tool']);
+    // and each header's Obsoletes with its range
+    const read = (await readCachedRepo(pinPublishedRepo(updatesDir))).filter((p) => p.name === 'dom0-hello-ng');
+    expect(read).toHaveLength(2);
+    expect(read[0]).toEqual({ name: 'dom0-hello-ng', epoch: '0', version: '1.0', release: '1', arch: 'noarch', obsoletes: [{ name: 'dom0-hello', flags: '<', evr: '3.0' }] });
   });
 
   it('are read from the generation the run pinned, not from whatever the link points to later', async () => {
@@ -100,5 +152,15 @@ describe('dom0\'s dnf install step', () => {
     const args = dom0DnfInstallArgs(config, request, 'install', ['dom0-hello-ng'], ['dom0-extra']);
     expect(args).not.toContain('--setopt=obsoletes=False');
     expect(args.slice(-3)).toEqual(['--exclude=dom0-extra', 'install', 'dom0-hello-ng']);
+  });
+
+  it('installs with --best, as the UpdateVM resolved, unless the user chose', () => {
+    expect(dom0DnfInstallArgs(config, request, 'install', ['dom0-hello'])).toContain('--best');
+    expect(dom0DnfInstallArgs(config, request, 'upgrade', [])).not.toContain('--best');
+    const nobest = dom0DnfInstallArgs(config, { ...request, extraOptions: ['--nobest'] }, 'install', ['dom0-hello']);
+    expect(nobest).toContain('--nobest');
+    expect(nobest).not.toContain('--best');
+    const best = dom0DnfInstallArgs(config, { ...request, extraOptions: ['--best'] }, 'install', ['dom0-hello']);
+    expect(best.filter((o) => o === '--best')).toHaveLength(1);
   });
 });
