@@ -1,10 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { encodeStateSync, PROTOCOL_VERSION, type UpdateRequest } from '@dom0-updates/protocol';
+import type { UpdateRequest } from '@dom0-updates/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
-import { acceptedReply, decodeCaptured } from './support/stream.ts';
+import { acceptedReply, decodeCaptured, encodeState } from './support/stream.ts';
 import { agentOverFds } from './support/fd-dom0.ts';
 import { agent, CAPTURE_RECEIVER, dom0StateFiles, makeWorld, type World } from './support/world.ts';
 
@@ -20,28 +19,13 @@ afterAll(async () => {
 
 /** dom0's state-sync stream, made with the protocol's own encoder from the dom0 root. */
 async function stateStream(request: Partial<UpdateRequest>): Promise<Buffer> {
-  const full: UpdateRequest = {
-    protocol: PROTOCOL_VERSION,
-    action: 'upgrade',
-    packages: [],
-    enableRepos: [],
-    disableRepos: [],
-    clean: false,
-    dnfOptions: [],
-    ...request,
-  };
   const files = [];
   for await (const f of dom0StateFiles(world.dom0)) {
     const parts: Uint8Array[] = [];
     for await (const chunk of f.body) parts.push(chunk);
-    const bytes = Buffer.concat(parts);
-    files.push({ name: f.path, size: bytes.length, body: [bytes] });
+    files.push({ name: f.path, bytes: Buffer.concat(parts) });
   }
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  await encodeStateSync(full, files, out);
-  return Buffer.concat(chunks);
+  return encodeState(request, files);
 }
 
 describe('run: state and request from dom0 on stdin', () => {

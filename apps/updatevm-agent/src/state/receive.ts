@@ -17,6 +17,18 @@ function asStateError(error: unknown): unknown {
   return error;
 }
 
+/**
+ * A file's body with the decoder's refusals as StateErrors: the body is read where the file is
+ * written, so a stream cut inside it (TAR_TRUNCATED) surfaces there, outside `files()`.
+ */
+async function* refusedAsStateError(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (error) {
+    throw asStateError(error);
+  }
+}
+
 /** dom0's request.json, already schema-checked by the protocol, through this agent's own rules. */
 export function requestFromProtocol(request: UpdateRequest): DownloadRequest {
   return buildRequest({
@@ -49,7 +61,7 @@ export async function receiveState(stdin: Readable, signal?: AbortSignal): Promi
         if (next.done === true) return;
         const entry = next.value;
         if (entry.kind === 'request') throw new StateError('STATE_DUPLICATE_REQUEST', 'request.json appears twice');
-        yield { kind: entry.kind, path: entry.path, body: entry.body };
+        yield { kind: entry.kind, path: entry.path, body: refusedAsStateError(entry.body) };
       }
     } catch (error) {
       throw asStateError(error);

@@ -1,8 +1,18 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { execa } from 'execa';
-import { decodeUpdateStream, DEFAULT_UPDATE_LIMITS, encodeReply, isMemberName, PROTOCOL_VERSION, type MemberName } from '@dom0-updates/protocol';
+import {
+  decodeUpdateStream,
+  DEFAULT_UPDATE_LIMITS,
+  encodeReply,
+  encodeStateSync,
+  isMemberName,
+  PROTOCOL_VERSION,
+  type MemberName,
+  type UpdateRequest,
+} from '@dom0-updates/protocol';
 import type { FixturePackage, FixtureSet } from '@dom0-updates/fixtures';
 
 /** Members of a captured update stream, decoded with the protocol's strict decoder: name -> sha256. */
@@ -54,4 +64,23 @@ export function rejectedReply(code: string, member: string, message: string): st
   )
     .toString('utf8')
     .trim();
+}
+
+/** dom0's state-sync stream made with the protocol's own encoder: `request` (over an upgrade) and `files`. */
+export async function encodeState(request: Partial<UpdateRequest>, files: readonly { name: string; bytes: Uint8Array }[]): Promise<Buffer> {
+  const full: UpdateRequest = {
+    protocol: PROTOCOL_VERSION,
+    action: 'upgrade',
+    packages: [],
+    enableRepos: [],
+    disableRepos: [],
+    clean: false,
+    dnfOptions: [],
+    ...request,
+  };
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await encodeStateSync(full, files.map((f) => ({ name: f.name, size: f.bytes.length, body: [f.bytes] })), out);
+  return Buffer.concat(chunks);
 }
