@@ -49,18 +49,16 @@ export class TransportError extends AgentError {
  */
 export class InterruptedError extends AgentError {}
 
-/** dom0 received the stream and refused it; the message names the member and the reason. */
+/**
+ * dom0 received the stream and refused it; the message names the member and the reason. dom0's
+ * code is `code` alone: the error line ends with it in brackets, so the message does not repeat it.
+ */
 export class RejectedError extends AgentError {
   readonly member: string | undefined;
   readonly reason: string;
 
   constructor(code: string, member: string | undefined, reason: string) {
-    super(
-      code,
-      member === undefined
-        ? `dom0 rejected the update batch: ${reason} (${code})`
-        : `dom0 rejected package ${member} because ${reason} (${code})`,
-    );
+    super(code, member === undefined ? `dom0 rejected the update batch: ${reason}` : `dom0 rejected package ${member} because ${reason}`);
     this.member = member;
     this.reason = reason;
   }

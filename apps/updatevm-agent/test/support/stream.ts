@@ -58,10 +58,10 @@ export async function acceptedReply(fixtures: FixtureSet, packages: readonly Fix
   return Buffer.from(reply).toString('utf8').trim();
 }
 
-export function rejectedReply(code: string, member: string, message: string): string {
-  return Buffer.from(
-    encodeReply({ protocol: PROTOCOL_VERSION, status: 'rejected', packages: [], error: { code, member, message } }),
-  )
+/** dom0's reply refusing the batch: because of `member`, or as a whole when it is undefined. */
+export function rejectedReply(code: string, member: string | undefined, message: string): string {
+  const error = member === undefined ? { code, message } : { code, member, message };
+  return Buffer.from(encodeReply({ protocol: PROTOCOL_VERSION, status: 'rejected', packages: [], error }))
     .toString('utf8')
     .trim();
 }

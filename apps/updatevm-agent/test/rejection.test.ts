@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { RejectedError } from '../src/errors.ts';
+import { interpretReply } from '../src/transport/reply.ts';
+import { rejectedReply } from './support/stream.ts';
+
+function rejection(reply: string): RejectedError {
+  try {
+    interpretReply({ reply: Buffer.from(`${reply}\n`), exitCode: 1, stderr: '' });
+  } catch (error) {
+    if (error instanceof RejectedError) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe("dom0's rejection", () => {
+  it('of one package names the package and the reason; the code is left to the brackets of the error line', () => {
+    const error = rejection(rejectedReply('RPM_SIG_BAD', 'a-1-1.noarch.rpm', 'the signature does not match'));
+    expect(error.code).toBe('RPM_SIG_BAD');
+    expect(error.member).toBe('a-1-1.noarch.rpm');
+    expect(error.message).toBe('dom0 rejected package a-1-1.noarch.rpm because the signature does not match');
+  });
+
+  it('of the whole batch gives the reason without repeating the code', () => {
+    const error = rejection(rejectedReply('CONFIG_INVALID', undefined, "the receiver's sandbox cannot start"));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.member).toBeUndefined();
+    expect(error.message).toBe("dom0 rejected the update batch: the receiver's sandbox cannot start");
+  });
+});
