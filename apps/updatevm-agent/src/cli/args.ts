@@ -174,7 +174,7 @@ function noPositionals(scanned: Scanned, command: string): void {
 
 export function parseArgs(argv: readonly string[]): Command {
   const [sub, ...rest] = argv;
-  if (sub === undefined) throw new UsageError('NO_COMMAND', 'no command given: use run, download or sync-state (or --help)');
+  if (sub === undefined) throw new UsageError('NO_COMMAND', 'no command given: use run, download or sync-state');
   if (sub === '--help' || sub === '-h' || sub === 'help') return { kind: 'help' };
   if (sub === '--version' || sub === '-V') return { kind: 'version' };
   if (rest.includes('--help') || rest.includes('-h')) return { kind: 'help' };

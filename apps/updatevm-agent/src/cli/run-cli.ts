@@ -40,7 +40,8 @@ export async function runCli(argv: readonly string[], io: CliStreams): Promise<E
     command = parseArgs(argv);
   } catch (error) {
     if (error instanceof AgentError) {
-      io.stderr.write(`updatevm-agent: ${error.message}\nTry "updatevm-agent --help".\n`);
+      // the line every failure ends with; the pointer to --help goes inside it to keep it last
+      io.stderr.write(`updatevm-agent: error: ${error.message}; try "updatevm-agent --help" [${error.code}]\n`);
       return error.exitCode;
     }
     throw error;
