@@ -26,6 +26,13 @@ export class UsageError extends AgentError {
 /** dom0's state-sync stream could not be taken in or laid out. */
 export class StateError extends AgentError {}
 
+/** The working directory, or a directory or file in it, cannot be created or written. */
+export class WorkdirError extends AgentError {
+  constructor(message: string) {
+    super('WORKDIR_UNUSABLE', message);
+  }
+}
+
 /** dnf could not be run, or it failed (missing, repository unreachable, resolution failed). */
 export class DnfError extends AgentError {}
 

@@ -4,6 +4,7 @@ import { runFromDom0, syncState } from '../commands/sync.ts';
 import { AgentError } from '../errors.ts';
 import { ExitCode } from '../exit-code.ts';
 import { workdirLayout } from '../installroot/paths.ts';
+import { asWorkdirError } from '../installroot/workdir-fs.ts';
 import { createReporter, type Reporter } from '../progress/reporter.ts';
 import { sanitize } from '../text.ts';
 import { parseArgs, type Command } from './args.ts';
@@ -23,13 +24,17 @@ async function execute(
   interruption: Interruption,
 ): Promise<ExitCode> {
   const ctx = { layout: workdirLayout(command.options.workdir), reporter, interruption };
-  switch (command.kind) {
-    case 'sync-state':
-      return syncState(ctx, stdin);
-    case 'run':
-      return runFromDom0(ctx, stdin, command.transport);
-    case 'download':
-      return performDownload(ctx, command.request, command.transport);
+  try {
+    switch (command.kind) {
+      case 'sync-state':
+        return await syncState(ctx, stdin);
+      case 'run':
+        return await runFromDom0(ctx, stdin, command.transport);
+      case 'download':
+        return await performDownload(ctx, command.request, command.transport);
+    }
+  } catch (error) {
+    throw asWorkdirError(error, command.options.workdir);
   }
 }
 
