@@ -3,11 +3,12 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AgentError, WorkdirError } from '../src/errors.ts';
 import { asWorkdirError } from '../src/installroot/workdir-fs.ts';
 import { encodeState } from './support/stream.ts';
-import { agent } from './support/world.ts';
+import { agent, BUNDLE } from './support/world.ts';
 
 let dir: string;
 /** A valid state stream: the request alone, so the agent goes straight to laying out the workdir. */
@@ -44,6 +45,53 @@ describe('an unusable --workdir', () => {
 function fsError(code: string, errno: number, syscall: string, path: string): Error {
   return Object.assign(new Error(`${code}: ${syscall} '${path}'`), { code, errno, syscall, path });
 }
+
+/**
+ * Runs the agent in a private mount namespace (`unshare -rm`: no privilege needed where user
+ * namespaces are allowed) with a tmpfs mounted read-only on `mountPoint`; `mkdirs` are made in it
+ * first, while it is still writable.
+ */
+async function agentOnReadOnlyFs(mountPoint: string, mkdirs: string[], args: string[]) {
+  const script = 'mount -t tmpfs tmpfs "$MP" && (cd "$MP" && mkdir -p -- . $MKDIRS) && mount -o remount,ro "$MP" && exec "$EXEC" "$BUNDLE" "$@"';
+  return execa('unshare', ['-rm', 'sh', '-c', script, 'sh', ...args], {
+    reject: false,
+    input: state,
+    env: { MP: mountPoint, MKDIRS: mkdirs.join(' '), EXEC: process.execPath, BUNDLE },
+  });
+}
+
+/** Whether this machine lets an unprivileged test mount a file system of its own. */
+const canMount = (await execa('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs tmpfs /tmp'], { reject: false }).catch(() => undefined))?.exitCode === 0;
+
+describe.skipIf(!canMount)('a --workdir on a read-only file system', () => {
+  it('that does not exist yet names EROFS on the directory it could not create, not ENOENT', async () => {
+    const mountPoint = await mkdtemp(join(dir, 'ro-'));
+    const workdir = join(mountPoint, 'agent', 'w');
+    const run = await agentOnReadOnlyFs(mountPoint, [], ['sync-state', '--workdir', workdir]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toBe(
+      `updatevm-agent: error: the working directory ${workdir} cannot be used: mkdir ${mountPoint}/agent: read-only file system (EROFS) [WORKDIR_UNUSABLE]`,
+    );
+  });
+
+  it('that exists names EROFS on the directory it could not create inside it', async () => {
+    const mountPoint = await mkdtemp(join(dir, 'ro-'));
+    const run = await agentOnReadOnlyFs(mountPoint, [], ['sync-state', '--workdir', mountPoint]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toBe(
+      `updatevm-agent: error: the working directory ${mountPoint} cannot be used: mkdir ${mountPoint}/home: read-only file system (EROFS) [WORKDIR_UNUSABLE]`,
+    );
+  });
+
+  it('with its directories in place names EROFS on the file it could not write', async () => {
+    const mountPoint = await mkdtemp(join(dir, 'ro-'));
+    const run = await agentOnReadOnlyFs(mountPoint, ['home'], ['sync-state', '--workdir', mountPoint]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toBe(
+      `updatevm-agent: error: the working directory ${mountPoint} cannot be used: open ${mountPoint}/home/.rpmmacros: read-only file system (EROFS) [WORKDIR_UNUSABLE]`,
+    );
+  });
+});
 
 describe('a file-system failure', () => {
   it('inside the working directory names the call, the path and the errno (EACCES here)', () => {

@@ -1,4 +1,4 @@
-import { access, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { access, lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { memberNameProblem } from '@dom0-updates/protocol';
 import { checkArgs, cleanArgs, downloadArgs, matchArgs } from '../dnf/argv.ts';
@@ -7,6 +7,7 @@ import { dnfFailure, runDnf } from '../dnf/run.ts';
 import { AgentError, DiskFullError, DnfError, isNoSpace, StateError } from '../errors.ts';
 import { ExitCode } from '../exit-code.ts';
 import { detectReleasever, writeRpmMacros } from '../installroot/rpmdb.ts';
+import { makeWorkdirDir } from '../installroot/workdir-fs.ts';
 import type { DownloadRequest } from '../request.ts';
 import type { TransportSpec } from '../cli/args.ts';
 import { sanitize } from '../text.ts';
@@ -96,7 +97,7 @@ async function downloadAndSend(
   releasever: string | undefined,
   transport: TransportSpec,
 ): Promise<ExitCode> {
-  await mkdir(ctx.layout.runs, { recursive: true, mode: 0o700 });
+  await makeWorkdirDir(ctx.layout.workdir, ctx.layout.runs, 0o700);
   // A fresh directory per run: only this run's packages are ever sent (Qubes issue 3408).
   const dir = await mkdtemp(join(ctx.layout.runs, 'run-'));
   const forget = ctx.interruption?.removeOnForcedExit(dir);

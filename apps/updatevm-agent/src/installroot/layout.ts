@@ -7,6 +7,7 @@ import { DiskFullError, isNoSpace, StateError } from '../errors.ts';
 import { sanitize } from '../text.ts';
 import { withRoot, type WorkdirLayout } from './paths.ts';
 import { rewriteRepoFile } from './repo-file.ts';
+import { makeWorkdirDir } from './workdir-fs.ts';
 
 /** One file of dom0's state, as the state-sync stream delivers it (request.json is taken out before). */
 export interface StateFile {
@@ -72,7 +73,7 @@ export async function installState<T>(
   files: AsyncIterable<StateFile>,
   check: (candidate: WorkdirLayout) => Promise<T>,
 ): Promise<InstalledState & { readonly checked: T }> {
-  await mkdir(layout.workdir, { recursive: true, mode: 0o755 });
+  await makeWorkdirDir(layout.workdir, layout.workdir, 0o755);
   const temp = await mkdtemp(join(layout.workdir, 'root.new-'));
   try {
     for (const dir of Object.values(DIRS)) await mkdir(join(temp, ...dir), { recursive: true });

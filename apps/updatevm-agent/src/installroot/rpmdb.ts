@@ -1,16 +1,17 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { StateError } from '../errors.ts';
 import { sanitizeLines } from '../text.ts';
 import { RPMDB_PATH, type WorkdirLayout } from './paths.ts';
+import { makeWorkdirDir } from './workdir-fs.ts';
 
 /**
  * Debian's rpm keeps its database at ~/.rpmdb; dnf has no dbpath option and takes rpm's macro,
  * so the HOME given to rpm and dnf pins it to the installroot's /var/lib/rpm.
  */
 export async function writeRpmMacros(layout: WorkdirLayout): Promise<void> {
-  await mkdir(layout.home, { recursive: true, mode: 0o700 });
+  await makeWorkdirDir(layout.workdir, layout.home, 0o700);
   await writeFile(join(layout.home, '.rpmmacros'), `%_dbpath ${RPMDB_PATH}\n`, { mode: 0o644 });
 }
 

@@ -1,5 +1,6 @@
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
-import { isAbsolute, relative } from 'node:path';
 import { type AgentError, DiskFullError, WorkdirError } from '../errors.ts';
 import { sanitize } from '../text.ts';
 
@@ -42,4 +43,50 @@ function workdirError(failure: FsFailure, workdir: string): AgentError {
 export function asWorkdirError(error: unknown, workdir: string): unknown {
   const failure = fsFailureOf(error);
   return failure !== undefined && isInside(failure.path, workdir) ? workdirError(failure, workdir) : error;
+}
+
+/** Whether `path` exists; a failure other than ENOENT counts as existing (the mkdir below names it). */
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    (error: unknown) => fsFailureOf(error)?.code !== 'ENOENT',
+  );
+}
+
+/** Makes the missing directories down to `dir` one at a time; returns the first failure, if any. */
+async function makeEachMissing(dir: string, mode: number): Promise<FsFailure | undefined> {
+  const missing: string[] = [];
+  for (let path = resolve(dir); !(await exists(path)); path = dirname(path)) {
+    missing.unshift(path);
+    if (dirname(path) === path) break;
+  }
+  for (const path of missing) {
+    try {
+      await mkdir(path, { mode });
+    } catch (error) {
+      const failure = fsFailureOf(error);
+      if (failure === undefined) throw error;
+      if (failure.code !== 'EEXIST') return failure;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Creates `dir`, a directory of the working directory, with any missing parents; a failure is the
+ * working directory's, named by its true cause. Node's recursive mkdir reports ENOENT for a failure
+ * it does not expect (EROFS, EDQUOT, ...) while `dir` is missing, so on ENOENT the directories are
+ * made one at a time and the first that fails gives its own errno.
+ */
+export async function makeWorkdirDir(workdir: string, dir: string, mode: number): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode });
+  } catch (error) {
+    const failure = fsFailureOf(error);
+    if (failure === undefined) throw error;
+    // undefined: made one at a time after all (something else created a parent meanwhile)
+    const cause = failure.code === 'ENOENT' ? await makeEachMissing(dir, mode) : failure;
+    // the failing path may be an ancestor of the working directory: still the workdir's failure
+    if (cause !== undefined) throw workdirError(cause, workdir);
+  }
 }
