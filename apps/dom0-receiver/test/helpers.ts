@@ -32,15 +32,21 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Another copy of the bundle to run (default: the built one). */
   bundle?: string;
+  /** A command line to run node under (e.g. `unshare -m ...`); it must exec its arguments. */
+  prefix?: readonly string[];
+  /** kill -9 after this long: for a receiver that might never end (it outlives SIGTERM before the lock). */
+  killAfterMs?: number;
 }
 
 /** Runs the built bundle as a real process. */
 export function runReceiver(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [options.bundle ?? BUNDLE, ...args], {
+    const [command, ...commandArgs] = [...(options.prefix ?? []), process.execPath, options.bundle ?? BUNDLE, ...args];
+    const child = spawn(command ?? process.execPath, commandArgs, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...options.env },
     });
+    const killer = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
@@ -54,6 +60,7 @@ export function runReceiver(args: readonly string[], options: RunOptions = {}): 
     }
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      clearTimeout(killer);
       child.stdin.destroy();
       resolve({ code, signal, stdout, stderr });
     });

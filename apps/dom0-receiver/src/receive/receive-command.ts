@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RpmVerifyError } from '@dom0-updates/rpm-verify';
 import type { ReceiveArgs } from '../cli/args.ts';
@@ -21,6 +20,7 @@ import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { currentGeneration, pruneGenerations } from '../updates-dir/generations.ts';
 import { layoutOf, type Layout } from '../updates-dir/layout.ts';
 import { acquireLock } from '../updates-dir/lock.ts';
+import { makeDirs } from '../updates-dir/make-dirs.ts';
 import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
 import { createStagingDir, removeStagingDir, sealStagingDir } from '../updates-dir/staging.ts';
 import { Interruption } from './interruption.ts';
@@ -130,7 +130,7 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
 
   const layout = layoutOf(args.updatesDir);
   try {
-    await mkdir(layout.root, { recursive: true, mode: 0o755 });
+    await makeDirs(layout.root, 0o755);
   } catch (error) {
     return finishFailed(undefined, undefined, unusableUpdatesDir(layout.root, 'create it', error));
   }
