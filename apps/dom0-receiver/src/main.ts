@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, USAGE, VERSION } from './cli/args.ts';
+import { parseArgs, USAGE, usageOf, VERSION } from './cli/args.ts';
 import { UsageError } from './errors.ts';
 import { diagnose } from './output/diagnostics.ts';
 import { writeResultOutput } from './output/stdout.ts';
@@ -24,7 +24,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   switch (args.command) {
     case 'help':
-      return (await writeResultOutput(USAGE)) ? 0 : 1;
+      return (await writeResultOutput(usageOf(args.topic))) ? 0 : 1;
     case 'version':
       return (await writeResultOutput(`dom0-receiver ${VERSION}\n`)) ? 0 : 1;
     case 'verify':

@@ -47,6 +47,33 @@ describe('command line', () => {
     expect(run.code).toBe(0);
   });
 
+  it.each([
+    [['receive', '--help'], 'receive'],
+    [['receive', '--updates-dir', '/tmp/x', '-h'], 'receive'],
+    [['verify', '--help'], 'verify'],
+    [['verify', '--keyring', 'k', '-h', 'a.rpm'], 'verify'],
+  ])('prints the usage of the command asked about with %j on stdout and exits 0', async (args, command) => {
+    const run = await runReceiver(args);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(new RegExp(`^usage:\n  dom0-receiver ${command} --`));
+    expect(run.stdout).not.toContain(command === 'receive' ? 'dom0-receiver verify' : 'dom0-receiver receive');
+  });
+
+  it('prints the whole usage with --help and -h and exits 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const run = await runReceiver([flag]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^usage:\n  dom0-receiver receive [^]*\n  dom0-receiver verify [^]*\n  dom0-receiver --help \| --version\n$/);
+    }
+  });
+
+  it('still refuses an unknown option given with --help after a command', async () => {
+    const run = await runReceiver(['receive', '--bogus', '--help']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('unknown option --bogus');
+  });
+
   it('prints its version with --version and exits 0', async () => {
     const run = await runReceiver(['--version']);
     expect(run.code).toBe(0);

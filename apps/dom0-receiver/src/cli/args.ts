@@ -36,7 +36,11 @@ export interface StageArgs {
 
 export interface HelpArgs {
   readonly command: 'help';
+  /** The command whose usage was asked for (`receive --help`); undefined for the whole usage. */
+  readonly topic: HelpTopic | undefined;
 }
+
+export type HelpTopic = 'receive' | 'verify';
 
 export interface VersionArgs {
   readonly command: 'version';
@@ -130,7 +134,16 @@ function scan(argv: readonly string[], specs: Readonly<Record<string, FlagSpec>>
 
 const one = (flags: Map<string, string[]>, name: string): string | undefined => flags.get(name)?.[0];
 
+// `receive --help` asks for help like `--help` does: it wins over the checks that follow the scan
+const HELP_FLAGS: Record<string, FlagSpec> = {
+  '--help': { takesValue: false, repeatable: true },
+  '-h': { takesValue: false, repeatable: true },
+};
+
+const wantsHelp = (flags: Map<string, string[]>): boolean => Object.keys(HELP_FLAGS).some((name) => flags.has(name));
+
 const RECEIVE_FLAGS: Record<string, FlagSpec> = {
+  ...HELP_FLAGS,
   '--updates-dir': { takesValue: true, repeatable: false },
   '--keyring': { takesValue: true, repeatable: true },
   '--max-files': { takesValue: true, repeatable: false },
@@ -144,12 +157,14 @@ const RECEIVE_FLAGS: Record<string, FlagSpec> = {
 };
 
 const VERIFY_FLAGS: Record<string, FlagSpec> = {
+  ...HELP_FLAGS,
   '--keyring': { takesValue: true, repeatable: true },
   '--now': { takesValue: true, repeatable: false },
 };
 
-function parseReceive(argv: readonly string[]): ReceiveArgs {
+function parseReceive(argv: readonly string[]): ReceiveArgs | HelpArgs {
   const { flags, operands } = scan(argv, RECEIVE_FLAGS);
+  if (wantsHelp(flags)) return { command: 'help', topic: 'receive' };
   if (operands.length > 0) throw new UsageError(`receive takes no operands, got "${operands[0] ?? ''}"`);
   const updatesDir = one(flags, '--updates-dir');
   if (updatesDir === undefined) throw new UsageError('receive needs --updates-dir DIR');
@@ -181,8 +196,9 @@ function parseReceive(argv: readonly string[]): ReceiveArgs {
   };
 }
 
-function parseVerify(argv: readonly string[]): VerifyArgs {
+function parseVerify(argv: readonly string[]): VerifyArgs | HelpArgs {
   const { flags, operands } = scan(argv, VERIFY_FLAGS);
+  if (wantsHelp(flags)) return { command: 'help', topic: 'verify' };
   const keyrings = flags.get('--keyring') ?? [];
   if (keyrings.length === 0) throw new UsageError('verify needs at least one --keyring FILE');
   if (operands.length === 0) throw new UsageError('verify needs at least one PKG.rpm');
@@ -209,7 +225,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     case '--help':
     case '-h':
       if (rest.length > 0) throw new UsageError(`${command} takes no arguments`);
-      return { command: 'help' };
+      return { command: 'help', topic: undefined };
     case '--version':
     case '-V':
       if (rest.length > 0) throw new UsageError(`${command} takes no arguments`);
@@ -221,10 +237,20 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
 }
 
-export const USAGE = `usage:
-  dom0-receiver receive --updates-dir DIR --keyring FILE [--keyring FILE ...]
+const SYNOPSIS: Readonly<Record<HelpTopic, string>> = {
+  receive: `  dom0-receiver receive --updates-dir DIR --keyring FILE [--keyring FILE ...]
                         [--max-files N] [--max-bytes N] [--timeout SECONDS] [--idle-timeout SECONDS]
                         [--updatevm NAME] [--user NAME] [--sandbox auto|bwrap|none] [--now ISO-DATE]
-  dom0-receiver verify --keyring FILE [--keyring FILE ...] [--now ISO-DATE] PKG.rpm ...
-  dom0-receiver --help | --version
+`,
+  verify: `  dom0-receiver verify --keyring FILE [--keyring FILE ...] [--now ISO-DATE] PKG.rpm ...
+`,
+};
+
+export const USAGE = `usage:
+${SYNOPSIS.receive}${SYNOPSIS.verify}  dom0-receiver --help | --version
 `;
+
+/** The usage `--help` prints: one command's, or the whole. */
+export function usageOf(topic: HelpTopic | undefined): string {
+  return topic === undefined ? USAGE : `usage:\n${SYNOPSIS[topic]}`;
+}
