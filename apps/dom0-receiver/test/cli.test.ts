@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { signedVariant } from '@dom0-updates/fixtures';
 import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, replyError, runReceiver } from './helpers.ts';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -99,6 +99,26 @@ describe('command line', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('KEYRING_PARSE: key file /etc/hostname: ');
     expect(run.stderr).not.toContain('KEYRING_PARSE: KEYRING_PARSE');
+  });
+
+  it('says a keyring file holding an armored private key block is a private key, not stray text (KEYRING_PARSE)', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const privateBlock = '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nxx\n-----END PGP PRIVATE KEY BLOCK-----\n';
+    const alone = join(dir, 'private.asc');
+    const mixed = join(dir, 'public-then-private.asc');
+    await writeFile(alone, privateBlock);
+    await writeFile(mixed, `${await readFile(f.trustedKeyPaths[0] ?? '', 'utf8')}${privateBlock}`);
+    for (const key of [alone, mixed]) {
+      const message = `KEYRING_PARSE: key file ${key}: an armored private key block, not a public key`;
+      const verify = await runReceiver(['verify', '--keyring', key, f.packages.v1[0]?.path ?? '']);
+      expect(verify.code).toBe(1);
+      expect(verify.stderr).toContain(message);
+      const receive = await runReceiver(['receive', '--updates-dir', dir, '--keyring', key], { stdin: await encodeStream([]) });
+      expect(receive.code).toBe(1);
+      expect(replyError(receive).code).toBe('KEYRING_PARSE');
+      expect(receive.stderr).toContain(message);
+    }
   });
 
   it('fails with a clear code when a keyring file is unreadable', async () => {
