@@ -224,7 +224,9 @@ async function install(
         withheld.length === 0
           ? ''
           : `; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): if an update needs one as a new dependency, install it by name first (dom0-update NAME), then upgrade again`;
-      throw new InstallError(error.code, `${error.message}${hint}. The verified packages stay in dom0's cached repository`);
+      const obsoletesHint =
+        obsoleting.length === 0 ? '' : `; dom0 withheld ${obsoleting.map((build) => build.spec).join(', ')} for their Obsoletes: name the package to accept that`;
+      throw new InstallError(error.code, `${error.message}${hint}${obsoletesHint}. The verified packages stay in dom0's cached repository`);
     }
   } finally {
     for (const dir of [reposDir, home]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });

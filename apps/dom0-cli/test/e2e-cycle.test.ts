@@ -235,6 +235,21 @@ describe('dom0-update and Obsoletes in an upgrade', () => {
   });
 });
 
+describe('dom0-update and Obsoletes when dnf fails', () => {
+  it('says which builds it withheld for their Obsoletes when what was asked for needs one', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', obsoletes: ['dom0-hello'] }, { key: 'trusted-rsa', outDir });
+    const plugin = await buildPackage({ name: 'dom0-plugin', version: '1.0', requires: ['dom0-tool >= 3.0'] }, { key: 'trusted-rsa', outDir });
+    const r = await s.run(['-y', 'dom0-plugin'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [tool3.path, plugin.path].join(':') });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('[INSTALL_FAILED]');
+    expect(r.stderr).toContain('dom0 withheld dom0-tool-3.0-1.noarch for their Obsoletes: name the package to accept that');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+});
+
 describe('dom0-update when dnf leaves verified updates out', () => {
   it('says which verified updates of installed packages dnf did not install and exits 1, not "Nothing changed"', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
