@@ -33,7 +33,7 @@ export function dom0DnfBaseArgs(config: Config, request: Dom0DnfRequest): string
 
 /**
  * The install step. `withheld` are cached-repository names nobody asked for, and builds whose
- * Obsoletes would remove another installed package (withheld.ts): dnf gets an exact --exclude for
+ * Obsoletes would remove another installed package or replace a requested one (withheld.ts): dnf gets an exact --exclude for
  * each. A plain upgrade also runs with obsoletes off, so no new name comes in by declaring Obsoletes.
  * An install runs with --best, as the UpdateVM's dnf resolved it (unless the user said --nobest):
  * without it, dnf takes an installed package as the install of its name and leaves the newer build

@@ -210,7 +210,7 @@ async function install(
     }
     obsoleting = obsoletingBuilds(cached, installedBefore, options.packages);
     for (const build of obsoleting) {
-      reporter.info(`Not offered to dnf: ${build.spec}, whose Obsoletes would remove the installed ${build.replaces.join(', ')}`);
+      reporter.info(`Not offered to dnf: ${build.spec}, whose Obsoletes would replace ${build.replaces.join(', ')}`);
     }
     try {
       const excluded = [...withheld, ...obsoleting.map((build) => build.spec)];
@@ -239,7 +239,8 @@ async function install(
   const obsoletingBuild = (pkg: ReceivedPackage): ObsoletingBuild | undefined =>
     obsoleting.find(({ package: b }) => b.name === pkg.name && b.arch === pkg.arch && `${b.epoch}:${b.version}-${b.release}` === `${pkg.epoch}:${pkg.version}-${pkg.release}`);
   // Also when dnf changed something else: one harmless upgrade must not hide a held-back update.
-  const missed = options.action === 'upgrade' ? missedUpgradesToReport(run, received, installedAfter).filter((m) => obsoletingBuild(m.received) === undefined) : [];
+  // An install by name too: a requested update left out (another build took its place) is not done.
+  const missed = options.action === 'upgrade' || options.action === 'install' ? missedUpgradesToReport(run, received, installedAfter).filter((m) => obsoletingBuild(m.received) === undefined) : [];
   const present = new Set(installedAfter.map((p) => `${p.name}.${p.arch} ${p.evr}`));
   for (const pkg of received) {
     const installed = present.has(`${pkg.name}.${pkg.arch} ${pkg.epoch}:${pkg.version}-${pkg.release}`);
@@ -247,7 +248,7 @@ async function install(
     const build = obsoletingBuild(pkg);
     if (build !== undefined) {
       reporter.warning(
-        `verified package ${pkg.nevra} was not installed: its Obsoletes would remove the installed ${build.replaces.join(', ')}; to accept that, name it (dom0-update ${pkg.name})`,
+        `verified package ${pkg.nevra} was not installed: its Obsoletes would replace ${build.replaces.join(', ')}; to accept that, name it (dom0-update ${pkg.name})`,
       );
       continue;
     }

@@ -6,7 +6,8 @@
  * nor named on the command line is withheld from dnf with --exclude. A requested update that needs
  * a new dependency then fails to resolve instead of silently pulling in a new name; naming the new
  * package on the command line lets it in. A build of an installed name whose Obsoletes would remove
- * another installed package is withheld too, by its exact version (obsoletingBuilds).
+ * another installed package, or replace a requested one, is withheld too, by its exact version
+ * (obsoletingBuilds).
  */
 import { readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -127,12 +128,12 @@ export function namesToWithhold(
   return repoNames.filter((name) => !present.has(name) && !requested.some((spec) => matchesSpec(name, spec)));
 }
 
-/** A build of an installed name that would replace another installed package through Obsoletes. */
+/** A build of an installed name that would replace another package through Obsoletes. */
 export interface ObsoletingBuild {
   readonly package: CachedPackage;
   /** dnf's exact pattern for this one build: `name-[epoch:]version-release.arch`. */
   readonly spec: string;
-  /** The installed packages it obsoletes, as `name.arch [epoch:]version-release`. */
+  /** What its Obsoletes would take away: `the installed name.arch [epoch:]version-release`, `the requested name`. */
   readonly replaces: readonly string[];
 }
 
@@ -141,11 +142,13 @@ const PLAIN_EVR_PART = /^[A-Za-z0-9._+~^]{1,255}$/;
 
 /**
  * Builds of installed names, not named on the command line, whose Obsoletes match an installed
- * package of another name. dnf applies the Obsoletes of an upgrade even with obsoletes=False (that
- * only stops it from pulling in new obsoleting names), so such a build would remove the other
- * package as a side effect; each is withheld with an exact --exclude of that build alone, which
- * leaves dnf free to take another build of the same name. Names neither installed nor requested
- * are withheld whole already (namesToWithhold).
+ * package of another name, or any version of a name the user asked for. dnf applies the Obsoletes
+ * of an upgrade even with obsoletes=False (that only stops it from pulling in new obsoleting
+ * names), so such a build would remove the other package as a side effect, or take the place of
+ * the package the user asked for; each is withheld with an exact --exclude of that build alone,
+ * which leaves dnf free to take another build of the same name. Names neither installed nor
+ * requested are withheld whole already (namesToWithhold). Only a spec without glob characters
+ * counts as naming a build: a removal needs consent more exact than `t-*`.
  */
 export function obsoletingBuilds(
   cached: readonly CachedPackage[],
@@ -153,13 +156,18 @@ export function obsoletingBuilds(
   requested: readonly string[],
 ): ObsoletingBuild[] {
   const present = new Set(installed.map((p) => p.name));
+  const exact = requested.filter((spec) => !/[*?]/.test(spec));
   const builds: ObsoletingBuild[] = [];
   for (const pkg of cached) {
-    if (!present.has(pkg.name) || requested.some((spec) => matchesSpec(pkg.name, spec))) continue;
-    const replaces = installed
-      .filter((victim) => victim.name !== pkg.name)
-      .filter((victim) => pkg.obsoletes.some((o) => o.name === victim.name && inDependencyRange(victim.evr, o.flags, o.evr)))
-      .map((victim) => `${victim.name}.${victim.arch} ${displayEvr(victim.evr)}`);
+    if (!present.has(pkg.name) || exact.some((spec) => matchesSpec(pkg.name, spec))) continue;
+    const others = pkg.obsoletes.filter((o) => o.name !== pkg.name);
+    const removed = installed
+      .filter((victim) => others.some((o) => o.name === victim.name && inDependencyRange(victim.evr, o.flags, o.evr)))
+      .map((victim) => `the installed ${victim.name}.${victim.arch} ${displayEvr(victim.evr)}`);
+    const replaced = [...new Set(others.map((o) => o.name))]
+      .filter((name) => requested.some((spec) => matchesSpec(name, spec)))
+      .map((name) => `the requested ${name}`);
+    const replaces = [...removed, ...replaced];
     if (replaces.length > 0) builds.push({ package: pkg, spec: exactBuildSpec(pkg), replaces });
   }
   return builds;

@@ -222,8 +222,8 @@ describe('dom0-update and Obsoletes in an upgrade', () => {
     for (const p of s.fixtures.packages.v2) copyFileSync(p.path, join(outDir, p.fileName));
     const sent = [...s.fixtures.packages.v2.map((p) => join(outDir, p.fileName)), tool3.path];
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: sent.join(':') });
-    expect(r.stdout).toContain('Not offered to dnf: dom0-tool-3.0-1.noarch, whose Obsoletes would remove the installed dom0-hello.noarch 1.0-1');
-    expect(r.stderr).toContain('warning: verified package dom0-tool-3.0-1.noarch was not installed: its Obsoletes would remove the installed dom0-hello.noarch 1.0-1');
+    expect(r.stdout).toContain('Not offered to dnf: dom0-tool-3.0-1.noarch, whose Obsoletes would replace the installed dom0-hello.noarch 1.0-1');
+    expect(r.stderr).toContain('warning: verified package dom0-tool-3.0-1.noarch was not installed: its Obsoletes would replace the installed dom0-hello.noarch 1.0-1');
     expect(r.stderr).not.toContain('unrequested package received and not installed: dom0-tool');
     // the other build of the same name still comes in
     expect(r.exitCode).toBe(0);
@@ -232,6 +232,25 @@ describe('dom0-update and Obsoletes in an upgrade', () => {
     const named = await s.run(['-y', 'dom0-tool'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null']) });
     expect(named.exitCode).toBe(0);
     expect(await installedPackages(s.dom0)).toEqual(['dom0-libgreet-2.0-1.noarch', 'dom0-tool-3.0-1.noarch']);
+  });
+});
+
+describe('dom0-update and Obsoletes of a requested package', () => {
+  it('withholds an unnamed build whose Obsoletes would take the place of the update the user asked for', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    // matches no installed version of dom0-hello, only the update the user asks for
+    const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', obsoletes: ['dom0-hello >= 2.0'] }, { key: 'trusted-rsa', outDir });
+    const sent = s.fixtures.packages.v2.filter((p) => !p.fileName.startsWith('dom0-tool-'));
+    for (const p of sent) copyFileSync(p.path, join(outDir, p.fileName));
+    const r = await s.run(['-y', 'dom0-hello'], {
+      DOM0_UPDATES_AGENT_COMMAND: hostile,
+      HOSTILE_SEND: [...sent.map((p) => join(outDir, p.fileName)), tool3.path].join(':'),
+    });
+    expect(r.stdout).toContain('Not offered to dnf: dom0-tool-3.0-1.noarch, whose Obsoletes would replace the requested dom0-hello');
+    expect(r.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(['dom0-hello-2.0-1.noarch', 'dom0-libgreet-2.0-1.noarch', 'dom0-tool-1.0-1.noarch']);
   });
 });
 
@@ -271,6 +290,17 @@ describe('dom0-update when dnf leaves verified updates out', () => {
     expect(skipping.stderr).toContain('warning: verified update dom0-tool-3.0-1.noarch of the installed dom0-tool.noarch 1.0-1 was not installed');
     expect(skipping.stderr).not.toContain('[INSTALL_NOTHING_DONE]');
     expect(skipping.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('fails an install by name that leaves the requested update out, not "Nothing changed"', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    // hello 2.0 needs libgreet 2.0, which the UpdateVM withholds; --nobest lets dnf keep hello 1.0
+    const hello = s.fixtures.packages.v2.filter((p) => p.fileName.startsWith('dom0-hello-'));
+    const r = await s.run(['-y', '--nobest', 'dom0-hello'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: hello.map((p) => p.path).join(':') });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('warning: verified update dom0-hello-2.0-1.noarch of the installed dom0-hello.noarch 1.0-1 was not installed');
+    expect(r.stderr).toContain('[INSTALL_NOTHING_DONE]');
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 

@@ -51,7 +51,7 @@ describe('builds withheld for their Obsoletes', () => {
   it('withholds the one build of an installed name that obsoletes another installed package', () => {
     const cached = [build('dom0-tool', '2.0', []), build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
     expect(obsoletingBuilds(cached, installed, [])).toEqual([
-      { package: cached[1], spec: 'dom0-tool-3.0-1.noarch', replaces: ['dom0-hello.noarch 1.0-1'] },
+      { package: cached[1], spec: 'dom0-tool-3.0-1.noarch', replaces: ['the installed dom0-hello.noarch 1.0-1'] },
     ]);
   });
 
@@ -72,6 +72,20 @@ describe('builds withheld for their Obsoletes', () => {
   it('lets in a build of a name the user named', () => {
     const cached = [build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
     expect(obsoletingBuilds(cached, installed, ['dom0-tool'])).toEqual([]);
+    expect(obsoletingBuilds(cached, installed, ['dom0-tool-3.0-1.noarch'])).toEqual([]);
+  });
+
+  it('does not take a glob as consent to a removal', () => {
+    const cached = [build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
+    expect(obsoletingBuilds(cached, installed, ['dom0-t*']).map((b) => b.spec)).toEqual(['dom0-tool-3.0-1.noarch']);
+  });
+
+  it('withholds a build whose Obsoletes match a requested name, in a version not installed', () => {
+    const cached = [build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '>=', evr: '2.0' }])];
+    expect(obsoletingBuilds(cached, installed, [])).toEqual([]);
+    expect(obsoletingBuilds(cached, installed, ['dom0-hello'])).toEqual([
+      { package: cached[0], spec: 'dom0-tool-3.0-1.noarch', replaces: ['the requested dom0-hello'] },
+    ]);
   });
 
   it('leaves names that are not installed to namesToWithhold', () => {
