@@ -62,7 +62,8 @@ function untrustedText(raw: string): string {
  * can come out short but never wraps.
  */
 function prefixedRows(prefix: string, text: string, columns: number | undefined): string[] {
-  const room = columns === undefined ? Infinity : columns - prefix.length - 1;
+  // no terminal, or one too narrow to fold into: one row, as the text is
+  const room = columns === undefined ? 0 : columns - prefix.length - 1;
   if (room < 20) return [`${prefix} ${text}`];
   const rows: string[] = [];
   let row = '';
