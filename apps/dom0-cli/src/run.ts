@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
 import { matchesSpec } from './package-match.ts';
-import { namesToWithhold, obsoletingBuilds, pinPublishedRepo, readCachedRepo, type ObsoletingBuild } from './withheld.ts';
+import { cachedRepoNames, namesToWithhold, obsoletingBuilds, pinPublishedRepo, readCachedRepo, type ObsoletingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -204,7 +204,7 @@ async function install(
     }
     reporter.stage('install', `Installing from the cached repository (${options.action})...`);
     const cached = await readCachedRepo(repoDir);
-    const withheld = namesToWithhold([...new Set(cached.map((p) => p.name))].sort(), installedBefore, options.packages);
+    const withheld = namesToWithhold(cachedRepoNames(cached), installedBefore, options.packages);
     if (withheld.length > 0) {
       reporter.info(`Not offered to dnf (in the cached repository, but neither installed nor requested): ${withheld.join(', ')}`);
     }

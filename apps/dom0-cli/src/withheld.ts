@@ -113,9 +113,14 @@ function parseCachedLine(line: string): CachedPackage {
   return { name, epoch, version, release, arch, obsoletes };
 }
 
+/** The distinct names of cached packages, sorted. */
+export function cachedRepoNames(packages: readonly CachedPackage[]): string[] {
+  return [...new Set(packages.map((p) => p.name))].sort();
+}
+
 /** Names of the packages in a published generation (see readCachedRepo). */
 export async function listCachedRepoNames(repoDir: string | undefined): Promise<string[]> {
-  return [...new Set((await readCachedRepo(repoDir)).map((p) => p.name))].sort();
+  return cachedRepoNames(await readCachedRepo(repoDir));
 }
 
 /** The names dnf must not see: in the cached repository, not installed, not requested. */
