@@ -30,6 +30,15 @@ describe('an unusable --workdir', () => {
     );
   });
 
+  it('under /proc is WORKDIR_UNUSABLE naming ENOENT, where Node\'s recursive mkdir would retry forever', async () => {
+    const workdir = '/proc/dom0-updates-no-such-dir/w';
+    const run = await agent(['sync-state', '--workdir', workdir], { input: state });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toBe(
+      `updatevm-agent: error: the working directory ${workdir} cannot be used: mkdir /proc/dom0-updates-no-such-dir: no such file or directory (ENOENT) [WORKDIR_UNUSABLE]`,
+    );
+  });
+
   it('that is a regular file is WORKDIR_UNUSABLE for run too, reported in the --json-progress done line', async () => {
     const workdir = join(dir, 'plainfile');
     await writeFile(workdir, '');

@@ -53,12 +53,23 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Makes the missing directories down to `dir` one at a time; returns the first failure, if any. */
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
+}
+
+/**
+ * Creates `dir` and any missing parents one at a time (`mkdir -p`); returns the first failure, if any.
+ * Node's recursive mkdir is not used: it reports ENOENT for a failure it does not expect (EROFS,
+ * EDQUOT, ...), and where mkdir says ENOENT under an existing parent (/proc) it retries forever.
+ */
 async function makeEachMissing(dir: string, mode: number): Promise<FsFailure | undefined> {
-  const missing: string[] = [];
-  for (let path = resolve(dir); !(await exists(path)); path = dirname(path)) {
+  const target = resolve(dir);
+  const missing = [target];
+  for (let path = dirname(target); path !== dirname(path) && !(await exists(path)); path = dirname(path)) {
     missing.unshift(path);
-    if (dirname(path) === path) break;
   }
   for (const path of missing) {
     try {
@@ -66,7 +77,8 @@ async function makeEachMissing(dir: string, mode: number): Promise<FsFailure | u
     } catch (error) {
       const failure = fsFailureOf(error);
       if (failure === undefined) throw error;
-      if (failure.code !== 'EEXIST') return failure;
+      // a parent that is no directory fails its child's mkdir (ENOTDIR); `dir` itself is checked here
+      if (failure.code !== 'EEXIST' || (path === target && !(await isDirectory(target)))) return failure;
     }
   }
   return undefined;
@@ -74,19 +86,10 @@ async function makeEachMissing(dir: string, mode: number): Promise<FsFailure | u
 
 /**
  * Creates `dir`, a directory of the working directory, with any missing parents; a failure is the
- * working directory's, named by its true cause. Node's recursive mkdir reports ENOENT for a failure
- * it does not expect (EROFS, EDQUOT, ...) while `dir` is missing, so on ENOENT the directories are
- * made one at a time and the first that fails gives its own errno.
+ * working directory's, named by the errno of the mkdir that failed (the failing path may be an
+ * ancestor of the working directory: still the working directory's failure).
  */
 export async function makeWorkdirDir(workdir: string, dir: string, mode: number): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true, mode });
-  } catch (error) {
-    const failure = fsFailureOf(error);
-    if (failure === undefined) throw error;
-    // undefined: made one at a time after all (something else created a parent meanwhile)
-    const cause = failure.code === 'ENOENT' ? await makeEachMissing(dir, mode) : failure;
-    // the failing path may be an ancestor of the working directory: still the workdir's failure
-    if (cause !== undefined) throw workdirError(cause, workdir);
-  }
+  const failure = await makeEachMissing(dir, mode);
+  if (failure !== undefined) throw workdirError(failure, workdir);
 }
