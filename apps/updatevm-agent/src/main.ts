@@ -1,6 +1,7 @@
 import { AgentError } from './errors.ts';
 import { ExitCode } from './exit-code.ts';
 import { runCli } from './cli/run-cli.ts';
+import { sanitize } from './text.ts';
 
 // A reader that went away (EPIPE) must not end the command with a stack trace; output lost for
 // another reason (a full disk) makes a command that would have succeeded fail.
@@ -17,8 +18,11 @@ const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
 }).catch((error: unknown) => {
-  process.stderr.write(`updatevm-agent: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
-  return error instanceof AgentError ? error.exitCode : ExitCode.failure;
+  // runCli reports every failure of a command itself; one that escapes it is a bug, said the same way
+  const [code, exit] = error instanceof AgentError ? [error.code, error.exitCode] : ['INTERNAL', ExitCode.failure];
+  const message = sanitize(error instanceof Error ? error.message : String(error));
+  process.stderr.write(`updatevm-agent: error: internal error: ${message} [${code}]\n`);
+  return exit;
 });
 // a failed write to a file or device reports its error on a later tick
 await new Promise((resolve) => setImmediate(resolve));
