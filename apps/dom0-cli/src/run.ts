@@ -15,6 +15,7 @@ import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, displayEvr, listInstalled, newerInstalled, type InstalledPackage } from './installed.ts';
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
 import { checkKeyring } from './keyring-check.ts';
+import { checkUpdatesDir } from './updates-dir-check.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
 import { Reporter, processSink, type OutputMode, type Sink } from './reporter.ts';
@@ -58,8 +59,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     if (!options.checkOnly && config.keyring.length === 0) {
       throw new ConfigError('CONFIG_NO_KEYRING', 'no KEYRING is configured: dom0 needs the pinned keys to verify packages');
     }
-    // before the UpdateVM downloads anything: a missing key would only fail the receiver later
-    if (!options.checkOnly) await checkKeyring(config.keyring);
+    // before the UpdateVM downloads anything: a bad key or updates dir would only fail the receiver later
+    if (!options.checkOnly) {
+      await checkKeyring(config.keyring);
+      checkUpdatesDir(config.updatesDir, config.transport === 'local');
+    }
     reporter.stage('lock', 'Taking the dom0-update lock...');
     const lock = await acquireLock(config.lockFile);
     try {
@@ -110,7 +114,7 @@ async function checkOnly(run: Run): Promise<number> {
     reporter.done('updates_available', EXIT.updatesAvailable, 'Updates are available.');
     return EXIT.updatesAvailable;
   }
-  throw agentFailure(exitCode, 'the check for updates failed: it is NOT known whether updates are available', reporter.agentError);
+  throw agentFailure(exitCode, 'the check for updates failed: it is NOT known whether updates are available', reporter.agentError, run.config.transport);
 }
 
 async function update(run: Run): Promise<number> {
@@ -140,7 +144,7 @@ async function update(run: Run): Promise<number> {
     throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} (${code}) and installed nothing`);
   }
   const failure =
-    agentError ?? receiverProblem(receiver, batch, config, reporter.receiverVerdict) ?? (exitCode !== 0 ? agentFailure(exitCode, 'downloading the updates failed', reporter.agentError) : undefined);
+    agentError ?? receiverProblem(receiver, batch, config, reporter.receiverVerdict) ?? (exitCode !== 0 ? agentFailure(exitCode, 'downloading the updates failed', reporter.agentError, config.transport) : undefined);
   if (failure !== undefined) {
     // the record is dom0's own: what it verified is worth saying even though the run failed
     if (batch !== undefined && batch.packages.length > 0) {
@@ -335,11 +339,13 @@ function isNewBatch(before: ResultRecord | undefined, after: ResultRecord | unde
   return after !== undefined && (before === undefined || after.sequence > before.sequence);
 }
 
-function agentFailure(exitCode: number, what: string, agentSaid: string | undefined): CliError {
+function agentFailure(exitCode: number, what: string, agentSaid: string | undefined, transport: Config['transport']): CliError {
   if (exitCode === EXIT.transport) {
     return new TransportError('TRANSPORT_FAILED', `${what}: the transport to the UpdateVM failed (exit 125)`, EXIT.transport);
   }
-  if (exitCode === EXIT.policyDenied) {
+  // only the agent's qrexec call to dom0 can be denied: a local agent sends on fd 3, and a 126 there
+  // is a shell's "cannot execute", not a policy's verdict
+  if (exitCode === EXIT.policyDenied && transport === 'qrexec') {
     return new TransportError('POLICY_DENIED', `${what}: the qrexec policy denied the service call (exit 126)`, EXIT.policyDenied);
   }
   const said = agentSaid === undefined ? 'see its output above' : `it said: ${agentSaid}`;

@@ -407,15 +407,34 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(r.stderr).toContain('TRANSPORT_SPAWN');
   });
 
-  it('passes on 125 (transport failure) and 126 (policy denied) from the agent, never as success', async () => {
+  it('passes on 125 (transport failure) from a local agent, and takes its 126 for its own failure, never as success', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    for (const code of [125, 126]) {
+    // a local agent sends on fd 3: no qrexec policy is asked, so a 126 is a shell's "cannot execute"
+    for (const [code, exit, name] of [[125, 125, 'TRANSPORT_FAILED'], [126, 1, 'AGENT_FAILED']] as const) {
       const agent = JSON.stringify(['sh', '-c', `cat >/dev/null; exit ${code}`]);
-      const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: agent });
-      expect(r.exitCode).toBe(code);
-      expect(r.stderr).toContain(code === 126 ? 'POLICY_DENIED' : 'TRANSPORT_FAILED');
-      const check = await s.run(['--check-only'], { DOM0_UPDATES_AGENT_COMMAND: agent });
-      expect(check.exitCode).toBe(code);
+      for (const args of [['-y'], ['--check-only']]) {
+        const r = await s.run(args, { DOM0_UPDATES_AGENT_COMMAND: agent });
+        expect(r.exitCode, r.stderr).toBe(exit);
+        expect(r.stderr).toContain(`[${name}]`);
+        expect(r.stderr).not.toContain('POLICY_DENIED');
+      }
+    }
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('passes on 125 and 126 (policy denied) through qrexec, never as success', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const bin = join(s.dir, 'qubes-bin');
+    mkdirSync(bin);
+    writeFileSync(s.configFile, readFileSync(s.configFile, 'utf8').replace('TRANSPORT=local\n', 'TRANSPORT=qrexec\nUPDATEVM=sys-test\n'));
+    for (const [code, name] of [[125, 'TRANSPORT_FAILED'], [126, 'POLICY_DENIED']] as const) {
+      // a stand-in for qvm-run whose service call ends as the agent would on that failure
+      writeFileSync(join(bin, 'qvm-run'), `#!/bin/sh\ncat >/dev/null; exit ${code}\n`, { mode: 0o755 });
+      for (const args of [['-y'], ['--check-only']]) {
+        const r = await s.run(args, { PATH: `${bin}:${s.dom0.env['PATH'] ?? ''}` });
+        expect(r.exitCode, r.stderr).toBe(code);
+        expect(r.stderr).toContain(`[${name}]`);
+      }
     }
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
