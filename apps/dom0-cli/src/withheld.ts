@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { InstallError } from './errors.ts';
 import { displayEvr, type InstalledPackage } from './installed.ts';
-import { matchesSpec } from './package-match.ts';
+import { isGlob, matchesSpec } from './package-match.ts';
 import { inDependencyRange } from './version-order.ts';
 
 /** Package names dnf can take as an exact --exclude pattern: no glob or other special characters. */
@@ -161,7 +161,7 @@ export function obsoletingBuilds(
   requested: readonly string[],
 ): ObsoletingBuild[] {
   const present = new Set(installed.map((p) => p.name));
-  const exact = requested.filter((spec) => !/[*?]/.test(spec));
+  const exact = requested.filter((spec) => !isGlob(spec));
   const builds: ObsoletingBuild[] = [];
   for (const pkg of cached) {
     if (!present.has(pkg.name) || exact.some((spec) => matchesSpec(pkg.name, spec))) continue;

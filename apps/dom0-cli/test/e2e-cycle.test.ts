@@ -82,6 +82,14 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(await installedPackages(s.dom0)).toEqual([...V1, 'dom0-extra-1.0-1.noarch'].sort());
   });
 
+  it('installs a package named by a [...] glob, which dnf reads as a glob too (never withheld)', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y', 'dom0-extr[a-c]']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('Not offered to dnf');
+    expect(await installedPackages(s.dom0)).toEqual([...V1, 'dom0-extra-1.0-1.noarch'].sort());
+  });
+
   it('updates an installed package named on the command line (the default action, install), with the dependency it was sent with', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['-y', 'dom0-hello']);
