@@ -282,6 +282,7 @@ function parseArgv(value: string, where: string): string[] {
   ) {
     throw new ConfigError('CONFIG_BAD_COMMAND', `${where}: expected a JSON array of strings, got "${printable(value)}"`);
   }
+  if (parsed[0] === '') throw new ConfigError('CONFIG_BAD_COMMAND', `${where}: the command (the array's first string) is empty`);
   return parsed;
 }
 

@@ -59,7 +59,16 @@ export function linkReceiver(
         return;
       }
       const [file = '', ...args] = argv;
-      const rx = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      let rx: ChildProcess;
+      try {
+        rx = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      } catch (error) {
+        // an argv spawn refuses outright (the config's parser lets none through): as a failed start
+        streamIn.destroy();
+        replyOut.end();
+        resolve({ kind: 'spawn-failed', message: error instanceof Error ? error.message : String(error) });
+        return;
+      }
       child = rx;
       let settled = false;
       const settle = (outcome: ReceiverOutcome): void => {

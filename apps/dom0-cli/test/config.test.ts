@@ -74,6 +74,9 @@ describe('config', () => {
     expect(resolveConfig([{ origin: 'file', settings: { TIMEOUT: ['315360000'] } }]).timeoutSeconds).toBe(315360000);
     expect(bad('AGENT_COMMAND', 'node agent.mjs')).toBe('CONFIG_BAD_COMMAND');
     expect(bad('AGENT_COMMAND', '[]')).toBe('CONFIG_BAD_COMMAND');
+    // an empty command would make spawn throw where no code says why
+    expect(bad('AGENT_COMMAND', '[""]')).toBe('CONFIG_BAD_COMMAND');
+    expect(bad('RECEIVER_COMMAND', '["", "receive"]')).toBe('CONFIG_BAD_COMMAND');
     expect(bad('UPDATEVM', 'sys-net; reboot')).toBe('CONFIG_BAD_VM_NAME');
     expect(bad('UPDATEVM', '-rf')).toBe('CONFIG_BAD_VM_NAME');
   });
