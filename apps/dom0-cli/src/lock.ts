@@ -8,7 +8,7 @@
  * with a clear message.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { LockError } from './errors.ts';
@@ -37,8 +37,7 @@ function lockText(): string {
 }
 
 /** Binds the lock's abstract name; undefined when another run holds it. */
-function bindMutex(path: string): Promise<Server | undefined> {
-  const canonical = join(realpathSync(dirname(path)), basename(path));
+function bindMutex(path: string, canonical: string): Promise<Server | undefined> {
   const name = `\0dom0-update-lock:${createHash('sha256').update(canonical).digest('hex')}`;
   // nothing is served: a process that connects is dropped at once
   const server = createServer((socket) => socket.destroy());
@@ -56,8 +55,14 @@ function bindMutex(path: string): Promise<Server | undefined> {
 }
 
 export async function acquireLock(path: string): Promise<Lock> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  const mutex = await bindMutex(path);
+  let canonicalDir: string;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    canonicalDir = realpathSync(dirname(path));
+  } catch (error) {
+    throw new LockError('LOCK_UNAVAILABLE', `cannot make the lock file's directory ${dirname(path)}: ${(error as Error).message}`);
+  }
+  const mutex = await bindMutex(path, join(canonicalDir, basename(path)));
   if (mutex === undefined) {
     const owner = parseOwner(readText(path) ?? '');
     throw new LockError('LOCK_HELD', `another dom0-update is running${owner === undefined ? '' : ` (pid ${owner.pid}, lock file ${path})`}; wait for it to finish`);
@@ -85,7 +90,9 @@ function acquireLockFile(path: string): Lock {
     try {
       // link(2) publishes the lock with its pid already written: no reader sees an empty lock.
       const temp = `${path}.${process.pid}.tmp`;
-      const fd = openSync(temp, 'w', 0o644);
+      // one left by a crashed run whose pid this is now; created anew, never written through a link
+      rmSync(temp, { force: true });
+      const fd = openSync(temp, 'wx', 0o644);
       writeSync(fd, lockText());
       closeSync(fd);
       try {

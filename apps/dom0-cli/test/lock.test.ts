@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,27 @@ describe('acquireLock', () => {
     expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
     lock.release();
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('is LOCK_UNAVAILABLE, naming the directory, when the lock file\'s directory cannot be made', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'afile'), '');
+    const error = await acquireLock(join(dir, 'afile', 'sub', 'lock')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockError);
+    expect((error as LockError).code).toBe('LOCK_UNAVAILABLE');
+    expect((error as LockError).message).toContain(`cannot make the lock file's directory ${join(dir, 'afile', 'sub')}: ENOTDIR`);
+  });
+
+  it('writes its lock anew past a temporary file or link a crashed run with this pid left, never through it', async () => {
+    const dir = scratch();
+    const path = join(dir, 'lock');
+    const target = join(dir, 'target');
+    writeFileSync(target, 'keep\n');
+    symlinkSync(target, `${path}.${process.pid}.tmp`);
+    const lock = await acquireLock(path);
+    expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
+    expect(readFileSync(target, 'utf8')).toBe('keep\n');
+    lock.release();
   });
 
   it('takes over a lock whose pid now belongs to another process (start time differs), and a garbled one', async () => {
