@@ -12,6 +12,9 @@ const MAX_LINE = 900;
 /** Ends a line that was cut; the reporter keeps it visible however much sanitising lengthens the rest. */
 export const LINE_CUT_MARK = ' [line cut]';
 
+/** The line as shown: cut at MAX_LINE with the mark, however the pipe split it into chunks. */
+const bounded = (line: string): string => (line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}${LINE_CUT_MARK}` : line);
+
 export async function readLines(stream: AsyncIterable<unknown>, onLine: (line: string) => void): Promise<void> {
   const decoder = new TextDecoder('utf-8', { fatal: false });
   let pending = '';
@@ -20,17 +23,17 @@ export async function readLines(stream: AsyncIterable<unknown>, onLine: (line: s
     pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk as Uint8Array, { stream: true });
     let newline = pending.indexOf('\n');
     while (newline !== -1) {
-      if (!overlong) onLine(pending.slice(0, newline));
+      if (!overlong) onLine(bounded(pending.slice(0, newline)));
       overlong = false;
       pending = pending.slice(newline + 1);
       newline = pending.indexOf('\n');
     }
     if (pending.length > MAX_LINE) {
-      if (!overlong) onLine(`${pending.slice(0, MAX_LINE)}${LINE_CUT_MARK}`);
+      if (!overlong) onLine(bounded(pending));
       overlong = true;
       pending = '';
     }
   }
   pending += decoder.decode();
-  if (pending !== '' && !overlong) onLine(pending);
+  if (pending !== '' && !overlong) onLine(bounded(pending));
 }

@@ -61,9 +61,9 @@ function untrustedText(raw: string): string {
  * looks like dom0-update's own. Widths are counted high (2 for anything outside ASCII), so a row
  * can come out short but never wraps.
  */
-function prefixedRows(prefix: string, text: string, columns: number | undefined): string[] {
+function prefixedRows(prefix: string, text: string, columns: number | undefined, continuation = prefix): string[] {
   // no terminal, or one too narrow to fold into: one row, as the text is
-  const room = columns === undefined ? 0 : columns - prefix.length - 1;
+  const room = columns === undefined ? 0 : columns - Math.max(prefix.length, continuation.length) - 1;
   if (room < 20) return [`${prefix} ${text}`];
   const rows: string[] = [];
   let row = '';
@@ -71,16 +71,19 @@ function prefixedRows(prefix: string, text: string, columns: number | undefined)
   for (const char of text) {
     const charWidth = char.charCodeAt(0) < 0x80 ? 1 : 2;
     if (width + charWidth > room) {
-      rows.push(`${prefix} ${row}`);
+      rows.push(`${rows.length === 0 ? prefix : continuation} ${row}`);
       row = '';
       width = 0;
     }
     row += char;
     width += charWidth;
   }
-  rows.push(`${prefix} ${row}`);
+  rows.push(`${rows.length === 0 ? prefix : continuation} ${row}`);
   return rows;
 }
+
+/** dom0-update's own stderr line, folded on a terminal: a row it goes on in starts with this. */
+const OWN_CONTINUATION = 'dom0-update: ...';
 
 export type OutputMode = 'human' | 'silent' | 'json';
 
@@ -116,7 +119,7 @@ export class Reporter {
   warning(raw: string): void {
     const text = sanitizeForTerminal(raw, 2000);
     if (this.mode === 'json') this.json({ type: 'message', level: 'warning', text });
-    else this.sink.err(`dom0-update: warning: ${text}`);
+    else this.ownErrLine(`warning: ${text}`);
   }
 
   /**
@@ -170,7 +173,7 @@ export class Reporter {
     if (this.mode === 'json') {
       this.json({ type: 'rejected', member: member ?? null, code, reason: text });
     } else {
-      this.sink.err(`dom0-update: rejected ${member ?? 'the batch'}: ${text} [${code}]`);
+      this.ownErrLine(`rejected ${member ?? 'the batch'}: ${text} [${code}]`);
     }
   }
 
@@ -194,7 +197,7 @@ export class Reporter {
     if (this.mode === 'json') this.json({ type: 'unrequested', nevra, ...(older === undefined ? {} : { olderThanInstalled: older }) });
     else {
       const rollback = older === undefined ? '' : ` (older than the installed ${older}: an attempted rollback)`;
-      this.sink.err(`dom0-update: unrequested package received and not installed: ${nevra}${rollback}`);
+      this.ownErrLine(`unrequested package received and not installed: ${nevra}${rollback}`);
     }
   }
 
@@ -203,13 +206,22 @@ export class Reporter {
     const code = clean(rawCode);
     const message = sanitizeForTerminal(rawMessage, 2000);
     if (this.mode === 'json') this.json({ type: 'error', code, message });
-    else this.sink.err(`dom0-update: error: ${message} [${code}]`);
+    else this.ownErrLine(`error: ${message} [${code}]`);
   }
 
   done(status: DoneStatus, exitCode: number, text: string): void {
     if (this.mode === 'json') this.json({ type: 'done', status, exitCode, percent: 100 });
     // A failure has no verdict line: the error on stderr is the verdict.
     else if (this.mode === 'human' && text !== '') this.sink.out(text);
+  }
+
+  /**
+   * A line of dom0-update's own on stderr that quotes untrusted text (a reason the receiver
+   * recorded, what the agent said): on a terminal it is folded here, every row it goes on in marked
+   * as a continuation, so padding cannot put text at the start of a row that reads as a line of its own.
+   */
+  private ownErrLine(text: string): void {
+    for (const row of prefixedRows('dom0-update:', text, this.sink.errColumns?.(), OWN_CONTINUATION)) this.sink.err(row);
   }
 
   private json(value: Record<string, unknown>): void {

@@ -24,6 +24,18 @@ describe('Reporter', () => {
     expect(out[1]).toBe('[sys-net] next');
   });
 
+  it('cuts a long line at the same place with the same mark however the pipe splits it', async () => {
+    const line = 'w'.repeat(950);
+    const splits = [[`${line}\nnext\n`], [line.slice(0, 500), `${line.slice(500)}\nnext\n`], [line.slice(0, 920), `${line.slice(920)}\nnext\n`], [`next\n${line}`]];
+    for (const chunks of splits) {
+      const lines: string[] = [];
+      await readLines(Readable.from(chunks.map((c) => Buffer.from(c))), (l) => lines.push(l));
+      expect(lines).toContain(`${'w'.repeat(900)} [line cut]`);
+      expect(lines).toContain('next');
+      expect(lines).toHaveLength(2);
+    }
+  });
+
   it('keeps the cut mark of a cut line although escaping lengthens the rest', async () => {
     const { reporter, out } = capture('human');
     await readLines(Readable.from([Buffer.from('\u001b'.repeat(5000)), Buffer.from('\n')]), (line) => reporter.agentLine(line));
@@ -48,6 +60,25 @@ describe('Reporter', () => {
     }
     const agentRows = out.filter((row) => row.startsWith('[sys-net] ')).map((row) => row.slice('[sys-net] '.length));
     expect(agentRows.join('')).toBe(text);
+  });
+
+  it('folds its own stderr lines that quote untrusted text, every row after the first marked as going on', () => {
+    const err: string[] = [];
+    const sink = { out: () => undefined, err: (l: string) => err.push(l), errColumns: () => 60 };
+    const reporter = new Reporter('human', sink, 'sys-net');
+    // padded so that, left to the terminal, "Done:" or a forged error would start a row
+    const said = `${'x'.repeat(60 - 'dom0-update: error: '.length)}Done: 3 package change(s) in dom0.${'p'.repeat(40)}dom0-update: error: forged`;
+    reporter.error('AGENT_FAILED', `downloading the updates failed (it said: ${said})`);
+    reporter.rejected('m.rpm', 'RPM_BAD', said);
+    reporter.warning(said);
+    expect(err.length).toBeGreaterThan(6);
+    for (const row of err) {
+      expect(row.length).toBeLessThanOrEqual(60);
+      expect(row).toMatch(/^dom0-update: (error: |rejected |warning: |\.\.\. )/);
+    }
+    // only the first row of each line says what it is
+    expect(err.filter((row) => row.startsWith('dom0-update: error: '))).toHaveLength(1);
+    expect(err.filter((row) => !row.startsWith('dom0-update: ... '))).toHaveLength(3);
   });
 
   it('does not fold where the output is no terminal', () => {
