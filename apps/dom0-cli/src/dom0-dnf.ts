@@ -26,7 +26,8 @@ export function dom0DnfBaseArgs(config: Config, request: Dom0DnfRequest): string
     '--setopt=gpgcheck=1',
     '--setopt=localpkg_gpgcheck=1',
     ...(request.assumeYes ? ['-y'] : []),
-    ...(request.mode === 'human' ? [] : ['-q']),
+    // quiet only where nobody answers a prompt: without -y the user reads the summary first
+    ...(request.mode !== 'human' && request.assumeYes ? ['-q'] : []),
     ...request.extraOptions,
   ];
 }
@@ -74,7 +75,7 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
   const interrupt = run.interrupt ?? NEVER_INTERRUPTED;
   interrupt.throwIfInterrupted();
   // In --json-progress mode stdout carries only our JSON lines, so dnf talks on stderr. In
-  // --silent mode dnf's summary is dropped, unless it has to ask (no -y) and needs the terminal.
+  // --silent mode dnf's output is dropped, unless it has to ask (no -y) and needs the terminal.
   // Where our own output is a pipe or a file, dnf writes into a pipe of ours instead: a reader
   // that goes away (`dom0-update | less`, quit midway) must not kill dnf by SIGPIPE in the middle
   // of its rpm transaction. On a terminal dnf keeps the terminal (its progress bars, its prompt).
@@ -83,13 +84,15 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
     reject: false,
     stdin: 'inherit',
     env: { HOME: run.home },
-    stdout: mode === 'json' ? ['pipe'] : mode === 'silent' && assumeYes ? 'ignore' : direct(process.stdout),
+    stdout: mode === 'json' ? 'pipe' : mode === 'silent' && assumeYes ? 'ignore' : direct(process.stdout),
     stderr: direct(process.stderr),
-    buffer: mode === 'json' ? { stdout: true, stderr: false } : false,
+    buffer: false,
     // dnf is never SIGKILLed by dom0-update: a transaction cut off midway leaves dom0 half updated.
     forceKillAfterDelay: false,
   });
-  if (mode !== 'json') subprocess.stdout?.on('data', (chunk: Buffer) => forward(chunk, process.stdout, process.stderr));
+  // as it comes, so a prompt (no -y) is seen while dnf waits for the answer
+  if (mode === 'json') subprocess.stdout?.on('data', (chunk: Buffer) => forward(chunk, process.stderr, process.stderr));
+  else subprocess.stdout?.on('data', (chunk: Buffer) => forward(chunk, process.stdout, process.stderr));
   subprocess.stderr?.on('data', (chunk: Buffer) => forward(chunk, process.stderr, process.stdout));
   // A signal to dom0-update goes to dnf, which handles it itself (it stops safely); dom0-update
   // waits for dnf to exit however long that takes. A Ctrl-C on a terminal already reached dnf (it
@@ -106,7 +109,6 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
     unsubscribe();
     unsubscribeRepeat();
   }
-  if (mode === 'json' && typeof result.stdout === 'string' && result.stdout !== '') process.stderr.write(`${result.stdout}\n`);
   if (interrupt.signal !== undefined) {
     throw interruptedError(
       interrupt.signal,

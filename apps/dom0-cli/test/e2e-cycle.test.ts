@@ -82,6 +82,23 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(await installedPackages(s.dom0)).toEqual([...V1, 'dom0-extra-1.0-1.noarch'].sort());
   });
 
+  it('shows dnf\'s summary and prompt on stderr while it waits for an answer with --json-progress and no -y', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const run = s.start(['--json-progress']);
+    const deadline = Date.now() + 60_000;
+    while (!/Is this ok/.test(run.stderrSoFar()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // dnf is still waiting: the prompt came as dnf printed it, not after it exited
+    expect(run.stderrSoFar()).toMatch(/Is this ok/);
+    expect(run.stderrSoFar()).toMatch(/Upgrad/);
+    run.answer('y\n');
+    const r = await run.exited;
+    expect(r.exitCode, r.stderr).toBe(0);
+    // stdout carries only the JSON lines
+    expect(() => jsonLines(r.stdout)).not.toThrow();
+    expect(r.stdout).not.toMatch(/Is this ok/);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+  });
+
   it('installs a package named by a [...] glob, which dnf reads as a glob too (never withheld)', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['-y', 'dom0-extr[a-c]']);

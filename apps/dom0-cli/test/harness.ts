@@ -22,6 +22,10 @@ export interface Started {
   readonly pid: number;
   /** What it printed on stdout so far. */
   stdoutSoFar(): string;
+  /** What it printed on stderr so far. */
+  stderrSoFar(): string;
+  /** Writes to its stdin (a prompt's answer) and closes it. */
+  answer(text: string): void;
   readonly exited: Promise<RunResult>;
 }
 
@@ -123,11 +127,15 @@ export async function makeScenario(options: {
         stdin: 'pipe',
       });
       let stdout = '';
+      let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString('utf8');
       });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+      });
       const exited = child.then((r) => ({ exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr }));
-      return { pid: child.pid ?? -1, stdoutSoFar: () => stdout, exited };
+      return { pid: child.pid ?? -1, stdoutSoFar: () => stdout, stderrSoFar: () => stderr, answer: (text) => child.stdin.end(text), exited };
     },
     close: async () => {
       await mirror.close();
