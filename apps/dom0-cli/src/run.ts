@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
 import { matchesSpec } from './package-match.ts';
-import { cachedRepoNames, namesToWithhold, obsoletingBuilds, pinPublishedRepo, readCachedRepo, type ObsoletingBuild } from './withheld.ts';
+import { cachedRepoNames, namesToWithhold, obsoletingBuilds, readCachedRepo, type ObsoletingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -16,6 +16,7 @@ import { diffInstalled, displayEvr, listInstalled, newerInstalled, type Installe
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
 import { checkKeyring } from './keyring-check.ts';
 import { checkUpdatesDir } from './updates-dir-check.ts';
+import { snapshotPublishedRepo } from './repo-snapshot.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
 import { Reporter, processSink, type OutputMode, type Sink } from './reporter.ts';
@@ -180,8 +181,9 @@ async function install(
   received: readonly ReceivedPackage[],
 ): Promise<number> {
   const { config, options, reporter, interrupt } = run;
-  // One snapshot for both the withheld names and dnf (see pinPublishedRepo).
-  const repoDir = pinPublishedRepo(config.updatesDir);
+  // One snapshot for both the withheld names and dnf, which no later publication can change or prune.
+  const snapshot = snapshotPublishedRepo(config.updatesDir);
+  const repoDir = snapshot?.dir;
   let reposDir: string | undefined;
   let home: string | undefined;
   let obsoleting: ObsoletingBuild[] = [];
@@ -234,6 +236,7 @@ async function install(
     }
   } finally {
     for (const dir of [reposDir, home]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    snapshot?.remove();
   }
   reporter.stage('check', 'Checking what changed...');
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);

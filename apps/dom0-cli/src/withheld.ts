@@ -22,10 +22,10 @@ const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$/;
 
 /**
  * The published generation behind `<updatesDir>/repo`, resolved once. The names dom0 withholds and
- * the repository dnf reads must be the same snapshot: the receiver may publish a new generation at
- * any moment (an UpdateVM can call the service whenever it likes), and generations never change,
- * so dnf is pointed at this directory rather than at the `repo` link. Undefined when nothing was
- * ever published.
+ * the repository dnf reads must be the same: the receiver may publish a new generation at any
+ * moment (an UpdateVM can call the service whenever it likes), and generations never change, so
+ * dnf reads a snapshot of this directory (repo-snapshot.ts) rather than the `repo` link.
+ * Undefined when nothing was ever published.
  */
 export function pinPublishedRepo(updatesDir: string): string | undefined {
   try {

@@ -1,7 +1,8 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFixtures, buildPackage, installedPackages } from '@dom0-updates/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SNAPSHOT_PREFIX } from '../src/repo-snapshot.ts';
 import { jsonLines, makeRepo, makeScenario, type Scenario } from './harness.ts';
 import { settledState } from './support/process-state.ts';
 
@@ -80,6 +81,8 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(lines.at(-1)).toEqual({ type: 'done', status: 'success', exitCode: 0, percent: 100 });
     expect(lines.map((l) => l['stage']).filter(Boolean)).toEqual(['lock', 'sync', 'download', 'verify', 'install', 'check']);
     expect(await installedPackages(s.dom0)).toEqual([...V1, 'dom0-extra-1.0-1.noarch'].sort());
+    // dnf read a snapshot of the generation, removed when it was done
+    expect(readdirSync(s.updatesDir).filter((name) => name.startsWith(SNAPSHOT_PREFIX))).toEqual([]);
   });
 
   it('shows dnf\'s summary and prompt on stderr while it waits for an answer with --json-progress and no -y', async () => {
