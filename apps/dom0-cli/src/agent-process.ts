@@ -14,8 +14,8 @@ import { linkReceiver, type ReceiverLink, type ReceiverOutcome } from './receive
 import { agentDeadlineSeconds, type AgentRun } from './transport.ts';
 
 /** The agent's fds for the local transport: the update stream out of it, dom0's reply into it. */
-export const STREAM_FD = 3;
-export const REPLY_FD = 4;
+const STREAM_FD = 3;
+const REPLY_FD = 4;
 
 /** The most the agent may print before the rest is dropped (it must not flood dom0's terminal). */
 const MAX_OUTPUT_LINES = 5000;

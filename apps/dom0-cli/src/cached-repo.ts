@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const CACHED_REPO_ID = 'dom0-updates-cached';
+const CACHED_REPO_ID = 'dom0-updates-cached';
 
 /** `repoDir` defaults to the `repo` link; a run pins the generation it resolved instead. */
 export function cachedRepoDefinition(updatesDir: string, keyring: readonly string[], repoDir = join(updatesDir, 'repo')): string {

@@ -8,9 +8,9 @@ import { isAbsolute, normalize } from 'node:path';
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { ConfigError, UsageError } from './errors.ts';
 
-export const DEFAULT_CONFIG_FILE = '/etc/dom0-updates/config';
-export const CONFIG_ENV = 'DOM0_UPDATES_CONFIG';
-export const ENV_PREFIX = 'DOM0_UPDATES_';
+const DEFAULT_CONFIG_FILE = '/etc/dom0-updates/config';
+const CONFIG_ENV = 'DOM0_UPDATES_CONFIG';
+const ENV_PREFIX = 'DOM0_UPDATES_';
 
 export type Transport = 'qrexec' | 'local';
 
@@ -83,11 +83,11 @@ export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type RawSettings = Partial<Record<ConfigKey, string[]>>;
 
 /** Where a raw value came from, so an error can say which layer to fix. */
-export type Origin = 'file' | 'env' | 'flag';
+type Origin = 'file' | 'env' | 'flag';
 
 const KEY_SET: ReadonlySet<string> = new Set(CONFIG_KEYS);
 
-export function isConfigKey(name: string): name is ConfigKey {
+function isConfigKey(name: string): name is ConfigKey {
   return KEY_SET.has(name);
 }
 
@@ -102,10 +102,10 @@ export function parseVmName(value: string, where: string): string {
 }
 
 /** Where each value of a key was read (`file:line`), in the order of its values. */
-export type SettingLocations = Partial<Record<ConfigKey, string[]>>;
+type SettingLocations = Partial<Record<ConfigKey, string[]>>;
 
 /** One layer of the configuration; a file layer also says where each value stands. */
-export interface SettingsLayer {
+interface SettingsLayer {
   readonly origin: Origin;
   readonly settings: RawSettings;
   readonly locations?: SettingLocations;
@@ -154,7 +154,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   return out;
 }
 
-export function readConfigFile(path: string, required: boolean): SettingsLayer {
+function readConfigFile(path: string, required: boolean): SettingsLayer {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -58,7 +58,7 @@ export function dom0DnfInstallArgs(
   ];
 }
 
-export interface Dom0DnfRun {
+interface Dom0DnfRun {
   readonly mode: OutputMode;
   /** What dnf does, for messages: "upgrade", "clean all". */
   readonly what: string;

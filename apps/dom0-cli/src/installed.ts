@@ -42,6 +42,11 @@ export function parseInstalled(text: string): InstalledPackage[] {
   return out;
 }
 
+/** The `epoch:version-release` of a package header's fields, the form rpm -qa gives here. */
+export function evrOf(pkg: { readonly epoch: string | number; readonly version: string; readonly release: string }): string {
+  return `${pkg.epoch}:${pkg.version}-${pkg.release}`;
+}
+
 /** Display form of an EVR: the epoch only when it is not zero. */
 export function displayEvr(evr: string): string {
   return evr.startsWith('0:') ? evr.slice(2) : evr;

@@ -5,7 +5,7 @@
  * does an update held back by a dependency dom0 withheld; either way the user must hear that the
  * updates they received are not in dom0, rather than see them listed as unrequested.
  */
-import { newestInstalled, type InstalledPackage } from './installed.ts';
+import { evrOf, newestInstalled, type InstalledPackage } from './installed.ts';
 import type { ReceivedPackage } from './result-record.ts';
 import { compareEvr } from './version-order.ts';
 
@@ -19,7 +19,7 @@ export interface MissedUpgrade {
 export function missedUpgrades(received: readonly ReceivedPackage[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
   const missed: MissedUpgrade[] = [];
   for (const pkg of received) {
-    const evr = `${pkg.epoch}:${pkg.version}-${pkg.release}`;
+    const evr = evrOf(pkg);
     const newest = newestInstalled(installed, pkg.name, pkg.arch);
     if (newest !== undefined && compareEvr(evr, newest.evr) > 0) missed.push({ received: pkg, installed: newest.evr });
   }

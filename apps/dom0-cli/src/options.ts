@@ -7,7 +7,7 @@ import { DNF_OPTION_RULES, DNF_SETOPT_KEYS, PACKAGE_SPEC_PATTERN, REPO_ID_PATTER
 import { CONFIG_KEYS, type ConfigKey, type RawSettings } from './config.ts';
 import { UsageError } from './errors.ts';
 
-export const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade'] as const;
+const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface RunOptions {
@@ -235,7 +235,7 @@ function parseRepos(option: string, value: string): string[] {
 }
 
 /** The dnf settings `--setopt` may change: the protocol's list, which the agent enforces too. */
-export const SETOPT_KEYS: ReadonlySet<string> = DNF_SETOPT_KEYS;
+const SETOPT_KEYS: ReadonlySet<string> = DNF_SETOPT_KEYS;
 
 /** dnf options that are allowed only with a value, in `--name=VALUE` form. */
 const VALUE_FORMS: ReadonlyMap<string, string> = new Map([

@@ -6,8 +6,8 @@
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { LINE_CUT_MARK } from './output-lines.ts';
 
-export type Stage = 'lock' | 'sync' | 'download' | 'verify' | 'install' | 'check';
-export type DoneStatus = 'success' | 'no_updates' | 'updates_available' | 'error';
+type Stage = 'lock' | 'sync' | 'download' | 'verify' | 'install' | 'check';
+type DoneStatus = 'success' | 'no_updates' | 'updates_available' | 'error';
 export type ChangeKind = 'installed' | 'upgraded' | 'downgraded' | 'reinstalled' | 'removed';
 
 export interface PackageChange {

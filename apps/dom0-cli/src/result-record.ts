@@ -27,7 +27,7 @@ export type ResultRecord =
       readonly error: { readonly code: string; readonly member: string | undefined; readonly message: string };
     };
 
-export const RESULT_FILE = 'result.json';
+const RESULT_FILE = 'result.json';
 
 /** Returns the record, or undefined when no batch was ever received. */
 export function readResultRecord(updatesDir: string): ResultRecord | undefined {

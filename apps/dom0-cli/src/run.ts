@@ -12,7 +12,7 @@ import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
-import { diffInstalled, displayEvr, listInstalled, newerInstalled, type InstalledPackage } from './installed.ts';
+import { diffInstalled, displayEvr, evrOf, listInstalled, newerInstalled, type InstalledPackage } from './installed.ts';
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
 import { checkKeyring } from './keyring-check.ts';
 import { checkUpdatesDir } from './updates-dir-check.ts';
@@ -20,6 +20,7 @@ import { snapshotPublishedRepo } from './repo-snapshot.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
 import { Reporter, processSink, type OutputMode, type Sink } from './reporter.ts';
+import type { UpdateRequest } from '@dom0-updates/protocol';
 import { buildRequest } from './request.ts';
 import { readResultRecord, type ReceivedPackage, type ResultRecord } from './result-record.ts';
 import { encodeState } from './state-sync.ts';
@@ -61,6 +62,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
       throw new ConfigError('CONFIG_NO_KEYRING', 'no KEYRING is configured: dom0 needs the pinned keys to verify packages');
     }
     // before the UpdateVM downloads anything: a bad key or updates dir would only fail the receiver later
+    // what the agent is asked, validated as the agent would before anything is locked or read
+    const request = buildRequest(options, config.releasever);
     if (!options.checkOnly) {
       await checkKeyring(config.keyring);
       checkUpdatesDir(config.updatesDir, config.transport === 'local');
@@ -71,7 +74,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
       const updateVm = await findUpdateVm(config);
       interrupt.throwIfInterrupted();
       reporter = reporter.withUpdateVm(updateVm);
-      const run: Run = { config, options, updateVm, reporter, interrupt };
+      const run: Run = { config, options, request, updateVm, reporter, interrupt };
       return options.checkOnly ? await checkOnly(run) : await update(run);
     } finally {
       lock.release();
@@ -101,6 +104,7 @@ interface Run {
   readonly updateVm: string;
   readonly reporter: Reporter;
   readonly interrupt: Interrupt;
+  readonly request: UpdateRequest;
 }
 
 async function checkOnly(run: Run): Promise<number> {
@@ -183,7 +187,9 @@ async function install(
   const { config, options, reporter, interrupt } = run;
   // One snapshot for both the withheld names and dnf, which no later publication can change or prune.
   const snapshot = snapshotPublishedRepo(config.updatesDir);
-  const repoDir = snapshot?.dir;
+  // never the live link with nothing withheld: a run gets here only after something was published
+  if (snapshot === undefined) throw new InstallError('CACHED_REPO_QUERY', `there is no published repository at ${join(config.updatesDir, 'repo')}`);
+  const repoDir = snapshot.dir;
   let reposDir: string | undefined;
   let home: string | undefined;
   let obsoleting: ObsoletingBuild[] = [];
@@ -236,7 +242,7 @@ async function install(
     }
   } finally {
     for (const dir of [reposDir, home]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-    snapshot?.remove();
+    snapshot.remove();
   }
   reporter.stage('check', 'Checking what changed...');
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
@@ -244,13 +250,13 @@ async function install(
   for (const change of changes) reporter.change(change);
   // Withheld for its Obsoletes: said why, and not a failure (naming it is the user's choice).
   const obsoletingBuild = (pkg: ReceivedPackage): ObsoletingBuild | undefined =>
-    obsoleting.find(({ package: b }) => b.name === pkg.name && b.arch === pkg.arch && `${b.epoch}:${b.version}-${b.release}` === `${pkg.epoch}:${pkg.version}-${pkg.release}`);
+    obsoleting.find(({ package: b }) => b.name === pkg.name && b.arch === pkg.arch && evrOf(b) === evrOf(pkg));
   // Also when dnf changed something else: one harmless upgrade must not hide a held-back update.
   // An install by name too: a requested update left out (another build took its place) is not done.
   const missed = options.action === 'upgrade' || options.action === 'install' ? missedUpgradesToReport(run, received, installedAfter).filter((m) => obsoletingBuild(m.received) === undefined) : [];
   const present = new Set(installedAfter.map((p) => `${p.name}.${p.arch} ${p.evr}`));
   for (const pkg of received) {
-    const installed = present.has(`${pkg.name}.${pkg.arch} ${pkg.epoch}:${pkg.version}-${pkg.release}`);
+    const installed = present.has(`${pkg.name}.${pkg.arch} ${evrOf(pkg)}`);
     if (installed || missed.some((m) => m.received === pkg)) continue;
     const build = obsoletingBuild(pkg);
     if (build !== undefined) {
@@ -259,7 +265,7 @@ async function install(
       );
       continue;
     }
-    const newer = newerInstalled(installedAfter, pkg.name, pkg.arch, `${pkg.epoch}:${pkg.version}-${pkg.release}`);
+    const newer = newerInstalled(installedAfter, pkg.name, pkg.arch, evrOf(pkg));
     if (options.packages.some((spec) => matchesSpec(pkg.name, spec))) {
       // a downgrade was asked for: an older version is what the user wanted, not an attack
       const rollback = newer === undefined || options.action === 'downgrade' ? '' : ` (older than the installed ${displayEvr(newer.evr)}: an attempted rollback)`;
@@ -302,9 +308,8 @@ function missedUpgradesToReport({ options }: Run, received: readonly ReceivedPac
   return missedUpgrades(received, installed).filter((m) => wanted(m.received.name));
 }
 
-async function startAgent({ config, options, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {
+async function startAgent({ config, options, request, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {
   const files = collectStateFiles(config);
-  const request = buildRequest(options, config.releasever);
   reporter.stage('download', `Running the agent in ${updateVm}...`);
   // Local transport: dom0 starts its own receiver for the agent's stream (never for a check, which
   // sends nothing). With qrexec, dom0's qrexec daemon starts it through qubes.ReceiveUpdates.

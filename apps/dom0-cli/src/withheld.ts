@@ -12,8 +12,9 @@
 import { readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { InstallError } from './errors.ts';
-import { displayEvr, type InstalledPackage } from './installed.ts';
+import { displayEvr, evrOf, type InstalledPackage } from './installed.ts';
 import { isGlob, matchesSpec } from './package-match.ts';
 import { inDependencyRange } from './version-order.ts';
 
@@ -40,7 +41,7 @@ export function pinPublishedRepo(updatesDir: string): string | undefined {
 const QUERY_BATCH = 256;
 
 /** One `Obsoletes:` entry of a package: a name and, unless `flags` is empty, a version range. */
-export interface Obsolete {
+interface Obsolete {
   readonly name: string;
   /** As rpm's depflags format prints them: `<`, `<=`, `=`, `>=`, `>`, or empty. */
   readonly flags: string;
@@ -101,7 +102,7 @@ function parseCachedLine(line: string): CachedPackage {
   if (!PLAIN_NAME.test(name)) {
     throw new InstallError(
       'CACHED_REPO_BAD_NAME',
-      `the cached repository holds a package whose name cannot be withheld exactly: "${name.replace(/[^\x20-\x7e]/g, '?')}"`,
+      `the cached repository holds a package whose name cannot be withheld exactly: "${sanitizeForTerminal(name, 300)}"`,
     );
   }
   // a tab inside an Obsoletes entry would shift every field after it
@@ -182,7 +183,7 @@ function exactBuildSpec(pkg: CachedPackage): string {
   if (!/^\d{1,10}$/.test(pkg.epoch) || ![pkg.version, pkg.release, pkg.arch].every((part) => PLAIN_EVR_PART.test(part))) {
     throw new InstallError(
       'CACHED_REPO_BAD_NAME',
-      `the cached repository's ${pkg.name} obsoletes an installed package, and its version cannot be withheld exactly: "${`${pkg.epoch}:${pkg.version}-${pkg.release}.${pkg.arch}`.replace(/[^\x20-\x7e]/g, '?')}"`,
+      `the cached repository's ${pkg.name} obsoletes an installed package, and its version cannot be withheld exactly: "${sanitizeForTerminal(`${evrOf(pkg)}.${pkg.arch}`, 300)}"`,
     );
   }
   const epoch = pkg.epoch === '0' ? '' : `${pkg.epoch}:`;

@@ -27,6 +27,17 @@ describe('main in text mode', () => {
     expect(r.out).toEqual([]);
   });
 
+  it('refuses a request the agent would refuse (too many packages) before taking the lock', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'config'), `TRANSPORT=local\nLOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
+    const packages = Array.from({ length: 1025 }, (_, i) => `pkg${i}`);
+    const r = await capture([`--config=${join(dir, 'config')}`, '--check-only', ...packages]);
+    expect(r.code).toBe(2);
+    expect(r.err.join('\n')).toContain('request.packages: has more than 1024 items [USAGE_BAD_REQUEST]');
+    expect(r.out).toEqual([]);
+  });
+
   it('prints no empty line on stdout when the lock is held', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
     dirs.push(dir);
