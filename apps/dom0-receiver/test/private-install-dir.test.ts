@@ -44,7 +44,7 @@ describe('a stage that cannot start', () => {
     const error = replyError(run);
     expect(error.code).toBe('CONFIG_INVALID');
     // dom0's own failure: the reason stays in dom0, the sender gets the code
-    expect(error.message).toBe("dom0 could not take the batch (CONFIG_INVALID); the reason is in dom0's log");
+    expect(error.message).toBe("dom0 could not take the batch; the reason is in dom0's log");
     expect(run.stderr).toContain('bwrap is not installed');
     expect(await readdir(dir)).toEqual([]);
   });

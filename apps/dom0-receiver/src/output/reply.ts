@@ -28,7 +28,7 @@ function isVerdictOnInput(code: string): boolean {
 }
 
 export function rejectedReply(rejection: Rejection): Reply {
-  const message = isVerdictOnInput(rejection.code) ? rejection.message : `dom0 could not take the batch (${rejection.code}); the reason is in dom0's log`;
+  const message = isVerdictOnInput(rejection.code) ? rejection.message : "dom0 could not take the batch; the reason is in dom0's log";
   return {
     protocol: PROTOCOL_VERSION,
     status: 'rejected',
