@@ -45,7 +45,8 @@ describe('deploy/qubes', () => {
       .map((l) => l.trim().split(/\s+/));
     expect(rules).toEqual([
       ['qubes.ReceiveUpdates', '+v1', config.updateVm, 'dom0', 'allow'],
-      ['qubes.ReceiveUpdates', '*', '@anyvm', '@anyvm', 'deny'],
+      // @adminvm, not @anyvm: as a target @anyvm leaves dom0 out, so that line would deny nothing
+      ['qubes.ReceiveUpdates', '*', '@anyvm', '@adminvm', 'deny'],
       ['dom0-updates.Download', '*', '@anyvm', '@anyvm', 'deny'],
     ]);
   });
