@@ -72,6 +72,7 @@ describe('dnf argument arrays', () => {
         '--setopt=cachedir=/w/cache',
         '--setopt=protected_packages=',
         '--setopt=skip_if_unavailable=False',
+        '--setopt=*.skip_if_unavailable=False',
         '--releasever=40',
         '--enablerepo=testing',
         '--security',

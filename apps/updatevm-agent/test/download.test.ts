@@ -1,8 +1,9 @@
-import { chmod, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startMirror } from '@dom0-updates/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workdirLayout } from '../src/installroot/paths.ts';
 import { acceptedReply, decodeCaptured, gnuTarList, rejectedReply, sha256File } from './support/stream.ts';
 import { agent, CAPTURE_RECEIVER, makeWorld, syncedWorkdir, type World } from './support/world.ts';
 
@@ -145,6 +146,21 @@ describe('download with real dnf against the loopback mirror', () => {
       const done = jsonLines(run.stdout).at(-1);
       expect(done).toMatchObject({ stage: 'done', result: 'error', code: 'REPO_UNREACHABLE' });
       expect(run.stdout).not.toContain('no_updates');
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  it('check-only with the mirror down is an error even when dom0\'s repo file says skip_if_unavailable=True', async () => {
+    const mirror = await startMirror(world.fixtures.repos.v2);
+    try {
+      const workdir = await syncedWorkdir(world, 'check-down-skip', mirror.url);
+      const reposDir = workdirLayout(workdir).reposDir;
+      for (const file of await readdir(reposDir)) await appendFile(join(reposDir, file), 'skip_if_unavailable=True\n');
+      mirror.setDown(true);
+      const run = await agent(['download', '--workdir', workdir, '--check-only', '--json-progress']);
+      expect(run.exitCode).toBe(1);
+      expect(jsonLines(run.stdout).at(-1)).toMatchObject({ stage: 'done', result: 'error', code: 'REPO_UNREACHABLE' });
     } finally {
       await mirror.close();
     }

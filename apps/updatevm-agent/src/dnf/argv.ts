@@ -12,8 +12,10 @@ function baseArgs(dnf: DnfTool, layout: WorkdirLayout, request: DownloadRequest,
     `--setopt=reposdir=${layout.reposDir}`,
     `--setopt=cachedir=${layout.cache}`,
     '--setopt=protected_packages=',
-    // A repository that cannot be reached must fail the run, never be skipped into "no updates".
+    // A repository that cannot be reached must fail the run, never be skipped into "no updates":
+    // for every repository too, since a repo file's own skip_if_unavailable wins over [main]'s.
     '--setopt=skip_if_unavailable=False',
+    '--setopt=*.skip_if_unavailable=False',
   ];
   const userReleasever = request.dnfOptions.some((o) => o.startsWith('--releasever='));
   if (releasever !== undefined && !userReleasever) args.push(`--releasever=${releasever}`);
