@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeState } from './support/stream.ts';
 import { BUNDLE, makeWorld, syncedWorkdir, type World } from './support/world.ts';
 
 let world: World;
@@ -190,5 +191,51 @@ describe('a stopped run', () => {
     // it unwound by itself, not through the forced exit after the grace
     expect(out.stderr).not.toContain('stopped before the run could unwind');
     child.stdin?.destroy();
+  });
+});
+
+describe('a run stopped outside dnf', () => {
+  it('stops rpm and removes the root it was building when stopped while dom0\'s rpmdb is checked', async () => {
+    const bin = join(world.dir, 'hanging-rpm-bin');
+    const mark = join(world.dir, 'rpm.pid');
+    await mkdir(bin);
+    await writeFile(join(bin, 'rpm'), `#!/bin/sh\necho $$ > "${mark}.tmp" && mv "${mark}.tmp" "${mark}"\nexec sleep 120\n`);
+    await chmod(join(bin, 'rpm'), 0o755);
+    const workdir = join(world.dir, 'stopped-rpm');
+    const { child, out, exited } = startAgent(['sync-state', '--workdir', workdir, '--json-progress'], { stdin: 'pipe', bin });
+    child.stdin?.end(await encodeState({}, []));
+    const rpmPid = await waitFor(() => readPid(mark), 'the stand-in rpm');
+    child.kill('SIGTERM');
+    expect(await exited, out.stderr).toBe(143);
+    // it unwound by itself: the rpm was stopped and the half-built root removed on the way out
+    expect(out.stderr).toBe('updatevm-agent: error: stopped by SIGTERM [INTERRUPTED]\n');
+    expect((await readdir(workdir)).filter((name) => name.startsWith('root'))).toEqual([]);
+    await waitFor(() => (alive(rpmPid) ? undefined : true), 'rpm to end', 5000);
+  });
+
+  it('stops sending, and the transport, with a done line when stopped while the update stream goes to dom0', async () => {
+    const bin = join(world.dir, 'send-bin');
+    const receiverMark = join(world.dir, 'receiver.pid');
+    await mkdir(bin);
+    // a dnf that "downloads" more than a pipe holds, and a receiver that never reads: the send blocks
+    await writeFile(
+      join(bin, 'dnf'),
+      '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\nfor a in "$@"; do case "$a" in --downloaddir=*) d=${a#--downloaddir=};; esac; done\nhead -c 8388608 /dev/zero > "$d/a-1-1.noarch.rpm"\n',
+    );
+    await writeFile(join(bin, 'receiver'), `#!/bin/sh\necho $$ > "${receiverMark}.tmp" && mv "${receiverMark}.tmp" "${receiverMark}"\nexec sleep 120\n`);
+    for (const file of ['dnf', 'receiver']) await chmod(join(bin, file), 0o755);
+    const workdir = await syncedWorkdir(world, 'stopped-send');
+    const { child, out, exited, lastEvent } = startAgent(
+      ['download', '--workdir', workdir, '--json-progress', '--receiver-command', JSON.stringify([join(bin, 'receiver')])],
+      { bin },
+    );
+    await waitFor(() => (out.stdout.includes('"stage":"send"') ? true : undefined), 'the send to begin');
+    const receiverPid = await waitFor(() => readPid(receiverMark), 'the stand-in receiver');
+    child.kill('SIGTERM');
+    expect(await exited, out.stderr).toBe(143);
+    expect(out.stderr).toBe('updatevm-agent: error: stopped by SIGTERM [INTERRUPTED]\n');
+    expect(lastEvent()).toMatchObject({ stage: 'done', result: 'error', code: 'INTERRUPTED' });
+    expect(await readdir(join(workdir, 'runs'))).toEqual([]);
+    await waitFor(() => (alive(receiverPid) ? undefined : true), 'the receiver to be stopped', 5000);
   });
 });

@@ -28,6 +28,7 @@ export class Interruption {
   readonly #poll: NodeJS.Timeout;
   #grace: NodeJS.Timeout | undefined;
   #exitCode: ExitCode = ExitCode.failure;
+  #reason: InterruptedError | undefined;
 
   constructor() {
     for (const name of Object.keys(SIGNAL_EXIT) as HandledSignal[]) {
@@ -80,6 +81,7 @@ export class Interruption {
     // the parent check has done its work: left running, its next tick would count as a second signal
     clearInterval(this.#poll);
     this.#exitCode = error.exitCode;
+    this.#reason = error;
     this.#controller.abort(error);
     // unref: a run that unwinds in time exits by itself, before this fires
     this.#grace = setTimeout(() => this.#forceExit(), UNWIND_GRACE_MS);
@@ -102,7 +104,8 @@ export class Interruption {
         // best effort: the next run's --clean removes what is left under runs/
       }
     }
-    process.stderr.write('updatevm-agent: error: stopped before the run could unwind; its download directory was removed [INTERRUPTED]\n');
+    const reason = this.#reason ?? new InterruptedError('INTERRUPTED', 'stopped');
+    process.stderr.write(`updatevm-agent: error: ${reason.message}; stopped before the run could unwind, what it had begun removed [${reason.code}]\n`);
     process.exit(this.#exitCode);
   }
 }

@@ -139,7 +139,7 @@ async function downloadAndSend(
       return ExitCode.ok;
     }
     ctx.reporter.report({ stage: 'info', message: `downloaded ${packages.length} package(s); sending to dom0` });
-    const result = await sendUpdates(transport, packages, ctx.reporter);
+    const result = await sendUpdates(transport, packages, ctx.reporter, ctx.interruption);
     const accepted = interpretReply(result).map((p) => sanitize(p.nevra, 600));
     ctx.reporter.report({ stage: 'info', message: `dom0 accepted ${accepted.length} package(s): ${accepted.join(', ')}` });
     ctx.reporter.report({ stage: 'done', result: 'accepted', packages: accepted });
@@ -201,7 +201,7 @@ export async function performDownload(
   const dnf = await detectDnf();
   await writeRpmMacros(ctx.layout);
   if (request.clean) await clean(ctx, dnf, request);
-  const releasever = await detectReleasever(ctx.layout);
+  const releasever = await detectReleasever(ctx.layout, ctx.interruption);
   if (request.checkOnly) return checkOnly(ctx, dnf, request, releasever);
   checkTransport(transport);
   return downloadAndSend(ctx, dnf, request, releasever, transport);

@@ -22,7 +22,8 @@ async function takeState(ctx: AgentContext, stdin: Readable): Promise<DownloadRe
 async function layOutState(ctx: AgentContext, stdin: Readable): Promise<DownloadRequest> {
   const { request, files } = await receiveState(stdin, ctx.interruption?.signal);
   await writeRpmMacros(ctx.layout);
-  const installed = await installState(ctx.layout, files, ensureRpmdbReadable);
+  const stop = ctx.interruption;
+  const installed = await installState(ctx.layout, files, (candidate) => ensureRpmdbReadable(candidate, stop), stop);
   const rebuilt = installed.checked;
   ctx.reporter.report({ stage: 'sync', files: installed.files, bytes: installed.bytes });
   if (rebuilt) ctx.reporter.report({ stage: 'info', message: "state: dom0's rpm database was rebuilt for this rpm" });

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -63,6 +63,38 @@ async function writeOne(file: StateFile, tempRoot: string, finalRoot: string): P
   return bytes;
 }
 
+/** Roots being built (`root.new-PID-…`) and roots being replaced (`root.old-PID-…`), by the pid of their run. */
+const SWAP_NAME = /^root\.(new|old)-(\d+)-/;
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * What a sync killed midway left behind: a half-built root is removed, and an old root is put
+ * back when the kill came between the swap's two renames (no `root` at all), else removed.
+ */
+async function recoverSwap(layout: WorkdirLayout): Promise<void> {
+  const names = await readdir(layout.workdir);
+  const dead = names.filter((name) => {
+    const pid = SWAP_NAME.exec(name)?.[2];
+    return pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid));
+  });
+  const restore = names.includes(basename(layout.root)) ? undefined : dead.find((name) => name.startsWith('root.old-'));
+  if (restore !== undefined) await rename(join(layout.workdir, restore), layout.root);
+  for (const name of dead) if (name !== restore) await rm(join(layout.workdir, name), { recursive: true, force: true });
+}
+
+/** How a stop reaches a sync: the root being built goes if the agent must exit before it unwinds. */
+export interface SyncStop {
+  removeOnForcedExit(dir: string): () => void;
+}
+
 /**
  * Lays dom0's state out as a fresh installroot and swaps it into place, so an interrupted sync
  * never leaves a half-written root behind and no file from an older sync survives. `check` runs
@@ -72,9 +104,12 @@ export async function installState<T>(
   layout: WorkdirLayout,
   files: AsyncIterable<StateFile>,
   check: (candidate: WorkdirLayout) => Promise<T>,
+  stop?: SyncStop,
 ): Promise<InstalledState & { readonly checked: T }> {
   await makeWorkdirDir(layout.workdir, layout.workdir, 0o755);
-  const temp = await mkdtemp(join(layout.workdir, 'root.new-'));
+  await recoverSwap(layout);
+  const temp = await mkdtemp(join(layout.workdir, `root.new-${process.pid}-`));
+  const forget = stop?.removeOnForcedExit(temp);
   try {
     for (const dir of Object.values(DIRS)) await mkdir(join(temp, ...dir), { recursive: true });
     let count = 0;
@@ -99,5 +134,7 @@ export async function installState<T>(
     await rm(temp, { recursive: true, force: true });
     if (isNoSpace(error)) throw new DiskFullError(`disk full while writing dom0's state under ${sanitize(layout.workdir)}`);
     throw error;
+  } finally {
+    forget?.();
   }
 }

@@ -1,6 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import type { DnfStop } from '../dnf/run.ts';
 import { StateError } from '../errors.ts';
 import { sanitizeLines } from '../text.ts';
 import { RPMDB_PATH, type WorkdirLayout } from './paths.ts';
@@ -19,13 +20,21 @@ function rpmArgs(layout: WorkdirLayout, ...rest: string[]): string[] {
   return ['--root', layout.root, '--dbpath', RPMDB_PATH, ...rest];
 }
 
-async function rpm(layout: WorkdirLayout, args: string[]) {
-  return execa('rpm', args, {
+async function rpm(layout: WorkdirLayout, args: string[], stop: DnfStop | undefined) {
+  const cancel = stop?.signal;
+  const sub = execa('rpm', args, {
     env: { HOME: layout.home, LC_ALL: 'C.UTF-8' },
     reject: false,
     stdin: 'ignore',
     timeout: 10 * 60_000,
+    // a stopped run stops rpm as it stops dnf: SIGTERM, then SIGKILL within the unwinding grace
+    ...(cancel === undefined ? {} : { cancelSignal: cancel, forceKillAfterDelay: 2000 }),
   });
+  const forget = sub.pid === undefined ? undefined : stop?.killOnForcedExit(sub.pid);
+  if (forget !== undefined) sub.once('exit', forget);
+  const result = await sub;
+  if (cancel?.aborted === true) throw cancel.reason;
+  return result;
 }
 
 /**
@@ -33,18 +42,18 @@ async function rpm(layout: WorkdirLayout, args: string[]) {
  * is in the Berkeley DB format (which current rpm only reads) rather than sqlite.
  * Returns whether a rebuild was needed.
  */
-export async function ensureRpmdbReadable(layout: WorkdirLayout): Promise<boolean> {
+export async function ensureRpmdbReadable(layout: WorkdirLayout, stop?: DnfStop): Promise<boolean> {
   const files = await readdir(layout.rpmdbDir).catch(() => [] as string[]);
   const legacy = files.includes('Packages') && !files.includes('rpmdb.sqlite');
   const query = rpmArgs(layout, '-qa', '--qf', '%{NAME}\\n');
   if (!legacy) {
-    const first = await rpm(layout, query);
+    const first = await rpm(layout, query, stop);
     if (first.code === 'ENOENT') throw new StateError('RPM_MISSING', 'rpm is not installed; dnf needs it');
     if (first.exitCode === 0) return false;
   }
-  const rebuild = await rpm(layout, rpmArgs(layout, '--rebuilddb'));
+  const rebuild = await rpm(layout, rpmArgs(layout, '--rebuilddb'), stop);
   if (rebuild.code === 'ENOENT') throw new StateError('RPM_MISSING', 'rpm is not installed; dnf needs it');
-  const again = await rpm(layout, query);
+  const again = await rpm(layout, query, stop);
   if (rebuild.exitCode !== 0 || again.exitCode !== 0) {
     const stderr = `${rebuild.stderr}\n${again.stderr}`;
     throw new StateError('RPMDB_UNREADABLE', `dom0's rpm database cannot be read here, even after a rebuild\n${sanitizeLines(stderr, 8)}`);
@@ -53,8 +62,8 @@ export async function ensureRpmdbReadable(layout: WorkdirLayout): Promise<boolea
 }
 
 /** dom0's release version from its rpmdb (the package providing system-release), if it has one. */
-export async function detectReleasever(layout: WorkdirLayout): Promise<string | undefined> {
-  const out = await rpm(layout, rpmArgs(layout, '-q', '--whatprovides', 'system-release', '--qf', '%{VERSION}\\n'));
+export async function detectReleasever(layout: WorkdirLayout, stop?: DnfStop): Promise<string | undefined> {
+  const out = await rpm(layout, rpmArgs(layout, '-q', '--whatprovides', 'system-release', '--qf', '%{VERSION}\\n'), stop);
   if (out.exitCode !== 0 || typeof out.stdout !== 'string') return undefined;
   const first = out.stdout.split('\n', 1)[0]?.trim() ?? '';
   return /^[A-Za-z0-9._-]{1,64}$/.test(first) ? first : undefined;

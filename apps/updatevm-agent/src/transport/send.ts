@@ -7,6 +7,7 @@ import { AgentError, DiskFullError, isNoSpace, TransportError } from '../errors.
 import type { TransportSpec } from '../cli/args.ts';
 import type { Reporter } from '../progress/reporter.ts';
 import { sanitize, sanitizeLines } from '../text.ts';
+import type { DnfStop } from '../dnf/run.ts';
 import { openFdChannel, readReply } from './fd-channel.ts';
 
 /** A downloaded package about to be sent: its flat file name and where it is on disk. */
@@ -41,11 +42,17 @@ async function encodeWithProgress(
   packages: readonly OutgoingPackage[],
   out: NodeJS.WritableStream,
   reporter: Reporter,
+  cancel: AbortSignal | undefined,
 ): Promise<{ encodeError: unknown }> {
   const total = streamSize(packages);
   const counter = new Counter((bytes) =>
     reporter.report({ stage: 'send', bytes, total, percent: Math.min(100, Math.floor((bytes * 100) / total)) }),
   );
+  // a stopped run stops sending: dom0's receiver sees the stream cut short and publishes nothing
+  const onAbort = (): void => {
+    counter.destroy(cancel?.reason instanceof Error ? cancel.reason : new Error('stopped'));
+  };
+  cancel?.addEventListener('abort', onAbort, { once: true });
   // A receiver that rejects early stops reading; the write error is expected then and the reply
   // explains it, so both sides are awaited before deciding what happened.
   const piping = pipeline(counter, out).then(
@@ -63,6 +70,7 @@ async function encodeWithProgress(
     },
   );
   const [encodeError] = await Promise.all([encoding, piping]);
+  cancel?.removeEventListener('abort', onAbort);
   return { encodeError };
 }
 
@@ -75,13 +83,28 @@ function encodeFailure(encodeError: unknown): AgentError | undefined {
 }
 
 /** The fd transport: the stream to fd 3, then dom0's reply from fd 4 once dom0 closes it. */
-async function sendOverFds(packages: readonly OutgoingPackage[], reporter: Reporter): Promise<TransportResult> {
+async function sendOverFds(packages: readonly OutgoingPackage[], reporter: Reporter, stop: DnfStop | undefined): Promise<TransportResult> {
   const channel = openFdChannel();
   channel.stream.on('error', () => undefined);
   const replying = readReply(channel.reply, MAX_REPLY_BYTES);
-  const { encodeError } = await encodeWithProgress(packages, channel.stream, reporter);
+  const { encodeError } = await encodeWithProgress(packages, channel.stream, reporter, stop?.signal);
   channel.stream.destroy();
-  const reply = await replying;
+  // stopped, while sending or waiting for the reply: dom0's verdict on a cut stream is not waited for
+  const stopped = new Promise<never>((_resolve, reject) => {
+    const signal = stop?.signal;
+    if (signal === undefined) return;
+    const onAbort = (): void => {
+      channel.reply.destroy();
+      reject(signal.reason instanceof Error ? signal.reason : new Error('stopped'));
+    };
+    if (signal.aborted) onAbort();
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      const forget = (): void => signal.removeEventListener('abort', onAbort);
+      replying.then(forget, forget);
+    }
+  });
+  const reply = await Promise.race([replying, stopped]);
   const failure = encodeFailure(encodeError);
   if (failure !== undefined) throw failure;
   if (reply.byteLength === 0) {
@@ -110,9 +133,11 @@ export async function sendUpdates(
   transport: TransportSpec,
   packages: readonly OutgoingPackage[],
   reporter: Reporter,
+  stop?: DnfStop,
 ): Promise<TransportResult> {
-  if (transport.kind === 'fd') return sendOverFds(packages, reporter);
+  if (transport.kind === 'fd') return sendOverFds(packages, reporter, stop);
   const [file, ...args] = transportArgv(transport);
+  const cancel = stop?.signal;
   const sub = execa(file, args, {
     stdin: 'pipe',
     encoding: 'buffer',
@@ -120,9 +145,14 @@ export async function sendUpdates(
     stripFinalNewline: false,
     reject: false,
     maxBuffer: { stdout: MAX_REPLY_BYTES, stderr: MAX_REPLY_BYTES },
+    // a stopped run stops the transport as it stops dnf: SIGTERM, then SIGKILL within the grace
+    ...(cancel === undefined ? {} : { cancelSignal: cancel, forceKillAfterDelay: 2000 }),
   });
-  const { encodeError } = await encodeWithProgress(packages, sub.stdin, reporter);
+  const forget = sub.pid === undefined ? undefined : stop?.killOnForcedExit(sub.pid);
+  if (forget !== undefined) sub.once('exit', forget);
+  const { encodeError } = await encodeWithProgress(packages, sub.stdin, reporter, cancel);
   const result = await sub;
+  if (cancel?.aborted === true) throw cancel.reason;
   const stderr = result.stderr instanceof Uint8Array ? Buffer.from(result.stderr).toString('utf8') : '';
 
   if (result.exitCode === undefined) {
