@@ -46,7 +46,7 @@ export interface DownloadRequest {
 const PACKAGE_SPEC = /^[A-Za-z0-9_/][A-Za-z0-9._+:~^*?@/()\[\]-]{0,255}$/;
 const REPO_PATTERN = /^[A-Za-z0-9_.:*?\[\]-]{1,128}$/;
 
-export function parseAction(value: string): Action {
+function parseAction(value: string): Action {
   const found = ACTIONS.find((a) => a === value);
   if (found === undefined) {
     throw new UsageError(
@@ -68,7 +68,7 @@ export function parsePackageSpec(value: string): PackageSpec {
 }
 
 /** Accepts `a,b` lists as dnf does, returning one pattern per element. */
-export function parseRepoPatterns(value: string): RepoPattern[] {
+function parseRepoPatterns(value: string): RepoPattern[] {
   return value.split(',').map((part) => {
     if (!REPO_PATTERN.test(part)) {
       throw new UsageError('BAD_REPO_ID', `repository "${sanitize(part)}" is not a valid repository id or pattern`);

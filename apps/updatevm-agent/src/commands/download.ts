@@ -1,7 +1,7 @@
 import { access, lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { memberNameProblem } from '@dom0-updates/protocol';
-import { checkArgs, cleanArgs, downloadArgs, matchArgs } from '../dnf/argv.ts';
+import { checkArgs, downloadArgs, matchArgs } from '../dnf/argv.ts';
 import { detectDnf, type DnfTool } from '../dnf/detect.ts';
 import { dnfFailure, runDnf } from '../dnf/run.ts';
 import { AgentError, DiskFullError, DnfError, isNoSpace, StateError } from '../errors.ts';
@@ -27,10 +27,12 @@ async function requireState(ctx: AgentContext): Promise<void> {
   }
 }
 
-/** `--clean`: dnf's caches and any package left from an earlier run are removed. */
-async function clean(ctx: AgentContext, dnf: DnfTool, request: DownloadRequest): Promise<void> {
-  const run = await runDnf(dnf, cleanArgs(dnf, ctx.layout, request), ctx.layout, 'download', () => undefined, ctx.interruption);
-  if (run.exitCode !== 0) throw dnfFailure(run, 'cleaning the cache');
+/**
+ * `--clean`: dnf's caches and any package left from an earlier run are removed. The cache is the
+ * agent's own directory (dnf's cachedir), so removing it is the whole clean; no `dnf clean all`,
+ * which could only fail it for reasons that have nothing to do with the cache.
+ */
+async function clean(ctx: AgentContext): Promise<void> {
   await rm(ctx.layout.cache, { recursive: true, force: true });
   await rm(ctx.layout.runs, { recursive: true, force: true });
   ctx.reporter.report({ stage: 'info', message: 'cache cleaned' });
@@ -200,7 +202,7 @@ export async function performDownload(
   await requireState(ctx);
   const dnf = await detectDnf();
   await writeRpmMacros(ctx.layout);
-  if (request.clean) await clean(ctx, dnf, request);
+  if (request.clean) await clean(ctx);
   const releasever = await detectReleasever(ctx.layout, ctx.interruption);
   if (request.checkOnly) return checkOnly(ctx, dnf, request, releasever);
   checkTransport(transport);

@@ -74,6 +74,3 @@ export function matchArgs(dnf: DnfTool, layout: WorkdirLayout, request: Download
   return [...baseArgs(dnf, layout, request, releasever), '--cacheonly', '--quiet', 'repoquery', '--queryformat', '%{name}\n', spec];
 }
 
-export function cleanArgs(dnf: DnfTool, layout: WorkdirLayout, request: DownloadRequest): string[] {
-  return [...baseArgs(dnf, layout, request, undefined), 'clean', 'all'];
-}

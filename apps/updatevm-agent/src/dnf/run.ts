@@ -11,7 +11,7 @@ export interface DnfRun {
 }
 
 /** rpm reads %_dbpath from HOME/.rpmmacros; C locale keeps dnf's output parseable. */
-export function dnfEnv(layout: WorkdirLayout): Record<string, string> {
+function dnfEnv(layout: WorkdirLayout): Record<string, string> {
   return { HOME: layout.home, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' };
 }
 

@@ -2,7 +2,7 @@
  * Progress as the agent reports it. With --json-progress each event is printed as one JSON object
  * per line on stdout (see README.md); the other reporters render the same events for people.
  */
-export type DoneResult = 'accepted' | 'no_updates' | 'updates_available' | 'synced' | 'cleaned' | 'error';
+export type DoneResult = 'accepted' | 'no_updates' | 'updates_available' | 'synced' | 'error';
 
 export type ProgressEvent =
   | { readonly stage: 'sync'; readonly files: number; readonly bytes: number }

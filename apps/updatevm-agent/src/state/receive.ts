@@ -30,7 +30,7 @@ async function* refusedAsStateError(body: AsyncIterable<Uint8Array>): AsyncGener
 }
 
 /** dom0's request.json, already schema-checked by the protocol, through this agent's own rules. */
-export function requestFromProtocol(request: UpdateRequest): DownloadRequest {
+function requestFromProtocol(request: UpdateRequest): DownloadRequest {
   return buildRequest({
     action: request.action,
     packages: request.packages,

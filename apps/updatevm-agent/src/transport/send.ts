@@ -28,7 +28,7 @@ const BLOCK = 512;
 const MAX_REPLY_BYTES = 1024 * 1024;
 
 /** The exact ustar size, so progress can be a real percentage. */
-export function streamSize(packages: readonly OutgoingPackage[]): number {
+function streamSize(packages: readonly OutgoingPackage[]): number {
   return packages.reduce((sum, p) => sum + BLOCK + Math.ceil(p.size / BLOCK) * BLOCK, 2 * BLOCK);
 }
 
