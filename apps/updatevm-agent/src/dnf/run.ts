@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { stopOptions, trackChild, type ChildStop } from '../cli/child-stop.ts';
 import { AgentError, DiskFullError, DnfError, InterruptedError } from '../errors.ts';
 import type { WorkdirLayout } from '../installroot/paths.ts';
 import { sanitize, sanitizeLines } from '../text.ts';
@@ -15,11 +16,6 @@ function dnfEnv(layout: WorkdirLayout): Record<string, string> {
   return { HOME: layout.home, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' };
 }
 
-/** How a run that is told to stop reaches dnf: the abort, and a kill if the agent must exit first. */
-export interface DnfStop {
-  readonly signal: AbortSignal;
-  killOnForcedExit(pid: number): () => void;
-}
 
 /** Runs dnf with an argument array (never a shell), feeding each stdout line to `onEvent`. */
 export async function runDnf(
@@ -28,22 +24,19 @@ export async function runDnf(
   layout: WorkdirLayout,
   mode: 'download' | 'check' | 'match',
   onEvent: (event: DnfLineEvent) => void,
-  stop?: DnfStop,
+  stop?: ChildStop,
 ): Promise<DnfRun> {
   const cancel = stop?.signal;
   const sub = execa(dnf.path, args, {
     env: dnfEnv(layout),
     reject: false,
-    // a stopped run stops dnf: SIGTERM, then SIGKILL before the agent's own unwinding grace ends
-    ...(cancel === undefined ? {} : { cancelSignal: cancel, forceKillAfterDelay: 2000 }),
+    ...stopOptions(stop),
     stdin: 'ignore',
     buffer: { stdout: false, stderr: true },
     maxBuffer: { stderr: 4 * 1024 * 1024 },
     stripFinalNewline: true,
   });
-  // tracked until dnf has really ended: after an abort it may still be dying when this returns
-  const forget = sub.pid === undefined ? undefined : stop?.killOnForcedExit(sub.pid);
-  if (forget !== undefined) sub.once('exit', forget);
+  trackChild(sub, stop);
   const stopped = (): AgentError => (cancel?.reason instanceof AgentError ? cancel.reason : new InterruptedError('INTERRUPTED', 'stopped'));
   try {
     for await (const line of sub.iterable({ from: 'stdout' })) {

@@ -1,7 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { DnfStop } from '../dnf/run.ts';
+import { stopOptions, trackChild, type ChildStop } from '../cli/child-stop.ts';
 import { StateError } from '../errors.ts';
 import { sanitizeLines } from '../text.ts';
 import { RPMDB_PATH, type WorkdirLayout } from './paths.ts';
@@ -20,18 +20,16 @@ function rpmArgs(layout: WorkdirLayout, ...rest: string[]): string[] {
   return ['--root', layout.root, '--dbpath', RPMDB_PATH, ...rest];
 }
 
-async function rpm(layout: WorkdirLayout, args: string[], stop: DnfStop | undefined) {
+async function rpm(layout: WorkdirLayout, args: string[], stop: ChildStop | undefined) {
   const cancel = stop?.signal;
   const sub = execa('rpm', args, {
     env: { HOME: layout.home, LC_ALL: 'C.UTF-8' },
     reject: false,
     stdin: 'ignore',
     timeout: 10 * 60_000,
-    // a stopped run stops rpm as it stops dnf: SIGTERM, then SIGKILL within the unwinding grace
-    ...(cancel === undefined ? {} : { cancelSignal: cancel, forceKillAfterDelay: 2000 }),
+    ...stopOptions(stop),
   });
-  const forget = sub.pid === undefined ? undefined : stop?.killOnForcedExit(sub.pid);
-  if (forget !== undefined) sub.once('exit', forget);
+  trackChild(sub, stop);
   const result = await sub;
   if (cancel?.aborted === true) throw cancel.reason;
   return result;
@@ -42,7 +40,7 @@ async function rpm(layout: WorkdirLayout, args: string[], stop: DnfStop | undefi
  * is in the Berkeley DB format (which current rpm only reads) rather than sqlite.
  * Returns whether a rebuild was needed.
  */
-export async function ensureRpmdbReadable(layout: WorkdirLayout, stop?: DnfStop): Promise<boolean> {
+export async function ensureRpmdbReadable(layout: WorkdirLayout, stop?: ChildStop): Promise<boolean> {
   const files = await readdir(layout.rpmdbDir).catch(() => [] as string[]);
   const legacy = files.includes('Packages') && !files.includes('rpmdb.sqlite');
   const query = rpmArgs(layout, '-qa', '--qf', '%{NAME}\\n');
@@ -62,7 +60,7 @@ export async function ensureRpmdbReadable(layout: WorkdirLayout, stop?: DnfStop)
 }
 
 /** dom0's release version from its rpmdb (the package providing system-release), if it has one. */
-export async function detectReleasever(layout: WorkdirLayout, stop?: DnfStop): Promise<string | undefined> {
+export async function detectReleasever(layout: WorkdirLayout, stop?: ChildStop): Promise<string | undefined> {
   const out = await rpm(layout, rpmArgs(layout, '-q', '--whatprovides', 'system-release', '--qf', '%{VERSION}\\n'), stop);
   if (out.exitCode !== 0 || typeof out.stdout !== 'string') return undefined;
   const first = out.stdout.split('\n', 1)[0]?.trim() ?? '';

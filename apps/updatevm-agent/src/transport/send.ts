@@ -7,7 +7,7 @@ import { AgentError, DiskFullError, isNoSpace, TransportError } from '../errors.
 import type { TransportSpec } from '../cli/args.ts';
 import type { Reporter } from '../progress/reporter.ts';
 import { sanitize, sanitizeLines } from '../text.ts';
-import type { DnfStop } from '../dnf/run.ts';
+import { stopOptions, trackChild, type ChildStop } from '../cli/child-stop.ts';
 import { openFdChannel, readReply } from './fd-channel.ts';
 
 /** A downloaded package about to be sent: its flat file name and where it is on disk. */
@@ -83,7 +83,7 @@ function encodeFailure(encodeError: unknown): AgentError | undefined {
 }
 
 /** The fd transport: the stream to fd 3, then dom0's reply from fd 4 once dom0 closes it. */
-async function sendOverFds(packages: readonly OutgoingPackage[], reporter: Reporter, stop: DnfStop | undefined): Promise<TransportResult> {
+async function sendOverFds(packages: readonly OutgoingPackage[], reporter: Reporter, stop: ChildStop | undefined): Promise<TransportResult> {
   const channel = openFdChannel();
   channel.stream.on('error', () => undefined);
   const replying = readReply(channel.reply, MAX_REPLY_BYTES);
@@ -133,7 +133,7 @@ export async function sendUpdates(
   transport: TransportSpec,
   packages: readonly OutgoingPackage[],
   reporter: Reporter,
-  stop?: DnfStop,
+  stop?: ChildStop,
 ): Promise<TransportResult> {
   if (transport.kind === 'fd') return sendOverFds(packages, reporter, stop);
   const [file, ...args] = transportArgv(transport);
@@ -145,11 +145,9 @@ export async function sendUpdates(
     stripFinalNewline: false,
     reject: false,
     maxBuffer: { stdout: MAX_REPLY_BYTES, stderr: MAX_REPLY_BYTES },
-    // a stopped run stops the transport as it stops dnf: SIGTERM, then SIGKILL within the grace
-    ...(cancel === undefined ? {} : { cancelSignal: cancel, forceKillAfterDelay: 2000 }),
+    ...stopOptions(stop),
   });
-  const forget = sub.pid === undefined ? undefined : stop?.killOnForcedExit(sub.pid);
-  if (forget !== undefined) sub.once('exit', forget);
+  trackChild(sub, stop);
   const { encodeError } = await encodeWithProgress(packages, sub.stdin, reporter, cancel);
   const result = await sub;
   if (cancel?.aborted === true) throw cancel.reason;
