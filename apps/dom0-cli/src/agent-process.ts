@@ -4,12 +4,13 @@
  * is untrusted: it is only shown (sanitised), never used for a decision, except for its exit code
  * (which it could fake only to its own detriment, see run.ts).
  */
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { afterDelay } from '@dom0-updates/protocol';
 import { AgentError, EXIT, TransportError } from './errors.ts';
 import { NEVER_INTERRUPTED, interruptedError, type Interrupt, type InterruptSignal } from './interrupt.ts';
 import { readLines } from './output-lines.ts';
+import { dropPipes, signalGroup } from './process-group.ts';
 import { linkReceiver, type ReceiverLink, type ReceiverOutcome } from './receiver-link.ts';
 import { agentDeadlineSeconds, type AgentRun } from './transport.ts';
 
@@ -75,27 +76,62 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     link = linkReceiver(options.receiver.argv, streamIn, replyOut, options.receiver.onLine);
   }
 
+  const interrupt = options.interrupt ?? NEVER_INTERRUPTED;
+  const stopper = superviseStop(child, link, exited, options, interrupt);
+  const reading = readOutput(child, options);
+  const sending = sendState(child, options);
+  let exit: Exit;
+  let receiver: ReceiverOutcome;
+  try {
+    // The deadline covers the pipes and the receiver too: a run is over when all of them have ended.
+    [exit, , , receiver] = await Promise.all([exited, reading, sending.done, link?.done ?? Promise.resolve({ kind: 'not-started' } as const)]);
+  } finally {
+    stopper.dispose();
+    // The agent has ended, and the receiver with its reply. Whatever the agent left in its group
+    // is a stray; and a pipe end still open (a child of the agent holding fd 4, even one that left
+    // the group) would keep dom0-update from exiting after its verdict.
+    signalGroup(child, 'SIGKILL');
+    link?.abort();
+  }
+
+  if (interrupt.signal !== undefined) {
+    throw interruptedError(interrupt.signal, "the UpdateVM's agent and dom0's receiver were stopped; nothing was installed");
+  }
+  if (stopper.timedOut()) {
+    throw new AgentError(
+      'AGENT_TIMEOUT',
+      `the UpdateVM did not finish within ${agentDeadlineSeconds(options.timeoutSeconds)} s (TIMEOUT plus a grace for dom0's receiver to give its own verdict)`,
+    );
+  }
+  return { exitCode: exitCodeOf(run, exit, sending.error()), receiver };
+}
+
+interface Stopper {
+  /** Whether the deadline stopped the run. */
+  timedOut(): boolean;
+  /** The run has ended: no more timers or signal listeners. */
+  dispose(): void;
+}
+
+/**
+ * The deadline, an interrupt and an agent that exited while its pipes stay open all end the run:
+ * a signal to both process groups first, SIGKILL after a grace.
+ */
+function superviseStop(
+  child: ChildProcess,
+  link: ReceiverLink | undefined,
+  exited: Promise<Exit>,
+  options: AgentOptions,
+  interrupt: Interrupt,
+): Stopper {
   let timedOut = false;
+  let ended = false;
   let hardKill: NodeJS.Timeout | undefined;
   let receiverKill: NodeJS.Timeout | undefined;
-  const killAgent = (signal: NodeJS.Signals): void => {
-    if (child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // the group is already gone
-      }
-    }
-  };
-  // The timeout and an interrupt end the run the same way: a signal to both process groups, then
-  // SIGKILL after a grace.
+  let strayKill: NodeJS.Timeout | undefined;
   const killAgentNow = (): void => {
-    killAgent('SIGKILL');
-    // A process that left the group may still hold a pipe: stop waiting for it, in both
-    // directions (one that holds our stdin and never reads would block the state send forever).
-    child.stdin?.destroy();
-    child.stdout?.destroy();
-    child.stderr?.destroy();
+    signalGroup(child, 'SIGKILL');
+    dropPipes(child);
   };
   const killReceiverNow = (): void => {
     link?.kill('SIGKILL');
@@ -103,15 +139,13 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   };
   const stop = (signal: NodeJS.Signals): void => {
     if (hardKill !== undefined) return;
-    killAgent(signal);
+    signalGroup(child, signal);
     link?.kill(signal);
     hardKill = setTimeout(killAgentNow, KILL_GRACE_MS);
     // dom0's receiver stops its stage and cleans up by itself after a signal, and finishes a
     // publication already under way (atomic, but not instant for a large batch): it gets longer.
     receiverKill = setTimeout(killReceiverNow, RECEIVER_KILL_GRACE_MS);
   };
-  let strayKill: NodeJS.Timeout | undefined;
-  let ended = false;
   void exited.then(() => {
     if (!ended) strayKill = setTimeout(killAgentNow, STRAY_GRACE_MS);
   });
@@ -121,10 +155,7 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     stop('SIGTERM');
   });
   // A Ctrl-C on dom0's terminal reaches neither group by itself (they are detached): hand it on.
-  const interrupt = options.interrupt ?? NEVER_INTERRUPTED;
-  const unsubscribe = interrupt.onSignal((signal) => {
-    stop(signal);
-  });
+  const unsubscribe = interrupt.onSignal(stop);
   // Pressed again: the user will not wait out the graces. Killing is safe for dom0: the receiver's
   // publication is atomic, and its next run clears what a killed one left. A hang-up (a closed
   // terminal after the Ctrl-C) is nobody asking to hurry, so it does not count.
@@ -136,57 +167,46 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     killAgentNow();
     killReceiverNow();
   });
+  return {
+    timedOut: () => timedOut,
+    dispose: () => {
+      ended = true;
+      unsubscribe();
+      unsubscribeRepeat();
+      cancelDeadline();
+      clearTimeout(strayKill);
+      clearTimeout(hardKill);
+      clearTimeout(receiverKill);
+    },
+  };
+}
 
+/** Reads the agent's stdout and stderr line by line, showing no more than MAX_OUTPUT_LINES. */
+async function readOutput(child: ChildProcess, options: AgentOptions): Promise<void> {
   let lines = 0;
   const onLine = (line: string): void => {
     lines += 1;
     if (lines === MAX_OUTPUT_LINES + 1) options.onDropped();
     options.onLine(line, lines <= MAX_OUTPUT_LINES);
   };
-  const reading = Promise.all(
-    [child.stdout, child.stderr].map((s) => (s ? readLines(s, onLine).catch(() => undefined) : Promise.resolve())),
-  );
+  await Promise.all([child.stdout, child.stderr].map((s) => (s ? readLines(s, onLine).catch(() => undefined) : Promise.resolve())));
+}
+
+function sendState(child: ChildProcess, options: AgentOptions): { readonly done: Promise<void>; error(): unknown } {
   const stdin = child.stdin;
   let sendError: unknown;
-  let sending: Promise<void> = Promise.resolve();
-  if (stdin) {
-    // An agent that exits early closes its stdin: that is reported through its exit code.
-    stdin.on('error', () => undefined);
-    sending = options.sendState(stdin).catch((error: unknown) => {
-      sendError = error;
-      stdin.destroy();
-    });
-  }
-  let exit: Exit;
-  let receiver: ReceiverOutcome;
-  try {
-    // The deadline covers the pipes and the receiver too: a run is over when all of them have ended.
-    [exit, , , receiver] = await Promise.all([exited, reading, sending, link?.done ?? Promise.resolve({ kind: 'not-started' } as const)]);
-  } finally {
-    ended = true;
-    unsubscribe();
-    unsubscribeRepeat();
-    cancelDeadline();
-    clearTimeout(strayKill);
-    clearTimeout(hardKill);
-    clearTimeout(receiverKill);
-    // The agent has ended, and the receiver with its reply. Whatever the agent left in its group
-    // is a stray; and a pipe end still open (a child of the agent holding fd 4, even one that left
-    // the group) would keep dom0-update from exiting after its verdict.
-    killAgent('SIGKILL');
-    link?.abort();
-  }
+  if (!stdin) return { done: Promise.resolve(), error: () => undefined };
+  // An agent that exits early closes its stdin: that is reported through its exit code.
+  stdin.on('error', () => undefined);
+  const done = options.sendState(stdin).catch((error: unknown) => {
+    sendError = error;
+    stdin.destroy();
+  });
+  return { done, error: () => sendError };
+}
 
-  if (interrupt.signal !== undefined) {
-    throw interruptedError(interrupt.signal, "the UpdateVM's agent and dom0's receiver were stopped; nothing was installed");
-  }
-
-  if (timedOut) {
-    throw new AgentError(
-      'AGENT_TIMEOUT',
-      `the UpdateVM did not finish within ${agentDeadlineSeconds(options.timeoutSeconds)} s (TIMEOUT plus a grace for dom0's receiver to give its own verdict)`,
-    );
-  }
+/** The agent's exit code, or the transport's failure when it has none (or dom0's send failed). */
+function exitCodeOf(run: AgentRun, exit: Exit, sendError: unknown): number {
   if ('error' in exit) {
     const code = exit.error.code;
     if (code === 'ENOENT' || code === 'EACCES') {
@@ -201,5 +221,5 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     const why = sendError instanceof Error ? sendError.message : 'unknown error';
     throw new TransportError('TRANSPORT_STATE_SYNC', `sending dom0's state failed: ${why}`, EXIT.transport);
   }
-  return { exitCode: exit.code, receiver };
+  return exit.code;
 }

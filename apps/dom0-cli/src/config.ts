@@ -5,8 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
-import { sanitizeForTerminal } from '@dom0-updates/protocol';
-import { ConfigError, UsageError } from './errors.ts';
+import { ConfigError, printable, UsageError } from './errors.ts';
 
 const DEFAULT_CONFIG_FILE = '/etc/dom0-updates/config';
 const CONFIG_ENV = 'DOM0_UPDATES_CONFIG';
@@ -291,11 +290,6 @@ function unquote(value: string): string {
     return value.slice(1, -1);
   }
   return value;
-}
-
-/** Config text is dom0's own, but keep error lines to one printable line anyway, escaped as everywhere else. */
-function printable(value: string): string {
-  return sanitizeForTerminal(value, 200);
 }
 
 /**

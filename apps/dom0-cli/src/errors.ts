@@ -2,6 +2,8 @@
  * Every way dom0-update can fail, each with a stable `code` and the exit code it maps to.
  * Messages never carry untrusted text unsanitised: callers pass it through sanitizeForTerminal.
  */
+import { sanitizeForTerminal } from '@dom0-updates/protocol';
+
 export const EXIT = {
   ok: 0,
   failure: 1,
@@ -14,6 +16,14 @@ export const EXIT = {
   interrupted: 130,
   terminated: 143,
 } as const;
+
+/**
+ * A value from the command line or the config file, quoted in an error message. It is dom0's own
+ * text, but an error stays one printable line, escaped as everywhere else.
+ */
+export function printable(value: string): string {
+  return sanitizeForTerminal(value, 200);
+}
 
 type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -3,9 +3,9 @@
  * Our own options are an allow-list; other options must be on the protocol's dnf-option
  * allow-list and go to the UpdateVM's dnf (DOM0_DNF_OPTIONS: the few dom0's dnf also receives).
  */
-import { DNF_OPTION_RULES, DNF_SETOPT_KEYS, PACKAGE_SPEC_PATTERN, REPO_ID_PATTERN, sanitizeForTerminal } from '@dom0-updates/protocol';
+import { DNF_OPTION_RULES, DNF_SETOPT_KEYS, PACKAGE_SPEC_PATTERN, REPO_ID_PATTERN } from '@dom0-updates/protocol';
 import { CONFIG_KEYS, type ConfigKey, type RawSettings } from './config.ts';
-import { UsageError } from './errors.ts';
+import { printable, UsageError } from './errors.ts';
 
 const ACTIONS = ['upgrade', 'install', 'reinstall', 'downgrade'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -69,117 +69,40 @@ const SINGLE_OPTIONS: ReadonlySet<string> = new Set([
 const REPEATABLE: ReadonlySet<string> = new Set(['--keyring', '--enablerepo', '--disablerepo']);
 const ALIASES: ReadonlyMap<string, string> = new Map([['-y', '--assumeyes']]);
 
+/** Flags without a value, and the field of Collected each one sets. */
+const FLAGS: ReadonlyMap<string, BooleanField> = new Map([
+  ['-h', 'help'],
+  ['--help', 'help'],
+  ['--version', 'version'],
+  ['--clean', 'clean'],
+  ['--check-only', 'checkOnly'],
+  ['-y', 'assumeYes'],
+  ['--assumeyes', 'assumeYes'],
+  ['--downloadonly', 'downloadOnly'],
+  ['--silent', 'silent'],
+  ['--json-progress', 'jsonProgress'],
+]);
+
+type BooleanField = 'help' | 'version' | 'clean' | 'checkOnly' | 'assumeYes' | 'downloadOnly' | 'silent' | 'jsonProgress';
+
+/** What the arguments say, one by one, before their combination is checked. */
+type Collected = Record<BooleanField, boolean> & {
+  action: Action | undefined;
+  configFile: string | undefined;
+  readonly packages: string[];
+  readonly enableRepos: string[];
+  readonly disableRepos: string[];
+  readonly dnfOptions: string[];
+  readonly dom0DnfOptions: string[];
+  readonly overrides: RawSettings;
+};
+
 export function parseArgs(argv: readonly string[]): Command {
-  let action: Action | undefined;
-  let checkOnly = false;
-  let clean = false;
-  let assumeYes = false;
-  let downloadOnly = false;
-  let silent = false;
-  let jsonProgress = false;
-  let configFile: string | undefined;
-  const packages: string[] = [];
-  const enableRepos: string[] = [];
-  const disableRepos: string[] = [];
-  const dnfOptions: string[] = [];
-  const dom0DnfOptions: string[] = [];
-  const overrides: RawSettings = {};
-  let wantsHelp = false;
-  let wantsVersion = false;
-  let onlyNames = false;
-  const seen = new Set<string>();
+  const given = collect(argv);
+  if (given.help) return { kind: 'help' };
+  if (given.version) return { kind: 'version' };
 
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    if (onlyNames || !arg.startsWith('-')) {
-      packages.push(parsePackage(arg));
-      continue;
-    }
-    if (arg === '--') {
-      onlyNames = true;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    // Options that take a value accept `--opt=value` and `--opt value`; none takes an empty one.
-    const value = (): string => {
-      let given = inline;
-      if (given === undefined) {
-        given = argv[i + 1];
-        if (given === undefined) throw new UsageError('USAGE_MISSING_VALUE', `${name} needs a value`);
-        i += 1;
-      }
-      if (given === '') throw new UsageError('USAGE_BAD_VALUE', `${name} needs a value, not an empty one`);
-      return given;
-    };
-    const flag = (): true => {
-      if (inline !== undefined) throw new UsageError('USAGE_UNEXPECTED_VALUE', `${name} takes no value`);
-      return true;
-    };
-    // A second value for a single-valued option would silently win; say so instead.
-    if (!REPEATABLE.has(name) && (CONFIG_FLAGS.has(name) || SINGLE_OPTIONS.has(name))) {
-      const canonical = ALIASES.get(name) ?? name;
-      if (seen.has(canonical)) throw new UsageError('USAGE_DUPLICATE', `${canonical} given twice`);
-      seen.add(canonical);
-    }
-    switch (name) {
-      case '-h':
-      case '--help':
-        wantsHelp = flag();
-        break;
-      case '--version':
-        wantsVersion = flag();
-        break;
-      case '--clean':
-        clean = flag();
-        break;
-      case '--check-only':
-        checkOnly = flag();
-        break;
-      case '-y':
-      case '--assumeyes':
-        assumeYes = flag();
-        break;
-      case '--downloadonly':
-        downloadOnly = flag();
-        break;
-      case '--silent':
-        silent = flag();
-        break;
-      case '--json-progress':
-        jsonProgress = flag();
-        break;
-      case '--action':
-        action = parseAction(value());
-        break;
-      case '--enablerepo':
-        enableRepos.push(...parseRepos(name, value()));
-        break;
-      case '--disablerepo':
-        disableRepos.push(...parseRepos(name, value()));
-        break;
-      case '--config':
-        configFile = value();
-        break;
-      default: {
-        const key = CONFIG_FLAGS.get(name);
-        if (key !== undefined) {
-          const v = value();
-          // RELEASEVER reaches the UpdateVM's dnf from the resolved configuration (request.ts).
-          overrides[key] = key === 'KEYRING' ? [...(overrides[key] ?? []), v] : [v];
-          break;
-        }
-        const option = parseDnfOption(arg);
-        dnfOptions.push(option);
-        if (DOM0_DNF_OPTIONS.has(name)) dom0DnfOptions.push(option);
-      }
-    }
-  }
-
-  if (wantsHelp) return { kind: 'help' };
-  if (wantsVersion) return { kind: 'version' };
-
+  const { action, checkOnly, downloadOnly, packages } = given;
   if (checkOnly) {
     if (action !== undefined) throw new UsageError('USAGE_CONFLICT', '--check-only cannot be combined with --action');
     if (downloadOnly) throw new UsageError('USAGE_CONFLICT', '--check-only cannot be combined with --downloadonly');
@@ -194,19 +117,107 @@ export function parseArgs(argv: readonly string[]): Command {
       action: resolved,
       checkOnly,
       packages,
-      enableRepos,
-      disableRepos,
-      clean,
-      assumeYes,
+      enableRepos: given.enableRepos,
+      disableRepos: given.disableRepos,
+      clean: given.clean,
+      assumeYes: given.assumeYes,
       downloadOnly,
-      silent,
-      jsonProgress,
-      dnfOptions,
-      dom0DnfOptions,
-      configFile,
-      overrides,
+      silent: given.silent,
+      jsonProgress: given.jsonProgress,
+      dnfOptions: given.dnfOptions,
+      dom0DnfOptions: given.dom0DnfOptions,
+      configFile: given.configFile,
+      overrides: given.overrides,
     },
   };
+}
+
+function collect(argv: readonly string[]): Collected {
+  const given: Collected = {
+    help: false,
+    version: false,
+    clean: false,
+    checkOnly: false,
+    assumeYes: false,
+    downloadOnly: false,
+    silent: false,
+    jsonProgress: false,
+    action: undefined,
+    configFile: undefined,
+    packages: [],
+    enableRepos: [],
+    disableRepos: [],
+    dnfOptions: [],
+    dom0DnfOptions: [],
+    overrides: {},
+  };
+  let onlyNames = false;
+  const seen = new Set<string>();
+
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (onlyNames || !arg.startsWith('-')) {
+      given.packages.push(parsePackage(arg));
+      continue;
+    }
+    if (arg === '--') {
+      onlyNames = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
+    // Options that take a value accept `--opt=value` and `--opt value`; none takes an empty one.
+    const value = (): string => {
+      let v = inline;
+      if (v === undefined) {
+        v = argv[i + 1];
+        if (v === undefined) throw new UsageError('USAGE_MISSING_VALUE', `${name} needs a value`);
+        i += 1;
+      }
+      if (v === '') throw new UsageError('USAGE_BAD_VALUE', `${name} needs a value, not an empty one`);
+      return v;
+    };
+    // A second value for a single-valued option would silently win; say so instead.
+    if (!REPEATABLE.has(name) && (CONFIG_FLAGS.has(name) || SINGLE_OPTIONS.has(name))) {
+      const canonical = ALIASES.get(name) ?? name;
+      if (seen.has(canonical)) throw new UsageError('USAGE_DUPLICATE', `${canonical} given twice`);
+      seen.add(canonical);
+    }
+    const field = FLAGS.get(name);
+    if (field !== undefined) {
+      if (inline !== undefined) throw new UsageError('USAGE_UNEXPECTED_VALUE', `${name} takes no value`);
+      given[field] = true;
+      continue;
+    }
+    switch (name) {
+      case '--action':
+        given.action = parseAction(value());
+        break;
+      case '--enablerepo':
+        given.enableRepos.push(...parseRepos(name, value()));
+        break;
+      case '--disablerepo':
+        given.disableRepos.push(...parseRepos(name, value()));
+        break;
+      case '--config':
+        given.configFile = value();
+        break;
+      default: {
+        const key = CONFIG_FLAGS.get(name);
+        if (key !== undefined) {
+          const v = value();
+          // RELEASEVER reaches the UpdateVM's dnf from the resolved configuration (request.ts).
+          given.overrides[key] = key === 'KEYRING' ? [...(given.overrides[key] ?? []), v] : [v];
+          break;
+        }
+        const option = parseDnfOption(arg);
+        given.dnfOptions.push(option);
+        if (DOM0_DNF_OPTIONS.has(name)) given.dom0DnfOptions.push(option);
+      }
+    }
+  }
+  return given;
 }
 
 function parseAction(value: string): Action {
@@ -234,9 +245,6 @@ function parseRepos(option: string, value: string): string[] {
   });
 }
 
-/** The dnf settings `--setopt` may change: the protocol's list, which the agent enforces too. */
-const SETOPT_KEYS: ReadonlySet<string> = DNF_SETOPT_KEYS;
-
 /** dnf options that are allowed only with a value, in `--name=VALUE` form. */
 const VALUE_FORMS: ReadonlyMap<string, string> = new Map([
   ['--exclude', '--exclude=SPEC'],
@@ -261,16 +269,13 @@ function parseDnfOption(arg: string): string {
     const setting = arg.slice('--setopt='.length);
     const key = setting.slice(0, setting.indexOf('='));
     const bare = key.slice(key.lastIndexOf('.') + 1);
-    if (!SETOPT_KEYS.has(bare)) {
+    // the protocol's list, which the agent enforces too
+    if (!DNF_SETOPT_KEYS.has(bare)) {
       throw new UsageError(
         'USAGE_SETOPT_NOT_ALLOWED',
-        `--setopt: "${printable(bare)}" may not be set; the UpdateVM's dnf takes only these settings: ${[...SETOPT_KEYS].join(', ')}`,
+        `--setopt: "${printable(bare)}" may not be set; the UpdateVM's dnf takes only these settings: ${[...DNF_SETOPT_KEYS].join(', ')}`,
       );
     }
   }
   return arg;
-}
-
-function printable(value: string): string {
-  return sanitizeForTerminal(value, 200);
 }

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { readLines } from './output-lines.ts';
+import { dropPipes, signalGroup } from './process-group.ts';
 
 export type ReceiverOutcome =
   /** The agent closed its stream without writing a byte: no receiver ran. */
@@ -113,19 +114,12 @@ export function linkReceiver(
         stopBeforeStart();
         return;
       }
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // the group is already gone
-      }
+      signalGroup(child, signal);
     },
     abort: () => {
       streamIn.destroy();
       replyOut.destroy();
-      child?.stdin?.destroy();
-      child?.stdout?.destroy();
-      child?.stderr?.destroy();
+      if (child !== undefined) dropPipes(child);
     },
   };
 }

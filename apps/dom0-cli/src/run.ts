@@ -6,14 +6,13 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { matchesSpec } from './package-match.ts';
 import { cachedRepoNames, namesToWithhold, obsoletingBuilds, readCachedRepo, type ObsoletingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
-import { diffInstalled, displayEvr, evrOf, listInstalled, newerInstalled, type InstalledPackage } from './installed.ts';
-import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
+import { listInstalled, type InstalledPackage } from './installed.ts';
+import { reportInstallOutcome } from './install-outcome.ts';
 import { checkKeyring } from './keyring-check.ts';
 import { checkUpdatesDir } from './updates-dir-check.ts';
 import { snapshotPublishedRepo } from './repo-snapshot.ts';
@@ -246,66 +245,7 @@ async function install(
   }
   reporter.stage('check', 'Checking what changed...');
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
-  const changes = diffInstalled(installedBefore, installedAfter);
-  for (const change of changes) reporter.change(change);
-  // Withheld for its Obsoletes: said why, and not a failure (naming it is the user's choice).
-  const obsoletingBuild = (pkg: ReceivedPackage): ObsoletingBuild | undefined =>
-    obsoleting.find(({ package: b }) => b.name === pkg.name && b.arch === pkg.arch && evrOf(b) === evrOf(pkg));
-  // Also when dnf changed something else: one harmless upgrade must not hide a held-back update.
-  // An install by name too: a requested update left out (another build took its place) is not done.
-  const missed = options.action === 'upgrade' || options.action === 'install' ? missedUpgradesToReport(run, received, installedAfter).filter((m) => obsoletingBuild(m.received) === undefined) : [];
-  const present = new Set(installedAfter.map((p) => `${p.name}.${p.arch} ${p.evr}`));
-  for (const pkg of received) {
-    const installed = present.has(`${pkg.name}.${pkg.arch} ${evrOf(pkg)}`);
-    if (installed || missed.some((m) => m.received === pkg)) continue;
-    const build = obsoletingBuild(pkg);
-    if (build !== undefined) {
-      reporter.warning(
-        `verified package ${pkg.nevra} was not installed: its Obsoletes would replace ${build.replaces.join(', ')}; to accept that, name it (dom0-update ${pkg.name})`,
-      );
-      continue;
-    }
-    const newer = newerInstalled(installedAfter, pkg.name, pkg.arch, evrOf(pkg));
-    if (options.packages.some((spec) => matchesSpec(pkg.name, spec))) {
-      // a downgrade was asked for: an older version is what the user wanted, not an attack
-      const rollback = newer === undefined || options.action === 'downgrade' ? '' : ` (older than the installed ${displayEvr(newer.evr)}: an attempted rollback)`;
-      reporter.warning(`requested package ${pkg.nevra} was received but is not installed${rollback}`);
-    } else {
-      reporter.unrequested(pkg.nevra, newer === undefined ? undefined : displayEvr(newer.evr));
-    }
-  }
-  for (const { received: pkg, installed } of missed) {
-    reporter.warning(`verified update ${pkg.nevra} of the installed ${pkg.name}.${pkg.arch} ${displayEvr(installed)} was not installed`);
-  }
-  // with --skip-broken the user asked dnf to leave out updates it cannot resolve: warn, do not fail
-  if (missed.length > 0 && !options.dom0DnfOptions.includes('--skip-broken')) {
-    const causes = `the updates need packages the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which)`;
-    if (changes.length > 0) {
-      throw new InstallError(
-        'INSTALL_INCOMPLETE',
-        `dom0's dnf made ${changes.length} change(s) but left out ${missed.length} verified update(s) of installed packages (named above): ${causes}`,
-      );
-    }
-    throw new InstallError(
-      'INSTALL_NOTHING_DONE',
-      `dom0's dnf changed nothing although ${missed.length} verified update(s) of installed packages arrived: either it reads another rpm database than ${config.rpmdbPath} in ${config.dom0Root}, or ${causes}`,
-    );
-  }
-  if (changes.length === 0) {
-    reporter.done('no_updates', EXIT.ok, 'Nothing changed in dom0.');
-  } else {
-    reporter.done('success', EXIT.ok, `Done: ${changes.length} package change(s) in dom0.`);
-  }
-  return EXIT.ok;
-}
-
-/** Received updates of installed packages dnf left out, except those the user excluded or did not name. */
-function missedUpgradesToReport({ options }: Run, received: readonly ReceivedPackage[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
-  const excluded = options.dom0DnfOptions.filter((o) => o.startsWith('--exclude=')).map((o) => o.slice('--exclude='.length));
-  const wanted = (name: string): boolean =>
-    !excluded.some((spec) => matchesSpec(name, spec)) &&
-    (options.packages.length === 0 || options.packages.some((spec) => matchesSpec(name, spec)));
-  return missedUpgrades(received, installed).filter((m) => wanted(m.received.name));
+  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting });
 }
 
 async function startAgent({ config, options, request, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {

@@ -1,0 +1,104 @@
+/**
+ * After dom0's dnf: what changed in dom0's rpm database, set against what the receiver verified.
+ * Only dom0's own data is compared (the result record and the rpm database before and after), so
+ * an update the UpdateVM sent but dnf left out is said, never hidden behind an exit 0.
+ */
+import { EXIT, InstallError } from './errors.ts';
+import { diffInstalled, displayEvr, evrOf, newerInstalled, type InstalledPackage } from './installed.ts';
+import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
+import type { RunOptions } from './options.ts';
+import { matchesSpec } from './package-match.ts';
+import type { Reporter } from './reporter.ts';
+import type { ReceivedPackage } from './result-record.ts';
+import type { ObsoletingBuild } from './withheld.ts';
+
+export interface OutcomeContext {
+  readonly options: RunOptions;
+  readonly reporter: Reporter;
+  readonly dom0Root: string;
+  readonly rpmdbPath: string;
+}
+
+export interface InstallFacts {
+  readonly installedBefore: readonly InstalledPackage[];
+  readonly installedAfter: readonly InstalledPackage[];
+  readonly received: readonly ReceivedPackage[];
+  /** Builds withheld from dnf for their Obsoletes. */
+  readonly obsoleting: readonly ObsoletingBuild[];
+}
+
+/** Reports every change and every verified package left out; throws when an update was missed. */
+export function reportInstallOutcome(context: OutcomeContext, facts: InstallFacts): number {
+  const { options, reporter } = context;
+  const changes = diffInstalled(facts.installedBefore, facts.installedAfter);
+  for (const change of changes) reporter.change(change);
+  // Withheld for its Obsoletes: said why, and not a failure (naming it is the user's choice).
+  const withheldForObsoletes = (pkg: ReceivedPackage): boolean => obsoletingBuildOf(facts.obsoleting, pkg) !== undefined;
+  // Also when dnf changed something else: one harmless upgrade must not hide a held-back update.
+  // An install by name too: a requested update left out (another build took its place) is not done.
+  const missed =
+    options.action === 'upgrade' || options.action === 'install'
+      ? missedUpgradesToReport(options, facts.received, facts.installedAfter).filter((m) => !withheldForObsoletes(m.received))
+      : [];
+  reportNotInstalled(context, facts, missed);
+  for (const { received: pkg, installed } of missed) {
+    reporter.warning(`verified update ${pkg.nevra} of the installed ${pkg.name}.${pkg.arch} ${displayEvr(installed)} was not installed`);
+  }
+  // with --skip-broken the user asked dnf to leave out updates it cannot resolve: warn, do not fail
+  if (missed.length > 0 && !options.dom0DnfOptions.includes('--skip-broken')) {
+    const causes = `the updates need packages the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which)`;
+    if (changes.length > 0) {
+      throw new InstallError(
+        'INSTALL_INCOMPLETE',
+        `dom0's dnf made ${changes.length} change(s) but left out ${missed.length} verified update(s) of installed packages (named above): ${causes}`,
+      );
+    }
+    throw new InstallError(
+      'INSTALL_NOTHING_DONE',
+      `dom0's dnf changed nothing although ${missed.length} verified update(s) of installed packages arrived: either it reads another rpm database than ${context.rpmdbPath} in ${context.dom0Root}, or ${causes}`,
+    );
+  }
+  if (changes.length === 0) {
+    reporter.done('no_updates', EXIT.ok, 'Nothing changed in dom0.');
+  } else {
+    reporter.done('success', EXIT.ok, `Done: ${changes.length} package change(s) in dom0.`);
+  }
+  return EXIT.ok;
+}
+
+/** Says why each received package that is not installed (and not a missed update) stayed out. */
+function reportNotInstalled({ options, reporter }: OutcomeContext, facts: InstallFacts, missed: readonly MissedUpgrade[]): void {
+  const present = new Set(facts.installedAfter.map((p) => `${p.name}.${p.arch} ${p.evr}`));
+  for (const pkg of facts.received) {
+    const installed = present.has(`${pkg.name}.${pkg.arch} ${evrOf(pkg)}`);
+    if (installed || missed.some((m) => m.received === pkg)) continue;
+    const build = obsoletingBuildOf(facts.obsoleting, pkg);
+    if (build !== undefined) {
+      reporter.warning(
+        `verified package ${pkg.nevra} was not installed: its Obsoletes would replace ${build.replaces.join(', ')}; to accept that, name it (dom0-update ${pkg.name})`,
+      );
+      continue;
+    }
+    const newer = newerInstalled(facts.installedAfter, pkg.name, pkg.arch, evrOf(pkg));
+    if (options.packages.some((spec) => matchesSpec(pkg.name, spec))) {
+      // a downgrade was asked for: an older version is what the user wanted, not an attack
+      const rollback = newer === undefined || options.action === 'downgrade' ? '' : ` (older than the installed ${displayEvr(newer.evr)}: an attempted rollback)`;
+      reporter.warning(`requested package ${pkg.nevra} was received but is not installed${rollback}`);
+    } else {
+      reporter.unrequested(pkg.nevra, newer === undefined ? undefined : displayEvr(newer.evr));
+    }
+  }
+}
+
+function obsoletingBuildOf(obsoleting: readonly ObsoletingBuild[], pkg: ReceivedPackage): ObsoletingBuild | undefined {
+  return obsoleting.find(({ package: b }) => b.name === pkg.name && b.arch === pkg.arch && evrOf(b) === evrOf(pkg));
+}
+
+/** Received updates of installed packages dnf left out, except those the user excluded or did not name. */
+function missedUpgradesToReport(options: RunOptions, received: readonly ReceivedPackage[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
+  const excluded = options.dom0DnfOptions.filter((o) => o.startsWith('--exclude=')).map((o) => o.slice('--exclude='.length));
+  const wanted = (name: string): boolean =>
+    !excluded.some((spec) => matchesSpec(name, spec)) &&
+    (options.packages.length === 0 || options.packages.some((spec) => matchesSpec(name, spec)));
+  return missedUpgrades(received, installed).filter((m) => wanted(m.received.name));
+}
