@@ -6,5 +6,5 @@ import type { Reporter } from '../progress/reporter.ts';
 export interface AgentContext {
   readonly layout: WorkdirLayout;
   readonly reporter: Reporter;
-  readonly interruption?: Interruption;
+  readonly interruption: Interruption;
 }

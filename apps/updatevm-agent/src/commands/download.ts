@@ -102,7 +102,7 @@ async function downloadAndSend(
   await makeWorkdirDir(ctx.layout.workdir, ctx.layout.runs, 0o700);
   // A fresh directory per run: only this run's packages are ever sent (Qubes issue 3408).
   const dir = await mkdtemp(join(ctx.layout.runs, 'run-'));
-  const forget = ctx.interruption?.removeOnForcedExit(dir);
+  const forget = ctx.interruption.removeOnForcedExit(dir);
   try {
     let total: number | null = null;
     let done = 0;
@@ -132,7 +132,7 @@ async function downloadAndSend(
       heartbeat.stop();
     }
     if (run.exitCode !== 0) throw dnfFailure(run, 'downloading updates');
-    ctx.interruption?.throwIfStopped();
+    ctx.interruption.throwIfStopped();
     const packages = await collectDownloads(dir);
     if (packages.length === 0) {
       // Nothing to send: no empty batch goes to dom0 (see README, "No updates").

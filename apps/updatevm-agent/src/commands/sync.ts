@@ -14,13 +14,13 @@ async function takeState(ctx: AgentContext, stdin: Readable): Promise<DownloadRe
     return await layOutState(ctx, stdin);
   } catch (error) {
     // a stop while dom0's state streams in ends the read at once; the half-built root is discarded
-    ctx.interruption?.throwIfStopped();
+    ctx.interruption.throwIfStopped();
     throw error;
   }
 }
 
 async function layOutState(ctx: AgentContext, stdin: Readable): Promise<DownloadRequest> {
-  const { request, files } = await receiveState(stdin, ctx.interruption?.signal);
+  const { request, files } = await receiveState(stdin, ctx.interruption.signal);
   await writeRpmMacros(ctx.layout);
   const stop = ctx.interruption;
   const installed = await installState(ctx.layout, files, (candidate) => ensureRpmdbReadable(candidate, stop), stop);
