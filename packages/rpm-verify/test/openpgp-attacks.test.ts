@@ -75,6 +75,20 @@ describe('header signatures made by hand with a pinned test key', () => {
     for (const extra of [critical(sub.expiresAfter(100 * 365 * 86400)), critical(sub.issuerFingerprint(key.primary.fingerprint))]) {
       const sig = headerBy(key.primary, { hashed: [sub.created(SIGN_DATE), extra], unhashed: [sub.issuerKeyId(key.primary.keyId)] });
       expect([extra.type, await outcome(forgePackage(ed, key.primary, { headerSig: sig }), keyring)]).toEqual([extra.type, 'RPM_SIG_BLOB_BAD']);
+      // a subpacket the verifier reads is named as wrongly critical, not as one it does not understand
+      await expect(verifyBytes(forgePackage(ed, key.primary, { headerSig: sig }), keyring)).rejects.toThrow(
+        `hashed subpacket type ${extra.type} is marked critical; only creation time (2) and issuer key ID (16) may be`,
+      );
+    }
+  });
+
+  it('rejects an embedded signature subpacket in the hashed area, naming it', async () => {
+    const created = sub.created(SIGN_DATE);
+    for (const body of [Buffer.alloc(40), Buffer.from([4, 0x18, 22, 8, 0, 0, 0, 0])]) {
+      const sig = headerBy(key.primary, { hashed: [sub.issuerFingerprint(key.primary.fingerprint), created, { type: 32, body }] });
+      const bytes = forgePackage(ed, key.primary, { headerSig: sig });
+      expect(await outcome(bytes, keyring)).toBe('RPM_SIG_BLOB_BAD');
+      await expect(verifyBytes(bytes, keyring)).rejects.toThrow('an embedded signature subpacket (type 32) has no place in a package signature');
     }
   });
 

@@ -7,6 +7,7 @@ import { encodeSubpackets, oldFormatPacket, sub } from './support/forge.ts';
 import { readEntries, type RawEntry } from './support/header-builder.ts';
 import { rebuild, splitPackage, type PackageParts } from './support/package-bytes.ts';
 import { outcome } from './support/verify-bytes.ts';
+import { parseSignatureBlob } from '../src/pgp/signature-blob.ts';
 
 let fx: Loaded;
 let rsa: PackageParts;
@@ -147,5 +148,13 @@ describe('signature blob framing on real gpg signatures', () => {
       return body;
     });
     expect(await outcome(withBlob(ed, b.tag, bad), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+  });
+
+  it('rejects a zero-length hashed subpacket, naming it', () => {
+    const created = encodeSubpackets([sub.created(new Date('2024-01-02T00:00:00Z'))]);
+    for (const hashed of [Buffer.concat([Buffer.from([0]), created]), Buffer.concat([created, Buffer.from([0])])]) {
+      const body = Buffer.concat([Buffer.from([4, 0, 22, 8, 0, hashed.length]), hashed, Buffer.from([0, 0, 0xab, 0xcd, 0, 8, 0xff, 0, 8, 0xff])]);
+      expect(() => parseSignatureBlob(oldFormatPacket(body), 267, 'x.rpm')).toThrow('signature tag 267: a subpacket has length 0');
+    }
   });
 });

@@ -12,7 +12,7 @@ const HASH_NAMES: Readonly<Record<number, HashName>> = { 8: 'sha256', 9: 'sha384
 const ALGO_NAMES: Readonly<Record<number, string>> = { 1: 'RSA', 3: 'RSA', 22: 'EdDSA' };
 
 /** Signature subpacket types (RFC 9580, 5.2.3.7) that this module reads. */
-const Subpacket = { CREATED: 2, EXPIRES: 3, ISSUER_KEY_ID: 16, ISSUER_FINGERPRINT: 33 } as const;
+const Subpacket = { CREATED: 2, EXPIRES: 3, ISSUER_KEY_ID: 16, EMBEDDED_SIGNATURE: 32, ISSUER_FINGERPRINT: 33 } as const;
 /**
  * Subpackets that may be marked critical: the ones rpm 4.18 accepts as critical. It refuses any
  * other critical subpacket (a critical expiry or issuer fingerprint too), and a package we accept
@@ -196,7 +196,8 @@ function readSubpackets(area: Uint8Array, bad: (reason: string) => never): RawSu
       length = new DataView(area.buffer, area.byteOffset + p + 1, 4).getUint32(0);
       p += 5;
     }
-    if (length < 1 || p + length > area.length) bad('subpacket overruns its area');
+    if (length < 1) bad('a subpacket has length 0 (it must hold at least its type)');
+    if (p + length > area.length) bad('subpacket overruns its area');
     const first = area[p] ?? 0;
     out.push({ type: first & 0x7f, critical: (first & 0x80) !== 0, body: area.subarray(p + 1, p + length) });
     p += length;
@@ -221,7 +222,14 @@ function readHashed(
   };
   for (const s of subpackets) {
     // a critical subpacket we do not enforce would be a condition on validity that we ignore
-    if (s.critical && !CRITICAL_UNDERSTOOD.has(s.type)) bad(`critical hashed subpacket type ${s.type} is not understood`);
+    if (s.critical && !CRITICAL_UNDERSTOOD.has(s.type)) {
+      const read = s.type === Subpacket.EXPIRES || s.type === Subpacket.ISSUER_FINGERPRINT;
+      bad(
+        read
+          ? `hashed subpacket type ${s.type} is marked critical; only creation time (2) and issuer key ID (16) may be, as rpm 4.18 requires`
+          : `critical hashed subpacket type ${s.type} is not understood`,
+      );
+    }
     switch (s.type) {
       case Subpacket.CREATED:
         once(created, s);
@@ -240,6 +248,10 @@ function readHashed(
         once(keyId, s);
         if (s.body.length !== 8) bad('issuer key ID is not 8 bytes');
         keyId = hex(s.body);
+        break;
+      case Subpacket.EMBEDDED_SIGNATURE:
+        // only a subkey's binding signature carries one (its back-signature): never a package's
+        bad('an embedded signature subpacket (type 32) has no place in a package signature');
         break;
       default:
         break;
