@@ -151,7 +151,7 @@ async function downloadAndSend(
     throw error;
   } finally {
     await rm(dir, { recursive: true, force: true });
-    forget?.();
+    forget();
   }
 }
 

@@ -22,8 +22,7 @@ async function takeState(ctx: AgentContext, stdin: Readable): Promise<DownloadRe
 async function layOutState(ctx: AgentContext, stdin: Readable): Promise<DownloadRequest> {
   const { request, files } = await receiveState(stdin, ctx.interruption.signal);
   await writeRpmMacros(ctx.layout);
-  const stop = ctx.interruption;
-  const installed = await installState(ctx.layout, files, (candidate) => ensureRpmdbReadable(candidate, stop), stop);
+  const installed = await installState(ctx.layout, files, (candidate) => ensureRpmdbReadable(candidate, ctx.interruption), ctx.interruption);
   const rebuilt = installed.checked;
   ctx.reporter.report({ stage: 'sync', files: installed.files, bytes: installed.bytes });
   if (rebuilt) ctx.reporter.report({ stage: 'info', message: "state: dom0's rpm database was rebuilt for this rpm" });
