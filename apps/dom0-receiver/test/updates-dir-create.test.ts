@@ -1,8 +1,8 @@
-import { mkdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeDirs } from '../src/updates-dir/make-dirs.ts';
-import { encodeStream, keyringArgs, makeUpdatesDir, replyError, runReceiver } from './helpers.ts';
+import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, readResult, replyError, runReceiver } from './helpers.ts';
 
 // a read-only file system without touching the host's mounts: a private mount namespace (as root
 // `unshare -m`; otherwise `unshare -rm`, which needs user namespaces)
@@ -51,5 +51,36 @@ describe('creating the updates dir', () => {
     await expect(makeDirs(join(base, 'file', 'x', 'y'), 0o755)).rejects.toMatchObject({ code: 'ENOTDIR' });
     await expect(makeDirs('/proc/dom0-receiver-nonexistent/x', 0o755)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(makeDirs('/sys/dom0-receiver-nonexistent/x', 0o755)).rejects.toMatchObject({ code: 'EPERM' });
+  });
+
+  for (const sandbox of ['none', 'bwrap']) {
+    it(`publishes into an updates dir reached through a symlinked parent, with --sandbox ${sandbox}`, async () => {
+      const f = await getFixtures();
+      const base = await makeUpdatesDir();
+      await mkdir(join(base, 'real'));
+      await symlink(join(base, 'real'), join(base, 'link'));
+      const updatesDir = join(base, 'link', 'updates');
+      const pkg = f.packages.v2[0]!;
+      const run = await runReceiver(['receive', '--updates-dir', updatesDir, ...(await keyringArgs()), '--sandbox', sandbox], {
+        stdin: await encodeStream([await fileMember(pkg.path)]),
+      });
+      expect(run.stderr).toContain('published generation');
+      expect(run.code).toBe(0);
+      expect(await readdir(join(base, 'real', 'updates', 'repo'))).toContain(pkg.fileName);
+      expect((await readResult(updatesDir))['status']).toBe('published');
+      expect(await leftovers(updatesDir)).toEqual([]);
+    });
+  }
+
+  it("refuses an updates dir whose real path holds '*', which would widen the stage's write permission", async () => {
+    const base = await makeUpdatesDir();
+    await mkdir(join(base, 'w*'));
+    await symlink(join(base, 'w*'), join(base, 'plain'));
+    for (const updatesDir of [join(base, 'w*', 'updates'), join(base, 'plain')]) {
+      const run = await runReceiver(['receive', '--updates-dir', updatesDir, ...(await keyringArgs())], { stdin: await encodeStream([]) });
+      expect(run.code).toBe(1);
+      expect(replyError(run).code).toBe('CONFIG_INVALID');
+      expect(run.stderr).toContain("its path contains '*'");
+    }
   });
 });

@@ -33,7 +33,7 @@ function selfAndAncestors(dir: string): string[] {
 /**
  * Why the stage identity could not reach `dir` by path, or undefined when it can. bwrap binds the
  * staging dir by its path after the uid change, so every component must be searchable by that uid.
- * The real path is checked: a symlinked DIR is resolved the same way by bwrap.
+ * The receiver already hands over the real path; resolving it again keeps this check true on its own.
  */
 export async function pathUnreachableReason(dir: string, identity: StageIdentity): Promise<string | undefined> {
   const real = await realpath(dir);

@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RpmVerifyError } from '@dom0-updates/rpm-verify';
 import type { ReceiveArgs } from '../cli/args.ts';
@@ -50,6 +51,32 @@ function unusableUpdatesDir(dir: string, what: string, error: unknown): ConfigEr
   const inTheWay = what === 'create it' && (reason === 'EEXIST' || reason === 'ENOTDIR');
   const detail = inTheWay ? `${reason === 'EEXIST' ? 'it' : 'a parent'} exists and is not a directory, ${reason}` : reason;
   return new ConfigError('CONFIG_INVALID', `the updates dir ${dir} cannot be used: cannot ${what} (${detail})`);
+}
+
+/**
+ * Creates the updates dir if missing and lays it out by its real path: the stage's write
+ * permission, its bwrap bind and its working dir all name the staging dir, and the kernel reports
+ * a working dir by its real path, so a symlinked DIR (or parent) would put the stage outside its
+ * own allowance.
+ */
+async function resolveUpdatesDir(dir: string): Promise<Layout> {
+  try {
+    await makeDirs(dir, 0o755);
+  } catch (error) {
+    throw unusableUpdatesDir(dir, 'create it', error);
+  }
+  let real: string;
+  try {
+    real = await realpath(dir);
+  } catch (error) {
+    throw unusableUpdatesDir(dir, 'resolve its real path', error);
+  }
+  // Node's permission model reads `*` in an allowed path as a wildcard, which would widen the
+  // stage's write access beyond its staging dir
+  if (real.includes('*')) {
+    throw new ConfigError('CONFIG_INVALID', `the updates dir ${real} cannot be used: its path contains '*', which the stage's write permission would read as a wildcard`);
+  }
+  return layoutOf(real);
 }
 
 async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection): Promise<void> {
@@ -128,11 +155,11 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
   const sandbox = await resolveSandbox(args.sandbox, ctx.env).catch((error: unknown) => error as ConfigError);
   if (sandbox instanceof Error) return finishFailed(undefined, undefined, sandbox);
 
-  const layout = layoutOf(args.updatesDir);
+  let layout: Layout;
   try {
-    await makeDirs(layout.root, 0o755);
+    layout = await resolveUpdatesDir(args.updatesDir);
   } catch (error) {
-    return finishFailed(undefined, undefined, unusableUpdatesDir(layout.root, 'create it', error));
+    return finishFailed(undefined, undefined, error);
   }
   const limits = await resolveLimits(args, ctx.env, layout.root);
   // a signal before the lock: nothing was started, nothing is recorded (like any refusal before it)
