@@ -148,9 +148,13 @@ export interface PausedReceiver {
   kill(): Promise<NodeJS.Signals | null>;
 }
 
-/** Starts the bundle with a test pause point (src/test-hooks/pause.ts) and waits until it pauses there. */
-export async function startPausedAt(point: string, args: readonly string[], stream: Uint8Array): Promise<PausedReceiver> {
-  const child = spawn(process.execPath, [BUNDLE, ...args], {
+/**
+ * Starts the bundle with a test pause point (src/test-hooks/pause.ts) and waits until it pauses
+ * there; `prefix` is a command line to run node under, which must exec its arguments.
+ */
+export async function startPausedAt(point: string, args: readonly string[], stream: Uint8Array, prefix: readonly string[] = []): Promise<PausedReceiver> {
+  const [command, ...commandArgs] = [...prefix, process.execPath, BUNDLE, ...args];
+  const child = spawn(command ?? process.execPath, commandArgs, {
     stdio: ['pipe', 'ignore', 'pipe'],
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_PAUSE: point },
   });

@@ -42,6 +42,33 @@ describe('the stage identity', () => {
     }
   });
 
+  it('drops to a dynamic uid when only the effective uid is root (a setreuid launcher)', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const stream = await encodeStream([await fileMember(f.packages.v2[0]!.path)]);
+    // real uid nobody, effective uid root, as a setuid wrapper or `sudo`-like launcher may leave it
+    const reuid = ['python3', '-c', 'import os, sys; os.setreuid(65534, 0); os.execvp(sys.argv[1], sys.argv[1:])'];
+    const receiver = await startPausedAt('stage-after-member', ['receive', '--updates-dir', dir, ...(await keyringArgs())], stream, reuid);
+    try {
+      const receiverUids = (await readFile(`/proc/${receiver.pid}/status`, 'utf8')).match(/^Uid:\s+(\d+)\s+(\d+)/m);
+      expect([receiverUids?.[1], receiverUids?.[2]]).toEqual(['65534', '0']);
+      let stagePid: number | undefined;
+      for (const entry of (await readdir('/proc')).filter((e) => /^\d+$/.test(e))) {
+        const s = await statusOf(Number(entry)).catch(() => undefined);
+        if (s?.ppid === receiver.pid && s.cmdline.includes('__stage')) stagePid = Number(entry);
+      }
+      if (stagePid === undefined) throw new Error('no stage process found');
+      const status = await readFile(`/proc/${stagePid}/status`, 'utf8');
+      // real, effective, saved and file-system uid: all the dynamic one, and no capability left
+      const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
+      expect(uids).toHaveLength(4);
+      for (const uid of uids) expect(inDynamicRange(uid)).toBe(true);
+      expect(/^CapEff:\s+(\S+)/m.exec(status)?.[1]).toBe('0000000000000000');
+    } finally {
+      await receiver.kill();
+    }
+  });
+
   it('gives the staged files back to root, read-only to others, before they are checked and published', async () => {
     const f = await getFixtures();
     const dir = await makeUpdatesDir();

@@ -52,7 +52,7 @@ export async function resolveSandbox(requested: SandboxKind, env: NodeJS.Process
 /** The uid/gid the stage will run as: the stage owner, or this process when it does not drop. */
 function stageIdentity(owner: StageOwner | undefined): StageIdentity {
   if (owner !== undefined) return { uid: owner.uid, gid: owner.gid, groups: [] };
-  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, groups: process.getgroups?.() ?? [] };
+  return { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0, groups: process.getgroups?.() ?? [] };
 }
 
 /**

@@ -63,7 +63,8 @@ async function pickDynamicOwner(): Promise<StageOwner> {
  * `--user` named in /etc/passwd, which dom0 controls. Undefined when not root.
  */
 export async function resolveStageUser(requested: string | undefined): Promise<StageOwner | undefined> {
-  if (process.getuid?.() !== 0) return undefined;
+  // the effective uid is what grants root's powers (a setuid or setreuid launcher may leave the real one non-zero)
+  if (process.geteuid?.() !== 0) return undefined;
   if (requested === undefined) return pickDynamicOwner();
   const passwd = await readFile('/etc/passwd', 'utf8');
   for (const line of passwd.split('\n')) {

@@ -57,8 +57,8 @@ export async function buildGeneration(
     // a replaced file could match its old metadata entry by name, size and mtime second alone
     if (!replaced) reuseFrom = prevDir;
   }
-  const uid = process.getuid?.();
-  const gid = process.getgid?.();
+  const uid = process.geteuid?.();
+  const gid = process.getegid?.();
   for (const pkg of accepted) {
     const target = join(dir, pkg.file);
     await rename(join(stagingDir, pkg.file), target);

@@ -26,8 +26,8 @@ export async function createStagingDir(updatesDir: string, owner: StageOwner | u
  * as it is, never followed or changed, and the staged check refuses the batch.
  */
 export async function sealStagingDir(dir: string): Promise<void> {
-  const uid = process.getuid?.();
-  const gid = process.getgid?.();
+  const uid = process.geteuid?.();
+  const gid = process.getegid?.();
   if (uid === undefined || gid === undefined) return;
   await lchown(dir, uid, gid);
   await chmod(dir, 0o700);
