@@ -47,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    // the stage keeps running on its IPC channel and exits by itself
+    // the stage keeps running on its channel and exits by itself
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {

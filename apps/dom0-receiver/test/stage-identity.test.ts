@@ -69,6 +69,26 @@ describe('the stage identity', () => {
     }
   });
 
+  it('ends by itself when its receiver is killed, without bwrap to do it', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
+    const receiver = await startPausedAt('stage-after-member', ['receive', '--updates-dir', dir, ...(await keyringArgs()), '--sandbox', 'none'], stream);
+    let stagePid: number | undefined;
+    for (const entry of (await readdir('/proc')).filter((e) => /^\d+$/.test(e))) {
+      const s = await statusOf(Number(entry)).catch(() => undefined);
+      if (s?.ppid === receiver.pid && s.cmdline.includes('__stage')) stagePid = Number(entry);
+    }
+    if (stagePid === undefined) throw new Error('no stage process found');
+    await receiver.kill();
+    const gone = async (): Promise<boolean> => {
+      const status = await readFile(`/proc/${stagePid}/status`, 'utf8').catch(() => '');
+      return status === '' || /^State:\s+[ZX]/m.test(status);
+    };
+    for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await gone()).toBe(true);
+  });
+
   it('gives the staged files back to root, read-only to others, before they are checked and published', async () => {
     const f = await getFixtures();
     const dir = await makeUpdatesDir();

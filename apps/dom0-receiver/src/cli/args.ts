@@ -29,7 +29,7 @@ export interface VerifyArgs {
   readonly now: Date | undefined;
 }
 
-/** The internal decode-and-verify child; everything else arrives over IPC. */
+/** The internal decode-and-verify child; everything else arrives on its channel (src/stage/channel.ts). */
 export interface StageArgs {
   readonly command: 'stage';
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Duplex } from 'node:stream';
 import { closeSync, constants, openSync } from 'node:fs';
 import { afterDelay, sanitizeForTerminal } from '@dom0-updates/protocol';
 import { STAGE_COMMAND } from '../cli/args.ts';
@@ -7,7 +8,8 @@ import { PackageError, StageError, type ReceiverError } from '../errors.ts';
 import { checkFileName } from '../publish/package-file-name.ts';
 import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
 import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
-import { parseStageMessage, StageMessageError, type StageConfig } from '../stage/messages.ts';
+import { readJsonLines, writeJsonLine } from '../stage/channel.ts';
+import { MAX_STAGE_MESSAGE_BYTES, parseStageMessage, StageMessageError, type StageConfig } from '../stage/messages.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
 import { profileEnv } from '../output/profile.ts';
 import { testHookEnv } from '../test-hooks/hook-env.ts';
@@ -34,8 +36,8 @@ export interface StageLaunch {
 const MAX_CHILD_STDERR = 64 * 1024;
 
 /**
- * The child's descriptor for the bundle it runs (after stdin, stdout, stderr and the IPC
- * channel). The parent opens the file as root and hands it over, so the stage user needs no
+ * The child's descriptor for the bundle it runs (after stdin, stdout, stderr and the message
+ * channel, src/stage/channel.ts). The parent opens the file as root and hands it over, so the stage user needs no
  * path access to wherever the bundle is installed (a 0700 dir, /root, ...).
  */
 export const BUNDLE_FD = 4;
@@ -128,11 +130,11 @@ function startStage(launch: StageLaunch): Promise<StageOutcome> {
     const child = spawn(file, args, {
       // chdir happens before the uid drop, so the child works in a dir it could not reach by path
       cwd: launch.stagingDir,
-      stdio: ['inherit', 'ignore', 'pipe', 'ipc', bundleFd],
+      // fd 3: a socket pair for the configuration and the verdicts (src/stage/channel.ts)
+      stdio: ['inherit', 'ignore', 'pipe', 'pipe', bundleFd],
       // glibc gives each thread that allocates (the digest lanes, the thread pool) its own malloc
       // arena; two arenas keep the stage's peak RSS about 5 MiB lower at no measured cost in speed
       env: { ...testHookEnv(process.env), ...profileEnv(process.env), MALLOC_ARENA_MAX: '2' },
-      serialization: 'json',
       ...(launch.owner === undefined ? {} : { uid: launch.owner.uid, gid: launch.owner.gid }),
     });
     // listeners go on before anything awaits: a child that dies at once must still be seen
@@ -143,7 +145,8 @@ function startStage(launch: StageLaunch): Promise<StageOutcome> {
   }
 }
 
-function superviseStage(child: ChildProcess, launch: StageLaunch, file: string): Promise<StageOutcome> {
+/** Reads the verdicts of a started stage (exported for tests that play a hostile stage). */
+export function superviseStage(child: ChildProcess, launch: StageLaunch, file: string): Promise<StageOutcome> {
   let stderrBytes = 0;
   let pending = '';
   const firstLines: string[] = [];
@@ -178,7 +181,7 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
     if (launch.abort?.aborted === true) onAbort();
     else launch.abort?.addEventListener('abort', onAbort, { once: true });
 
-    child.on('message', (raw: unknown) => {
+    const onMessage = (raw: unknown): void => {
       try {
         if (outcome !== undefined) throw new StageMessageError('message after the final one');
         const message = parseStageMessage(raw);
@@ -190,6 +193,7 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
         if (!started) throw new StageMessageError(`sent ${message.kind} before ready`);
         // a misnamed package stops the batch at once; the stage is killed
         if (message.kind === 'accepted') {
+          if (accepted.length >= launch.config.limits.maxMembers) throw new StageMessageError(`accepted more packages than the ${launch.config.limits.maxMembers} members allowed`);
           accepted.push(checkFileName(message.package));
           if (message.cacheKey !== null) cacheKeys.set(message.package.file, message.cacheKey);
         }
@@ -200,6 +204,10 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
         if (error instanceof PackageError) fail(error);
         else fail(new StageError('STAGE_PROTOCOL', `the stage broke its reporting contract: ${(error as Error).message}`));
       }
+    };
+    const channel = child.stdio[3] as Duplex;
+    readJsonLines(channel, MAX_STAGE_MESSAGE_BYTES, onMessage, (error) => {
+      fail(new StageError('STAGE_PROTOCOL', `the stage broke its reporting contract: ${error.message}`));
     });
     child.on('error', (error) => fail(new StageError('STAGE_START_FAILED', `cannot start the stage (${file}): ${error.message}`)));
     child.on('close', (code, signal) => {
@@ -213,9 +221,9 @@ function superviseStage(child: ChildProcess, launch: StageLaunch, file: string):
       else if (outcome.kind === 'complete' && code !== 0) reject(new StageError('STAGE_FAILED', `the stage reported success but exited with ${String(code)}`));
       else resolve(outcome);
     });
-    child.send(launch.config, (error) => {
+    writeJsonLine(channel, launch.config).catch((error: unknown) => {
       // a child that died before reading its configuration is reported by 'close' as not started
-      if (error !== null && started) fail(new StageError('STAGE_FAILED', `cannot configure the stage: ${error.message}`));
+      if (started) fail(new StageError('STAGE_FAILED', `cannot configure the stage: ${(error as Error).message}`));
     });
   });
 }

@@ -3,7 +3,7 @@ import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
 import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
 
 /**
- * The IPC contract between the receiver and its decode-and-verify child. The child handles
+ * The channel contract (src/stage/channel.ts) between the receiver and its decode-and-verify child. The child handles
  * untrusted bytes, so the parent parses what it says as strictly as any other input.
  */
 export interface StageConfig {
@@ -20,6 +20,12 @@ export type StageMessage =
   | { readonly kind: 'accepted'; readonly package: AcceptedPackage; readonly cacheKey: ChecksumCacheKey | null }
   | { readonly kind: 'complete'; readonly members: number }
   | { readonly kind: 'rejected'; readonly rejection: Rejection };
+
+/** Longest line the parent reads from the stage: every valid message is far below it. */
+export const MAX_STAGE_MESSAGE_BYTES = 64 * 1024;
+/** Where a rejection's member and message are cut (they are shown sanitised, never parsed). */
+export const MAX_REJECTION_MEMBER = 300;
+export const MAX_REJECTION_MESSAGE = 4096;
 
 export class StageMessageError extends Error {
   readonly code = 'STAGE_PROTOCOL';
@@ -95,7 +101,7 @@ export function parseStageMessage(value: unknown): StageMessage {
       // member and message are sanitised again wherever they are shown
       return {
         kind: 'rejected',
-        rejection: { code: text(rej['code'], 'rejection.code', CODE), member: member === null ? null : member.slice(0, 300), message: rej['message'].slice(0, 4096) },
+        rejection: { code: text(rej['code'], 'rejection.code', CODE), member: member === null ? null : member.slice(0, MAX_REJECTION_MEMBER), message: rej['message'].slice(0, MAX_REJECTION_MESSAGE) },
       };
     }
     default:

@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { superviseStage, type StageLaunch } from '../src/receive/stage-process.ts';
+import { ChannelError, jsonLineWriter, readFirstJsonLine, readJsonLines } from '../src/stage/channel.ts';
+import { MAX_STAGE_MESSAGE_BYTES } from '../src/stage/messages.ts';
+import { makeUpdatesDir } from './helpers.ts';
+
+function collect(chunks: readonly (string | Buffer)[], maxLine: number): Promise<{ values: unknown[]; error: ChannelError | undefined; destroyed: boolean }> {
+  const stream = new PassThrough();
+  const values: unknown[] = [];
+  let error: ChannelError | undefined;
+  readJsonLines(stream, maxLine, (v) => values.push(v), (e) => (error = e));
+  for (const chunk of chunks) if (!stream.destroyed) stream.write(chunk);
+  stream.end();
+  return new Promise((resolve) => setImmediate(() => resolve({ values, error, destroyed: stream.destroyed })));
+}
+
+describe('the stage channel reader', () => {
+  it('reads one JSON value per line, however the lines are split into chunks', async () => {
+    const text = '{"a":1}\n[2,3]\n"x\\ny"\n';
+    for (const size of [1, 2, 5, text.length]) {
+      const chunks: string[] = [];
+      for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
+      const { values, error } = await collect(chunks, 64);
+      expect(error).toBeUndefined();
+      expect(values).toEqual([{ a: 1 }, [2, 3], 'x\ny']);
+    }
+  });
+
+  it('stops at a line over the limit, with or without its newline, and stops reading', async () => {
+    for (const chunks of [['{"a":"' + 'b'.repeat(100) + '"}\n'], Array.from({ length: 50 }, () => 'x'.repeat(10))]) {
+      const { values, error, destroyed } = await collect(['1\n', ...chunks], 64);
+      expect(values).toEqual([1]);
+      expect(error?.code).toBe('STAGE_PROTOCOL');
+      expect(error?.message).toContain('over 64 bytes');
+      expect(destroyed).toBe(true);
+    }
+  });
+
+  it('takes a line of exactly the limit', async () => {
+    const line = `"${'z'.repeat(62)}"`;
+    const { values, error } = await collect([line, '\n'], 64);
+    expect(error).toBeUndefined();
+    expect(values).toEqual(['z'.repeat(62)]);
+  });
+
+  it('refuses a line that is not UTF-8 or not JSON, and reads nothing after it', async () => {
+    for (const bad of [Buffer.from([0x22, 0xff, 0x22, 0x0a]), '{"a":\n', 'undefined\n']) {
+      const { values, error } = await collect([bad, '2\n'], 64);
+      expect(values).toEqual([]);
+      expect(error?.message).toBe('sent a line that is not UTF-8 JSON');
+    }
+  });
+
+  it('drops a partial line at the end (the writer died in the middle of it)', async () => {
+    const { values, error } = await collect(['1\n{"half":'], 64);
+    expect(error).toBeUndefined();
+    expect(values).toEqual([1]);
+  });
+});
+
+describe("the stage's side of the channel", () => {
+  async function firstLine(content: string | Buffer, maxLine: number): Promise<unknown> {
+    const file = join(await makeUpdatesDir(), 'channel');
+    writeFileSync(file, content);
+    const fd = openSync(file, 'r');
+    try {
+      return await readFirstJsonLine(fd, maxLine);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  it('reads the first line, long or short, and ignores what follows it', async () => {
+    expect(await firstLine('{"a":1}\n{"b":2}\n', 16)).toEqual({ a: 1 });
+    const long = 'k'.repeat(200_000);
+    expect(await firstLine(`"${long}"\n`, 300_000)).toBe(long);
+  });
+
+  it('refuses a first line over the limit, one that never ends, and one that is not JSON', async () => {
+    await expect(firstLine(`"${'k'.repeat(200_000)}"\n`, 100_000)).rejects.toThrow('sent a line over 100000 bytes');
+    await expect(firstLine('{"a":1}', 16)).rejects.toThrow('the channel ended before a whole line');
+    await expect(firstLine(Buffer.from([0x22, 0xc3, 0x22, 0x0a]), 16)).rejects.toThrow('sent a line that is not UTF-8 JSON');
+  });
+
+  it('writes each value as one whole line, in call order, however the calls overlap', async () => {
+    const file = join(await makeUpdatesDir(), 'channel');
+    const fd = openSync(file, 'w');
+    try {
+      const send = jsonLineWriter(fd);
+      const values = Array.from({ length: 50 }, (_, i) => ({ i, text: `line\n${'x'.repeat(i * 1000)}` }));
+      await Promise.all(values.map((v) => send(v)));
+      const lines = readFileSync(file, 'utf8').split('\n');
+      expect(lines.pop()).toBe('');
+      expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(values);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+const launch: StageLaunch = {
+  bundlePath: '/nonexistent',
+  stagingDir: '/nonexistent',
+  owner: undefined,
+  sandbox: { kind: 'none' },
+  config: { limits: { maxMembers: 3, maxMemberBytes: 1, maxTotalBytes: 1, idleTimeoutMs: 1000, overallTimeoutMs: 1000 }, armoredKeys: ['k'], now: '2024-01-01T00:00:00.000Z' },
+  killAfterMs: 60_000,
+};
+
+const accepted = (i: number): string =>
+  JSON.stringify({
+    kind: 'accepted',
+    package: {
+      file: `p${i}-1-1.noarch.rpm`,
+      nevra: { name: `p${i}`, epoch: 0, version: '1', release: '1', arch: 'noarch' },
+      nevraString: `p${i}-1-1.noarch`,
+      sha256: '0'.repeat(64),
+      size: 1,
+      signer: { fingerprint: 'a'.repeat(40) },
+    },
+    cacheKey: null,
+  });
+
+/** Runs `script` as a stage that writes to its channel (fd 3) whatever it likes. */
+function hostileStage(script: string): Promise<unknown> {
+  const child = spawn(process.execPath, ['-e', `const fs = require('node:fs'); ${script}`], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  return superviseStage(child, launch, 'hostile stage').then(
+    (outcome) => ({ outcome, code: undefined as string | undefined, message: '' }),
+    (error: unknown) => ({ outcome: undefined, code: (error as { code: string }).code, message: (error as Error).message }),
+  );
+}
+
+describe('a compromised stage', () => {
+  it('cannot grow the receiver by sending an endless line: it is stopped at the line limit', async () => {
+    // 256 MiB without a newline, as fast as the pipe takes it; the child is killed well before
+    const result = await hostileStage(`
+      fs.writeSync(3, '{"kind":"ready"}\\n{"kind":"x","pad":"');
+      const chunk = Buffer.alloc(1 << 20, 0x61);
+      for (let i = 0; i < 256; i++) { try { fs.writeSync(3, chunk); } catch (e) { if (e.code !== 'EAGAIN') throw e; i--; } }
+    `);
+    expect(result).toMatchObject({ code: 'STAGE_PROTOCOL', message: `the stage broke its reporting contract: sent a line over ${MAX_STAGE_MESSAGE_BYTES} bytes` });
+  });
+
+  it('cannot report more accepted packages than the member limit', async () => {
+    const lines = ['{"kind":"ready"}', ...[0, 1, 2, 3].map(accepted), '{"kind":"complete","members":4}'];
+    const result = await hostileStage(`fs.writeSync(3, ${JSON.stringify(lines.join('\n') + '\n')}); setTimeout(() => {}, 5000);`);
+    expect(result).toMatchObject({ code: 'STAGE_PROTOCOL', message: 'the stage broke its reporting contract: accepted more packages than the 3 members allowed' });
+  });
+
+  it('is heard out when it keeps to the contract: the verdict is its accepted packages', async () => {
+    const lines = ['{"kind":"ready"}', ...[0, 1, 2].map(accepted), '{"kind":"complete","members":3}'];
+    const result = (await hostileStage(`fs.writeSync(3, ${JSON.stringify(lines.join('\n') + '\n')});`)) as { outcome: { kind: string; accepted: { file: string }[] } };
+    expect(result.outcome.kind).toBe('complete');
+    expect(result.outcome.accepted.map((p) => p.file)).toEqual(['p0-1-1.noarch.rpm', 'p1-1-1.noarch.rpm', 'p2-1-1.noarch.rpm']);
+  });
+});
