@@ -61,6 +61,9 @@ function keptNote(): string {
     existsSync(join(current.updatesDir, 'repo'))
       ? `    published repo: ${join(current.updatesDir, 'repo')} (result record: ${join(current.updatesDir, 'result.json')})`
       : `    nothing was published (result record: ${join(current.updatesDir, 'result.json')})`,
+    // what a reader needs to run the receiver's `verify` on the kept packages by hand
+    `    pinned keys:    ${current.fixtures.trustedKeyPaths.join(' ')}`,
+    `    configuration:  ${current.configFile}`,
   ].join('\n');
 }
 
