@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Duplex } from 'node:stream';
 import { closeSync, constants, openSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { afterDelay, sanitizeForTerminal } from '@dom0-updates/protocol';
 import { STAGE_COMMAND } from '../cli/args.ts';
 import { settleSandbox, type SandboxPlan, type StageSandbox } from '../config/sandbox.ts';
@@ -37,8 +37,8 @@ const MAX_CHILD_STDERR = 64 * 1024;
 
 /**
  * The child's descriptor for the bundle it runs (after stdin, stdout, stderr and the message
- * channel, src/stage/channel.ts). The parent opens the file as root and hands it over, so the stage user needs no
- * path access to wherever the bundle is installed (a 0700 dir, /root, ...).
+ * channel, src/stage/channel.ts). The parent opens the file as root and hands it over, so the
+ * stage user needs no path access to wherever the bundle is installed (a 0700 dir, /root, ...).
  */
 export const BUNDLE_FD = 4;
 const BUNDLE_VIA_FD = `/proc/self/fd/${BUNDLE_FD}`;

@@ -16,6 +16,20 @@ export class ChannelError extends Error {
 }
 
 const NEWLINE = 0x0a;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function parseLine(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(UTF8.decode(bytes));
+  } catch {
+    throw new ChannelError('sent a line that is not UTF-8 JSON');
+  }
+}
+
+/** One value as one line: JSON.stringify escapes every newline inside strings. */
+function lineOf(value: unknown): string {
+  return `${JSON.stringify(value)}\n`;
+}
 
 /**
  * Calls `onValue` with each line's JSON value, in order, and `onError` (once, then nothing more)
@@ -24,7 +38,6 @@ const NEWLINE = 0x0a;
  * `maxLineBytes` plus one chunk.
  */
 export function readJsonLines(stream: Readable, maxLineBytes: number, onValue: (value: unknown) => void, onError: (error: ChannelError) => void): void {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
   let parts: Buffer[] = [];
   let held = 0;
   let failed = false;
@@ -37,9 +50,9 @@ export function readJsonLines(stream: Readable, maxLineBytes: number, onValue: (
   const line = (bytes: Buffer): void => {
     let value: unknown;
     try {
-      value = JSON.parse(decoder.decode(bytes));
-    } catch {
-      fail('sent a line that is not UTF-8 JSON');
+      value = parseLine(bytes);
+    } catch (error) {
+      fail((error as ChannelError).message);
       return;
     }
     onValue(value);
@@ -72,17 +85,16 @@ export function readJsonLines(stream: Readable, maxLineBytes: number, onValue: (
 /** Writes one value as a line; resolves once the bytes are handed to the kernel. */
 export function writeJsonLine(stream: Writable, value: unknown): Promise<void> {
   return new Promise((resolve, reject) => {
-    // JSON.stringify escapes every newline inside strings, so the value is exactly one line
-    stream.write(`${JSON.stringify(value)}\n`, (error) => (error == null ? resolve() : reject(error)));
+    stream.write(lineOf(value), (error) => (error == null ? resolve() : reject(error)));
   });
 }
 
-/** A read that may find the descriptor non-blocking: EAGAIN waits a little and tries again. */
-async function readSome(fd: number, buffer: Buffer): Promise<number> {
+/** An fs call on a descriptor that may be non-blocking: EAGAIN waits a little and tries again. */
+async function untilReady(call: (done: (error: NodeJS.ErrnoException | null, bytes: number) => void) => void): Promise<number> {
   for (;;) {
     try {
       return await new Promise<number>((resolve, reject) => {
-        read(fd, buffer, 0, buffer.length, null, (error, bytes) => (error === null ? resolve(bytes) : reject(error)));
+        call((error, bytes) => (error === null ? resolve(bytes) : reject(error)));
       });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
@@ -92,16 +104,8 @@ async function readSome(fd: number, buffer: Buffer): Promise<number> {
 }
 
 async function writeAll(fd: number, bytes: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    try {
-      offset += await new Promise<number>((resolve, reject) => {
-        write(fd, bytes, offset, bytes.length - offset, null, (error, written) => (error === null ? resolve(written) : reject(error)));
-      });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      await sleep(5);
-    }
+  for (let offset = 0; offset < bytes.length; ) {
+    offset += await untilReady((done) => write(fd, bytes, offset, bytes.length - offset, null, done));
   }
 }
 
@@ -114,7 +118,7 @@ export async function readFirstJsonLine(fd: number, maxLineBytes: number): Promi
   const parts: Buffer[] = [];
   let held = 0;
   for (;;) {
-    const bytes = await readSome(fd, buffer);
+    const bytes = await untilReady((done) => read(fd, buffer, 0, buffer.length, null, done));
     if (bytes === 0) throw new ChannelError('the channel ended before a whole line');
     const end = buffer.subarray(0, bytes).indexOf(NEWLINE);
     const take = end === -1 ? bytes : end;
@@ -123,19 +127,14 @@ export async function readFirstJsonLine(fd: number, maxLineBytes: number): Promi
     held += take;
     if (end !== -1) break;
   }
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(parts)));
-  } catch {
-    throw new ChannelError('sent a line that is not UTF-8 JSON');
-  }
+  return parseLine(Buffer.concat(parts));
 }
 
 /** Writes values to `fd` as lines, one after another in call order, each whole. */
 export function jsonLineWriter(fd: number): (value: unknown) => Promise<void> {
   let queue: Promise<void> = Promise.resolve();
   return (value) => {
-    // JSON.stringify escapes every newline inside strings, so the value is exactly one line
-    const sent = queue.then(() => writeAll(fd, Buffer.from(`${JSON.stringify(value)}\n`)));
+    const sent = queue.then(() => writeAll(fd, Buffer.from(lineOf(value))));
     queue = sent.catch(() => undefined);
     return sent;
   };

@@ -3,8 +3,9 @@ import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
 import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
 
 /**
- * The channel contract (src/stage/channel.ts) between the receiver and its decode-and-verify child. The child handles
- * untrusted bytes, so the parent parses what it says as strictly as any other input.
+ * The contract of the channel (src/stage/channel.ts) between the receiver and its
+ * decode-and-verify child. The child handles untrusted bytes, so the parent parses what it says
+ * as strictly as any other input.
  */
 export interface StageConfig {
   readonly limits: DecodeLimits;
