@@ -94,6 +94,18 @@ describe('header structure', () => {
     expect(() => parse(h)).toThrow(/tag 1001 is out of order/);
   });
 
+  it('rejects a tag of 2^31 or more, which rpm reads as negative, in either header', () => {
+    for (const tag of [0x80000000, 0xfffffffe, 0xffffffff]) {
+      for (const kind of ['main', 'signature'] as const) {
+        const entries: RawEntry[] = [...BASE, { tag, type: 6, count: 1, data: str('a') }];
+        expect(() => parse(buildHeader(kind, entries), kind)).toThrow(new RegExp(`tag ${tag} is above 2147483647, negative to rpm`));
+        expect(codeOfSync(() => parse(buildHeader(kind, entries), kind))).toBe('RPM_HEADER_NOT_CANONICAL');
+      }
+    }
+    // the highest tag rpm takes still parses
+    expect([...parse(buildHeader('main', [...BASE, { tag: 0x7fffffff, type: 6, count: 1, data: str('a') }])).entries.keys()]).toContain(0x7fffffff);
+  });
+
   it('rejects overlapping, gapped and misaligned data', () => {
     const h = buildHeader('main', BASE);
     expect(codeOfSync(() => parse(patchIndex(h, 2, 2, 0)))).toBe('RPM_HEADER_NOT_CANONICAL'); // overlaps tag 1000

@@ -103,6 +103,9 @@ export function parseHeaderIntro(intro: Uint8Array, kind: HeaderKind, budget: nu
  * offset aligned for its type, zero padding only, no bytes left over. With one layout allowed there
  * is no room for two readers (rpm's checker and loader) to see different values.
  */
+/** Highest tag rpm takes: it stores tags as int32. */
+const MAX_TAG = 0x7fffffff;
+
 export function parseHeader(bytes: Uint8Array, intro: HeaderIntro, kind: HeaderKind, member: string | undefined): ParsedHeader {
   const w = where(kind);
   if (bytes.length !== intro.totalBytes) {
@@ -151,6 +154,11 @@ export function parseHeader(bytes: Uint8Array, intro: HeaderIntro, kind: HeaderK
   // the data offset that the first of them then no longer matches
   for (let i = 1, previousTag = regionTag; i < intro.indexCount; i++) {
     const { tag } = entryAt(i);
+    // rpm reads tags as signed 32-bit numbers and refuses negative ones: such a package would be
+    // published, yet rpm could not read it (and createrepo_c would silently leave it out)
+    if (tag > MAX_TAG) {
+      throw new RpmVerifyError('RPM_HEADER_NOT_CANONICAL', `${w}: tag ${tag} is above ${MAX_TAG}, negative to rpm`, member);
+    }
     if (tag <= previousTag) {
       const why = tag === previousTag ? 'duplicated' : 'out of order';
       throw new RpmVerifyError('RPM_HEADER_NOT_CANONICAL', `${w}: tag ${tag} is ${why}`, member);
