@@ -85,7 +85,7 @@ describe('createrepo_c checksum cache', () => {
     const cached = await repoCopy('cached');
     const scratch = await mkdtemp(join(work, 'scratch-'));
     const plainRun = await runCreaterepo(plain, scratch);
-    const cachedRun = await runCreaterepo(cached, scratch, undefined, entries);
+    const cachedRun = await runCreaterepo(cached, scratch, { checksums: entries });
     expect(cachedRun.packagesRead).toBe(plainRun.packagesRead);
     const a = await metadata(plain);
     const b = await metadata(cached);

@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { TMP_PREFIX } from '../updates-dir/layout.ts';
 import { PublishError } from '../errors.ts';
 import { writeChecksumCache, type ChecksumCacheEntry } from './checksum-cache.ts';
+
+export interface CreaterepoOptions {
+  /** The previous generation, whose metadata entries createrepo_c may take over (see below). */
+  readonly reuseFrom?: string | undefined;
+  /** The verified SHA-256 of new packages, so createrepo_c does not hash them again. */
+  readonly checksums?: readonly ChecksumCacheEntry[];
+  /** The packages of this batch: createrepo_c must read each of them. */
+  readonly newFiles?: readonly string[];
+}
 
 export interface CreaterepoRun {
   /** Packages createrepo_c read from disk (the others' entries came from the reused metadata). */
@@ -22,12 +31,8 @@ export interface CreaterepoRun {
  * package replaces a file of that generation, because createrepo_c tells files apart by name,
  * size and mtime (in seconds) alone.
  */
-export async function runCreaterepo(
-  dir: string,
-  scratchDir: string,
-  reuseFrom?: string,
-  checksums: readonly ChecksumCacheEntry[] = [],
-): Promise<CreaterepoRun> {
+export async function runCreaterepo(dir: string, scratchDir: string, options: CreaterepoOptions = {}): Promise<CreaterepoRun> {
+  const { reuseFrom, checksums = [], newFiles = [] } = options;
   const reuse = reuseFrom === undefined ? [] : ['--update', '--update-md-path', reuseFrom];
   // the verified SHA-256 of each new package, so createrepo_c does not hash it again
   const cacheDir = checksums.length === 0 ? undefined : await writeChecksumCache(scratchDir, dir, checksums);
@@ -45,8 +50,16 @@ export async function runCreaterepo(
       const output = typeof result.all === 'string' ? result.all.slice(0, 2000) : '';
       throw new PublishError('CREATEREPO_FAILED', `createrepo_c failed (exit ${String(result.exitCode)}): ${output}`);
     }
-    const names = await readFile(readList, 'utf8');
-    return { packagesRead: names.split('\n').filter((line) => line.endsWith('.rpm')).length };
+    const read = new Set((await readFile(readList, 'utf8')).split('\n').filter((line) => line.endsWith('.rpm')));
+    // createrepo_c skips a package it cannot read and still exits 0; the metadata would then not
+    // list a package the result record calls published. Without reuse it had to read every one.
+    const mustRead = reuseFrom === undefined ? (await readdir(dir)).filter((name) => name.endsWith('.rpm')) : newFiles;
+    const skipped = mustRead.filter((name) => !read.has(name)).sort();
+    if (skipped.length > 0) {
+      const shown = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? `, and ${String(skipped.length - 5)} more` : '');
+      throw new PublishError('CREATEREPO_FAILED', `createrepo_c left ${String(skipped.length)} package(s) out of the metadata: ${shown}`, skipped[0]);
+    }
+    return { packagesRead: read.size };
   } finally {
     await rm(readList, { force: true });
     if (cacheDir !== undefined) await rm(cacheDir, { recursive: true, force: true });

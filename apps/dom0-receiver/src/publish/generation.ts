@@ -69,15 +69,14 @@ export async function buildGeneration(
   profile?.add('generation', performance.now() - linked);
   await pauseIfRequested('after-generation');
   const metadata = await timed(profile, 'createrepo', () =>
-    runCreaterepo(
-      dir,
-      layout.root,
+    runCreaterepo(dir, layout.root, {
       reuseFrom,
-      accepted.flatMap((p) => {
+      newFiles: accepted.map((p) => p.file),
+      checksums: accepted.flatMap((p) => {
         const cacheKey = cacheKeys.get(p.file);
         return cacheKey === undefined ? [] : [{ file: p.file, sha256: p.sha256, cacheKey }];
       }),
-    ),
+    }),
   );
   profile?.count('createrepo-read', metadata.packagesRead);
   await pauseIfRequested('after-createrepo');
