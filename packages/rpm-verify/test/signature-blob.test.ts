@@ -1,12 +1,13 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures, rpmAccepts, type Loaded } from './support/fixtures.ts';
 import { encodeSubpackets, oldFormatPacket, sub } from './support/forge.ts';
 import { readEntries, type RawEntry } from './support/header-builder.ts';
 import { rebuild, splitPackage, type PackageParts } from './support/package-bytes.ts';
-import { outcome } from './support/verify-bytes.ts';
+import { outcome, verifyBytes } from './support/verify-bytes.ts';
 import { parseSignatureBlob } from '../src/pgp/signature-blob.ts';
 
 let fx: Loaded;
@@ -121,6 +122,50 @@ describe('signature blob framing on real gpg signatures', () => {
     expect(await outcome(wildcard, fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
     const otherId = withBlob(rsa, b.tag, withUnhashed(b, encodeSubpackets([sub.issuerKeyId(blobOf(ed).body.subarray(blobOf(ed).hashedEnd + 4, blobOf(ed).hashedEnd + 12))])));
     expect(await outcome(otherId, fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+  });
+
+  it('rejects an RSA signature value raised by multiples of the modulus (same signature mod n), which rpm accepts', async () => {
+    const rsaPkg = fx.set.rpmv3.find((p) => p.signer === 'trusted-rsa');
+    if (rsaPkg === undefined) throw new Error('no RSA --rpmv3 fixture');
+    const withLegacy = splitPackage(await readFile(rsaPkg.path));
+    const keys = await Promise.all(fx.set.trustedKeyPaths.map(async (path) => openpgp.readKey({ armoredKey: await readFile(path, 'utf8') })));
+    const moduli = keys.flatMap((k) => k.getKeys()).flatMap((k) => {
+      const { n } = k.keyPacket.publicParams as { n?: unknown };
+      return n instanceof Uint8Array ? [BigInt(`0x${Buffer.from(n).toString('hex')}`)] : [];
+    });
+    expect(moduli).toHaveLength(1);
+    const n = moduli[0]!;
+    const raised = (b: Blob, k: bigint): Buffer =>
+      withBody(b, (body) => {
+        const at = b.unhashedEnd + 2;
+        const value = BigInt(`0x${body.subarray(at + 2).toString('hex')}`) + k * n;
+        const hex = value.toString(16);
+        const bytes = Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex');
+        const bits = Buffer.alloc(2);
+        bits.writeUInt16BE(value.toString(2).length);
+        return Buffer.concat([body.subarray(0, at), bits, bytes]);
+      });
+    const header = blobOf(rsa);
+    expect(header.tag).toBe(268);
+    for (const k of [1n, 2n, 255n]) {
+      const forged = withBlob(rsa, 268, raised(header, k));
+      expect([k, await outcome(forged, fx.trusted)]).toEqual([k, 'RPM_SIG_BLOB_BAD']);
+      await expect(verifyBytes(forged, fx.trusted)).rejects.toThrow('signature tag 268: RSA signature value is not below the key modulus');
+    }
+    // rpm 4.18 reduces the value mod n and accepts it: one of its malleable forms
+    expect(await rpmAccepts(dir, withBlob(rsa, 268, raised(header, 1n)), 'rsa-s-plus-n.rpm')).toBe(true);
+    // the legacy header+payload signature (1002) is held to the same rule
+    const legacyEntry = readEntries(withLegacy.sigHeader, 'signature').find((e) => e.tag === 1002);
+    if (legacyEntry === undefined) throw new Error('the --rpmv3 RSA fixture has no tag 1002');
+    const legacy = Buffer.from(legacyEntry.data);
+    const start = (legacy[0]! & 0x03) === 0 ? 2 : 3;
+    const legacyBody = legacy.subarray(start);
+    const hashedEnd = 6 + legacyBody.readUInt16BE(4);
+    const legacyBlob: Blob = { tag: 1002, body: legacyBody, hashedEnd, unhashedEnd: hashedEnd + 2 + legacyBody.readUInt16BE(hashedEnd) };
+    expect(await outcome(withBlob(withLegacy, 1002, raised(legacyBlob, 1n)), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    // and the unchanged packages still pass (the check is not what rejects)
+    expect(await outcome(withBlob(withLegacy, 1002, raised(legacyBlob, 0n)), fx.trusted)).toBe('ACCEPTED');
+    expect(await outcome(withBlob(rsa, 268, raised(header, 0n)), fx.trusted)).toBe('ACCEPTED');
   });
 
   it('rejects v3, v5 and v6 packets, DSA and ECDSA algorithms, and weak hashes, each by name', async () => {

@@ -15,6 +15,18 @@ export interface ResolvedSigner {
   readonly signingKeyFingerprint: string;
 }
 
+/** Whether the big-endian unsigned `value` (a minimal MPI) is below `modulus`. */
+function isBelow(value: Uint8Array, modulus: Uint8Array): boolean {
+  let start = 0;
+  while (start < modulus.length && modulus[start] === 0) start++;
+  const n = modulus.subarray(start);
+  if (value.length !== n.length) return value.length < n.length;
+  for (let i = 0; i < n.length; i++) {
+    if (value[i] !== n[i]) return (value[i] ?? 0) < (n[i] ?? 0);
+  }
+  return false;
+}
+
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -78,6 +90,12 @@ export async function resolveSigner(
   if (!verdict.ok) return fail('RPM_WEAK_KEY', `signing key ${signingKey.getFingerprint()}: ${verdict.reason} is not accepted`);
   if (signingKey.getAlgorithmInfo().algorithm !== KEY_ALGORITHM_NAMES[info.publicKeyAlgorithm]) {
     return fail('RPM_SIG_ALGO_MISMATCH', 'signature algorithm does not match the issuing key');
+  }
+  if (KEY_ALGORITHM_NAMES[info.publicKeyAlgorithm] !== 'eddsaLegacy') {
+    const { n } = signingKey.keyPacket.publicParams as { n?: unknown };
+    if (!(n instanceof Uint8Array)) return fail('RPM_KEY_INVALID', `key ${signingKey.getFingerprint()} has no RSA modulus`);
+    // RFC 8017 5.2.2: s must be below n; rpm 4.18 takes s + k*n as well, one signature in many encodings
+    if (!isBelow(info.mpis[0] ?? new Uint8Array(0), n)) return fail('RPM_SIG_BLOB_BAD', 'RSA signature value is not below the key modulus');
   }
   if (signingKey.getCreationTime().getTime() > created.getTime()) {
     return fail('RPM_SIG_TIME', `signature created ${created.toISOString()}, before its key was (${signingKey.getCreationTime().toISOString()})`);
