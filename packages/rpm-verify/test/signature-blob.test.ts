@@ -168,6 +168,26 @@ describe('signature blob framing on real gpg signatures', () => {
     expect(await outcome(withBlob(rsa, 268, raised(header, 0n)), fx.trusted)).toBe('ACCEPTED');
   });
 
+  it('rejects an Ed25519 signature whose s is raised by the group order (not canonical), as rpm does', async () => {
+    const b = blobOf(ed);
+    const rAt = b.unhashedEnd + 2;
+    const sAt = rAt + 2 + Math.ceil(b.body.readUInt16BE(rAt) / 8);
+    const order = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const s = BigInt(`0x${b.body.subarray(sAt + 2).toString('hex')}`);
+    const raised = withBlob(
+      ed,
+      b.tag,
+      withBody(b, (body) => {
+        const value = s + order;
+        const bits = Buffer.alloc(2);
+        bits.writeUInt16BE(value.toString(2).length);
+        return Buffer.concat([body.subarray(0, sAt), bits, Buffer.from(value.toString(16).padStart(64, '0'), 'hex')]);
+      }),
+    );
+    expect(await outcome(raised, fx.trusted)).toBe('RPM_SIG_BAD');
+    expect(await rpmAccepts(dir, raised, 'ed-s-plus-l.rpm')).toBe(false);
+  });
+
   it('rejects v3, v5 and v6 packets, DSA and ECDSA algorithms, and weak hashes, each by name', async () => {
     const b = blobOf(rsa);
     const patched = (i: number, v: number) =>
