@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ConfigError } from '../errors.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
 
@@ -10,6 +12,8 @@ import type { StageOwner } from '../updates-dir/staging.ts';
 export const DYNAMIC_ID_FIRST = 2_147_000_000;
 export const DYNAMIC_ID_COUNT = 400_000;
 const PICK_ATTEMPTS = 64;
+/** /proc entries read between two turns of the event loop while scanning. */
+const SCAN_SLICE = 256;
 
 function idsInColumn(table: string, column: number): Set<number> {
   const ids = new Set<number>();
@@ -25,11 +29,14 @@ export async function idsOfLiveProcesses(): Promise<{ uids: Set<number>; gids: S
   const uids = new Set<number>();
   const gids = new Set<number>();
   const pidsByUid = new Map<number, number[]>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
+  for (const [i, entry] of pids.entries()) {
+    // a synchronous read is an order of magnitude faster than fs/promises on /proc (thousands of
+    // processes took seconds); a turn of the event loop every slice keeps timers and signals served
+    if (i > 0 && i % SCAN_SLICE === 0) await nextTurn();
     let status: string;
     try {
-      status = await readFile(`/proc/${entry}/status`, 'utf8');
+      status = readFileSync(`/proc/${entry}/status`, 'utf8');
     } catch {
       continue; // exited meanwhile
     }
