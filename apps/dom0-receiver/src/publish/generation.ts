@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, link, lstat, mkdir, readdir, rename, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { diagnose } from '../output/diagnostics.ts';
 import { timed, type PhaseProfile } from '../output/profile.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { syncDir, syncFile } from '../updates-dir/durable.ts';
@@ -90,10 +91,18 @@ export async function buildGeneration(
   return dir;
 }
 
-/** The commit point: a new symlink renamed over `repo`. Readers see the old tree or the new one. */
+/**
+ * The commit point: a new symlink renamed over `repo`. Readers see the old tree or the new one.
+ * Once the rename is done the batch is published: a failed sync after it cannot undo that, so it
+ * is told (a crash could still bring the old link back) rather than reported as a failed publish.
+ */
 export async function switchRepo(layout: Layout, id: string): Promise<void> {
   const tmp = join(layout.root, `${TMP_PREFIX}repo.${randomBytes(4).toString('hex')}`);
   await symlink(`${GENERATIONS_DIR}/${id}`, tmp);
   await rename(tmp, layout.repoLink);
-  await syncDir(layout.root);
+  try {
+    await syncDir(layout.root);
+  } catch (error) {
+    diagnose(`generation ${id} is published, but syncing ${layout.root} failed (${(error as NodeJS.ErrnoException).code ?? 'error'}); after a crash the previous generation may be back`);
+  }
 }

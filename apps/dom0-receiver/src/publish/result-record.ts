@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import type { Layout } from '../updates-dir/layout.ts';
 import { writeFileAtomic } from '../updates-dir/durable.ts';
 import { highestGenerationSequence } from '../updates-dir/generations.ts';
+import { readOwnFile } from '../updates-dir/read-own-file.ts';
 
 export const RESULT_FORMAT = 1;
+/** Far above a record of --max-files packages; a bigger file is not one of ours. */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 /** One accepted package as the result record and the reply describe it. */
 export interface AcceptedPackage {
@@ -34,7 +36,7 @@ export type ResultRecord =
 /** The sequence of the record on disk, 0 if there is none or it is unreadable. */
 async function recordedSequence(layout: Layout): Promise<number> {
   try {
-    const value: unknown = JSON.parse(await readFile(layout.resultFile, 'utf8'));
+    const value: unknown = JSON.parse(await readOwnFile(layout.resultFile, MAX_RECORD_BYTES));
     if (typeof value === 'object' && value !== null && 'sequence' in value) {
       const seq = value.sequence;
       if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return seq;

@@ -123,6 +123,15 @@ async function publish(
   return { generation: id, fresh: fresh.length };
 }
 
+/** Prunes old and half-built generations; a failure here changes nothing published, so it is only told. */
+async function tidyGenerations(layout: Layout): Promise<void> {
+  try {
+    await pruneGenerations(layout);
+  } catch (error) {
+    diagnose(`could not prune old generations (${(error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : 'error')})`);
+  }
+}
+
 /**
  * `receive`: sender check, lock, recovery, staging, the sandboxed decode-and-verify child, then
  * publication and the result record. Returns the exit code.
@@ -179,10 +188,16 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
     if (dir !== undefined) await removeStagingDir(dir);
   };
   try {
-    const removed = await recoverUpdatesDir(layout);
-    if (removed.length > 0) diagnose(`cleaned up after an interrupted run: ${removed.join(', ')}`);
-    const sequence = await nextSequence(layout);
-    const staging = await createStagingDir(layout.root, owner);
+    let sequence: number;
+    let staging: string;
+    try {
+      const removed = await recoverUpdatesDir(layout);
+      if (removed.length > 0) diagnose(`cleaned up after an interrupted run: ${removed.join(', ')}`);
+      sequence = await nextSequence(layout);
+      staging = await createStagingDir(layout.root, owner);
+    } catch (error) {
+      return await finishFailed(undefined, undefined, error instanceof ReceiverError ? error : unusableUpdatesDir(layout.root, 'prepare it for a batch', error));
+    }
     stagingDir = staging;
     let outcome;
     try {
@@ -230,23 +245,30 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
     } catch (error) {
       // a terminal's Ctrl-C reaches createrepo_c too: then the interruption is the reason
       await dropStaging();
-      await pruneGenerations(layout);
+      await tidyGenerations(layout);
       return await finishFailed(layout, sequence, error);
     }
     const { generation, fresh } = published;
     await dropStaging();
     const recording = performance.now();
-    await writeResultRecord(layout, {
-      format: 1,
-      sequence,
-      finishedAt: new Date().toISOString(),
-      status: 'published',
-      generation,
-      accepted: outcome.accepted,
-    });
+    let unrecorded: string | undefined;
+    try {
+      await writeResultRecord(layout, {
+        format: 1,
+        sequence,
+        finishedAt: new Date().toISOString(),
+        status: 'published',
+        generation,
+        accepted: outcome.accepted,
+      });
+    } catch (error) {
+      // the batch is published all the same (the switch is done); dom0-update, which reads the
+      // record, must not take the run for a success
+      unrecorded = (error as NodeJS.ErrnoException).code ?? 'error';
+    }
     profile?.add('result', performance.now() - recording);
     await pauseIfRequested('after-result');
-    await timed(profile, 'prune', () => pruneGenerations(layout));
+    await timed(profile, 'prune', () => tidyGenerations(layout));
     for (const pkg of outcome.accepted) diagnose(`accepted ${pkg.file}: ${pkg.nevraString} signed by ${pkg.signer.fingerprint}`);
     const resent = outcome.accepted.length - fresh;
     diagnose(
@@ -256,10 +278,11 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
         ? `nothing new: all ${resent} package(s) were already published; generation ${generation} stays published`
         : `published generation ${generation} (${fresh} new package(s)${resent > 0 ? `, ${resent} already published` : ''})`,
     );
+    if (unrecorded !== undefined) diagnose(`but the result record could not be written (${unrecorded}): dom0-update cannot tell this batch was published`);
     await writeReply(acceptedReply(outcome.accepted));
     profile?.report();
     if (interruption.received !== undefined) diagnose(`interrupted by ${interruption.received} after publication; the batch stays published`);
-    return interruption.exitCode(0);
+    return interruption.exitCode(unrecorded === undefined ? 0 : 1);
   } finally {
     await dropStaging();
     await lock.release();

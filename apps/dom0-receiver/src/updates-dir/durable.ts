@@ -38,6 +38,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw error;
   }
   await handle.close();
-  await rename(tmp, path);
+  try {
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
   await syncDir(dir);
 }

@@ -1,7 +1,8 @@
-import { lstat, readdir, readlink, rm } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { GENERATIONS_DIR, generationSequence, type Layout } from './layout.ts';
+import { sweep } from './remove-tree.ts';
 
 /** The generation `repo` points at, or undefined when nothing was ever published. */
 export async function currentGeneration(layout: Layout): Promise<string | undefined> {
@@ -33,7 +34,8 @@ export async function listGenerations(layout: Layout): Promise<string[]> {
 
 /**
  * Keeps the published generation and the newest one before it (readers that opened it just
- * before a switch can finish); removes older ones and any newer one a crash left half built.
+ * before a switch can finish); removes older ones and any newer one a crash left half built
+ * (one that cannot be removed is told and left: it is never published again).
  */
 export async function pruneGenerations(layout: Layout): Promise<void> {
   const current = await currentGeneration(layout);
@@ -48,7 +50,7 @@ export async function pruneGenerations(layout: Layout): Promise<void> {
   const previous = older.at(-1);
   if (previous !== undefined) keep.add(previous);
   for (const name of names) {
-    if (!keep.has(name)) await rm(join(layout.generations, name), { recursive: true, force: true });
+    if (!keep.has(name)) await sweep(join(layout.generations, name), `${GENERATIONS_DIR}/${name}`);
   }
 }
 

@@ -4,6 +4,7 @@ import { open, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { ReceiverError } from '../errors.ts';
+import { readOwnFile } from './read-own-file.ts';
 
 /** Held while a receiver works in the updates dir, so two never stage or publish at once. */
 export interface Lock {
@@ -11,6 +12,8 @@ export interface Lock {
 }
 
 const LOCK_LINE = /^(\d{1,10}) (\d{1,20})\n$/;
+/** Longer than any lock line; a bigger file is junk and read as stale. */
+const MAX_LOCK_BYTES = 64;
 
 /** The kernel's start time of a process (clock ticks since boot); pid + start time survive pid reuse. */
 async function startTime(pid: number): Promise<string | undefined> {
@@ -33,10 +36,10 @@ async function ownerIsAlive(content: string): Promise<boolean> {
 
 async function readLock(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+    return await readOwnFile(path, MAX_LOCK_BYTES);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    // a symlink or other junk where the lock should be: treat as stale, it gets renamed away
+    // a symlink, a FIFO or other junk where the lock should be: treat as stale, it gets renamed away
     return '';
   }
 }

@@ -1,20 +1,37 @@
-import { readdir, rm } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigError } from '../errors.ts';
 import { pruneGenerations } from './generations.ts';
 import { LOCK_FILE, STAGING_PREFIX, TMP_PREFIX, type Layout } from './layout.ts';
 import { syncDir } from './durable.ts';
+import { sweep } from './remove-tree.ts';
+
+/** generations/ is ours to fill and prune: a symlink there would put both outside the updates dir. */
+async function checkGenerationsDir(layout: Layout): Promise<void> {
+  let info;
+  try {
+    info = await lstat(layout.generations);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!info.isDirectory()) {
+    throw new ConfigError('CONFIG_INVALID', `${layout.generations} exists but is not a directory (${info.isSymbolicLink() ? 'a symlink' : 'another kind of file'}); move it away`);
+  }
+}
 
 /**
  * Undoes what a receiver killed mid-run left behind (called with the lock held): staging dirs,
  * temporary files and symlinks, broken-lock leftovers, half-built generations.
- * The published `repo` link and its generation are never touched here.
+ * The published `repo` link and its generation are never touched here. What cannot be removed
+ * is told and left: nothing reads it again, and it must not block every later receive.
  */
 export async function recoverUpdatesDir(layout: Layout): Promise<string[]> {
+  await checkGenerationsDir(layout);
   const removed: string[] = [];
   for (const name of await readdir(layout.root)) {
     if (name.startsWith(STAGING_PREFIX) || name.startsWith(TMP_PREFIX) || name.startsWith(`${LOCK_FILE}.stale.`)) {
-      await rm(join(layout.root, name), { recursive: true, force: true });
-      removed.push(name);
+      if (await sweep(join(layout.root, name), name)) removed.push(name);
     }
   }
   await pruneGenerations(layout);

@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
-import { chmod, chown, lchown, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdtemp, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diagnose } from '../output/diagnostics.ts';
 import { STAGING_PREFIX } from './layout.ts';
+import { removeTree } from './remove-tree.ts';
 
 export interface StageOwner {
   readonly uid: number;
@@ -56,7 +57,7 @@ export async function sealStagingDir(dir: string): Promise<void> {
  */
 export async function removeStagingDir(dir: string): Promise<void> {
   try {
-    await rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     diagnose(`could not remove ${dir} (${code}); the next receive removes it`);
