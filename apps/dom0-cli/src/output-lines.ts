@@ -1,39 +1,50 @@
+import { sanitizeBytesForTerminal } from '@dom0-updates/protocol';
+
 /**
  * Splits a child's output into lines without ever holding an endless line whole: the UpdateVM's
  * output is untrusted, and a hostile agent could print one line forever.
  */
 
 /**
- * Longest line kept; the rest of a longer line is dropped and the line is marked as cut. Under the
- * reporter's 1000-character cut (reporter.ts), so that the mark is still there when it is shown.
+ * Longest line kept, in bytes; the rest of a longer line is dropped and the line is marked as cut.
+ * Under the reporter's 1000-character cut (reporter.ts), so that the mark is still there when it is shown.
  */
 const MAX_LINE = 900;
 
 /** Ends a line that was cut; the reporter keeps it visible however much sanitising lengthens the rest. */
 export const LINE_CUT_MARK = ' [line cut]';
 
-/** The line as shown: cut at MAX_LINE with the mark, however the pipe split it into chunks. */
-const bounded = (line: string): string => (line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}${LINE_CUT_MARK}` : line);
+/**
+ * The line as shown: cut at MAX_LINE bytes (never inside a UTF-8 sequence) with the mark. Valid
+ * UTF-8 is text, anything else byte by byte with `\xNN` escapes (SPEC section 8), never U+FFFD,
+ * which would hide what was sent. Escaped here and again by the reporter: sanitising is idempotent.
+ */
+function shown(line: Uint8Array): string {
+  if (line.length <= MAX_LINE) return sanitizeBytesForTerminal(line);
+  let end = MAX_LINE;
+  // back to the start of a sequence: at most three continuation bytes (10xxxxxx)
+  for (let i = 0; i < 3 && end > 0 && ((line[end] ?? 0) & 0xc0) === 0x80; i++) end -= 1;
+  return `${sanitizeBytesForTerminal(line.subarray(0, end))}${LINE_CUT_MARK}`;
+}
 
 export async function readLines(stream: AsyncIterable<unknown>, onLine: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder('utf-8', { fatal: false });
-  let pending = '';
+  let pending: Uint8Array = new Uint8Array(0);
   let overlong = false;
   for await (const chunk of stream) {
-    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk as Uint8Array, { stream: true });
-    let newline = pending.indexOf('\n');
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Uint8Array);
+    pending = pending.length === 0 ? bytes : Buffer.concat([pending, bytes]);
+    let newline = pending.indexOf(0x0a);
     while (newline !== -1) {
-      if (!overlong) onLine(bounded(pending.slice(0, newline)));
+      if (!overlong) onLine(shown(pending.subarray(0, newline)));
       overlong = false;
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf('\n');
+      pending = pending.subarray(newline + 1);
+      newline = pending.indexOf(0x0a);
     }
     if (pending.length > MAX_LINE) {
-      if (!overlong) onLine(bounded(pending));
+      if (!overlong) onLine(shown(pending));
       overlong = true;
-      pending = '';
+      pending = new Uint8Array(0);
     }
   }
-  pending += decoder.decode();
-  if (pending !== '' && !overlong) onLine(bounded(pending));
+  if (pending.length > 0 && !overlong) onLine(shown(pending));
 }

@@ -6,7 +6,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { cachedRepoNames, namesToWithhold, obsoletingBuilds, readCachedRepo, type ObsoletingBuild } from './withheld.ts';
+import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, readCachedRepo, type ObsoletingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -223,8 +223,10 @@ async function install(
     for (const build of obsoleting) {
       reporter.info(`Not offered to dnf: ${build.spec}, whose Obsoletes would replace ${build.replaces.join(', ')}`);
     }
+    // not announced: every upgrade leaves the old builds in the cache; a received one is reported below
+    const older = olderBuilds(cached, installedBefore, options.action, options.packages);
     try {
-      const excluded = [...withheld, ...obsoleting.map((build) => build.spec)];
+      const excluded = [...new Set([...withheld, ...obsoleting.map((build) => build.spec), ...older.map((build) => build.spec)])];
       await runDom0Dnf(dom0DnfInstallArgs(config, request, options.action, options.packages, excluded), {
         ...dnf,
         what: options.action,
@@ -237,7 +239,11 @@ async function install(
           : `; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): if an update needs one as a new dependency, install it by name first (dom0-update NAME), then upgrade again`;
       const obsoletesHint =
         obsoleting.length === 0 ? '' : `; dom0 withheld ${obsoleting.map((build) => build.spec).join(', ')} for their Obsoletes: name the package to accept that`;
-      throw new InstallError(error.code, `${error.message}${hint}${obsoletesHint}. The verified packages stay in dom0's cached repository`);
+      const olderHint =
+        older.length === 0
+          ? ''
+          : `; dom0 withheld ${String(older.length)} build(s) older than the installed version of their name (a rollback, e.g. ${older.slice(0, 3).map((build) => `${build.spec} < ${build.installed}`).join(', ')}): only --action=downgrade NAME lets one in`;
+      throw new InstallError(error.code, `${error.message}${hint}${obsoletesHint}${olderHint}. The verified packages stay in dom0's cached repository`);
     }
   } finally {
     for (const dir of [reposDir, home]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,8 @@
  * a new dependency then fails to resolve instead of silently pulling in a new name; naming the new
  * package on the command line lets it in. A build of an installed name whose Obsoletes would remove
  * another installed package, or replace a requested one, is withheld too, by its exact version
- * (obsoletingBuilds).
+ * (obsoletingBuilds), and so is a build older than the installed version of its name
+ * (olderBuilds): dnf would otherwise roll the package back to satisfy another one's dependency.
  */
 import { readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +16,9 @@ import { execa } from 'execa';
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { InstallError } from './errors.ts';
 import { displayEvr, evrOf, type InstalledPackage } from './installed.ts';
+import type { Action } from './options.ts';
 import { isGlob, matchesSpec } from './package-match.ts';
-import { inDependencyRange } from './version-order.ts';
+import { compareEvr, inDependencyRange } from './version-order.ts';
 
 /** Package names dnf can take as an exact --exclude pattern: no glob or other special characters. */
 const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$/;
@@ -174,16 +176,53 @@ export function obsoletingBuilds(
       .filter((name) => requested.some((spec) => matchesSpec(name, spec)))
       .map((name) => `the requested ${name}`);
     const replaces = [...removed, ...replaced];
-    if (replaces.length > 0) builds.push({ package: pkg, spec: exactBuildSpec(pkg), replaces });
+    if (replaces.length > 0) builds.push({ package: pkg, spec: exactBuildSpec(pkg, 'obsoletes an installed package'), replaces });
   }
   return builds;
 }
 
-function exactBuildSpec(pkg: CachedPackage): string {
+/** A build of an installed name older than what is installed: offered to dnf, it would be a rollback. */
+export interface OlderBuild {
+  readonly package: CachedPackage;
+  /** dnf's exact pattern for this one build: `name-[epoch:]version-release.arch`. */
+  readonly spec: string;
+  /** The newest installed version it is older than: `name.arch [epoch:]version-release`. */
+  readonly installed: string;
+}
+
+/**
+ * Builds older than the newest installed version of their name. dnf never downgrades on an
+ * upgrade, but it does to satisfy a dependency: a signed package sent along with `Requires:
+ * hello = 1.0` (or an old build of an installed library) would roll hello back as a side effect
+ * of installing or upgrading something else. Only `--action=downgrade` with the name on the
+ * command line lets an older build in. A build that is itself installed (an install-only package
+ * kept in several versions) is left alone: it changes nothing.
+ */
+export function olderBuilds(
+  cached: readonly CachedPackage[],
+  installed: readonly InstalledPackage[],
+  action: Action,
+  requested: readonly string[],
+): OlderBuild[] {
+  const builds: OlderBuild[] = [];
+  for (const pkg of cached) {
+    if (action === 'downgrade' && requested.some((spec) => matchesSpec(pkg.name, spec))) continue;
+    const evr = evrOf(pkg);
+    const same = installed.filter((p) => p.name === pkg.name);
+    if (same.some((p) => p.arch === pkg.arch && compareEvr(p.evr, evr) === 0)) continue;
+    let newest: InstalledPackage | undefined;
+    for (const p of same) if (newest === undefined || compareEvr(p.evr, newest.evr) > 0) newest = p;
+    if (newest === undefined || compareEvr(newest.evr, evr) <= 0) continue;
+    builds.push({ package: pkg, spec: exactBuildSpec(pkg, 'is older than its installed version'), installed: `${newest.name}.${newest.arch} ${displayEvr(newest.evr)}` });
+  }
+  return builds;
+}
+
+function exactBuildSpec(pkg: CachedPackage, why: string): string {
   if (!/^\d{1,10}$/.test(pkg.epoch) || ![pkg.version, pkg.release, pkg.arch].every((part) => PLAIN_EVR_PART.test(part))) {
     throw new InstallError(
       'CACHED_REPO_BAD_NAME',
-      `the cached repository's ${pkg.name} obsoletes an installed package, and its version cannot be withheld exactly: "${sanitizeForTerminal(`${evrOf(pkg)}.${pkg.arch}`, 300)}"`,
+      `the cached repository's ${pkg.name} ${why}, and its version cannot be withheld exactly: "${sanitizeForTerminal(`${evrOf(pkg)}.${pkg.arch}`, 300)}"`,
     );
   }
   const epoch = pkg.epoch === '0' ? '' : `${pkg.epoch}:`;

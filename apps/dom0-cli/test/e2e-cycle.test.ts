@@ -215,6 +215,29 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(await installedPackages(s.dom0)).toEqual(V2);
   });
 
+  it('never rolls back an installed package to satisfy what a named install requires, even with the old build cached earlier', async () => {
+    const s = await scenario({ install: (f) => f.packages.v2.map((p) => p.path), serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const oldHello = s.fixtures.packages.v1.find((p) => p.fileName.startsWith('dom0-hello-1.0'));
+    if (oldHello === undefined) throw new Error('no dom0-hello 1.0 fixture');
+    // an earlier batch leaves the old, validly signed build in dom0's cached repository...
+    const first = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: oldHello.path });
+    expect(first.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+    // ...and a later one sends a new package that needs exactly that build
+    const lure = await buildPackage({ name: 'dom0-lure', version: '1.0', requires: ['dom0-hello = 1.0-1'] }, { key: 'trusted-rsa', outDir });
+    const r = await s.run(['-y', 'dom0-lure'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: lure.path });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('[INSTALL_FAILED]');
+    expect(r.stderr).toContain('dom0 withheld 1 build(s) older than the installed version of their name (a rollback, e.g. dom0-hello-1.0-1.noarch < dom0-hello.noarch 2.0-1)');
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+    // asked for by name as a downgrade, the old build is still there to take
+    const down = await s.run(['-y', '--action=downgrade', 'dom0-hello'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null']) });
+    expect(down.exitCode).toBe(0);
+    expect(down.stdout).toContain('downgraded dom0-hello.noarch 2.0-1 -> 1.0-1');
+  });
+
   it('does not pull in a new dependency nobody named: the upgrade needing it stays out, and naming it lets it in', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     // The stand-in agent tars files from one directory.

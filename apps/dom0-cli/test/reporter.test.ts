@@ -36,6 +36,21 @@ describe('Reporter', () => {
     }
   });
 
+  it('shows bytes that are not UTF-8 as \\xNN, as the protocol says, and valid UTF-8 as text, however the pipe splits them', async () => {
+    for (const chunks of [[Buffer.from([0x6f, 0x6b, 0xff, 0xc3, 0x0a])], [Buffer.from([0x6f, 0x6b]), Buffer.from([0xff]), Buffer.from([0xc3, 0x0a])]]) {
+      const { reporter, out } = capture('human');
+      await readLines(Readable.from([...chunks, Buffer.from('caf\u00e9 \u00e9\n', 'utf8').subarray(0, 4), Buffer.from('caf\u00e9 \u00e9\n', 'utf8').subarray(4)]), (line) => reporter.agentLine(line));
+      expect(out).toEqual(['[sys-net] ok\\xff\\xc3', '[sys-net] caf\u00e9 \u00e9']);
+    }
+  });
+
+  it('cuts a long line of multi-byte characters between two characters', async () => {
+    const lines: string[] = [];
+    // byte 900 is the second byte of a character: the cut goes back to the character's start
+    await readLines(Readable.from([Buffer.from(`a${'\u00e9'.repeat(600)}\n`, 'utf8')]), (l) => lines.push(l));
+    expect(lines).toEqual([`a${'\u00e9'.repeat(449)} [line cut]`]);
+  });
+
   it('keeps the cut mark of a cut line although escaping lengthens the rest', async () => {
     const { reporter, out } = capture('human');
     await readLines(Readable.from([Buffer.from('\u001b'.repeat(5000)), Buffer.from('\n')]), (line) => reporter.agentLine(line));

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
 import type { InstalledPackage } from '../src/installed.ts';
-import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, pinPublishedRepo, readCachedRepo, type CachedPackage } from '../src/withheld.ts';
+import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, type CachedPackage } from '../src/withheld.ts';
 
 const installed: InstalledPackage[] = [
   { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
@@ -97,6 +97,54 @@ describe('builds withheld for their Obsoletes', () => {
   it('refuses a version dnf would read as a pattern', () => {
     const cached = [build('dom0-tool', '3.*', [{ name: 'dom0-hello', flags: '', evr: '' }])];
     expect(() => obsoletingBuilds(cached, installed, [])).toThrow(expect.objectContaining({ code: 'CACHED_REPO_BAD_NAME' }));
+  });
+});
+
+describe('builds older than what is installed (rollbacks)', () => {
+  const build = (name: string, version: string, epoch = '0', arch = 'noarch'): CachedPackage => ({ name, epoch, version, release: '1', arch, obsoletes: [] });
+  const newer: InstalledPackage[] = [
+    { name: 'dom0-hello', arch: 'noarch', evr: '0:2.0-1', instance: '1' },
+    { name: 'kernel', arch: 'x86_64', evr: '0:6.1-1', instance: '2' },
+    { name: 'kernel', arch: 'x86_64', evr: '0:6.3-1', instance: '3' },
+  ];
+
+  it('withholds each older build of an installed name, exactly, whatever the action', () => {
+    const cached = [build('dom0-hello', '1.0'), build('dom0-hello', '1.5'), build('dom0-hello', '2.0'), build('dom0-hello', '3.0')];
+    for (const action of ['upgrade', 'install', 'reinstall'] as const) {
+      expect(olderBuilds(cached, newer, action, ['dom0-hello']).map((b) => b.spec)).toEqual(['dom0-hello-1.0-1.noarch', 'dom0-hello-1.5-1.noarch']);
+    }
+    expect(olderBuilds(cached, newer, 'upgrade', [])[0]).toEqual({ package: cached[0], spec: 'dom0-hello-1.0-1.noarch', installed: 'dom0-hello.noarch 2.0-1' });
+  });
+
+  it('orders by epoch first, as rpm does: a higher version with a lower epoch is older', () => {
+    const epoch1: InstalledPackage[] = [{ name: 'dom0-hello', arch: 'noarch', evr: '1:1.0-1', instance: '1' }];
+    expect(olderBuilds([build('dom0-hello', '9.0')], epoch1, 'upgrade', []).map((b) => b.spec)).toEqual(['dom0-hello-9.0-1.noarch']);
+    expect(olderBuilds([build('dom0-hello', '0.5', '2')], epoch1, 'upgrade', [])).toEqual([]);
+  });
+
+  it('compares against the newest of several installed versions, and leaves one that is itself installed', () => {
+    const cached = [build('kernel', '6.1', '0', 'x86_64'), build('kernel', '6.2', '0', 'x86_64'), build('kernel', '6.4', '0', 'x86_64')];
+    expect(olderBuilds(cached, newer, 'upgrade', []).map((b) => b.spec)).toEqual(['kernel-6.2-1.x86_64']);
+  });
+
+  it('counts an older build of another arch as a rollback too', () => {
+    expect(olderBuilds([build('dom0-hello', '1.0', '0', 'x86_64')], newer, 'upgrade', []).map((b) => b.spec)).toEqual(['dom0-hello-1.0-1.x86_64']);
+  });
+
+  it('lets older builds in only for --action=downgrade of a name on the command line', () => {
+    const cached = [build('dom0-hello', '1.0'), build('kernel', '6.0', '0', 'x86_64')];
+    expect(olderBuilds(cached, newer, 'downgrade', ['dom0-hello']).map((b) => b.spec)).toEqual(['kernel-6.0-1.x86_64']);
+    expect(olderBuilds(cached, newer, 'install', ['dom0-hello']).map((b) => b.spec)).toEqual(['dom0-hello-1.0-1.noarch', 'kernel-6.0-1.x86_64']);
+  });
+
+  it('leaves names that are not installed alone (namesToWithhold decides on them)', () => {
+    expect(olderBuilds([build('dom0-extra', '0.1')], newer, 'upgrade', [])).toEqual([]);
+  });
+
+  it('refuses an older build whose version dnf would read as a pattern', () => {
+    expect(() => olderBuilds([build('dom0-hello', '1.*')], newer, 'upgrade', [])).toThrow(
+      expect.objectContaining({ code: 'CACHED_REPO_BAD_NAME', message: expect.stringContaining('is older than its installed version, and its version cannot be withheld exactly') }),
+    );
   });
 });
 
