@@ -4,7 +4,7 @@
  * after the whole download, by the receiver, on every batch. The same parser as the receiver's
  * (rpm-verify's loadKeyring), over dom0's own configuration files.
  */
-import { loadKeyring, readKeyFile, RpmVerifyError } from '@dom0-updates/rpm-verify';
+import { loadKeyring, pinnedKeyIds, readKeyFile, RpmVerifyError } from '@dom0-updates/rpm-verify';
 import { ConfigError } from './errors.ts';
 
 const NEEDED = 'dom0 needs the pinned keys to verify packages';
@@ -19,11 +19,12 @@ function readKeyFileForCheck(keyFile: string): string {
   }
 }
 
-export async function checkKeyring(keyFiles: readonly string[]): Promise<void> {
+/** Checks the pinned keys; returns the key IDs of every pinned key and subkey (see withheld.ts). */
+export async function checkKeyring(keyFiles: readonly string[]): Promise<ReadonlySet<string>> {
   const texts = keyFiles.map(readKeyFileForCheck);
   // the receiver's verdict, not a guess at it: no pattern of our own in front
   try {
-    await loadKeyring(texts, keyFiles);
+    return pinnedKeyIds(await loadKeyring(texts, keyFiles));
   } catch (error) {
     if (!(error instanceof RpmVerifyError)) throw error;
     throw new ConfigError('CONFIG_KEYRING_INVALID', `the KEYRING files cannot be pinned (${error.code}): ${error.reason}; ${NEEDED}, and dom0's receiver would refuse every batch`);

@@ -37,7 +37,7 @@ export type Command =
 
 /**
  * dnf options that cannot weaken dom0's checks, so dom0's install step honours them too.
- * The rest (for example --setopt or --refresh) reach the UpdateVM's dnf only.
+ * The rest (for example --refresh, or a --setopt other than an exclusion) reach the UpdateVM's dnf only.
  */
 export const DOM0_DNF_OPTIONS: ReadonlySet<string> = new Set([
   '--best',
@@ -47,6 +47,13 @@ export const DOM0_DNF_OPTIONS: ReadonlySet<string> = new Set([
   '--exclude',
   '--verbose',
 ]);
+
+/**
+ * Unscoped --setopt settings that only take packages away from dnf, so dom0's install step honours
+ * them too: the UpdateVM could ignore them, dom0 cannot. (`includepkgs` is not among them: at the
+ * top level dnf would apply it to the installed packages as well.)
+ */
+const DOM0_DNF_SETOPT = /^--setopt=(?:exclude|excludepkgs)=/;
 
 /** Flags that set config keys: --updatevm, --updates-dir, --keyring (repeatable), ... */
 const CONFIG_FLAGS: ReadonlyMap<string, ConfigKey> = new Map(
@@ -213,7 +220,7 @@ function collect(argv: readonly string[]): Collected {
         }
         const option = parseDnfOption(arg);
         given.dnfOptions.push(option);
-        if (DOM0_DNF_OPTIONS.has(name)) given.dom0DnfOptions.push(option);
+        if (DOM0_DNF_OPTIONS.has(name) || DOM0_DNF_SETOPT.test(option)) given.dom0DnfOptions.push(option);
       }
     }
   }

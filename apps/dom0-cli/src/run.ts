@@ -6,7 +6,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, readCachedRepo, type ObsoletingBuild } from './withheld.ts';
+import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, readCachedRepo, unpinnedBuilds, type ObsoletingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -63,8 +63,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     // before the UpdateVM downloads anything: a bad key or updates dir would only fail the receiver later
     // what the agent is asked, validated as the agent would before anything is locked or read
     const request = buildRequest(options, config.releasever);
+    let pinnedKeyIds: ReadonlySet<string> = new Set();
     if (!options.checkOnly) {
-      await checkKeyring(config.keyring);
+      pinnedKeyIds = await checkKeyring(config.keyring);
       checkUpdatesDir(config.updatesDir, config.transport === 'local');
     }
     reporter.stage('lock', 'Taking the dom0-update lock...');
@@ -73,7 +74,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
       const updateVm = await findUpdateVm(config);
       interrupt.throwIfInterrupted();
       reporter = reporter.withUpdateVm(updateVm);
-      const run: Run = { config, options, request, updateVm, reporter, interrupt };
+      const run: Run = { config, options, request, updateVm, reporter, interrupt, pinnedKeyIds };
       return options.checkOnly ? await checkOnly(run) : await update(run);
     } finally {
       lock.release();
@@ -104,6 +105,8 @@ interface Run {
   readonly reporter: Reporter;
   readonly interrupt: Interrupt;
   readonly request: UpdateRequest;
+  /** Key IDs of the keys KEYRING pins now (empty for --check-only, which installs nothing). */
+  readonly pinnedKeyIds: ReadonlySet<string>;
 }
 
 async function checkOnly(run: Run): Promise<number> {
@@ -225,8 +228,14 @@ async function install(
     }
     // not announced: every upgrade leaves the old builds in the cache; a received one is reported below
     const older = olderBuilds(cached, installedBefore, options.action, options.packages);
+    const unpinned = unpinnedBuilds(cached, run.pinnedKeyIds);
+    if (unpinned.length > 0) {
+      reporter.warning(
+        `not offered to dnf: ${String(unpinned.length)} cached build(s) signed by a key KEYRING no longer pins (${unpinned.slice(0, 3).map((b) => `${b.spec} by key ID ${b.keyId}`).join(', ')}${unpinned.length > 3 ? ', ...' : ''})`,
+      );
+    }
     try {
-      const excluded = [...new Set([...withheld, ...obsoleting.map((build) => build.spec), ...older.map((build) => build.spec)])];
+      const excluded = [...new Set([...withheld, ...[...obsoleting, ...older, ...unpinned].map((build) => build.spec)])];
       await runDom0Dnf(dom0DnfInstallArgs(config, request, options.action, options.packages, excluded), {
         ...dnf,
         what: options.action,

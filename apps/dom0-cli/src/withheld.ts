@@ -57,11 +57,15 @@ export interface CachedPackage {
   readonly version: string;
   readonly release: string;
   readonly arch: string;
+  /** The key ID (16 lowercase hex digits) of the header signature the receiver verified. */
+  readonly signerKeyId: string | undefined;
   readonly obsoletes: readonly Obsolete[];
 }
 
-// One line per file; each Obsoletes entry adds three tab-separated fields.
-const CACHED_QUERY_FORMAT = '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}[\\t%{OBSOLETENAME}\\t%{OBSOLETEFLAGS:depflags}\\t%{OBSOLETEVERSION}]\\n';
+// One line per file: the header signature's key ID as rpm describes it (RSA or EdDSA), then each
+// Obsoletes entry as three tab-separated fields.
+const CACHED_QUERY_FORMAT =
+  '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}[\\t%{OBSOLETENAME}\\t%{OBSOLETEFLAGS:depflags}\\t%{OBSOLETEVERSION}]\\n';
 
 /**
  * The packages of a published generation, read from the headers of the files the receiver
@@ -100,7 +104,7 @@ export async function readCachedRepo(repoDir: string | undefined): Promise<Cache
 }
 
 function parseCachedLine(line: string): CachedPackage {
-  const [name = '', epoch = '', version = '', release = '', arch = '', ...rest] = line.split('\t');
+  const [name = '', epoch = '', version = '', release = '', arch = '', signature = '', ...rest] = line.split('\t');
   if (!PLAIN_NAME.test(name)) {
     throw new InstallError(
       'CACHED_REPO_BAD_NAME',
@@ -113,7 +117,8 @@ function parseCachedLine(line: string): CachedPackage {
   }
   const obsoletes: Obsolete[] = [];
   for (let i = 0; i < rest.length; i += 3) obsoletes.push({ name: rest[i] ?? '', flags: rest[i + 1] ?? '', evr: rest[i + 2] ?? '' });
-  return { name, epoch, version, release, arch, obsoletes };
+  const signerKeyId = /Key ID ([0-9a-f]{16})(?:\||$)/.exec(signature)?.[1];
+  return { name, epoch, version, release, arch, signerKeyId, obsoletes };
 }
 
 /** The distinct names of cached packages, sorted. */
@@ -227,4 +232,24 @@ function exactBuildSpec(pkg: CachedPackage, why: string): string {
   }
   const epoch = pkg.epoch === '0' ? '' : `${pkg.epoch}:`;
   return `${pkg.name}-${epoch}${pkg.version}-${pkg.release}.${pkg.arch}`;
+}
+
+/** A cached build whose signer is no longer pinned. */
+export interface UnpinnedBuild {
+  readonly package: CachedPackage;
+  /** dnf's exact pattern for this one build. */
+  readonly spec: string;
+  readonly keyId: string;
+}
+
+/**
+ * Builds signed by a key that KEYRING no longer pins. The receiver verified each package against
+ * the keys pinned when it arrived, and the published repository keeps it; dom0's rpmdb may still
+ * hold the old key, so dnf alone would install it. Removing a key from KEYRING must withdraw
+ * trust in what it signed, so these are withheld too.
+ */
+export function unpinnedBuilds(cached: readonly CachedPackage[], pinnedKeyIds: ReadonlySet<string>): UnpinnedBuild[] {
+  return cached
+    .filter((pkg) => pkg.signerKeyId === undefined || !pinnedKeyIds.has(pkg.signerKeyId))
+    .map((pkg) => ({ package: pkg, spec: exactBuildSpec(pkg, 'is signed by a key no longer pinned'), keyId: pkg.signerKeyId ?? 'none' }));
 }

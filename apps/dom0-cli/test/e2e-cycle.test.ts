@@ -238,6 +238,31 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(down.stdout).toContain('downgraded dom0-hello.noarch 2.0-1 -> 1.0-1');
   });
 
+  it('applies an exclusion set with --setopt in dom0 too, whatever the UpdateVM sent, and does not call it a missed update', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const all = s.fixtures.packages.v2.map((p) => p.path);
+    const r = await s.run(['-y', '--setopt=excludepkgs=dom0-hello'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: all.join(':') });
+    expect(r.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual([V1[0], V2[1], V2[2]]);
+    expect(r.stderr).not.toContain('was not installed');
+  });
+
+  it('withholds cached builds signed by a key KEYRING no longer pins, though the receiver took them when it did', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const fetched = await s.run(['--downloadonly']);
+    expect(fetched.exitCode).toBe(0);
+    const rsaOnly = s.fixtures.trustedKeyPaths.find((p) => p.includes('trusted-rsa'));
+    if (rsaOnly === undefined) throw new Error('no trusted-rsa key file');
+    const libgreet = s.fixtures.packages.v2.find((p) => p.fileName.startsWith('dom0-libgreet-2.0'));
+    if (libgreet === undefined) throw new Error('no dom0-libgreet 2.0 fixture');
+    // the Ed25519 key is unpinned; the UpdateVM resends a package the remaining key signed
+    const r = await s.run(['-y', `--keyring=${rsaOnly}`], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: libgreet.path });
+    expect(r.exitCode).toBe(0);
+    const edKeyId = s.fixtures.keys['trusted-ed25519'].fingerprint.toLowerCase().slice(-16);
+    expect(r.stderr).toContain(`not offered to dnf: 1 cached build(s) signed by a key KEYRING no longer pins (dom0-tool-2.0-1.noarch by key ID ${edKeyId})`);
+    expect(await installedPackages(s.dom0)).toEqual([V2[0], V2[1], V1[2]]);
+  });
+
   it('does not pull in a new dependency nobody named: the upgrade needing it stays out, and naming it lets it in', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     // The stand-in agent tars files from one directory.

@@ -120,6 +120,12 @@ describe('parseArgs', () => {
     expect(o.dom0DnfOptions).toEqual(['--best', '--exclude=dom0-extra']);
   });
 
+  it('gives dom0\'s dnf the unscoped exclusions set with --setopt too, and nothing scoped to an UpdateVM repository', () => {
+    const o = run('--setopt=excludepkgs=dom0-hello', '--setopt=exclude=a,b', '--setopt=fedora.excludepkgs=c', '--setopt=includepkgs=d', '--setopt=install_weak_deps=False');
+    expect(o.dnfOptions).toHaveLength(5);
+    expect(o.dom0DnfOptions).toEqual(['--setopt=excludepkgs=dom0-hello', '--setopt=exclude=a,b']);
+  });
+
   it('takes --releasever as the RELEASEVER key (the request gets it from the resolved configuration)', () => {
     const o = run('--releasever=4.2');
     expect(o.dnfOptions).toEqual([]);

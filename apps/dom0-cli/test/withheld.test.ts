@@ -7,12 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
 import type { InstalledPackage } from '../src/installed.ts';
-import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, type CachedPackage } from '../src/withheld.ts';
+import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, type CachedPackage } from '../src/withheld.ts';
 
 const installed: InstalledPackage[] = [
   { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
   { name: 'dom0-tool', arch: 'noarch', evr: '0:1.0-1', instance: '2' },
 ];
+const KEY_ID = '0123456789abcdef';
 const repo = ['dom0-extra', 'dom0-hello', 'dom0-hello-ng', 'dom0-tool', 'kernel-latest'];
 
 describe('names withheld from dom0\'s dnf', () => {
@@ -42,6 +43,7 @@ describe('builds withheld for their Obsoletes', () => {
   const build = (name: string, version: string, obsoletes: CachedPackage['obsoletes'], epoch = '0'): CachedPackage => ({
     name,
     epoch,
+    signerKeyId: KEY_ID,
     version,
     release: '1',
     arch: 'noarch',
@@ -101,7 +103,7 @@ describe('builds withheld for their Obsoletes', () => {
 });
 
 describe('builds older than what is installed (rollbacks)', () => {
-  const build = (name: string, version: string, epoch = '0', arch = 'noarch'): CachedPackage => ({ name, epoch, version, release: '1', arch, obsoletes: [] });
+  const build = (name: string, version: string, epoch = '0', arch = 'noarch'): CachedPackage => ({ name, epoch, version, release: '1', arch, signerKeyId: KEY_ID, obsoletes: [] });
   const newer: InstalledPackage[] = [
     { name: 'dom0-hello', arch: 'noarch', evr: '0:2.0-1', instance: '1' },
     { name: 'kernel', arch: 'x86_64', evr: '0:6.1-1', instance: '2' },
@@ -148,6 +150,19 @@ describe('builds older than what is installed (rollbacks)', () => {
   });
 });
 
+describe('builds signed by a key KEYRING no longer pins', () => {
+  const build = (name: string, signerKeyId: string | undefined): CachedPackage => ({ name, epoch: '0', version: '1.0', release: '1', arch: 'noarch', signerKeyId, obsoletes: [] });
+
+  it('withholds each build whose signer is not pinned now, exactly, and keeps the others', () => {
+    const cached = [build('dom0-a', KEY_ID), build('dom0-b', 'fedcba9876543210'), build('dom0-c', undefined)];
+    expect(unpinnedBuilds(cached, new Set([KEY_ID]))).toEqual([
+      { package: cached[1], spec: 'dom0-b-1.0-1.noarch', keyId: 'fedcba9876543210' },
+      { package: cached[2], spec: 'dom0-c-1.0-1.noarch', keyId: 'none' },
+    ]);
+    expect(unpinnedBuilds(cached.slice(0, 1), new Set([KEY_ID]))).toEqual([]);
+  });
+});
+
 describe('the cached repository\'s names', () => {
   it('come from the package headers, whatever the files are called', async () => {
     const f = await buildFixtures();
@@ -161,7 +176,19 @@ describe('the cached repository\'s names', () => {
     // and each header's Obsoletes with its range
     const read = (await readCachedRepo(pinPublishedRepo(updatesDir))).filter((p) => p.name === 'dom0-hello-ng');
     expect(read).toHaveLength(2);
-    expect(read[0]).toEqual({ name: 'dom0-hello-ng', epoch: '0', version: '1.0', release: '1', arch: 'noarch', obsoletes: [{ name: 'dom0-hello', flags: '<', evr: '3.0' }] });
+    const keyId = (key: 'trusted-rsa' | 'trusted-ed25519'): string => f.keys[key].fingerprint.toLowerCase().slice(-16);
+    expect(read[0]).toEqual({
+      name: 'dom0-hello-ng',
+      epoch: '0',
+      version: '1.0',
+      release: '1',
+      arch: 'noarch',
+      signerKeyId: keyId('trusted-rsa'),
+      obsoletes: [{ name: 'dom0-hello', flags: '<', evr: '3.0' }],
+    });
+    // the signer's key ID from either kind of header signature
+    const tool = (await readCachedRepo(pinPublishedRepo(updatesDir))).find((p) => p.name === 'dom0-tool');
+    expect(tool?.signerKeyId).toBe(keyId('trusted-ed25519'));
   });
 
   it('are read from the generation the run pinned, not from whatever the link points to later', async () => {

@@ -1,5 +1,5 @@
 export { RpmVerifyError, type RpmErrorCode } from './errors.ts';
-export { loadKeyring, type Keyring } from './pgp/keyring.ts';
+export { loadKeyring, pinnedKeyIds, type Keyring } from './pgp/keyring.ts';
 export { KEY_FILE_MAX_BYTES, readKeyFile } from './pgp/key-file.ts';
 export {
   createRpmVerifier,

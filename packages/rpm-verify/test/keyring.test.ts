@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadKeyring } from '../src/pgp/keyring.ts';
+import { loadKeyring, pinnedKeyIds } from '../src/pgp/keyring.ts';
 import { fixtures, type Loaded } from './support/fixtures.ts';
 
 let fx: Loaded;
@@ -17,6 +17,20 @@ describe('loadKeyring', () => {
     const expected = ['trusted-rsa', 'trusted-ed25519'].map((id) => fx.set.keys[id as 'trusted-rsa'].fingerprint.toLowerCase());
     expect((await loadKeyring(texts)).fingerprints).toEqual(expected);
     expect((await loadKeyring([texts.join('\n')])).fingerprints).toEqual(expected);
+  });
+
+  it('lists the key ID rpm prints for each package a pinned key signed, and no other', async () => {
+    const keyring = await loadKeyring(await Promise.all(fx.set.trustedKeyPaths.map((p) => readFile(p, 'utf8'))));
+    const ids = pinnedKeyIds(keyring);
+    for (const fpr of keyring.fingerprints) expect(ids).toContain(fpr.slice(-16));
+    const signed = fx.set.packages.v2.filter((p) => p.signer?.startsWith('trusted-') === true);
+    expect(signed.length).toBeGreaterThan(1);
+    for (const pkg of signed) {
+      const printed = execFileSync('rpm', ['-qp', '--nosignature', '--nodigest', '--qf', '%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}', pkg.path], { encoding: 'utf8' });
+      const id = /Key ID ([0-9a-f]{16})/.exec(printed)?.[1];
+      expect([pkg.fileName, id !== undefined && ids.has(id)]).toEqual([pkg.fileName, true]);
+    }
+    expect(ids.size).toBe(keyring.fingerprints.length);
   });
 
   it('rejects no keys, garbage, duplicates and weak keys with their codes', async () => {

@@ -75,3 +75,11 @@ export function keysOf(keyring: Keyring): readonly openpgp.PublicKey[] {
   if (keys === undefined) throw new RpmVerifyError('RPM_STATE', 'keyring was not made by loadKeyring');
   return keys;
 }
+
+/**
+ * The key IDs (16 lowercase hex digits) of every pinned key and subkey: what `rpm -q
+ * --qf '%{RSAHEADER:pgpsig}'` prints as "Key ID" for a package one of them signed.
+ */
+export function pinnedKeyIds(keyring: Keyring): ReadonlySet<string> {
+  return new Set(keysOf(keyring).flatMap((key) => key.getKeys().map((k) => k.getKeyID().toHex().toLowerCase())));
+}
