@@ -9,8 +9,13 @@ import { join } from 'node:path';
 
 const CACHED_REPO_ID = 'dom0-updates-cached';
 
-/** `repoDir` defaults to the `repo` link; a run pins the generation it resolved instead. */
-export function cachedRepoDefinition(updatesDir: string, keyring: readonly string[], repoDir = join(updatesDir, 'repo')): string {
+/**
+ * `repoDir` defaults to the `repo` link; a run pins the generation it resolved instead. `excluded`
+ * are the names and exact builds dom0 withholds (withheld.ts): as the repository's own
+ * `excludepkgs` they hide only its copies (never an installed package) and, unlike one --exclude
+ * argument each, no number of them can make dnf's command line too long to start.
+ */
+export function cachedRepoDefinition(updatesDir: string, keyring: readonly string[], repoDir = join(updatesDir, 'repo'), excluded: readonly string[] = []): string {
   return [
     `[${CACHED_REPO_ID}]`,
     'name=dom0 updates, verified by dom0-receiver',
@@ -22,13 +27,15 @@ export function cachedRepoDefinition(updatesDir: string, keyring: readonly strin
     'metadata_expire=0',
     'skip_if_unavailable=False',
     `gpgkey=${keyring.map((k) => `file://${k}`).join(' ')}`,
+    // plain names and exact builds only (no commas or spaces, which would split an entry)
+    ...(excluded.length === 0 ? [] : [`excludepkgs=${excluded.join(',')}`]),
     '',
   ].join('\n');
 }
 
 /** A private directory holding only the cached repo definition: dnf's whole reposdir. */
-export function writeCachedRepoDir(updatesDir: string, keyring: readonly string[], repoDir?: string): string {
+export function writeCachedRepoDir(updatesDir: string, keyring: readonly string[], repoDir?: string, excluded: readonly string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'dom0-update-repos.'));
-  writeFileSync(join(dir, `${CACHED_REPO_ID}.repo`), cachedRepoDefinition(updatesDir, keyring, repoDir), { mode: 0o644 });
+  writeFileSync(join(dir, `${CACHED_REPO_ID}.repo`), cachedRepoDefinition(updatesDir, keyring, repoDir, excluded), { mode: 0o644 });
   return dir;
 }

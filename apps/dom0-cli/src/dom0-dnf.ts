@@ -33,9 +33,8 @@ export function dom0DnfBaseArgs(config: Config, request: Dom0DnfRequest): string
 }
 
 /**
- * The install step. `withheld` are cached-repository names nobody asked for, and builds whose
- * Obsoletes would remove another installed package or replace a requested one (withheld.ts): dnf gets an exact --exclude for
- * each. A plain upgrade also runs with obsoletes off, so no new name comes in by declaring Obsoletes.
+ * The install step. What dom0 withholds (withheld.ts) is in the repository's definition
+ * (cached-repo.ts), not on this command line. A plain upgrade also runs with obsoletes off, so no new name comes in by declaring Obsoletes.
  * An install runs with --best, as the UpdateVM's dnf resolved it (unless the user said --nobest):
  * without it, dnf takes an installed package as the install of its name and leaves the newer build
  * it was sent for untouched.
@@ -45,14 +44,12 @@ export function dom0DnfInstallArgs(
   request: Dom0DnfRequest,
   action: Action,
   packages: readonly string[],
-  withheld: readonly string[] = [],
 ): string[] {
   // Package specs are validated to start with a letter or digit, so none can pose as an option.
   return [
     ...dom0DnfBaseArgs(config, request),
     ...(action === 'upgrade' ? ['--setopt=obsoletes=False'] : []),
     ...(action === 'install' && !request.extraOptions.some((o) => o === '--best' || o === '--nobest') ? ['--best'] : []),
-    ...withheld.map((name) => `--exclude=${name}`),
     action,
     ...packages,
   ];

@@ -196,7 +196,15 @@ async function install(
   let home: string | undefined;
   let obsoleting: ObsoletingBuild[] = [];
   try {
-    reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir);
+    const cached = await readCachedRepo(repoDir);
+    const withheld = namesToWithhold(cachedRepoNames(cached), installedBefore, options.packages);
+    obsoleting = obsoletingBuilds(cached, installedBefore, options.packages);
+    const older = olderBuilds(cached, installedBefore, options.action, options.packages);
+    const unpinned = unpinnedBuilds(cached, run.pinnedKeyIds);
+    // in the repository's own definition, not on the command line: the list grows with the cache
+    // (every upgrade leaves old builds behind) and must never outgrow what exec takes
+    const excluded = [...new Set([...withheld, ...[...obsoleting, ...older, ...unpinned].map((build) => build.spec)])];
+    reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir, excluded);
     home = writeDnfHome(config.rpmdbPath);
     const request: Dom0DnfRequest = {
       reposDir,
@@ -217,26 +225,20 @@ async function install(
       await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], { ...dnf, what: 'clean all', assumeYes: true });
     }
     reporter.stage('install', `Installing from the cached repository (${options.action})...`);
-    const cached = await readCachedRepo(repoDir);
-    const withheld = namesToWithhold(cachedRepoNames(cached), installedBefore, options.packages);
     if (withheld.length > 0) {
       reporter.info(`Not offered to dnf (in the cached repository, but neither installed nor requested): ${withheld.join(', ')}`);
     }
-    obsoleting = obsoletingBuilds(cached, installedBefore, options.packages);
     for (const build of obsoleting) {
       reporter.info(`Not offered to dnf: ${build.spec}, whose Obsoletes would replace ${build.replaces.join(', ')}`);
     }
-    // not announced: every upgrade leaves the old builds in the cache; a received one is reported below
-    const older = olderBuilds(cached, installedBefore, options.action, options.packages);
-    const unpinned = unpinnedBuilds(cached, run.pinnedKeyIds);
+    // older builds are not announced: every upgrade leaves some in the cache; a received one is reported below
     if (unpinned.length > 0) {
       reporter.warning(
         `not offered to dnf: ${String(unpinned.length)} cached build(s) signed by a key KEYRING no longer pins (${unpinned.slice(0, 3).map((b) => `${b.spec} by key ID ${b.keyId}`).join(', ')}${unpinned.length > 3 ? ', ...' : ''})`,
       );
     }
     try {
-      const excluded = [...new Set([...withheld, ...[...obsoleting, ...older, ...unpinned].map((build) => build.spec)])];
-      await runDom0Dnf(dom0DnfInstallArgs(config, request, options.action, options.packages, excluded), {
+      await runDom0Dnf(dom0DnfInstallArgs(config, request, options.action, options.packages), {
         ...dnf,
         what: options.action,
       });

@@ -3,7 +3,7 @@
  * any package a pinned key signed, and generations carry earlier batches over. dom0's dnf must not
  * let those in as a side effect (an Obsoletes that replaces an installed package, a Provides that
  * poses as an upgrade). So every name in the cached repository that is neither installed in dom0
- * nor named on the command line is withheld from dnf with --exclude. A requested update that needs
+ * nor named on the command line is withheld from dnf (the cached repository's excludepkgs). A requested update that needs
  * a new dependency then fails to resolve instead of silently pulling in a new name; naming the new
  * package on the command line lets it in. A build of an installed name whose Obsoletes would remove
  * another installed package, or replace a requested one, is withheld too, by its exact version
@@ -20,7 +20,7 @@ import type { Action } from './options.ts';
 import { isGlob, matchesSpec } from './package-match.ts';
 import { compareEvr, inDependencyRange } from './version-order.ts';
 
-/** Package names dnf can take as an exact --exclude pattern: no glob or other special characters. */
+/** Package names dnf can take as an exact exclude pattern: no glob or other special characters, no comma or space. */
 const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,254}$/;
 
 /**
@@ -158,7 +158,7 @@ const PLAIN_EVR_PART = /^[A-Za-z0-9._+~^]{1,255}$/;
  * package of another name, or any version of a name the user asked for. dnf applies the Obsoletes
  * of an upgrade even with obsoletes=False (that only stops it from pulling in new obsoleting
  * names), so such a build would remove the other package as a side effect, or take the place of
- * the package the user asked for; each is withheld with an exact --exclude of that build alone,
+ * the package the user asked for; each is withheld with an exact pattern of that build alone,
  * which leaves dnf free to take another build of the same name. Names neither installed nor
  * requested are withheld whole already (namesToWithhold). Only a spec without glob characters
  * counts as naming a build: a removal needs consent more exact than `t-*`.

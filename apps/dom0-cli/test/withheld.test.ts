@@ -220,11 +220,20 @@ describe('dom0\'s dnf install step', () => {
   const config = resolveConfig([{ origin: 'file', settings: { KEYRING: ['/k'], DOM0_ROOT: ['/r'] } }]);
   const request = { reposDir: '/repos', assumeYes: true, extraOptions: [], mode: 'human' as const };
 
-  it('turns obsoletes off for an upgrade and excludes each withheld name exactly', () => {
-    const args = dom0DnfInstallArgs(config, request, 'upgrade', [], ['dom0-hello-ng', 'dom0-extra']);
+  it('turns obsoletes off for an upgrade', () => {
+    const args = dom0DnfInstallArgs(config, request, 'upgrade', []);
     expect(args).toContain('--setopt=obsoletes=False');
-    expect(args.slice(-3)).toEqual(['--exclude=dom0-hello-ng', '--exclude=dom0-extra', 'upgrade']);
+    expect(args.at(-1)).toBe('upgrade');
     expect(args).toContain('--setopt=gpgcheck=1');
+  });
+
+  it('withholds names and builds in the cached repository\'s own excludepkgs, not one argument each, however many there are', () => {
+    expect(cachedRepoDefinition('/u', ['/k'], '/g', ['dom0-hello-ng', 'dom0-tool-2:3.0-1.noarch']).split('\n')).toContain('excludepkgs=dom0-hello-ng,dom0-tool-2:3.0-1.noarch');
+    expect(cachedRepoDefinition('/u', ['/k'], '/g').split('\n').filter((line) => line.startsWith('excludepkgs'))).toEqual([]);
+    const many = Array.from({ length: 50_000 }, (_, i) => `dom0-package-with-a-long-name-${String(i)}`);
+    const lines = cachedRepoDefinition('/u', ['/k'], '/g', many).split('\n');
+    expect(lines.filter((line) => line.startsWith('excludepkgs=')).map((line) => line.split(',').length)).toEqual([50_000]);
+    expect(dom0DnfInstallArgs(config, request, 'upgrade', []).filter((arg) => arg.startsWith('--exclude'))).toEqual([]);
   });
 
   it('forces signature checks on for repository and local packages, each where dnf reads it', () => {
@@ -238,9 +247,9 @@ describe('dom0\'s dnf install step', () => {
   });
 
   it('keeps dnf\'s obsoletes for named installs, where the user chose what comes in', () => {
-    const args = dom0DnfInstallArgs(config, request, 'install', ['dom0-hello-ng'], ['dom0-extra']);
+    const args = dom0DnfInstallArgs(config, request, 'install', ['dom0-hello-ng']);
     expect(args).not.toContain('--setopt=obsoletes=False');
-    expect(args.slice(-3)).toEqual(['--exclude=dom0-extra', 'install', 'dom0-hello-ng']);
+    expect(args.slice(-2)).toEqual(['install', 'dom0-hello-ng']);
   });
 
   it('installs with --best, as the UpdateVM resolved, unless the user chose', () => {
