@@ -2,26 +2,13 @@ import type { Layout } from '../updates-dir/layout.ts';
 import { writeFileAtomic } from '../updates-dir/durable.ts';
 import { highestGenerationSequence } from '../updates-dir/generations.ts';
 import { readOwnFile } from '../updates-dir/read-own-file.ts';
+import type { AcceptedPackage, Rejection } from './batch-outcome.ts';
+
+export type { AcceptedPackage, Rejection } from './batch-outcome.ts';
 
 export const RESULT_FORMAT = 1;
 /** Far above a record of --max-files packages; a bigger file is not one of ours. */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
-
-/** One accepted package as the result record and the reply describe it. */
-export interface AcceptedPackage {
-  readonly file: string;
-  readonly nevra: { readonly name: string; readonly epoch: number; readonly version: string; readonly release: string; readonly arch: string };
-  readonly nevraString: string;
-  readonly sha256: string;
-  readonly size: number;
-  readonly signer: { readonly fingerprint: string };
-}
-
-export interface Rejection {
-  readonly code: string;
-  readonly member: string | null;
-  readonly message: string;
-}
 
 interface RecordBase {
   readonly format: typeof RESULT_FORMAT;

@@ -1,6 +1,6 @@
 import { MEMBER_NAME_PATTERN, type DecodeLimits } from '@dom0-updates/protocol';
 import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
-import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
+import type { AcceptedPackage, Rejection } from '../publish/batch-outcome.ts';
 
 /**
  * The contract of the channel (src/stage/channel.ts) between the receiver and its

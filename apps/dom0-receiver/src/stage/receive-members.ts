@@ -3,7 +3,7 @@ import { createRpmVerifier, RpmVerifyError, type DigestOffload, type Keyring } f
 import type { PhaseProfile } from '../output/profile.ts';
 import { timed } from '../output/profile.ts';
 import { checksumCacheKey, type ChecksumCacheKey } from '../publish/checksum-cache.ts';
-import type { AcceptedPackage } from '../publish/result-record.ts';
+import type { AcceptedPackage } from '../publish/batch-outcome.ts';
 import { directWritesRefusedForTest } from '../test-hooks/no-direct-writes.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { CommitQueue } from './commit-queue.ts';

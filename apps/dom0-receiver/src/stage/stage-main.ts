@@ -2,7 +2,7 @@ import { ProtocolError, StreamError } from '@dom0-updates/protocol';
 import { loadKeyring, RpmVerifyError } from '@dom0-updates/rpm-verify';
 import { PhaseProfile, timed } from '../output/profile.ts';
 import { bareReason } from '../output/reason.ts';
-import type { Rejection } from '../publish/result-record.ts';
+import type { Rejection } from '../publish/batch-outcome.ts';
 import { CHANNEL_FD, jsonLineWriter, readFirstJsonLine } from './channel.ts';
 import { MAX_REJECTION_MEMBER, MAX_REJECTION_MESSAGE, parseStageConfig, type StageMessage } from './messages.ts';
 import { receiveMembers } from './receive-members.ts';
