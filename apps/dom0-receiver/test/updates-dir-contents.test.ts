@@ -86,6 +86,8 @@ describe('what an earlier run or another local user left in the updates dir', ()
     expect(replyError(run).code).toBe('CONFIG_INVALID');
     expect(run.stderr).toContain(`${dir}/repo exists but is not a symlink; move it away`);
     expect(run.stderr).not.toContain('internal error');
+    // past the lock: recorded, as the README's table says
+    expect(await readResult(dir)).toMatchObject({ sequence: 2, status: 'rejected', rejection: { code: 'CONFIG_INVALID' } });
   });
 
   it('says so when a batch is published but its result record cannot be written: accepted reply, exit 1, no temporary file left', async () => {

@@ -196,7 +196,9 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
       sequence = await nextSequence(layout);
       staging = await createStagingDir(layout.root, owner);
     } catch (error) {
-      return await finishFailed(undefined, undefined, error instanceof ReceiverError ? error : unusableUpdatesDir(layout.root, 'prepare it for a batch', error));
+      // past the lock, so recorded like any other failure, if the updates dir still lets us
+      const recordAs = await nextSequence(layout).catch(() => undefined);
+      return await finishFailed(layout, recordAs, error instanceof ReceiverError ? error : unusableUpdatesDir(layout.root, 'prepare it for a batch', error));
     }
     stagingDir = staging;
     let outcome;
