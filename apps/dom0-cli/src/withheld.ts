@@ -103,7 +103,7 @@ export async function readCachedRepo(repoDir: string | undefined): Promise<Cache
   return packages;
 }
 
-function parseCachedLine(line: string): CachedPackage {
+export function parseCachedLine(line: string): CachedPackage {
   const [name = '', epoch = '', version = '', release = '', arch = '', signature = '', ...rest] = line.split('\t');
   if (!PLAIN_NAME.test(name)) {
     throw new InstallError(
@@ -117,7 +117,9 @@ function parseCachedLine(line: string): CachedPackage {
   }
   const obsoletes: Obsolete[] = [];
   for (let i = 0; i < rest.length; i += 3) obsoletes.push({ name: rest[i] ?? '', flags: rest[i + 1] ?? '', evr: rest[i + 2] ?? '' });
-  const signerKeyId = /Key ID ([0-9a-f]{16})(?:\||$)/.exec(signature)?.[1];
+  // rpm 4.18 prints the 16-digit key ID; later versions may print the whole fingerprint, whose
+  // last 16 digits are the key ID of a v4 key
+  const signerKeyId = /Key ID ([0-9a-fA-F]{16,64})(?:\||$)/.exec(signature)?.[1]?.slice(-16).toLowerCase();
   return { name, epoch, version, release, arch, signerKeyId, obsoletes };
 }
 

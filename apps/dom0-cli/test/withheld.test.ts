@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
 import type { InstalledPackage } from '../src/installed.ts';
-import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, type CachedPackage } from '../src/withheld.ts';
+import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, type CachedPackage } from '../src/withheld.ts';
 
 const installed: InstalledPackage[] = [
   { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
@@ -152,6 +152,14 @@ describe('builds older than what is installed (rollbacks)', () => {
 
 describe('builds signed by a key KEYRING no longer pins', () => {
   const build = (name: string, signerKeyId: string | undefined): CachedPackage => ({ name, epoch: '0', version: '1.0', release: '1', arch: 'noarch', signerKeyId, obsoletes: [] });
+
+  it('reads the signer\'s key ID from rpm\'s description of either header signature, as a key ID or a whole fingerprint', () => {
+    const line = (signature: string): string => ['dom0-a', '0', '1.0', '1', 'noarch', signature].join('\t');
+    expect(parseCachedLine(line('RSA/SHA512, Tue Jan  2 00:00:00 2024, Key ID 21ea589317b000dc|(none)')).signerKeyId).toBe('21ea589317b000dc');
+    expect(parseCachedLine(line('(none)|EdDSA/SHA256, Tue Jan  2 00:00:00 2024, Key ID 837F02B24740D8EE')).signerKeyId).toBe('837f02b24740d8ee');
+    expect(parseCachedLine(line('RSA/SHA256, Tue Jan  2 00:00:00 2024, Key ID 0123456789abcdef0123456789abcdef21ea589317b000dc|(none)')).signerKeyId).toBe('21ea589317b000dc');
+    expect(parseCachedLine(line('(none)|(none)')).signerKeyId).toBeUndefined();
+  });
 
   it('withholds each build whose signer is not pinned now, exactly, and keeps the others', () => {
     const cached = [build('dom0-a', KEY_ID), build('dom0-b', 'fedcba9876543210'), build('dom0-c', undefined)];
