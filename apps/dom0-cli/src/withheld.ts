@@ -146,7 +146,7 @@ export function namesToWithhold(
 /** A build of an installed name that would replace another package through Obsoletes. */
 export interface ObsoletingBuild {
   readonly package: CachedPackage;
-  /** dnf's exact pattern for this one build: `name-[epoch:]version-release.arch`. */
+  /** dnf's exact pattern for this one build: `name-epoch:version-release.arch`. */
   readonly spec: string;
   /** What its Obsoletes would take away: `the installed name.arch [epoch:]version-release`, `the requested name`. */
   readonly replaces: readonly string[];
@@ -191,7 +191,7 @@ export function obsoletingBuilds(
 /** A build of an installed name older than what is installed: offered to dnf, it would be a rollback. */
 export interface OlderBuild {
   readonly package: CachedPackage;
-  /** dnf's exact pattern for this one build: `name-[epoch:]version-release.arch`. */
+  /** dnf's exact pattern for this one build: `name-epoch:version-release.arch`. */
   readonly spec: string;
   /** The newest installed version it is older than: `name.arch [epoch:]version-release`. */
   readonly installed: string;
@@ -232,14 +232,15 @@ function exactBuildSpec(pkg: CachedPackage, why: string): string {
       `the cached repository's ${pkg.name} ${why}, and its version cannot be withheld exactly: "${sanitizeForTerminal(`${evrOf(pkg)}.${pkg.arch}`, 300)}"`,
     );
   }
-  const epoch = pkg.epoch === '0' ? '' : `${pkg.epoch}:`;
-  return `${pkg.name}-${epoch}${pkg.version}-${pkg.release}.${pkg.arch}`;
+  // the epoch always, 0 too: without one dnf matches the version-release in every epoch, so
+  // withholding an old 0:1.0-1 would also hide a genuine 1:1.0-1
+  return `${pkg.name}-${pkg.epoch}:${pkg.version}-${pkg.release}.${pkg.arch}`;
 }
 
 /** A cached build whose signer is no longer pinned. */
 export interface UnpinnedBuild {
   readonly package: CachedPackage;
-  /** dnf's exact pattern for this one build. */
+  /** dnf's exact pattern for this one build: `name-epoch:version-release.arch`. */
   readonly spec: string;
   readonly keyId: string;
 }

@@ -230,7 +230,7 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     const r = await s.run(['-y', 'dom0-lure'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: lure.path });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('[INSTALL_FAILED]');
-    expect(r.stderr).toContain('dom0 withheld 1 build(s) older than the installed version of their name (a rollback, e.g. dom0-hello-1.0-1.noarch < dom0-hello.noarch 2.0-1)');
+    expect(r.stderr).toContain('dom0 withheld 1 build(s) older than the installed version of their name (a rollback, e.g. dom0-hello-0:1.0-1.noarch < dom0-hello.noarch 2.0-1)');
     expect(await installedPackages(s.dom0)).toEqual(V2);
     // asked for by name as a downgrade, the old build is still there to take
     const down = await s.run(['-y', '--action=downgrade', 'dom0-hello'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null']) });
@@ -259,7 +259,7 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     const r = await s.run(['-y', `--keyring=${rsaOnly}`], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: libgreet.path });
     expect(r.exitCode).toBe(0);
     const edKeyId = s.fixtures.keys['trusted-ed25519'].fingerprint.toLowerCase().slice(-16);
-    expect(r.stderr).toContain(`not offered to dnf: 1 cached build(s) signed by a key KEYRING no longer pins (dom0-tool-2.0-1.noarch by key ID ${edKeyId})`);
+    expect(r.stderr).toContain(`not offered to dnf: 1 cached build(s) signed by a key KEYRING no longer pins (dom0-tool-0:2.0-1.noarch by key ID ${edKeyId})`);
     expect(await installedPackages(s.dom0)).toEqual([V2[0], V2[1], V1[2]]);
   });
 
@@ -298,7 +298,7 @@ describe('dom0-update and Obsoletes in an upgrade', () => {
     for (const p of s.fixtures.packages.v2) copyFileSync(p.path, join(outDir, p.fileName));
     const sent = [...s.fixtures.packages.v2.map((p) => join(outDir, p.fileName)), tool3.path];
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: sent.join(':') });
-    expect(r.stdout).toContain('Not offered to dnf: dom0-tool-3.0-1.noarch, whose Obsoletes would replace the installed dom0-hello.noarch 1.0-1');
+    expect(r.stdout).toContain('Not offered to dnf: dom0-tool-0:3.0-1.noarch, whose Obsoletes would replace the installed dom0-hello.noarch 1.0-1');
     expect(r.stderr).toContain('warning: verified package dom0-tool-3.0-1.noarch was not installed: its Obsoletes would replace the installed dom0-hello.noarch 1.0-1');
     expect(r.stderr).not.toContain('unrequested package received and not installed: dom0-tool');
     // the other build of the same name still comes in
@@ -324,7 +324,7 @@ describe('dom0-update and Obsoletes of a requested package', () => {
       DOM0_UPDATES_AGENT_COMMAND: hostile,
       HOSTILE_SEND: [...sent.map((p) => join(outDir, p.fileName)), tool3.path].join(':'),
     });
-    expect(r.stdout).toContain('Not offered to dnf: dom0-tool-3.0-1.noarch, whose Obsoletes would replace the requested dom0-hello');
+    expect(r.stdout).toContain('Not offered to dnf: dom0-tool-0:3.0-1.noarch, whose Obsoletes would replace the requested dom0-hello');
     expect(r.exitCode).toBe(0);
     expect(await installedPackages(s.dom0)).toEqual(['dom0-hello-2.0-1.noarch', 'dom0-libgreet-2.0-1.noarch', 'dom0-tool-1.0-1.noarch']);
   });
@@ -340,7 +340,7 @@ describe('dom0-update and Obsoletes when dnf fails', () => {
     const r = await s.run(['-y', 'dom0-plugin'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [tool3.path, plugin.path].join(':') });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('[INSTALL_FAILED]');
-    expect(r.stderr).toContain('dom0 withheld dom0-tool-3.0-1.noarch for their Obsoletes: name the package to accept that');
+    expect(r.stderr).toContain('dom0 withheld dom0-tool-0:3.0-1.noarch for their Obsoletes: name the package to accept that');
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 });

@@ -53,7 +53,7 @@ describe('builds withheld for their Obsoletes', () => {
   it('withholds the one build of an installed name that obsoletes another installed package', () => {
     const cached = [build('dom0-tool', '2.0', []), build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
     expect(obsoletingBuilds(cached, installed, [])).toEqual([
-      { package: cached[1], spec: 'dom0-tool-3.0-1.noarch', replaces: ['the installed dom0-hello.noarch 1.0-1'] },
+      { package: cached[1], spec: 'dom0-tool-0:3.0-1.noarch', replaces: ['the installed dom0-hello.noarch 1.0-1'] },
     ]);
   });
 
@@ -74,19 +74,19 @@ describe('builds withheld for their Obsoletes', () => {
   it('lets in a build of a name the user named', () => {
     const cached = [build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
     expect(obsoletingBuilds(cached, installed, ['dom0-tool'])).toEqual([]);
-    expect(obsoletingBuilds(cached, installed, ['dom0-tool-3.0-1.noarch'])).toEqual([]);
+    expect(obsoletingBuilds(cached, installed, ['dom0-tool-0:3.0-1.noarch'])).toEqual([]);
   });
 
   it('does not take a glob as consent to a removal', () => {
     const cached = [build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
-    expect(obsoletingBuilds(cached, installed, ['dom0-t*']).map((b) => b.spec)).toEqual(['dom0-tool-3.0-1.noarch']);
+    expect(obsoletingBuilds(cached, installed, ['dom0-t*']).map((b) => b.spec)).toEqual(['dom0-tool-0:3.0-1.noarch']);
   });
 
   it('withholds a build whose Obsoletes match a requested name, in a version not installed', () => {
     const cached = [build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '>=', evr: '2.0' }])];
     expect(obsoletingBuilds(cached, installed, [])).toEqual([]);
     expect(obsoletingBuilds(cached, installed, ['dom0-hello'])).toEqual([
-      { package: cached[0], spec: 'dom0-tool-3.0-1.noarch', replaces: ['the requested dom0-hello'] },
+      { package: cached[0], spec: 'dom0-tool-0:3.0-1.noarch', replaces: ['the requested dom0-hello'] },
     ]);
   });
 
@@ -113,30 +113,36 @@ describe('builds older than what is installed (rollbacks)', () => {
   it('withholds each older build of an installed name, exactly, whatever the action', () => {
     const cached = [build('dom0-hello', '1.0'), build('dom0-hello', '1.5'), build('dom0-hello', '2.0'), build('dom0-hello', '3.0')];
     for (const action of ['upgrade', 'install', 'reinstall'] as const) {
-      expect(olderBuilds(cached, newer, action, ['dom0-hello']).map((b) => b.spec)).toEqual(['dom0-hello-1.0-1.noarch', 'dom0-hello-1.5-1.noarch']);
+      expect(olderBuilds(cached, newer, action, ['dom0-hello']).map((b) => b.spec)).toEqual(['dom0-hello-0:1.0-1.noarch', 'dom0-hello-0:1.5-1.noarch']);
     }
-    expect(olderBuilds(cached, newer, 'upgrade', [])[0]).toEqual({ package: cached[0], spec: 'dom0-hello-1.0-1.noarch', installed: 'dom0-hello.noarch 2.0-1' });
+    expect(olderBuilds(cached, newer, 'upgrade', [])[0]).toEqual({ package: cached[0], spec: 'dom0-hello-0:1.0-1.noarch', installed: 'dom0-hello.noarch 2.0-1' });
+  });
+
+  it('names epoch 0 in the pattern, so the genuine 1:1.0-1 stays visible when the old 0:1.0-1 is withheld', () => {
+    const installed1: InstalledPackage[] = [{ name: 'dom0-hello', arch: 'noarch', evr: '0:2.0-1', instance: '1' }];
+    const cached = [build('dom0-hello', '1.0', '0'), build('dom0-hello', '1.0', '1')];
+    expect(olderBuilds(cached, installed1, 'upgrade', []).map((b) => b.spec)).toEqual(['dom0-hello-0:1.0-1.noarch']);
   });
 
   it('orders by epoch first, as rpm does: a higher version with a lower epoch is older', () => {
     const epoch1: InstalledPackage[] = [{ name: 'dom0-hello', arch: 'noarch', evr: '1:1.0-1', instance: '1' }];
-    expect(olderBuilds([build('dom0-hello', '9.0')], epoch1, 'upgrade', []).map((b) => b.spec)).toEqual(['dom0-hello-9.0-1.noarch']);
+    expect(olderBuilds([build('dom0-hello', '9.0')], epoch1, 'upgrade', []).map((b) => b.spec)).toEqual(['dom0-hello-0:9.0-1.noarch']);
     expect(olderBuilds([build('dom0-hello', '0.5', '2')], epoch1, 'upgrade', [])).toEqual([]);
   });
 
   it('compares against the newest of several installed versions, and leaves one that is itself installed', () => {
     const cached = [build('kernel', '6.1', '0', 'x86_64'), build('kernel', '6.2', '0', 'x86_64'), build('kernel', '6.4', '0', 'x86_64')];
-    expect(olderBuilds(cached, newer, 'upgrade', []).map((b) => b.spec)).toEqual(['kernel-6.2-1.x86_64']);
+    expect(olderBuilds(cached, newer, 'upgrade', []).map((b) => b.spec)).toEqual(['kernel-0:6.2-1.x86_64']);
   });
 
   it('counts an older build of another arch as a rollback too', () => {
-    expect(olderBuilds([build('dom0-hello', '1.0', '0', 'x86_64')], newer, 'upgrade', []).map((b) => b.spec)).toEqual(['dom0-hello-1.0-1.x86_64']);
+    expect(olderBuilds([build('dom0-hello', '1.0', '0', 'x86_64')], newer, 'upgrade', []).map((b) => b.spec)).toEqual(['dom0-hello-0:1.0-1.x86_64']);
   });
 
   it('lets older builds in only for --action=downgrade of a name on the command line', () => {
     const cached = [build('dom0-hello', '1.0'), build('kernel', '6.0', '0', 'x86_64')];
-    expect(olderBuilds(cached, newer, 'downgrade', ['dom0-hello']).map((b) => b.spec)).toEqual(['kernel-6.0-1.x86_64']);
-    expect(olderBuilds(cached, newer, 'install', ['dom0-hello']).map((b) => b.spec)).toEqual(['dom0-hello-1.0-1.noarch', 'kernel-6.0-1.x86_64']);
+    expect(olderBuilds(cached, newer, 'downgrade', ['dom0-hello']).map((b) => b.spec)).toEqual(['kernel-0:6.0-1.x86_64']);
+    expect(olderBuilds(cached, newer, 'install', ['dom0-hello']).map((b) => b.spec)).toEqual(['dom0-hello-0:1.0-1.noarch', 'kernel-0:6.0-1.x86_64']);
   });
 
   it('leaves names that are not installed alone (namesToWithhold decides on them)', () => {
@@ -164,8 +170,8 @@ describe('builds signed by a key KEYRING no longer pins', () => {
   it('withholds each build whose signer is not pinned now, exactly, and keeps the others', () => {
     const cached = [build('dom0-a', KEY_ID), build('dom0-b', 'fedcba9876543210'), build('dom0-c', undefined)];
     expect(unpinnedBuilds(cached, new Set([KEY_ID]))).toEqual([
-      { package: cached[1], spec: 'dom0-b-1.0-1.noarch', keyId: 'fedcba9876543210' },
-      { package: cached[2], spec: 'dom0-c-1.0-1.noarch', keyId: 'none' },
+      { package: cached[1], spec: 'dom0-b-0:1.0-1.noarch', keyId: 'fedcba9876543210' },
+      { package: cached[2], spec: 'dom0-c-0:1.0-1.noarch', keyId: 'none' },
     ]);
     expect(unpinnedBuilds(cached.slice(0, 1), new Set([KEY_ID]))).toEqual([]);
   });
