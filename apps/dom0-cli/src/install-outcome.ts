@@ -96,11 +96,8 @@ function obsoletingBuildOf(obsoleting: readonly ObsoletingBuild[], pkg: Received
 
 /** Received updates of installed packages dnf left out, except those the user excluded or did not name. */
 function missedUpgradesToReport(options: RunOptions, received: readonly ReceivedPackage[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
-  const excluded = options.dom0DnfOptions.flatMap((o) => {
-    const value = /^--(?:exclude|setopt=exclude|setopt=excludepkgs)=(.*)$/s.exec(o)?.[1];
-    // dnf splits a list setting at commas and spaces
-    return value === undefined ? [] : value.split(/[\s,]+/).filter((spec) => spec !== '');
-  });
+  // --setopt exclusions reach dom0's dnf as --exclude too (options.ts)
+  const excluded = options.dom0DnfOptions.filter((o) => o.startsWith('--exclude=')).map((o) => o.slice('--exclude='.length));
   const wanted = (name: string): boolean =>
     !excluded.some((spec) => matchesSpec(name, spec)) &&
     (options.packages.length === 0 || options.packages.some((spec) => matchesSpec(name, spec)));

@@ -53,7 +53,18 @@ export const DOM0_DNF_OPTIONS: ReadonlySet<string> = new Set([
  * them too: the UpdateVM could ignore them, dom0 cannot. (`includepkgs` is not among them: at the
  * top level dnf would apply it to the installed packages as well.)
  */
-const DOM0_DNF_SETOPT = /^--setopt=(?:exclude|excludepkgs)=/;
+const DOM0_DNF_SETOPT = /^--setopt=(?:exclude|excludepkgs)=(.*)$/s;
+
+/**
+ * An unscoped exclusion setting as one --exclude per entry for dom0's dnf: dnf appends --exclude,
+ * while a --setopt list with an empty entry (`excludepkgs=` or `=,x`) clears every exclusion its
+ * dnf.conf had.
+ */
+function dom0Exclusions(option: string): string[] {
+  const value = DOM0_DNF_SETOPT.exec(option)?.[1];
+  // dnf splits a list setting at commas and spaces
+  return value === undefined ? [] : value.split(/[\s,]+/).filter((spec) => spec !== '').map((spec) => `--exclude=${spec}`);
+}
 
 /** Flags that set config keys: --updatevm, --updates-dir, --keyring (repeatable), ... */
 const CONFIG_FLAGS: ReadonlyMap<string, ConfigKey> = new Map(
@@ -220,7 +231,8 @@ function collect(argv: readonly string[]): Collected {
         }
         const option = parseDnfOption(arg);
         given.dnfOptions.push(option);
-        if (DOM0_DNF_OPTIONS.has(name) || DOM0_DNF_SETOPT.test(option)) given.dom0DnfOptions.push(option);
+        if (DOM0_DNF_OPTIONS.has(name)) given.dom0DnfOptions.push(option);
+        else given.dom0DnfOptions.push(...dom0Exclusions(option));
       }
     }
   }

@@ -121,9 +121,18 @@ describe('parseArgs', () => {
   });
 
   it('gives dom0\'s dnf the unscoped exclusions set with --setopt too, and nothing scoped to an UpdateVM repository', () => {
-    const o = run('--setopt=excludepkgs=dom0-hello', '--setopt=exclude=a,b', '--setopt=fedora.excludepkgs=c', '--setopt=includepkgs=d', '--setopt=install_weak_deps=False');
+    const o = run('--setopt=excludepkgs=dom0-hello', '--setopt=exclude=a,b c', '--setopt=fedora.excludepkgs=c', '--setopt=includepkgs=d', '--setopt=install_weak_deps=False');
     expect(o.dnfOptions).toHaveLength(5);
-    expect(o.dom0DnfOptions).toEqual(['--setopt=excludepkgs=dom0-hello', '--setopt=exclude=a,b']);
+    // one --exclude each, which dnf appends to the exclusions of its dnf.conf
+    expect(o.dom0DnfOptions).toEqual(['--exclude=dom0-hello', '--exclude=a', '--exclude=b', '--exclude=c']);
+  });
+
+  it('never hands dom0\'s dnf an empty exclusion list, which would clear the exclusions of its dnf.conf', () => {
+    for (const value of ['', ',', ',dom0-hello', ' ']) {
+      const o = run(`--setopt=excludepkgs=${value}`);
+      expect(o.dom0DnfOptions.every((option) => /^--exclude=[^,\s]+$/.test(option))).toBe(true);
+      expect(o.dom0DnfOptions).toEqual(value === ',dom0-hello' ? ['--exclude=dom0-hello'] : []);
+    }
   });
 
   it('takes --releasever as the RELEASEVER key (the request gets it from the resolved configuration)', () => {
