@@ -24,7 +24,7 @@ export async function checkKeyring(keyFiles: readonly string[]): Promise<Readonl
   const texts = keyFiles.map(readKeyFileForCheck);
   // the receiver's verdict, not a guess at it: no pattern of our own in front
   try {
-    return pinnedKeyIds(await loadKeyring(texts, keyFiles));
+    return await pinnedKeyIds(await loadKeyring(texts, keyFiles));
   } catch (error) {
     if (!(error instanceof RpmVerifyError)) throw error;
     throw new ConfigError('CONFIG_KEYRING_INVALID', `the KEYRING files cannot be pinned (${error.code}): ${error.reason}; ${NEEDED}, and dom0's receiver would refuse every batch`);

@@ -21,7 +21,7 @@ describe('loadKeyring', () => {
 
   it('lists the key ID rpm prints for each package a pinned key signed, and no other', async () => {
     const keyring = await loadKeyring(await Promise.all(fx.set.trustedKeyPaths.map((p) => readFile(p, 'utf8'))));
-    const ids = pinnedKeyIds(keyring);
+    const ids = await pinnedKeyIds(keyring);
     for (const fpr of keyring.fingerprints) expect(ids).toContain(fpr.slice(-16));
     const signed = fx.set.packages.v2.filter((p) => p.signer?.startsWith('trusted-') === true);
     expect(signed.length).toBeGreaterThan(1);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadKeyring, type Keyring } from '../src/pgp/keyring.ts';
+import { loadKeyring, pinnedKeyIds, type Keyring } from '../src/pgp/keyring.ts';
 import { fixtures, type Loaded } from './support/fixtures.ts';
 import { edSigner, forgePackage, generateEdKey, KEY_DATE, rawSign, SIGN_DATE, sub, subkeySigner, type EdSigner, type TestKey } from './support/forge.ts';
 import { splitPackage, type PackageParts } from './support/package-bytes.ts';
@@ -185,6 +185,18 @@ describe('header signatures made by hand with a pinned test key', () => {
     expect(await outcome(good, await loadKeyring([k.armoredPublic]))).toBe('ACCEPTED');
     k.key.subkeys[1] = await k.key.subkeys[1]!.revoke(k.key.keyPacket as openpgp.SecretKeyPacket, undefined, new Date('2024-03-01T00:00:00Z'));
     expect(await outcome(good, await loadKeyring([k.key.toPublic().armor()]))).toBe('RPM_KEY_REVOKED');
+  });
+
+  it('leaves a revoked subkey, and every key of a revoked primary, out of the pinned key IDs', async () => {
+    const k = await generateEdKey({ signingSubkey: true });
+    const id = (key: { getKeyID(): openpgp.KeyID }): string => key.getKeyID().toHex();
+    const all = [id(k.key), id(k.key.subkeys[0]!), id(k.key.subkeys[1]!)];
+    expect([...(await pinnedKeyIds(await loadKeyring([k.armoredPublic])))].sort()).toEqual([...all].sort());
+    k.key.subkeys[1] = await k.key.subkeys[1]!.revoke(k.key.keyPacket as openpgp.SecretKeyPacket, undefined, new Date('2024-03-01T00:00:00Z'));
+    const withoutSubkey = await pinnedKeyIds(await loadKeyring([k.key.toPublic().armor()]));
+    expect([...withoutSubkey].sort()).toEqual([all[0], all[1]].sort());
+    const { privateKey: revoked } = await openpgp.revokeKey({ key: k.key, date: new Date('2024-03-01T00:00:00Z'), format: 'object' });
+    expect([...(await pinnedKeyIds(await loadKeyring([revoked.toPublic().armor()])))]).toEqual([]);
   });
 
   it('rejects a signature by a subkey whose binding does not allow signing', async () => {

@@ -77,9 +77,21 @@ export function keysOf(keyring: Keyring): readonly openpgp.PublicKey[] {
 }
 
 /**
- * The key IDs (16 lowercase hex digits) of every pinned key and subkey: what `rpm -q
- * --qf '%{RSAHEADER:pgpsig}'` prints as "Key ID" for a package one of them signed.
+ * The key IDs (16 lowercase hex digits) of every pinned key and subkey not revoked at `now`: what
+ * `rpm -q --qf '%{RSAHEADER:pgpsig}'` prints as "Key ID" for a package one of them signed. A
+ * revoked key (its primary revoked, or the subkey itself) is left out: what it signed is no longer
+ * trusted, even if it was signed before the revocation (the key may have leaked long before).
  */
-export function pinnedKeyIds(keyring: Keyring): ReadonlySet<string> {
-  return new Set(keysOf(keyring).flatMap((key) => key.getKeys().map((k) => k.getKeyID().toHex().toLowerCase())));
+export async function pinnedKeyIds(keyring: Keyring, now: Date = new Date()): Promise<ReadonlySet<string>> {
+  const ids = new Set<string>();
+  for (const key of keysOf(keyring)) {
+    if (await key.isRevoked(undefined, undefined, now, openpgp.config)) continue;
+    ids.add(key.getKeyID().toHex().toLowerCase());
+    for (const subkey of key.subkeys) {
+      // no signature argument: any valid revocation counts (as in signer.ts)
+      const anySignature = undefined as unknown as openpgp.SignaturePacket;
+      if (!(await subkey.isRevoked(anySignature, key.keyPacket, now, openpgp.config))) ids.add(subkey.getKeyID().toHex().toLowerCase());
+    }
+  }
+  return ids;
 }
