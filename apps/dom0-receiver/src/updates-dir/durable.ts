@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { diagnose } from '../output/diagnostics.ts';
 import { TMP_PREFIX } from './layout.ts';
 
 /** fsync a directory so the names created, renamed or removed in it survive a crash. */
@@ -23,7 +24,10 @@ export async function syncFile(path: string): Promise<void> {
   }
 }
 
-/** Replaces `path` atomically: write a temporary file, fsync it, rename it over, fsync the dir. */
+/**
+ * Replaces `path` atomically: write a temporary file, fsync it, rename it over, fsync the dir.
+ * Throws only while the old content is still in place.
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `${TMP_PREFIX}${basename(path)}.${randomBytes(4).toString('hex')}`);
@@ -44,5 +48,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await rm(tmp, { force: true });
     throw error;
   }
-  await syncDir(dir);
+  // renamed: the new content is what readers see now, and a failed sync cannot undo that
+  try {
+    await syncDir(dir);
+  } catch (error) {
+    diagnose(`${path} is written, but syncing ${dir} failed (${(error as NodeJS.ErrnoException).code ?? 'error'}); after a crash the previous one may be back`);
+  }
 }
