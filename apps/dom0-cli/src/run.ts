@@ -3,10 +3,10 @@
  * Decisions rest on dom0's own data only: the receiver's result record and dom0's rpm database.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, readCachedRepo, unpinnedBuilds, type ObsoletingBuild } from './withheld.ts';
+import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, type ObsoletingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -127,6 +127,7 @@ async function checkOnly(run: Run): Promise<number> {
 async function update(run: Run): Promise<number> {
   const { config, options, updateVm, reporter, interrupt } = run;
   const before = readResultRecord(config.updatesDir);
+  const publishedBefore = pinPublishedRepo(config.updatesDir);
   const installedBefore = await listInstalled(config.dom0Root, config.rpmdbPath);
   reporter.stage('sync', `Sending dom0's package state to ${updateVm}...`);
   let exitCode: number;
@@ -151,7 +152,10 @@ async function update(run: Run): Promise<number> {
     throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} (${code}) and installed nothing`);
   }
   const failure =
-    agentError ?? receiverProblem(receiver, batch, config, reporter.receiverVerdict) ?? (exitCode !== 0 ? agentFailure(exitCode, 'downloading the updates failed', reporter.agentError, config.transport) : undefined);
+    agentError ??
+    receiverProblem(receiver, batch, config, reporter.receiverVerdict) ??
+    unrecordedPublication(batch, publishedBefore, pinPublishedRepo(config.updatesDir)) ??
+    (exitCode !== 0 ? agentFailure(exitCode, 'downloading the updates failed', reporter.agentError, config.transport) : undefined);
   if (failure !== undefined) {
     // the record is dom0's own: what it verified is worth saying even though the run failed
     if (batch !== undefined && batch.packages.length > 0) {
@@ -298,6 +302,19 @@ function receiverProblem(outcome: ReceiverOutcome, batch: ResultRecord | undefin
     return new ReceiverError('RECEIVER_FAILED', `dom0's receiver ${how} without recording a result${why}; nothing was installed`);
   }
   return undefined;
+}
+
+/**
+ * A new generation behind `repo` without a new record: the receiver published a batch but could
+ * not write its result (a full disk). Under qrexec the agent still exits 0 on the receiver's
+ * "accepted" reply, so without this the run would end as "No updates".
+ */
+function unrecordedPublication(batch: ResultRecord | undefined, before: string | undefined, after: string | undefined): CliError | undefined {
+  if (batch !== undefined || after === undefined || after === before) return undefined;
+  return new ReceiverError(
+    'RECEIVER_FAILED',
+    `dom0's receiver published a new generation (${basename(after)}) without recording a result (see its log: a full disk?); dom0-update cannot tell what arrived, so nothing was installed`,
+  );
 }
 
 function isNewBatch(before: ResultRecord | undefined, after: ResultRecord | undefined): after is ResultRecord {

@@ -515,6 +515,27 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
+  it('does not call a publication without a result record "No updates" when the agent, through qrexec, exits 0', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const bin = join(s.dir, 'qubes-bin');
+    mkdirSync(bin);
+    writeFileSync(s.configFile, readFileSync(s.configFile, 'utf8').replace('TRANSPORT=local\n', 'TRANSPORT=qrexec\nUPDATEVM=sys-test\n'));
+    // a stand-in for the UpdateVM whose batch dom0's receiver published but could not record
+    // (a full disk): the repo link moves, result.json does not, and the agent's exit is 0
+    const gen = join(s.updatesDir, 'generations', '000000000099-deadbeef');
+    writeFileSync(
+      join(bin, 'qvm-run'),
+      `#!/bin/sh\ncat >/dev/null\nmkdir -p '${gen}' && ln -s generations/000000000099-deadbeef '${s.updatesDir}/repo.new' && mv -T '${s.updatesDir}/repo.new' '${s.updatesDir}/repo'\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    const r = await s.run(['-y'], { PATH: `${bin}:${s.dom0.env['PATH'] ?? ''}` });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain('[RECEIVER_FAILED]');
+    expect(r.stderr).toContain("dom0's receiver published a new generation (000000000099-deadbeef) without recording a result");
+    expect(r.stdout).not.toContain('No updates');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
   it('reports the receiver\'s rejection even when the agent then hangs past TIMEOUT', async () => {
     const f = await buildFixtures();
     const s = await scenario({ ...oldRoot, serve: (x) => x.repos.v2 });
