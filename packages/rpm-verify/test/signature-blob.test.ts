@@ -168,24 +168,31 @@ describe('signature blob framing on real gpg signatures', () => {
     expect(await outcome(withBlob(rsa, 268, raised(header, 0n)), fx.trusted)).toBe('ACCEPTED');
   });
 
-  it('rejects an Ed25519 signature whose s is raised by the group order (not canonical), as rpm does', async () => {
+  it('rejects an Ed25519 signature whose S is raised by the group order (not canonical), which rpm accepts', async () => {
     const b = blobOf(ed);
     const rAt = b.unhashedEnd + 2;
     const sAt = rAt + 2 + Math.ceil(b.body.readUInt16BE(rAt) / 8);
     const order = 2n ** 252n + 27742317777372353535851937790883648493n;
-    const s = BigInt(`0x${b.body.subarray(sAt + 2).toString('hex')}`);
-    const raised = withBlob(
-      ed,
-      b.tag,
-      withBody(b, (body) => {
-        const value = s + order;
-        const bits = Buffer.alloc(2);
-        bits.writeUInt16BE(value.toString(2).length);
-        return Buffer.concat([body.subarray(0, sAt), bits, Buffer.from(value.toString(16).padStart(64, '0'), 'hex')]);
-      }),
-    );
-    expect(await outcome(raised, fx.trusted)).toBe('RPM_SIG_BAD');
-    expect(await rpmAccepts(dir, raised, 'ed-s-plus-l.rpm')).toBe(false);
+    // the MPI holds S's native 32-byte little-endian encoding, leading zero bytes stripped
+    const stored = b.body.subarray(sAt + 2);
+    const native = Buffer.alloc(32);
+    stored.copy(native, 32 - stored.length);
+    const s = BigInt(`0x${Buffer.from(native).reverse().toString('hex')}`);
+    expect(s < order).toBe(true);
+    const raisedNative = Buffer.from((s + order).toString(16).padStart(64, '0'), 'hex').reverse();
+    let first = 0;
+    while (first < 31 && raisedNative[first] === 0) first += 1;
+    const mpi = raisedNative.subarray(first);
+    const bits = Buffer.alloc(2);
+    bits.writeUInt16BE((mpi.length - 1) * 8 + (32 - Math.clz32(mpi[0] ?? 0)));
+    const raised = withBlob(ed, b.tag, withBody(b, (body) => Buffer.concat([body.subarray(0, sAt), bits, mpi])));
+    expect(await outcome(raised, fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+    await expect(verifyBytes(raised, fx.trusted)).rejects.toThrow('signature tag 267: Ed25519 signature value S is not below the group order');
+    // rpm 4.18 reduces S and accepts it: one more of its malleable forms
+    expect(await rpmAccepts(dir, raised, 'ed-s-plus-l.rpm')).toBe(true);
+    // the same arithmetic without the raise gives back the genuine, accepted signature
+    const same = Buffer.from(s.toString(16).padStart(64, '0'), 'hex').reverse();
+    expect(same.subarray(32 - stored.length).equals(stored) && same.subarray(0, 32 - stored.length).every((x) => x === 0)).toBe(true);
   });
 
   it('rejects v3, v5 and v6 packets, DSA and ECDSA algorithms, and weak hashes, each by name', async () => {

@@ -27,6 +27,27 @@ function isBelow(value: Uint8Array, modulus: Uint8Array): boolean {
   return false;
 }
 
+/** The order L of the Ed25519 group, as 32 bytes little-endian (RFC 8032). */
+const ED25519_ORDER_LE = Uint8Array.from([
+  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+]);
+
+/**
+ * Whether a legacy EdDSA S value (its MPI holds the native 32-byte little-endian encoding, leading
+ * zero bytes stripped) is below L.
+ */
+function isCanonicalEd25519S(mpi: Uint8Array): boolean {
+  if (mpi.length > 32) return false;
+  const native = new Uint8Array(32);
+  native.set(mpi, 32 - mpi.length);
+  // compare from the most significant byte, which is the last in little-endian order
+  for (let i = 31; i >= 0; i--) {
+    if (native[i] !== ED25519_ORDER_LE[i]) return (native[i] ?? 0) < (ED25519_ORDER_LE[i] ?? 0);
+  }
+  return false;
+}
+
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -96,6 +117,9 @@ export async function resolveSigner(
     if (!(n instanceof Uint8Array)) return fail('RPM_KEY_INVALID', `key ${signingKey.getFingerprint()} has no RSA modulus`);
     // RFC 8017 5.2.2: s must be below n; rpm 4.18 takes s + k*n as well, one signature in many encodings
     if (!isBelow(info.mpis[0] ?? new Uint8Array(0), n)) return fail('RPM_SIG_BLOB_BAD', 'RSA signature value is not below the key modulus');
+  } else if (!isCanonicalEd25519S(info.mpis[1] ?? new Uint8Array(0))) {
+    // RFC 8032 5.1.7: S must be below the group order; rpm 4.18 takes S + L as well
+    return fail('RPM_SIG_BLOB_BAD', 'Ed25519 signature value S is not below the group order');
   }
   if (signingKey.getCreationTime().getTime() > created.getTime()) {
     return fail('RPM_SIG_TIME', `signature created ${created.toISOString()}, before its key was (${signingKey.getCreationTime().toISOString()})`);
