@@ -1,6 +1,7 @@
 import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
 import { judgeKeyAlgorithm } from './policy.ts';
+import { isRevokedAt } from './revocation.ts';
 
 /** The pinned keys. Opaque: only `loadKeyring` makes one. */
 export interface Keyring {
@@ -85,12 +86,10 @@ export function keysOf(keyring: Keyring): readonly openpgp.PublicKey[] {
 export async function pinnedKeyIds(keyring: Keyring, now: Date = new Date()): Promise<ReadonlySet<string>> {
   const ids = new Set<string>();
   for (const key of keysOf(keyring)) {
-    if (await key.isRevoked(undefined, undefined, now, openpgp.config)) continue;
+    if (await isRevokedAt(key, undefined, now)) continue;
     ids.add(key.getKeyID().toHex().toLowerCase());
     for (const subkey of key.subkeys) {
-      // no signature argument: any valid revocation counts (as in signer.ts)
-      const anySignature = undefined as unknown as openpgp.SignaturePacket;
-      if (!(await subkey.isRevoked(anySignature, key.keyPacket, now, openpgp.config))) ids.add(subkey.getKeyID().toHex().toLowerCase());
+      if (!(await isRevokedAt(key, subkey, now))) ids.add(subkey.getKeyID().toHex().toLowerCase());
     }
   }
   return ids;

@@ -1,6 +1,7 @@
 import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
 import { judgeKeyAlgorithm, OPENPGP_CONFIG } from './policy.ts';
+import { isRevokedAt } from './revocation.ts';
 import type { SignatureBlobInfo } from './signature-blob.ts';
 
 /** OpenPGP.js's names for the key algorithms of the signature allow-list. */
@@ -27,25 +28,24 @@ function isBelow(value: Uint8Array, modulus: Uint8Array): boolean {
   return false;
 }
 
-/** The order L of the Ed25519 group, as 32 bytes little-endian (RFC 8032). */
-const ED25519_ORDER_LE = Uint8Array.from([
-  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+/** The order L of the Ed25519 group (RFC 8032), big-endian. */
+const ED25519_ORDER = Uint8Array.from([
+  0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0x14, 0xde, 0xf9, 0xde, 0xa2, 0xf7, 0x9c, 0xd6, 0x58, 0x12, 0x63, 0x1a, 0x5c, 0xf5, 0xd3, 0xed,
 ]);
 
 /**
- * Whether a legacy EdDSA S value (its MPI holds the native 32-byte little-endian encoding, leading
- * zero bytes stripped) is below L.
+ * Whether a legacy EdDSA S value is below L. Its MPI holds S's native 32-byte little-endian
+ * encoding with leading zero bytes stripped, so the value itself is those bytes reversed.
  */
 function isCanonicalEd25519S(mpi: Uint8Array): boolean {
   if (mpi.length > 32) return false;
   const native = new Uint8Array(32);
   native.set(mpi, 32 - mpi.length);
-  // compare from the most significant byte, which is the last in little-endian order
-  for (let i = 31; i >= 0; i--) {
-    if (native[i] !== ED25519_ORDER_LE[i]) return (native[i] ?? 0) < (ED25519_ORDER_LE[i] ?? 0);
-  }
-  return false;
+  const value = native.reverse();
+  let first = 0;
+  while (first < 31 && value[first] === 0) first += 1;
+  return isBelow(value.subarray(first), ED25519_ORDER);
 }
 
 function describe(err: unknown): string {
@@ -126,13 +126,8 @@ export async function resolveSigner(
   }
 
   const subkey = signingKey === primary ? undefined : (signingKey as openpgp.Subkey);
-  // No signature argument: any valid revocation counts, and OpenPGP.js leaves the shared key alone.
-  const anySignature = undefined as unknown as openpgp.SignaturePacket;
   for (const when of [created, now]) {
-    const revoked =
-      (await primary.isRevoked(undefined, undefined, when, openpgp.config)) ||
-      (subkey !== undefined && (await subkey.isRevoked(anySignature, primary.keyPacket, when, openpgp.config)));
-    if (revoked) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
+    if (await isRevokedAt(primary, subkey, when)) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
   }
   try {
     const valid = await primary.getSigningKey(signingKey.getKeyID(), created, undefined, { ...openpgp.config, ...OPENPGP_CONFIG });
