@@ -98,7 +98,7 @@ describe('what an earlier run or another local user left in the updates dir', ()
     const run = await receive(dir, 'v2');
     expect(run.code).toBe(1);
     expect(parseReply(Buffer.from(run.stdout)).status).toBe('accepted');
-    expect(run.stderr).toMatch(/published generation 000000000002-[0-9a-f]{8} \(3 new package\(s\)\)\n.*but the result record could not be written \(EISDIR\): dom0-update cannot tell this batch was published/);
+    expect(run.stderr).toMatch(/published generation 000000000002-[0-9a-f]{8} \(3 new package\(s\)\)\n.*but the result record could not be written \(EISDIR\): dom0-update cannot tell what this batch held, so the run counts as failed/);
     // the switch was made: the record is what is missing, not the publication
     expect(await readlink(join(dir, 'repo'))).toMatch(/^generations\/000000000002-/);
     expect(await leftovers(dir)).toEqual([]);

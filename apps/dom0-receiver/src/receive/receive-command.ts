@@ -280,7 +280,7 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
         ? `nothing new: all ${resent} package(s) were already published; generation ${generation} stays published`
         : `published generation ${generation} (${fresh} new package(s)${resent > 0 ? `, ${resent} already published` : ''})`,
     );
-    if (unrecorded !== undefined) diagnose(`but the result record could not be written (${unrecorded}): dom0-update cannot tell this batch was published`);
+    if (unrecorded !== undefined) diagnose(`but the result record could not be written (${unrecorded}): dom0-update cannot tell what this batch held, so the run counts as failed`);
     await writeReply(acceptedReply(outcome.accepted));
     profile?.report();
     if (interruption.received !== undefined) diagnose(`interrupted by ${interruption.received} after publication; the batch stays published`);
