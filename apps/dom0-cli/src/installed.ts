@@ -92,11 +92,14 @@ export function diffInstalled(before: readonly InstalledPackage[], after: readon
   return changes;
 }
 
-/** The newest installed version of `name.arch` in rpm's order (install-only packages have several). */
-export function newestInstalled(installed: readonly InstalledPackage[], name: string, arch: string): InstalledPackage | undefined {
+/**
+ * The newest installed version of `name.arch` (of `name` in any arch when `arch` is undefined) in
+ * rpm's order (install-only packages have several).
+ */
+export function newestInstalled(installed: readonly InstalledPackage[], name: string, arch: string | undefined): InstalledPackage | undefined {
   let newest: InstalledPackage | undefined;
   for (const p of installed) {
-    if (p.name === name && p.arch === arch && (newest === undefined || compareEvr(p.evr, newest.evr) > 0)) newest = p;
+    if (p.name === name && (arch === undefined || p.arch === arch) && (newest === undefined || compareEvr(p.evr, newest.evr) > 0)) newest = p;
   }
   return newest;
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { InstallError } from './errors.ts';
-import { displayEvr, evrOf, type InstalledPackage } from './installed.ts';
+import { displayEvr, evrOf, newestInstalled, type InstalledPackage } from './installed.ts';
 import type { Action } from './options.ts';
 import { isGlob, matchesSpec } from './package-match.ts';
 import { compareEvr, inDependencyRange } from './version-order.ts';
@@ -215,10 +215,9 @@ export function olderBuilds(
   for (const pkg of cached) {
     if (action === 'downgrade' && requested.some((spec) => matchesSpec(pkg.name, spec))) continue;
     const evr = evrOf(pkg);
-    const same = installed.filter((p) => p.name === pkg.name);
-    if (same.some((p) => p.arch === pkg.arch && compareEvr(p.evr, evr) === 0)) continue;
-    let newest: InstalledPackage | undefined;
-    for (const p of same) if (newest === undefined || compareEvr(p.evr, newest.evr) > 0) newest = p;
+    if (installed.some((p) => p.name === pkg.name && p.arch === pkg.arch && compareEvr(p.evr, evr) === 0)) continue;
+    // any arch: a noarch build older than the installed x86_64 one is a rollback too
+    const newest = newestInstalled(installed, pkg.name, undefined);
     if (newest === undefined || compareEvr(newest.evr, evr) <= 0) continue;
     builds.push({ package: pkg, spec: exactBuildSpec(pkg, 'is older than its installed version'), installed: `${newest.name}.${newest.arch} ${displayEvr(newest.evr)}` });
   }

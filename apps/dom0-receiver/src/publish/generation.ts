@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, link, lstat, mkdir, readdir, rename, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { diagnose } from '../output/diagnostics.ts';
 import { timed, type PhaseProfile } from '../output/profile.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
-import { syncDir, syncFile } from '../updates-dir/durable.ts';
+import { syncDir, syncDirAfterRename, syncFile } from '../updates-dir/durable.ts';
 import { currentGeneration } from '../updates-dir/generations.ts';
 import { GENERATIONS_DIR, TMP_PREFIX, type Layout } from '../updates-dir/layout.ts';
 import type { ChecksumCacheKey } from './checksum-cache.ts';
@@ -100,9 +99,5 @@ export async function switchRepo(layout: Layout, id: string): Promise<void> {
   const tmp = join(layout.root, `${TMP_PREFIX}repo.${randomBytes(4).toString('hex')}`);
   await symlink(`${GENERATIONS_DIR}/${id}`, tmp);
   await rename(tmp, layout.repoLink);
-  try {
-    await syncDir(layout.root);
-  } catch (error) {
-    diagnose(`generation ${id} is published, but syncing ${layout.root} failed (${(error as NodeJS.ErrnoException).code ?? 'error'}); after a crash the previous generation may be back`);
-  }
+  await syncDirAfterRename(layout.root, `generation ${id} is published`);
 }

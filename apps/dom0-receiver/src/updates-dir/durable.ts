@@ -48,10 +48,17 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await rm(tmp, { force: true });
     throw error;
   }
-  // renamed: the new content is what readers see now, and a failed sync cannot undo that
+  await syncDirAfterRename(dir, `${path} is written`);
+}
+
+/**
+ * fsync `dir` after a rename in it that readers already see: a failed sync cannot undo the rename,
+ * so it is told on stderr (`done` says what is in place) instead of thrown.
+ */
+export async function syncDirAfterRename(dir: string, done: string): Promise<void> {
   try {
     await syncDir(dir);
   } catch (error) {
-    diagnose(`${path} is written, but syncing ${dir} failed (${(error as NodeJS.ErrnoException).code ?? 'error'}); after a crash the previous one may be back`);
+    diagnose(`${done}, but syncing ${dir} failed (${(error as NodeJS.ErrnoException).code ?? 'error'}); after a crash the previous one may be back`);
   }
 }
