@@ -5,6 +5,7 @@ import { UsageError } from './errors.ts';
 import { diagnose } from './output/diagnostics.ts';
 import { writeResultOutput } from './output/stdout.ts';
 import { receiveCommand } from './receive/receive-command.ts';
+import { cleanCommand } from './clean/clean-command.ts';
 import { stageMain } from './stage/stage-main.ts';
 import { verifyCommand } from './verify/verify-command.ts';
 
@@ -29,6 +30,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await writeResultOutput(`dom0-receiver ${VERSION}\n`)) ? 0 : 1;
     case 'verify':
       return verifyCommand(args);
+    case 'clean':
+      return cleanCommand(args);
     case 'stage':
       stageMain();
       return -1;

@@ -23,6 +23,9 @@ describe('command line', () => {
     [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', 'extra-operand']],
     [['verify', '--keyring', 'k']],
     [['verify', 'a.rpm']],
+    [['clean']],
+    [['clean', '--updates-dir', '/tmp/x', 'extra']],
+    [['clean', '--updates-dir', '/tmp/x', '--keyring', 'k']],
   ])('rejects the usage %j with exit 2 and a usage message', async (args) => {
     const run = await runReceiver(args);
     expect(run.code).toBe(2);
@@ -52,19 +55,20 @@ describe('command line', () => {
     [['receive', '--updates-dir', '/tmp/x', '-h'], 'receive'],
     [['verify', '--help'], 'verify'],
     [['verify', '--keyring', 'k', '-h', 'a.rpm'], 'verify'],
+    [['clean', '--help'], 'clean'],
   ])('prints the usage of the command asked about with %j on stdout and exits 0', async (args, command) => {
     const run = await runReceiver(args);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(new RegExp(`^usage:\n  dom0-receiver ${command} --`));
-    expect(run.stdout).not.toContain(command === 'receive' ? 'dom0-receiver verify' : 'dom0-receiver receive');
+    for (const other of ['receive', 'verify', 'clean'].filter((c) => c !== command)) expect(run.stdout).not.toContain(`dom0-receiver ${other}`);
   });
 
   it('prints the whole usage with --help and -h and exits 0', async () => {
     for (const flag of ['--help', '-h']) {
       const run = await runReceiver([flag]);
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/^usage:\n  dom0-receiver receive [^]*\n  dom0-receiver verify [^]*\n  dom0-receiver --help \| --version\n$/);
+      expect(run.stdout).toMatch(/^usage:\n  dom0-receiver receive [^]*\n  dom0-receiver verify [^]*\n  dom0-receiver clean --updates-dir DIR\n  dom0-receiver --help \| --version\n$/);
     }
   });
 

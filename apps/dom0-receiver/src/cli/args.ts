@@ -29,6 +29,12 @@ export interface VerifyArgs {
   readonly now: Date | undefined;
 }
 
+/** Empties the cached repository (dom0-update --clean); see src/clean/clean-command.ts. */
+export interface CleanArgs {
+  readonly command: 'clean';
+  readonly updatesDir: string;
+}
+
 /** The internal decode-and-verify child; everything else arrives on its channel (src/stage/channel.ts). */
 export interface StageArgs {
   readonly command: 'stage';
@@ -40,13 +46,13 @@ export interface HelpArgs {
   readonly topic: HelpTopic | undefined;
 }
 
-export type HelpTopic = 'receive' | 'verify';
+export type HelpTopic = 'receive' | 'verify' | 'clean';
 
 export interface VersionArgs {
   readonly command: 'version';
 }
 
-export type ParsedArgs = ReceiveArgs | VerifyArgs | StageArgs | HelpArgs | VersionArgs;
+export type ParsedArgs = ReceiveArgs | VerifyArgs | CleanArgs | StageArgs | HelpArgs | VersionArgs;
 
 /** Name of the internal subcommand the receiver starts its child with. */
 export const STAGE_COMMAND = '__stage';
@@ -162,6 +168,20 @@ const VERIFY_FLAGS: Record<string, FlagSpec> = {
   '--now': { takesValue: true, repeatable: false },
 };
 
+const CLEAN_FLAGS: Record<string, FlagSpec> = {
+  ...HELP_FLAGS,
+  '--updates-dir': { takesValue: true, repeatable: false },
+};
+
+function parseClean(argv: readonly string[]): CleanArgs | HelpArgs {
+  const { flags, operands } = scan(argv, CLEAN_FLAGS);
+  if (wantsHelp(flags)) return { command: 'help', topic: 'clean' };
+  if (operands.length > 0) throw new UsageError(`clean takes no operands, got "${operands[0] ?? ''}"`);
+  const updatesDir = one(flags, '--updates-dir');
+  if (updatesDir === undefined) throw new UsageError('clean needs --updates-dir DIR');
+  return { command: 'clean', updatesDir: resolve(updatesDir) };
+}
+
 function parseReceive(argv: readonly string[]): ReceiveArgs | HelpArgs {
   const { flags, operands } = scan(argv, RECEIVE_FLAGS);
   if (wantsHelp(flags)) return { command: 'help', topic: 'receive' };
@@ -218,6 +238,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       return parseReceive(rest);
     case 'verify':
       return parseVerify(rest);
+    case 'clean':
+      return parseClean(rest);
     case STAGE_COMMAND:
       if (rest.length > 0) throw new UsageError(`${STAGE_COMMAND} takes no arguments`);
       return { command: 'stage' };
@@ -231,9 +253,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       if (rest.length > 0) throw new UsageError(`${command} takes no arguments`);
       return { command: 'version' };
     case undefined:
-      throw new UsageError('missing command (receive or verify)');
+      throw new UsageError('missing command (receive, verify or clean)');
     default:
-      throw new UsageError(`unknown command "${command}" (expected receive or verify)`);
+      throw new UsageError(`unknown command "${command}" (expected receive, verify or clean)`);
   }
 }
 
@@ -244,10 +266,12 @@ const SYNOPSIS: Readonly<Record<HelpTopic, string>> = {
 `,
   verify: `  dom0-receiver verify --keyring FILE [--keyring FILE ...] [--now ISO-DATE] PKG.rpm ...
 `,
+  clean: `  dom0-receiver clean --updates-dir DIR
+`,
 };
 
 export const USAGE = `usage:
-${SYNOPSIS.receive}${SYNOPSIS.verify}  dom0-receiver --help | --version
+${SYNOPSIS.receive}${SYNOPSIS.verify}${SYNOPSIS.clean}  dom0-receiver --help | --version
 `;
 
 /** The usage `--help` prints: one command's, or the whole. */

@@ -91,6 +91,21 @@ export async function buildGeneration(
 }
 
 /**
+ * Builds generations/<id> with no packages: a repository dnf reads as empty (what `clean` publishes).
+ */
+export async function buildEmptyGeneration(layout: Layout, id: string): Promise<string> {
+  await mkdir(layout.generations, { recursive: true, mode: 0o755 });
+  const dir = join(layout.generations, id);
+  await mkdir(dir, { mode: 0o755 });
+  await chmod(dir, 0o755);
+  await runCreaterepo(dir, layout.root);
+  await syncTree(join(dir, 'repodata'));
+  await syncDir(dir);
+  await syncDir(layout.generations);
+  return dir;
+}
+
+/**
  * The commit point: a new symlink renamed over `repo`. Readers see the old tree or the new one.
  * Once the rename is done the batch is published: a failed sync after it cannot undo that, so it
  * is told (a crash could still bring the old link back) rather than reported as a failed publish.

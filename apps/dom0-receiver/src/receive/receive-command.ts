@@ -1,4 +1,3 @@
-import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RpmVerifyError } from '@dom0-updates/rpm-verify';
 import type { ReceiveArgs } from '../cli/args.ts';
@@ -19,10 +18,10 @@ import { checkAgainstPublished } from '../publish/published-conflicts.ts';
 import { checkStagedFiles } from '../publish/staged-check.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { currentGeneration, pruneGenerations } from '../updates-dir/generations.ts';
-import { layoutOf, type Layout } from '../updates-dir/layout.ts';
+import type { Layout } from '../updates-dir/layout.ts';
 import { acquireLock } from '../updates-dir/lock.ts';
-import { makeDirs } from '../updates-dir/make-dirs.ts';
 import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
+import { resolveUpdatesDir, unusableUpdatesDir } from '../updates-dir/resolve.ts';
 import { createStagingDir, removeStagingDir, sealStagingDir } from '../updates-dir/staging.ts';
 import { Interruption } from './interruption.ts';
 import { reapStageUser } from './reap-stage-user.ts';
@@ -42,41 +41,6 @@ function rejectionFromError(error: unknown): Rejection {
     return { code: error.code, member, message: bareReason(error.message, error.code, member) };
   }
   return { code: 'PUBLISH_FAILED', member: null, message: error instanceof Error ? error.message : String(error) };
-}
-
-/** An updates dir the receiver cannot even start in (read-only, no permission): dom0's configuration. */
-function unusableUpdatesDir(dir: string, what: string, error: unknown): ConfigError {
-  const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-  // mkdir's EEXIST on a path that is not a directory: say what is in the way
-  const inTheWay = what === 'create it' && (reason === 'EEXIST' || reason === 'ENOTDIR');
-  const detail = inTheWay ? `${reason === 'EEXIST' ? 'it' : 'a parent'} exists and is not a directory, ${reason}` : reason;
-  return new ConfigError('CONFIG_INVALID', `the updates dir ${dir} cannot be used: cannot ${what} (${detail})`);
-}
-
-/**
- * Creates the updates dir if missing and lays it out by its real path: the stage's write
- * permission, its bwrap bind and its working dir all name the staging dir, and the kernel reports
- * a working dir by its real path, so a symlinked DIR (or parent) would put the stage outside its
- * own allowance.
- */
-async function resolveUpdatesDir(dir: string): Promise<Layout> {
-  try {
-    await makeDirs(dir, 0o755);
-  } catch (error) {
-    throw unusableUpdatesDir(dir, 'create it', error);
-  }
-  let real: string;
-  try {
-    real = await realpath(dir);
-  } catch (error) {
-    throw unusableUpdatesDir(dir, 'resolve its real path', error);
-  }
-  // Node's permission model reads `*` in an allowed path as a wildcard, which would widen the
-  // stage's write access beyond its staging dir
-  if (real.includes('*')) {
-    throw new ConfigError('CONFIG_INVALID', `the updates dir ${real} cannot be used: its path contains '*', which the stage's write permission would read as a wildcard`);
-  }
-  return layoutOf(real);
 }
 
 async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection): Promise<void> {

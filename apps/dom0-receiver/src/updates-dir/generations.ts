@@ -34,10 +34,11 @@ export async function listGenerations(layout: Layout): Promise<string[]> {
 
 /**
  * Keeps the published generation and the newest one before it (readers that opened it just
- * before a switch can finish); removes older ones and any newer one a crash left half built
- * (one that cannot be removed is told and left: it is never published again).
+ * before a switch can finish; `keepPrevious: false` drops it too); removes older ones and any
+ * newer one a crash left half built (one that cannot be removed is told and left: it is never
+ * published again). Returns the names removed.
  */
-export async function pruneGenerations(layout: Layout): Promise<void> {
+export async function pruneGenerations(layout: Layout, { keepPrevious = true }: { readonly keepPrevious?: boolean } = {}): Promise<string[]> {
   const current = await currentGeneration(layout);
   const currentSeq = current === undefined ? undefined : generationSequence(current);
   const names = await listGenerations(layout);
@@ -48,10 +49,12 @@ export async function pruneGenerations(layout: Layout): Promise<void> {
   const keep = new Set<string>();
   if (current !== undefined) keep.add(current);
   const previous = older.at(-1);
-  if (previous !== undefined) keep.add(previous);
+  if (previous !== undefined && keepPrevious) keep.add(previous);
+  const removed: string[] = [];
   for (const name of names) {
-    if (!keep.has(name)) await sweep(join(layout.generations, name), `${GENERATIONS_DIR}/${name}`);
+    if (!keep.has(name) && (await sweep(join(layout.generations, name), `${GENERATIONS_DIR}/${name}`))) removed.push(name);
   }
+  return removed;
 }
 
 /** Highest sequence any generation carries (crash leftovers included), 0 when none. */

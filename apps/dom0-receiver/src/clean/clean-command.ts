@@ -1,0 +1,113 @@
+/**
+ * `clean`: empties the cached repository, as Qubes' `qubes-dom0-update --clean` empties its
+ * cache. The empty repository is published with the same atomic switch as a batch, so a reader
+ * sees the old repository or the empty one; then every other generation is removed, the
+ * previous one too (the space is what the caller asked for): a dnf still reading the old
+ * repository at that moment fails to find a file, it never sees a mix. dom0-update --clean
+ * calls it under its own lock, before it asks the UpdateVM for anything.
+ */
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CleanArgs } from '../cli/args.ts';
+import { PublishError, ReceiverError } from '../errors.ts';
+import { diagnose } from '../output/diagnostics.ts';
+import { buildEmptyGeneration, generationId, switchRepo } from '../publish/generation.ts';
+import { nextSequence, writeResultRecord } from '../publish/result-record.ts';
+import { currentGeneration, listGenerations, pruneGenerations } from '../updates-dir/generations.ts';
+import type { Layout } from '../updates-dir/layout.ts';
+import { acquireLock } from '../updates-dir/lock.ts';
+import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
+import { resolveUpdatesDir, unusableUpdatesDir } from '../updates-dir/resolve.ts';
+
+interface Held {
+  readonly packages: number;
+  readonly bytes: number;
+}
+
+async function packagesIn(dir: string): Promise<Held> {
+  let packages = 0;
+  let bytes = 0;
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith('.rpm')) continue;
+    const info = await lstat(join(dir, name));
+    if (!info.isFile()) continue;
+    packages += 1;
+    bytes += info.size;
+  }
+  return { packages, bytes };
+}
+
+const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
+
+/** Publishes an empty generation over `current` and records it; returns its id. */
+async function publishEmpty(layout: Layout): Promise<string> {
+  const sequence = await nextSequence(layout);
+  const id = generationId(sequence);
+  try {
+    await buildEmptyGeneration(layout, id);
+    await switchRepo(layout, id);
+  } catch (error) {
+    // the half-built generation goes now (the next run's recovery would take it otherwise)
+    await pruneGenerations(layout).catch(() => undefined);
+    if (error instanceof ReceiverError) throw error;
+    throw new PublishError('PUBLISH_FAILED', `cannot publish an empty repository: ${(error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error))}`);
+  }
+  try {
+    // an empty batch's record: dom0-update reads "published, nothing accepted", as after an empty batch
+    await writeResultRecord(layout, { format: 1, sequence, finishedAt: new Date().toISOString(), status: 'published', generation: id, accepted: [] });
+  } catch (error) {
+    // published all the same: the record is only told to be missing, as in receive
+    diagnose(`the empty repository is published, but the result record could not be written (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return id;
+}
+
+/** Returns whether every old generation is gone (a failure before the switch throws). */
+async function cleanLocked(layout: Layout): Promise<boolean> {
+  const leftovers = await recoverUpdatesDir(layout);
+  if (leftovers.length > 0) diagnose(`cleaned up after an interrupted run: ${leftovers.join(', ')}`);
+  const current = await currentGeneration(layout);
+  if (current === undefined) {
+    diagnose('nothing to clean: no repository is published');
+    return true;
+  }
+  const held = await packagesIn(join(layout.generations, current));
+  const published = held.packages === 0 ? current : await publishEmpty(layout);
+  diagnose(
+    held.packages === 0
+      ? `the cached repository is already empty (generation ${published})`
+      : `emptied the cached repository: ${held.packages} package(s), ${mib(held.bytes)} MiB; generation ${published} is published with no packages`,
+  );
+  // past the switch: what follows only frees space, and a failure says so instead of "as before"
+  try {
+    await pruneGenerations(layout, { keepPrevious: false });
+    const left = (await listGenerations(layout)).filter((name) => name !== published);
+    if (left.length === 0) return true;
+    diagnose(`clean incomplete: ${left.length} old generation(s) could not be removed (named above) and still take space`);
+  } catch (error) {
+    diagnose(`clean incomplete: old generations could not be removed (${(error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : 'error')}) and still take space`);
+  }
+  return false;
+}
+
+export async function cleanCommand(args: CleanArgs): Promise<number> {
+  try {
+    const layout = await resolveUpdatesDir(args.updatesDir);
+    let lock;
+    try {
+      lock = await acquireLock(layout.lockFile);
+    } catch (error) {
+      throw error instanceof ReceiverError ? error : unusableUpdatesDir(layout.root, `take its lock ${layout.lockFile}`, error);
+    }
+    try {
+      return (await cleanLocked(layout)) ? 0 : 1;
+    } finally {
+      await lock.release();
+    }
+  } catch (error) {
+    const code = error instanceof ReceiverError ? error.code : 'PUBLISH_FAILED';
+    const message = error instanceof Error ? error.message : String(error);
+    diagnose(`clean failed: ${code}: ${message}; the published repository is as it was before`);
+    return 1;
+  }
+}

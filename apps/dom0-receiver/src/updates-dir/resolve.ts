@@ -1,0 +1,39 @@
+import { realpath } from 'node:fs/promises';
+import { ConfigError } from '../errors.ts';
+import { layoutOf, type Layout } from './layout.ts';
+import { makeDirs } from './make-dirs.ts';
+
+/** An updates dir the receiver cannot even start in (read-only, no permission): dom0's configuration. */
+export function unusableUpdatesDir(dir: string, what: string, error: unknown): ConfigError {
+  const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+  // mkdir's EEXIST on a path that is not a directory: say what is in the way
+  const inTheWay = what === 'create it' && (reason === 'EEXIST' || reason === 'ENOTDIR');
+  const detail = inTheWay ? `${reason === 'EEXIST' ? 'it' : 'a parent'} exists and is not a directory, ${reason}` : reason;
+  return new ConfigError('CONFIG_INVALID', `the updates dir ${dir} cannot be used: cannot ${what} (${detail})`);
+}
+
+/**
+ * Creates the updates dir if missing and lays it out by its real path: the stage's write
+ * permission, its bwrap bind and its working dir all name the staging dir, and the kernel reports
+ * a working dir by its real path, so a symlinked DIR (or parent) would put the stage outside its
+ * own allowance.
+ */
+export async function resolveUpdatesDir(dir: string): Promise<Layout> {
+  try {
+    await makeDirs(dir, 0o755);
+  } catch (error) {
+    throw unusableUpdatesDir(dir, 'create it', error);
+  }
+  let real: string;
+  try {
+    real = await realpath(dir);
+  } catch (error) {
+    throw unusableUpdatesDir(dir, 'resolve its real path', error);
+  }
+  // Node's permission model reads `*` in an allowed path as a wildcard, which would widen the
+  // stage's write access beyond its staging dir
+  if (real.includes('*')) {
+    throw new ConfigError('CONFIG_INVALID', `the updates dir ${real} cannot be used: its path contains '*', which the stage's write permission would read as a wildcard`);
+  }
+  return layoutOf(real);
+}

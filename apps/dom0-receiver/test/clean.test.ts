@@ -1,0 +1,131 @@
+import { execFileSync } from 'node:child_process';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, runReceiver, startPausedAt } from './helpers.ts';
+
+async function receive(updatesDir: string, paths: readonly string[]) {
+  const stream = await encodeStream(await Promise.all(paths.map((p) => fileMember(p))));
+  const run = await runReceiver(['receive', '--updates-dir', updatesDir, ...(await keyringArgs())], { stdin: stream });
+  expect(run.code, run.stderr).toBe(0);
+}
+
+const clean = (updatesDir: string, env?: Record<string, string>) => runReceiver(['clean', '--updates-dir', updatesDir], env === undefined ? {} : { env });
+
+/** What dnf reads from the published repository: one line per package. */
+function dnfList(repo: string): string[] {
+  const cache = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+  const out = execFileSync(
+    'dnf',
+    ['-q', '--disablerepo=*', `--repofrompath=published,${repo}`, '--enablerepo=published', `--setopt=cachedir=${cache}`, '--setopt=published.gpgcheck=0', 'repoquery', '--qf', '%{name}-%{version}-%{release}.%{arch}'],
+    { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } },
+  );
+  return out.split('\n').filter((l) => l !== '');
+}
+
+describe('clean', () => {
+  it('publishes an empty repository that dnf reads, and removes every older generation with its packages', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    await receive(dir, f.packages.v2.map((p) => p.path));
+    expect(await readdir(join(dir, 'generations'))).toHaveLength(2);
+    const before = await readResult(dir);
+
+    const run = await clean(dir);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/emptied the cached repository: \d+ package\(s\), [\d.]+ MiB; generation \d{12}-[0-9a-f]{8} is published with no packages/);
+
+    const target = await readlink(join(dir, 'repo'));
+    expect(await readdir(join(dir, 'generations'))).toEqual([target.split('/')[1]]);
+    expect((await readdir(join(dir, 'repo'))).filter((n) => n.endsWith('.rpm'))).toEqual([]);
+    expect(dnfList(join(dir, 'repo'))).toEqual([]);
+    // recorded like an empty batch, with a higher sequence
+    const after = await readResult(dir);
+    expect(after).toMatchObject({ format: 1, status: 'published', generation: target.split('/')[1], accepted: [] });
+    expect(after['sequence']).toBeGreaterThan(before['sequence'] as number);
+    expect(await leftovers(dir)).toEqual([]);
+  });
+
+  it('lets the next batch publish onto the empty repository with a higher sequence', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    expect((await clean(dir)).code).toBe(0);
+    const cleaned = (await readResult(dir))['sequence'] as number;
+    await receive(dir, f.packages.v2.map((p) => p.path));
+    expect((await readResult(dir))['sequence']).toBeGreaterThan(cleaned);
+    expect(dnfList(join(dir, 'repo')).sort()).toEqual(f.packages.v2.map((p) => p.nevra).sort());
+  });
+
+  it('changes nothing when no repository was ever published', async () => {
+    const dir = await makeUpdatesDir();
+    const run = await clean(dir);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('nothing to clean: no repository is published');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('keeps an already empty published repository and still removes the generations before it', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    expect((await clean(dir)).code).toBe(0);
+    const emptied = await publishedTree(dir);
+    const record = await readResult(dir);
+    // a generation left from before (as a crash between publication and pruning leaves one)
+    await mkdir(join(dir, 'generations', '000000000001-00000000'));
+    const again = await clean(dir);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('the cached repository is already empty');
+    expect(await publishedTree(dir)).toEqual(emptied);
+    expect(await readResult(dir)).toEqual(record);
+    expect(await readdir(join(dir, 'generations'))).toHaveLength(1);
+  });
+
+  it('leaves the published repository byte for byte as it was when createrepo_c fails', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    const published = await publishedTree(dir);
+    const record = await readResult(dir);
+    const bin = await mkdtemp(join(tmpdir(), 'failing-createrepo-'));
+    await writeFile(join(bin, 'createrepo_c'), '#!/bin/sh\necho "createrepo_c: out of luck" >&2\nexit 1\n');
+    await chmod(join(bin, 'createrepo_c'), 0o755);
+    const run = await clean(dir, { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/clean failed: CREATEREPO_FAILED: createrepo_c failed \(exit 1\): createrepo_c: out of luck.*the published repository is as it was before/);
+    expect(await publishedTree(dir)).toEqual(published);
+    expect(await readResult(dir)).toEqual(record);
+    expect(await readdir(join(dir, 'generations'))).toHaveLength(1);
+    expect(await leftovers(dir)).toEqual([]);
+  });
+
+  it('refuses with RECEIVER_BUSY while a receive holds the updates dir, and touches nothing', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    const published = await publishedTree(dir);
+    const stream = await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path))));
+    const paused = await startPausedAt('after-stage', ['receive', '--updates-dir', dir, ...(await keyringArgs())], stream);
+    try {
+      const run = await clean(dir);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/clean failed: RECEIVER_BUSY: /);
+      expect(await publishedTree(dir)).toEqual(published);
+    } finally {
+      await paused.kill();
+    }
+  });
+
+  it('refuses a repo that is not a symlink with CONFIG_INVALID and leaves it', async () => {
+    const dir = await makeUpdatesDir();
+    await mkdir(join(dir, 'repo'));
+    const run = await clean(dir);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/clean failed: CONFIG_INVALID: .*repo exists but is not a symlink/);
+    expect((await lstat(join(dir, 'repo'))).isDirectory()).toBe(true);
+  });
+});
