@@ -5,6 +5,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
+import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
 import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, type ObsoletingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
@@ -126,6 +127,10 @@ async function checkOnly(run: Run): Promise<number> {
 
 async function update(run: Run): Promise<number> {
   const { config, options, updateVm, reporter, interrupt } = run;
+  if (options.clean) {
+    reporter.info('Emptying the cached repository (--clean)...');
+    await emptyCachedRepo(config, (line) => reporter.receiverLine(line), interrupt);
+  }
   const before = readResultRecord(config.updatesDir);
   const publishedBefore = pinPublishedRepo(config.updatesDir);
   const installedBefore = await listInstalled(config.dom0Root, config.rpmdbPath);

@@ -14,7 +14,7 @@ Options:
                           reinstall or downgrade
   --enablerepo=REPO       enable a repository in the UpdateVM (repeatable)
   --disablerepo=REPO      disable a repository in the UpdateVM (repeatable)
-  --clean                 clean dnf caches in the UpdateVM and dom0 first
+  --clean                 empty dom0's cached repository and the dnf caches first
   -y, --assumeyes         answer yes to dom0's dnf
   --downloadonly          receive and verify, but do not install
   --silent                print only warnings and errors (on stderr)

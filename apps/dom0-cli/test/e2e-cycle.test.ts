@@ -174,6 +174,35 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(await installedPackages(s.dom0)).toEqual(V2);
   });
 
+  it('with --clean, empties dom0\'s cached repository before asking the UpdateVM: what earlier runs cached is gone', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    expect((await s.run(['--downloadonly'])).exitCode).toBe(0);
+    const cachedBefore = readdirSync(join(s.updatesDir, 'generations'));
+    expect(readdirSync(join(s.updatesDir, 'repo')).filter((n) => n.endsWith('.rpm'))).toHaveLength(3);
+
+    const r = await s.run(['-y', '--clean']);
+    expect(r.exitCode).toBe(0);
+    // emptied first, then the UpdateVM (its cache cleaned too) sends the builds again
+    expect(r.stdout).toMatch(/\[dom0-receiver\] emptied the cached repository: 3 package\(s\)[\s\S]*\[local\] cache cleaned[\s\S]*Received and verified 3 package/);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+    const generations = readdirSync(join(s.updatesDir, 'generations'));
+    for (const old of cachedBefore) expect(generations).not.toContain(old);
+    expect(readdirSync(join(s.updatesDir, 'repo')).filter((n) => n.endsWith('.rpm')).sort()).toEqual(V2.map((n) => `${n}.rpm`));
+  });
+
+  it('stops before asking the UpdateVM when --clean cannot empty the cached repository', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const marker = agentCacheMarker(s);
+    // `repo` must be the receiver's symlink: a directory there is a configuration it refuses
+    mkdirSync(join(s.updatesDir, 'repo'), { recursive: true });
+    const r = await s.run(['-y', '--clean']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/emptying the cached repository failed: dom0's receiver exited with 1 \(clean failed: CONFIG_INVALID: .*not a symlink.*\); nothing was asked of the UpdateVM \[CLEAN_FAILED\]/);
+    expect(r.stdout).not.toContain('[local]');
+    expect(existsSync(marker)).toBe(true);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
   it('prints nothing on stdout with --silent and still upgrades', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['-y', '--silent', '--best']);

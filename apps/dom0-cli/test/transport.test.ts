@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
+import { receiverCleanArgv } from '../src/cached-repo-clean.ts';
 import { AGENT_SERVICE, agentDeadlineSeconds, agentRun, receiverArgv } from '../src/transport.ts';
 
 const config = resolveConfig([
@@ -25,6 +26,10 @@ describe('transport command lines', () => {
       'node', '/r.mjs', 'receive', '--updates-dir', '/u', '--keyring', '/k1', '--keyring', '/k 2',
       '--max-files', '5', '--max-bytes', '6', '--timeout', '7',
     ]);
+  });
+
+  it('asks the receiver to clean the configured updates dir and nothing else (--clean)', () => {
+    expect(receiverCleanArgv(config)).toEqual(['node', '/r.mjs', 'clean', '--updates-dir', '/u']);
   });
 
   it('leaves --max-bytes to the receiver\'s own default when MAX_BYTES is empty or absent', () => {

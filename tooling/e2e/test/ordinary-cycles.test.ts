@@ -1,6 +1,6 @@
 // Ordinary update cycles as a user runs them, through the bundles and (as root) with dom0 in a
 // namespace that has no network: check, upgrade, nothing to do, install by name, --clean.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,14 +49,18 @@ describe('ordinary cycles on one dom0', () => {
     ]);
   }, 150_000);
 
-  it('runs with --clean, which empties the UpdateVM\'s cache, and still finds nothing to do', async () => {
+  it('runs with --clean, which empties the UpdateVM\'s cache and dom0\'s cached repository, and still finds nothing to do', async () => {
+    expect(readdirSync(join(s.updatesDir, 'repo')).some((n) => n.endsWith('.rpm'))).toBe(true);
     const cache = join(s.dir, 'updatevm', 'cache');
     await mkdir(cache, { recursive: true });
     await writeFile(join(cache, 'marker'), 'stale');
     const r = await s.run(['-y', '--clean'], { timeoutMs: 120_000 });
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain('cache cleaned');
+    expect(r.stdout).toMatch(/\[dom0-receiver\] emptied the cached repository: \d+ package\(s\)/);
     expect(existsSync(join(cache, 'marker'))).toBe(false);
+    // nothing to update, so nothing was sent again: the published repository stays empty
+    expect(readdirSync(join(s.updatesDir, 'repo')).filter((n) => n.endsWith('.rpm'))).toEqual([]);
     expect(await s.installed()).toHaveLength(4);
   }, 150_000);
 });
