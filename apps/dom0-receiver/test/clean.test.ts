@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, runReceiver, startPausedAt } from './helpers.ts';
+import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, replyError, runReceiver, startPausedAt } from './helpers.ts';
 
 async function receive(updatesDir: string, paths: readonly string[]) {
   const stream = await encodeStream(await Promise.all(paths.map((p) => fileMember(p))));
@@ -118,6 +118,29 @@ describe('clean', () => {
     } finally {
       await paused.kill();
     }
+  });
+
+  it('replaces a repo link left pointing at a missing generation, which receive refuses to build on', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    const link = await readlink(join(dir, 'repo'));
+    await rm(join(dir, link), { recursive: true });
+
+    const stream = await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path))));
+    const refused = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], { stdin: stream });
+    expect(refused.code).toBe(1);
+    expect(replyError(refused).code).toBe('CONFIG_INVALID');
+    expect(refused.stderr).toMatch(/points at generations\/\d{12}-[0-9a-f]{8}, which does not exist .*`dom0-update --clean`/);
+    expect(await readlink(join(dir, 'repo'))).toBe(link);
+    expect(await readdir(join(dir, 'generations'))).toEqual([]);
+
+    const run = await clean(dir);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`the published generation ${link.split('/')[1] ?? ''} was missing`);
+    expect(dnfList(join(dir, 'repo'))).toEqual([]);
+    await receive(dir, f.packages.v2.map((p) => p.path));
+    expect(dnfList(join(dir, 'repo')).sort()).toEqual(f.packages.v2.map((p) => p.nevra).sort());
   });
 
   it('refuses a repo that is not a symlink with CONFIG_INVALID and leaves it', async () => {

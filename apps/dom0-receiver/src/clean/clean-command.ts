@@ -13,7 +13,7 @@ import { PublishError, ReceiverError } from '../errors.ts';
 import { diagnose } from '../output/diagnostics.ts';
 import { buildEmptyGeneration, generationId, switchRepo } from '../publish/generation.ts';
 import { nextSequence, writeResultRecord } from '../publish/result-record.ts';
-import { currentGeneration, listGenerations, pruneGenerations } from '../updates-dir/generations.ts';
+import { currentGeneration, isDirectory, listGenerations, pruneGenerations } from '../updates-dir/generations.ts';
 import type { Layout } from '../updates-dir/layout.ts';
 import { acquireLock } from '../updates-dir/lock.ts';
 import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
@@ -71,10 +71,14 @@ async function cleanLocked(layout: Layout): Promise<boolean> {
     diagnose('nothing to clean: no repository is published');
     return true;
   }
-  const held = await packagesIn(join(layout.generations, current));
-  const published = held.packages === 0 ? current : await publishEmpty(layout);
+  // a `repo` left pointing at a generation that is gone: the empty repository takes its place
+  const missing = !(await isDirectory(join(layout.generations, current)));
+  const held = missing ? undefined : await packagesIn(join(layout.generations, current));
+  const published = held?.packages === 0 ? current : await publishEmpty(layout);
   diagnose(
-    held.packages === 0
+    held === undefined
+      ? `the published generation ${current} was missing; generation ${published} is published with no packages in its place`
+      : held.packages === 0
       ? `the cached repository is already empty (generation ${published})`
       : `emptied the cached repository: ${held.packages} package(s), ${mib(held.bytes)} MiB; generation ${published} is published with no packages`,
   );

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { RpmVerifyError } from '@dom0-updates/rpm-verify';
 import type { ReceiveArgs } from '../cli/args.ts';
 import { loadKeyringFiles } from '../config/keyring-files.ts';
@@ -17,7 +16,7 @@ import { nextSequence, writeResultRecord, type AcceptedPackage, type Rejection }
 import { checkAgainstPublished } from '../publish/published-conflicts.ts';
 import { checkStagedFiles } from '../publish/staged-check.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
-import { currentGeneration, pruneGenerations } from '../updates-dir/generations.ts';
+import { publishedGeneration, pruneGenerations } from '../updates-dir/generations.ts';
 import type { Layout } from '../updates-dir/layout.ts';
 import { acquireLock } from '../updates-dir/lock.ts';
 import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
@@ -73,8 +72,9 @@ async function publish(
   sequence: number,
   profile: PhaseProfile | undefined,
 ): Promise<Published> {
-  const previous = await currentGeneration(layout);
-  const published = await checkAgainstPublished(previous === undefined ? undefined : join(layout.generations, previous), accepted);
+  const current = await publishedGeneration(layout);
+  const previous = current?.id;
+  const published = await checkAgainstPublished(current?.dir, accepted);
   // resent packages keep their published file (and its metadata); only new names are moved in
   const fresh = accepted.filter((p) => !published.has(p.file));
   // nothing new and a repository already published: keep serving it unchanged

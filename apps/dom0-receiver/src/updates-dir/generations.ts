@@ -23,6 +23,24 @@ export async function currentGeneration(layout: Layout): Promise<string | undefi
   return id;
 }
 
+/**
+ * The published generation and its directory, or undefined when nothing was ever published. A `repo`
+ * left pointing at a generation that is gone (removed by hand, a damaged disk) is CONFIG_INVALID
+ * with its remedy: publishing on top would silently drop every package dnf was offered before.
+ */
+export async function publishedGeneration(layout: Layout): Promise<{ readonly id: string; readonly dir: string } | undefined> {
+  const current = await currentGeneration(layout);
+  if (current === undefined) return undefined;
+  const dir = join(layout.generations, current);
+  if (!(await isDirectory(dir))) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${layout.repoLink} points at ${GENERATIONS_DIR}/${current}, which does not exist (or is not a directory); \`dom0-update --clean\` (\`dom0-receiver clean\`) publishes an empty repository in its place`,
+    );
+  }
+  return { id: current, dir };
+}
+
 export async function listGenerations(layout: Layout): Promise<string[]> {
   try {
     return (await readdir(layout.generations)).sort();
