@@ -36,7 +36,7 @@ describe('clean', () => {
     const run = await clean(dir);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/emptied the cached repository: \d+ package\(s\), [\d.]+ MiB; generation \d{12}-[0-9a-f]{8} is published with no packages/);
+    expect(run.stderr).toMatch(/emptied the cached repository: \d+ package\(s\), [\d.]+ [KM]iB; generation \d{12}-[0-9a-f]{8} is published with no packages/);
 
     const target = await readlink(join(dir, 'repo'));
     expect(await readdir(join(dir, 'generations'))).toEqual([target.split('/')[1]]);

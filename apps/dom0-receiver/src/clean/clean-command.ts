@@ -37,7 +37,7 @@ async function packagesIn(dir: string): Promise<Held> {
   return { packages, bytes };
 }
 
-const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
+const sizeText = (bytes: number): string => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`);
 
 /** Publishes an empty generation over `current` and records it; returns its id. */
 async function publishEmpty(layout: Layout): Promise<string> {
@@ -80,7 +80,7 @@ async function cleanLocked(layout: Layout): Promise<boolean> {
       ? `the published generation ${current} was missing; generation ${published} is published with no packages in its place`
       : held.packages === 0
       ? `the cached repository is already empty (generation ${published})`
-      : `emptied the cached repository: ${held.packages} package(s), ${mib(held.bytes)} MiB; generation ${published} is published with no packages`,
+      : `emptied the cached repository: ${held.packages} package(s), ${sizeText(held.bytes)}; generation ${published} is published with no packages`,
   );
   // past the switch: what follows only frees space, and a failure says so instead of "as before"
   try {
