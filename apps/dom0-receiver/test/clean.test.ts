@@ -152,3 +152,30 @@ describe('clean', () => {
     expect((await lstat(join(dir, 'repo'))).isDirectory()).toBe(true);
   });
 });
+
+describe('clean as root on an updates dir another user owns (the qrexec service user on Qubes)', () => {
+  it.runIf(process.geteuid?.() === 0)('leaves nothing owned by root behind, so that user can prune and build on it', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    const owner = 65534;
+    execFileSync('chown', ['-R', `${owner}:${owner}`, dir]);
+
+    const run = await clean(dir);
+    expect(run.code, run.stderr).toBe(0);
+    const entries = await walk(dir);
+    expect(entries.length).toBeGreaterThan(5);
+    expect(entries.filter((e) => e.uid !== owner).map((e) => e.path)).toEqual([]);
+  });
+});
+
+async function walk(dir: string): Promise<{ path: string; uid: number }[]> {
+  const out: { path: string; uid: number }[] = [];
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name);
+    const st = await lstat(path);
+    out.push({ path, uid: st.uid });
+    if (st.isDirectory()) out.push(...(await walk(path)));
+  }
+  return out;
+}

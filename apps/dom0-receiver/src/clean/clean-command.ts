@@ -6,10 +6,10 @@
  * repository at that moment fails to find a file, it never sees a mix. dom0-update --clean
  * calls it under its own lock, before it asks the UpdateVM for anything.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CleanArgs } from '../cli/args.ts';
-import { PublishError, ReceiverError } from '../errors.ts';
+import { ConfigError, PublishError, ReceiverError } from '../errors.ts';
 import { diagnose } from '../output/diagnostics.ts';
 import { buildEmptyGeneration, generationId, switchRepo } from '../publish/generation.ts';
 import { nextSequence, writeResultRecord } from '../publish/result-record.ts';
@@ -35,6 +35,25 @@ async function packagesIn(dir: string): Promise<Held> {
     bytes += info.size;
   }
   return { packages, bytes };
+}
+
+/**
+ * On Qubes the receive runs as the qrexec services' user, owner of the updates dir, while
+ * dom0-update, which runs clean, runs as root: a generation or record root made there would be
+ * one the service can neither prune nor hard-link metadata from (protected_hardlinks). As root,
+ * clean therefore works as the updates dir's owner.
+ */
+async function actAsOwnerOf(root: string): Promise<void> {
+  if (process.geteuid?.() !== 0) return;
+  const { uid, gid } = await stat(root);
+  if (uid === 0) return;
+  try {
+    process.setgroups?.([gid]);
+    process.setgid?.(gid);
+    process.setuid?.(uid);
+  } catch (error) {
+    throw new ConfigError('CONFIG_INVALID', `cannot work as the owner of ${root} (uid ${uid}, gid ${gid}): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
 }
 
 const sizeText = (bytes: number): string => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`);
@@ -97,6 +116,7 @@ async function cleanLocked(layout: Layout): Promise<boolean> {
 export async function cleanCommand(args: CleanArgs): Promise<number> {
   try {
     const layout = await resolveUpdatesDir(args.updatesDir);
+    await actAsOwnerOf(layout.root);
     let lock;
     try {
       lock = await acquireLock(layout.lockFile);
