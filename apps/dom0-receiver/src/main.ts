@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, USAGE, usageOf, VERSION } from './cli/args.ts';
+import { parseArgs, usageAfterError, usageOf, VERSION } from './cli/args.ts';
 import { UsageError } from './errors.ts';
 import { diagnose } from './output/diagnostics.ts';
 import { writeResultOutput } from './output/stdout.ts';
@@ -20,7 +20,7 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     diagnose(error.message);
-    process.stderr.write(USAGE);
+    process.stderr.write(usageAfterError(argv));
     return 2;
   }
   switch (args.command) {

@@ -60,6 +60,23 @@ describe('clean', () => {
     expect(dnfList(join(dir, 'repo')).sort()).toEqual(f.packages.v2.map((p) => p.nevra).sort());
   });
 
+  it('creates nothing when the updates dir does not exist (a mistyped path), and says so', async () => {
+    const parent = await makeUpdatesDir();
+    const missing = join(parent, 'a', 'b');
+    const run = await clean(missing);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`nothing to clean: ${missing} does not exist`);
+    expect(await readdir(parent)).toEqual([]);
+  });
+
+  it('refuses an updates dir that is a file with CONFIG_INVALID', async () => {
+    const parent = await makeUpdatesDir();
+    await writeFile(join(parent, 'file'), 'x');
+    const run = await clean(join(parent, 'file'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/clean failed: CONFIG_INVALID: the updates dir .*file cannot be used: it is not a directory/);
+  });
+
   it('changes nothing when no repository was ever published', async () => {
     const dir = await makeUpdatesDir();
     const run = await clean(dir);

@@ -56,12 +56,32 @@ describe('command line', () => {
     [['verify', '--help'], 'verify'],
     [['verify', '--keyring', 'k', '-h', 'a.rpm'], 'verify'],
     [['clean', '--help'], 'clean'],
+    [['--help', 'receive'], 'receive'],
+    [['help', 'clean'], 'clean'],
   ])('prints the usage of the command asked about with %j on stdout and exits 0', async (args, command) => {
     const run = await runReceiver(args);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(new RegExp(`^usage:\n  dom0-receiver ${command} --`));
     for (const other of ['receive', 'verify', 'clean'].filter((c) => c !== command)) expect(run.stdout).not.toContain(`dom0-receiver ${other}`);
+  });
+
+  it('shows only the usage of the command named after a usage error in it', async () => {
+    const run = await runReceiver(['verify', 'a.rpm']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('usage:\n  dom0-receiver verify --keyring');
+    expect(run.stderr).not.toContain('dom0-receiver receive');
+    const unknown = await runReceiver(['frobnicate']);
+    expect(unknown.stderr).toContain('dom0-receiver receive');
+    expect(unknown.stderr).toContain('dom0-receiver verify');
+  });
+
+  it('refuses --help with anything but one command name', async () => {
+    for (const args of [['--help', 'frobnicate'], ['-h', 'receive', 'verify']]) {
+      const run = await runReceiver(args);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('takes at most one command name');
+    }
   });
 
   it('prints the whole usage with --help and -h and exits 0', async () => {

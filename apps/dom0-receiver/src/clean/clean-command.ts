@@ -6,7 +6,7 @@
  * repository at that moment fails to find a file, it never sees a mix. dom0-update --clean
  * calls it under its own lock, before it asks the UpdateVM for anything.
  */
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CleanArgs } from '../cli/args.ts';
 import { ConfigError, PublishError, ReceiverError } from '../errors.ts';
@@ -14,10 +14,10 @@ import { diagnose } from '../output/diagnostics.ts';
 import { buildEmptyGeneration, generationId, switchRepo } from '../publish/generation.ts';
 import { nextSequence, writeResultRecord } from '../publish/result-record.ts';
 import { currentGeneration, isDirectory, listGenerations, pruneGenerations } from '../updates-dir/generations.ts';
-import type { Layout } from '../updates-dir/layout.ts';
+import { layoutOf, type Layout } from '../updates-dir/layout.ts';
 import { acquireLock } from '../updates-dir/lock.ts';
 import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
-import { resolveUpdatesDir, unusableUpdatesDir } from '../updates-dir/resolve.ts';
+import { unusableUpdatesDir } from '../updates-dir/resolve.ts';
 
 interface Held {
   readonly packages: number;
@@ -113,9 +113,26 @@ async function cleanLocked(layout: Layout): Promise<boolean> {
   return false;
 }
 
+/** The updates dir by its real path, or undefined when it does not exist: clean never creates one. */
+async function existingUpdatesDir(dir: string): Promise<Layout | undefined> {
+  let real: string;
+  try {
+    real = await realpath(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw unusableUpdatesDir(dir, 'resolve its real path', error);
+  }
+  if (!(await isDirectory(real))) throw new ConfigError('CONFIG_INVALID', `the updates dir ${dir} cannot be used: it is not a directory`);
+  return layoutOf(real);
+}
+
 export async function cleanCommand(args: CleanArgs): Promise<number> {
   try {
-    const layout = await resolveUpdatesDir(args.updatesDir);
+    const layout = await existingUpdatesDir(args.updatesDir);
+    if (layout === undefined) {
+      diagnose(`nothing to clean: ${args.updatesDir} does not exist`);
+      return 0;
+    }
     await actAsOwnerOf(layout.root);
     let lock;
     try {

@@ -245,9 +245,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       return { command: 'stage' };
     case 'help':
     case '--help':
-    case '-h':
-      if (rest.length > 0) throw new UsageError(`${command} takes no arguments`);
-      return { command: 'help', topic: undefined };
+    case '-h': {
+      // `--help receive` as `receive --help`
+      const [topic, ...more] = rest;
+      if (topic === undefined) return { command: 'help', topic: undefined };
+      if (more.length > 0 || !isHelpTopic(topic)) throw new UsageError(`${command} takes at most one command name (receive, verify or clean)`);
+      return { command: 'help', topic };
+    }
     case '--version':
     case '-V':
       if (rest.length > 0) throw new UsageError(`${command} takes no arguments`);
@@ -273,6 +277,18 @@ const SYNOPSIS: Readonly<Record<HelpTopic, string>> = {
 export const USAGE = `usage:
 ${SYNOPSIS.receive}${SYNOPSIS.verify}${SYNOPSIS.clean}  dom0-receiver --help | --version
 `;
+
+const HELP_TOPICS: readonly HelpTopic[] = ['receive', 'verify', 'clean'];
+
+function isHelpTopic(text: string): text is HelpTopic {
+  return (HELP_TOPICS as readonly string[]).includes(text);
+}
+
+/** The usage shown after a usage error: the command's own when one was named, else the whole. */
+export function usageAfterError(argv: readonly string[]): string {
+  const command = argv[0];
+  return usageOf(command !== undefined && isHelpTopic(command) ? command : undefined);
+}
 
 /** The usage `--help` prints: one command's, or the whole. */
 export function usageOf(topic: HelpTopic | undefined): string {
