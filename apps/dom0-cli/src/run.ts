@@ -335,6 +335,7 @@ function agentFailure(exitCode: number, what: string, agentSaid: string | undefi
   if (exitCode === EXIT.policyDenied && transport === 'qrexec') {
     return new TransportError('POLICY_DENIED', `${what}: the qrexec policy denied the service call (exit 126)`, EXIT.policyDenied);
   }
-  const said = agentSaid === undefined ? 'see its output above' : `it said: ${agentSaid}`;
+  // its lines are on stdout in human mode and on stderr with --json-progress: not "above" in every mode
+  const said = agentSaid === undefined ? 'see its output, the lines marked with its name' : `it said: ${agentSaid}`;
   return new AgentError('AGENT_FAILED', `${what} (the UpdateVM's agent exited with ${exitCode}; ${said})`);
 }

@@ -28,9 +28,10 @@ Options:
   --best, --nobest, --skip-broken, --allowerasing, --refresh, --quiet,
   --verbose, --nodocs, --exclude=SPEC, --setopt=KEY=VALUE
                           dnf options passed to the UpdateVM's dnf (--setopt only
-                          for network and solver keys); the first four and
-                          --exclude and --verbose also to dom0's dnf. No other
-                          option is accepted.
+                          for network and solver keys); the first four,
+                          --exclude, --verbose and the entries of an unscoped
+                          --setopt=exclude= or excludepkgs= also to dom0's
+                          dnf. No other option is accepted.
   -h, --help              show this help
   --version               show the version
 
