@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { CleanArgs } from '../cli/args.ts';
 import { ConfigError, PublishError, ReceiverError } from '../errors.ts';
 import { diagnose } from '../output/diagnostics.ts';
+import { errnoReason } from '../output/reason.ts';
 import { buildEmptyGeneration, generationId, switchRepo } from '../publish/generation.ts';
 import { nextSequence, writeResultRecord } from '../publish/result-record.ts';
 import { currentGeneration, isDirectory, listGenerations, pruneGenerations } from '../updates-dir/generations.ts';
@@ -69,7 +70,7 @@ async function publishEmpty(layout: Layout): Promise<string> {
     // the half-built generation goes now (the next run's recovery would take it otherwise)
     await pruneGenerations(layout).catch(() => undefined);
     if (error instanceof ReceiverError) throw error;
-    throw new PublishError('PUBLISH_FAILED', `cannot publish an empty repository: ${(error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error))}`);
+    throw new PublishError('PUBLISH_FAILED', `cannot publish an empty repository: ${errnoReason(error)}`);
   }
   try {
     // an empty batch's record: dom0-update reads "published, nothing accepted", as after an empty batch
@@ -90,9 +91,9 @@ async function cleanLocked(layout: Layout): Promise<boolean> {
     diagnose('nothing to clean: no repository is published');
     return true;
   }
-  // a `repo` left pointing at a generation that is gone: the empty repository takes its place
-  const missing = !(await isDirectory(join(layout.generations, current)));
-  const held = missing ? undefined : await packagesIn(join(layout.generations, current));
+  // a `repo` left pointing at a generation that is gone (undefined here): the empty repository takes its place
+  const currentDir = join(layout.generations, current);
+  const held = (await isDirectory(currentDir)) ? await packagesIn(currentDir) : undefined;
   const published = held?.packages === 0 ? current : await publishEmpty(layout);
   diagnose(
     held === undefined
@@ -108,7 +109,7 @@ async function cleanLocked(layout: Layout): Promise<boolean> {
     if (left.length === 0) return true;
     diagnose(`clean incomplete: ${left.length} old generation(s) could not be removed (named above) and still take space`);
   } catch (error) {
-    diagnose(`clean incomplete: old generations could not be removed (${(error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : 'error')}) and still take space`);
+    diagnose(`clean incomplete: old generations could not be removed (${errnoReason(error)}) and still take space`);
   }
   return false;
 }

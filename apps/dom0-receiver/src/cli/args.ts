@@ -278,10 +278,8 @@ export const USAGE = `usage:
 ${SYNOPSIS.receive}${SYNOPSIS.verify}${SYNOPSIS.clean}  dom0-receiver --help | --version
 `;
 
-const HELP_TOPICS: readonly HelpTopic[] = ['receive', 'verify', 'clean'];
-
 function isHelpTopic(text: string): text is HelpTopic {
-  return (HELP_TOPICS as readonly string[]).includes(text);
+  return Object.hasOwn(SYNOPSIS, text);
 }
 
 /** The usage shown after a usage error: the command's own when one was named, else the whole. */

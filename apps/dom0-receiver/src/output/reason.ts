@@ -9,3 +9,8 @@ export function bareReason(message: string, code: string, member: string | null 
   for (const prefix of prefixes) if (message.startsWith(prefix)) return message.slice(prefix.length);
   return message;
 }
+
+/** A file-system failure in a few words: its errno code (`EACCES`), else its message. */
+export function errnoReason(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+}

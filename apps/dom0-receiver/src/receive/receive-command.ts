@@ -8,7 +8,7 @@ import { resolveStageUser } from '../config/stage-user.ts';
 import { ConfigError, ReceiverError } from '../errors.ts';
 import { diagnose } from '../output/diagnostics.ts';
 import { PhaseProfile, timed } from '../output/profile.ts';
-import { bareReason } from '../output/reason.ts';
+import { bareReason, errnoReason } from '../output/reason.ts';
 import { acceptedReply, rejectedReply, writeReply } from '../output/reply.ts';
 import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
 import { buildGeneration, generationId, switchRepo } from '../publish/generation.ts';
@@ -92,7 +92,7 @@ async function tidyGenerations(layout: Layout): Promise<void> {
   try {
     await pruneGenerations(layout);
   } catch (error) {
-    diagnose(`could not prune old generations (${(error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : 'error')})`);
+    diagnose(`could not prune old generations (${errnoReason(error)})`);
   }
 }
 

@@ -1,11 +1,12 @@
 import { realpath } from 'node:fs/promises';
 import { ConfigError } from '../errors.ts';
+import { errnoReason } from '../output/reason.ts';
 import { layoutOf, type Layout } from './layout.ts';
 import { makeDirs } from './make-dirs.ts';
 
 /** An updates dir the receiver cannot even start in (read-only, no permission): dom0's configuration. */
 export function unusableUpdatesDir(dir: string, what: string, error: unknown): ConfigError {
-  const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+  const reason = errnoReason(error);
   // mkdir's EEXIST on a path that is not a directory: say what is in the way
   const inTheWay = what === 'create it' && (reason === 'EEXIST' || reason === 'ENOTDIR');
   const detail = inTheWay ? `${reason === 'EEXIST' ? 'it' : 'a parent'} exists and is not a directory, ${reason}` : reason;
