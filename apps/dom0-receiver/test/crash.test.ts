@@ -1,8 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, runReceiver, sha256, startPausedAt } from './helpers.ts';
+import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, runReceiver, sha256, startPausedAt } from './helpers.ts';
 
 
 /** Package names the repo metadata lists, from primary.xml. */
@@ -62,5 +65,62 @@ describe('crash safety (kill -9 at named points)', () => {
     expect(await publishedSet(dir, originals)).toEqual(newNames);
     expect(await leftovers(dir)).toEqual([]);
     expect((await readdir(join(dir, 'generations'))).length).toBeLessThanOrEqual(2);
+  });
+});
+
+/** Whether a process is still running (a zombie waiting for its reaper has ended). */
+async function running(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${String(pid)}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 600; i += 1) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(50);
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+describe('crash safety while createrepo_c runs', () => {
+  it('a receiver killed with SIGKILL takes createrepo_c with it, and the next run publishes', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const args = ['receive', '--updates-dir', dir, ...(await keyringArgs())];
+    expect((await runReceiver(args, { stdin: await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path)))) })).code).toBe(0);
+    const oldTree = await publishedTree(dir);
+
+    // a createrepo_c that says where it runs and then takes its time, as a big repository does
+    const bin = await mkdtemp(join(tmpdir(), 'slow-createrepo-'));
+    const pidFile = join(bin, 'pid');
+    await writeFile(join(bin, 'createrepo_c'), `#!/bin/sh\necho $$ > ${pidFile}.part && mv ${pidFile}.part ${pidFile}\nexec sleep 120\n`);
+    await chmod(join(bin, 'createrepo_c'), 0o755);
+    const v2 = await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path))));
+    const receiver = spawn(process.execPath, [BUNDLE, ...args], { stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` } });
+    receiver.stdin.on('error', () => undefined);
+    receiver.stdin.end(v2);
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => receiver.on('close', (_code, signal) => resolve(signal)));
+    const createrepoPid = await waitFor('createrepo_c to start', async () => {
+      const text = await readFile(pidFile, 'utf8').catch(() => undefined);
+      return text === undefined ? undefined : Number(text.trim());
+    });
+    expect(await running(createrepoPid)).toBe(true);
+
+    receiver.kill('SIGKILL');
+    expect(await ended).toBe('SIGKILL');
+    await waitFor('createrepo_c to end with the receiver', async () => ((await running(createrepoPid)) ? undefined : true));
+    expect(await publishedTree(dir)).toEqual(oldTree);
+
+    const again = await runReceiver(args, { stdin: v2 });
+    expect(again.code).toBe(0);
+    expect((await readdir(join(dir, 'repo'))).filter((n) => n.endsWith('.rpm')).sort()).toEqual(
+      [...f.packages.v1, ...f.packages.v2].map((p) => p.fileName).sort(),
+    );
+    expect(await leftovers(dir)).toEqual([]);
   });
 });

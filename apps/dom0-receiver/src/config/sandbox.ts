@@ -1,8 +1,6 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
 import type { SandboxKind } from '../cli/args.ts';
 import { ConfigError } from '../errors.ts';
+import { findExecutable } from './executable-path.ts';
 import { diagnose } from '../output/diagnostics.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
 import { namespacesUnavailableReason, pathUnreachableReason, type StageIdentity } from './bwrap-preflight.ts';
@@ -15,21 +13,6 @@ export type StageSandbox = { readonly kind: 'none' } | { readonly kind: 'bwrap';
  * `auto` still has to learn whether that uid can use bwrap there (see `settleSandbox`).
  */
 export type SandboxPlan = StageSandbox | { readonly kind: 'auto'; readonly path: string };
-
-/** The first executable `name` in the receiver's PATH (absolute entries only), if any. */
-export async function findExecutable(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  for (const dir of (env['PATH'] ?? '/usr/bin:/bin').split(delimiter)) {
-    if (!isAbsolute(dir)) continue;
-    const candidate = join(dir, name);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; try the next entry
-    }
-  }
-  return undefined;
-}
 
 /** Says once, on stderr, that `auto` runs the stage without bwrap and why. */
 function fallBack(reason: string): { kind: 'none' } {

@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { TMP_PREFIX } from '../updates-dir/layout.ts';
 import { PublishError } from '../errors.ts';
 import { writeChecksumCache, type ChecksumCacheEntry } from './checksum-cache.ts';
+import { tiedToReceiver } from './tied-to-receiver.ts';
 
 export interface CreaterepoOptions {
   /** The previous generation, whose metadata entries createrepo_c may take over (see below). */
@@ -40,12 +41,17 @@ export async function runCreaterepo(dir: string, scratchDir: string, options: Cr
   // the names of the packages createrepo_c actually read (a crash leaves it to recovery's .tmp. sweep)
   const readList = join(scratchDir, `${TMP_PREFIX}createrepo-read.${randomBytes(4).toString('hex')}`);
   try {
-    const result = await execa(
-      'createrepo_c',
-      ['--quiet', '--no-database', '--workers', String(Math.max(1, availableParallelism())), '--read-pkgs-list', readList, ...cache, ...reuse, dir],
+    const workers = String(Math.max(1, availableParallelism()));
+    const command = await tiedToReceiver('createrepo_c', ['--quiet', '--no-database', '--workers', workers, '--read-pkgs-list', readList, ...cache, ...reuse, dir]);
+    const result = await execa(command.file, command.args, {
+      reject: false,
+      stdin: 'ignore',
+      all: true,
+      env: { LC_ALL: 'C' },
+      extendEnv: true,
       // its own process group: a terminal's Ctrl-C goes to the receiver, which lets publication finish
-      { reject: false, stdin: 'ignore', all: true, env: { LC_ALL: 'C' }, extendEnv: true, detached: true },
-    );
+      detached: true,
+    });
     if (result.exitCode !== 0 || result.failed) {
       const output = typeof result.all === 'string' ? result.all.slice(0, 2000) : '';
       throw new PublishError('CREATEREPO_FAILED', `createrepo_c failed (exit ${String(result.exitCode)}): ${output}`);
