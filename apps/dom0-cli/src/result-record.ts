@@ -19,13 +19,21 @@ export interface ReceivedPackage {
   readonly signer: string;
 }
 
+interface RecordBase {
+  readonly sequence: number;
+  /**
+   * The sequence of the record this one overwrote (null: none); undefined from a receiver that
+   * does not write it.
+   */
+  readonly replaces: number | null | undefined;
+}
+
 export type ResultRecord =
-  | { readonly sequence: number; readonly status: 'accepted'; readonly packages: readonly ReceivedPackage[] }
-  | {
-      readonly sequence: number;
+  | (RecordBase & { readonly status: 'accepted'; readonly packages: readonly ReceivedPackage[] })
+  | (RecordBase & {
       readonly status: 'rejected';
       readonly error: { readonly code: string; readonly member: string | undefined; readonly message: string };
-    };
+    });
 
 const RESULT_FILE = 'result.json';
 
@@ -55,6 +63,10 @@ export function parseResultRecord(text: string, where: string): ResultRecord {
   if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
     throw bad('sequence is not a non-negative integer');
   }
+  const replaces = value['replaces'];
+  if (replaces !== undefined && replaces !== null && (typeof replaces !== 'number' || !Number.isSafeInteger(replaces) || replaces < 0 || replaces >= sequence)) {
+    throw bad('replaces is not null or a non-negative integer below sequence');
+  }
   // The receiver writes `published` + `accepted` and `rejected` + `rejection`; the older
   // spelling (`accepted` + `packages`, `error`) from the design notes is read too.
   const status = value['status'];
@@ -63,6 +75,7 @@ export function parseResultRecord(text: string, where: string): ResultRecord {
     if (!Array.isArray(packages)) throw bad('the accepted package list is not an array');
     return {
       sequence,
+      replaces,
       status: 'accepted',
       packages: packages.map((p: unknown, i) => parsePackage(p, `accepted[${i}]`, bad)),
     };
@@ -75,7 +88,7 @@ export function parseResultRecord(text: string, where: string): ResultRecord {
     const message = error['message'];
     if (typeof code !== 'string' || typeof message !== 'string') throw bad('rejection.code or rejection.message missing');
     if (member !== undefined && member !== null && typeof member !== 'string') throw bad('rejection.member is not a string');
-    return { sequence, status, error: { code, member: member ?? undefined, message } };
+    return { sequence, replaces, status, error: { code, member: member ?? undefined, message } };
   }
   throw bad('status is neither "published" nor "rejected"');
 }

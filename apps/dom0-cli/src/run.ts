@@ -150,6 +150,8 @@ async function update(run: Run): Promise<number> {
   reporter.stage('verify', 'Reading the receiver result...');
   const after = readResultRecord(config.updatesDir);
   const batch = isNewBatch(before, after) ? after : undefined;
+  const between = batchesBetween(before, batch);
+  if (between !== undefined) reporter.warning(between);
   if (batch?.status === 'rejected') {
     const { code, member, message } = batch.error;
     reporter.rejected(member, code, message);
@@ -320,6 +322,20 @@ function unrecordedPublication(batch: ResultRecord | undefined, before: string |
     'RECEIVER_FAILED',
     `dom0's receiver published a new generation (${basename(after)}) without recording a result (see its log: a full disk?); dom0-update cannot tell what arrived, so nothing was installed`,
   );
+}
+
+/**
+ * An UpdateVM may call qubes.ReceiveUpdates as often as it likes, and each call overwrites the
+ * record: when the new record replaced another than the one this run started with, other batches
+ * (accepted or rejected) came between, and only the last is shown. Told, not fatal: what dnf
+ * installs from is still only verified packages, and withholding a batch is no more than an
+ * UpdateVM can do anyway.
+ */
+function batchesBetween(before: ResultRecord | undefined, batch: ResultRecord | undefined): string | undefined {
+  if (batch === undefined || batch.replaces === undefined || batch.replaces === (before?.sequence ?? null)) return undefined;
+  const started = before === undefined ? 'no record' : `record ${String(before.sequence)}`;
+  const replaced = batch.replaces === null ? 'none' : `record ${String(batch.replaces)}`;
+  return `the receiver handled more than one batch during this run (this run started with ${started}; the last batch, record ${String(batch.sequence)}, replaced ${replaced}): only the last is shown here; the receiver's log has the others`;
 }
 
 function isNewBatch(before: ResultRecord | undefined, after: ResultRecord | undefined): after is ResultRecord {

@@ -4,6 +4,7 @@ import { buildFixtures, buildPackage, installedPackages } from '@dom0-updates/fi
 import { afterEach, describe, expect, it } from 'vitest';
 import { SNAPSHOT_PREFIX } from '../src/repo-snapshot.ts';
 import { jsonLines, makeRepo, makeScenario, type Scenario } from './harness.ts';
+import { BUNDLES } from './support/build-bundles.ts';
 import { settledState } from './support/process-state.ts';
 
 const V1 = ['dom0-hello-1.0-1.noarch', 'dom0-libgreet-1.0-1.noarch', 'dom0-tool-1.0-1.noarch'];
@@ -618,6 +619,24 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(r.stdout).not.toContain('No updates');
     expect(JSON.parse(readFileSync(join(s.updatesDir, 'result.json'), 'utf8'))).toMatchObject({ status: 'published', accepted: [] });
     expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('warns that only the last batch is shown when the UpdateVM delivered another one during the run', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const receiver = ['node', BUNDLES.receiver, 'receive', '--updates-dir', s.updatesDir, ...s.fixtures.trustedKeyPaths.flatMap((k) => ['--keyring', k])];
+    const r = await s.run(['-y', '--json-progress'], {
+      DOM0_UPDATES_AGENT_COMMAND: hostile,
+      // first a stream cut short (rejected), then the packages through the run's own receiver
+      HOSTILE_EARLIER_RECEIVE: JSON.stringify(receiver),
+      HOSTILE_EARLIER_RAW: '00'.repeat(100),
+      HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'),
+    });
+    expect(r.exitCode).toBe(0);
+    const warnings = jsonLines(r.stdout).filter((line) => line['type'] === 'message' && line['level'] === 'warning');
+    expect(warnings).toContainEqual(
+      expect.objectContaining({ text: expect.stringMatching(/more than one batch during this run \(this run started with no record; the last batch, record 2, replaced record 1\): only the last is shown/) }),
+    );
+    expect(await installedPackages(s.dom0)).toEqual(V2);
   });
 
   it('fails with RECEIVER_SPAWN when dom0\'s receiver cannot be started', async () => {

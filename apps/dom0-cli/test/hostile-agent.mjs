@@ -4,8 +4,10 @@
 // stream and copies dom0's reply from fd 4 to stdout. HOSTILE_HANG: never exit afterwards (a
 // stalled UpdateVM). HOSTILE_RAW: write these literal bytes (hex) to fd 3 instead of a tar.
 // HOSTILE_IGNORE_SIGNALS: survive SIGINT, SIGTERM and SIGHUP (Node resets a shell's `trap ''`).
-// HOSTILE_EXIT: the exit code after dom0's reply (default 0).
-import { spawn } from 'node:child_process';
+// HOSTILE_EXIT: the exit code after dom0's reply (default 0). HOSTILE_EARLIER_RECEIVE (a JSON
+// argv) with HOSTILE_EARLIER_RAW (hex, its stdin): a batch sent first through another call of the
+// receiving service, as an UpdateVM may make any time under qrexec.
+import { spawn, spawnSync } from 'node:child_process';
 import { Socket } from 'node:net';
 import { basename, dirname } from 'node:path';
 
@@ -21,6 +23,10 @@ const finish = () => {
 };
 process.stdin.resume();
 process.stdin.on('end', () => {
+  if (process.env.HOSTILE_EARLIER_RECEIVE !== undefined) {
+    const [command, ...args] = JSON.parse(process.env.HOSTILE_EARLIER_RECEIVE);
+    spawnSync(command, args, { input: Buffer.from(process.env.HOSTILE_EARLIER_RAW ?? '', 'hex'), stdio: ['pipe', 'ignore', 'ignore'] });
+  }
   if (process.env.HOSTILE_RAW !== undefined) {
     stream.end(Buffer.from(process.env.HOSTILE_RAW, 'hex'), finish);
     return;

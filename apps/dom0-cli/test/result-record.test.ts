@@ -85,6 +85,19 @@ describe('result record', () => {
     expect(r).toEqual({ sequence: 4, status: 'rejected', error: { code: 'RPM_UNSIGNED', member: 'x.rpm', message: 'no signature' } });
   });
 
+  it('reads which record this one replaced: a sequence, null for none, undefined from a receiver that does not say', () => {
+    const base = { format: 1, sequence: 7, status: 'published', accepted: [] };
+    expect(parseResultRecord(JSON.stringify({ ...base, replaces: 6 }), 'x').replaces).toBe(6);
+    expect(parseResultRecord(JSON.stringify({ ...base, replaces: null }), 'x').replaces).toBeNull();
+    expect(parseResultRecord(JSON.stringify(base), 'x').replaces).toBeUndefined();
+  });
+
+  it('refuses a replaced sequence that is not an integer below its own', () => {
+    for (const replaces of [7, 8, -1, 1.5, '6', true]) {
+      expect(() => parseResultRecord(JSON.stringify({ sequence: 7, replaces, status: 'accepted', packages: [] }), 'x')).toThrow(/replaces/);
+    }
+  });
+
   it('refuses malformed records', () => {
     for (const text of ['nope', '[]', '{"sequence":-1,"status":"accepted","packages":[]}', '{"sequence":1,"status":"maybe"}',
       '{"sequence":1,"status":"rejected"}', '{"sequence":1,"status":"accepted","packages":[{"file":"f"}]}']) {

@@ -62,12 +62,15 @@ describe('receive', () => {
     expect(first.code).toBe(0);
     const firstTarget = await readlink(join(dir, 'repo'));
     const firstSeq = (await readResult(dir))['sequence'] as number;
+    expect((await readResult(dir))['replaces']).toBeNull();
 
     const second = await receive(dir, await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path)))));
     expect(second.code).toBe(0);
     const names = (await readdir(join(dir, 'repo'))).filter((n) => n.endsWith('.rpm')).sort();
     expect(names).toEqual([...f.packages.v1, ...f.packages.v2].map((p) => p.fileName).sort());
     expect((await readResult(dir))['sequence']).toBeGreaterThan(firstSeq);
+    // the record names the one it overwrote, so dom0-update can tell whether others came between
+    expect((await readResult(dir))['replaces']).toBe(firstSeq);
     expect(await readlink(join(dir, 'repo'))).not.toBe(firstTarget);
     // the old generation is still there, intact, for a dnf that opened it before the switch
     expect((await readdir(join(dir, firstTarget))).filter((n) => n.endsWith('.rpm')).length).toBe(f.packages.v1.length);

@@ -52,6 +52,7 @@ describe('what an earlier run or another local user left in the updates dir', ()
     expect((await lstat(join(dir, 'result.json'))).isFile()).toBe(true);
     // the sequence still moves on: it also counts the generations on disk
     expect((await readResult(dir))['sequence']).toBe(2);
+    expect((await readResult(dir))['replaces']).toBeNull();
   });
 
   it('takes a FIFO at receiver.lock for a stale lock, without blocking', async () => {

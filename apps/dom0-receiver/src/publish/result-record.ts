@@ -20,8 +20,8 @@ export type ResultRecord =
   | (RecordBase & { readonly status: 'published'; readonly generation: string; readonly accepted: readonly AcceptedPackage[] })
   | (RecordBase & { readonly status: 'rejected'; readonly rejection: Rejection });
 
-/** The sequence of the record on disk, 0 if there is none or it is unreadable. */
-async function recordedSequence(layout: Layout): Promise<number> {
+/** The sequence of the record on disk; undefined if there is none or it is unreadable. */
+async function recordedSequence(layout: Layout): Promise<number | undefined> {
   try {
     const value: unknown = JSON.parse(await readOwnFile(layout.resultFile, MAX_RECORD_BYTES));
     if (typeof value === 'object' && value !== null && 'sequence' in value) {
@@ -31,7 +31,7 @@ async function recordedSequence(layout: Layout): Promise<number> {
   } catch {
     // a missing or damaged record restarts from the generations' numbering
   }
-  return 0;
+  return undefined;
 }
 
 /**
@@ -39,9 +39,17 @@ async function recordedSequence(layout: Layout): Promise<number> {
  * keeps increasing across crashes that left a generation but no record.
  */
 export async function nextSequence(layout: Layout): Promise<number> {
-  return Math.max(await recordedSequence(layout), await highestGenerationSequence(layout)) + 1;
+  return Math.max((await recordedSequence(layout)) ?? 0, await highestGenerationSequence(layout)) + 1;
 }
 
+/**
+ * Replaces the record (called with the lock held). `replaces` is the sequence of the record this
+ * one overwrites (null: none was readable), so the orchestrator can tell when other batches
+ * arrived between the record it saw before its run and this one: an UpdateVM may call the
+ * service as often as it likes, and each call overwrites the record.
+ */
 export async function writeResultRecord(layout: Layout, record: ResultRecord): Promise<void> {
-  await writeFileAtomic(layout.resultFile, `${JSON.stringify(record, null, 2)}\n`);
+  const { format, sequence, ...outcome } = record;
+  const replaces = (await recordedSequence(layout)) ?? null;
+  await writeFileAtomic(layout.resultFile, `${JSON.stringify({ format, sequence, replaces, ...outcome }, null, 2)}\n`);
 }
