@@ -42,6 +42,27 @@ describe('what an earlier run or another local user left in the updates dir', ()
     }
   });
 
+  it('keeps the generation it switched away from when a half-built one that cannot be removed sits between them', async () => {
+    const dir = await published();
+    const before = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
+    // what a crash mid-build leaves, with a mount point inside so that no rm can take it away
+    const stuck = join(dir, 'generations', '000000000002-0badc0de');
+    await mkdir(join(stuck, 'busy'), { recursive: true });
+    const f = await getFixtures();
+    const mountBusy = ['unshare', process.getuid?.() === 0 ? '-m' : '-rm', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$0" && exec "$@"', join(stuck, 'busy')];
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
+      stdin: await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path)))),
+      prefix: mountBusy,
+      killAfterMs: 60_000,
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('could not remove generations/000000000002-0badc0de (EBUSY)');
+    const after = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
+    // the one readers were using until the switch is still whole; the leftover is not kept in its place
+    expect((await readdir(join(dir, 'generations'))).sort()).toEqual([before, '000000000002-0badc0de', after].sort());
+    expect((await readdir(join(dir, 'generations', before))).filter((n) => n.endsWith('.rpm'))).toHaveLength(f.packages.v1.length);
+  });
+
   it('reads a FIFO at result.json as no record, without blocking, and replaces it with the record', async () => {
     const dir = await published();
     await rm(join(dir, 'result.json'));

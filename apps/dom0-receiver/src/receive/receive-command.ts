@@ -59,6 +59,8 @@ async function finishRejected(layout: Layout | undefined, sequence: number | und
 interface Published {
   /** the generation now behind `repo` */
   readonly generation: string;
+  /** the generation `repo` pointed at before (the same one when nothing new was published) */
+  readonly previous: string | undefined;
   /** accepted packages that were not published before (a resent one keeps its published file) */
   readonly fresh: number;
 }
@@ -78,19 +80,23 @@ async function publish(
   // resent packages keep their published file (and its metadata); only new names are moved in
   const fresh = accepted.filter((p) => !published.has(p.file));
   // nothing new and a repository already published: keep serving it unchanged
-  if (fresh.length === 0 && previous !== undefined) return { generation: previous, fresh: 0 };
+  if (fresh.length === 0 && previous !== undefined) return { generation: previous, previous, fresh: 0 };
   const id = generationId(sequence);
   await buildGeneration(layout, stagingDir, fresh, id, cacheKeys, profile);
   await pauseIfRequested('before-swap');
   await timed(profile, 'swap', () => switchRepo(layout, id));
   await pauseIfRequested('after-swap');
-  return { generation: id, fresh: fresh.length };
+  return { generation: id, previous, fresh: fresh.length };
 }
 
-/** Prunes old and half-built generations; a failure here changes nothing published, so it is only told. */
-async function tidyGenerations(layout: Layout): Promise<void> {
+/**
+ * Prunes old and half-built generations; a failure here changes nothing published, so it is only
+ * told. After a switch, `previous` is the generation switched away from, the one to keep for
+ * readers in flight.
+ */
+async function tidyGenerations(layout: Layout, previous?: string): Promise<void> {
   try {
-    await pruneGenerations(layout);
+    await pruneGenerations(layout, { previous });
   } catch (error) {
     diagnose(`could not prune old generations (${errnoReason(error)})`);
   }
@@ -234,7 +240,7 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
     }
     profile?.add('result', performance.now() - recording);
     await pauseIfRequested('after-result');
-    await timed(profile, 'prune', () => tidyGenerations(layout));
+    await timed(profile, 'prune', () => tidyGenerations(layout, published.previous));
     for (const pkg of outcome.accepted) diagnose(`accepted ${pkg.file}: ${pkg.nevraString} signed by ${pkg.signer.fingerprint}`);
     const resent = outcome.accepted.length - fresh;
     diagnose(

@@ -50,13 +50,24 @@ export async function listGenerations(layout: Layout): Promise<string[]> {
   }
 }
 
+export interface PruneOptions {
+  /** false: drop the previous generation too (`clean`) */
+  readonly keepPrevious?: boolean;
+  /**
+   * The generation `repo` pointed at before the switch this run made. Without it the newest one
+   * older than the published one is taken, which may be a half-built leftover that could not be
+   * removed rather than the one readers were using.
+   */
+  readonly previous?: string | undefined;
+}
+
 /**
- * Keeps the published generation and the newest one before it (readers that opened it just
- * before a switch can finish; `keepPrevious: false` drops it too); removes older ones and any
- * newer one a crash left half built (one that cannot be removed is told and left: it is never
- * published again). Returns the names removed.
+ * Keeps the published generation and the previous one (readers that opened it just before a
+ * switch can finish); removes older ones and any newer one a crash left half built (one that
+ * cannot be removed is told and left: it is never published again). Returns the names removed.
  */
-export async function pruneGenerations(layout: Layout, { keepPrevious = true }: { readonly keepPrevious?: boolean } = {}): Promise<string[]> {
+export async function pruneGenerations(layout: Layout, options: PruneOptions = {}): Promise<string[]> {
+  const { keepPrevious = true } = options;
   const current = await currentGeneration(layout);
   const currentSeq = current === undefined ? undefined : generationSequence(current);
   const names = await listGenerations(layout);
@@ -66,7 +77,7 @@ export async function pruneGenerations(layout: Layout, { keepPrevious = true }: 
   });
   const keep = new Set<string>();
   if (current !== undefined) keep.add(current);
-  const previous = older.at(-1);
+  const previous = options.previous !== undefined && older.includes(options.previous) ? options.previous : older.at(-1);
   if (previous !== undefined && keepPrevious) keep.add(previous);
   const removed: string[] = [];
   for (const name of names) {
