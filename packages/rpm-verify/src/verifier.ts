@@ -405,7 +405,10 @@ class StreamVerifier implements RpmStreamVerifier {
     this.#phase = 'finished';
     if (phase !== 'payload' || this.#expectedTotal === undefined || this.#received < this.#expectedTotal) {
       const where = PHASE_TEXT[phase];
-      throw new RpmVerifyError('RPM_TRUNCATED', `file ends after ${this.#received} bytes ${where}`, m);
+      // in the payload the length is the signature header's claim (SIZE/LONGSIZE): say so, since
+      // a raised SIZE on a whole file reads the same as a file cut short
+      const declared = phase === 'payload' && this.#expectedTotal !== undefined ? `, short of the ${this.#expectedTotal} bytes the signature header's size declares` : '';
+      throw new RpmVerifyError('RPM_TRUNCATED', `file ends after ${this.#received} bytes ${where}${declared}`, m);
     }
     // ask the worker first: it finishes its queue while this thread checks the signature
     const remoteMd5 = this.#endJob(this.#md5Job);

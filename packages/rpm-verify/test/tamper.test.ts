@@ -72,7 +72,18 @@ describe('tampered real packages', () => {
     expect(await messageAt(120)).toBe("test.rpm: RPM_TRUNCATED: file ends after 120 bytes in the signature header's index or data");
     expect(await messageAt(rsa.mainStart + 8)).toBe(`test.rpm: RPM_TRUNCATED: file ends after ${rsa.mainStart + 8} bytes in the main header's intro`);
     expect(await messageAt(rsa.mainStart + 20)).toBe(`test.rpm: RPM_TRUNCATED: file ends after ${rsa.mainStart + 20} bytes in the main header's index or data`);
-    expect(await messageAt(rsa.payloadStart + 1)).toBe(`test.rpm: RPM_TRUNCATED: file ends after ${rsa.payloadStart + 1} bytes in the payload`);
+    expect(await messageAt(rsa.payloadStart + 1)).toBe(
+      `test.rpm: RPM_TRUNCATED: file ends after ${rsa.payloadStart + 1} bytes in the payload, short of the ${rsa.bytes.length} bytes the signature header's size declares`,
+    );
+  });
+
+  it('names the declared size when a whole file ends before the SIZE its signature header claims', async () => {
+    const raised = rebuild(rsa, { keepSize: true, sig: (es) => es.map((e) => (e.tag === 1000 ? { ...e, data: u32(Buffer.from(e.data).readUInt32BE(0) + 1) } : e)) });
+    const message = await verifyBytes(raised, fx.trusted).then(
+      () => 'ACCEPTED',
+      (error: unknown) => (error as Error).message,
+    );
+    expect(message).toBe(`test.rpm: RPM_TRUNCATED: file ends after ${raised.length} bytes in the payload, short of the ${raised.length + 1} bytes the signature header's size declares`);
   });
 
   it('rejects a bad legacy header+payload signature even though the header signature is good', async () => {
