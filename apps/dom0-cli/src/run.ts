@@ -15,6 +15,7 @@ import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { listInstalled, type InstalledPackage } from './installed.ts';
 import { reportInstallOutcome } from './install-outcome.ts';
 import { checkKeyring } from './keyring-check.ts';
+import { checkRpmCanImport } from './keyring-rpm-import.ts';
 import { checkUpdatesDir } from './updates-dir-check.ts';
 import { snapshotPublishedRepo } from './repo-snapshot.ts';
 import { acquireLock } from './lock.ts';
@@ -67,6 +68,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     let pinnedKeyIds: ReadonlySet<string> = new Set();
     if (!options.checkOnly) {
       pinnedKeyIds = await checkKeyring(config.keyring);
+      // only an install needs dom0's rpm to take the keys
+      if (!options.downloadOnly) await checkRpmCanImport(config.keyring, config.dom0Root, config.rpmdbPath);
       checkUpdatesDir(config.updatesDir, config.transport === 'local');
     }
     reporter.stage('lock', 'Taking the dom0-update lock...');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildFixtures } from '@dom0-updates/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../src/run.ts';
+import { makeRevokedSubkeyKey, type RevokedSubkeyKey } from './support/revoked-subkey-key.ts';
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -118,7 +119,47 @@ describe('main in text mode', () => {
     }
   });
 
-  it('lets through every key file the receiver accepts, such as an indented BEGIN line', async () => {
+  describe('a KEYRING file rpm cannot import (a key with a revoked subkey, for rpm 4.18 without Sequoia)', () => {
+    function setUp(): { dir: string; root: string; keys: RevokedSubkeyKey; configWith: (key: string) => string } {
+      const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+      dirs.push(dir);
+      const root = join(dir, 'root');
+      const keys = makeRevokedSubkeyKey(dir);
+      // held by this process: a run that gets past the key checks stops at the lock
+      const lockFile = join(dir, 'lock');
+      writeFileSync(lockFile, `${process.pid}\n`);
+      const configWith = (key: string): string => {
+        const file = join(dir, 'config');
+        writeFileSync(file, `TRANSPORT=local\nKEYRING=${key}\nDOM0_ROOT=${root}\nRPMDB_PATH=/var/lib/rpm\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
+        return file;
+      };
+      return { dir, root, keys, configWith };
+    }
+
+    it('is refused before the UpdateVM is asked, when dom0\'s rpm database does not hold the key', async () => {
+      const { keys, configWith } = setUp();
+      const r = await capture([`--config=${configWith(keys.after)}`, '-y']);
+      expect(r.code).toBe(1);
+      const err = r.err.join('\n');
+      expect(err).toContain(`rpm cannot import KEYRING ${keys.after} (rpmkeys: error: ${keys.after}: key 1 import failed.)`);
+      expect(err).toContain("dom0's dnf checks signatures with rpm and would refuse every package that key signed");
+      expect(err).toContain('[CONFIG_KEYRING_INVALID]');
+      expect(err).not.toContain('[LOCK_HELD]');
+    });
+
+    it('is taken when dom0\'s rpm database already holds the key, and with --downloadonly, which installs nothing', async () => {
+      const { root, keys, configWith } = setUp();
+      const config = configWith(keys.after);
+      const downloadOnly = await capture([`--config=${config}`, '-y', '--downloadonly']);
+      expect(downloadOnly.err.join('\n')).toContain('[LOCK_HELD]');
+      execFileSync('rpmkeys', ['--root', root, '--dbpath', '/var/lib/rpm', '--import', keys.before]);
+      const r = await capture([`--config=${config}`, '-y']);
+      expect(r.err.join('\n')).not.toContain('CONFIG_KEYRING_INVALID');
+      expect(r.err.join('\n')).toContain('[LOCK_HELD]');
+    });
+  });
+
+  it('lets through every key file the receiver accepts, such as an indented BEGIN line (which rpm, needed only to install, refuses)', async () => {
     const f = await buildFixtures();
     const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
     dirs.push(dir);
@@ -128,9 +169,13 @@ describe('main in text mode', () => {
     // a live lock holder ends the run right after the keyring check: LOCK_HELD means it passed
     const lockFile = join(dir, 'lock');
     writeFileSync(lockFile, `${process.pid}\n`);
-    writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
-    const r = await capture([`--config=${join(dir, 'config')}`, '-y']);
+    writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nDOM0_ROOT=${join(dir, 'root')}\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
+    const r = await capture([`--config=${join(dir, 'config')}`, '-y', '--downloadonly']);
     expect(r.err.join('\n')).toContain('[LOCK_HELD]');
+    // an install needs dom0's rpm to take the key too
+    const install = await capture([`--config=${join(dir, 'config')}`, '-y']);
+    expect(install.err.join('\n')).toContain(`rpm cannot import KEYRING ${key} (rpmkeys: error: ${key}: key 1 not an armored public key.)`);
+    expect(install.err.join('\n')).toContain('[CONFIG_KEYRING_INVALID]');
   });
 
   it('refuses a KEYRING file over 1 MiB, which the receiver would refuse, before the UpdateVM is asked for anything', async () => {
