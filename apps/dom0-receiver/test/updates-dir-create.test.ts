@@ -8,6 +8,23 @@ import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpda
 // `unshare -m`; otherwise `unshare -rm`, which needs user namespaces)
 const MOUNT_RO = ['unshare', process.getuid?.() === 0 ? '-m' : '-rm', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o ro,size=64k tmpfs "$0" && exec "$@"'];
 
+describe('a full file system', () => {
+  it('says in words that the updates dir\'s file system is full, naming the member', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    // 12 KiB: room for the result record, not for the batch (which --max-bytes lets through)
+    const smallTmpfs = ['unshare', process.getuid?.() === 0 ? '-m' : '-rm', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o size=12k tmpfs "$0" && exec "$@"', dir];
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs()), '--max-bytes', '100000000'], {
+      stdin: await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path)))),
+      prefix: smallTmpfs,
+    });
+    expect(run.code).toBe(1);
+    const error = replyError(run);
+    expect(error.code).toBe('STAGE_IO');
+    expect(run.stderr).toMatch(/rejected dom0-[a-z]+-2\.0-1\.noarch\.rpm: STAGE_IO: cannot stage: the updates dir's file system is full \(ENOSPC\)/);
+  });
+});
+
 describe('creating the updates dir', () => {
   it('names EROFS, not ENOENT, when the updates dir cannot be created on a read-only file system', async () => {
     const mountPoint = await makeUpdatesDir();

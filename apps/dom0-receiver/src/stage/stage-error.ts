@@ -1,5 +1,11 @@
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 
+/** Out of room: the usual cause of a failed stage, said in words (Qubes issues 3408 and 5052). */
+const SPACE: Readonly<Record<string, string>> = {
+  ENOSPC: "the updates dir's file system is full (ENOSPC); the default --max-bytes is 90% of the space free when the batch starts",
+  EDQUOT: "the disk quota on the updates dir's file system is used up (EDQUOT)",
+};
+
 /** A local I/O failure while staging a member (disk full, permission): not a verdict on its bytes. */
 export class StageIoError extends Error {
   readonly code = 'STAGE_IO';
@@ -9,7 +15,9 @@ export class StageIoError extends Error {
     const errno = (cause as NodeJS.ErrnoException).code ?? 'error';
     const reason = cause instanceof Error ? cause.message : String(cause);
     const shown = sanitizeForTerminal(member, 300);
-    super(sanitizeForTerminal(`cannot stage (${errno}): ${reason}`));
+    // Node's own message already starts with the errno ("ENOSPC: no space left on device, write")
+    const said = SPACE[errno] ?? (reason.startsWith(`${errno}:`) ? reason : `${errno}: ${reason}`);
+    super(sanitizeForTerminal(`cannot stage: ${said}`));
     this.name = 'StageIoError';
     this.member = shown;
   }
