@@ -50,17 +50,20 @@ describe('what an earlier run or another local user left in the updates dir', ()
     await mkdir(join(stuck, 'busy'), { recursive: true });
     const f = await getFixtures();
     const mountBusy = ['unshare', process.getuid?.() === 0 ? '-m' : '-rm', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$0" && exec "$@"', join(stuck, 'busy')];
-    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
-      stdin: await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path)))),
-      prefix: mountBusy,
-      killAfterMs: 60_000,
-    });
+    const v2 = await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path))));
+    const keys = await keyringArgs();
+    const receiveV2 = (): Promise<RunResult> => runReceiver(['receive', '--updates-dir', dir, ...keys], { stdin: v2, prefix: mountBusy, killAfterMs: 60_000 });
+    const run = await receiveV2();
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('could not remove generations/000000000002-0badc0de (EBUSY)');
     const after = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
     // the one readers were using until the switch is still whole; the leftover is not kept in its place
     expect((await readdir(join(dir, 'generations'))).sort()).toEqual([before, '000000000002-0badc0de', after].sort());
     expect((await readdir(join(dir, 'generations', before))).filter((n) => n.endsWith('.rpm'))).toHaveLength(f.packages.v1.length);
+    // a later run that switches nothing (the same batch again) takes the leftover, which has no
+    // metadata, for no reader's previous repository either
+    expect((await receiveV2()).code).toBe(0);
+    expect((await readdir(join(dir, 'generations'))).sort()).toEqual([before, '000000000002-0badc0de', after].sort());
   });
 
   it('reads a FIFO at result.json as no record, without blocking, and replaces it with the record', async () => {

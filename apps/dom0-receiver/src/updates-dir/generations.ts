@@ -55,8 +55,7 @@ export interface PruneOptions {
   readonly keepPrevious?: boolean;
   /**
    * The generation `repo` pointed at before the switch this run made. Without it the newest one
-   * older than the published one is taken, which may be a half-built leftover that could not be
-   * removed rather than the one readers were using.
+   * older than the published one with its metadata written is taken (see newestComplete).
    */
   readonly previous?: string | undefined;
 }
@@ -77,13 +76,31 @@ export async function pruneGenerations(layout: Layout, options: PruneOptions = {
   });
   const keep = new Set<string>();
   if (current !== undefined) keep.add(current);
-  const previous = options.previous !== undefined && older.includes(options.previous) ? options.previous : older.at(-1);
+  const previous = options.previous !== undefined && older.includes(options.previous) ? options.previous : await newestComplete(layout, older);
   if (previous !== undefined && keepPrevious) keep.add(previous);
   const removed: string[] = [];
   for (const name of names) {
     if (!keep.has(name) && (await sweep(join(layout.generations, name), `${GENERATIONS_DIR}/${name}`))) removed.push(name);
   }
   return removed;
+}
+
+/**
+ * The newest of `older` (sorted) with its metadata written, else the newest: a half-built
+ * generation that could not be removed, left by a crash before createrepo_c ended, was never
+ * published and is no reader's previous repository.
+ */
+async function newestComplete(layout: Layout, older: readonly string[]): Promise<string | undefined> {
+  for (let i = older.length - 1; i >= 0; i -= 1) {
+    const name = older[i];
+    if (name === undefined) continue;
+    try {
+      if ((await lstat(join(layout.generations, name, 'repodata', 'repomd.xml'))).isFile()) return name;
+    } catch {
+      // no metadata: not a repository anyone read
+    }
+  }
+  return older.at(-1);
 }
 
 /** Highest sequence any generation carries (crash leftovers included), 0 when none. */
