@@ -11,7 +11,7 @@ const CACHED_REPO_ID = 'dom0-updates-cached';
 
 /**
  * `repoDir` defaults to the `repo` link; a run pins the generation it resolved instead. `excluded`
- * are the names and exact builds dom0 withholds (withheld.ts): as the repository's own
+ * are the exact builds dom0 withholds (withheld.ts): as the repository's own
  * `excludepkgs` they hide only its copies (never an installed package) and, unlike one --exclude
  * argument each, no number of them can make dnf's command line too long to start.
  */

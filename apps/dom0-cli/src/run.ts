@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, type ObsoletingBuild } from './withheld.ts';
+import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, type ObsoletingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -217,7 +217,7 @@ async function install(
     const unpinned = unpinnedBuilds(cached, run.pinnedKeyIds);
     // in the repository's own definition, not on the command line: the list grows with the cache
     // (every upgrade leaves old builds behind) and must never outgrow what exec takes
-    const excluded = [...new Set([...withheld, ...[...obsoleting, ...older, ...unpinned].map((build) => build.spec)])];
+    const excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...[...obsoleting, ...older, ...unpinned].map((build) => build.spec)])];
     reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir, excluded);
     home = writeDnfHome(config.rpmdbPath);
     const request: Dom0DnfRequest = {

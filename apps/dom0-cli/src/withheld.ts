@@ -3,7 +3,8 @@
  * any package a pinned key signed, and generations carry earlier batches over. dom0's dnf must not
  * let those in as a side effect (an Obsoletes that replaces an installed package, a Provides that
  * poses as an upgrade). So every name in the cached repository that is neither installed in dom0
- * nor named on the command line is withheld from dnf (the cached repository's excludepkgs). A requested update that needs
+ * nor named on the command line is withheld from dnf (each of its builds, exactly, in the cached
+ * repository's excludepkgs: withheldBuildSpecs). A requested update that needs
  * a new dependency then fails to resolve instead of silently pulling in a new name; naming the new
  * package on the command line lets it in. A build of an installed name whose Obsoletes would remove
  * another installed package, or replace a requested one, is withheld too, by its exact version
@@ -141,6 +142,18 @@ export function namesToWithhold(
 ): string[] {
   const present = new Set(installed.map((p) => p.name));
   return repoNames.filter((name) => !present.has(name) && !requested.some((spec) => matchesSpec(name, spec)));
+}
+
+/**
+ * dnf's exact pattern for every cached build of a withheld name. Not the bare name: dnf reads an
+ * exclude pattern as a full NEVRA, then as name.arch, then as a name, and takes the first reading
+ * that matches any package, so a package named `dom0-tool.noarch` (or `hello-2.0-1.noarch`)
+ * would be excluded under another package's reading of its name and slip through itself. A
+ * pattern with the epoch parses as exactly one build whatever the name holds.
+ */
+export function withheldBuildSpecs(cached: readonly CachedPackage[], withheldNames: readonly string[]): string[] {
+  const names = new Set(withheldNames);
+  return cached.filter((pkg) => names.has(pkg.name)).map((pkg) => exactBuildSpec(pkg, 'is neither installed nor requested'));
 }
 
 /** A build of an installed name that would replace another package through Obsoletes. */

@@ -268,6 +268,35 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(down.stdout).toContain('downgraded dom0-hello.noarch 2.0-1 -> 1.0-1');
   });
 
+  it('withholds an unrequested package whose name reads as another package\'s name.arch or N-V-R.A, which dnf would take for the other one', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const key = { key: 'trusted-rsa' as const, outDir };
+    // a new dom0-hello needs a capability only the look-alike provides
+    const hello3 = await buildPackage({ name: 'dom0-hello', version: '3.0', requires: ['dom0-libgreet >= 1.0', 'evilcap'] }, key);
+    for (const name of ['dom0-tool.noarch', 'dom0-libgreet-1.0-1.noarch']) {
+      const lookalike = await buildPackage({ name, version: '2.0', provides: ['evilcap'] }, key);
+      const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [hello3.path, lookalike.path].join(':') });
+      expect(r.stdout).toContain(`Not offered to dnf (in the cached repository, but neither installed nor requested): ${name}`);
+      // dom0-hello 3.0 cannot be resolved without it: nothing of the batch's hello comes in
+      expect(r.exitCode).toBe(1);
+      const installed = await installedPackages(s.dom0);
+      expect(installed.some((nevra) => nevra.startsWith(`${name}-`))).toBe(false);
+      expect(installed).not.toContain('dom0-hello-3.0-1.noarch');
+    }
+  });
+
+  it('does not let an unrequested look-alike named `NAME.ARCH` replace the package asked for by name through its Obsoletes', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const lookalike = await buildPackage({ name: 'dom0-tool.noarch', version: '1.0', obsoletes: ['dom0-tool < 99'] }, { key: 'trusted-rsa', outDir });
+    const r = await s.run(['-y', 'dom0-tool'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: lookalike.path });
+    expect(r.stdout).toContain('Not offered to dnf (in the cached repository, but neither installed nor requested): dom0-tool.noarch');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
   it('applies an exclusion set with --setopt in dom0 too, whatever the UpdateVM sent, and does not call it a missed update', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const all = s.fixtures.packages.v2.map((p) => p.path);

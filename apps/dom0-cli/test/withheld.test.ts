@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
 import type { InstalledPackage } from '../src/installed.ts';
-import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, type CachedPackage } from '../src/withheld.ts';
+import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, type CachedPackage } from '../src/withheld.ts';
 
 const installed: InstalledPackage[] = [
   { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
@@ -36,6 +36,24 @@ describe('names withheld from dom0\'s dnf', () => {
     expect(namesToWithhold(names, [], ['qubes-foo-bar'])).toEqual(['qubes', 'qubes-foo']);
     expect(namesToWithhold(names, [], ['qubes-foo-bar.noarch'])).toEqual(['qubes', 'qubes-foo']);
     expect(namesToWithhold(names, [], ['qubes-foo-2.0-1'])).toEqual(['qubes', 'qubes-foo-bar']);
+  });
+});
+
+describe('exact patterns for the builds of withheld names', () => {
+  const build = (name: string, version: string, epoch = '0'): CachedPackage => ({ name, epoch, signerKeyId: KEY_ID, version, release: '1', arch: 'noarch', obsoletes: [] });
+
+  it('withholds each build of a withheld name by its full NEVRA, never by the bare name dnf could read as another package\'s', () => {
+    const cached = [build('dom0-tool.noarch', '2.0'), build('dom0-tool.noarch', '3.0', '2'), build('dom0-hello-2.0-1.noarch', '1'), build('dom0-tool', '2.0')];
+    expect(withheldBuildSpecs(cached, ['dom0-tool.noarch', 'dom0-hello-2.0-1.noarch'])).toEqual([
+      'dom0-tool.noarch-0:2.0-1.noarch',
+      'dom0-tool.noarch-2:3.0-1.noarch',
+      'dom0-hello-2.0-1.noarch-0:1-1.noarch',
+    ]);
+    expect(withheldBuildSpecs(cached, [])).toEqual([]);
+  });
+
+  it('stops the run for a build whose version dnf could not take literally', () => {
+    expect(() => withheldBuildSpecs([build('dom0-evil', '1*')], ['dom0-evil'])).toThrow(/dom0-evil is neither installed nor requested, and its version cannot be withheld exactly/);
   });
 });
 
