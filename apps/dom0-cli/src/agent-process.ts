@@ -217,7 +217,8 @@ function exitCodeOf(run: AgentRun, exit: Exit, sendError: unknown): number {
   if (exit.code === null) {
     throw new TransportError('TRANSPORT_FAILED', `the agent ended abnormally (${exit.signal ?? 'no exit code'})`, EXIT.transport);
   }
-  if (exit.code === 0 && sendError !== undefined) {
+  // an answer (0: nothing to do, 100: updates available) given without dom0's state means nothing
+  if ((exit.code === 0 || exit.code === 100) && sendError !== undefined) {
     const why = sendError instanceof Error ? sendError.message : 'unknown error';
     throw new TransportError('TRANSPORT_STATE_SYNC', `sending dom0's state failed: ${why}`, EXIT.transport);
   }

@@ -48,6 +48,16 @@ describe('runAgent', () => {
     }
   }, 20_000);
 
+  it('takes neither "no updates" nor "updates available" from an agent that never got dom0\'s state', async () => {
+    for (const code of [0, 100]) {
+      const run = runAgent(
+        { file: 'sh', args: ['-c', `exec 0<&-; exit ${String(code)}`] },
+        { ...quiet, sendState: () => Promise.reject(new Error('write EPIPE')), timeoutSeconds: 60, onLine: () => undefined },
+      );
+      await expect(run).rejects.toMatchObject({ code: 'TRANSPORT_STATE_SYNC', exitCode: 125, message: "sending dom0's state failed: write EPIPE" });
+    }
+  });
+
   it('still reads everything the agent printed before it exited', async () => {
     const lines: string[] = [];
     const result = await runAgent(
