@@ -7,12 +7,12 @@ import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, type ObsoletingBuild } from './withheld.ts';
+import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
-import { listInstalled, type InstalledPackage } from './installed.ts';
+import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
 import { reportInstallOutcome } from './install-outcome.ts';
 import { checkKeyring } from './keyring-check.ts';
 import { checkRpmCanImport } from './keyring-rpm-import.ts';
@@ -209,6 +209,7 @@ async function install(
   let reposDir: string | undefined;
   let home: string | undefined;
   let obsoleting: ObsoletingBuild[] = [];
+  let excluded: string[] = [];
   try {
     const cached = await readCachedRepo(repoDir);
     const withheld = namesToWithhold(cachedRepoNames(cached), installedBefore, options.packages);
@@ -217,7 +218,7 @@ async function install(
     const unpinned = unpinnedBuilds(cached, run.pinnedKeyIds);
     // in the repository's own definition, not on the command line: the list grows with the cache
     // (every upgrade leaves old builds behind) and must never outgrow what exec takes
-    const excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...[...obsoleting, ...older, ...unpinned].map((build) => build.spec)])];
+    excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...[...obsoleting, ...older, ...unpinned].map((build) => build.spec)])];
     reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir, excluded);
     home = writeDnfHome(config.rpmdbPath);
     const request: Dom0DnfRequest = {
@@ -276,6 +277,12 @@ async function install(
   }
   reporter.stage('check', 'Checking what changed...');
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
+  const slipped = withheldButInstalled(installedBefore, installedAfter, excluded);
+  if (slipped.length > 0) {
+    for (const change of diffInstalled(installedBefore, installedAfter)) reporter.change(change);
+    const names = slipped.map((p) => `${p.name}-${displayEvr(p.evr)}.${p.arch}`).join(', ');
+    throw new InstallError('INSTALL_WITHHELD_INSTALLED', `dom0's dnf installed ${names}, which dom0 withheld from it (changes above); the transaction is done and dom0-update cannot undo it: check these packages (rpm -q, dnf history)`);
+  }
   return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting });
 }
 

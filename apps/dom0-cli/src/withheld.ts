@@ -268,3 +268,14 @@ export function unpinnedBuilds(cached: readonly CachedPackage[], pinnedKeyIds: R
     .filter((pkg) => pkg.signerKeyId === undefined || !pinnedKeyIds.has(pkg.signerKeyId))
     .map((pkg) => ({ package: pkg, spec: exactBuildSpec(pkg, 'is signed by a key no longer pinned'), keyId: pkg.signerKeyId ?? 'none' }));
 }
+
+/**
+ * Packages dnf installed although dom0 withheld their exact build: a check after the fact, in case
+ * dnf reads an exclude pattern in a way not foreseen here. `excluded` are the exact patterns
+ * (`name-epoch:version-release.arch`) dom0 gave dnf.
+ */
+export function withheldButInstalled(before: readonly InstalledPackage[], after: readonly InstalledPackage[], excluded: readonly string[]): InstalledPackage[] {
+  const withheld = new Set(excluded);
+  const old = new Set(before.map((p) => p.instance));
+  return after.filter((p) => !old.has(p.instance) && withheld.has(`${p.name}-${p.evr}.${p.arch}`));
+}

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
 import type { InstalledPackage } from '../src/installed.ts';
-import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, type CachedPackage } from '../src/withheld.ts';
+import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type CachedPackage } from '../src/withheld.ts';
 
 const installed: InstalledPackage[] = [
   { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
@@ -54,6 +54,22 @@ describe('exact patterns for the builds of withheld names', () => {
 
   it('stops the run for a build whose version dnf could not take literally', () => {
     expect(() => withheldBuildSpecs([build('dom0-evil', '1*')], ['dom0-evil'])).toThrow(/dom0-evil is neither installed nor requested, and its version cannot be withheld exactly/);
+  });
+});
+
+describe('a withheld build dnf installed all the same', () => {
+  const pkg = (name: string, evr: string, instance: string): InstalledPackage => ({ name, arch: 'noarch', evr, instance });
+
+  it('is found among what the transaction added, by its exact pattern', () => {
+    const before = [pkg('dom0-tool', '0:1.0-1', '1')];
+    const after = [pkg('dom0-tool', '0:1.0-1', '1'), pkg('dom0-tool.noarch', '0:2.0-1', '7'), pkg('dom0-hello', '0:2.0-1', '8')];
+    expect(withheldButInstalled(before, after, ['dom0-tool.noarch-0:2.0-1.noarch', 'dom0-tool-0:1.0-1.noarch'])).toEqual([after[1]]);
+  });
+
+  it('leaves alone what was installed before the transaction and builds not withheld', () => {
+    const before = [pkg('dom0-tool', '0:1.0-1', '1')];
+    expect(withheldButInstalled(before, before, ['dom0-tool-0:1.0-1.noarch'])).toEqual([]);
+    expect(withheldButInstalled(before, [...before, pkg('dom0-hello', '0:2.0-1', '8')], ['dom0-hello-1:2.0-1.noarch'])).toEqual([]);
   });
 });
 
