@@ -25,6 +25,8 @@ export interface InstallFacts {
   readonly received: readonly ReceivedPackage[];
   /** Builds withheld from dnf for their Obsoletes. */
   readonly obsoleting: readonly ObsoletingBuild[];
+  /** Names withheld from dnf as neither installed nor requested. */
+  readonly withheld: readonly string[];
 }
 
 /** Reports every change and every verified package left out; throws when an update was missed. */
@@ -46,7 +48,12 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
   }
   // with --skip-broken the user asked dnf to leave out updates it cannot resolve: warn, do not fail
   if (missed.length > 0 && !options.dom0DnfOptions.includes('--skip-broken')) {
-    const causes = `the updates need packages the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which)`;
+    // a new dependency dom0 withheld is the usual cause, and the one the user can act on
+    const shown = facts.withheld.slice(0, 5).join(', ') + (facts.withheld.length > 5 ? ', ...' : '');
+    const causes =
+      facts.withheld.length === 0
+        ? 'the updates need packages the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which)'
+        : `the updates need a package dom0 withheld as neither installed nor requested (${shown}: install it by name first, \`dom0-update NAME\`, then upgrade again) or one the UpdateVM did not send (--best makes dnf say which)`;
     if (changes.length > 0) {
       throw new InstallError(
         'INSTALL_INCOMPLETE',
@@ -55,7 +62,7 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
     }
     throw new InstallError(
       'INSTALL_NOTHING_DONE',
-      `dom0's dnf changed nothing although ${missed.length} verified update(s) of installed packages arrived: either it reads another rpm database than ${context.rpmdbPath} in ${context.dom0Root}, or ${causes}`,
+      `dom0's dnf changed nothing although ${missed.length} verified update(s) of installed packages arrived: ${causes}; or dnf reads another rpm database than ${context.rpmdbPath} in ${context.dom0Root}`,
     );
   }
   if (changes.length === 0) {

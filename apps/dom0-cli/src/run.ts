@@ -210,9 +210,10 @@ async function install(
   let home: string | undefined;
   let obsoleting: ObsoletingBuild[] = [];
   let excluded: string[] = [];
+  let withheld: string[] = [];
   try {
     const cached = await readCachedRepo(repoDir);
-    const withheld = namesToWithhold(cachedRepoNames(cached), installedBefore, options.packages);
+    withheld = namesToWithhold(cachedRepoNames(cached), installedBefore, options.packages);
     obsoleting = obsoletingBuilds(cached, installedBefore, options.packages);
     const older = olderBuilds(cached, installedBefore, options.action, options.packages);
     const unpinned = unpinnedBuilds(cached, run.pinnedKeyIds);
@@ -283,7 +284,7 @@ async function install(
     const names = slipped.map((p) => `${p.name}-${displayEvr(p.evr)}.${p.arch}`).join(', ');
     throw new InstallError('INSTALL_WITHHELD_INSTALLED', `dom0's dnf installed ${names}, which dom0 withheld from it (changes above); the transaction is done and dom0-update cannot undo it: check these packages (rpm -q, dnf history)`);
   }
-  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting });
+  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting, withheld });
 }
 
 async function startAgent({ config, options, request, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {
