@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild } from './withheld.ts';
+import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild, type OlderBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -210,6 +210,8 @@ async function install(
   let home: string | undefined;
   let obsoleting: ObsoletingBuild[] = [];
   let excluded: string[] = [];
+  /** dnf stopped on a signal: its transaction may still have gone through, so the changes are told */
+  let interruptedInstall: InterruptedError | undefined;
   let withheld: string[] = [];
   try {
     const cached = await readCachedRepo(repoDir);
@@ -259,18 +261,9 @@ async function install(
         what: options.action,
       });
     } catch (error) {
-      if (!(error instanceof InstallError)) throw error;
-      const hint =
-        withheld.length === 0
-          ? ''
-          : `; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): if an update needs one as a new dependency, install it by name first (dom0-update NAME), then upgrade again`;
-      const obsoletesHint =
-        obsoleting.length === 0 ? '' : `; dom0 withheld ${obsoleting.map((build) => build.spec).join(', ')} for their Obsoletes: name the package to accept that`;
-      const olderHint =
-        older.length === 0
-          ? ''
-          : `; dom0 withheld ${String(older.length)} build(s) older than the installed version of their name (a rollback, e.g. ${older.slice(0, 3).map((build) => `${build.spec} < ${build.installed}`).join(', ')}): only --action=downgrade NAME lets one in`;
-      throw new InstallError(error.code, `${error.message}${hint}${obsoletesHint}${olderHint}. The verified packages stay in dom0's cached repository`);
+      if (error instanceof InterruptedError) interruptedInstall = error;
+      else if (error instanceof InstallError) throw withWithheldHints(error, withheld, obsoleting, older);
+      else throw error;
     }
   } finally {
     for (const dir of [reposDir, home]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -278,6 +271,12 @@ async function install(
   }
   reporter.stage('check', 'Checking what changed...');
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
+  if (interruptedInstall !== undefined) {
+    const changes = diffInstalled(installedBefore, installedAfter);
+    for (const change of changes) reporter.change(change);
+    if (changes.length === 0) reporter.info('Nothing changed in dom0 before dnf stopped.');
+    throw interruptedInstall;
+  }
   const slipped = withheldButInstalled(installedBefore, installedAfter, excluded);
   if (slipped.length > 0) {
     for (const change of diffInstalled(installedBefore, installedAfter)) reporter.change(change);
@@ -285,6 +284,21 @@ async function install(
     throw new InstallError('INSTALL_WITHHELD_INSTALLED', `dom0's dnf installed ${names}, which dom0 withheld from it (changes above); the transaction is done and dom0-update cannot undo it: check these packages (rpm -q, dnf history)`);
   }
   return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting, withheld });
+}
+
+/** A failed dnf step, with what dom0 withheld from it: often why it could not resolve. */
+function withWithheldHints(error: InstallError, withheld: readonly string[], obsoleting: readonly ObsoletingBuild[], older: readonly OlderBuild[]): InstallError {
+  const hint =
+    withheld.length === 0
+      ? ''
+      : `; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): if an update needs one as a new dependency, install it by name first (dom0-update NAME), then upgrade again`;
+  const obsoletesHint =
+    obsoleting.length === 0 ? '' : `; dom0 withheld ${obsoleting.map((build) => build.spec).join(', ')} for their Obsoletes: name the package to accept that`;
+  const olderHint =
+    older.length === 0
+      ? ''
+      : `; dom0 withheld ${String(older.length)} build(s) older than the installed version of their name (a rollback, e.g. ${older.slice(0, 3).map((build) => `${build.spec} < ${build.installed}`).join(', ')}): only --action=downgrade NAME lets one in`;
+  return new InstallError(error.code, `${error.message}${hint}${obsoletesHint}${olderHint}. The verified packages stay in dom0's cached repository`);
 }
 
 async function startAgent({ config, options, request, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {
