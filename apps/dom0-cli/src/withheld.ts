@@ -244,9 +244,16 @@ function exactBuildSpec(pkg: CachedPackage, why: string): string {
       `the cached repository's ${pkg.name} ${why}, and its version cannot be withheld exactly: "${sanitizeForTerminal(`${evrOf(pkg)}.${pkg.arch}`, 300)}"`,
     );
   }
-  // the epoch always, 0 too: without one dnf matches the version-release in every epoch, so
-  // withholding an old 0:1.0-1 would also hide a genuine 1:1.0-1
-  return `${pkg.name}-${pkg.epoch}:${pkg.version}-${pkg.release}.${pkg.arch}`;
+  return buildSpec(pkg.name, evrOf(pkg), pkg.arch);
+}
+
+/**
+ * dnf's exact pattern for one build, `name-epoch:version-release.arch`: the epoch always, 0 too
+ * (without one dnf matches the version-release in every epoch, so withholding an old 0:1.0-1
+ * would also hide a genuine 1:1.0-1). `evr` is `epoch:version-release`.
+ */
+function buildSpec(name: string, evr: string, arch: string): string {
+  return `${name}-${evr}.${arch}`;
 }
 
 /** A cached build whose signer is no longer pinned. */
@@ -277,5 +284,5 @@ export function unpinnedBuilds(cached: readonly CachedPackage[], pinnedKeyIds: R
 export function withheldButInstalled(before: readonly InstalledPackage[], after: readonly InstalledPackage[], excluded: readonly string[]): InstalledPackage[] {
   const withheld = new Set(excluded);
   const old = new Set(before.map((p) => p.instance));
-  return after.filter((p) => !old.has(p.instance) && withheld.has(`${p.name}-${p.evr}.${p.arch}`));
+  return after.filter((p) => !old.has(p.instance) && withheld.has(buildSpec(p.name, p.evr, p.arch)));
 }

@@ -5,8 +5,6 @@ export interface CommandLine {
   readonly args: readonly string[];
 }
 
-let setpriv: Promise<string | undefined> | undefined;
-
 /**
  * The command line that runs `file` so that the kernel kills it when the receiver dies: util-linux
  * setpriv sets PR_SET_PDEATHSIG (kept across exec) and execs it. A receiver killed with SIGKILL
@@ -15,8 +13,7 @@ let setpriv: Promise<string | undefined> | undefined;
  * follows the thread that spawned it, which is the receiver's main thread (libuv spawns there).
  */
 export async function tiedToReceiver(file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<CommandLine> {
-  setpriv ??= findExecutable('setpriv', env);
-  const wrapper = await setpriv;
+  const wrapper = await findExecutable('setpriv', env);
   if (wrapper === undefined) return { file, args };
   return { file: wrapper, args: ['--pdeathsig', 'KILL', '--', file, ...args] };
 }
