@@ -13,6 +13,12 @@ const VISIBLE = /^(?!\p{Default_Ignorable_Code_Point})[\p{L}\p{M}\p{N}\p{P}\p{S}
 /** Text made only of characters `sanitizeForTerminal` lets through (what its output always is). */
 export const SANITIZED_TEXT_PATTERN = /^(?:(?!\p{Default_Ignorable_Code_Point})[\p{L}\p{M}\p{N}\p{P}\p{S} ])*$/u;
 const ELLIPSIS = '…';
+const MARK = /^\p{M}$/u;
+/**
+ * Marks in a row drawn on one base character. Real text stacks a few (Vietnamese two, pointed
+ * Hebrew up to four); dozens ("zalgo") draw over the lines above and below, so the rest are escaped.
+ */
+export const MAX_MARKS_IN_A_ROW = 4;
 
 function escapeCodePoint(codePoint: number): string {
   if (codePoint <= 0xff) return `\\x${codePoint.toString(16).padStart(2, '0')}`;
@@ -38,15 +44,18 @@ function limit(pieces: Iterable<string>, maxLength: number): string {
 }
 
 function* textPieces(text: string): Generator<string> {
+  let marks = 0;
   // for..of walks code points; a lone surrogate arrives as one unit and fails the allow-list.
   for (const ch of text) {
-    yield VISIBLE.test(ch) ? ch : escapeCodePoint(ch.codePointAt(0) ?? 0);
+    marks = MARK.test(ch) ? marks + 1 : 0;
+    yield VISIBLE.test(ch) && marks <= MAX_MARKS_IN_A_ROW ? ch : escapeCodePoint(ch.codePointAt(0) ?? 0);
   }
 }
 
 /**
  * Returns `text` with every character outside the visible allow-list replaced by an escape such as
- * `\x1b`, `\u202e` or `\ud800`, cut to at most `maxLength` UTF-16 code units (ending in `…` when cut).
+ * `\x1b`, `\u202e` or `\ud800` (and every mark of a run after its first `MAX_MARKS_IN_A_ROW`), cut
+ * to at most `maxLength` UTF-16 code units (ending in `…` when cut).
  * The result contains only visible characters and spaces, so sanitising twice changes nothing.
  */
 export function sanitizeForTerminal(text: string, maxLength: number = DEFAULT_SANITIZE_MAX_LENGTH): string {

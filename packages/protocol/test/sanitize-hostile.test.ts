@@ -64,6 +64,30 @@ describe('sanitizeForTerminal against hostile text', () => {
     }
   });
 
+  it('escapes the marks of a long run after the fourth, so stacked marks cannot draw over other lines', () => {
+    const acute = '\u0301';
+    expect(sanitizeForTerminal(`a${acute.repeat(4)}b`)).toBe(`a${acute.repeat(4)}b`);
+    expect(sanitizeForTerminal(`a${acute.repeat(30)}b`)).toBe(`a${acute.repeat(4)}${'\\u0301'.repeat(26)}b`);
+    // mixed marks count as one run, whatever their kind (nonspacing, enclosing, spacing)
+    expect(sanitizeForTerminal('z\u0336\u20dd\u0903\u0489\u0352\u036b')).toBe('z\u0336\u20dd\u0903\u0489\\u0352\\u036b');
+    // an escaped default-ignorable mark still counts, so the run cannot be restarted behind it
+    expect(sanitizeForTerminal(`o${acute.repeat(3)}\u034f${acute}`)).toBe(`o${acute.repeat(3)}\\u034f\\u0301`);
+    // a new base character starts a new run
+    expect(sanitizeForTerminal(`a${acute.repeat(4)}e${acute.repeat(4)}`)).toBe(`a${acute.repeat(4)}e${acute.repeat(4)}`);
+  });
+
+  it('never leaves more marks in a row than allowed, and sanitising again changes nothing', () => {
+    const marky = fc.string({ unit: fc.constantFrom('a', ' ', '\u0301', '\u0336', '\u034f', '\u20dd', '\x1b'), maxLength: 60 });
+    fc.assert(
+      fc.property(marky, (input) => {
+        const out = sanitizeForTerminal(input);
+        expect(out).not.toMatch(/\p{M}{5}/u);
+        expect(sanitizeForTerminal(out)).toBe(out);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('treats a NaN maximum as the default, not as "no limit"', () => {
     expect(sanitizeForTerminal('x'.repeat(5000), Number.NaN)).toHaveLength(4096);
   });
