@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import { afterDelay } from '@dom0-updates/protocol';
 import { AgentError, EXIT, TransportError } from './errors.ts';
 import { NEVER_INTERRUPTED, interruptedError, type Interrupt, type InterruptSignal } from './interrupt.ts';
-import { readLines } from './output-lines.ts';
+import { readLines, type KeepLine } from './output-lines.ts';
 import { dropPipes, signalGroup } from './process-group.ts';
 import { linkReceiver, type ReceiverLink, type ReceiverOutcome } from './receiver-link.ts';
 import { agentDeadlineSeconds, type AgentRun } from './transport.ts';
@@ -20,6 +20,13 @@ const REPLY_FD = 4;
 
 /** The most the agent may print before the rest is dropped (it must not flood dom0's terminal). */
 const MAX_OUTPUT_LINES = 5000;
+/**
+ * The most the agent may print at all, stdout and stderr together. A real agent prints a few lines
+ * per package (a few MiB for the largest batch); past this it is flooding dom0, and is stopped.
+ */
+export const MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+/** The agent's own error line, read even past the cap on shown lines (reporter.ts). */
+const AGENT_ERROR_PREFIX = Buffer.from('updatevm-agent: error: ');
 /** After SIGTERM, how long the agent's process group gets before SIGKILL. */
 const KILL_GRACE_MS = 5000;
 /** The same for dom0's receiver, which may be finishing a publication. */
@@ -78,7 +85,7 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
 
   const interrupt = options.interrupt ?? NEVER_INTERRUPTED;
   const stopper = superviseStop(child, link, exited, options, interrupt);
-  const reading = readOutput(child, options);
+  const reading = readOutput(child, options, () => stopper.flooded());
   const sending = sendState(child, options);
   let exit: Exit;
   let receiver: ReceiverOutcome;
@@ -97,6 +104,9 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   if (interrupt.signal !== undefined) {
     throw interruptedError(interrupt.signal, "the UpdateVM's agent and dom0's receiver were stopped; nothing was installed");
   }
+  if (stopper.floodedAt() !== undefined) {
+    throw new AgentError('AGENT_OUTPUT_FLOOD', `the UpdateVM printed more than ${String(MAX_OUTPUT_BYTES / 1024 / 1024)} MiB and was stopped; nothing was installed`);
+  }
   if (stopper.timedOut()) {
     throw new AgentError(
       'AGENT_TIMEOUT',
@@ -109,6 +119,10 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
 interface Stopper {
   /** Whether the deadline stopped the run. */
   timedOut(): boolean;
+  /** The agent printed more than MAX_OUTPUT_BYTES: stop the run as for the deadline. */
+  flooded(): void;
+  /** When flooded() was first called (ms since the epoch), if it was. */
+  floodedAt(): number | undefined;
   /** The run has ended: no more timers or signal listeners. */
   dispose(): void;
 }
@@ -125,6 +139,7 @@ function superviseStop(
   interrupt: Interrupt,
 ): Stopper {
   let timedOut = false;
+  let floodedAt: number | undefined;
   let ended = false;
   let hardKill: NodeJS.Timeout | undefined;
   let receiverKill: NodeJS.Timeout | undefined;
@@ -169,6 +184,11 @@ function superviseStop(
   });
   return {
     timedOut: () => timedOut,
+    flooded: () => {
+      floodedAt ??= Date.now();
+      stop('SIGTERM');
+    },
+    floodedAt: () => floodedAt,
     dispose: () => {
       ended = true;
       unsubscribe();
@@ -181,15 +201,37 @@ function superviseStop(
   };
 }
 
-/** Reads the agent's stdout and stderr line by line, showing no more than MAX_OUTPUT_LINES. */
-async function readOutput(child: ChildProcess, options: AgentOptions): Promise<void> {
+/**
+ * Reads the agent's stdout and stderr line by line, showing no more than MAX_OUTPUT_LINES; past
+ * those only its own error lines are read. More than MAX_OUTPUT_BYTES in all calls `onFlood` and
+ * closes both pipes.
+ */
+async function readOutput(child: ChildProcess, options: AgentOptions, onFlood: () => void): Promise<void> {
   let lines = 0;
+  let left = MAX_OUTPUT_BYTES;
   const onLine = (line: string): void => {
     lines += 1;
-    if (lines === MAX_OUTPUT_LINES + 1) options.onDropped();
     options.onLine(line, lines <= MAX_OUTPUT_LINES);
   };
-  await Promise.all([child.stdout, child.stderr].map((s) => (s ? readLines(s, onLine).catch(() => undefined) : Promise.resolve())));
+  const keep: KeepLine = (bytes, start, end) => {
+    if (lines < MAX_OUTPUT_LINES) return true;
+    if (lines === MAX_OUTPUT_LINES) {
+      lines += 1;
+      options.onDropped();
+    }
+    const prefix = AGENT_ERROR_PREFIX.length;
+    return end - start >= prefix && AGENT_ERROR_PREFIX.compare(bytes, start, start + prefix) === 0;
+  };
+  async function* counted(stream: Readable): AsyncGenerator<Uint8Array> {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      left -= chunk.length;
+      // leaving the loop destroys the stream: the agent's next write fails
+      if (left < 0) return onFlood();
+      yield chunk;
+    }
+  }
+  const streams = [child.stdout, child.stderr].filter((s): s is Readable => s !== null);
+  await Promise.all(streams.map((s) => readLines(counted(s), onLine, keep).catch(() => undefined)));
 }
 
 function sendState(child: ChildProcess, options: AgentOptions): { readonly done: Promise<void>; error(): unknown } {

@@ -27,24 +27,36 @@ function shown(line: Uint8Array): string {
   return `${sanitizeBytesForTerminal(line.subarray(0, end))}${LINE_CUT_MARK}`;
 }
 
-export async function readLines(stream: AsyncIterable<unknown>, onLine: (line: string) => void): Promise<void> {
+/** Whether a line is to be shown: `bytes[start..end)` is the line, at most MAX_LINE bytes of it. */
+export type KeepLine = (bytes: Uint8Array, start: number, end: number) => boolean;
+
+/**
+ * Calls `onLine` with each line as shown. `keep`, when given, sees each line's raw bytes first and
+ * may pass it over unshown: sanitising costs far more than splitting, and a flood of short lines
+ * would otherwise keep dom0's CPU busy long after none is shown (lines are found by offset, so a
+ * line passed over costs no allocation).
+ */
+export async function readLines(stream: AsyncIterable<unknown>, onLine: (line: string) => void, keep?: KeepLine): Promise<void> {
+  const take = (bytes: Uint8Array, start: number, end: number): void => {
+    if (keep === undefined || keep(bytes, start, end)) onLine(shown(bytes.subarray(start, end)));
+  };
   let pending: Uint8Array = new Uint8Array(0);
   let overlong = false;
   for await (const chunk of stream) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Uint8Array);
     pending = pending.length === 0 ? bytes : Buffer.concat([pending, bytes]);
-    let newline = pending.indexOf(0x0a);
-    while (newline !== -1) {
-      if (!overlong) onLine(shown(pending.subarray(0, newline)));
+    let start = 0;
+    for (let newline = pending.indexOf(0x0a); newline !== -1; newline = pending.indexOf(0x0a, start)) {
+      if (!overlong) take(pending, start, newline);
       overlong = false;
-      pending = pending.subarray(newline + 1);
-      newline = pending.indexOf(0x0a);
+      start = newline + 1;
     }
+    pending = pending.subarray(start);
     if (pending.length > MAX_LINE) {
-      if (!overlong) onLine(shown(pending));
+      if (!overlong) take(pending, 0, pending.length);
       overlong = true;
       pending = new Uint8Array(0);
     }
   }
-  if (pending.length > 0 && !overlong) onLine(shown(pending));
+  if (pending.length > 0 && !overlong) take(pending, 0, pending.length);
 }

@@ -75,17 +75,43 @@ describe('runAgent', () => {
     expect(result.exitCode).toBe(0);
   });
 
-  it('passes lines past the cap on as not to be shown, and says once that it dropped some', async () => {
-    const seen: boolean[] = [];
+  it('past the cap reads only the agent\'s own error lines, as not to be shown, and says once that it dropped some', async () => {
+    const seen: [string, boolean][] = [];
     let dropped = 0;
     const result = await runAgent(
-      { file: 'sh', args: ['-c', 'i=0; while [ $i -lt 5002 ]; do echo "line $i"; i=$((i+1)); done'] },
-      { ...quiet, onDropped: () => (dropped += 1), timeoutSeconds: 3600, onLine: (_line, shown) => seen.push(shown) },
+      {
+        file: 'sh',
+        args: ['-c', 'i=0; while [ $i -lt 5003 ]; do echo "line $i"; i=$((i+1)); done; echo "updatevm-agent: error: last words"; echo after'],
+      },
+      { ...quiet, onDropped: () => (dropped += 1), timeoutSeconds: 3600, onLine: (line, shown) => seen.push([line, shown]) },
     );
     expect(result.exitCode).toBe(0);
-    expect(seen).toHaveLength(5002);
-    expect(seen.filter((shown) => !shown)).toHaveLength(2);
-    expect(seen.at(4999)).toBe(true);
+    expect(seen).toHaveLength(5001);
+    expect(seen.at(4999)).toEqual(['line 4999', true]);
+    expect(seen.at(5000)).toEqual(['updatevm-agent: error: last words', false]);
     expect(dropped).toBe(1);
   });
+
+  it('stops an agent that prints more than 32 MiB on stdout and stderr together, and fails with AGENT_OUTPUT_FLOOD', async () => {
+    const dir = scratch();
+    const pidFile = join(dir, 'sleeper.pid');
+    // 20 MiB of empty lines on each stream: neither alone is over the limit
+    const flood = "head -c 20971520 /dev/zero | tr '\\0' '\\n'";
+    const lines: string[] = [];
+    const run = runAgent(
+      { file: 'sh', args: ['-c', `sleep 300 & echo $! > ${pidFile}; ${flood}; ${flood} >&2; wait`] },
+      { ...quiet, timeoutSeconds: 3600, onLine: (line) => lines.push(line) },
+    );
+    await expect(run).rejects.toMatchObject({ code: 'AGENT_OUTPUT_FLOOD', exitCode: 1, message: expect.stringContaining('more than 32 MiB') });
+    expect(lines).toHaveLength(5000);
+    expect(await settledState(Number(readFileSync(pidFile, 'utf8')))).toMatch(/^(gone|Z)$/);
+  }, 30_000);
+
+  it('takes an agent that prints just under 32 MiB (33,041,250 bytes) and exits', async () => {
+    const result = await runAgent(
+      { file: 'sh', args: ['-c', "head -c 33000000 /dev/zero | tr '\\0' 'x' | fold -w 800"] },
+      { ...quiet, timeoutSeconds: 3600, onLine: () => undefined },
+    );
+    expect(result.exitCode).toBe(0);
+  }, 30_000);
 });

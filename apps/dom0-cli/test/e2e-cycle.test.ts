@@ -624,6 +624,16 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(r.stdout).not.toContain('No updates');
   });
 
+  it('exits 1 with AGENT_OUTPUT_FLOOD, installing nothing, when the UpdateVM prints endlessly', async () => {
+    const s = await scenario({ ...oldRoot, serve: (x) => x.repos.v2 });
+    const agent = JSON.stringify(['sh', '-c', 'cat >/dev/null; yes "updatevm-agent: downloading"']);
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: agent });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('printed more than 32 MiB and was stopped; nothing was installed [AGENT_OUTPUT_FLOOD]');
+    expect(r.stdout.split('\n').filter((line) => line.includes('updatevm-agent: downloading'))).toHaveLength(5000);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
   it('starts no receiver when the agent sends no byte, and says "No updates" without a record', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) });
