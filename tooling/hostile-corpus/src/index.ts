@@ -1,4 +1,4 @@
-export { concatBytes, octal, toBytes, zeros, type ByteInput } from './tar/bytes.ts';
+export { base256, concatBytes, octal, toBytes, zeros, type ByteInput } from './tar/bytes.ts';
 export { archive, BLOCK, endMarker, headerSum, member, padding, ustarHeader, type HeaderFields, type MemberOptions } from './tar/header.ts';
 export { gnuLongMember, paxHeader, paxRecord } from './tar/extensions.ts';
 export { runProcess, type ProcessResult, type RunOptions, type StreamSource } from './harness/process.ts';

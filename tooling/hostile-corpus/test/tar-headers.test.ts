@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { archive, concatBytes, endMarker, member, openCorpus, toBytes, ustarHeader, zeros, type Corpus, type HeaderFields } from '../src/index.ts';
+import { archive, base256, concatBytes, endMarker, member, openCorpus, toBytes, ustarHeader, zeros, type Corpus, type HeaderFields } from '../src/index.ts';
 import { bytesOf, type StreamCase } from './support.ts';
 
 let corpus: Corpus;
@@ -15,18 +15,6 @@ afterAll(async () => corpus.close());
 /** The good package with one header field replaced. */
 function withField(fields: Partial<HeaderFields> | (() => Partial<HeaderFields>)): () => Uint8Array {
   return () => archive([member(NAME, good, { header: typeof fields === 'function' ? fields() : fields })]);
-}
-
-/** A 12-byte base-256 number field (GNU's form for big or negative values). */
-function base256(value: bigint, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let v = value < 0n ? (1n << BigInt(8 * length)) + value : value;
-  for (let i = length - 1; i >= 0; i -= 1) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  out[0] = (out[0] ?? 0) | 0x80;
-  return out;
 }
 
 function goodStream(): Uint8Array {

@@ -29,3 +29,15 @@ export function zeros(length: number): Uint8Array {
 export function octal(value: number, digits: number): string {
   return `${value.toString(8).padStart(digits, '0')}\0`;
 }
+
+/** `value` as a GNU base-256 number field of `length` bytes (its form for big or negative values). */
+export function base256(value: bigint, length = 12): Uint8Array {
+  const out = new Uint8Array(length);
+  let v = value < 0n ? (1n << BigInt(8 * length)) + value : value;
+  for (let i = length - 1; i >= 0; i -= 1) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  out[0] = (out[0] ?? 0) | 0x80;
+  return out;
+}
