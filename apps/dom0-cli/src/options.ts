@@ -185,7 +185,8 @@ function collect(argv: readonly string[]): Collected {
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg : arg.slice(0, eq);
     const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    // Options that take a value accept `--opt=value` and `--opt value`; none takes an empty one.
+    // Options that take a value accept `--opt=value` and `--opt value`; only --releasever takes an
+    // empty one (it unsets RELEASEVER, overriding the file's value).
     const value = (): string => {
       let v = inline;
       if (v === undefined) {
@@ -193,7 +194,7 @@ function collect(argv: readonly string[]): Collected {
         if (v === undefined) throw new UsageError('USAGE_MISSING_VALUE', `${name} needs a value`);
         i += 1;
       }
-      if (v === '') throw new UsageError('USAGE_BAD_VALUE', `${name} needs a value, not an empty one`);
+      if (v === '' && name !== '--releasever') throw new UsageError('USAGE_BAD_VALUE', `${name} needs a value, not an empty one`);
       return v;
     };
     // A second value for a single-valued option would silently win; say so instead.

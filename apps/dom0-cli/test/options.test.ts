@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.ts';
+import { resolveConfig } from '../src/config.ts';
 import { parseArgs, type RunOptions } from '../src/options.ts';
 
 function run(...argv: string[]): RunOptions {
@@ -139,6 +140,20 @@ describe('parseArgs', () => {
     const o = run('--releasever=4.2');
     expect(o.dnfOptions).toEqual([]);
     expect(o.overrides).toEqual({ RELEASEVER: ['4.2'] });
+  });
+
+  it('takes an empty --releasever as unsetting RELEASEVER over the file\'s value, and still refuses other empty values', () => {
+    for (const args of [['--releasever='], ['--releasever', '']]) {
+      const o = run(...args);
+      expect(o.overrides).toEqual({ RELEASEVER: [''] });
+      const c = resolveConfig([
+        { origin: 'file', settings: { RELEASEVER: ['4.2'] } },
+        { origin: 'flag', settings: o.overrides },
+      ]);
+      expect(c.releasever).toBeUndefined();
+    }
+    expect(usageCode('--timeout=')).toBe('USAGE_BAD_VALUE');
+    expect(usageCode('--action=')).toBe('USAGE_BAD_VALUE');
   });
 
   it('refuses dnf options outside the allow-list, such as --nogpgcheck', () => {
