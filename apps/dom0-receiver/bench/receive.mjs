@@ -51,12 +51,14 @@ const { buildFixtures, buildPackage } = await import(fixturesBundle);
 async function buildStream(count, perPackage, descriptionBytes = 0) {
   const set = await buildFixtures();
   const packages = [];
+  // one live line on a terminal; in a log, one line per package
+  const tty = process.stderr.isTTY === true;
   for (let i = 0; i < count; i += 1) {
-    process.stderr.write(`\rbench: package ${i + 1}/${count} (built once, then cached)`);
+    process.stderr.write(`${tty ? '\r' : ''}bench: package ${i + 1}/${count} (built once, then cached)${tty ? '' : '\n'}`);
     const name = `bench-${descriptionBytes > 0 ? 'header' : 'pkg'}-${String(i).padStart(2, '0')}`;
     packages.push(await buildPackage({ name, version: '1.0', payloadBytes: perPackage, descriptionBytes }, { key: i % 2 === 0 ? 'trusted-rsa' : 'trusted-ed25519' }));
   }
-  process.stderr.write('\n');
+  if (tty) process.stderr.write('\n');
   const dir = join(root, '.cache', 'bench');
   await mkdir(dir, { recursive: true });
   // the fixture set's hash in the name: a stream signed with an older set's keys is never reused

@@ -84,6 +84,14 @@ describe('command line', () => {
     }
   });
 
+  it('names an unknown option given after --help', async () => {
+    for (const [args, said] of [[['--help', '--bogus'], 'unknown option --bogus after --help'], [['-h', 'receive', '--x=1'], 'unknown option --x after -h']] as const) {
+      const run = await runReceiver([...args]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`dom0-receiver: ${said}\n`);
+    }
+  });
+
   it('prints the whole usage with --help and -h and exits 0', async () => {
     for (const flag of ['--help', '-h']) {
       const run = await runReceiver([flag]);

@@ -249,6 +249,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       // `--help receive` as `receive --help`
       const [topic, ...more] = rest;
       if (topic === undefined) return { command: 'help', topic: undefined };
+      // `--help --bogus`: name the option, as every other command does
+      const option = [topic, ...more].find((arg) => arg.startsWith('-') && arg !== '-');
+      if (option !== undefined) throw new UsageError(`unknown option ${option.split('=')[0] ?? option} after ${command}`);
       if (more.length > 0 || !isHelpTopic(topic)) throw new UsageError(`${command} takes at most one command name (receive, verify or clean)`);
       return { command: 'help', topic };
     }

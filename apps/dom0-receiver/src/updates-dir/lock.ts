@@ -70,6 +70,12 @@ async function bindMutex(path: string): Promise<Server | undefined> {
   });
 }
 
+/** ` (pid N)` from a lock file's `<pid> <start time>`; nothing when it holds anything else. */
+function holderOf(lockText: string | undefined): string {
+  const pid = /^([1-9][0-9]{0,9}) [0-9]{1,20}\n?$/.exec(lockText ?? '')?.[1];
+  return pid === undefined ? '' : ` (pid ${pid})`;
+}
+
 /**
  * Takes the lock: first the kernel mutex (bindMutex), then the lock file with O_EXCL, which names
  * the holder (pid and start time) for people and for receivers that cannot see the mutex (another
@@ -80,8 +86,7 @@ async function bindMutex(path: string): Promise<Server | undefined> {
 export async function acquireLock(path: string): Promise<Lock> {
   const mutex = await bindMutex(path);
   if (mutex === undefined) {
-    const holder = (await readLock(path))?.trim();
-    throw new ReceiverError('RECEIVER_BUSY', `another receiver${holder === undefined || holder === '' ? '' : ` (${holder})`} holds ${path}`);
+    throw new ReceiverError('RECEIVER_BUSY', `another receiver${holderOf(await readLock(path))} holds ${path}`);
   }
   try {
     const fileLock = await acquireLockFile(path);
@@ -122,7 +127,7 @@ async function acquireLockFile(path: string): Promise<Lock> {
     const seen = await readLock(path);
     if (seen === undefined) continue;
     if (await ownerIsAlive(seen)) {
-      throw new ReceiverError('RECEIVER_BUSY', `another receiver (${seen.trim()}) holds ${path}`);
+      throw new ReceiverError('RECEIVER_BUSY', `another receiver${holderOf(seen)} holds ${path}`);
     }
     const aside = `${path}.stale.${randomBytes(4).toString('hex')}`;
     try {
