@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { resolveLimits } from '../src/config/limits.ts';
+import { UsageError } from '../src/errors.ts';
+import { keyringArgs, leftovers, makeUpdatesDir, replyError, runReceiver, type RunResult } from './helpers.ts';
+import { header } from './tar-bytes.ts';
+
+const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
+
+/** The receiver on a tmpfs of `size` mounted at the updates dir, in a private mount namespace. */
+function onTmpfs(size: string, dir: string): string[] {
+  return ['unshare', process.getuid?.() === 0 ? '-m' : '-rm', '--propagation', 'private', '--', 'sh', '-c', `mount -t tmpfs -o size=${size} tmpfs "$0" && exec "$@"`, dir];
+}
+
+/** One member header declaring `size` bytes, and nothing after it: only the header's check can answer. */
+async function receiveHeaderOnly(size: number, tmpfsSize: string, env: Record<string, string> = {}): Promise<{ run: RunResult; dir: string }> {
+  const dir = await makeUpdatesDir();
+  const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
+    stdin: Buffer.from(header({ name: 'big-1-1.noarch.rpm', size })),
+    prefix: onTmpfs(tmpfsSize, dir),
+    env,
+  });
+  return { run, dir };
+}
+
+/** The limit a TAR_MEMBER_TOO_LARGE rejection names. */
+function limitNamed(run: RunResult): number {
+  const error = replyError(run);
+  expect(error.code).toBe('TAR_MEMBER_TOO_LARGE');
+  const limit = /exceeds the limit of (\d+) bytes/.exec(error.message)?.[1];
+  expect(limit).toBeDefined();
+  return Number(limit);
+}
+
+describe('the default limits, set by dom0 and never by the sender', () => {
+  it('caps a batch at 90% of the updates dir\'s free space when that is under 4 GiB', async () => {
+    const { run, dir } = await receiveHeaderOnly(60 * MIB, '64m');
+    expect(run.code).toBe(1);
+    const limit = limitNamed(run);
+    // 90% of what is left of 64 MiB once the receiver's own directories and lock are made
+    expect(limit).toBeLessThanOrEqual(Math.floor(64 * MIB * 0.9));
+    expect(limit).toBeGreaterThan(Math.floor(63 * MIB * 0.9));
+    expect(await leftovers(dir)).toEqual([]);
+  });
+
+  it('lets a member under that cap past its header (the stream then ends early)', async () => {
+    const { run } = await receiveHeaderOnly(50 * MIB, '64m');
+    expect(run.code).toBe(1);
+    expect(replyError(run).code).toBe('TAR_TRUNCATED');
+  });
+
+  it('caps a batch at 4 GiB where 90% of the free space is more', async () => {
+    // a tmpfs's size is only a bound: nothing is allocated for the 8 GiB
+    const { run } = await receiveHeaderOnly(4 * GIB + 1, '8g');
+    expect(run.code).toBe(1);
+    expect(limitNamed(run)).toBe(4 * GIB);
+  });
+
+  it('takes UPDATES_MAX_BYTES from dom0\'s environment over the free-space default', async () => {
+    const { run } = await receiveHeaderOnly(1001, '64m', { UPDATES_MAX_BYTES: '1000' });
+    expect(run.code).toBe(1);
+    expect(limitNamed(run)).toBe(1000);
+  });
+});
+
+describe('resolveLimits', () => {
+  const none = { maxFiles: undefined, maxBytes: undefined, timeoutSeconds: undefined, idleTimeoutSeconds: undefined };
+
+  it('defaults to Qubes\' 4096 files, two hours for a batch and five idle minutes', async () => {
+    const limits = await resolveLimits(none, {}, await makeUpdatesDir());
+    expect(limits.maxMembers).toBe(4096);
+    expect([limits.overallTimeoutMs, limits.idleTimeoutMs]).toEqual([7_200_000, 300_000]);
+    expect(limits.maxMemberBytes).toBe(limits.maxTotalBytes);
+  });
+
+  it('never waits longer idle than the whole batch may take', async () => {
+    const limits = await resolveLimits({ ...none, timeoutSeconds: 60 }, {}, await makeUpdatesDir());
+    expect([limits.overallTimeoutMs, limits.idleTimeoutMs]).toEqual([60_000, 60_000]);
+  });
+
+  it('takes flags over UPDATES_MAX_FILES and UPDATES_MAX_BYTES, and an empty variable as unset', async () => {
+    const dir = await makeUpdatesDir();
+    const env = { UPDATES_MAX_FILES: '7', UPDATES_MAX_BYTES: '9000' };
+    expect(await resolveLimits(none, env, dir)).toMatchObject({ maxMembers: 7, maxTotalBytes: 9000 });
+    expect(await resolveLimits({ ...none, maxFiles: 3, maxBytes: 500 }, env, dir)).toMatchObject({ maxMembers: 3, maxTotalBytes: 500 });
+    expect((await resolveLimits(none, { UPDATES_MAX_FILES: '' }, dir)).maxMembers).toBe(4096);
+  });
+
+  it('refuses a variable that is not a positive decimal integer as a usage error', async () => {
+    const dir = await makeUpdatesDir();
+    for (const bad of ['0x10', '-1', '1e9', ' 5', 'many']) {
+      await expect(resolveLimits(none, { UPDATES_MAX_FILES: bad }, dir)).rejects.toBeInstanceOf(UsageError);
+    }
+  });
+});
