@@ -62,7 +62,7 @@ function keptNote(): string {
       ? `    published repo: ${join(current.updatesDir, 'repo')} (result record: ${join(current.updatesDir, 'result.json')})`
       : `    nothing was published (result record: ${join(current.updatesDir, 'result.json')})`,
     // what a reader needs to run the receiver's `verify` on the kept packages by hand
-    `    pinned keys:    ${current.fixtures.trustedKeyPaths.join(' ')}`,
+    `    pinned keys:    ${current.dom0.keyPaths.join(' ')}`,
     `    configuration:  ${current.configFile}`,
   ].join('\n');
 }

@@ -97,7 +97,8 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
         '# written by the e2e scenario',
         'TRANSPORT=local',
         `UPDATES_DIR=${updatesDir}`,
-        ...fixtures.trustedKeyPaths.map((k) => `KEYRING=${k}`),
+        // dom0's own copies (etc/pki/rpm-gpg in its root), as a real dom0 pins what it ships
+        ...dom0.keyPaths.map((k) => `KEYRING=${k}`),
         `DOM0_ROOT=${dom0.root}`,
         `REPOS_DIR=${reposDir}`,
         `DNF_CONF=${join(dom0.root, 'etc/dnf/dnf.conf')}`,
