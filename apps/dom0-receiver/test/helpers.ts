@@ -88,6 +88,17 @@ export async function makeUpdatesDir(): Promise<string> {
   return dir;
 }
 
+/** A fresh updates dir with the fixture set's v1 packages received and published. */
+export async function publishedV1(): Promise<string> {
+  const f = await getFixtures();
+  const dir = await makeUpdatesDir();
+  const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
+    stdin: await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path)))),
+  });
+  if (run.code !== 0) throw new Error(`publishing v1 failed: ${run.stderr}`);
+  return dir;
+}
+
 /** Every path under dir with its kind and content hash (symlinks by target): byte-for-byte identity. */
 export async function treeHash(dir: string, prefix = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

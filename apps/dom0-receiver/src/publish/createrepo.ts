@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { TMP_PREFIX } from '../updates-dir/layout.ts';
 import { PublishError } from '../errors.ts';
 import { writeChecksumCache, type ChecksumCacheEntry } from './checksum-cache.ts';
+import { checkRepodata } from './repodata-check.ts';
 import { tiedToReceiver } from './tied-to-receiver.ts';
 
 export interface CreaterepoOptions {
@@ -65,6 +66,7 @@ export async function runCreaterepo(dir: string, scratchDir: string, options: Cr
       const shown = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? `, and ${String(skipped.length - 5)} more` : '');
       throw new PublishError('CREATEREPO_FAILED', `createrepo_c left ${String(skipped.length)} package(s) out of the metadata: ${shown}`, skipped[0]);
     }
+    await checkRepodata(dir);
     return { packagesRead: read.size };
   } finally {
     await rm(readList, { force: true });
