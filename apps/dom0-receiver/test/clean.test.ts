@@ -120,6 +120,20 @@ describe('clean', () => {
     expect(await leftovers(dir)).toEqual([]);
   });
 
+  it('fails, saying so, when the empty repository is published but its result record cannot be written', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    // a result.json that cannot be replaced: what a full disk does to the record's write
+    await rm(join(dir, 'result.json'));
+    await mkdir(join(dir, 'result.json', 'x'), { recursive: true });
+    const run = await clean(dir);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('the empty repository is published, but the result record could not be written (EISDIR): it still describes the batch before the clean');
+    expect(dnfList(join(dir, 'repo'))).toEqual([]);
+    expect(await leftovers(dir)).toEqual([]);
+  });
+
   it('refuses with RECEIVER_BUSY while a receive holds the updates dir, and touches nothing', async () => {
     const f = await getFixtures();
     const dir = await makeUpdatesDir();

@@ -59,8 +59,8 @@ async function actAsOwnerOf(root: string): Promise<void> {
 
 const sizeText = (bytes: number): string => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`);
 
-/** Publishes an empty generation over `current` and records it; returns its id. */
-async function publishEmpty(layout: Layout): Promise<string> {
+/** Publishes an empty generation over `current` and records it; returns its id and whether it was recorded. */
+async function publishEmpty(layout: Layout): Promise<{ readonly id: string; readonly recorded: boolean }> {
   const sequence = await nextSequence(layout);
   const id = generationId(sequence);
   try {
@@ -76,13 +76,17 @@ async function publishEmpty(layout: Layout): Promise<string> {
     // an empty batch's record: dom0-update reads "published, nothing accepted", as after an empty batch
     await writeResultRecord(layout, { format: 1, sequence, finishedAt: new Date().toISOString(), status: 'published', generation: id, accepted: [] });
   } catch (error) {
-    // published all the same: the record is only told to be missing, as in receive
-    diagnose(`the empty repository is published, but the result record could not be written (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    // published all the same; the record still names the generation about to be removed, so the
+    // run counts as failed, as a receive's does
+    diagnose(
+      `the empty repository is published, but the result record could not be written (${(error as NodeJS.ErrnoException).code ?? 'error'}): it still describes the batch before the clean`,
+    );
+    return { id, recorded: false };
   }
-  return id;
+  return { id, recorded: true };
 }
 
-/** Returns whether every old generation is gone (a failure before the switch throws). */
+/** Returns whether every old generation is gone and the record written (a failure before the switch throws). */
 async function cleanLocked(layout: Layout): Promise<boolean> {
   const leftovers = await recoverUpdatesDir(layout);
   if (leftovers.length > 0) diagnose(`cleaned up after an interrupted run: ${leftovers.join(', ')}`);
@@ -94,7 +98,8 @@ async function cleanLocked(layout: Layout): Promise<boolean> {
   // a `repo` left pointing at a generation that is gone (undefined here): the empty repository takes its place
   const currentDir = join(layout.generations, current);
   const held = (await isDirectory(currentDir)) ? await packagesIn(currentDir) : undefined;
-  const published = held?.packages === 0 ? current : await publishEmpty(layout);
+  const emptied = held?.packages === 0 ? { id: current, recorded: true } : await publishEmpty(layout);
+  const published = emptied.id;
   diagnose(
     held === undefined
       ? `the published generation ${current} was missing; generation ${published} is published with no packages in its place`
@@ -106,7 +111,7 @@ async function cleanLocked(layout: Layout): Promise<boolean> {
   try {
     await pruneGenerations(layout, { keepPrevious: false });
     const left = (await listGenerations(layout)).filter((name) => name !== published);
-    if (left.length === 0) return true;
+    if (left.length === 0) return emptied.recorded;
     diagnose(`clean incomplete: ${left.length} old generation(s) could not be removed (named above) and still take space`);
   } catch (error) {
     diagnose(`clean incomplete: old generations could not be removed (${errnoReason(error)}) and still take space`);
