@@ -96,6 +96,16 @@ describe('createrepo_c checksum cache', () => {
     expect(await readdir(scratch)).toEqual([]);
   });
 
+  it('removes its half-written cache when an entry cannot be written, leaving the scratch dir as it was', async () => {
+    const repo = await repoCopy('half');
+    const scratch = await mkdtemp(join(work, 'scratch-'));
+    const [first] = entries;
+    if (first === undefined) throw new Error('no entries');
+    // the second entry's package is not in the generation: its lstat fails after the first was written
+    await expect(writeChecksumCache(scratch, repo, [first, { ...first, file: 'gone-1-1.noarch.rpm' }])).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(scratch)).toEqual([]);
+  });
+
   it('takes a cache key from the stage only as 64 hex digits and a count', () => {
     const pkg = {
       file: 'a-1-1.noarch.rpm',

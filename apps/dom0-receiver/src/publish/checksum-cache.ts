@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VerifiedPackage } from '@dom0-updates/rpm-verify';
 import { TMP_PREFIX } from '../updates-dir/layout.ts';
@@ -40,13 +40,19 @@ export function checksumCacheKey(fields: VerifiedPackage['cacheKeyFields']): Che
  */
 export async function writeChecksumCache(scratchDir: string, generationDir: string, entries: readonly ChecksumCacheEntry[]): Promise<string> {
   const dir = await mkdtemp(join(scratchDir, `${TMP_PREFIX}checksum-cache.`));
-  for (const entry of entries) {
-    const st = await lstat(join(generationDir, entry.file), { bigint: true });
-    if (!st.isFile()) continue;
-    // st_mtime in whole seconds, as createrepo_c formats it
-    const mtime = st.mtimeNs >= 0n ? st.mtimeNs / 1_000_000_000n : -((-st.mtimeNs + 999_999_999n) / 1_000_000_000n);
-    const name = `${entry.file}-${entry.cacheKey.key}-${String(entry.cacheKey.installedSize)}-${mtime.toString()}`;
-    await writeFile(join(dir, name), entry.sha256, { flag: 'wx', mode: 0o600 });
+  try {
+    for (const entry of entries) {
+      const st = await lstat(join(generationDir, entry.file), { bigint: true });
+      if (!st.isFile()) continue;
+      // st_mtime in whole seconds, as createrepo_c formats it
+      const mtime = st.mtimeNs >= 0n ? st.mtimeNs / 1_000_000_000n : -((-st.mtimeNs + 999_999_999n) / 1_000_000_000n);
+      const name = `${entry.file}-${entry.cacheKey.key}-${String(entry.cacheKey.installedSize)}-${mtime.toString()}`;
+      await writeFile(join(dir, name), entry.sha256, { flag: 'wx', mode: 0o600 });
+    }
+  } catch (error) {
+    // a full disk: a rejected batch leaves the updates dir as it was, without a half-written cache
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
   return `${dir}/`;
 }
