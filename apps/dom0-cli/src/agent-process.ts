@@ -24,7 +24,7 @@ const MAX_OUTPUT_LINES = 5000;
  * The most the agent may print at all, stdout and stderr together. A real agent prints a few lines
  * per package (a few MiB for the largest batch); past this it is flooding dom0, and is stopped.
  */
-export const MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+const MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
 /** The agent's own error line, read even past the cap on shown lines (reporter.ts). */
 const AGENT_ERROR_PREFIX = Buffer.from('updatevm-agent: error: ');
 /** After SIGTERM, how long the agent's process group gets before SIGKILL. */
@@ -85,7 +85,7 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
 
   const interrupt = options.interrupt ?? NEVER_INTERRUPTED;
   const stopper = superviseStop(child, link, exited, options, interrupt);
-  const reading = readOutput(child, options, () => stopper.flooded());
+  const reading = readOutput(child, options, () => stopper.flood());
   const sending = sendState(child, options);
   let exit: Exit;
   let receiver: ReceiverOutcome;
@@ -104,7 +104,7 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   if (interrupt.signal !== undefined) {
     throw interruptedError(interrupt.signal, "the UpdateVM's agent and dom0's receiver were stopped; nothing was installed");
   }
-  if (stopper.floodedAt() !== undefined) {
+  if (stopper.flooded()) {
     throw new AgentError('AGENT_OUTPUT_FLOOD', `the UpdateVM printed more than ${String(MAX_OUTPUT_BYTES / 1024 / 1024)} MiB and was stopped; nothing was installed`);
   }
   if (stopper.timedOut()) {
@@ -120,9 +120,9 @@ interface Stopper {
   /** Whether the deadline stopped the run. */
   timedOut(): boolean;
   /** The agent printed more than MAX_OUTPUT_BYTES: stop the run as for the deadline. */
-  flooded(): void;
-  /** When flooded() was first called (ms since the epoch), if it was. */
-  floodedAt(): number | undefined;
+  flood(): void;
+  /** Whether flood() stopped the run. */
+  flooded(): boolean;
   /** The run has ended: no more timers or signal listeners. */
   dispose(): void;
 }
@@ -139,7 +139,7 @@ function superviseStop(
   interrupt: Interrupt,
 ): Stopper {
   let timedOut = false;
-  let floodedAt: number | undefined;
+  let flooded = false;
   let ended = false;
   let hardKill: NodeJS.Timeout | undefined;
   let receiverKill: NodeJS.Timeout | undefined;
@@ -184,11 +184,11 @@ function superviseStop(
   });
   return {
     timedOut: () => timedOut,
-    flooded: () => {
-      floodedAt ??= Date.now();
+    flood: () => {
+      flooded = true;
       stop('SIGTERM');
     },
-    floodedAt: () => floodedAt,
+    flooded: () => flooded,
     dispose: () => {
       ended = true;
       unsubscribe();

@@ -1,10 +1,8 @@
 import { link, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { METADATA_FILE, REPOMD } from './repodata-check.ts';
 
 const REPODATA = 'repodata';
-const REPOMD = 'repomd.xml';
-/** The names createrepo_c gives metadata files; anything else in an href is not carried over. */
-const METADATA_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
  * dnf reads `repo/repodata/repomd.xml` and then, by a second path through the `repo` link, the

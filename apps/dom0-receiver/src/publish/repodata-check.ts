@@ -6,12 +6,13 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { PublishError } from '../errors.ts';
 
-const REPOMD = 'repomd.xml';
+export const REPOMD = 'repomd.xml';
 /** Far above what createrepo_c writes (a few KiB); read whole, so bounded. */
 const MAX_REPOMD_BYTES = 1024 * 1024;
 /** What dnf needs of every repository: without one of these it cannot resolve. */
 const REQUIRED_TYPES = ['primary', 'filelists', 'other'] as const;
-const METADATA_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** The names createrepo_c gives metadata files; an href to anything else is not its metadata. */
+export const METADATA_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 interface RepomdRecord {
   readonly type: string;
