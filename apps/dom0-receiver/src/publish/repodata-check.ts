@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { PublishError } from '../errors.ts';
+import { readOwnFile } from '../updates-dir/read-own-file.ts';
 
 export const REPOMD = 'repomd.xml';
-/** Far above what createrepo_c writes (a few KiB); read whole, so bounded. */
+/** Far above what createrepo_c writes (a few KiB). */
 const MAX_REPOMD_BYTES = 1024 * 1024;
 /** What dnf needs of every repository: without one of these it cannot resolve. */
 const REQUIRED_TYPES = ['primary', 'filelists', 'other'] as const;
@@ -28,19 +29,10 @@ function incomplete(why: string): PublishError {
 }
 
 async function readRepomd(repodata: string): Promise<string> {
-  let handle;
   try {
-    handle = await open(join(repodata, REPOMD), 'r');
+    return await readOwnFile(join(repodata, REPOMD), MAX_REPOMD_BYTES);
   } catch (error) {
-    throw incomplete(`${REPOMD} cannot be opened (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  try {
-    const buffer = Buffer.alloc(MAX_REPOMD_BYTES + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_REPOMD_BYTES) throw incomplete(`${REPOMD} is larger than ${MAX_REPOMD_BYTES} bytes`);
-    return buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
+    throw incomplete(`${REPOMD} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 

@@ -6,9 +6,10 @@ function failure(message: string, code: string): Error {
 }
 
 /**
- * Reads a small file the receiver itself writes (its lock, its result record) without trusting
- * what is at the path now: a symlink is not followed (ELOOP), a FIFO or device neither blocks
- * the open nor is read, and no more than `maxBytes` are read. Errors carry an errno-like `code`.
+ * Reads a small file the receiver itself writes (its lock, its result record, createrepo_c's
+ * repomd.xml) without trusting what is at the path now: a symlink is not followed (ELOOP), a FIFO
+ * or device neither blocks the open nor is read, and no more than `maxBytes` are read. Errors
+ * carry an errno-like `code`.
  */
 export async function readOwnFile(path: string, maxBytes: number): Promise<string> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
