@@ -7,9 +7,14 @@ import { header } from './tar-bytes.ts';
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
 
-/** The receiver on a tmpfs of `size` mounted at the updates dir, in a private mount namespace. */
+/** The receiver on a file system mounted at the updates dir, in a private mount namespace. */
+function onMount(mount: string, dir: string): string[] {
+  return ['unshare', process.getuid?.() === 0 ? '-m' : '-rm', '--propagation', 'private', '--', 'sh', '-c', `${mount} "$0" && exec "$@"`, dir];
+}
+
+/** The receiver on a tmpfs of `size` mounted at the updates dir. */
 function onTmpfs(size: string, dir: string): string[] {
-  return ['unshare', process.getuid?.() === 0 ? '-m' : '-rm', '--propagation', 'private', '--', 'sh', '-c', `mount -t tmpfs -o size=${size} tmpfs "$0" && exec "$@"`, dir];
+  return onMount(`mount -t tmpfs -o size=${size} tmpfs`, dir);
 }
 
 /** One member header declaring `size` bytes, and nothing after it: only the header's check can answer. */
@@ -47,6 +52,16 @@ describe('the default limits, set by dom0 and never by the sender', () => {
     const { run } = await receiveHeaderOnly(50 * MIB, '64m');
     expect(run.code).toBe(1);
     expect(replyError(run).code).toBe('TAR_TRUNCATED');
+  });
+
+  it('caps a batch at 4 GiB on a file system that reports no size (ramfs), not at 0', async () => {
+    const dir = await makeUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
+      stdin: Buffer.from(header({ name: 'big-1-1.noarch.rpm', size: 4 * GIB + 1 })),
+      prefix: onMount('mount -t ramfs ramfs', dir),
+    });
+    expect(run.code).toBe(1);
+    expect(limitNamed(run)).toBe(4 * GIB);
   });
 
   it('caps a batch at 4 GiB where 90% of the free space is more', async () => {

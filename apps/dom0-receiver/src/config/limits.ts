@@ -22,9 +22,14 @@ function fromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return text === undefined || text === '' ? undefined : parsePositiveInteger(text, name);
 }
 
-/** 90% of the space the receiver may use on the updates dir's filesystem. */
+/**
+ * 90% of the space the receiver may use on the updates dir's filesystem. A file system that
+ * reports no size at all (ramfs: zero blocks, zero free) gives no figure to take 90% of, so only
+ * the 4 GiB default bounds it; a full disk, which reports its size, still gives 0.
+ */
 export async function freeSpaceCap(updatesDir: string): Promise<number> {
   const fs = await statfs(updatesDir);
+  if (fs.blocks === 0) return Number.POSITIVE_INFINITY;
   return Math.floor(fs.bavail * fs.bsize * 0.9);
 }
 
