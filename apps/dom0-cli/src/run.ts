@@ -25,7 +25,7 @@ import type { UpdateRequest } from '@dom0-updates/protocol';
 import { buildRequest } from './request.ts';
 import { readResultRecord, type ReceivedPackage, type ResultRecord } from './result-record.ts';
 import { encodeState } from './state-sync.ts';
-import { collectStateFiles } from './state-files.ts';
+import { collectStateFiles, requireRpmdb } from './state-files.ts';
 import { runAgent, type AgentResult } from './agent-process.ts';
 import type { ReceiverOutcome } from './receiver-link.ts';
 import { agentRun, receiverArgv } from './transport.ts';
@@ -65,6 +65,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     // before the UpdateVM downloads anything: a bad key or updates dir would only fail the receiver later
     // what the agent is asked, validated as the agent would before anything is locked or read
     const request = buildRequest(options, config.releasever);
+    // before the first rpm query, which would create a database where none is
+    requireRpmdb(config);
     let pinnedKeyIds: ReadonlySet<string> = new Set();
     if (!options.checkOnly) {
       pinnedKeyIds = await checkKeyring(config.keyring);

@@ -21,12 +21,23 @@ function allowed(prefix: string): (name: string) => boolean {
   return (name) => !('problem' in classifyStatePath(`${prefix}/${name}`));
 }
 
-export function collectStateFiles(config: Config): StateFile[] {
+/**
+ * The files of dom0's rpm database, which must exist before any rpm or dnf runs against it: rpm
+ * creates an empty database where none is, so a mistyped RPMDB_PATH would otherwise read as "no
+ * packages installed" and leave a stray database in dom0.
+ */
+export function requireRpmdb(config: Pick<Config, 'dom0Root' | 'rpmdbPath'>): string[] {
   const rpmdbDir = join(config.dom0Root, config.rpmdbPath);
   const rpmdb = regularFiles(rpmdbDir, allowed('rpmdb'));
   if (rpmdb === undefined || rpmdb.length === 0) {
     throw new StateError('STATE_NO_RPMDB', `no rpm database found in ${rpmdbDir} (check DOM0_ROOT and RPMDB_PATH)`);
   }
+  return rpmdb;
+}
+
+export function collectStateFiles(config: Config): StateFile[] {
+  const rpmdbDir = join(config.dom0Root, config.rpmdbPath);
+  const rpmdb = requireRpmdb(config);
   const repos = regularFiles(config.reposDir, allowed('yum.repos.d')) ?? [];
   if (repos.length === 0) {
     throw new StateError('STATE_NO_REPOS', `no *.repo files in ${config.reposDir} (check REPOS_DIR)`);

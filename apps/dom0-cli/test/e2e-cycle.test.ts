@@ -463,6 +463,20 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(r.stdout).toContain('No updates available.');
   });
 
+  it('fails with STATE_NO_RPMDB, creating no database, when RPMDB_PATH names no rpm database, in every mode', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const env = { DOM0_UPDATES_RPMDB_PATH: '/var/lib/rpm-mistyped' };
+    for (const args of [['-y'], ['--downloadonly'], ['--check-only']]) {
+      const r = await s.run(args, env);
+      expect(r.exitCode, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain('STATE_NO_RPMDB');
+      expect(r.stdout).not.toContain('No updates');
+      // rpm creates an empty database where it finds none: no rpm query may have run
+      expect(existsSync(join(s.dom0.root, 'var/lib/rpm-mistyped'))).toBe(false);
+    }
+    expect(readdirSync(s.updatesDir)).not.toContain('result.json');
+  });
+
   it('passes --disablerepo and --enablerepo to the UpdateVM', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const none = await s.run(['--check-only', '--disablerepo=fixtures']);

@@ -7,6 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../src/run.ts';
 import { makeRevokedSubkeyKey, type RevokedSubkeyKey } from './support/revoked-subkey-key.ts';
 
+/** An empty rpm database at the default RPMDB_PATH: dom0-update refuses a root without one. */
+function initRpmdb(root: string): void {
+  execFileSync('rpmdb', ['--root', root, '--dbpath', '/var/lib/rpm', '--initdb']);
+}
+
 let dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -124,6 +129,7 @@ describe('main in text mode', () => {
       const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
       dirs.push(dir);
       const root = join(dir, 'root');
+      initRpmdb(root);
       const keys = makeRevokedSubkeyKey(dir);
       // held by this process: a run that gets past the key checks stops at the lock
       const lockFile = join(dir, 'lock');
@@ -169,6 +175,7 @@ describe('main in text mode', () => {
     // a live lock holder ends the run right after the keyring check: LOCK_HELD means it passed
     const lockFile = join(dir, 'lock');
     writeFileSync(lockFile, `${process.pid}\n`);
+    initRpmdb(join(dir, 'root'));
     writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nDOM0_ROOT=${join(dir, 'root')}\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
     const r = await capture([`--config=${join(dir, 'config')}`, '-y', '--downloadonly']);
     expect(r.err.join('\n')).toContain('[LOCK_HELD]');
