@@ -168,6 +168,9 @@ describe('parseArgs', () => {
     expect(usageCode('--setopt=fixtures.gpgcheck=0')).toBe('USAGE_SETOPT_NOT_ALLOWED');
     expect(usageCode('--setopt=reposdir=/tmp')).toBe('USAGE_SETOPT_NOT_ALLOWED');
     expect(usageCode('--setopt=localpkg_gpgcheck=0')).toBe('USAGE_SETOPT_NOT_ALLOWED');
+    // a dead mirror must stay an error, never "no updates"
+    expect(usageCode('--setopt=fixtures.skip_if_unavailable=True')).toBe('USAGE_SETOPT_NOT_ALLOWED');
+    expect(usageCode('--setopt=skip_if_unavailable=True')).toBe('USAGE_SETOPT_NOT_ALLOWED');
     expect(run('--setopt=fixtures.timeout=5', '--setopt=retries=2').dnfOptions).toEqual(['--setopt=fixtures.timeout=5', '--setopt=retries=2']);
   });
 

@@ -31,6 +31,13 @@ describe('dnf pass-through options', () => {
     expect(() => parseDnfOptions([option, 'x'])).toThrow(expect.objectContaining({ code: 'DNF_OPTION_NOT_ALLOWED' }));
   });
 
+  it.each(['--setopt=skip_if_unavailable=True', '--setopt=fixtures.skip_if_unavailable=True'])(
+    'refuses %s, which would turn a dead mirror into "no updates"',
+    (option) => {
+      expect(() => parseDnfOptions([option])).toThrow(expect.objectContaining({ code: 'DNF_OPTION_NOT_ALLOWED' }));
+    },
+  );
+
   it('allows per-repository network settings', () => {
     expect(parseDnfOptions(['--setopt=updates.timeout=5'])).toEqual(['--setopt=updates.timeout=5']);
   });

@@ -44,6 +44,9 @@ export const DNF_OPTION_RULES: readonly RegExp[] = [
  * The dnf settings a request's `--setopt=KEY=VALUE` may change in the UpdateVM (globally or as
  * `repoid.KEY`): network and solver tuning only. The agent refuses every other key; dom0-update
  * checks the same list while parsing its command line, so a refused key fails early in dom0.
+ * `skip_if_unavailable` is not on it: the agent forces it off for every repository so that a dead
+ * mirror is an error, and a repository-scoped `True` would turn an outage into "no updates"
+ * (`--disablerepo` leaves a repository out explicitly).
  */
 export const DNF_SETOPT_KEYS: ReadonlySet<string> = new Set([
   'max_parallel_downloads',
@@ -67,7 +70,6 @@ export const DNF_SETOPT_KEYS: ReadonlySet<string> = new Set([
   'includepkgs',
   'best',
   'obsoletes',
-  'skip_if_unavailable',
   'multilib_policy',
   'metadata_expire',
   'countme',
