@@ -10,7 +10,7 @@ import type { RunOptions } from './options.ts';
 import { matchesSpec } from './package-match.ts';
 import type { Reporter } from './reporter.ts';
 import type { ReceivedPackage } from './result-record.ts';
-import type { ObsoletingBuild } from './withheld.ts';
+import type { CachedPackage, ObsoletingBuild, RenamingBuild } from './withheld.ts';
 
 export interface OutcomeContext {
   readonly options: RunOptions;
@@ -27,6 +27,8 @@ export interface InstallFacts {
   readonly obsoleting: readonly ObsoletingBuild[];
   /** Names withheld from dnf as neither installed nor requested. */
   readonly withheld: readonly string[];
+  /** Builds of withheld names whose Obsoletes match installed packages (likely renames). */
+  readonly renaming: readonly RenamingBuild[];
 }
 
 /** Reports every change and every verified package left out; throws when an update was missed. */
@@ -92,13 +94,18 @@ function reportNotInstalled({ options, reporter }: OutcomeContext, facts: Instal
       const rollback = newer === undefined || options.action === 'downgrade' ? '' : ` (older than the installed ${displayEvr(newer.evr)}: an attempted rollback)`;
       reporter.warning(`requested package ${pkg.nevra} was received but is not installed${rollback}`);
     } else {
-      reporter.unrequested(pkg.nevra, newer === undefined ? undefined : displayEvr(newer.evr));
+      const rename = facts.renaming.find(({ package: b }) => sameBuild(b, pkg));
+      reporter.unrequested(pkg.nevra, newer === undefined ? undefined : displayEvr(newer.evr), rename === undefined ? undefined : { name: pkg.name, replaces: rename.replaces });
     }
   }
 }
 
+function sameBuild(b: CachedPackage, pkg: ReceivedPackage): boolean {
+  return b.name === pkg.name && b.arch === pkg.arch && evrOf(b) === evrOf(pkg);
+}
+
 function obsoletingBuildOf(obsoleting: readonly ObsoletingBuild[], pkg: ReceivedPackage): ObsoletingBuild | undefined {
-  return obsoleting.find(({ package: b }) => b.name === pkg.name && b.arch === pkg.arch && evrOf(b) === evrOf(pkg));
+  return obsoleting.find(({ package: b }) => sameBuild(b, pkg));
 }
 
 /** Received updates of installed packages dnf left out, except those the user excluded or did not name. */

@@ -190,14 +190,23 @@ export class Reporter {
     }
   }
 
-  /** `olderThan`: the installed version the package would roll back, when it is older. */
-  unrequested(rawNevra: string, olderThan?: string): void {
+  /**
+   * `olderThan`: the installed version the package would roll back, when it is older. `rename`:
+   * the installed packages its Obsoletes would replace, when it looks like a rename.
+   */
+  unrequested(rawNevra: string, olderThan?: string, rename?: { readonly name: string; readonly replaces: readonly string[] }): void {
     const nevra = clean(rawNevra);
     const older = olderThan === undefined ? undefined : clean(olderThan);
-    if (this.mode === 'json') this.json({ type: 'unrequested', nevra, ...(older === undefined ? {} : { olderThanInstalled: older }) });
-    else {
+    const replaces = rename?.replaces.map(clean);
+    if (this.mode === 'json') {
+      this.json({ type: 'unrequested', nevra, ...(older === undefined ? {} : { olderThanInstalled: older }), ...(replaces === undefined ? {} : { obsoletes: replaces }) });
+    } else {
       const rollback = older === undefined ? '' : ` (older than the installed ${older}: an attempted rollback)`;
-      this.ownErrLine(`unrequested package received and not installed: ${nevra}${rollback}`);
+      const renamed =
+        rename === undefined || replaces === undefined
+          ? ''
+          : ` (its Obsoletes would replace ${replaces.join(', ')}: if that rename is expected, install it by name: dom0-update ${clean(rename.name)})`;
+      this.ownErrLine(`unrequested package received and not installed: ${nevra}${rollback}${renamed}`);
     }
   }
 

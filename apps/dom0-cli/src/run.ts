@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild, type OlderBuild } from './withheld.ts';
+import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild, type OlderBuild, type RenamingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -25,6 +25,7 @@ import type { UpdateRequest } from '@dom0-updates/protocol';
 import { buildRequest } from './request.ts';
 import { readResultRecord, type ReceivedPackage, type ResultRecord } from './result-record.ts';
 import { encodeState } from './state-sync.ts';
+import { limitHint } from './limit-hint.ts';
 import { collectStateFiles, requireRpmdb } from './state-files.ts';
 import { runAgent, type AgentResult } from './agent-process.ts';
 import type { ReceiverOutcome } from './receiver-link.ts';
@@ -160,8 +161,10 @@ async function update(run: Run): Promise<number> {
   if (batch?.status === 'rejected') {
     const { code, member, message } = batch.error;
     reporter.rejected(member, code, message);
-    // The reason is on the line above (reporter.rejected); this line is the verdict.
-    throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} (${code}) and installed nothing`);
+    // The reason is on the line above (reporter.rejected); this line is the verdict, and what to do
+    // when the limit was dom0's own.
+    const hint = limitHint(code, config);
+    throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} (${code}) and installed nothing${hint === undefined ? '' : `: ${hint}`}`);
   }
   const failure =
     agentError ??
@@ -211,6 +214,7 @@ async function install(
   let reposDir: string | undefined;
   let home: string | undefined;
   let obsoleting: ObsoletingBuild[] = [];
+  let renaming: RenamingBuild[] = [];
   let excluded: string[] = [];
   /** dnf stopped on a signal: its transaction may still have gone through, so the changes are told */
   let interruptedInstall: InterruptedError | undefined;
@@ -219,6 +223,7 @@ async function install(
     const cached = await readCachedRepo(repoDir);
     withheld = namesToWithhold(cachedRepoNames(cached), installedBefore, options.packages);
     obsoleting = obsoletingBuilds(cached, installedBefore, options.packages);
+    renaming = renamingBuilds(cached, installedBefore, withheld);
     const older = olderBuilds(cached, installedBefore, options.action, options.packages);
     const unpinned = unpinnedBuilds(cached, run.pinnedKeyIds);
     // in the repository's own definition, not on the command line: the list grows with the cache
@@ -285,7 +290,7 @@ async function install(
     const names = slipped.map((p) => `${p.name}-${displayEvr(p.evr)}.${p.arch}`).join(', ');
     throw new InstallError('INSTALL_WITHHELD_INSTALLED', `dom0's dnf installed ${names}, which dom0 withheld from it (changes above); the transaction is done and dom0-update cannot undo it: check these packages (rpm -q, dnf history)`);
   }
-  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting, withheld });
+  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting, withheld, renaming });
 }
 
 /** A failed dnf step, with what dom0 withheld from it: often why it could not resolve. */

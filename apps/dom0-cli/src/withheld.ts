@@ -189,9 +189,7 @@ export function obsoletingBuilds(
   for (const pkg of cached) {
     if (!present.has(pkg.name) || exact.some((spec) => matchesSpec(pkg.name, spec))) continue;
     const others = pkg.obsoletes.filter((o) => o.name !== pkg.name);
-    const removed = installed
-      .filter((victim) => others.some((o) => o.name === victim.name && inDependencyRange(victim.evr, o.flags, o.evr)))
-      .map((victim) => `the installed ${victim.name}.${victim.arch} ${displayEvr(victim.evr)}`);
+    const removed = installedObsoletedBy(pkg, installed);
     const replaced = [...new Set(others.map((o) => o.name))]
       .filter((name) => requested.some((spec) => matchesSpec(name, spec)))
       .map((name) => `the requested ${name}`);
@@ -199,6 +197,35 @@ export function obsoletingBuilds(
     if (replaces.length > 0) builds.push({ package: pkg, spec: exactBuildSpec(pkg, 'obsoletes an installed package'), replaces });
   }
   return builds;
+}
+
+/** The installed packages of other names that `pkg`'s Obsoletes match: `the installed name.arch [epoch:]version-release`. */
+function installedObsoletedBy(pkg: CachedPackage, installed: readonly InstalledPackage[]): string[] {
+  const others = pkg.obsoletes.filter((o) => o.name !== pkg.name);
+  return installed
+    .filter((victim) => others.some((o) => o.name === victim.name && inDependencyRange(victim.evr, o.flags, o.evr)))
+    .map((victim) => `the installed ${victim.name}.${victim.arch} ${displayEvr(victim.evr)}`);
+}
+
+/**
+ * Builds of withheld names (neither installed nor requested) whose Obsoletes match an installed
+ * package: most likely a package renamed upstream. They stay withheld like any new name (only the
+ * user can let a new name into dom0), but the report says what they would replace, so the user can
+ * name one knowingly.
+ */
+export function renamingBuilds(cached: readonly CachedPackage[], installed: readonly InstalledPackage[], withheldNames: readonly string[]): RenamingBuild[] {
+  const names = new Set(withheldNames);
+  return cached
+    .filter((pkg) => names.has(pkg.name))
+    .map((pkg) => ({ package: pkg, replaces: installedObsoletedBy(pkg, installed) }))
+    .filter((build) => build.replaces.length > 0);
+}
+
+/** A build of a withheld name whose Obsoletes match installed packages of other names. */
+export interface RenamingBuild {
+  readonly package: CachedPackage;
+  /** `the installed name.arch [epoch:]version-release` for each. */
+  readonly replaces: readonly string[];
 }
 
 /** A build of an installed name older than what is installed: offered to dnf, it would be a rollback. */

@@ -370,6 +370,25 @@ describe('dom0-update and Obsoletes in an upgrade', () => {
   });
 });
 
+describe('dom0-update and a package renamed upstream', () => {
+  it('withholds a new name whose Obsoletes replace an installed package, says so and how to accept it, and the advice works', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const renamed = await buildPackage({ name: 'dom0-hello-ng', version: '3.0', obsoletes: ['dom0-hello < 3.0'] }, { key: 'trusted-rsa', outDir });
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: renamed.path });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain(
+      'unrequested package received and not installed: dom0-hello-ng-3.0-1.noarch (its Obsoletes would replace the installed dom0-hello.noarch 1.0-1: if that rename is expected, install it by name: dom0-update dom0-hello-ng)',
+    );
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+    // the advice, from the cached repository (this UpdateVM sends nothing more)
+    const named = await s.run(['-y', 'dom0-hello-ng'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null']) });
+    expect(named.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(['dom0-hello-ng-3.0-1.noarch', 'dom0-libgreet-1.0-1.noarch', 'dom0-tool-1.0-1.noarch']);
+  });
+});
+
 describe('dom0-update and Obsoletes of a requested package', () => {
   it('withholds an unnamed build whose Obsoletes would take the place of the update the user asked for', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
@@ -549,6 +568,16 @@ describe('dom0-update exit codes through the bundle', () => {
     const r = await s.run(['--check-only']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('MAX_FILES: "lots" is not a positive integer [CONFIG_BAD_NUMBER]');
+  });
+
+  it('says a batch over MAX_FILES crossed dom0\'s own limit and which setting raises it, installing nothing', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2, extraConfig: 'MAX_FILES=1' });
+    const r = await s.run(['-y']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('[TAR_TOO_MANY_MEMBERS]');
+    expect(r.stderr).toContain("the batch has more than 1 packages, dom0's limit (the package named is only the first past it); raise MAX_FILES");
+    expect(r.stderr).toContain('[REJECTED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
   it('exits 125 when the agent cannot be started', async () => {

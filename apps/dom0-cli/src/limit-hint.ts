@@ -1,0 +1,33 @@
+/**
+ * A batch refused for dom0's own limits says so: the package the receiver names is only the one
+ * that crossed the limit, and nothing is wrong with it.
+ */
+import type { Config } from './config.ts';
+
+/** Where the user changes a limit: under qrexec the service reads the configuration file alone. */
+function whereToSet(config: Config, key: 'MAX_FILES' | 'MAX_BYTES'): string {
+  const flag = key === 'MAX_FILES' ? '--max-files=' : '--max-bytes=';
+  return config.transport === 'qrexec' ? `${key} in dom0's configuration file` : `${key} in dom0's configuration (or ${flag})`;
+}
+
+/** The hint for a rejection code, or undefined when the code is not one of dom0's batch limits. */
+export function limitHint(code: string, config: Config): string | undefined {
+  const fewer = 'or update fewer packages at a time by naming them';
+  switch (code) {
+    case 'TAR_TOO_MANY_MEMBERS':
+      return `the batch has more than ${config.maxFiles} packages, dom0's limit (the package named is only the first past it); raise ${whereToSet(config, 'MAX_FILES')}, ${fewer}`;
+    case 'TAR_MEMBER_TOO_LARGE':
+    case 'TAR_TOO_MANY_BYTES': {
+      const what = code === 'TAR_MEMBER_TOO_LARGE' ? 'the package is' : 'the batch is (the package named is only the first past it)';
+      if (config.maxBytes !== undefined) {
+        return `${what} over MAX_BYTES (${config.maxBytes} bytes); raise ${whereToSet(config, 'MAX_BYTES')}, ${fewer}`;
+      }
+      return (
+        `${what} over the receiver's default byte limit (4 GiB, or 90% of the free space of ${config.updatesDir} when that is less); ` +
+        `free space there or set ${whereToSet(config, 'MAX_BYTES')}, ${fewer}`
+      );
+    }
+    default:
+      return undefined;
+  }
+}

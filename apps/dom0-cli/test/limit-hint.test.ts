@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, type Config } from '../src/config.ts';
+import { limitHint } from '../src/limit-hint.ts';
+
+const local: Config = { ...DEFAULT_CONFIG, transport: 'local', maxFiles: 2, updatesDir: '/u' };
+
+describe('the hint for a batch over dom0\'s own limits', () => {
+  it('names MAX_FILES and its value for too many packages, with the flag where the flag reaches the receiver', () => {
+    expect(limitHint('TAR_TOO_MANY_MEMBERS', local)).toBe(
+      "the batch has more than 2 packages, dom0's limit (the package named is only the first past it); raise MAX_FILES in dom0's configuration (or --max-files=), or update fewer packages at a time by naming them",
+    );
+    // under qrexec the service reads the configuration file alone
+    expect(limitHint('TAR_TOO_MANY_MEMBERS', { ...local, transport: 'qrexec' })).toContain("raise MAX_FILES in dom0's configuration file, or");
+  });
+
+  it('names MAX_BYTES and its value when it is set', () => {
+    const hint = limitHint('TAR_TOO_MANY_BYTES', { ...local, maxBytes: 1000 });
+    expect(hint).toContain('the batch is (the package named is only the first past it) over MAX_BYTES (1000 bytes); raise MAX_BYTES');
+    expect(limitHint('TAR_MEMBER_TOO_LARGE', { ...local, maxBytes: 1000 })).toMatch(/^the package is over MAX_BYTES \(1000 bytes\)/);
+  });
+
+  it('names the default byte limit and the free space of the updates dir when MAX_BYTES is unset', () => {
+    expect(limitHint('TAR_MEMBER_TOO_LARGE', local)).toBe(
+      "the package is over the receiver's default byte limit (4 GiB, or 90% of the free space of /u when that is less); free space there or set MAX_BYTES in dom0's configuration (or --max-bytes=), or update fewer packages at a time by naming them",
+    );
+  });
+
+  it('gives none for a rejection that is about the package itself', () => {
+    for (const code of ['RPM_SIG_BAD', 'TAR_TRUNCATED', 'RPM_KEY_NOT_TRUSTED']) expect(limitHint(code, local)).toBeUndefined();
+  });
+});
