@@ -40,13 +40,27 @@ describe('dnf output', () => {
       kind: 'no-match',
       spec: 'nope',
     });
-    expect(classifyFailure('Error: something else')).toEqual({ kind: 'other' });
+    expect(classifyFailure('Error: something else')).toEqual({ kind: 'other', said: 'something else' });
+    // dnf's last Error line is what the person is told
+    expect(classifyFailure("Error: first\nmore\nError: Unknown repo: 'nosuch'")).toEqual({ kind: 'other', said: "Unknown repo: 'nosuch'" });
+    expect(classifyFailure('dnf crashed')).toEqual({ kind: 'other', said: undefined });
     // dnf 4 when a mirror's metadata lists a package it then serves missing or corrupted
     expect(
       classifyFailure(
         'Error: Error downloading packages:\n  dom0-hello-2.0-1.noarch: Cannot download, all mirrors were already tried without success\n  dom0-tool-2.0-1.noarch: Cannot download, all mirrors were already tried without success',
       ),
     ).toEqual({ kind: 'package-download', packages: ['dom0-hello-2.0-1.noarch', 'dom0-tool-2.0-1.noarch'] });
+  });
+
+  it('tells metadata that arrived damaged (dnf 4 with a corrupted primary, a garbage repomd.xml) from an unreachable mirror', () => {
+    const checksum = [
+      "Errors during downloading metadata for repository 't':",
+      "  - Downloading successful, but checksum doesn't match. Calculated: a725(sha256)  Expected: 30ee(sha256) ",
+      "Error: Failed to download metadata for repo 't': Yum repo downloading error: Downloading error(s): repodata/30ee-primary.xml.gz - Cannot download, all mirrors were already tried without success",
+    ].join('\n');
+    expect(classifyFailure(checksum)).toEqual({ kind: 'repo-metadata-bad', repo: 't' });
+    const garbage = "Error: Failed to download metadata for repo 't': repomd.xml parser error: Parse error at line: 1 (Document is empty\n)";
+    expect(classifyFailure(garbage)).toEqual({ kind: 'repo-metadata-bad', repo: 't' });
   });
 
   it('reads the major version from dnf --version', () => {

@@ -189,6 +189,33 @@ describe('download with real dnf against the loopback mirror', () => {
     }
   });
 
+  it('names metadata a mirror serves damaged as REPO_METADATA_BAD, not an unreachable repository', async () => {
+    for (const damage of ['primary', 'repomd'] as const) {
+      const broken = join(world.dir, `damaged-${damage}`);
+      await cp(world.fixtures.repos.v2, broken, { recursive: true });
+      const repodata = join(broken, 'repodata');
+      const target = damage === 'repomd' ? 'repomd.xml' : (await readdir(repodata)).find((n) => n.endsWith('-primary.xml.gz'));
+      if (target === undefined) throw new Error('no primary.xml.gz in the fixture repository');
+      const bytes = await readFile(join(repodata, target));
+      if (damage === 'repomd') await writeFile(join(repodata, target), 'garbage\n');
+      else {
+        bytes[30] = (bytes[30] ?? 0) ^ 0xff;
+        await writeFile(join(repodata, target), bytes);
+      }
+      const mirror = await startMirror(broken);
+      try {
+        const workdir = await syncedWorkdir(world, `damaged-${damage}`, mirror.url);
+        const run = await agent(['download', '--workdir', workdir, '--check-only']);
+        expect(run.exitCode, damage).toBe(1);
+        expect(run.stderr).toContain("repository 'fixture' served metadata that is damaged or does not match its checksums");
+        expect(run.stderr).toContain('[REPO_METADATA_BAD]');
+        expect(run.stderr).not.toContain('unreachable');
+      } finally {
+        await mirror.close();
+      }
+    }
+  });
+
   it('fails clearly when the mirror is unreachable', async () => {
     const workdir = await syncedWorkdir(world, 'unreachable', await deadUrl());
     const out = join(world.dir, 'unreachable.tar');

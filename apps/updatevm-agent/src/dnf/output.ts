@@ -40,10 +40,11 @@ function repoFrom(stderr: string): string | undefined {
 
 export type DnfFailureKind =
   | { readonly kind: 'repo-unreachable'; readonly repo: string | undefined }
+  | { readonly kind: 'repo-metadata-bad'; readonly repo: string | undefined }
   | { readonly kind: 'disk-full' }
   | { readonly kind: 'no-match'; readonly spec: string | undefined }
   | { readonly kind: 'package-download'; readonly packages: readonly string[] }
-  | { readonly kind: 'other' };
+  | { readonly kind: 'other'; readonly said: string | undefined };
 
 /** Classifies a failed dnf run from its stderr so the person is told what went wrong. */
 export function classifyFailure(stderr: string): DnfFailureKind {
@@ -53,10 +54,16 @@ export function classifyFailure(stderr: string): DnfFailureKind {
     const packages = [...stderr.matchAll(/^\s+(\S{1,200}): Cannot download\b/gm)].map((m) => m[1] ?? '').slice(0, 20);
     return { kind: 'package-download', packages };
   }
+  // metadata that arrived but is damaged: a broken or hostile mirror, not an unreachable one
+  if (/Failed to download metadata/.test(stderr) && /checksum doesn't match|repomd\.xml parser error/.test(stderr)) {
+    return { kind: 'repo-metadata-bad', repo: repoFrom(stderr) };
+  }
   if (/Failed to download metadata|Cannot download repomd\.xml|All mirrors were tried|Curl error|Cannot download/i.test(stderr)) {
     return { kind: 'repo-unreachable', repo: repoFrom(stderr) };
   }
   const noMatch = /No match for argument:?\s*(\S+)|Unable to find a match:?\s*(\S+)/.exec(stderr);
   if (noMatch !== null) return { kind: 'no-match', spec: noMatch[1] ?? noMatch[2] };
-  return { kind: 'other' };
+  // dnf's own last word on it, such as "Unknown repo: 'x'" or "There are no enabled repositories in ..."
+  const said = [...stderr.matchAll(/^Error: (.+)$/gm)].at(-1)?.[1];
+  return { kind: 'other', said };
 }

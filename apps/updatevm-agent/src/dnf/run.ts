@@ -71,6 +71,11 @@ export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError 
         'REPO_UNREACHABLE',
         `repository ${failure.repo === undefined ? '(unknown)' : `'${sanitize(failure.repo)}'`} is unreachable while ${what}\n${detail}`,
       );
+    case 'repo-metadata-bad':
+      return new DnfError(
+        'REPO_METADATA_BAD',
+        `repository ${failure.repo === undefined ? '(unknown)' : `'${sanitize(failure.repo)}'`} served metadata that is damaged or does not match its checksums while ${what} (a broken or hostile mirror; a later try or another mirror may serve it whole)\n${detail}`,
+      );
     case 'package-download':
       return new DnfError(
         'PACKAGE_DOWNLOAD_FAILED',
@@ -82,6 +87,6 @@ export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError 
         `no package matches ${failure.spec === undefined ? 'the request' : `"${sanitize(failure.spec)}"`} in the enabled repositories\n${detail}`,
       );
     case 'other':
-      return new DnfError('DNF_FAILED', `dnf failed (exit ${run.exitCode}) while ${what}\n${detail}`);
+      return new DnfError('DNF_FAILED', `dnf failed (exit ${run.exitCode}) while ${what}${failure.said === undefined ? '' : `: ${sanitize(failure.said, 300)}`}\n${detail}`);
   }
 }
