@@ -1,6 +1,7 @@
+import { readdirSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, type ReceiveArgs } from '../src/cli/args.ts';
 import { pathUnreachableReason } from '../src/config/bwrap-preflight.ts';
@@ -72,13 +73,16 @@ function killIfAlive(pid: number): void {
 }
 
 /** Runs a receive until the stage pauses after its first member, looks at the stage, then kills both. */
-async function stageWhilePaused(args: readonly string[]): Promise<{ stage: StageView; stderr: string }> {
+async function stageWhilePaused(args: readonly string[]): Promise<{ stage: StageView; stderr: string; sees: (dir: string) => string[] }> {
   const f = await getFixtures();
   const stream = await encodeStream([await fileMember(f.packages.v2[0]!.path)]);
   const paused = await startPausedAt('stage-after-member', ['receive', ...args, ...(await keyringArgs())], stream);
   const receiverPid = paused.pid;
   try {
-    return { stage: await findStage(receiverPid), stderr: paused.stderr };
+    const stage = await findStage(receiverPid);
+    // the stage's own view of the file system, read while it runs (root may look through /proc)
+    const view = new Map(['/run', '/tmp', '/var/tmp'].map((dir) => [dir, readdirSync(`/proc/${stage.pid}/root${dir}`)]));
+    return { stage, stderr: paused.stderr, sees: (dir) => view.get(dir) ?? [] };
   } finally {
     // a stage without bwrap's --die-with-parent would outlive the receiver: kill it by its pid
     const stage = await findStage(receiverPid).catch(() => undefined);
@@ -90,11 +94,17 @@ async function stageWhilePaused(args: readonly string[]): Promise<{ stage: Stage
 describe('--sandbox auto (the default)', () => {
   it('runs the stage under bubblewrap when the stage uid can reach the updates dir', async () => {
     const dir = await reachableUpdatesDir();
-    const { stage, stderr } = await stageWhilePaused(['--updates-dir', dir]);
+    const { stage, stderr, sees } = await stageWhilePaused(['--updates-dir', dir]);
     // bwrap's --unshare-all gives the stage its own pid namespace: a second NSpid entry
     expect(stage.nsPids).toHaveLength(2);
     expect(stage.uid).toBeGreaterThanOrEqual(2_147_000_000);
     expect(stderr).not.toContain(FALLBACK);
+    // no Unix socket of /run (system bus, journald, qrexec) or /tmp (X11) is in reach; of /var/tmp
+    // only the path down to the staging dir, bound in over the empty tmpfs
+    expect(readdirSync('/run').length).toBeGreaterThan(0);
+    expect(sees('/run')).toEqual([]);
+    expect(sees('/tmp')).toEqual([]);
+    expect(sees('/var/tmp')).toEqual([basename(dirname(dir))]);
   });
 
   it('publishes a real batch under bubblewrap with no fallback diagnostic', async () => {

@@ -107,11 +107,12 @@ const launch: StageLaunch = {
   stagingDir: '/nonexistent',
   owner: undefined,
   sandbox: { kind: 'none' },
-  config: { limits: { maxMembers: 3, maxMemberBytes: 1, maxTotalBytes: 1, idleTimeoutMs: 1000, overallTimeoutMs: 1000 }, armoredKeys: ['k'], now: '2024-01-01T00:00:00.000Z' },
+  config: { limits: { maxMembers: 3, maxMemberBytes: 100, maxTotalBytes: 250, idleTimeoutMs: 1000, overallTimeoutMs: 1000 }, armoredKeys: ['k'], now: '2024-01-01T00:00:00.000Z' },
+  pinnedFingerprints: ['a'.repeat(40)],
   killAfterMs: 60_000,
 };
 
-const accepted = (i: number): string =>
+const accepted = (i: number, overrides: { size?: number; fingerprint?: string } = {}): string =>
   JSON.stringify({
     kind: 'accepted',
     package: {
@@ -119,8 +120,8 @@ const accepted = (i: number): string =>
       nevra: { name: `p${i}`, epoch: 0, version: '1', release: '1', arch: 'noarch' },
       nevraString: `p${i}-1-1.noarch`,
       sha256: '0'.repeat(64),
-      size: 1,
-      signer: { fingerprint: 'a'.repeat(40) },
+      size: overrides.size ?? 1,
+      signer: { fingerprint: overrides.fingerprint ?? 'a'.repeat(40) },
     },
     cacheKey: null,
   });
@@ -146,13 +147,37 @@ describe('a compromised stage', () => {
   });
 
   it('cannot report more accepted packages than the member limit', async () => {
-    const lines = ['{"kind":"ready"}', ...[0, 1, 2, 3].map(accepted), '{"kind":"complete","members":4}'];
+    const lines = ['{"kind":"ready"}', ...[0, 1, 2, 3].map((i) => accepted(i)), '{"kind":"complete","members":4}'];
     const result = await hostileStage(`fs.writeSync(3, ${JSON.stringify(lines.join('\n') + '\n')}); setTimeout(() => {}, 5000);`);
     expect(result).toMatchObject({ code: 'STAGE_PROTOCOL', message: 'the stage broke its reporting contract: accepted more packages than the 3 members allowed' });
   });
 
+  it.each([
+    ['a package signed by a key dom0 does not pin', [accepted(0, { fingerprint: 'b'.repeat(40) })], `accepted p0-1-1.noarch.rpm signed by ${'b'.repeat(40)}, which is not a pinned key`],
+    ['a package over the member byte limit', [accepted(0, { size: 101 })], 'accepted p0-1-1.noarch.rpm of 101 bytes, over the limit of 100'],
+    ['packages over the total byte limit', [accepted(0, { size: 100 }), accepted(1, { size: 100 }), accepted(2, { size: 51 })], 'accepted 251 bytes in all, over the limit of 250'],
+  ])('cannot report %s as verified', async (_what, lines, reason) => {
+    const text = ['{"kind":"ready"}', ...lines, `{"kind":"complete","members":${lines.length}}`].join('\n') + '\n';
+    const result = await hostileStage(`fs.writeSync(3, ${JSON.stringify(text)}); setTimeout(() => {}, 5000);`);
+    expect(result).toMatchObject({ code: 'STAGE_PROTOCOL', message: `the stage broke its reporting contract: ${reason}` });
+  });
+
+  it('does not keep the receiver waiting on a process it left holding its stderr and channel', async () => {
+    // the stage exits at once; the process it started keeps fds 2 and 3 open for a minute
+    const child = spawn('sh', ['-c', 'sleep 60 & exit 0'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+    try {
+      const result = await superviseStage(child, launch, 'hostile stage').then(
+        () => 'resolved',
+        (error: unknown) => (error as { code: string }).code,
+      );
+      expect(result).toBe('STAGE_START_FAILED');
+    } finally {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    }
+  }, 20_000);
+
   it('is heard out when it keeps to the contract: the verdict is its accepted packages', async () => {
-    const lines = ['{"kind":"ready"}', ...[0, 1, 2].map(accepted), '{"kind":"complete","members":3}'];
+    const lines = ['{"kind":"ready"}', ...[0, 1, 2].map((i) => accepted(i)), '{"kind":"complete","members":3}'];
     const result = (await hostileStage(`fs.writeSync(3, ${JSON.stringify(lines.join('\n') + '\n')});`)) as { outcome: { kind: string; accepted: { file: string }[] } };
     expect(result.outcome.kind).toBe('complete');
     expect(result.outcome.accepted.map((p) => p.file)).toEqual(['p0-1-1.noarch.rpm', 'p1-1-1.noarch.rpm', 'p2-1-1.noarch.rpm']);

@@ -7,6 +7,7 @@ const launch = (sandbox: 'none' | 'bwrap'): StageLaunch => ({
   owner: undefined,
   sandbox: sandbox === 'none' ? { kind: 'none' } : { kind: 'bwrap', path: '/usr/bin/bwrap' },
   config: { limits: { maxMembers: 1, maxMemberBytes: 1, maxTotalBytes: 1, idleTimeoutMs: 1, overallTimeoutMs: 1 }, armoredKeys: ['k'], now: '2024-01-01T00:00:00.000Z' },
+  pinnedFingerprints: [],
   killAfterMs: 1000,
 });
 

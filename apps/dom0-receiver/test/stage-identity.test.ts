@@ -141,6 +141,14 @@ describe('reaping the stage uid', () => {
     expect((await idsOfLiveProcesses()).pidsByUid.get(owner.uid)).toBeUndefined();
   });
 
+  it('lists each process of a uid once, though its real, effective, saved and fs uid all name it', async () => {
+    const owner = await resolveStageUser(undefined);
+    if (owner === undefined) throw new Error('the suite runs as root');
+    const sleeper = await leftBehind(owner.uid);
+    expect((await idsOfLiveProcesses()).pidsByUid.get(owner.uid)?.filter((pid) => pid === sleeper)).toEqual([sleeper]);
+    await reapStageUser(owner);
+  });
+
   it('leaves the processes of a --user override alone (that account is shared)', async () => {
     const owner = await resolveStageUser(undefined);
     if (owner === undefined) throw new Error('the suite runs as root');

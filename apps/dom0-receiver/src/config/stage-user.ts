@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ConfigError } from '../errors.ts';
@@ -24,7 +24,27 @@ function idsInColumn(table: string, column: number): Set<number> {
   return ids;
 }
 
-/** Every uid and gid (real, effective, saved, fs) that some process holds, zombies excluded. */
+/**
+ * Whether a process in state Z still runs threads: a leader that left with exit() instead of
+ * exit_group() shows as a zombie while the rest of its thread group goes on.
+ */
+function zombieWithLiveThreads(pid: string): boolean {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false; // gone meanwhile
+  }
+  return tasks.some((task) => {
+    try {
+      return !/^State:\s+[ZX]/m.test(readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Every uid and gid (real, effective, saved, fs) that some process holds, true zombies excluded. */
 export async function idsOfLiveProcesses(): Promise<{ uids: Set<number>; gids: Set<number>; pidsByUid: Map<number, number[]> }> {
   const uids = new Set<number>();
   const gids = new Set<number>();
@@ -41,9 +61,10 @@ export async function idsOfLiveProcesses(): Promise<{ uids: Set<number>; gids: S
       continue; // exited meanwhile
     }
     // a zombie has closed every file; it only waits for its parent to collect the status
-    if (/^State:\s+[ZX]/m.test(status)) continue;
+    if (/^State:\s+[ZX]/m.test(status) && !zombieWithLiveThreads(entry)) continue;
     const field = (name: string): number[] => (new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status)?.[1] ?? '').split(/\s+/).map(Number).filter(Number.isSafeInteger);
-    for (const uid of field('Uid')) {
+    // real, effective, saved and fs uid: once per distinct uid
+    for (const uid of new Set(field('Uid'))) {
       uids.add(uid);
       pidsByUid.set(uid, [...(pidsByUid.get(uid) ?? []), Number(entry)]);
     }

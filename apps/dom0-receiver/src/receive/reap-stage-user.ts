@@ -7,18 +7,39 @@ import type { StageOwner } from '../updates-dir/staging.ts';
 /** How long processes of the stage's uid may take to die before the batch is refused. */
 const REAP_DEADLINE_MS = 5_000;
 const POLL_MS = 20;
+/**
+ * How long the killer may take. It runs as the stage's uid, so what it is sent to kill can stop or
+ * kill it first; it is then killed itself, and root's own signals below do the work.
+ */
+const KILLER_DEADLINE_MS = 1_000;
 
-/** kill(-1, SIGKILL) as the stage's uid: every process of that uid but the caller gets it. */
+/**
+ * kill(-1, SIGKILL) as the stage's uid: every process of that uid but the caller gets it, in one
+ * pass (a forking process cannot outrun it). Best effort: a killer that cannot start, or is
+ * stopped or killed by what it came for, leaves the work to root's signals and the check below.
+ */
 function killAllOf(owner: StageOwner): Promise<void> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const killer = spawn(process.execPath, ['-e', "process.kill(-1, 'SIGKILL')"], { uid: owner.uid, gid: owner.gid, stdio: 'ignore', env: {} });
-    killer.on('error', reject);
-    killer.on('close', (code, signal) => {
-      // ESRCH (nothing left to signal) throws in the killer: that is success too
-      if (code === 0 || code === 1 || signal === 'SIGKILL') resolve();
-      else reject(new Error(`the killer exited with ${String(code)}`));
-    });
+    const stuck = setTimeout(() => killer.kill('SIGKILL'), KILLER_DEADLINE_MS);
+    const done = (): void => {
+      clearTimeout(stuck);
+      resolve();
+    };
+    killer.on('error', done);
+    killer.on('close', done);
   });
+}
+
+/** SIGKILL from root to each listed pid: nothing of the stage's uid can block or stop that. */
+function killEach(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 /**
@@ -31,13 +52,11 @@ export async function reapStageUser(owner: StageOwner | undefined): Promise<void
   if (owner?.dynamic !== true) return;
   const deadline = performance.now() + REAP_DEADLINE_MS;
   for (;;) {
-    try {
-      await killAllOf(owner);
-    } catch (error) {
-      throw new StageError('STAGE_PROCESSES_REMAIN', `cannot kill the processes of the stage's uid ${owner.uid}: ${(error as Error).message}`);
-    }
+    await killAllOf(owner);
     const left = (await idsOfLiveProcesses()).pidsByUid.get(owner.uid) ?? [];
     if (left.length === 0) return;
+    // the dynamic uid is this run's alone, so every pid listed under it is the stage's
+    killEach(left);
     if (performance.now() > deadline) {
       throw new StageError('STAGE_PROCESSES_REMAIN', `processes of the stage's uid ${owner.uid} are still running (pids ${left.slice(0, 10).join(', ')})`);
     }

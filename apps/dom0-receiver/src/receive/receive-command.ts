@@ -1,4 +1,4 @@
-import { RpmVerifyError } from '@dom0-updates/rpm-verify';
+import { RpmVerifyError, type Keyring } from '@dom0-updates/rpm-verify';
 import type { ReceiveArgs } from '../cli/args.ts';
 import { loadKeyringFiles } from '../config/keyring-files.ts';
 import { resolveLimits } from '../config/limits.ts';
@@ -123,9 +123,10 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
     return interruption.exitCode(1);
   };
   let armored: string[];
+  let keyring: Keyring;
   try {
     checkSender(ctx.env, args.updateVm ?? undefined);
-    ({ armored } = await loadKeyringFiles(args.keyrings));
+    ({ armored, keyring } = await loadKeyringFiles(args.keyrings));
   } catch (error) {
     return finishFailed(undefined, undefined, error);
   }
@@ -180,6 +181,7 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
           owner,
           sandbox,
           config: { limits, armoredKeys: armored, now: (args.now ?? new Date()).toISOString() },
+          pinnedFingerprints: keyring.fingerprints,
           killAfterMs: limits.overallTimeoutMs + STAGE_GRACE_MS,
           abort: interruption.abortSignal,
         }));

@@ -26,6 +26,11 @@ export interface StageLaunch {
   readonly owner: StageOwner | undefined;
   readonly sandbox: StageSandbox;
   readonly config: StageConfig;
+  /**
+   * Primary-key fingerprints of the keys dom0 pins (lowercase hex): a package the stage reports is
+   * refused unless its signer is one of them, whatever else the stage says.
+   */
+  readonly pinnedFingerprints: readonly string[];
   /** Hard stop for the child, beyond the decoder's own deadlines. */
   readonly killAfterMs: number;
   /** Stops the child at once (the receiver was interrupted). */
@@ -34,6 +39,12 @@ export interface StageLaunch {
 
 /** Most diagnostics the child may print before the rest is dropped. */
 const MAX_CHILD_STDERR = 64 * 1024;
+/**
+ * Once the stage has exited, how long its stderr and channel may stay open: what it wrote before
+ * exiting is read well within this. After that, a process it left behind holds them, and is not
+ * waited for (the sweep of its uid kills it).
+ */
+const STRAY_GRACE_MS = 2000;
 
 /**
  * The child's descriptor for the bundle it runs (after stdin, stdout, stderr and the message
@@ -82,6 +93,11 @@ export function stageCommand(launch: StageLaunch, env: NodeJS.ProcessEnv = proce
       '--ro-bind', '/', '/',
       '--dev', '/dev',
       '--proc', '/proc',
+      // empty in the sandbox: the Unix sockets of /run (the system bus, journald, qrexec) and
+      // /tmp (X11) are out of reach; a staging dir below one of them is bound in after
+      '--tmpfs', '/run',
+      '--tmpfs', '/tmp',
+      '--tmpfs', '/var/tmp',
       '--bind', launch.stagingDir, launch.stagingDir,
       '--chdir', launch.stagingDir,
       '--',
@@ -167,6 +183,9 @@ export function superviseStage(child: ChildProcess, launch: StageLaunch, file: s
   return new Promise<StageOutcome>((resolve, reject) => {
     const accepted: AcceptedPackage[] = [];
     const cacheKeys = new Map<string, ChecksumCacheKey>();
+    const pinned = new Set(launch.pinnedFingerprints);
+    const { maxMembers, maxMemberBytes, maxTotalBytes } = launch.config.limits;
+    let acceptedBytes = 0;
     let started = false;
     let outcome: StageOutcome | undefined;
     let failure: ReceiverError | undefined;
@@ -193,7 +212,13 @@ export function superviseStage(child: ChildProcess, launch: StageLaunch, file: s
         if (!started) throw new StageMessageError(`sent ${message.kind} before ready`);
         // a misnamed package stops the batch at once; the stage is killed
         if (message.kind === 'accepted') {
-          if (accepted.length >= launch.config.limits.maxMembers) throw new StageMessageError(`accepted more packages than the ${launch.config.limits.maxMembers} members allowed`);
+          // the limits and the pinned keys are dom0's: a report outside them is a breach, not a verdict
+          const { file, size, signer } = message.package;
+          if (accepted.length >= maxMembers) throw new StageMessageError(`accepted more packages than the ${maxMembers} members allowed`);
+          if (size > maxMemberBytes) throw new StageMessageError(`accepted ${file} of ${size} bytes, over the limit of ${maxMemberBytes}`);
+          acceptedBytes += size;
+          if (acceptedBytes > maxTotalBytes) throw new StageMessageError(`accepted ${acceptedBytes} bytes in all, over the limit of ${maxTotalBytes}`);
+          if (!pinned.has(signer.fingerprint)) throw new StageMessageError(`accepted ${file} signed by ${signer.fingerprint}, which is not a pinned key`);
           accepted.push(checkFileName(message.package));
           if (message.cacheKey !== null) cacheKeys.set(message.package.file, message.cacheKey);
         }
@@ -210,7 +235,16 @@ export function superviseStage(child: ChildProcess, launch: StageLaunch, file: s
       fail(new StageError('STAGE_PROTOCOL', `the stage broke its reporting contract: ${error.message}`));
     });
     child.on('error', (error) => fail(new StageError('STAGE_START_FAILED', `cannot start the stage (${file}): ${error.message}`)));
+    let strayTimer: NodeJS.Timeout | undefined;
+    child.on('exit', () => {
+      // 'close' waits for every pipe, and a process the stage left could hold one for ever
+      strayTimer = setTimeout(() => {
+        child.stderr?.destroy();
+        channel.destroy();
+      }, STRAY_GRACE_MS);
+    });
     child.on('close', (code, signal) => {
+      clearTimeout(strayTimer);
       cancelDeadline();
       launch.abort?.removeEventListener('abort', onAbort);
       if (pending !== '') keep(pending);
