@@ -176,6 +176,19 @@ describe('a compromised stage', () => {
     }
   }, 20_000);
 
+  it('gives its verdict when it exits after reporting complete but leaves a process holding its pipes', async () => {
+    const lines = ['{"kind":"ready"}', accepted(0), '{"kind":"complete","members":1}'];
+    const script = `fs.writeSync(3, ${JSON.stringify(lines.join('\n') + '\n')}); require('node:child_process').spawn('sleep', ['60'], { stdio: ['ignore', 'ignore', 2, 3], detached: false }).unref();`;
+    const child = spawn(process.execPath, ['-e', `const fs = require('node:fs'); ${script}`], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+    try {
+      const outcome = await superviseStage(child, launch, 'hostile stage');
+      if (outcome.kind !== 'complete') throw new Error(`expected a complete verdict, got ${outcome.kind}`);
+      expect(outcome.accepted.map((p) => p.file)).toEqual(['p0-1-1.noarch.rpm']);
+    } finally {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    }
+  }, 20_000);
+
   it('is heard out when it keeps to the contract: the verdict is its accepted packages', async () => {
     const lines = ['{"kind":"ready"}', ...[0, 1, 2].map((i) => accepted(i)), '{"kind":"complete","members":3}'];
     const result = (await hostileStage(`fs.writeSync(3, ${JSON.stringify(lines.join('\n') + '\n')});`)) as { outcome: { kind: string; accepted: { file: string }[] } };

@@ -44,8 +44,14 @@ function zombieWithLiveThreads(pid: string): boolean {
   });
 }
 
-/** Every uid and gid (real, effective, saved, fs) that some process holds, true zombies excluded. */
-export async function idsOfLiveProcesses(): Promise<{ uids: Set<number>; gids: Set<number>; pidsByUid: Map<number, number[]> }> {
+/**
+ * Every uid and gid (real, effective, saved, fs) that some process holds, true zombies excluded.
+ * `onLive` sees each live process as soon as its status is read, with no await in between (a
+ * caller that signals it acts on a pid that cannot have been reused meanwhile).
+ */
+export async function idsOfLiveProcesses(
+  onLive?: (pid: number, uids: ReadonlySet<number>) => void,
+): Promise<{ uids: Set<number>; gids: Set<number>; pidsByUid: Map<number, number[]> }> {
   const uids = new Set<number>();
   const gids = new Set<number>();
   const pidsByUid = new Map<number, number[]>();
@@ -64,7 +70,9 @@ export async function idsOfLiveProcesses(): Promise<{ uids: Set<number>; gids: S
     if (/^State:\s+[ZX]/m.test(status) && !zombieWithLiveThreads(entry)) continue;
     const field = (name: string): number[] => (new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status)?.[1] ?? '').split(/\s+/).map(Number).filter(Number.isSafeInteger);
     // real, effective, saved and fs uid: once per distinct uid
-    for (const uid of new Set(field('Uid'))) {
+    const held = new Set(field('Uid'));
+    onLive?.(Number(entry), held);
+    for (const uid of held) {
       uids.add(uid);
       pidsByUid.set(uid, [...(pidsByUid.get(uid) ?? []), Number(entry)]);
     }

@@ -31,15 +31,20 @@ function killAllOf(owner: StageOwner): Promise<void> {
   });
 }
 
-/** SIGKILL from root to each listed pid: nothing of the stage's uid can block or stop that. */
-function killEach(pids: readonly number[]): void {
-  for (const pid of pids) {
+/**
+ * SIGKILL from root to a process of the stage's uid, the moment the scan reads it: nothing of that
+ * uid can block or stop it, and no await between the read and the kill leaves time for the pid to
+ * be reused by another process. The dynamic uid is this run's alone.
+ */
+function killIfStages(owner: StageOwner): (pid: number, uids: ReadonlySet<number>) => void {
+  return (pid, uids) => {
+    if (!uids.has(owner.uid)) return;
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // gone meanwhile
     }
-  }
+  };
 }
 
 /**
@@ -53,10 +58,8 @@ export async function reapStageUser(owner: StageOwner | undefined): Promise<void
   const deadline = performance.now() + REAP_DEADLINE_MS;
   for (;;) {
     await killAllOf(owner);
-    const left = (await idsOfLiveProcesses()).pidsByUid.get(owner.uid) ?? [];
+    const left = (await idsOfLiveProcesses(killIfStages(owner))).pidsByUid.get(owner.uid) ?? [];
     if (left.length === 0) return;
-    // the dynamic uid is this run's alone, so every pid listed under it is the stage's
-    killEach(left);
     if (performance.now() > deadline) {
       throw new StageError('STAGE_PROCESSES_REMAIN', `processes of the stage's uid ${owner.uid} are still running (pids ${left.slice(0, 10).join(', ')})`);
     }
