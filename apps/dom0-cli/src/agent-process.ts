@@ -85,7 +85,12 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
 
   const interrupt = options.interrupt ?? NEVER_INTERRUPTED;
   const stopper = superviseStop(child, link, exited, options, interrupt);
-  const reading = readOutput(child, options, () => stopper.flood());
+  // what the agent was at when the deadline came: its last line shown (past the cap on lines,
+  // its last error line), already sanitised and cut by readLines
+  let lastLine: string | undefined;
+  const reading = readOutput(child, options, () => stopper.flood(), (line) => {
+    if (line.trim() !== '') lastLine = line;
+  });
   const sending = sendState(child, options);
   let exit: Exit;
   let receiver: ReceiverOutcome;
@@ -108,9 +113,10 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     throw new AgentError('AGENT_OUTPUT_FLOOD', `the UpdateVM printed more than ${String(MAX_OUTPUT_BYTES / 1024 / 1024)} MiB and was stopped; nothing was installed`);
   }
   if (stopper.timedOut()) {
+    const last = lastLine === undefined ? 'it printed nothing' : `its last line shown: "${lastLine.trim()}"`;
     throw new AgentError(
       'AGENT_TIMEOUT',
-      `the UpdateVM did not finish within ${agentDeadlineSeconds(options.timeoutSeconds)} s (TIMEOUT plus a grace for dom0's receiver to give its own verdict)`,
+      `the UpdateVM did not finish within ${agentDeadlineSeconds(options.timeoutSeconds)} s (TIMEOUT plus a grace for dom0's receiver to give its own verdict); ${last}`,
     );
   }
   return { exitCode: exitCodeOf(run, exit, sending.error()), receiver };
@@ -206,11 +212,12 @@ function superviseStop(
  * those only its own error lines are read. More than MAX_OUTPUT_BYTES in all calls `onFlood` and
  * closes both pipes.
  */
-async function readOutput(child: ChildProcess, options: AgentOptions, onFlood: () => void): Promise<void> {
+async function readOutput(child: ChildProcess, options: AgentOptions, onFlood: () => void, onAnyLine: (line: string) => void): Promise<void> {
   let lines = 0;
   let left = MAX_OUTPUT_BYTES;
   const onLine = (line: string): void => {
     lines += 1;
+    onAnyLine(line);
     options.onLine(line, lines <= MAX_OUTPUT_LINES);
   };
   const keep: KeepLine = (bytes, start, end) => {

@@ -19,12 +19,14 @@ export function limitHint(code: string, config: Config): string | undefined {
     case 'TAR_MEMBER_TOO_LARGE':
     case 'TAR_TOO_MANY_BYTES': {
       const what = code === 'TAR_MEMBER_TOO_LARGE' ? 'the package is' : 'the batch is (the package named is only the first past it)';
+      // fewer packages at a time cannot help one package that is over the limit by itself
+      const orFewer = code === 'TAR_MEMBER_TOO_LARGE' ? '' : `, ${fewer}`;
       if (config.maxBytes !== undefined) {
-        return `${what} over MAX_BYTES (${config.maxBytes} bytes); raise ${whereToSet(config, 'MAX_BYTES')}, ${fewer}`;
+        return `${what} over MAX_BYTES (${config.maxBytes} bytes); raise ${whereToSet(config, 'MAX_BYTES')}${orFewer}`;
       }
       return (
         `${what} over the receiver's default byte limit (4 GiB, or 90% of the free space of ${config.updatesDir} when that is less); ` +
-        `free space there or set ${whereToSet(config, 'MAX_BYTES')}, ${fewer}`
+        `free space there or set ${whereToSet(config, 'MAX_BYTES')}${orFewer}`
       );
     }
     default:

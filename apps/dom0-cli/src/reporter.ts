@@ -205,7 +205,7 @@ export class Reporter {
       const renamed =
         rename === undefined || replaces === undefined
           ? ''
-          : ` (its Obsoletes would replace ${replaces.join(', ')}: if that rename is expected, install it by name: dom0-update ${clean(rename.name)})`;
+          : ` (its Obsoletes would replace ${replaces.join(', ')}: if your distribution announced that rename, install it by name: dom0-update ${clean(rename.name)})`;
       this.ownErrLine(`unrequested package received and not installed: ${nevra}${rollback}${renamed}`);
     }
   }
