@@ -74,7 +74,7 @@ export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError 
     case 'repo-metadata-bad':
       return new DnfError(
         'REPO_METADATA_BAD',
-        `repository ${failure.repo === undefined ? '(unknown)' : `'${sanitize(failure.repo)}'`} served metadata that is damaged or does not match its checksums while ${what} (a broken or hostile mirror; a later try or another mirror may serve it whole)\n${detail}`,
+        `repository ${failure.repo === undefined ? '(unknown)' : `'${sanitize(failure.repo)}'`} served metadata that is damaged or does not match its checksums while ${what} (a broken or hostile mirror, or a proxy or captive portal answering in its place; a later try or another mirror may serve it whole)\n${detail}`,
       );
     case 'package-download':
       return new DnfError(
