@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -73,16 +73,27 @@ function killIfAlive(pid: number): void {
 }
 
 /** Runs a receive until the stage pauses after its first member, looks at the stage, then kills both. */
-async function stageWhilePaused(args: readonly string[]): Promise<{ stage: StageView; stderr: string; sees: (dir: string) => string[] }> {
+async function stageWhilePaused(
+  args: readonly string[],
+  prefix: readonly string[] = [],
+): Promise<{ stage: StageView; stderr: string; sees: (dir: string) => string[]; fds: string[] }> {
   const f = await getFixtures();
   const stream = await encodeStream([await fileMember(f.packages.v2[0]!.path)]);
-  const paused = await startPausedAt('stage-after-member', ['receive', ...args, ...(await keyringArgs())], stream);
+  const paused = await startPausedAt('stage-after-member', ['receive', ...args, ...(await keyringArgs())], stream, prefix);
   const receiverPid = paused.pid;
   try {
     const stage = await findStage(receiverPid);
     // the stage's own view of the file system, read while it runs (root may look through /proc)
     const view = new Map(['/run', '/tmp', '/var/tmp'].map((dir) => [dir, readdirSync(`/proc/${stage.pid}/root${dir}`)]));
-    return { stage, stderr: paused.stderr, sees: (dir) => view.get(dir) ?? [] };
+    // what each of its descriptors points to
+    const fds = readdirSync(`/proc/${stage.pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${stage.pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    return { stage, stderr: paused.stderr, sees: (dir) => view.get(dir) ?? [], fds };
   } finally {
     // a stage without bwrap's --die-with-parent would outlive the receiver: kill it by its pid
     const stage = await findStage(receiverPid).catch(() => undefined);
@@ -149,6 +160,17 @@ describe('--sandbox auto (the default)', () => {
     });
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(`${FALLBACK}: bwrap is not installed (not found in PATH)`);
+  });
+});
+
+describe('descriptors the receiver inherited', () => {
+  it.each(['bwrap', 'none'] as const)('never reach the stage (--sandbox %s)', async (sandbox) => {
+    const dir = await reachableUpdatesDir();
+    const victim = join(dirname(dir), 'victim.log');
+    // a shell's `200>>file`: open in the receiver without close-on-exec, as a careless caller leaves it
+    const { fds } = await stageWhilePaused(['--updates-dir', dir, '--sandbox', sandbox], ['bash', '-c', `exec "$@" 200>>${victim}`, 'bash']);
+    expect(fds.length).toBeGreaterThan(3);
+    expect(fds).not.toContain(victim);
   });
 });
 

@@ -22,6 +22,7 @@ import { acquireLock } from '../updates-dir/lock.ts';
 import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
 import { resolveUpdatesDir, unusableUpdatesDir } from '../updates-dir/resolve.ts';
 import { createStagingDir, removeStagingDir, sealStagingDir } from '../updates-dir/staging.ts';
+import { closeInheritedDescriptors } from './inherited-fds.ts';
 import { Interruption } from './interruption.ts';
 import { reapStageUser } from './reap-stage-user.ts';
 import { runStage } from './stage-process.ts';
@@ -107,6 +108,8 @@ async function tidyGenerations(layout: Layout, previous?: string): Promise<void>
  * publication and the result record. Returns the exit code.
  */
 export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Promise<number> {
+  // before any child is started: none may inherit what the receiver's caller left open
+  closeInheritedDescriptors();
   const interruption = Interruption.install();
   try {
     return await receiveUnlessInterrupted(args, ctx, interruption);
