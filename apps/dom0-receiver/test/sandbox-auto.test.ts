@@ -76,7 +76,7 @@ function killIfAlive(pid: number): void {
 async function stageWhilePaused(
   args: readonly string[],
   prefix: readonly string[] = [],
-): Promise<{ stage: StageView; stderr: string; sees: (dir: string) => string[]; fds: string[] }> {
+): Promise<{ stage: StageView; stderr: string; sees: (dir: string) => string[]; fds: string[]; ownNamespaces: (kind: 'net' | 'ipc') => boolean }> {
   const f = await getFixtures();
   const stream = await encodeStream([await fileMember(f.packages.v2[0]!.path)]);
   const paused = await startPausedAt('stage-after-member', ['receive', ...args, ...(await keyringArgs())], stream, prefix);
@@ -93,7 +93,8 @@ async function stageWhilePaused(
         return '';
       }
     });
-    return { stage, stderr: paused.stderr, sees: (dir) => view.get(dir) ?? [], fds };
+    const namespaces = new Map((['net', 'ipc'] as const).map((kind) => [kind, readlinkSync(`/proc/${stage.pid}/ns/${kind}`) !== readlinkSync(`/proc/${receiverPid}/ns/${kind}`)]));
+    return { stage, stderr: paused.stderr, sees: (dir) => view.get(dir) ?? [], fds, ownNamespaces: (kind) => namespaces.get(kind) === true };
   } finally {
     // a stage without bwrap's --die-with-parent would outlive the receiver: kill it by its pid
     const stage = await findStage(receiverPid).catch(() => undefined);
@@ -131,8 +132,10 @@ describe('--sandbox auto (the default)', () => {
 
   it('falls back to no bubblewrap under a 0700 parent, saying which directory the stage uid cannot search', async () => {
     const { parent, dir } = await privateUpdatesDir();
-    const { stage, stderr } = await stageWhilePaused(['--updates-dir', dir]);
+    const { stage, stderr, ownNamespaces } = await stageWhilePaused(['--updates-dir', dir]);
     expect(stage.nsPids).toHaveLength(1);
+    // without bwrap, still no network: namespaces of its own, made by unshare before setpriv drops root
+    expect(ownNamespaces('net')).toBe(true);
     const lines = stderr.split('\n').filter((l) => l.includes(FALLBACK));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^dom0-receiver: ${FALLBACK.replace(/[()]/g, '\\$&')}: the stage uid ${stage.uid} cannot search ${parent} \\(mode 0700, owner 0:0\\)`));
@@ -177,9 +180,25 @@ describe('descriptors the receiver inherited', () => {
 describe('explicit --sandbox values', () => {
   it('--sandbox none runs the stage without bubblewrap and without a diagnostic, even where bwrap would work', async () => {
     const dir = await reachableUpdatesDir();
-    const { stage, stderr } = await stageWhilePaused(['--updates-dir', dir, '--sandbox', 'none']);
+    const { stage, stderr, ownNamespaces } = await stageWhilePaused(['--updates-dir', dir, '--sandbox', 'none']);
     expect(stage.nsPids).toHaveLength(1);
     expect(stderr).not.toContain('bubblewrap');
+    expect(stderr).not.toContain('sandbox:');
+    // as root, still in network and IPC namespaces of its own, as the dynamic uid
+    expect(ownNamespaces('net')).toBe(true);
+    expect(ownNamespaces('ipc')).toBe(true);
+    expect(stage.uid).toBeGreaterThanOrEqual(2_147_000_000);
+  });
+
+  it('--sandbox none runs the stage in the host\'s namespaces, saying why, where util-linux\'s unshare is missing', async () => {
+    const dir = await reachableUpdatesDir();
+    // a PATH with node's own directory and bwrap, but no unshare or setpriv
+    const bin = await mkdtemp(join(tmpdir(), 'dom0-receiver-path-'));
+    await symlink('/usr/bin/bwrap', join(bin, 'bwrap'));
+    const { stage, stderr, ownNamespaces } = await stageWhilePaused(['--updates-dir', dir, '--sandbox', 'none'], ['env', `PATH=${bin}`]);
+    expect(stderr).toContain('sandbox: the stage shares the host\'s network and IPC namespaces: unshare or setpriv (util-linux) is not in PATH');
+    expect(ownNamespaces('net')).toBe(false);
+    expect(stage.uid).toBeGreaterThanOrEqual(2_147_000_000);
   });
 
   it('--sandbox bwrap runs the stage under bubblewrap', async () => {

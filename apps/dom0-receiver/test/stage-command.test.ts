@@ -27,6 +27,24 @@ describe('the stage command line', () => {
   });
 });
 
+describe('the stage command line without bubblewrap, as root', () => {
+  const owner = { uid: 2147000123, gid: 2147000123, dynamic: true };
+  const namespaces = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv' };
+
+  it('makes network and IPC namespaces first, then drops to the stage uid and gid with no groups and no new privileges', () => {
+    const { file, args } = stageCommand({ ...launch('none'), owner, sandbox: { kind: 'none', namespaces } });
+    expect(file).toBe('/usr/bin/unshare');
+    expect(args.slice(0, args.indexOf(process.execPath))).toEqual([
+      '--net', '--ipc', '--', '/usr/bin/setpriv', '--reuid=2147000123', '--regid=2147000123', '--clear-groups', '--no-new-privs', '--',
+    ]);
+    expect(args.slice(-2)).toEqual(['/proc/self/fd/4', '__stage']);
+  });
+
+  it('runs node itself where the receiver could not make the namespaces', () => {
+    expect(stageCommand({ ...launch('none'), owner, sandbox: { kind: 'none' } }).file).toBe(process.execPath);
+  });
+});
+
 describe('the reason quoted from a failed stage', () => {
   it('is the error line of a Node failure rather than the source location above it', () => {
     const lines = ['node:internal/modules/cjs/loader:1210', '  throw err;', '  ^', '', "Error: Cannot find module '/proc/self/fd/4'", '    at Module._resolveFilename'];

@@ -4,9 +4,15 @@ import { findExecutable } from './executable-path.ts';
 import { diagnose } from '../output/diagnostics.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
 import { namespacesUnavailableReason, pathUnreachableReason, type StageIdentity } from './bwrap-preflight.ts';
+import { stageNamespaces, type StageNamespaces } from './stage-namespaces.ts';
 
-/** How the stage is wrapped: bwrap by its absolute path (the stage's own env has no PATH). */
-export type StageSandbox = { readonly kind: 'none' } | { readonly kind: 'bwrap'; readonly path: string };
+/**
+ * How the stage is wrapped: bwrap by its absolute path (the stage's own env has no PATH); without
+ * it, in network and IPC namespaces of its own where the receiver can make them (stage-namespaces.ts).
+ */
+export type StageSandbox =
+  | { readonly kind: 'none'; readonly namespaces?: StageNamespaces }
+  | { readonly kind: 'bwrap'; readonly path: string };
 
 /**
  * `--sandbox` once bwrap has been looked up, before the staging dir and the stage uid exist:
@@ -43,11 +49,26 @@ function stageIdentity(owner: StageOwner | undefined): StageIdentity {
  * kernel must let that uid create namespaces and the uid must reach the staging dir by path.
  * `auto` falls back to none with one diagnostic; an explicit bwrap fails with CONFIG_INVALID.
  */
-export async function settleSandbox(plan: SandboxPlan, stagingDir: string, owner: StageOwner | undefined): Promise<StageSandbox> {
-  if (plan.kind === 'none') return plan;
+export async function settleSandbox(
+  plan: SandboxPlan,
+  stagingDir: string,
+  owner: StageOwner | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<StageSandbox> {
+  if (plan.kind === 'none') return withoutBwrap(owner, env);
   const identity = stageIdentity(owner);
   const reason = (await namespacesUnavailableReason(plan.path, identity)) ?? (await pathUnreachableReason(stagingDir, identity));
   if (reason === undefined) return { kind: 'bwrap', path: plan.path };
   if (plan.kind === 'bwrap') throw new ConfigError('CONFIG_INVALID', `--sandbox bwrap: ${reason}`);
-  return fallBack(reason);
+  fallBack(reason);
+  return withoutBwrap(owner, env);
+}
+
+/** No bwrap: network and IPC namespaces of the stage's own where root can make them. */
+async function withoutBwrap(owner: StageOwner | undefined, env: NodeJS.ProcessEnv): Promise<StageSandbox> {
+  const namespaces = await stageNamespaces(owner, env);
+  if (typeof namespaces !== 'string') return { kind: 'none', namespaces };
+  // only worth a line when the receiver could have made them (as root)
+  if (owner !== undefined) diagnose(`sandbox: the stage shares the host's network and IPC namespaces: ${namespaces}`);
+  return { kind: 'none' };
 }
