@@ -259,7 +259,9 @@ function exitCodeOf(run: AgentRun, exit: Exit, sendError: unknown): number {
   if ('error' in exit) {
     const code = exit.error.code;
     if (code === 'ENOENT' || code === 'EACCES') {
-      throw new TransportError('TRANSPORT_SPAWN', `cannot start ${run.file}: ${code}`, EXIT.transport);
+      // qvm-run exists only in a Qubes dom0; elsewhere the local transport is the one that works
+      const hint = run.file === 'qvm-run' && code === 'ENOENT' ? ' (qvm-run is part of Qubes dom0: not a Qubes dom0? set TRANSPORT=local and AGENT_COMMAND)' : '';
+      throw new TransportError('TRANSPORT_SPAWN', `cannot start ${run.file}: ${code}${hint}`, EXIT.transport);
     }
     throw new TransportError('TRANSPORT_FAILED', `the agent could not be run: ${exit.error.message}`, EXIT.transport);
   }

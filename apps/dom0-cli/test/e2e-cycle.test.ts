@@ -602,6 +602,14 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
+  it('says what to do when the qrexec transport is set on a machine without qvm-run (not a Qubes dom0)', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    writeFileSync(s.configFile, readFileSync(s.configFile, 'utf8').replace('TRANSPORT=local\n', 'TRANSPORT=qrexec\nUPDATEVM=sys-test\n'));
+    const r = await s.run(['--check-only']);
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain('cannot start qvm-run: ENOENT (qvm-run is part of Qubes dom0: not a Qubes dom0? set TRANSPORT=local and AGENT_COMMAND) [TRANSPORT_SPAWN]');
+  });
+
   it('passes on 125 and 126 (policy denied) through qrexec, never as success', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const bin = join(s.dir, 'qubes-bin');
