@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, createWriteStream, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
@@ -355,7 +355,16 @@ async function measureHeader(headerMib) {
   console.log(`receive ${receive.seconds.toFixed(2)} s; peak RSS receiver ${mib(receive.peaks.get('receiver') ?? 0)}, stage ${mib(receive.peaks.get('stage') ?? 0)}`);
 }
 
+// other work on the machine slows the receive (two processes, several threads) far more than the
+// single-threaded openssl pass: say so before the figures, not after
+const [load] = loadavg();
+if (load > 1) {
+  console.log(`bench: load average ${load.toFixed(1)} at the start: other work shares the ${availableParallelism()} cores, so the receive and its ratio will come out pessimistic; rerun on an idle machine for the figure that counts`);
+}
 // a small batch first: peak RSS must not grow with the batch
-if (!values['skip-small']) await measure(4, 4, 1);
+if (!values['skip-small']) {
+  console.log('\n(the 16 MiB batch checks memory; its time is mostly the two processes starting, so its ratio says nothing about throughput)');
+  await measure(4, 4, 1);
+}
 await measure(Number(values.packages), Number(values['mib-per-package']), runs);
 if (Number(values['header-mib']) > 0) await measureHeader(Number(values['header-mib']));
