@@ -104,6 +104,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
   }
 }
 
+/** Where the agent runs, as progress lines name it: the UpdateVM, or the local agent. */
+function agentPlace(run: Run): string {
+  return run.config.transport === 'local' ? 'the local agent' : run.updateVm;
+}
+
 /** What every step of one run needs. */
 interface Run {
   readonly config: Config;
@@ -117,8 +122,8 @@ interface Run {
 }
 
 async function checkOnly(run: Run): Promise<number> {
-  const { updateVm, reporter } = run;
-  reporter.stage('sync', `Sending dom0's package state to ${updateVm}...`);
+  const { reporter } = run;
+  reporter.stage('sync', `Sending dom0's package state to ${agentPlace(run)}...`);
   const { exitCode } = await startAgent(run);
   if (exitCode === 0) {
     reporter.done('no_updates', EXIT.ok, 'No updates available.');
@@ -132,7 +137,7 @@ async function checkOnly(run: Run): Promise<number> {
 }
 
 async function update(run: Run): Promise<number> {
-  const { config, options, updateVm, reporter, interrupt } = run;
+  const { config, options, reporter, interrupt } = run;
   if (options.clean) {
     reporter.info('Emptying the cached repository (--clean)...');
     await emptyCachedRepo(config, (line) => reporter.receiverLine(line), interrupt);
@@ -140,7 +145,7 @@ async function update(run: Run): Promise<number> {
   const before = readResultRecord(config.updatesDir);
   const publishedBefore = pinPublishedRepo(config.updatesDir);
   const installedBefore = await listInstalled(config.dom0Root, config.rpmdbPath);
-  reporter.stage('sync', `Sending dom0's package state to ${updateVm}...`);
+  reporter.stage('sync', `Sending dom0's package state to ${agentPlace(run)}...`);
   let exitCode: number;
   let receiver: ReceiverOutcome = { kind: 'not-started' };
   let agentError: CliError | undefined;
@@ -310,7 +315,7 @@ function withWithheldHints(error: InstallError, withheld: readonly string[], obs
 
 async function startAgent({ config, options, request, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {
   const files = collectStateFiles(config);
-  reporter.stage('download', `Running the agent in ${updateVm}...`);
+  reporter.stage('download', `Running the agent ${config.transport === 'local' ? '(local transport)' : `in ${updateVm}`}...`);
   // Local transport: dom0 starts its own receiver for the agent's stream (never for a check, which
   // sends nothing). With qrexec, dom0's qrexec daemon starts it through qubes.ReceiveUpdates.
   const receiver =
