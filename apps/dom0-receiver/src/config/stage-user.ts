@@ -24,6 +24,9 @@ function idsInColumn(table: string, column: number): Set<number> {
   return ids;
 }
 
+/** A status (of a process or of one of its threads) in state Z or X: it runs no more. */
+const ENDED = /^State:\s+[ZX]/m;
+
 /**
  * Whether a process in state Z still runs threads: a leader that left with exit() instead of
  * exit_group() shows as a zombie while the rest of its thread group goes on.
@@ -37,7 +40,7 @@ function zombieWithLiveThreads(pid: string): boolean {
   }
   return tasks.some((task) => {
     try {
-      return !/^State:\s+[ZX]/m.test(readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8'));
+      return !ENDED.test(readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8'));
     } catch {
       return false;
     }
@@ -67,7 +70,7 @@ export async function idsOfLiveProcesses(
       continue; // exited meanwhile
     }
     // a zombie has closed every file; it only waits for its parent to collect the status
-    if (/^State:\s+[ZX]/m.test(status) && !zombieWithLiveThreads(entry)) continue;
+    if (ENDED.test(status) && !zombieWithLiveThreads(entry)) continue;
     const field = (name: string): number[] => (new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status)?.[1] ?? '').split(/\s+/).map(Number).filter(Number.isSafeInteger);
     // real, effective, saved and fs uid: once per distinct uid
     const held = new Set(field('Uid'));

@@ -1,5 +1,5 @@
 /**
- * Descriptors the receiver inherited beyond stdin, stdout and stderr (a shell's `9>>log`, a
+ * Descriptors the receiver inherited beyond stdin, stdout and stderr (a shell's `200>>log`, a
  * caller's leaked pipe) would pass on to every child, the stage among them: Node's spawn leaves
  * open every descriptor not marked close-on-exec, and bwrap passes them on too. The receiver needs
  * none of them, so it closes them before it starts anything. Node's own descriptors are all
@@ -9,15 +9,14 @@ import { closeSync, readdirSync, readFileSync } from 'node:fs';
 
 const O_CLOEXEC = 0o2000000;
 
-/** Closes every open descriptor above 2 that is not close-on-exec; returns the numbers closed. */
-export function closeInheritedDescriptors(): number[] {
+/** Closes every open descriptor above 2 that is not close-on-exec. */
+export function closeInheritedDescriptors(): void {
   let names: string[];
   try {
     names = readdirSync('/proc/self/fd');
   } catch {
-    return []; // no /proc: nothing to go by
+    return; // no /proc: nothing to go by
   }
-  const closed: number[] = [];
   for (const name of names) {
     const fd = Number(name);
     if (!Number.isSafeInteger(fd) || fd <= 2) continue;
@@ -31,10 +30,8 @@ export function closeInheritedDescriptors(): number[] {
     if (Number.isNaN(flags) || (flags & O_CLOEXEC) !== 0) continue;
     try {
       closeSync(fd);
-      closed.push(fd);
     } catch {
       // closed meanwhile
     }
   }
-  return closed;
 }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { afterDelay, sanitizeForTerminal } from '@dom0-updates/protocol';
 import { STAGE_COMMAND } from '../cli/args.ts';
 import { settleSandbox, type SandboxPlan, type StageSandbox } from '../config/sandbox.ts';
-import { inNamespaces } from '../config/stage-namespaces.ts';
+import { inNamespaces, type StageNamespaces } from '../config/stage-namespaces.ts';
 import { PackageError, StageError, type ReceiverError } from '../errors.ts';
 import { checkFileName } from '../publish/package-file-name.ts';
 import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
@@ -85,10 +85,8 @@ export function stageCommand(launch: StageLaunch, env: NodeJS.ProcessEnv = proce
     STAGE_COMMAND,
   ];
   if (launch.sandbox.kind === 'none') {
-    // unshare and setpriv drop to the stage uid themselves, after making the namespaces
-    const { namespaces } = launch.sandbox;
-    if (namespaces !== undefined && launch.owner !== undefined) return inNamespaces(namespaces, launch.owner, [process.execPath, ...node]);
-    return { file: process.execPath, args: node };
+    const wrapper = namespaceWrapper(launch);
+    return wrapper === undefined ? { file: process.execPath, args: node } : inNamespaces(wrapper.tools, wrapper.owner, [process.execPath, ...node]);
   }
   return {
     file: launch.sandbox.path,
@@ -140,9 +138,13 @@ export async function runStage(request: StageRequest): Promise<StageOutcome> {
   return startStage({ ...request, sandbox });
 }
 
-/** Whether setpriv, not spawn, drops the stage to its uid (stage-namespaces.ts). */
-function droppedByWrapper(launch: StageLaunch): boolean {
-  return launch.sandbox.kind === 'none' && launch.sandbox.namespaces !== undefined && launch.owner !== undefined;
+/**
+ * The namespace tools and the uid they drop to, when the stage runs without bwrap in namespaces of
+ * its own: then unshare and setpriv drop to the stage uid themselves, after making them, not spawn.
+ */
+function namespaceWrapper(launch: StageLaunch): { readonly tools: StageNamespaces; readonly owner: StageOwner } | undefined {
+  if (launch.sandbox.kind !== 'none' || launch.sandbox.namespaces === undefined || launch.owner === undefined) return undefined;
+  return { tools: launch.sandbox.namespaces, owner: launch.owner };
 }
 
 function startStage(launch: StageLaunch): Promise<StageOutcome> {
@@ -162,7 +164,7 @@ function startStage(launch: StageLaunch): Promise<StageOutcome> {
       // glibc gives each thread that allocates (the digest lanes, the thread pool) its own malloc
       // arena; two arenas keep the stage's peak RSS about 5 MiB lower at no measured cost in speed
       env: { ...testHookEnv(process.env), ...profileEnv(process.env), MALLOC_ARENA_MAX: '2' },
-      ...(launch.owner === undefined || droppedByWrapper(launch) ? {} : { uid: launch.owner.uid, gid: launch.owner.gid }),
+      ...(launch.owner === undefined || namespaceWrapper(launch) !== undefined ? {} : { uid: launch.owner.uid, gid: launch.owner.gid }),
     });
     // listeners go on before anything awaits: a child that dies at once must still be seen
     return superviseStage(child, launch, file);
