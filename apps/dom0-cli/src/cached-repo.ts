@@ -10,6 +10,14 @@ import { join } from 'node:path';
 const CACHED_REPO_ID = 'dom0-updates-cached';
 
 /**
+ * dnf splits baseurl and gpgkey at spaces and commas and expands `$name` in them, so each path
+ * segment is percent-encoded: `/var/lib/my updates` stays one URL, which curl decodes again.
+ */
+export function fileUrl(path: string): string {
+  return `file://${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/**
  * `repoDir` defaults to the `repo` link; a run pins the generation it resolved instead. `excluded`
  * are the exact builds dom0 withholds (withheld.ts): as the repository's own
  * `excludepkgs` they hide only its copies (never an installed package) and, unlike one --exclude
@@ -19,14 +27,14 @@ export function cachedRepoDefinition(updatesDir: string, keyring: readonly strin
   return [
     `[${CACHED_REPO_ID}]`,
     'name=dom0 updates, verified by dom0-receiver',
-    `baseurl=file://${repoDir}`,
+    `baseurl=${fileUrl(repoDir)}`,
     'enabled=1',
     'gpgcheck=1',
     // localpkg_gpgcheck is a [main] option, not a repository one: dom0-dnf.ts sets it on the command line.
     'repo_gpgcheck=0',
     'metadata_expire=0',
     'skip_if_unavailable=False',
-    `gpgkey=${keyring.map((k) => `file://${k}`).join(' ')}`,
+    `gpgkey=${keyring.map(fileUrl).join(' ')}`,
     // plain names and exact builds only (no commas or spaces, which would split an entry)
     ...(excluded.length === 0 ? [] : [`excludepkgs=${excluded.join(',')}`]),
     '',

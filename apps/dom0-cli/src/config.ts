@@ -200,7 +200,7 @@ export function resolveConfig(layers: readonly SettingsLayer[]): Config {
     dnfConf: read('DNF_CONF', absolutePath, DEFAULT_CONFIG.dnfConf),
     keysDir: read('KEYS_DIR', absolutePath, DEFAULT_CONFIG.keysDir),
     agentCommand: read('AGENT_COMMAND', parseArgv, DEFAULT_CONFIG.agentCommand),
-    agentWorkdir: read('AGENT_WORKDIR', (v, w) => (v === '' ? undefined : absolutePath(v, w)), undefined),
+    agentWorkdir: read('AGENT_WORKDIR', (v, w) => (v === '' ? undefined : agentWorkdirPath(v, w)), undefined),
     receiverCommand: read('RECEIVER_COMMAND', parseArgv, DEFAULT_CONFIG.receiverCommand),
     maxFiles: read('MAX_FILES', positiveInteger, DEFAULT_CONFIG.maxFiles),
     maxBytes: read('MAX_BYTES', (v, w) => (v === '' ? undefined : positiveInteger(v, w)), DEFAULT_CONFIG.maxBytes),
@@ -236,6 +236,15 @@ function absolutePath(value: string, where: string): string {
     throw new ConfigError('CONFIG_BAD_PATH', `${where}: "${printable(value)}" is not an absolute path`);
   }
   return normalize(value);
+}
+
+/** The agent gives its dnf a reposdir inside the workdir, and dnf splits that setting at whitespace and commas. */
+function agentWorkdirPath(value: string, where: string): string {
+  const path = absolutePath(value, where);
+  if (/[\s,]/.test(path)) {
+    throw new ConfigError('CONFIG_BAD_PATH', `${where}: "${printable(path)}" holds a space or comma, where the agent's dnf would split its repository directory`);
+  }
+  return path;
 }
 
 function positiveInteger(value: string, where: string): number {

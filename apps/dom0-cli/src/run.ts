@@ -17,6 +17,7 @@ import { reportInstallOutcome } from './install-outcome.ts';
 import { checkKeyring } from './keyring-check.ts';
 import { checkRpmCanImport } from './keyring-rpm-import.ts';
 import { checkUpdatesDir } from './updates-dir-check.ts';
+import { checkTempDir } from './temp-dir-check.ts';
 import { snapshotPublishedRepo } from './repo-snapshot.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
@@ -72,7 +73,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     if (!options.checkOnly) {
       pinnedKeyIds = await checkKeyring(config.keyring);
       // only an install needs dom0's rpm to take the keys
-      if (!options.downloadOnly) await checkRpmCanImport(config.keyring, config.dom0Root, config.rpmdbPath);
+      if (!options.downloadOnly) {
+        checkTempDir();
+        await checkRpmCanImport(config.keyring, config.dom0Root, config.rpmdbPath);
+      }
       checkUpdatesDir(config.updatesDir, config.transport === 'local');
     }
     reporter.stage('lock', 'Taking the dom0-update lock...');

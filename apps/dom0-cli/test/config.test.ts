@@ -67,6 +67,10 @@ describe('config', () => {
       codeOf(() => resolveConfig([{ origin: 'file', settings: { [key]: [value] } }]));
     expect(bad('TRANSPORT', 'ssh')).toBe('CONFIG_BAD_TRANSPORT');
     expect(bad('UPDATES_DIR', 'relative/dir')).toBe('CONFIG_BAD_PATH');
+    // the agent's dnf would split the reposdir inside it
+    expect(bad('AGENT_WORKDIR', '/var/lib/agent work')).toBe('CONFIG_BAD_PATH');
+    expect(bad('AGENT_WORKDIR', '/var/lib/a,b')).toBe('CONFIG_BAD_PATH');
+    expect(resolveConfig([{ origin: 'file', settings: { AGENT_WORKDIR: ['/var/lib/$x'] } }]).agentWorkdir).toBe('/var/lib/$x');
     expect(bad('MAX_FILES', '-1')).toBe('CONFIG_BAD_NUMBER');
     expect(bad('MAX_BYTES', '1e9')).toBe('CONFIG_BAD_NUMBER');
     // more than the receiver takes (ten years)

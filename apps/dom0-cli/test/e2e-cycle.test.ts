@@ -72,6 +72,22 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(await installedPackages(s.dom0)).toEqual(V2);
   });
 
+  it('upgrades with an updates dir and key files whose paths hold a space, a comma and a `$`, which dnf would split or expand', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const odd = join(s.dir, 'my updates,1 $basearch');
+    mkdirSync(odd);
+    const keys = s.fixtures.trustedKeyPaths.map((key, i) => {
+      const copy = join(odd, `key ${i},pinned.asc`);
+      copyFileSync(key, copy);
+      return `--keyring=${copy}`;
+    });
+    const r = await s.run(['-y', `--updates-dir=${join(odd, 'updates')}`, ...keys]);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+    expect(readdirSync(join(odd, 'updates', 'repo'))).toContain('repodata');
+  });
+
   it('installs a named package and reports it in --json-progress lines', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['-y', '--json-progress', 'dom0-extra']);

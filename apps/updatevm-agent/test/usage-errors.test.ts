@@ -10,6 +10,8 @@ describe('a command-line error', () => {
     [[], 'NO_COMMAND', 'no command given: use run, download or sync-state'],
     [['sync-state', '--bogus'], 'UNKNOWN_OPTION', 'sync-state: unknown option "--bogus" (sync-state accepts --workdir, --json-progress)'],
     [['run', '--workdir='], 'BAD_WORKDIR', '--workdir must be a directory path'],
+    [['sync-state', '--workdir=/tmp/agent work'], 'BAD_WORKDIR', '--workdir may not hold a space or comma: dnf would split the repository directory inside it'],
+    [['download', '--workdir=/tmp/a,b'], 'BAD_WORKDIR', '--workdir may not hold a space or comma: dnf would split the repository directory inside it'],
     [['download', '--workdir', 'a', '--workdir', 'b'], 'REPEATED_OPTION', 'option --workdir was given more than once'],
   ])('%j ends stderr with "updatevm-agent: error: <message> [%s]" and exits 2', async (argv, code, message) => {
     const run = await agent(argv);

@@ -162,6 +162,8 @@ function transportOf(scanned: Scanned): TransportSpec {
 function commonOf(scanned: Scanned): CommonOptions {
   const workdir = single(scanned, '--workdir') ?? DEFAULT_WORKDIR;
   if (workdir === '' || workdir.includes('\0')) throw new UsageError('BAD_WORKDIR', '--workdir must be a directory path');
+  // dnf gets a reposdir inside the workdir and splits that setting at whitespace and commas
+  if (/[\s,]/.test(workdir)) throw new UsageError('BAD_WORKDIR', '--workdir may not hold a space or comma: dnf would split the repository directory inside it');
   return { workdir, jsonProgress: scanned.values.has('--json-progress') };
 }
 
