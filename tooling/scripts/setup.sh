@@ -3,6 +3,23 @@
 # run: Debian's rpm tools, the pinned pnpm, the locked dependencies, the bundles. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# turbo and pnpm exit 0 when Ctrl-C stops them; the trap runs once they return, so an interrupted
+# setup stops here instead of going on to a demo or tests without their bundles.
+trap 'echo "setup: interrupted" >&2; exit 130' INT
+trap 'echo "setup: terminated" >&2; exit 143' TERM
+
+# The demo and the tests make their scratch machines under TMPDIR and give dnf paths inside it.
+if [ -n "${TMPDIR:-}" ]; then
+  if [ ! -d "$TMPDIR" ] || [ ! -w "$TMPDIR" ]; then
+    echo "setup: TMPDIR=$TMPDIR is not a writable directory; create it or unset TMPDIR" >&2
+    exit 1
+  fi
+  case "$TMPDIR" in
+    *[[:space:],]*)
+      echo "setup: TMPDIR=$TMPDIR holds a space or comma, where dnf splits its repository settings; set TMPDIR to a path without them" >&2
+      exit 1 ;;
+  esac
+fi
 
 need=()
 for tool in rpm rpmbuild rpmsign rpmkeys dnf createrepo_c gpg bwrap ip unshare setpriv; do
@@ -22,7 +39,10 @@ fi
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
 if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   echo "setup: installing pnpm $PNPM_VERSION"
-  npm install -g --silent "pnpm@$PNPM_VERSION" >/dev/null
+  if ! npm install -g --loglevel=error "pnpm@$PNPM_VERSION" >/dev/null; then
+    echo "setup: npm could not install pnpm $PNPM_VERSION globally (its error is above); run setup as root, or install pnpm $PNPM_VERSION yourself and put it first on PATH" >&2
+    exit 1
+  fi
 fi
 
 pnpm install --frozen-lockfile --reporter=silent

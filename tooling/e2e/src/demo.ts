@@ -67,9 +67,17 @@ function keptNote(): string {
   ].join('\n');
 }
 
+// A reader that went away (`./run.sh demo | head`) ends the output, not the run: the cycle goes on
+// and cleans up after itself, as an interrupted one does.
+let readerGone = false;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  readerGone = true;
+});
+
 const say = (text: string): void => {
   // Once interrupted, the rest of the run is being torn down: its output would only mislead.
-  if (interrupt.signal === undefined) process.stdout.write(`${text}\n`);
+  if (interrupt.signal === undefined && !readerGone) process.stdout.write(`${text}\n`);
 };
 const step = (text: string): void => {
   say(`\n==> ${text}`);

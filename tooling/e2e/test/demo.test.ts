@@ -1,6 +1,8 @@
 // The README's first command, as a user runs it: the demo bundle, end to end.
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../src/paths.ts';
 
@@ -22,6 +24,25 @@ describe('the demo', () => {
     expect(r.all).toMatch(/rejected dom0-hello-2\.0-1\.noarch\.rpm: RPM_PAYLOAD_MISMATCH/);
     expect(r.all).toMatch(/nothing was installed: dom0 is unchanged/);
   }, 300_000);
+
+  it('is refused by setup, before anything is installed, under a TMPDIR that is missing or holds a space or comma', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'demo-tmpdir-'));
+    try {
+      for (const name of ['with space', 'a,b']) mkdirSync(join(base, name));
+      const splits = 'holds a space or comma, where dnf splits its repository settings; set TMPDIR to a path without them';
+      for (const [dir, reason] of [
+        [join(base, 'missing'), 'is not a writable directory; create it or unset TMPDIR'],
+        [join(base, 'with space'), splits],
+        [join(base, 'a,b'), splits],
+      ] as const) {
+        const r = await execa('bash', [join(REPO_ROOT, 'run.sh'), 'demo'], { reject: false, all: true, env: { TMPDIR: dir } });
+        expect(r.exitCode).toBe(1);
+        expect(r.all).toBe(`setup: TMPDIR=${dir} ${reason}`);
+      }
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
 
   it('refuses an unknown argument with a usage message', async () => {
     const r = await execa(process.execPath, [DEMO, '--bogus'], { reject: false, all: true });

@@ -113,6 +113,32 @@ describe.runIf(root)('interrupting the demo (root)', () => {
   }, 120_000);
 });
 
+describe.runIf(root)('the demo whose reader goes away (root)', () => {
+  it('runs to the end and leaves nothing behind, as `./run.sh demo | head -5` does', async () => {
+    const child = spawn(process.execPath, [DEMO], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = child.pid ?? -1;
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    // the reader leaves once dom0-update's lines flow, when the mirror and both namespaces exist
+    let output = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        if (/^ {3}\| /m.test(output)) resolve();
+      });
+    });
+    const own = (await namespaces()).filter((n) => n.includes(`-${String(pid)}-`));
+    const processes = [...(await descendantsOf(pid))];
+    child.stdout.destroy();
+    const [code] = await exited;
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code, stderr).toBe(0);
+    await expectNothingLeft({ code, output, dir: '', namespaces: own, processes });
+    expect(existsSync(join(tmpdir(), `dom0-updates-demo-${String(pid)}`))).toBe(false);
+  }, 240_000);
+});
+
 describe.runIf(root)('namespaces left by earlier runs (root)', () => {
   it('removes those whose maker is provably gone, with what runs in them, and leaves live and unprovable ones', async () => {
     // A maker that is gone: a process that ran and ended (its pid and start time are on record).
