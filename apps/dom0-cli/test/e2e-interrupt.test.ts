@@ -52,13 +52,19 @@ function stuckInDownload(s: Scenario): { env: Record<string, string>; pids: { ag
   return {
     pids,
     env: {
-      DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', `echo $$ > ${pids.agent}; exec node ${hostile} "$@"`, 'agent']),
+      // paths as arguments, never inside the script: a checkout's path may hold a space
+      DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'echo $$ > "$1"; hostile=$2; shift 2; exec node "$hostile" "$@"', 'agent', pids.agent, hostile]),
       DOM0_UPDATES_RECEIVER_COMMAND: JSON.stringify([
         'sh',
         '-c',
         // the child is node, not sleep: a shell's background job ignores SIGINT, so a sleep would
-        // outlive the signal until the 60 s grace; node takes the signal's default action
-        `node -e 'setTimeout(() => {}, 120000)' & echo $! > ${pids.receiverChild}; echo $$ > ${pids.receiver}.tmp; mv ${pids.receiver}.tmp ${pids.receiver}; cat >/dev/null; wait`,
+        // outlive the signal until the 60 s grace; node restores the default action as it starts,
+        // so the child records its pid only then (a signal before that would be ignored too)
+        `node -e 'require("fs").writeFileSync(process.argv[1], String(process.pid)); setTimeout(() => {}, 120000)' "$1" & ` +
+          'while [ ! -s "$1" ]; do sleep 0.05; done; echo $$ > "$2.tmp"; mv "$2.tmp" "$2"; cat >/dev/null; wait',
+        'receiver',
+        pids.receiverChild,
+        pids.receiver,
       ]),
       HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'),
       HOSTILE_HANG: '1',
