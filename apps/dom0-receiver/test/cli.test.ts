@@ -3,6 +3,7 @@ import { signedVariant } from '@dom0-updates/fixtures';
 import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, replyError, runReceiver } from './helpers.ts';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 
@@ -183,6 +184,16 @@ describe('command line', () => {
       expect(run.code).toBe(1);
       expect(replyError(run).code).toBe('CONFIG_INVALID');
       expect(run.stderr).toContain(`rejected the batch: CONFIG_INVALID: ${reason}`);
+    }
+  });
+
+  it('names a stdin that is a directory as its own failure to read (TAR_SOURCE_ERROR), never as a stream that ended early', async () => {
+    const dir = await makeUpdatesDir();
+    for (const sandbox of ['none', 'auto']) {
+      const run = await runReceiver(['receive', '--updates-dir', dir, '--sandbox', sandbox, ...(await keyringArgs())], { prefix: ['bash', '-c', 'exec "$@" 0<"$0"', tmpdir()] });
+      expect(run.code).toBe(1);
+      expect(replyError(run)).toEqual({ code: 'TAR_SOURCE_ERROR', message: "dom0 could not take the batch; the reason is in dom0's log" });
+      expect(run.stderr).toContain('TAR_SOURCE_ERROR: reading the stream failed: stdin is a directory (EISDIR)');
     }
   });
 

@@ -42,9 +42,9 @@ describe('bounds arithmetic and per-type counts', () => {
     expect([...parse(buildHeader('main', base)).entries.keys()]).toEqual([1000, 1001, 1002, 1003]);
   });
 
-  it('rejects entry offsets near 2^32 and counts whose byte size would wrap 32 bits', () => {
+  it('rejects entry offsets near 2^32 as outside the store and counts whose byte size would wrap 32 bits', () => {
     const h = buildHeader('main', base);
-    for (const offset of [0xfffffff0, 0xffffffff, 0x80000000]) expect(codeOfSync(() => parse(patchIndex(h, 2, 2, offset)))).toBe('RPM_HEADER_NOT_CANONICAL');
+    for (const offset of [0xfffffff0, 0xffffffff, 0x80000000]) expect(codeOfSync(() => parse(patchIndex(h, 2, 2, offset)))).toBe('RPM_HEADER_BOUNDS');
     expect(codeOfSync(() => parse(patchIndex(h, 2, 3, 0x80000001)))).toBe('RPM_HEADER_BOUNDS'); // INT16: 2*count wraps to 2
     expect(codeOfSync(() => parse(patchIndex(h, 3, 3, 0x20000001)))).toBe('RPM_HEADER_BOUNDS'); // INT64: 8*count wraps to 8
     expect(codeOfSync(() => parse(patchIndex(h, 3, 3, 2)))).toBe('RPM_HEADER_BOUNDS');

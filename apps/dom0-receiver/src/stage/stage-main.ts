@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { ProtocolError, StreamError } from '@dom0-updates/protocol';
 import { loadKeyring, RpmVerifyError } from '@dom0-updates/rpm-verify';
 import { PhaseProfile, timed } from '../output/profile.ts';
@@ -33,6 +34,8 @@ async function runStage(rawConfig: unknown, send: Send): Promise<number> {
   try {
     const config = parseStageConfig(rawConfig);
     const keyring = await timed(profile, 'keyring', () => loadKeyring(config.armoredKeys));
+    // Node reads a directory on fd 0 as an empty stream, which would blame the sender (TAR_MISSING_END)
+    if (fstatSync(0).isDirectory()) throw new StreamError('TAR_SOURCE_ERROR', 'reading the stream failed: stdin is a directory (EISDIR)');
     // fd 0 is the receiver's stdin, passed through; process.stdin copes with a non-blocking pipe
     const members = await receiveMembers(
       process.stdin,

@@ -178,6 +178,11 @@ export function parseHeader(bytes: Uint8Array, intro: HeaderIntro, kind: HeaderK
     if (raw.type !== HeaderType.BIN && raw.count >= MAX_ARRAY_COUNT) {
       throw new RpmVerifyError('RPM_HEADER_BOUNDS', `${w}: tag ${raw.tag} has ${raw.count} values; rpm reads at most ${MAX_ARRAY_COUNT - 1}`, member);
     }
+    // outside the store is a bounds fault whatever else is wrong with it (rpm reads the offset as
+    // signed, so one of 2^31 or more is negative to it)
+    if (raw.offset > trailerOffset) {
+      throw new RpmVerifyError('RPM_HEADER_BOUNDS', `${w}: tag ${raw.tag} data at offset ${raw.offset} is outside the ${trailerOffset} bytes of the store`, member);
+    }
     const align = alignmentOf(raw.type);
     const expected = Math.ceil(cursor / align) * align;
     if (raw.offset !== expected) {
@@ -186,9 +191,6 @@ export function parseHeader(bytes: Uint8Array, intro: HeaderIntro, kind: HeaderK
         `${w}: tag ${raw.tag} data at offset ${raw.offset}, expected ${expected} (misaligned, overlapping or with a gap)`,
         member,
       );
-    }
-    if (expected > trailerOffset) {
-      throw new RpmVerifyError('RPM_HEADER_BOUNDS', `${w}: tag ${raw.tag} data starts past the end of the store`, member);
     }
     for (let p = cursor; p < expected; p++) {
       if (store[p] !== 0) throw new RpmVerifyError('RPM_HEADER_NOT_CANONICAL', `${w}: non-zero alignment padding before tag ${raw.tag}`, member);
