@@ -64,10 +64,12 @@ function runAll(problems, failures) {
   if (packages.length === 0) throw new StepError('no package has a test script');
   for (const p of packages) rmSync(join(p, 'test-results.json'), { force: true });
 
+  // colours only for a terminal: a log file (`./run.sh test > log`) gets plain text
+  const plain = !process.stdout.isTTY;
   const run = spawnSync(
     'pnpm',
-    ['exec', 'turbo', 'run', 'test', '--continue', '--concurrency=2', '--output-logs=full', ...process.argv.slice(2)],
-    { cwd: root, stdio: 'inherit' },
+    ['exec', 'turbo', 'run', 'test', '--continue', '--concurrency=2', '--output-logs=full', ...(plain ? ['--no-color'] : []), ...process.argv.slice(2)],
+    { cwd: root, stdio: 'inherit', env: plain ? { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } : process.env },
   );
   if (run.error) problems.push(`cannot run turbo: ${run.error.message}`);
 
