@@ -15,7 +15,9 @@ export async function findUpdateVm(config: Config): Promise<string> {
       result.code === 'ENOENT'
         ? 'qubes-prefs is not installed: not a Qubes dom0?'
         : (result.stderr.trim().split('\n')[0] ?? '') || ((result.shortMessage ?? '').split('\n')[0] ?? '') || 'failed';
-    throw new StateError('UPDATEVM_UNKNOWN', `no UPDATEVM configured and "qubes-prefs updatevm" failed (${why}); set UPDATEVM in the config`);
+    // off Qubes, UPDATEVM alone would only lead to TRANSPORT_SPAWN (no qvm-run): name the way that works
+    const advice = result.code === 'ENOENT' ? '; outside Qubes, set TRANSPORT=local and AGENT_COMMAND instead' : '';
+    throw new StateError('UPDATEVM_UNKNOWN', `no UPDATEVM configured and "qubes-prefs updatevm" failed (${why}); set UPDATEVM in the config${advice}`);
   }
   const name = result.stdout.trim();
   if (name === '') {

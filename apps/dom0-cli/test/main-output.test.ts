@@ -88,7 +88,7 @@ describe('main in text mode', () => {
     expect(r.code).toBe(1);
     const text = r.err.join('\n');
     expect(text).toContain('"qubes-prefs updatevm" failed (qubes-prefs is not installed: not a Qubes dom0?)');
-    expect(text).toContain('[UPDATEVM_UNKNOWN]');
+    expect(text).toContain('outside Qubes, set TRANSPORT=local and AGENT_COMMAND instead [UPDATEVM_UNKNOWN]');
     expect(text).not.toContain('\\x0a');
   });
 

@@ -113,6 +113,11 @@ describe('command line', () => {
     expect(run.stdout).toMatch(/^dom0-receiver \d+\.\d+\.\d+\n$/);
   });
 
+  it('runs as the package\'s bin `dom0-receiver`, as the README says (npx inside the package)', () => {
+    const out = execFileSync('npx', ['--no-install', 'dom0-receiver', '--version'], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
+    expect(out).toMatch(/^dom0-receiver \d+\.\d+\.\d+\n$/);
+  });
+
   it('fails verify when its verdicts cannot be written (a full disk), and says so', async () => {
     const f = await getFixtures();
     const out = openSync('/dev/full', 'w');
