@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The two quick-start commands: `./run.sh demo` runs a full update cycle locally,
 # `./run.sh test` runs every test. Both first install what they need (idempotent).
+# `sh run.sh ...` too: the rest is bash
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
-cd "$(dirname "$0")"
+# through a symlink too: the checkout is where the file really is
+cd "$(dirname "$(readlink -f "$0")")"
 USAGE="usage: ./run.sh demo [--tamper] [--keep] | ./run.sh test"
 case "${1:-}" in
   -h|--help) echo "$USAGE"; exit 0 ;;
