@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { ConfigError, printable, UsageError } from './errors.ts';
+import { DNF_LIST_SEPARATOR } from './temp-dir-check.ts';
 
 const DEFAULT_CONFIG_FILE = '/etc/dom0-updates/config';
 const CONFIG_ENV = 'DOM0_UPDATES_CONFIG';
@@ -241,7 +242,7 @@ function absolutePath(value: string, where: string): string {
 /** The agent gives its dnf a reposdir inside the workdir, and dnf splits that setting at whitespace and commas. */
 function agentWorkdirPath(value: string, where: string): string {
   const path = absolutePath(value, where);
-  if (/[\s,]/.test(path)) {
+  if (DNF_LIST_SEPARATOR.test(path)) {
     throw new ConfigError('CONFIG_BAD_PATH', `${where}: "${printable(path)}" holds a space or comma, where the agent's dnf would split its repository directory`);
   }
   return path;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { ConfigError } from './errors.ts';
 
 /** What dnf splits a list setting such as reposdir at (libdnf's string lists). */
-const DNF_LIST_SEPARATOR = /[\s,]/;
+export const DNF_LIST_SEPARATOR = /[\s,]/;
 
 const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? String(error);
 
