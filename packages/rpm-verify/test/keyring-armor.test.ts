@@ -1,0 +1,25 @@
+import * as openpgp from 'openpgp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadKeyring } from '../src/pgp/keyring.ts';
+import { codeOf } from './support/verify-bytes.ts';
+
+let pub: string;
+let priv: string;
+beforeAll(async () => {
+  const k = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'T', email: 't@example.invalid' }], format: 'armored' });
+  pub = k.publicKey;
+  priv = k.privateKey;
+});
+
+describe('proof tests (mutation survivors), key files', () => {
+  it('refuses a private key even inside a block labelled PUBLIC KEY', async () => {
+    const disguised = priv.replace('BEGIN PGP PRIVATE KEY BLOCK', 'BEGIN PGP PUBLIC KEY BLOCK').replace('END PGP PRIVATE KEY BLOCK', 'END PGP PUBLIC KEY BLOCK');
+    expect(await codeOf(loadKeyring([disguised]))).toBe('KEYRING_NOT_PUBLIC');
+  });
+
+  it('refuses text before the first or after the last armored block', async () => {
+    expect(await codeOf(loadKeyring([pub]))).toBe('ACCEPTED');
+    expect(await codeOf(loadKeyring([`junk\n${pub}`]))).toBe('KEYRING_PARSE');
+    expect(await codeOf(loadKeyring([`${pub}\njunk\n`]))).toBe('KEYRING_PARSE');
+  });
+});
