@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseHeader, parseHeaderIntro } from '../src/header/structure.ts';
+import { judgeKeyAlgorithm } from '../src/pgp/policy.ts';
 import { buildHeader, str } from './support/header-builder.ts';
 import { codeOfSync } from './support/verify-bytes.ts';
 
-describe('proof tests (mutation survivors)', () => {
-  // S02: il = 0 must be refused by the intro check itself; the existing test patches il on a
+describe('a header at the edges of its bounds', () => {
+  // il = 0 must be refused by the intro check itself; the existing test patches il on a
   // 5-entry header, so it fails on the length mismatch in parseHeader, never on `indexCount < 1`.
   it('refuses a header with index count 0 (a self-consistent 32-byte one)', () => {
     const b = Buffer.alloc(32);
@@ -19,7 +20,7 @@ describe('proof tests (mutation survivors)', () => {
     expect(codeOfSync(() => parseHeader(b, parseHeaderIntro(b.subarray(0, 16), 'main', 1 << 20, 'x.rpm'), 'main', 'x.rpm'))).toBe('RPM_HEADER_BOUNDS');
   });
 
-  // S03: a header exactly one byte over the budget
+  // a header exactly one byte over the budget
   it('refuses a header one byte over the budget and takes one exactly at it', () => {
     const h = buildHeader('main', [{ tag: 1000, type: 6, count: 1, data: str('hello') }]);
     expect(codeOfSync(() => parseHeaderIntro(h.subarray(0, 16), 'main', h.length, 'x.rpm'))).toBe('ACCEPTED');
@@ -27,9 +28,7 @@ describe('proof tests (mutation survivors)', () => {
   });
 });
 
-import { judgeKeyAlgorithm } from '../src/pgp/policy.ts';
-
-describe('proof tests (mutation survivors), key policy', () => {
+describe('the key policy at its RSA bound', () => {
   it('refuses an RSA key of 2047 bits and takes one of 2048', () => {
     expect(judgeKeyAlgorithm({ algorithm: 'rsaSign', bits: 2047 } as never).ok).toBe(false);
     expect(judgeKeyAlgorithm({ algorithm: 'rsaEncryptSign', bits: 2048 } as never).ok).toBe(true);

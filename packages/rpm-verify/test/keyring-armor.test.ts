@@ -11,7 +11,7 @@ beforeAll(async () => {
   priv = k.privateKey;
 });
 
-describe('proof tests (mutation survivors), key files', () => {
+describe('a key file', () => {
   it('refuses a private key even inside a block labelled PUBLIC KEY', async () => {
     const disguised = priv.replace('BEGIN PGP PRIVATE KEY BLOCK', 'BEGIN PGP PUBLIC KEY BLOCK').replace('END PGP PRIVATE KEY BLOCK', 'END PGP PUBLIC KEY BLOCK');
     expect(await codeOf(loadKeyring([disguised]))).toBe('KEYRING_NOT_PUBLIC');
