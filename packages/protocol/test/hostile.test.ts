@@ -206,7 +206,10 @@ describe('numeric fields', () => {
   });
 
   it('rejects a mode with file-type bits', async () => {
-    await expectCode(buildTar([{ name: 'x.rpm', fields: { mode: '0100644' } }]), 'TAR_BAD_NUMBER');
+    // regular file, directory, FIFO, character device: all above the 12 permission bits
+    for (const mode of ['0100644', '0040755\0', '0010644\0', '0020644\0']) {
+      await expectCode(buildTar([{ name: 'x.rpm', fields: { mode } }]), 'TAR_BAD_NUMBER');
+    }
   });
 
   it('accepts sizes written with a space terminator or without a terminator', async () => {
@@ -425,6 +428,12 @@ describe('limits', () => {
 
   it('rejects invalid limits from the caller', async () => {
     await expect(decodeAll(buildTar([GOOD]), { ...LIMITS, maxMembers: Number.NaN })).rejects.toThrow(RangeError);
+  });
+
+  it('rejects a negative limit from the caller', async () => {
+    for (const limit of ['maxMembers', 'maxMemberBytes', 'maxTotalBytes', 'idleTimeoutMs', 'overallTimeoutMs'] as const) {
+      await expect(decodeAll(buildTar([GOOD]), { ...LIMITS, [limit]: -1 }), limit).rejects.toThrow(RangeError);
+    }
   });
 });
 

@@ -80,6 +80,18 @@ describe('reply', () => {
     ).toThrow(/reply\.error/);
   });
 
+  it('takes an error message of 4096 characters and rejects 4097, and a member name of 301', () => {
+    const rejected = (error: object) => text(`${JSON.stringify({ protocol: PROTOCOL_VERSION, status: 'rejected', packages: [], error })}\n`);
+    expect(parseReply(rejected({ code: 'X', member: 'a'.repeat(300), message: 'a'.repeat(4096) })).status).toBe('rejected');
+    expect(issuesOf(() => parseReply(rejected({ code: 'X', message: 'a'.repeat(4097) })))).toEqual([expect.stringContaining('reply.error.message')]);
+    expect(issuesOf(() => parseReply(rejected({ code: 'X', member: 'a'.repeat(301), message: 'm' })))).toEqual([expect.stringContaining('reply.error.member')]);
+  });
+
+  it('rejects a rejected reply that lists packages (a rejection accepts nothing)', () => {
+    const line = text(`${JSON.stringify({ ...accepted, status: 'rejected', error: { code: 'TAR_BAD_NAME', message: 'm' } })}\n`);
+    expect(issuesOf(() => parseReply(line))).toEqual([expect.stringContaining('reply.packages')]);
+  });
+
   it('rejects raw control characters in text fields of a parsed reply', () => {
     const line = text(
       `${JSON.stringify({ protocol: PROTOCOL_VERSION, status: 'rejected', packages: [], error: { code: 'X', message: 'a\u001bb' } })}\n`,

@@ -107,6 +107,12 @@ describe('state-sync stream', () => {
     }
   });
 
+  it('takes a key file name of 64 characters after RPM-GPG-KEY- and rejects one of 65', async () => {
+    const named = (length: number) => buildTar([requestMember(), { name: `rpm-gpg/RPM-GPG-KEY-${'a'.repeat(length)}`, body: text('KEY\n') }]);
+    expect(await decodeState(named(64))).toHaveLength(2);
+    await expect(decodeState(named(65))).rejects.toMatchObject({ code: 'TAR_BAD_NAME' });
+  });
+
   it('rejects hostile state paths: dot entries, hidden files, links, and non-ASCII', async () => {
     const cases: [RawMember, string][] = [
       [{ name: 'rpmdb/..', body: text('x') }, 'TAR_BAD_NAME'],
@@ -175,6 +181,13 @@ describe('request.json', () => {
   it('rejects package names that could be read as options', () => {
     expect(() => validateRequest({ ...request, packages: ['--installroot=/'] })).toThrow(/request\.packages\[0\]/);
     expect(() => validateRequest({ ...request, packages: ['a b'] })).toThrow(RequestError);
+  });
+
+  it('rejects a --setopt value that carries a newline or another control character', () => {
+    for (const option of ['--setopt=timeout=5\nexclude=*', '--setopt=timeout=5\rexclude=*', '--setopt=timeout=5\t']) {
+      expect(() => validateRequest({ ...request, dnfOptions: [option] }), JSON.stringify(option)).toThrow(/request\.dnfOptions\[0\]/);
+    }
+    expect(validateRequest({ ...request, dnfOptions: ['--setopt=timeout=5'] }).dnfOptions).toEqual(['--setopt=timeout=5']);
   });
 
   it('rejects request.json that is not one JSON line', () => {
