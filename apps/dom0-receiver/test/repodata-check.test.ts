@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublishError } from '../src/errors.ts';
 import { runCreaterepo } from '../src/publish/createrepo.ts';
@@ -49,6 +50,16 @@ async function primaryOf(repodata: string): Promise<string> {
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
+/** Writes the primary record's (compressed) size and SHA-256 for `bytes` into repomd.xml, leaving its open-size and open-checksum. */
+async function relist(repomd: string, bytes: Uint8Array): Promise<void> {
+  const text = await readFile(repomd, 'utf8');
+  const record = /<data type="primary">[\s\S]*?<\/data>/.exec(text)?.[0] ?? '';
+  const fixed = record
+    .replace(/<checksum type="sha256">[0-9a-f]{64}<\/checksum>/, `<checksum type="sha256">${sha256(bytes)}</checksum>`)
+    .replace(/<size>\d+<\/size>/, `<size>${String(bytes.length)}</size>`);
+  await writeFile(repomd, text.replace(record, fixed));
+}
+
 describe('checkRepodata: what createrepo_c left must be whole before a switch', () => {
   it('passes real createrepo_c metadata', async () => {
     await expect(checkRepodata(good)).resolves.toBeUndefined();
@@ -84,18 +95,26 @@ describe('checkRepodata: what createrepo_c left must be whole before a switch', 
     expect(error.message).toContain('does not match its SHA-256 in repomd.xml');
   });
 
+  it('refuses a file that decompresses to other bytes of the size repomd.xml names, its own size and SHA-256 relisted', async () => {
+    const error = await damaged(async (repodata, repomd) => {
+      const name = await primaryOf(repodata);
+      const plain = gunzipSync(await readFile(join(repodata, name)));
+      const at = plain.indexOf('<name>') + '<name>'.length;
+      plain[at] = plain[at] === 0x41 ? 0x42 : 0x41; // one letter of a package name: same size, other bytes
+      const packed = gzipSync(plain);
+      await writeFile(join(repodata, name), packed);
+      await relist(repomd, packed);
+    });
+    expect(error.message).toMatch(/primary \(.*\) does not decompress to the size and SHA-256/);
+  });
+
   it('refuses a file cut short on write even when repomd.xml lists its cut size and SHA-256', async () => {
     const error = await damaged(async (repodata, repomd) => {
       const name = await primaryOf(repodata);
       const path = join(repodata, name);
       const cut = (await readFile(path)).subarray(0, 100);
       await writeFile(path, cut);
-      const text = await readFile(repomd, 'utf8');
-      const record = /<data type="primary">[\s\S]*?<\/data>/.exec(text)?.[0] ?? '';
-      const fixed = record
-        .replace(/<checksum type="sha256">[0-9a-f]{64}<\/checksum>/, `<checksum type="sha256">${sha256(cut)}</checksum>`)
-        .replace(/<size>\d+<\/size>/, `<size>${String(cut.length)}</size>`);
-      await writeFile(repomd, text.replace(record, fixed));
+      await relist(repomd, cut);
     });
     expect(error.message).toMatch(/primary \(.*\) does not decompress/);
   });
