@@ -37,6 +37,9 @@ describe('signed main-header content (re-signed by a pinned test key, so only th
       [1001, '2/0'],
       [1002, '1\n'],
       [1022, 'noarch/..'],
+      // a dot in ARCH would let the file name <n>-<v>-<r>.<arch>.rpm split two ways
+      [1022, 'noarch.x86_64'],
+      [1022, '.'],
     ];
     for (const [tag, value] of cases) {
       const b = forged({ main: withEntry(stringEntry(tag, value)) });
@@ -144,13 +147,20 @@ describe('signed main-header content (re-signed by a pinned test key, so only th
     expect((await verifyBytes(b, keyring)).nevra.name).toBe(long);
     expect(await outcome(forged({ main: withEntry(stringEntry(1000, 'other')) }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
     expect(await outcome(forged({ leadName: 'dom0-tool-2.0-2' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
+    // a prefix of the signed NEVR is not a match
+    expect(await outcome(forged({ leadName: 'dom0-tool-2.0-' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
+    expect(await outcome(forged({ leadName: 'd' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
   });
 
   it('allows only the cpio payload format and the compressors rpm 4.18 unpacks, or none (an uncompressed payload)', async () => {
-    expect(await outcome(forged({ main: withEntry(stringEntry(1125, 'zstd')) }), keyring)).toBe('ACCEPTED');
-    expect(await outcome(forged({ main: withEntry(stringEntry(1125, 'xz')) }), keyring)).toBe('ACCEPTED');
+    for (const compressor of ['gzip', 'bzip2', 'xz', 'lzma', 'zstd']) {
+      expect([compressor, await outcome(forged({ main: withEntry(stringEntry(1125, compressor)) }), keyring)]).toEqual([compressor, 'ACCEPTED']);
+    }
     expect(await outcome(forged({ main: withoutEntry(1125) }), keyring)).toBe('ACCEPTED');
-    for (const edit of [withEntry(stringEntry(1125, 'rot13')), withEntry(stringEntry(1125, '')), withEntry(stringEntry(1124, 'drpm')), withEntry(stringEntry(1124, 'ustar')), withoutEntry(1124)]) {
+    for (const compressor of ['rot13', '', 'lzip', 'lz4', 'zlib', 'ufdio', 'ZSTD', 'gzip ']) {
+      expect([compressor, await outcome(forged({ main: withEntry(stringEntry(1125, compressor)) }), keyring)]).toEqual([compressor, 'RPM_PAYLOAD_FORMAT']);
+    }
+    for (const edit of [withEntry(stringEntry(1124, 'drpm')), withEntry(stringEntry(1124, 'ustar')), withoutEntry(1124)]) {
       expect(await outcome(forged({ main: edit }), keyring)).toBe('RPM_PAYLOAD_FORMAT');
     }
     const asArray = { tag: 1125, type: 8, count: 1, data: str('gzip') };

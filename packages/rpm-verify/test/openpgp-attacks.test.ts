@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring, pinnedKeyIds, type Keyring } from '../src/pgp/keyring.ts';
+import { parseSignatureBlob } from '../src/pgp/signature-blob.ts';
 import { fixtures, type Loaded } from './support/fixtures.ts';
-import { edSigner, forgePackage, generateEdKey, KEY_DATE, rawSign, SIGN_DATE, sub, subkeySigner, type EdSigner, type TestKey } from './support/forge.ts';
+import { edSigner, encodeSubpackets, forgePackage, generateEdKey, KEY_DATE, rawSign, SIGN_DATE, sub, subkeySigner, type EdSigner, type TestKey } from './support/forge.ts';
 import { splitPackage, type PackageParts } from './support/package-bytes.ts';
 import { outcome, verifyBytes } from './support/verify-bytes.ts';
 
@@ -25,6 +26,10 @@ beforeAll(async () => {
 const headerBy = (signer: EdSigner, opts: Parameters<typeof rawSign>[2] = {}) => (h: Buffer) => rawSign([h], signer, opts);
 const legacyBy = (signer: EdSigner, opts: Parameters<typeof rawSign>[2] = {}) => (h: Buffer, p: Buffer) => rawSign([h, p], signer, opts);
 
+/** A signature packet's sign method, whose typings hide the (key, data, date, detached, config) form. */
+const signPacket = (p: openpgp.SignaturePacket) =>
+  p.sign.bind(p) as unknown as (key: unknown, data: unknown, date: Date, detached: boolean, config: unknown) => Promise<void>;
+
 /** Signs a binding or revocation for `subkey` with the primary, with the given key flags. */
 async function rebindSubkey(k: openpgp.PrivateKey, index: number, keyFlags: number): Promise<string> {
   const subkey = k.subkeys[index]!;
@@ -33,8 +38,7 @@ async function rebindSubkey(k: openpgp.PrivateKey, index: number, keyFlags: numb
   bind.publicKeyAlgorithm = k.keyPacket.algorithm;
   bind.hashAlgorithm = openpgp.enums.hash.sha256;
   bind.keyFlags = Uint8Array.from([keyFlags]);
-  const signBinding = bind.sign.bind(bind) as unknown as (key: unknown, data: unknown, date: Date, detached: boolean, config: unknown) => Promise<void>;
-  await signBinding(k.keyPacket, { key: k.keyPacket, bind: subkey.keyPacket }, KEY_DATE, false, openpgp.config);
+  await signPacket(bind)(k.keyPacket, { key: k.keyPacket, bind: subkey.keyPacket }, KEY_DATE, false, openpgp.config);
   subkey.bindingSignatures = [bind];
   return k.toPublic().armor();
 }
@@ -134,6 +138,59 @@ describe('header signatures made by hand with a pinned test key', () => {
     for (const opts of cases) {
       expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, opts) }), both)).toBe('RPM_SIG_BLOB_BAD');
     }
+  });
+
+  it('rejects bytes after the signature value inside the packet (room no signature covers)', async () => {
+    for (const trailing of [Buffer.from([0x42]), Buffer.alloc(64)]) {
+      expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { trailing }) }), keyring)).toBe('RPM_SIG_BLOB_BAD');
+      // OpenPGP.js refuses it too; the parser's own check is the first line
+      expect(() => parseSignatureBlob(rawSign([ed.mainHeader], key.primary, { trailing }), 267, 'x.rpm')).toThrow('trailing bytes inside the signature packet');
+    }
+  });
+
+  it('rejects an issuer fingerprint subpacket whose version is not 4', async () => {
+    for (const version of [0, 3, 5]) {
+      const fpr = { type: 33, body: Buffer.concat([Buffer.from([version]), key.primary.fingerprint]) };
+      const b = forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { hashed: [fpr, sub.created(SIGN_DATE)] }) });
+      expect([version, await outcome(b, keyring)]).toEqual([version, 'RPM_SIG_BLOB_BAD']);
+    }
+  });
+
+  it('rejects an unhashed issuer key ID subpacket whose length octet is not 9', async () => {
+    for (const length of [8, 10, 0x7f]) {
+      const unhashedArea = Buffer.concat([Buffer.from([length, 16]), key.primary.keyId]);
+      const b = forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { unhashedArea }) });
+      expect([length, await outcome(b, keyring)]).toEqual([length, 'RPM_SIG_BLOB_BAD']);
+      expect(() => parseSignatureBlob(rawSign([ed.mainHeader], key.primary, { unhashedArea }), 267, 'x.rpm')).toThrow('unhashed subpackets other than a single issuer key ID');
+    }
+  });
+
+  it('rejects a creation time or expiry subpacket that is not exactly 4 bytes', async () => {
+    const fpr = sub.issuerFingerprint(key.primary.fingerprint);
+    const created = sub.created(SIGN_DATE);
+    // read as 4 bytes the expiry is 0x7f000000 s, as 5 bytes 0x7f00000000 s: both far off, so only the length check can refuse it
+    const cases = [
+      [fpr, { type: 2, body: Buffer.concat([created.body, Buffer.from([0])]) }],
+      [fpr, { type: 2, body: created.body.subarray(0, 3) }],
+      [fpr, created, { type: 3, body: Buffer.from([0x7f, 0, 0, 0, 0]) }],
+      [fpr, created, { type: 3, body: Buffer.from([0x7f, 0, 0]) }],
+    ];
+    for (const [i, hashed] of cases.entries()) {
+      expect([i, await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { hashed }) }), keyring)]).toEqual([i, 'RPM_SIG_BLOB_BAD']);
+    }
+  });
+
+  it('rejects a hashed subpacket whose length runs past the end of the hashed area', async () => {
+    const whole = encodeSubpackets([sub.issuerFingerprint(key.primary.fingerprint), sub.created(SIGN_DATE)]);
+    // a last, non-critical subpacket of an unknown type that claims 3 bytes more than the area holds
+    const hashedArea = Buffer.concat([whole, Buffer.from([1 + 4 + 3, 100, 1, 2, 3, 4])]);
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { hashedArea }) }), keyring)).toBe('RPM_SIG_BLOB_BAD');
+    expect(() => parseSignatureBlob(rawSign([ed.mainHeader], key.primary, { hashedArea }), 267, 'x.rpm')).toThrow('subpacket overruns its area');
+  });
+
+  it('rejects an Ed25519 S value longer than 32 bytes as a bad signature, not an internal error', async () => {
+    const editS = (s: Buffer) => Buffer.concat([Buffer.from([1]), s]);
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { editS }) }), keyring)).toBe('RPM_SIG_BLOB_BAD');
   });
 
   it('rejects critical subpackets it does not understand, and accepts non-critical ones', async () => {
@@ -246,6 +303,33 @@ describe('the keyring', () => {
     const v6 = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: 'v6' }], date: KEY_DATE, format: 'armored', config: { v6Keys: true } });
     await expect(loadKeyring([v6.publicKey])).rejects.toMatchObject({ code: 'KEYRING_UNSUPPORTED_ALGORITHM' });
     await expect(loadKeyring([key.key.armor()])).rejects.toMatchObject({ code: 'KEYRING_PARSE' });
+  });
+
+  it('rejects a signature by a subkey bound to two pinned primaries (which key vouches for it is ambiguous)', async () => {
+    const a = await generateEdKey({ signingSubkey: true });
+    const b = await generateEdKey();
+    const subkey = a.key.subkeys[1]!.keyPacket as unknown as openpgp.SecretSubkeyPacket;
+    const data = { key: b.key.keyPacket, bind: subkey };
+    // B's binding of A's signing subkey, with the subkey's own back-signature: valid on its own
+    const back = new openpgp.SignaturePacket();
+    back.signatureType = openpgp.enums.signature.keyBinding;
+    back.publicKeyAlgorithm = subkey.algorithm;
+    back.hashAlgorithm = openpgp.enums.hash.sha256;
+    await signPacket(back)(subkey, data, KEY_DATE, false, openpgp.config);
+    const bind = new openpgp.SignaturePacket();
+    bind.signatureType = openpgp.enums.signature.subkeyBinding;
+    bind.publicKeyAlgorithm = b.key.keyPacket.algorithm;
+    bind.hashAlgorithm = openpgp.enums.hash.sha256;
+    bind.keyFlags = Uint8Array.from([openpgp.enums.keyFlags.signData]);
+    bind.embeddedSignature = back;
+    await signPacket(bind)(b.key.keyPacket, data, KEY_DATE, false, openpgp.config);
+    const packets = b.key.toPacketList();
+    packets.push(subkey, bind);
+    const bWithSubkey = new openpgp.PrivateKey(packets).toPublic().armor();
+    const pkg = forgePackage(ed, subkeySigner(a.key, 1));
+    expect(await outcome(pkg, await loadKeyring([a.armoredPublic]))).toBe('ACCEPTED');
+    expect(await outcome(pkg, await loadKeyring([bWithSubkey]))).toBe('ACCEPTED');
+    expect(await outcome(pkg, await loadKeyring([a.armoredPublic, bWithSubkey]))).toBe('RPM_KEY_INVALID');
   });
 
   it('checks the exact signer: a subkey signer of one key cannot pass as the other key', async () => {

@@ -95,6 +95,14 @@ export interface RawSignOptions {
   /** default: the issuer key ID, as gpg writes it */
   unhashed?: Subpacket[];
   created?: Date;
+  /** the hashed area byte for byte, in place of `hashed` (for malformed subpackets) */
+  hashedArea?: Uint8Array;
+  /** the unhashed area byte for byte, in place of `unhashed` */
+  unhashedArea?: Uint8Array;
+  /** bytes after the signature value, inside the packet */
+  trailing?: Uint8Array;
+  /** rewrites the S value's bytes before they are encoded as an MPI */
+  editS?: (s: Buffer) => Buffer;
 }
 
 const HASH_NAME = { 8: 'sha256', 9: 'sha384', 10: 'sha512' } as const;
@@ -102,8 +110,8 @@ const HASH_NAME = { 8: 'sha256', 9: 'sha384', 10: 'sha512' } as const;
 /** A v4 EdDSA signature packet over the concatenation of `data`. */
 export function rawSign(data: readonly Uint8Array[], signer: EdSigner, opts: RawSignOptions = {}): Buffer {
   const hashAlgo = opts.hashAlgo ?? 8;
-  const hashed = encodeSubpackets(opts.hashed ?? [sub.issuerFingerprint(signer.fingerprint), sub.created(opts.created ?? SIGN_DATE)]);
-  const unhashed = encodeSubpackets(opts.unhashed ?? [sub.issuerKeyId(signer.keyId)]);
+  const hashed = opts.hashedArea ?? encodeSubpackets(opts.hashed ?? [sub.issuerFingerprint(signer.fingerprint), sub.created(opts.created ?? SIGN_DATE)]);
+  const unhashed = opts.unhashedArea ?? encodeSubpackets(opts.unhashed ?? [sub.issuerKeyId(signer.keyId)]);
   const hashedPart = Buffer.concat([Buffer.from([4, opts.type ?? 0, 22, hashAlgo]), u16be(hashed.length), hashed]);
   const h = createHash(HASH_NAME[hashAlgo]);
   for (const d of data) h.update(d);
@@ -111,7 +119,8 @@ export function rawSign(data: readonly Uint8Array[], signer: EdSigner, opts: Raw
   h.update(Buffer.concat([Buffer.from([4, 0xff]), u32be(hashedPart.length)]));
   const digest = h.digest();
   const sig = nodeSign(null, digest, signer.privateKey);
-  const body = Buffer.concat([hashedPart, u16be(unhashed.length), unhashed, digest.subarray(0, 2), mpi(sig.subarray(0, 32)), mpi(sig.subarray(32))]);
+  const sValue = (opts.editS ?? ((v: Buffer) => v))(sig.subarray(32));
+  const body = Buffer.concat([hashedPart, u16be(unhashed.length), unhashed, digest.subarray(0, 2), mpi(sig.subarray(0, 32)), mpi(sValue), opts.trailing ?? Buffer.alloc(0)]);
   return oldFormatPacket(body);
 }
 
