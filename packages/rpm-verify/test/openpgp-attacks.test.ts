@@ -193,6 +193,24 @@ describe('header signatures made by hand with a pinned test key', () => {
     expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { editS }) }), keyring)).toBe('RPM_SIG_BLOB_BAD');
   });
 
+  it('takes a header signature of 4096 bytes and refuses one of 4097 before parsing it', async () => {
+    /** A signature of exactly `size` bytes: a non-critical notation pads the hashed area. */
+    const ofSize = (size: number) => (h: Buffer): Uint8Array => {
+      let pad = 3000;
+      // the MPIs' lengths vary by a byte with the signature value, so vary the text until the size is exact
+      for (let i = 0; i < 500; i++) {
+        const value = 'x'.repeat(pad - 1) + String.fromCharCode(97 + (i % 26));
+        const hashed = [sub.issuerFingerprint(key.primary.fingerprint), sub.created(SIGN_DATE), sub.notation('pad@example.invalid', value, false)];
+        const blob = rawSign([h], key.primary, { hashed });
+        if (blob.length === size) return blob;
+        if (Math.abs(size - blob.length) > 2) pad += size - blob.length;
+      }
+      throw new Error(`no signature of ${String(size)} bytes`);
+    };
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: ofSize(4096) }), keyring)).toBe('ACCEPTED');
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: ofSize(4097) }), keyring)).toBe('RPM_SIG_TAG_BAD');
+  });
+
   it('rejects critical subpackets it does not understand, and accepts non-critical ones', async () => {
     const fpr = sub.issuerFingerprint(key.primary.fingerprint);
     const created = sub.created(SIGN_DATE);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { rpmkeysCheck } from '@dom0-updates/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRpmFile } from '../src/file.ts';
+import { stringArrayIncludes } from '../src/header/values.ts';
 import { loadKeyring, type Keyring } from '../src/pgp/keyring.ts';
 import { fixtures, rpmAccepts, type Loaded } from './support/fixtures.ts';
 import { forgePackage, generateEdKey, withEntry, withoutEntry, type TestKey } from './support/forge.ts';
@@ -153,6 +154,23 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
     }
   }, 120_000);
 
+  it('finds the prefix requirement wherever it stands among REQUIRENAME, and only as a whole string', () => {
+    const FEATURE = 'rpmlib(PayloadFilesHavePrefix)';
+    const requires = (...names: string[]) => ({ tag: 1049, type: 8, count: names.length, data: Buffer.from(`${names.join('\0')}\0`, 'latin1') }) as const;
+    const r = { code: 'RPM_FILE_LIST_BAD', where: 'main header', member: 'x.rpm' } as const;
+    const cases: [string[], boolean][] = [
+      [[FEATURE], true],
+      [[FEATURE, 'bash'], true],
+      [['bash', FEATURE, 'rpmlib(CompressedFileNames)'], true],
+      [['bash', FEATURE], true],
+      [['bash'], false],
+      [[`${FEATURE}x`], false],
+      [[`x${FEATURE}`], false],
+      [['bash', `${FEATURE}x`], false],
+    ];
+    for (const [names, found] of cases) expect([names, stringArrayIncludes(requires(...names), FEATURE, r)]).toEqual([names, found]);
+  });
+
   it('rejects, a known limit, a spec that requires the prefix feature itself while building without the prefix, which rpm accepts', async () => {
     // the header cannot tell this from a normal build; taking the requirement to mean the prefix keeps PAYLOADSIZE to one value
     const spec = KINDS_SPEC.replace('Name: filekinds', 'Name: fk-selfreq').replace('BuildArch: noarch', 'BuildArch: noarch\nRequires: rpmlib(PayloadFilesHavePrefix) <= 4.0-1');
@@ -174,6 +192,13 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
     expect((await verifyRpmFile(pkg, fx.trusted, { now: later() })).nevra.name).toBe('hugefile');
     const changed = rebuild(parts, { sig: (es) => es.map((e) => (e.tag === 271 ? { ...e, data: u64(4294967512n) } : e)) });
     expect(await outcome(changed, fx.trusted, undefined, later())).toBe('RPM_PAYLOAD_SIZE_MISMATCH');
+    // SIZE next to the 64-bit pair: rebuild writes the true size into SIZE, and LONGSIZE would go unread
+    const sigTags = readEntries(parts.sigHeader, 'signature').map((e) => e.tag);
+    expect([sigTags.includes(270), sigTags.includes(271), sigTags.includes(1000)]).toEqual([true, true, false]);
+    const both = rebuild(parts, {
+      sig: (es) => [...es.map((e) => (e.tag === 270 ? { ...e, data: u64(1n << 40n) } : e)), { tag: 1000, type: 4, count: 1, data: u32(0) }].sort((a, b) => a.tag - b.tag),
+    });
+    expect(await outcome(both, fx.trusted, undefined, later())).toBe('RPM_SIG_TAG_BAD');
   }, 180_000);
 
   it('rejects a PAYLOADSIZE changed by any single bit or by a small step, which rpm accepts', async () => {
@@ -210,11 +235,7 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
   });
 
   it('counts a hard-link set once, with the size its last file in header order has', async () => {
-    const entries = readEntries(kinds.mainHeader, 'main');
-    const column = (tag: number) => {
-      const e = entries.find((x) => x.tag === tag)!;
-      return Array.from({ length: e.count }, (_, i) => Buffer.from(e.data).readUInt32BE(i * 4));
-    };
+    const column = (tag: number) => int32Column(kinds, tag);
     const inodes = column(1096);
     const devices = column(1095);
     const sizes = column(1028);
@@ -232,9 +253,25 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
     expect(await outcome(forged(first, before + 4), testKeyring)).toBe('RPM_PAYLOAD_SIZE_MISMATCH');
   });
 
+  it('never takes regular files with inode 0 for a hard-link set, as rpm skips them', async () => {
+    const column = (tag: number) => int32Column(kinds, tag);
+    const inodes = column(1096);
+    const sizes = column(1028);
+    const set = inodes.map((_, i) => i).filter((i) => inodes.filter((n) => n === inodes[i]).length === 3);
+    expect(set).toHaveLength(3);
+    const zeroed = (es: RawEntry[]) => es.map((e) => (e.tag === 1096 ? { ...e, data: u32(...inodes.map((n, i) => (set.includes(i) ? 0 : n))) } : e));
+    const before = payloadSizeOf(kinds);
+    // three separate files: the two that wrote no data as links now write their own
+    const separate = before + set.slice(0, 2).reduce((sum, i) => sum + align4(sizes[i] ?? 0), 0);
+    const forged = (value: number) => forgePackage(kinds, key.primary, { main: zeroed, sig: withPayloadSize(value) });
+    expect(await outcome(forged(separate), testKeyring)).toBe('ACCEPTED');
+    expect(await outcome(forged(before), testKeyring)).toBe('RPM_PAYLOAD_SIZE_MISMATCH');
+  });
+
   it('rejects a signed header whose file list cannot be followed, naming the tag', async () => {
     const forged = (edit: (es: RawEntry[]) => RawEntry[]) => forgePackage(kinds, key.primary, { main: edit });
     const modes = readEntries(kinds.mainHeader, 'main').find((e) => e.tag === 1030)!;
+    const dirCount = readEntries(kinds.mainHeader, 'main').find((e) => e.tag === 1118)!.count;
     const cases: [string, (es: RawEntry[]) => RawEntry[], RegExp][] = [
       ['one mode short', withEntry({ ...modes, count: modes.count - 1, data: modes.data.subarray(0, modes.data.length - 2) }), /tag 1030 has \d+ values for \d+ files/],
       ['no FILEFLAGS', withoutEntry(1037), /tag 1037 is missing/],
@@ -243,6 +280,7 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
       ['both size arrays', withEntry({ tag: 5008, type: 5, count: modes.count, data: Buffer.concat(Array.from({ length: modes.count }, () => Buffer.from(u64(1n)))) }), /exactly one of FILESIZES/],
       ['an old file list', withEntry({ tag: 1027, type: 8, count: 1, data: str('/x') }), /OLDFILENAMES/],
       ['a directory index out of range', (es) => es.map((e) => (e.tag === 1116 ? { ...e, data: u32(...Array.from({ length: e.count }, () => 9999)) } : e)), /points at directory 9999/],
+      ['a directory index one past the last', (es) => es.map((e) => (e.tag === 1116 ? { ...e, data: u32(...Array.from({ length: e.count }, () => dirCount)) } : e)), new RegExp(`points at directory ${String(dirCount)}`)],
     ];
     for (const [what, edit, reason] of cases) {
       const failure = await verifyError(forged(edit));
@@ -288,16 +326,18 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
 
 const align4 = (n: number) => n + ((4 - (n % 4)) % 4);
 
+/** The values of a main-header INT32 array. */
+function int32Column(parts: PackageParts, tag: number): number[] {
+  const e = readEntries(parts.mainHeader, 'main').find((x) => x.tag === tag)!;
+  return Array.from({ length: e.count }, (_, i) => Buffer.from(e.data).readUInt32BE(i * 4));
+}
+
 /** Archive paths ("." + dirname + basename) of every file in the header, in header order. */
 function pathsOf(parts: PackageParts): string[] {
   const entries = readEntries(parts.mainHeader, 'main');
   const strings = (tag: number) => Buffer.from(entries.find((e) => e.tag === tag)!.data).toString('latin1').replace(/\0$/, '').split('\0');
-  const ints = (tag: number) => {
-    const e = entries.find((x) => x.tag === tag)!;
-    return Array.from({ length: e.count }, (_, i) => Buffer.from(e.data).readUInt32BE(i * 4));
-  };
   const dirs = strings(1118);
-  const index = ints(1116);
+  const index = int32Column(parts, 1116);
   return strings(1117).map((base, i) => `.${dirs[index[i] ?? 0] ?? ''}${base}`);
 }
 

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { rpmkeysCheck, signedVariant } from '@dom0-updates/fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyRpmFile } from '../src/file.ts';
@@ -97,6 +98,11 @@ describe('real signed packages', () => {
   it('rejects a signature dated after the reference date', async () => {
     const pkg = fx.set.packages.v2[0]!;
     expect(await codeOfFile(pkg.path, fx.trusted, new Date('2024-01-01T12:00:00Z'))).toBe('RPM_SIG_TIME');
+  });
+
+  it('refuses a path that is not a regular file, naming its kind', async () => {
+    await expect(verifyRpmFile('/dev/null', fx.trusted, { now: NOW })).rejects.toMatchObject({ code: 'RPM_IO', message: expect.stringContaining('not a regular file but a character device') as string });
+    await expect(verifyRpmFile(tmpdir(), fx.trusted, { now: NOW })).rejects.toMatchObject({ code: 'RPM_IO', message: expect.stringContaining('not a regular file but a directory') as string });
   });
 
   it('names the member in the message and never echoes control characters', async () => {

@@ -127,6 +127,26 @@ describe('sizes, signatures and the stream', () => {
     expect(codeOfSync(() => x.write(rsa.bytes.subarray(0, rsa.mainStart)))).toBe('RPM_TOO_LARGE');
   });
 
+  it('holds a package to its cap to the byte: exactly at it passes, one over fails as soon as it shows', async () => {
+    const at = createRpmVerifier(fx.trusted, { now: NOW, maxPackageBytes: rsa.bytes.length }, 'cap.rpm');
+    at.write(rsa.bytes);
+    expect((await at.finish()).size).toBe(rsa.bytes.length);
+    // the SIZE in the signature header already says the file is one byte over
+    const announced = createRpmVerifier(fx.trusted, { now: NOW, maxPackageBytes: rsa.bytes.length - 1 }, 'cap.rpm');
+    expect(codeOfSync(() => announced.write(rsa.bytes.subarray(0, rsa.mainStart)))).toBe('RPM_TOO_LARGE');
+    // before any header is read, the byte count alone
+    const counted = createRpmVerifier(fx.trusted, { now: NOW, maxPackageBytes: 100 }, 'cap.rpm');
+    expect(codeOfSync(() => counted.write(rsa.bytes.subarray(0, 100)))).toBe('ACCEPTED');
+    expect(codeOfSync(() => counted.write(rsa.bytes.subarray(100, 101)))).toBe('RPM_TOO_LARGE');
+  });
+
+  it('refuses a cap of 0, a negative or fractional one, as the caller\'s error', () => {
+    for (const value of [0, -1, 1.5, Number.NaN]) {
+      expect([value, codeOfSync(() => createRpmVerifier(fx.trusted, { now: NOW, maxPackageBytes: value }))]).toEqual([value, 'RPM_STATE']);
+      expect([value, codeOfSync(() => createRpmVerifier(fx.trusted, { now: NOW, maxHeaderBytes: value }))]).toEqual([value, 'RPM_STATE']);
+    }
+  });
+
   it('refuses use after failure or after finish', async () => {
     const v = createRpmVerifier(fx.trusted, { now: NOW }, 'state.rpm');
     expect(codeOfSync(() => v.write(Buffer.alloc(200, 0x41)))).toBe('RPM_BAD_LEAD');

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures, rpmAccepts, type Loaded } from './support/fixtures.ts';
 import { readEntries, u32, type RawEntry } from './support/header-builder.ts';
 import { rebuild, splitPackage, type PackageParts } from './support/package-bytes.ts';
-import { outcome, verifyBytes } from './support/verify-bytes.ts';
+import { createRpmVerifier } from '../src/verifier.ts';
+import { codeOf, NOW, outcome, verifyBytes } from './support/verify-bytes.ts';
 
 let fx: Loaded;
 let rsa: PackageParts;
@@ -152,6 +153,18 @@ describe('tampered real packages', () => {
     expect(await rpmAccepts(dir, md5, 'md5.rpm')).toBe(false);
     const sha1 = rebuild(rsa, { sig: (es) => es.map((e) => (e.tag === 269 ? { ...e, data: Buffer.from(`${'0'.repeat(40)}\0`) } : e)) });
     expect(await outcome(sha1, fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
+  });
+
+  it('rejects an MD5 (1004) that is not 16 bytes, also when the MD5 itself is not checked', async () => {
+    for (const edit of [(d: Uint8Array) => Buffer.concat([d, Buffer.from([0])]), (d: Uint8Array) => d.subarray(0, 15)]) {
+      const bytes = rebuild(rsa, { sig: (es) => es.map((e) => (e.tag === 1004 ? { ...e, count: edit(e.data).length, data: edit(e.data) } : e)) });
+      expect(await outcome(bytes, fx.trusted)).toBe('RPM_SIG_TAG_BAD');
+      const unchecked = createRpmVerifier(fx.trusted, { now: NOW, checkLegacyMd5: false }, 'md5.rpm');
+      expect(await codeOf((async () => {
+        unchecked.write(bytes);
+        return unchecked.finish();
+      })())).toBe('RPM_SIG_TAG_BAD');
+    }
   });
 
   it('rejects a signature header stripped of every digest, as rpm does, and accepts one digest left', async () => {
