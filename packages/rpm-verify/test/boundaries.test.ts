@@ -28,9 +28,16 @@ describe('a header at the edges of its bounds', () => {
   });
 });
 
-describe('the key policy at its RSA bound', () => {
+describe('the key policy', () => {
   it('refuses an RSA key of 2047 bits and takes one of 2048', () => {
     expect(judgeKeyAlgorithm({ algorithm: 'rsaSign', bits: 2047 } as never).ok).toBe(false);
     expect(judgeKeyAlgorithm({ algorithm: 'rsaEncryptSign', bits: 2048 } as never).ok).toBe(true);
+  });
+
+  it('takes legacy EdDSA only on Ed25519', () => {
+    expect(judgeKeyAlgorithm({ algorithm: 'eddsaLegacy', curve: 'ed25519Legacy' } as never).ok).toBe(true);
+    for (const curve of ['curve25519Legacy', 'nistP256', 'ed448', undefined]) {
+      expect([curve, judgeKeyAlgorithm({ algorithm: 'eddsaLegacy', curve } as never).ok]).toEqual([curve, false]);
+    }
   });
 });

@@ -6,7 +6,7 @@ import { parseSignatureBlob } from '../src/pgp/signature-blob.ts';
 import { fixtures, type Loaded } from './support/fixtures.ts';
 import { edSigner, encodeSubpackets, forgePackage, generateEdKey, KEY_DATE, rawSign, SIGN_DATE, sub, subkeySigner, type EdSigner, type TestKey } from './support/forge.ts';
 import { splitPackage, type PackageParts } from './support/package-bytes.ts';
-import { outcome, verifyBytes } from './support/verify-bytes.ts';
+import { NOW, outcome, verifyBytes } from './support/verify-bytes.ts';
 
 let fx: Loaded;
 let ed: PackageParts;
@@ -106,6 +106,28 @@ describe('header signatures made by hand with a pinned test key', () => {
   it('rejects a signature over a different header by the same pinned key', async () => {
     const b = forgePackage(ed, key.primary, { headerSig: () => rawSign([ed.mainHeader, Buffer.from([0])], key.primary) });
     expect(await outcome(b, keyring)).toBe('RPM_SIG_BAD');
+  });
+
+  it('rejects a signature whose two clear digest bytes are wrong before any public-key work, naming it', async () => {
+    // the signature value is genuine: only the unsigned copy of the digest's first two bytes differs
+    const real = parseSignatureBlob(rawSign([ed.mainHeader], key.primary), 267, 'x.rpm').left16;
+    const b = forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { left16: real.map((x) => x ^ 0xff) }) });
+    await expect(verifyBytes(b, keyring)).rejects.toMatchObject({ code: 'RPM_SIG_BAD', message: expect.stringContaining('digest prefix mismatch') as string });
+  });
+
+  it('rejects an Ed25519 signature issued in the name of a pinned RSA key, naming the algorithm mismatch', async () => {
+    const rsaKey = fx.set.keys['trusted-rsa'];
+    const fpr = Buffer.from(rsaKey.fingerprint, 'hex');
+    const opts = { hashed: [sub.issuerFingerprint(fpr), sub.created(SIGN_DATE)], unhashed: [sub.issuerKeyId(fpr.subarray(-8))] };
+    expect(await outcome(forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, opts) }), fx.trusted)).toBe('RPM_SIG_ALGO_MISMATCH');
+  });
+
+  it('rejects an Ed25519 S equal to the group order, and takes S = L - 1 to the signature check', async () => {
+    const order = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const littleEndian = (v: bigint) => Buffer.from(v.toString(16).padStart(64, '0'), 'hex').reverse();
+    const withS = (v: bigint) => forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { editS: () => littleEndian(v) }) });
+    await expect(verifyBytes(withS(order), keyring)).rejects.toMatchObject({ code: 'RPM_SIG_BLOB_BAD', message: expect.stringContaining('not below the group order') as string });
+    expect(await outcome(withS(order - 1n), keyring)).toBe('RPM_SIG_BAD');
   });
 
   it('rejects a signature whose hashed issuer names one pinned key but which another pinned key made', async () => {
@@ -245,6 +267,12 @@ describe('header signatures made by hand with a pinned test key', () => {
     expect(await outcome(forgePackage(ed, key.primary, { headerSig: expired }), keyring)).toBe('RPM_SIG_TIME');
     const valid = headerBy(key.primary, { hashed: [fpr, sub.created(SIGN_DATE), sub.expiresAfter(10 * 365 * 86400)] });
     expect(await outcome(forgePackage(ed, key.primary, { headerSig: valid }), keyring)).toBe('ACCEPTED');
+    // expiring exactly at the reference date is expired; one second later is not
+    const untilNow = (NOW.getTime() - SIGN_DATE.getTime()) / 1000;
+    for (const [seconds, verdict] of [[untilNow, 'RPM_SIG_TIME'], [untilNow + 1, 'ACCEPTED']] as const) {
+      const at = headerBy(key.primary, { hashed: [fpr, sub.created(SIGN_DATE), sub.expiresAfter(seconds)] });
+      expect([seconds, await outcome(forgePackage(ed, key.primary, { headerSig: at }), keyring)]).toEqual([seconds, verdict]);
+    }
   });
 
   it('rejects a signature made after the key expired', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { rpmkeysCheck } from '@dom0-updates/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyRpmFile } from '../src/file.ts';
-import { stringArrayIncludes } from '../src/header/values.ts';
+import { readUintColumn, stringArrayIncludes } from '../src/header/values.ts';
 import { loadKeyring, type Keyring } from '../src/pgp/keyring.ts';
 import { fixtures, rpmAccepts, type Loaded } from './support/fixtures.ts';
 import { forgePackage, generateEdKey, withEntry, withoutEntry, type TestKey } from './support/forge.ts';
@@ -232,6 +232,23 @@ describe('PAYLOADSIZE, unsigned, is held to the signed file list', () => {
     const forged = (value: number) => forgePackage(kinds, key.primary, { main: toLong, sig: withPayloadSize(value) });
     expect(await outcome(forged(stripped), testKeyring)).toBe('ACCEPTED');
     expect(await outcome(forged(newc), testKeyring)).toBe('RPM_PAYLOAD_SIZE_MISMATCH');
+  });
+
+  it('reads a 64-bit file size up to 2^53 - 1 and refuses 2^53, the first a Number cannot hold exactly', () => {
+    const r = { code: 'RPM_FILE_LIST_BAD', where: 'main header file list', member: 'x.rpm' } as const;
+    const column = (...values: bigint[]) => readUintColumn({ tag: 5008, type: 5, count: values.length, data: Buffer.concat(values.map((v) => Buffer.from(u64(v)))) }, 5, r);
+    expect(column(1n, 2n ** 53n - 1n)(1)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => column(1n, 2n ** 53n)).toThrow('tag 5008 value 1 is implausibly large');
+  });
+
+  it('refuses a file list whose sizes add up past 2^53 bytes, each size readable alone', async () => {
+    const modes = readEntries(kinds.mainHeader, 'main').find((e) => e.tag === 1030)!;
+    const regular = Array.from({ length: modes.count }, (_, i) => (Buffer.from(modes.data).readUInt16BE(i * 2) & 0o170000) === 0o100000);
+    const huge = Buffer.concat(regular.map((isFile) => Buffer.from(u64(isFile ? 2n ** 52n : 0n))));
+    const toHuge = (es: RawEntry[]) => withEntry({ tag: 5008, type: 5, count: regular.length, data: huge })(withoutEntry(1028)(es));
+    expect(regular.filter(Boolean).length).toBeGreaterThan(2);
+    const failure = await verifyError(forgePackage(kinds, key.primary, { main: toHuge }));
+    expect(failure).toEqual({ code: 'RPM_FILE_LIST_BAD', message: expect.stringContaining('the archive size is implausibly large') as string });
   });
 
   it('counts a hard-link set once, with the size its last file in header order has', async () => {

@@ -222,6 +222,27 @@ describe('signature blob framing on real gpg signatures', () => {
     expect(await outcome(withBlob(ed, b.tag, bad), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
   });
 
+  it('names the framing fault itself, before OpenPGP.js sees the packet', () => {
+    const b = blobOf(ed);
+    const parse = (blob: Uint8Array) => () => parseSignatureBlob(blob, b.tag, 'x.rpm');
+    expect(parse(Buffer.concat([oldFormatPacket(b.body), Buffer.from([0])]))).toThrow('trailing bytes after the signature packet');
+    for (const version of [3, 5, 6]) {
+      const other = Buffer.from(b.body);
+      other[0] = version;
+      expect(parse(oldFormatPacket(other))).toThrow(`signature packet version ${String(version)} (only v4 is accepted)`);
+    }
+    // a packet that ends right after its hashed area, without the unhashed area's length
+    expect(parse(oldFormatPacket(b.body.subarray(0, b.hashedEnd)))).toThrow(/: hashed subpackets overrun the packet$/);
+    expect(parse(oldFormatPacket(b.body.subarray(0, b.hashedEnd + 1)))).toThrow(/: hashed subpackets overrun the packet$/);
+  });
+
+  it('takes a five-octet length only for bodies of 8384 bytes or more, the first its two-octet form cannot hold', () => {
+    const fiveOctet = (n: number) => Buffer.concat([Buffer.from([0xc2, 0xff, 0, 0, n >> 8, n & 0xff]), Buffer.alloc(n)]);
+    expect(() => parseSignatureBlob(fiveOctet(8383), 267, 'x.rpm')).toThrow('packet length 8383 is not in its shortest encoding');
+    // 8384 passes the length check and fails on the (zero) body that follows
+    expect(() => parseSignatureBlob(fiveOctet(8384), 267, 'x.rpm')).toThrow('signature packet version 0');
+  });
+
   it('rejects a zero-length hashed subpacket, naming it', () => {
     const created = encodeSubpackets([sub.created(new Date('2024-01-02T00:00:00Z'))]);
     for (const hashed of [Buffer.concat([Buffer.from([0]), created]), Buffer.concat([created, Buffer.from([0])])]) {

@@ -155,6 +155,17 @@ describe('tampered real packages', () => {
     expect(await outcome(sha1, fx.trusted)).toBe('RPM_DIGEST_MISMATCH');
   });
 
+  it('rejects a SHA1HEADER or SHA256HEADER that is not its length of lowercase hex digits, as a bad tag rather than a mismatch', async () => {
+    const hexOf = (d: Uint8Array) => Buffer.from(d).toString('latin1').replace(/\0$/, '');
+    const withHex = (tag: number, edit: (value: string) => string) =>
+      rebuild(rsa, { sig: (es) => es.map((e) => (e.tag === tag ? { ...e, data: Buffer.from(`${edit(hexOf(e.data))}\0`, 'latin1') } : e)) });
+    for (const tag of [269, 273]) {
+      for (const edit of [(v: string) => v.toUpperCase(), (v: string) => v.slice(0, -1), (v: string) => `${v.slice(0, -1)}g`]) {
+        expect([tag, await outcome(withHex(tag, edit), fx.trusted)]).toEqual([tag, 'RPM_SIG_TAG_BAD']);
+      }
+    }
+  });
+
   it('rejects an MD5 (1004) that is not 16 bytes, also when the MD5 itself is not checked', async () => {
     for (const edit of [(d: Uint8Array) => Buffer.concat([d, Buffer.from([0])]), (d: Uint8Array) => d.subarray(0, 15)]) {
       const bytes = rebuild(rsa, { sig: (es) => es.map((e) => (e.tag === 1004 ? { ...e, count: edit(e.data).length, data: edit(e.data) } : e)) });
@@ -188,6 +199,13 @@ describe('tampered real packages', () => {
   it('rejects a SIZE that does not match the bytes', async () => {
     const b = rebuild(rsa, { keepSize: true, sig: (es) => es.map((e) => (e.tag === 1000 ? { ...e, data: u32(99) } : e)) });
     expect(await outcome(b, fx.trusted)).toBe('RPM_SIZE_MISMATCH');
+  });
+
+  it('rejects a SIZE one byte short of the main header as soon as the main header\'s length is known', async () => {
+    const sized = (value: number) => rebuild(rsa, { keepSize: true, sig: (es) => es.map((e) => (e.tag === 1000 ? { ...e, data: u32(value) } : e)) });
+    await expect(verifyBytes(sized(rsa.mainHeader.length - 1), fx.trusted)).rejects.toMatchObject({ code: 'RPM_SIZE_MISMATCH', message: expect.stringContaining(`is larger than SIZE (${String(rsa.mainHeader.length - 1)})`) as string });
+    // SIZE exactly the main header passes that check, and fails later on the payload that follows
+    expect(await outcome(sized(rsa.mainHeader.length), fx.trusted)).toBe('RPM_TRAILING_DATA');
   });
 
   it('rejects the malleable forms rpm 4.18 still accepts, each with a named reason', async () => {

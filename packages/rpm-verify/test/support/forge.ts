@@ -103,6 +103,8 @@ export interface RawSignOptions {
   trailing?: Uint8Array;
   /** rewrites the S value's bytes before they are encoded as an MPI */
   editS?: (s: Buffer) => Buffer;
+  /** the two digest bytes stored in clear, in place of the digest's real first two */
+  left16?: Uint8Array;
 }
 
 const HASH_NAME = { 8: 'sha256', 9: 'sha384', 10: 'sha512' } as const;
@@ -120,7 +122,7 @@ export function rawSign(data: readonly Uint8Array[], signer: EdSigner, opts: Raw
   const digest = h.digest();
   const sig = nodeSign(null, digest, signer.privateKey);
   const sValue = (opts.editS ?? ((v: Buffer) => v))(sig.subarray(32));
-  const body = Buffer.concat([hashedPart, u16be(unhashed.length), unhashed, digest.subarray(0, 2), mpi(sig.subarray(0, 32)), mpi(sValue), opts.trailing ?? Buffer.alloc(0)]);
+  const body = Buffer.concat([hashedPart, u16be(unhashed.length), unhashed, opts.left16 ?? digest.subarray(0, 2), mpi(sig.subarray(0, 32)), mpi(sValue), opts.trailing ?? Buffer.alloc(0)]);
   return oldFormatPacket(body);
 }
 
