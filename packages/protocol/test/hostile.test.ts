@@ -198,6 +198,19 @@ describe('numeric fields', () => {
     });
   }
 
+  it('rejects base-256 numbers in mode, uid, gid, size and mtime as base-256, not as a bad digit', async () => {
+    const lengths = { mode: 8, uid: 8, gid: 8, size: 12, mtime: 12 } as const;
+    for (const [field, length] of Object.entries(lengths) as [keyof typeof lengths, number][]) {
+      for (const lead of [0x80, 0xff]) {
+        const value = new Uint8Array(length).fill(lead === 0xff ? 0xff : 0);
+        value[0] = lead;
+        value[length - 1] = 1;
+        const { error } = await expectCode(buildTar([{ name: 'x.rpm', fields: { [field]: value } }]), 'TAR_BAD_NUMBER');
+        expect(error.message).toContain(`${field} field: base-256 (binary) numbers are not allowed`);
+      }
+    }
+  });
+
   it('rejects garbage in mode, uid, gid and mtime', async () => {
     for (const field of ['mode', 'uid', 'gid', 'mtime'] as const) {
       const { error } = await expectCode(buildTar([{ name: 'x.rpm', fields: { [field]: '0000x44\0' } }]), 'TAR_BAD_NUMBER');
@@ -393,6 +406,15 @@ describe('names', () => {
       expect(error.member ?? '').not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
     });
   }
+
+  it('rejects a name with a byte just outside printable ASCII (0x1f, 0x7f, 0x80) at the header, before the name rule', async () => {
+    for (const byte of [0x1f, 0x7f, 0x80]) {
+      const { error } = await expectCode(buildTar([{ name: `a${String.fromCharCode(byte)}.rpm`, body: text('x') }]), 'TAR_BAD_NAME');
+      expect(error.message).toContain('the name contains control characters or bytes outside printable ASCII');
+    }
+    const nul = await expectCode(buildTar([{ name: 'a\0b.rpm', body: text('x') }]), 'TAR_BAD_NAME');
+    expect(nul.error.message).toContain('the name field has bytes after a NUL (a NUL inside the name)');
+  });
 
   it('accepts a name of exactly 100 bytes, the whole ustar name field', async () => {
     const name = `${'a'.repeat(96)}.rpm`;

@@ -65,6 +65,25 @@ describe('deadlines', () => {
     expect(result).toEqual({ names: ['a.rpm'] });
   });
 
+  it('ends a stalled sender at the idle deadline, not later (fake clock)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      async function* stalled(): AsyncGenerator<Uint8Array> {
+        yield rawHeader({ name: 'x.rpm', body: new Uint8Array(10) });
+        await new Promise<never>(() => undefined);
+      }
+      let result: Awaited<ReturnType<typeof run>> | undefined;
+      void run(stalled(), { ...LIMITS, idleTimeoutMs: 1000, overallTimeoutMs: 60000 }).then((r) => (result = r));
+      await vi.advanceTimersByTimeAsync(999);
+      expect(result).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(result?.error?.code).toBe('TAR_TIMEOUT');
+      expect(result?.error?.message).toBe('member x.rpm: the sender sent nothing for 1000 ms while receiving this member');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('ends a sender that keeps sending body bytes well inside the idle deadline at the overall deadline', async () => {
     const bytes = buildTar([{ name: 'x.rpm', body: new Uint8Array(100000) }]);
     async function* loris(): AsyncGenerator<Uint8Array> {

@@ -130,6 +130,29 @@ describe('header structure', () => {
     expect(codeOfSync(() => parse(patchIndex(buildHeader('main', BASE), 1, 3, 2)))).toBe('RPM_HEADER_TYPE_BAD');
   });
 
+  it('rejects a string array counting more strings than bytes left in the store as not fitting, before scanning it', () => {
+    // 'a\0bc\0' is the last entry's data: 5 bytes before the trailer
+    const arr = buildHeader('main', [{ tag: 1000, type: 4, count: 1, data: u32(1) }, { tag: 1001, type: 8, count: 2, data: str('a\0bc') }]);
+    expect(() => parse(patchIndex(arr, 2, 3, 6))).toThrow(
+      expect.objectContaining({ code: 'RPM_HEADER_BOUNDS', message: expect.stringContaining('tag 1001 count 6 does not fit in the store') as string }) as Error,
+    );
+    // one string per byte still fits the count; the scan then finds the third string unterminated
+    expect(() => parse(patchIndex(arr, 2, 3, 5))).toThrow(
+      expect.objectContaining({ code: 'RPM_HEADER_BOUNDS', message: expect.stringContaining('tag 1001 string 2 is not NUL-terminated inside the store') as string }) as Error,
+    );
+  });
+
+  it('rejects an entry offset one past the last byte before the trailer as outside the store', () => {
+    // BASE's data ends at offset 23, where the trailer starts; tag 1003's data is at 20
+    const h = buildHeader('main', BASE);
+    expect(() => parse(patchIndex(h, 4, 2, 24))).toThrow(
+      expect.objectContaining({ code: 'RPM_HEADER_BOUNDS', message: expect.stringContaining('tag 1003 data at offset 24 is outside the 23 bytes of the store') as string }) as Error,
+    );
+    expect(() => parse(patchIndex(h, 4, 2, 23))).toThrow(
+      expect.objectContaining({ code: 'RPM_HEADER_NOT_CANONICAL', message: expect.stringContaining('tag 1003 data at offset 23, expected 20') as string }) as Error,
+    );
+  });
+
   it('blames a string or an array that runs into the next tag\'s data on its own tag, not on the next one', () => {
     const strings = Buffer.from(buildHeader('main', [{ tag: 1000, type: 6, count: 1, data: str('ab') }, { tag: 1001, type: 4, count: 1, data: u32(1) }]));
     // the NUL and the padding become 'A': the string's first NUL is now inside tag 1001's data
