@@ -18,6 +18,9 @@ if [ -n "${TMPDIR:-}" ]; then
     *[[:space:],]*)
       echo "setup: TMPDIR=$TMPDIR holds a space or comma, where dnf splits its repository settings; set TMPDIR to a path without them" >&2
       exit 1 ;;
+    *%*)
+      echo "setup: TMPDIR=$TMPDIR holds a %, which rpm expands as a macro in the paths it is given; set TMPDIR to a path without it" >&2
+      exit 1 ;;
   esac
 fi
 

@@ -195,8 +195,8 @@ export function resolveConfig(layers: readonly SettingsLayer[]): Config {
     transport: read('TRANSPORT', parseTransport, DEFAULT_CONFIG.transport),
     updatesDir: read('UPDATES_DIR', absolutePath, DEFAULT_CONFIG.updatesDir),
     keyring,
-    dom0Root: read('DOM0_ROOT', absolutePath, DEFAULT_CONFIG.dom0Root),
-    rpmdbPath: read('RPMDB_PATH', absolutePath, DEFAULT_CONFIG.rpmdbPath),
+    dom0Root: read('DOM0_ROOT', rpmPath, DEFAULT_CONFIG.dom0Root),
+    rpmdbPath: read('RPMDB_PATH', rpmPath, DEFAULT_CONFIG.rpmdbPath),
     reposDir: read('REPOS_DIR', absolutePath, DEFAULT_CONFIG.reposDir),
     dnfConf: read('DNF_CONF', absolutePath, DEFAULT_CONFIG.dnfConf),
     keysDir: read('KEYS_DIR', absolutePath, DEFAULT_CONFIG.keysDir),
@@ -237,6 +237,18 @@ function absolutePath(value: string, where: string): string {
     throw new ConfigError('CONFIG_BAD_PATH', `${where}: "${printable(value)}" is not an absolute path`);
   }
   return normalize(value);
+}
+
+/**
+ * rpm expands macros in its --root and --dbpath and in %_dbpath, even when `%` is written `%%`: a
+ * path holding `%` would make rpm read (or create) another database than the one checked here.
+ */
+function rpmPath(value: string, where: string): string {
+  const path = absolutePath(value, where);
+  if (path.includes('%')) {
+    throw new ConfigError('CONFIG_BAD_PATH', `${where}: "${printable(path)}" holds a "%", which rpm would expand as a macro and so use another path`);
+  }
+  return path;
 }
 
 /** The agent gives its dnf a reposdir inside the workdir, and dnf splits that setting at whitespace and commas. */

@@ -16,7 +16,8 @@ export function writeDnfHome(rpmdbPath: string): string {
   return dir;
 }
 
-/** `%` would start a macro expansion inside the value: `%%` is a literal percent sign. */
+/** rpm expands a `%` in the value at use, `%%` or not: config refuses such an RPMDB_PATH, and so does this. */
 export function rpmMacros(rpmdbPath: string): string {
-  return `%_dbpath ${rpmdbPath.replaceAll('%', '%%')}\n`;
+  if (rpmdbPath.includes('%') || /[\0-\x1f\x7f]/.test(rpmdbPath)) throw new RangeError('an rpmdb path with "%" or a control character cannot be given to rpm');
+  return `%_dbpath ${rpmdbPath}\n`;
 }

@@ -2,7 +2,8 @@
  * TMPDIR, checked before the UpdateVM is asked for anything when the run will install: dom0's dnf
  * gets its repository definition and its HOME from fresh directories there, and rpm's key check a
  * scratch database. A TMPDIR that is missing would otherwise fail only after the whole download,
- * and one holding a space or comma would make dnf split its reposdir setting and find no repository.
+ * one holding a space or comma would make dnf split its reposdir setting and find no repository,
+ * and one holding `%` would have rpm expand it as a macro.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,9 @@ export function checkTempDir(dir: string = tmpdir()): void {
     new ConfigError('CONFIG_TMPDIR_UNUSABLE', `the temporary directory ${dir} (TMPDIR) cannot be used: ${why}; dom0's dnf needs it to install`);
   if (DNF_LIST_SEPARATOR.test(dir)) {
     throw unusable('it holds a space or comma, where dnf would split the repository directory it is given; set TMPDIR to a path without them');
+  }
+  if (dir.includes('%')) {
+    throw unusable('it holds a "%", which rpm would expand as a macro in the scratch database made there; set TMPDIR to a path without it');
   }
   let isDirectory;
   try {

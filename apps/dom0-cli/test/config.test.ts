@@ -71,6 +71,11 @@ describe('config', () => {
     expect(bad('AGENT_WORKDIR', '/var/lib/agent work')).toBe('CONFIG_BAD_PATH');
     expect(bad('AGENT_WORKDIR', '/var/lib/a,b')).toBe('CONFIG_BAD_PATH');
     expect(resolveConfig([{ origin: 'file', settings: { AGENT_WORKDIR: ['/var/lib/$x'] } }]).agentWorkdir).toBe('/var/lib/$x');
+    // rpm expands a % in --root, --dbpath and %_dbpath, even written %%: it would read another database
+    for (const key of ['DOM0_ROOT', 'RPMDB_PATH']) {
+      for (const value of ['/srv/%{_arch}', '/srv/100%%']) expect([key, value, bad(key, value)]).toEqual([key, value, 'CONFIG_BAD_PATH']);
+    }
+    expect(resolveConfig([{ origin: 'file', settings: { UPDATES_DIR: ['/srv/100%'] } }]).updatesDir).toBe('/srv/100%');
     expect(bad('MAX_FILES', '-1')).toBe('CONFIG_BAD_NUMBER');
     expect(bad('MAX_BYTES', '1e9')).toBe('CONFIG_BAD_NUMBER');
     // more than the receiver takes (ten years)

@@ -14,7 +14,9 @@ describe('the HOME dom0-update gives its dnf', () => {
     }
   });
 
-  it('keeps a percent sign in the path literal rather than a macro expansion', () => {
-    expect(rpmMacros('/srv/%{_var}/rpm')).toBe('%_dbpath /srv/%%{_var}/rpm\n');
+  it('refuses a path rpm would expand as a macro (even as %%) or that would end the macro line', () => {
+    for (const path of ['/srv/%{_var}/rpm', '/srv/100%%/rpm', '/srv/a\n%_dbpath /tmp/x']) {
+      expect(() => rpmMacros(path), path).toThrow(RangeError);
+    }
   });
 });

@@ -1,5 +1,5 @@
 // dom0's dnf finds its one repository through a directory made under TMPDIR. A TMPDIR that is
-// missing, or that holds a space or comma (dnf splits its reposdir setting there), is refused
+// missing, or that holds a space or comma (dnf splits its reposdir setting there) or a % (rpm expands it), is refused
 // before the UpdateVM is asked for anything (CONFIG_TMPDIR_UNUSABLE), not found by dnf after the
 // whole download as "There are no enabled repositories".
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +43,12 @@ describe('the temporary directory dom0-update installs through', () => {
       mkdirSync(path);
       expect(reasonOf(path)).toContain(`the temporary directory ${path} (TMPDIR) cannot be used: it holds a space or comma`);
     }
+  });
+
+  it('is refused when it holds a percent sign, which rpm would expand as a macro', () => {
+    const path = join(dir, 'tmp%{_arch}');
+    mkdirSync(path);
+    expect(reasonOf(path)).toContain(`the temporary directory ${path} (TMPDIR) cannot be used: it holds a "%"`);
   });
 
   it('is refused when missing or not a directory, naming why', () => {
