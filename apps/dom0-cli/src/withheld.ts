@@ -75,9 +75,11 @@ const CACHED_QUERY_FORMAT =
  */
 export async function readCachedRepo(repoDir: string | undefined): Promise<CachedPackage[]> {
   if (repoDir === undefined) return [];
+  // rpm globs and macro-expands file arguments: the files are named relative to repoDir (their
+  // names are the receiver's checked NEVRA names), so no character of UPDATES_DIR reaches rpm
   let files: string[];
   try {
-    files = readdirSync(repoDir).filter((f) => f.endsWith('.rpm')).map((f) => join(repoDir, f));
+    files = readdirSync(repoDir).filter((f) => f.endsWith('.rpm'));
   } catch (error) {
     throw new InstallError('CACHED_REPO_QUERY', `cannot list the cached repository ${repoDir}: ${(error as Error).message}`);
   }
@@ -85,7 +87,8 @@ export async function readCachedRepo(repoDir: string | undefined): Promise<Cache
   for (let i = 0; i < files.length; i += QUERY_BATCH) {
     const batch = files.slice(i, i + QUERY_BATCH);
     // Signatures were checked by the receiver against the pinned keys; this rpm's own keyring is not dom0's.
-    const result = await execa('rpm', ['-qp', '--nosignature', '--nodigest', '--qf', CACHED_QUERY_FORMAT, ...batch], {
+    const result = await execa('rpm', ['-qp', '--nosignature', '--nodigest', '--qf', CACHED_QUERY_FORMAT, ...batch.map((f) => `./${f}`)], {
+      cwd: repoDir,
       reject: false,
       stdin: 'ignore',
     });

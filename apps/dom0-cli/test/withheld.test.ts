@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, renameSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { cachedRepoDefinition } from '../src/cached-repo.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -256,6 +256,17 @@ describe('the cached repository\'s names', () => {
     symlinkSync(join('generations', 'two'), join(updatesDir, 'repo'));
     expect(await listCachedRepoNames(pinned)).not.toContain('dom0-hello-ng');
     expect(cachedRepoDefinition(updatesDir, [], pinned)).toContain(`baseurl=file://${realpathSync(first)}\n`);
+  });
+
+  it('are read whatever characters the updates directory\'s path holds (rpm globs and expands its file arguments)', async () => {
+    const f = await buildFixtures();
+    for (const name of ['%{_arch}', 'a[1]', 'b{c,d}', 'e f,g$h']) {
+      const updatesDir = mkdtempSync(join(tmpdir(), `dom0-cli-withheld-${name}-`));
+      mkdirSync(join(updatesDir, 'repo'));
+      for (const p of f.packages.v2) copyFileSync(p.path, join(updatesDir, 'repo', p.fileName));
+      expect([name, await listCachedRepoNames(pinPublishedRepo(updatesDir))]).toEqual([name, ['dom0-hello', 'dom0-libgreet', 'dom0-tool']]);
+      rmSync(updatesDir, { recursive: true, force: true });
+    }
   });
 
   it('are none when nothing was ever published', async () => {
