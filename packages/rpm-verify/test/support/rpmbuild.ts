@@ -12,7 +12,8 @@ export async function rpmbuild(work: string, id: string, spec: string, defines: 
   await mkdir(top, { recursive: true });
   const specPath = join(work, `${id}.spec`);
   await writeFile(specPath, spec);
-  const args = Object.entries({ _topdir: top, ...defines }).flatMap(([k, v]) => ['--define', `${k} ${v}`]);
+  // an rpm database of its own, not Debian's default ~/.rpmdb in the user's home
+  const args = Object.entries({ _topdir: top, _dbpath: join(top, 'rpmdb'), ...defines }).flatMap(([k, v]) => ['--define', `${k} ${v}`]);
   await run('rpmbuild', [...args, ...extraArgs, '-bb', specPath], { maxBuffer: 16 * 1024 * 1024 });
   const dir = join(top, 'RPMS', 'noarch');
   const built = await readdir(dir);
