@@ -79,6 +79,38 @@ describe('what an earlier run or another local user left in the updates dir', ()
     expect((await readResult(dir))['replaces']).toBeNull();
   });
 
+  it.each([
+    ['a fraction', 2.5],
+    ['a negative number', -7],
+    ['a number past the safe integers', 1e300],
+    // the next id would need 13 digits: that generation would be published, then refused by every run
+    ['the last a generation id holds', 999_999_999_999],
+    ['one past it', 1_000_000_000_000],
+  ])('takes a result.json whose sequence is %s for no record, and numbers the next run from its generations', async (_what, sequence) => {
+    const dir = await published();
+    await writeFile(join(dir, 'result.json'), `${JSON.stringify({ format: 1, sequence, status: 'rejected' })}\n`);
+    const run = await receive(dir, 'v2');
+    expect(run.code).toBe(0);
+    const record = await readResult(dir);
+    expect([record['sequence'], record['replaces']]).toEqual([2, null]);
+    expect(await readlink(join(dir, 'repo'))).toMatch(/^generations\/000000000002-[0-9a-f]{8}$/);
+  });
+
+  it('stops with CONFIG_INVALID, publishing nothing, when the published generation holds the last sequence an id can hold', async () => {
+    const dir = await published();
+    // (a stray generation above the published one is a crash's leftover and removed; the published one is kept)
+    const id = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
+    await rename(join(dir, 'generations', id), join(dir, 'generations', '999999999999-00000000'));
+    await rm(join(dir, 'repo'));
+    await symlink('generations/999999999999-00000000', join(dir, 'repo'));
+    const before = await readlink(join(dir, 'repo'));
+    const run = await receive(dir, 'v2');
+    expect(run.code).toBe(1);
+    expect(replyError(run).code).toBe('CONFIG_INVALID');
+    expect(run.stderr).toContain('holds a generation numbered 999999999999, the last a generation id can hold');
+    expect(await readlink(join(dir, 'repo'))).toBe(before);
+  });
+
   it('takes a FIFO at receiver.lock for a stale lock, without blocking', async () => {
     const dir = await published();
     execFileSync('mkfifo', [join(dir, 'receiver.lock')]);
@@ -100,6 +132,23 @@ describe('what an earlier run or another local user left in the updates dir', ()
     expect(replyError(run).code).toBe('CONFIG_INVALID');
     expect(run.stderr).toContain(`${dir}/generations exists but is not a directory (a symlink); move it away`);
     expect(await readdir(elsewhere)).toEqual(before);
+  });
+
+  it.each([
+    ['below a generation', (id: string) => `generations/${id}/repodata`],
+    ['outside generations/', (id: string) => `elsewhere/${id}`],
+  ])('refuses a repo link that points %s, not at generations/<id>, as CONFIG_INVALID and publishes nothing', async (_where, target) => {
+    const dir = await published();
+    const id = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
+    await mkdir(join(dir, 'elsewhere', id), { recursive: true });
+    await rm(join(dir, 'repo'));
+    await symlink(target(id), join(dir, 'repo'));
+    const run = await receive(dir, 'v2');
+    expect(run.code).toBe(1);
+    expect(replyError(run).code).toBe('CONFIG_INVALID');
+    expect(run.stderr).toContain(`${dir}/repo points at "${target(id)}", not at generations/<id>`);
+    expect(await readdir(join(dir, 'generations'))).toEqual([id]);
+    expect(await readlink(join(dir, 'repo'))).toBe(target(id));
   });
 
   it('answers a repo that is a directory with CONFIG_INVALID and a reply, not an internal error', async () => {

@@ -1,4 +1,5 @@
-import type { Layout } from '../updates-dir/layout.ts';
+import { ConfigError } from '../errors.ts';
+import { MAX_SEQUENCE, type Layout } from '../updates-dir/layout.ts';
 import { writeFileAtomic } from '../updates-dir/durable.ts';
 import { highestGenerationSequence } from '../updates-dir/generations.ts';
 import { readOwnFile } from '../updates-dir/read-own-file.ts';
@@ -26,7 +27,9 @@ async function recordedSequence(layout: Layout): Promise<number | undefined> {
     const value: unknown = JSON.parse(await readOwnFile(layout.resultFile, MAX_RECORD_BYTES));
     if (typeof value === 'object' && value !== null && 'sequence' in value) {
       const seq = value.sequence;
-      if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return seq;
+      // one a next generation id could not hold is damage too: the next run would publish a
+      // generation it then refuses as not generations/<id>, and so would every run after it
+      if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 && seq < MAX_SEQUENCE) return seq;
     }
   } catch {
     // a missing or damaged record restarts from the generations' numbering
@@ -39,7 +42,11 @@ async function recordedSequence(layout: Layout): Promise<number | undefined> {
  * keeps increasing across crashes that left a generation but no record.
  */
 export async function nextSequence(layout: Layout): Promise<number> {
-  return Math.max((await recordedSequence(layout)) ?? 0, await highestGenerationSequence(layout)) + 1;
+  const next = Math.max((await recordedSequence(layout)) ?? 0, await highestGenerationSequence(layout)) + 1;
+  if (next > MAX_SEQUENCE) {
+    throw new ConfigError('CONFIG_INVALID', `${layout.generations} holds a generation numbered ${String(MAX_SEQUENCE)}, the last a generation id can hold; move the updates dir away and start a new one`);
+  }
+  return next;
 }
 
 /**

@@ -11,6 +11,8 @@ export const TMP_PREFIX = '.tmp.';
 
 /** A generation id: zero-padded sequence (so names sort by age) and a random suffix. */
 export const GENERATION_ID = /^(\d{12})-([0-9a-f]{8})$/;
+/** The largest sequence a generation id's twelve digits hold. */
+export const MAX_SEQUENCE = 999_999_999_999;
 
 export interface Layout {
   readonly root: string;
