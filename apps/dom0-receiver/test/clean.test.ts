@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, replyError, runReceiver, startPausedAt } from './helpers.ts';
+import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, replyError, runReceiver, startPausedAt, treeHash } from './helpers.ts';
 
 async function receive(updatesDir: string, paths: readonly string[]) {
   const stream = await encodeStream(await Promise.all(paths.map((p) => fileMember(p))));
@@ -47,6 +47,24 @@ describe('clean', () => {
     expect(after).toMatchObject({ format: 1, status: 'published', generation: target.split('/')[1], accepted: [] });
     expect(after['sequence']).toBeGreaterThan(before['sequence'] as number);
     expect(await leftovers(dir)).toEqual([]);
+  });
+
+  it('fails with "clean incomplete" when an old generation cannot be removed, after publishing the empty repository', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    const old = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
+    await receive(dir, f.packages.v2.map((p) => p.path));
+    // a file system mounted inside the old generation (in the clean's own mount namespace): rm cannot remove its mount point
+    const pin = join(dir, 'generations', old, 'pin');
+    await mkdir(pin);
+    const run = await runReceiver(['clean', '--updates-dir', dir], { prefix: ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs none "$0" && exec "$@"', pin] });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`could not remove generations/${old}`);
+    expect(run.stderr).toContain('clean incomplete: 1 old generation(s) could not be removed');
+    // the empty repository is published all the same
+    expect((await readdir(join(dir, 'repo'))).filter((n) => n.endsWith('.rpm'))).toEqual([]);
+    expect((await readdir(join(dir, 'generations'))).sort()).toEqual([old, (await readlink(join(dir, 'repo'))).split('/')[1]].sort());
   });
 
   it('lets the next batch publish onto the empty repository with a higher sequence', async () => {
@@ -174,6 +192,21 @@ describe('clean', () => {
     expect(dnfList(join(dir, 'repo')).sort()).toEqual(f.packages.v2.map((p) => p.nevra).sort());
   });
 
+  it('refuses, after the same recovery as receive, a generations dir that is a symlink, and removes nothing through it', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    const elsewhere = await mkdtemp(join(tmpdir(), 'dom0-receiver-elsewhere-'));
+    await rm(elsewhere, { recursive: true });
+    await rename(join(dir, 'generations'), elsewhere);
+    await symlink(elsewhere, join(dir, 'generations'));
+    const before = await treeHash(elsewhere);
+    const run = await clean(dir);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`clean failed: CONFIG_INVALID: ${dir}/generations exists but is not a directory (a symlink); move it away`);
+    expect(await treeHash(elsewhere)).toEqual(before);
+  });
+
   it('refuses a repo that is not a symlink with CONFIG_INVALID and leaves it', async () => {
     const dir = await makeUpdatesDir();
     await mkdir(join(dir, 'repo'));
@@ -197,6 +230,28 @@ describe('clean as root on an updates dir another user owns (the qrexec service 
     const entries = await walk(dir);
     expect(entries.length).toBeGreaterThan(5);
     expect(entries.filter((e) => e.uid !== owner).map((e) => e.path)).toEqual([]);
+  });
+});
+
+describe('clean as root, working as the owner of the updates dir', () => {
+  it.runIf(process.geteuid?.() === 0)("keeps none of root's groups: a generation only root's group may change is left, and said so", async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    const old = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
+    await receive(dir, f.packages.v2.map((p) => p.path));
+    const owner = 65534;
+    execFileSync('chown', ['-R', `${owner}:${owner}`, dir]);
+    // writable by root's group alone: the owner, working without root's groups, cannot empty it
+    execFileSync('chown', ['0:0', join(dir, 'generations', old)]);
+    await chmod(join(dir, 'generations', old), 0o770);
+
+    // root as dom0-update runs it, in root's group
+    const run = await runReceiver(['clean', '--updates-dir', dir], { prefix: ['setpriv', '--groups', '0', '--'] });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`could not remove generations/${old} (EACCES)`);
+    expect(run.stderr).toContain('clean incomplete: 1 old generation(s) could not be removed');
+    expect(await readdir(join(dir, 'generations'))).toContain(old);
   });
 });
 

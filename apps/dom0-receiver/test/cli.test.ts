@@ -22,6 +22,8 @@ describe('command line', () => {
     [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--idle-timeout', '9007199254741']],
     [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--now', 'yesterday']],
     [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', 'extra-operand']],
+    // Qubes names a qube in at most 31 characters
+    [['receive', '--updates-dir', '/tmp/x', '--keyring', 'k', '--updatevm', `sys-${'x'.repeat(28)}`]],
     [['verify', '--keyring', 'k']],
     [['verify', 'a.rpm']],
     [['clean']],
@@ -159,6 +161,16 @@ describe('command line', () => {
     }
   });
 
+  it("names PGP 2's armored SECRET KEY BLOCK as a private key too (KEYRING_PARSE)", async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const secret = join(dir, 'secret.asc');
+    await writeFile(secret, '-----BEGIN PGP SECRET KEY BLOCK-----\n\nxx\n-----END PGP SECRET KEY BLOCK-----\n');
+    const verify = await runReceiver(['verify', '--keyring', secret, f.packages.v1[0]?.path ?? '']);
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toContain(`KEYRING_PARSE: key file ${secret}: an armored private key block, not a public key`);
+  });
+
   it('fails with a clear code when a keyring file is unreadable', async () => {
     const dir = await makeUpdatesDir();
     const run = await runReceiver(['receive', '--updates-dir', dir, '--keyring', '/nonexistent/key.asc']);
@@ -246,6 +258,21 @@ describe('verify', () => {
     expect(lines[3]).toMatch(/: REJECTED RPM_KEY_EXPIRED /);
     expect(lines[4]).toMatch(/: REJECTED RPM_WEAK_HASH /);
     expect(lines[5]).toMatch(/: REJECTED RPM_IO /);
+  });
+
+  it('prints a file name holding terminal control characters sanitised, on its OK and its REJECTED line', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const good = join(dir, 'good\u001b[2J\u001b]0;owned\u0007.rpm');
+    await writeFile(good, await readFile(f.packages.v1[0]?.path ?? ''));
+    const missing = join(dir, 'gone\u001b[31m.rpm');
+    const run = await runReceiver(['verify', ...(await keyringArgs()), good, missing]);
+    expect(run.code).toBe(1);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain(': OK ');
+    expect(lines[1]).toContain(': REJECTED RPM_IO ');
+    expect(run.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
   });
 
   it('refuses a directory and a FIFO with no writer as not regular files, without waiting for the FIFO', async () => {

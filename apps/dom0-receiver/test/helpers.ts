@@ -189,3 +189,63 @@ export async function startPausedAt(point: string, args: readonly string[], stre
     },
   };
 }
+
+/** The staging dir of a running receive once the stage has created `file` in it. */
+export async function stagingDirHolding(updatesDir: string, file: string): Promise<string> {
+  for (;;) {
+    for (const name of (await readdir(updatesDir)).filter((n) => n.startsWith('staging.'))) {
+      if ((await readdir(join(updatesDir, name)).catch((): string[] => [])).includes(file)) return join(updatesDir, name);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface HeldReceive {
+  /** The staging dir, which holds the first member's file by now. */
+  readonly staging: string;
+  /** Sends the rest of the stream and waits for the receiver's end. */
+  finish(): Promise<RunResult>;
+  /** Sends the receiver `signal` while the sender still waits, and waits for its end. */
+  interrupt(signal: NodeJS.Signals): Promise<RunResult>;
+}
+
+/**
+ * A receive (the bundle, as dom0 runs it) whose sender sends the first `sent` bytes of `stream`
+ * and then waits: what the stage does meanwhile is open to the test. Returns once the stage has
+ * created `firstFile` in its staging dir.
+ */
+export async function receiveWithStalledSender(updatesDir: string, stream: Uint8Array, sent: number, firstFile: string): Promise<HeldReceive> {
+  const child = spawn(process.execPath, [BUNDLE, 'receive', '--updates-dir', updatesDir, ...(await keyringArgs())], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  child.stdin.on('error', () => undefined);
+  const closed = new Promise<RunResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  child.stdin.write(stream.subarray(0, sent));
+  const staging = await stagingDirHolding(updatesDir, firstFile);
+  return {
+    staging,
+    finish: () => {
+      child.stdin.end(stream.subarray(sent));
+      return closed;
+    },
+    interrupt: async (signal) => {
+      child.kill(signal);
+      const end = await closed;
+      child.stdin.destroy();
+      return end;
+    },
+  };
+}
+
+/** A receive of two fixture packages whose sender waits after the first one (see receiveWithStalledSender). */
+export async function receiveHeldAfterFirstMember(updatesDir: string, first: { path: string; fileName: string }, second: { path: string }): Promise<HeldReceive> {
+  const stream = await encodeStream([await fileMember(first.path), await fileMember(second.path)]);
+  // the first member: its header block and its body padded to whole blocks
+  const firstEnd = 512 + Math.ceil((await readFile(first.path)).length / 512) * 512;
+  return receiveWithStalledSender(updatesDir, stream, firstEnd, first.fileName);
+}

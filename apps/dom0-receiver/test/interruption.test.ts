@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { parseReply } from '@dom0-updates/protocol';
 import { describe, expect, it } from 'vitest';
-import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, runReceiver } from './helpers.ts';
+import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, receiveWithStalledSender, runReceiver } from './helpers.ts';
 
 async function batch(which: 'v1' | 'v2'): Promise<Buffer> {
   const f = await getFixtures();
@@ -11,14 +10,6 @@ async function batch(which: 'v1' | 'v2'): Promise<Buffer> {
 }
 
 /** Waits until the stage has written the first member of the batch into its staging dir. */
-async function stageIsReceiving(dir: string, firstFile: string): Promise<void> {
-  for (;;) {
-    const staging = (await readdir(dir)).find((n) => n.startsWith('staging.'));
-    if (staging !== undefined && (await readdir(join(dir, staging)).catch((): string[] => [])).includes(firstFile)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('a signal during receive', () => {
   it.each([
     ['SIGINT', 130],
@@ -36,23 +27,11 @@ describe('a signal during receive', () => {
     if (first === undefined) throw new Error('fixture set without v2 packages');
     const firstFile = first.fileName;
     const firstSize = (await stat(first.path)).size;
-    const child = spawn(process.execPath, [BUNDLE, 'receive', '--updates-dir', dir, ...(await keyringArgs())], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    child.stdin.on('error', () => undefined);
-    child.stdin.write(v2.subarray(0, 512 + Math.ceil(firstSize / 512) * 512 + 100));
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, sig) => resolve({ code, signal: sig })));
-    await stageIsReceiving(dir, firstFile);
-    child.kill(signal);
-    const end = await closed;
-    child.stdin.destroy();
+    const held = await receiveWithStalledSender(dir, v2, 512 + Math.ceil(firstSize / 512) * 512 + 100, firstFile);
+    const end = await held.interrupt(signal);
+    const { stdout, stderr } = end;
 
-    expect(end).toEqual({ code: exitCode, signal: null });
+    expect({ code: end.code, signal: end.signal }).toEqual({ code: exitCode, signal: null });
     const reply = parseReply(Buffer.from(stdout));
     expect(reply.status === 'rejected' ? reply.error.code : reply.status).toBe('RECEIVE_INTERRUPTED');
     expect(stderr).toContain(`interrupted by ${signal}`);

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireLock, type Lock } from '../src/updates-dir/lock.ts';
@@ -28,6 +28,33 @@ describe('the receiver lock', () => {
     await expect(acquireLock(path)).rejects.toMatchObject({ code: 'RECEIVER_BUSY', message: `another receiver (pid ${process.pid}) holds ${path}` });
     await first.release();
     await (await acquireLock(path)).release();
+  });
+
+  it('leaves, on release, a lock file that names another holder (one that took it for stale meanwhile)', async () => {
+    const dir = await makeUpdatesDir();
+    const path = join(dir, 'receiver.lock');
+    const lock = await acquireLock(path);
+    await writeFile(path, '1 12345\n');
+    await lock.release();
+    expect(await readFile(path, 'utf8')).toBe('1 12345\n');
+  });
+
+  it('turns away a receiver in another network namespace by the lock file alone (the kernel mutex is per namespace)', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const args = ['receive', '--updates-dir', dir, ...(await keyringArgs())];
+    const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
+    // the holder binds its abstract socket name in a network namespace of its own
+    const paused = await startPausedAt('after-stage', args, stream, ['unshare', '--net']);
+    try {
+      const busy = await runReceiver(args, { stdin: stream });
+      expect(busy.code).toBe(1);
+      expect(replyError(busy)).toMatchObject({ code: 'RECEIVER_BUSY' });
+      expect(busy.stderr).toContain(`RECEIVER_BUSY: another receiver (pid ${paused.pid}) holds ${join(dir, 'receiver.lock')}`);
+      expect(await readFile(join(dir, 'receiver.lock'), 'utf8')).toMatch(new RegExp(`^${paused.pid} \\d+\n$`));
+    } finally {
+      await paused.kill();
+    }
   });
 
   it('is freed by the kernel when its holder is killed with SIGKILL, and the next receive cleans up', async () => {

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { diagnose } from '../src/output/diagnostics.ts';
 import { bareReason } from '../src/output/reason.ts';
+import { rejectedReply } from '../src/output/reply.ts';
 import { encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, readResult, replyError, runReceiver } from './helpers.ts';
 
 const count = (text: string, part: string): number => text.split(part).length - 1;
@@ -11,6 +13,30 @@ describe('rejection messages', () => {
     expect(bareReason('member a.rpm: size field is not octal', 'TAR_HEADER_SIZE', 'a.rpm')).toBe('size field is not octal');
     expect(bareReason('the stage did not start', 'STAGE_START_FAILED', null)).toBe('the stage did not start');
     expect(bareReason('y.rpm: RPM_SIG_BAD: x', 'RPM_SIG_BAD', 'x.rpm')).toBe('y.rpm: RPM_SIG_BAD: x');
+  });
+
+  it.each(['RPM_IO', 'RPM_STATE', 'TAR_SOURCE_ERROR', 'CONFIG_INVALID', 'STAGE_IO', 'STAGED_FILES_MISMATCH', 'PUBLISH_FAILED'])(
+    "keep the reason of dom0's own %s (which can name dom0's paths) out of the sender's reply",
+    (code) => {
+      const reply = rejectedReply({ code, member: 'a-1-1.noarch.rpm', message: '/var/lib/qubes/updates/staging.x: EIO' });
+      expect(reply.status === 'rejected' ? reply.error : reply).toEqual({ code, member: 'a-1-1.noarch.rpm', message: "dom0 could not take the batch; the reason is in dom0's log" });
+    },
+  );
+
+  it('reach stderr sanitised, whatever a compromised stage put in a rejection it reported', () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      diagnose('rejected a-1-1.noarch.rpm: RPM_SIG_BAD: \u001b[2J\u001b]0;owned\u0007 forged');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/^dom0-receiver: rejected a-1-1\.noarch\.rpm: RPM_SIG_BAD: .* forged\n$/);
+    expect(written[0]?.slice(0, -1)).not.toMatch(/[\u0000-\u001f\u007f]/);
   });
 
   it('name the member and the code once in the reply, the record and the diagnostic', async () => {

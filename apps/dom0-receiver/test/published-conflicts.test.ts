@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,6 +48,17 @@ describe('a package checked against the published generation', () => {
       code: 'RPM_CONFLICTS_PUBLISHED',
       member: 'Dom0-Case-1.0-1.noarch.rpm',
       message: expect.stringContaining('differs only in letter case from the published dom0-case-1.0-1.noarch.rpm') as unknown,
+    });
+  });
+
+  it('refuses a published name that is a symlink, even to the same bytes, as not a regular file', async () => {
+    // the link's own size (its 13-character target) is the package's size, and the target holds its bytes
+    const dir = await generationWith('package-bytes');
+    await symlink('package-bytes', join(dir, 'dom0-link-1.0-1.noarch.rpm'));
+    await expect(checkAgainstPublished(dir, [accepted('dom0-link-1.0-1.noarch.rpm', 'dom0-link')])).rejects.toMatchObject({
+      code: 'RPM_CONFLICTS_PUBLISHED',
+      member: 'dom0-link-1.0-1.noarch.rpm',
+      message: expect.stringContaining('exists in the published repository but is not a regular file') as unknown,
     });
   });
 

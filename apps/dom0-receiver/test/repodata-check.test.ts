@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -117,6 +117,28 @@ describe('checkRepodata: what createrepo_c left must be whole before a switch', 
       await relist(repomd, cut);
     });
     expect(error.message).toMatch(/primary \(.*\) does not decompress/);
+  });
+});
+
+describe('checkRepodata: the files repomd.xml names', () => {
+  it('refuses a record whose location leaves repodata/, though the file it reaches matches', async () => {
+    const error = await damaged(async (repodata, repomd) => {
+      const primary = await primaryOf(repodata);
+      const text = await readFile(repomd, 'utf8');
+      await writeFile(repomd, text.replace(`href="repodata/${primary}"`, `href="repodata/../repodata/${primary}"`));
+    });
+    expect(error.message).toContain('the primary record of repomd.xml names an unexpected file');
+  });
+
+  it('refuses a metadata file that is a symlink, even to the very bytes repomd.xml lists', async () => {
+    const error = await damaged(async (repodata) => {
+      const primary = await primaryOf(repodata);
+      const kept = join(repodata, '..', 'kept-primary.xml.gz');
+      await copyFile(join(repodata, primary), kept);
+      await rm(join(repodata, primary));
+      await symlink(kept, join(repodata, primary));
+    });
+    expect(error.message).toMatch(/primary \([^)]+\) is not a regular file$/);
   });
 });
 

@@ -1,17 +1,31 @@
 import { readdirSync, readlinkSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs, type ReceiveArgs } from '../src/cli/args.ts';
 import { pathUnreachableReason } from '../src/config/bwrap-preflight.ts';
 import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, replyError, runReceiver, startPausedAt } from './helpers.ts';
 
 const FALLBACK = 'sandbox: running the stage without bubblewrap (--sandbox auto)';
 
+/**
+ * A directory under /var/tmp, whose ancestors others may search (the suite's private TMPDIR is
+ * 0700); removed after the file's tests, as the run's TMPDIR cleanup does not reach it.
+ */
+const varTmpDirs: string[] = [];
+async function varTmpDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join('/var/tmp', prefix));
+  varTmpDirs.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  await Promise.all(varTmpDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 /** An updates dir whose every ancestor is 0755 (world-traversable): /var/tmp/<random>/updates. */
 async function reachableUpdatesDir(): Promise<string> {
-  const parent = await mkdtemp('/var/tmp/dom0-receiver-sandbox-');
+  const parent = await varTmpDir('dom0-receiver-sandbox-');
   await chmod(parent, 0o755);
   return join(parent, 'updates');
 }
@@ -221,6 +235,29 @@ describe('explicit --sandbox values', () => {
   });
 });
 
+describe('--sandbox bwrap where user namespaces are disabled', () => {
+  it('refuses a setuid bwrap that root does not own (its setuid bit grants no namespaces) as CONFIG_INVALID', async () => {
+    const dir = await reachableUpdatesDir();
+    // a private mount namespace in which the kernel knob reads 0, and a bwrap setuid to another user
+    const work = await mkdtemp(join(tmpdir(), 'dom0-receiver-nouserns-'));
+    await writeFile(join(work, 'zero'), '0\n');
+    const bin = join(work, 'bin');
+    await mkdir(bin);
+    await copyFile('/usr/bin/bwrap', join(bin, 'bwrap'));
+    await chown(join(bin, 'bwrap'), 1234, 1234);
+    await chmod(join(bin, 'bwrap'), 0o4755);
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs()), '--sandbox', 'bwrap'], {
+      stdin: await encodeStream([]),
+      env: { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` },
+      prefix: ['unshare', '-m', 'sh', '-c', 'mount --bind "$0" /proc/sys/user/max_user_namespaces && exec "$@"', join(work, 'zero')],
+    });
+    expect(run.code).toBe(1);
+    expect(replyError(run).code).toBe('CONFIG_INVALID');
+    expect(run.stderr).toContain('CONFIG_INVALID: --sandbox bwrap: user namespaces are disabled (/proc/sys/user/max_user_namespaces is 0) and bwrap is not setuid root');
+    expect(await leftovers(dir)).toEqual([]);
+  });
+});
+
 describe('parsing --sandbox', () => {
   const receiveArgs = (extra: string[]): ReceiveArgs => {
     const parsed = parseArgs(['receive', '--updates-dir', '/x', '--keyring', 'k', ...extra]);
@@ -257,11 +294,19 @@ describe('the path check before bwrap', () => {
   });
 
   it('applies the owner bits to the owner even when others could search', async () => {
-    const top = await mkdtemp('/var/tmp/dom0-receiver-owner-');
+    const top = await varTmpDir('dom0-receiver-owner-');
     await chown(top, stranger.uid, 0);
     await chmod(top, 0o071);
     expect(await pathUnreachableReason(top, stranger)).toContain(`cannot search ${top} (mode 0071, owner ${stranger.uid}:0)`);
     expect(await pathUnreachableReason(top, { uid: 1234, gid: 1234, groups: [] })).toBeUndefined();
+  });
+
+  it('applies the group bits to a supplementary group of the stage identity', async () => {
+    const top = await varTmpDir('dom0-receiver-group-');
+    await chown(top, 0, 4242);
+    await chmod(top, 0o710);
+    expect(await pathUnreachableReason(top, { ...stranger, groups: [4242] })).toBeUndefined();
+    expect(await pathUnreachableReason(top, stranger)).toContain(`cannot search ${top} (mode 0710, owner 0:4242)`);
   });
 
   it('checks the real path behind a symlinked directory', async () => {

@@ -32,6 +32,35 @@ describe.runIf(process.getuid?.() === 0)('sealing the staging dir (root)', () =>
     expect([untouched.uid, untouched.gid, untouched.mode & 0o7777]).toEqual([1234, 1234, 0o4755]);
     expect(lstatSync(join(staging, 'soft-1.0-1.noarch.rpm')).isSymbolicLink()).toBe(true);
   });
+
+  it('never follows a symlink to an outside file that has a single link', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'dom0-receiver-seal-'));
+    const outside = join(base, 'outside-only-link');
+    writeFileSync(outside, 'not the stage\'s');
+    chownSync(outside, 1234, 1234);
+    chmodSync(outside, 0o600);
+    const staging = mkdtempSync(join(base, 'staging.'));
+    chownSync(staging, 4321, 4321);
+    symlinkSync(outside, join(staging, 'soft-1.0-1.noarch.rpm'));
+
+    await sealStagingDir(staging);
+
+    const untouched = statSync(outside);
+    expect([untouched.uid, untouched.gid, untouched.mode & 0o7777]).toEqual([1234, 1234, 0o600]);
+  });
+
+  it('takes the staging dir back to 0700 whatever mode the stage gave it', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'dom0-receiver-seal-'));
+    const staging = mkdtempSync(join(base, 'staging.'));
+    chownSync(staging, 4321, 4321);
+    // a compromised stage opening its dir to other local accounts before it is killed
+    chmodSync(staging, 0o777);
+
+    await sealStagingDir(staging);
+
+    const dir = statSync(staging);
+    expect([dir.uid, dir.gid, dir.mode & 0o7777]).toEqual([0, 0, 0o700]);
+  });
 });
 
 describe('removing the staging dir', () => {

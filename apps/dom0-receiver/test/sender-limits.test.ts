@@ -60,6 +60,29 @@ describe('sender check under qrexec', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('refuses a caller named by an empty QREXEC_REMOTE_DOMAIN (set, so under qrexec) without touching the updates dir', async () => {
+    const dir = await makeUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, '--updatevm', 'sys-firewall', ...(await keyringArgs())], {
+      stdin: await v1Stream(),
+      env: { QREXEC_REMOTE_DOMAIN: '', QREXEC_SERVICE_ARGUMENT: 'v1' },
+    });
+    expect(run.code).toBe(1);
+    expect(errorCode(run.stdout)).toBe('SENDER_NOT_ALLOWED');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('takes the UpdateVM from --updatevm over DOM0_UPDATES_UPDATEVM, refusing the qube the variable names', async () => {
+    const dir = await makeUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, '--updatevm', 'sys-firewall', ...(await keyringArgs())], {
+      stdin: await v1Stream(),
+      env: { QREXEC_REMOTE_DOMAIN: 'untrusted-work', DOM0_UPDATES_UPDATEVM: 'untrusted-work', QREXEC_SERVICE_ARGUMENT: 'v1' },
+    });
+    expect(run.code).toBe(1);
+    expect(errorCode(run.stdout)).toBe('SENDER_NOT_ALLOWED');
+    expect(run.stdout).toContain('the caller \\"untrusted-work\\" is not the configured UpdateVM');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('accepts the configured UpdateVM (from the environment)', async () => {
     const dir = await makeUpdatesDir();
     const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {

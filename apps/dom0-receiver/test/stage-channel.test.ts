@@ -162,6 +162,30 @@ describe('a compromised stage', () => {
     expect(result).toMatchObject({ code: 'STAGE_PROTOCOL', message: `the stage broke its reporting contract: ${reason}` });
   });
 
+  it.each([
+    ['report ready twice', ['{"kind":"ready"}', '{"kind":"ready"}', accepted(0), '{"kind":"complete","members":1}'], 'reported ready twice'],
+    ['report a package before ready', [accepted(0), '{"kind":"ready"}', '{"kind":"complete","members":1}'], 'sent accepted before ready'],
+    ['report a package after its final verdict', ['{"kind":"ready"}', accepted(0), '{"kind":"complete","members":1}', accepted(1)], 'message after the final one'],
+    ['count more members than the packages it reported', ['{"kind":"ready"}', accepted(0), '{"kind":"complete","members":2}'], 'reported 2 members but accepted 1'],
+  ])('cannot %s', async (_what, lines, reason) => {
+    const result = await hostileStage(`fs.writeSync(3, ${JSON.stringify(lines.join('\n') + '\n')});`);
+    expect(result).toMatchObject({ code: 'STAGE_PROTOCOL', message: `the stage broke its reporting contract: ${reason}` });
+  });
+
+  it('cannot report a package under a file name its verified header does not give', async () => {
+    const misnamed = JSON.parse(accepted(0)) as { package: { file: string } };
+    misnamed.package.file = 'p1-1-1.noarch.rpm';
+    const lines = ['{"kind":"ready"}', JSON.stringify(misnamed), '{"kind":"complete","members":1}'];
+    const result = await hostileStage(`fs.writeSync(3, ${JSON.stringify(lines.join('\n') + '\n')});`);
+    expect(result).toMatchObject({ code: 'RPM_FILE_NAME_MISMATCH', message: expect.stringContaining('the file name must be p0-1-1.noarch.rpm') as unknown });
+  });
+
+  it('is not taken at its word when it reports success and then exits non-zero', async () => {
+    const lines = ['{"kind":"ready"}', accepted(0), '{"kind":"complete","members":1}'];
+    const result = await hostileStage(`fs.writeSync(3, ${JSON.stringify(lines.join('\n') + '\n')}); process.exitCode = 3;`);
+    expect(result).toMatchObject({ code: 'STAGE_FAILED', message: 'the stage reported success but exited with 3' });
+  });
+
   it('does not keep the receiver waiting on a process it left holding its stderr and channel', async () => {
     // the stage exits at once; the process it started keeps fds 2 and 3 open for a minute
     const child = spawn('sh', ['-c', 'sleep 60 & exit 0'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });

@@ -27,6 +27,14 @@ describe('the stage command line', () => {
   });
 });
 
+describe('the stage command line under bubblewrap', () => {
+  it('unshares every namespace, starts a new session (no TIOCSTI on a terminal) and dies with the receiver', () => {
+    const { args } = stageCommand(launch('bwrap'));
+    const bwrapArgs = args.slice(0, args.indexOf('--'));
+    expect(bwrapArgs).toEqual(expect.arrayContaining(['--unshare-all', '--new-session', '--die-with-parent']));
+  });
+});
+
 describe('the stage command line without bubblewrap, as root', () => {
   const owner = { uid: 2147000123, gid: 2147000123, dynamic: true };
   const namespaces = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv' };

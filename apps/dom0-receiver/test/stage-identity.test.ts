@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DYNAMIC_ID_COUNT, DYNAMIC_ID_FIRST, idsOfLiveProcesses, resolveStageUser } from '../src/config/stage-user.ts';
 import { reapStageUser } from '../src/receive/reap-stage-user.ts';
-import { encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, startPausedAt } from './helpers.ts';
+import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, receiveHeldAfterFirstMember, replyError, runReceiver, startPausedAt } from './helpers.ts';
 
 
 async function statusOf(pid: number): Promise<{ ppid: number; uid: number; gid: number; cmdline: string }> {
@@ -116,6 +117,48 @@ describe('the stage identity', () => {
     }
   });
 
+  it("gets none of the receiver's environment but the test hooks it is given", async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
+    const child = spawn(process.execPath, [BUNDLE, 'receive', '--updates-dir', dir, ...(await keyringArgs())], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        DOM0_RECEIVER_TEST_HOOKS: '1',
+        DOM0_RECEIVER_TEST_PAUSE: 'stage-after-member',
+        // what dom0's service environment may hold; the stage parses hostile bytes and needs none of it
+        DOM0_UPDATES_UPDATEVM: 'sys-firewall',
+      },
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(stream);
+    const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (t: string) => {
+          stderr += t;
+          if (stderr.includes('test pause at stage-after-member')) resolve();
+        });
+        void closed.then(() => reject(new Error(`receiver ended before the stage paused: ${stderr}`)));
+      });
+      const environments: string[][] = [];
+      for (const entry of (await readdir('/proc')).filter((e) => /^\d+$/.test(e))) {
+        const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+        if (!cmdline.includes('\0__stage') || !cmdline.includes(`--allow-fs-write=${dir}/staging.`)) continue;
+        const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
+        environments.push(environ.split('\0').filter((v) => v !== '').map((v) => v.slice(0, v.indexOf('='))).sort());
+      }
+      expect(environments.length).toBeGreaterThan(0);
+      // (bubblewrap's --chdir sets PWD)
+      for (const names of environments) expect(names.filter((n) => n !== 'PWD')).toEqual(['DOM0_RECEIVER_TEST_HOOKS', 'DOM0_RECEIVER_TEST_PAUSE', 'MALLOC_ARENA_MAX']);
+    } finally {
+      child.kill('SIGKILL');
+      await closed;
+    }
+  });
+
   it('is resolved to a dynamic id by default and to the passwd entry with --user', async () => {
     const dynamic = await resolveStageUser(undefined);
     expect(dynamic?.dynamic).toBe(true);
@@ -125,12 +168,55 @@ describe('the stage identity', () => {
   });
 });
 
+describe('a --user override', () => {
+  it('is refused as CONFIG_INVALID when its primary group is root (gid 0), before anything is read', async () => {
+    // a private mount namespace whose /etc/passwd names such an account (as Fedora's `operator`)
+    const work = await mkdtemp(join(tmpdir(), 'dom0-receiver-passwd-'));
+    const passwd = join(work, 'passwd');
+    await writeFile(passwd, `${await readFile('/etc/passwd', 'utf8')}opgroup:x:1234:0::/:/bin/false\n`);
+    const dir = await makeUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, '--user', 'opgroup', ...(await keyringArgs())], {
+      stdin: await encodeStream([]),
+      prefix: ['unshare', '-m', 'sh', '-c', 'mount --bind "$0" /etc/passwd && exec "$@"', passwd],
+    });
+    expect(run.code).toBe(1);
+    expect(replyError(run).code).toBe('CONFIG_INVALID');
+    expect(run.stderr).toContain('CONFIG_INVALID: stage user opgroup must have a non-zero uid and gid');
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
 describe('reaping the stage uid', () => {
   /** A process tree of the given uid that would outlive the stage: a shell and a background sleep. */
   function leftBehind(uid: number): Promise<number> {
     const child = spawn('/bin/sh', ['-c', 'sleep 600 & echo $!; wait'], { uid, gid: uid, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
     return new Promise((resolve) => child.stdout.setEncoding('utf8').once('data', (t: string) => resolve(Number(t.trim()))));
   }
+
+  it('kills a process of the stage uid still running when the stage ends, and publishes the batch', async () => {
+    const f = await getFixtures();
+    const [first, second] = f.packages.v1;
+    if (first === undefined || second === undefined) throw new Error('two v1 fixtures needed');
+    const dir = await makeUpdatesDir();
+    // the sender pauses after the first member, while the stage runs as its dynamic uid
+    const held = await receiveHeldAfterFirstMember(dir, first, second);
+    const { staging } = held;
+    // a process of the stage's uid (as one the stage could have left behind, holding a staged file)
+    const uid = (await lstat(staging)).uid;
+    expect(inDynamicRange(uid)).toBe(true);
+    const sleeper = await leftBehind(uid);
+    try {
+      expect((await held.finish()).code).toBe(0);
+      const state = await readFile(`/proc/${sleeper}/status`, 'utf8').then((t) => /^State:\s+(\S)/m.exec(t)?.[1], () => 'gone');
+      expect(['gone', 'Z', 'X']).toContain(state);
+    } finally {
+      try {
+        process.kill(sleeper, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
 
   it('kills every process of a dynamic uid, background ones included, and none is left', async () => {
     const owner = await resolveStageUser(undefined);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AcceptedPackage } from '../src/publish/result-record.ts';
 import { checkStagedFiles } from '../src/publish/staged-check.ts';
+import { getFixtures, leftovers, makeUpdatesDir, publishedTree, readResult, receiveHeldAfterFirstMember, replyError } from './helpers.ts';
 
 const FILE = 'a-1-1.noarch.rpm';
 
@@ -60,6 +61,16 @@ describe('checkStagedFiles: the staging dir holds exactly what the stage reporte
     await expect(checkStagedFiles(dir, [reported(FILE, 3)])).rejects.toMatchObject({ code: 'STAGED_FILES_MISMATCH', member: FILE });
   });
 
+  it('refuses a symlink whose own size is the verified size (lstat gives the length of its target path)', async () => {
+    const dir = await staging();
+    await rm(join(dir, FILE));
+    const target = join(work, `target-same-size-${String(count)}`);
+    await writeFile(target, 'abc');
+    await symlink(target, join(dir, FILE));
+    // one link, and the size the stage reported: only the file type tells it apart
+    await expect(checkStagedFiles(dir, [reported(FILE, Buffer.byteLength(target))])).rejects.toMatchObject({ code: 'STAGED_FILES_MISMATCH', member: FILE });
+  });
+
   it('refuses a file the stage did not report', async () => {
     const dir = await staging();
     await writeFile(join(dir, 'b-1-1.noarch.rpm'), 'x');
@@ -70,5 +81,23 @@ describe('checkStagedFiles: the staging dir holds exactly what the stage reporte
     const dir = await staging();
     await expect(checkStagedFiles(dir, [reported(FILE, 3), reported('b-1-1.noarch.rpm', 1)])).rejects.toMatchObject({ code: 'STAGED_FILES_MISMATCH', message: expect.stringContaining('missing') as string });
     await expect(checkStagedFiles(dir, [reported(FILE, 3), reported(FILE, 3)])).rejects.toMatchObject({ code: 'STAGED_FILES_MISMATCH', message: expect.stringContaining('twice') as string });
+  });
+});
+
+describe('a receive whose staging dir gains a file the stage did not report', () => {
+  it('is rejected as STAGED_FILES_MISMATCH naming that file, and nothing is published', async () => {
+    const f = await getFixtures();
+    const [first, second] = f.packages.v1;
+    if (first === undefined || second === undefined) throw new Error('two v1 fixtures needed');
+    const dir = await makeUpdatesDir();
+    // the sender pauses after the first member; meanwhile a file nobody verified appears beside it
+    const held = await receiveHeldAfterFirstMember(dir, first, second);
+    await writeFile(join(held.staging, 'intruder-1.0-1.noarch.rpm'), 'not verified');
+    const run = await held.finish();
+    expect(run.code).toBe(1);
+    expect(replyError(run).code).toBe('STAGED_FILES_MISMATCH');
+    expect((await readResult(dir))['rejection']).toMatchObject({ code: 'STAGED_FILES_MISMATCH', member: 'intruder-1.0-1.noarch.rpm' });
+    expect(await publishedTree(dir)).toEqual({});
+    expect(await leftovers(dir)).toEqual([]);
   });
 });
