@@ -114,4 +114,11 @@ describe('runAgent', () => {
     );
     expect(result.exitCode).toBe(0);
   }, 30_000);
+
+  it('takes an agent that prints exactly 32 MiB on stdout and stderr together: only more is a flood', async () => {
+    // 16 MiB of empty lines on each stream, 33,554,432 bytes in all
+    const half = "head -c 16777216 /dev/zero | tr '\\0' '\\n'";
+    const result = await runAgent({ file: 'sh', args: ['-c', `${half}; ${half} >&2`] }, { ...quiet, timeoutSeconds: 3600, onLine: () => undefined });
+    expect(result.exitCode).toBe(0);
+  }, 30_000);
 });

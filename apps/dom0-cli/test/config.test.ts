@@ -94,6 +94,22 @@ describe('config', () => {
     expect(() => resolveConfig([{ origin: 'file', settings: { UPDATEVM: ['\u001b[31mevil'] } }])).toThrow('"\\x1b[31mevil" is not a valid qube name');
   });
 
+  it('takes a qube name of 31 characters and refuses one of 32', () => {
+    const vm = (name: string): string | undefined => resolveConfig([{ origin: 'file', settings: { UPDATEVM: [name] } }]).updateVm;
+    expect(vm(`a${'b'.repeat(30)}`)).toBe(`a${'b'.repeat(30)}`);
+    expect(codeOf(() => vm(`a${'b'.repeat(31)}`))).toBe('CONFIG_BAD_VM_NAME');
+  });
+
+  it('refuses a path holding a control character, which would corrupt the repo definition and argv handed to tools', () => {
+    for (const value of ['/var/lib/qubes/up\ndates', '/var/lib/\0x', '/var/lib/\x7fx']) {
+      expect(codeOf(() => resolveConfig([{ origin: 'file', settings: { UPDATES_DIR: [value] } }])), JSON.stringify(value)).toBe('CONFIG_BAD_PATH');
+    }
+  });
+
+  it('refuses a command holding a NUL byte, which no process can be started with', () => {
+    expect(codeOf(() => resolveConfig([{ origin: 'file', settings: { AGENT_COMMAND: ['["node", "/a\\u0000.mjs"]'] } }]))).toBe('CONFIG_BAD_COMMAND');
+  });
+
   it('lets the environment override the file and flags override both', () => {
     const c = resolveConfig([
       { origin: 'file', settings: { UPDATEVM: ['from-file'], TIMEOUT: ['1'], MAX_FILES: ['1'] } },

@@ -711,6 +711,15 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
+  it('fails with NOTHING_RECEIVED, never "No updates", when packages were named, none arrived and nothing was ever cached', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y', 'dom0-hello'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('no packages were received for: dom0-hello [NOTHING_RECEIVED]');
+    expect(r.stdout).not.toContain('No updates');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
   it('reports a stream cut short by an agent that exits as dom0\'s own rejection', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_RAW: '00'.repeat(100) });
@@ -771,6 +780,19 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(r.stdout).toContain('[dom0-receiver] receiver says no');
     expect(r.stderr).toContain("dom0's receiver exited with 3 without recording a result");
     expect(r.stderr).toContain('[RECEIVER_FAILED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  it('fails with RECEIVER_FAILED when the receiver exits 0 without a record, and the agent too', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['-y'], {
+      DOM0_UPDATES_AGENT_COMMAND: hostile,
+      DOM0_UPDATES_RECEIVER_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']),
+      HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'),
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("dom0's receiver exited with 0 without recording a result; nothing was installed [RECEIVER_FAILED]");
+    expect(r.stdout).not.toContain('No updates');
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 

@@ -1,9 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { LockError } from '../src/errors.ts';
 import { acquireLock, breakStale } from '../src/lock.ts';
+import { BUNDLES, cliBundleForAnyUser } from './support/build-bundles.ts';
 
 const scratch = (): string => mkdtempSync(join(tmpdir(), 'dom0-cli-lock-'));
 
@@ -68,6 +70,32 @@ describe('acquireLock', () => {
     expect((caught as LockError).code).toBe('LOCK_HELD');
     expect((caught as LockError).message).toContain(`pid ${process.ppid}`);
     expect(readFileSync(path, 'utf8').trim()).toBe(String(process.ppid));
+  });
+
+  it('refuses while the lock names a live process of another user, which it may not signal (EPERM)', async () => {
+    // As root: dom0-update runs as nobody, and the lock names this (root's) process. Otherwise the
+    // lock names pid 1, which belongs to root.
+    const asRoot = process.getuid?.() === 0;
+    const owner = asRoot ? process.pid : 1;
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-lock-other-user-'));
+    // writable by all and not sticky: a run that judged the lock stale could move it aside and take it
+    chmodSync(dir, 0o777);
+    const path = join(dir, 'lock');
+    writeFileSync(path, `${owner}\n`);
+    const config = join(dir, 'dom0-update.conf');
+    // --check-only with an agent that answers "no updates": a run that took the lock would exit 0
+    const repos = join(dir, 'repos.d');
+    mkdirSync(repos);
+    writeFileSync(join(repos, 'local.repo'), '[local]\nbaseurl=file:///nowhere\n');
+    writeFileSync(config, ['TRANSPORT=local', `LOCK_FILE=${path}`, `REPOS_DIR=${repos}`, 'AGENT_COMMAND=["sh", "-c", "cat >/dev/null; exit 0"]', ''].join('\n'));
+    const r = asRoot
+      ? await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliBundleForAnyUser(), `--config=${config}`, '--check-only'], { reject: false, stdin: 'ignore' })
+      : await execa(process.execPath, [BUNDLES.cli, `--config=${config}`, '--check-only'], { reject: false, stdin: 'ignore' });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`another dom0-update is running (pid ${owner}, lock file ${path})`);
+    expect(r.stderr).toContain('[LOCK_HELD]');
+    expect(readFileSync(path, 'utf8')).toBe(`${owner}\n`);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a second run while the first holds the kernel mutex, even with its lock file gone, and frees it on release', async () => {

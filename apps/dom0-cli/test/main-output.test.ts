@@ -92,6 +92,24 @@ describe('main in text mode', () => {
     expect(text).not.toContain('\\x0a');
   });
 
+  it('refuses a run that would receive packages without any KEYRING, before the lock, and lets --check-only go on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    const lockFile = join(dir, 'lock');
+    writeFileSync(join(dir, 'config'), `TRANSPORT=local\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
+    for (const args of [['-y'], ['--downloadonly']]) {
+      const r = await capture([`--config=${join(dir, 'config')}`, ...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.err.join('\n')).toContain('no KEYRING is configured: dom0 needs the pinned keys to verify packages [CONFIG_NO_KEYRING]');
+      expect(r.out).toEqual([]);
+    }
+    // a check receives nothing: it goes on to the lock (held here, so it stops there)
+    writeFileSync(lockFile, `${process.pid}\n`);
+    const check = await capture([`--config=${join(dir, 'config')}`, '--check-only']);
+    expect(check.err.join('\n')).not.toContain('CONFIG_NO_KEYRING');
+    expect(check.err.join('\n')).toContain('[LOCK_HELD]');
+  });
+
   it('refuses a KEYRING file it cannot read before the UpdateVM is asked for anything', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
     dirs.push(dir);

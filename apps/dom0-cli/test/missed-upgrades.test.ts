@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { reportInstallOutcome } from '../src/install-outcome.ts';
 import type { InstalledPackage } from '../src/installed.ts';
 import { missedUpgrades } from '../src/missed-upgrades.ts';
+import { parseArgs } from '../src/options.ts';
+import { Reporter } from '../src/reporter.ts';
 import type { ReceivedPackage } from '../src/result-record.ts';
 
 function received(name: string, epoch: number, version: string, release = '1'): ReceivedPackage {
@@ -49,5 +52,31 @@ describe('received updates dnf left out', () => {
       names.map((n) => installed(n, '0:1.0-1')),
     );
     expect(missed.map((m) => m.received.name)).toEqual(names.filter((_, i) => i % 2 === 0));
+  });
+});
+
+describe('a requested package that was received but is not installed', () => {
+  const warnings = (argv: string[]): string[] => {
+    const command = parseArgs(argv);
+    if (command.kind !== 'run') throw new Error('not a run');
+    const err: string[] = [];
+    const reporter = new Reporter('human', { out: () => undefined, err: (line) => err.push(line) });
+    const hello = installed('dom0-hello', '0:2.0-1');
+    const code = reportInstallOutcome(
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { installedBefore: [hello], installedAfter: [hello], received: [received('dom0-hello', 0, '1.0')], obsoleting: [], withheld: [], renaming: [] },
+    );
+    expect(code).toBe(0);
+    return err;
+  };
+
+  it('is called an attempted rollback when it is older than the installed version', () => {
+    expect(warnings(['dom0-hello'])).toEqual([
+      'dom0-update: warning: requested package dom0-hello-1.0-1.noarch was received but is not installed (older than the installed 2.0-1: an attempted rollback)',
+    ]);
+  });
+
+  it('is not called a rollback with --action=downgrade, where older is what was asked for', () => {
+    expect(warnings(['--action=downgrade', 'dom0-hello'])).toEqual(['dom0-update: warning: requested package dom0-hello-1.0-1.noarch was received but is not installed']);
   });
 });

@@ -11,6 +11,12 @@ describe('matchesSpec', () => {
     expect(matchesSpec('dom0-tool', 'dom0-tool-extra')).toBe(false);
   });
 
+  it('does not read a spec that goes on after the name with a dot and more than an arch as naming it', () => {
+    expect(matchesSpec('dom0', 'dom0.tool-x')).toBe(false);
+    expect(matchesSpec('dom0-tool', 'dom0-tool.noarch.x')).toBe(false);
+    expect(matchesSpec('dom0-tool', 'dom0-tool.noarch')).toBe(true);
+  });
+
   it('reads * and ? as dnf does, every other character literally', () => {
     expect(matchesSpec('dom0-tool', 'dom0-*')).toBe(true);
     expect(matchesSpec('dom0-tool', 'dom0-too?')).toBe(true);

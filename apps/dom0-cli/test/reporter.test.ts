@@ -121,6 +121,24 @@ describe('Reporter', () => {
     expect(err[3]).toBe('dom0-update: unrequested package received and not installed: y-1-1.noarch (older than the installed 2-1\\x1b[8m: an attempted rollback)');
   });
 
+  it('sanitises warnings, which quote received package names, in every mode', () => {
+    const human = capture('human');
+    human.reporter.warning('verified update evil\u001b[2J-2-1.noarch was not installed');
+    expect(human.err).toEqual(['dom0-update: warning: verified update evil\\x1b[2J-2-1.noarch was not installed']);
+    const json = capture('json');
+    json.reporter.warning('requested package b\u0007-1-1.noarch was received but is not installed');
+    expect(json.out.map((l) => JSON.parse(l) as unknown)).toEqual([{ type: 'message', level: 'warning', text: 'requested package b\\x07-1-1.noarch was received but is not installed' }]);
+  });
+
+  it('sanitises what an unrequested rename would replace, in every mode', () => {
+    const human = capture('human');
+    human.reporter.unrequested('n-1-1.noarch', undefined, { name: 'n', replaces: ['the installed o\u001b[8m.noarch 1.0-1'] });
+    expect(human.err[0]).toContain('(its Obsoletes would replace the installed o\\x1b[8m.noarch 1.0-1: ');
+    const json = capture('json');
+    json.reporter.unrequested('n-1-1.noarch', undefined, { name: 'n', replaces: ['the installed o\u001b[8m.noarch 1.0-1'] });
+    expect(JSON.parse(json.out[0] ?? '')).toEqual({ type: 'unrequested', nevra: 'n-1-1.noarch', obsoletes: ['the installed o\\x1b[8m.noarch 1.0-1'] });
+  });
+
   it('shows the receiver\'s own diagnostics with one prefix, still sanitised', () => {
     const { reporter, out } = capture('human');
     reporter.receiverLine('dom0-receiver: published generation 3 \u001b[2J');

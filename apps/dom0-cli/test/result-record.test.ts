@@ -105,6 +105,25 @@ describe('result record', () => {
     }
   });
 
+  it('refuses a rejection whose member is not a string', () => {
+    const text = JSON.stringify({ sequence: 1, status: 'rejected', rejection: { code: 'RPM_SIG_BAD', member: 5, message: 'bad' } });
+    expect(() => parseResultRecord(text, 'x')).toThrow(StateError);
+    expect(() => parseResultRecord(text, 'x')).toThrow('x: rejection.member is not a string');
+  });
+
+  it('refuses an accepted package without its signer, which the report names for each package', () => {
+    // JSON.stringify leaves the undefined signer out
+    const text = JSON.stringify({ sequence: 1, status: 'published', accepted: [{ ...pkg, signer: undefined }] });
+    expect(() => parseResultRecord(text, 'x')).toThrow('x: accepted[0] lacks file, name, epoch, version, release, arch or signer');
+  });
+
+  it('refuses an accepted package with a negative epoch', () => {
+    for (const epoch of [-1, '-1', 1.5]) {
+      const text = JSON.stringify({ sequence: 1, status: 'published', accepted: [{ ...pkg, epoch }] });
+      expect(() => parseResultRecord(text, 'x'), String(epoch)).toThrow('x: accepted[0] lacks file, name, epoch, version, release, arch or signer');
+    }
+  });
+
   it('returns undefined when no batch was ever received', () => {
     expect(readResultRecord(mkdtempSync(join(tmpdir(), 'dom0-cli-result-')))).toBeUndefined();
   });

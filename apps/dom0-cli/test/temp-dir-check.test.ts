@@ -58,6 +58,21 @@ describe('the temporary directory dom0-update installs through', () => {
     expect(reasonOf(join(dir, 'plain', 'below'))).toContain('ENOTDIR');
   });
 
+  it('is refused when it cannot be written, naming why (a read-only file system)', async () => {
+    const mountPoint = mkdtempSync(join(dir, 'ro-'));
+    // a private mount namespace (as root `unshare -m`, else `unshare -rm`) with a read-only tmpfs as TMPDIR
+    const script = 'mount -t tmpfs -o ro tmpfs "$TMPDIR" && exec "$EXEC" "$CLI" --config="$CONF" -y';
+    const r = await execa('unshare', [process.getuid?.() === 0 ? '-m' : '-rm', 'sh', '-c', script], {
+      reject: false,
+      stdin: 'ignore',
+      env: { TMPDIR: mountPoint, EXEC: process.execPath, CLI: BUNDLES.cli, CONF: config },
+    });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`the temporary directory ${mountPoint} (TMPDIR) cannot be used: it is not writable (EROFS)`);
+    expect(r.stderr).toContain('[CONFIG_TMPDIR_UNUSABLE]');
+    expect(r.stdout).toBe('');
+  });
+
   it('is taken when it exists and can be written, `$` and non-ASCII letters included (a control for the checks above)', () => {
     for (const name of ['plain', '$x', 'dépôt']) mkdirSync(join(dir, `ok-${name}`));
     for (const name of ['plain', '$x', 'dépôt']) expect(reasonOf(join(dir, `ok-${name}`))).toBe('accepted');

@@ -1,6 +1,6 @@
 // An UPDATES_DIR the receiver could not write is refused before the UpdateVM is asked for
 // anything (CONFIG_UPDATES_DIR_UNUSABLE), not found by the receiver after the whole download.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixtures } from '@dom0-updates/fixtures';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.ts';
 import { main } from '../src/run.ts';
 import { checkUpdatesDir } from '../src/updates-dir-check.ts';
-import { BUNDLES } from './support/build-bundles.ts';
+import { BUNDLES, cliBundleForAnyUser } from './support/build-bundles.ts';
 
 let dir: string;
 let key: string;
@@ -85,6 +85,42 @@ describe('an unusable UPDATES_DIR', () => {
     const r = await run(join(dir, 'fresh', 'updates'), 'usable');
     expect(r.err).not.toContain('CONFIG_UPDATES_DIR_UNUSABLE');
     expect(r.out[0]).toBe('Taking the dom0-update lock...');
+  });
+
+  it('that dom0-update\'s user cannot write is refused with the local transport, where the receiver runs as that user', async () => {
+    // A directory the user running dom0-update cannot write: as root, run dom0-update as nobody
+    // against a directory root owns; otherwise, against a directory of ours without write permission.
+    const asRoot = process.getuid?.() === 0;
+    const parent = mkdtempSync(join(tmpdir(), 'dom0-cli-updates-dir-denied-'));
+    const updatesDir = join(parent, 'updates');
+    const keyFile = join(parent, 'key.asc');
+    copyFileSync(key, keyFile);
+    const conf = (transport: string): string => {
+      const file = join(parent, `${transport}.conf`);
+      writeFileSync(file, [`TRANSPORT=${transport}`, `KEYRING=${keyFile}`, `LOCK_FILE=${join(parent, 'lock')}`, `UPDATES_DIR=${updatesDir}`, ''].join('\n'));
+      return file;
+    };
+    const [local, qrexec] = [conf('local'), conf('qrexec')];
+    chmodSync(parent, asRoot ? 0o755 : 0o555);
+    try {
+      const bundle = asRoot ? cliBundleForAnyUser() : BUNDLES.cli;
+      const cli = (config: string) => {
+        const argv = [bundle, `--config=${config}`, '--downloadonly'];
+        return asRoot
+          ? execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...argv], { reject: false, stdin: 'ignore' })
+          : execa(process.execPath, argv, { reject: false, stdin: 'ignore' });
+      };
+      const r = await cli(local);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`UPDATES_DIR ${updatesDir} cannot be used: ${parent} is not writable (EACCES)`);
+      expect(r.stderr).toContain('[CONFIG_UPDATES_DIR_UNUSABLE]');
+      expect(r.stdout).toBe('');
+      // under qrexec the receiver is dom0's qrexec service, which may run as another user: not refused
+      expect((await cli(qrexec)).stderr).not.toContain('CONFIG_UPDATES_DIR_UNUSABLE');
+    } finally {
+      chmodSync(parent, 0o700);
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 
   it('that exists and is writable, or whose nearest existing parent is, passes', () => {

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cachedRepoDefinition } from '../src/cached-repo.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { buildFixtures } from '@dom0-updates/fixtures';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
+import { InstallError } from '../src/errors.ts';
 import type { InstalledPackage } from '../src/installed.ts';
 import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type CachedPackage } from '../src/withheld.ts';
 
@@ -54,6 +55,10 @@ describe('exact patterns for the builds of withheld names', () => {
 
   it('stops the run for a build whose version dnf could not take literally', () => {
     expect(() => withheldBuildSpecs([build('dom0-evil', '1*')], ['dom0-evil'])).toThrow(/dom0-evil is neither installed nor requested, and its version cannot be withheld exactly/);
+  });
+
+  it('stops the run for a build whose epoch dnf could not take literally', () => {
+    expect(() => withheldBuildSpecs([build('dom0-evil', '1.0', '1*')], ['dom0-evil'])).toThrow(/dom0-evil is neither installed nor requested, and its version cannot be withheld exactly: "1\*:1\.0-1\.noarch"/);
   });
 });
 
@@ -190,6 +195,31 @@ describe('builds older than what is installed (rollbacks)', () => {
   });
 });
 
+describe('a line of rpm\'s description of a cached package', () => {
+  const line = (name: string, ...obsoletes: string[]): string => [name, '0', '1.0', '1', 'noarch', '(none)|(none)', ...obsoletes].join('\t');
+  const codeOf = (text: string): string | undefined => {
+    try {
+      parseCachedLine(text);
+    } catch (error) {
+      expect(error).toBeInstanceOf(InstallError);
+      return (error as InstallError).code;
+    }
+    return undefined;
+  };
+
+  it('stops the run for a name dnf would read as a glob, which no exact pattern can withhold', () => {
+    for (const name of ['dom0-*', 'dom0-?', 'dom0-[a]']) expect(codeOf(line(name)), name).toBe('CACHED_REPO_BAD_NAME');
+    // a control: the same line with a plain name is read
+    expect(codeOf(line('dom0-tool'))).toBeUndefined();
+  });
+
+  it('stops the run for an Obsoletes entry that rpm did not print as three fields (a tab inside it)', () => {
+    expect(codeOf(line('dom0-tool', 'dom0-hello', '<', '2.0'))).toBeUndefined();
+    expect(codeOf(line('dom0-tool', 'dom0-hello', '<', '2.0', 'extra'))).toBe('CACHED_REPO_BAD_NAME');
+    expect(() => parseCachedLine(line('dom0-tool', 'dom0-hello', '<'))).toThrow("the cached repository's dom0-tool has an Obsoletes entry rpm cannot print as one field");
+  });
+});
+
 describe('builds signed by a key KEYRING no longer pins', () => {
   const build = (name: string, signerKeyId: string | undefined): CachedPackage => ({ name, epoch: '0', version: '1.0', release: '1', arch: 'noarch', signerKeyId, obsoletes: [] });
 
@@ -273,6 +303,25 @@ describe('the cached repository\'s names', () => {
     expect(pinPublishedRepo(mkdtempSync(join(tmpdir(), 'dom0-cli-withheld-')))).toBeUndefined();
     expect(await listCachedRepoNames(undefined)).toEqual([]);
   });
+
+  it('stop the run when a package\'s name holds a newline, which rpm prints as two lines', async () => {
+    const f = await buildFixtures();
+    const updatesDir = mkdtempSync(join(tmpdir(), 'dom0-cli-withheld-'));
+    mkdirSync(join(updatesDir, 'repo'));
+    const hello = f.packages.v2.find((p) => p.fileName.startsWith('dom0-hello-'));
+    if (hello === undefined) throw new Error('no dom0-hello in the fixtures');
+    // The header's NAME (its first copy of the name) becomes "dom0\nhello", the same length;
+    // rpm reads the header as it is (the query skips digests and signatures).
+    const bytes = readFileSync(hello.path);
+    const at = bytes.indexOf(Buffer.from('dom0-hello\0'));
+    expect(at).toBeGreaterThan(0);
+    Buffer.from('dom0\nhello').copy(bytes, at);
+    writeFileSync(join(updatesDir, 'repo', hello.fileName), bytes);
+    const error = await readCachedRepo(pinPublishedRepo(updatesDir)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InstallError);
+    expect((error as InstallError).code).toBe('CACHED_REPO_BAD_NAME');
+    expect((error as InstallError).message).toBe('rpm read 2 names from 1 packages in the cached repository');
+  });
 });
 
 describe('dom0\'s dnf install step', () => {
@@ -303,6 +352,10 @@ describe('dom0\'s dnf install step', () => {
     const repo = cachedRepoDefinition('/u', ['/k']).split('\n');
     expect(repo).toContain('gpgcheck=1');
     expect(repo.filter((line) => line.startsWith('localpkg_gpgcheck'))).toEqual([]);
+  });
+
+  it('has dnf fail rather than skip the cached repository when it cannot be read, whatever dnf.conf says', () => {
+    expect(cachedRepoDefinition('/u', ['/k']).split('\n')).toContain('skip_if_unavailable=False');
   });
 
   it('keeps dnf\'s obsoletes for named installs, where the user chose what comes in', () => {

@@ -1,11 +1,15 @@
+import { execFile } from 'node:child_process';
 import { appendFile, chmod, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startMirror } from '@dom0-updates/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workdirLayout } from '../src/installroot/paths.ts';
 import { acceptedReply, decodeCaptured, gnuTarList, rejectedReply, sha256File } from './support/stream.ts';
 import { agent, CAPTURE_RECEIVER, makeWorld, syncedWorkdir, type World } from './support/world.ts';
+
+const execFileAsync = promisify(execFile);
 
 let world: World;
 
@@ -183,6 +187,28 @@ describe('download with real dnf against the loopback mirror', () => {
       expect(run.stderr).toMatch(/no mirror served (dom0-hello-2\.0-1\.noarch|dom0-tool-2\.0-1\.noarch)/);
       expect(run.stderr).toContain('[PACKAGE_DOWNLOAD_FAILED]');
       expect(run.stderr).not.toContain('unreachable');
+      await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  it('refuses to send a package file whose name the update stream cannot carry (BAD_PACKAGE_NAME), and sends nothing', async () => {
+    const renamed = join(world.dir, 'long-name-mirror');
+    await cp(world.fixtures.repos.v2, renamed, { recursive: true });
+    // a name the member rule takes but a ustar header (100 bytes, no prefix) cannot hold
+    const longName = `dom0-tool-2.0-1.noarch-${'x'.repeat(80)}.rpm`;
+    await cp(join(renamed, 'dom0-tool-2.0-1.noarch.rpm'), join(renamed, longName));
+    await rm(join(renamed, 'dom0-tool-2.0-1.noarch.rpm'));
+    await execFileAsync('createrepo_c', ['--quiet', renamed]);
+    const mirror = await startMirror(renamed);
+    try {
+      const workdir = await syncedWorkdir(world, 'long-name-mirror', mirror.url);
+      const out = join(world.dir, 'long-name-never-written.tar');
+      const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(out, 'x')]);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toContain(`the mirror served package file "${longName}", which cannot be sent: the name is longer than 100 bytes`);
+      expect(run.stderr).toContain('[BAD_PACKAGE_NAME]');
       await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       await mirror.close();

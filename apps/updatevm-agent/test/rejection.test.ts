@@ -27,4 +27,11 @@ describe("dom0's rejection", () => {
     expect(error.member).toBeUndefined();
     expect(error.message).toBe("dom0 rejected the update batch: the receiver's sandbox cannot start");
   });
+
+  it('cuts dom0\'s reason to 1000 characters, though the protocol allows dom0 a longer one', () => {
+    const error = rejection(rejectedReply('RPM_SIG_BAD', 'a-1-1.noarch.rpm', 'x'.repeat(3000)));
+    const prefix = 'dom0 rejected package a-1-1.noarch.rpm because ';
+    expect(error.message.startsWith(`${prefix}xxx`)).toBe(true);
+    expect(error.message.length).toBeLessThanOrEqual(prefix.length + 1000);
+  });
 });

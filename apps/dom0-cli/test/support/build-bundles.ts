@@ -4,6 +4,8 @@
  * dist/e2e/ (so a build here never races the other packages' own builds of their dist/).
  */
 import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const PKG = join(import.meta.dirname, '..', '..');
@@ -15,6 +17,19 @@ export const BUNDLES = {
   agent: join(PKG, 'dist', 'e2e', 'updatevm-agent.mjs'),
   receiver: join(PKG, 'dist', 'e2e', 'dom0-receiver.mjs'),
 };
+
+/**
+ * The CLI bundle copied where any user can read it (the run's TMPDIR is 1777): a test that runs it
+ * as nobody must not depend on the checkout's own path being searchable (a clone under /root is not).
+ */
+export function cliBundleForAnyUser(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-bundle-'));
+  chmodSync(dir, 0o755);
+  const copy = join(dir, 'dom0-update.mjs');
+  copyFileSync(BUNDLES.cli, copy);
+  chmodSync(copy, 0o644);
+  return copy;
+}
 
 export default function setup(): void {
   const build = (entry: string, out: string): void => {
