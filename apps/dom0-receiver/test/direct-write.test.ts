@@ -134,6 +134,45 @@ describe('direct (O_DIRECT) writes of staged files', () => {
     }
   });
 
+  it('fails with EIO when the file system takes no byte of a write, instead of asking again forever', async () => {
+    let calls = 0;
+    const handle = {
+      write: () => {
+        calls += 1;
+        // answered on a later turn, as the thread pool does, so a writer asking again forever cannot starve the test's timeout
+        return new Promise<{ bytesWritten: number }>((resolve) => setImmediate(() => resolve({ bytesWritten: 0 })));
+      },
+      truncate: () => Promise.resolve(),
+    };
+    const writer = new DirectWriter(handle as unknown as FileHandle, memory);
+    await writer.write(new Uint8Array(10));
+    await expect(writer.end()).rejects.toMatchObject({ code: 'EIO', message: 'the file system accepted no bytes' });
+    expect(calls).toBe(1);
+    expectAllChunksFree();
+  });
+
+  it('makes none of the writes queued behind a failed one', async () => {
+    const calls: { position: number; fail: () => void }[] = [];
+    const handle = {
+      write: (_chunk: Uint8Array, _offset: number, _length: number, position: number) =>
+        new Promise<{ bytesWritten: number }>((_resolve, reject) => {
+          const fail = (): void => reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+          calls.push({ position, fail });
+          // the disk stays full: any write made after the first fails at once
+          if (calls.length > 1) fail();
+        }),
+      truncate: () => Promise.resolve(),
+    };
+    const writer = new DirectWriter(handle as unknown as FileHandle, memory);
+    // three full chunks: the first on the disk, two queued behind it
+    await writer.write(new Uint8Array(3 * MIB));
+    expect(calls.map((c) => c.position)).toEqual([0]);
+    calls[0]?.fail();
+    await expect(writer.end()).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(calls.map((c) => c.position)).toEqual([0]);
+    expectAllChunksFree();
+  });
+
   it('gives back the chunk a write() waited for when the file was given up meanwhile', async () => {
     const handle = await open(join(dir, 'given-up-waiting.rpm'), DIRECT, 0o644);
     try {

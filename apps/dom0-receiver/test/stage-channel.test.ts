@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { superviseStage, type StageLaunch } from '../src/receive/stage-process.ts';
 import { ChannelError, jsonLineWriter, readFirstJsonLine, readJsonLines } from '../src/stage/channel.ts';
-import { MAX_STAGE_MESSAGE_BYTES } from '../src/stage/messages.ts';
+import { MAX_STAGE_MESSAGE_BYTES, parseStageMessage } from '../src/stage/messages.ts';
 import { makeUpdatesDir } from './helpers.ts';
 
 function collect(chunks: readonly (string | Buffer)[], maxLine: number): Promise<{ values: unknown[]; error: ChannelError | undefined; destroyed: boolean }> {
@@ -47,6 +47,13 @@ describe('the stage channel reader', () => {
     expect(values).toEqual(['z'.repeat(62)]);
   });
 
+  it('refuses a line one byte over the limit', async () => {
+    const { values, error } = await collect([`"${'z'.repeat(63)}"`, '\n'], 64);
+    expect(values).toEqual([]);
+    expect(error?.code).toBe('STAGE_PROTOCOL');
+    expect(error?.message).toBe('sent a line over 64 bytes');
+  });
+
   it('refuses a line that is not UTF-8 or not JSON, and reads nothing after it', async () => {
     for (const bad of [Buffer.from([0x22, 0xff, 0x22, 0x0a]), '{"a":\n', 'undefined\n']) {
       const { values, error } = await collect([bad, '2\n'], 64);
@@ -78,6 +85,11 @@ describe("the stage's side of the channel", () => {
     expect(await firstLine('{"a":1}\n{"b":2}\n', 16)).toEqual({ a: 1 });
     const long = 'k'.repeat(200_000);
     expect(await firstLine(`"${long}"\n`, 300_000)).toBe(long);
+  });
+
+  it('takes a first line of exactly the limit and refuses one a byte longer', async () => {
+    expect(await firstLine(`"${'k'.repeat(14)}"\n`, 16)).toBe('k'.repeat(14));
+    await expect(firstLine(`"${'k'.repeat(15)}"\n`, 16)).rejects.toMatchObject({ code: 'STAGE_PROTOCOL', message: 'sent a line over 16 bytes' });
   });
 
   it('refuses a first line over the limit, one that never ends, and one that is not JSON', async () => {
@@ -144,6 +156,12 @@ describe('a compromised stage', () => {
       for (let i = 0; i < 256; i++) { try { fs.writeSync(3, chunk); } catch (e) { if (e.code !== 'EAGAIN') throw e; i--; } }
     `);
     expect(result).toMatchObject({ code: 'STAGE_PROTOCOL', message: `the stage broke its reporting contract: sent a line over ${MAX_STAGE_MESSAGE_BYTES} bytes` });
+  });
+
+  it('cannot send a line over 64 KiB, even a rejection whose message the receiver would cut', async () => {
+    const line = JSON.stringify({ kind: 'rejected', rejection: { code: 'TAR_BAD', member: null, message: 'm'.repeat(65 * 1024) } });
+    const result = await hostileStage(`fs.writeSync(3, ${JSON.stringify(`{"kind":"ready"}\n${line}\n`)}); setTimeout(() => {}, 5000);`);
+    expect(result).toMatchObject({ code: 'STAGE_PROTOCOL', message: 'the stage broke its reporting contract: sent a line over 65536 bytes' });
   });
 
   it('cannot report more accepted packages than the member limit', async () => {
@@ -218,5 +236,32 @@ describe('a compromised stage', () => {
     const result = (await hostileStage(`fs.writeSync(3, ${JSON.stringify(lines.join('\n') + '\n')});`)) as { outcome: { kind: string; accepted: { file: string }[] } };
     expect(result.outcome.kind).toBe('complete');
     expect(result.outcome.accepted.map((p) => p.file)).toEqual(['p0-1-1.noarch.rpm', 'p1-1-1.noarch.rpm', 'p2-1-1.noarch.rpm']);
+  });
+});
+
+describe("the receiver's reading of a stage message", () => {
+  const message = (edit: (m: { kind: string; package: Record<string, unknown> & { signer: Record<string, unknown> } }) => void): unknown => {
+    const m = JSON.parse(accepted(0)) as { kind: string; package: Record<string, unknown> & { signer: Record<string, unknown> } };
+    edit(m);
+    return m;
+  };
+
+  it('takes a well-formed accepted package', () => {
+    expect(parseStageMessage(JSON.parse(accepted(0)))).toMatchObject({ kind: 'accepted', package: { file: 'p0-1-1.noarch.rpm' } });
+  });
+
+  it.each([
+    ['a field the contract does not have', message((m) => (m.package['mode'] = 0o4755)), 'package has unexpected field mode'],
+    ['a file name that leaves the staging dir', message((m) => (m.package['file'] = '../p0-1-1.noarch.rpm')), 'package.file is malformed'],
+    ['a file name that is not an rpm member name', message((m) => (m.package['file'] = '.p0-1-1.noarch.rpm')), 'package.file is malformed'],
+    ['a fingerprint of another length', message((m) => (m.package.signer['fingerprint'] = 'a'.repeat(41))), 'signer.fingerprint is malformed'],
+    ['an upper-case sha256', message((m) => (m.package['sha256'] = 'A'.repeat(64))), 'package.sha256 is malformed'],
+    ['a negative size', message((m) => (m.package['size'] = -1)), 'package.size is not a count'],
+    ['a negative member count', { kind: 'complete', members: -1 }, 'members is not a count'],
+    ['a ready with fields', { kind: 'ready', members: 1 }, 'ready carries fields'],
+    ['a rejection code carrying terminal controls', { kind: 'rejected', rejection: { code: 'TAR_X\u001b[2J', member: null, message: 'm' } }, 'rejection.code is malformed'],
+    ['a rejection code over 64 characters', { kind: 'rejected', rejection: { code: 'A'.repeat(65), member: null, message: 'm' } }, 'rejection.code is malformed'],
+  ])('refuses %s as STAGE_PROTOCOL', (_what, value, reason) => {
+    expect(() => parseStageMessage(value)).toThrow(expect.objectContaining({ code: 'STAGE_PROTOCOL', message: reason }) as Error);
   });
 });

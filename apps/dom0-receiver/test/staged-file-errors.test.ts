@@ -26,6 +26,9 @@ vi.mock('node:fs/promises', () => ({
           fake.taken.push(Buffer.from(c.subarray(0, n)));
           left -= n;
         }
+        // a write taking nothing answers on a later turn, as the thread pool does: a writer that
+        // asks again forever then spins on timers instead of starving vitest's own timeout
+        if (bytesWritten === 0) return new Promise((resolve) => setImmediate(() => resolve({ bytesWritten, buffers: chunks })));
         return Promise.resolve({ bytesWritten, buffers: chunks });
       },
       datasync: () => {
@@ -59,6 +62,19 @@ describe('StagedFile against a file system that misbehaves', () => {
     await file.commit();
     expect(Buffer.concat(fake.taken).equals(Buffer.concat(chunks))).toBe(true);
     expect(fake.synced).toBe(true);
+    expect(fake.closed).toBe(true);
+  });
+
+  it('fails when the file system takes no byte of a write, instead of asking again forever, and syncs nothing', async () => {
+    fake.maxPerCall = 0;
+    const file = await StagedFile.create('w.rpm');
+    const attempt = async (): Promise<void> => {
+      await file.write(new Uint8Array(10));
+      await file.commit();
+    };
+    await expect(attempt()).rejects.toThrow('the file system accepted no bytes');
+    expect(fake.synced).toBe(false);
+    await file.close();
     expect(fake.closed).toBe(true);
   });
 
