@@ -242,8 +242,10 @@ export async function receiveWithStalledSender(updatesDir: string, stream: Uint8
   };
 }
 
-/** A receive of two fixture packages whose sender waits after the first one (see receiveWithStalledSender). */
-export async function receiveHeldAfterFirstMember(updatesDir: string, first: { path: string; fileName: string }, second: { path: string }): Promise<HeldReceive> {
+/** A receive of the first two v1 fixture packages whose sender waits after the first one (see receiveWithStalledSender). */
+export async function receiveHeldAfterFirstMember(updatesDir: string): Promise<HeldReceive> {
+  const [first, second] = (await getFixtures()).packages.v1;
+  if (first === undefined || second === undefined) throw new Error('two v1 fixtures needed');
   const stream = await encodeStream([await fileMember(first.path), await fileMember(second.path)]);
   // the first member: its header block and its body padded to whole blocks
   const firstEnd = 512 + Math.ceil((await readFile(first.path)).length / 512) * 512;

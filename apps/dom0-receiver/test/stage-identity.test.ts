@@ -194,12 +194,9 @@ describe('reaping the stage uid', () => {
   }
 
   it('kills a process of the stage uid still running when the stage ends, and publishes the batch', async () => {
-    const f = await getFixtures();
-    const [first, second] = f.packages.v1;
-    if (first === undefined || second === undefined) throw new Error('two v1 fixtures needed');
     const dir = await makeUpdatesDir();
     // the sender pauses after the first member, while the stage runs as its dynamic uid
-    const held = await receiveHeldAfterFirstMember(dir, first, second);
+    const held = await receiveHeldAfterFirstMember(dir);
     const { staging } = held;
     // a process of the stage's uid (as one the stage could have left behind, holding a staged file)
     const uid = (await lstat(staging)).uid;
