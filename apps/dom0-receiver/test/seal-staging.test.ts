@@ -6,15 +6,21 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { removeStagingDir, sealStagingDir } from '../src/updates-dir/staging.ts';
 
+/** A staging dir the stage's uid (4321) owns, and a file outside it owned by another user (1234) with `mode`. */
+function stagingWithOutsideFile(outsideName: string, mode: number): { staging: string; outside: string } {
+  const base = mkdtempSync(join(tmpdir(), 'dom0-receiver-seal-'));
+  const outside = join(base, outsideName);
+  writeFileSync(outside, 'not the stage\'s');
+  chownSync(outside, 1234, 1234);
+  chmodSync(outside, mode);
+  const staging = mkdtempSync(join(base, 'staging.'));
+  chownSync(staging, 4321, 4321);
+  return { staging, outside };
+}
+
 describe.runIf(process.getuid?.() === 0)('sealing the staging dir (root)', () => {
   it('re-owns single-link files and leaves links to outside files untouched', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'dom0-receiver-seal-'));
-    const outside = join(base, 'outside-secret');
-    writeFileSync(outside, 'not the stage\'s');
-    chownSync(outside, 1234, 1234);
-    chmodSync(outside, 0o4755);
-    const staging = mkdtempSync(join(base, 'staging.'));
-    chownSync(staging, 4321, 4321);
+    const { staging, outside } = stagingWithOutsideFile('outside-secret', 0o4755);
     const good = join(staging, 'good-1.0-1.noarch.rpm');
     writeFileSync(good, 'x');
     chownSync(good, 4321, 4321);
@@ -34,13 +40,7 @@ describe.runIf(process.getuid?.() === 0)('sealing the staging dir (root)', () =>
   });
 
   it('never follows a symlink to an outside file that has a single link', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'dom0-receiver-seal-'));
-    const outside = join(base, 'outside-only-link');
-    writeFileSync(outside, 'not the stage\'s');
-    chownSync(outside, 1234, 1234);
-    chmodSync(outside, 0o600);
-    const staging = mkdtempSync(join(base, 'staging.'));
-    chownSync(staging, 4321, 4321);
+    const { staging, outside } = stagingWithOutsideFile('outside-only-link', 0o600);
     symlinkSync(outside, join(staging, 'soft-1.0-1.noarch.rpm'));
 
     await sealStagingDir(staging);
@@ -50,9 +50,7 @@ describe.runIf(process.getuid?.() === 0)('sealing the staging dir (root)', () =>
   });
 
   it('takes the staging dir back to 0700 whatever mode the stage gave it', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'dom0-receiver-seal-'));
-    const staging = mkdtempSync(join(base, 'staging.'));
-    chownSync(staging, 4321, 4321);
+    const { staging } = stagingWithOutsideFile('unused', 0o600);
     // a compromised stage opening its dir to other local accounts before it is killed
     chmodSync(staging, 0o777);
 
