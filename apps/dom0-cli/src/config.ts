@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
+import { MAX_REPLY_PACKAGES } from '@dom0-updates/protocol';
 import { ConfigError, printable, UsageError } from './errors.ts';
 import { DNF_LIST_SEPARATOR } from './temp-dir-check.ts';
 
@@ -203,7 +204,7 @@ export function resolveConfig(layers: readonly SettingsLayer[]): Config {
     agentCommand: read('AGENT_COMMAND', parseArgv, DEFAULT_CONFIG.agentCommand),
     agentWorkdir: read('AGENT_WORKDIR', (v, w) => (v === '' ? undefined : agentWorkdirPath(v, w)), undefined),
     receiverCommand: read('RECEIVER_COMMAND', parseArgv, DEFAULT_CONFIG.receiverCommand),
-    maxFiles: read('MAX_FILES', positiveInteger, DEFAULT_CONFIG.maxFiles),
+    maxFiles: read('MAX_FILES', fileCount, DEFAULT_CONFIG.maxFiles),
     maxBytes: read('MAX_BYTES', (v, w) => (v === '' ? undefined : positiveInteger(v, w)), DEFAULT_CONFIG.maxBytes),
     timeoutSeconds: read('TIMEOUT', seconds, DEFAULT_CONFIG.timeoutSeconds),
     lockFile: read('LOCK_FILE', absolutePath, DEFAULT_CONFIG.lockFile),
@@ -264,6 +265,18 @@ function positiveInteger(value: string, where: string): number {
   const n = /^[1-9][0-9]{0,15}$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(n)) {
     throw new ConfigError('CONFIG_BAD_NUMBER', `${where}: "${printable(value)}" is not a positive integer`);
+  }
+  return n;
+}
+
+/**
+ * The receiver's own bound for --max-files: its reply names every accepted package and holds at
+ * most this many, so a larger MAX_FILES would only fail there, after the download.
+ */
+function fileCount(value: string, where: string): number {
+  const n = positiveInteger(value, where);
+  if (n > MAX_REPLY_PACKAGES) {
+    throw new ConfigError('CONFIG_BAD_NUMBER', `${where}: ${n} is more than ${MAX_REPLY_PACKAGES}, the most packages the receiver's reply can name`);
   }
   return n;
 }

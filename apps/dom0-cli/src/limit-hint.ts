@@ -2,6 +2,7 @@
  * A batch refused for dom0's own limits says so: the package the receiver names is only the one
  * that crossed the limit, and nothing is wrong with it.
  */
+import { MAX_REPLY_PACKAGES } from '@dom0-updates/protocol';
 import type { Config } from './config.ts';
 
 /** Where the user changes a limit: under qrexec the service reads the configuration file alone. */
@@ -14,8 +15,12 @@ function whereToSet(config: Config, key: 'MAX_FILES' | 'MAX_BYTES'): string {
 export function limitHint(code: string, config: Config): string | undefined {
   const fewer = 'or update fewer packages at a time by naming them';
   switch (code) {
-    case 'TAR_TOO_MANY_MEMBERS':
-      return `the batch has more than ${config.maxFiles} packages, dom0's limit (the package named is only the first past it); raise ${whereToSet(config, 'MAX_FILES')}, ${fewer}`;
+    case 'TAR_TOO_MANY_MEMBERS': {
+      const over = `the batch has more than ${config.maxFiles} packages, dom0's limit (the package named is only the first past it)`;
+      // MAX_FILES cannot go above what the receiver's reply can name
+      if (config.maxFiles >= MAX_REPLY_PACKAGES) return `${over}, the most the receiver takes; update fewer packages at a time by naming them`;
+      return `${over}; raise ${whereToSet(config, 'MAX_FILES')}, up to ${MAX_REPLY_PACKAGES}, ${fewer}`;
+    }
     case 'TAR_MEMBER_TOO_LARGE':
     case 'TAR_TOO_MANY_BYTES': {
       const what = code === 'TAR_MEMBER_TOO_LARGE' ? 'the package is' : 'the batch is (the package named is only the first past it)';

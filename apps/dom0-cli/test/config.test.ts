@@ -77,6 +77,9 @@ describe('config', () => {
     }
     expect(resolveConfig([{ origin: 'file', settings: { UPDATES_DIR: ['/srv/100%'] } }]).updatesDir).toBe('/srv/100%');
     expect(bad('MAX_FILES', '-1')).toBe('CONFIG_BAD_NUMBER');
+    // more than the receiver's reply can name
+    expect(bad('MAX_FILES', '4097')).toBe('CONFIG_BAD_NUMBER');
+    expect(resolveConfig([{ origin: 'file', settings: { MAX_FILES: ['4096'] } }]).maxFiles).toBe(4096);
     expect(bad('MAX_BYTES', '1e9')).toBe('CONFIG_BAD_NUMBER');
     // more than the receiver takes (ten years)
     expect(bad('TIMEOUT', '315360001')).toBe('CONFIG_BAD_NUMBER');

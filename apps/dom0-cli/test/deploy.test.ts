@@ -96,6 +96,7 @@ describe('deploy/qubes', () => {
       ['UPDATES_DIR=u\x1b[31m\n', 'UPDATES_DIR: "u?[31m" is not an absolute path'],
       ['MAX_FILES=\n', 'MAX_FILES: "" is not a positive integer'],
       ['MAX_FILES=09\n', 'MAX_FILES: "09" is not a positive integer'],
+      ['MAX_FILES=4097\n', "MAX_FILES: 4097 is more than 4096, the most packages the receiver's reply can name"],
       ['TIMEOUT=1h\n', 'TIMEOUT: "1h" is not a positive integer'],
       ['MAX_BYTES=12345678901234567\n', 'MAX_BYTES: "12345678901234567" is not a positive integer'],
       ['KEYRING=keys/two.asc\n', 'KEYRING: "keys/two.asc" is not an absolute path'],

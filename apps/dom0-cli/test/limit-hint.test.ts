@@ -7,10 +7,16 @@ const local: Config = { ...DEFAULT_CONFIG, transport: 'local', maxFiles: 2, upda
 describe('the hint for a batch over dom0\'s own limits', () => {
   it('names MAX_FILES and its value for too many packages, with the flag where the flag reaches the receiver', () => {
     expect(limitHint('TAR_TOO_MANY_MEMBERS', local)).toBe(
-      "the batch has more than 2 packages, dom0's limit (the package named is only the first past it); raise MAX_FILES in dom0's configuration (or --max-files=), or update fewer packages at a time by naming them",
+      "the batch has more than 2 packages, dom0's limit (the package named is only the first past it); raise MAX_FILES in dom0's configuration (or --max-files=), up to 4096, or update fewer packages at a time by naming them",
     );
     // under qrexec the service reads the configuration file alone
-    expect(limitHint('TAR_TOO_MANY_MEMBERS', { ...local, transport: 'qrexec' })).toContain("raise MAX_FILES in dom0's configuration file, or");
+    expect(limitHint('TAR_TOO_MANY_MEMBERS', { ...local, transport: 'qrexec' })).toContain("raise MAX_FILES in dom0's configuration file, up to 4096, or");
+  });
+
+  it('does not suggest raising MAX_FILES past 4096, the most the receiver takes', () => {
+    expect(limitHint('TAR_TOO_MANY_MEMBERS', { ...local, maxFiles: 4096 })).toBe(
+      "the batch has more than 4096 packages, dom0's limit (the package named is only the first past it), the most the receiver takes; update fewer packages at a time by naming them",
+    );
   });
 
   it('names MAX_BYTES and its value when it is set', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePositiveInteger } from '../src/cli/args.ts';
+import { parseMaxFiles, parsePositiveInteger } from '../src/cli/args.ts';
 
 describe('numeric flags', () => {
   it('takes a positive decimal integer', () => {
@@ -17,5 +17,12 @@ describe('numeric flags', () => {
     for (const text of ['0', '-1', '+1', '012', '1e9', '12x', ' 1', '']) {
       expect(() => parsePositiveInteger(text, '--max-files')).toThrow('--max-files must be a positive decimal integer');
     }
+  });
+
+  it('takes a file limit up to 4096, the most packages a reply can name, and no more', () => {
+    expect(parseMaxFiles('1', '--max-files')).toBe(1);
+    expect(parseMaxFiles('4096', '--max-files')).toBe(4096);
+    expect(() => parseMaxFiles('4097', '--max-files')).toThrow('--max-files is more than 4096, the most packages a reply can name: "4097"');
+    expect(() => parseMaxFiles('0', '--max-files')).toThrow('--max-files must be a positive decimal integer');
   });
 });

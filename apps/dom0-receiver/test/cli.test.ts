@@ -44,6 +44,20 @@ describe('command line', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  // the reply names every accepted package and holds at most 4096 (protocol §6): a larger limit
+  // would let a sender get a batch published that the receiver could not answer
+  it.each([
+    [['--max-files', '4097'], {}, '--max-files is more than 4096, the most packages a reply can name'],
+    [[], { UPDATES_MAX_FILES: '4097' }, 'UPDATES_MAX_FILES is more than 4096, the most packages a reply can name'],
+  ])('refuses a file limit over what a reply can carry (%j %j) as a usage error before reading', async (flags, env, message) => {
+    const dir = await makeUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs()), ...flags], { env, stdin: await encodeStream([]) });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.stdout).toBe('');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('publishes a good batch under deadlines longer than a system timer can hold (over 24.8 days)', async () => {
     const f = await getFixtures();
     const dir = await makeUpdatesDir();

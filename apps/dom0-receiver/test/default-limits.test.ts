@@ -99,11 +99,12 @@ describe('resolveLimits', () => {
     expect(await resolveLimits(none, env, dir)).toMatchObject({ maxMembers: 7, maxTotalBytes: 9000 });
     expect(await resolveLimits({ ...none, maxFiles: 3, maxBytes: 500 }, env, dir)).toMatchObject({ maxMembers: 3, maxTotalBytes: 500 });
     expect((await resolveLimits(none, { UPDATES_MAX_FILES: '' }, dir)).maxMembers).toBe(4096);
+    expect((await resolveLimits(none, { UPDATES_MAX_FILES: '4096' }, dir)).maxMembers).toBe(4096);
   });
 
   it('refuses a variable that is not a positive decimal integer as a usage error', async () => {
     const dir = await makeUpdatesDir();
-    for (const bad of ['0x10', '-1', '1e9', ' 5', 'many']) {
+    for (const bad of ['0x10', '-1', '1e9', ' 5', 'many', '4097']) {
       await expect(resolveLimits(none, { UPDATES_MAX_FILES: bad }, dir)).rejects.toBeInstanceOf(UsageError);
     }
   });

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { MAX_REPLY_PACKAGES } from '@dom0-updates/protocol';
 import packageJson from '../../package.json' with { type: 'json' };
 import { UsageError } from '../errors.ts';
 
@@ -67,6 +68,19 @@ export function parsePositiveInteger(text: string, what: string): number {
   if (!DECIMAL.test(text)) throw new UsageError(`${what} must be a positive decimal integer, got "${text}"`);
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new UsageError(`${what} is too large (at most ${Number.MAX_SAFE_INTEGER}): "${text}"`);
+  return value;
+}
+
+/**
+ * Most members a batch may have: the reply names every accepted package and holds at most
+ * MAX_REPLY_PACKAGES (protocol §6), so a larger limit would let a sender get a batch published
+ * that the receiver then cannot answer.
+ */
+export function parseMaxFiles(text: string, what: string): number {
+  const value = parsePositiveInteger(text, what);
+  if (value > MAX_REPLY_PACKAGES) {
+    throw new UsageError(`${what} is more than ${MAX_REPLY_PACKAGES}, the most packages a reply can name: "${text}"`);
+  }
   return value;
 }
 
@@ -205,7 +219,7 @@ function parseReceive(argv: readonly string[]): ReceiveArgs | HelpArgs {
     command: 'receive',
     updatesDir: resolve(updatesDir),
     keyrings: keyrings.map((k) => resolve(k)),
-    maxFiles: num('--max-files'),
+    maxFiles: num('--max-files', parseMaxFiles),
     maxBytes: num('--max-bytes'),
     timeoutSeconds: num('--timeout', parseSeconds),
     idleTimeoutSeconds: num('--idle-timeout', parseSeconds),

@@ -1,10 +1,11 @@
 import { statfs } from 'node:fs/promises';
 import type { DecodeLimits } from '@dom0-updates/protocol';
-import { parsePositiveInteger } from '../cli/args.ts';
+import { parseMaxFiles, parsePositiveInteger } from '../cli/args.ts';
 
 const GIB = 1024 ** 3;
 /** Qubes' defaults (qfile-dom0-unpacker): 4096 files, 4 GiB or 90% of the free space. */
 export const DEFAULT_MAX_FILES = 4096;
+// also the most a reply can name (parseMaxFiles), so the default is the largest limit allowed
 export const DEFAULT_MAX_BYTES = 4 * GIB;
 export const DEFAULT_TIMEOUT_SECONDS = 2 * 60 * 60;
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 5 * 60;
@@ -17,9 +18,9 @@ export interface LimitInputs {
 }
 
 /** Reads UPDATES_MAX_FILES / UPDATES_MAX_BYTES like Qubes does; the flags win over them. */
-function fromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+function fromEnv(env: NodeJS.ProcessEnv, name: string, parse: (text: string, what: string) => number): number | undefined {
   const text = env[name];
-  return text === undefined || text === '' ? undefined : parsePositiveInteger(text, name);
+  return text === undefined || text === '' ? undefined : parse(text, name);
 }
 
 /**
@@ -35,8 +36,8 @@ export async function freeSpaceCap(updatesDir: string): Promise<number> {
 
 /** The caps for one batch: set by dom0's flags or environment, never by the sender. */
 export async function resolveLimits(input: LimitInputs, env: NodeJS.ProcessEnv, updatesDir: string): Promise<DecodeLimits> {
-  const maxMembers = input.maxFiles ?? fromEnv(env, 'UPDATES_MAX_FILES') ?? DEFAULT_MAX_FILES;
-  const explicitBytes = input.maxBytes ?? fromEnv(env, 'UPDATES_MAX_BYTES');
+  const maxMembers = input.maxFiles ?? fromEnv(env, 'UPDATES_MAX_FILES', parseMaxFiles) ?? DEFAULT_MAX_FILES;
+  const explicitBytes = input.maxBytes ?? fromEnv(env, 'UPDATES_MAX_BYTES', parsePositiveInteger);
   const maxTotalBytes = explicitBytes ?? Math.max(0, Math.min(DEFAULT_MAX_BYTES, await freeSpaceCap(updatesDir)));
   const overall = input.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   const idle = input.idleTimeoutSeconds ?? Math.min(DEFAULT_IDLE_TIMEOUT_SECONDS, overall);
