@@ -1,8 +1,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { afterDelay } from '@dom0-updates/protocol';
 import { parseArgs, usageAfterError, usageOf, VERSION } from './cli/args.ts';
 import { UsageError } from './errors.ts';
 import { diagnose } from './output/diagnostics.ts';
+import { replyDropped } from './output/reply.ts';
 import { writeResultOutput } from './output/stdout.ts';
 import { receiveCommand } from './receive/receive-command.ts';
 import { cleanCommand } from './clean/clean-command.ts';
@@ -48,10 +50,27 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** Resolves once stderr has written what was queued on it, or after `ms`. */
+function stderrFlushed(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const cancel = afterDelay(ms, resolve);
+    process.stderr.write('', () => {
+      cancel();
+      resolve();
+    });
+  });
+}
+
 main(process.argv.slice(2)).then(
-  (code) => {
+  async (code) => {
     // the stage keeps running on its channel and exits by itself
     if (code >= 0) process.exitCode = code;
+    // a reply the sender never took is still queued on stdout and would keep the process alive:
+    // everything else is done (lock released, staging removed), so the process ends here
+    if (replyDropped()) {
+      await stderrFlushed(1000);
+      process.exit();
+    }
   },
   (error: unknown) => {
     diagnose(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -1,4 +1,4 @@
-import { encodeReply, formatNevra, PROTOCOL_VERSION, type Reply } from '@dom0-updates/protocol';
+import { afterDelay, encodeReply, formatNevra, PROTOCOL_VERSION, type Reply } from '@dom0-updates/protocol';
 import type { AcceptedPackage, Rejection } from '../publish/result-record.ts';
 
 export function acceptedReply(packages: readonly AcceptedPackage[]): Reply {
@@ -37,11 +37,50 @@ export function rejectedReply(rejection: Rejection): Reply {
   };
 }
 
-/** The one JSON line back to the UpdateVM; a sender that stopped listening is not our failure. */
-export function writeReply(reply: Reply): Promise<void> {
+/** How the reply went: written, the reader gone, or dropped at the deadline or a signal. */
+export type ReplyDelivery = 'sent' | 'gone' | 'timed-out' | 'stopped';
+
+export interface ReplyBound {
+  /** longest wait for the sender to take the reply */
+  readonly deadlineMs: number;
+  /** ends the wait at once (a signal) */
+  readonly stop: AbortSignal;
+}
+
+/** A reply dropped unwritten: its queued write keeps the event loop alive until the process exits. */
+let dropped = false;
+
+/** True once a reply was dropped: main then ends the process instead of waiting for the loop to drain. */
+export function replyDropped(): boolean {
+  return dropped;
+}
+
+/**
+ * The one JSON line back to the UpdateVM. A sender that stopped listening is not our failure; one
+ * that keeps the pipe open and never reads must not keep the receiver (and the updates dir's
+ * lock) for ever: the wait ends at the deadline or a stop. Node never closes stdout, so the
+ * queued write stays behind and main exits the process (replyDropped).
+ */
+export function writeReply(reply: Reply, bound: ReplyBound): Promise<ReplyDelivery> {
   const bytes = encodeReply(reply);
+  const stdout = process.stdout;
   return new Promise((resolve) => {
-    process.stdout.on('error', () => resolve());
-    process.stdout.write(bytes, () => resolve());
+    let done = false;
+    let cancelTimer = (): void => undefined;
+    const settle = (delivery: ReplyDelivery): void => {
+      if (done) return;
+      done = true;
+      cancelTimer();
+      bound.stop.removeEventListener('abort', onStop);
+      stdout.off('error', onError);
+      if (delivery === 'timed-out' || delivery === 'stopped') dropped = true;
+      resolve(delivery);
+    };
+    const onStop = (): void => settle('stopped');
+    const onError = (): void => settle('gone');
+    cancelTimer = afterDelay(bound.deadlineMs, () => settle('timed-out'));
+    bound.stop.addEventListener('abort', onStop);
+    stdout.on('error', onError);
+    stdout.write(bytes, (error) => settle(error === undefined || error === null ? 'sent' : 'gone'));
   });
 }

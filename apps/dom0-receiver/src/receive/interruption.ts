@@ -13,6 +13,7 @@ export class Interruption {
   readonly #controller = new AbortController();
   readonly #listeners = new Map<NodeJS.Signals, () => void>();
   #received: NodeJS.Signals | undefined;
+  readonly #observers = new Set<() => void>();
 
   private constructor() {}
 
@@ -45,12 +46,19 @@ export class Interruption {
     return this.#received === undefined ? fallback : 128 + constants.signals[this.#received];
   }
 
+  /** Calls `listener` at every signal from now on; returns what removes it. */
+  onSignal(listener: () => void): () => void {
+    this.#observers.add(listener);
+    return () => this.#observers.delete(listener);
+  }
+
   dispose(): void {
     for (const [name, listener] of this.#listeners) process.off(name, listener);
     this.#listeners.clear();
   }
 
   #onSignal(name: NodeJS.Signals): void {
+    for (const observer of this.#observers) observer();
     // a second signal changes nothing: the first one already stops the batch
     if (this.#received !== undefined) return;
     this.#received = name;

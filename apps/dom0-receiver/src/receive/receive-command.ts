@@ -1,7 +1,7 @@
 import { RpmVerifyError, type Keyring } from '@dom0-updates/rpm-verify';
 import type { ReceiveArgs } from '../cli/args.ts';
 import { loadKeyringFiles } from '../config/keyring-files.ts';
-import { resolveLimits } from '../config/limits.ts';
+import { DEFAULT_IDLE_TIMEOUT_SECONDS, resolveLimits } from '../config/limits.ts';
 import { checkSender } from '../config/sender.ts';
 import { resolveSandbox } from '../config/sandbox.ts';
 import { resolveStageUser } from '../config/stage-user.ts';
@@ -9,7 +9,8 @@ import { ConfigError, ReceiverError } from '../errors.ts';
 import { diagnose } from '../output/diagnostics.ts';
 import { PhaseProfile, timed } from '../output/profile.ts';
 import { bareReason, errnoReason } from '../output/reason.ts';
-import { acceptedReply, rejectedReply, writeReply } from '../output/reply.ts';
+import { acceptedReply, rejectedReply, writeReply, type ReplyDelivery } from '../output/reply.ts';
+import type { Reply } from '@dom0-updates/protocol';
 import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
 import { buildGeneration, generationId, switchRepo } from '../publish/generation.ts';
 import { nextSequence, writeResultRecord, type AcceptedPackage, type Rejection } from '../publish/result-record.ts';
@@ -29,6 +30,28 @@ import { runStage } from './stage-process.ts';
 
 /** Time the child gets beyond the decoder's own overall deadline before it is killed. */
 const STAGE_GRACE_MS = 30_000;
+/** After a signal, the sender gets this long to take the reply, not the whole idle deadline. */
+const REPLY_GRACE_AFTER_SIGNAL_MS = 2_000;
+
+type SendReply = (reply: Reply) => Promise<void>;
+
+/**
+ * Writes the reply within the idle deadline (a sender that does not read it is as stalled as
+ * one that does not send), or a short grace once a signal came; a signal during the wait ends it.
+ */
+async function sendReplyWithin(reply: Reply, idleTimeoutMs: number, interruption: Interruption): Promise<void> {
+  const stop = new AbortController();
+  const unobserve = interruption.onSignal(() => stop.abort());
+  const deadlineMs = interruption.received === undefined ? idleTimeoutMs : Math.min(idleTimeoutMs, REPLY_GRACE_AFTER_SIGNAL_MS);
+  let delivery: ReplyDelivery;
+  try {
+    delivery = await writeReply(reply, { deadlineMs, stop: stop.signal });
+  } finally {
+    unobserve();
+  }
+  if (delivery === 'timed-out') diagnose(`the sender did not take the reply within ${Math.ceil(deadlineMs / 1000)} s; it was dropped`);
+  if (delivery === 'stopped') diagnose('a signal came while the sender had not taken the reply; it was dropped');
+}
 
 export interface ReceiveContext {
   readonly bundlePath: string;
@@ -43,7 +66,7 @@ function rejectionFromError(error: unknown): Rejection {
   return { code: 'PUBLISH_FAILED', member: null, message: error instanceof Error ? error.message : String(error) };
 }
 
-async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection): Promise<void> {
+async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection, sendReply: SendReply): Promise<void> {
   diagnose(`rejected ${rejection.member ?? 'the batch'}: ${rejection.code}: ${rejection.message}`);
   if (layout !== undefined && sequence !== undefined) {
     try {
@@ -54,7 +77,7 @@ async function finishRejected(layout: Layout | undefined, sequence: number | und
       diagnose(`could not write the result record (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
-  await writeReply(rejectedReply(rejection));
+  await sendReply(rejectedReply(rejection));
 }
 
 interface Published {
@@ -120,9 +143,12 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
 
 async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, interruption: Interruption): Promise<number> {
   const profile = PhaseProfile.fromEnv('receiver', ctx.env);
+  // the default until the batch's own limits are known
+  let idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_SECONDS * 1000;
+  const sendReply: SendReply = (reply) => sendReplyWithin(reply, idleTimeoutMs, interruption);
   // after a signal every failure is recorded as the interruption it is (the stage was stopped)
   const finishFailed = async (layout: Layout | undefined, sequence: number | undefined, error: unknown): Promise<number> => {
-    await finishRejected(layout, sequence, rejectionFromError(interruption.error() ?? error));
+    await finishRejected(layout, sequence, rejectionFromError(interruption.error() ?? error), sendReply);
     return interruption.exitCode(1);
   };
   let armored: string[];
@@ -145,6 +171,7 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
     return finishFailed(undefined, undefined, error);
   }
   const limits = await resolveLimits(args, ctx.env, layout.root);
+  idleTimeoutMs = limits.idleTimeoutMs;
   // a signal before the lock: nothing was started, nothing is recorded (like any refusal before it)
   const early = interruption.error();
   if (early !== undefined) return finishFailed(undefined, undefined, early);
@@ -206,7 +233,7 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
     if (outcome.kind === 'rejected') {
       // the stage's verdict on the input stands even if a signal came meanwhile
       await dropStaging();
-      await finishRejected(layout, sequence, outcome.rejection);
+      await finishRejected(layout, sequence, outcome.rejection, sendReply);
       return interruption.exitCode(1);
     }
     await pauseIfRequested('after-stage');
@@ -256,7 +283,7 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
         : `published generation ${generation} (${fresh} new package(s)${resent > 0 ? `, ${resent} already published` : ''})`,
     );
     if (unrecorded !== undefined) diagnose(`but the result record could not be written (${unrecorded}): dom0-update cannot tell what this batch held, so the run counts as failed`);
-    await writeReply(acceptedReply(outcome.accepted));
+    await sendReply(acceptedReply(outcome.accepted));
     profile?.report();
     if (interruption.received !== undefined) diagnose(`interrupted by ${interruption.received} after publication; the batch stays published`);
     return interruption.exitCode(unrecorded === undefined ? 0 : 1);
