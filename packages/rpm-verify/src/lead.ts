@@ -52,14 +52,9 @@ export function parseLead(bytes: Uint8Array, member: string | undefined): Lead {
   return { name: Buffer.from(nameField.subarray(0, nul)).toString('latin1') };
 }
 
-/** rpm writes NEVR (epoch only when set), cut to 65 bytes; anything else is a doctored lead. */
-export function checkLeadName(lead: Lead, forms: readonly string[], member: string | undefined): void {
-  const ok = forms.some((form) => Buffer.from(form, 'latin1').subarray(0, NAME_SIZE - 1).toString('latin1') === lead.name);
-  if (!ok) {
-    throw new RpmVerifyError(
-      'RPM_LEAD_NAME_MISMATCH',
-      `lead name "${lead.name}" does not match the main header's name (${forms.join(' or ')})`,
-      member,
-    );
+/** rpm writes NEVR (N-E:V-R when the header has an EPOCH, 0 included), cut to 65 bytes; anything else is a doctored lead. */
+export function checkLeadName(lead: Lead, expected: string, member: string | undefined): void {
+  if (Buffer.from(expected, 'latin1').subarray(0, NAME_SIZE - 1).toString('latin1') !== lead.name) {
+    throw new RpmVerifyError('RPM_LEAD_NAME_MISMATCH', `lead name "${lead.name}" does not match the main header's name (${expected})`, member);
   }
 }

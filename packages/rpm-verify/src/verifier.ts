@@ -368,7 +368,7 @@ class StreamVerifier implements RpmStreamVerifier {
       throw new RpmVerifyError('RPM_DIGEST_MISMATCH', 'main header does not match SHA1HEADER (269)', m);
     }
     const main = parseMainHeader(parsed, m);
-    checkLeadName(known(this.#lead, 'lead'), main.leadNames, m);
+    checkLeadName(known(this.#lead, 'lead'), main.leadName, m);
     this.#main = main;
     this.#mainParsed = parsed;
     // the header signature is checked while the payload streams in

@@ -125,7 +125,7 @@ describe('signed main-header content (re-signed by a pinned test key, so only th
     await expect(verifyBytes(forged({ main: withEntry({ tag: 4999, type: 5, count: 1, data: u64(1n) }) }), keyring)).resolves.toMatchObject({ nevraString: 'dom0-tool-2.0-1.noarch' });
   });
 
-  it('treats an absent epoch as 0, accepts an explicit one with the lead rpm writes, and bounds it', async () => {
+  it('treats an absent epoch as 0, accepts an explicit one with the lead rpm writes (N-E:V-R) and no other, and bounds it', async () => {
     const none = await verifyBytes(forged({}), keyring);
     expect(none.nevra.epoch).toBe(0);
     const zero = await verifyBytes(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(0) }), leadName: 'dom0-tool-0:2.0-1' }), keyring);
@@ -136,6 +136,10 @@ describe('signed main-header content (re-signed by a pinned test key, so only th
     expect(five.nevraString).toBe('dom0-tool-5:2.0-1.noarch');
     // an epoch the lead does not name
     expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(5) }), leadName: 'dom0-tool-6:2.0-1' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
+    // nor a lead without the epoch: rpm writes N-E:V-R whenever there is an EPOCH tag (0 included),
+    // so N-V-R would be a second file for the same signed header and payload
+    expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(5) }), leadName: 'dom0-tool-2.0-1' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
+    expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(0) }), leadName: 'dom0-tool-2.0-1' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
     expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(0x80000000) }), leadName: 'dom0-tool-2147483648:2.0-1' }), keyring)).toBe('RPM_NEVRA_BAD');
     expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 5, count: 1, data: u64(5n) }), leadName: 'dom0-tool-5:2.0-1' }), keyring)).toBe('RPM_NEVRA_BAD');
     expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 2, data: u32(5, 6) }), leadName: 'dom0-tool-5:2.0-1' }), keyring)).toBe('RPM_NEVRA_BAD');

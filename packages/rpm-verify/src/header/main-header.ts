@@ -16,8 +16,8 @@ export interface MainHeader {
   readonly nevra: Nevra;
   /** lowercase hex SHA-256 of the payload as stored in the file */
   readonly payloadDigest: string;
-  /** the forms rpm may have written into the lead's name field */
-  readonly leadNames: readonly string[];
+  /** what rpm writes into the lead's name field (before it is cut to fit) */
+  readonly leadName: string;
   /** SIZE (1009), the installed size, when present as one INT32; null otherwise (rpm then reads 0) */
   readonly installedSize: number | null;
 }
@@ -135,9 +135,10 @@ export function parseMainHeader(header: ParsedHeader, member: string | undefined
       ? new DataView(sizeEntry.data.buffer, sizeEntry.data.byteOffset, 4).getUint32(0)
       : null;
 
-  const nvr = `${name}-${version}-${release}`;
-  const leadNames = epochEntry === undefined ? [nvr] : [`${name}-${epoch}:${version}-${release}`, nvr];
-  return { nevra: { name, epoch, version, release, arch }, payloadDigest, leadNames, installedSize };
+  // rpm writes the lead name as the header's NEVR: N-E:V-R whenever there is an EPOCH tag, 0
+  // included; any other form would be a second encoding of the same signed package
+  const leadName = epochEntry === undefined ? `${name}-${version}-${release}` : `${name}-${epoch}:${version}-${release}`;
+  return { nevra: { name, epoch, version, release, arch }, payloadDigest, leadName, installedSize };
 }
 
 export function formatNevra(n: Nevra): string {
