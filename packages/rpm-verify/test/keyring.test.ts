@@ -55,4 +55,25 @@ describe('loadKeyring', () => {
       await rm(home, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('refuses a key whose every self-signature uses SHA-1, as weak, and takes it once a SHA-256 self-signature is added', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'rpm-verify-sha1-'));
+    const env = { ...process.env, GNUPGHOME: home };
+    const gpg = (args: string[]): string => execFileSync('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      gpg(['--cert-digest-algo', 'SHA1', '--quick-generate-key', 'SHA1 <sha1@example.invalid>', 'rsa2048', 'sign', 'never']);
+      const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(gpg(['--list-keys', '--with-colons']))?.[1] ?? '';
+      const sha1Only = gpg(['--armor', '--export', fpr]);
+      await expect(loadKeyring([sha1Only], ['sha1.asc'])).rejects.toMatchObject({
+        code: 'KEYRING_WEAK_KEY',
+        message: expect.stringContaining(`key ${fpr.toLowerCase()} in key file sha1.asc: every self-signature uses a hash that is not accepted`) as string,
+      });
+      // a new self-signature (here from changing the expiry) with gpg's default hash
+      gpg(['--cert-digest-algo', 'SHA256', '--quick-set-expire', fpr, '5y']);
+      await expect(loadKeyring([gpg(['--armor', '--export', fpr])])).resolves.toMatchObject({ fingerprints: [fpr.toLowerCase()] });
+    } finally {
+      execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env, stdio: 'ignore' });
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

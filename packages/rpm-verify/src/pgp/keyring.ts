@@ -1,6 +1,6 @@
 import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
-import { judgeKeyAlgorithm } from './policy.ts';
+import { judgeKeyAlgorithm, OPENPGP_CONFIG } from './policy.ts';
 import { isRevokedAt } from './revocation.ts';
 
 /** The pinned keys. Opaque: only `loadKeyring` makes one. */
@@ -39,6 +39,12 @@ export async function loadKeyring(armoredKeys: readonly string[], sourceNames: r
       if (!verdict.ok) {
         throw new RpmVerifyError(verdict.weak ? 'KEYRING_WEAK_KEY' : 'KEYRING_UNSUPPORTED_ALGORITHM', `key ${fpr} in key file ${source}: ${verdict.reason} is not accepted`);
       }
+      // every self-signature over a hash the policy refuses: the key could sign nothing we accept,
+      // so that is said once here rather than as RPM_KEY_INVALID on each package it signed
+      const selfSigned = selfSignatureHashes(key);
+      if (selfSigned.length > 0 && !selfSigned.some((hash) => !REFUSED_HASHES.has(hash))) {
+        throw new RpmVerifyError('KEYRING_WEAK_KEY', `key ${fpr} in key file ${source}: every self-signature uses a hash that is not accepted (MD5, SHA-1, RIPEMD-160 or SHA-224)`);
+      }
       if (seen.has(fpr)) throw new RpmVerifyError('KEYRING_DUPLICATE', `key ${fpr} is given twice (again in key file ${source})`);
       seen.add(fpr);
       keys.push(key);
@@ -48,6 +54,13 @@ export async function loadKeyring(armoredKeys: readonly string[], sourceNames: r
   const keyring: Keyring = Object.freeze({ fingerprints: Object.freeze([...seen]) });
   pinnedKeys.set(keyring, Object.freeze(keys));
   return keyring;
+}
+
+const REFUSED_HASHES: ReadonlySet<number> = OPENPGP_CONFIG.rejectHashAlgorithms ?? new Set();
+
+/** The hash of each user ID's self-signature (a key without any is left to OpenPGP.js to judge per signature). */
+function selfSignatureHashes(key: openpgp.PublicKey): number[] {
+  return key.users.flatMap((user) => user.selfCertifications.map((signature) => signature.hashAlgorithm ?? -1));
 }
 
 const BEGIN = '-----BEGIN PGP PUBLIC KEY BLOCK-----';
