@@ -1,7 +1,8 @@
-import { readFile, readlink } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, replyError, runReceiver, sha256 } from './helpers.ts';
+import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, publishedV1, readResult, replyError, runReceiver, sha256 } from './helpers.ts';
 
 async function receive(dir: string, stream: Uint8Array, env: Record<string, string> = {}) {
   return runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], { stdin: stream, env });
@@ -67,5 +68,33 @@ describe('a package whose file name is already published', () => {
     expect(error.message).toContain(sha256(await readFile(original?.path ?? '')));
     expect(await publishedTree(dir)).toEqual(before);
     expect(await leftovers(dir)).toEqual([]);
+  });
+});
+
+describe('a published generation that holds something other than a regular package file', () => {
+  it('stops the next publication with CONFIG_INVALID instead of leaving that package out of the new generation', async () => {
+    const f = await getFixtures();
+    const dir = await publishedV1();
+    // by hand or by damage: a published package replaced by a symlink to a copy of it
+    const victim = f.packages.v1[0];
+    if (victim === undefined) throw new Error('no v1 fixture');
+    const published = join(dir, 'repo', victim.fileName);
+    const copy = join(await mkdtemp(join(tmpdir(), 'outside-')), victim.fileName);
+    await copyFile(published, copy);
+    await rm(published);
+    await symlink(copy, published);
+    const before = await publishedTree(dir);
+    const generationsBefore = await readdir(join(dir, 'generations'));
+
+    const run = await receive(dir, await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path)))));
+    expect(run.code).toBe(1);
+    expect(replyError(run).code).toBe('CONFIG_INVALID');
+    expect(run.stderr).toContain(`holds ${victim.fileName}, which is not a regular file`);
+    expect(await publishedTree(dir)).toEqual(before);
+    expect(await readdir(join(dir, 'generations'))).toEqual(generationsBefore);
+    expect(await leftovers(dir)).toEqual([]);
+    // the way out the message names
+    expect((await runReceiver(['clean', '--updates-dir', dir])).code).toBe(0);
+    expect((await receive(dir, await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path)))))).code).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, link, lstat, mkdir, readdir, rename, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigError } from '../errors.ts';
 import { timed, type PhaseProfile } from '../output/profile.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { syncDir, syncDirAfterRename, syncFile } from '../updates-dir/durable.ts';
@@ -51,8 +52,19 @@ export async function buildGeneration(
     let replaced = false;
     for (const name of await readdir(prevDir)) {
       if (!name.endsWith('.rpm')) continue;
-      if (incoming.has(name)) replaced = true;
-      else if ((await lstat(join(prevDir, name))).isFile()) await link(join(prevDir, name), join(dir, name));
+      if (incoming.has(name)) {
+        replaced = true;
+        continue;
+      }
+      // the receiver puts only regular files there: anything else is damage or a hand edit, and
+      // leaving it out would drop a published package without a word
+      if (!(await lstat(join(prevDir, name))).isFile()) {
+        throw new ConfigError(
+          'CONFIG_INVALID',
+          `the published generation ${previous ?? ''} holds ${name}, which is not a regular file; \`dom0-receiver clean\` (dom0-update --clean) publishes an empty repository in its place`,
+        );
+      }
+      await link(join(prevDir, name), join(dir, name));
     }
     // a replaced file could match its old metadata entry by name, size and mtime second alone
     if (!replaced) reuseFrom = prevDir;
