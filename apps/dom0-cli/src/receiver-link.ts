@@ -96,6 +96,15 @@ export function linkReceiver(
       streamIn.pipe(stdin);
       streamIn.resume();
       stdout.pipe(replyOut);
+      // An agent that left (or closed fd 4) takes no reply: pipe() then stops reading the
+      // receiver's stdout, and a reply larger than the pipes would hold the receiver until the
+      // deadline. The rest of the reply is read and dropped instead.
+      const dropReply = (): void => {
+        stdout.unpipe(replyOut);
+        stdout.resume();
+      };
+      replyOut.once('error', dropReply);
+      replyOut.once('close', dropReply);
       const logging = readLines(stderr, onLine).catch(() => undefined);
       rx.once('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
         void logging.then(() => {

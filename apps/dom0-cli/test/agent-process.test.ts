@@ -121,4 +121,17 @@ describe('runAgent', () => {
     const result = await runAgent({ file: 'sh', args: ['-c', `${half}; ${half} >&2`] }, { ...quiet, timeoutSeconds: 3600, onLine: () => undefined });
     expect(result.exitCode).toBe(0);
   }, 30_000);
+
+  it('ends soon after an agent that closed its reply end unread, however large the receiver\'s reply', async () => {
+    // the receiver's stand-in: reads the stream, then replies with far more than the pipes hold
+    const receiver = ['node', '-e', "process.stdin.resume(); process.stdin.on('end', () => process.stdout.write('x'.repeat(4 << 20)));"];
+    // the agent sends a byte, closes dom0's reply (fd 4) without reading it, and exits
+    const result = await runAgent(
+      { file: 'sh', args: ['-c', 'exec 4<&-; printf x >&3; exit 0'] },
+      { ...quiet, timeoutSeconds: 3600, onLine: () => undefined, receiver: { argv: receiver, onLine: () => undefined } },
+    );
+    expect(result.exitCode).toBe(0);
+    // the receiver wrote its whole reply (into nothing) and exited by itself, not at the deadline
+    expect(result.receiver).toEqual({ kind: 'exited', exitCode: 0, signal: null });
+  }, 20_000);
 });
