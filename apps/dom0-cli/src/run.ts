@@ -168,6 +168,10 @@ async function update(run: Run): Promise<number> {
   const between = batchesBetween(before, batch);
   if (between !== undefined) reporter.warning(between);
   if (batch?.status === 'rejected') {
+    // dom0-update stopped the run itself (its deadline, an output flood): a RECEIVE_INTERRUPTED
+    // record is the receiver's answer to that signal, not a verdict on the batch
+    const stoppedByUs = agentError?.code === 'AGENT_TIMEOUT' || agentError?.code === 'AGENT_OUTPUT_FLOOD';
+    if (agentError !== undefined && stoppedByUs && batch.error.code === 'RECEIVE_INTERRUPTED') throw agentError;
     const { code, member, message } = batch.error;
     reporter.rejected(member, code, message);
     // The reason is on the line above (reporter.rejected); this line is the verdict, and what to do
