@@ -68,10 +68,34 @@ describe('deploy/qubes', () => {
       extendEnv: false,
     });
     expect(r.stdout.split('\n')).toEqual([
-      '/usr/lib/dom0-updates/dom0-receiver.mjs', 'receive', '--updates-dir', '/u', '--updatevm', 'sys-net',
-      '--max-files', '9', '--timeout', '3600', '--max-bytes', '77',
+      '/usr/lib/dom0-updates/dom0-receiver.mjs', 'receive', '--updates-dir', '/u',
+      '--max-files', '9', '--timeout', '3600', '--updatevm', 'sys-net', '--max-bytes', '77',
       '--keyring', '/k/one', '--keyring', '/k/two words',
     ]);
+  });
+
+  it('asks Qubes for the UpdateVM when the config names none, and passes no --updatevm when Qubes has none either', async () => {
+    const conf = (dir: string): string => {
+      writeFileSync(join(dir, 'config'), 'KEYRING=/k/one\n');
+      return join(dir, 'config');
+    };
+    const withPrefs = (script: string): string => {
+      const dir = fakeNodeDir();
+      writeFileSync(join(dir, 'qubes-prefs'), `#!/bin/sh\n${script}\n`);
+      chmodSync(join(dir, 'qubes-prefs'), 0o755);
+      return dir;
+    };
+    const run = (dir: string) => execa(join(DEPLOY, 'qubes.ReceiveUpdates'), [], { env: { PATH: `${dir}:/usr/bin:/bin`, DOM0_UPDATES_CONFIG: conf(dir) }, extendEnv: false, reject: false });
+    const named = await run(withPrefs('echo sys-whonix'));
+    expect(named.stdout.split('\n')).toEqual(expect.arrayContaining(['--updatevm', 'sys-whonix']));
+    // the receiver then answers the caller with UPDATEVM_NOT_CONFIGURED (an empty --updatevm was a usage error, with no reply)
+    const none = await run(withPrefs('true'));
+    expect(none.exitCode).toBe(0);
+    expect(none.stdout.split('\n')).not.toContain('--updatevm');
+    const failing = await run(withPrefs('exit 3'));
+    expect(failing.exitCode).toBe(1);
+    expect(failing.stdout).toBe('');
+    expect(failing.stderr).toContain('UPDATEVM is not set and qubes-prefs updatevm failed; refusing to receive');
   });
 
   it('leaves the byte limit to the receiver when MAX_BYTES is not set, as in the sample config', async () => {

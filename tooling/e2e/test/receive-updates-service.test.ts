@@ -63,9 +63,9 @@ function expectedArgs(settings: Partial<Record<ConfigKey, string[]>>): string[] 
     '/usr/lib/dom0-updates/dom0-receiver.mjs',
     'receive',
     '--updates-dir', last('UPDATES_DIR') || '/var/lib/qubes/updates',
-    '--updatevm', last('UPDATEVM') || 'sys-default',
     '--max-files', last('MAX_FILES') || '4096',
     '--timeout', last('TIMEOUT') || '3600',
+    '--updatevm', last('UPDATEVM') || 'sys-default',
     ...(last('MAX_BYTES') === '' ? [] : ['--max-bytes', last('MAX_BYTES')]),
     ...keys.flatMap((k) => ['--keyring', k]),
   ];
@@ -93,9 +93,9 @@ describe('qubes.ReceiveUpdates reads the config file as dom0-update does', () =>
     expect(r.args).toEqual([
       '/usr/lib/dom0-updates/dom0-receiver.mjs', 'receive',
       '--updates-dir', '/var/lib/qubes/updates two',
-      '--updatevm', `"sys-net'`,
       '--max-files', '9',
       '--timeout', '60',
+      '--updatevm', `"sys-net'`,
       '--max-bytes', '77',
       '--keyring', '/etc/pki/rpm-gpg/key one',
       '--keyring', '/etc/pki/rpm-gpg/key-two',
