@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, parseReceiverCommand } from '../src/cli/args.ts';
 import { HELP } from '../src/cli/help.ts';
@@ -47,6 +48,11 @@ describe('command line', () => {
     expect(cmd.request.packages).toEqual([]);
     expect(cmd.transport).toEqual({ kind: 'qrexec' });
     expect(cmd.options.workdir).toBe('/var/lib/qubes/dom0-updates');
+  });
+
+  it('takes a relative --workdir from the current directory (rpm and dnf refuse a relative root)', () => {
+    const cmd = parseArgs(['sync-state', '--workdir', 'here/wd']);
+    expect(cmd.kind === 'sync-state' ? cmd.options.workdir : undefined).toBe(join(process.cwd(), 'here/wd'));
   });
 
   it('treats named packages without an action as an install', () => {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_WORKDIR } from '../installroot/paths.ts';
 import { dnfOptionTakesValue } from '../dnf/passthrough.ts';
@@ -160,8 +161,10 @@ function transportOf(scanned: Scanned): TransportSpec {
 }
 
 function commonOf(scanned: Scanned): CommonOptions {
-  const workdir = single(scanned, '--workdir') ?? DEFAULT_WORKDIR;
-  if (workdir === '' || workdir.includes('\0')) throw new UsageError('BAD_WORKDIR', '--workdir must be a directory path');
+  const given = single(scanned, '--workdir') ?? DEFAULT_WORKDIR;
+  if (given === '' || given.includes('\0')) throw new UsageError('BAD_WORKDIR', '--workdir must be a directory path');
+  // rpm and dnf take only absolute roots: a relative one is taken from the current directory
+  const workdir = resolve(given);
   // dnf gets a reposdir inside the workdir and splits that setting at whitespace and commas
   if (/[\s,]/.test(workdir)) throw new UsageError('BAD_WORKDIR', '--workdir may not hold a space or comma: dnf would split the repository directory inside it');
   return { workdir, jsonProgress: scanned.values.has('--json-progress') };
