@@ -3,8 +3,8 @@
  * package there, so one it cannot write (on a read-only file system, a file in its path) would
  * otherwise be found only after the whole download.
  */
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { ConfigError } from './errors.ts';
 
 const codeOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException).code;
@@ -37,6 +37,10 @@ export function checkUpdatesDir(dir: string, asReceiver: boolean): void {
     throw unusable(`${codeOf(error) ?? String(error)} on the way to it`);
   }
   if (!nearest.isDirectory) throw unusable(`${nearest.path} is not a directory`);
+  // the receiver refuses a `*` in the dir's real path (the stage's write permission would read it
+  // as a wildcard): through a symlinked parent too
+  const real = join(realpathSync(nearest.path), relative(nearest.path, dir));
+  if (real.includes('*')) throw unusable(`its real path ${real} contains '*', which the receiver refuses (a wildcard to its stage's write permission)`);
   try {
     accessSync(nearest.path, constants.W_OK);
   } catch (error) {

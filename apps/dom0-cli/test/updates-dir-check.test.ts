@@ -1,6 +1,6 @@
 // An UPDATES_DIR the receiver could not write is refused before the UpdateVM is asked for
 // anything (CONFIG_UPDATES_DIR_UNUSABLE), not found by the receiver after the whole download.
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixtures } from '@dom0-updates/fixtures';
@@ -120,6 +120,19 @@ describe('an unusable UPDATES_DIR', () => {
     } finally {
       chmodSync(parent, 0o700);
       rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('whose real path holds a `*`, which the receiver refuses, is refused before the agent is asked, directly or through a symlink, existing or not', async () => {
+    const starred = join(dir, 'a*b');
+    mkdirSync(starred);
+    symlinkSync(starred, join(dir, 'plain-link'));
+    for (const updatesDir of [join(starred, 'updates'), starred, join(dir, 'plain-link', 'updates'), join(dir, 'not*made', 'updates')]) {
+      const r = await run(updatesDir, 'starred');
+      expect([updatesDir, r.code]).toEqual([updatesDir, 1]);
+      expect(r.err).toContain(`UPDATES_DIR ${updatesDir} cannot be used: its real path `);
+      expect(r.err).toContain("contains '*', which the receiver refuses");
+      expect(r.out).toEqual([]);
     }
   });
 
