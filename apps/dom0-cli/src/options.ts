@@ -125,6 +125,10 @@ export function parseArgs(argv: readonly string[]): Command {
     if (action !== undefined) throw new UsageError('USAGE_CONFLICT', '--check-only cannot be combined with --action');
     if (downloadOnly) throw new UsageError('USAGE_CONFLICT', '--check-only cannot be combined with --downloadonly');
   }
+  // dnf refuses the pair; found here, before the lock and before the UpdateVM is asked
+  if (given.dnfOptions.includes('--best') && given.dnfOptions.includes('--nobest')) {
+    throw new UsageError('USAGE_CONFLICT', '--best cannot be combined with --nobest');
+  }
   const resolved: Action = action ?? (packages.length > 0 ? 'install' : 'upgrade');
   if (resolved !== 'upgrade' && packages.length === 0 && !checkOnly) {
     throw new UsageError('USAGE_NO_PACKAGES', `--action=${resolved} needs at least one package name`);

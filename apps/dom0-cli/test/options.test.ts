@@ -91,6 +91,9 @@ describe('parseArgs', () => {
   it('refuses --check-only with --action or --downloadonly', () => {
     expect(usageCode('--check-only', '--action=upgrade')).toBe('USAGE_CONFLICT');
     expect(usageCode('--check-only', '--downloadonly')).toBe('USAGE_CONFLICT');
+    // dnf refuses the pair in the UpdateVM, after the lock and the state sync
+    expect(usageCode('--best', '--nobest')).toBe('USAGE_CONFLICT');
+    expect(usageCode('--nobest', '--check-only', '--best')).toBe('USAGE_CONFLICT');
   });
 
   it('collects repeated --enablerepo and --disablerepo values', () => {
