@@ -99,5 +99,7 @@ describe('creating the updates dir', () => {
       expect(replyError(run).code).toBe('CONFIG_INVALID');
       expect(run.stderr).toContain("its path contains '*'");
     }
+    // a dir it refuses is not created first
+    expect(await readdir(join(base, 'w*'))).toEqual([]);
   });
 });

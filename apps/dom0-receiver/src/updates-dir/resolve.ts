@@ -20,6 +20,8 @@ export function unusableUpdatesDir(dir: string, what: string, error: unknown): C
  * own allowance.
  */
 export async function resolveUpdatesDir(dir: string): Promise<Layout> {
+  // refused before anything is created; a `*` only the real path shows is refused below
+  refuseWildcard(dir);
   try {
     await makeDirs(dir, 0o755);
   } catch (error) {
@@ -31,10 +33,16 @@ export async function resolveUpdatesDir(dir: string): Promise<Layout> {
   } catch (error) {
     throw unusableUpdatesDir(dir, 'resolve its real path', error);
   }
-  // Node's permission model reads `*` in an allowed path as a wildcard, which would widen the
-  // stage's write access beyond its staging dir
-  if (real.includes('*')) {
-    throw new ConfigError('CONFIG_INVALID', `the updates dir ${real} cannot be used: its path contains '*', which the stage's write permission would read as a wildcard`);
-  }
+  refuseWildcard(real);
   return layoutOf(real);
+}
+
+/**
+ * Node's permission model reads `*` in an allowed path as a wildcard, which would widen the
+ * stage's write access beyond its staging dir.
+ */
+function refuseWildcard(path: string): void {
+  if (path.includes('*')) {
+    throw new ConfigError('CONFIG_INVALID', `the updates dir ${path} cannot be used: its path contains '*', which the stage's write permission would read as a wildcard`);
+  }
 }
