@@ -61,19 +61,25 @@ function stderrFlushed(ms: number): Promise<void> {
   });
 }
 
+/**
+ * A reply the sender never took is still queued on stdout and would keep the process alive:
+ * everything else is done (lock released, staging removed), so the process ends here.
+ */
+async function endIfReplyDropped(): Promise<void> {
+  if (!replyDropped()) return;
+  await stderrFlushed(1000);
+  process.exit();
+}
+
 main(process.argv.slice(2)).then(
   async (code) => {
     // the stage keeps running on its channel and exits by itself
     if (code >= 0) process.exitCode = code;
-    // a reply the sender never took is still queued on stdout and would keep the process alive:
-    // everything else is done (lock released, staging removed), so the process ends here
-    if (replyDropped()) {
-      await stderrFlushed(1000);
-      process.exit();
-    }
+    await endIfReplyDropped();
   },
-  (error: unknown) => {
+  async (error: unknown) => {
     diagnose(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exitCode = 1;
+    await endIfReplyDropped();
   },
 );

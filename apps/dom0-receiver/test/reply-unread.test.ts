@@ -139,6 +139,20 @@ describe('a sender that never reads the reply', () => {
     }
   });
 
+  it('bounds the reply of a refusal that comes before the limits are read (a keyring it cannot read) by --idle-timeout too', async () => {
+    const dir = await makeUpdatesDir();
+    const pipe = await fullUnreadPipe();
+    try {
+      const run = await within(60_000, startReceive(['--updates-dir', dir, '--keyring', join(dir, 'missing.asc'), '--idle-timeout', '2'], await encodeStream([]), pipe.writeFd));
+      expect(run.hung).toBe(false);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('KEYRING_UNREADABLE');
+      expect(run.stderr).toContain('the sender did not take the reply within 2 s; it was dropped');
+    } finally {
+      pipe.close();
+    }
+  });
+
   it('ends at a signal that comes while it waits for the sender to take the reply, with the signal\'s exit code', async () => {
     const dir = await makeUpdatesDir();
     const pipe = await fullUnreadPipe();

@@ -34,13 +34,18 @@ export async function freeSpaceCap(updatesDir: string): Promise<number> {
   return Math.floor(fs.bavail * fs.bsize * 0.9);
 }
 
+/** The longest wait for the sender: for its next bytes, and for it to take the reply. */
+export function idleTimeoutSeconds(input: Pick<LimitInputs, 'timeoutSeconds' | 'idleTimeoutSeconds'>): number {
+  return input.idleTimeoutSeconds ?? Math.min(DEFAULT_IDLE_TIMEOUT_SECONDS, input.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS);
+}
+
 /** The caps for one batch: set by dom0's flags or environment, never by the sender. */
 export async function resolveLimits(input: LimitInputs, env: NodeJS.ProcessEnv, updatesDir: string): Promise<DecodeLimits> {
   const maxMembers = input.maxFiles ?? fromEnv(env, 'UPDATES_MAX_FILES', parseMaxFiles) ?? DEFAULT_MAX_FILES;
   const explicitBytes = input.maxBytes ?? fromEnv(env, 'UPDATES_MAX_BYTES', parsePositiveInteger);
   const maxTotalBytes = explicitBytes ?? Math.max(0, Math.min(DEFAULT_MAX_BYTES, await freeSpaceCap(updatesDir)));
   const overall = input.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-  const idle = input.idleTimeoutSeconds ?? Math.min(DEFAULT_IDLE_TIMEOUT_SECONDS, overall);
+  const idle = idleTimeoutSeconds(input);
   return {
     maxMembers,
     maxMemberBytes: maxTotalBytes,

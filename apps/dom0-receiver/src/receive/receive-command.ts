@@ -1,7 +1,7 @@
 import { RpmVerifyError, type Keyring } from '@dom0-updates/rpm-verify';
 import type { ReceiveArgs } from '../cli/args.ts';
 import { loadKeyringFiles } from '../config/keyring-files.ts';
-import { DEFAULT_IDLE_TIMEOUT_SECONDS, resolveLimits } from '../config/limits.ts';
+import { idleTimeoutSeconds, resolveLimits } from '../config/limits.ts';
 import { checkSender } from '../config/sender.ts';
 import { resolveSandbox } from '../config/sandbox.ts';
 import { resolveStageUser } from '../config/stage-user.ts';
@@ -143,8 +143,8 @@ export async function receiveCommand(args: ReceiveArgs, ctx: ReceiveContext): Pr
 
 async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, interruption: Interruption): Promise<number> {
   const profile = PhaseProfile.fromEnv('receiver', ctx.env);
-  // the default until the batch's own limits are known
-  let idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_SECONDS * 1000;
+  // from the flags already: a refusal before the limits are resolved replies within it too
+  let idleTimeoutMs = idleTimeoutSeconds(args) * 1000;
   const sendReply: SendReply = (reply) => sendReplyWithin(reply, idleTimeoutMs, interruption);
   // after a signal every failure is recorded as the interruption it is (the stage was stopped)
   const finishFailed = async (layout: Layout | undefined, sequence: number | undefined, error: unknown): Promise<number> => {
