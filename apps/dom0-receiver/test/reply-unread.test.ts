@@ -40,6 +40,16 @@ async function fullUnreadPipe(): Promise<UnreadPipe> {
   };
 }
 
+/** Runs `use` with the full pipe's write end, closing both ends afterwards. */
+async function withUnreadPipe(use: (stdout: number) => Promise<void>): Promise<void> {
+  const pipe = await fullUnreadPipe();
+  try {
+    await use(pipe.writeFd);
+  } finally {
+    pipe.close();
+  }
+}
+
 interface Ended {
   readonly code: number | null;
   readonly stderr: string;
@@ -106,18 +116,15 @@ async function v1Stream(): Promise<Buffer> {
 describe('a sender that never reads the reply', () => {
   it('does not keep the receiver, or the lock, past the idle deadline: the batch stays published and the reply is dropped', async () => {
     const dir = await makeUpdatesDir();
-    const pipe = await fullUnreadPipe();
-    try {
-      const run = await within(60_000, startReceive(['--updates-dir', dir, ...(await keyringArgs()), '--idle-timeout', '2'], await v1Stream(), pipe.writeFd));
+    await withUnreadPipe(async (stdout) => {
+      const run = await within(60_000, startReceive(['--updates-dir', dir, ...(await keyringArgs()), '--idle-timeout', '2'], await v1Stream(), stdout));
       expect(run.hung).toBe(false);
       expect(run.code).toBe(0);
       expect(run.stderr).toContain('published generation');
       expect(run.stderr).toContain('the sender did not take the reply within 2 s; it was dropped');
       expect(await readResult(dir)).toMatchObject({ status: 'published' });
       expect(await readdir(dir)).not.toContain('receiver.lock');
-    } finally {
-      pipe.close();
-    }
+    });
     // the next receive finds the updates dir free
     const next = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], { stdin: await encodeStream([]) });
     expect(next.code).toBe(0);
@@ -125,61 +132,49 @@ describe('a sender that never reads the reply', () => {
 
   it('drops a rejection the sender does not read at the idle deadline too', async () => {
     const dir = await makeUpdatesDir();
-    const pipe = await fullUnreadPipe();
-    try {
+    await withUnreadPipe(async (stdout) => {
       const stream = await v1Stream();
-      const run = await within(60_000, startReceive(['--updates-dir', dir, ...(await keyringArgs()), '--idle-timeout', '2'], stream.subarray(0, 1000), pipe.writeFd));
+      const run = await within(60_000, startReceive(['--updates-dir', dir, ...(await keyringArgs()), '--idle-timeout', '2'], stream.subarray(0, 1000), stdout));
       expect(run.hung).toBe(false);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('TAR_TRUNCATED');
       expect(run.stderr).toContain('the sender did not take the reply within 2 s; it was dropped');
       expect(await readResult(dir)).toMatchObject({ status: 'rejected', rejection: { code: 'TAR_TRUNCATED' } });
-    } finally {
-      pipe.close();
-    }
+    });
   });
 
   it('bounds the reply of a refusal that comes before the limits are read (a keyring it cannot read) by --idle-timeout too', async () => {
     const dir = await makeUpdatesDir();
-    const pipe = await fullUnreadPipe();
-    try {
-      const run = await within(60_000, startReceive(['--updates-dir', dir, '--keyring', join(dir, 'missing.asc'), '--idle-timeout', '2'], await encodeStream([]), pipe.writeFd));
+    await withUnreadPipe(async (stdout) => {
+      const run = await within(60_000, startReceive(['--updates-dir', dir, '--keyring', join(dir, 'missing.asc'), '--idle-timeout', '2'], await encodeStream([]), stdout));
       expect(run.hung).toBe(false);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('KEYRING_UNREADABLE');
       expect(run.stderr).toContain('the sender did not take the reply within 2 s; it was dropped');
-    } finally {
-      pipe.close();
-    }
+    });
   });
 
   it('ends at a signal that comes while it waits for the sender to take the reply, with the signal\'s exit code', async () => {
     const dir = await makeUpdatesDir();
-    const pipe = await fullUnreadPipe();
-    try {
+    await withUnreadPipe(async (stdout) => {
       // the idle deadline alone would hold it for five minutes
-      const started = startReceive(['--updates-dir', dir, ...(await keyringArgs()), '--idle-timeout', '300'], await v1Stream(), pipe.writeFd);
+      const started = startReceive(['--updates-dir', dir, ...(await keyringArgs()), '--idle-timeout', '300'], await v1Stream(), stdout);
       const run = await sigtermWhen(() => started.stderr().includes('published generation'), started);
       expect(run.stderr).toContain('a signal came while the sender had not taken the reply; it was dropped');
       expect(run.stderr).toContain('interrupted by SIGTERM after publication; the batch stays published');
       expect(await readResult(dir)).toMatchObject({ status: 'published' });
-    } finally {
-      pipe.close();
-    }
+    });
   });
 
   it('gives the reply only a short grace after a signal that stopped the batch, not the idle deadline', async () => {
     const dir = await makeUpdatesDir();
-    const pipe = await fullUnreadPipe();
-    try {
+    await withUnreadPipe(async (stdout) => {
       // a sender that sends nothing: the signal stops the batch, then the reply cannot be written
-      const started = startReceive(['--updates-dir', dir, ...(await keyringArgs()), '--idle-timeout', '300'], 'open', pipe.writeFd);
+      const started = startReceive(['--updates-dir', dir, ...(await keyringArgs()), '--idle-timeout', '300'], 'open', stdout);
       // the stage is running once the staging dir exists
       const run = await sigtermWhen(() => readdirSync(dir).some((n) => n.startsWith('staging.')), started);
       expect(run.stderr).toContain('RECEIVE_INTERRUPTED');
       expect(run.stderr).toContain('the sender did not take the reply within 2 s; it was dropped');
-    } finally {
-      pipe.close();
-    }
+    });
   });
 });
