@@ -3,9 +3,11 @@ import type { DecodeLimits } from '@dom0-updates/protocol';
 import { parseMaxFiles, parsePositiveInteger } from '../cli/args.ts';
 
 const GIB = 1024 ** 3;
-/** Qubes' defaults (qfile-dom0-unpacker): 4096 files, 4 GiB or 90% of the free space. */
+/**
+ * Qubes' defaults (qfile-dom0-unpacker): 4096 files, 4 GiB or 90% of the free space. 4096 files
+ * is also the most a reply can name (parseMaxFiles), so that default is the largest limit allowed.
+ */
 export const DEFAULT_MAX_FILES = 4096;
-// also the most a reply can name (parseMaxFiles), so the default is the largest limit allowed
 export const DEFAULT_MAX_BYTES = 4 * GIB;
 export const DEFAULT_TIMEOUT_SECONDS = 2 * 60 * 60;
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 5 * 60;
