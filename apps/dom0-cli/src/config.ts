@@ -144,8 +144,22 @@ function parseConfigLines(text: string, file: string): { settings: RawSettings; 
   return { settings, locations };
 }
 
-/** Reads DOM0_UPDATES_<KEY> variables; KEYRING takes a colon-separated list. */
+/**
+ * Reads DOM0_UPDATES_<KEY> variables; KEYRING takes a colon-separated list. Like an unknown key in
+ * the file, a variable with the prefix that names no key is an error: a misspelled
+ * DOM0_UPDATES_TIMEOUTS must not leave the default in force without a word.
+ */
 export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
+  const unknown = Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX) && name !== CONFIG_ENV && !isConfigKey(name.slice(ENV_PREFIX.length)))
+    .sort();
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      'CONFIG_UNKNOWN_KEY',
+      `environment: ${unknown.map((name) => `"${printable(name)}"`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a configuration variable ` +
+        `(${CONFIG_ENV}, or ${ENV_PREFIX}<KEY> for a key the README lists)`,
+    );
+  }
   const out: RawSettings = {};
   for (const key of CONFIG_KEYS) {
     const value = env[ENV_PREFIX + key];

@@ -128,6 +128,22 @@ describe('config', () => {
     expect(settingsFromEnv({ DOM0_UPDATES_KEYRING: '/a:/b' })).toEqual({ KEYRING: ['/a', '/b'] });
   });
 
+  it('refuses a DOM0_UPDATES_ variable that names no key, as the file refuses an unknown key', () => {
+    const env = { DOM0_UPDATES_TIMEOUTS: '5', DOM0_UPDATES_CONFIG: '/etc/x', DOM0_UPDATES_TIMEOUT: '5', 'DOM0_UPDATES_\u001b': 'x' };
+    expect(codeOf(() => settingsFromEnv(env))).toBe('CONFIG_UNKNOWN_KEY');
+    let message = '';
+    try {
+      settingsFromEnv(env);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('"DOM0_UPDATES_TIMEOUTS"');
+    expect(message).not.toContain('"DOM0_UPDATES_CONFIG"');
+    expect(message).not.toContain('"DOM0_UPDATES_TIMEOUT"');
+    expect(message).not.toMatch(/[\u0000-\u001f]/);
+    expect(settingsFromEnv({ DOM0_UPDATES_CONFIG: '/etc/x', OTHER_TIMEOUTS: '1' })).toEqual({});
+  });
+
   it('reports a bad flag value as a usage error and a bad file value as a config error', () => {
     const flag = (): unknown => resolveConfig([{ origin: 'flag', settings: { MAX_FILES: ['many'] } }]);
     const file = (): unknown => resolveConfig([{ origin: 'file', settings: { MAX_FILES: ['many'] } }]);
