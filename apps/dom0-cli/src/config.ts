@@ -369,7 +369,8 @@ export function refuseReceiverOverrides(env: NodeJS.ProcessEnv, flags: RawSettin
 
 /** The whole configuration: defaults, then the file, then the environment, then flags. */
 export function loadConfig(configFile: string | undefined, env: NodeJS.ProcessEnv, flags: RawSettings): Config {
-  const explicit = configFile ?? env[CONFIG_ENV];
+  // an empty DOM0_UPDATES_CONFIG counts as unset, as empty values of the receiver's variables do
+  const explicit = configFile ?? (env[CONFIG_ENV] === '' ? undefined : env[CONFIG_ENV]);
   const file = explicit ?? DEFAULT_CONFIG_FILE;
   return resolveConfig([
     readConfigFile(file, explicit !== undefined),

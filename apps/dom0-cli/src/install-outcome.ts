@@ -7,7 +7,7 @@ import { EXIT, InstallError } from './errors.ts';
 import { diffInstalled, displayEvr, evrOf, newerInstalled, type InstalledPackage } from './installed.ts';
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
 import type { RunOptions } from './options.ts';
-import { matchesSpec } from './package-match.ts';
+import type { PackageSpecs } from './package-match.ts';
 import type { Reporter } from './reporter.ts';
 import type { ReceivedPackage } from './result-record.ts';
 import type { CachedPackage, ObsoletingBuild, RenamingBuild } from './withheld.ts';
@@ -29,6 +29,8 @@ export interface InstallFacts {
   readonly withheld: readonly string[];
   /** Builds of withheld names whose Obsoletes match installed packages (likely renames). */
   readonly renaming: readonly RenamingBuild[];
+  /** The command line's specs (and --exclude's) as dnf read them in this run. */
+  readonly specs: PackageSpecs;
 }
 
 /** Reports every change and every verified package left out; throws when an update was missed. */
@@ -42,7 +44,7 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
   // An install by name too: a requested update left out (another build took its place) is not done.
   const missed =
     options.action === 'upgrade' || options.action === 'install'
-      ? missedUpgradesToReport(options, facts.received, facts.installedAfter).filter((m) => !withheldForObsoletes(m.received))
+      ? missedUpgradesToReport(options, facts.specs, facts.received, facts.installedAfter).filter((m) => !withheldForObsoletes(m.received))
       : [];
   reportNotInstalled(context, facts, missed);
   for (const { received: pkg, installed } of missed) {
@@ -88,8 +90,14 @@ function reportNotInstalled({ options, reporter }: OutcomeContext, facts: Instal
       );
       continue;
     }
-    const newer = newerInstalled(facts.installedAfter, pkg.name, pkg.arch, evrOf(pkg));
-    if (options.packages.some((spec) => matchesSpec(pkg.name, spec))) {
+    // a rollback only against what was installed before: a newer build from the cache may have come in with this run
+    const newer = newerInstalled(facts.installedBefore, pkg.name, pkg.arch, evrOf(pkg));
+    const superseded = newer === undefined ? newerInstalled(facts.installedAfter, pkg.name, pkg.arch, evrOf(pkg)) : undefined;
+    if (superseded !== undefined) {
+      reporter.info(`Verified package ${pkg.nevra} was not installed: this run installed the newer ${displayEvr(superseded.evr)} of ${pkg.name}.${pkg.arch}.`);
+      continue;
+    }
+    if (facts.specs.selects(options.packages, pkg.name)) {
       // a downgrade was asked for: an older version is what the user wanted, not an attack
       const rollback = newer === undefined || options.action === 'downgrade' ? '' : ` (older than the installed ${displayEvr(newer.evr)}: an attempted rollback)`;
       reporter.warning(`requested package ${pkg.nevra} was received but is not installed${rollback}`);
@@ -109,11 +117,10 @@ function obsoletingBuildOf(obsoleting: readonly ObsoletingBuild[], pkg: Received
 }
 
 /** Received updates of installed packages dnf left out, except those the user excluded or did not name. */
-function missedUpgradesToReport(options: RunOptions, received: readonly ReceivedPackage[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
-  // --setopt exclusions reach dom0's dnf as --exclude too (options.ts)
+function missedUpgradesToReport(options: RunOptions, specs: PackageSpecs, received: readonly ReceivedPackage[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
+  // --setopt exclusions reach dom0's dnf as --exclude too (options.ts); dnf reads an exclude in the same forms
   const excluded = options.dom0DnfOptions.filter((o) => o.startsWith('--exclude=')).map((o) => o.slice('--exclude='.length));
   const wanted = (name: string): boolean =>
-    !excluded.some((spec) => matchesSpec(name, spec)) &&
-    (options.packages.length === 0 || options.packages.some((spec) => matchesSpec(name, spec)));
+    !specs.selects(excluded, name) && (options.packages.length === 0 || specs.selects(options.packages, name));
   return missedUpgrades(received, installed).filter((m) => wanted(m.received.name));
 }

@@ -4,6 +4,7 @@
  */
 import { execa } from 'execa';
 import { StateError } from './errors.ts';
+import type { PackageBuild } from './package-match.ts';
 import type { ChangeKind, PackageChange } from './reporter.ts';
 import { compareEvr } from './version-order.ts';
 
@@ -45,6 +46,13 @@ export function parseInstalled(text: string): InstalledPackage[] {
 /** The `epoch:version-release` of a package header's fields, the form rpm -qa gives here. */
 export function evrOf(pkg: { readonly epoch: string | number; readonly version: string; readonly release: string }): string {
   return `${pkg.epoch}:${pkg.version}-${pkg.release}`;
+}
+
+/** An installed package as the fields of a build: `evr` split at its `:` and first `-` (rpm allows no `-` in a version). */
+export function installedBuild(pkg: InstalledPackage): PackageBuild {
+  const colon = pkg.evr.indexOf(':');
+  const dash = pkg.evr.indexOf('-', colon + 1);
+  return { name: pkg.name, arch: pkg.arch, epoch: pkg.evr.slice(0, colon), version: pkg.evr.slice(colon + 1, dash), release: pkg.evr.slice(dash + 1) };
 }
 
 /** Display form of an EVR: the epoch only when it is not zero. */

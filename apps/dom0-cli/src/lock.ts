@@ -60,7 +60,10 @@ export async function acquireLock(path: string): Promise<Lock> {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     canonicalDir = realpathSync(dirname(path));
   } catch (error) {
-    throw new LockError('LOCK_UNAVAILABLE', `cannot make the lock file's directory ${dirname(path)}: ${(error as Error).message}`);
+    // mkdir -p reports a file standing where a directory belongs as EEXIST (or ENOTDIR below it)
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'EEXIST' || code === 'ENOTDIR' ? `${dirname(path)} or one of its parents is not a directory (${code})` : (error as Error).message;
+    throw new LockError('LOCK_UNAVAILABLE', `cannot make the lock file's directory ${dirname(path)}: ${reason}`);
   }
   const mutex = await bindMutex(path, join(canonicalDir, basename(path)));
   if (mutex === undefined) {

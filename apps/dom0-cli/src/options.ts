@@ -129,6 +129,12 @@ export function parseArgs(argv: readonly string[]): Command {
   if (given.dnfOptions.includes('--best') && given.dnfOptions.includes('--nobest')) {
     throw new UsageError('USAGE_CONFLICT', '--best cannot be combined with --nobest');
   }
+  // --allowerasing lets dom0's dnf remove installed packages for any dependency reason (a signed
+  // build's Conflicts, a Provides an upgrade dropped), which nothing withheld can foresee: only
+  // with dnf's transaction summary in front of the user, who answers its prompt
+  if (given.dnfOptions.includes('--allowerasing') && given.assumeYes && !checkOnly && !downloadOnly) {
+    throw new UsageError('USAGE_CONFLICT', '--allowerasing cannot be combined with -y/--assumeyes: dom0\'s dnf must show what it would remove and ask');
+  }
   const resolved: Action = action ?? (packages.length > 0 ? 'install' : 'upgrade');
   if (resolved !== 'upgrade' && packages.length === 0 && !checkOnly) {
     throw new UsageError('USAGE_NO_PACKAGES', `--action=${resolved} needs at least one package name`);

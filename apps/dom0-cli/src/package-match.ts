@@ -49,14 +49,128 @@ function globToRegExp(spec: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+/** One build as dnf's query sees it: an installed package or one of the cached repository. */
+export interface PackageBuild {
+  readonly name: string;
+  /** digits; `0` when the header has none */
+  readonly epoch: string;
+  readonly version: string;
+  readonly release: string;
+  readonly arch: string;
+}
+
+/** A spec read in one of dnf's forms; a field left undefined matches any value. */
+interface SpecReading {
+  readonly name: string;
+  readonly epoch?: string | undefined;
+  readonly version?: string | undefined;
+  readonly release?: string | undefined;
+  readonly arch?: string | undefined;
+}
+
+// libdnf's NEVRA forms (nevra.cpp): a name holds no `:(/=<>` or space, a version or release no `-`
+// either, an arch no `.` either. The name is the longest that leaves a match, as in POSIX regexes.
+const NAME = '([^:(/=<> ]+)';
+const EPOCH = '(?:([0-9]+):)?';
+const VERSION = '([^-:(/=<> ]+)';
+const ARCH = '([^-:.(/=<> ]+)';
+type Form = 'nevra' | 'na' | 'name' | 'nevr' | 'nev';
+const FORM_PATTERNS: Readonly<Record<Form, RegExp>> = {
+  nevra: new RegExp(`^${NAME}-${EPOCH}${VERSION}-${VERSION}\\.${ARCH}$`),
+  na: new RegExp(`^${NAME}\\.${ARCH}$`),
+  name: new RegExp(`^${NAME}$`),
+  nevr: new RegExp(`^${NAME}-${EPOCH}${VERSION}-${VERSION}$`),
+  nev: new RegExp(`^${NAME}-${EPOCH}${VERSION}$`),
+};
+/** The order dnf tries them in (HY_FORMS_MOST_SPEC) for install, upgrade and the like, and for excludes. */
+const FORMS: readonly Form[] = ['nevra', 'na', 'name', 'nevr', 'nev'];
+
+function readSpec(spec: string, form: Form): SpecReading | undefined {
+  const m = FORM_PATTERNS[form].exec(spec);
+  if (m === null) return undefined;
+  switch (form) {
+    case 'nevra':
+      return { name: m[1] ?? '', epoch: m[2], version: m[3], release: m[4], arch: m[5] };
+    case 'nevr':
+      return { name: m[1] ?? '', epoch: m[2], version: m[3], release: m[4] };
+    case 'nev':
+      return { name: m[1] ?? '', epoch: m[2], version: m[3] };
+    case 'na':
+      return { name: m[1] ?? '', arch: m[2] };
+    case 'name':
+      return { name: m[1] ?? '' };
+  }
+}
+
 /**
- * Whether a package name answers a package spec the user gave (name, name-version, NEVRA or glob).
- * After the name, a spec may go on only with a version (`-` then a digit or `epoch:`) or an arch
- * (`.`): `qubes-foo-bar` does not name `qubes` or `qubes-foo`.
+ * The arches rpm knows. A cached build of any other arch (a signed header can say anything) is
+ * one dnf never considers, so it must not make a spec read as `name.arch`.
  */
-export function matchesSpec(name: string, spec: string): boolean {
-  if (spec === name) return true;
-  if (spec.startsWith(`${name}-`) && /^\d/.test(spec.slice(name.length + 1))) return true;
-  if (spec.startsWith(`${name}.`) && /^[A-Za-z0-9_]+$/.test(spec.slice(name.length + 1))) return true;
-  return isGlob(spec) && globToRegExp(spec).test(name);
+const KNOWN_ARCHES: ReadonlySet<string> = new Set([
+  'noarch', 'x86_64', 'x86_64_v2', 'x86_64_v3', 'x86_64_v4', 'amd64', 'ia32e', 'em64t',
+  'i386', 'i486', 'i586', 'i686', 'athlon', 'geode', 'pentium3', 'pentium4',
+  'aarch64', 'armv5tel', 'armv6l', 'armv6hl', 'armv7l', 'armv7hl', 'armv7hnl', 'armv8l', 'armv8hl',
+  'ppc', 'ppc64', 'ppc64le', 'ppc64p7', 's390', 's390x', 'riscv64', 'loongarch64',
+  'mips', 'mipsel', 'mips64', 'mips64el', 'sparc', 'sparcv9', 'sparc64', 'alpha', 'ia64', 'sh4',
+]);
+
+/** One field: a glob as fnmatch reads it, otherwise the same string. */
+function fieldMatches(pattern: string | undefined, value: string): boolean {
+  if (pattern === undefined) return true;
+  return isGlob(pattern) ? globToRegExp(pattern).test(value) : pattern === value;
+}
+
+/** Whether the spec read whole as a name (dnf's NAME form), glob or not, matches `name`. */
+export function matchesAsName(spec: string, name: string): boolean {
+  return fieldMatches(spec, name);
+}
+
+function readingMatches(reading: SpecReading, build: PackageBuild): boolean {
+  return (
+    fieldMatches(reading.name, build.name) &&
+    (reading.epoch === undefined || Number(reading.epoch) === Number(build.epoch)) &&
+    fieldMatches(reading.version, build.version) &&
+    fieldMatches(reading.release, build.release) &&
+    fieldMatches(reading.arch, build.arch)
+  );
+}
+
+/**
+ * Package specs read as dnf reads them against the packages it sees (dom0's installed ones and
+ * the cached repository's): the first of its forms that matches any package decides, so
+ * `rt-a.b` names the package `rt-a.b` (`b` is no arch) and never `rt-a`, and `hello-2.0-1` names
+ * `hello` only when a build of hello is 2.0-1. A spec that matches nothing names nothing (dnf
+ * would say "No match", or find it by a Provides, which lets no new name in: see withheld.ts).
+ */
+export class PackageSpecs {
+  readonly #builds: readonly PackageBuild[];
+  readonly #cache = new Map<string, ReadonlySet<string>>();
+
+  /** `installed` all count (dnf sees the rpmdb whole); of `available`, builds of an arch rpm knows. */
+  constructor(installed: readonly PackageBuild[], available: readonly PackageBuild[]) {
+    this.#builds = [...installed, ...available.filter((build) => KNOWN_ARCHES.has(build.arch))];
+  }
+
+  /** The names of the packages `spec` selects. */
+  namesOf(spec: string): ReadonlySet<string> {
+    let names = this.#cache.get(spec);
+    if (names === undefined) {
+      names = new Set();
+      for (const form of FORMS) {
+        const reading = readSpec(spec, form);
+        if (reading === undefined) continue;
+        const matched = this.#builds.filter((build) => readingMatches(reading, build));
+        if (matched.length === 0) continue;
+        names = new Set(matched.map((build) => build.name));
+        break;
+      }
+      this.#cache.set(spec, names);
+    }
+    return names;
+  }
+
+  /** Whether one of `specs` selects the name. */
+  selects(specs: readonly string[], name: string): boolean {
+    return specs.some((spec) => this.namesOf(spec).has(name));
+  }
 }

@@ -47,6 +47,8 @@ export const processSink: Sink = {
 
 /** The most an untrusted line is shown with, its cut mark included. */
 const UNTRUSTED_LINE_MAX = 1000;
+/** Info lines list names (everything withheld, say): a generous cap, only against a runaway line. */
+const INFO_LINE_MAX = 65_536;
 
 /** Sanitised, cut to UNTRUSTED_LINE_MAX, and a cut mark from readLines kept at the end. */
 function untrustedText(raw: string): string {
@@ -111,7 +113,9 @@ export class Reporter {
     else if (this.mode === 'human') this.sink.out(text);
   }
 
-  info(text: string): void {
+  /** Sanitised too: an info line can quote names from package headers (signed, not terminal-safe). */
+  info(raw: string): void {
+    const text = sanitizeForTerminal(raw, INFO_LINE_MAX);
     if (this.mode === 'json') this.json({ type: 'message', level: 'info', text });
     else if (this.mode === 'human') this.sink.out(text);
   }

@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { cachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild, type OlderBuild, type RenamingBuild } from './withheld.ts';
+import { dom0PackageSpecs, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild, type OlderBuild, type RenamingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -232,9 +232,11 @@ async function install(
   /** dnf stopped on a signal: its transaction may still have gone through, so the changes are told */
   let interruptedInstall: InterruptedError | undefined;
   let withheld: string[] = [];
+  let specs = dom0PackageSpecs([], installedBefore);
   try {
     const cached = await readCachedRepo(repoDir);
-    withheld = namesToWithhold(cachedRepoNames(cached), installedBefore, options.packages);
+    specs = dom0PackageSpecs(cached, installedBefore);
+    withheld = namesToWithhold(cached, installedBefore, options.packages);
     obsoleting = obsoletingBuilds(cached, installedBefore, options.packages);
     renaming = renamingBuilds(cached, installedBefore, withheld);
     const older = olderBuilds(cached, installedBefore, options.action, options.packages);
@@ -303,7 +305,7 @@ async function install(
     const names = slipped.map((p) => `${p.name}-${displayEvr(p.evr)}.${p.arch}`).join(', ');
     throw new InstallError('INSTALL_WITHHELD_INSTALLED', `dom0's dnf installed ${names}, which dom0 withheld from it (changes above); the transaction is done and dom0-update cannot undo it: check these packages (rpm -q, dnf history)`);
   }
-  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting, withheld, renaming });
+  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting, withheld, renaming, specs });
 }
 
 /** A failed dnf step, with what dom0 withheld from it: often why it could not resolve. */

@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { InstallError } from './errors.ts';
-import { displayEvr, evrOf, newestInstalled, type InstalledPackage } from './installed.ts';
+import { displayEvr, evrOf, installedBuild, newestInstalled, type InstalledPackage } from './installed.ts';
 import type { Action } from './options.ts';
-import { isGlob, matchesSpec } from './package-match.ts';
+import { isGlob, matchesAsName, PackageSpecs } from './package-match.ts';
 import { compareEvr, inDependencyRange } from './version-order.ts';
 
 /** Package names dnf can take as an exact exclude pattern: no glob or other special characters, no comma or space. */
@@ -137,14 +137,20 @@ export async function listCachedRepoNames(repoDir: string | undefined): Promise<
   return cachedRepoNames(await readCachedRepo(repoDir));
 }
 
+/** How dnf reads specs in dom0: against the installed packages and the cached repository's. */
+export function dom0PackageSpecs(cached: readonly CachedPackage[], installed: readonly InstalledPackage[]): PackageSpecs {
+  return new PackageSpecs(installed.map(installedBuild), cached);
+}
+
 /** The names dnf must not see: in the cached repository, not installed, not requested. */
 export function namesToWithhold(
-  repoNames: readonly string[],
+  cached: readonly CachedPackage[],
   installed: readonly InstalledPackage[],
   requested: readonly string[],
 ): string[] {
   const present = new Set(installed.map((p) => p.name));
-  return repoNames.filter((name) => !present.has(name) && !requested.some((spec) => matchesSpec(name, spec)));
+  const specs = dom0PackageSpecs(cached, installed);
+  return cachedRepoNames(cached).filter((name) => !present.has(name) && !specs.selects(requested, name));
 }
 
 /**
@@ -187,15 +193,17 @@ export function obsoletingBuilds(
   requested: readonly string[],
 ): ObsoletingBuild[] {
   const present = new Set(installed.map((p) => p.name));
+  const specs = dom0PackageSpecs(cached, installed);
   const exact = requested.filter((spec) => !isGlob(spec));
   const builds: ObsoletingBuild[] = [];
   for (const pkg of cached) {
-    if (!present.has(pkg.name) || exact.some((spec) => matchesSpec(pkg.name, spec))) continue;
+    if (!present.has(pkg.name) || specs.selects(exact, pkg.name)) continue;
     const others = pkg.obsoletes.filter((o) => o.name !== pkg.name);
     const removed = installedObsoletedBy(pkg, installed);
+    // a requested name no package has yet counts too (dnf may find it by a Provides): withholding more is safe
     const replaced = [...new Set(others.map((o) => o.name))]
-      .filter((name) => requested.some((spec) => matchesSpec(name, spec)))
-      .map((name) => `the requested ${name}`);
+      .filter((name) => specs.selects(requested, name) || requested.some((spec) => matchesAsName(spec, name)))
+      .map((name) => `the requested ${sanitizeForTerminal(name, 300)}`);
     const replaces = [...removed, ...replaced];
     if (replaces.length > 0) builds.push({ package: pkg, spec: exactBuildSpec(pkg, 'obsoletes an installed package'), replaces });
   }
@@ -254,9 +262,10 @@ export function olderBuilds(
   action: Action,
   requested: readonly string[],
 ): OlderBuild[] {
+  const specs = dom0PackageSpecs(cached, installed);
   const builds: OlderBuild[] = [];
   for (const pkg of cached) {
-    if (action === 'downgrade' && requested.some((spec) => matchesSpec(pkg.name, spec))) continue;
+    if (action === 'downgrade' && specs.selects(requested, pkg.name)) continue;
     const evr = evrOf(pkg);
     if (installed.some((p) => p.name === pkg.name && p.arch === pkg.arch && compareEvr(p.evr, evr) === 0)) continue;
     // any arch: a noarch build older than the installed x86_64 one is a rollback too

@@ -156,6 +156,8 @@ describe('config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-config-'));
     expect(codeOf(() => loadConfig(join(dir, 'missing'), {}, {}))).toBe('CONFIG_UNREADABLE');
     expect(codeOf(() => loadConfig(undefined, { DOM0_UPDATES_CONFIG: join(dir, 'missing') }, {}))).toBe('CONFIG_UNREADABLE');
+    // empty is unset: the default file, which need not exist (a flag still wins over it)
+    expect(loadConfig(undefined, { DOM0_UPDATES_CONFIG: '' }, { TRANSPORT: ['local'] }).transport).toBe('local');
     const file = join(dir, 'config');
     writeFileSync(file, 'UPDATEVM=sys-whonix\nKEYRING=/k\n');
     const c = loadConfig(undefined, { DOM0_UPDATES_CONFIG: file, DOM0_UPDATES_TRANSPORT: 'local' }, { KEYRING: ['/f'] });

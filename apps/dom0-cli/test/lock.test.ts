@@ -25,7 +25,10 @@ describe('acquireLock', () => {
     const error = await acquireLock(join(dir, 'afile', 'sub', 'lock')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LockError);
     expect((error as LockError).code).toBe('LOCK_UNAVAILABLE');
-    expect((error as LockError).message).toContain(`cannot make the lock file's directory ${join(dir, 'afile', 'sub')}: ENOTDIR`);
+    expect((error as LockError).message).toContain(`cannot make the lock file's directory ${join(dir, 'afile', 'sub')}: ${join(dir, 'afile', 'sub')} or one of its parents is not a directory (ENOTDIR)`);
+    // a file right where the directory belongs: mkdir says EEXIST
+    const direct = await acquireLock(join(dir, 'afile', 'lock')).catch((e: unknown) => e);
+    expect((direct as LockError).message).toContain(`cannot make the lock file's directory ${join(dir, 'afile')}: ${join(dir, 'afile')} or one of its parents is not a directory`);
   });
 
   it('writes its lock anew past a temporary file or link a crashed run with this pid left, never through it', async () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { reportInstallOutcome } from '../src/install-outcome.ts';
-import type { InstalledPackage } from '../src/installed.ts';
+import { installedBuild, type InstalledPackage } from '../src/installed.ts';
 import { missedUpgrades } from '../src/missed-upgrades.ts';
 import { parseArgs } from '../src/options.ts';
+import { PackageSpecs } from '../src/package-match.ts';
 import { Reporter } from '../src/reporter.ts';
 import type { ReceivedPackage } from '../src/result-record.ts';
 
@@ -55,6 +56,32 @@ describe('received updates dnf left out', () => {
   });
 });
 
+/** The specs as dnf reads them against these installed and received packages. */
+function specsOf(installedPackages: readonly InstalledPackage[], sent: readonly ReceivedPackage[]): PackageSpecs {
+  return new PackageSpecs(installedPackages.map(installedBuild), sent.map((p) => ({ ...p, epoch: String(p.epoch) })));
+}
+
+describe('a received package a newer build from the cache took the place of', () => {
+  // a plain upgrade installed 2.0 from an earlier run's cached batch; this batch's honest 1.1,
+  // newer than the 1.0 installed before, is neither unrequested nor a rollback
+  it('is said as such, not called an attempted rollback', () => {
+    const command = parseArgs(['-y']);
+    if (command.kind !== 'run') throw new Error('not a run');
+    const out: string[] = [];
+    const err: string[] = [];
+    const reporter = new Reporter('human', { out: (line) => out.push(line), err: (line) => err.push(line) });
+    const before = installed('dom0-tool', '0:1.0-1');
+    const after = { ...installed('dom0-tool', '0:2.0-1'), instance: '2' };
+    const sent = received('dom0-tool', 0, '1.1');
+    reportInstallOutcome(
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { installedBefore: [before], installedAfter: [after], received: [sent], obsoleting: [], withheld: [], renaming: [], specs: specsOf([before], [sent]) },
+    );
+    expect(err).toEqual([]);
+    expect(out).toContain('Verified package dom0-tool-1.1-1.noarch was not installed: this run installed the newer 2.0-1 of dom0-tool.noarch.');
+  });
+});
+
 describe('a requested package that was received but is not installed', () => {
   const warnings = (argv: string[]): string[] => {
     const command = parseArgs(argv);
@@ -62,9 +89,10 @@ describe('a requested package that was received but is not installed', () => {
     const err: string[] = [];
     const reporter = new Reporter('human', { out: () => undefined, err: (line) => err.push(line) });
     const hello = installed('dom0-hello', '0:2.0-1');
+    const sent = received('dom0-hello', 0, '1.0');
     const code = reportInstallOutcome(
       { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
-      { installedBefore: [hello], installedAfter: [hello], received: [received('dom0-hello', 0, '1.0')], obsoleting: [], withheld: [], renaming: [] },
+      { installedBefore: [hello], installedAfter: [hello], received: [sent], obsoleting: [], withheld: [], renaming: [], specs: specsOf([hello], [sent]) },
     );
     expect(code).toBe(0);
     return err;

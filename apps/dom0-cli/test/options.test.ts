@@ -96,6 +96,14 @@ describe('parseArgs', () => {
     expect(usageCode('--nobest', '--check-only', '--best')).toBe('USAGE_CONFLICT');
   });
 
+  it('refuses --allowerasing with -y where dom0 installs: dnf must show its removals and ask', () => {
+    expect(usageCode('-y', '--allowerasing')).toBe('USAGE_CONFLICT');
+    expect(usageCode('--allowerasing', '--assumeyes', 'dom0-hello')).toBe('USAGE_CONFLICT');
+    expect(run('--allowerasing', 'dom0-hello').dom0DnfOptions).toContain('--allowerasing');
+    expect(run('-y', '--allowerasing', '--downloadonly').dom0DnfOptions).toContain('--allowerasing');
+    expect(run('-y', '--allowerasing', '--check-only').checkOnly).toBe(true);
+  });
+
   it('collects repeated --enablerepo and --disablerepo values', () => {
     const o = run('--enablerepo=a', '--enablerepo', 'b*', '--disablerepo=c,d');
     expect(o.enableRepos).toEqual(['a', 'b*']);

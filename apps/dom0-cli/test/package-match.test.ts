@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { isGlob, matchesSpec } from '../src/package-match.ts';
+import { isGlob, PackageSpecs, type PackageBuild } from '../src/package-match.ts';
 
-describe('matchesSpec', () => {
+/** Builds of `name`: 2.0-1 noarch, and 1:2.0-1 x86_64. */
+const buildsOf = (name: string): PackageBuild[] => [
+  { name, epoch: '0', version: '2.0', release: '1', arch: 'noarch' },
+  { name, epoch: '1', version: '2.0', release: '1', arch: 'x86_64' },
+];
+
+/** Whether `spec` selects `name` when the cached repository holds builds of that name alone. */
+function matchesSpec(name: string, spec: string): boolean {
+  return new PackageSpecs([], buildsOf(name)).namesOf(spec).has(name);
+}
+
+describe('a spec read against one package', () => {
   it('matches a name, name-version and name.arch, never a longer name that starts the same', () => {
     expect(matchesSpec('dom0-tool', 'dom0-tool')).toBe(true);
     expect(matchesSpec('dom0-tool', 'dom0-tool-2.0-1')).toBe(true);
@@ -45,6 +56,33 @@ describe('matchesSpec', () => {
     expect(matchesSpec('ab', 'a[b*')).toBe(false);
     expect(matchesSpec('ab', 'a[z-a]')).toBe(false);
     expect(matchesSpec('ab', 'a[!z-a]')).toBe(true);
+  });
+});
+
+describe('a spec read against several packages, in dnf\'s order of forms', () => {
+  const specs = (...names: string[]): PackageSpecs => new PackageSpecs([], names.flatMap(buildsOf));
+
+  it('takes the first form that matches any package: NEVRA, name.arch, name, name-version-release, name-version', () => {
+    expect([...specs('rt-a', 'rt-a.b').namesOf('rt-a.b')]).toEqual(['rt-a.b']);
+    expect([...specs('rt-a', 'rt-a.noarch').namesOf('rt-a.noarch')]).toEqual(['rt-a']);
+    expect([...specs('rt-c').namesOf('rt-c-2.0')]).toEqual(['rt-c']);
+    expect([...specs('rt-c', 'rt-c-2.0').namesOf('rt-c-2.0')]).toEqual(['rt-c-2.0']);
+    expect([...specs('rt-c', 'rt-c-2.0-1').namesOf('rt-c-2.0-1')]).toEqual(['rt-c-2.0-1']);
+    expect([...specs('rt-c').namesOf('rt-c-2.0-1')]).toEqual(['rt-c']);
+    expect([...specs('rt-c').namesOf('rt-c-1:2.0-1.x86_64')]).toEqual(['rt-c']);
+    expect([...specs('rt-c').namesOf('rt-c-1:2.0-1.noarch')]).toEqual([]);
+  });
+
+  it('names nothing when no form matches a package, and reads globs in every field', () => {
+    expect([...specs('rt-c').namesOf('rt-c-3.0')]).toEqual([]);
+    expect([...specs('rt-c').namesOf('rt-c-2*')]).toEqual(['rt-c']);
+    expect([...specs('rt-c', 'rt-d').namesOf('rt-?.x86_64')].sort()).toEqual(['rt-c', 'rt-d']);
+  });
+
+  it('counts the installed packages, and no cached build of an arch rpm does not know', () => {
+    const odd: PackageBuild = { name: 'rt-a', epoch: '0', version: '1', release: '1', arch: 'b' };
+    expect([...new PackageSpecs([], [odd, ...buildsOf('rt-a.b')]).namesOf('rt-a.b')]).toEqual(['rt-a.b']);
+    expect([...new PackageSpecs([odd], buildsOf('rt-a.b')).namesOf('rt-a.b')]).toEqual(['rt-a']);
   });
 });
 

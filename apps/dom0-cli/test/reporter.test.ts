@@ -130,6 +130,16 @@ describe('Reporter', () => {
     expect(json.out.map((l) => JSON.parse(l) as unknown)).toEqual([{ type: 'message', level: 'warning', text: 'requested package b\\x07-1-1.noarch was received but is not installed' }]);
   });
 
+  it('sanitises info lines, which quote names from package headers (bidi overrides and C1 controls too), in every mode', () => {
+    const hostile = 'Not offered to dnf: t-0:3.0-1.noarch, whose Obsoletes would replace the requested dom0-\u202eelbat\u009b2J\u0085';
+    const human = capture('human');
+    human.reporter.info(hostile);
+    expect(human.out).toEqual(['Not offered to dnf: t-0:3.0-1.noarch, whose Obsoletes would replace the requested dom0-\\u202eelbat\\x9b2J\\x85']);
+    const json = capture('json');
+    json.reporter.info(hostile);
+    expect(JSON.parse(json.out[0] ?? '')).toEqual({ type: 'message', level: 'info', text: human.out[0] });
+  });
+
   it('sanitises what an unrequested rename would replace, in every mode', () => {
     const human = capture('human');
     human.reporter.unrequested('n-1-1.noarch', undefined, { name: 'n', replaces: ['the installed o\u001b[8m.noarch 1.0-1'] });

@@ -15,7 +15,13 @@ const installed: InstalledPackage[] = [
   { name: 'dom0-tool', arch: 'noarch', evr: '0:1.0-1', instance: '2' },
 ];
 const KEY_ID = '0123456789abcdef';
-const repo = ['dom0-extra', 'dom0-hello', 'dom0-hello-ng', 'dom0-tool', 'kernel-latest'];
+/** One 1.0-1 noarch build per name, unless `name-version` says another version. */
+const cachedNamed = (...names: string[]): CachedPackage[] =>
+  names.map((spec) => {
+    const [name = '', version = '1.0'] = spec.split('@');
+    return { name, epoch: '0', version, release: '1', arch: 'noarch', signerKeyId: KEY_ID, obsoletes: [] };
+  });
+const repo = cachedNamed('dom0-extra', 'dom0-hello', 'dom0-hello-ng', 'dom0-tool', 'kernel-latest');
 
 describe('names withheld from dom0\'s dnf', () => {
   it('withholds every cached name that is neither installed nor requested', () => {
@@ -33,10 +39,35 @@ describe('names withheld from dom0\'s dnf', () => {
   });
 
   it('does not let in a shorter name because a longer one was named', () => {
-    const names = ['qubes', 'qubes-foo', 'qubes-foo-bar'];
+    const names = cachedNamed('qubes', 'qubes-foo@2.0', 'qubes-foo-bar');
     expect(namesToWithhold(names, [], ['qubes-foo-bar'])).toEqual(['qubes', 'qubes-foo']);
     expect(namesToWithhold(names, [], ['qubes-foo-bar.noarch'])).toEqual(['qubes', 'qubes-foo']);
     expect(namesToWithhold(names, [], ['qubes-foo-2.0-1'])).toEqual(['qubes', 'qubes-foo-bar']);
+  });
+
+  it('reads NAME.SUFFIX as naming NAME only when a build of NAME has that arch, as dnf does', () => {
+    // dnf reads `rt-a.b` as the package of that whole name (`b` is no arch): rt-a stays withheld
+    expect(namesToWithhold(cachedNamed('rt-a', 'rt-a.b'), [], ['rt-a.b'])).toEqual(['rt-a']);
+    expect(namesToWithhold(cachedNamed('python3', 'python3.13'), [], ['python3.13'])).toEqual(['python3']);
+    expect(namesToWithhold(cachedNamed('rt-a', 'rt-a.b'), [], ['rt-a.noarch'])).toEqual(['rt-a.b']);
+    // a signed header can give any arch: one rpm does not know cannot make `rt-a.b` read as rt-a
+    const oddArch = [...cachedNamed('rt-a.b'), { ...cachedNamed('rt-a')[0]!, arch: 'b' }];
+    expect(namesToWithhold(oddArch, [], ['rt-a.b'])).toEqual(['rt-a']);
+  });
+
+  it('reads NAME-VERSION as naming NAME only when a build of NAME has that version and no package has the whole name', () => {
+    expect(namesToWithhold(cachedNamed('rt-c', 'rt-c-2x'), [], ['rt-c-2x'])).toEqual(['rt-c']);
+    expect(namesToWithhold(cachedNamed('rt-c@2x', 'rt-c-2x'), [], ['rt-c-2x'])).toEqual(['rt-c']);
+    expect(namesToWithhold(cachedNamed('rt-c@2x'), [], ['rt-c-2x'])).toEqual([]);
+    expect(namesToWithhold(cachedNamed('rt-c@2.0'), [], ['rt-c-2.0'])).toEqual([]);
+    expect(namesToWithhold(cachedNamed('rt-c@2.0'), [], ['rt-c-1:2.0-1', 'rt-c-2.0-2'])).toEqual(['rt-c']);
+    expect(namesToWithhold(cachedNamed('rt-c@2.0'), [], ['rt-c-0:2.0-1.noarch'])).toEqual([]);
+    expect(namesToWithhold(cachedNamed('rt-c@2.0'), [], ['rt-c-2.*'])).toEqual([]);
+  });
+
+  it('reads a spec against the installed packages too', () => {
+    const local: InstalledPackage[] = [{ name: 'rt-a.b', arch: 'noarch', evr: '0:1.0-1', instance: '9' }];
+    expect(namesToWithhold(cachedNamed('rt-a', 'rt-a.b'), local, ['rt-a.b'])).toEqual(['rt-a']);
   });
 });
 
@@ -132,7 +163,7 @@ describe('builds withheld for their Obsoletes', () => {
   it('leaves names that are not installed to namesToWithhold', () => {
     const cached = [build('dom0-hello-ng', '1.0', [{ name: 'dom0-hello', flags: '<', evr: '3.0' }])];
     expect(obsoletingBuilds(cached, installed, [])).toEqual([]);
-    expect(namesToWithhold(['dom0-hello-ng'], installed, [])).toEqual(['dom0-hello-ng']);
+    expect(namesToWithhold(cachedNamed('dom0-hello-ng'), installed, [])).toEqual(['dom0-hello-ng']);
   });
 
   it('refuses a version dnf would read as a pattern', () => {
