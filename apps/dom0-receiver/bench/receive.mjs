@@ -4,11 +4,10 @@
 // ratio, the CPU time each used, the peak RSS of the receiver and of its stage child (VmHWM from
 // /proc), and an estimated floor: the CPU that the checks cannot skip, spread over every core.
 // Last, the peak RSS of receiving one package whose signed header is --header-mib large (0: skip).
-// Usage: node apps/dom0-receiver/bench/receive.mjs [--packages N] [--mib-per-package N] [--runs N]
-//        [--stdin pipe|file] [--bundle FILE] [--skip-small] [--header-mib N]
+// Usage: `pnpm bench --help`, or node apps/dom0-receiver/bench/receive.mjs --help.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, constants, createWriteStream, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -20,32 +19,99 @@ const root = join(here, '..', '..', '..');
 const defaultBundle = join(here, '..', 'dist', 'dom0-receiver.mjs');
 const fixturesBundle = join(root, 'tooling', 'fixtures', 'dist', 'fixtures.mjs');
 
-const { values } = parseArgs({
-  options: {
-    packages: { type: 'string', default: '40' },
-    'mib-per-package': { type: 'string', default: '25.6' },
-    runs: { type: 'string', default: '3' },
-    stdin: { type: 'string', default: 'pipe' },
-    // another build of the receiver (A/B comparisons); default the package's dist bundle
-    bundle: { type: 'string', default: defaultBundle },
-    'skip-small': { type: 'boolean', default: false },
-    // under the verifier's 32 MiB header budget, with room for the signature header
-    'header-mib': { type: 'string', default: '24' },
-  },
-});
-const bundle = values.bundle;
-const runs = Math.max(1, Number(values.runs));
-if (values.stdin !== 'pipe' && values.stdin !== 'file') {
-  console.error('bench: --stdin is pipe (as under qrexec) or file');
+const USAGE = `usage: pnpm bench [--packages N] [--mib-per-package N] [--runs N] [--stdin pipe|file]
+                  [--bundle FILE] [--skip-small] [--header-mib N]
+  --packages N         packages in the large batch, 1 to 4096 (default 40)
+  --mib-per-package N  payload MiB of each, above 0 and at most 1024 (default 25.6)
+  --runs N             receives of the large batch, 1 to 100, each after its own openssl pass (default 3)
+  --stdin pipe|file    how the stream reaches both commands: from cat through a pipe, as under qrexec, or the file itself (default pipe)
+  --bundle FILE        another build of dom0-receiver.mjs, for A/B comparisons (default the app's dist bundle)
+  --skip-small         leave out the 16 MiB batch that checks memory
+  --header-mib N       MiB of signed header in the last package received, 0 (skip) to 30 (default 24)`;
+
+function usageError(message) {
+  console.error(`bench: ${message}`);
+  console.error(USAGE);
   process.exit(2);
 }
 
+/** A number option within [min, max]; `integer` when only whole numbers make sense. */
+function numberOption(name, min, max, integer) {
+  const raw = values[name];
+  const value = Number(raw);
+  const ok = /^\d+(\.\d+)?$/.test(raw) && (!integer || Number.isInteger(value)) && value >= min && value <= max;
+  if (!ok) usageError(`--${name} takes ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, not "${raw}"`);
+  return value;
+}
+
+// `pnpm bench -- --runs 1` passes the `--` on
+const argv = process.argv.slice(2);
+if (argv[0] === '--') argv.shift();
+let values;
+try {
+  ({ values } = parseArgs({
+    args: argv,
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      packages: { type: 'string', default: '40' },
+      'mib-per-package': { type: 'string', default: '25.6' },
+      runs: { type: 'string', default: '3' },
+      stdin: { type: 'string', default: 'pipe' },
+      // another build of the receiver (A/B comparisons); default the package's dist bundle
+      bundle: { type: 'string', default: defaultBundle },
+      'skip-small': { type: 'boolean', default: false },
+      // under the verifier's 32 MiB header budget, with room for the signature header
+      'header-mib': { type: 'string', default: '24' },
+    },
+  }));
+} catch (error) {
+  usageError(error.message);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const packageCount = numberOption('packages', 1, 4096, true);
+// a package under 1 KiB of payload is no measure of throughput, and the fixture builder needs a positive size
+const mibPerPackage = numberOption('mib-per-package', 0.001, 1024, false);
+const runs = numberOption('runs', 1, 100, true);
+const headerMib = numberOption('header-mib', 0, 30, false);
+if (values.stdin !== 'pipe' && values.stdin !== 'file') usageError(`--stdin is pipe (as under qrexec) or file, not "${values.stdin}"`);
+const bundle = values.bundle;
+
 for (const f of [bundle, fixturesBundle]) {
   if (!existsSync(f)) {
-    console.error(`bench: ${f} is missing; run pnpm build first`);
+    console.error(`bench: ${f} is missing; ${f === bundle && bundle !== defaultBundle ? 'check --bundle' : 'run pnpm build first'}`);
     process.exit(2);
   }
 }
+
+// A signal (Ctrl-C) stops the commands being measured, then removes what this run left in the
+// temporary directory (an updates dir, up to a GiB of written files) and in .cache/bench.
+const temporary = new Set();
+const running = new Set();
+let stopping = false;
+function track(child) {
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  return child;
+}
+function stopOn(signal, code) {
+  if (stopping) return;
+  stopping = true;
+  console.error(`\nbench: ${signal}: stopping the commands and removing temporary files`);
+  for (const child of running) child.kill('SIGTERM');
+  const deadline = Date.now() + 10_000;
+  const finish = () => {
+    if (running.size > 0 && Date.now() < deadline) return void setTimeout(finish, 50);
+    for (const child of running) child.kill('SIGKILL');
+    for (const path of temporary) rmSync(path, { recursive: true, force: true });
+    process.exit(code);
+  };
+  finish();
+}
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) process.on(signal, () => stopOn(signal, code));
+
 const { buildFixtures, buildPackage } = await import(fixturesBundle);
 
 async function buildStream(count, perPackage, descriptionBytes = 0) {
@@ -71,14 +137,16 @@ async function buildStream(count, perPackage, descriptionBytes = 0) {
     }
     // tar(1) with these options writes the pinned ustar subset (regular files, no pax/GNU headers)
     const tmp = `${file}.tmp`;
+    temporary.add(tmp);
     const out = createWriteStream(tmp);
-    const tar = spawn('tar', ['--format=ustar', '--owner=0', '--group=0', '--numeric-owner', '--mode=0644', '--mtime=@0', '-b', '1', '-cf', '-', ...packages.flatMap((p) => ['-C', dirname(p.path), p.fileName])], {
+    const tar = track(spawn('tar', ['--format=ustar', '--owner=0', '--group=0', '--numeric-owner', '--mode=0644', '--mtime=@0', '-b', '1', '-cf', '-', ...packages.flatMap((p) => ['-C', dirname(p.path), p.fileName])], {
       stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    }));
     tar.stdout.pipe(out);
     const [[code]] = await Promise.all([once(tar, 'close'), once(out, 'close')]);
     if (code !== 0) throw new Error(`tar failed with exit ${code}`);
     await rename(tmp, file);
+    temporary.delete(tmp);
   }
   return { set, file };
 }
@@ -112,9 +180,9 @@ function timeProcess(file, command, args, env = process.env) {
   const started = process.hrtime.bigint();
   const machineBefore = machineCpu();
   // under qrexec the stream arrives on a pipe; `cat` feeds both commands the same way
-  const feeder = values.stdin === 'pipe' ? spawn('cat', [file], { stdio: ['ignore', 'pipe', 'inherit'] }) : undefined;
+  const feeder = values.stdin === 'pipe' ? track(spawn('cat', [file], { stdio: ['ignore', 'pipe', 'inherit'] })) : undefined;
   const input = feeder === undefined ? openSync(file, 'r') : feeder.stdout;
-  const child = spawn(command, args, { stdio: [input, 'pipe', 'pipe'], env });
+  const child = track(spawn(command, args, { stdio: [input, 'pipe', 'pipe'], env }));
   if (typeof input === 'number') closeSync(input);
   const peaks = new Map();
   const ticks = new Map();
@@ -169,6 +237,7 @@ async function opensslPass(file) {
 
 async function receivePass(set, file) {
   const updates = await mkdtemp(join(tmpdir(), 'bench-updates-'));
+  temporary.add(updates);
   await chmod(updates, 0o755);
   const keyrings = set.trustedKeyPaths.flatMap((p) => ['--keyring', p]);
   try {
@@ -177,6 +246,7 @@ async function receivePass(set, file) {
     return run;
   } finally {
     await rm(updates, { recursive: true, force: true });
+    temporary.delete(updates);
   }
 }
 
@@ -216,6 +286,7 @@ function digestCpu(file, algorithm) {
  */
 async function writeCpu(file, count, direct) {
   const dir = await mkdtemp(join(tmpdir(), 'bench-write-'));
+  temporary.add(dir);
   const size = (await stat(file)).size;
   const perFile = Math.ceil(size / count);
   const input = openSync(file, 'r');
@@ -282,6 +353,7 @@ async function writeCpu(file, count, direct) {
   } finally {
     closeSync(input);
     await rm(dir, { recursive: true, force: true });
+    temporary.delete(dir);
   }
 }
 
@@ -361,10 +433,16 @@ const [load] = loadavg();
 if (load > 1) {
   console.log(`bench: load average ${load.toFixed(1)} at the start: other work shares the ${availableParallelism()} cores, so the receive and its ratio will come out pessimistic; rerun on an idle machine for the figure that counts`);
 }
-// a small batch first: peak RSS must not grow with the batch
-if (!values['skip-small']) {
-  console.log('\n(the 16 MiB batch checks memory; its time is mostly the two processes starting, so its ratio says nothing about throughput)');
-  await measure(4, 4, 1);
+try {
+  // a small batch first: peak RSS must not grow with the batch
+  if (!values['skip-small']) {
+    console.log('\n(the 16 MiB batch checks memory; its time is mostly the two processes starting, so its ratio says nothing about throughput)');
+    await measure(4, 4, 1);
+  }
+  await measure(packageCount, mibPerPackage, runs);
+  if (headerMib > 0) await measureHeader(headerMib);
+} catch (error) {
+  // a command stopped by the signal fails its step: stopOn exits once the cleanup is done
+  if (stopping) await new Promise(() => {});
+  throw error;
 }
-await measure(Number(values.packages), Number(values['mib-per-package']), runs);
-if (Number(values['header-mib']) > 0) await measureHeader(Number(values['header-mib']));
