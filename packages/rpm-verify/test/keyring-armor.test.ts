@@ -17,6 +17,15 @@ describe('a key file', () => {
     expect(await codeOf(loadKeyring([disguised]))).toBe('KEYRING_NOT_PUBLIC');
   });
 
+  it('names an armored private key block as a private key, alone or beside a public block', async () => {
+    for (const text of [priv, `${pub}\n${priv}`]) {
+      await expect(loadKeyring([text], ['k.asc'])).rejects.toMatchObject({
+        code: 'KEYRING_PARSE',
+        message: expect.stringContaining('key file k.asc: an armored private key block, not a public key') as unknown,
+      });
+    }
+  });
+
   it('refuses text before the first or after the last armored block', async () => {
     expect(await codeOf(loadKeyring([pub]))).toBe('ACCEPTED');
     expect(await codeOf(loadKeyring([`junk\n${pub}`]))).toBe('KEYRING_PARSE');

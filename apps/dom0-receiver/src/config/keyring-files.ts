@@ -13,24 +13,8 @@ export function readKeyringFiles(paths: readonly string[]): string[] {
   });
 }
 
-// GnuPG's armor line for `--export-secret-keys`; PGP 2 wrote SECRET
-const PRIVATE_KEY_BLOCK = /^-----BEGIN PGP (?:PRIVATE|SECRET) KEY BLOCK-----/m;
-
-/**
- * rpm-verify reads public key blocks only and calls any other block "text outside" one; a private
- * key given where the public one belongs is a likely mistake, so it is named as what it is.
- */
-function refusePrivateKeyBlocks(armored: readonly string[], paths: readonly string[]): void {
-  armored.forEach((text, index) => {
-    if (PRIVATE_KEY_BLOCK.test(text)) {
-      throw new RpmVerifyError('KEYRING_PARSE', `key file ${paths[index] ?? String(index)}: an armored private key block, not a public key; pin public keys only (gpg --export --armor)`);
-    }
-  });
-}
-
 /** Reads and parses the pinned keys; a bad key file is named by its path. */
 export async function loadKeyringFiles(paths: readonly string[]): Promise<{ armored: string[]; keyring: Keyring }> {
   const armored = readKeyringFiles(paths);
-  refusePrivateKeyBlocks(armored, paths);
   return { armored, keyring: await loadKeyring(armored, paths) };
 }

@@ -66,8 +66,16 @@ function selfSignatureHashes(key: openpgp.PublicKey): number[] {
 const BEGIN = '-----BEGIN PGP PUBLIC KEY BLOCK-----';
 const END = '-----END PGP PUBLIC KEY BLOCK-----';
 
+// GnuPG's armor line for `--export-secret-keys`; PGP 2 wrote SECRET
+const PRIVATE_KEY_BLOCK = /^-----BEGIN PGP (?:PRIVATE|SECRET) KEY BLOCK-----/m;
+
 /** OpenPGP.js reads only the first armor block of a string; a key file may hold several. */
 function armorBlocks(text: string, source: string): string[] {
+  // any block but a public one is "text outside"; a private key where the public one belongs is a
+  // likely mistake, so it is named as what it is
+  if (PRIVATE_KEY_BLOCK.test(text)) {
+    throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: an armored private key block, not a public key; pin public keys only (gpg --export --armor)`);
+  }
   const blocks: string[] = [];
   let rest = text;
   for (;;) {
