@@ -116,6 +116,9 @@ describe('command line', () => {
     [['run', '--action', 'install'], 'UNKNOWN_OPTION'],
     [['sync-state', '--transport', 'local'], 'UNKNOWN_OPTION'],
     [['download', '--workdir', 'a', '--workdir', 'b'], 'REPEATED_OPTION'],
+    [['download', '--check-only', '--check-only'], 'REPEATED_OPTION'],
+    [['run', '--json-progress', '--json-progress'], 'REPEATED_OPTION'],
+    [['download', '--clean', '--clean'], 'REPEATED_OPTION'],
     [['download', '--enablerepo', 'a;b'], 'BAD_REPO_ID'],
   ])('refuses %j with %s', (argv, code) => {
     expect(usageCode(argv)).toBe(code);

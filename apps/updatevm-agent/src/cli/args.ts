@@ -91,6 +91,8 @@ function scan(args: readonly string[], accepted: Record<string, boolean>, comman
     let value: string;
     if (!takesValue) {
       if (eq !== -1) throw new UsageError('UNEXPECTED_VALUE', `${command}: option ${name} takes no value`);
+      // as for an option with a value (single): twice is a slip, not a stronger yes
+      if (values.has(name)) throw new UsageError('REPEATED_OPTION', `option ${name} was given more than once`);
       value = '';
     } else if (eq !== -1) {
       value = arg.slice(eq + 1);
