@@ -120,6 +120,13 @@ describe('builds withheld for their Obsoletes', () => {
     obsoletes,
   });
 
+  it('takes a spec as consent only for what dnf reads it as naming: python3.13 does not name python3', () => {
+    const local: InstalledPackage[] = [...installed, { name: 'python3', arch: 'noarch', evr: '0:3.12-1', instance: '3' }];
+    const cached = [build('python3', '3.13', [{ name: 'dom0-hello', flags: '', evr: '' }])];
+    expect(obsoletingBuilds(cached, local, ['python3.13']).map((b) => b.spec)).toEqual(['python3-0:3.13-1.noarch']);
+    expect(obsoletingBuilds(cached, local, ['python3-3.13'])).toEqual([]);
+  });
+
   it('withholds the one build of an installed name that obsoletes another installed package', () => {
     const cached = [build('dom0-tool', '2.0', []), build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
     expect(obsoletingBuilds(cached, installed, [])).toEqual([
