@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireLock, type Lock } from '../src/updates-dir/lock.ts';
@@ -19,6 +19,40 @@ describe('the receiver lock', () => {
       // released: the next one takes it at once
       await (await acquireLock(path)).release();
     }
+  });
+
+  it('fills the lock file before it appears, so no receiver in another namespace can see it empty and take it for stale', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    const args = ['receive', '--updates-dir', dir, ...(await keyringArgs())];
+    const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
+    const paused = await startPausedAt('lock-file-filled', args, stream, ['unshare', '--net']);
+    let killed = false;
+    try {
+      const names = await readdir(dir);
+      expect(names).not.toContain('receiver.lock');
+      const filling = names.filter((name) => name.startsWith('receiver.lock.new.'));
+      expect(filling).toHaveLength(1);
+      expect(await readFile(join(dir, filling[0] ?? ''), 'utf8')).toMatch(new RegExp(`^${paused.pid} \\d+\n$`));
+      await paused.kill();
+      killed = true;
+      // the next receiver takes the lock and removes what the killed one left
+      const run = await runReceiver(args, { stdin: stream });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain(`cleaned up after an interrupted run: ${filling[0] ?? ''}`);
+      expect(await leftovers(dir)).toEqual([]);
+      expect((await readdir(dir)).filter((name) => name.startsWith('receiver.lock'))).toEqual([]);
+    } finally {
+      if (!killed) await paused.kill();
+    }
+  });
+
+  it('takes a directory planted at its name for a stale lock and removes it', async () => {
+    const dir = await makeUpdatesDir();
+    const path = join(dir, 'receiver.lock');
+    await mkdir(join(path, 'inside'), { recursive: true });
+    await (await acquireLock(path)).release();
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('refuses a second holder while the first holds it, and frees it on release', async () => {

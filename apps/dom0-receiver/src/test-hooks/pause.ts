@@ -6,6 +6,7 @@ import { TEST_HOOKS_ENV, TEST_PAUSE_ENV } from './hook-env.ts';
  * and then waits to be killed. Without DOM0_RECEIVER_TEST_HOOKS=1 the variables are ignored.
  */
 export const PAUSE_POINTS = [
+  'lock-file-filled',
   'stage-after-member',
   'after-stage',
   'after-generation',

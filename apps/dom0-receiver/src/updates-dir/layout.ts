@@ -6,6 +6,8 @@ export const GENERATIONS_DIR = 'generations';
 export const STAGING_PREFIX = 'staging.';
 export const RESULT_FILE = 'result.json';
 export const LOCK_FILE = 'receiver.lock';
+/** `receiver.lock.new.<hex>`: a lock file being filled before it is linked into place (lock.ts). */
+export const LOCK_NEW_INFIX = '.new.';
 /** Temporary names that only ever exist between a create and a rename. */
 export const TMP_PREFIX = '.tmp.';
 

@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { link, open, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { ReceiverError } from '../errors.ts';
+import { pauseIfRequested } from '../test-hooks/pause.ts';
+import { LOCK_NEW_INFIX } from './layout.ts';
 import { readOwnFile } from './read-own-file.ts';
 
 /** Held while a receiver works in the updates dir, so two never stage or publish at once. */
@@ -105,24 +107,41 @@ export async function acquireLock(path: string): Promise<Lock> {
   }
 }
 
+/**
+ * Creates `path` holding `content`, or says it exists. The file is written under a fresh name and
+ * linked into place, so a lock file never exists empty: a receiver in another namespace that read
+ * one between an O_EXCL create and its write took it for stale, broke it and worked beside us.
+ */
+async function createFilled(path: string, content: string): Promise<boolean> {
+  const fresh = `${path}${LOCK_NEW_INFIX}${randomBytes(4).toString('hex')}`;
+  const handle = await open(fresh, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await pauseIfRequested('lock-file-filled');
+    await link(fresh, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await rm(fresh, { force: true });
+  }
+}
+
 async function acquireLockFile(path: string): Promise<Lock> {
   const ours = `${process.pid} ${(await startTime(process.pid)) ?? '0'}\n`;
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    try {
-      const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      try {
-        await handle.writeFile(ours);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+    if (await createFilled(path, ours)) {
       return {
         release: async () => {
           if ((await readLock(path)) === ours) await rm(path, { force: true });
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const seen = await readLock(path);
     if (seen === undefined) continue;
@@ -142,7 +161,8 @@ async function acquireLockFile(path: string): Promise<Lock> {
       await rename(aside, path);
       throw new ReceiverError('RECEIVER_BUSY', `another receiver took ${path} at the same time`);
     }
-    await rm(aside, { force: true });
+    // recursive: a directory planted at the lock's name goes too
+    await rm(aside, { recursive: true, force: true });
   }
   throw new ReceiverError('RECEIVER_BUSY', `could not take ${path}`);
 }

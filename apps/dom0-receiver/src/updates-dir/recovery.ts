@@ -2,7 +2,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { pruneGenerations } from './generations.ts';
-import { LOCK_FILE, STAGING_PREFIX, TMP_PREFIX, type Layout } from './layout.ts';
+import { LOCK_FILE, LOCK_NEW_INFIX, STAGING_PREFIX, TMP_PREFIX, type Layout } from './layout.ts';
 import { syncDir } from './durable.ts';
 import { sweep } from './remove-tree.ts';
 
@@ -30,7 +30,7 @@ export async function recoverUpdatesDir(layout: Layout): Promise<string[]> {
   await checkGenerationsDir(layout);
   const removed: string[] = [];
   for (const name of await readdir(layout.root)) {
-    if (name.startsWith(STAGING_PREFIX) || name.startsWith(TMP_PREFIX) || name.startsWith(`${LOCK_FILE}.stale.`)) {
+    if (name.startsWith(STAGING_PREFIX) || name.startsWith(TMP_PREFIX) || name.startsWith(`${LOCK_FILE}.stale.`) || name.startsWith(`${LOCK_FILE}${LOCK_NEW_INFIX}`)) {
       if (await sweep(join(layout.root, name), name)) removed.push(name);
     }
   }
