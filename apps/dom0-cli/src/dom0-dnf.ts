@@ -25,7 +25,8 @@ export function dom0DnfBaseArgs(config: Config, request: Dom0DnfRequest): string
     // Command-line settings win over any dnf.conf that might turn the checks off.
     '--setopt=gpgcheck=1',
     '--setopt=localpkg_gpgcheck=1',
-    ...(request.assumeYes ? ['-y'] : []),
+    // without -y, --allowerasing is only allowed because dnf asks first (options.ts): a dnf.conf with assumeyes=True must not skip that
+    ...(request.assumeYes ? ['-y'] : request.extraOptions.includes('--allowerasing') ? ['--setopt=assumeyes=False'] : []),
     // quiet only where nobody answers a prompt: without -y the user reads the summary first
     ...(request.mode !== 'human' && request.assumeYes ? ['-q'] : []),
     ...request.extraOptions,

@@ -103,8 +103,9 @@ function readSpec(spec: string, form: Form): SpecReading | undefined {
 }
 
 /**
- * The arches rpm knows. A cached build of any other arch (a signed header can say anything) is
- * one dnf never considers, so it must not make a spec read as `name.arch`.
+ * The arches rpm knows. dnf's query does see a build of another arch (a signed header can say
+ * anything; only the solver refuses it), so dom0 withholds such builds from dnf by their exact
+ * build (withheld.ts) and they take no part in reading a spec.
  */
 const KNOWN_ARCHES: ReadonlySet<string> = new Set([
   'noarch', 'x86_64', 'x86_64_v2', 'x86_64_v3', 'x86_64_v4', 'amd64', 'ia32e', 'em64t',
@@ -113,6 +114,10 @@ const KNOWN_ARCHES: ReadonlySet<string> = new Set([
   'ppc', 'ppc64', 'ppc64le', 'ppc64p7', 's390', 's390x', 'riscv64', 'loongarch64',
   'mips', 'mipsel', 'mips64', 'mips64el', 'sparc', 'sparcv9', 'sparc64', 'alpha', 'ia64', 'sh4',
 ]);
+
+export function isKnownArch(arch: string): boolean {
+  return KNOWN_ARCHES.has(arch);
+}
 
 /** One field: a glob as fnmatch reads it, otherwise the same string. */
 function fieldMatches(pattern: string | undefined, value: string): boolean {
@@ -135,18 +140,26 @@ function readingMatches(reading: SpecReading, build: PackageBuild): boolean {
   );
 }
 
+function nevraString(build: PackageBuild): string {
+  return `${build.name}-${Number(build.epoch) === 0 ? '' : `${build.epoch}:`}${build.version}-${build.release}.${build.arch}`;
+}
+
 /**
  * Package specs read as dnf reads them against the packages it sees (dom0's installed ones and
  * the cached repository's): the first of its forms that matches any package decides, so
  * `rt-a.b` names the package `rt-a.b` (`b` is no arch) and never `rt-a`, and `hello-2.0-1` names
- * `hello` only when a build of hello is 2.0-1. A spec that matches nothing names nothing (dnf
- * would say "No match", or find it by a Provides, which lets no new name in: see withheld.ts).
+ * `hello` only when a build of hello is 2.0-1. Last, as dnf does, the whole spec is matched against
+ * each package's `name-[epoch:]version-release.arch`. A spec that matches nothing names nothing
+ * (dnf would say "No match", or find it by a Provides, which lets no new name in: see withheld.ts).
  */
 export class PackageSpecs {
   readonly #builds: readonly PackageBuild[];
   readonly #cache = new Map<string, ReadonlySet<string>>();
 
-  /** `installed` all count (dnf sees the rpmdb whole); of `available`, builds of an arch rpm knows. */
+  /**
+   * `installed` all count (dnf sees the rpmdb whole); `available` is what dnf may see of the cached
+   * repository (not the builds withheld by exact build), of which builds of an arch rpm knows.
+   */
   constructor(installed: readonly PackageBuild[], available: readonly PackageBuild[]) {
     this.#builds = [...installed, ...available.filter((build) => KNOWN_ARCHES.has(build.arch))];
   }
@@ -164,6 +177,9 @@ export class PackageSpecs {
         names = new Set(matched.map((build) => build.name));
         break;
       }
+      // dnf's last try: the whole spec against each package's full name as libsolv prints it
+      // (name-[epoch:]version-release.arch, no epoch when 0), so `kernel*6.12*` selects too
+      if (names.size === 0) names = new Set(this.#builds.filter((build) => fieldMatches(spec, nevraString(build))).map((build) => build.name));
       this.#cache.set(spec, names);
     }
     return names;

@@ -47,8 +47,8 @@ export const processSink: Sink = {
 
 /** The most an untrusted line is shown with, its cut mark included. */
 const UNTRUSTED_LINE_MAX = 1000;
-/** Info lines list names (everything withheld, say): a generous cap, only against a runaway line. */
-const INFO_LINE_MAX = 65_536;
+/** Info lines list names (up to 4096 withheld ones of 255 characters): a cap only against a runaway line. */
+const INFO_LINE_MAX = 2 * 1024 * 1024;
 
 /** Sanitised, cut to UNTRUSTED_LINE_MAX, and a cut mark from readLines kept at the end. */
 function untrustedText(raw: string): string {

@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { dom0PackageSpecs, namesToWithhold, obsoletingBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild, type OlderBuild, type RenamingBuild } from './withheld.ts';
+import { dom0PackageSpecs, namesToWithhold, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild, type OlderBuild, type RenamingBuild } from './withheld.ts';
 import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -235,15 +235,19 @@ async function install(
   let specs = dom0PackageSpecs([], installedBefore);
   try {
     const cached = await readCachedRepo(repoDir);
-    specs = dom0PackageSpecs(cached, installedBefore);
-    withheld = namesToWithhold(cached, installedBefore, options.packages);
-    obsoleting = obsoletingBuilds(cached, installedBefore, options.packages);
-    renaming = renamingBuilds(cached, installedBefore, withheld);
-    const older = olderBuilds(cached, installedBefore, options.action, options.packages);
     const unpinned = unpinnedBuilds(cached, run.pinnedKeyIds);
+    const oddArch = oddArchBuilds(cached);
+    // specs are read against what dnf will see: not the builds withheld whatever the command line says
+    const hidden = new Set([...unpinned, ...oddArch].map((build) => build.package));
+    const visible = cached.filter((pkg) => !hidden.has(pkg));
+    specs = dom0PackageSpecs(visible, installedBefore);
+    withheld = namesToWithhold(visible, installedBefore, options.packages);
+    obsoleting = obsoletingBuilds(visible, installedBefore, options.packages);
+    renaming = renamingBuilds(visible, installedBefore, withheld);
+    const older = olderBuilds(visible, installedBefore, options.action, options.packages);
     // in the repository's own definition, not on the command line: the list grows with the cache
     // (every upgrade leaves old builds behind) and must never outgrow what exec takes
-    excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...[...obsoleting, ...older, ...unpinned].map((build) => build.spec)])];
+    excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...[...obsoleting, ...older, ...unpinned, ...oddArch].map((build) => build.spec)])];
     reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir, excluded);
     home = writeDnfHome(config.rpmdbPath);
     const request: Dom0DnfRequest = {
@@ -270,6 +274,9 @@ async function install(
     }
     for (const build of obsoleting) {
       reporter.info(`Not offered to dnf: ${build.spec}, whose Obsoletes would replace ${build.replaces.join(', ')}`);
+    }
+    if (oddArch.length > 0) {
+      reporter.info(`Not offered to dnf (an arch rpm does not know): ${oddArch.map((build) => build.spec).join(', ')}`);
     }
     // older builds are not announced: every upgrade leaves some in the cache; a received one is reported below
     if (unpinned.length > 0) {

@@ -18,7 +18,7 @@ import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { InstallError } from './errors.ts';
 import { displayEvr, evrOf, installedBuild, newestInstalled, type InstalledPackage } from './installed.ts';
 import type { Action } from './options.ts';
-import { isGlob, matchesAsName, PackageSpecs } from './package-match.ts';
+import { isGlob, isKnownArch, matchesAsName, PackageSpecs } from './package-match.ts';
 import { compareEvr, inDependencyRange } from './version-order.ts';
 
 /** Package names dnf can take as an exact exclude pattern: no glob or other special characters, no comma or space. */
@@ -313,6 +313,22 @@ export function unpinnedBuilds(cached: readonly CachedPackage[], pinnedKeyIds: R
   return cached
     .filter((pkg) => pkg.signerKeyId === undefined || !pinnedKeyIds.has(pkg.signerKeyId))
     .map((pkg) => ({ package: pkg, spec: exactBuildSpec(pkg, 'is signed by a key no longer pinned'), keyId: pkg.signerKeyId ?? 'none' }));
+}
+
+/** A cached build of an arch rpm does not know: dnf's query would see it, its solver refuse it. */
+export interface OddArchBuild {
+  readonly package: CachedPackage;
+  /** dnf's exact pattern for this one build: `name-epoch:version-release.arch`. */
+  readonly spec: string;
+}
+
+/**
+ * Builds whose arch rpm does not know (a signed header can say `13`). dnf's query sees them, so
+ * `python3.13` would read as python3 of arch 13 (dnf's name.arch form) where dom0 reads the name
+ * python3.13; withheld, no such build takes part in reading a spec, for dnf or for dom0.
+ */
+export function oddArchBuilds(cached: readonly CachedPackage[]): OddArchBuild[] {
+  return cached.filter((pkg) => !isKnownArch(pkg.arch)).map((pkg) => ({ package: pkg, spec: exactBuildSpec(pkg, 'has an arch rpm does not know') }));
 }
 
 /**

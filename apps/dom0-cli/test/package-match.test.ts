@@ -73,6 +73,13 @@ describe('a spec read against several packages, in dnf\'s order of forms', () =>
     expect([...specs('rt-c').namesOf('rt-c-1:2.0-1.noarch')]).toEqual([]);
   });
 
+  it('matches the whole spec against each full NEVRA last, as dnf does (kernel*6.12* and the like)', () => {
+    expect([...specs('python3').namesOf('python3*2.0*')]).toEqual(['python3']);
+    expect([...specs('python3').namesOf('python3*1:2.0-1.x86_64')]).toEqual(['python3']);
+    expect([...specs('python3').namesOf('python3*0:2.0*')]).toEqual([]);
+    expect([...specs('python3').namesOf('python3*3.0*')]).toEqual([]);
+  });
+
   it('names nothing when no form matches a package, and reads globs in every field', () => {
     expect([...specs('rt-c').namesOf('rt-c-3.0')]).toEqual([]);
     expect([...specs('rt-c').namesOf('rt-c-2*')]).toEqual(['rt-c']);

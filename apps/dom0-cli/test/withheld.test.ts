@@ -8,7 +8,7 @@ import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
 import { InstallError } from '../src/errors.ts';
 import type { InstalledPackage } from '../src/installed.ts';
-import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type CachedPackage } from '../src/withheld.ts';
+import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, oddArchBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type CachedPackage } from '../src/withheld.ts';
 
 const installed: InstalledPackage[] = [
   { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
@@ -63,6 +63,11 @@ describe('names withheld from dom0\'s dnf', () => {
     expect(namesToWithhold(cachedNamed('rt-c@2.0'), [], ['rt-c-1:2.0-1', 'rt-c-2.0-2'])).toEqual(['rt-c']);
     expect(namesToWithhold(cachedNamed('rt-c@2.0'), [], ['rt-c-0:2.0-1.noarch'])).toEqual([]);
     expect(namesToWithhold(cachedNamed('rt-c@2.0'), [], ['rt-c-2.*'])).toEqual([]);
+  });
+
+  it('withholds every build of an arch rpm does not know, by its exact build: dnf\'s query would see it', () => {
+    const odd = { ...cachedNamed('python3@3.99')[0]!, arch: '13' };
+    expect(oddArchBuilds([odd, ...cachedNamed('python3', 'python3.13')]).map((b) => b.spec)).toEqual(['python3-0:3.99-1.13']);
   });
 
   it('reads a spec against the installed packages too', () => {
@@ -410,5 +415,12 @@ describe('dom0\'s dnf install step', () => {
     expect(nobest).not.toContain('--best');
     const best = dom0DnfInstallArgs(config, { ...request, extraOptions: ['--best'] }, 'install', ['dom0-hello']);
     expect(best.filter((o) => o === '--best')).toHaveLength(1);
+  });
+
+  it('makes dnf ask before it erases, whatever dnf.conf says, with --allowerasing (never given with -y)', () => {
+    const asking = dom0DnfInstallArgs(config, { ...request, assumeYes: false, extraOptions: ['--allowerasing'] }, 'upgrade', []);
+    expect(asking).toContain('--setopt=assumeyes=False');
+    expect(asking).not.toContain('-y');
+    expect(dom0DnfInstallArgs(config, { ...request, assumeYes: false }, 'upgrade', [])).not.toContain('--setopt=assumeyes=False');
   });
 });

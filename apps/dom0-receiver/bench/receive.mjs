@@ -92,6 +92,8 @@ const temporary = new Set();
 const running = new Set();
 let stopping = false;
 function track(child) {
+  // started after a signal (the main flow runs on until the cleanup exits): stopped at once
+  if (stopping) child.kill('SIGTERM');
   running.add(child);
   child.on('exit', () => running.delete(child));
   return child;

@@ -126,7 +126,9 @@ async function createFilled(path: string, content: string): Promise<boolean> {
     await link(fresh, path);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    // ENOENT: another receiver's recovery swept our fresh file, so it holds the lock: busy, as EEXIST
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOENT') return false;
     throw error;
   } finally {
     await rm(fresh, { force: true });
