@@ -140,6 +140,10 @@ function readingMatches(reading: SpecReading, build: PackageBuild): boolean {
   );
 }
 
+function sameBuild(a: PackageBuild, b: PackageBuild): boolean {
+  return a.name === b.name && Number(a.epoch) === Number(b.epoch) && a.version === b.version && a.release === b.release && a.arch === b.arch;
+}
+
 function nevraString(build: PackageBuild): string {
   return `${build.name}-${Number(build.epoch) === 0 ? '' : `${build.epoch}:`}${build.version}-${build.release}.${build.arch}`;
 }
@@ -154,7 +158,7 @@ function nevraString(build: PackageBuild): string {
  */
 export class PackageSpecs {
   readonly #builds: readonly PackageBuild[];
-  readonly #cache = new Map<string, ReadonlySet<string>>();
+  readonly #cache = new Map<string, readonly PackageBuild[]>();
 
   /**
    * `installed` all count (dnf sees the rpmdb whole); `available` is what dnf may see of the cached
@@ -164,29 +168,40 @@ export class PackageSpecs {
     this.#builds = [...installed, ...available.filter((build) => KNOWN_ARCHES.has(build.arch))];
   }
 
-  /** The names of the packages `spec` selects. */
-  namesOf(spec: string): ReadonlySet<string> {
-    let names = this.#cache.get(spec);
-    if (names === undefined) {
-      names = new Set();
+  /** The builds `spec` selects. */
+  #buildsOf(spec: string): readonly PackageBuild[] {
+    let builds = this.#cache.get(spec);
+    if (builds === undefined) {
+      builds = [];
       for (const form of FORMS) {
         const reading = readSpec(spec, form);
         if (reading === undefined) continue;
-        const matched = this.#builds.filter((build) => readingMatches(reading, build));
-        if (matched.length === 0) continue;
-        names = new Set(matched.map((build) => build.name));
-        break;
+        builds = this.#builds.filter((build) => readingMatches(reading, build));
+        if (builds.length > 0) break;
       }
       // dnf's last try: the whole spec against each package's full name as libsolv prints it
       // (name-[epoch:]version-release.arch, no epoch when 0), so `kernel*6.12*` selects too
-      if (names.size === 0) names = new Set(this.#builds.filter((build) => fieldMatches(spec, nevraString(build))).map((build) => build.name));
-      this.#cache.set(spec, names);
+      if (builds.length === 0) builds = this.#builds.filter((build) => fieldMatches(spec, nevraString(build)));
+      this.#cache.set(spec, builds);
     }
-    return names;
+    return builds;
   }
 
-  /** Whether one of `specs` selects the name. */
+  /** The names of the packages `spec` selects. */
+  namesOf(spec: string): ReadonlySet<string> {
+    return new Set(this.#buildsOf(spec).map((build) => build.name));
+  }
+
+  /** Whether one of `specs` selects the name (any build of it). */
   selects(specs: readonly string[], name: string): boolean {
-    return specs.some((spec) => this.namesOf(spec).has(name));
+    return specs.some((spec) => this.#buildsOf(spec).some((build) => build.name === name));
+  }
+
+  /**
+   * Whether one of `specs` selects this very build: `python3-3.13` selects python3 3.13, not a
+   * cached 3.14 of the same name, which dnf takes only if something else needs it.
+   */
+  selectsBuild(specs: readonly string[], build: PackageBuild): boolean {
+    return specs.some((spec) => this.#buildsOf(spec).some((selected) => sameBuild(selected, build)));
   }
 }

@@ -241,10 +241,10 @@ async function install(
     const hidden = new Set([...unpinned, ...oddArch].map((build) => build.package));
     const visible = cached.filter((pkg) => !hidden.has(pkg));
     specs = dom0PackageSpecs(visible, installedBefore);
-    withheld = namesToWithhold(visible, installedBefore, options.packages);
-    obsoleting = obsoletingBuilds(visible, installedBefore, options.packages);
+    withheld = namesToWithhold(visible, installedBefore, options.packages, specs);
+    obsoleting = obsoletingBuilds(visible, installedBefore, options.packages, specs);
     renaming = renamingBuilds(visible, installedBefore, withheld);
-    const older = olderBuilds(visible, installedBefore, options.action, options.packages);
+    const older = olderBuilds(visible, installedBefore, options.action, options.packages, specs);
     // in the repository's own definition, not on the command line: the list grows with the cache
     // (every upgrade leaves old builds behind) and must never outgrow what exec takes
     excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...[...obsoleting, ...older, ...unpinned, ...oddArch].map((build) => build.spec)])];

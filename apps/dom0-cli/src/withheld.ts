@@ -147,9 +147,9 @@ export function namesToWithhold(
   cached: readonly CachedPackage[],
   installed: readonly InstalledPackage[],
   requested: readonly string[],
+  specs: PackageSpecs = dom0PackageSpecs(cached, installed),
 ): string[] {
   const present = new Set(installed.map((p) => p.name));
-  const specs = dom0PackageSpecs(cached, installed);
   return cachedRepoNames(cached).filter((name) => !present.has(name) && !specs.selects(requested, name));
 }
 
@@ -184,20 +184,22 @@ const PLAIN_EVR_PART = /^[A-Za-z0-9._+~^]{1,255}$/;
  * names), so such a build would remove the other package as a side effect, or take the place of
  * the package the user asked for; each is withheld with an exact pattern of that build alone,
  * which leaves dnf free to take another build of the same name. Names neither installed nor
- * requested are withheld whole already (namesToWithhold). Only a spec without glob characters
- * counts as naming a build: a removal needs consent more exact than `t-*`.
+ * requested are withheld whole already (namesToWithhold). Consent is per build (`python3-3.13` is
+ * no consent for a cached 3.14 that obsoletes something, which dnf installs when a dependency
+ * needs it), and only a spec without glob characters counts: a removal needs consent more exact
+ * than `t-*`.
  */
 export function obsoletingBuilds(
   cached: readonly CachedPackage[],
   installed: readonly InstalledPackage[],
   requested: readonly string[],
+  specs: PackageSpecs = dom0PackageSpecs(cached, installed),
 ): ObsoletingBuild[] {
   const present = new Set(installed.map((p) => p.name));
-  const specs = dom0PackageSpecs(cached, installed);
   const exact = requested.filter((spec) => !isGlob(spec));
   const builds: ObsoletingBuild[] = [];
   for (const pkg of cached) {
-    if (!present.has(pkg.name) || specs.selects(exact, pkg.name)) continue;
+    if (!present.has(pkg.name) || specs.selectsBuild(exact, pkg)) continue;
     const others = pkg.obsoletes.filter((o) => o.name !== pkg.name);
     const removed = installedObsoletedBy(pkg, installed);
     // a requested name no package has yet counts too (dnf may find it by a Provides): withholding more is safe
@@ -252,8 +254,8 @@ export interface OlderBuild {
  * Builds older than the newest installed version of their name. dnf never downgrades on an
  * upgrade, but it does to satisfy a dependency: a signed package sent along with `Requires:
  * hello = 1.0` (or an old build of an installed library) would roll hello back as a side effect
- * of installing or upgrading something else. Only `--action=downgrade` with the name on the
- * command line lets an older build in. A build that is itself installed (an install-only package
+ * of installing or upgrading something else. Only `--action=downgrade` with a spec that selects
+ * that build lets an older build in. A build that is itself installed (an install-only package
  * kept in several versions) is left alone: it changes nothing.
  */
 export function olderBuilds(
@@ -261,11 +263,11 @@ export function olderBuilds(
   installed: readonly InstalledPackage[],
   action: Action,
   requested: readonly string[],
+  specs: PackageSpecs = dom0PackageSpecs(cached, installed),
 ): OlderBuild[] {
-  const specs = dom0PackageSpecs(cached, installed);
   const builds: OlderBuild[] = [];
   for (const pkg of cached) {
-    if (action === 'downgrade' && specs.selects(requested, pkg.name)) continue;
+    if (action === 'downgrade' && specs.selectsBuild(requested, pkg)) continue;
     const evr = evrOf(pkg);
     if (installed.some((p) => p.name === pkg.name && p.arch === pkg.arch && compareEvr(p.evr, evr) === 0)) continue;
     // any arch: a noarch build older than the installed x86_64 one is a rollback too

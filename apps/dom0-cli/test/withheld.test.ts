@@ -132,6 +132,15 @@ describe('builds withheld for their Obsoletes', () => {
     expect(obsoletingBuilds(cached, local, ['python3-3.13'])).toEqual([]);
   });
 
+  it('takes a spec as consent only for the builds it selects: python3-3.13 is no consent for 3.14', () => {
+    const local: InstalledPackage[] = [...installed, { name: 'python3', arch: 'noarch', evr: '0:3.12-1', instance: '3' }];
+    const obsoletesHello = [{ name: 'dom0-hello', flags: '', evr: '' }];
+    const cached = [build('python3', '3.13', obsoletesHello), build('python3', '3.14', obsoletesHello)];
+    expect(obsoletingBuilds(cached, local, ['python3-3.13']).map((b) => b.spec)).toEqual(['python3-0:3.14-1.noarch']);
+    expect(obsoletingBuilds(cached, local, ['python3-0:3.14-1.noarch']).map((b) => b.spec)).toEqual(['python3-0:3.13-1.noarch']);
+    expect(obsoletingBuilds(cached, local, ['python3'])).toEqual([]);
+  });
+
   it('withholds the one build of an installed name that obsoletes another installed package', () => {
     const cached = [build('dom0-tool', '2.0', []), build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
     expect(obsoletingBuilds(cached, installed, [])).toEqual([
@@ -225,6 +234,13 @@ describe('builds older than what is installed (rollbacks)', () => {
     const cached = [build('dom0-hello', '1.0'), build('kernel', '6.0', '0', 'x86_64')];
     expect(olderBuilds(cached, newer, 'downgrade', ['dom0-hello']).map((b) => b.spec)).toEqual(['kernel-0:6.0-1.x86_64']);
     expect(olderBuilds(cached, newer, 'install', ['dom0-hello']).map((b) => b.spec)).toEqual(['dom0-hello-0:1.0-1.noarch', 'kernel-0:6.0-1.x86_64']);
+  });
+
+  it('lets in only the older builds the downgrade spec selects', () => {
+    const cached = [build('dom0-hello', '1.0'), build('dom0-hello', '1.5')];
+    expect(olderBuilds(cached, newer, 'downgrade', ['dom0-hello-1.5']).map((b) => b.spec)).toEqual(['dom0-hello-0:1.0-1.noarch']);
+    expect(olderBuilds(cached, newer, 'downgrade', ['dom0-hello-1.5-1.noarch']).map((b) => b.spec)).toEqual(['dom0-hello-0:1.0-1.noarch']);
+    expect(olderBuilds(cached, newer, 'downgrade', ['dom0-hello.noarch'])).toEqual([]);
   });
 
   it('leaves names that are not installed alone (namesToWithhold decides on them)', () => {
