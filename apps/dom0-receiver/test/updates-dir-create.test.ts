@@ -23,6 +23,24 @@ describe('a full file system', () => {
     expect(error.code).toBe('STAGE_IO');
     expect(run.stderr).toMatch(/rejected dom0-[a-z]+-2\.0-1\.noarch\.rpm: STAGE_IO: cannot stage: the updates dir's file system is full \(ENOSPC\)/);
   });
+
+  it('says a full file system in words wherever the batch runs out of room: staging, publishing or createrepo_c', { timeout: 120_000 }, async () => {
+    const f = await getFixtures();
+    const stream = await encodeStream(await Promise.all(f.packages.v2.slice(0, 1).map((p) => fileMember(p.path))));
+    const codes = new Set<string>();
+    // from no room for the package to room for everything, in 4 KiB (tmpfs page) steps
+    for (let kib = 8; kib <= 40; kib += 4) {
+      const dir = await makeUpdatesDir();
+      const tmpfs = ['unshare', process.getuid?.() === 0 ? '-m' : '-rm', '--propagation', 'private', '--', 'sh', '-c', `mount -t tmpfs -o size=${String(kib)}k tmpfs "$0" && exec "$@"`, dir];
+      const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs()), '--max-bytes', '100000000'], { stdin: stream, prefix: tmpfs });
+      if (run.code === 0) continue;
+      const error = replyError(run);
+      codes.add(error.code);
+      expect(error.code, `at ${String(kib)} KiB`).toMatch(/^(STAGE_IO|PUBLISH_FAILED|CREATEREPO_FAILED)$/);
+      expect(run.stderr, `at ${String(kib)} KiB`).toMatch(/the updates dir's file system (is full \(ENOSPC\)|has only \d+ KiB free, which may be why)/);
+    }
+    expect([...codes].sort()).toEqual(['CREATEREPO_FAILED', 'PUBLISH_FAILED', 'STAGE_IO']);
+  });
 });
 
 describe('creating the updates dir', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, statfs } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -68,8 +68,29 @@ export async function runCreaterepo(dir: string, scratchDir: string, options: Cr
     }
     await checkRepodata(dir);
     return { packagesRead: read.size };
+  } catch (error) {
+    // createrepo_c says a full disk as "gzclose(): file operation error" or leaves an empty repomd.xml
+    if (error instanceof PublishError && error.code === 'CREATEREPO_FAILED') {
+      const note = await lowSpaceNote(dir);
+      if (note !== undefined) throw new PublishError('CREATEREPO_FAILED', `${error.message}; ${note}`, error.member);
+    }
+    throw error;
   } finally {
     await rm(readList, { force: true });
     if (cacheDir !== undefined) await rm(cacheDir, { recursive: true, force: true });
+  }
+}
+
+/** Below this much free space a failed createrepo_c run says how little there was. */
+const LOW_SPACE_BYTES = 16 * 1024 * 1024;
+
+async function lowSpaceNote(dir: string): Promise<string | undefined> {
+  try {
+    const fs = await statfs(dir);
+    const free = fs.bavail * fs.bsize;
+    if (free >= LOW_SPACE_BYTES) return undefined;
+    return `the updates dir's file system has only ${String(Math.floor(free / 1024))} KiB free, which may be why`;
+  } catch {
+    return undefined;
   }
 }

@@ -8,7 +8,7 @@ import { resolveStageUser } from '../config/stage-user.ts';
 import { ConfigError, ReceiverError } from '../errors.ts';
 import { diagnose } from '../output/diagnostics.ts';
 import { PhaseProfile, timed } from '../output/profile.ts';
-import { bareReason, errnoReason } from '../output/reason.ts';
+import { bareReason, errnoReason, spaceReason } from '../output/reason.ts';
 import { acceptedReply, rejectedReply, writeReply, type ReplyDelivery } from '../output/reply.ts';
 import type { Reply } from '@dom0-updates/protocol';
 import type { ChecksumCacheKey } from '../publish/checksum-cache.ts';
@@ -63,7 +63,9 @@ function rejectionFromError(error: unknown): Rejection {
     const member = error.member ?? null;
     return { code: error.code, member, message: bareReason(error.message, error.code, member) };
   }
-  return { code: 'PUBLISH_FAILED', member: null, message: error instanceof Error ? error.message : String(error) };
+  const message = error instanceof Error ? error.message : String(error);
+  const space = spaceReason(error);
+  return { code: 'PUBLISH_FAILED', member: null, message: space === undefined ? message : `${space}: ${message}; free space there and send the batch again` };
 }
 
 async function finishRejected(layout: Layout | undefined, sequence: number | undefined, rejection: Rejection, sendReply: SendReply): Promise<void> {

@@ -1,10 +1,5 @@
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
-
-/** Out of room: the usual cause of a failed stage, said in words (Qubes issues 3408 and 5052). */
-const SPACE: Readonly<Record<string, string>> = {
-  ENOSPC: "the updates dir's file system is full (ENOSPC); the default --max-bytes is 90% of the space free when the batch starts",
-  EDQUOT: "the disk quota on the updates dir's file system is used up (EDQUOT)",
-};
+import { spaceReason } from '../output/reason.ts';
 
 /** A local I/O failure while staging a member (disk full, permission): not a verdict on its bytes. */
 export class StageIoError extends Error {
@@ -16,7 +11,8 @@ export class StageIoError extends Error {
     const reason = cause instanceof Error ? cause.message : String(cause);
     const shown = sanitizeForTerminal(member, 300);
     // Node's own message already starts with the errno ("ENOSPC: no space left on device, write")
-    const said = SPACE[errno] ?? (reason.startsWith(`${errno}:`) ? reason : `${errno}: ${reason}`);
+    const space = spaceReason(cause);
+    const said = space !== undefined ? `${space}; the default --max-bytes is 90% of the space free when the batch starts` : (reason.startsWith(`${errno}:`) ? reason : `${errno}: ${reason}`);
     super(sanitizeForTerminal(`cannot stage: ${said}`));
     this.name = 'StageIoError';
     this.member = shown;
