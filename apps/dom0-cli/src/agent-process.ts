@@ -86,10 +86,10 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   const interrupt = options.interrupt ?? NEVER_INTERRUPTED;
   const stopper = superviseStop(child, link, exited, options, interrupt);
   // what the agent was at when the deadline came: its last line shown (past the cap on lines,
-  // its last error line), already sanitised and cut by readLines
+  // its last error line), already sanitised and cut by readLines; not its answer to the stop signal
   let lastLine: string | undefined;
   const reading = readOutput(child, options, () => stopper.flood(), (line) => {
-    if (line.trim() !== '') lastLine = line;
+    if (line.trim() !== '' && !stopper.timedOut()) lastLine = line;
   });
   const sending = sendState(child, options);
   let exit: Exit;

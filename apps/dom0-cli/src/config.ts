@@ -175,7 +175,8 @@ function readConfigFile(path: string, required: boolean): SettingsLayer {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return { origin: 'file', settings: {} };
-    throw new ConfigError('CONFIG_UNREADABLE', `cannot read config file ${path}: ${(error as Error).message}`);
+    const asRoot = (error as NodeJS.ErrnoException).code === 'EACCES' ? ' (dom0-update runs as root)' : '';
+    throw new ConfigError('CONFIG_UNREADABLE', `cannot read config file ${path}: ${(error as Error).message}${asRoot}`);
   }
   return { origin: 'file', ...parseConfigLines(text, path) };
 }
@@ -367,13 +368,18 @@ export function refuseReceiverOverrides(env: NodeJS.ProcessEnv, flags: RawSettin
   throw new ConfigError('CONFIG_NOT_FOR_QREXEC', message);
 }
 
-/** The whole configuration: defaults, then the file, then the environment, then flags. */
-export function loadConfig(configFile: string | undefined, env: NodeJS.ProcessEnv, flags: RawSettings): Config {
+/** The configuration file a run reads: `--config`, else DOM0_UPDATES_CONFIG, else the default (which may be missing). */
+export function configFileOf(configFile: string | undefined, env: NodeJS.ProcessEnv): { readonly path: string; readonly explicit: boolean } {
   // an empty DOM0_UPDATES_CONFIG counts as unset, as empty values of the receiver's variables do
   const explicit = configFile ?? (env[CONFIG_ENV] === '' ? undefined : env[CONFIG_ENV]);
-  const file = explicit ?? DEFAULT_CONFIG_FILE;
+  return { path: explicit ?? DEFAULT_CONFIG_FILE, explicit: explicit !== undefined };
+}
+
+/** The whole configuration: defaults, then the file, then the environment, then flags. */
+export function loadConfig(configFile: string | undefined, env: NodeJS.ProcessEnv, flags: RawSettings): Config {
+  const file = configFileOf(configFile, env);
   return resolveConfig([
-    readConfigFile(file, explicit !== undefined),
+    readConfigFile(file.path, file.explicit),
     { origin: 'env', settings: settingsFromEnv(env) },
     { origin: 'flag', settings: flags },
   ]);

@@ -7,13 +7,12 @@
  * takes, is refused by rpm too. So before the UpdateVM is asked for anything,
  * each KEYRING file must import into a scratch rpm database, unless its keys are already in dom0's.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { loadKeyring, readKeyFile } from '@dom0-updates/rpm-verify';
 import { ConfigError, printable } from './errors.ts';
+import { makeRunTempDir } from './run-temp-dirs.ts';
 
 /** The key ID rpm names an imported key by (`gpg-pubkey-<id>`): the last 8 hex digits of the key ID. */
 function rpmKeyName(fingerprint: string): string {
@@ -26,7 +25,7 @@ type TrialImport = { readonly kind: 'imported' } | { readonly kind: 'refused'; r
 
 /** Imports the file into a scratch rpm database; `said` is rpmkeys' first line when it refused. */
 async function trialImport(keyFile: string): Promise<TrialImport> {
-  const scratch = await mkdtemp(join(tmpdir(), 'dom0-update-keycheck-'));
+  const scratch = makeRunTempDir('keycheck');
   try {
     const result = await execa('rpmkeys', ['--dbpath', scratch, '--import', keyFile], { reject: false, stdin: 'ignore', all: true, env: { LC_ALL: 'C' } });
     if (result.code === 'ENOENT') return { kind: 'no-rpmkeys' };

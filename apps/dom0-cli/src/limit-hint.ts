@@ -1,9 +1,14 @@
 /**
- * A batch refused for dom0's own limits says so: the package the receiver names is only the one
- * that crossed the limit, and nothing is wrong with it.
+ * A batch refused for dom0's own limits, or lost to dom0's own storage, says so: the package the
+ * receiver names is only the one that crossed the limit, and nothing is wrong with it.
  */
 import { MAX_REPLY_PACKAGES } from '@dom0-updates/protocol';
 import type { Config } from './config.ts';
+
+/** The receiver's codes for a batch dom0 itself could not store (a full disk, createrepo_c): no verdict on the packages. */
+export function isStorageFailure(code: string): boolean {
+  return code === 'STAGE_IO' || code === 'PUBLISH_FAILED' || code === 'CREATEREPO_FAILED';
+}
 
 /** Where the user changes a limit: under qrexec the service reads the configuration file alone. */
 function whereToSet(config: Config, key: 'MAX_FILES' | 'MAX_BYTES'): string {
@@ -16,23 +21,29 @@ export function limitHint(code: string, config: Config): string | undefined {
   const fewer = 'or update fewer packages at a time by naming them';
   switch (code) {
     case 'TAR_TOO_MANY_MEMBERS': {
-      const over = `the batch has more than ${config.maxFiles} packages, dom0's limit (the package named is only the first past it)`;
+      const over = `the batch has more than ${config.maxFiles} package${config.maxFiles === 1 ? '' : 's'}, dom0's limit (the package named is only the first past it)`;
       // MAX_FILES cannot go above what the receiver's reply can name
       if (config.maxFiles >= MAX_REPLY_PACKAGES) return `${over}, the most the receiver takes; update fewer packages at a time by naming them`;
       return `${over}; raise ${whereToSet(config, 'MAX_FILES')}, up to ${MAX_REPLY_PACKAGES}, ${fewer}`;
     }
     case 'TAR_MEMBER_TOO_LARGE':
     case 'TAR_TOO_MANY_BYTES': {
-      const what = code === 'TAR_MEMBER_TOO_LARGE' ? 'the package is' : 'the batch is (the package named is only the first past it)';
+      const what = code === 'TAR_MEMBER_TOO_LARGE' ? 'the package is' : 'the batch is';
       // fewer packages at a time cannot help one package that is over the limit by itself
       const orFewer = code === 'TAR_MEMBER_TOO_LARGE' ? '' : `, ${fewer}`;
+      const firstPast = code === 'TAR_MEMBER_TOO_LARGE' ? '' : '; the package named is only the first past it';
       if (config.maxBytes !== undefined) {
-        return `${what} over MAX_BYTES (${config.maxBytes} bytes); raise ${whereToSet(config, 'MAX_BYTES')}${orFewer}`;
+        return `${what} over MAX_BYTES (${config.maxBytes} bytes${firstPast}); raise ${whereToSet(config, 'MAX_BYTES')}${orFewer}`;
       }
       return (
-        `${what} over the receiver's default byte limit (4 GiB, or 90% of the free space of ${config.updatesDir} when that is less); ` +
+        `${what} over the receiver's default byte limit (4 GiB, or 90% of the free space of ${config.updatesDir} when that is less${firstPast}); ` +
         `free space there or set ${whereToSet(config, 'MAX_BYTES')}${orFewer}`
       );
+    }
+    case 'STAGE_IO':
+    case 'PUBLISH_FAILED':
+    case 'CREATEREPO_FAILED': {
+      return `its reason is above (nothing says the packages are bad); when ${config.updatesDir} is full, free space there, then run again`;
     }
     default:
       return undefined;

@@ -8,7 +8,7 @@ import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
 import { dom0PackageSpecs, namesToWithhold, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild, type OlderBuild, type RenamingBuild } from './withheld.ts';
-import { loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
+import { configFileOf, loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
@@ -19,6 +19,7 @@ import { checkRpmCanImport } from './keyring-rpm-import.ts';
 import { checkUpdatesDir } from './updates-dir-check.ts';
 import { checkTempDir } from './temp-dir-check.ts';
 import { snapshotPublishedRepo } from './repo-snapshot.ts';
+import { removeDeadRunsTempDirs } from './run-temp-dirs.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
 import { Reporter, processSink, type OutputMode, type Sink } from './reporter.ts';
@@ -26,11 +27,11 @@ import type { UpdateRequest } from '@dom0-updates/protocol';
 import { buildRequest } from './request.ts';
 import { readResultRecord, type ReceivedPackage, type ResultRecord } from './result-record.ts';
 import { encodeState } from './state-sync.ts';
-import { limitHint } from './limit-hint.ts';
+import { isStorageFailure, limitHint } from './limit-hint.ts';
 import { collectStateFiles, requireRpmdb } from './state-files.ts';
 import { runAgent, type AgentResult } from './agent-process.ts';
 import type { ReceiverOutcome } from './receiver-link.ts';
-import { agentRun, receiverArgv } from './transport.ts';
+import { agentRun, checkLocalScripts, receiverArgv } from './transport.ts';
 import { findUpdateVm } from './updatevm.ts';
 import { USAGE, VERSION } from './usage.ts';
 
@@ -62,7 +63,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     const config = loadConfig(options.configFile, env, options.overrides);
     if (!options.checkOnly && config.transport === 'qrexec') refuseReceiverOverrides(env, options.overrides);
     if (!options.checkOnly && config.keyring.length === 0) {
-      throw new ConfigError('CONFIG_NO_KEYRING', 'no KEYRING is configured: dom0 needs the pinned keys to verify packages');
+      const file = configFileOf(options.configFile, env);
+      const noFile = file.explicit || existsSync(file.path) ? '' : ` (there is no configuration file at ${file.path}; deploy/README.md shows how to make one)`;
+      throw new ConfigError('CONFIG_NO_KEYRING', `no KEYRING is configured: dom0 needs the pinned keys to verify packages${noFile}`);
     }
     // before the UpdateVM downloads anything: a bad key or updates dir would only fail the receiver later
     // what the agent is asked, validated as the agent would before anything is locked or read
@@ -84,6 +87,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     try {
       const updateVm = await findUpdateVm(config);
       interrupt.throwIfInterrupted();
+      checkLocalScripts(config, !options.checkOnly);
       reporter = reporter.withUpdateVm(updateVm);
       const run: Run = { config, options, request, updateVm, reporter, interrupt, pinnedKeyIds };
       return options.checkOnly ? await checkOnly(run) : await update(run);
@@ -177,7 +181,8 @@ async function update(run: Run): Promise<number> {
     // The reason is on the line above (reporter.rejected); this line is the verdict, and what to do
     // when the limit was dom0's own.
     const hint = limitHint(code, config);
-    throw new RejectedError('REJECTED', `dom0 rejected ${member ?? 'the batch'} (${code}) and installed nothing${hint === undefined ? '' : `: ${hint}`}`);
+    const what = isStorageFailure(code) ? 'could not store' : 'rejected';
+    throw new RejectedError('REJECTED', `dom0 ${what} ${member ?? 'the batch'} (${code}) and installed nothing${hint === undefined ? '' : `: ${hint}`}`);
   }
   const failure =
     agentError ??
@@ -198,6 +203,12 @@ async function update(run: Run): Promise<number> {
       return EXIT.ok;
     }
     if (!existsSync(join(config.updatesDir, 'repo'))) {
+      // as dnf says when a named package is installed and nothing newer is offered
+      const installedSpecs = dom0PackageSpecs([], installedBefore);
+      if (options.action === 'install' && options.packages.every((spec) => installedSpecs.namesOf(spec).size > 0)) {
+        reporter.done('no_updates', EXIT.ok, `Nothing to do: ${options.packages.join(' ')} installed, and the UpdateVM sent no newer build.`);
+        return EXIT.ok;
+      }
       throw new InstallError('NOTHING_RECEIVED', `no packages were received for: ${options.packages.join(' ')}`);
     }
     reporter.info('The UpdateVM sent no packages; trying the cached repository as it is.');
@@ -219,6 +230,8 @@ async function install(
   received: readonly ReceivedPackage[],
 ): Promise<number> {
   const { config, options, reporter, interrupt } = run;
+  // what a killed run left in TMPDIR (the snapshot's leftovers go with the snapshot)
+  removeDeadRunsTempDirs();
   // One snapshot for both the withheld names and dnf, which no later publication can change or prune.
   const snapshot = snapshotPublishedRepo(config.updatesDir);
   // never the live link with nothing withheld: a run gets here only after something was published

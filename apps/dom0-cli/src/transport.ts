@@ -7,7 +7,10 @@
  *   fd 3 and reads dom0's reply on its fd 4, while dom0-update itself starts the receiver
  *   (receiver-link.ts). The agent never learns how dom0's receiver is started or with which keys.
  */
+import { statSync } from 'node:fs';
+import { basename, isAbsolute } from 'node:path';
 import type { Config } from './config.ts';
+import { ConfigError } from './errors.ts';
 
 /** The UpdateVM's qrexec service that runs the agent; `+v1` is the state-sync stream's version. */
 export const AGENT_SERVICE = 'dom0-updates.Download+v1';
@@ -50,4 +53,27 @@ export function agentRun(config: Config, updateVm: string): AgentRun {
  */
 export function agentDeadlineSeconds(timeoutSeconds: number): number {
   return timeoutSeconds + Math.min(60, Math.max(5, Math.ceil(timeoutSeconds / 10)));
+}
+
+/**
+ * With the local transport, a command that runs a Node script (`["node", "/path/x.mjs"]`, as the
+ * defaults do) must name a script that is there: otherwise Node's "Cannot find module" stack
+ * trace comes out only as the agent's output, or after the whole download for the receiver.
+ */
+export function checkLocalScripts(config: Config, receiverToo: boolean): void {
+  if (config.transport !== 'local') return;
+  const commands: [string, readonly string[]][] = [['AGENT_COMMAND', config.agentCommand]];
+  if (receiverToo) commands.push(['RECEIVER_COMMAND', config.receiverCommand]);
+  for (const [key, [program = '', script]] of commands) {
+    if (!/^node(?:js)?(?:\d+)?$/.test(basename(program)) || script === undefined || !isAbsolute(script)) continue;
+    let isFile = false;
+    try {
+      isFile = statSync(script).isFile();
+    } catch {
+      // missing or unreadable: said below
+    }
+    if (!isFile) {
+      throw new ConfigError('CONFIG_BAD_COMMAND', `${key} runs ${script}, which is not there: install the bundle there, or set ${key} to where it is (deploy/README.md, "Without Qubes")`);
+    }
+  }
 }

@@ -591,7 +591,7 @@ describe('dom0-update exit codes through the bundle', () => {
     const r = await s.run(['-y']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('[TAR_TOO_MANY_MEMBERS]');
-    expect(r.stderr).toContain("the batch has more than 1 packages, dom0's limit (the package named is only the first past it); raise MAX_FILES");
+    expect(r.stderr).toContain("the batch has more than 1 package, dom0's limit (the package named is only the first past it); raise MAX_FILES");
     expect(r.stderr).toContain('[REJECTED]');
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
@@ -683,11 +683,13 @@ describe('dom0-update exit codes through the bundle', () => {
 
   it('exits 1 with AGENT_TIMEOUT when the UpdateVM never finishes, even if its children keep the pipes open', async () => {
     const s = await scenario({ ...oldRoot, serve: (x) => x.repos.v2 });
-    const agent = JSON.stringify(['sh', '-c', 'cat >/dev/null; echo working; sleep 30']);
+    // it answers dom0-update's SIGTERM with a line, as the real agent does
+    const agent = JSON.stringify(['sh', '-c', 'trap "echo stopped by SIGTERM; exit 1" TERM; cat >/dev/null; echo working; sleep 30 & wait']);
     const r = await s.run(['--check-only'], { DOM0_UPDATES_AGENT_COMMAND: agent, DOM0_UPDATES_TIMEOUT: '2' });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('did not finish within 7 s');
-    // what it was at: its last line, sanitised
+    // what it was at when the deadline came: its last line before dom0-update's signal, sanitised
+    expect(r.stdout + r.stderr).toContain('stopped by SIGTERM');
     expect(r.stderr).toContain('; its last line shown: "working" [AGENT_TIMEOUT]');
     expect(r.stdout).not.toContain('No updates');
   });
@@ -713,11 +715,19 @@ describe('dom0-update exit codes through the bundle', () => {
 
   it('fails with NOTHING_RECEIVED, never "No updates", when packages were named, none arrived and nothing was ever cached', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const r = await s.run(['-y', 'dom0-hello'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) });
+    const silent = { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) };
+    const r = await s.run(['-y', 'dom0-hello', 'dom0-extra'], silent);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('no packages were received for: dom0-hello [NOTHING_RECEIVED]');
+    expect(r.stderr).toContain('no packages were received for: dom0-hello dom0-extra [NOTHING_RECEIVED]');
     expect(r.stdout).not.toContain('No updates');
     expect(await installedPackages(s.dom0)).toEqual(V1);
+    // an install of what is installed needs nothing: as dnf says with a cached repository
+    const installedOnly = await s.run(['-y', 'dom0-hello', 'dom0-tool.noarch'], silent);
+    expect(installedOnly.exitCode).toBe(0);
+    expect(installedOnly.stdout).toContain('Nothing to do: dom0-hello dom0-tool.noarch installed, and the UpdateVM sent no newer build.');
+    const reinstall = await s.run(['-y', '--action=reinstall', 'dom0-hello'], silent);
+    expect(reinstall.exitCode).toBe(1);
+    expect(reinstall.stderr).toContain('[NOTHING_RECEIVED]');
   });
 
   it('reports a stream cut short by an agent that exits as dom0\'s own rejection', async () => {

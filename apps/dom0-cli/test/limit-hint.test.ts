@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type Config } from '../src/config.ts';
-import { limitHint } from '../src/limit-hint.ts';
+import { isStorageFailure, limitHint } from '../src/limit-hint.ts';
 
 const local: Config = { ...DEFAULT_CONFIG, transport: 'local', maxFiles: 2, updatesDir: '/u' };
 
@@ -21,7 +21,7 @@ describe('the hint for a batch over dom0\'s own limits', () => {
 
   it('names MAX_BYTES and its value when it is set', () => {
     const hint = limitHint('TAR_TOO_MANY_BYTES', { ...local, maxBytes: 1000 });
-    expect(hint).toContain('the batch is (the package named is only the first past it) over MAX_BYTES (1000 bytes); raise MAX_BYTES');
+    expect(hint).toContain('the batch is over MAX_BYTES (1000 bytes; the package named is only the first past it); raise MAX_BYTES');
     expect(hint).toMatch(/or update fewer packages at a time by naming them$/);
     expect(limitHint('TAR_MEMBER_TOO_LARGE', { ...local, maxBytes: 1000 })).toMatch(/^the package is over MAX_BYTES \(1000 bytes\)/);
   });
@@ -30,6 +30,18 @@ describe('the hint for a batch over dom0\'s own limits', () => {
     expect(limitHint('TAR_MEMBER_TOO_LARGE', local)).toBe(
       "the package is over the receiver's default byte limit (4 GiB, or 90% of the free space of /u when that is less); free space there or set MAX_BYTES in dom0's configuration (or --max-bytes=)",
     );
+  });
+
+  it('says "package" for a limit of one', () => {
+    expect(limitHint('TAR_TOO_MANY_MEMBERS', { ...local, maxFiles: 1 })).toMatch(/^the batch has more than 1 package, dom0's limit/);
+  });
+
+  it('says that dom0 could not store the batch, and where to free space, when its own disk failed it', () => {
+    for (const code of ['STAGE_IO', 'PUBLISH_FAILED', 'CREATEREPO_FAILED']) {
+      expect(isStorageFailure(code)).toBe(true);
+      expect(limitHint(code, local)).toBe('its reason is above (nothing says the packages are bad); when /u is full, free space there, then run again');
+    }
+    expect(isStorageFailure('RPM_SIG_BAD')).toBe(false);
   });
 
   it('gives none for a rejection that is about the package itself', () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixtures } from '@dom0-updates/fixtures';
@@ -108,6 +108,16 @@ describe('main in text mode', () => {
     const check = await capture([`--config=${join(dir, 'config')}`, '--check-only']);
     expect(check.err.join('\n')).not.toContain('CONFIG_NO_KEYRING');
     expect(check.err.join('\n')).toContain('[LOCK_HELD]');
+  });
+
+  it('says that the configuration file is missing when no KEYRING is configured for want of one', async () => {
+    // this machine has no /etc/dom0-updates/config, as a fresh install has none
+    expect(existsSync('/etc/dom0-updates/config')).toBe(false);
+    const r = await capture(['-y']);
+    expect(r.code).toBe(1);
+    expect(r.err.join('\n')).toContain(
+      'no KEYRING is configured: dom0 needs the pinned keys to verify packages (there is no configuration file at /etc/dom0-updates/config; deploy/README.md shows how to make one) [CONFIG_NO_KEYRING]',
+    );
   });
 
   it('refuses a KEYRING file it cannot read before the UpdateVM is asked for anything', async () => {
