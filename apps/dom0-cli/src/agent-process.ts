@@ -6,8 +6,8 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { afterDelay } from '@dom0-updates/protocol';
-import { AgentError, EXIT, TransportError } from './errors.ts';
+import { afterDelay, EncodeError } from '@dom0-updates/protocol';
+import { AgentError, EXIT, StateError, TransportError } from './errors.ts';
 import { NEVER_INTERRUPTED, interruptedError, type Interrupt, type InterruptSignal } from './interrupt.ts';
 import { readLines, type KeepLine } from './output-lines.ts';
 import { dropPipes, signalGroup } from './process-group.ts';
@@ -256,6 +256,12 @@ function sendState(child: ChildProcess, options: AgentOptions): { readonly done:
 
 /** The agent's exit code, or the transport's failure when it has none (or dom0's send failed). */
 function exitCodeOf(run: AgentRun, exit: Exit, sendError: unknown): number {
+  // dom0 could not read one of its own files (EACCES, a FIFO swapped in, a database that grew while
+  // it was sent): the stream was cut by dom0, whatever the agent made of that (a closed output is
+  // the agent's end, below)
+  if (sendError instanceof EncodeError && sendError.code !== 'ENCODE_OUTPUT_CLOSED') {
+    throw new StateError('STATE_UNREADABLE', `dom0 could not send its state to the UpdateVM (${sendError.code}): ${sendError.message}`);
+  }
   if ('error' in exit) {
     const code = exit.error.code;
     if (code === 'ENOENT' || code === 'EACCES') {

@@ -344,7 +344,8 @@ function withWithheldHints(error: InstallError, withheld: readonly string[], obs
 }
 
 async function startAgent({ config, options, request, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {
-  const files = collectStateFiles(config);
+  const { files, linksOut } = collectStateFiles(config);
+  for (const link of linksOut) reporter.warning(`not sent to the UpdateVM: ${link}, a link to a file outside its directory`);
   reporter.stage('download', `Running the agent ${config.transport === 'local' ? '(local transport)' : `in ${updateVm}`}...`);
   // Local transport: dom0 starts its own receiver for the agent's stream (never for a check, which
   // sends nothing). With qrexec, dom0's qrexec daemon starts it through qubes.ReceiveUpdates.

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EncodeError } from '@dom0-updates/protocol';
 import { runAgent } from '../src/agent-process.ts';
 import { settledState } from './support/process-state.ts';
 
@@ -56,6 +57,22 @@ describe('runAgent', () => {
       );
       await expect(run).rejects.toMatchObject({ code: 'TRANSPORT_STATE_SYNC', exitCode: 125, message: "sending dom0's state failed: write EPIPE" });
     }
+  });
+
+  it("calls a state file dom0 could not read dom0's own failure, whatever the agent made of the cut stream", async () => {
+    for (const code of [0, 1, 100, 125]) {
+      const run = runAgent(
+        { file: 'sh', args: ['-c', `cat >/dev/null; exit ${String(code)}`] },
+        { ...quiet, sendState: () => Promise.reject(new EncodeError('ENCODE_NOT_A_FILE', 'cannot open /k: ELOOP', 'rpm-gpg/RPM-GPG-KEY-k')), timeoutSeconds: 60, onLine: () => undefined },
+      );
+      await expect(run).rejects.toMatchObject({ code: 'STATE_UNREADABLE', exitCode: 1, message: expect.stringContaining('dom0 could not send its state to the UpdateVM (ENCODE_NOT_A_FILE): ') });
+    }
+    // an output the agent closed is the agent's doing: its exit code decides
+    const closed = await runAgent(
+      { file: 'sh', args: ['-c', 'exec 0<&-; exit 3'] },
+      { ...quiet, sendState: () => Promise.reject(new EncodeError('ENCODE_OUTPUT_CLOSED', 'the output stream closed early')), timeoutSeconds: 60, onLine: () => undefined },
+    );
+    expect(closed.exitCode).toBe(3);
   });
 
   it('still reads everything the agent printed before it exited', async () => {
