@@ -27,8 +27,20 @@ function isVerdictOnInput(code: string): boolean {
   return VERDICT_ON_INPUT.test(code) && !DOM0_INTERNAL.has(code);
 }
 
+/**
+ * dom0's limits: the default byte limit is 90% of the updates dir's free space, so naming it would
+ * tell the UpdateVM dom0's free space, as often as it calls. The verdict goes back, not the figure.
+ */
+const LIMIT_CODES = /^TAR_(?:MEMBER_TOO_LARGE|TOO_MANY_BYTES|TOO_MANY_MEMBERS)$/;
+
+function replyMessage(rejection: Rejection): string {
+  if (!isVerdictOnInput(rejection.code)) return "dom0 could not take the batch; the reason is in dom0's log";
+  if (LIMIT_CODES.test(rejection.code)) return "over one of dom0's limits (files, bytes per package or in all); the limit is in dom0's log";
+  return rejection.message;
+}
+
 export function rejectedReply(rejection: Rejection): Reply {
-  const message = isVerdictOnInput(rejection.code) ? rejection.message : "dom0 could not take the batch; the reason is in dom0's log";
+  const message = replyMessage(rejection);
   return {
     protocol: PROTOCOL_VERSION,
     status: 'rejected',
