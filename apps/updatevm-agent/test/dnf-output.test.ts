@@ -20,6 +20,19 @@ describe('dnf output', () => {
     expect(parseDnfLine('Total                                           537 kB/s | 5.4 kB     00:00', 'download')).toBeUndefined();
   });
 
+  it("reads dnf's total download size in bytes, whatever its unit", () => {
+    expect(parseDnfLine('Total download size: 18 k', 'download')).toEqual({ kind: 'download-size', bytes: 18 * 1024 });
+    expect(parseDnfLine('Total download size: 1.5 M', 'download')).toEqual({ kind: 'download-size', bytes: 1.5 * 1024 * 1024 });
+    expect(parseDnfLine('Total download size: 2.1 G', 'download')).toEqual({ kind: 'download-size', bytes: Math.ceil(2.1 * 1024 ** 3) });
+    expect(parseDnfLine('Total download size: 512', 'download')).toEqual({ kind: 'download-size', bytes: 512 });
+    expect(parseDnfLine('Total download size: lots', 'download')).toBeUndefined();
+  });
+
+  it("takes SQLite's words for a full disk in dnf's history database as a full disk", () => {
+    expect(classifyFailure('SQLite error on "/w/root/var/lib/dnf/history.sqlite": Executing an SQL statement failed: disk I/O error')).toEqual({ kind: 'disk-full' });
+    expect(classifyFailure('Error: database or disk is full')).toEqual({ kind: 'disk-full' });
+  });
+
   it('lists updates from check-update', () => {
     expect(parseDnfLine('dom0-hello.noarch                 2.0-1                 fixture', 'check')).toEqual({
       kind: 'available-update',

@@ -10,6 +10,7 @@ import { detectReleasever, writeRpmMacros } from '../installroot/rpmdb.ts';
 import { makeWorkdirDir } from '../installroot/workdir-fs.ts';
 import type { DownloadRequest } from '../request.ts';
 import type { TransportSpec } from '../cli/args.ts';
+import { formatBytes } from '../progress/reporter.ts';
 import { sanitize } from '../text.ts';
 import { interpretReply } from '../transport/reply.ts';
 import { checkTransport } from '../transport/preflight.ts';
@@ -78,7 +79,12 @@ async function requireMatch(ctx: AgentContext, dnf: DnfTool, request: DownloadRe
 async function collectDownloads(dir: string): Promise<OutgoingPackage[]> {
   const out: OutgoingPackage[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.rpm')) continue;
+    if (!entry.isFile()) continue;
+    // a package the metadata named without .rpm was still downloaded: sending nothing would read as "no updates"
+    if (!entry.name.endsWith('.rpm')) {
+      if (entry.name.endsWith('.drpm')) continue;
+      throw new AgentError('BAD_PACKAGE_NAME', `the mirror served package file "${sanitize(entry.name)}", which cannot be sent: its name does not end in .rpm`);
+    }
     const problem = memberNameProblem(entry.name);
     if (problem !== undefined) {
       throw new AgentError(
@@ -107,10 +113,22 @@ async function downloadAndSend(
     let total: number | null = null;
     let done = 0;
     let downloading = false;
+    let expectedBytes: number | undefined;
+    // a mirror that sends a package body without end is stopped at what dnf said it would download
+    const overflow = new AbortController();
+    const stop = { signal: AbortSignal.any([ctx.interruption.signal, overflow.signal]), killOnForcedExit: (pid: number) => ctx.interruption.killOnForcedExit(pid) };
     const percentDone = (): number | null => (total === null || total === 0 ? null : Math.min(100, Math.floor((done * 100) / total)));
     ctx.reporter.report({ stage: 'resolve' });
     // dnf says a package is done only when it is: a slow download would show nothing for minutes
     const heartbeat = watchDownloadedBytes(dir, (bytes) => {
+      if (expectedBytes !== undefined && bytes > downloadCeiling(expectedBytes) && !overflow.signal.aborted) {
+        overflow.abort(
+          new DnfError(
+            'PACKAGE_DOWNLOAD_FAILED',
+            `the mirror sent ${formatBytes(bytes)} where dnf's transaction gives ${formatBytes(expectedBytes)} in all: a package body without end (a broken or hostile mirror); the download was stopped`,
+          ),
+        );
+      }
       if (!downloading) return false;
       ctx.reporter.report({ stage: 'download', done, total, percent: percentDone(), bytes });
       return true;
@@ -119,6 +137,7 @@ async function downloadAndSend(
     try {
       run = await runDnf(dnf, downloadArgs(dnf, ctx.layout, request, dir, releasever), ctx.layout, 'download', (event) => {
         if (event.kind === 'transaction-count') total = (total ?? 0) + event.count;
+        if (event.kind === 'download-size') expectedBytes = event.bytes;
         if (event.kind === 'downloading') {
           downloading = true;
           ctx.reporter.report({ stage: 'download', done, total, percent: total === null ? null : 0 });
@@ -127,7 +146,7 @@ async function downloadAndSend(
           done += 1;
           ctx.reporter.report({ stage: 'download', done, total, percent: percentDone(), package: sanitize(event.file, 300) });
         }
-      }, ctx.interruption);
+      }, stop);
     } finally {
       heartbeat.stop();
     }
@@ -153,6 +172,11 @@ async function downloadAndSend(
     await rm(dir, { recursive: true, force: true });
     forget();
   }
+}
+
+/** dnf rounds its total to three digits; partial files and a deltarpm's pieces add a little. */
+function downloadCeiling(expectedBytes: number): number {
+  return Math.ceil(expectedBytes * 1.25) + 16 * 1024 * 1024;
 }
 
 /** How often the bytes in a run's download directory are counted while dnf downloads. */
@@ -203,8 +227,31 @@ export async function performDownload(
   const dnf = await detectDnf();
   await writeRpmMacros(ctx.layout);
   if (request.clean) await clean(ctx);
-  const releasever = await detectReleasever(ctx.layout, ctx.interruption);
-  if (request.checkOnly) return checkOnly(ctx, dnf, request, releasever);
-  checkTransport(transport);
-  return downloadAndSend(ctx, dnf, request, releasever, transport);
+  try {
+    const releasever = await detectReleasever(ctx.layout, ctx.interruption);
+    if (request.checkOnly) return await checkOnly(ctx, dnf, request, releasever);
+    checkTransport(transport);
+    return await downloadAndSend(ctx, dnf, request, releasever, transport);
+  } finally {
+    await removePartialMetadata(ctx.layout.cache);
+  }
+}
+
+/**
+ * librepo downloads repository metadata into `tmpdir.*` directories of each repository's cache
+ * and removes them only when it finishes: a run stopped during an endless repomd.xml (dom0's
+ * deadline) would leave the partial file, and a hostile mirror would fill the disk one run at a
+ * time. No dnf of this workdir runs once the run ends.
+ */
+async function removePartialMetadata(cache: string): Promise<void> {
+  let repos: string[];
+  try {
+    repos = await readdir(cache);
+  } catch {
+    return;
+  }
+  for (const repo of repos) {
+    const entries = await readdir(join(cache, repo)).catch(() => [] as string[]);
+    for (const entry of entries) if (entry.startsWith('tmpdir.')) await rm(join(cache, repo, entry), { recursive: true, force: true });
+  }
 }

@@ -54,10 +54,18 @@ export async function runDnf(
     if (result.code === 'ENOENT') {
       throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started`);
     }
+    // it ran and died: a crash (a librepo assertion on hostile metadata aborts it), not a failed start
+    if (result.signal !== undefined && CRASH_SIGNALS.has(result.signal)) {
+      const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+      throw new DnfError('DNF_FAILED', `dnf was killed by ${result.signal} (it crashed, on metadata or a package of the mirror's or on its own)\n${sanitizeLines(stderr, 12)}`);
+    }
     throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: ${sanitize(result.shortMessage ?? String(result.code))}`);
   }
   return { exitCode: result.exitCode, stderr: typeof result.stderr === 'string' ? result.stderr : '' };
 }
+
+/** Signals a process gets for its own fault, never from the agent's or dom0's stop. */
+const CRASH_SIGNALS: ReadonlySet<string> = new Set(['SIGABRT', 'SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGTRAP', 'SIGSYS']);
 
 /** Turns a failed dnf run into the error a person should see. */
 export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError {

@@ -1,0 +1,217 @@
+// The agent against a hostile mirror. The mirror is untrusted anyway (dom0 verifies every package),
+// but a person still expects a true answer (never "no updates" when dnf found some), a clear error,
+// and a bounded disk in the UpdateVM (on Qubes, dom0's UpdateVM is often sys-firewall).
+import { createHash } from 'node:crypto';
+import { access, copyFile, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, normalize } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { startMirror } from '@dom0-updates/fixtures';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptedReply, decodeCaptured } from './support/stream.ts';
+import { agent, BUNDLE, CAPTURE_RECEIVER, makeWorld, syncedWorkdir, type World } from './support/world.ts';
+
+let world: World;
+
+beforeAll(async () => {
+  world = await makeWorld();
+});
+
+afterAll(async () => {
+  await world.close();
+});
+
+function receiver(out: string, reply = 'x'): string {
+  return JSON.stringify([process.execPath, CAPTURE_RECEIVER, out, reply]);
+}
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** A copy of the v2 repository whose primary.xml went through `edit`, its checksums in repomd.xml made to match. */
+async function editedRepo(name: string, edit: (primary: string) => string): Promise<string> {
+  const dir = join(world.dir, name);
+  await cp(world.fixtures.repos.v2, dir, { recursive: true });
+  const repodata = join(dir, 'repodata');
+  const old = (await readdir(repodata)).find((n) => n.endsWith('-primary.xml.gz'));
+  if (old === undefined) throw new Error('no primary.xml.gz');
+  const xml = Buffer.from(edit(gunzipSync(await readFile(join(repodata, old))).toString('utf8')));
+  const gz = gzipSync(xml);
+  const fresh = `${sha256(gz)}-primary.xml.gz`;
+  await rm(join(repodata, old));
+  await writeFile(join(repodata, fresh), gz);
+  const repomd = (await readFile(join(repodata, 'repomd.xml'), 'utf8')).replace(/<data type="primary">[\s\S]*?<\/data>/, (block) =>
+    block
+      .replace(/<checksum type="sha256">[0-9a-f]+<\/checksum>/, `<checksum type="sha256">${sha256(gz)}</checksum>`)
+      .replace(/<open-checksum type="sha256">[0-9a-f]+<\/open-checksum>/, `<open-checksum type="sha256">${sha256(xml)}</open-checksum>`)
+      .replace(/href="[^"]*"/, `href="repodata/${fresh}"`)
+      .replace(/<size>\d+<\/size>/, `<size>${gz.length}</size>`)
+      .replace(/<open-size>\d+<\/open-size>/, `<open-size>${xml.length}</open-size>`),
+  );
+  await writeFile(join(repodata, 'repomd.xml'), repomd);
+  return dir;
+}
+
+/** Serves `dir`; a request for which `endless` says yes gets a body that never ends (about 16 MiB/s). */
+async function hostileMirror(dir: string, endless: (path: string) => boolean, redirect?: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+    if (redirect !== undefined) {
+      res.writeHead(302, { location: redirect });
+      res.end();
+      return;
+    }
+    if (endless(path)) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(512 * 1024, 0x41);
+      const timer = setInterval(() => res.write(chunk), 30);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    const file = normalize(join(dir, path));
+    void readFile(file).then(
+      (body) => {
+        res.writeHead(200, { 'content-length': body.length });
+        res.end(body);
+      },
+      () => {
+        res.writeHead(404);
+        res.end();
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${String(port)}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function sizeOf(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+describe('the agent against a hostile mirror', () => {
+  it('does not say "no updates" when dnf resolved and downloaded updates whose files the mirror named without .rpm', async () => {
+    const names = ['dom0-hello-2.0-1.noarch', 'dom0-libgreet-2.0-1.noarch', 'dom0-tool-2.0-1.noarch'];
+    const dir = await editedRepo('no-rpm-suffix', (xml) => names.reduce((text, n) => text.replace(`href="${n}.rpm"`, `href="${n}.bin"`), xml));
+    for (const n of names) await copyFile(join(dir, `${n}.rpm`), join(dir, `${n}.bin`));
+    const mirror = await startMirror(dir);
+    try {
+      const workdir = await syncedWorkdir(world, 'no-rpm-suffix', mirror.url);
+      const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'no-rpm-suffix.tar'))]);
+      // dnf found 3 updates (a check-only run says so, exit 100): sending none is not "no updates"
+      expect(run.stdout).not.toContain('no updates');
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toContain('cannot be sent: its name does not end in .rpm [BAD_PACKAGE_NAME]');
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  it('stops a package download that grows far past the size the repository metadata gives, instead of filling the disk until dom0 gives up', async () => {
+    const mirror = await hostileMirror(world.fixtures.repos.v2, (path) => path.endsWith('dom0-hello-2.0-1.noarch.rpm'));
+    try {
+      const workdir = await syncedWorkdir(world, 'endless-package', mirror.url);
+      // the metadata says 6 KiB; 30 s of this body is about 500 MiB
+      const run = await execa(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'endless.tar'))], {
+        reject: false,
+        env: {},
+        stdin: 'ignore',
+        timeout: 30_000,
+      });
+      expect(run.timedOut).toBe(false);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(/the mirror sent .* where dnf's transaction gives .* in all: a package body without end .*\[PACKAGE_DOWNLOAD_FAILED\]/);
+    } finally {
+      await mirror.close();
+    }
+  }, 60_000);
+
+  it('leaves no partial metadata in its cache when a run is stopped during an endless repomd.xml', async () => {
+    const mirror = await hostileMirror(world.fixtures.repos.v2, (path) => path.endsWith('repomd.xml'));
+    try {
+      const workdir = await syncedWorkdir(world, 'endless-repomd', mirror.url);
+      const child = execa(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--check-only'], { reject: false, env: {}, stdin: 'ignore' });
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      child.kill('SIGTERM');
+      const run = await child;
+      expect(run.exitCode).toBe(143);
+      // dom0 stops a run at its deadline; each stopped run must not leave its partial download behind
+      // (a later run does not remove it either), or a mirror fills the UpdateVM's disk one run at a time
+      expect(await sizeOf(join(workdir, 'cache'))).toBeLessThan(4 * 1024 * 1024);
+    } finally {
+      await mirror.close();
+    }
+  }, 60_000);
+
+  it('reports a dnf that crashed (librepo abort on a repomd.xml location with ..) as a dnf failure, not as "could not be run"', async () => {
+    const dir = join(world.dir, 'dotdot-repomd');
+    await cp(world.fixtures.repos.v2, dir, { recursive: true });
+    const repomd = join(dir, 'repodata', 'repomd.xml');
+    await writeFile(repomd, (await readFile(repomd, 'utf8')).replace(/href="repodata\/([0-9a-f]+-primary\.xml\.gz)"/, 'href="../../../../../../x/$1"'));
+    const mirror = await startMirror(dir);
+    try {
+      const workdir = await syncedWorkdir(world, 'dotdot-repomd', mirror.url);
+      const run = await agent(['download', '--workdir', workdir, '--check-only']);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).not.toContain('could not be run');
+      expect(run.stderr).not.toContain('[DNF_SPAWN_FAILED]');
+      expect(run.stderr).toContain('dnf was killed by SIGABRT');
+      expect(run.stderr).toContain('[DNF_FAILED]');
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  it('holds: a mirror that redirects to file:// makes dnf read no file of the UpdateVM (REPO_UNREACHABLE)', async () => {
+    const local = join(world.dir, 'local-repo');
+    await cp(world.fixtures.repos.v2, local, { recursive: true });
+    const mirror = await hostileMirror(world.fixtures.repos.v2, () => false, `file://${local}/repodata/repomd.xml`);
+    try {
+      const workdir = await syncedWorkdir(world, 'redirect-file', mirror.url);
+      const run = await agent(['download', '--workdir', workdir, '--check-only']);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toContain('[REPO_UNREACHABLE]');
+      expect(run.stdout).not.toContain('updates available');
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  it('holds: package locations with ../ or an absolute path land in the run directory by base name, nothing outside it', async () => {
+    const escape = join(world.dir, 'escaped');
+    const dir = await editedRepo('escaping-locations', (xml) =>
+      xml
+        .replace('href="dom0-hello-2.0-1.noarch.rpm"', `href="../../../../../../../..${escape}/dom0-hello-2.0-1.noarch.rpm"`)
+        .replace('href="dom0-tool-2.0-1.noarch.rpm"', `href="${escape}-abs/dom0-tool-2.0-1.noarch.rpm"`),
+    );
+    // where the mirror finds them once curl has resolved the dot segments
+    for (const [sub, file] of [[escape, 'dom0-hello-2.0-1.noarch.rpm'], [`${escape}-abs`, 'dom0-tool-2.0-1.noarch.rpm']] as const) {
+      await mkdir(join(dir, sub), { recursive: true });
+      await copyFile(join(dir, file), join(dir, sub, file));
+    }
+    const mirror = await hostileMirror(dir, () => false);
+    try {
+      const workdir = await syncedWorkdir(world, 'escaping-locations', mirror.url);
+      const out = join(world.dir, 'escaping-locations.tar');
+      const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(out, await acceptedReply(world.fixtures, world.fixtures.packages.v2))]);
+      expect(run.exitCode).toBe(0);
+      expect([...(await decodeCaptured(out)).keys()].sort()).toEqual(['dom0-hello-2.0-1.noarch.rpm', 'dom0-libgreet-2.0-1.noarch.rpm', 'dom0-tool-2.0-1.noarch.rpm']);
+      await expect(access(escape)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(access(`${escape}-abs`)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await mirror.close();
+    }
+  });
+});
