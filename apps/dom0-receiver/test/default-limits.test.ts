@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveLimits } from '../src/config/limits.ts';
+import { coarseBytes, resolveLimits } from '../src/config/limits.ts';
 import { UsageError } from '../src/errors.ts';
 import { keyringArgs, leftovers, makeUpdatesDir, replyError, runReceiver, type RunResult } from './helpers.ts';
 import { header } from './tar-bytes.ts';
@@ -43,9 +43,9 @@ describe('the default limits, set by dom0 and never by the sender', () => {
     const { run, dir } = await receiveHeaderOnly(60 * MIB, '64m');
     expect(run.code).toBe(1);
     const limit = limitNamed(run);
-    // 90% of what is left of 64 MiB once the receiver's own directories and lock are made
-    expect(limit).toBeLessThanOrEqual(Math.floor(64 * MIB * 0.9));
-    expect(limit).toBeGreaterThan(Math.floor(63 * MIB * 0.9));
+    // 90% of what is left of 64 MiB once the receiver's own directories and lock are made, rounded
+    // down to a coarse step: 56 MiB
+    expect(limit).toBe(56 * MIB);
     expect(await leftovers(dir)).toEqual([]);
   });
 
@@ -76,6 +76,25 @@ describe('the default limits, set by dom0 and never by the sender', () => {
     const { run } = await receiveHeaderOnly(1001, '64m', { UPDATES_MAX_BYTES: '1000' });
     expect(run.code).toBe(1);
     expect(limitNamed(run)).toBe(1000);
+  });
+});
+
+describe('the free-space cap, in coarse steps', () => {
+  it('rounds down to 4, 5, 6 or 7 times a power of two', () => {
+    expect([0, 7, 8, 9, 10, 11, 12, 15, 16].map(coarseBytes)).toEqual([0, 7, 8, 8, 10, 10, 12, 14, 16]);
+    expect(coarseBytes(Math.floor(64 * MIB * 0.9))).toBe(56 * MIB);
+    expect(coarseBytes(GIB - 1)).toBe(896 * MIB);
+    expect(coarseBytes(3 * GIB + 5)).toBe(3 * GIB);
+  });
+
+  it('tells apart free spaces a step apart, and no closer', () => {
+    // 1 MiB of difference inside a step gives the same cap: the UpdateVM cannot see it
+    expect(coarseBytes(100 * MIB)).toBe(coarseBytes(99 * MIB));
+    for (let bytes = 1024; bytes < 4 * GIB; bytes = Math.floor(bytes * 1.37)) {
+      const cap = coarseBytes(bytes);
+      expect(cap).toBeLessThanOrEqual(bytes);
+      expect(cap).toBeGreaterThan(bytes * 0.8 - 1);
+    }
   });
 });
 

@@ -26,14 +26,27 @@ function fromEnv(env: NodeJS.ProcessEnv, name: string, parse: (text: string, wha
 }
 
 /**
- * 90% of the space the receiver may use on the updates dir's filesystem. A file system that
- * reports no size at all (ramfs: zero blocks, zero free) gives no figure to take 90% of, so only
- * the 4 GiB default bounds it; a full disk, which reports its size, still gives 0.
+ * 90% of the space the receiver may use on the updates dir's filesystem, rounded down to a coarse
+ * step (coarseBytes). A file system that reports no size at all (ramfs: zero blocks, zero free)
+ * gives no figure to take 90% of, so only the 4 GiB default bounds it; a full disk, which reports
+ * its size, still gives 0.
  */
 export async function freeSpaceCap(updatesDir: string): Promise<number> {
   const fs = await statfs(updatesDir);
   if (fs.blocks === 0) return Number.POSITIVE_INFINITY;
-  return Math.floor(fs.bavail * fs.bsize * 0.9);
+  return coarseBytes(Math.floor(fs.bavail * fs.bsize * 0.9));
+}
+
+/**
+ * `bytes` rounded down to 4, 5, 6 or 7 times a power of two (four steps per doubling: 48 MiB,
+ * 56 MiB, 64 MiB, 80 MiB...). The UpdateVM can call at will and tell from the verdict on a
+ * declared size whether it was over the limit; a limit of exact free space would let it measure
+ * dom0's disk use to the byte, a coarse one only to within a step.
+ */
+export function coarseBytes(bytes: number): number {
+  if (bytes < 8) return Math.max(0, Math.floor(bytes));
+  const step = 2 ** (Math.floor(Math.log2(bytes)) - 2);
+  return Math.floor(bytes / step) * step;
 }
 
 /** The longest wait for the sender: for its next bytes, and for it to take the reply. */
