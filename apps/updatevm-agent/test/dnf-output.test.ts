@@ -26,11 +26,15 @@ describe('dnf output', () => {
     expect(parseDnfLine('Total download size: 2.1 G', 'download')).toEqual({ kind: 'download-size', bytes: Math.ceil(2.1 * 1024 ** 3) });
     expect(parseDnfLine('Total download size: 512', 'download')).toEqual({ kind: 'download-size', bytes: 512 });
     expect(parseDnfLine('Total download size: lots', 'download')).toBeUndefined();
+    // dnf5 prints whole units: one more of the unit covers its rounding
+    expect(parseDnfLine('Total size of inbound packages is 110 MiB. Need to download 110 MiB.', 'download')).toEqual({ kind: 'download-size', bytes: 111 * 1024 * 1024 });
+    expect(parseDnfLine('Total size of inbound packages is 2 GiB. Need to download 1 GiB.', 'download')).toEqual({ kind: 'download-size', bytes: 2 * 1024 ** 3 });
   });
 
-  it("takes SQLite's words for a full disk in dnf's history database as a full disk", () => {
-    expect(classifyFailure('SQLite error on "/w/root/var/lib/dnf/history.sqlite": Executing an SQL statement failed: disk I/O error')).toEqual({ kind: 'disk-full' });
-    expect(classifyFailure('Error: database or disk is full')).toEqual({ kind: 'disk-full' });
+  it("takes SQLite's words for a full disk in dnf's history database as a full disk, and no other I/O error", () => {
+    expect(classifyFailure('SQLite error on "/w/root/var/lib/dnf/history.sqlite": Executing an SQL statement failed: database or disk is full')).toEqual({ kind: 'disk-full' });
+    // any I/O failure: dnf's own words, not a guess
+    expect(classifyFailure('SQLite error on "/w/root/var/lib/dnf/history.sqlite": Executing an SQL statement failed: disk I/O error').kind).toBe('other');
   });
 
   it('lists updates from check-update', () => {

@@ -147,8 +147,8 @@ describe('the agent against a hostile mirror', () => {
       child.kill('SIGTERM');
       const run = await child;
       expect(run.exitCode).toBe(143);
-      // dom0 stops a run at its deadline; each stopped run must not leave its partial download behind
-      // (a later run does not remove it either), or a mirror fills the UpdateVM's disk one run at a time
+      // dom0 stops a run at its deadline; each stopped run must not leave its partial download behind,
+      // or a mirror fills the UpdateVM's disk one run at a time
       expect(await sizeOf(join(workdir, 'cache'))).toBeLessThan(4 * 1024 * 1024);
     } finally {
       await mirror.close();

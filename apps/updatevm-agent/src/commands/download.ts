@@ -199,7 +199,9 @@ function watchDownloadedBytes(dir: string, report: (bytes: number) => boolean): 
     void (async () => {
       let bytes = 0;
       for (const entry of await readdir(dir, { withFileTypes: true })) {
-        if (entry.isFile()) bytes += (await lstat(join(dir, entry.name)).catch(() => ({ size: 0 }))).size;
+        // a delta rpm is not counted: dnf's total counts full packages, and a delta that cannot be
+        // applied (dom0's files are not in the UpdateVM) stays beside the full package it fetches
+        if (entry.isFile() && !entry.name.endsWith('.drpm')) bytes += (await lstat(join(dir, entry.name)).catch(() => ({ size: 0 }))).size;
       }
       if (bytes > last && !stopped && report(bytes)) last = bytes;
     })()
@@ -252,6 +254,7 @@ async function removePartialMetadata(cache: string): Promise<void> {
   }
   for (const repo of repos) {
     const entries = await readdir(join(cache, repo)).catch(() => [] as string[]);
-    for (const entry of entries) if (entry.startsWith('tmpdir.')) await rm(join(cache, repo, entry), { recursive: true, force: true });
+    // best effort: the run's own outcome stands, and a later run tries again
+    for (const entry of entries) if (entry.startsWith('tmpdir.')) await rm(join(cache, repo, entry), { recursive: true, force: true }).catch(() => undefined);
   }
 }

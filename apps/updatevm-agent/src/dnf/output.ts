@@ -9,9 +9,12 @@ export type DnfLineEvent =
   | { readonly kind: 'available-update'; readonly name: string; readonly version: string; readonly repo: string }
   | { readonly kind: 'matched' };
 
-// dnf's transaction summary: "Total download size: 18 k" (format_number: k, M, G, T steps of 1024)
+// dnf 4's transaction summary: "Total download size: 18 k" (format_number: k, M, G, T steps of 1024)
 const DOWNLOAD_SIZE = /^Total download size: (\d+(?:\.\d+)?) ?([kMGT]?)\s*$/;
-const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+// dnf5's: "Total size of inbound packages is 110 MiB. Need to download 110 MiB." (whole units: one
+// more of the unit covers its rounding)
+const DNF5_DOWNLOAD_SIZE = /Need to download (\d+(?:\.\d+)?) ?(B|KiB|MiB|GiB|TiB)\.?\s*$/;
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, k: 1024, KiB: 1024, M: 1024 ** 2, MiB: 1024 ** 2, G: 1024 ** 3, GiB: 1024 ** 3, T: 1024 ** 4, TiB: 1024 ** 4 };
 const COUNT = /^\s*(?:Install|Upgrade|Reinstall|Downgrade|Installing|Upgrading|Reinstalling|Downgrading)\s+(\d+)\s+Packages?\b/;
 // dnf 4: "(1/3): name-1.0-1.noarch.rpm   1.2 MB/s | 5.4 kB  00:00" or without the counter for one package.
 const DOWNLOADED = /^(?:\(\d+\/\d+\):\s+)?([^\s/]+\.rpm)\s+.*\|\s*[\d.]+\s*[kMGT]?B\s/;
@@ -35,6 +38,11 @@ export function parseDnfLine(line: string, mode: 'download' | 'check' | 'match')
   if (count?.[1] !== undefined) return { kind: 'transaction-count', count: Number(count[1]) };
   const size = DOWNLOAD_SIZE.exec(line);
   if (size?.[1] !== undefined) return { kind: 'download-size', bytes: Math.ceil(Number(size[1]) * (SIZE_UNITS[size[2] ?? ''] ?? 1)) };
+  const size5 = DNF5_DOWNLOAD_SIZE.exec(line);
+  if (size5?.[1] !== undefined) {
+    const unit = SIZE_UNITS[size5[2] ?? ''] ?? 1;
+    return { kind: 'download-size', bytes: Math.ceil((Number(size5[1]) + 1) * unit) };
+  }
   const done = DOWNLOADED.exec(line);
   if (done?.[1] !== undefined) return { kind: 'downloaded', file: done[1] };
   return undefined;
@@ -55,8 +63,9 @@ export type DnfFailureKind =
 
 /** Classifies a failed dnf run from its stderr so the person is told what went wrong. */
 export function classifyFailure(stderr: string): DnfFailureKind {
-  // SQLite (dnf's history database) says a full disk as "database or disk is full" or "disk I/O error"
-  if (/No space left on device|Insufficient space|not enough (?:free )?space|database or disk is full|SQLite error on .*disk I\/O error/i.test(stderr)) return { kind: 'disk-full' };
+  // SQLite (dnf's history database) says a full disk as "database or disk is full" (its "disk I/O
+  // error" covers any I/O failure, so it stays dnf's own words)
+  if (/No space left on device|Insufficient space|not enough (?:free )?space|database or disk is full/i.test(stderr)) return { kind: 'disk-full' };
   // the metadata came, a package did not: missing on the mirror, or bytes that fail its checksum
   if (/Error downloading packages:/.test(stderr)) {
     const packages = [...stderr.matchAll(/^\s+(\S{1,200}): Cannot download\b/gm)].map((m) => m[1] ?? '').slice(0, 20);
