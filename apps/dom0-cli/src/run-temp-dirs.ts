@@ -1,20 +1,30 @@
 /**
  * dom0-update's own directories in TMPDIR (dnf's HOME and reposdir, rpm's scratch key database)
- * carry the pid of the run that made them, so a later run removes what a killed run left (kill -9
- * runs no cleanup) without touching a live run's: TMPDIR may be shared with runs of another
- * configuration, which hold another lock.
+ * carry the pid of the run that made them and its pid namespace, so a later run removes what a
+ * killed run left (kill -9 runs no cleanup) without touching a live run's: TMPDIR may be shared
+ * with runs of another configuration, which hold another lock, or of another pid namespace (a
+ * container sharing /tmp), whose pids mean nothing here and whose directories are left alone.
  */
-import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export type RunTempDirKind = 'home' | 'repos' | 'keycheck';
 
-const NAME = /^dom0-update-(?:home|repos|keycheck)\.([1-9][0-9]{0,9})\.[A-Za-z0-9]{6}$/;
+const NAME = /^dom0-update-(?:home|repos|keycheck)\.([0-9]{1,20})-([1-9][0-9]{0,9})\.[A-Za-z0-9]{6}$/;
+
+/** The inode number of this process's pid namespace (`pid:[4026531836]`), or 0 where there is none to read. */
+function pidNamespace(): string {
+  try {
+    return /^pid:\[(\d{1,20})\]$/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
+  } catch {
+    return '0';
+  }
+}
 
 /** A fresh 0700 directory in TMPDIR named after this run; the caller removes it. */
 export function makeRunTempDir(kind: RunTempDirKind): string {
-  return mkdtempSync(join(tmpdir(), `dom0-update-${kind}.${String(process.pid)}.`));
+  return mkdtempSync(join(tmpdir(), `dom0-update-${kind}.${pidNamespace()}-${String(process.pid)}.`));
 }
 
 function isAlive(pid: number): boolean {
@@ -36,9 +46,10 @@ export function removeDeadRunsTempDirs(dir: string = tmpdir()): void {
     return;
   }
   const uid = process.getuid?.();
+  const namespace = pidNamespace();
   for (const name of names) {
-    const pid = NAME.exec(name)?.[1];
-    if (pid === undefined || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+    const [, ns, pid] = NAME.exec(name) ?? [];
+    if (ns !== namespace || pid === undefined || Number(pid) === process.pid || isAlive(Number(pid))) continue;
     const path = join(dir, name);
     try {
       const stat = lstatSync(path);

@@ -178,13 +178,16 @@ export interface ObsoletingBuild {
 const PLAIN_EVR_PART = /^[A-Za-z0-9._+~^]{1,255}$/;
 
 /**
- * Builds of installed names, not named on the command line, whose Obsoletes match an installed
- * package of another name, or any version of a name the user asked for. dnf applies the Obsoletes
+ * Builds of installed names, or of requested new names, that the command line does not select,
+ * whose Obsoletes match an installed package of another name, or any version of a name the user
+ * asked for. dnf applies the Obsoletes
  * of an upgrade even with obsoletes=False (that only stops it from pulling in new obsoleting
  * names), so such a build would remove the other package as a side effect, or take the place of
  * the package the user asked for; each is withheld with an exact pattern of that build alone,
  * which leaves dnf free to take another build of the same name. Names neither installed nor
- * requested are withheld whole already (namesToWithhold). Consent is per build (`python3-3.13` is
+ * requested are withheld whole already (namesToWithhold); a requested new name keeps its other
+ * builds out the same way (`python3-3.13` does not let a cached python3 3.14 replace dom0-hello
+ * through a later upgrade's obsoletes handling). Consent is per build (`python3-3.13` is
  * no consent for a cached 3.14 that obsoletes something, which dnf installs when a dependency
  * needs it), and only a spec without glob characters counts: a removal needs consent more exact
  * than `t-*`.
@@ -199,7 +202,11 @@ export function obsoletingBuilds(
   const exact = requested.filter((spec) => !isGlob(spec));
   const builds: ObsoletingBuild[] = [];
   for (const pkg of cached) {
-    if (!present.has(pkg.name) || specs.selectsBuild(exact, pkg)) continue;
+    const installedName = present.has(pkg.name);
+    // a name neither installed nor requested is withheld whole (namesToWithhold)
+    if (!installedName && !specs.selects(requested, pkg.name)) continue;
+    // a new name comes in by the user's choice, glob or not; an installed name's removal needs an exact spec
+    if (specs.selectsBuild(installedName ? exact : requested, pkg)) continue;
     const others = pkg.obsoletes.filter((o) => o.name !== pkg.name);
     const removed = installedObsoletedBy(pkg, installed);
     // a requested name no package has yet counts too (dnf may find it by a Provides): withholding more is safe

@@ -141,6 +141,16 @@ describe('builds withheld for their Obsoletes', () => {
     expect(obsoletingBuilds(cached, local, ['python3'])).toEqual([]);
   });
 
+  it('withholds the builds of a requested new name that the spec does not select, when they obsolete something', () => {
+    const obsoletesHello = [{ name: 'dom0-hello', flags: '', evr: '' }];
+    const cached = [build('python3', '3.13', obsoletesHello), build('python3', '3.14', obsoletesHello)];
+    // python3 is not installed here
+    expect(obsoletingBuilds(cached, installed, ['python3-3.13']).map((b) => b.spec)).toEqual(['python3-0:3.14-1.noarch']);
+    // a glob that selects a new name is the user's choice, as the name alone is
+    expect(obsoletingBuilds(cached, installed, ['python*'])).toEqual([]);
+    expect(obsoletingBuilds(cached, installed, ['python3'])).toEqual([]);
+  });
+
   it('withholds the one build of an installed name that obsoletes another installed package', () => {
     const cached = [build('dom0-tool', '2.0', []), build('dom0-tool', '3.0', [{ name: 'dom0-hello', flags: '', evr: '' }])];
     expect(obsoletingBuilds(cached, installed, [])).toEqual([
