@@ -36,7 +36,7 @@ export function limitHint(code: string, config: Config): string | undefined {
         return `${what} over MAX_BYTES (${config.maxBytes} bytes${firstPast}); raise ${whereToSet(config, 'MAX_BYTES')}${orFewer}`;
       }
       return (
-        `${what} over the receiver's default byte limit (4 GiB, or 90% of the free space of ${config.updatesDir} when that is less${firstPast}); ` +
+        `${what} over the receiver's default byte limit (4 GiB, or 90% of the free space of ${config.updatesDir}, rounded down, when that is less${firstPast}); ` +
         `free space there or set ${whereToSet(config, 'MAX_BYTES')}${orFewer}`
       );
     }
