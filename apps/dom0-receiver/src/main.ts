@@ -16,6 +16,9 @@ async function main(argv: readonly string[]): Promise<number> {
   // recording: the reply and the diagnostics are best effort, the result record is the truth
   // (output that is the result itself goes through writeResultOutput, which reports failures)
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  // the modes the README gives (0755 directories, 0644 published files) whatever the caller's
+  // umask: under 077 the stage's uid could not reach its staging dir, and the sandbox was given up
+  process.umask(0o022);
   let args;
   try {
     args = parseArgs(argv);

@@ -1,4 +1,5 @@
 import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeDirs } from '../src/updates-dir/make-dirs.ts';
@@ -43,6 +44,24 @@ describe('a full file system', () => {
   });
 });
 
+describe('a machine without createrepo_c', () => {
+  it('says that createrepo_c is not installed, and publishes nothing', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    // node alone in PATH: no createrepo_c (and no setpriv or bwrap, which the receiver does without)
+    const bin = await makeUpdatesDir();
+    await symlink(process.execPath, join(bin, 'node'));
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
+      stdin: await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path)))),
+      env: { PATH: bin },
+    });
+    expect(run.code).toBe(1);
+    expect(replyError(run).code).toBe('CREATEREPO_FAILED');
+    expect(run.stderr).toContain('CREATEREPO_FAILED: createrepo_c is not installed (not found in PATH)');
+    expect(existsSync(join(dir, 'repo'))).toBe(false);
+  });
+});
+
 describe('creating the updates dir', () => {
   it('names EROFS, not ENOENT, when the updates dir cannot be created on a read-only file system', async () => {
     const mountPoint = await makeUpdatesDir();
@@ -76,6 +95,18 @@ describe('creating the updates dir', () => {
     await makeDirs(deep, 0o755);
     await symlink(deep, join(base, 'link'));
     await makeDirs(join(base, 'link'), 0o755);
+  });
+
+  it("creates the updates dir, its parents and generations 0755 and keeps bubblewrap, whatever the caller's umask", async () => {
+    const base = await makeUpdatesDir();
+    const updatesDir = join(base, 'a', 'b');
+    const run = await runReceiver(['receive', '--updates-dir', updatesDir, ...(await keyringArgs())], {
+      stdin: await encodeStream([]),
+      prefix: ['sh', '-c', 'umask 077 && exec "$@"', 'sh'],
+    });
+    expect(run.code, run.stderr).toBe(0);
+    for (const dir of [join(base, 'a'), updatesDir, join(updatesDir, 'generations')]) expect((await stat(dir)).mode & 0o777, dir).toBe(0o755);
+    expect(run.stderr).not.toContain('without bubblewrap');
   });
 
   it('fails with the errno of the mkdir that failed: EEXIST for a file in the way, ENOTDIR for a file above', async () => {

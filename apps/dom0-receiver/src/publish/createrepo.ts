@@ -53,6 +53,11 @@ export async function runCreaterepo(dir: string, scratchDir: string, options: Cr
       // its own process group: a terminal's Ctrl-C goes to the receiver, which lets publication finish
       detached: true,
     });
+    if (result.exitCode === undefined && result.signal === undefined) {
+      // it never ran: ENOENT when createrepo_c is not installed (or not in PATH)
+      const missing = result.code === 'ENOENT' ? 'createrepo_c is not installed (not found in PATH)' : `createrepo_c could not be run (${result.code ?? 'unknown error'})`;
+      throw new PublishError('CREATEREPO_FAILED', missing);
+    }
     if (result.exitCode !== 0 || result.failed) {
       const output = typeof result.all === 'string' ? result.all.slice(0, 2000) : '';
       throw new PublishError('CREATEREPO_FAILED', `createrepo_c failed (exit ${String(result.exitCode)}): ${output}`);
