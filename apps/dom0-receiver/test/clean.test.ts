@@ -65,6 +65,12 @@ describe('clean', () => {
     // the empty repository is published all the same
     expect((await readdir(join(dir, 'repo'))).filter((n) => n.endsWith('.rpm'))).toEqual([]);
     expect((await readdir(join(dir, 'generations'))).sort()).toEqual([old, (await readlink(join(dir, 'repo'))).split('/')[1]].sort());
+    // the mount gone with that namespace, the next clean finishes the work and says so
+    const again = await runReceiver(['clean', '--updates-dir', dir]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('the cached repository is already empty');
+    expect(again.stderr).toContain('removed 1 old generation(s) an earlier clean could not remove');
+    expect(await readdir(join(dir, 'generations'))).toEqual([(await readlink(join(dir, 'repo'))).split('/')[1]]);
   });
 
   it('lets the next batch publish onto the empty repository with a higher sequence', async () => {

@@ -109,7 +109,9 @@ async function cleanLocked(layout: Layout): Promise<boolean> {
   );
   // past the switch: what follows only frees space, and a failure says so instead of "as before"
   try {
-    await pruneGenerations(layout, { keepPrevious: false });
+    const removed = await pruneGenerations(layout, { keepPrevious: false });
+    // an earlier clean that could not finish left them: say that this one did
+    if (held?.packages === 0 && removed.length > 0) diagnose(`removed ${removed.length} old generation(s) an earlier clean could not remove`);
     const left = (await listGenerations(layout)).filter((name) => name !== published);
     if (left.length === 0) return emptied.recorded;
     diagnose(`clean incomplete: ${left.length} old generation(s) could not be removed (named above) and still take space`);
