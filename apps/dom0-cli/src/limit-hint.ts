@@ -40,12 +40,7 @@ export function limitHint(code: string, config: Config): string | undefined {
         `free space there or set ${whereToSet(config, 'MAX_BYTES')}${orFewer}`
       );
     }
-    case 'STAGE_IO':
-    case 'PUBLISH_FAILED':
-    case 'CREATEREPO_FAILED': {
-      return `its reason is above (nothing says the packages are bad); when ${config.updatesDir} is full, free space there, then run again`;
-    }
     default:
-      return undefined;
+      return isStorageFailure(code) ? `its reason is above (nothing says the packages are bad); when ${config.updatesDir} is full, free space there, then run again` : undefined;
   }
 }
