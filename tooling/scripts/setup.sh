@@ -25,18 +25,19 @@ if [ -n "${TMPDIR:-}" ]; then
 fi
 
 need=()
-for tool in rpm rpmbuild rpmsign rpmkeys dnf createrepo_c gpg bwrap ip unshare setpriv; do
-  command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
+# type -P: the kill binary, not the shell builtin
+for tool in rpm rpmbuild rpmsign rpmkeys dnf createrepo_c gpg bwrap ip unshare setpriv kill; do
+  type -P "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: missing ${need[*]}; as root run: apt-get install -y rpm dnf createrepo-c gnupg bubblewrap iproute2 util-linux" >&2
+    echo "setup: missing ${need[*]}; as root run: apt-get install -y rpm dnf createrepo-c gnupg bubblewrap iproute2 util-linux procps" >&2
     exit 1
   fi
   echo "setup: installing Debian packages (missing: ${need[*]})"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq rpm dnf createrepo-c gnupg bubblewrap iproute2 util-linux >/dev/null
+  apt-get install -y -qq rpm dnf createrepo-c gnupg bubblewrap iproute2 util-linux procps >/dev/null
 fi
 
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")

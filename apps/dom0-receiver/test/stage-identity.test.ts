@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DYNAMIC_ID_COUNT, DYNAMIC_ID_FIRST, idsOfLiveProcesses, resolveStageUser } from '../src/config/stage-user.ts';
-import { reapStageUser } from '../src/receive/reap-stage-user.ts';
+import { killAllOf, killerCommand, reapStageUser } from '../src/receive/reap-stage-user.ts';
 import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, receiveHeldAfterFirstMember, replyError, runReceiver, startPausedAt } from './helpers.ts';
 
 
@@ -222,6 +222,32 @@ describe('reaping the stage uid', () => {
     expect((await idsOfLiveProcesses()).pidsByUid.get(owner.uid)).toContain(sleeper);
     await reapStageUser(owner);
     expect((await idsOfLiveProcesses()).pidsByUid.get(owner.uid)).toBeUndefined();
+  });
+
+  /** A shell of the given uid that keeps starting background sleeps (bounded, so a failed test cannot leave it running). */
+  function forking(uid: number): void {
+    spawn('/bin/sh', ['-c', 'i=0; while [ $i -lt 3000 ]; do sleep 600 & i=$((i+1)); done; wait'], { uid, gid: uid, stdio: 'ignore', detached: true }).unref();
+  }
+
+  it.each([
+    ['kill(1) from the PATH', '/usr/bin:/bin'],
+    ['Node, when the PATH has no kill', '/nonexistent'],
+  ])('the killer alone, %s, ends every process of a uid that keeps forking', async (_label, path) => {
+    const owner = await resolveStageUser(undefined);
+    if (owner === undefined) throw new Error('the suite runs as root');
+    const command = await killerCommand({ PATH: path });
+    expect(command[0]).toBe(path === '/nonexistent' ? process.execPath : '/usr/bin/kill');
+    forking(owner.uid);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await idsOfLiveProcesses()).pidsByUid.get(owner.uid)?.length).toBeGreaterThan(1);
+    await killAllOf(owner, command);
+    // kill(-1) reaches them all at once, but the kernel may still be tearing the last ones down
+    for (let i = 0; i < 50 && (await idsOfLiveProcesses()).pidsByUid.has(owner.uid); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const left = (await idsOfLiveProcesses()).pidsByUid.get(owner.uid);
+    await reapStageUser(owner);
+    expect(left).toBeUndefined();
   });
 
   it('lists each process of a uid once, though its real, effective, saved and fs uid all name it', async () => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findExecutable } from '../config/executable-path.ts';
 import { idsOfLiveProcesses } from '../config/stage-user.ts';
 import { StageError } from '../errors.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
@@ -14,13 +15,22 @@ const POLL_MS = 20;
 const KILLER_DEADLINE_MS = 1_000;
 
 /**
+ * The killer's command: kill(1) where the system has it (procps and util-linux both take `-9 -1`),
+ * else Node itself, which starts about ten times slower and is paid on every receive.
+ */
+export async function killerCommand(env: NodeJS.ProcessEnv): Promise<[string, string[]]> {
+  const kill = await findExecutable('kill', env);
+  return kill === undefined ? [process.execPath, ['-e', "process.kill(-1, 'SIGKILL')"]] : [kill, ['-9', '-1']];
+}
+
+/**
  * kill(-1, SIGKILL) as the stage's uid: every process of that uid but the caller gets it, in one
  * pass (a forking process cannot outrun it). Best effort: a killer that cannot start, or is
  * stopped or killed by what it came for, leaves the work to root's signals and the check below.
  */
-function killAllOf(owner: StageOwner): Promise<void> {
+export function killAllOf(owner: StageOwner, [command, args]: [string, string[]]): Promise<void> {
   return new Promise((resolve) => {
-    const killer = spawn(process.execPath, ['-e', "process.kill(-1, 'SIGKILL')"], { uid: owner.uid, gid: owner.gid, stdio: 'ignore', env: {} });
+    const killer = spawn(command, args, { uid: owner.uid, gid: owner.gid, stdio: 'ignore', env: {} });
     const stuck = setTimeout(() => killer.kill('SIGKILL'), KILLER_DEADLINE_MS);
     const done = (): void => {
       clearTimeout(stuck);
@@ -56,8 +66,9 @@ function killIfStages(owner: StageOwner): (pid: number, uids: ReadonlySet<number
 export async function reapStageUser(owner: StageOwner | undefined): Promise<void> {
   if (owner?.dynamic !== true) return;
   const deadline = performance.now() + REAP_DEADLINE_MS;
+  const killer = await killerCommand(process.env);
   for (;;) {
-    await killAllOf(owner);
+    await killAllOf(owner, killer);
     const left = (await idsOfLiveProcesses(killIfStages(owner))).pidsByUid.get(owner.uid) ?? [];
     if (left.length === 0) return;
     if (performance.now() > deadline) {
