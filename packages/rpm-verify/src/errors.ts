@@ -50,6 +50,7 @@ export type RpmErrorCode =
   | 'KEYRING_NOT_PUBLIC'
   | 'KEYRING_WEAK_KEY'
   | 'KEYRING_UNSUPPORTED_ALGORITHM'
+  | 'KEYRING_UNSUPPORTED'
   | 'KEYRING_DUPLICATE';
 
 export class RpmVerifyError extends Error {

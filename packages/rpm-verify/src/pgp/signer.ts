@@ -1,7 +1,7 @@
 import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
 import { judgeKeyAlgorithm, OPENPGP_CONFIG } from './policy.ts';
-import { isRevokedAt } from './revocation.ts';
+import { isRevoked } from './revocation.ts';
 import type { SignatureBlobInfo } from './signature-blob.ts';
 
 /** OpenPGP.js's names for the key algorithms of the signature allow-list. */
@@ -55,7 +55,7 @@ function describe(err: unknown): string {
 /**
  * Finds the pinned key (or subkey of one) that issued the signature and checks it at the
  * signature's creation time: strong enough, not expired, signing-capable, bound to its primary;
- * and not revoked either then or at `now` (a revocation after the fact may mean the key leaked).
+ * and not revoked at all (a revocation after the fact may mean the key leaked long before).
  */
 export async function resolveSigner(
   keys: readonly openpgp.PublicKey[],
@@ -126,17 +126,18 @@ export async function resolveSigner(
   }
 
   const subkey = signingKey === primary ? undefined : (signingKey as openpgp.Subkey);
-  for (const when of [created, now]) {
-    if (await isRevokedAt(primary, subkey, when)) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
-  }
+  if (await isRevoked(primary, subkey)) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
   try {
     const valid = await primary.getSigningKey(signingKey.getKeyID(), created, undefined, { ...openpgp.config, ...OPENPGP_CONFIG });
     if (valid.getFingerprint() !== signingKey.getFingerprint()) throw new Error('a different key is the valid signing key');
   } catch (err) {
     const message = describe(err);
+    const at = `key ${signingKey.getFingerprint()} cannot sign at ${created.toISOString()}`;
     if (/expired/i.test(message)) return fail('RPM_KEY_EXPIRED', `key ${signingKey.getFingerprint()} was expired when the signature was made (${created.toISOString()})`);
-    if (/revoked/i.test(message)) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
-    return fail('RPM_KEY_INVALID', `key ${signingKey.getFingerprint()} cannot sign at ${created.toISOString()}: ${message}`);
+    // the key itself is not revoked (checked above): what OpenPGP.js found revoked is a user ID
+    if (/revoked/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: no user ID of it is valid (a user ID is revoked): ${message}`);
+    if (/key flags/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its self-signature sets no key flags, so nothing says it may sign`);
+    return fail('RPM_KEY_INVALID', `${at}: ${message}`);
   }
   return {
     primary,

@@ -1,0 +1,90 @@
+import { RpmVerifyError } from '../errors.ts';
+
+const BEGIN = '-----BEGIN PGP PUBLIC KEY BLOCK-----';
+const END = '-----END PGP PUBLIC KEY BLOCK-----';
+
+// GnuPG's armor line for `--export-secret-keys`; PGP 2 wrote SECRET
+const PRIVATE_KEY_BLOCK = /^-----BEGIN PGP (?:PRIVATE|SECRET) KEY BLOCK-----/m;
+
+/** An armor header line (RFC 9580 6.2): `Key: value`. */
+const HEADER_LINE = /^[A-Za-z][A-Za-z0-9-]*: ?.*$/;
+const BODY_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
+const CHECKSUM_LINE = /^=[A-Za-z0-9+/]{4}$/;
+
+/**
+ * The armored public key blocks of a key file, each checked as gpg and rpm read armor: the
+ * begin line, header lines and one empty line, base64 lines with padding only at the very end,
+ * an optional CRC-24 line that must match, the end line. OpenPGP.js skips characters outside
+ * base64 and never checks the CRC, so a corrupted key file would load here while rpm refuses
+ * it, and dom0's dnf could not check what the receiver published.
+ */
+export function armorBlocks(text: string, source: string): string[] {
+  // any block but a public one is "text outside"; a private key where the public one belongs is a
+  // likely mistake, so it is named as what it is
+  if (PRIVATE_KEY_BLOCK.test(text)) {
+    throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: an armored private key block, not a public key; pin public keys only (gpg --export --armor)`);
+  }
+  const blocks: string[] = [];
+  let rest = text;
+  for (;;) {
+    const begin = rest.indexOf(BEGIN);
+    if (begin < 0) break;
+    if (rest.slice(0, begin).trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: text outside an armored public key block`);
+    const end = rest.indexOf(END, begin);
+    if (end < 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: armored block without an end line`);
+    const block = rest.slice(begin, end + END.length);
+    checkArmor(block, `key file ${source}, armored block ${blocks.length + 1}`);
+    blocks.push(block);
+    rest = rest.slice(end + END.length);
+  }
+  if (rest.trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: text outside an armored public key block`);
+  if (blocks.length === 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: no armored public key block`);
+  return blocks;
+}
+
+function checkArmor(block: string, where: string): void {
+  const bad = (reason: string): never => {
+    throw new RpmVerifyError('KEYRING_PARSE', `${where}: ${reason}`);
+  };
+  // CRLF as LF; trailing blanks are tolerated by gpg and rpm alike
+  const lines = block.split('\n').map((line) => line.replace(/[ \t\r]+$/, ''));
+  if (lines[0] !== BEGIN) bad('text after the begin line');
+  let at = 1;
+  while (at < lines.length && lines[at] !== '') {
+    if (!HEADER_LINE.test(lines[at] ?? '')) bad(`line ${at + 1} is neither an armor header nor the empty line before the key`);
+    at += 1;
+  }
+  at += 1;
+  const last = lines.length - 1;
+  let body = '';
+  let checksum: string | undefined;
+  for (; at < last; at += 1) {
+    const line = lines[at] ?? '';
+    if (CHECKSUM_LINE.test(line) && at === last - 1) {
+      checksum = line.slice(1);
+      break;
+    }
+    if (!BODY_LINE.test(line)) bad(`line ${at + 1} is not base64`);
+    if (body.includes('=')) bad(`line ${at + 1} follows the base64 padding`);
+    body += line;
+  }
+  if (body === '' || body.length % 4 !== 0) bad('the base64 body is empty or not a whole number of 4-character groups');
+  if (/=[^=]/.test(body)) bad('base64 padding inside the body');
+  if (checksum !== undefined) {
+    const expected = Buffer.from(checksum, 'base64').readUIntBE(0, 3);
+    if (crc24(Buffer.from(body, 'base64')) !== expected) bad('the CRC-24 checksum line does not match the key (a corrupted file?)');
+  }
+}
+
+/** RFC 9580 6.1.1. */
+function crc24(bytes: Uint8Array): number {
+  let crc = 0xb704ce;
+  for (const byte of bytes) {
+    crc ^= byte << 16;
+    for (let i = 0; i < 8; i += 1) {
+      crc <<= 1;
+      if (crc & 0x1000000) crc ^= 0x1864cfb;
+    }
+  }
+  return crc & 0xffffff;
+}

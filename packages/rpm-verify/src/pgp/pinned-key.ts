@@ -1,0 +1,58 @@
+import * as openpgp from 'openpgp';
+import { RpmVerifyError } from '../errors.ts';
+import { OPENPGP_CONFIG } from './policy.ts';
+
+const REFUSED_HASHES: ReadonlySet<number> = OPENPGP_CONFIG.rejectHashAlgorithms ?? new Set();
+
+/** OpenPGP.js's hash names by id, for messages. */
+const HASH_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(openpgp.enums.hash).map(([name, id]): [number, string] => [Number(id), name.toUpperCase()]));
+
+function hashName(id: number | null | undefined): string {
+  return HASH_NAMES.get(id ?? -1) ?? `hash ${String(id)}`;
+}
+
+function newest(signatures: readonly openpgp.SignaturePacket[]): openpgp.SignaturePacket | undefined {
+  let found: openpgp.SignaturePacket | undefined;
+  for (const signature of signatures) {
+    if (found === undefined || (signature.created?.getTime() ?? 0) >= (found.created?.getTime() ?? 0)) found = signature;
+  }
+  return found;
+}
+
+/**
+ * Refusals of a pinned key as a whole, said once when the keyring loads rather than as a
+ * misleading reason on every package it signed. `where` names the key for the message.
+ */
+export function checkPinnedKey(key: openpgp.PublicKey, where: string): void {
+  // held by every Key at run time, missing from OpenPGP.js's type declarations
+  const directSignatures = (key as unknown as { directSignatures?: openpgp.SignaturePacket[] }).directSignatures ?? [];
+  // rpm 4.18 imports v4 keys only: what a v6 key signed would pass here and fail in dom0's dnf
+  const version = key.keyPacket.version;
+  if (version !== 4) throw new RpmVerifyError('KEYRING_UNSUPPORTED', `${where}: a v${version} key; rpm 4.18 reads v4 keys only`);
+
+  // a designated revoker is a third key whose revocation would count: OpenPGP.js cannot check one,
+  // so a key naming one could be revoked without this verifier knowing
+  const selfSignatures = [...directSignatures, ...key.users.flatMap((user) => user.selfCertifications)];
+  if (selfSignatures.some((signature) => signature.revocationKeyFingerprint !== null && signature.revocationKeyFingerprint !== undefined)) {
+    throw new RpmVerifyError('KEYRING_UNSUPPORTED', `${where}: it names a designated revoker (another key that may revoke it), whose revocations cannot be checked here`);
+  }
+
+  // OpenPGP.js skips a self-signature over a hash the policy refuses and falls back to an older
+  // one: an expiry or a withdrawn signing flag set in the newest would be silently dropped
+  const weak = (signature: openpgp.SignaturePacket | undefined): boolean => signature !== undefined && REFUSED_HASHES.has(signature.hashAlgorithm ?? -1);
+  const refuse = (what: string, signature: openpgp.SignaturePacket): never => {
+    throw new RpmVerifyError(
+      'KEYRING_WEAK_KEY',
+      `${where}: ${what} uses ${hashName(signature.hashAlgorithm)}, a hash that is not accepted, so the expiry and flags it sets could not be honoured; re-sign the key with SHA-256 or stronger`,
+    );
+  };
+  for (const [index, user] of key.users.entries()) {
+    const latest = newest(user.selfCertifications);
+    if (latest !== undefined && weak(latest)) refuse(`the newest self-signature of user ID ${index + 1}`, latest);
+  }
+  for (const signature of directSignatures) if (weak(signature)) refuse('a direct-key signature', signature);
+  for (const subkey of key.subkeys) {
+    const latest = newest(subkey.bindingSignatures);
+    if (latest !== undefined && weak(latest)) refuse(`the newest binding signature of subkey ${subkey.getFingerprint()}`, latest);
+  }
+}
