@@ -96,6 +96,14 @@ describe('header signatures made by hand with a pinned test key', () => {
     }
   });
 
+  it('names which issuers disagree: two key IDs without a fingerprint, or a key ID and the fingerprint', async () => {
+    const created = sub.created(SIGN_DATE);
+    const ids = headerBy(key.primary, { hashed: [created, sub.issuerKeyId(key.primary.keyId)], unhashed: [sub.issuerKeyId(other.primary.keyId)] });
+    await expect(verifyBytes(forgePackage(ed, key.primary, { headerSig: ids }), keyring)).rejects.toThrow('the hashed and unhashed issuer key IDs disagree');
+    const withFpr = headerBy(key.primary, { hashed: [sub.issuerFingerprint(key.primary.fingerprint), created], unhashed: [sub.issuerKeyId(other.primary.keyId)] });
+    await expect(verifyBytes(forgePackage(ed, key.primary, { headerSig: withFpr }), keyring)).rejects.toThrow('issuer key IDs and fingerprint disagree');
+  });
+
   it('accepts the hashed subpackets a data signature may carry: expiry, notation, preferred key server, policy URI, signer user ID', async () => {
     const fpr = sub.issuerFingerprint(key.primary.fingerprint);
     const created = sub.created(SIGN_DATE);

@@ -291,7 +291,7 @@ function combineIssuer(
   const ids = [fromFingerprint, hashed.keyId, unhashedKeyId].filter((v): v is string => v !== undefined);
   const [keyId] = ids;
   if (keyId === undefined) return bad('no issuer key ID');
-  if (ids.some((id) => id !== keyId)) bad('issuer key IDs and fingerprint disagree');
+  if (ids.some((id) => id !== keyId)) bad(fromFingerprint === undefined ? 'the hashed and unhashed issuer key IDs disagree' : 'issuer key IDs and fingerprint disagree');
   if (/^0+$/.test(keyId)) bad('wildcard issuer key ID');
   return { fingerprint: hashed.fingerprint, keyId };
 }
