@@ -22,9 +22,10 @@ const fixturesBundle = join(root, 'tooling', 'fixtures', 'dist', 'fixtures.mjs')
 const USAGE = `usage: pnpm bench [--packages N] [--mib-per-package N] [--runs N] [--stdin pipe|file]
                   [--bundle FILE] [--skip-small] [--header-mib N]
   --packages N         packages in the large batch, 1 to 4096 (default 40)
-  --mib-per-package N  payload MiB of each, above 0 and at most 1024 (default 25.6)
+  --mib-per-package N  payload MiB of each, 0.001 to 1024 (default 25.6)
   --runs N             receives of the large batch, 1 to 100, each after its own openssl pass (default 3)
-  --stdin pipe|file    how the stream reaches both commands: from cat through a pipe, as under qrexec, or the file itself (default pipe)
+  --stdin pipe|file    how the stream reaches both commands: from cat through a stream, as under qrexec (Node connects
+                       them with a socket pair), or the file itself (default pipe)
   --bundle FILE        another build of dom0-receiver.mjs, for A/B comparisons (default the app's dist bundle)
   --skip-small         leave out the 16 MiB batch that checks memory
   --header-mib N       MiB of signed header in the last package received, 0 (skip) to 30 (default 24)`;
@@ -118,21 +119,21 @@ const { buildFixtures, buildPackage } = await import(fixturesBundle);
 
 async function buildStream(count, perPackage, descriptionBytes = 0) {
   const set = await buildFixtures();
-  const packages = [];
-  // one live line on a terminal; in a log, one line per package
-  const tty = process.stderr.isTTY === true;
-  for (let i = 0; i < count; i += 1) {
-    process.stderr.write(`${tty ? '\r' : ''}bench: package ${i + 1}/${count} (built once, then cached)${tty ? '' : '\n'}`);
-    const name = `bench-${descriptionBytes > 0 ? 'header' : 'pkg'}-${String(i).padStart(2, '0')}`;
-    packages.push(await buildPackage({ name, version: '1.0', payloadBytes: perPackage, descriptionBytes }, { key: i % 2 === 0 ? 'trusted-rsa' : 'trusted-ed25519' }));
-  }
-  if (tty) process.stderr.write('\n');
   const dir = join(root, '.cache', 'bench');
   await mkdir(dir, { recursive: true });
   // the fixture set's hash in the name: a stream signed with an older set's keys is never reused
   const setId = basename(dirname(dirname(dirname(set.trustedKeyPaths[0]))));
   const file = join(dir, `receive-${count}x${perPackage}${descriptionBytes > 0 ? `h${descriptionBytes}` : ''}-${setId}.tar`);
   if (!existsSync(file)) {
+    const packages = [];
+    // one live line on a terminal; in a log, one line per package
+    const tty = process.stderr.isTTY === true;
+    for (let i = 0; i < count; i += 1) {
+      process.stderr.write(`${tty ? '\r' : ''}bench: building package ${i + 1}/${count} (once: the stream is cached)${tty ? '' : '\n'}`);
+      const name = `bench-${descriptionBytes > 0 ? 'header' : 'pkg'}-${String(i).padStart(2, '0')}`;
+      packages.push(await buildPackage({ name, version: '1.0', payloadBytes: perPackage, descriptionBytes }, { key: i % 2 === 0 ? 'trusted-rsa' : 'trusted-ed25519' }));
+    }
+    if (tty) process.stderr.write('\n');
     // streams of an older fixture set are never read again (a gigabyte each)
     for (const name of await readdir(dir)) {
       if (/^receive-\d+x\d+(h\d+)?-[0-9a-f]+\.tar(\.tmp)?$/.test(name) && !name.endsWith(`-${setId}.tar`)) await rm(join(dir, name), { force: true });
@@ -244,7 +245,11 @@ async function receivePass(set, file) {
   const keyrings = set.trustedKeyPaths.flatMap((p) => ['--keyring', p]);
   try {
     const run = await timeProcess(file, process.execPath, [bundle, 'receive', '--updates-dir', updates, ...keyrings], { ...process.env, DOM0_RECEIVER_PROFILE: '1' });
-    if (run.code !== 0) throw new Error(`receive failed with exit ${run.code}: ${run.stdout}${run.stderr}`);
+    if (run.code !== 0) {
+      const reply = run.stdout.trim();
+      const room = /"TAR_TOO_MANY_BYTES"|"DISK_FULL"/.test(reply) ? `; the updates dir is in ${tmpdir()} (TMPDIR), which needs room for the whole stream (${Math.ceil((await stat(file)).size / 1024 ** 2)} MiB) and more` : '';
+      throw new Error(`the receive failed with exit ${run.code}${room}: ${reply}${run.stderr.trim() === '' ? '' : `\n${run.stderr.trim()}`}`);
+    }
     return run;
   } finally {
     await rm(updates, { recursive: true, force: true });
@@ -397,7 +402,7 @@ async function measure(count, mibPerPackage, passes) {
     const receive = await receivePass(set, file);
     results.push({ openssl, receive, ratio: receive.seconds / openssl.seconds });
   }
-  console.log(`\nstream: ${count} packages, ${(size / 1024 ** 2).toFixed(1)} MiB (${file}), stdin from a ${values.stdin}`);
+  console.log(`\nstream: ${count} packages, ${(size / 1024 ** 2).toFixed(1)} MiB (${file}), stdin ${values.stdin === 'pipe' ? 'from cat through a socket pair' : 'the file itself'}`);
   for (const [i, r] of results.entries()) {
     console.log(`run ${i + 1}: openssl dgst -sha256 ${r.openssl.seconds.toFixed(2)} s, receive ${r.receive.seconds.toFixed(2)} s, ratio ${r.ratio.toFixed(2)}`);
     for (const line of profileLines(r.receive.stderr)) console.log(`  ${line.slice('dom0-receiver: '.length)}`);
@@ -446,5 +451,7 @@ try {
 } catch (error) {
   // a command stopped by the signal fails its step: stopOn exits once the cleanup is done
   if (stopping) await new Promise(() => {});
-  throw error;
+  // one line, no stack: the cleanup above (finally blocks) has already run
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
 }
