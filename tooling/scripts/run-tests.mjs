@@ -51,7 +51,11 @@ function failedTests(report) {
     const file = typeof suite?.name === 'string' ? suite.name.slice(root.length + 1) : '?';
     for (const test of Array.isArray(suite?.assertionResults) ? suite.assertionResults : []) {
       if (test?.status !== 'failed') continue;
-      const why = String(test.failureMessages?.[0] ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
+      let why = String(test.failureMessages?.[0] ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
+      // vitest's JSON report keeps only its placeholder for a test or hook that timed out
+      if (why.trim() === 'Error: STACK_TRACE_ERROR') {
+        why = `timed out${Number.isFinite(test.duration) ? ` after ${Math.round(test.duration)} ms` : ''} (the package's output above has vitest's message)`;
+      }
       lines.push(`FAILED ${file} > ${String(test.fullName ?? test.title)}: ${why.trim().slice(0, 300)}`);
     }
   }

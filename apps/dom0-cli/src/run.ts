@@ -412,7 +412,10 @@ function isNewBatch(before: ResultRecord | undefined, after: ResultRecord | unde
 
 function agentFailure(exitCode: number, what: string, agentSaid: string | undefined, transport: Config['transport']): CliError {
   if (exitCode === EXIT.transport) {
-    return new TransportError('TRANSPORT_FAILED', `${what}: the transport to the UpdateVM failed (exit 125)`, EXIT.transport);
+    // 125 is the transport's code on either leg: dom0 to the UpdateVM, or the agent's call back to
+    // dom0's qubes.ReceiveUpdates (whose own failure the agent sees only as a missing reply)
+    const said = agentSaid === undefined ? '' : `; it said: ${agentSaid}`;
+    return new TransportError('TRANSPORT_FAILED', `${what}: the transport failed, from dom0 to the UpdateVM or from the agent to dom0's receiver (exit 125)${said}`, EXIT.transport);
   }
   // only the agent's qrexec call to dom0 can be denied: a local agent sends on fd 3, and a 126 there
   // is a shell's "cannot execute", not a policy's verdict

@@ -15,6 +15,7 @@ Options:
   --enablerepo=REPO       enable a repository in the UpdateVM (repeatable)
   --disablerepo=REPO      disable a repository in the UpdateVM (repeatable)
   --clean                 empty dom0's cached repository and the dnf caches first
+                          (with --check-only, only the UpdateVM's caches)
   -y, --assumeyes         answer yes to dom0's dnf
   --downloadonly          receive and verify, but do not install
   --silent                print only warnings and errors (on stderr)

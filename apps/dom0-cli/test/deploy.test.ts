@@ -180,6 +180,13 @@ describe('deploy/qubes', () => {
     expect(wrongVersion.stdout).toBe('');
   });
 
+  it('says in one line, shown to dom0, that the UpdateVM has no node, and runs nothing', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'dom0-cli-no-node-'));
+    const r = await execa(DOWNLOAD_SERVICE, [], { env: { PATH: empty, QREXEC_REMOTE_DOMAIN: 'dom0', QREXEC_SERVICE_ARGUMENT: 'v1' }, extendEnv: false, reject: false, input: 'state' });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(`dom0-updates.Download: node is not in this service's PATH (${empty}); install Node 20.12 or later in the UpdateVM's template`);
+  });
+
   it('names the same service in the UpdateVM as dom0-update calls, within qrexec\'s naming rules', () => {
     const [name, argument] = AGENT_SERVICE.split('+');
     expect(name).toBe('dom0-updates.Download');

@@ -607,11 +607,13 @@ describe('dom0-update exit codes through the bundle', () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     // a local agent sends on fd 3: no qrexec policy is asked, so a 126 is a shell's "cannot execute"
     for (const [code, exit, name] of [[125, 125, 'TRANSPORT_FAILED'], [126, 1, 'AGENT_FAILED']] as const) {
-      const agent = JSON.stringify(['sh', '-c', `cat >/dev/null; exit ${code}`]);
+      // as the agent says it when dom0's service failed before replying
+      const agent = JSON.stringify(['sh', '-c', `cat >/dev/null; echo 'updatevm-agent: error: dom0 sent no reply (transport exit 1) [NO_REPLY]' >&2; exit ${code}`]);
       for (const args of [['-y'], ['--check-only']]) {
         const r = await s.run(args, { DOM0_UPDATES_AGENT_COMMAND: agent });
         expect(r.exitCode, r.stderr).toBe(exit);
         expect(r.stderr).toContain(`[${name}]`);
+        expect(r.stderr).toContain('it said: [local] error: dom0 sent no reply (transport exit 1) [NO_REPLY]');
         expect(r.stderr).not.toContain('POLICY_DENIED');
       }
     }

@@ -2,7 +2,7 @@
 // file exactly as dom0-update does (parseConfigText), or the receiver gets a different UpdateVM
 // name or keyring than the one configured: `UPDATEVM='sys-net'` once became `'sys-net'` with the
 // quotes. The script runs for real with a stand-in `node` that prints the receiver's argv.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -40,7 +40,7 @@ async function service(text: string, cwd = work): Promise<{ exitCode: number; ar
 }
 
 /** The keys whose values the service passes to the receiver and checks as dom0-update does. */
-const CHECKED: readonly ConfigKey[] = ['UPDATES_DIR', 'KEYRING', 'MAX_FILES', 'MAX_BYTES', 'TIMEOUT'];
+const CHECKED: readonly ConfigKey[] = ['UPDATEVM', 'UPDATES_DIR', 'KEYRING', 'MAX_FILES', 'MAX_BYTES', 'TIMEOUT'];
 
 /** Whether dom0-update refuses one of those values (a relative path, a number that is not one). */
 function refusesValues(settings: Partial<Record<ConfigKey, string[]>>): boolean {
@@ -77,8 +77,7 @@ describe('qubes.ReceiveUpdates reads the config file as dom0-update does', () =>
       [
         '# a comment',
         "   # an indented comment with 'quotes' and = signs",
-        // Only matching quotes are removed; a quote inside a value stays (the receiver checks the name).
-        `UPDATEVM = "sys-net'`,
+        "UPDATEVM = 'sys-net'",
         '\tUPDATES_DIR="/var/lib/qubes/updates two"  ',
         "KEYRING='/etc/pki/rpm-gpg/key one'",
         'KEYRING = "/etc/pki/rpm-gpg/key-two"\r',
@@ -95,12 +94,44 @@ describe('qubes.ReceiveUpdates reads the config file as dom0-update does', () =>
       '--updates-dir', '/var/lib/qubes/updates two',
       '--max-files', '9',
       '--timeout', '60',
-      '--updatevm', `"sys-net'`,
+      '--updatevm', 'sys-net',
       '--max-bytes', '77',
       '--keyring', '/etc/pki/rpm-gpg/key one',
       '--keyring', '/etc/pki/rpm-gpg/key-two',
       '--keyring', '/etc/pki/rpm-gpg/key-three',
     ]);
+  });
+
+  it.each([
+    ['mismatched quotes, which stay', `UPDATEVM = "sys-net'`, `"sys-net'`],
+    ['a comment after the value', 'UPDATEVM=sys-net # mine', 'sys-net # mine'],
+    ['a shell metacharacter', 'UPDATEVM=sys;rm', 'sys;rm'],
+    ['32 characters', `UPDATEVM=${'s'.repeat(32)}`, 's'.repeat(32)],
+  ])('refuses an UPDATEVM that is no qube name (%s) as the config\'s fault, as dom0-update does', async (_what, line, shown) => {
+    expect(() => resolveConfig([{ origin: 'file', settings: parseConfigText(`${line}\nKEYRING=/k\n`, 'f') }])).toThrow(ConfigError);
+    const r = await service(`${line}\nKEYRING=/k\n`);
+    expect(r.exitCode).toBe(1);
+    expect(r.args).toEqual([]);
+    expect(r.stderr).toContain(`UPDATEVM: "${shown}" is not a qube name`);
+    expect(r.stderr).toContain('refusing to receive');
+  });
+
+  it('takes a 31-character qube name', async () => {
+    const r = await service(`UPDATEVM=${'s'.repeat(31)}\nKEYRING=/k\n`);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.args).toContain('s'.repeat(31));
+  });
+
+  it('says so in one line when node is not in its PATH, and runs nothing', async () => {
+    const file = join(work, 'config-no-node');
+    writeFileSync(file, 'UPDATEVM=sys-net\nKEYRING=/k\n');
+    // the tools the script uses, and no node
+    const tools = join(work, 'tools-without-node');
+    mkdirSync(tools, { recursive: true });
+    for (const tool of ['awk', 'grep', 'tail', 'tr']) symlinkSync(`/usr/bin/${tool}`, join(tools, tool));
+    const r = await execa(SERVICE, [], { env: { PATH: tools, DOM0_UPDATES_CONFIG: file }, extendEnv: false, reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(`qubes.ReceiveUpdates: node is not in this service's PATH (${tools}); install Node 20.12 or later for the user qrexec runs services as; refusing to receive`);
   });
 
   it('knows the same keys as dom0-update', () => {

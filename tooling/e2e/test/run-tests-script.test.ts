@@ -23,6 +23,7 @@ fi
 case "$FAKE_MODE" in
   pass) printf '{"numPassedTests":2,"numFailedTests":0,"testResults":[]}' > "$FAKE_PKG/test-results.json" ;;
   fail) printf '{"numPassedTests":2,"numFailedTests":1,"testResults":[]}' > "$FAKE_PKG/test-results.json"; exit 1 ;;
+  timeout) printf '{"numPassedTests":1,"numFailedTests":1,"testResults":[{"name":"%s/t.test.ts","status":"failed","assertionResults":[{"status":"failed","fullName":"slow one","duration":5003.2,"failureMessages":["Error: STACK_TRACE_ERROR"]}]}]}' "$FAKE_PKG" > "$FAKE_PKG/test-results.json"; exit 1 ;;
   empty) printf '{"numPassedTests":0,"numFailedTests":0,"testResults":[]}' > "$FAKE_PKG/test-results.json" ;;
   garbled-report) printf '{"numPassed' > "$FAKE_PKG/test-results.json" ;;
   no-report) ;;
@@ -99,6 +100,14 @@ describe('run-tests.mjs', () => {
     const r = await runWith('fail');
     expect(r.lastLine).toBe('2 passed, 1 failed');
     expect(r.exitCode).toBe(1);
+  });
+
+  it('names a timed-out test as timed out, not as vitest\'s STACK_TRACE_ERROR placeholder', async () => {
+    const r = await runWith('timeout');
+    expect(r.lastLine).toBe('1 passed, 1 failed');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/FAILED \S*t\.test\.ts > slow one: timed out after 5003 ms \(the package's output above has vitest's message\)/);
+    expect(r.stderr).not.toContain('STACK_TRACE_ERROR');
   });
 
   it('exits 0 with the count when every test passed', async () => {
