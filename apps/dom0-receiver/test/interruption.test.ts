@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseReply } from '@dom0-updates/protocol';
 import { describe, expect, it } from 'vitest';
 import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, receiveWithStalledSender, runReceiver } from './helpers.ts';
@@ -69,4 +72,76 @@ describe('a reader that goes away', () => {
     expect(await leftovers(dir)).toEqual([]);
     expect(Object.keys(await publishedTree(dir))).toContain('repo/repodata/repomd.xml');
   });
+});
+
+/** A PATH whose createrepo_c never ends (as one stuck on I/O or stopped would), and where it writes its pid. */
+async function hungCreaterepo(): Promise<{ path: string; pid: () => Promise<number> }> {
+  const bin = await mkdtemp(join(tmpdir(), 'hung-createrepo-'));
+  const pidFile = join(bin, 'pid');
+  await writeFile(join(bin, 'createrepo_c'), `#!/bin/sh\necho $$ > ${pidFile}.part && mv ${pidFile}.part ${pidFile}\nexec sleep 300\n`);
+  await chmod(join(bin, 'createrepo_c'), 0o755);
+  const pid = async (): Promise<number> => {
+    for (let i = 0; i < 1200; i += 1) {
+      const text = await readFile(pidFile, 'utf8').catch(() => undefined);
+      if (text !== undefined) return Number(text.trim());
+      await sleep(50);
+    }
+    throw new Error('createrepo_c never started');
+  };
+  return { path: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, pid };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('a createrepo_c that never ends', () => {
+  it('is stopped by a signal to the receiver: nothing published, RECEIVE_INTERRUPTED recorded, the lock free for the next receive', async () => {
+    const dir = await makeUpdatesDir();
+    const args = ['receive', '--updates-dir', dir, ...(await keyringArgs())];
+    expect((await runReceiver(args, { stdin: await batch('v1') })).code).toBe(0);
+    const before = await publishedTree(dir);
+    const hung = await hungCreaterepo();
+    const receiver = spawn(process.execPath, [BUNDLE, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: hung.path } });
+    let stdout = '';
+    receiver.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    receiver.stderr.resume();
+    receiver.stdin.on('error', () => undefined);
+    receiver.stdin.end(await batch('v2'));
+    const ended = new Promise<number | null>((resolve) => receiver.on('close', (code) => resolve(code)));
+    const createrepo = await hung.pid();
+    receiver.kill('SIGTERM');
+    const code = await Promise.race([ended, sleep(30_000).then(() => 'still running' as const)]);
+    if (code === 'still running') receiver.kill('SIGKILL');
+    expect(code).toBe(143);
+    expect(alive(createrepo)).toBe(false);
+    const reply = parseReply(Buffer.from(stdout));
+    expect(reply.status === 'rejected' ? reply.error.code : reply.status).toBe('RECEIVE_INTERRUPTED');
+    expect(await publishedTree(dir)).toEqual(before);
+    expect(((await readResult(dir))['rejection'] as { code: string }).code).toBe('RECEIVE_INTERRUPTED');
+    expect(await leftovers(dir)).toEqual([]);
+    // the lock is free: the same batch, with the real createrepo_c, is published
+    const next = await runReceiver(args, { stdin: await batch('v2') });
+    expect(next.code, next.stderr).toBe(0);
+    expect(await publishedTree(dir)).not.toEqual(before);
+  }, 180_000);
+
+  it('is stopped at --timeout, and the batch fails as CREATEREPO_FAILED with the repository unchanged', async () => {
+    const dir = await makeUpdatesDir();
+    const args = ['receive', '--updates-dir', dir, ...(await keyringArgs())];
+    expect((await runReceiver(args, { stdin: await batch('v1') })).code).toBe(0);
+    const before = await publishedTree(dir);
+    const hung = await hungCreaterepo();
+    const run = await runReceiver([...args, '--timeout', '10'], { stdin: await batch('v2'), env: { PATH: hung.path }, killAfterMs: 60_000 });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain('CREATEREPO_FAILED: createrepo_c did not finish within 10 s (--timeout) and was stopped');
+    expect(alive(await hung.pid())).toBe(false);
+    expect(await publishedTree(dir)).toEqual(before);
+    expect(await leftovers(dir)).toEqual([]);
+  }, 180_000);
 });

@@ -16,7 +16,14 @@ export interface CreaterepoOptions {
   readonly checksums?: readonly ChecksumCacheEntry[];
   /** The packages of this batch: createrepo_c must read each of them. */
   readonly newFiles?: readonly string[];
+  /** A signal to the receiver: createrepo_c is stopped, as nothing is published before the switch. */
+  readonly cancel?: AbortSignal;
+  /** How long createrepo_c may take (a stuck disk, a stopped process must not hold the lock forever). */
+  readonly timeoutMs?: number;
 }
+
+/** After SIGTERM, how long createrepo_c has before SIGKILL (a stopped one never sees the SIGTERM). */
+const KILL_GRACE_MS = 2_000;
 
 export interface CreaterepoRun {
   /** Packages createrepo_c read from disk (the others' entries came from the reused metadata). */
@@ -34,7 +41,7 @@ export interface CreaterepoRun {
  * size and mtime (in seconds) alone.
  */
 export async function runCreaterepo(dir: string, scratchDir: string, options: CreaterepoOptions = {}): Promise<CreaterepoRun> {
-  const { reuseFrom, checksums = [], newFiles = [] } = options;
+  const { reuseFrom, checksums = [], newFiles = [], cancel, timeoutMs } = options;
   const reuse = reuseFrom === undefined ? [] : ['--update', '--update-md-path', reuseFrom];
   // the verified SHA-256 of each new package, so createrepo_c does not hash it again
   const cacheDir = checksums.length === 0 ? undefined : await writeChecksumCache(scratchDir, dir, checksums);
@@ -50,9 +57,17 @@ export async function runCreaterepo(dir: string, scratchDir: string, options: Cr
       all: true,
       env: { LC_ALL: 'C' },
       extendEnv: true,
-      // its own process group: a terminal's Ctrl-C goes to the receiver, which lets publication finish
+      // its own process group: a terminal's Ctrl-C goes to the receiver, which decides
       detached: true,
+      ...(cancel === undefined ? {} : { cancelSignal: cancel }),
+      ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
+      forceKillAfterDelay: KILL_GRACE_MS,
     });
+    // stopped by us: the batch is not published, for the reason that stopped it
+    if (result.isCanceled) throw new PublishError('CREATEREPO_FAILED', 'createrepo_c was stopped by a signal to the receiver');
+    if (result.timedOut) {
+      throw new PublishError('CREATEREPO_FAILED', `createrepo_c did not finish within ${String(Math.round((timeoutMs ?? 0) / 1000))} s (--timeout) and was stopped`);
+    }
     if (result.exitCode === undefined && result.signal === undefined) {
       // it never ran: ENOENT when createrepo_c is not installed (or not in PATH)
       const missing = result.code === 'ENOENT' ? 'createrepo_c is not installed (not found in PATH)' : `createrepo_c could not be run (${result.code ?? 'unknown error'})`;

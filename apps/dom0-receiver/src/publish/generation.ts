@@ -9,7 +9,7 @@ import { currentGeneration } from '../updates-dir/generations.ts';
 import { GENERATIONS_DIR, TMP_PREFIX, type Layout } from '../updates-dir/layout.ts';
 import type { ChecksumCacheKey } from './checksum-cache.ts';
 import { carryPreviousMetadata } from './carry-metadata.ts';
-import { runCreaterepo } from './createrepo.ts';
+import { runCreaterepo, type CreaterepoOptions } from './createrepo.ts';
 import type { AcceptedPackage } from './result-record.ts';
 
 export function generationId(sequence: number): string {
@@ -38,6 +38,7 @@ export async function buildGeneration(
   id: string,
   cacheKeys: ReadonlyMap<string, ChecksumCacheKey>,
   profile?: PhaseProfile,
+  createrepo: Pick<CreaterepoOptions, 'cancel' | 'timeoutMs'> = {},
 ): Promise<string> {
   const linked = performance.now();
   await mkdir(layout.generations, { recursive: true, mode: 0o755 });
@@ -82,6 +83,7 @@ export async function buildGeneration(
   await pauseIfRequested('after-generation');
   const metadata = await timed(profile, 'createrepo', () =>
     runCreaterepo(dir, layout.root, {
+      ...createrepo,
       reuseFrom,
       newFiles: accepted.map((p) => p.file),
       checksums: accepted.flatMap((p) => {

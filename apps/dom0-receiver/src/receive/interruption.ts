@@ -7,7 +7,8 @@ const HANDLED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * SIGINT, SIGTERM or SIGHUP during a receive. Dying on the spot would leave the stage running,
  * its staging dir and the lock behind; instead the stage is stopped, the batch is rejected and
  * recorded as interrupted, and the exit code says which signal it was (128 + its number).
- * A publication already under way (short, atomic) is finished, never cut in half.
+ * createrepo_c is stopped too (nothing is published before the switch); the switch itself, short
+ * and atomic, is finished, never cut in half.
  */
 export class Interruption {
   readonly #controller = new AbortController();

@@ -99,6 +99,7 @@ async function publish(
   cacheKeys: ReadonlyMap<string, ChecksumCacheKey>,
   sequence: number,
   profile: PhaseProfile | undefined,
+  createrepo: { cancel: AbortSignal; timeoutMs: number },
 ): Promise<Published> {
   const current = await publishedGeneration(layout);
   const previous = current?.id;
@@ -108,7 +109,7 @@ async function publish(
   // nothing new and a repository already published: keep serving it unchanged
   if (fresh.length === 0 && previous !== undefined) return { generation: previous, previous, fresh: 0 };
   const id = generationId(sequence);
-  await buildGeneration(layout, stagingDir, fresh, id, cacheKeys, profile);
+  await buildGeneration(layout, stagingDir, fresh, id, cacheKeys, profile, createrepo);
   await pauseIfRequested('before-swap');
   await timed(profile, 'swap', () => switchRepo(layout, id));
   await pauseIfRequested('after-swap');
@@ -244,12 +245,17 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
       await dropStaging();
       return await finishFailed(layout, sequence, stopped);
     }
-    // from here on a signal waits: publication is short and atomic, and is never cut in half
+    // From here on a signal stops createrepo_c, if it is still running (nothing is published
+    // before the switch), and otherwise waits: the switch is never cut in half. createrepo_c
+    // also gets --timeout of its own, so a stuck one cannot hold the lock for ever.
     let published: Published;
     try {
-      published = await publish(layout, staging, outcome.accepted, outcome.cacheKeys, sequence, profile);
+      published = await publish(layout, staging, outcome.accepted, outcome.cacheKeys, sequence, profile, {
+        cancel: interruption.abortSignal,
+        timeoutMs: limits.overallTimeoutMs,
+      });
     } catch (error) {
-      // a terminal's Ctrl-C reaches createrepo_c too: then the interruption is the reason
+      // a signal that stopped createrepo_c is the reason recorded (finishFailed)
       await dropStaging();
       await tidyGenerations(layout);
       return await finishFailed(layout, sequence, error);
