@@ -93,6 +93,16 @@ describe('clean', () => {
     expect(await readdir(parent)).toEqual([]);
   });
 
+  it('says the file system is full, and what frees room, when it cannot even take its lock (a full disk)', async () => {
+    const mnt = await mkdtemp(join(tmpdir(), 'clean-full-'));
+    const dir = join(mnt, 'updates');
+    // in its own mount namespace: a 64 KiB tmpfs, the updates dir in it, then every block filled
+    const fill = 'mount -t tmpfs -o size=64k tmpfs "$0" && mkdir "$0/updates" && { dd if=/dev/zero of="$0/fill" bs=4k 2>/dev/null; exec "$@"; }';
+    const run = await runReceiver(['clean', '--updates-dir', dir], { prefix: ['unshare', '-m', 'sh', '-c', fill, mnt] });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`CONFIG_INVALID: the updates dir ${dir} cannot be used: cannot take its lock ${join(dir, 'receiver.lock')}: the updates dir's file system is full (ENOSPC); free some room on it first`);
+  });
+
   it('refuses an updates dir that is a file with CONFIG_INVALID', async () => {
     const parent = await makeUpdatesDir();
     await writeFile(join(parent, 'file'), 'x');

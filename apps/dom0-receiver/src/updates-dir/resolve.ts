@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { ConfigError } from '../errors.ts';
-import { errnoReason } from '../output/reason.ts';
+import { errnoReason, spaceReason } from '../output/reason.ts';
 import { layoutOf, type Layout } from './layout.ts';
 import { makeDirs } from './make-dirs.ts';
 
@@ -10,6 +10,14 @@ export function unusableUpdatesDir(dir: string, what: string, error: unknown): C
   // mkdir's EEXIST on a path that is not a directory: say what is in the way
   const inTheWay = what === 'create it' && (reason === 'EEXIST' || reason === 'ENOTDIR');
   const detail = inTheWay ? `${reason === 'EEXIST' ? 'it' : 'a parent'} exists and is not a directory, ${reason}` : reason;
+  // a full disk stops even `clean` (its lock is a file): say what frees room by hand
+  const full = spaceReason(error);
+  if (full !== undefined) {
+    return new ConfigError(
+      'CONFIG_INVALID',
+      `the updates dir ${dir} cannot be used: cannot ${what}: ${full}; free some room on it first (the generations under ${dir}/generations other than the one \`repo\` points to can be removed by hand)`,
+    );
+  }
   return new ConfigError('CONFIG_INVALID', `the updates dir ${dir} cannot be used: cannot ${what} (${detail})`);
 }
 
