@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, statfs } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { afterDelay } from '@dom0-updates/protocol';
 import { execa } from 'execa';
 import { TMP_PREFIX } from '../updates-dir/layout.ts';
 import { PublishError } from '../errors.ts';
@@ -51,22 +52,33 @@ export async function runCreaterepo(dir: string, scratchDir: string, options: Cr
   try {
     const workers = String(Math.max(1, availableParallelism()));
     const command = await tiedToReceiver('createrepo_c', ['--quiet', '--no-database', '--workers', workers, '--read-pkgs-list', readList, ...cache, ...reuse, dir]);
-    const result = await execa(command.file, command.args, {
-      reject: false,
-      stdin: 'ignore',
-      all: true,
-      env: { LC_ALL: 'C' },
-      extendEnv: true,
-      // its own process group: a terminal's Ctrl-C goes to the receiver, which decides
-      detached: true,
-      ...(cancel === undefined ? {} : { cancelSignal: cancel }),
-      ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
-      forceKillAfterDelay: KILL_GRACE_MS,
-    });
+    // not execa's `timeout`: a --timeout past 2^31 ms (24.8 days) would fire after 1 ms
+    const expired = new AbortController();
+    const cancelTimer = timeoutMs === undefined ? () => undefined : afterDelay(timeoutMs, () => expired.abort());
+    let result;
+    try {
+      result = await execa(command.file, command.args, {
+        reject: false,
+        stdin: 'ignore',
+        all: true,
+        env: { LC_ALL: 'C' },
+        extendEnv: true,
+        // its own process group: a terminal's Ctrl-C goes to the receiver, which decides
+        detached: true,
+        cancelSignal: cancel === undefined ? expired.signal : AbortSignal.any([cancel, expired.signal]),
+        forceKillAfterDelay: KILL_GRACE_MS,
+      });
+    } finally {
+      cancelTimer();
+    }
     // stopped by us: the batch is not published, for the reason that stopped it
-    if (result.isCanceled) throw new PublishError('CREATEREPO_FAILED', 'createrepo_c was stopped by a signal to the receiver');
-    if (result.timedOut) {
-      throw new PublishError('CREATEREPO_FAILED', `createrepo_c did not finish within ${String(Math.round((timeoutMs ?? 0) / 1000))} s (--timeout) and was stopped`);
+    if (result.isCanceled) {
+      throw new PublishError(
+        'CREATEREPO_FAILED',
+        expired.signal.aborted && cancel?.aborted !== true
+          ? `createrepo_c did not finish within ${String(Math.round((timeoutMs ?? 0) / 1000))} s (--timeout) and was stopped`
+          : 'createrepo_c was stopped by a signal to the receiver',
+      );
     }
     if (result.exitCode === undefined && result.signal === undefined) {
       // it never ran: ENOENT when createrepo_c is not installed (or not in PATH)
