@@ -56,7 +56,7 @@ describe('loadKeyring', () => {
     }
   }, 60_000);
 
-  it('refuses a key whose newest self-signature uses SHA-1, as weak, and takes it once a newer SHA-256 self-signature is added', async () => {
+  it('refuses a key whose every self-signature uses SHA-1, as weak, and takes it once a newer SHA-256 self-signature supersedes them', async () => {
     const home = await mkdtemp(join(tmpdir(), 'rpm-verify-sha1-'));
     const env = { ...process.env, GNUPGHOME: home };
     const gpg = (args: string[]): string => execFileSync('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -66,7 +66,7 @@ describe('loadKeyring', () => {
       const sha1Only = gpg(['--armor', '--export', fpr]);
       await expect(loadKeyring([sha1Only], ['sha1.asc'])).rejects.toMatchObject({
         code: 'KEYRING_WEAK_KEY',
-        message: expect.stringContaining(`key ${fpr.toLowerCase()} in key file sha1.asc: the newest self-signature of user ID 1 uses SHA1, a hash that is not accepted`) as string,
+        message: expect.stringContaining(`key ${fpr.toLowerCase()} in key file sha1.asc: every self-signature of user ID 1 uses SHA1, a hash that is not accepted`) as string,
       });
       // a new self-signature (here from changing the expiry) with gpg's default hash
       gpg(['--cert-digest-algo', 'SHA256', '--quick-set-expire', fpr, '5y']);

@@ -6,18 +6,12 @@ const END = '-----END PGP PUBLIC KEY BLOCK-----';
 // GnuPG's armor line for `--export-secret-keys`; PGP 2 wrote SECRET
 const PRIVATE_KEY_BLOCK = /^-----BEGIN PGP (?:PRIVATE|SECRET) KEY BLOCK-----/m;
 
-/** An armor header line (RFC 9580 6.2): `Key: value`. */
-const HEADER_LINE = /^[A-Za-z][A-Za-z0-9-]*: ?.*$/;
+/** An armor header line rpm 4.18 takes: one of its five keys, `: `, a value. */
+const HEADER_LINE = /^(?:Version|Comment|MessageID|Hash|Charset): \S.*$/;
 const BODY_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
 const CHECKSUM_LINE = /^=[A-Za-z0-9+/]{4}$/;
 
-/**
- * The armored public key blocks of a key file, each checked as gpg and rpm read armor: the
- * begin line, header lines and one empty line, base64 lines with padding only at the very end,
- * an optional CRC-24 line that must match, the end line. OpenPGP.js skips characters outside
- * base64 and never checks the CRC, so a corrupted key file would load here while rpm refuses
- * it, and dom0's dnf could not check what the receiver published.
- */
+/** The armored public key blocks of a key file, and nothing else around them. */
 export function armorBlocks(text: string, source: string): string[] {
   // any block but a public one is "text outside"; a private key where the public one belongs is a
   // likely mistake, so it is named as what it is
@@ -32,9 +26,7 @@ export function armorBlocks(text: string, source: string): string[] {
     if (rest.slice(0, begin).trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: text outside an armored public key block`);
     const end = rest.indexOf(END, begin);
     if (end < 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: armored block without an end line`);
-    const block = rest.slice(begin, end + END.length);
-    checkArmor(block, `key file ${source}, armored block ${blocks.length + 1}`);
-    blocks.push(block);
+    blocks.push(rest.slice(begin, end + END.length));
     rest = rest.slice(end + END.length);
   }
   if (rest.trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: text outside an armored public key block`);
@@ -42,12 +34,19 @@ export function armorBlocks(text: string, source: string): string[] {
   return blocks;
 }
 
-function checkArmor(block: string, where: string): void {
+/**
+ * Checks one armored public key block as rpm 4.18 reads armor: the begin line, header lines
+ * (rpm's five keys only) and one empty line, base64 lines with padding only at the very end, a
+ * CRC-24 line that must match (RFC 9580 makes it optional; rpm requires it), the end line.
+ * OpenPGP.js skips characters outside base64 and never checks the CRC, so a key file rpm refuses
+ * would load here, and dom0's dnf could not check what the receiver published.
+ */
+export function checkArmor(block: string, where: string): void {
   const bad = (reason: string): never => {
     throw new RpmVerifyError('KEYRING_PARSE', `${where}: ${reason}`);
   };
-  // CRLF as LF; trailing blanks are tolerated by gpg and rpm alike
-  const lines = block.split('\n').map((line) => line.replace(/[ \t\r]+$/, ''));
+  // CRLF as LF, as rpm takes it; a trailing blank rpm refuses, and so do we
+  const lines = block.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
   if (lines[0] !== BEGIN) bad('text after the begin line');
   let at = 1;
   while (at < lines.length && lines[at] !== '') {
@@ -68,12 +67,12 @@ function checkArmor(block: string, where: string): void {
     if (body.includes('=')) bad(`line ${at + 1} follows the base64 padding`);
     body += line;
   }
+  if (lines[last] !== END) bad('text before the end line');
   if (body === '' || body.length % 4 !== 0) bad('the base64 body is empty or not a whole number of 4-character groups');
   if (/=[^=]/.test(body)) bad('base64 padding inside the body');
-  if (checksum !== undefined) {
-    const expected = Buffer.from(checksum, 'base64').readUIntBE(0, 3);
-    if (crc24(Buffer.from(body, 'base64')) !== expected) bad('the CRC-24 checksum line does not match the key (a corrupted file?)');
-  }
+  if (checksum === undefined) return bad('no CRC-24 checksum line (=XXXX) before the end line; rpm 4.18 requires one (gpg --export --armor writes it)');
+  const expected = Buffer.from(checksum, 'base64').readUIntBE(0, 3);
+  if (crc24(Buffer.from(body, 'base64')) !== expected) bad('the CRC-24 checksum line does not match the key (a corrupted file?)');
 }
 
 /** RFC 9580 6.1.1. */

@@ -1,6 +1,6 @@
 import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
-import { armorBlocks } from './armor.ts';
+import { armorBlocks, checkArmor } from './armor.ts';
 import { checkPinnedKey } from './pinned-key.ts';
 import { judgeKeyAlgorithm } from './policy.ts';
 import { isRevoked } from './revocation.ts';
@@ -14,9 +14,9 @@ export interface Keyring {
 const pinnedKeys = new WeakMap<Keyring, readonly openpgp.PublicKey[]>();
 
 /**
- * Parses ASCII-armored public keys (each string may hold several) and checks each primary key
- * against the algorithm allow-list. Time-dependent checks (expiry, revocation) happen per
- * signature, against the verifier's explicit reference date. `sourceNames[i]` (a file name, say)
+ * Parses ASCII-armored public keys (each string may hold several), checks each primary key
+ * against the algorithm allow-list and the key policy (pinned-key.ts), then the armor itself.
+ * Expiry is checked per signature, at its creation time; any revocation counts whatever its date. `sourceNames[i]` (a file name, say)
  * names the i-th string in errors; without it the index does.
  */
 export async function loadKeyring(armoredKeys: readonly string[], sourceNames: readonly string[] = []): Promise<Keyring> {
@@ -25,7 +25,8 @@ export async function loadKeyring(armoredKeys: readonly string[], sourceNames: r
   for (const [index, text] of armoredKeys.entries()) {
     const source = sourceNames[index] ?? String(index);
     const parsed: openpgp.Key[] = [];
-    for (const armored of armorBlocks(text, source)) {
+    const blocks = armorBlocks(text, source);
+    for (const armored of blocks) {
       try {
         parsed.push(...(await openpgp.readKeys({ armoredKeys: armored })));
       } catch (err) {
@@ -46,6 +47,8 @@ export async function loadKeyring(armoredKeys: readonly string[], sourceNames: r
       seen.add(fpr);
       keys.push(key);
     }
+    // after the keys themselves: a key refused for what it is says so, not how it was armored
+    for (const [i, block] of blocks.entries()) checkArmor(block, `key file ${source}, armored block ${i + 1}`);
   }
   if (keys.length === 0) throw new RpmVerifyError('KEYRING_EMPTY', 'no public keys were given');
   const keyring: Keyring = Object.freeze({ fingerprints: Object.freeze([...seen]) });

@@ -11,12 +11,16 @@ function hashName(id: number | null | undefined): string {
   return HASH_NAMES.get(id ?? -1) ?? `hash ${String(id)}`;
 }
 
-function newest(signatures: readonly openpgp.SignaturePacket[]): openpgp.SignaturePacket | undefined {
-  let found: openpgp.SignaturePacket | undefined;
-  for (const signature of signatures) {
-    if (found === undefined || (signature.created?.getTime() ?? 0) >= (found.created?.getTime() ?? 0)) found = signature;
-  }
-  return found;
+/**
+ * A signature over a refused hash that OpenPGP.js would skip for an older one: any, when none of
+ * the set is strong; otherwise one made at or after the oldest strong one (an older weak one was
+ * superseded before anything could fall back to it).
+ */
+function skippedWeak(signatures: readonly openpgp.SignaturePacket[], weak: (s: openpgp.SignaturePacket) => boolean): openpgp.SignaturePacket | undefined {
+  const time = (s: openpgp.SignaturePacket): number => s.created?.getTime() ?? 0;
+  const strong = signatures.filter((s) => !weak(s));
+  const from = strong.length === 0 ? -Infinity : Math.min(...strong.map(time));
+  return signatures.find((s) => weak(s) && time(s) >= from);
 }
 
 /**
@@ -38,21 +42,20 @@ export function checkPinnedKey(key: openpgp.PublicKey, where: string): void {
   }
 
   // OpenPGP.js skips a self-signature over a hash the policy refuses and falls back to an older
-  // one: an expiry or a withdrawn signing flag set in the newest would be silently dropped
-  const weak = (signature: openpgp.SignaturePacket | undefined): boolean => signature !== undefined && REFUSED_HASHES.has(signature.hashAlgorithm ?? -1);
+  // one: an expiry or a withdrawn signing flag set in a newer one would be silently dropped
+  const weak = (signature: openpgp.SignaturePacket): boolean => REFUSED_HASHES.has(signature.hashAlgorithm ?? -1);
   const refuse = (what: string, signature: openpgp.SignaturePacket): never => {
     throw new RpmVerifyError(
       'KEYRING_WEAK_KEY',
       `${where}: ${what} uses ${hashName(signature.hashAlgorithm)}, a hash that is not accepted, so the expiry and flags it sets could not be honoured; re-sign the key with SHA-256 or stronger`,
     );
   };
-  for (const [index, user] of key.users.entries()) {
-    const latest = newest(user.selfCertifications);
-    if (latest !== undefined && weak(latest)) refuse(`the newest self-signature of user ID ${index + 1}`, latest);
-  }
+  const check = (signatures: readonly openpgp.SignaturePacket[], what: string): void => {
+    const skipped = skippedWeak(signatures, weak);
+    if (skipped === undefined) return;
+    refuse(signatures.every(weak) ? `every ${what}` : `a ${what} newer than an accepted one`, skipped);
+  };
+  for (const [index, user] of key.users.entries()) check(user.selfCertifications, `self-signature of user ID ${index + 1}`);
   for (const signature of directSignatures) if (weak(signature)) refuse('a direct-key signature', signature);
-  for (const subkey of key.subkeys) {
-    const latest = newest(subkey.bindingSignatures);
-    if (latest !== undefined && weak(latest)) refuse(`the newest binding signature of subkey ${subkey.getFingerprint()}`, latest);
-  }
+  for (const subkey of key.subkeys) check(subkey.bindingSignatures, `binding signature of subkey ${subkey.getFingerprint()}`);
 }
