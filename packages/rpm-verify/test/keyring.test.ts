@@ -76,4 +76,33 @@ describe('loadKeyring', () => {
       await rm(home, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("names gpg's revocation certificate, alone or appended after the key, as a block of signatures without a key", async () => {
+    const home = await mkdtemp(join(tmpdir(), 'rpm-verify-rev-'));
+    const env = { ...process.env, GNUPGHOME: home };
+    const gpg = (args: string[]): string => execFileSync('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      gpg(['--quick-generate-key', 'Rev <rev@example.invalid>', 'ed25519', 'sign', 'never']);
+      const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(gpg(['--list-keys', '--with-colons']))?.[1] ?? '';
+      const key = gpg(['--armor', '--export', fpr]);
+      // gpg's own certificate, with the ':' it puts before the begin line against accidental import removed
+      const saved = await readFile(join(home, 'openpgp-revocs.d', `${fpr}.rev`), 'utf8');
+      const certificate = saved.slice(saved.indexOf(':-----BEGIN') + 1);
+      for (const [text, block] of [[certificate, 1], [`${key}${certificate}`, 2]] as const) {
+        await expect(loadKeyring([text], ['k.asc'])).rejects.toMatchObject({
+          code: 'KEYRING_PARSE',
+          message: expect.stringContaining(`key file k.asc: armored block ${block} holds no key, only signatures (a revocation certificate on its own?)`) as string,
+        });
+      }
+      // merged as the message says, the key loads and is revoked
+      const merged = join(home, 'rev.asc');
+      execFileSync('sh', ['-c', 'cat > "$1"', 'sh', merged], { input: certificate });
+      gpg(['--import', merged]);
+      const revoked = await loadKeyring([gpg(['--armor', '--export', fpr])]);
+      expect(await pinnedKeyIds(revoked)).toEqual(new Set());
+    } finally {
+      execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env, stdio: 'ignore' });
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -26,11 +26,15 @@ export async function loadKeyring(armoredKeys: readonly string[], sourceNames: r
     const source = sourceNames[index] ?? String(index);
     const parsed: openpgp.Key[] = [];
     const blocks = armorBlocks(text, source);
-    for (const armored of blocks) {
+    for (const [i, armored] of blocks.entries()) {
       try {
         parsed.push(...(await openpgp.readKeys({ armoredKeys: armored })));
       } catch (err) {
-        throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: ${err instanceof Error ? err.message : String(err)}`);
+        const reason = (await holdsOnlySignatures(armored))
+          ? `armored block ${i + 1} holds no key, only signatures (a revocation certificate on its own?); ` +
+            'merge a revocation into the key it revokes (gpg --import both, then gpg --export --armor the key)'
+          : err instanceof Error ? err.message : String(err);
+        throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: ${reason}`);
       }
     }
     for (const key of parsed) {
@@ -54,6 +58,20 @@ export async function loadKeyring(armoredKeys: readonly string[], sourceNames: r
   const keyring: Keyring = Object.freeze({ fingerprints: Object.freeze([...seen]) });
   pinnedKeys.set(keyring, Object.freeze(keys));
   return keyring;
+}
+
+/** Whether an armored block that is no key starts with a signature packet (tag 2), as gpg's revocation certificates do. */
+async function holdsOnlySignatures(armored: string): Promise<boolean> {
+  try {
+    // typed as a Stream, which OpenPGP.js's types leave unresolved: for a string input it is bytes
+    const data: unknown = (await openpgp.unarmor(armored)).data;
+    const first = data instanceof Uint8Array ? data[0] : undefined;
+    if (first === undefined || (first & 0x80) === 0) return false;
+    // new format: the tag is the low six bits; old format: bits 5-2
+    return ((first & 0x40) !== 0 ? first & 0x3f : (first >> 2) & 0x0f) === 2;
+  } catch {
+    return false;
+  }
 }
 
 export function keysOf(keyring: Keyring): readonly openpgp.PublicKey[] {
