@@ -168,7 +168,12 @@ function superviseStop(
     receiverKill = setTimeout(killReceiverNow, RECEIVER_KILL_GRACE_MS);
   };
   void exited.then(() => {
-    if (!ended) strayKill = setTimeout(killAgentNow, STRAY_GRACE_MS);
+    if (ended) return;
+    strayKill = setTimeout(() => {
+      killAgentNow();
+      // a stray that left the group may hold fds 3 and 4 without ever writing
+      link?.closeIfNotStarted();
+    }, STRAY_GRACE_MS);
   });
   // afterDelay: a TIMEOUT of weeks is more than setTimeout can wait in one go
   const cancelDeadline = afterDelay(agentDeadlineSeconds(options.timeoutSeconds) * 1000, () => {

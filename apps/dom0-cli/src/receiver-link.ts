@@ -25,6 +25,12 @@ export interface ReceiverLink {
   kill(signal: NodeJS.Signals): void;
   /** Drops every pipe, so `done` settles even if a stray process still holds one open. */
   abort(): void;
+  /**
+   * The agent has exited: a stream that has not begun by now never will from it, so no receiver
+   * may start, and its fds 3 and 4 are closed (a process it left behind may still hold them).
+   * A stream under way is left to finish: what the agent wrote may still be in the pipe.
+   */
+  closeIfNotStarted(): void;
 }
 
 export function linkReceiver(
@@ -124,6 +130,11 @@ export function linkReceiver(
         return;
       }
       signalGroup(child, signal);
+    },
+    closeIfNotStarted: () => {
+      if (child !== undefined) return;
+      stopped = true;
+      stopBeforeStart();
     },
     abort: () => {
       streamIn.destroy();

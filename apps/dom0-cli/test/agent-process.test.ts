@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,23 @@ describe('runAgent', () => {
         { ...quiet, timeoutSeconds: 3600, onLine: () => undefined },
       );
       expect(result.exitCode).toBe(3);
+    } finally {
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    }
+  }, 20_000);
+
+  it('ends soon after the agent exits although a process that left the group holds fds 3 and 4 without writing, and starts no receiver', async () => {
+    const dir = scratch();
+    const pidFile = join(dir, 'stream-holder.pid');
+    const started = join(dir, 'receiver-started');
+    try {
+      const result = await runAgent(
+        // the stray keeps only the stream and reply ends, in a session of its own
+        { file: 'sh', args: ['-c', `setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > ${pidFile}; exit 0`] },
+        { ...quiet, timeoutSeconds: 3600, onLine: () => undefined, receiver: { argv: ['touch', started], onLine: () => undefined } },
+      );
+      expect(result).toEqual({ exitCode: 0, receiver: { kind: 'not-started' } });
+      expect(existsSync(started)).toBe(false);
     } finally {
       process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
     }
