@@ -244,6 +244,8 @@ async function install(
   let excluded: string[] = [];
   /** dnf stopped on a signal: its transaction may still have gone through, so the changes are told */
   let interruptedInstall: InterruptedError | undefined;
+  /** dnf failed: it may have done part of its transaction (an unpacking error), so the changes are told */
+  let failedInstall: InstallError | undefined;
   let withheld: string[] = [];
   let specs = dom0PackageSpecs([], installedBefore);
   try {
@@ -304,7 +306,7 @@ async function install(
       });
     } catch (error) {
       if (error instanceof InterruptedError) interruptedInstall = error;
-      else if (error instanceof InstallError) throw withWithheldHints(error, withheld, obsoleting, older);
+      else if (error instanceof InstallError) failedInstall = withWithheldHints(error, withheld, obsoleting, older);
       else throw error;
     }
   } finally {
@@ -324,6 +326,12 @@ async function install(
     for (const change of diffInstalled(installedBefore, installedAfter)) reporter.change(change);
     const names = slipped.map((p) => `${p.name}-${displayEvr(p.evr)}.${p.arch}`).join(', ');
     throw new InstallError('INSTALL_WITHHELD_INSTALLED', `dom0's dnf installed ${names}, which dom0 withheld from it (changes above); the transaction is done and dom0-update cannot undo it: check these packages (rpm -q, dnf history)`);
+  }
+  if (failedInstall !== undefined) {
+    const changes = diffInstalled(installedBefore, installedAfter);
+    for (const change of changes) reporter.change(change);
+    if (changes.length === 0) throw failedInstall;
+    throw new InstallError(failedInstall.code, `${failedInstall.message}; before it failed, dnf made ${String(changes.length)} change(s) in dom0 (above): check them (rpm -q, dnf history)`);
   }
   return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting, withheld, renaming, specs });
 }

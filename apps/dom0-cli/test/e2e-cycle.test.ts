@@ -490,6 +490,39 @@ describe('dom0-update when dnf leaves verified updates out', () => {
   });
 });
 
+describe('dom0-update when dnf fails part way through its transaction', () => {
+  it('reports the upgrades dnf made before it failed, and says so in the INSTALL_FAILED line', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    // a validly signed dom0-tool 3.0 whose file lands where dom0 has a directory no package owns:
+    // rpm's transaction test passes, unpacking it fails, and dnf exits 1 after the other upgrades
+    const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', payloadBytes: 16 }, { key: 'trusted-ed25519', outDir });
+    mkdirSync(join(s.dom0.root, 'usr/share/dom0-tool/payload.bin/occupied'), { recursive: true });
+    // the hostile agent sends files of one directory
+    const batch = [
+      ...s.fixtures.packages.v2.filter((p) => p.name !== 'dom0-tool').map((p) => {
+        copyFileSync(p.path, join(outDir, p.fileName));
+        return join(outDir, p.fileName);
+      }),
+      tool3.path,
+    ];
+    const r = await s.run(['-y', '--json-progress'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: batch.join(':') });
+    expect(r.exitCode).toBe(1);
+    expect(await installedPackages(s.dom0)).toEqual(['dom0-hello-2.0-1.noarch', 'dom0-libgreet-2.0-1.noarch', 'dom0-tool-1.0-1.noarch']);
+    const changes = jsonLines(r.stdout).filter((l) => l['type'] === 'change');
+    expect(changes).toEqual([
+      expect.objectContaining({ change: 'upgraded', name: 'dom0-hello.noarch', to: '2.0-1' }),
+      expect.objectContaining({ change: 'upgraded', name: 'dom0-libgreet.noarch', to: '2.0-1' }),
+    ]);
+    expect(jsonLines(r.stdout)).toContainEqual({
+      type: 'error',
+      code: 'INSTALL_FAILED',
+      message: expect.stringContaining('before it failed, dnf made 2 change(s) in dom0 (above): check them (rpm -q, dnf history)') as string,
+    });
+  });
+});
+
 describe('dom0-update exit codes through the bundle', () => {
   it('exits 0 from --check-only when nothing is newer', async () => {
     const s = await scenario({ install: (f) => f.packages.v2.map((p) => p.path), serve: (f) => f.repos.v2 });
