@@ -4,12 +4,13 @@
  * an update the UpdateVM sent but dnf left out is said, never hidden behind an exit 0.
  */
 import { EXIT, InstallError } from './errors.ts';
-import { diffInstalled, displayEvr, evrOf, newerInstalled, type InstalledPackage } from './installed.ts';
+import { diffInstalled, displayEvr, evrOf, newerInstalled, newestUpgradableInstalled, type InstalledPackage } from './installed.ts';
+import { compareEvr } from './version-order.ts';
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
 import type { RunOptions } from './options.ts';
 import type { PackageSpecs } from './package-match.ts';
 import type { Reporter } from './reporter.ts';
-import type { ReceivedPackage } from './result-record.ts';
+import type { VerifiedBuild } from './result-record.ts';
 import type { CachedPackage, ObsoletingBuild, RenamingBuild } from './withheld.ts';
 
 export interface OutcomeContext {
@@ -22,7 +23,8 @@ export interface OutcomeContext {
 export interface InstallFacts {
   readonly installedBefore: readonly InstalledPackage[];
   readonly installedAfter: readonly InstalledPackage[];
-  readonly received: readonly ReceivedPackage[];
+  /** The batch's packages, or (no batch arrived) the cached updates of installed packages dnf was given. */
+  readonly received: readonly VerifiedBuild[];
   /** Builds withheld from dnf for their Obsoletes. */
   readonly obsoleting: readonly ObsoletingBuild[];
   /** Names withheld from dnf as neither installed nor requested. */
@@ -39,7 +41,7 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
   const changes = diffInstalled(facts.installedBefore, facts.installedAfter);
   for (const change of changes) reporter.change(change);
   // Withheld for its Obsoletes: said why, and not a failure (naming it is the user's choice).
-  const withheldForObsoletes = (pkg: ReceivedPackage): boolean => obsoletingBuildOf(facts.obsoleting, pkg) !== undefined;
+  const withheldForObsoletes = (pkg: VerifiedBuild): boolean => obsoletingBuildOf(facts.obsoleting, pkg) !== undefined;
   // Also when dnf changed something else: one harmless upgrade must not hide a held-back update.
   // An install by name too: a requested update left out (another build took its place) is not done.
   const missed =
@@ -47,8 +49,8 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
       ? missedUpgradesToReport(options, facts.specs, facts.received, facts.installedAfter).filter((m) => !withheldForObsoletes(m.received))
       : [];
   reportNotInstalled(context, facts, missed);
-  for (const { received: pkg, installed } of missed) {
-    reporter.warning(`verified update ${pkg.nevra} of the installed ${pkg.name}.${pkg.arch} ${displayEvr(installed)} was not installed`);
+  for (const { received: pkg, installed, installedArch } of missed) {
+    reporter.warning(`verified update ${pkg.nevra} of the installed ${pkg.name}.${installedArch} ${displayEvr(installed)} was not installed`);
   }
   // with --skip-broken the user asked dnf to leave out updates it cannot resolve: warn, do not fail
   if (missed.length > 0 && !options.dom0DnfOptions.includes('--skip-broken')) {
@@ -92,9 +94,10 @@ function reportNotInstalled({ options, reporter }: OutcomeContext, facts: Instal
     }
     // a rollback only against what was installed before: a newer build from the cache may have come in with this run
     const newer = newerInstalled(facts.installedBefore, pkg.name, pkg.arch, evrOf(pkg));
-    const superseded = newer === undefined ? newerInstalled(facts.installedAfter, pkg.name, pkg.arch, evrOf(pkg)) : undefined;
+    const upgraded = newestUpgradableInstalled(facts.installedAfter, pkg.name, pkg.arch);
+    const superseded = newer === undefined && upgraded !== undefined && compareEvr(upgraded.evr, evrOf(pkg)) > 0 ? upgraded : undefined;
     if (superseded !== undefined) {
-      reporter.info(`Verified package ${pkg.nevra} was not installed: this run installed the newer ${displayEvr(superseded.evr)} of ${pkg.name}.${pkg.arch}.`);
+      reporter.info(`Verified package ${pkg.nevra} was not installed: this run installed the newer ${displayEvr(superseded.evr)} of ${pkg.name}.${superseded.arch}.`);
       continue;
     }
     if (facts.specs.selects(options.packages, pkg.name)) {
@@ -108,19 +111,24 @@ function reportNotInstalled({ options, reporter }: OutcomeContext, facts: Instal
   }
 }
 
-function sameBuild(b: CachedPackage, pkg: ReceivedPackage): boolean {
+function sameBuild(b: CachedPackage, pkg: VerifiedBuild): boolean {
   return b.name === pkg.name && b.arch === pkg.arch && evrOf(b) === evrOf(pkg);
 }
 
-function obsoletingBuildOf(obsoleting: readonly ObsoletingBuild[], pkg: ReceivedPackage): ObsoletingBuild | undefined {
+function obsoletingBuildOf(obsoleting: readonly ObsoletingBuild[], pkg: VerifiedBuild): ObsoletingBuild | undefined {
   return obsoleting.find(({ package: b }) => sameBuild(b, pkg));
 }
 
 /** Received updates of installed packages dnf left out, except those the user excluded or did not name. */
-function missedUpgradesToReport(options: RunOptions, specs: PackageSpecs, received: readonly ReceivedPackage[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
+function missedUpgradesToReport(options: RunOptions, specs: PackageSpecs, received: readonly VerifiedBuild[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
+  const excluded = excludedByUser(options, specs);
+  const wanted = (name: string): boolean => !excluded(name) && (options.packages.length === 0 || specs.selects(options.packages, name));
+  return missedUpgrades(received, installed).filter((m) => wanted(m.received.name));
+}
+
+/** Whether the user's `--exclude=` options (or `--setopt` exclusions) name this package for dom0's dnf. */
+export function excludedByUser(options: RunOptions, specs: PackageSpecs): (name: string) => boolean {
   // --setopt exclusions reach dom0's dnf as --exclude too (options.ts); dnf reads an exclude in the same forms
   const excluded = options.dom0DnfOptions.filter((o) => o.startsWith('--exclude=')).map((o) => o.slice('--exclude='.length));
-  const wanted = (name: string): boolean =>
-    !specs.selects(excluded, name) && (options.packages.length === 0 || specs.selects(options.packages, name));
-  return missedUpgrades(received, installed).filter((m) => wanted(m.received.name));
+  return (name) => specs.selects(excluded, name);
 }

@@ -113,6 +113,18 @@ export function newestInstalled(installed: readonly InstalledPackage[], name: st
 }
 
 /**
+ * dnf upgrades a package across noarch and an arch (one that becomes arch-specific, or stops
+ * being so), never from one arch to another: the installed packages an update of `name.arch` replaces.
+ */
+export function newestUpgradableInstalled(installed: readonly InstalledPackage[], name: string, arch: string): InstalledPackage | undefined {
+  return newestInstalled(
+    installed.filter((p) => p.arch === arch || p.arch === 'noarch' || arch === 'noarch'),
+    name,
+    undefined,
+  );
+}
+
+/**
  * The newest installed version of `name.arch` when it is newer than `evr`, else undefined: a
  * received package older than what is installed would be a rollback.
  */

@@ -144,7 +144,8 @@ function sameBuild(a: PackageBuild, b: PackageBuild): boolean {
   return a.name === b.name && Number(a.epoch) === Number(b.epoch) && a.version === b.version && a.release === b.release && a.arch === b.arch;
 }
 
-function nevraString(build: PackageBuild): string {
+/** `name-[epoch:]version-release.arch`, as rpm and dnf print a build. */
+export function nevraString(build: PackageBuild): string {
   return `${build.name}-${Number(build.epoch) === 0 ? '' : `${build.epoch}:`}${build.version}-${build.release}.${build.arch}`;
 }
 

@@ -19,6 +19,12 @@ export interface ReceivedPackage {
   readonly signer: string;
 }
 
+/**
+ * What the install checks need of a verified build: one received in this run's batch, or one an
+ * earlier run left in the cached repository.
+ */
+export type VerifiedBuild = Pick<ReceivedPackage, 'name' | 'epoch' | 'version' | 'release' | 'arch' | 'nevra'>;
+
 interface RecordBase {
   readonly sequence: number;
   /**

@@ -13,7 +13,9 @@ import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } 
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
-import { reportInstallOutcome } from './install-outcome.ts';
+import { excludedByUser, reportInstallOutcome } from './install-outcome.ts';
+import { cachedUpdates } from './missed-upgrades.ts';
+import { nevraString } from './package-match.ts';
 import { checkKeyring } from './keyring-check.ts';
 import { checkRpmCanImport } from './keyring-rpm-import.ts';
 import { checkUpdatesDir } from './updates-dir-check.ts';
@@ -25,7 +27,7 @@ import { parseArgs, type RunOptions } from './options.ts';
 import { Reporter, processSink, type OutputMode, type Sink } from './reporter.ts';
 import type { UpdateRequest } from '@dom0-updates/protocol';
 import { buildRequest } from './request.ts';
-import { readResultRecord, type ReceivedPackage, type ResultRecord } from './result-record.ts';
+import { readResultRecord, type ResultRecord, type VerifiedBuild } from './result-record.ts';
 import { encodeState } from './state-sync.ts';
 import { isStorageFailure, limitHint } from './limit-hint.ts';
 import { collectStateFiles, requireRpmdb } from './state-files.ts';
@@ -199,8 +201,13 @@ async function update(run: Run): Promise<number> {
 
   if (batch === undefined) {
     if (options.action === 'upgrade') {
-      reporter.done('no_updates', EXIT.ok, 'No updates: the UpdateVM sent no packages.');
-      return EXIT.ok;
+      // updates verified by an earlier run (--downloadonly, a failed install) are still updates
+      if (options.downloadOnly || !existsSync(join(config.updatesDir, 'repo'))) {
+        reporter.done('no_updates', EXIT.ok, 'No updates: the UpdateVM sent no packages.');
+        return EXIT.ok;
+      }
+      interrupt.throwIfInterrupted();
+      return install(run, installedBefore, [], true);
     }
     if (!existsSync(join(config.updatesDir, 'repo'))) {
       // as dnf says when a named package is installed and nothing newer is offered
@@ -221,13 +228,19 @@ async function update(run: Run): Promise<number> {
     return EXIT.ok;
   }
   interrupt.throwIfInterrupted();
-  return install(run, installedBefore, batch?.packages ?? []);
+  return install(run, installedBefore, batch?.packages ?? [], false);
 }
 
+/**
+ * Installs from a snapshot of the cached repository. `fromCache`: no batch arrived for an
+ * upgrade; what dnf is checked against is then the cache's updates of installed packages, and
+ * without any dnf is not run.
+ */
 async function install(
   run: Run,
   installedBefore: readonly InstalledPackage[],
-  received: readonly ReceivedPackage[],
+  batchPackages: readonly VerifiedBuild[],
+  fromCache: boolean,
 ): Promise<number> {
   const { config, options, reporter, interrupt } = run;
   // what a killed run left in TMPDIR (the snapshot's leftovers go with the snapshot)
@@ -248,6 +261,7 @@ async function install(
   let failedInstall: InstallError | undefined;
   let withheld: string[] = [];
   let specs = dom0PackageSpecs([], installedBefore);
+  let received = batchPackages;
   try {
     const cached = await readCachedRepo(repoDir);
     const unpinned = unpinnedBuilds(cached, run.pinnedKeyIds);
@@ -260,6 +274,17 @@ async function install(
     obsoleting = obsoletingBuilds(visible, installedBefore, options.packages, specs);
     renaming = renamingBuilds(visible, installedBefore, withheld);
     const older = olderBuilds(visible, installedBefore, options.action, options.packages, specs);
+    if (fromCache) {
+      const excludedName = excludedByUser(options, specs);
+      const offered = visible.filter((build) => !excludedName(build.name) && !obsoleting.some(({ package: b }) => nevraString(b) === nevraString(build)));
+      received = cachedUpdates(offered.map((build) => ({ ...build, epoch: Number(build.epoch), nevra: nevraString(build) })), installedBefore);
+      if (received.length === 0) {
+        reporter.done('no_updates', EXIT.ok, "No updates: the UpdateVM sent no packages, and dom0's cached repository holds nothing newer than what is installed.");
+        return EXIT.ok;
+      }
+      const shown = received.slice(0, 10).map((b) => b.nevra).join(', ') + (received.length > 10 ? ', ...' : '');
+      reporter.info(`The UpdateVM sent no packages; dom0's cached repository holds ${String(received.length)} verified update(s) from earlier runs: ${shown}`);
+    }
     // in the repository's own definition, not on the command line: the list grows with the cache
     // (every upgrade leaves old builds behind) and must never outgrow what exec takes
     excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...[...obsoleting, ...older, ...unpinned, ...oddArch].map((build) => build.spec)])];

@@ -179,6 +179,25 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(existsSync(join(s.updatesDir, 'repo', 'repodata'))).toBe(true);
   });
 
+  it('installs updates an earlier --downloadonly run verified when the UpdateVM then sends nothing, and only then says "No updates"', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    expect((await s.run(['--downloadonly'])).exitCode).toBe(0);
+    const silent = { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) };
+    // a --downloadonly run with nothing sent installs nothing and has nothing to say
+    const fetchOnly = await s.run(['--downloadonly'], silent);
+    expect([fetchOnly.exitCode, fetchOnly.stdout]).toEqual([0, expect.stringContaining('No updates: the UpdateVM sent no packages.') as string]);
+    const r = await s.run(['-y', '--json-progress'], silent);
+    expect(r.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+    const lines = jsonLines(r.stdout);
+    expect(lines).toContainEqual(expect.objectContaining({ type: 'message', text: expect.stringContaining("dom0's cached repository holds 3 verified update(s) from earlier runs: dom0-") as string }));
+    expect(lines.filter((l) => l['type'] === 'change')).toHaveLength(3);
+    expect(lines.at(-1)).toEqual({ type: 'done', status: 'success', exitCode: 0, percent: 100 });
+    const again = await s.run(['-y'], silent);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain("No updates: the UpdateVM sent no packages, and dom0's cached repository holds nothing newer than what is installed.");
+  });
+
   it('with --clean, empties the UpdateVM\'s cache and runs dom0\'s dnf clean all before installing', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const marker = agentCacheMarker(s);

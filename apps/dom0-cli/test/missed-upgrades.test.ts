@@ -1,20 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import { reportInstallOutcome } from '../src/install-outcome.ts';
 import { installedBuild, type InstalledPackage } from '../src/installed.ts';
-import { missedUpgrades } from '../src/missed-upgrades.ts';
+import { cachedUpdates, missedUpgrades } from '../src/missed-upgrades.ts';
 import { parseArgs } from '../src/options.ts';
 import { PackageSpecs } from '../src/package-match.ts';
 import { Reporter } from '../src/reporter.ts';
 import type { ReceivedPackage } from '../src/result-record.ts';
 
-function received(name: string, epoch: number, version: string, release = '1'): ReceivedPackage {
-  const nevra = `${name}-${epoch === 0 ? '' : `${epoch}:`}${version}-${release}.noarch`;
-  return { file: `${nevra}.rpm`, name, epoch, version, release, arch: 'noarch', nevra, signer: 'f'.repeat(40) };
+function received(name: string, epoch: number, version: string, release = '1', arch = 'noarch'): ReceivedPackage {
+  const nevra = `${name}-${epoch === 0 ? '' : `${epoch}:`}${version}-${release}.${arch}`;
+  return { file: `${nevra}.rpm`, name, epoch, version, release, arch, nevra, signer: 'f'.repeat(40) };
 }
 
-function installed(name: string, evr: string): InstalledPackage {
-  return { name, arch: 'noarch', evr, instance: '1' };
+function installed(name: string, evr: string, arch = 'noarch'): InstalledPackage {
+  return { name, arch, evr, instance: '1' };
 }
+
+describe('cached updates offered when no batch arrived', () => {
+  it('are, per installed name and arch, the newest cached build newer than every installed one', () => {
+    const updates = cachedUpdates(
+      [
+        received('hello', 0, '2.0'),
+        received('hello', 0, '3.0'),
+        received('hello', 0, '2.5'),
+        received('tool', 0, '1.0'),
+        received('tool', 0, '0.9'),
+        received('lib', 1, '0.1'),
+        received('new', 0, '1.0'),
+      ],
+      [installed('hello', '0:1.0-1'), installed('tool', '0:1.0-1'), installed('lib', '0:5.0-1')],
+    );
+    expect(updates.map((b) => b.nevra)).toEqual(['hello-3.0-1.noarch', 'lib-1:0.1-1.noarch']);
+  });
+});
 
 describe('received updates dnf left out', () => {
   it('are the received packages rpm orders after every installed version of their name.arch', () => {
@@ -39,6 +57,17 @@ describe('received updates dnf left out', () => {
     expect(missed.map((m) => [m.received.name, m.installed])).toEqual([
       ['newer', '0:1.9-1'],
       ['epoch', '0:5.0-1'],
+    ]);
+  });
+
+  it('cross noarch as dnf upgrades do (noarch to an arch and back), never one arch to another', () => {
+    const missed = missedUpgrades(
+      [received('becomes-arch', 0, '3.0', '1', 'x86_64'), received('becomes-noarch', 0, '3.0'), received('other-arch', 0, '3.0', '1', 'i686')],
+      [installed('becomes-arch', '0:1.0-1'), installed('becomes-noarch', '0:1.0-1', 'x86_64'), installed('other-arch', '0:1.0-1', 'x86_64')],
+    );
+    expect(missed.map((m) => [m.received.nevra, m.installedArch, m.installed])).toEqual([
+      ['becomes-arch-3.0-1.x86_64', 'noarch', '0:1.0-1'],
+      ['becomes-noarch-3.0-1.noarch', 'x86_64', '0:1.0-1'],
     ]);
   });
 
