@@ -53,6 +53,18 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(await installedPackages(s.dom0)).toEqual(V2);
   });
 
+  it('upgrades with --nobest, which reaches the UpdateVM\'s dnf instead of its own --best', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const r = await s.run(['--nobest', '-y']);
+    expect(r.stdout).not.toContain('not allowed with argument --nobest');
+    expect(r.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+    // by name, --nobest lets dnf take an installed package as installed (README, step 10): no error
+    const named = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const byName = await named.run(['--nobest', '-y', 'dom0-hello']);
+    expect([byName.exitCode, byName.stdout]).toEqual([0, expect.stringContaining('Nothing to do: dom0-hello installed') as string]);
+  });
+
   it('completes the upgrade when the reader of its output left before dnf ran (`dom0-update -y | head -1`)', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.runReaderGone(['-y']);

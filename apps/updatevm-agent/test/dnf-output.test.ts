@@ -125,6 +125,14 @@ describe('dnf argument arrays', () => {
     expect(checkArgs({ path: '/usr/bin/dnf5', major: 5 }, layout, request, undefined)).toContain('check-upgrade');
   });
 
+  it('asks for --best unless the user gave --nobest or --best, which dnf 4 would refuse beside it', () => {
+    const bestFlags = (dnfOptions: string[]): string[] =>
+      downloadArgs({ path: 'dnf', major: 4 }, layout, buildRequest({ dnfOptions }), '/d', undefined).filter((a) => a === '--best' || a === '--nobest');
+    expect(bestFlags([])).toEqual(['--best']);
+    expect(bestFlags(['--nobest'])).toEqual(['--nobest']);
+    expect(bestFlags(['--best'])).toEqual(['--best']);
+  });
+
   it('lets a person-given --releasever win', () => {
     const own = buildRequest({ dnfOptions: ['--releasever=39'] });
     const args = checkArgs({ path: 'dnf', major: 4 }, layout, own, '40');

@@ -42,7 +42,9 @@ export function downloadArgs(
     ...baseArgs(dnf, layout, request, releasever),
     // Fresh metadata every time: a stale cache must not hide updates (or a dead mirror).
     '--refresh',
-    '--best',
+    // the newest of everything, as dom0's dnf will look for it; a user's --nobest (or --best) is
+    // already in the options, and dnf 4 refuses both at once
+    ...(request.dnfOptions.includes('--nobest') || request.dnfOptions.includes('--best') ? [] : ['--best']),
     '--allowerasing',
     '--downloadonly',
     dnf.major === 5 ? `--destdir=${downloadDir}` : `--downloaddir=${downloadDir}`,
