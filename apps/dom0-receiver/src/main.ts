@@ -5,6 +5,7 @@ import { parseArgs, usageAfterError, usageOf, VERSION } from './cli/args.ts';
 import { UsageError } from './errors.ts';
 import { diagnose } from './output/diagnostics.ts';
 import { replyDropped } from './output/reply.ts';
+import { favourMemoryOverSpeed } from './config/memory.ts';
 import { writeResultOutput } from './output/stdout.ts';
 import { receiveCommand } from './receive/receive-command.ts';
 import { cleanCommand } from './clean/clean-command.ts';
@@ -12,6 +13,7 @@ import { stageMain } from './stage/stage-main.ts';
 import { verifyCommand } from './verify/verify-command.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
+  favourMemoryOverSpeed();
   // a reader that went away (EPIPE) must not kill the receiver halfway through publishing or
   // recording: the reply and the diagnostics are best effort, the result record is the truth
   // (output that is the result itself goes through writeResultOutput, which reports failures)
