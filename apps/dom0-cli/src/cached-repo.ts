@@ -3,9 +3,8 @@
  * cache. Signatures are checked again by dnf against the pinned keys (gpgcheck); repository
  * metadata is dom0's own (createrepo_c ran in dom0), so repo_gpgcheck stays off.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeRunTempDir } from './run-temp-dirs.ts';
+import { writeRunTempFile } from './run-temp-dirs.ts';
 
 const CACHED_REPO_ID = 'dom0-updates-cached';
 
@@ -43,7 +42,5 @@ export function cachedRepoDefinition(updatesDir: string, keyring: readonly strin
 
 /** A private directory holding only the cached repo definition: dnf's whole reposdir. */
 export function writeCachedRepoDir(updatesDir: string, keyring: readonly string[], repoDir?: string, excluded: readonly string[] = []): string {
-  const dir = makeRunTempDir('repos');
-  writeFileSync(join(dir, `${CACHED_REPO_ID}.repo`), cachedRepoDefinition(updatesDir, keyring, repoDir, excluded), { mode: 0o644 });
-  return dir;
+  return writeRunTempFile('repos', `${CACHED_REPO_ID}.repo`, cachedRepoDefinition(updatesDir, keyring, repoDir, excluded));
 }

@@ -5,15 +5,11 @@
  * (an empty one on Debian) and finds "nothing to do". dom0's dnf therefore runs with HOME set to a
  * private directory whose .rpmmacros names RPMDB_PATH, and nothing else of a home directory.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { makeRunTempDir } from './run-temp-dirs.ts';
+import { writeRunTempFile } from './run-temp-dirs.ts';
 
 /** A fresh 0700 directory holding `.rpmmacros` with `%_dbpath <rpmdbPath>`; the caller removes it. */
 export function writeDnfHome(rpmdbPath: string): string {
-  const dir = makeRunTempDir('home');
-  writeFileSync(join(dir, '.rpmmacros'), rpmMacros(rpmdbPath), { mode: 0o644 });
-  return dir;
+  return writeRunTempFile('home', '.rpmmacros', rpmMacros(rpmdbPath));
 }
 
 /** rpm expands a `%` in the value at use, `%%` or not: config refuses such an RPMDB_PATH, and so does this. */

@@ -5,9 +5,10 @@
  * with runs of another configuration, which hold another lock, or of another pid namespace (a
  * container sharing /tmp), whose pids mean nothing here and whose directories are left alone.
  */
-import { lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from './errors.ts';
 
 export type RunTempDirKind = 'home' | 'repos' | 'keycheck';
 
@@ -25,6 +26,24 @@ function pidNamespace(): string {
 /** A fresh 0700 directory in TMPDIR named after this run; the caller removes it. */
 export function makeRunTempDir(kind: RunTempDirKind): string {
   return mkdtempSync(join(tmpdir(), `dom0-update-${kind}.${pidNamespace()}-${String(process.pid)}.`));
+}
+
+/**
+ * A fresh run directory holding one file. TMPDIR was checked before the run, but it can fill up
+ * meanwhile: that is said as TMPDIR's fault (not an internal error), and nothing is left behind.
+ */
+export function writeRunTempFile(kind: RunTempDirKind, name: string, content: string): string {
+  let dir: string | undefined;
+  try {
+    dir = makeRunTempDir(kind);
+    writeFileSync(join(dir, name), content, { mode: 0o644 });
+    return dir;
+  } catch (error) {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const full = code === 'ENOSPC' || code === 'EDQUOT' ? 'it is full' : 'a write there failed';
+    throw new ConfigError('CONFIG_TMPDIR_UNUSABLE', `the temporary directory ${tmpdir()} (TMPDIR) cannot be used: ${full} (${code}); dom0's dnf needs it to install (the verified packages stay in dom0's cached repository)`);
+  }
 }
 
 function isAlive(pid: number): boolean {

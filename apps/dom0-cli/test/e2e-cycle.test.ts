@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFixtures, buildPackage, installedPackages } from '@dom0-updates/fixtures';
+import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SNAPSHOT_PREFIX } from '../src/repo-snapshot.ts';
 import { jsonLines, makeRepo, makeScenario, type Scenario } from './harness.ts';
@@ -551,6 +552,30 @@ describe('dom0-update when dnf fails part way through its transaction', () => {
       code: 'INSTALL_FAILED',
       message: expect.stringContaining('before it failed, dnf made 2 change(s) in dom0 (above): check them (rpm -q, dnf history)') as string,
     });
+  });
+});
+
+describe('dom0-update with a TMPDIR that fills up', () => {
+  it('says the temporary directory is full (CONFIG_TMPDIR_UNUSABLE, not INTERNAL), leaves nothing in it, and the next run installs from the cache', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const tmp = join(s.dir, 'full-tmp');
+    mkdirSync(tmp);
+    // TMPDIR passes the check before the lock (a writable directory) but has no room left
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', tmp]);
+    try {
+      await execa('sh', ['-c', 'dd if=/dev/zero of="$0/fill" bs=4k 2>/dev/null || true', tmp]);
+      const r = await s.run(['-y'], { TMPDIR: tmp });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain(`the temporary directory ${tmp} (TMPDIR) cannot be used: it is full (ENOSPC)`);
+      expect(r.stderr).toContain('[CONFIG_TMPDIR_UNUSABLE]');
+      expect(readdirSync(tmp)).toEqual(['fill']);
+      expect(await installedPackages(s.dom0)).toEqual(V1);
+    } finally {
+      await execa('umount', [tmp]);
+    }
+    const silent = { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) };
+    expect((await s.run(['-y'], silent)).exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
   });
 });
 
