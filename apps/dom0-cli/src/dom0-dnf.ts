@@ -110,7 +110,8 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
   if (interrupt.signal !== undefined) {
     throw interruptedError(
       interrupt.signal,
-      `dom0's dnf ${what} got the signal and exited with ${String(result.exitCode ?? result.signal)}; its output above says what it did`,
+      // neutral on purpose: a SIGINT sent to dom0-update alone while stdin is a terminal never reached dnf
+      `dom0's dnf ${what} exited with ${String(result.exitCode ?? result.signal)} after the signal; its output above says what it did`,
     );
   }
   if (result.failed) {

@@ -340,13 +340,14 @@ async function install(
   }
   reporter.stage('check', 'Checking what changed...');
   const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
-  if (interruptedInstall !== undefined) {
+  // before the interruption is told: a withheld build that got in must be said whatever stopped dnf
+  const slipped = withheldButInstalled(installedBefore, installedAfter, excluded);
+  if (interruptedInstall !== undefined && slipped.length === 0) {
     const changes = diffInstalled(installedBefore, installedAfter);
     for (const change of changes) reporter.change(change);
     if (changes.length === 0) reporter.info('Nothing changed in dom0 before dnf stopped.');
     throw interruptedInstall;
   }
-  const slipped = withheldButInstalled(installedBefore, installedAfter, excluded);
   if (slipped.length > 0) {
     for (const change of diffInstalled(installedBefore, installedAfter)) reporter.change(change);
     const names = slipped.map((p) => `${p.name}-${displayEvr(p.evr)}.${p.arch}`).join(', ');
