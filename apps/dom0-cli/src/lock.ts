@@ -8,7 +8,7 @@
  * with a clear message.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { LockError } from './errors.ts';
@@ -57,7 +57,7 @@ function bindMutex(path: string, canonical: string): Promise<Server | undefined>
 export async function acquireLock(path: string): Promise<Lock> {
   let canonicalDir: string;
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    makeParents(dirname(path));
     canonicalDir = realpathSync(dirname(path));
   } catch (error) {
     // mkdir -p reports a file standing where a directory belongs as EEXIST (or ENOTDIR below it)
@@ -88,6 +88,26 @@ export async function acquireLock(path: string): Promise<Lock> {
   }
 }
 
+/**
+ * `mkdir -p`, one level at a time: Node's own recursive mkdir never returns for a path under
+ * /proc (mkdir there fails with ENOENT below a directory that exists, and it retries for ever).
+ */
+function makeParents(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+      return;
+    }
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
+  }
+  makeParents(dirname(dir));
+  mkdirSync(dir, { mode: 0o755 });
+}
+
 function acquireLockFile(path: string): Lock {
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
@@ -96,12 +116,16 @@ function acquireLockFile(path: string): Lock {
       // one left by a crashed run whose pid this is now; created anew, never written through a link
       rmSync(temp, { force: true });
       const fd = openSync(temp, 'wx', 0o644);
-      writeSync(fd, lockText());
-      closeSync(fd);
       try {
+        try {
+          writeSync(fd, lockText());
+        } finally {
+          closeSync(fd);
+        }
         linkSync(temp, path);
       } finally {
-        unlinkSync(temp);
+        // also when the write failed (a full file system): no empty temporary lock is left
+        rmSync(temp, { force: true });
       }
       return {
         path,
@@ -116,6 +140,8 @@ function acquireLockFile(path: string): Lock {
         throw new LockError('LOCK_UNAVAILABLE', `cannot create lock file ${path}: ${(error as Error).message}`);
       }
     }
+    // a directory (or anything but a file) there is no lock of ours to judge or move aside
+    if (!isRegularFile(path)) throw new LockError('LOCK_UNAVAILABLE', `cannot create lock file ${path}: something other than a file is there; remove it, or set LOCK_FILE elsewhere`);
     const text = readText(path);
     const owner = text === undefined ? undefined : parseOwner(text);
     if (owner !== undefined && isAlive(owner)) {
@@ -147,6 +173,15 @@ export function breakStale(path: string, judged: string | undefined): void {
     // a third run took the path: the exclusive create decides between us
   } finally {
     unlinkSync(aside);
+  }
+}
+
+/** A regular file at `path`, or nothing there any more (a run that just released it). */
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return true;
   }
 }
 

@@ -31,6 +31,33 @@ describe('acquireLock', () => {
     expect((direct as LockError).message).toContain(`cannot make the lock file's directory ${join(dir, 'afile')}: ${join(dir, 'afile')} or one of its parents is not a directory`);
   });
 
+  it('is LOCK_UNAVAILABLE for a lock file\'s directory under /proc, where Node\'s own recursive mkdir never returns', async () => {
+    await expect(acquireLock('/proc/dom0-update-test/lock')).rejects.toMatchObject({
+      code: 'LOCK_UNAVAILABLE',
+      message: expect.stringContaining("cannot make the lock file's directory /proc/dom0-update-test") as string,
+    });
+  });
+
+  it('is LOCK_UNAVAILABLE for a directory where the lock file belongs, and leaves it where it is', async () => {
+    const dir = scratch();
+    const path = join(dir, 'lock');
+    mkdirSync(path);
+    await expect(acquireLock(path)).rejects.toMatchObject({ code: 'LOCK_UNAVAILABLE', message: expect.stringContaining('something other than a file is there') as string });
+    expect(readdirSync(dir)).toEqual(['lock']);
+  });
+
+  it('is LOCK_UNAVAILABLE on a full file system and leaves no temporary lock behind', async () => {
+    const dir = scratch();
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', dir]);
+    try {
+      await execa('sh', ['-c', 'dd if=/dev/zero of="$0/fill" bs=4k 2>/dev/null || true', dir]);
+      await expect(acquireLock(join(dir, 'lock'))).rejects.toMatchObject({ code: 'LOCK_UNAVAILABLE', message: expect.stringContaining('ENOSPC') as string });
+      expect(readdirSync(dir)).toEqual(['fill']);
+    } finally {
+      await execa('umount', [dir]);
+    }
+  });
+
   it('writes its lock anew past a temporary file or link a crashed run with this pid left, never through it', async () => {
     const dir = scratch();
     const path = join(dir, 'lock');
