@@ -44,7 +44,7 @@ export function downloadArgs(
     '--refresh',
     // the newest of everything, as dom0's dnf will look for it; a user's --nobest (or --best) is
     // already in the options, and dnf 4 refuses both at once
-    ...(request.dnfOptions.includes('--nobest') || request.dnfOptions.includes('--best') ? [] : ['--best']),
+    ...(request.dnfOptions.some((o) => o === '--nobest' || o === '--best') ? [] : ['--best']),
     '--allowerasing',
     '--downloadonly',
     dnf.major === 5 ? `--destdir=${downloadDir}` : `--downloaddir=${downloadDir}`,
