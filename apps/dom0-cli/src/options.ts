@@ -289,6 +289,10 @@ function parseDnfOption(arg: string): string {
   if (arg.endsWith('=') && VALUE_FORMS.has(arg.slice(0, -1))) {
     throw new UsageError('USAGE_BAD_VALUE', `${arg.slice(0, -1)} needs a value, not an empty one`);
   }
+  // `--setopt=timeout`: the option is right, its value is not KEY=VALUE
+  if (/^--setopt=[A-Za-z0-9_.*-]+$/.test(arg)) {
+    throw new UsageError('USAGE_BAD_VALUE', `--setopt: "${printable(arg.slice('--setopt='.length))}" is not KEY=VALUE, as in --setopt=KEY=VALUE`);
+  }
   if (!DNF_OPTION_RULES.some((rule) => rule.test(arg))) {
     throw new UsageError(
       'USAGE_UNKNOWN_OPTION',

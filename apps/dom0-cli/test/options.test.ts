@@ -191,6 +191,11 @@ describe('parseArgs', () => {
     expect(usageCode('--setopt', 'timeout=5')).toBe('USAGE_OPTION_FORM');
   });
 
+  it('names a --setopt value that is not KEY=VALUE as such, not as an unknown option', () => {
+    expect(() => parseArgs(['--setopt=timeout'])).toThrow('--setopt: "timeout" is not KEY=VALUE, as in --setopt=KEY=VALUE');
+    expect(usageCode('--setopt=timeout')).toBe('USAGE_BAD_VALUE');
+  });
+
   it('reports a missing value', () => {
     expect(usageCode('--action')).toBe('USAGE_MISSING_VALUE');
     expect(usageCode('--config')).toBe('USAGE_MISSING_VALUE');
