@@ -58,8 +58,8 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
     const shown = facts.withheld.slice(0, 5).join(', ') + (facts.withheld.length > 5 ? ', ...' : '');
     const causes =
       facts.withheld.length === 0
-        ? 'the updates need packages the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which)'
-        : `the updates need a package dom0 withheld as neither installed nor requested (${shown}: install it by name first, \`dom0-update NAME\`, then upgrade again) or one the UpdateVM did not send (--best makes dnf say which)`;
+        ? 'the updates need packages the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which), or a scriptlet of theirs failed (dnf\'s output above says)'
+        : `the updates need a package dom0 withheld as neither installed nor requested (${shown}: install it by name first, \`dom0-update NAME\`, then upgrade again) or one the UpdateVM did not send (--best makes dnf say which), or a scriptlet of theirs failed (dnf's output above says)`;
     if (changes.length > 0) {
       throw new InstallError(
         'INSTALL_INCOMPLETE',
