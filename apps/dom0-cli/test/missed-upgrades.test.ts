@@ -137,3 +137,24 @@ describe('a requested package that was received but is not installed', () => {
     expect(warnings(['--action=downgrade', 'dom0-hello'])).toEqual(['dom0-update: warning: requested package dom0-hello-1.0-1.noarch was received but is not installed']);
   });
 });
+
+describe('a verified update dnf left out with nothing else changed', () => {
+  it('fails as INSTALL_NOTHING_DONE naming the causes, a failed scriptlet among them', () => {
+    const command = parseArgs(['-y']);
+    if (command.kind !== 'run') throw new Error('not a run');
+    const reporter = new Reporter('human', { out: () => undefined, err: () => undefined });
+    const tool = installed('dom0-tool', '0:1.0-1');
+    const sent = received('dom0-tool', 0, '2.0');
+    expect(() =>
+      reportInstallOutcome(
+        { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+        { installedBefore: [tool], installedAfter: [tool], received: [sent], obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]) },
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'INSTALL_NOTHING_DONE',
+        message: expect.stringContaining("the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which), or a scriptlet of theirs failed (dnf's output above says)") as string,
+      }),
+    );
+  });
+});
