@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterDelay } from '@dom0-updates/protocol';
-import { parseArgs, usageAfterError, usageOf, VERSION } from './cli/args.ts';
+import { parseArgs, STAGE_COMMAND, usageAfterError, usageOf, VERSION } from './cli/args.ts';
 import { UsageError } from './errors.ts';
 import { diagnose } from './output/diagnostics.ts';
 import { replyDropped } from './output/reply.ts';
@@ -13,7 +13,8 @@ import { stageMain } from './stage/stage-main.ts';
 import { verifyCommand } from './verify/verify-command.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
-  favourMemoryOverSpeed();
+  // the stage has it on its command line (stage-process.ts)
+  if (argv[0] !== STAGE_COMMAND) favourMemoryOverSpeed();
   // a reader that went away (EPIPE) must not kill the receiver halfway through publishing or
   // recording: the reply and the diagnostics are best effort, the result record is the truth
   // (output that is the result itself goes through writeResultOutput, which reports failures)

@@ -23,6 +23,8 @@ describe('the stage command line', () => {
     expect(args.join(' ')).not.toContain('/opt/dom0-receiver.mjs');
     // keeps the stage's peak RSS flat however large the batch (see the README's benchmark)
     expect(node).toContain('--max-semi-space-size=1');
+    // and keeps many small members under the memory target (bench/README.md, round 18)
+    expect(node).toContain('--optimize-for-size');
     expect(node.filter((a) => a.startsWith('--allow-')).sort()).toEqual(['--allow-fs-read=/proc/self/fd/4', '--allow-fs-write=/var/lib/qubes/updates/staging.abc123/*', '--allow-worker']);
   });
 });
