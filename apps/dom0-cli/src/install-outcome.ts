@@ -25,6 +25,8 @@ export interface InstallFacts {
   readonly installedAfter: readonly InstalledPackage[];
   /** The batch's packages, or (no batch arrived) the cached updates of installed packages dnf was given. */
   readonly received: readonly VerifiedBuild[];
+  /** No batch arrived: `received` are the cached repository's updates from earlier runs. */
+  readonly fromCache: boolean;
   /** Builds withheld from dnf for their Obsoletes. */
   readonly obsoleting: readonly ObsoletingBuild[];
   /** Names withheld from dnf as neither installed nor requested. */
@@ -60,15 +62,18 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
       facts.withheld.length === 0
         ? 'the updates need packages the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which), or a scriptlet of theirs failed (dnf\'s output above says)'
         : `the updates need a package dom0 withheld as neither installed nor requested (${shown}: install it by name first, \`dom0-update NAME\`, then upgrade again) or one the UpdateVM did not send (--best makes dnf say which), or a scriptlet of theirs failed (dnf's output above says)`;
+    // cached by earlier runs: what dom0's own dnf.conf excludes, or what no longer resolves, stays
+    // in the cache until it is emptied
+    const source = facts.fromCache ? " (cached by earlier runs; --clean empties dom0's cached repository)" : '';
     if (changes.length > 0) {
       throw new InstallError(
         'INSTALL_INCOMPLETE',
-        `dom0's dnf made ${changes.length} change(s) but left out ${missed.length} verified update(s) of installed packages (named above): ${causes}`,
+        `dom0's dnf made ${changes.length} change(s) but left out ${missed.length} verified update(s) of installed packages (named above)${source}: ${causes}`,
       );
     }
     throw new InstallError(
       'INSTALL_NOTHING_DONE',
-      `dom0's dnf changed nothing although ${missed.length} verified update(s) of installed packages arrived: ${causes}; or dnf reads another rpm database than ${context.rpmdbPath} in ${context.dom0Root}`,
+      `dom0's dnf changed nothing although ${missed.length} verified update(s) of installed packages ${facts.fromCache ? `are in the cached repository${source}` : 'arrived'}: ${causes}; or dnf reads another rpm database than ${context.rpmdbPath} in ${context.dom0Root}`,
     );
   }
   if (changes.length === 0) {
@@ -92,10 +97,12 @@ function reportNotInstalled({ options, reporter }: OutcomeContext, facts: Instal
       );
       continue;
     }
-    // a rollback only against what was installed before: a newer build from the cache may have come in with this run
+    // a rollback only against what was installed before (in an arch dnf would replace, as for an
+    // update): a newer build from the cache may have come in with this run
     const newer = newerInstalled(facts.installedBefore, pkg.name, pkg.arch, evrOf(pkg));
-    const upgraded = newestUpgradableInstalled(facts.installedAfter, pkg.name, pkg.arch);
-    const superseded = newer === undefined && upgraded !== undefined && compareEvr(upgraded.evr, evrOf(pkg)) > 0 ? upgraded : undefined;
+    const after = newestUpgradableInstalled(facts.installedAfter, pkg.name, pkg.arch);
+    const cameIn = after !== undefined && !facts.installedBefore.some((p) => p.name === after.name && p.arch === after.arch && p.evr === after.evr);
+    const superseded = newer === undefined && cameIn && compareEvr(after.evr, evrOf(pkg)) > 0 ? after : undefined;
     if (superseded !== undefined) {
       reporter.info(`Verified package ${pkg.nevra} was not installed: this run installed the newer ${displayEvr(superseded.evr)} of ${pkg.name}.${superseded.arch}.`);
       continue;

@@ -125,10 +125,10 @@ export function newestUpgradableInstalled(installed: readonly InstalledPackage[]
 }
 
 /**
- * The newest installed version of `name.arch` when it is newer than `evr`, else undefined: a
- * received package older than what is installed would be a rollback.
+ * The newest installed version of `name` that a build of `name.arch` would replace (newestUpgradableInstalled)
+ * when it is newer than `evr`, else undefined: a received package older than that would be a rollback.
  */
 export function newerInstalled(installed: readonly InstalledPackage[], name: string, arch: string, evr: string): InstalledPackage | undefined {
-  const newest = newestInstalled(installed, name, arch);
+  const newest = newestUpgradableInstalled(installed, name, arch);
   return newest !== undefined && compareEvr(newest.evr, evr) > 0 ? newest : undefined;
 }

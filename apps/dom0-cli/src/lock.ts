@@ -105,7 +105,12 @@ function makeParents(dir: string): void {
     if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
   }
   makeParents(dirname(dir));
-  mkdirSync(dir, { mode: 0o755 });
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+  } catch (error) {
+    // another run starting at the same moment made it first
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw error;
+  }
 }
 
 function acquireLockFile(path: string): Lock {

@@ -33,12 +33,13 @@ export function missedUpgrades(received: readonly VerifiedBuild[], installed: re
 
 /**
  * The updates of installed packages that the cached repository already holds, for a run that
- * received no batch: per installed name and arch, the newest build newer than every installed one.
+ * received no batch: per installed name and arch, the newest build newer than every installed one
+ * it would replace.
  */
 export function cachedUpdates(cached: readonly VerifiedBuild[], installed: readonly InstalledPackage[]): VerifiedBuild[] {
   const newest = new Map<string, VerifiedBuild>();
-  for (const { received: build } of missedUpgrades(cached, installed)) {
-    const key = `${build.name}.${build.arch}`;
+  for (const { received: build, installedArch } of missedUpgrades(cached, installed)) {
+    const key = `${build.name}.${installedArch}`;
     const seen = newest.get(key);
     if (seen === undefined || compareEvr(evrOf(build), evrOf(seen)) > 0) newest.set(key, build);
   }

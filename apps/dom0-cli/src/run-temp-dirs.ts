@@ -39,8 +39,16 @@ export function writeRunTempFile(kind: RunTempDirKind, name: string, content: st
     writeFileSync(join(dir, name), content, { mode: 0o644 });
     return dir;
   } catch (error) {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const code = (error as NodeJS.ErrnoException).code;
+    // a failed system call is TMPDIR's fault; anything else is ours and is not dressed up as one
+    if (typeof code !== 'string') throw error;
+    if (dir !== undefined) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // the reason below is what matters; a later run removes what is left (removeDeadRunsTempDirs)
+      }
+    }
     const full = code === 'ENOSPC' || code === 'EDQUOT' ? 'it is full' : 'a write there failed';
     throw new ConfigError('CONFIG_TMPDIR_UNUSABLE', `the temporary directory ${tmpdir()} (TMPDIR) cannot be used: ${full} (${code}); dom0's dnf needs it to install (the verified packages stay in dom0's cached repository)`);
   }

@@ -98,7 +98,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     }
   } catch (caught) {
     // Whatever failed after a signal (a query whose rpm the terminal's Ctrl-C also hit) failed because of it.
-    const error = interrupt.signal !== undefined && !(caught instanceof InterruptedError) ? interruptedError(interrupt.signal) : caught;
+    // Not a withheld build that got in: that was found after dnf ended, and must be said as such.
+    const decidedAfterDnf = caught instanceof InstallError && caught.code === 'INSTALL_WITHHELD_INSTALLED';
+    const error = interrupt.signal !== undefined && !(caught instanceof InterruptedError) && !decidedAfterDnf ? interruptedError(interrupt.signal) : caught;
     if (error instanceof CliError) {
       reporter.error(error.code, error.message);
       // a bad flag value (found while the configuration is resolved) is a usage error too
@@ -274,9 +276,21 @@ async function install(
     obsoleting = obsoletingBuilds(visible, installedBefore, options.packages, specs);
     renaming = renamingBuilds(visible, installedBefore, withheld);
     const older = olderBuilds(visible, installedBefore, options.action, options.packages, specs);
+    // in the repository's own definition, not on the command line: the list grows with the cache
+    // (every upgrade leaves old builds behind) and must never outgrow what exec takes
+    excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...[...obsoleting, ...older, ...unpinned, ...oddArch].map((build) => build.spec)])];
     if (fromCache) {
+      // what dnf is offered (the builds and names withheld above are not), and what the user wants of it
+      const withheldBuilds = new Set([...obsoleting, ...older, ...unpinned, ...oddArch].map((build) => build.package));
+      const withheldNames = new Set(withheld);
       const excludedName = excludedByUser(options, specs);
-      const offered = visible.filter((build) => !excludedName(build.name) && !obsoleting.some(({ package: b }) => nevraString(b) === nevraString(build)));
+      const offered = visible.filter(
+        (build) =>
+          !withheldBuilds.has(build) &&
+          !withheldNames.has(build.name) &&
+          !excludedName(build.name) &&
+          (options.packages.length === 0 || specs.selects(options.packages, build.name)),
+      );
       received = cachedUpdates(offered.map((build) => ({ ...build, epoch: Number(build.epoch), nevra: nevraString(build) })), installedBefore);
       if (received.length === 0) {
         reporter.done('no_updates', EXIT.ok, "No updates: the UpdateVM sent no packages, and dom0's cached repository holds nothing newer than what is installed.");
@@ -285,9 +299,6 @@ async function install(
       const shown = received.slice(0, 10).map((b) => b.nevra).join(', ') + (received.length > 10 ? ', ...' : '');
       reporter.info(`The UpdateVM sent no packages; dom0's cached repository holds ${String(received.length)} verified update(s) from earlier runs: ${shown}`);
     }
-    // in the repository's own definition, not on the command line: the list grows with the cache
-    // (every upgrade leaves old builds behind) and must never outgrow what exec takes
-    excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...[...obsoleting, ...older, ...unpinned, ...oddArch].map((build) => build.spec)])];
     reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir, excluded);
     home = writeDnfHome(config.rpmdbPath);
     const request: Dom0DnfRequest = {
@@ -339,7 +350,17 @@ async function install(
     snapshot.remove();
   }
   reporter.stage('check', 'Checking what changed...');
-  const installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
+  let installedAfter: InstalledPackage[];
+  try {
+    installedAfter = await listInstalled(config.dom0Root, config.rpmdbPath);
+  } catch (error) {
+    // dnf's own failure (or the signal) stays the verdict
+    if ((interruptedInstall === undefined && failedInstall === undefined) || !(error instanceof CliError)) throw error;
+    reporter.warning(`the changes dnf made could not be read: ${error.message}`);
+    if (interruptedInstall !== undefined) throw interruptedInstall;
+    if (failedInstall !== undefined) throw failedInstall;
+    throw error;
+  }
   // before the interruption is told: a withheld build that got in must be said whatever stopped dnf
   const slipped = withheldButInstalled(installedBefore, installedAfter, excluded);
   if (interruptedInstall !== undefined && slipped.length === 0) {
@@ -359,7 +380,7 @@ async function install(
     if (changes.length === 0) throw failedInstall;
     throw new InstallError(failedInstall.code, `${failedInstall.message}; before it failed, dnf made ${String(changes.length)} change(s) in dom0 (above): check them (rpm -q, dnf history)`);
   }
-  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, obsoleting, withheld, renaming, specs });
+  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, fromCache, obsoleting, withheld, renaming, specs });
 }
 
 /** A failed dnf step, with what dom0 withheld from it: often why it could not resolve. */

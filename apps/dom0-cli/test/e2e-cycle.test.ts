@@ -211,6 +211,17 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(again.stdout).toContain("No updates: the UpdateVM sent no packages, and dom0's cached repository holds nothing newer than what is installed.");
   });
 
+  it('installs only the named package\'s cached update when the UpdateVM sends nothing, and calls none of the others unrequested', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    expect((await s.run(['--downloadonly'])).exitCode).toBe(0);
+    const silent = { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) };
+    const r = await s.run(['-y', '--action=upgrade', 'dom0-tool'], silent);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("dom0's cached repository holds 1 verified update(s) from earlier runs: dom0-tool-2.0-1.noarch");
+    expect(r.stderr).not.toContain('unrequested');
+    expect(await installedPackages(s.dom0)).toEqual(['dom0-hello-1.0-1.noarch', 'dom0-libgreet-1.0-1.noarch', 'dom0-tool-2.0-1.noarch']);
+  });
+
   it('with --clean, empties the UpdateVM\'s cache and runs dom0\'s dnf clean all before installing', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const marker = agentCacheMarker(s);

@@ -41,10 +41,13 @@ describe('diffInstalled', () => {
 });
 
 describe('newerInstalled', () => {
-  it('finds the newest installed version of the same name.arch that is newer, by rpm order', () => {
-    const installed = list('kernel\tx86_64\t0:6.10-1\t1', 'kernel\tx86_64\t0:6.9-1\t2', 'kernel\tnoarch\t0:9-1\t3', 'other\tx86_64\t0:99-1\t4');
+  it('finds the newest installed version of the same name, in an arch dnf would replace, that is newer, by rpm order', () => {
+    const installed = list('kernel\tx86_64\t0:6.10-1\t1', 'kernel\tx86_64\t0:6.9-1\t2', 'kernel\ti686\t0:9-1\t3', 'other\tx86_64\t0:99-1\t4');
     expect(newerInstalled(installed, 'kernel', 'x86_64', '0:6.2-1')?.evr).toBe('0:6.10-1');
     expect(newerInstalled(installed, 'kernel', 'x86_64', '0:6.9-5')?.evr).toBe('0:6.10-1');
+    // dnf replaces across noarch, never from one arch to another
+    expect(newerInstalled(installed, 'kernel', 'noarch', '0:8-1')?.evr).toBe('0:9-1');
+    expect(newerInstalled(list('tool\tx86_64\t0:2.0-1\t1'), 'tool', 'noarch', '0:1.0-1')?.arch).toBe('x86_64');
   });
 
   it('finds nothing for a version as new as or newer than every installed one', () => {

@@ -104,7 +104,7 @@ describe('a received package a newer build from the cache took the place of', ()
     const sent = received('dom0-tool', 0, '1.1');
     reportInstallOutcome(
       { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
-      { installedBefore: [before], installedAfter: [after], received: [sent], obsoleting: [], withheld: [], renaming: [], specs: specsOf([before], [sent]) },
+      { installedBefore: [before], installedAfter: [after], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([before], [sent]) },
     );
     expect(err).toEqual([]);
     expect(out).toContain('Verified package dom0-tool-1.1-1.noarch was not installed: this run installed the newer 2.0-1 of dom0-tool.noarch.');
@@ -121,7 +121,7 @@ describe('a requested package that was received but is not installed', () => {
     const sent = received('dom0-hello', 0, '1.0');
     const code = reportInstallOutcome(
       { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
-      { installedBefore: [hello], installedAfter: [hello], received: [sent], obsoleting: [], withheld: [], renaming: [], specs: specsOf([hello], [sent]) },
+      { installedBefore: [hello], installedAfter: [hello], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([hello], [sent]) },
     );
     expect(code).toBe(0);
     return err;
@@ -148,7 +148,7 @@ describe('a verified update dnf left out with nothing else changed', () => {
     expect(() =>
       reportInstallOutcome(
         { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
-        { installedBefore: [tool], installedAfter: [tool], received: [sent], obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]) },
+        { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]) },
       ),
     ).toThrow(
       expect.objectContaining({
@@ -156,5 +156,23 @@ describe('a verified update dnf left out with nothing else changed', () => {
         message: expect.stringContaining("the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which), or a scriptlet of theirs failed (dnf's output above says)") as string,
       }),
     );
+  });
+});
+
+describe('an older build in another arch than the installed one', () => {
+  it('is an unrequested attempted rollback across noarch, not a build this run superseded', () => {
+    const command = parseArgs(['-y']);
+    if (command.kind !== 'run') throw new Error('not a run');
+    const out: string[] = [];
+    const err: string[] = [];
+    const reporter = new Reporter('human', { out: (line) => out.push(line), err: (line) => err.push(line) });
+    const tool = installed('dom0-tool', '0:2.0-1', 'x86_64');
+    const sent = received('dom0-tool', 0, '1.0');
+    reportInstallOutcome(
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]) },
+    );
+    expect(out.join('\n')).not.toContain('this run installed the newer');
+    expect(err.join('\n')).toContain('dom0-tool-1.0-1.noarch (older than the installed 2.0-1: an attempted rollback)');
   });
 });
