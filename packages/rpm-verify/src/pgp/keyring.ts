@@ -30,7 +30,7 @@ export async function loadKeyring(armoredKeys: readonly string[], sourceNames: r
       try {
         parsed.push(...(await openpgp.readKeys({ armoredKeys: armored })));
       } catch (err) {
-        const reason = (await holdsOnlySignatures(armored))
+        const reason = (await startsWithSignature(armored))
           ? `armored block ${i + 1} holds no key, only signatures (a revocation certificate on its own?); ` +
             'merge a revocation into the key it revokes (gpg --import both, then gpg --export --armor the key)'
           : err instanceof Error ? err.message : String(err);
@@ -61,7 +61,7 @@ export async function loadKeyring(armoredKeys: readonly string[], sourceNames: r
 }
 
 /** Whether an armored block that is no key starts with a signature packet (tag 2), as gpg's revocation certificates do. */
-async function holdsOnlySignatures(armored: string): Promise<boolean> {
+async function startsWithSignature(armored: string): Promise<boolean> {
   try {
     // typed as a Stream, which OpenPGP.js's types leave unresolved: for a string input it is bytes
     const data: unknown = (await openpgp.unarmor(armored)).data;
