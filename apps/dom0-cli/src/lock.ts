@@ -93,23 +93,28 @@ export async function acquireLock(path: string): Promise<Lock> {
  * /proc (mkdir there fails with ENOENT below a directory that exists, and it retries for ever).
  */
 function makeParents(dir: string): void {
-  try {
-    mkdirSync(dir, { mode: 0o755 });
-    return;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
-      return;
-    }
-    if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
-  }
+  const missing = makeDir(dir);
+  if (missing === undefined) return;
+  if (dirname(dir) === dir) throw missing;
   makeParents(dirname(dir));
+  const still = makeDir(dir);
+  if (still !== undefined) throw still;
+}
+
+/**
+ * Makes `dir`, or finds it made (also by another run starting at the same moment); returns the
+ * ENOENT error when its parent is missing, and throws any other failure.
+ */
+function makeDir(dir: string): NodeJS.ErrnoException | undefined {
   try {
     mkdirSync(dir, { mode: 0o755 });
+    return undefined;
   } catch (error) {
-    // another run starting at the same moment made it first
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw error;
+    const failure = error as NodeJS.ErrnoException;
+    if (failure.code === 'ENOENT') return failure;
+    if (failure.code !== 'EEXIST') throw error;
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+    return undefined;
   }
 }
 

@@ -278,15 +278,16 @@ async function install(
     const older = olderBuilds(visible, installedBefore, options.action, options.packages, specs);
     // in the repository's own definition, not on the command line: the list grows with the cache
     // (every upgrade leaves old builds behind) and must never outgrow what exec takes
-    excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...[...obsoleting, ...older, ...unpinned, ...oddArch].map((build) => build.spec)])];
+    const withheldBuilds = [...obsoleting, ...older, ...unpinned, ...oddArch];
+    excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...withheldBuilds.map((build) => build.spec)])];
     if (fromCache) {
       // what dnf is offered (the builds and names withheld above are not), and what the user wants of it
-      const withheldBuilds = new Set([...obsoleting, ...older, ...unpinned, ...oddArch].map((build) => build.package));
+      const withheldPackages = new Set(withheldBuilds.map((build) => build.package));
       const withheldNames = new Set(withheld);
       const excludedName = excludedByUser(options, specs);
       const offered = visible.filter(
         (build) =>
-          !withheldBuilds.has(build) &&
+          !withheldPackages.has(build) &&
           !withheldNames.has(build.name) &&
           !excludedName(build.name) &&
           (options.packages.length === 0 || specs.selects(options.packages, build.name)),
@@ -361,24 +362,24 @@ async function install(
     if (failedInstall !== undefined) throw failedInstall;
     throw error;
   }
-  // before the interruption is told: a withheld build that got in must be said whatever stopped dnf
   const slipped = withheldButInstalled(installedBefore, installedAfter, excluded);
-  if (interruptedInstall !== undefined && slipped.length === 0) {
+  if (slipped.length > 0 || interruptedInstall !== undefined || failedInstall !== undefined) {
+    // the changes are told whatever ended the run (reportInstallOutcome tells them otherwise)
     const changes = diffInstalled(installedBefore, installedAfter);
     for (const change of changes) reporter.change(change);
-    if (changes.length === 0) reporter.info('Nothing changed in dom0 before dnf stopped.');
-    throw interruptedInstall;
-  }
-  if (slipped.length > 0) {
-    for (const change of diffInstalled(installedBefore, installedAfter)) reporter.change(change);
-    const names = slipped.map((p) => `${p.name}-${displayEvr(p.evr)}.${p.arch}`).join(', ');
-    throw new InstallError('INSTALL_WITHHELD_INSTALLED', `dom0's dnf installed ${names}, which dom0 withheld from it (changes above); the transaction is done and dom0-update cannot undo it: check these packages (rpm -q, dnf history)`);
-  }
-  if (failedInstall !== undefined) {
-    const changes = diffInstalled(installedBefore, installedAfter);
-    for (const change of changes) reporter.change(change);
-    if (changes.length === 0) throw failedInstall;
-    throw new InstallError(failedInstall.code, `${failedInstall.message}; before it failed, dnf made ${String(changes.length)} change(s) in dom0 (above): check them (rpm -q, dnf history)`);
+    // first: a withheld build that got in must be said whatever stopped dnf
+    if (slipped.length > 0) {
+      const names = slipped.map((p) => `${p.name}-${displayEvr(p.evr)}.${p.arch}`).join(', ');
+      throw new InstallError('INSTALL_WITHHELD_INSTALLED', `dom0's dnf installed ${names}, which dom0 withheld from it (changes above); the transaction is done and dom0-update cannot undo it: check these packages (rpm -q, dnf history)`);
+    }
+    if (interruptedInstall !== undefined) {
+      if (changes.length === 0) reporter.info('Nothing changed in dom0 before dnf stopped.');
+      throw interruptedInstall;
+    }
+    if (failedInstall !== undefined) {
+      if (changes.length === 0) throw failedInstall;
+      throw new InstallError(failedInstall.code, `${failedInstall.message}; before it failed, dnf made ${String(changes.length)} change(s) in dom0 (above): check them (rpm -q, dnf history)`);
+    }
   }
   return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, fromCache, obsoleting, withheld, renaming, specs });
 }
