@@ -101,16 +101,21 @@ export function linkReceiver(
       stdin.write(first);
       streamIn.pipe(stdin);
       streamIn.resume();
-      stdout.pipe(replyOut);
       // An agent that left (or closed fd 4) takes no reply: pipe() then stops reading the
       // receiver's stdout, and a reply larger than the pipes would hold the receiver until the
-      // deadline. The rest of the reply is read and dropped instead.
+      // deadline. The rest of the reply is read and dropped instead. The agent may have closed
+      // fd 4 before its first byte, so the reply end can be gone already (its events long past).
       const dropReply = (): void => {
         stdout.unpipe(replyOut);
         stdout.resume();
       };
-      replyOut.once('error', dropReply);
-      replyOut.once('close', dropReply);
+      if (replyOut.writable) {
+        stdout.pipe(replyOut);
+        replyOut.once('error', dropReply);
+        replyOut.once('close', dropReply);
+      } else {
+        dropReply();
+      }
       const logging = readLines(stderr, onLine).catch(() => undefined);
       rx.once('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
         void logging.then(() => {

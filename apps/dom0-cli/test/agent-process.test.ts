@@ -168,4 +168,15 @@ describe('runAgent', () => {
     // the receiver wrote its whole reply (into nothing) and exited by itself, not at the deadline
     expect(result.receiver).toEqual({ kind: 'exited', exitCode: 0, signal: null });
   }, 20_000);
+
+  it('ends soon after an agent that closed its reply end well before it began the stream', async () => {
+    const receiver = ['node', '-e', "process.stdin.resume(); process.stdin.on('end', () => process.stdout.write('x'.repeat(4 << 20)));"];
+    // dom0's end of fd 4 has seen the close and shut before the first byte starts the receiver
+    const result = await runAgent(
+      { file: 'sh', args: ['-c', 'exec 4<&-; sleep 0.5; printf x >&3; exit 0'] },
+      { ...quiet, timeoutSeconds: 3600, onLine: () => undefined, receiver: { argv: receiver, onLine: () => undefined } },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(result.receiver).toEqual({ kind: 'exited', exitCode: 0, signal: null });
+  }, 20_000);
 });
