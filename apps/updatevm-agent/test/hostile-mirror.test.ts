@@ -93,10 +93,23 @@ async function hostileMirror(dir: string, endless: (path: string) => boolean, re
   };
 }
 
+/** The bytes of the files under `dir`: 0 while it does not exist, a file that vanishes meanwhile not counted. */
 async function sizeOf(dir: string): Promise<number> {
   let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
+  const gone = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch((error: unknown) => {
+    if (gone(error)) return [];
+    throw error;
+  });
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    total += await stat(join(entry.parentPath, entry.name)).then(
+      (info) => info.size,
+      (error: unknown) => {
+        if (gone(error)) return 0;
+        throw error;
+      },
+    );
   }
   return total;
 }
@@ -143,13 +156,20 @@ describe('the agent against a hostile mirror', () => {
     try {
       const workdir = await syncedWorkdir(world, 'endless-repomd', mirror.url);
       const child = execa(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--check-only'], { reject: false, env: {}, stdin: 'ignore' });
-      await new Promise((resolve) => setTimeout(resolve, 6000));
+      // SIGTERM once dnf is well into the endless repomd.xml (its partial file over the bound
+      // checked below), not after a fixed time: on a loaded machine dnf may not even have made
+      // the cache yet after seconds (waited for within the test's own timeout)
+      const cache = join(workdir, 'cache');
+      while ((await sizeOf(cache)) <= 4 * 1024 * 1024) {
+        if (child.exitCode !== null) throw new Error(`the agent ended before dnf downloaded the endless repomd.xml: ${(await child).stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       child.kill('SIGTERM');
       const run = await child;
       expect(run.exitCode).toBe(143);
       // dom0 stops a run at its deadline; each stopped run must not leave its partial download behind,
       // or a mirror fills the UpdateVM's disk one run at a time
-      expect(await sizeOf(join(workdir, 'cache'))).toBeLessThan(4 * 1024 * 1024);
+      expect(await sizeOf(cache)).toBeLessThan(4 * 1024 * 1024);
     } finally {
       await mirror.close();
     }
