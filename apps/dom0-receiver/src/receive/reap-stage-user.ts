@@ -27,11 +27,13 @@ export async function killerCommand(env: NodeJS.ProcessEnv): Promise<[string, st
  * kill(-1, SIGKILL) as the stage's uid: every process of that uid but the caller gets it, in one
  * pass (a forking process cannot outrun it). Best effort: a killer that cannot start, or is
  * stopped or killed by what it came for, leaves the work to root's signals and the check below.
+ * `deadlineMs` is for tests only: on a loaded machine the Node fallback can take longer than
+ * KILLER_DEADLINE_MS just to start, and is then killed before it has done anything.
  */
-export function killAllOf(owner: StageOwner, [command, args]: [string, string[]]): Promise<void> {
+export function killAllOf(owner: StageOwner, [command, args]: [string, string[]], deadlineMs = KILLER_DEADLINE_MS): Promise<void> {
   return new Promise((resolve) => {
     const killer = spawn(command, args, { uid: owner.uid, gid: owner.gid, stdio: 'ignore', env: {} });
-    const stuck = setTimeout(() => killer.kill('SIGKILL'), KILLER_DEADLINE_MS);
+    const stuck = setTimeout(() => killer.kill('SIGKILL'), deadlineMs);
     const done = (): void => {
       clearTimeout(stuck);
       resolve();
