@@ -171,8 +171,8 @@ function superviseStop(
     if (ended) return;
     strayKill = setTimeout(() => {
       killAgentNow();
-      // a stray that left the group may hold fds 3 and 4 without ever writing
-      link?.closeIfNotStarted();
+      // a stray that left the group may hold fds 3 and 4, never writing, never reading
+      link?.agentGone();
     }, STRAY_GRACE_MS);
   });
   // afterDelay: a TIMEOUT of weeks is more than setTimeout can wait in one go

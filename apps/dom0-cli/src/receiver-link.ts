@@ -26,11 +26,13 @@ export interface ReceiverLink {
   /** Drops every pipe, so `done` settles even if a stray process still holds one open. */
   abort(): void;
   /**
-   * The agent has exited: a stream that has not begun by now never will from it, so no receiver
-   * may start, and its fds 3 and 4 are closed (a process it left behind may still hold them).
-   * A stream under way is left to finish: what the agent wrote may still be in the pipe.
+   * The agent has exited, a grace ago: a stream that has not begun by now never will from it, so
+   * no receiver may start, and its fds 3 and 4 are closed (a process it left behind may still hold
+   * them). A stream under way is left to finish (what the agent wrote may still be in the pipe),
+   * but the rest of the receiver's reply is dropped: only such a process could still read it, and
+   * one that holds fd 4 without reading would hold the receiver, and the run, on a large reply.
    */
-  closeIfNotStarted(): void;
+  agentGone(): void;
 }
 
 export function linkReceiver(
@@ -43,6 +45,7 @@ export function linkReceiver(
   // Set when the run is being stopped before any byte arrived: no receiver may start after that.
   let stopped = false;
   let stopBeforeStart = (): void => undefined;
+  let dropReplyNow = (): void => undefined;
   // The agent may leave at any time; writes of the reply to a closed pipe are not dom0's failure.
   replyOut.on('error', () => undefined);
   streamIn.on('error', () => undefined);
@@ -109,6 +112,7 @@ export function linkReceiver(
         stdout.unpipe(replyOut);
         stdout.resume();
       };
+      dropReplyNow = dropReply;
       if (replyOut.writable) {
         stdout.pipe(replyOut);
         replyOut.once('error', dropReply);
@@ -136,8 +140,11 @@ export function linkReceiver(
       }
       signalGroup(child, signal);
     },
-    closeIfNotStarted: () => {
-      if (child !== undefined) return;
+    agentGone: () => {
+      if (child !== undefined) {
+        dropReplyNow();
+        return;
+      }
       stopped = true;
       stopBeforeStart();
     },

@@ -179,4 +179,28 @@ describe('runAgent', () => {
     expect(result.exitCode).toBe(0);
     expect(result.receiver).toEqual({ kind: 'exited', exitCode: 0, signal: null });
   }, 20_000);
+
+  it('ends soon after an agent that left a process outside its group holding its reply end unread', async () => {
+    const pidFile = join(scratch(), 'stray.pid');
+    const receiver = ['node', '-e', "process.stdin.resume(); process.stdin.on('end', () => process.stdout.write('x'.repeat(4 << 20)));"];
+    // the stray (its own session) keeps fd 4 open and never reads it; the agent itself exits
+    const agent = `printf x >&3; exec 3>&-; setsid sleep 300 <&- >/dev/null 2>&1 & echo $! > ${pidFile}; exit 0`;
+    try {
+      const result = await runAgent(
+        { file: 'sh', args: ['-c', agent] },
+        { ...quiet, timeoutSeconds: 3600, onLine: () => undefined, receiver: { argv: receiver, onLine: () => undefined } },
+      );
+      expect(result.exitCode).toBe(0);
+      // the receiver's reply, more than the sockets hold, was dropped once the agent was gone
+      expect(result.receiver).toEqual({ kind: 'exited', exitCode: 0, signal: null });
+    } finally {
+      if (existsSync(pidFile)) {
+        try {
+          process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }, 20_000);
 });
