@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EncodeError } from '@dom0-updates/protocol';
 import { runAgent } from '../src/agent-process.ts';
-import { settledState } from './support/process-state.ts';
+import { killPidFile, settledState } from './support/process-state.ts';
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -19,6 +19,9 @@ function scratch(): string {
 }
 
 const quiet = { sendState: () => Promise.resolve(), onDropped: () => undefined };
+
+/** The receiver's stand-in: reads the stream, then replies with far more than the pipes hold. */
+const BIG_REPLY_RECEIVER = ['node', '-e', "process.stdin.resume(); process.stdin.on('end', () => process.stdout.write('x'.repeat(4 << 20)));"];
 
 describe('runAgent', () => {
   it('ends soon after the agent exits although a process left in its group holds its output pipes', async () => {
@@ -45,7 +48,7 @@ describe('runAgent', () => {
       );
       expect(result.exitCode).toBe(3);
     } finally {
-      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      killPidFile(pidFile);
     }
   }, 20_000);
 
@@ -62,7 +65,7 @@ describe('runAgent', () => {
       expect(result).toEqual({ exitCode: 0, receiver: { kind: 'not-started' } });
       expect(existsSync(started)).toBe(false);
     } finally {
-      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      killPidFile(pidFile);
     }
   }, 20_000);
 
@@ -157,12 +160,10 @@ describe('runAgent', () => {
   }, 30_000);
 
   it('ends soon after an agent that closed its reply end unread, however large the receiver\'s reply', async () => {
-    // the receiver's stand-in: reads the stream, then replies with far more than the pipes hold
-    const receiver = ['node', '-e', "process.stdin.resume(); process.stdin.on('end', () => process.stdout.write('x'.repeat(4 << 20)));"];
     // the agent sends a byte, closes dom0's reply (fd 4) without reading it, and exits
     const result = await runAgent(
       { file: 'sh', args: ['-c', 'exec 4<&-; printf x >&3; exit 0'] },
-      { ...quiet, timeoutSeconds: 3600, onLine: () => undefined, receiver: { argv: receiver, onLine: () => undefined } },
+      { ...quiet, timeoutSeconds: 3600, onLine: () => undefined, receiver: { argv: BIG_REPLY_RECEIVER, onLine: () => undefined } },
     );
     expect(result.exitCode).toBe(0);
     // the receiver wrote its whole reply (into nothing) and exited by itself, not at the deadline
@@ -170,11 +171,10 @@ describe('runAgent', () => {
   }, 20_000);
 
   it('ends soon after an agent that closed its reply end well before it began the stream', async () => {
-    const receiver = ['node', '-e', "process.stdin.resume(); process.stdin.on('end', () => process.stdout.write('x'.repeat(4 << 20)));"];
     // dom0's end of fd 4 has seen the close and shut before the first byte starts the receiver
     const result = await runAgent(
       { file: 'sh', args: ['-c', 'exec 4<&-; sleep 0.5; printf x >&3; exit 0'] },
-      { ...quiet, timeoutSeconds: 3600, onLine: () => undefined, receiver: { argv: receiver, onLine: () => undefined } },
+      { ...quiet, timeoutSeconds: 3600, onLine: () => undefined, receiver: { argv: BIG_REPLY_RECEIVER, onLine: () => undefined } },
     );
     expect(result.exitCode).toBe(0);
     expect(result.receiver).toEqual({ kind: 'exited', exitCode: 0, signal: null });
@@ -182,25 +182,18 @@ describe('runAgent', () => {
 
   it('ends soon after an agent that left a process outside its group holding its reply end unread', async () => {
     const pidFile = join(scratch(), 'stray.pid');
-    const receiver = ['node', '-e', "process.stdin.resume(); process.stdin.on('end', () => process.stdout.write('x'.repeat(4 << 20)));"];
     // the stray (its own session) keeps fd 4 open and never reads it; the agent itself exits
     const agent = `printf x >&3; exec 3>&-; setsid sleep 300 <&- >/dev/null 2>&1 & echo $! > ${pidFile}; exit 0`;
     try {
       const result = await runAgent(
         { file: 'sh', args: ['-c', agent] },
-        { ...quiet, timeoutSeconds: 3600, onLine: () => undefined, receiver: { argv: receiver, onLine: () => undefined } },
+        { ...quiet, timeoutSeconds: 3600, onLine: () => undefined, receiver: { argv: BIG_REPLY_RECEIVER, onLine: () => undefined } },
       );
       expect(result.exitCode).toBe(0);
       // the receiver's reply, more than the sockets hold, was dropped once the agent was gone
       expect(result.receiver).toEqual({ kind: 'exited', exitCode: 0, signal: null });
     } finally {
-      if (existsSync(pidFile)) {
-        try {
-          process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      killPidFile(pidFile);
     }
   }, 20_000);
 });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SNAPSHOT_PREFIX } from '../src/repo-snapshot.ts';
 import { jsonLines, makeRepo, makeScenario, type Scenario } from './harness.ts';
 import { BUNDLES } from './support/build-bundles.ts';
-import { settledState } from './support/process-state.ts';
+import { killPidFile, settledState } from './support/process-state.ts';
 
 const V1 = ['dom0-hello-1.0-1.noarch', 'dom0-libgreet-1.0-1.noarch', 'dom0-tool-1.0-1.noarch'];
 const V2 = ['dom0-hello-2.0-1.noarch', 'dom0-libgreet-2.0-1.noarch', 'dom0-tool-2.0-1.noarch'];
@@ -958,13 +958,7 @@ describe('dom0-update exit codes through the bundle', () => {
       expect(r.stdout).toContain('No updates: the UpdateVM sent no packages.');
       expect(await settledState(Number(readFileSync(inGroup, 'utf8')))).toMatch(/^(gone|Z)$/);
     } finally {
-      for (const file of [inGroup, outside]) {
-        try {
-          process.kill(Number(readFileSync(file, 'utf8')), 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
+      for (const file of [inGroup, outside]) killPidFile(file);
     }
   });
 

@@ -25,3 +25,12 @@ export async function settledState(pid: number): Promise<string> {
   }
   return state;
 }
+
+/** SIGKILLs the process whose pid a test's stray wrote to `pidFile`: a test's cleanup, so a file never written or a process already gone is no error. */
+export function killPidFile(pidFile: string): void {
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+  } catch {
+    // never started, or gone already
+  }
+}
