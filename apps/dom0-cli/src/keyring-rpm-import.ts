@@ -1,11 +1,12 @@
 /**
  * dom0's dnf checks every package's signature with rpm, against the keys in dom0's rpm database,
- * and imports a missing key from the KEYRING files (the cached repository's gpgkey). rpm's key
- * parser refuses some keys OpenPGP.js takes (rpm 4.18 without Sequoia refuses a key with a revoked
- * subkey): the receiver would then publish packages that dnf refuses at the very end, after the
- * whole download, with "Key import failed (code 2)". An indented armor line, which the receiver
- * takes, is refused by rpm too. So before the UpdateVM is asked for anything,
- * each KEYRING file must import into a scratch rpm database, unless its keys are already in dom0's.
+ * and imports a missing key from the KEYRING files (the cached repository's gpgkey). The receiver's
+ * parser refuses what rpm 4.18's refuses in the key packets (a revoked subkey as gpg exports it,
+ * critical subpackets rpm does not implement), but not everything: an indented armor line, which the
+ * receiver takes, is refused by rpm, and dom0's rpm may be another version. Such a key would let the
+ * receiver publish packages that dnf refuses at the very end, after the whole download, with "Key
+ * import failed (code 2)". So before the UpdateVM is asked for anything, each KEYRING file must
+ * import into a scratch rpm database, unless its keys are already in dom0's.
  */
 import { rm } from 'node:fs/promises';
 import { execa } from 'execa';
@@ -56,7 +57,7 @@ export async function checkRpmCanImport(keyFiles: readonly string[], dom0Root: s
         'CONFIG_KEYRING_INVALID',
         `rpm cannot import KEYRING ${printable(keyFile)} (rpmkeys: ${sanitizeForTerminal(trial.said, 200)}), and dom0's rpm database does not hold its key ${fingerprint}: ` +
           "dom0's dnf checks signatures with rpm and would refuse every package that key signed, after the whole download. " +
-          "Pin an export of the key that `rpmkeys --import` takes (rpm's parser is stricter than the receiver's in places: rpm 4.18 without Sequoia refuses a key with a revoked subkey, or an indented armor line), or import the key into dom0's rpm database first",
+          "Pin an export of the key that `rpmkeys --import` takes (rpm's parser is stricter than the receiver's in places: rpm 4.18 refuses an indented armor line), or import the key into dom0's rpm database first",
       );
     }
   }

@@ -152,13 +152,12 @@ describe('main in text mode', () => {
     }
   });
 
-  describe('a KEYRING file rpm cannot import (a key with a revoked subkey, for rpm 4.18 without Sequoia)', () => {
-    function setUp(): { dir: string; root: string; keys: RevokedSubkeyKey; configWith: (key: string) => string } {
+  describe('a KEYRING file rpm cannot import', () => {
+    function setUp(): { dir: string; root: string; lockFile: string; configWith: (key: string) => string } {
       const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
       dirs.push(dir);
       const root = join(dir, 'root');
       initRpmdb(root);
-      const keys = makeRevokedSubkeyKey(dir);
       // held by this process: a run that gets past the key checks stops at the lock
       const lockFile = join(dir, 'lock');
       writeFileSync(lockFile, `${process.pid}\n`);
@@ -167,29 +166,41 @@ describe('main in text mode', () => {
         writeFileSync(file, `TRANSPORT=local\nKEYRING=${key}\nDOM0_ROOT=${root}\nRPMDB_PATH=/var/lib/rpm\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
         return file;
       };
-      return { dir, root, keys, configWith };
+      return { dir, root, lockFile, configWith };
     }
 
-    it('is refused before the UpdateVM is asked, when dom0\'s rpm database does not hold the key', async () => {
-      const { keys, configWith } = setUp();
-      const r = await capture([`--config=${configWith(keys.after)}`, '-y']);
-      expect(r.code).toBe(1);
-      const err = r.err.join('\n');
-      expect(err).toContain(`rpm cannot import KEYRING ${keys.after} (rpmkeys: error: ${keys.after}: key 1 import failed.)`);
+    it('is refused by the receiver\'s own parser when it is a key with a revoked subkey as gpg exports it, even if dom0\'s rpm database holds the key', async () => {
+      const { dir, root, configWith } = setUp();
+      const keys: RevokedSubkeyKey = makeRevokedSubkeyKey(dir);
+      execFileSync('rpmkeys', ['--root', root, '--dbpath', '/var/lib/rpm', '--import', keys.before]);
+      for (const extra of [[], ['--downloadonly']]) {
+        const r = await capture([`--config=${configWith(keys.after)}`, '-y', ...extra]);
+        expect(r.code).toBe(1);
+        const err = r.err.join('\n');
+        expect(err).toContain(`the KEYRING files cannot be pinned (KEYRING_PARSE): key file ${keys.after}, armored block 1: rpm 4.18 would refuse to import it`);
+        expect(err).toContain('[CONFIG_KEYRING_INVALID]');
+        expect(err).not.toContain('[LOCK_HELD]');
+      }
+    });
+
+    it('is refused before the UpdateVM is asked when only rpm refuses it (an indented armor line) and dom0\'s rpm database does not hold the key; taken once it does', async () => {
+      const { dir, root, configWith } = setUp();
+      const f = await buildFixtures();
+      const original = f.keys['trusted-rsa'].publicKeyPath;
+      const key = join(dir, 'indented.asc');
+      writeFileSync(key, `\n  ${readFileSync(original, 'utf8').trimEnd()}  \n`);
+      const config = configWith(key);
+      const refused = await capture([`--config=${config}`, '-y']);
+      expect(refused.code).toBe(1);
+      const err = refused.err.join('\n');
+      expect(err).toContain(`rpm cannot import KEYRING ${key} (rpmkeys: error: ${key}: key 1 not an armored public key.)`);
       expect(err).toContain("dom0's dnf checks signatures with rpm and would refuse every package that key signed");
       expect(err).toContain('[CONFIG_KEYRING_INVALID]');
       expect(err).not.toContain('[LOCK_HELD]');
-    });
-
-    it('is taken when dom0\'s rpm database already holds the key, and with --downloadonly, which installs nothing', async () => {
-      const { root, keys, configWith } = setUp();
-      const config = configWith(keys.after);
-      const downloadOnly = await capture([`--config=${config}`, '-y', '--downloadonly']);
-      expect(downloadOnly.err.join('\n')).toContain('[LOCK_HELD]');
-      execFileSync('rpmkeys', ['--root', root, '--dbpath', '/var/lib/rpm', '--import', keys.before]);
-      const r = await capture([`--config=${config}`, '-y']);
-      expect(r.err.join('\n')).not.toContain('CONFIG_KEYRING_INVALID');
-      expect(r.err.join('\n')).toContain('[LOCK_HELD]');
+      execFileSync('rpmkeys', ['--root', root, '--dbpath', '/var/lib/rpm', '--import', original]);
+      const taken = await capture([`--config=${config}`, '-y']);
+      expect(taken.err.join('\n')).not.toContain('CONFIG_KEYRING_INVALID');
+      expect(taken.err.join('\n')).toContain('[LOCK_HELD]');
     });
   });
 

@@ -6,7 +6,9 @@ import { createHash, createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadKeyring } from '../src/pgp/keyring.ts';
+// keys made by OpenPGP.js, which rpm 4.18 cannot import (see loadKeyringSkippingRpmImportCheck):
+// these tests exercise the verifier beneath that check
+import { loadKeyringSkippingRpmImportCheck as loadKeyring } from '../src/pgp/keyring.ts';
 import { fixtures, type Loaded } from './support/fixtures.ts';
 import { encodeSubpackets, forgePackage, generateEdKey, KEY_DATE, oldFormatPacket, rawSign, SIGN_DATE, sub, subkeySigner } from './support/forge.ts';
 import { splitPackage, type PackageParts } from './support/package-bytes.ts';

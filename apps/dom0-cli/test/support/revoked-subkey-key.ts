@@ -6,7 +6,7 @@ import { join } from 'node:path';
 export interface RevokedSubkeyKey {
   /** the public key with its signing subkey, before the subkey was revoked: rpm imports it */
   readonly before: string;
-  /** the same key after the subkey's revocation: OpenPGP.js pins it, rpm 4.18 without Sequoia refuses it */
+  /** the same key after the subkey's revocation: rpm 4.18 without Sequoia cannot import it, and so the receiver's parser refuses it */
   readonly after: string;
 }
 
