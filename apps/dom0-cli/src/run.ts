@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { dom0PackageSpecs, namesToWithhold, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type ObsoletingBuild, type OlderBuild, type RenamingBuild } from './withheld.ts';
+import { dom0PackageSpecs, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type NewArchBuild, type ObsoletingBuild, type OlderBuild, type RenamingBuild } from './withheld.ts';
 import { configFileOf, loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -276,9 +276,10 @@ async function install(
     obsoleting = obsoletingBuilds(visible, installedBefore, options.packages, specs);
     renaming = renamingBuilds(visible, installedBefore, withheld);
     const older = olderBuilds(visible, installedBefore, options.action, options.packages, specs);
+    const newArch = newArchBuilds(visible, installedBefore, options.packages, specs);
     // in the repository's own definition, not on the command line: the list grows with the cache
     // (every upgrade leaves old builds behind) and must never outgrow what exec takes
-    const withheldBuilds = [...obsoleting, ...older, ...unpinned, ...oddArch];
+    const withheldBuilds = [...obsoleting, ...older, ...newArch, ...unpinned, ...oddArch];
     excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...withheldBuilds.map((build) => build.spec)])];
     if (fromCache) {
       // what dnf is offered (the builds and names withheld above are not), and what the user wants of it
@@ -327,6 +328,11 @@ async function install(
     for (const build of obsoleting) {
       reporter.info(`Not offered to dnf: ${build.spec}, whose Obsoletes would replace ${build.replaces.join(', ')}`);
     }
+    if (newArch.length > 0) {
+      reporter.info(
+        `Not offered to dnf (a new arch of an installed name, not requested: name it with its arch to install it): ${newArch.map((build) => `${build.spec} (installed: ${build.installedArches.join(', ')})`).join(', ')}`,
+      );
+    }
     if (oddArch.length > 0) {
       reporter.info(`Not offered to dnf (an arch rpm does not know): ${oddArch.map((build) => build.spec).join(', ')}`);
     }
@@ -343,7 +349,7 @@ async function install(
       });
     } catch (error) {
       if (error instanceof InterruptedError) interruptedInstall = error;
-      else if (error instanceof InstallError) failedInstall = withWithheldHints(error, withheld, obsoleting, older);
+      else if (error instanceof InstallError) failedInstall = withWithheldHints(error, withheld, obsoleting, older, newArch);
       else throw error;
     }
   } finally {
@@ -385,7 +391,7 @@ async function install(
 }
 
 /** A failed dnf step, with what dom0 withheld from it: often why it could not resolve. */
-function withWithheldHints(error: InstallError, withheld: readonly string[], obsoleting: readonly ObsoletingBuild[], older: readonly OlderBuild[]): InstallError {
+function withWithheldHints(error: InstallError, withheld: readonly string[], obsoleting: readonly ObsoletingBuild[], older: readonly OlderBuild[], newArch: readonly NewArchBuild[]): InstallError {
   const hint =
     withheld.length === 0
       ? ''
@@ -396,7 +402,9 @@ function withWithheldHints(error: InstallError, withheld: readonly string[], obs
     older.length === 0
       ? ''
       : `; dom0 withheld ${String(older.length)} build(s) older than the installed version of their name (a rollback, e.g. ${older.slice(0, 3).map((build) => `${build.spec} < ${build.installed}`).join(', ')}): only --action=downgrade NAME lets one in`;
-  return new InstallError(error.code, `${error.message}${hint}${obsoletesHint}${olderHint}. The verified packages stay in dom0's cached repository`);
+  const newArchHint =
+    newArch.length === 0 ? '' : `; dom0 withheld ${newArch.map((build) => build.spec).join(', ')}, a new arch of an installed name: name it with its arch (NAME.ARCH) to install it`;
+  return new InstallError(error.code, `${error.message}${hint}${obsoletesHint}${olderHint}${newArchHint}. The verified packages stay in dom0's cached repository`);
 }
 
 async function startAgent({ config, options, request, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {

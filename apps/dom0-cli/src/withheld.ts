@@ -285,6 +285,44 @@ export function olderBuilds(
   return builds;
 }
 
+/** A build of an installed name in an arch none of its installed instances has. */
+export interface NewArchBuild {
+  readonly package: CachedPackage;
+  /** dnf's exact pattern for this one build: `name-epoch:version-release.arch`. */
+  readonly spec: string;
+  /** The arches the name is installed in. */
+  readonly installedArches: readonly string[];
+}
+
+/**
+ * Builds of an installed name in another arch (dom0-lib.i686 beside the installed
+ * dom0-lib.x86_64). dnf installs such a build beside the installed one, as a new package, to
+ * satisfy a dependency (a signed update that requires what only the i686 build provides), so it
+ * is withheld like a new name. A change to or from noarch is an upgrade of the same package and
+ * stays offered. Consent is a spec that selects this build and no build of its name in another arch
+ * (`dom0-lib.i686`; not `dom0-lib` or `dom0-lib-2.0-1`, which name the x86_64 builds too).
+ */
+export function newArchBuilds(
+  cached: readonly CachedPackage[],
+  installed: readonly InstalledPackage[],
+  requested: readonly string[],
+  specs: PackageSpecs = dom0PackageSpecs(cached, installed),
+): NewArchBuild[] {
+  const builds: NewArchBuild[] = [];
+  for (const pkg of cached) {
+    const instances = installed.filter((p) => p.name === pkg.name);
+    const arches = [...new Set(instances.map((p) => p.arch))].sort();
+    // a name not installed is withheld whole, or let in whole by the user (namesToWithhold)
+    if (arches.length === 0 || arches.includes(pkg.arch) || arches.includes('noarch') || pkg.arch === 'noarch') continue;
+    // the user's choice of this arch: a spec that selects no build of the name in another arch
+    const otherArches = [...instances.map(installedBuild), ...cached.filter((other) => other.name === pkg.name && other.arch !== pkg.arch)];
+    const consent = requested.some((spec) => specs.selectsBuild([spec], pkg) && !otherArches.some((other) => specs.selectsBuild([spec], other)));
+    if (consent) continue;
+    builds.push({ package: pkg, spec: exactBuildSpec(pkg, 'is a new arch of an installed name'), installedArches: arches });
+  }
+  return builds;
+}
+
 function exactBuildSpec(pkg: CachedPackage, why: string): string {
   if (!/^\d{1,10}$/.test(pkg.epoch) || ![pkg.version, pkg.release, pkg.arch].every((part) => PLAIN_EVR_PART.test(part))) {
     throw new InstallError(

@@ -8,7 +8,7 @@ import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
 import { InstallError } from '../src/errors.ts';
 import type { InstalledPackage } from '../src/installed.ts';
-import { listCachedRepoNames, namesToWithhold, obsoletingBuilds, oddArchBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type CachedPackage } from '../src/withheld.ts';
+import { listCachedRepoNames, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type CachedPackage } from '../src/withheld.ts';
 
 const installed: InstalledPackage[] = [
   { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
@@ -261,6 +261,36 @@ describe('builds older than what is installed (rollbacks)', () => {
     expect(() => olderBuilds([build('dom0-hello', '1.*')], newer, 'upgrade', [])).toThrow(
       expect.objectContaining({ code: 'CACHED_REPO_BAD_NAME', message: expect.stringContaining('is older than its installed version, and its version cannot be withheld exactly') }),
     );
+  });
+});
+
+describe('builds of an installed name in a new arch (multilib)', () => {
+  const lib: InstalledPackage[] = [{ name: 'dom0-lib', arch: 'x86_64', evr: '0:1.0-1', instance: '7' }];
+  const build = (arch: string, name = 'dom0-lib', version = '2.0'): CachedPackage => ({ name, epoch: '0', version, release: '1', arch, signerKeyId: KEY_ID, obsoletes: [] });
+
+  it('withholds a build in an arch no installed instance of its name has, exactly', () => {
+    const found = newArchBuilds([build('i686'), build('x86_64')], lib, []);
+    expect(found.map((b) => [b.spec, b.installedArches])).toEqual([['dom0-lib-0:2.0-1.i686', ['x86_64']]]);
+  });
+
+  it('leaves a change to or from noarch (an upgrade of the same package), and names not installed', () => {
+    expect(newArchBuilds([build('noarch'), build('i686', 'dom0-new')], lib, [])).toEqual([]);
+    const noarch: InstalledPackage[] = [{ ...lib[0]!, arch: 'noarch' }];
+    expect(newArchBuilds([build('x86_64'), build('i686')], noarch, [])).toEqual([]);
+  });
+
+  it('leaves a new arch in only for a spec that selects it and no build of the name in another arch', () => {
+    const cached = [build('i686'), build('x86_64')];
+    expect(newArchBuilds(cached, lib, ['dom0-lib.i686'])).toEqual([]);
+    expect(newArchBuilds(cached, lib, ['dom0-lib-2.0-1.i686'])).toEqual([]);
+    for (const spec of ['dom0-lib', 'dom0-lib*', 'dom0-lib-2.0-1', 'dom0-lib.x86_64']) {
+      expect([spec, newArchBuilds(cached, lib, [spec]).map((b) => b.spec)]).toEqual([spec, ['dom0-lib-0:2.0-1.i686']]);
+    }
+  });
+
+  it('leaves an arch that one of several installed instances has', () => {
+    const both: InstalledPackage[] = [...lib, { ...lib[0]!, arch: 'i686', instance: '8' }];
+    expect(newArchBuilds([build('i686'), build('x86_64')], both, [])).toEqual([]);
   });
 });
 
