@@ -8,6 +8,7 @@ import { InstallError } from './errors.ts';
 import { NEVER_INTERRUPTED, interruptedError, type Interrupt, type InterruptSignal } from './interrupt.ts';
 import type { Action } from './options.ts';
 import type { OutputMode } from './reporter.ts';
+import { readerGone } from './reader-gone.ts';
 
 export interface Dom0DnfRequest {
   readonly reposDir: string;
@@ -128,6 +129,6 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
 
 /** dnf's bytes to our stream, or to the other one once a reader left it; dropped when both are gone. */
 function forward(chunk: Buffer, to: NodeJS.WriteStream, otherwise: NodeJS.WriteStream): void {
-  const target = to.destroyed ? otherwise : to;
-  if (!target.destroyed) target.write(chunk);
+  const target = readerGone(to) ? otherwise : to;
+  if (!readerGone(target)) target.write(chunk);
 }

@@ -1,4 +1,5 @@
 /** The dom0-update command: everything happens in run.ts; this only wires the process. */
+import { markReaderGone } from './reader-gone.ts';
 import { main } from './run.ts';
 
 // A reader that went away (`dom0-update | head`) must not kill the run with a stack trace while
@@ -7,7 +8,8 @@ import { main } from './run.ts';
 let lost: Error | undefined;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && stream === process.stdout) lost ??= error;
+    if (error.code === 'EPIPE') markReaderGone(stream);
+    else if (stream === process.stdout) lost ??= error;
   });
 }
 const code = await main(process.argv.slice(2), process.env);

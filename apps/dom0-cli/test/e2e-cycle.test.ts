@@ -66,10 +66,11 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect([byName.exitCode, byName.stdout]).toEqual([0, expect.stringContaining('Nothing to do: dom0-hello installed') as string]);
   });
 
-  it('completes the upgrade when the reader of its output left before dnf ran (`dom0-update -y | head -1`)', async () => {
+  it('completes the upgrade when the reader of its output left before dnf ran (`dom0-update -y | head -1`), and shows dnf\'s output on stderr', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.runReaderGone(['-y']);
     expect(r.stderr).not.toMatch(/SIGPIPE|EPIPE|INSTALL_FAILED/);
+    expect(r.stderr).toContain('Complete!');
     expect(r.exitCode).toBe(0);
     expect(await installedPackages(s.dom0)).toEqual(V2);
   });
