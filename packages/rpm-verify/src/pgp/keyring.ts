@@ -16,7 +16,8 @@ const pinnedKeys = new WeakMap<Keyring, readonly openpgp.PublicKey[]>();
 
 /**
  * Parses ASCII-armored public keys (each string may hold several), checks each primary key
- * against the algorithm allow-list and the key policy (pinned-key.ts), then the armor itself.
+ * against the algorithm allow-list and the key policy (pinned-key.ts), then the armor itself, then
+ * that rpm 4.18 could import the key packets (rpm-key-import.ts).
  * Expiry is checked per signature, at its creation time; any revocation counts whatever its date. `sourceNames[i]` (a file name, say)
  * names the i-th string in errors; without it the index does.
  */

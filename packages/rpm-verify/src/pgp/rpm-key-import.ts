@@ -2,8 +2,8 @@ import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
 
 /**
- * What rpm 4.18's own OpenPGP parser (rpmio/rpmpgp_internal.c, the one Debian 12 and Fedora 37-39
- * build without Sequoia) requires of a key before `rpmkeys --import` takes it. OpenPGP.js is more
+ * What rpm 4.18's own OpenPGP parser (rpmio/rpmpgp_internal.c, the one Debian 12's rpm is built
+ * with; not rpm-sequoia) requires of a key before `rpmkeys --import` takes it. OpenPGP.js is more
  * lenient in places; a key rpm cannot import makes dom0's dnf refuse every package the receiver
  * published under it, so such a key is refused here, when the keyring loads. Each rule names the
  * rpm function it follows. The walk is over the unarmored bytes of one armored block.
