@@ -175,7 +175,7 @@ export async function sendUpdates(
   if (reply.byteLength === 0) {
     throw new TransportError(
       'NO_REPLY',
-      `dom0 sent no reply (transport exit ${result.exitCode}): dom0's receiver (qubes.ReceiveUpdates under qrexec) failed before it replied; its error is in dom0-update's output or dom0's log${stderr.trim() === '' ? '' : `\n${sanitizeLines(stderr, 8)}`}`,
+      `dom0 sent no reply (transport exit ${result.exitCode}): dom0's receiver failed before it replied; its error is in what the transport printed (below, when it printed anything), in dom0-update's output, or in dom0's log (qubes.ReceiveUpdates under qrexec)${stderr.trim() === '' ? '' : `\n${sanitizeLines(stderr, 8)}`}`,
     );
   }
   return { reply, exitCode: result.exitCode, stderr };
