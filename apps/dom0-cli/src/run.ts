@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { dom0PackageSpecs, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type NewArchBuild, type ObsoletingBuild, type OlderBuild, type RenamingBuild } from './withheld.ts';
+import { dom0PackageSpecs, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type NewArchBuild, type ObsoletingBuild, type OlderBuild, type RenamingBuild, type UnpinnedBuild } from './withheld.ts';
 import { configFileOf, loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -230,19 +230,23 @@ async function update(run: Run): Promise<number> {
     return EXIT.ok;
   }
   interrupt.throwIfInterrupted();
-  return install(run, installedBefore, batch?.packages ?? [], false);
+  // an empty batch tells no more than none: an upgrade is then checked against the cache's
+  // updates too, or the UpdateVM could hide a verified update dnf skips by sending an empty archive
+  const emptyUpgrade = batch !== undefined && batch.packages.length === 0 && options.action === 'upgrade';
+  return install(run, installedBefore, batch?.packages ?? [], emptyUpgrade, emptyUpgrade);
 }
 
 /**
- * Installs from a snapshot of the cached repository. `fromCache`: no batch arrived for an
- * upgrade; what dnf is checked against is then the cache's updates of installed packages, and
- * without any dnf is not run.
+ * Installs from a snapshot of the cached repository. `fromCache`: no batch, or an empty one
+ * (`emptyBatch`), arrived for an upgrade; what dnf is checked against is then the cache's updates
+ * of installed packages, and without any dnf is not run.
  */
 async function install(
   run: Run,
   installedBefore: readonly InstalledPackage[],
   batchPackages: readonly VerifiedBuild[],
   fromCache: boolean,
+  emptyBatch = false,
 ): Promise<number> {
   const { config, options, reporter, interrupt } = run;
   // what a killed run left in TMPDIR (the snapshot's leftovers go with the snapshot)
@@ -282,6 +286,7 @@ async function install(
     const withheldBuilds = [...obsoleting, ...older, ...newArch, ...unpinned, ...oddArch];
     excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...withheldBuilds.map((build) => build.spec)])];
     if (fromCache) {
+      const sent = emptyBatch ? 'sent an empty batch' : 'sent no packages';
       // what dnf is offered (the builds and names withheld above are not), and what the user wants of it
       const withheldPackages = new Set(withheldBuilds.map((build) => build.package));
       const withheldNames = new Set(withheld);
@@ -295,11 +300,14 @@ async function install(
       );
       received = cachedUpdates(offered.map((build) => ({ ...build, epoch: Number(build.epoch), nevra: nevraString(build) })), installedBefore);
       if (received.length === 0) {
-        reporter.done('no_updates', EXIT.ok, "No updates: the UpdateVM sent no packages, and dom0's cached repository holds nothing newer than what is installed.");
+        // a build withheld for its signer is still said (below, for a run that goes on to dnf)
+        warnUnpinned(reporter, unpinned);
+        const withheldNote = unpinned.length > 0 ? ' that dom0 offers to dnf' : '';
+        reporter.done('no_updates', EXIT.ok, `No updates: the UpdateVM ${sent}, and dom0's cached repository holds nothing newer than what is installed${withheldNote}.`);
         return EXIT.ok;
       }
       const shown = received.slice(0, 10).map((b) => b.nevra).join(', ') + (received.length > 10 ? ', ...' : '');
-      reporter.info(`The UpdateVM sent no packages; dom0's cached repository holds ${String(received.length)} verified update(s) from earlier runs: ${shown}`);
+      reporter.info(`The UpdateVM ${sent}; dom0's cached repository holds ${String(received.length)} verified update(s) from earlier runs: ${shown}`);
     }
     reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir, excluded);
     home = writeDnfHome(config.rpmdbPath);
@@ -337,11 +345,7 @@ async function install(
       reporter.info(`Not offered to dnf (an arch rpm does not know): ${oddArch.map((build) => build.spec).join(', ')}`);
     }
     // older builds are not announced: every upgrade leaves some in the cache; a received one is reported below
-    if (unpinned.length > 0) {
-      reporter.warning(
-        `not offered to dnf: ${String(unpinned.length)} cached build(s) signed by a key KEYRING no longer pins (${unpinned.slice(0, 3).map((b) => `${b.spec} by key ID ${b.keyId}`).join(', ')}${unpinned.length > 3 ? ', ...' : ''})`,
-      );
-    }
+    warnUnpinned(reporter, unpinned);
     try {
       await runDom0Dnf(dom0DnfInstallArgs(config, request, options.action, options.packages), {
         ...dnf,
@@ -388,6 +392,13 @@ async function install(
     }
   }
   return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, fromCache, obsoleting, withheld, renaming, specs });
+}
+
+function warnUnpinned(reporter: Reporter, unpinned: readonly UnpinnedBuild[]): void {
+  if (unpinned.length === 0) return;
+  reporter.warning(
+    `not offered to dnf: ${String(unpinned.length)} cached build(s) signed by a key KEYRING no longer pins (${unpinned.slice(0, 3).map((b) => `${b.spec} by key ID ${b.keyId}`).join(', ')}${unpinned.length > 3 ? ', ...' : ''})`,
+  );
 }
 
 /** A failed dnf step, with what dom0 withheld from it: often why it could not resolve. */

@@ -380,6 +380,11 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     const edKeyId = s.fixtures.keys['trusted-ed25519'].fingerprint.toLowerCase().slice(-16);
     expect(r.stderr).toContain(`not offered to dnf: 1 cached build(s) signed by a key KEYRING no longer pins (dom0-tool-0:2.0-1.noarch by key ID ${edKeyId})`);
     expect(await installedPackages(s.dom0)).toEqual([V2[0], V2[1], V1[2]]);
+    // nothing new sent: the withheld build is still said, and "nothing newer" is qualified
+    const again = await s.run(['-y', `--keyring=${rsaOnly}`], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_RAW: '' });
+    expect(again.exitCode).toBe(0);
+    expect(again.stderr).toContain(`not offered to dnf: 1 cached build(s) signed by a key KEYRING no longer pins (dom0-tool-0:2.0-1.noarch by key ID ${edKeyId})`);
+    expect(again.stdout).toContain("dom0's cached repository holds nothing newer than what is installed that dom0 offers to dnf.");
   });
 
   it('does not pull in a new dependency nobody named: the upgrade needing it stays out, and naming it lets it in', async () => {
@@ -396,6 +401,11 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(r.stderr).toContain('dom0 withheld dom0-newdep');
     expect(r.stderr).toContain('[INSTALL_FAILED]');
     expect(await installedPackages(s.dom0)).toEqual(V1);
+    // An empty batch next hides nothing: the cached update dnf cannot take is still a failure
+    const empty = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_RAW: '00'.repeat(1024) });
+    expect(empty.exitCode).toBe(1);
+    expect(empty.stderr).toContain('verified update dom0-tool-3.0-1.noarch of the installed dom0-tool.noarch 1.0-1 was not installed');
+    expect(empty.stderr).toContain('[INSTALL_NOTHING_DONE]');
     // Named, it comes in (still in the cached repository; the agent sends nothing new)...
     const named = await s.run(['-y', 'dom0-newdep'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null']) });
     expect(named.exitCode).toBe(0);
@@ -842,12 +852,12 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
-  it('records an empty archive as an empty published batch, not as "no updates"', async () => {
+  it('records an empty archive as an empty published batch, and says the UpdateVM sent one', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_RAW: '00'.repeat(1024) });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('Received an empty batch: no packages.');
-    expect(r.stdout).not.toContain('No updates');
+    expect(r.stdout).toContain("No updates: the UpdateVM sent an empty batch, and dom0's cached repository holds nothing newer than what is installed.");
     expect(JSON.parse(readFileSync(join(s.updatesDir, 'result.json'), 'utf8'))).toMatchObject({ status: 'published', accepted: [] });
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
