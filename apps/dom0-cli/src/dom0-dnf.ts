@@ -95,12 +95,20 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
   subprocess.stderr?.on('data', (chunk: Buffer) => forward(chunk, process.stderr, process.stdout));
   // A signal to dom0-update goes to dnf, which handles it itself (it stops safely); dom0-update
   // waits for dnf to exit however long that takes. A Ctrl-C on a terminal already reached dnf (it
-  // runs in our process group, in the foreground): a second SIGINT could cut into its cleanup.
-  const unsubscribe = interrupt.onSignal((signal) => {
-    if (signal === 'SIGINT' && process.stdin.isTTY) return;
+  // runs in our process group, in the foreground). Each signal is passed on once: the same one
+  // again could cut into dnf's cleanup, but another one after a first that dnf never got (a
+  // SIGTERM after a SIGINT sent to dom0-update alone while dnf waits at its prompt) must reach it.
+  const passedOn = new Set<InterruptSignal>();
+  const passOn = (signal: InterruptSignal): void => {
+    if ((signal === 'SIGINT' && process.stdin.isTTY) || passedOn.has(signal)) return;
+    passedOn.add(signal);
     subprocess.kill(signal);
+  };
+  const unsubscribe = interrupt.onSignal(passOn);
+  const unsubscribeRepeat = interrupt.onRepeat((signal) => {
+    passOn(signal);
+    run.onSignalAgain?.(signal);
   });
-  const unsubscribeRepeat = interrupt.onRepeat((signal) => run.onSignalAgain?.(signal));
   let result;
   try {
     result = await subprocess;

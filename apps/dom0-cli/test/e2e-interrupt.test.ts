@@ -2,8 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { installedPackages } from '@dom0-updates/fixtures';
+import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jsonLines, makeScenario, type Scenario } from './harness.ts';
+import { BUNDLES } from './support/build-bundles.ts';
 import { settledState, stateNow } from './support/process-state.ts';
 
 const V1 = ['dom0-hello-1.0-1.noarch', 'dom0-libgreet-1.0-1.noarch', 'dom0-tool-1.0-1.noarch'];
@@ -156,6 +158,39 @@ describe('dom0-update on SIGINT, SIGTERM and SIGHUP', () => {
     // dnf is dom0-update's own child, waited for (reaped): no exit still under way here
     expect(stateNow(dnf[0] ?? 0)).toMatch(/^(gone|Z)$/);
     expect(existsSync(s.lockFile)).toBe(false);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
+  // A timeout, not a timed assertion: without the SIGTERM reaching dnf, the run waits at the prompt.
+  it('passes a SIGTERM on to dnf at its prompt after a SIGINT that, with stdin a terminal, it left to the terminal', async () => {
+    const s = await oldRoot();
+    const quote = (word: string): string => `'${word.replaceAll("'", "'\\''")}'`;
+    // No -y, on a terminal: script(1) gives dom0-update one, and dnf asks on it
+    const command = ['node', BUNDLES.cli, `--config=${s.configFile}`].map(quote).join(' ');
+    const terminal = execa('script', ['-qefc', command, '/dev/null'], { env: s.dom0.env, extendEnv: false, reject: false, stdin: 'pipe' });
+    let seen = '';
+    terminal.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('utf8');
+    });
+    try {
+      await until(() => seen.includes('Is this ok'));
+      const descendants = (pid: number): number[] => childrenOf(pid).flatMap((child) => [child, ...descendants(child)]);
+      // node itself, not the shell script(1) runs it from, whose command line names the bundle too
+      const cli = descendants(terminal.pid ?? -1).find((pid) => commandOf(pid).startsWith('node ') && commandOf(pid).includes('dom0-update.mjs'));
+      if (cli === undefined) throw new Error('no dom0-update under script');
+      // a SIGINT to dom0-update alone: on a terminal, dom0-update leaves it to the terminal's Ctrl-C
+      process.kill(cli, 'SIGINT');
+      await sleep(500);
+      process.kill(cli, 'SIGTERM');
+      const r = await terminal;
+      expect(r.exitCode).toBe(130);
+      expect(seen).toContain("another signal (SIGTERM): dom0's dnf is never killed midway through a transaction; waiting for it to stop");
+      expect(seen).toContain("interrupted by SIGINT: dom0's dnf upgrade exited with SIGTERM after the signal");
+      expect(seen).toContain('Nothing changed in dom0 before dnf stopped.');
+    } finally {
+      // only a run that went wrong is still there: script's end hangs its terminal up
+      terminal.kill();
+    }
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 });
