@@ -417,6 +417,33 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
   });
 });
 
+describe('dom0-update and a new arch of an installed name (multilib)', () => {
+  it('does not install an i686 build beside the installed x86_64 one as a dependency of an update, until it is named with its arch', async () => {
+    const build = (name: string, version: string, arch: 'x86_64' | 'i686', more: { requires?: string[]; provides?: string[] } = {}, outDir?: string) =>
+      buildPackage({ name, version, arch, ...more }, { key: 'trusted-rsa', ...(outDir === undefined ? {} : { outDir }) });
+    const lib1 = await build('dom0-lib', '1.0', 'x86_64');
+    const app1 = await build('dom0-app', '1.0', 'x86_64', { requires: ['dom0-lib'] });
+    const s = await scenario({ install: () => [lib1.path, app1.path], serve: (f) => f.repos.v2 });
+    // The stand-in agent tars files from one directory.
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const lib2 = await build('dom0-lib', '2.0', 'x86_64', {}, outDir);
+    const lib2i686 = await build('dom0-lib', '2.0', 'i686', { provides: ['libdom0lib32'] }, outDir);
+    const app2 = await build('dom0-app', '2.0', 'x86_64', { requires: ['libdom0lib32'] }, outDir);
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [lib2.path, lib2i686.path, app2.path].join(':') });
+    expect(r.stdout).toContain('Not offered to dnf (a new arch of an installed name, not requested: name it with its arch to install it): dom0-lib-0:2.0-1.i686 (installed: x86_64)');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('verified update dom0-app-2.0-1.x86_64 of the installed dom0-app.x86_64 1.0-1 was not installed');
+    expect(r.stderr).toContain('[INSTALL_INCOMPLETE]');
+    expect(await installedPackages(s.dom0)).toEqual(['dom0-app-1.0-1.x86_64', 'dom0-lib-2.0-1.x86_64']);
+    // named with its arch it comes in (still cached; the agent sends nothing new), and then the update can follow
+    const nothing = { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_RAW: '' };
+    expect((await s.run(['-y', 'dom0-lib.i686'], nothing)).exitCode).toBe(0);
+    expect((await s.run(['-y'], nothing)).exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(['dom0-app-2.0-1.x86_64', 'dom0-lib-2.0-1.i686', 'dom0-lib-2.0-1.x86_64']);
+  });
+});
+
 describe('dom0-update and Obsoletes in an upgrade', () => {
   it('withholds the build of an installed name whose Obsoletes would remove another installed package, until it is named', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
