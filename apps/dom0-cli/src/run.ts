@@ -209,7 +209,7 @@ async function update(run: Run): Promise<number> {
         return EXIT.ok;
       }
       interrupt.throwIfInterrupted();
-      return install(run, installedBefore, [], true);
+      return install(run, installedBefore, [], 'no batch');
     }
     if (!existsSync(join(config.updatesDir, 'repo'))) {
       // as dnf says when a named package is installed and nothing newer is offered
@@ -233,20 +233,19 @@ async function update(run: Run): Promise<number> {
   // an empty batch tells no more than none: an upgrade is then checked against the cache's
   // updates too, or the UpdateVM could hide a verified update dnf skips by sending an empty archive
   const emptyUpgrade = batch !== undefined && batch.packages.length === 0 && options.action === 'upgrade';
-  return install(run, installedBefore, batch?.packages ?? [], emptyUpgrade, emptyUpgrade);
+  return install(run, installedBefore, batch?.packages ?? [], emptyUpgrade ? 'empty batch' : undefined);
 }
 
 /**
- * Installs from a snapshot of the cached repository. `fromCache`: no batch, or an empty one
- * (`emptyBatch`), arrived for an upgrade; what dnf is checked against is then the cache's updates
- * of installed packages, and without any dnf is not run.
+ * Installs from a snapshot of the cached repository. `fromCache`: no batch, or an empty one,
+ * arrived for an upgrade; what dnf is checked against is then the cache's updates of installed
+ * packages, and without any dnf is not run.
  */
 async function install(
   run: Run,
   installedBefore: readonly InstalledPackage[],
   batchPackages: readonly VerifiedBuild[],
-  fromCache: boolean,
-  emptyBatch = false,
+  fromCache: 'no batch' | 'empty batch' | undefined,
 ): Promise<number> {
   const { config, options, reporter, interrupt } = run;
   // what a killed run left in TMPDIR (the snapshot's leftovers go with the snapshot)
@@ -285,8 +284,8 @@ async function install(
     // (every upgrade leaves old builds behind) and must never outgrow what exec takes
     const withheldBuilds = [...obsoleting, ...older, ...newArch, ...unpinned, ...oddArch];
     excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...withheldBuilds.map((build) => build.spec)])];
-    if (fromCache) {
-      const sent = emptyBatch ? 'sent an empty batch' : 'sent no packages';
+    if (fromCache !== undefined) {
+      const sent = fromCache === 'empty batch' ? 'sent an empty batch' : 'sent no packages';
       // what dnf is offered (the builds and names withheld above are not), and what the user wants of it
       const withheldPackages = new Set(withheldBuilds.map((build) => build.package));
       const withheldNames = new Set(withheld);
@@ -391,7 +390,7 @@ async function install(
       throw new InstallError(failedInstall.code, `${failedInstall.message}; before it failed, dnf made ${String(changes.length)} change(s) in dom0 (above): check them (rpm -q, dnf history)`);
     }
   }
-  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, fromCache, obsoleting, withheld, renaming, specs });
+  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, fromCache: fromCache !== undefined, obsoleting, withheld, renaming, specs });
 }
 
 function warnUnpinned(reporter: Reporter, unpinned: readonly UnpinnedBuild[]): void {

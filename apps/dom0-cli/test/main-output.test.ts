@@ -153,7 +153,7 @@ describe('main in text mode', () => {
   });
 
   describe('a KEYRING file rpm cannot import', () => {
-    function setUp(): { dir: string; root: string; lockFile: string; configWith: (key: string) => string } {
+    function setUp(): { dir: string; root: string; configWith: (key: string) => string } {
       const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
       dirs.push(dir);
       const root = join(dir, 'root');
@@ -166,7 +166,7 @@ describe('main in text mode', () => {
         writeFileSync(file, `TRANSPORT=local\nKEYRING=${key}\nDOM0_ROOT=${root}\nRPMDB_PATH=/var/lib/rpm\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
         return file;
       };
-      return { dir, root, lockFile, configWith };
+      return { dir, root, configWith };
     }
 
     it('is refused by the receiver\'s own parser when it is a key with a revoked subkey as gpg exports it, even if dom0\'s rpm database holds the key', async () => {

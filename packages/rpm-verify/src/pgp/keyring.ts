@@ -4,7 +4,7 @@ import { armorBlocks, checkArmor } from './armor.ts';
 import { checkPinnedKey } from './pinned-key.ts';
 import { judgeKeyAlgorithm } from './policy.ts';
 import { isRevoked } from './revocation.ts';
-import { checkRpmCanImport } from './rpm-key-import.ts';
+import { checkKeyPacketsForRpm } from './rpm-key-import.ts';
 
 /** The pinned keys. Opaque: only `loadKeyring` makes one. */
 export interface Keyring {
@@ -70,7 +70,7 @@ async function readKeyring(armoredKeys: readonly string[], sourceNames: readonly
     // after the keys themselves: a key refused for what it is says so, not how it was armored
     for (const [i, block] of blocks.entries()) checkArmor(block, `key file ${source}, armored block ${i + 1}`);
     // then what rpm's parser requires of the packets: dom0's dnf imports these very files
-    if (rpmImportCheck) for (const [i, block] of blocks.entries()) await checkRpmCanImport(block, `key file ${source}, armored block ${i + 1}`);
+    if (rpmImportCheck) for (const [i, block] of blocks.entries()) await checkKeyPacketsForRpm(block, `key file ${source}, armored block ${i + 1}`);
   }
   if (keys.length === 0) throw new RpmVerifyError('KEYRING_EMPTY', 'no public keys were given');
   const keyring: Keyring = Object.freeze({ fingerprints: Object.freeze([...seen]) });

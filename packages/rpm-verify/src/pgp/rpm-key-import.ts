@@ -206,7 +206,7 @@ async function checkCertificate(packets: readonly Packet[], size: number, what: 
  * Throws KEYRING_PARSE when rpm 4.18 would refuse to import a key of this armored block (see the
  * module comment). `where` names the block for the message.
  */
-export async function checkRpmCanImport(armored: string, where: string): Promise<void> {
+export async function checkKeyPacketsForRpm(armored: string, where: string): Promise<void> {
   const data: unknown = (await openpgp.unarmor(armored)).data;
   if (!(data instanceof Uint8Array)) throw new RpmVerifyError('KEYRING_PARSE', `${where}: the armored block did not decode to bytes`);
   try {
