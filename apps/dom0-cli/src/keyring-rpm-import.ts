@@ -1,12 +1,12 @@
 /**
  * dom0's dnf checks every package's signature with rpm, against the keys in dom0's rpm database,
  * and imports a missing key from the KEYRING files (the cached repository's gpgkey). The receiver's
- * parser refuses what rpm 4.18's refuses in the key packets (a revoked subkey as gpg exports it,
- * critical subpackets rpm does not implement), but not everything: an indented armor line, which the
- * receiver takes, is refused by rpm, and dom0's rpm may be another version. Such a key would let the
- * receiver publish packages that dnf refuses at the very end, after the whole download, with "Key
- * import failed (code 2)". So before the UpdateVM is asked for anything, each KEYRING file must
- * import into a scratch rpm database, unless its keys are already in dom0's.
+ * parser reads a key file as rpm 4.18's own parser does (rpm-verify's rpm-key-import.ts), but dom0's
+ * rpm may be another version, or built with another OpenPGP backend (rpm-sequoia), and an emulation
+ * can miss a case. Such a key would let the receiver publish packages that dnf refuses at the very
+ * end, after the whole download, with "Key import failed (code 2)". So before the UpdateVM is asked
+ * for anything, each KEYRING file must import into a scratch rpm database with dom0's own rpmkeys,
+ * unless its keys are already in dom0's.
  */
 import { rm } from 'node:fs/promises';
 import { execa } from 'execa';
@@ -57,7 +57,7 @@ export async function checkRpmCanImport(keyFiles: readonly string[], dom0Root: s
         'CONFIG_KEYRING_INVALID',
         `rpm cannot import KEYRING ${printable(keyFile)} (rpmkeys: ${sanitizeForTerminal(trial.said, 200)}), and dom0's rpm database does not hold its key ${fingerprint}: ` +
           "dom0's dnf checks signatures with rpm and would refuse every package that key signed, after the whole download. " +
-          "Pin an export of the key that `rpmkeys --import` takes (rpm's parser is stricter than the receiver's in places: rpm 4.18 refuses an indented armor line), or import the key into dom0's rpm database first",
+          "Pin an export of the key that `rpmkeys --import` takes (dom0's rpm refuses a key file the receiver takes: it may be another rpm version than the 4.18 the receiver follows), or import the key into dom0's rpm database first",
       );
     }
   }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixtures } from '@dom0-updates/fixtures';
@@ -13,10 +13,25 @@ function initRpmdb(root: string): void {
 }
 
 let dirs: string[] = [];
+const path = process.env['PATH'];
 afterEach(() => {
+  if (path === undefined) delete process.env['PATH'];
+  else process.env['PATH'] = path;
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs = [];
 });
+
+/**
+ * Puts an `rpmkeys` first on PATH that refuses every import, as dom0's rpm would refuse a key file
+ * the receiver takes if it were another version than the rpm 4.18 the receiver's parser follows
+ * (that parser refuses everything rpm 4.18 itself is known to refuse, so no real file shows it).
+ */
+function refusingRpmkeys(dir: string): void {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'rpmkeys'), '#!/bin/sh\nfor last; do :; done\necho "error: $last: key 1 import failed." >&2\nexit 1\n', { mode: 0o755 });
+  process.env['PATH'] = `${bin}:${path ?? ''}`;
+}
 
 async function capture(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
@@ -183,44 +198,55 @@ describe('main in text mode', () => {
       }
     });
 
-    it('is refused before the UpdateVM is asked when only rpm refuses it (an indented armor line) and dom0\'s rpm database does not hold the key; taken once it does', async () => {
+    it("is refused before the UpdateVM is asked when only dom0's rpm refuses it and dom0's rpm database does not hold the key; taken once it does", async () => {
       const { dir, root, configWith } = setUp();
       const f = await buildFixtures();
-      const original = f.keys['trusted-rsa'].publicKeyPath;
-      const key = join(dir, 'indented.asc');
-      writeFileSync(key, `\n  ${readFileSync(original, 'utf8').trimEnd()}  \n`);
+      const key = f.keys['trusted-rsa'].publicKeyPath;
       const config = configWith(key);
+      refusingRpmkeys(dir);
       const refused = await capture([`--config=${config}`, '-y']);
       expect(refused.code).toBe(1);
       const err = refused.err.join('\n');
-      expect(err).toContain(`rpm cannot import KEYRING ${key} (rpmkeys: error: ${key}: key 1 not an armored public key.)`);
+      expect(err).toContain(`rpm cannot import KEYRING ${key} (rpmkeys: error: ${key}: key 1 import failed.)`);
       expect(err).toContain("dom0's dnf checks signatures with rpm and would refuse every package that key signed");
       expect(err).toContain('[CONFIG_KEYRING_INVALID]');
       expect(err).not.toContain('[LOCK_HELD]');
-      execFileSync('rpmkeys', ['--root', root, '--dbpath', '/var/lib/rpm', '--import', original]);
+      execFileSync('/usr/bin/rpmkeys', ['--root', root, '--dbpath', '/var/lib/rpm', '--import', key]);
       const taken = await capture([`--config=${config}`, '-y']);
       expect(taken.err.join('\n')).not.toContain('CONFIG_KEYRING_INVALID');
       expect(taken.err.join('\n')).toContain('[LOCK_HELD]');
     });
   });
 
-  it('lets through every key file the receiver accepts, such as an indented BEGIN line (which rpm, needed only to install, refuses)', async () => {
+  it('refuses a key file with blanks after its end line, which rpm 4.18 cannot import, by the receiver\'s own parser, --downloadonly too', async () => {
     const f = await buildFixtures();
     const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
     dirs.push(dir);
-    const text = readFileSync(f.keys['trusted-rsa'].publicKeyPath, 'utf8');
-    const key = join(dir, 'indented.asc');
-    writeFileSync(key, `\n  ${text.replace(/\n-----END/, '\n-----END').trimEnd()}  \n`);
+    const key = join(dir, 'trailing-blanks.asc');
+    writeFileSync(key, `\n  ${readFileSync(f.keys['trusted-rsa'].publicKeyPath, 'utf8').trimEnd()}  \n`);
+    writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nLOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
+    const r = await capture([`--config=${join(dir, 'config')}`, '-y', '--downloadonly']);
+    expect(r.code).toBe(1);
+    expect(r.err.join('\n')).toContain(`the KEYRING files cannot be pinned (KEYRING_PARSE): key file ${key}: armored block 1: text after its end line on the same line`);
+    expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_INVALID]');
+  });
+
+  it("lets through every key file the receiver accepts when only the install needs dom0's rpm to take it (--downloadonly)", async () => {
+    const f = await buildFixtures();
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-cli-main-'));
+    dirs.push(dir);
+    const key = f.keys['trusted-rsa'].publicKeyPath;
     // a live lock holder ends the run right after the keyring check: LOCK_HELD means it passed
     const lockFile = join(dir, 'lock');
     writeFileSync(lockFile, `${process.pid}\n`);
     initRpmdb(join(dir, 'root'));
     writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nDOM0_ROOT=${join(dir, 'root')}\nLOCK_FILE=${lockFile}\nUPDATES_DIR=${dir}\n`);
+    refusingRpmkeys(dir);
     const r = await capture([`--config=${join(dir, 'config')}`, '-y', '--downloadonly']);
     expect(r.err.join('\n')).toContain('[LOCK_HELD]');
     // an install needs dom0's rpm to take the key too
     const install = await capture([`--config=${join(dir, 'config')}`, '-y']);
-    expect(install.err.join('\n')).toContain(`rpm cannot import KEYRING ${key} (rpmkeys: error: ${key}: key 1 not an armored public key.)`);
+    expect(install.err.join('\n')).toContain(`rpm cannot import KEYRING ${key} (rpmkeys: error: ${key}: key 1 import failed.)`);
     expect(install.err.join('\n')).toContain('[CONFIG_KEYRING_INVALID]');
   });
 

@@ -19,11 +19,18 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = 
 }
 
 function rpmImports(armored: string): boolean {
+  return rpmImportedKeyIds(armored) !== undefined;
+}
+
+/** The short key IDs (8 hex digits) rpmkeys --import put into a fresh rpmdb, or undefined when it failed. */
+function rpmImportedKeyIds(armored: string): string[] | undefined {
   files += 1;
   const file = join(scratch, `key-${files}.asc`);
   const db = join(scratch, `db-${files}`);
   writeFileSync(file, armored);
-  return run('rpmkeys', ['--dbpath', db, '--import', file]).status === 0;
+  if (run('rpmkeys', ['--dbpath', db, '--import', file]).status !== 0) return undefined;
+  const listed = run('rpm', ['--dbpath', db, '-q', 'gpg-pubkey', '--qf', '%{VERSION}\\n']);
+  return listed.status === 0 ? listed.stdout.split('\n').filter((line) => line !== '') : [];
 }
 
 async function ours(armored: string): Promise<string> {
@@ -202,6 +209,166 @@ describe('a pinned key rpm 4.18 cannot import', () => {
       ['self-signature made RSA', 'rpm refuses', 'KEYRING_PARSE'],
       ['subkey last, unbound', 'rpm refuses', 'KEYRING_PARSE'],
       ['a reserved packet (tag 0) appended', 'rpm refuses', 'KEYRING_PARSE'],
+    ]);
+  });
+});
+
+/** A new-format packet of `tag` around `body`. */
+function packet(tag: number, body: Uint8Array): Uint8Array {
+  const length = body.length < 192 ? [body.length] : [((body.length - 192) >> 8) + 192, (body.length - 192) & 0xff];
+  if (body.length > 8383) throw new Error('body too long for a two-byte length');
+  return new Uint8Array([0xc0 | tag, ...length, ...body]);
+}
+
+/** `bytes` with packet `index` (of `packets(bytes)`) replaced by `replacement` (any number of packets). */
+function replacePacket(bytes: Uint8Array, index: number, replacement: Uint8Array): Uint8Array {
+  const p = packets(bytes)[index]!;
+  return new Uint8Array([...bytes.subarray(0, p.start), ...replacement, ...bytes.subarray(p.end)]);
+}
+
+/**
+ * A gpg Ed25519 key with its primary key's point counted 264 bits long instead of 263 (0x40 and
+ * 32 bytes): the same bytes follow, OpenPGP.js re-encodes it as 263 bits, rpm hashes it as it stands.
+ */
+function longerMpi(bytes: Uint8Array): Uint8Array {
+  const first = packets(bytes)[0]!;
+  const body = bytes.subarray(first.bodyStart, first.end);
+  expect([body[5], body[16], body[17]]).toEqual([22, 0x01, 0x07]);
+  return replacePacket(bytes, 0, packet(6, new Uint8Array([...body.subarray(0, 17), 0x08, ...body.subarray(18)])));
+}
+
+/** An MPI of exactly `bits` bits (its top bit set), filled with 0x55 below. */
+function mpiOfBits(bits: number): Uint8Array {
+  const bytes = new Uint8Array(Math.ceil(bits / 8)).fill(0x55);
+  bytes[0] = 1 << ((bits - 1) % 8);
+  return new Uint8Array([bits >> 8, bits & 0xff, ...bytes]);
+}
+
+describe('armor rpm 4.18 reads otherwise than OpenPGP.js', () => {
+  const END = '-----END PGP PUBLIC KEY BLOCK-----';
+
+  it('refuses an end line followed on its line by anything but CR or LF (a blank, a tab, NBSP, VT, FF, BOM, U+2028), as rpm does', async () => {
+    expect([rpmImports(plain.armored.replace(END, `${END}\r`)), await ours(plain.armored.replace(END, `${END}\r`))]).toEqual([true, 'ACCEPTED']);
+    const verdicts = [];
+    for (const after of [' ', '\t', '\u00a0', '\v', '\f', '\ufeff', '\u2028']) {
+      const armored = plain.armored.replace(END, `${END}${after}`);
+      verdicts.push([JSON.stringify(after), rpmImports(armored), await ours(armored)]);
+    }
+    expect(verdicts.filter(([, rpm, ourVerdict]) => rpm !== false || ourVerdict !== 'KEYRING_PARSE')).toEqual([]);
+    expect(verdicts).toHaveLength(7);
+  });
+
+  it('refuses two blocks of which rpm imports only the second (its end line not ending the first), though rpmkeys exits 0', async () => {
+    const other = (await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'O' }], format: 'object' })).publicKey;
+    const text = `${plain.armored.replace(END, `${END} `)}${other.armor()}`;
+    expect(rpmImportedKeyIds(text)).toEqual([other.getKeyID().toHex().slice(8)]);
+    await expect(loadKeyring([text], ['two.asc'])).rejects.toMatchObject({
+      code: 'KEYRING_PARSE',
+      message: expect.stringContaining('key file two.asc: armored block 1: text after its end line on the same line') as unknown,
+    });
+    expect([rpmImportedKeyIds(`${plain.armored}${other.armor()}`)?.length, await ours(`${plain.armored}${other.armor()}`)]).toEqual([2, 'ACCEPTED']);
+  });
+
+  it('refuses "-----BEGIN PGP " anywhere but at a begin line, and a NUL, as rpm does (it starts a key at each, and reads only to a NUL)', async () => {
+    const withComment = (value: string): string => plain.armored.replace(/^(-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n)/, `$1Comment: ${value}\n`);
+    expect([rpmImports(withComment('an ordinary comment')), await ours(withComment('an ordinary comment'))]).toEqual([true, 'ACCEPTED']);
+    const verdicts = [];
+    for (const value of ['-----BEGIN PGP SIGNATURE-----', 'see -----BEGIN PGP MESSAGE-----', '-----BEGIN PGP X', 'a\0b']) {
+      verdicts.push([value, rpmImports(withComment(value)), await ours(withComment(value))]);
+    }
+    expect(verdicts).toEqual([
+      ['-----BEGIN PGP SIGNATURE-----', false, 'KEYRING_PARSE'],
+      ['see -----BEGIN PGP MESSAGE-----', false, 'KEYRING_PARSE'],
+      ['-----BEGIN PGP X', false, 'KEYRING_PARSE'],
+      ['a\0b', false, 'KEYRING_PARSE'],
+    ]);
+  });
+});
+
+describe('key packets rpm 4.18 reads otherwise than OpenPGP.js', () => {
+  it('never accepts a key rpm refuses, or one rpm would read under another fingerprint: key packet mutations, each checked against rpmkeys --import', async () => {
+    const bytes = await binaryOf(plain.armored);
+    const list = packets(bytes);
+    const bodyOf = (i: number): Uint8Array => bytes.subarray(list[i]!.bodyStart, list[i]!.end);
+    const primary = 0;
+    const subkey = list.findIndex((p) => p.tag === 14);
+    const selfSignature = list.findIndex((p) => p.tag === 2);
+    const userIdAndCertifications = list.filter((p, i) => i > primary && i < subkey);
+    expect(userIdAndCertifications.map((p) => p.tag)).toEqual([13, 2]);
+    // the self-signature again, its two EdDSA values replaced: OpenPGP.js skips it as invalid, rpm parses its MPIs
+    const withSignatureMpis = (bits: number): Uint8Array => {
+      const body = bodyOf(selfSignature);
+      const hashedEnd = 6 + ((body[4]! << 8) | body[5]!);
+      const mpisAt = hashedEnd + 2 + ((body[hashedEnd]! << 8) | body[hashedEnd + 1]!) + 2;
+      const copy = packet(2, new Uint8Array([...body.subarray(0, mpisAt), ...mpiOfBits(bits), ...mpiOfBits(bits)]));
+      return replacePacket(bytes, selfSignature, new Uint8Array([...bytes.subarray(list[selfSignature]!.start, list[selfSignature]!.end), ...copy]));
+    };
+    const primaryBody = bodyOf(primary);
+    const mutations: [string, Uint8Array][] = [
+      ['unchanged', bytes],
+      ['user ID and its certification left out (subkeys kept)', new Uint8Array([...bytes.subarray(0, list[1]!.start), ...bytes.subarray(list[subkey]!.start)])],
+      ['primary key algorithm made ECDSA (19)', replacePacket(bytes, primary, packet(6, new Uint8Array([...primaryBody.subarray(0, 5), 19, ...primaryBody.subarray(6)])))],
+      ["a byte after the primary key's MPIs", replacePacket(bytes, primary, packet(6, new Uint8Array([...primaryBody, 0])))],
+      ["a byte after the first subkey's MPIs", replacePacket(bytes, subkey, packet(14, new Uint8Array([...bodyOf(subkey), 0])))],
+      // the subkeys' bindings cover the primary key's bytes as they stand: rpm finds them broken
+      ["the primary key's MPI counted one bit longer (the same bytes)", longerMpi(bytes)],
+      ['a one-byte public key packet appended', new Uint8Array([...bytes, ...packet(6, Uint8Array.of(4))])],
+      ['a bad certification with 16384-bit MPIs', withSignatureMpis(16384)],
+      ['a bad certification with 16385-bit MPIs', withSignatureMpis(16385)],
+    ];
+    const verdicts = [];
+    for (const [what, mutated] of mutations) {
+      const armored = rearmor(mutated);
+      const imported = rpmImportedKeyIds(armored);
+      const rpm = imported === undefined ? 'rpm refuses' : imported.join() === plain.fingerprint.slice(-8).toLowerCase() ? 'rpm imports' : 'rpm imports another key';
+      verdicts.push([what, rpm, await ours(armored)]);
+    }
+    expect(verdicts).toEqual([
+      ['unchanged', 'rpm imports', 'ACCEPTED'],
+      ['user ID and its certification left out (subkeys kept)', 'rpm refuses', 'KEYRING_PARSE'],
+      ['primary key algorithm made ECDSA (19)', 'rpm refuses', 'KEYRING_UNSUPPORTED_ALGORITHM'],
+      ["a byte after the primary key's MPIs", 'rpm refuses', 'KEYRING_PARSE'],
+      ["a byte after the first subkey's MPIs", 'rpm refuses', 'KEYRING_PARSE'],
+      ["the primary key's MPI counted one bit longer (the same bytes)", 'rpm refuses', 'KEYRING_PARSE'],
+      ['a one-byte public key packet appended', 'rpm refuses', 'KEYRING_PARSE'],
+      ['a bad certification with 16384-bit MPIs', 'rpm imports', 'ACCEPTED'],
+      ['a bad certification with 16385-bit MPIs', 'rpm refuses', 'KEYRING_PARSE'],
+    ]);
+  });
+
+  it('refuses a key rpm would import under another fingerprint than OpenPGP.js computes (an MPI not in minimal form)', async () => {
+    gpg('--quick-generate-key', 'lone <lone@example.invalid>', 'ed25519', 'sign', 'never');
+    const fingerprint = gpg('--with-colons', '--list-keys', 'lone').split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9] ?? '';
+    const armored = gpg('--armor', '--export', fingerprint);
+    expect([rpmImportedKeyIds(armored), await ours(armored)]).toEqual([[fingerprint.slice(-8).toLowerCase()], 'ACCEPTED']);
+    const longer = rearmor(longerMpi(await binaryOf(armored)));
+    const imported = rpmImportedKeyIds(longer);
+    expect(imported).toHaveLength(1);
+    expect(imported).not.toEqual([fingerprint.slice(-8).toLowerCase()]);
+    await expect(loadKeyring([longer], ['longer.asc'])).rejects.toMatchObject({
+      code: 'KEYRING_PARSE',
+      // rpm's key ID is the last 8 hex digits of the fingerprint it computed
+      message: expect.stringMatching(new RegExp(`rpm 4\\.18 would read the keys [0-9a-f]{32}${imported![0]!} where OpenPGP\\.js reads ${fingerprint.toLowerCase()}`)) as unknown,
+    });
+  });
+
+  it('refuses a key whose subkey binding is over SHA3 (rpm 4.18 has no SHA3), as rpm does', async () => {
+    const verdicts = [];
+    const cases: ['ecc' | 'rsa', openpgp.enums.hash][] = [
+      ['ecc', openpgp.enums.hash.sha512],
+      ['ecc', openpgp.enums.hash.sha3_512],
+      ['rsa', openpgp.enums.hash.sha3_256],
+    ];
+    for (const [type, hash] of cases) {
+      const config = { preferredHashAlgorithm: hash };
+      const { publicKey } = await openpgp.generateKey({ type, curve: 'ed25519Legacy', rsaBits: 2048, userIDs: [{ name: 'H' }], format: 'object', config });
+      expect(publicKey.subkeys[0]?.bindingSignatures[0]?.hashAlgorithm).toBe(hash);
+      verdicts.push([type, hash, rpmImports(publicKey.armor()), await ours(publicKey.armor())]);
+    }
+    expect(verdicts).toEqual([
+      ['ecc', openpgp.enums.hash.sha512, true, 'ACCEPTED'],
+      ['ecc', openpgp.enums.hash.sha3_512, false, 'KEYRING_PARSE'],
+      ['rsa', openpgp.enums.hash.sha3_256, false, 'KEYRING_PARSE'],
     ]);
   });
 });

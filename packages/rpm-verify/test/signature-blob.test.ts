@@ -195,7 +195,7 @@ describe('signature blob framing on real gpg signatures', () => {
     expect(same.subarray(32 - stored.length).equals(stored) && same.subarray(0, 32 - stored.length).every((x) => x === 0)).toBe(true);
   });
 
-  it('rejects v3, v5 and v6 packets, DSA and ECDSA algorithms, and weak hashes, each by name', async () => {
+  it('rejects v3, v5 and v6 packets, RSA sign-only (which rpm 4.18 cannot read), DSA and ECDSA algorithms, and weak hashes, each by name', async () => {
     const b = blobOf(rsa);
     const patched = (i: number, v: number) =>
       withBlob(
@@ -207,7 +207,8 @@ describe('signature blob framing on real gpg signatures', () => {
         }),
       );
     for (const version of [3, 5, 6]) expect(await outcome(patched(0, version), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
-    for (const algo of [17, 19, 27]) expect(await outcome(patched(2, algo), fx.trusted)).toBe('RPM_WEAK_KEY');
+    for (const algo of [3, 17, 19, 27]) expect(await outcome(patched(2, algo), fx.trusted)).toBe('RPM_WEAK_KEY');
+    expect(await rpmAccepts(dir, patched(2, 3), 'rsa-sign-only.rpm')).toBe(false);
     for (const hash of [1, 2, 3, 11]) expect(await outcome(patched(3, hash), fx.trusted)).toBe('RPM_WEAK_HASH');
     // a hash the packet names but did not use: the digest no longer matches
     expect(await outcome(patched(3, 8), fx.trusted)).toBe('RPM_SIG_BAD');

@@ -2,6 +2,8 @@ import { RpmVerifyError } from '../errors.ts';
 
 const BEGIN = '-----BEGIN PGP PUBLIC KEY BLOCK-----';
 const END = '-----END PGP PUBLIC KEY BLOCK-----';
+/** What rpmkeys searches the file for, each time it looks for the next key. */
+const ANY_BEGIN = '-----BEGIN PGP ';
 
 // GnuPG's armor line for `--export-secret-keys`; PGP 2 wrote SECRET
 const PRIVATE_KEY_BLOCK = /^-----BEGIN PGP (?:PRIVATE|SECRET) KEY BLOCK-----/m;
@@ -18,19 +20,30 @@ export function armorBlocks(text: string, source: string): string[] {
   if (PRIVATE_KEY_BLOCK.test(text)) {
     throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: an armored private key block, not a public key; pin public keys only (gpg --export --armor)`);
   }
+  const bad = (reason: string): never => {
+    throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: ${reason}`);
+  };
+  // rpmkeys reads the file as a C string: whatever follows a NUL is not there for it
+  const nul = text.indexOf('\0');
+  if (nul >= 0) bad(`a NUL character at offset ${nul}`);
   const blocks: string[] = [];
   let rest = text;
   for (;;) {
     const begin = rest.indexOf(BEGIN);
     if (begin < 0) break;
-    if (rest.slice(0, begin).trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: text outside an armored public key block`);
+    if (rest.slice(0, begin).trim() !== '') bad('text outside an armored public key block');
     const end = rest.indexOf(END, begin);
-    if (end < 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: armored block without an end line`);
-    blocks.push(rest.slice(begin, end + END.length));
+    if (end < 0) bad('armored block without an end line');
+    const block = rest.slice(begin, end + END.length);
+    // rpmkeys tries a key at every "-----BEGIN PGP " in the file, wherever it stands
+    if (block.includes(ANY_BEGIN, 1)) bad(`armored block ${blocks.length + 1} holds "${ANY_BEGIN}" after its begin line (rpm would start another key there)`);
     rest = rest.slice(end + END.length);
+    // rpm takes the end line only when a line break or the end of the file follows it
+    if (rest !== '' && !rest.startsWith('\n') && !rest.startsWith('\r')) bad(`armored block ${blocks.length + 1}: text after its end line on the same line`);
+    blocks.push(block);
   }
-  if (rest.trim() !== '') throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: text outside an armored public key block`);
-  if (blocks.length === 0) throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: no armored public key block`);
+  if (rest.trim() !== '') bad('text outside an armored public key block');
+  if (blocks.length === 0) bad('no armored public key block');
   return blocks;
 }
 

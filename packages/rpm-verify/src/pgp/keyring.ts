@@ -4,7 +4,7 @@ import { armorBlocks, checkArmor } from './armor.ts';
 import { checkPinnedKey } from './pinned-key.ts';
 import { judgeKeyAlgorithm } from './policy.ts';
 import { isRevoked } from './revocation.ts';
-import { checkKeyPacketsForRpm } from './rpm-key-import.ts';
+import { checkKeyPacketsForRpm, checkSameKeysAsRpm } from './rpm-key-import.ts';
 
 /** The pinned keys. Opaque: only `loadKeyring` makes one. */
 export interface Keyring {
@@ -12,12 +12,20 @@ export interface Keyring {
   readonly fingerprints: readonly string[];
 }
 
-const pinnedKeys = new WeakMap<Keyring, readonly openpgp.PublicKey[]>();
+/** What the verifier holds for a keyring. */
+export interface PinnedKeys {
+  readonly keys: readonly openpgp.PublicKey[];
+  /** subkey fingerprint (lowercase hex) to why rpm 4.18 would never verify with it (see rpm-key-import.ts) */
+  readonly subkeysRpmIgnores: ReadonlyMap<string, string>;
+}
+
+const pinnedKeys = new WeakMap<Keyring, PinnedKeys>();
 
 /**
  * Parses ASCII-armored public keys (each string may hold several), checks each primary key
  * against the algorithm allow-list and the key policy (pinned-key.ts), then the armor itself, then
- * that rpm 4.18 could import the key packets (rpm-key-import.ts).
+ * that rpm 4.18 could import the key packets and would read the same keys from them, noting the
+ * subkeys it would leave out of its keyring (rpm-key-import.ts).
  * Expiry is checked per signature, at its creation time; any revocation counts whatever its date. `sourceNames[i]` (a file name, say)
  * names the i-th string in errors; without it the index does.
  */
@@ -37,14 +45,18 @@ export function loadKeyringSkippingRpmImportCheck(armoredKeys: readonly string[]
 
 async function readKeyring(armoredKeys: readonly string[], sourceNames: readonly string[], rpmImportCheck: boolean): Promise<Keyring> {
   const keys: openpgp.PublicKey[] = [];
+  const subkeysRpmIgnores = new Map<string, string>();
   const seen = new Set<string>();
   for (const [index, text] of armoredKeys.entries()) {
     const source = sourceNames[index] ?? String(index);
     const parsed: openpgp.Key[] = [];
+    const blockKeys: openpgp.Key[][] = [];
     const blocks = armorBlocks(text, source);
     for (const [i, armored] of blocks.entries()) {
       try {
-        parsed.push(...(await openpgp.readKeys({ armoredKeys: armored })));
+        const read = await openpgp.readKeys({ armoredKeys: armored });
+        blockKeys.push(read);
+        parsed.push(...read);
       } catch (err) {
         const reason = (await startsWithSignature(armored))
           ? `armored block ${i + 1} holds no key, only signatures (a revocation certificate on its own?); ` +
@@ -70,11 +82,19 @@ async function readKeyring(armoredKeys: readonly string[], sourceNames: readonly
     // after the keys themselves: a key refused for what it is says so, not how it was armored
     for (const [i, block] of blocks.entries()) checkArmor(block, `key file ${source}, armored block ${i + 1}`);
     // then what rpm's parser requires of the packets: dom0's dnf imports these very files
-    if (rpmImportCheck) for (const [i, block] of blocks.entries()) await checkKeyPacketsForRpm(block, `key file ${source}, armored block ${i + 1}`);
+    if (!rpmImportCheck) continue;
+    for (const [i, block] of blocks.entries()) {
+      const where = `key file ${source}, armored block ${i + 1}`;
+      const views = await checkKeyPacketsForRpm(block, where);
+      checkSameKeysAsRpm(views, blockKeys[i] ?? [], where);
+      for (const view of views) {
+        for (const [fingerprint, reason] of view.subkeysRpmIgnores) subkeysRpmIgnores.set(fingerprint, reason);
+      }
+    }
   }
   if (keys.length === 0) throw new RpmVerifyError('KEYRING_EMPTY', 'no public keys were given');
   const keyring: Keyring = Object.freeze({ fingerprints: Object.freeze([...seen]) });
-  pinnedKeys.set(keyring, Object.freeze(keys));
+  pinnedKeys.set(keyring, Object.freeze({ keys: Object.freeze(keys), subkeysRpmIgnores }));
   return keyring;
 }
 
@@ -92,24 +112,27 @@ async function startsWithSignature(armored: string): Promise<boolean> {
   }
 }
 
-export function keysOf(keyring: Keyring): readonly openpgp.PublicKey[] {
+export function keysOf(keyring: Keyring): PinnedKeys {
   const keys = pinnedKeys.get(keyring);
   if (keys === undefined) throw new RpmVerifyError('RPM_STATE', 'keyring was not made by loadKeyring');
   return keys;
 }
 
 /**
- * The key IDs (16 lowercase hex digits) of every pinned key and subkey not revoked: what
+ * The key IDs (16 lowercase hex digits) of every pinned key and subkey not revoked (and, for a
+ * subkey, one rpm keeps in its keyring): what
  * `rpm -q --qf '%{RSAHEADER:pgpsig}'` prints as "Key ID" for a package one of them signed. A
  * revoked key (its primary revoked, or the subkey itself) is left out: what it signed is no longer
  * trusted, even if it was signed before the revocation (the key may have leaked long before).
  */
 export async function pinnedKeyIds(keyring: Keyring): Promise<ReadonlySet<string>> {
   const ids = new Set<string>();
-  for (const key of keysOf(keyring)) {
+  const { keys, subkeysRpmIgnores } = keysOf(keyring);
+  for (const key of keys) {
     if (await isRevoked(key, undefined)) continue;
     ids.add(key.getKeyID().toHex().toLowerCase());
     for (const subkey of key.subkeys) {
+      if (subkeysRpmIgnores.has(subkey.getFingerprint())) continue;
       if (!(await isRevoked(key, subkey))) ids.add(subkey.getKeyID().toHex().toLowerCase());
     }
   }

@@ -3,13 +3,16 @@ import { RpmVerifyError } from '../errors.ts';
 const PACKET_TAG_SIGNATURE = 2;
 const SIG_TYPE_BINARY = 0x00;
 
-/** OpenPGP public-key algorithm ids we accept, with the rpm tag family each belongs to. */
-export const PublicKeyAlgo = { RSA: 1, RSA_SIGN: 3, EDDSA_LEGACY: 22 } as const;
+/**
+ * OpenPGP public-key algorithm ids we accept, with the rpm tag family each belongs to. Not RSA
+ * sign-only (3): rpm 4.18 reads no signature made with it (pgpSignatureNew knows 1, 17 and 22).
+ */
+export const PublicKeyAlgo = { RSA: 1, EDDSA_LEGACY: 22 } as const;
 /** OpenPGP hash ids we accept: SHA-256/384/512. MD5 (1), SHA-1 (2), RIPEMD (3), SHA-224 (11) are weak. */
 export const HashAlgo = { SHA256: 8, SHA384: 9, SHA512: 10 } as const;
 export type HashName = 'sha256' | 'sha384' | 'sha512';
 const HASH_NAMES: Readonly<Record<number, HashName>> = { 8: 'sha256', 9: 'sha384', 10: 'sha512' };
-const ALGO_NAMES: Readonly<Record<number, string>> = { 1: 'RSA', 3: 'RSA', 22: 'EdDSA' };
+const ALGO_NAMES: Readonly<Record<number, string>> = { 1: 'RSA', 22: 'EdDSA' };
 
 /** Signature subpacket types (RFC 9580, 5.2.3.7) that this module reads. */
 const Subpacket = { CREATED: 2, EXPIRES: 3, ISSUER_KEY_ID: 16, EMBEDDED_SIGNATURE: 32, ISSUER_FINGERPRINT: 33 } as const;
@@ -89,11 +92,11 @@ export function parseSignatureBlob(blob: Uint8Array, tag: number, member: string
   if (algorithmName === undefined) {
     throw new RpmVerifyError(
       'RPM_WEAK_KEY',
-      `signature tag ${tag}: public-key algorithm ${publicKeyAlgorithm} is not one this verifier accepts (RSA or EdDSA)`,
+      `signature tag ${tag}: public-key algorithm ${publicKeyAlgorithm} is not one this verifier accepts (RSA (1) or EdDSA (22))`,
       member,
     );
   }
-  const isRsa = publicKeyAlgorithm === PublicKeyAlgo.RSA || publicKeyAlgorithm === PublicKeyAlgo.RSA_SIGN;
+  const isRsa = publicKeyAlgorithm === PublicKeyAlgo.RSA;
   if ((tag === 268 || tag === 1002) !== isRsa) {
     throw new RpmVerifyError('RPM_SIG_ALGO_MISMATCH', `signature tag ${tag} holds a ${algorithmName} signature (RSA belongs in 268/1002, others in 267/1005)`, member);
   }

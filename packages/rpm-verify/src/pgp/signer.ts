@@ -2,10 +2,11 @@ import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
 import { judgeKeyAlgorithm, OPENPGP_CONFIG } from './policy.ts';
 import { isRevoked } from './revocation.ts';
+import type { PinnedKeys } from './keyring.ts';
 import type { SignatureBlobInfo } from './signature-blob.ts';
 
 /** OpenPGP.js's names for the key algorithms of the signature allow-list. */
-const KEY_ALGORITHM_NAMES: Readonly<Record<number, string>> = { 1: 'rsaEncryptSign', 3: 'rsaSign', 22: 'eddsaLegacy' };
+const KEY_ALGORITHM_NAMES: Readonly<Record<number, string>> = { 1: 'rsaEncryptSign', 22: 'eddsaLegacy' };
 
 export interface ResolvedSigner {
   readonly primary: openpgp.PublicKey;
@@ -58,7 +59,7 @@ function describe(err: unknown): string {
  * and not revoked at all (a revocation after the fact may mean the key leaked long before).
  */
 export async function resolveSigner(
-  keys: readonly openpgp.PublicKey[],
+  { keys, subkeysRpmIgnores }: PinnedKeys,
   blob: Uint8Array,
   info: SignatureBlobInfo,
   tag: number,
@@ -126,6 +127,9 @@ export async function resolveSigner(
   }
 
   const subkey = signingKey === primary ? undefined : (signingKey as openpgp.Subkey);
+  // rpm's keyring lacks this subkey, so dom0's dnf would refuse what it signed
+  const rpmIgnores = subkey === undefined ? undefined : subkeysRpmIgnores.get(subkey.getFingerprint());
+  if (rpmIgnores !== undefined) return fail('RPM_KEY_INVALID', `subkey ${signingKey.getFingerprint()} of a pinned key: rpm 4.18 would not verify with it: ${rpmIgnores}`);
   if (await isRevoked(primary, subkey)) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
   try {
     const valid = await primary.getSigningKey(signingKey.getKeyID(), created, undefined, { ...openpgp.config, ...OPENPGP_CONFIG });
