@@ -372,3 +372,46 @@ describe('key packets rpm 4.18 reads otherwise than OpenPGP.js', () => {
     ]);
   });
 });
+
+describe('key IDs rpm would confuse', () => {
+  it('refuses a keyring in which one key ID stands for two keys (a primary made on another key\'s subkey), which rpm imports only in part', async () => {
+    const at = ['--faked-system-time', '20231201T000000!'];
+    gpg(...at, '--quick-generate-key', 'first <first@example.invalid>', 'ed25519', 'sign', 'never');
+    const first = gpg('--with-colons', '--list-keys', 'first').split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9] ?? '';
+    gpg(...at, '--quick-add-key', first, 'ed25519', 'sign', 'never');
+    const [subkey] = subkeyFingerprints(first);
+    const keygrip = gpg('--with-colons', '--with-keygrip', '--list-keys', first).split('\n').filter((l) => l.startsWith('grp:'))[1]?.split(':')[9] ?? '';
+    // a second home makes a primary key of that subkey's own key material, at the same time: the same fingerprint
+    const otherHome = join(scratch, 'gnupg-other');
+    run('mkdir', ['-m', '700', otherHome, `${otherHome}/private-keys-v1.d`]);
+    run('cp', [join(gnupgHome, 'private-keys-v1.d', `${keygrip}.key`), join(otherHome, 'private-keys-v1.d')]);
+    const other = (...args: string[]): string => {
+      const result = run('gpg', [...BATCH, ...at, ...args], { ...gpgEnv, GNUPGHOME: otherHome });
+      if (result.status !== 0) throw new Error(`gpg ${args.join(' ')}: ${result.stderr}`);
+      return result.stdout;
+    };
+    const parameters = join(scratch, 'second.params');
+    writeFileSync(parameters, `Key-Type: EDDSA\nKey-Curve: ed25519\nKey-Grip: ${keygrip}\nKey-Usage: sign\nName-Real: second\nExpire-Date: 0\n%no-protection\n%commit\n`);
+    other('--generate-key', parameters);
+    other('--quick-add-key', subkey!, 'ed25519', 'sign', 'never');
+    const [firstArmored, secondArmored] = [gpg('--armor', '--export', first), other('--armor', '--export', subkey!)];
+    expect(other('--with-colons', '--list-keys', subkey!).split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9]).toBe(subkey);
+
+    // rpm, each file imported on its own as keys are added over time: the second is dropped, rpmkeys says nothing
+    const db = join(scratch, 'db-confused');
+    const files = [join(scratch, 'first.asc'), join(scratch, 'second.asc')];
+    writeFileSync(files[0]!, firstArmored);
+    writeFileSync(files[1]!, secondArmored);
+    for (const file of files) expect(run('rpmkeys', ['--dbpath', db, '--import', file]).status).toBe(0);
+    expect(run('rpm', ['--dbpath', db, '-q', 'gpg-pubkey', '--qf', '%{VERSION}\\n']).stdout.trim().split('\n')).toEqual([first.slice(-8).toLowerCase()]);
+
+    expect(await ours(firstArmored)).toBe('ACCEPTED');
+    expect(await ours(secondArmored)).toBe('ACCEPTED');
+    await expect(loadKeyring([firstArmored, secondArmored], ['first.asc', 'second.asc'])).rejects.toMatchObject({
+      code: 'KEYRING_DUPLICATE',
+      message: expect.stringContaining(
+        `key ID ${subkey!.slice(-16).toLowerCase()} stands for both subkey ${subkey!.toLowerCase()} of key ${first.toLowerCase()} and key ${subkey!.toLowerCase()}`,
+      ) as unknown,
+    });
+  });
+});

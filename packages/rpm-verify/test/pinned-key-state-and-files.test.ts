@@ -238,6 +238,31 @@ describe('reasons that name the cause', () => {
   });
 });
 
+describe('reasons that name the cause, when the key changed after it signed', () => {
+  it('says that every self-signature is newer than the signature, for a key re-signed after it signed (gpg replaces it on an expiry change)', async () => {
+    const k = await generateEdKey();
+    const pkg = forgePackage(ed, k.primary); // made at SIGN_DATE
+    expect(await outcomeAt(pkg, k.armoredPublic)).toBe('ACCEPTED');
+    const armored = await addSelfCertification(k, openpgp.enums.hash.sha256, new Date(SIGN_DATE.getTime() + 86_400_000), () => undefined, true);
+    await expect(verifyBytes(pkg, await loadKeyring([armored]))).rejects.toMatchObject({
+      code: 'RPM_KEY_INVALID',
+      message: expect.stringContaining('every self-signature of the key is newer than the signature, so what the key allowed when it signed is unknown') as string,
+    });
+  });
+
+  it('says that the newest self-signature does not let the key sign, for a key made certify-only after it signed', async () => {
+    const k = await generateEdKey();
+    const pkg = forgePackage(ed, k.primary);
+    const armored = await addSelfCertification(k, openpgp.enums.hash.sha256, new Date(KEY_DATE.getTime() + 60_000), (s) => {
+      s.keyFlags = Uint8Array.from([openpgp.enums.keyFlags.certifyKeys]);
+    });
+    await expect(verifyBytes(pkg, await loadKeyring([armored]))).rejects.toMatchObject({
+      code: 'RPM_KEY_INVALID',
+      message: expect.stringMatching(/cannot sign at 2024-01-02T00:00:00\.000Z: its newest valid self-signature does not let it sign$/) as unknown,
+    });
+  });
+});
+
 describe('pinned key files rpm 4.18 cannot import', () => {
   it('refuses a v6 RSA key (rpm 4.18 cannot import v6 keys; a v4 signature by it would pass here only)', async () => {
     const v6 = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'v6' }], date: KEY_DATE, format: 'armored', config: { v6Keys: true } });

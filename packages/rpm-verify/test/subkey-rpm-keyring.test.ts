@@ -55,6 +55,7 @@ async function binaryOf(armored: string): Promise<Uint8Array> {
 
 let authFirst: string; // the subkey's first binding (auth only), then a newer one (sign)
 let signOnly: string; // the newer binding alone
+let noBackSignature: string; // a binding that lets the subkey sign, without the subkey's back-signature
 let signed: Uint8Array; // a package signed by the subkey after it could sign
 let subkeyId: string;
 
@@ -83,9 +84,14 @@ beforeAll(async () => {
     type: 0x18,
     hashed: [sub.created(later), { type: 27, body: Uint8Array.of(0x02) }, sub.issuerFingerprint(primary.fingerprint), { type: 32, body: backSignature }],
   });
+  const withoutBackSignature = rawSign(keys, primary, {
+    type: 0x18,
+    hashed: [sub.created(later), { type: 27, body: Uint8Array.of(0x02) }, sub.issuerFingerprint(primary.fingerprint)],
+  });
   const armor = (bytes: Uint8Array): string => openpgp.armor(openpgp.enums.armor.publicKey, bytes, undefined, undefined, undefined, true);
   authFirst = armor(new Uint8Array([...exported, ...binding]));
   signOnly = armor(new Uint8Array([...exported.subarray(0, authBinding.start), ...binding]));
+  noBackSignature = armor(new Uint8Array([...exported.subarray(0, authBinding.start), ...withoutBackSignature]));
 
   subkeyId = secret.subkeys[0]!.getKeyID().toHex();
   const fx = await fixtures();
@@ -122,5 +128,13 @@ describe('a subkey rpm 4.18 leaves out of its keyring', () => {
     });
     // dom0-update's cache check names what such a subkey signed as signed by an unpinned key
     expect([...(await pinnedKeyIds(keyring))]).not.toContain(subkeyId);
+  });
+
+  it('refuses, naming it, a package signed by a subkey whose binding has no back-signature, which rpm 4.18 takes (it never reads one)', async () => {
+    expect(await rpmAcceptsWith(noBackSignature, 'no-back-signature')).toBe(true);
+    await expect(verifyBytes(signed, await loadKeyring([noBackSignature]))).rejects.toMatchObject({
+      code: 'RPM_KEY_INVALID',
+      message: expect.stringContaining("the subkey's binding has no back-signature") as unknown,
+    });
   });
 });

@@ -93,9 +93,31 @@ async function readKeyring(armoredKeys: readonly string[], sourceNames: readonly
     }
   }
   if (keys.length === 0) throw new RpmVerifyError('KEYRING_EMPTY', 'no public keys were given');
+  checkKeyIdsUnique(keys);
   const keyring: Keyring = Object.freeze({ fingerprints: Object.freeze([...seen]) });
   pinnedKeys.set(keyring, Object.freeze({ keys: Object.freeze(keys), subkeysRpmIgnores }));
   return keyring;
+}
+
+/**
+ * rpm finds a key by its 64-bit key ID alone, among every key and signing subkey it holds: a
+ * second certificate whose primary has the ID of a subkey already held is dropped whole on import
+ * (rpmKeyringAddKey), though rpmkeys exits 0, and a signature by such an ID has two candidates.
+ * So each key ID, primary or subkey, may stand for one key of the keyring only.
+ */
+function checkKeyIdsUnique(keys: readonly openpgp.PublicKey[]): void {
+  const holders = new Map<string, string>();
+  for (const key of keys) {
+    for (const part of key.getKeys()) {
+      const id = part.getKeyID().toHex().toLowerCase();
+      const what = part === key ? `key ${key.getFingerprint()}` : `subkey ${part.getFingerprint()} of key ${key.getFingerprint()}`;
+      const other = holders.get(id);
+      if (other !== undefined) {
+        throw new RpmVerifyError('KEYRING_DUPLICATE', `key ID ${id} stands for both ${other} and ${what}; rpm finds keys by key ID alone, and would keep only one of them`);
+      }
+      holders.set(id, what);
+    }
+  }
 }
 
 /** Whether an armored block that is no key starts with a signature packet (tag 2), as gpg's revocation certificates do. */

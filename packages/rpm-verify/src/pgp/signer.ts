@@ -141,6 +141,16 @@ export async function resolveSigner(
     // the key itself is not revoked (checked above): what OpenPGP.js found revoked is a user ID
     if (/revoked/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: no user ID of it is valid (a user ID is revoked): ${message}`);
     if (/key flags/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its self-signature sets no key flags, so nothing says it may sign`);
+    // OpenPGP.js judges a key by its self-signatures valid at the signature's time: none is older
+    if (/creation time is in the future/i.test(message)) {
+      return fail(
+        'RPM_KEY_INVALID',
+        `${at}: every self-signature of the key${subkey === undefined ? '' : ' or binding of the subkey'} is newer than the signature, so what the key allowed when it signed is unknown ` +
+          '(gpg replaces the self-signature when an expiry or usage is changed)',
+      );
+    }
+    if (/missing embedded signature/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: the subkey's binding has no back-signature (the subkey's own signature over the binding), which a signing subkey needs`);
+    if (/could not find valid signing key packet in key [0-9a-f]+$/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its newest valid self-signature${subkey === undefined ? '' : ' (the subkey\'s binding)'} does not let it sign`);
     return fail('RPM_KEY_INVALID', `${at}: ${message}`);
   }
   return {
