@@ -26,9 +26,14 @@ describe('a key file', () => {
     }
   });
 
-  it('refuses text before the first or after the last armored block', async () => {
+  it('takes text around the blocks, as rpm does (Red Hat ships its keys under prose), but no other "-----BEGIN PGP " there', async () => {
     expect(await codeOf(loadKeyring([pub]))).toBe('ACCEPTED');
-    expect(await codeOf(loadKeyring([`junk\n${pub}`]))).toBe('KEYRING_PARSE');
-    expect(await codeOf(loadKeyring([`${pub}\njunk\n`]))).toBe('KEYRING_PARSE');
+    expect(await codeOf(loadKeyring([`The following public key can be used to verify RPM packages.\npub 4096R/FD431D51\n${pub}`]))).toBe('ACCEPTED');
+    expect(await codeOf(loadKeyring([`${pub}\njunk -----END PGP PUBLIC KEY BLOCK-----\n`]))).toBe('ACCEPTED');
+    await expect(loadKeyring([`${pub}\n-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n`], ['k.asc'])).rejects.toMatchObject({
+      code: 'KEYRING_PARSE',
+      message: expect.stringContaining('key file k.asc: "-----BEGIN PGP SIGNATURE-----" outside a public key block (rpm would try to read a key there)') as unknown,
+    });
+    expect(await codeOf(loadKeyring([`see -----BEGIN PGP MESSAGE----- below\n${pub}`]))).toBe('KEYRING_PARSE');
   });
 });

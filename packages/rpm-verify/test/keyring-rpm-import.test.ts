@@ -269,6 +269,24 @@ describe('armor rpm 4.18 reads otherwise than OpenPGP.js', () => {
     expect([rpmImportedKeyIds(`${plain.armored}${other.armor()}`)?.length, await ours(`${plain.armored}${other.armor()}`)]).toEqual([2, 'ACCEPTED']);
   });
 
+  it('takes prose around the blocks, as rpm does (RHEL ships its keys so), and refuses another armored block beside them, as rpm does', async () => {
+    const prose = 'The following public key can be used to verify RPM packages built and\nsigned by Red Hat, Inc.\npub  4096R/FD431D51 2009-10-22\n';
+    const signature = '-----BEGIN PGP SIGNATURE-----\n\niQEzBAABCAAdFiEE\n=AAAA\n-----END PGP SIGNATURE-----\n';
+    const verdicts = [];
+    for (const [what, text] of [
+      ['prose before', `${prose}\n${plain.armored}`],
+      ['prose after', `${plain.armored}\n${prose}`],
+      ['a signature block after', `${plain.armored}\n${signature}`],
+    ] as const) {
+      verdicts.push([what, rpmImports(text), await ours(text)]);
+    }
+    expect(verdicts).toEqual([
+      ['prose before', true, 'ACCEPTED'],
+      ['prose after', true, 'ACCEPTED'],
+      ['a signature block after', false, 'KEYRING_PARSE'],
+    ]);
+  });
+
   it('refuses "-----BEGIN PGP " anywhere but at a begin line, and a NUL, as rpm does (it starts a key at each, and reads only to a NUL)', async () => {
     const withComment = (value: string): string => plain.armored.replace(/^(-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n)/, `$1Comment: ${value}\n`);
     expect([rpmImports(withComment('an ordinary comment')), await ours(withComment('an ordinary comment'))]).toEqual([true, 'ACCEPTED']);

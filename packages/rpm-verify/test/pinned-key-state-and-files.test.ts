@@ -270,6 +270,21 @@ describe('pinned key files rpm 4.18 cannot import', () => {
     await expect(loadKeyring([v6.publicKey])).rejects.toThrow('a v6 key; rpm 4.18 reads v4 keys only');
   });
 
+  it('refuses a v6 Ed25519 key as a v6 key, not for its algorithm, and a v6 key of an algorithm OpenPGP.js cannot read (ML-DSA) as a v6 key too', async () => {
+    const v6 = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: 'v6' }], date: KEY_DATE, format: 'object', config: { v6Keys: true } });
+    await expect(loadKeyring([v6.publicKey.armor()])).rejects.toMatchObject({ code: 'KEYRING_UNSUPPORTED', message: expect.stringContaining('a v6 key; rpm 4.18 reads v4 keys only') as unknown });
+    // the primary key's algorithm byte (after version and creation time) made one OpenPGP.js does not know
+    const bytes = v6.publicKey.toPacketList().write();
+    const headerLength = bytes[1]! < 192 ? 2 : 3;
+    expect(bytes[headerLength]).toBe(6);
+    bytes[headerLength + 5] = 107;
+    const unknown = openpgp.armor(openpgp.enums.armor.publicKey, bytes, undefined, undefined, undefined, true);
+    await expect(loadKeyring([unknown], ['pqc.asc'])).rejects.toMatchObject({
+      code: 'KEYRING_UNSUPPORTED',
+      message: expect.stringContaining('key file pqc.asc: armored block 1 holds a v6 key; rpm 4.18 reads v4 keys only') as unknown,
+    });
+  });
+
   it('refuses an armored key whose CRC-24 line is wrong, or whose body holds characters outside base64', async () => {
     const k = await generateEdKey();
     const armored = k.key.toPublic().armor().replace(/\r/g, '');

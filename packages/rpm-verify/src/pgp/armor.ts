@@ -13,10 +13,13 @@ const HEADER_LINE = /^(?:Version|Comment|MessageID|Hash|Charset): \S.*$/;
 const BODY_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
 const CHECKSUM_LINE = /^=[A-Za-z0-9+/]{4}$/;
 
-/** The armored public key blocks of a key file, and nothing else around them. */
+/**
+ * The armored public key blocks of a key file. Text around them is taken, as rpmkeys takes it
+ * (Red Hat ships its keys under a paragraph of prose), unless it holds `-----BEGIN PGP `: rpmkeys
+ * tries to read a key at every one, wherever it stands.
+ */
 export function armorBlocks(text: string, source: string): string[] {
-  // any block but a public one is "text outside"; a private key where the public one belongs is a
-  // likely mistake, so it is named as what it is
+  // a private key where the public one belongs is a likely mistake, so it is named as what it is
   if (PRIVATE_KEY_BLOCK.test(text)) {
     throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: an armored private key block, not a public key; pin public keys only (gpg --export --armor)`);
   }
@@ -29,20 +32,21 @@ export function armorBlocks(text: string, source: string): string[] {
   const blocks: string[] = [];
   let rest = text;
   for (;;) {
-    const begin = rest.indexOf(BEGIN);
+    const begin = rest.indexOf(ANY_BEGIN);
     if (begin < 0) break;
-    if (rest.slice(0, begin).trim() !== '') bad('text outside an armored public key block');
+    if (!rest.startsWith(BEGIN, begin)) {
+      const line = rest.slice(begin).split('\n', 1)[0] ?? '';
+      bad(`"${line.slice(0, 60)}" outside a public key block (rpm would try to read a key there); only public key blocks may start with "${ANY_BEGIN}"`);
+    }
     const end = rest.indexOf(END, begin);
     if (end < 0) bad('armored block without an end line');
     const block = rest.slice(begin, end + END.length);
-    // rpmkeys tries a key at every "-----BEGIN PGP " in the file, wherever it stands
     if (block.includes(ANY_BEGIN, 1)) bad(`armored block ${blocks.length + 1} holds "${ANY_BEGIN}" after its begin line (rpm would start another key there)`);
     rest = rest.slice(end + END.length);
     // rpm takes the end line only when a line break or the end of the file follows it
     if (rest !== '' && !rest.startsWith('\n') && !rest.startsWith('\r')) bad(`armored block ${blocks.length + 1}: text after its end line on the same line`);
     blocks.push(block);
   }
-  if (rest.trim() !== '') bad('text outside an armored public key block');
   if (blocks.length === 0) bad('no armored public key block');
   return blocks;
 }

@@ -58,10 +58,16 @@ async function readKeyring(armoredKeys: readonly string[], sourceNames: readonly
         blockKeys.push(read);
         parsed.push(...read);
       } catch (err) {
-        const reason = (await startsWithSignature(armored))
-          ? `armored block ${i + 1} holds no key, only signatures (a revocation certificate on its own?); ` +
-            'merge a revocation into the key it revokes (gpg --import both, then gpg --export --armor the key)'
-          : err instanceof Error ? err.message : String(err);
+        const first = await firstPacket(armored);
+        // a v6 key of an algorithm OpenPGP.js cannot read (ML-DSA) says what it is, not its parse error
+        if (first?.tag === 6 && first.version !== undefined && first.version > 4) {
+          throw new RpmVerifyError('KEYRING_UNSUPPORTED', `key file ${source}: armored block ${i + 1} holds a v${first.version} key; rpm 4.18 reads v4 keys only`);
+        }
+        const reason =
+          first?.tag === 2
+            ? `armored block ${i + 1} holds no key, only signatures (a revocation certificate on its own?); ` +
+              'merge a revocation into the key it revokes (gpg --import both, then gpg --export --armor the key)'
+            : err instanceof Error ? err.message : String(err);
         throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: ${reason}`);
       }
     }
@@ -70,6 +76,10 @@ async function readKeyring(armoredKeys: readonly string[], sourceNames: readonly
       if (key.isPrivate() || !(key instanceof openpgp.PublicKey)) {
         throw new RpmVerifyError('KEYRING_NOT_PUBLIC', `key ${fpr} in key file ${source}: a private key was given; pin public keys only`);
       }
+      // rpm 4.18 imports v4 keys only: what a v6 key signed would pass here and fail in dom0's dnf
+      // (said before the algorithm, which a v6 key may share with accepted v4 ones)
+      const version = key.keyPacket.version;
+      if (version !== 4) throw new RpmVerifyError('KEYRING_UNSUPPORTED', `key ${fpr} in key file ${source}: a v${version} key; rpm 4.18 reads v4 keys only`);
       const verdict = judgeKeyAlgorithm(key.getAlgorithmInfo());
       if (!verdict.ok) {
         throw new RpmVerifyError(verdict.weak ? 'KEYRING_WEAK_KEY' : 'KEYRING_UNSUPPORTED_ALGORITHM', `key ${fpr} in key file ${source}: ${verdict.reason} is not accepted`);
@@ -120,17 +130,27 @@ function checkKeyIdsUnique(keys: readonly openpgp.PublicKey[]): void {
   }
 }
 
-/** Whether an armored block that is no key starts with a signature packet (tag 2), as gpg's revocation certificates do. */
-async function startsWithSignature(armored: string): Promise<boolean> {
+/**
+ * The tag of an armored block's first packet and the first byte of its body (a key's or a
+ * signature's version), for the message when OpenPGP.js reads no key from the block.
+ */
+async function firstPacket(armored: string): Promise<{ tag: number; version: number | undefined } | undefined> {
   try {
     // typed as a Stream, which OpenPGP.js's types leave unresolved: for a string input it is bytes
     const data: unknown = (await openpgp.unarmor(armored)).data;
-    const first = data instanceof Uint8Array ? data[0] : undefined;
-    if (first === undefined || (first & 0x80) === 0) return false;
-    // new format: the tag is the low six bits; old format: bits 5-2
-    return ((first & 0x40) !== 0 ? first & 0x3f : (first >> 2) & 0x0f) === 2;
+    if (!(data instanceof Uint8Array)) return undefined;
+    const first = data[0];
+    if (first === undefined || (first & 0x80) === 0) return undefined;
+    if ((first & 0x40) === 0) {
+      // old format: the tag is bits 5-2, then 1, 2 or 4 length bytes
+      return { tag: (first >> 2) & 0x0f, version: data[1 + (1 << (first & 0x03))] };
+    }
+    // new format: the tag is the low six bits, then 1, 2 or 5 length bytes
+    const octet = data[1] ?? 0;
+    const lengthBytes = octet < 192 ? 1 : octet < 224 ? 2 : 5;
+    return { tag: first & 0x3f, version: data[1 + lengthBytes] };
   } catch {
-    return false;
+    return undefined;
   }
 }
 

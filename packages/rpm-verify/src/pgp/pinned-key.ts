@@ -30,9 +30,6 @@ function skippedWeak(signatures: readonly openpgp.SignaturePacket[], weak: (s: o
 export function checkPinnedKey(key: openpgp.PublicKey, where: string): void {
   // held by every Key at run time, missing from OpenPGP.js's type declarations
   const directSignatures = (key as unknown as { directSignatures?: openpgp.SignaturePacket[] }).directSignatures ?? [];
-  // rpm 4.18 imports v4 keys only: what a v6 key signed would pass here and fail in dom0's dnf
-  const version = key.keyPacket.version;
-  if (version !== 4) throw new RpmVerifyError('KEYRING_UNSUPPORTED', `${where}: a v${version} key; rpm 4.18 reads v4 keys only`);
 
   // a designated revoker is a third key whose revocation would count: OpenPGP.js cannot check one,
   // so a key naming one could be revoked without this verifier knowing
