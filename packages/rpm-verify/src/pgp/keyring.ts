@@ -49,14 +49,11 @@ async function readKeyring(armoredKeys: readonly string[], sourceNames: readonly
   const seen = new Set<string>();
   for (const [index, text] of armoredKeys.entries()) {
     const source = sourceNames[index] ?? String(index);
-    const parsed: openpgp.Key[] = [];
     const blockKeys: openpgp.Key[][] = [];
     const blocks = armorBlocks(text, source);
     for (const [i, armored] of blocks.entries()) {
       try {
-        const read = await openpgp.readKeys({ armoredKeys: armored });
-        blockKeys.push(read);
-        parsed.push(...read);
+        blockKeys.push(await openpgp.readKeys({ armoredKeys: armored }));
       } catch (err) {
         const first = await firstPacket(armored);
         // a v6 key of an algorithm OpenPGP.js cannot read (ML-DSA) says what it is, not its parse error
@@ -71,7 +68,7 @@ async function readKeyring(armoredKeys: readonly string[], sourceNames: readonly
         throw new RpmVerifyError('KEYRING_PARSE', `key file ${source}: ${reason}`);
       }
     }
-    for (const key of parsed) {
+    for (const key of blockKeys.flat()) {
       const fpr = key.getFingerprint();
       if (key.isPrivate() || !(key instanceof openpgp.PublicKey)) {
         throw new RpmVerifyError('KEYRING_NOT_PUBLIC', `key ${fpr} in key file ${source}: a private key was given; pin public keys only`);

@@ -203,12 +203,14 @@ function keyPacketProblem(body: Uint8Array): string | undefined {
   return problem === undefined ? undefined : `a key packet with ${problem}`;
 }
 
-/** The v4 fingerprint of a key packet body: SHA-1 over 0x99, a two-byte length and the body. */
+/** hashKey: a key as fingerprints and binding signatures hash it, 0x99, a two-byte length and the body as it stands. */
+function hashedForm(body: Uint8Array): Uint8Array {
+  return Buffer.concat([Uint8Array.from([0x99, (body.length >> 8) & 0xff, body.length & 0xff]), body]);
+}
+
+/** The v4 fingerprint of a key packet body. */
 function fingerprintOf(body: Uint8Array): string {
-  return createHash('sha1')
-    .update(Uint8Array.from([0x99, (body.length >> 8) & 0xff, body.length & 0xff]))
-    .update(body)
-    .digest('hex');
+  return createHash('sha1').update(hashedForm(body)).digest('hex');
 }
 
 interface SignatureFacts {
@@ -244,10 +246,9 @@ function checkSignature(body: Uint8Array, what: string): SignatureFacts {
   return { sigtype: body[1] ?? 0, hashAlgorithm: body[3] ?? 0, keyFlags: hashed.keyFlags };
 }
 
-/** hashKey: what a binding signature covers of a key, from its bytes as they stand. */
+/** A key as OpenPGP.js asks it for a signature's hash, answered with its bytes as they stand. */
 function asHashed(key: Packet): { writeForHash: () => Uint8Array } {
-  const prefix = Uint8Array.from([0x99, (key.body.length >> 8) & 0xff, key.body.length & 0xff]);
-  return { writeForHash: () => Buffer.concat([prefix, key.body]) };
+  return { writeForHash: () => hashedForm(key.body) };
 }
 
 /**
