@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/pgp/keyring.ts';
+import { binaryOf, packets, rearmor } from './support/key-packets.ts';
 import { codeOf } from './support/verify-bytes.ts';
 
 // Differential against the real `rpmkeys --import` (rpm 4.18 on Debian 12): a key file the
@@ -70,40 +71,6 @@ function gpgKeyWithSubkeys(name: string, revokeSecond: boolean): { fingerprint: 
     if (result.status !== 0) throw new Error(`gpg revkey: ${result.stderr}`);
   }
   return { fingerprint, armored: gpg('--armor', '--export', fingerprint) };
-}
-
-async function binaryOf(armored: string): Promise<Uint8Array> {
-  return (await openpgp.unarmor(armored)).data as Uint8Array;
-}
-
-function rearmor(bytes: Uint8Array): string {
-  return openpgp.armor(openpgp.enums.armor.publicKey, bytes, undefined, undefined, undefined, true);
-}
-
-/** Packet boundaries of a key that gpg exported (old-format headers, new-format ones from OpenPGP.js). */
-function packets(bytes: Uint8Array): { tag: number; start: number; bodyStart: number; end: number }[] {
-  const out = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const first = bytes[at]!;
-    let tag: number;
-    let lengthBytes: number;
-    let length = 0;
-    if ((first & 0x40) === 0) {
-      tag = (first >> 2) & 0x0f;
-      lengthBytes = 1 << (first & 0x03);
-      for (let i = 1; i <= lengthBytes; i += 1) length = length * 256 + bytes[at + i]!;
-    } else {
-      tag = first & 0x3f;
-      const octet = bytes[at + 1]!;
-      lengthBytes = octet < 192 ? 1 : octet < 224 ? 2 : 5;
-      length = octet < 192 ? octet : octet < 224 ? ((octet - 192) << 8) + bytes[at + 2]! + 192 : new DataView(bytes.buffer, bytes.byteOffset + at + 2, 4).getUint32(0);
-    }
-    const bodyStart = at + 1 + lengthBytes;
-    out.push({ tag, start: at, bodyStart, end: bodyStart + length });
-    at = bodyStart + length;
-  }
-  return out;
 }
 
 let plain: { fingerprint: string; armored: string };

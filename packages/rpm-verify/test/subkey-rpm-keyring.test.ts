@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring, pinnedKeyIds } from '../src/pgp/keyring.ts';
 import { fixtures } from './support/fixtures.ts';
 import { edSigner, forgePackage, rawSign, sub } from './support/forge.ts';
+import { binaryOf, packets, rearmor, type KeyPacket } from './support/key-packets.ts';
 import { splitPackage } from './support/package-bytes.ts';
 import { codeOf, verifyBytes } from './support/verify-bytes.ts';
 
@@ -27,32 +28,6 @@ function gpg(args: readonly string[], input?: string): string {
   return result.stdout;
 }
 
-interface Packet {
-  readonly tag: number;
-  readonly start: number;
-  readonly bodyStart: number;
-  readonly end: number;
-}
-
-/** Packet boundaries of a gpg export (old-format headers). */
-function packets(bytes: Uint8Array): Packet[] {
-  const out = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const first = bytes[at]!;
-    const lengthBytes = 1 << (first & 0x03);
-    let length = 0;
-    for (let i = 1; i <= lengthBytes; i += 1) length = length * 256 + bytes[at + i]!;
-    out.push({ tag: (first >> 2) & 0x0f, start: at, bodyStart: at + 1 + lengthBytes, end: at + 1 + lengthBytes + length });
-    at += 1 + lengthBytes + length;
-  }
-  return out;
-}
-
-async function binaryOf(armored: string): Promise<Uint8Array> {
-  return (await openpgp.unarmor(armored)).data as Uint8Array;
-}
-
 let authFirst: string; // the subkey's first binding (auth only), then a newer one (sign)
 let signOnly: string; // the newer binding alone
 let noBackSignature: string; // a binding that lets the subkey sign, without the subkey's back-signature
@@ -68,12 +43,12 @@ beforeAll(async () => {
   const exported = await binaryOf(gpg(['--armor', '--export', fingerprint]));
   const list = packets(exported);
   expect(list.map((p) => p.tag)).toEqual([6, 13, 2, 14, 2]);
-  const [primaryPacket, , , subkeyPacket, authBinding] = list as [Packet, Packet, Packet, Packet, Packet];
+  const [primaryPacket, , , subkeyPacket, authBinding] = list as [KeyPacket, KeyPacket, KeyPacket, KeyPacket, KeyPacket];
 
   // a newer binding that lets the subkey sign, with its back-signature, as gpg would make it
   const secret = await openpgp.readPrivateKey({ armoredKey: gpg(['--armor', '--export-secret-keys', fingerprint]) });
   const [primary, subkey] = [edSigner(secret.keyPacket), edSigner(secret.subkeys[0]!.keyPacket)];
-  const hashed = (p: Packet): Uint8Array => {
+  const hashed = (p: KeyPacket): Uint8Array => {
     const body = exported.subarray(p.bodyStart, p.end);
     return new Uint8Array([0x99, body.length >> 8, body.length & 0xff, ...body]);
   };
@@ -88,10 +63,9 @@ beforeAll(async () => {
     type: 0x18,
     hashed: [sub.created(later), { type: 27, body: Uint8Array.of(0x02) }, sub.issuerFingerprint(primary.fingerprint)],
   });
-  const armor = (bytes: Uint8Array): string => openpgp.armor(openpgp.enums.armor.publicKey, bytes, undefined, undefined, undefined, true);
-  authFirst = armor(new Uint8Array([...exported, ...binding]));
-  signOnly = armor(new Uint8Array([...exported.subarray(0, authBinding.start), ...binding]));
-  noBackSignature = armor(new Uint8Array([...exported.subarray(0, authBinding.start), ...withoutBackSignature]));
+  authFirst = rearmor(new Uint8Array([...exported, ...binding]));
+  signOnly = rearmor(new Uint8Array([...exported.subarray(0, authBinding.start), ...binding]));
+  noBackSignature = rearmor(new Uint8Array([...exported.subarray(0, authBinding.start), ...withoutBackSignature]));
 
   subkeyId = secret.subkeys[0]!.getKeyID().toHex();
   const fx = await fixtures();
