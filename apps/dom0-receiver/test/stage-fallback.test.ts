@@ -1,13 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { buildPackage } from '@dom0-updates/fixtures';
 import { describe, expect, it } from 'vitest';
 import { encodeStream, fileMember, getFixtures, keyringArgs, makeUpdatesDir, readResult, replyError, runReceiver, sha256 } from './helpers.ts';
 
 /** The stage as on a runtime that refuses worker threads (the test hook drops --allow-worker). */
 const NO_WORKER = { DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_NO_WORKER: '1', DOM0_RECEIVER_PROFILE: '1' };
-const WITH_WORKER = { DOM0_RECEIVER_PROFILE: '1' };
+/** The two-lane stage from the first member (the test hook: by itself a batch this small is hashed on the stage's thread). */
+const WITH_WORKER = { DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_LANES_FIRST: '1', DOM0_RECEIVER_PROFILE: '1' };
 /** The two-lane stage on a file system without O_DIRECT (the test hook turns direct writes off): a lane writes. */
-const NO_DIRECT = { DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_NO_DIRECT_WRITES: '1', DOM0_RECEIVER_PROFILE: '1' };
+const NO_DIRECT = { ...WITH_WORKER, DOM0_RECEIVER_TEST_NO_DIRECT_WRITES: '1' };
+/** As dom0 runs it: the lanes start once the batch is large enough. */
+const AS_SHIPPED = { DOM0_RECEIVER_PROFILE: '1' };
 /** Neither: the thread pool writes through the page cache. */
 const NEITHER = { ...NO_WORKER, DOM0_RECEIVER_TEST_NO_DIRECT_WRITES: '1' };
 
@@ -55,10 +59,35 @@ describe('the stage without its digest worker or without direct writes', () => {
     const bytes = Buffer.from(await readFile(p.path));
     bytes[bytes.length - 3] = (bytes[bytes.length - 3] ?? 0) ^ 0x01;
     const stream = await encodeStream([{ name: p.fileName, size: bytes.length, body: [bytes] }]);
-    for (const env of [NO_WORKER, WITH_WORKER, NO_DIRECT, NEITHER]) {
+    for (const env of [NO_WORKER, WITH_WORKER, NO_DIRECT, NEITHER, AS_SHIPPED]) {
       const { run } = await receive(stream, env);
       expect(run.code).not.toBe(0);
       expect(replyError(run)).toMatchObject({ code: 'RPM_PAYLOAD_MISMATCH', member: p.fileName });
     }
+  });
+
+  it('hashes a batch of small packages on its own thread and starts the lanes before the member that takes the batch to 8 MiB', async () => {
+    const f = await getFixtures();
+    const small = await Promise.all(f.packages.v1.map((p) => fileMember(p.path)));
+    // a random payload does not compress: the package alone is over 8 MiB
+    const big = await buildPackage({ name: 'lanes-big', version: '1.0', payloadBytes: 9 * 1024 * 1024 }, { key: 'trusted-rsa' });
+    const bigBytes = await readFile(big.path);
+    expect(bigBytes.length).toBeGreaterThan(8 * 1024 * 1024);
+    const smallRun = await receive(await encodeStream(small), AS_SHIPPED);
+    const bigRun = await receive(await encodeStream([...small, await fileMember(big.path)]), AS_SHIPPED);
+    for (const { run } of [smallRun, bigRun]) expect(run.code).toBe(0);
+    expect(smallRun.run.stderr).toMatch(/^dom0-receiver: profile stage (?!.*worker-start=).*total=\d+ /m);
+    expect(bigRun.run.stderr).toMatch(/^dom0-receiver: profile stage .*worker-start=\d+/m);
+    const accepted = (await readResult(bigRun.dir))['accepted'] as { file: string; sha256: string }[];
+    expect(accepted.map((a) => a.file).sort()).toEqual([...small.map((m) => m.name), big.fileName].sort());
+    expect(accepted.find((a) => a.file === big.fileName)?.sha256).toBe(sha256(bigBytes));
+    expect(sha256(await readFile(join(bigRun.dir, 'repo', big.fileName)))).toBe(sha256(bigBytes));
+
+    // the same large package with one payload byte changed is refused by the lanes' digest
+    const bad = Buffer.from(bigBytes);
+    bad[bad.length - 5] = (bad[bad.length - 5] ?? 0) ^ 0x40;
+    const badRun = await receive(await encodeStream([...small, { name: big.fileName, size: bad.length, body: [bad] }]), AS_SHIPPED);
+    expect(badRun.run.code).not.toBe(0);
+    expect(replyError(badRun.run)).toMatchObject({ code: 'RPM_PAYLOAD_MISMATCH', member: big.fileName });
   });
 });

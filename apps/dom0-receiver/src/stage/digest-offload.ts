@@ -22,11 +22,51 @@ export interface Offload {
 }
 
 /**
- * One long-lived digest worker for the whole batch. Where the runtime refuses a worker (a stage
- * started without `--allow-worker`) every digest is computed on the stage's thread instead:
- * slower, same checks.
+ * Starting the two lanes costs about 160 ms of CPU (two more V8 isolates), as much as hashing
+ * some 60 MiB on the stage's own thread. A batch is hashed on that thread until the sizes its
+ * members declare reach this, and the lanes start before the member that reaches it: a rejected
+ * stream or a batch of small packages never pays for them; a large batch starts them at its first
+ * large member instead of at the stage's start, which the benchmark does not show (bench/README.md).
  */
-export function startOffload(): Offload | undefined {
+export const LANES_FROM_BYTES = 8 * 1024 * 1024;
+
+/**
+ * One long-lived digest worker for the whole batch, started on demand. Where the runtime refuses
+ * a worker (a stage started without `--allow-worker`) every digest is computed on the stage's
+ * thread instead: slower, same checks.
+ */
+export class OnDemandOffload {
+  readonly #fromBytes: number;
+  #declared = 0;
+  #tried = false;
+  #offload: Offload | undefined;
+
+  /** `fromBytes` 0 starts the lanes with the first member (a test hook's choice). */
+  constructor(fromBytes = LANES_FROM_BYTES) {
+    this.#fromBytes = fromBytes;
+  }
+
+  /** The offload for a member of `size` declared bytes, or undefined to hash it on this thread. */
+  forMember(size: number): DigestOffload | undefined {
+    this.#declared += size;
+    if (!this.#tried && this.#declared >= this.#fromBytes) {
+      this.#tried = true;
+      this.#offload = startOffload();
+    }
+    return this.#offload?.digests;
+  }
+
+  /** Ends the worker, if it ran; the profile line shows `worker-start=` only then. */
+  async stop(profile: PhaseProfile | undefined): Promise<void> {
+    const offload = this.#offload;
+    if (offload === undefined) return;
+    // never masks the batch's own outcome: every digest the batch needed was already delivered
+    await offload.digests.worker.stop().catch(() => undefined);
+    profile?.add('worker-start', offload.startMs);
+  }
+}
+
+function startOffload(): Offload | undefined {
   const started = performance.now();
   try {
     const digests = { worker: DigestWorker.start(LANE_COUNT), digests: OFFLOADED, lanes: LANES };
@@ -34,12 +74,4 @@ export function startOffload(): Offload | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Ends the worker; the profile line shows `worker-start=` only when it ran. */
-export async function stopOffload(offload: Offload | undefined, profile: PhaseProfile | undefined): Promise<void> {
-  if (offload === undefined) return;
-  // never masks the batch's own outcome: every digest the batch needed was already delivered
-  await offload.digests.worker.stop().catch(() => undefined);
-  profile?.add('worker-start', offload.startMs);
 }

@@ -1,5 +1,5 @@
 import { decodeUpdateStream, type DecodeLimits } from '@dom0-updates/protocol';
-import { createRpmVerifier, RpmVerifyError, type DigestOffload, type Keyring } from '@dom0-updates/rpm-verify';
+import { createRpmVerifier, RpmVerifyError, type Keyring } from '@dom0-updates/rpm-verify';
 import type { PhaseProfile } from '../output/profile.ts';
 import { timed } from '../output/profile.ts';
 import { checksumCacheKey, type ChecksumCacheKey } from '../publish/checksum-cache.ts';
@@ -9,13 +9,15 @@ import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { CommitQueue } from './commit-queue.ts';
 import { StageIoError } from './stage-error.ts';
 import { StagedFile } from './staged-file.ts';
-import { startOffload, stopOffload, WRITE_LANE } from './digest-offload.ts';
+import { OnDemandOffload, WRITE_LANE } from './digest-offload.ts';
+import { lanesFromFirstMemberForTest } from '../test-hooks/lanes-first.ts';
 import { probeDirectWrites, type DirectWriteMemory } from './direct-write.ts';
 
 /**
  * Decodes the update stream and, in the same pass, writes each member's bytes to its staged file
  * and feeds them to the RPM verifier: each byte is read once and nothing is read back. With the
- * digest worker, one copy of each chunk in its ring is hashed by two lanes; files are written with
+ * digest worker (started once the batch is large enough to pay for it, digest-offload.ts), one
+ * copy of each chunk in its ring is hashed by two lanes; files are written with
  * O_DIRECT from the thread pool, or where the file system refuses that, by a lane from the ring
  * (without the worker, by the thread pool). Either way the queues are bounded
  * (the backpressure that keeps memory flat whatever the batch size), fdatasyncs run in the
@@ -30,14 +32,14 @@ export async function receiveMembers(
   onAccepted: (pkg: AcceptedPackage, cacheKey: ChecksumCacheKey | null) => Promise<void>,
   profile?: PhaseProfile,
 ): Promise<number> {
-  const offload = startOffload();
+  const offload = new OnDemandOffload(lanesFromFirstMemberForTest(process.env) ? 0 : undefined);
   const direct = directWritesRefusedForTest(process.env) ? undefined : probeDirectWrites();
   profile?.count('direct-writes', direct === undefined ? 0 : 1);
   profile?.count('page-aligned', direct?.pageAligned === true ? 1 : 0);
   try {
-    return await receiveAll(source, limits, keyring, now, onAccepted, offload?.digests, direct, profile);
+    return await receiveAll(source, limits, keyring, now, onAccepted, offload, direct, profile);
   } finally {
-    await stopOffload(offload, profile);
+    await offload.stop(profile);
   }
 }
 
@@ -47,13 +49,14 @@ async function receiveAll(
   keyring: Keyring,
   now: Date,
   onAccepted: (pkg: AcceptedPackage, cacheKey: ChecksumCacheKey | null) => Promise<void>,
-  offload: DigestOffload | undefined,
+  lanes: OnDemandOffload,
   direct: DirectWriteMemory | undefined,
   profile: PhaseProfile | undefined,
 ): Promise<number> {
   let members = 0;
   const commits = new CommitQueue();
   for await (const member of decodeUpdateStream(source, limits)) {
+    const offload = lanes.forMember(member.size);
     // direct writes from the thread pool where the file system takes them, else from a lane's ring
     const writer = direct ?? (offload === undefined ? undefined : { worker: offload.worker, lane: WRITE_LANE });
     const file = await StagedFile.create(member.name, writer).catch(

@@ -7,12 +7,14 @@ export const TEST_HOOKS_ENV = 'DOM0_RECEIVER_TEST_HOOKS';
 export const TEST_PAUSE_ENV = 'DOM0_RECEIVER_TEST_PAUSE';
 /** no-direct-writes.ts: write staged files through the page cache */
 export const TEST_NO_DIRECT_WRITES_ENV = 'DOM0_RECEIVER_TEST_NO_DIRECT_WRITES';
+/** lanes-first.ts: start the digest worker's lanes with the first member */
+export const TEST_LANES_FIRST_ENV = 'DOM0_RECEIVER_TEST_LANES_FIRST';
 
 /** The hook variables passed on to the stage child (none unless DOM0_RECEIVER_TEST_HOOKS=1). */
 export function testHookEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   if (env[TEST_HOOKS_ENV] !== '1') return {};
   const passed: Record<string, string> = {};
-  for (const name of [TEST_PAUSE_ENV, TEST_NO_DIRECT_WRITES_ENV]) {
+  for (const name of [TEST_PAUSE_ENV, TEST_NO_DIRECT_WRITES_ENV, TEST_LANES_FIRST_ENV]) {
     const value = env[name];
     if (value !== undefined) passed[name] = value;
   }
