@@ -30,7 +30,7 @@ export interface Config {
   readonly agentWorkdir: string | undefined;
   readonly receiverCommand: readonly string[];
   readonly maxFiles: number;
-  /** undefined: the receiver's own default (4 GiB or 90% of the free space, the smaller). */
+  /** undefined: the receiver's own default (4 GiB or 90% of the free space beyond a reserve, the smaller). */
   readonly maxBytes: number | undefined;
   readonly timeoutSeconds: number;
   readonly lockFile: string;

@@ -36,8 +36,8 @@ export function limitHint(code: string, config: Config): string | undefined {
         return `${what} over MAX_BYTES (${config.maxBytes} bytes${firstPast}); raise ${whereToSet(config, 'MAX_BYTES')}${orFewer}`;
       }
       return (
-        `${what} over the receiver's default byte limit (4 GiB, or 90% of the free space of ${config.updatesDir}, rounded down, when that is less${firstPast}); ` +
-        `free space there or set ${whereToSet(config, 'MAX_BYTES')}${orFewer}`
+        `${what} over the receiver's default byte limit (4 GiB, or 90% of the free space of ${config.updatesDir} beyond a reserve of 5% of its file system (at most 1 GiB), rounded down, when that is less${firstPast}); ` +
+        `free space there (\`dom0-update --clean\` empties the cached repository) or set ${whereToSet(config, 'MAX_BYTES')}${orFewer}`
       );
     }
     default:

@@ -30,7 +30,7 @@ export function receiverArgv(config: Config): string[] {
     ...config.keyring.flatMap((k) => ['--keyring', k]),
     '--max-files',
     String(config.maxFiles),
-    // Without MAX_BYTES the receiver's own default applies (4 GiB or 90% of the free space).
+    // Without MAX_BYTES the receiver's own default applies (4 GiB or 90% of the free space beyond a reserve).
     ...(config.maxBytes === undefined ? [] : ['--max-bytes', String(config.maxBytes)]),
     '--timeout',
     String(config.timeoutSeconds),

@@ -28,7 +28,7 @@ describe('the hint for a batch over dom0\'s own limits', () => {
 
   it('names the default byte limit and the free space of the updates dir when MAX_BYTES is unset', () => {
     expect(limitHint('TAR_MEMBER_TOO_LARGE', local)).toBe(
-      "the package is over the receiver's default byte limit (4 GiB, or 90% of the free space of /u, rounded down, when that is less); free space there or set MAX_BYTES in dom0's configuration (or --max-bytes=)",
+      "the package is over the receiver's default byte limit (4 GiB, or 90% of the free space of /u beyond a reserve of 5% of its file system (at most 1 GiB), rounded down, when that is less); free space there (`dom0-update --clean` empties the cached repository) or set MAX_BYTES in dom0's configuration (or --max-bytes=)",
     );
   });
 

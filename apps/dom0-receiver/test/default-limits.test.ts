@@ -39,18 +39,30 @@ function limitNamed(run: RunResult): number {
 }
 
 describe('the default limits, set by dom0 and never by the sender', () => {
-  it('caps a batch at 90% of the updates dir\'s free space when that is under 4 GiB', async () => {
+  it('caps a batch at 90% of the updates dir\'s free space beyond a reserve when that is under 4 GiB', async () => {
     const { run, dir } = await receiveHeaderOnly(60 * MIB, '64m');
     expect(run.code).toBe(1);
     const limit = limitNamed(run);
-    // 90% of what is left of 64 MiB once the receiver's own directories and lock are made, rounded
-    // down to a coarse step: 56 MiB
-    expect(limit).toBe(56 * MIB);
+    // 90% of what is left of 64 MiB once the receiver's own directories and lock are made, less
+    // the reserve (5% of 64 MiB), rounded down to a coarse step: 0.9 * (64 - 3.2) = 54.7 -> 48 MiB
+    expect(limit).toBe(48 * MIB);
     expect(await leftovers(dir)).toEqual([]);
   });
 
+  it('keeps the reserve free however full the file system already is: batch after batch cannot fill it', async () => {
+    // 56 MiB of the 64 already taken (earlier batches): 8 MiB free, 3.2 MiB of it the reserve,
+    // so the cap is 0.9 * 4.8 = 4.3 -> 4 MiB (without the reserve it would be 7 MiB)
+    const dir = await makeUpdatesDir();
+    const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
+      stdin: Buffer.from(header({ name: 'big-1-1.noarch.rpm', size: 5 * MIB })),
+      prefix: onMount(`mount -t tmpfs -o size=64m tmpfs "$0" && head -c ${56 * MIB} /dev/zero > "$0/earlier-batches" && :`, dir),
+    });
+    expect(run.code).toBe(1);
+    expect(limitNamed(run)).toBe(4 * MIB);
+  });
+
   it('lets a member under that cap past its header (the stream then ends early)', async () => {
-    const { run } = await receiveHeaderOnly(50 * MIB, '64m');
+    const { run } = await receiveHeaderOnly(44 * MIB, '64m');
     expect(run.code).toBe(1);
     expect(replyError(run).code).toBe('TAR_TRUNCATED');
   });

@@ -4,8 +4,9 @@ import { parseMaxFiles, parsePositiveInteger } from '../cli/args.ts';
 
 const GIB = 1024 ** 3;
 /**
- * Qubes' defaults (qfile-dom0-unpacker): 4096 files, 4 GiB or 90% of the free space. 4096 files
- * is also the most a reply can name (parseMaxFiles), so that default is the largest limit allowed.
+ * Qubes' defaults (qfile-dom0-unpacker): 4096 files, 4 GiB or 90% of the free space (here of the
+ * space free beyond a reserve, freeSpaceCap). 4096 files is also the most a reply can name
+ * (parseMaxFiles), so that default is the largest limit allowed.
  */
 export const DEFAULT_MAX_FILES = 4096;
 export const DEFAULT_MAX_BYTES = 4 * GIB;
@@ -26,15 +27,25 @@ function fromEnv(env: NodeJS.ProcessEnv, name: string, parse: (text: string, wha
 }
 
 /**
- * 90% of the space the receiver may use on the updates dir's filesystem, rounded down to a coarse
- * step (coarseBytes). A file system that reports no size at all (ramfs: zero blocks, zero free)
- * gives no figure to take 90% of, so only the 4 GiB default bounds it; a full disk, which reports
- * its size, still gives 0.
+ * Space on the updates dir's file system that no batch may take: 5% of its size, at most 1 GiB.
+ * The cached repository keeps every batch until a clean and the UpdateVM may call at will, so
+ * batch after batch at 90% of what is free would take the disk to its last block; with the reserve
+ * they stop short of it, and dom0 keeps room to run (a full root file system stops its services).
+ */
+export const RESERVE_FRACTION = 0.05;
+export const RESERVE_MAX_BYTES = GIB;
+
+/**
+ * 90% of the space the receiver may use on the updates dir's filesystem beyond the reserve,
+ * rounded down to a coarse step (coarseBytes). A file system that reports no size at all (ramfs:
+ * zero blocks, zero free) gives no figure to take 90% of, so only the 4 GiB default bounds it; a
+ * full disk, which reports its size, still gives 0.
  */
 export async function freeSpaceCap(updatesDir: string): Promise<number> {
   const fs = await statfs(updatesDir);
   if (fs.blocks === 0) return Number.POSITIVE_INFINITY;
-  return coarseBytes(Math.floor(fs.bavail * fs.bsize * 0.9));
+  const reserve = Math.min(RESERVE_MAX_BYTES, Math.floor(fs.blocks * fs.bsize * RESERVE_FRACTION));
+  return coarseBytes(Math.floor(Math.max(0, fs.bavail * fs.bsize - reserve) * 0.9));
 }
 
 /**
