@@ -3,6 +3,7 @@
  * Decisions rest on dom0's own data only: the receiver's result record and dom0's rpm database.
  */
 import { existsSync, rmSync } from 'node:fs';
+import { machine } from 'node:os';
 import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
@@ -279,7 +280,7 @@ async function install(
     obsoleting = obsoletingBuilds(visible, installedBefore, options.packages, specs);
     renaming = renamingBuilds(visible, installedBefore, withheld);
     const older = olderBuilds(visible, installedBefore, options.action, options.packages, specs);
-    const newArch = newArchBuilds(visible, installedBefore, options.packages, specs);
+    const newArch = newArchBuilds(visible, installedBefore, options.packages, machine(), specs);
     // in the repository's own definition, not on the command line: the list grows with the cache
     // (every upgrade leaves old builds behind) and must never outgrow what exec takes
     const withheldBuilds = [...obsoleting, ...older, ...newArch, ...unpinned, ...oddArch];

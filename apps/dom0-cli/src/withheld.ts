@@ -298,14 +298,18 @@ export interface NewArchBuild {
  * Builds of an installed name in another arch (dom0-lib.i686 beside the installed
  * dom0-lib.x86_64). dnf installs such a build beside the installed one, as a new package, to
  * satisfy a dependency (a signed update that requires what only the i686 build provides), so it
- * is withheld like a new name. A change to or from noarch is an upgrade of the same package and
- * stays offered. Consent is a spec that selects this build and no build of its name in another arch
- * (`dom0-lib.i686`; not `dom0-lib` or `dom0-lib-2.0-1`, which name the x86_64 builds too).
+ * is withheld like a new name. A change to noarch, or from noarch to the machine's own arch
+ * (`machineArch`, what dnf picks), is an upgrade of the same package and stays offered; from
+ * noarch to another arch it is not: dnf upgrades the noarch package to one arch and can add an
+ * i686 build beside it as a dependency. Consent is a spec that selects this build and no build of
+ * its name in another arch (`dom0-lib.i686`; not `dom0-lib` or `dom0-lib-2.0-1`, which name the
+ * x86_64 builds too).
  */
 export function newArchBuilds(
   cached: readonly CachedPackage[],
   installed: readonly InstalledPackage[],
   requested: readonly string[],
+  machineArch: string,
   specs: PackageSpecs = dom0PackageSpecs(cached, installed),
 ): NewArchBuild[] {
   const builds: NewArchBuild[] = [];
@@ -313,7 +317,8 @@ export function newArchBuilds(
     const instances = installed.filter((p) => p.name === pkg.name);
     const arches = [...new Set(instances.map((p) => p.arch))].sort();
     // a name not installed is withheld whole, or let in whole by the user (namesToWithhold)
-    if (arches.length === 0 || arches.includes(pkg.arch) || arches.includes('noarch') || pkg.arch === 'noarch') continue;
+    if (arches.length === 0 || arches.includes(pkg.arch)) continue;
+    if (pkg.arch === 'noarch' || (arches.includes('noarch') && pkg.arch === machineArch)) continue;
     // the user's choice of this arch: a spec that selects no build of the name in another arch
     const otherArches = [...instances.map(installedBuild), ...cached.filter((other) => other.name === pkg.name && other.arch !== pkg.arch)];
     const consent = requested.some((spec) => specs.selectsBuild([spec], pkg) && !otherArches.some((other) => specs.selectsBuild([spec], other)));

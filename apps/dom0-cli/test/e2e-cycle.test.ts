@@ -444,6 +444,27 @@ describe('dom0-update and a new arch of an installed name (multilib)', () => {
   });
 });
 
+describe('dom0-update and a name installed as noarch that turns arch-specific', () => {
+  it('upgrades it to the machine\'s arch and does not add an i686 build beside it as a dependency', async () => {
+    const lib1 = await buildPackage({ name: 'dom0-lib', version: '1.0' }, { key: 'trusted-rsa' });
+    const app1 = await buildPackage({ name: 'dom0-app', version: '1.0', arch: 'x86_64', requires: ['dom0-lib'] }, { key: 'trusted-rsa' });
+    const s = await scenario({ install: () => [lib1.path, app1.path], serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const build = (arch: 'x86_64' | 'i686', more: { requires?: string[]; provides?: string[] } = {}) =>
+      buildPackage({ name: 'dom0-lib', version: '2.0', arch, ...more }, { key: 'trusted-rsa', outDir });
+    const lib2 = await build('x86_64');
+    const lib2i686 = await build('i686', { provides: ['libdom0lib32'] });
+    const app2 = await buildPackage({ name: 'dom0-app', version: '2.0', arch: 'x86_64', requires: ['libdom0lib32'] }, { key: 'trusted-rsa', outDir });
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [lib2.path, lib2i686.path, app2.path].join(':') });
+    expect(r.stdout).toContain('Not offered to dnf (a new arch of an installed name, not requested: name it with its arch to install it): dom0-lib-0:2.0-1.i686 (installed: noarch)');
+    expect(r.stderr).toContain('verified update dom0-app-2.0-1.x86_64 of the installed dom0-app.x86_64 1.0-1 was not installed');
+    expect(r.exitCode).toBe(1);
+    // the noarch package became the x86_64 build, and no i686 one came in beside it
+    expect(await installedPackages(s.dom0)).toEqual(['dom0-app-1.0-1.x86_64', 'dom0-lib-2.0-1.x86_64']);
+  });
+});
+
 describe('dom0-update and Obsoletes in an upgrade', () => {
   it('withholds the build of an installed name whose Obsoletes would remove another installed package, until it is named', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });

@@ -269,28 +269,39 @@ describe('builds of an installed name in a new arch (multilib)', () => {
   const build = (arch: string, name = 'dom0-lib', version = '2.0'): CachedPackage => ({ name, epoch: '0', version, release: '1', arch, signerKeyId: KEY_ID, obsoletes: [] });
 
   it('withholds a build in an arch no installed instance of its name has, exactly', () => {
-    const found = newArchBuilds([build('i686'), build('x86_64')], lib, []);
+    const found = newArchBuilds([build('i686'), build('x86_64')], lib, [], 'x86_64');
     expect(found.map((b) => [b.spec, b.installedArches])).toEqual([['dom0-lib-0:2.0-1.i686', ['x86_64']]]);
   });
 
-  it('leaves a change to or from noarch (an upgrade of the same package), and names not installed', () => {
-    expect(newArchBuilds([build('noarch'), build('i686', 'dom0-new')], lib, [])).toEqual([]);
+  it('leaves a change to noarch or from noarch to the machine\'s arch (an upgrade of the same package), and names not installed', () => {
+    expect(newArchBuilds([build('noarch'), build('i686', 'dom0-new')], lib, [], 'x86_64')).toEqual([]);
     const noarch: InstalledPackage[] = [{ ...lib[0]!, arch: 'noarch' }];
-    expect(newArchBuilds([build('x86_64'), build('i686')], noarch, [])).toEqual([]);
+    expect(newArchBuilds([build('x86_64')], noarch, [], 'x86_64')).toEqual([]);
+    expect(newArchBuilds([build('aarch64')], noarch, [], 'aarch64')).toEqual([]);
+  });
+
+  it('withholds a build of a name installed as noarch in an arch other than the machine\'s: dnf could add it beside the upgraded one', () => {
+    const noarch: InstalledPackage[] = [{ ...lib[0]!, arch: 'noarch' }];
+    const found = newArchBuilds([build('x86_64'), build('i686')], noarch, [], 'x86_64');
+    expect(found.map((b) => [b.spec, b.installedArches])).toEqual([['dom0-lib-0:2.0-1.i686', ['noarch']]]);
+    // alone too: a noarch package becomes a 32-bit one only when the user names that arch
+    expect(newArchBuilds([build('i686')], noarch, [], 'x86_64').map((b) => b.spec)).toEqual(['dom0-lib-0:2.0-1.i686']);
+    expect(newArchBuilds([build('x86_64'), build('i686')], noarch, ['dom0-lib.i686'], 'x86_64')).toEqual([]);
+    expect(newArchBuilds([build('x86_64'), build('i686')], noarch, ['dom0-lib'], 'x86_64').map((b) => b.spec)).toEqual(['dom0-lib-0:2.0-1.i686']);
   });
 
   it('leaves a new arch in only for a spec that selects it and no build of the name in another arch', () => {
     const cached = [build('i686'), build('x86_64')];
-    expect(newArchBuilds(cached, lib, ['dom0-lib.i686'])).toEqual([]);
-    expect(newArchBuilds(cached, lib, ['dom0-lib-2.0-1.i686'])).toEqual([]);
+    expect(newArchBuilds(cached, lib, ['dom0-lib.i686'], 'x86_64')).toEqual([]);
+    expect(newArchBuilds(cached, lib, ['dom0-lib-2.0-1.i686'], 'x86_64')).toEqual([]);
     for (const spec of ['dom0-lib', 'dom0-lib*', 'dom0-lib-2.0-1', 'dom0-lib.x86_64']) {
-      expect([spec, newArchBuilds(cached, lib, [spec]).map((b) => b.spec)]).toEqual([spec, ['dom0-lib-0:2.0-1.i686']]);
+      expect([spec, newArchBuilds(cached, lib, [spec], 'x86_64').map((b) => b.spec)]).toEqual([spec, ['dom0-lib-0:2.0-1.i686']]);
     }
   });
 
   it('leaves an arch that one of several installed instances has', () => {
     const both: InstalledPackage[] = [...lib, { ...lib[0]!, arch: 'i686', instance: '8' }];
-    expect(newArchBuilds([build('i686'), build('x86_64')], both, [])).toEqual([]);
+    expect(newArchBuilds([build('i686'), build('x86_64')], both, [], 'x86_64')).toEqual([]);
   });
 });
 
