@@ -10,6 +10,12 @@ trap 'echo "setup: terminated" >&2; exit 143' TERM
 
 # The demo and the tests make their scratch machines under TMPDIR and give dnf paths inside it.
 if [ -n "${TMPDIR:-}" ]; then
+  case "$TMPDIR" in
+    /*) ;;
+    *)
+      echo "setup: TMPDIR=$TMPDIR is not an absolute path, which rpm refuses for its --root; set TMPDIR to an absolute path" >&2
+      exit 1 ;;
+  esac
   if [ ! -d "$TMPDIR" ] || [ ! -w "$TMPDIR" ]; then
     echo "setup: TMPDIR=$TMPDIR is not a writable directory; create it or unset TMPDIR" >&2
     exit 1

@@ -51,6 +51,17 @@ describe('the temporary directory dom0-update installs through', () => {
     expect(reasonOf(path)).toContain(`the temporary directory ${path} (TMPDIR) cannot be used: it holds a "%"`);
   });
 
+  it('is refused when relative, even naming an existing directory: rpm and dnf would read it from elsewhere', () => {
+    mkdirSync(join(dir, 'rel'));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect(reasonOf('rel')).toContain('the temporary directory rel (TMPDIR) cannot be used: it is not an absolute path');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('is refused when missing or not a directory, naming why', () => {
     expect(reasonOf(join(dir, 'missing'))).toContain('it does not exist (ENOENT)');
     writeFileSync(join(dir, 'plain'), '');

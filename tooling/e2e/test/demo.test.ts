@@ -25,18 +25,20 @@ describe('the demo', () => {
     expect(r.all).toMatch(/nothing was installed: dom0 is unchanged/);
   }, 300_000);
 
-  it('is refused by setup, before anything is installed, under a TMPDIR that is missing or holds a space, comma or %', async () => {
+  it('is refused by setup, before anything is installed, under a TMPDIR that is missing, relative, or holds a space, comma or %', async () => {
     const base = mkdtempSync(join(tmpdir(), 'demo-tmpdir-'));
     try {
-      for (const name of ['with space', 'a,b', 'x%{_arch}']) mkdirSync(join(base, name));
+      for (const name of ['with space', 'a,b', 'x%{_arch}', 'rel']) mkdirSync(join(base, name));
       const splits = 'holds a space or comma, where dnf splits its repository settings; set TMPDIR to a path without them';
       for (const [dir, reason] of [
         [join(base, 'missing'), 'is not a writable directory; create it or unset TMPDIR'],
         [join(base, 'with space'), splits],
         [join(base, 'a,b'), splits],
         [join(base, 'x%{_arch}'), 'holds a %, which rpm expands as a macro in the paths it is given; set TMPDIR to a path without it'],
+        // an existing directory, named from the working directory below
+        ['rel', 'is not an absolute path, which rpm refuses for its --root; set TMPDIR to an absolute path'],
       ] as const) {
-        const r = await execa('bash', [join(REPO_ROOT, 'run.sh'), 'demo'], { reject: false, all: true, env: { TMPDIR: dir } });
+        const r = await execa('bash', [join(REPO_ROOT, 'run.sh'), 'demo'], { reject: false, all: true, cwd: base, env: { TMPDIR: dir } });
         expect(r.exitCode).toBe(1);
         expect(r.all).toBe(`setup: TMPDIR=${dir} ${reason}`);
       }
