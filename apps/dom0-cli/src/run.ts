@@ -419,8 +419,11 @@ function withWithheldHints(error: InstallError, withheld: readonly string[], obs
 }
 
 async function startAgent({ config, options, request, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {
-  const { files, linksOut } = collectStateFiles(config);
+  const { files, linksOut, noKeys } = collectStateFiles(config);
   for (const link of linksOut) reporter.warning(`not sent to the UpdateVM: ${link}, a link to a file outside its directory`);
+  if (noKeys) {
+    reporter.warning(`no RPM-GPG-KEY-* file in ${config.keysDir} (KEYS_DIR): the UpdateVM's dnf gets no repository key from dom0 (dom0 still verifies every package against KEYRING)`);
+  }
   reporter.stage('download', `Running the agent ${config.transport === 'local' ? '(local transport)' : `in ${updateVm}`}...`);
   // Local transport: dom0 starts its own receiver for the agent's stream (never for a check, which
   // sends nothing). With qrexec, dom0's qrexec daemon starts it through qubes.ReceiveUpdates.

@@ -48,6 +48,8 @@ export interface StateFiles {
   readonly files: readonly StateFile[];
   /** `<link> -> <target>` for each link left out. */
   readonly linksOut: readonly string[];
+  /** KEYS_DIR is missing or holds no key file to send (a mistyped path would otherwise go unseen). */
+  readonly noKeys: boolean;
 }
 
 export function collectStateFiles(config: Config): StateFiles {
@@ -65,7 +67,7 @@ export function collectStateFiles(config: Config): StateFiles {
   ];
   const dnfConf = regularFiles(dirname(config.dnfConf), (name) => name === basename(config.dnfConf), linksOut)?.[0];
   if (dnfConf !== undefined) files.push({ name: 'dnf/dnf.conf', path: dnfConf.path });
-  return { files, linksOut };
+  return { files, linksOut, noKeys: keys.length === 0 };
 }
 
 /** A file to send: its name in its directory, and the regular file its bytes come from. */

@@ -90,6 +90,12 @@ describe("dom0's state for the UpdateVM", () => {
     ]);
   });
 
+  it('says when KEYS_DIR is missing or holds no key file, and not when it holds one', () => {
+    expect(collectStateFiles(config).noKeys).toBe(false);
+    expect(collectStateFiles({ ...config, keysDir: join(root, 'etc/pki/rpm-gpg-typo') }).noKeys).toBe(true);
+    expect(collectStateFiles({ ...config, keysDir: join(root, 'etc/yum.repos.d') }).noKeys).toBe(true);
+  });
+
   it('leaves out a FIFO named like a repo file instead of blocking on it', async () => {
     execFileSync('mkfifo', [join(root, 'etc/yum.repos.d/fifo.repo')]);
     const { bytes, error } = await send();
