@@ -34,4 +34,22 @@ describe("dom0's rejection", () => {
     expect(error.message.startsWith(`${prefix}xxx`)).toBe(true);
     expect(error.message.length).toBeLessThanOrEqual(prefix.length + 1000);
   });
+
+  it("quotes the last lines of the receiver's own stderr, sanitised, when the agent ran the receiver itself (--transport local)", () => {
+    const reply = Buffer.from(`${rejectedReply('KEYRING_UNREADABLE', undefined, "dom0 could not take the batch; the reason is in dom0's log")}\n`);
+    const stderr = 'noise 1\nnoise 2\n\ndom0-receiver: note\ndom0-receiver: rejected the batch: KEYRING_UNREADABLE: keyring /k\u001b[2J cannot be read (ENOENT)\n';
+    const local = (() => {
+      try {
+        interpretReply({ reply, exitCode: 1, stderr }, true);
+      } catch (error) {
+        return error as RejectedError;
+      }
+      throw new Error('expected a rejection');
+    })();
+    expect(local.message).toBe(
+      "dom0 rejected the update batch: dom0 could not take the batch; the reason is in dom0's log; the receiver's stderr: noise 2 | dom0-receiver: note | dom0-receiver: rejected the batch: KEYRING_UNREADABLE: keyring /k\\x1b[2J cannot be read (ENOENT)",
+    );
+    // through dom0-update or qrexec the stderr is not the receiver's: nothing is quoted
+    expect(() => interpretReply({ reply, exitCode: 1, stderr })).toThrow(new RejectedError('KEYRING_UNREADABLE', undefined, "dom0 could not take the batch; the reason is in dom0's log"));
+  });
 });

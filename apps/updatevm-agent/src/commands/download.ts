@@ -161,7 +161,7 @@ async function downloadAndSend(
     }
     ctx.reporter.report({ stage: 'info', message: `downloaded ${packages.length} package(s); sending to dom0` });
     const result = await sendUpdates(transport, packages, ctx.reporter, ctx.interruption);
-    const accepted = interpretReply(result).map((p) => sanitize(p.nevra, 600));
+    const accepted = interpretReply(result, transport.kind === 'local').map((p) => sanitize(p.nevra, 600));
     ctx.reporter.report({ stage: 'info', message: `dom0 accepted ${accepted.length} package(s): ${accepted.join(', ')}` });
     ctx.reporter.report({ stage: 'done', result: 'accepted', packages: accepted });
     return ExitCode.ok;

@@ -3,8 +3,16 @@ import { RejectedError, TransportError } from '../errors.ts';
 import { sanitize } from '../text.ts';
 import type { TransportResult } from './send.ts';
 
-/** Reads dom0's one-line reply: returns the accepted packages, or throws naming the rejected member. */
-export function interpretReply(result: TransportResult): Extract<Reply, { status: 'accepted' }>['packages'] {
+/** How many of the receiver's own stderr lines a rejection quotes with `--transport local`. */
+const RECEIVER_LINES = 3;
+
+/**
+ * Reads dom0's one-line reply: returns the accepted packages, or throws naming the rejected member.
+ * `receiverStderr`: the transport's stderr is the receiver's own (`--transport local`, a person
+ * running the agent by hand), which is "dom0's log" for a reason the reply keeps to dom0: the
+ * rejection then quotes its last lines, sanitised.
+ */
+export function interpretReply(result: TransportResult, receiverStderr = false): Extract<Reply, { status: 'accepted' }>['packages'] {
   let reply: Reply;
   try {
     reply = parseReply(result.reply);
@@ -19,10 +27,12 @@ export function interpretReply(result: TransportResult): Extract<Reply, { status
   }
   if (reply.status === 'rejected') {
     // dom0 sanitised these already; sanitising again is harmless and keeps this side honest.
+    const lines = receiverStderr ? result.stderr.split(/\r?\n/).filter((line) => line.trim() !== '').slice(-RECEIVER_LINES) : [];
+    const said = lines.length === 0 ? '' : `; the receiver's stderr: ${lines.map((line) => sanitize(line, 500)).join(' | ')}`;
     throw new RejectedError(
       reply.error.code,
       reply.error.member === undefined ? undefined : sanitize(reply.error.member, 300),
-      sanitize(reply.error.message, 1000),
+      `${sanitize(reply.error.message, 1000)}${said}`,
     );
   }
   return reply.packages;
