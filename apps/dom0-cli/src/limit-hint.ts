@@ -16,8 +16,12 @@ function whereToSet(config: Config, key: 'MAX_FILES' | 'MAX_BYTES'): string {
   return config.transport === 'qrexec' ? `${key} in dom0's configuration file` : `${key} in dom0's configuration (or ${flag})`;
 }
 
-/** The hint for a rejection code, or undefined when the code is not one of dom0's batch limits. */
-export function limitHint(code: string, config: Config): string | undefined {
+/**
+ * The hint for a rejection code, or undefined when the code is not one of dom0's batch limits or
+ * storage failures. `member`: the package the receiver named (for CREATEREPO_FAILED, only one that
+ * createrepo_c left out of the metadata).
+ */
+export function limitHint(code: string, config: Config, member?: string): string | undefined {
   const fewer = 'or update fewer packages at a time by naming them';
   switch (code) {
     case 'TAR_TOO_MANY_MEMBERS': {
@@ -40,7 +44,19 @@ export function limitHint(code: string, config: Config): string | undefined {
         `free space there (\`dom0-update --clean\` empties the cached repository) or set ${whereToSet(config, 'MAX_BYTES')}${orFewer}`
       );
     }
+    case 'CREATEREPO_FAILED':
+      if (member !== undefined) {
+        return (
+          'its reason is above: createrepo_c could not describe that validly signed package in the repository metadata, so no batch that holds it can be ' +
+          `published; name the packages you want without it, or, when ${config.updatesDir} is full, free space there, then run again`
+        );
+      }
+      return storageHint(config);
     default:
-      return isStorageFailure(code) ? `its reason is above (nothing says the packages are bad); when ${config.updatesDir} is full, free space there, then run again` : undefined;
+      return isStorageFailure(code) ? storageHint(config) : undefined;
   }
+}
+
+function storageHint(config: Config): string {
+  return `its reason is above (nothing says the packages are bad); when ${config.updatesDir} is full, free space there, then run again`;
 }

@@ -185,7 +185,7 @@ async function update(run: Run): Promise<number> {
     reporter.rejected(member, code, message);
     // The reason is on the line above (reporter.rejected); this line is the verdict, and what to do
     // when the limit was dom0's own.
-    const hint = limitHint(code, config);
+    const hint = limitHint(code, config, member);
     const what = isStorageFailure(code) ? 'could not store' : 'rejected';
     throw new RejectedError('REJECTED', `dom0 ${what} ${member ?? 'the batch'} (${code}) and installed nothing${hint === undefined ? '' : `: ${hint}`}`);
   }

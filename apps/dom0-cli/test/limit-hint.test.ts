@@ -44,6 +44,14 @@ describe('the hint for a batch over dom0\'s own limits', () => {
     expect(isStorageFailure('RPM_SIG_BAD')).toBe(false);
   });
 
+  it('says that createrepo_c could not describe a package it left out, and how to do without it', () => {
+    expect(limitHint('CREATEREPO_FAILED', local, 'a-1-1.noarch.rpm')).toBe(
+      'its reason is above: createrepo_c could not describe that validly signed package in the repository metadata, so no batch that holds it can be published; name the packages you want without it, or, when /u is full, free space there, then run again',
+    );
+    // other storage failures that name a member keep the general hint
+    expect(limitHint('STAGE_IO', local, 'a-1-1.noarch.rpm')).toBe('its reason is above (nothing says the packages are bad); when /u is full, free space there, then run again');
+  });
+
   it('gives none for a rejection that is about the package itself', () => {
     for (const code of ['RPM_SIG_BAD', 'TAR_TRUNCATED', 'RPM_KEY_NOT_TRUSTED']) expect(limitHint(code, local)).toBeUndefined();
   });
