@@ -34,7 +34,7 @@ import { isStorageFailure, limitHint } from './limit-hint.ts';
 import { collectStateFiles, requireRpmdb } from './state-files.ts';
 import { runAgent, type AgentResult } from './agent-process.ts';
 import type { ReceiverOutcome } from './receiver-link.ts';
-import { agentRun, checkLocalScripts, receiverArgv } from './transport.ts';
+import { agentRun, checkCommandScripts, receiverArgv } from './transport.ts';
 import { findUpdateVm } from './updatevm.ts';
 import { USAGE, VERSION } from './usage.ts';
 
@@ -90,7 +90,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
     try {
       const updateVm = await findUpdateVm(config);
       interrupt.throwIfInterrupted();
-      checkLocalScripts(config, !options.checkOnly);
+      checkCommandScripts(config, !options.checkOnly && (config.transport === 'local' || options.clean));
       reporter = reporter.withUpdateVm(updateVm);
       const run: Run = { config, options, request, updateVm, reporter, interrupt, pinnedKeyIds };
       return options.checkOnly ? await checkOnly(run) : await update(run);

@@ -56,14 +56,16 @@ export function agentDeadlineSeconds(timeoutSeconds: number): number {
 }
 
 /**
- * With the local transport, a command that runs a Node script (`["node", "/path/x.mjs"]`, as the
+ * A command dom0-update will run that runs a Node script (`["node", "/path/x.mjs"]`, as the
  * defaults do) must name a script that is there: otherwise Node's "Cannot find module" stack
- * trace comes out only as the agent's output, or after the whole download for the receiver.
+ * trace comes out only as the agent's output, or after the whole download for the receiver. The
+ * agent runs here with the local transport alone; the receiver (`receiverRuns`) for a local
+ * install, and with either transport for `--clean`.
  */
-export function checkLocalScripts(config: Config, receiverToo: boolean): void {
-  if (config.transport !== 'local') return;
-  const commands: [string, readonly string[]][] = [['AGENT_COMMAND', config.agentCommand]];
-  if (receiverToo) commands.push(['RECEIVER_COMMAND', config.receiverCommand]);
+export function checkCommandScripts(config: Config, receiverRuns: boolean): void {
+  const commands: [string, readonly string[]][] = [];
+  if (config.transport === 'local') commands.push(['AGENT_COMMAND', config.agentCommand]);
+  if (receiverRuns) commands.push(['RECEIVER_COMMAND', config.receiverCommand]);
   for (const [key, [program = '', script]] of commands) {
     if (!/^node(?:js)?(?:\d+)?$/.test(basename(program)) || script === undefined || !isAbsolute(script)) continue;
     let isFile = false;

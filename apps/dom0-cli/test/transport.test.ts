@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
 import { receiverCleanArgv } from '../src/cached-repo-clean.ts';
-import { AGENT_SERVICE, agentDeadlineSeconds, agentRun, checkLocalScripts, receiverArgv } from '../src/transport.ts';
+import { AGENT_SERVICE, agentDeadlineSeconds, agentRun, checkCommandScripts, receiverArgv } from '../src/transport.ts';
 
 const config = resolveConfig([
   {
@@ -69,26 +69,35 @@ describe('the agent deadline', () => {
   });
 });
 
-describe('the Node scripts of the local transport', () => {
+describe('the Node scripts dom0-update runs', () => {
   const local = (agent: string[], receiver: string[]) =>
     resolveConfig([{ origin: 'file', settings: { TRANSPORT: ['local'], AGENT_COMMAND: [JSON.stringify(agent)], RECEIVER_COMMAND: [JSON.stringify(receiver)] } }]);
   const here = import.meta.filename;
 
   it('refuses a command that runs a Node script that is not there, naming the setting, before anything runs', () => {
-    expect(() => checkLocalScripts(local(['node', '/nonexistent/updatevm-agent.mjs'], ['node', here]), true)).toThrow(
+    expect(() => checkCommandScripts(local(['node', '/nonexistent/updatevm-agent.mjs'], ['node', here]), true)).toThrow(
       expect.objectContaining({ code: 'CONFIG_BAD_COMMAND', message: expect.stringContaining('AGENT_COMMAND runs /nonexistent/updatevm-agent.mjs, which is not there') }),
     );
-    expect(() => checkLocalScripts(local(['/usr/bin/node', here], ['node20', '/nonexistent/dom0-receiver.mjs']), true)).toThrow(
+    expect(() => checkCommandScripts(local(['/usr/bin/node', here], ['node20', '/nonexistent/dom0-receiver.mjs']), true)).toThrow(
       expect.objectContaining({ code: 'CONFIG_BAD_COMMAND', message: expect.stringContaining('RECEIVER_COMMAND runs /nonexistent/dom0-receiver.mjs') }),
     );
     // a directory is no script either
-    expect(() => checkLocalScripts(local(['node', '/tmp'], ['node', here]), true)).toThrow(expect.objectContaining({ code: 'CONFIG_BAD_COMMAND' }));
+    expect(() => checkCommandScripts(local(['node', '/tmp'], ['node', here]), true)).toThrow(expect.objectContaining({ code: 'CONFIG_BAD_COMMAND' }));
   });
 
   it('leaves the receiver alone when it will not run, other programs, options and qrexec', () => {
-    expect(() => checkLocalScripts(local(['node', here], ['node', '/nonexistent/dom0-receiver.mjs']), false)).not.toThrow();
-    expect(() => checkLocalScripts(local(['sh', '/nonexistent/x'], ['node', '--no-warnings', '/nonexistent/y']), true)).not.toThrow();
+    expect(() => checkCommandScripts(local(['node', here], ['node', '/nonexistent/dom0-receiver.mjs']), false)).not.toThrow();
+    expect(() => checkCommandScripts(local(['sh', '/nonexistent/x'], ['node', '--no-warnings', '/nonexistent/y']), true)).not.toThrow();
     const qrexec = resolveConfig([{ origin: 'file', settings: { TRANSPORT: ['qrexec'], AGENT_COMMAND: ['["node","/nonexistent/a.mjs"]'] } }]);
-    expect(() => checkLocalScripts(qrexec, true)).not.toThrow();
+    expect(() => checkCommandScripts(qrexec, false)).not.toThrow();
+  });
+
+  it('checks the receiver with qrexec too when it runs in dom0 (--clean), and never the agent there', () => {
+    const qrexec = (receiver: string[]) =>
+      resolveConfig([{ origin: 'file', settings: { TRANSPORT: ['qrexec'], AGENT_COMMAND: ['["node","/nonexistent/a.mjs"]'], RECEIVER_COMMAND: [JSON.stringify(receiver)] } }]);
+    expect(() => checkCommandScripts(qrexec(['node', '/nonexistent/dom0-receiver.mjs']), true)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_BAD_COMMAND', message: expect.stringContaining('RECEIVER_COMMAND runs /nonexistent/dom0-receiver.mjs') }),
+    );
+    expect(() => checkCommandScripts(qrexec(['node', here]), true)).not.toThrow();
   });
 });
