@@ -32,8 +32,8 @@ function fromEnv(env: NodeJS.ProcessEnv, name: string, parse: (text: string, wha
  * batch after batch at 90% of what is free would take the disk to its last block; with the reserve
  * they stop short of it, and dom0 keeps room to run (a full root file system stops its services).
  */
-export const RESERVE_FRACTION = 0.05;
-export const RESERVE_MAX_BYTES = GIB;
+const RESERVE_FRACTION = 0.05;
+const RESERVE_MAX_BYTES = GIB;
 
 /**
  * 90% of the space the receiver may use on the updates dir's filesystem beyond the reserve,

@@ -28,7 +28,7 @@ export interface Offload {
  * stream or a batch of small packages never pays for them; a large batch starts them at its first
  * large member instead of at the stage's start, which the benchmark does not show (bench/README.md).
  */
-export const LANES_FROM_BYTES = 8 * 1024 * 1024;
+const LANES_FROM_BYTES = 8 * 1024 * 1024;
 
 /**
  * One long-lived digest worker for the whole batch, started on demand. Where the runtime refuses
