@@ -6,5 +6,9 @@ export default defineConfig({
     globalSetup: ['../../tooling/scripts/test-tmpdir.mjs', './test/support/build-bundles.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
+    // vitest takes one worker on two cores (cores - 1); the end-to-end files mostly wait on dnf,
+    // rpm and the bundles' processes, so two files at a time keep both cores busy
+    pool: 'forks',
+    maxWorkers: 2,
   },
 });
