@@ -249,6 +249,30 @@ describe('clean as root on an updates dir another user owns (the qrexec service 
   });
 });
 
+describe('clean as root on a root-owned updates dir the service user writes through its group (Qubes\' /var/lib/qubes/updates, root:qubes 0770)', () => {
+  it.runIf(process.geteuid?.() === 0)('works as the owner of the generations, so that user can publish on what it left', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    // what the service user's receive leaves: its own generations and record in root's dir
+    const owner = 65534;
+    execFileSync('chown', ['-R', `${owner}:${owner}`, dir]);
+    execFileSync('chown', [`0:${owner}`, dir]);
+    await chmod(dir, 0o770);
+
+    const run = await clean(dir);
+    expect(run.code, run.stderr).toBe(0);
+    const entries = await walk(dir);
+    expect(entries.filter((e) => e.uid !== owner).map((e) => e.path)).toEqual([]);
+    // the service user's next receive builds on the empty generation (hard-linking its metadata)
+    const stream = await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path))));
+    const asOwner = ['setpriv', `--reuid=${owner}`, `--regid=${owner}`, `--groups=${owner}`, '--'];
+    const again = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], { stdin: stream, prefix: asOwner });
+    expect(again.code, again.stderr).toBe(0);
+    expect(dnfList(join(dir, 'repo')).sort()).toEqual(f.packages.v2.map((p) => p.nevra).sort());
+  });
+});
+
 describe('clean as root, working as the owner of the updates dir', () => {
   it.runIf(process.geteuid?.() === 0)("keeps none of root's groups: a generation only root's group may change is left, and said so", async () => {
     const f = await getFixtures();

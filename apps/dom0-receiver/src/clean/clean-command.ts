@@ -38,22 +38,43 @@ async function packagesIn(dir: string): Promise<Held> {
   return { packages, bytes };
 }
 
+/** The user clean works as: its uid, gid and the only groups it keeps. */
+interface Publisher {
+  readonly uid: number;
+  readonly gid: number;
+  readonly groups: readonly number[];
+  readonly of: string;
+}
+
 /**
- * On Qubes the receive runs as the qrexec services' user, owner of the updates dir, while
+ * Whose repository it is. On Qubes the receive runs as the qrexec services' user while
  * dom0-update, which runs clean, runs as root: a generation or record root made there would be
- * one the service can neither prune nor hard-link metadata from (protected_hardlinks). As root,
- * clean therefore works as the updates dir's owner.
+ * one the service can neither prune nor hard-link metadata from (protected_hardlinks). That user
+ * owns the updates dir, or, where root owns it and the user writes through its group (Qubes'
+ * /var/lib/qubes/updates is root:qubes 0770), the generations the receiver made in it.
  */
-async function actAsOwnerOf(root: string): Promise<void> {
+async function publisherOf(layout: Layout): Promise<Publisher | undefined> {
+  const dir = await stat(layout.root);
+  if (dir.uid !== 0) return { uid: dir.uid, gid: dir.gid, groups: [dir.gid], of: layout.root };
+  const generations = await stat(layout.generations).catch(() => undefined);
+  if (generations === undefined || generations.uid === 0) return undefined;
+  // the dir's group is how that user writes in it; root's own group is never kept
+  const groups = [...new Set([generations.gid, ...(dir.gid === 0 ? [] : [dir.gid])])];
+  return { uid: generations.uid, gid: generations.gid, groups, of: layout.generations };
+}
+
+/** As root, clean works as the repository's publisher (publisherOf), keeping none of root's groups. */
+async function actAsPublisher(layout: Layout): Promise<void> {
   if (process.geteuid?.() !== 0) return;
-  const { uid, gid } = await stat(root);
-  if (uid === 0) return;
+  const publisher = await publisherOf(layout);
+  if (publisher === undefined) return;
+  const { uid, gid, groups, of } = publisher;
   try {
-    process.setgroups?.([gid]);
+    process.setgroups?.([...groups]);
     process.setgid?.(gid);
     process.setuid?.(uid);
   } catch (error) {
-    throw new ConfigError('CONFIG_INVALID', `cannot work as the owner of ${root} (uid ${uid}, gid ${gid}): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new ConfigError('CONFIG_INVALID', `cannot work as the owner of ${of} (uid ${uid}, gid ${gid}): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
 }
 
@@ -141,7 +162,7 @@ export async function cleanCommand(args: CleanArgs): Promise<number> {
       diagnose(`nothing to clean: ${args.updatesDir} does not exist`);
       return 0;
     }
-    await actAsOwnerOf(layout.root);
+    await actAsPublisher(layout);
     let lock;
     try {
       lock = await acquireLock(layout.lockFile);
