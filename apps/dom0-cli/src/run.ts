@@ -488,6 +488,9 @@ function isNewBatch(before: ResultRecord | undefined, after: ResultRecord | unde
   return after !== undefined && (before === undefined || after.sequence > before.sequence);
 }
 
+/** qrexec's exit code for a service the called qube does not have (QREXEC_EXIT_SERVICE_NOT_FOUND), a shell's for a missing program. */
+const EXIT_NOT_FOUND = 127;
+
 function agentFailure(exitCode: number, what: string, agentSaid: string | undefined, transport: Config['transport']): CliError {
   if (exitCode === EXIT.transport) {
     // 125 is the transport's code on either leg: dom0 to the UpdateVM, or the agent's call back to
@@ -502,5 +505,11 @@ function agentFailure(exitCode: number, what: string, agentSaid: string | undefi
   }
   // its lines are on stdout in human mode and on stderr with --json-progress: not "above" in every mode
   const said = agentSaid === undefined ? 'see its output, the lines marked with its name' : `it said: ${agentSaid}`;
-  return new AgentError('AGENT_FAILED', `${what} (the UpdateVM's agent exited with ${exitCode}; ${said})`);
+  // qrexec's code for a service the qube does not have, and a shell's for a program it cannot find
+  // (the service script's node): no agent ran to say why
+  const missing =
+    exitCode === EXIT_NOT_FOUND && transport === 'qrexec'
+      ? `; 127 is what qrexec returns when the UpdateVM has no dom0-updates.Download service, or its script finds no node: install both in its template (deploy/README.md, step 1)`
+      : '';
+  return new AgentError('AGENT_FAILED', `${what} (the UpdateVM's agent exited with ${exitCode}; ${said}${missing})`);
 }

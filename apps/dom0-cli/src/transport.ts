@@ -1,7 +1,7 @@
 /**
  * How dom0 reaches the agent in the UpdateVM. Nothing on either command line comes from the user
  * or from the UpdateVM: user input travels only inside request.json, and the receiver is dom0's own.
- * - qrexec: `qvm-run --pass-io --no-gui --user=root --service <vm> dom0-updates.Download+v1`, a
+ * - qrexec: `qvm-run --pass-io --no-gui --quiet --user=root --service <vm> dom0-updates.Download+v1`, a
  *   qrexec service the UpdateVM's template ships (deploy/updatevm/); no shell string is built.
  * - local: the agent as a child process, `run --transport fd`: it writes the update stream to its
  *   fd 3 and reads dom0's reply on its fd 4, while dom0-update itself starts the receiver
@@ -44,7 +44,9 @@ export function agentRun(config: Config, updateVm: string): AgentRun {
     return { file, args: [...rest, 'run', '--transport', 'fd', ...workdir] };
   }
   // The VM name is a validated qube name (it cannot pose as an option); the service is a constant.
-  return { file: 'qvm-run', args: ['--pass-io', '--no-gui', '--user=root', '--service', updateVm, AGENT_SERVICE] };
+  // --quiet: qvm-run's own lines ("Running '...' on VM", "command failed with code") would
+  // otherwise read as the UpdateVM's output, and be quoted as its last line
+  return { file: 'qvm-run', args: ['--pass-io', '--no-gui', '--quiet', '--user=root', '--service', updateVm, AGENT_SERVICE] };
 }
 
 /**

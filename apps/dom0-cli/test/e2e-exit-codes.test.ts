@@ -165,6 +165,20 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
+  it('names a service the UpdateVM does not have (qrexec exit 127) as the likely cause of AGENT_FAILED', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const bin = join(s.dir, 'qubes-bin');
+    mkdirSync(bin);
+    writeFileSync(s.configFile, readFileSync(s.configFile, 'utf8').replace('TRANSPORT=local\n', 'TRANSPORT=qrexec\nUPDATEVM=sys-test\n'));
+    // qrexec's answer when the qube has no such service: no agent ran
+    writeFileSync(join(bin, 'qvm-run'), '#!/bin/sh\ncat >/dev/null; exit 127\n', { mode: 0o755 });
+    const r = await s.run(['--check-only'], { PATH: `${bin}:${s.dom0.env['PATH'] ?? ''}` });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain("the UpdateVM's agent exited with 127");
+    expect(r.stderr).toContain('127 is what qrexec returns when the UpdateVM has no dom0-updates.Download service, or its script finds no node');
+    expect(r.stderr).toContain('[AGENT_FAILED]');
+  });
+
   it('does not call a publication without a result record "No updates" when the agent, through qrexec, exits 0', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const bin = join(s.dir, 'qubes-bin');

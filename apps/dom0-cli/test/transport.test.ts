@@ -52,7 +52,7 @@ describe('transport command lines', () => {
   it('calls the UpdateVM\'s qrexec service by name, with one argument per word and no shell string', () => {
     const run = agentRun({ ...config, transport: 'qrexec', agentCommand: ['node', "/opt/it's.mjs"] }, 'sys-firewall');
     expect(run.file).toBe('qvm-run');
-    expect(run.args).toEqual(['--pass-io', '--no-gui', '--user=root', '--service', 'sys-firewall', 'dom0-updates.Download+v1']);
+    expect(run.args).toEqual(['--pass-io', '--no-gui', '--quiet', '--user=root', '--service', 'sys-firewall', 'dom0-updates.Download+v1']);
     expect(AGENT_SERVICE).toMatch(/^[A-Za-z0-9._-]+\+[A-Za-z0-9._-]+$/);
     // Nothing but the qube name and fixed words: no spaces, quotes or anything from the config.
     for (const arg of run.args) expect(arg).toMatch(/^[A-Za-z0-9=+._-]+$/);
