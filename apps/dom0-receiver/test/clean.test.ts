@@ -271,6 +271,52 @@ describe('clean as root on a root-owned updates dir the service user writes thro
     expect(again.code, again.stderr).toBe(0);
     expect(dnfList(join(dir, 'repo')).sort()).toEqual(f.packages.v2.map((p) => p.nevra).sort());
   });
+
+  it.runIf(process.geteuid?.() === 0)("keeps none of root's groups there either: a generation only root's group may change is left, and said so", async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    const old = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
+    await receive(dir, f.packages.v2.map((p) => p.path));
+    const owner = 65534;
+    execFileSync('chown', ['-R', `${owner}:${owner}`, dir]);
+    execFileSync('chown', [`0:${owner}`, dir]);
+    await chmod(dir, 0o770);
+    execFileSync('chown', ['0:0', join(dir, 'generations', old)]);
+    await chmod(join(dir, 'generations', old), 0o770);
+    const run = await runReceiver(['clean', '--updates-dir', dir], { prefix: ['setpriv', '--groups', '0', '--'] });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`could not remove generations/${old} (EACCES)`);
+  });
+
+  it.runIf(process.geteuid?.() === 0)('takes no identity from a generations symlink: refused before root works as anyone', async () => {
+    const dir = await makeUpdatesDir();
+    const victim = await mkdtemp(join(tmpdir(), 'dom0-receiver-victim-'));
+    execFileSync('chown', ['4242:4242', victim]);
+    execFileSync('chown', ['0:65534', dir]);
+    await chmod(dir, 0o770);
+    await symlink(victim, join(dir, 'generations'));
+    // refused before the lock, which clean takes once it works as the publisher: a clean that
+    // reached the lock would stop at this test pause and be killed
+    const pause = { DOM0_RECEIVER_TEST_HOOKS: '1', DOM0_RECEIVER_TEST_PAUSE: 'lock-file-filled' };
+    const run = await runReceiver(['clean', '--updates-dir', dir], { env: pause, killAfterMs: 20_000 });
+    expect(run.stderr).not.toContain('test pause at lock-file-filled');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`clean failed: CONFIG_INVALID: ${dir}/generations exists but is not a directory (a symlink); move it away`);
+    await rm(victim, { recursive: true, force: true });
+  });
+
+  it.runIf(process.geteuid?.() === 0)('stays root on a root-owned dir its group cannot write, where the owner of generations could not work', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    execFileSync('chown', ['-R', '65534:65534', join(dir, 'generations')]);
+    execFileSync('chown', ['0:0', dir]);
+    await chmod(dir, 0o755);
+    const run = await clean(dir);
+    expect(run.code, run.stderr).toBe(0);
+    expect(dnfList(join(dir, 'repo'))).toEqual([]);
+  });
 });
 
 describe('clean as root, working as the owner of the updates dir', () => {

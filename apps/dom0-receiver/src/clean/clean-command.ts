@@ -17,7 +17,7 @@ import { nextSequence, writeResultRecord } from '../publish/result-record.ts';
 import { currentGeneration, isDirectory, listGenerations, pruneGenerations } from '../updates-dir/generations.ts';
 import { layoutOf, type Layout } from '../updates-dir/layout.ts';
 import { acquireLock } from '../updates-dir/lock.ts';
-import { recoverUpdatesDir } from '../updates-dir/recovery.ts';
+import { checkGenerationsDir, recoverUpdatesDir } from '../updates-dir/recovery.ts';
 import { unusableUpdatesDir } from '../updates-dir/resolve.ts';
 
 interface Held {
@@ -56,11 +56,17 @@ interface Publisher {
 async function publisherOf(layout: Layout): Promise<Publisher | undefined> {
   const dir = await stat(layout.root);
   if (dir.uid !== 0) return { uid: dir.uid, gid: dir.gid, groups: [dir.gid], of: layout.root };
-  const generations = await stat(layout.generations).catch(() => undefined);
-  if (generations === undefined || generations.uid === 0) return undefined;
-  // the dir's group is how that user writes in it; root's own group is never kept
-  const groups = [...new Set([generations.gid, ...(dir.gid === 0 ? [] : [dir.gid])])];
-  return { uid: generations.uid, gid: generations.gid, groups, of: layout.generations };
+  // only where another user can write root's dir, through its group (not root's own)
+  if (dir.gid === 0 || (dir.mode & 0o020) === 0) return undefined;
+  // never through a link, which would choose whose identity root takes (recovery refuses it too)
+  await checkGenerationsDir(layout);
+  const generations = await lstat(layout.generations).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (generations === undefined || generations.uid === 0 || generations.gid === 0) return undefined;
+  // the dir's group is how that user writes in it
+  return { uid: generations.uid, gid: generations.gid, groups: [...new Set([generations.gid, dir.gid])], of: layout.generations };
 }
 
 /** As root, clean works as the repository's publisher (publisherOf), keeping none of root's groups. */

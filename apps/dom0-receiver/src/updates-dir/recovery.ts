@@ -7,7 +7,7 @@ import { syncDir } from './durable.ts';
 import { sweep } from './remove-tree.ts';
 
 /** generations/ is ours to fill and prune: a symlink there would put both outside the updates dir. */
-async function checkGenerationsDir(layout: Layout): Promise<void> {
+export async function checkGenerationsDir(layout: Layout): Promise<void> {
   let info;
   try {
     info = await lstat(layout.generations);
