@@ -272,23 +272,6 @@ describe('clean as root on a root-owned updates dir the service user writes thro
     expect(dnfList(join(dir, 'repo')).sort()).toEqual(f.packages.v2.map((p) => p.nevra).sort());
   });
 
-  it.runIf(process.geteuid?.() === 0)("keeps none of root's groups there either: a generation only root's group may change is left, and said so", async () => {
-    const f = await getFixtures();
-    const dir = await makeUpdatesDir();
-    await receive(dir, f.packages.v1.map((p) => p.path));
-    const old = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
-    await receive(dir, f.packages.v2.map((p) => p.path));
-    const owner = 65534;
-    execFileSync('chown', ['-R', `${owner}:${owner}`, dir]);
-    execFileSync('chown', [`0:${owner}`, dir]);
-    await chmod(dir, 0o770);
-    execFileSync('chown', ['0:0', join(dir, 'generations', old)]);
-    await chmod(join(dir, 'generations', old), 0o770);
-    const run = await runReceiver(['clean', '--updates-dir', dir], { prefix: ['setpriv', '--groups', '0', '--'] });
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`could not remove generations/${old} (EACCES)`);
-  });
-
   it.runIf(process.geteuid?.() === 0)('takes no identity from a generations symlink: refused before root works as anyone', async () => {
     const dir = await makeUpdatesDir();
     const victim = await mkdtemp(join(tmpdir(), 'dom0-receiver-victim-'));
@@ -319,26 +302,34 @@ describe('clean as root on a root-owned updates dir the service user writes thro
   });
 });
 
-describe('clean as root, working as the owner of the updates dir', () => {
-  it.runIf(process.geteuid?.() === 0)("keeps none of root's groups: a generation only root's group may change is left, and said so", async () => {
-    const f = await getFixtures();
-    const dir = await makeUpdatesDir();
-    await receive(dir, f.packages.v1.map((p) => p.path));
-    const old = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
-    await receive(dir, f.packages.v2.map((p) => p.path));
-    const owner = 65534;
-    execFileSync('chown', ['-R', `${owner}:${owner}`, dir]);
-    // writable by root's group alone: the owner, working without root's groups, cannot empty it
-    execFileSync('chown', ['0:0', join(dir, 'generations', old)]);
-    await chmod(join(dir, 'generations', old), 0o770);
+describe('clean as root, working as the owner of the updates dir or of its generations', () => {
+  // the updates dir the owner's own, or root's and writable through the owner's group (Qubes)
+  it.runIf(process.geteuid?.() === 0).each([['its own dir', false], ["root's dir, through its group", true]] as const)(
+    "keeps none of root's groups in %s: a generation only root's group may change is left, and said so",
+    async (_layout, rootsDir) => {
+      const f = await getFixtures();
+      const dir = await makeUpdatesDir();
+      await receive(dir, f.packages.v1.map((p) => p.path));
+      const old = (await readlink(join(dir, 'repo'))).split('/')[1] ?? '';
+      await receive(dir, f.packages.v2.map((p) => p.path));
+      const owner = 65534;
+      execFileSync('chown', ['-R', `${owner}:${owner}`, dir]);
+      if (rootsDir) {
+        execFileSync('chown', [`0:${owner}`, dir]);
+        await chmod(dir, 0o770);
+      }
+      // writable by root's group alone: the owner, working without root's groups, cannot empty it
+      execFileSync('chown', ['0:0', join(dir, 'generations', old)]);
+      await chmod(join(dir, 'generations', old), 0o770);
 
-    // root as dom0-update runs it, in root's group
-    const run = await runReceiver(['clean', '--updates-dir', dir], { prefix: ['setpriv', '--groups', '0', '--'] });
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`could not remove generations/${old} (EACCES)`);
-    expect(run.stderr).toContain('clean incomplete: 1 old generation(s) could not be removed');
-    expect(await readdir(join(dir, 'generations'))).toContain(old);
-  });
+      // root as dom0-update runs it, in root's group
+      const run = await runReceiver(['clean', '--updates-dir', dir], { prefix: ['setpriv', '--groups', '0', '--'] });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`could not remove generations/${old} (EACCES)`);
+      expect(run.stderr).toContain('clean incomplete: 1 old generation(s) could not be removed');
+      expect(await readdir(join(dir, 'generations'))).toContain(old);
+    },
+  );
 });
 
 async function walk(dir: string): Promise<{ path: string; uid: number }[]> {
