@@ -48,7 +48,8 @@ export function limitHint(code: string, config: Config, member?: string): string
       if (member !== undefined) {
         return (
           'its reason is above: createrepo_c could not describe that validly signed package in the repository metadata, so no batch that holds it can be ' +
-          `published; name the packages you want without it, or, when ${config.updatesDir} is full, free space there, then run again`
+          `published; if this batch brought it, name the packages you want without it; if the cache holds it from before, \`dom0-update --clean\` drops it; ` +
+          `when ${config.updatesDir} is full, free space there, then run again`
         );
       }
       return storageHint(config);

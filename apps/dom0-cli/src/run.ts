@@ -488,7 +488,7 @@ function isNewBatch(before: ResultRecord | undefined, after: ResultRecord | unde
   return after !== undefined && (before === undefined || after.sequence > before.sequence);
 }
 
-/** qrexec's exit code for a service the called qube does not have (QREXEC_EXIT_SERVICE_NOT_FOUND), a shell's for a missing program. */
+/** qrexec's exit code for a service the called qube does not have (QREXEC_EXIT_SERVICE_NOT_FOUND). */
 const EXIT_NOT_FOUND = 127;
 
 function agentFailure(exitCode: number, what: string, agentSaid: string | undefined, transport: Config['transport']): CliError {
@@ -505,11 +505,11 @@ function agentFailure(exitCode: number, what: string, agentSaid: string | undefi
   }
   // its lines are on stdout in human mode and on stderr with --json-progress: not "above" in every mode
   const said = agentSaid === undefined ? 'see its output, the lines marked with its name' : `it said: ${agentSaid}`;
-  // qrexec's code for a service the qube does not have, and a shell's for a program it cannot find
-  // (the service script's node): no agent ran to say why
+  // qrexec's code for a service the qube does not have: no agent ran to say why (the service
+  // script says itself when node is missing, and exits 1)
   const missing =
     exitCode === EXIT_NOT_FOUND && transport === 'qrexec'
-      ? `; 127 is what qrexec returns when the UpdateVM has no dom0-updates.Download service, or its script finds no node: install both in its template (deploy/README.md, step 1)`
+      ? '; 127 is what qrexec returns when the UpdateVM has no dom0-updates.Download service: install it in its template (deploy/README.md, step 1)'
       : '';
   return new AgentError('AGENT_FAILED', `${what} (the UpdateVM's agent exited with ${exitCode}; ${said}${missing})`);
 }

@@ -175,7 +175,7 @@ describe('dom0-update exit codes through the bundle', () => {
     const r = await s.run(['--check-only'], { PATH: `${bin}:${s.dom0.env['PATH'] ?? ''}` });
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stderr).toContain("the UpdateVM's agent exited with 127");
-    expect(r.stderr).toContain('127 is what qrexec returns when the UpdateVM has no dom0-updates.Download service, or its script finds no node');
+    expect(r.stderr).toContain('127 is what qrexec returns when the UpdateVM has no dom0-updates.Download service: install it in its template');
     expect(r.stderr).toContain('[AGENT_FAILED]');
   });
 

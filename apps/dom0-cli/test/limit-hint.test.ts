@@ -46,7 +46,7 @@ describe('the hint for a batch over dom0\'s own limits', () => {
 
   it('says that createrepo_c could not describe a package it left out, and how to do without it', () => {
     expect(limitHint('CREATEREPO_FAILED', local, 'a-1-1.noarch.rpm')).toBe(
-      'its reason is above: createrepo_c could not describe that validly signed package in the repository metadata, so no batch that holds it can be published; name the packages you want without it, or, when /u is full, free space there, then run again',
+      'its reason is above: createrepo_c could not describe that validly signed package in the repository metadata, so no batch that holds it can be published; if this batch brought it, name the packages you want without it; if the cache holds it from before, `dom0-update --clean` drops it; when /u is full, free space there, then run again',
     );
     // other storage failures that name a member keep the general hint
     expect(limitHint('STAGE_IO', local, 'a-1-1.noarch.rpm')).toBe('its reason is above (nothing says the packages are bad); when /u is full, free space there, then run again');
