@@ -3,12 +3,25 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { buildFixtures, installedPackages } from '@dom0-updates/fixtures';
 import { describe, expect, it } from 'vitest';
-import { jsonLines } from './harness.ts';
+import { jsonLines, type Scenario } from './harness.ts';
 import { BUNDLES } from './support/build-bundles.ts';
 import { killPidFile, settledState } from './support/process-state.ts';
 import { hostile, oldRoot, scenariosClosedAfterEach, V1, V2 } from './support/e2e-scenarios.ts';
 
 const scenario = scenariosClosedAfterEach();
+
+/** The scenario's config switched to the qrexec transport, with sys-test as its UpdateVM. */
+function useQrexec(s: Scenario): void {
+  writeFileSync(s.configFile, readFileSync(s.configFile, 'utf8').replace('TRANSPORT=local\n', 'TRANSPORT=qrexec\nUPDATEVM=sys-test\n'));
+}
+
+/** useQrexec, and a directory for a stand-in `qvm-run` (put it first in PATH). */
+function qvmRunDir(s: Scenario): string {
+  useQrexec(s);
+  const bin = join(s.dir, 'qubes-bin');
+  mkdirSync(bin);
+  return bin;
+}
 
 describe('dom0-update exit codes through the bundle', () => {
   it('exits 0 from --check-only when nothing is newer', async () => {
@@ -142,7 +155,7 @@ describe('dom0-update exit codes through the bundle', () => {
 
   it('says what to do when the qrexec transport is set on a machine without qvm-run (not a Qubes dom0)', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    writeFileSync(s.configFile, readFileSync(s.configFile, 'utf8').replace('TRANSPORT=local\n', 'TRANSPORT=qrexec\nUPDATEVM=sys-test\n'));
+    useQrexec(s);
     const r = await s.run(['--check-only']);
     expect(r.exitCode).toBe(125);
     expect(r.stderr).toContain('cannot start qvm-run: ENOENT (qvm-run is part of Qubes dom0: not a Qubes dom0? set TRANSPORT=local and AGENT_COMMAND) [TRANSPORT_SPAWN]');
@@ -150,9 +163,7 @@ describe('dom0-update exit codes through the bundle', () => {
 
   it('passes on 125 and 126 (policy denied) through qrexec, never as success', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const bin = join(s.dir, 'qubes-bin');
-    mkdirSync(bin);
-    writeFileSync(s.configFile, readFileSync(s.configFile, 'utf8').replace('TRANSPORT=local\n', 'TRANSPORT=qrexec\nUPDATEVM=sys-test\n'));
+    const bin = qvmRunDir(s);
     for (const [code, name] of [[125, 'TRANSPORT_FAILED'], [126, 'POLICY_DENIED']] as const) {
       // a stand-in for qvm-run whose service call ends as the agent would on that failure
       writeFileSync(join(bin, 'qvm-run'), `#!/bin/sh\ncat >/dev/null; exit ${code}\n`, { mode: 0o755 });
@@ -167,9 +178,7 @@ describe('dom0-update exit codes through the bundle', () => {
 
   it('names a service the UpdateVM does not have (qrexec exit 127) as the likely cause of AGENT_FAILED', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const bin = join(s.dir, 'qubes-bin');
-    mkdirSync(bin);
-    writeFileSync(s.configFile, readFileSync(s.configFile, 'utf8').replace('TRANSPORT=local\n', 'TRANSPORT=qrexec\nUPDATEVM=sys-test\n'));
+    const bin = qvmRunDir(s);
     // qrexec's answer when the qube has no such service: no agent ran
     writeFileSync(join(bin, 'qvm-run'), '#!/bin/sh\ncat >/dev/null; exit 127\n', { mode: 0o755 });
     const r = await s.run(['--check-only'], { PATH: `${bin}:${s.dom0.env['PATH'] ?? ''}` });
@@ -181,9 +190,7 @@ describe('dom0-update exit codes through the bundle', () => {
 
   it('does not call a publication without a result record "No updates" when the agent, through qrexec, exits 0', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const bin = join(s.dir, 'qubes-bin');
-    mkdirSync(bin);
-    writeFileSync(s.configFile, readFileSync(s.configFile, 'utf8').replace('TRANSPORT=local\n', 'TRANSPORT=qrexec\nUPDATEVM=sys-test\n'));
+    const bin = qvmRunDir(s);
     // a stand-in for the UpdateVM whose batch dom0's receiver published but could not record
     // (a full disk): the repo link moves, result.json does not, and the agent's exit is 0
     const gen = join(s.updatesDir, 'generations', '000000000099-deadbeef');

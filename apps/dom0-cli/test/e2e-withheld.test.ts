@@ -10,20 +10,29 @@ import { hostile, oldRoot, scenariosClosedAfterEach, V1, V2 } from './support/e2
 
 const scenario = scenariosClosedAfterEach();
 
+/**
+ * dom0-lib 1.0 installed in `libArch` beside dom0-app 1.0 (x86_64); the UpdateVM sends dom0-lib 2.0
+ * for x86_64 and for i686, and a dom0-app 2.0 that requires what only the i686 build provides.
+ */
+async function multilibUpdate(libArch: 'x86_64' | 'noarch') {
+  const build = (name: string, version: string, arch: 'x86_64' | 'i686' | 'noarch', more: { requires?: string[]; provides?: string[] } = {}, outDir?: string) =>
+    buildPackage({ name, version, arch, ...more }, { key: 'trusted-rsa', ...(outDir === undefined ? {} : { outDir }) });
+  const lib1 = await build('dom0-lib', '1.0', libArch);
+  const app1 = await build('dom0-app', '1.0', 'x86_64', { requires: ['dom0-lib'] });
+  const s = await scenario({ install: () => [lib1.path, app1.path], serve: (f) => f.repos.v2 });
+  // The stand-in agent tars files from one directory.
+  const outDir = join(s.dir, 'batch');
+  mkdirSync(outDir);
+  const lib2 = await build('dom0-lib', '2.0', 'x86_64', {}, outDir);
+  const lib2i686 = await build('dom0-lib', '2.0', 'i686', { provides: ['libdom0lib32'] }, outDir);
+  const app2 = await build('dom0-app', '2.0', 'x86_64', { requires: ['libdom0lib32'] }, outDir);
+  const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [lib2.path, lib2i686.path, app2.path].join(':') });
+  return { s, r };
+}
+
 describe('dom0-update and a new arch of an installed name (multilib)', () => {
   it('does not install an i686 build beside the installed x86_64 one as a dependency of an update, until it is named with its arch', async () => {
-    const build = (name: string, version: string, arch: 'x86_64' | 'i686', more: { requires?: string[]; provides?: string[] } = {}, outDir?: string) =>
-      buildPackage({ name, version, arch, ...more }, { key: 'trusted-rsa', ...(outDir === undefined ? {} : { outDir }) });
-    const lib1 = await build('dom0-lib', '1.0', 'x86_64');
-    const app1 = await build('dom0-app', '1.0', 'x86_64', { requires: ['dom0-lib'] });
-    const s = await scenario({ install: () => [lib1.path, app1.path], serve: (f) => f.repos.v2 });
-    // The stand-in agent tars files from one directory.
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
-    const lib2 = await build('dom0-lib', '2.0', 'x86_64', {}, outDir);
-    const lib2i686 = await build('dom0-lib', '2.0', 'i686', { provides: ['libdom0lib32'] }, outDir);
-    const app2 = await build('dom0-app', '2.0', 'x86_64', { requires: ['libdom0lib32'] }, outDir);
-    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [lib2.path, lib2i686.path, app2.path].join(':') });
+    const { s, r } = await multilibUpdate('x86_64');
     expect(r.stdout).toContain('Not offered to dnf (a new arch of an installed name, not requested: name it with its arch to install it): dom0-lib-0:2.0-1.i686 (installed: x86_64)');
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('verified update dom0-app-2.0-1.x86_64 of the installed dom0-app.x86_64 1.0-1 was not installed');
@@ -40,17 +49,7 @@ describe('dom0-update and a new arch of an installed name (multilib)', () => {
 describe('dom0-update and a name installed as noarch that turns arch-specific', () => {
   // the builds and the expectations are x86_64's; dom0 is x86_64
   it.runIf(machine() === 'x86_64')('upgrades it to the machine\'s arch and does not add an i686 build beside it as a dependency', async () => {
-    const lib1 = await buildPackage({ name: 'dom0-lib', version: '1.0' }, { key: 'trusted-rsa' });
-    const app1 = await buildPackage({ name: 'dom0-app', version: '1.0', arch: 'x86_64', requires: ['dom0-lib'] }, { key: 'trusted-rsa' });
-    const s = await scenario({ install: () => [lib1.path, app1.path], serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
-    const build = (arch: 'x86_64' | 'i686', more: { requires?: string[]; provides?: string[] } = {}) =>
-      buildPackage({ name: 'dom0-lib', version: '2.0', arch, ...more }, { key: 'trusted-rsa', outDir });
-    const lib2 = await build('x86_64');
-    const lib2i686 = await build('i686', { provides: ['libdom0lib32'] });
-    const app2 = await buildPackage({ name: 'dom0-app', version: '2.0', arch: 'x86_64', requires: ['libdom0lib32'] }, { key: 'trusted-rsa', outDir });
-    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [lib2.path, lib2i686.path, app2.path].join(':') });
+    const { s, r } = await multilibUpdate('noarch');
     expect(r.stdout).toContain('Not offered to dnf (a new arch of an installed name, not requested: name it with its arch to install it): dom0-lib-0:2.0-1.i686 (installed: noarch)');
     expect(r.stderr).toContain('verified update dom0-app-2.0-1.x86_64 of the installed dom0-app.x86_64 1.0-1 was not installed');
     expect(r.exitCode).toBe(1);
