@@ -59,11 +59,7 @@ async function publisherOf(layout: Layout): Promise<Publisher | undefined> {
   // only where another user can write root's dir, through its group (not root's own)
   if (dir.gid === 0 || (dir.mode & 0o020) === 0) return undefined;
   // never through a link, which would choose whose identity root takes (recovery refuses it too)
-  await checkGenerationsDir(layout);
-  const generations = await lstat(layout.generations).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  });
+  const generations = await checkGenerationsDir(layout);
   if (generations === undefined || generations.uid === 0 || generations.gid === 0) return undefined;
   // the dir's group is how that user writes in it
   return { uid: generations.uid, gid: generations.gid, groups: [...new Set([generations.gid, dir.gid])], of: layout.generations };

@@ -1,4 +1,5 @@
 import { lstat, readdir } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { pruneGenerations } from './generations.ts';
@@ -6,18 +7,22 @@ import { LOCK_FILE, LOCK_NEW_INFIX, STAGING_PREFIX, TMP_PREFIX, type Layout } fr
 import { syncDir } from './durable.ts';
 import { sweep } from './remove-tree.ts';
 
-/** generations/ is ours to fill and prune: a symlink there would put both outside the updates dir. */
-export async function checkGenerationsDir(layout: Layout): Promise<void> {
+/**
+ * generations/ is ours to fill and prune: a symlink there would put both outside the updates dir.
+ * Returns what lstat says of it, or undefined when it does not exist yet.
+ */
+export async function checkGenerationsDir(layout: Layout): Promise<Stats | undefined> {
   let info;
   try {
     info = await lstat(layout.generations);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
   if (!info.isDirectory()) {
     throw new ConfigError('CONFIG_INVALID', `${layout.generations} exists but is not a directory (${info.isSymbolicLink() ? 'a symlink' : 'another kind of file'}); move it away`);
   }
+  return info;
 }
 
 /**
