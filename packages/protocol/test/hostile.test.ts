@@ -31,9 +31,12 @@ describe('path escapes', () => {
     // the member is the name field alone; the message shows what the prefix would have added
     expect(error.member).toBe('x.rpm');
     expect(error.message).toContain('("../../etc";');
-    // a prefix that starts with a NUL still shows what follows it
+    // a prefix that starts with NULs is shown from its first set byte, which the message locates
     const hidden = await expectCode(buildTar([{ name: 'x.rpm', fields: { prefix: '\0../../etc' } }]), 'TAR_BAD_NAME');
-    expect(hidden.error.message).toContain('("\\x00../../etc";');
+    expect(hidden.error.message).toContain('from its byte 1 (header byte 346) ("../../etc";');
+    // as other writers' atime/ctime at the end of the prefix area: the set bytes are shown
+    const atEnd = await expectCode(buildTar([{ name: 'x.rpm', fields: { prefix: `${'\0'.repeat(130)}14517147070\0` } }]), 'TAR_BAD_NAME');
+    expect(atEnd.error.message).toContain('from its byte 130 (header byte 475) ("14517147070";');
   });
 });
 

@@ -159,9 +159,12 @@ export function parseHeaderBlock(block: Uint8Array): UstarHeader {
   }
   const prefix = fieldOf(block, FIELDS.prefix);
   if (!isZero(prefix)) {
-    // the member shown is the name field alone: say what the prefix would have put in front of it
-    const shownPrefix = sanitizeAsciiBytesForTerminal(withoutTrailingNuls(prefix), 200);
-    throw new StreamError('TAR_BAD_NAME', `the ustar prefix field is used ("${shownPrefix}"; names must fit the 100-byte name field)`, member);
+    // the member shown is the name field alone: say what the prefix would have put in front of it,
+    // from its first set byte (other writers' atime/ctime sit at its end, after NULs)
+    const first = prefix.findIndex((b) => b !== NUL);
+    const shownPrefix = sanitizeAsciiBytesForTerminal(withoutTrailingNuls(prefix.subarray(first)), 200);
+    const where = first === 0 ? '' : ` from its byte ${String(first)} (header byte ${String(FIELDS.prefix.offset + first)})`;
+    throw new StreamError('TAR_BAD_NAME', `the ustar prefix field is used${where} ("${shownPrefix}"; names must fit the 100-byte name field)`, member);
   }
   if (!isZero(fieldOf(block, FIELDS.pad))) {
     throw new StreamError('TAR_BAD_HEADER', 'reserved bytes 500-511 of the header are not zero', member);
