@@ -35,7 +35,7 @@ execFileSync('tar', [
 rmSync(dir, { recursive: true });
 
 const manifest = {
-  description: 'Golden vectors of @dom0-updates/protocol; see SPEC.md. Hostile vectors map to the error code dom0 must return.',
+  description: 'Golden vectors of @dom0-updates/protocol; see SPEC.md. Hostile vectors map to the error code the decoder must return (SPEC.md §9).',
   update: Object.fromEntries(Object.entries(UPDATE_VECTORS).map(([file, members]) => [file, members.map((m) => ({ name: m.name, size: m.bytes.length }))])),
   gnu: { [GNU_VECTOR.file]: GNU_VECTOR.members.map((m) => ({ name: m.name, size: m.bytes.length })) },
   hostile: Object.fromEntries(Object.entries(HOSTILE_VECTORS).map(([file, vector]) => [file, vector.code])),
