@@ -239,14 +239,46 @@ describe('reasons that name the cause', () => {
 });
 
 describe('reasons that name the cause, when the key changed after it signed', () => {
-  it('says that every self-signature is newer than the signature, for a key re-signed after it signed (gpg replaces it on an expiry change)', async () => {
+  it('accepts a package signed before every self-signature of its key (gpg replaces it when the expiry is extended), judging the key at the reference date as rpm-sequoia does', async () => {
     const k = await generateEdKey();
     const pkg = forgePackage(ed, k.primary); // made at SIGN_DATE
     expect(await outcomeAt(pkg, k.armoredPublic)).toBe('ACCEPTED');
-    const armored = await addSelfCertification(k, openpgp.enums.hash.sha256, new Date(SIGN_DATE.getTime() + 86_400_000), () => undefined, true);
+    // the owner extends the key's life to ten years a day after it signed; the old self-signature is gone
+    const armored = await addSelfCertification(k, openpgp.enums.hash.sha256, new Date(SIGN_DATE.getTime() + 86_400_000), (s) => {
+      s.keyExpirationTime = 10 * 365 * 86_400;
+    }, true);
+    expect(await outcomeAt(pkg, armored)).toBe('ACCEPTED');
+    // a reference date before that self-signature was made leaves nothing to judge the key by
+    await expect(verifyBytes(pkg, await loadKeyring([armored]), undefined, new Date(SIGN_DATE.getTime() + 3_600_000))).rejects.toMatchObject({
+      code: 'RPM_KEY_INVALID',
+      message: expect.stringContaining('every self-signature of the key is newer than the signature, and by them it cannot sign at the reference date 2024-01-02T01:00:00.000Z') as string,
+    });
+  });
+
+  it('refuses a package signed before every self-signature of its key when, by them, the key is expired at the reference date', async () => {
+    const k = await generateEdKey();
+    const pkg = forgePackage(ed, k.primary);
+    // made after the signature, the only self-signature gives the key a life of 30 days (to 2024-01-31)
+    const armored = await addSelfCertification(k, openpgp.enums.hash.sha256, new Date(SIGN_DATE.getTime() + 86_400_000), (s) => {
+      s.keyExpirationTime = 30 * 86_400;
+    }, true);
+    await expect(verifyBytes(pkg, await loadKeyring([armored]))).rejects.toMatchObject({
+      code: 'RPM_KEY_EXPIRED',
+      message: expect.stringContaining('every self-signature of the key is newer than the signature, and by them the key is expired at the reference date 2025-06-01T00:00:00.000Z') as string,
+    });
+    // before the 30 days were up, the same key and package pass
+    expect(await outcomeAt(pkg, armored, new Date('2024-01-20T00:00:00Z'))).toBe('ACCEPTED');
+  });
+
+  it('refuses a package signed before every self-signature of its key when, by them, the key may not sign', async () => {
+    const k = await generateEdKey();
+    const pkg = forgePackage(ed, k.primary);
+    const armored = await addSelfCertification(k, openpgp.enums.hash.sha256, new Date(SIGN_DATE.getTime() + 86_400_000), (s) => {
+      s.keyFlags = Uint8Array.from([openpgp.enums.keyFlags.certifyKeys]);
+    }, true);
     await expect(verifyBytes(pkg, await loadKeyring([armored]))).rejects.toMatchObject({
       code: 'RPM_KEY_INVALID',
-      message: expect.stringContaining('every self-signature of the key is newer than the signature, so what the key allowed when it signed is unknown') as string,
+      message: expect.stringContaining('every self-signature of the key is newer than the signature, and by them it cannot sign at the reference date') as string,
     });
   });
 

@@ -89,6 +89,16 @@ describe('real signed packages', () => {
     expect((await rpmkeysCheck(path, [fx.set.keys['expired-rsa'].publicKeyPath])).ok).toBe(true);
   }, 60_000);
 
+  it('accepts a signature made before its key\'s expiry was extended (no self-signature of the key is that old), as rpmkeys does', async () => {
+    const key = fx.set.keys['extended-ed25519'];
+    const keyring = await keyringOf([key.publicKeyPath]);
+    const path = await signedVariant(fx.set.packages.v2[0]!, { key: 'extended-ed25519' });
+    expect(await codeOfFile(path, keyring)).toBe('ACCEPTED');
+    expect((await rpmkeysCheck(path, [key.publicKeyPath])).ok).toBe(true);
+    // judged at a reference date after the extended life (2033-12-31), the key is expired
+    expect(await codeOfFile(path, keyring, new Date('2034-06-01T00:00:00Z'))).toBe('RPM_KEY_EXPIRED');
+  }, 60_000);
+
   it('rejects a signature by a pinned key that has since been revoked', async () => {
     const keyring = await keyringOf([fx.set.keys['revoked-rsa'].publicKeyPath]);
     const path = await signedVariant(fx.set.packages.v2[0]!, { key: 'revoked-rsa' });

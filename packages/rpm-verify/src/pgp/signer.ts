@@ -131,29 +131,7 @@ export async function resolveSigner(
   const rpmIgnores = subkey === undefined ? undefined : subkeysRpmIgnores.get(subkey.getFingerprint());
   if (rpmIgnores !== undefined) return fail('RPM_KEY_INVALID', `subkey ${signingKey.getFingerprint()} of a pinned key: rpm 4.18 would not verify with it: ${rpmIgnores}`);
   if (await isRevoked(primary, subkey)) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
-  try {
-    const valid = await primary.getSigningKey(signingKey.getKeyID(), created, undefined, { ...openpgp.config, ...OPENPGP_CONFIG });
-    if (valid.getFingerprint() !== signingKey.getFingerprint()) throw new Error('a different key is the valid signing key');
-  } catch (err) {
-    const message = describe(err);
-    const at = `key ${signingKey.getFingerprint()} cannot sign at ${created.toISOString()}`;
-    if (/expired/i.test(message)) return fail('RPM_KEY_EXPIRED', `key ${signingKey.getFingerprint()} was expired when the signature was made (${created.toISOString()})`);
-    // the key itself is not revoked (checked above): what OpenPGP.js found revoked is a user ID
-    if (/revoked/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: no user ID of it is valid (a user ID is revoked): ${message}`);
-    if (/key flags/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its self-signature sets no key flags, so nothing says it may sign`);
-    // OpenPGP.js judges a key by its self-signatures valid at the signature's time: none is older
-    if (/creation time is in the future/i.test(message)) {
-      return fail(
-        'RPM_KEY_INVALID',
-        `${at}: every self-signature of the key${subkey === undefined ? '' : ' or binding of the subkey'} is newer than the signature, so what the key allowed when it signed is unknown ` +
-          '(gpg replaces the self-signature when an expiry or usage is changed)',
-      );
-    }
-    if (/missing embedded signature/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: the subkey's binding has no back-signature (the subkey's own signature over the binding), which a signing subkey needs`);
-    if (/could not find valid signing key packet in key [0-9a-f]+$/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its newest valid self-signature${subkey === undefined ? '' : ' (the subkey\'s binding)'} does not let it sign`);
-    return fail('RPM_KEY_INVALID', `${at}: ${message}`);
-  }
-  return {
+  const resolved: ResolvedSigner = {
     primary,
     signingKey,
     signature,
@@ -161,4 +139,38 @@ export async function resolveSigner(
     fingerprint: primary.getFingerprint(),
     signingKeyFingerprint: signingKey.getFingerprint(),
   };
+  const canSignAt = async (date: Date): Promise<void> => {
+    const valid = await primary.getSigningKey(signingKey.getKeyID(), date, undefined, { ...openpgp.config, ...OPENPGP_CONFIG });
+    if (valid.getFingerprint() !== signingKey.getFingerprint()) throw new Error('a different key is the valid signing key');
+  };
+  try {
+    await canSignAt(created);
+  } catch (err) {
+    const message = describe(err);
+    const at = `key ${signingKey.getFingerprint()} cannot sign at ${created.toISOString()}`;
+    if (/expired/i.test(message)) return fail('RPM_KEY_EXPIRED', `key ${signingKey.getFingerprint()} was expired when the signature was made (${created.toISOString()})`);
+    // the key itself is not revoked (checked above): what OpenPGP.js found revoked is a user ID
+    if (/revoked/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: no user ID of it is valid (a user ID is revoked): ${message}`);
+    if (/key flags/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its self-signature sets no key flags, so nothing says it may sign`);
+    // OpenPGP.js judges a key by its self-signatures valid at the signature's time, and none is
+    // older: gpg replaces the self-signature when an expiry or usage is changed, so a key whose
+    // life was extended after it signed has only newer ones. As rpm-sequoia does, the key is then
+    // judged by them at the reference date: valid, able to sign and unexpired then, and made
+    // before the signature (checked above), it was so at the signature's time as well.
+    if (/creation time is in the future/i.test(message)) {
+      const newer = `every self-signature of the key${subkey === undefined ? '' : ' or binding of the subkey'} is newer than the signature`;
+      try {
+        await canSignAt(now);
+      } catch (laterErr) {
+        const later = describe(laterErr);
+        if (/expired/i.test(later)) return fail('RPM_KEY_EXPIRED', `key ${signingKey.getFingerprint()}: ${newer}, and by them the key is expired at the reference date ${now.toISOString()}`);
+        return fail('RPM_KEY_INVALID', `${at}: ${newer}, and by them it cannot sign at the reference date ${now.toISOString()}: ${later}`);
+      }
+      return resolved;
+    }
+    if (/missing embedded signature/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: the subkey's binding has no back-signature (the subkey's own signature over the binding), which a signing subkey needs`);
+    if (/could not find valid signing key packet in key [0-9a-f]+$/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its newest valid self-signature${subkey === undefined ? '' : ' (the subkey\'s binding)'} does not let it sign`);
+    return fail('RPM_KEY_INVALID', `${at}: ${message}`);
+  }
+  return resolved;
 }
