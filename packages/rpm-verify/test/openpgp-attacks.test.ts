@@ -106,11 +106,13 @@ describe('header signatures made by hand with a pinned test key', () => {
     await expect(verifyBytes(forgePackage(ed, key.primary, { headerSig: withFpr }), keyring)).rejects.toThrow('issuer key IDs and fingerprint disagree');
   });
 
-  it('accepts the hashed subpackets a data signature may carry: expiry, notation, preferred key server, policy URI, signer user ID', async () => {
+  it('accepts the hashed subpackets a data signature may carry: expiry, notation, preferred key server, policy URI, signer user ID, key block', async () => {
     const fpr = sub.issuerFingerprint(key.primary.fingerprint);
     const created = sub.created(SIGN_DATE);
     const text = (type: number, value: string) => ({ type, body: Buffer.from(value) });
-    for (const extra of [sub.expiresAfter(100 * 365 * 86400), sub.notation('x@example.invalid', 'v', false), text(24, 'hkps://keys.example.invalid'), text(26, 'https://example.invalid/policy'), text(28, 'Signer <s@example.invalid>')]) {
+    // gpg --include-key-block: a zero octet, then the signer's public key (never read: only pinned keys count)
+    const keyBlock = { type: 38, body: Buffer.concat([Buffer.from([0]), Buffer.from(key.key.toPublic().write())]) };
+    for (const extra of [sub.expiresAfter(100 * 365 * 86400), sub.notation('x@example.invalid', 'v', false), text(24, 'hkps://keys.example.invalid'), text(26, 'https://example.invalid/policy'), text(28, 'Signer <s@example.invalid>'), keyBlock]) {
       const sig = headerBy(key.primary, { hashed: [fpr, created, extra] });
       expect([extra.type, await outcome(forgePackage(ed, key.primary, { headerSig: sig }), keyring)]).toEqual([extra.type, 'ACCEPTED']);
     }
@@ -121,9 +123,9 @@ describe('header signatures made by hand with a pinned test key', () => {
     const created = sub.created(SIGN_DATE);
     // 4 exportable, 5 trust, 6 regex, 7 revocable, 9 key expiry, 11/21/22/34/39 preferences, 12 revocation key,
     // 23 key server flags, 25 primary user ID, 27 key flags, 29 revocation reason, 30 features, 31 target,
-    // 35 intended recipient, 37/38 unassigned, 100/110 private use
+    // 35 intended recipient, 37 unassigned (38, the key block, is accepted above), 100/110 private use
     const bodies: Record<number, Buffer> = { 12: Buffer.concat([Buffer.from([0x80, 22]), Buffer.from(key.primary.fingerprint)]) };
-    for (const type of [4, 5, 6, 7, 9, 11, 12, 21, 22, 23, 25, 27, 29, 30, 31, 34, 35, 37, 38, 39, 100, 110]) {
+    for (const type of [4, 5, 6, 7, 9, 11, 12, 21, 22, 23, 25, 27, 29, 30, 31, 34, 35, 37, 39, 100, 110]) {
       const sig = headerBy(key.primary, { hashed: [fpr, created, { type, body: bodies[type] ?? Buffer.from([1]) }] });
       const bytes = forgePackage(ed, key.primary, { headerSig: sig });
       expect([type, await outcome(bytes, keyring)]).toEqual([type, 'RPM_SIG_BLOB_BAD']);

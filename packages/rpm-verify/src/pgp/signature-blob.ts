@@ -25,12 +25,13 @@ const CRITICAL_UNDERSTOOD = new Set<number>([Subpacket.CREATED, Subpacket.ISSUER
 
 /**
  * The hashed subpackets a signature over data may carry (RFC 9580 5.2.3.7): the ones above, and
- * notations (20), preferred key server (24), policy URI (26) and signer's user ID (28), which gpg
- * writes when told to. Everything else belongs to keys and certifications (key flags,
- * preferences, revocation keys and reasons...) or is unknown: in a package signature it is
+ * notations (20), preferred key server (24), policy URI (26), signer's user ID (28) and key block
+ * (38: the signer's key, which gpg writes with `--include-key-block`; never read, only pinned keys
+ * count), which gpg writes when told to. Everything else belongs to keys and certifications (key
+ * flags, preferences, revocation keys and reasons...) or is unknown: in a package signature it is
  * either a mistake or a way to make OpenPGP.js refuse for a reason that is not the signature's.
  */
-const HASHED_ALLOWED = new Set<number>([Subpacket.CREATED, Subpacket.EXPIRES, Subpacket.ISSUER_KEY_ID, 20, 24, 26, 28, Subpacket.ISSUER_FINGERPRINT]);
+const HASHED_ALLOWED = new Set<number>([Subpacket.CREATED, Subpacket.EXPIRES, Subpacket.ISSUER_KEY_ID, 20, 24, 26, 28, Subpacket.ISSUER_FINGERPRINT, 38]);
 
 export interface SignatureIssuer {
   /** v4 fingerprint from the hashed area, lowercase hex, when the signer put one there */
@@ -266,7 +267,7 @@ function readHashed(
         bad('an embedded signature subpacket (type 32) has no place in a package signature');
         break;
       default:
-        if (!HASHED_ALLOWED.has(s.type)) bad(`hashed subpacket type ${s.type} has no place in a package signature (only 2, 3, 16, 20, 24, 26, 28 and 33 do)`);
+        if (!HASHED_ALLOWED.has(s.type)) bad(`hashed subpacket type ${s.type} has no place in a package signature (only 2, 3, 16, 20, 24, 26, 28, 33 and 38 do)`);
         break;
     }
   }
