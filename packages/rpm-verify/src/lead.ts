@@ -30,7 +30,8 @@ export function parseLead(bytes: Uint8Array, member: string | undefined): Lead {
   if (bytes[4] !== 3 || bytes[5] !== 0) {
     throw new RpmVerifyError('RPM_BAD_LEAD', `unsupported lead version ${bytes[4] ?? 0}.${bytes[5] ?? 0} (want 3.0)`, member);
   }
-  if (view.getUint16(6) !== 0) throw new RpmVerifyError('RPM_BAD_LEAD', 'lead type is not binary (0)', member);
+  const type = view.getUint16(6);
+  if (type !== 0) throw new RpmVerifyError('RPM_BAD_LEAD', `lead type is ${type === 1 ? 'source (1)' : String(type)}, not binary (0)`, member);
   const archnum = view.getUint16(8);
   const osnum = view.getUint16(76);
   const rpm6 = archnum === 0 && osnum === 0;

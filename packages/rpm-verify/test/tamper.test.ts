@@ -243,6 +243,8 @@ describe('tampered real packages', () => {
   it('rejects a bad lead', async () => {
     expect(await outcome(flip(rsa.bytes, 0), fx.trusted)).toBe('RPM_BAD_LEAD');
     expect(await outcome(flip(rsa.bytes, 7), fx.trusted)).toBe('RPM_BAD_LEAD'); // type: source
+    await expect(verifyBytes(flip(rsa.bytes, 7), fx.trusted)).rejects.toThrow('lead type is source (1), not binary (0)');
+    await expect(verifyBytes(flip(rsa.bytes, 6, 0x01), fx.trusted)).rejects.toThrow('lead type is 256, not binary (0)');
     expect(await outcome(flip(rsa.bytes, 79), fx.trusted)).toBe('RPM_BAD_LEAD'); // signature type
     expect(await outcome(flip(rsa.bytes, 90), fx.trusted)).toBe('RPM_BAD_LEAD'); // reserved
   });
