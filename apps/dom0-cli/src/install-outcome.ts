@@ -11,7 +11,7 @@ import type { RunOptions } from './options.ts';
 import type { PackageSpecs } from './package-match.ts';
 import type { Reporter } from './reporter.ts';
 import type { VerifiedBuild } from './result-record.ts';
-import type { CachedPackage, ObsoletingBuild, RenamingBuild } from './withheld.ts';
+import { nameTogetherHint, type CachedPackage, type ObsoletingBuild, type RenamingBuild } from './withheld.ts';
 
 export interface OutcomeContext {
   readonly options: RunOptions;
@@ -61,7 +61,7 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
     const causes =
       facts.withheld.length === 0
         ? 'the updates need packages the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which), or a scriptlet of theirs failed (dnf\'s output above says)'
-        : `the updates need a package dom0 withheld as neither installed nor requested (${shown}: install it by name first, \`dom0-update NAME\`, then upgrade again) or one the UpdateVM did not send (--best makes dnf say which), or a scriptlet of theirs failed (dnf's output above says)`;
+        : `the updates need a package dom0 withheld as neither installed nor requested (${shown}: ${nameTogetherHint([...new Set(missed.map((m) => m.received.name))])}) or one the UpdateVM did not send (--best makes dnf say which), or a scriptlet of theirs failed (dnf's output above says)`;
     // cached by earlier runs: what dom0's own dnf.conf excludes, or what no longer resolves, stays
     // in the cache until it is emptied
     const source = facts.fromCache ? " (cached by earlier runs; --clean empties dom0's cached repository)" : '';

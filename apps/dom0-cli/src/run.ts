@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { dom0PackageSpecs, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type NewArchBuild, type ObsoletingBuild, type OlderBuild, type RenamingBuild, type UnpinnedBuild } from './withheld.ts';
+import { dom0PackageSpecs, nameTogetherHint, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type NewArchBuild, type ObsoletingBuild, type OlderBuild, type RenamingBuild, type UnpinnedBuild } from './withheld.ts';
 import { configFileOf, loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
@@ -353,7 +353,7 @@ async function install(
       });
     } catch (error) {
       if (error instanceof InterruptedError) interruptedInstall = error;
-      else if (error instanceof InstallError) failedInstall = withWithheldHints(error, withheld, obsoleting, older, newArch);
+      else if (error instanceof InstallError) failedInstall = withWithheldHints(error, options.packages, withheld, obsoleting, older, newArch);
       else throw error;
     }
   } finally {
@@ -402,11 +402,18 @@ function warnUnpinned(reporter: Reporter, unpinned: readonly UnpinnedBuild[]): v
 }
 
 /** A failed dnf step, with what dom0 withheld from it: often why it could not resolve. */
-function withWithheldHints(error: InstallError, withheld: readonly string[], obsoleting: readonly ObsoletingBuild[], older: readonly OlderBuild[], newArch: readonly NewArchBuild[]): InstallError {
+function withWithheldHints(
+  error: InstallError,
+  requested: readonly string[],
+  withheld: readonly string[],
+  obsoleting: readonly ObsoletingBuild[],
+  older: readonly OlderBuild[],
+  newArch: readonly NewArchBuild[],
+): InstallError {
   const hint =
     withheld.length === 0
       ? ''
-      : `; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): if an update needs one as a new dependency, install it by name first (dom0-update NAME), then upgrade again`;
+      : `; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): if an update needs one as a new dependency, ${nameTogetherHint(requested)}`;
   const obsoletesHint =
     obsoleting.length === 0 ? '' : `; dom0 withheld ${obsoleting.map((build) => build.spec).join(', ')} for their Obsoletes: name the package to accept that`;
   const olderHint =

@@ -154,6 +154,17 @@ export function namesToWithhold(
 }
 
 /**
+ * What to do when an update needs a withheld name as a new dependency: name it in the same run as
+ * the package that needs it. Naming it alone first can fail (a split package: the new one takes
+ * files the installed old one still owns), and an upgrade afterwards never installs a new name.
+ * `needing`: the packages known to need it (the requested or missed updates), else a placeholder.
+ */
+export function nameTogetherHint(needing: readonly string[]): string {
+  const pkgs = needing.length === 0 ? 'PKG' : needing.slice(0, 5).join(' ');
+  return `name it in the same run as the package that needs it, \`dom0-update ${pkgs} NAME\``;
+}
+
+/**
  * dnf's exact pattern for every cached build of a withheld name. Not the bare name: dnf reads an
  * exclude pattern as a full NEVRA, then as name.arch, then as a name, and takes the first reading
  * that matches any package, so a package named `dom0-tool.noarch` (or `hello-2.0-1.noarch`)

@@ -147,7 +147,7 @@ describe('dom0-update when dnf leaves verified updates out', () => {
     expect(r.stderr).toContain('warning: verified update dom0-tool-3.0-1.noarch of the installed dom0-tool.noarch 1.0-1 was not installed');
     expect(r.stderr).toContain('[INSTALL_NOTHING_DONE]');
     // the cause the user can act on, first
-    expect(r.stderr).toContain('arrived: the updates need a package dom0 withheld as neither installed nor requested (dom0-newdep: install it by name first, `dom0-update NAME`, then upgrade again)');
+    expect(r.stderr).toContain('arrived: the updates need a package dom0 withheld as neither installed nor requested (dom0-newdep: name it in the same run as the package that needs it, `dom0-update dom0-tool NAME`)');
     expect(r.stderr).not.toContain('unrequested package received and not installed: dom0-tool');
     expect(r.stderr).toContain('unrequested package received and not installed: dom0-newdep-1.0-1.noarch');
     expect(r.stdout).not.toContain('Nothing changed');
