@@ -134,6 +134,28 @@ describe('dom0-update and Obsoletes when dnf fails', () => {
   });
 });
 
+describe('dom0-update and a new dependency of a package installed by name', () => {
+  it('says to name the withheld dependency in the same run as the requested package, which then installs both', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const plugin = await buildPackage({ name: 'dom0-plugin', version: '1.0', requires: ['dom0-newdep'] }, { key: 'trusted-rsa', outDir });
+    const newdep = await buildPackage({ name: 'dom0-newdep', version: '1.0' }, { key: 'trusted-rsa', outDir });
+    const env = { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [plugin.path, newdep.path].join(':') };
+    const r = await s.run(['-y', '--best', 'dom0-plugin'], env);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(
+      'dom0 withheld dom0-newdep (neither installed nor requested): if an update needs one as a new dependency, name it in the same run as the package that needs it, `dom0-update dom0-plugin NAME`',
+    );
+    expect(r.stderr).toContain('[INSTALL_FAILED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+    // as the message says
+    const both = await s.run(['-y', 'dom0-plugin', 'dom0-newdep'], env);
+    expect(both.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual([...V1, 'dom0-newdep-1.0-1.noarch', 'dom0-plugin-1.0-1.noarch'].sort());
+  });
+});
+
 describe('dom0-update when dnf leaves verified updates out', () => {
   it('says which verified updates of installed packages dnf did not install and exits 1, not "Nothing changed"', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
