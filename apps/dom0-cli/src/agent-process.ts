@@ -116,7 +116,8 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     const last = lastLine === undefined ? 'it printed nothing' : `its last line shown: "${lastLine.trim()}"`;
     throw new AgentError(
       'AGENT_TIMEOUT',
-      `the UpdateVM did not finish within ${agentDeadlineSeconds(options.timeoutSeconds)} s (TIMEOUT plus a grace for dom0's receiver to give its own verdict); ${last}`,
+      `the UpdateVM did not finish within ${agentDeadlineSeconds(options.timeoutSeconds)} s (TIMEOUT plus a grace for dom0's receiver to give its own verdict); ${last}; ` +
+        'the deadline covers the download too, and what was downloaded is not kept: on a slow link raise TIMEOUT in dom0\'s configuration (or --timeout=)',
     );
   }
   return { exitCode: exitCodeOf(run, exit, sending.error()), receiver };

@@ -1,6 +1,7 @@
 /**
- * A batch refused for dom0's own limits, or lost to dom0's own storage, says so: the package the
- * receiver names is only the one that crossed the limit, and nothing is wrong with it.
+ * A batch refused for dom0's own limits, lost to dom0's own storage, or in conflict with dom0's
+ * own cache says so: the package the receiver names is only the one that crossed the limit, or
+ * met the cache, and nothing says it is bad.
  */
 import { MAX_REPLY_PACKAGES } from '@dom0-updates/protocol';
 import type { Config } from './config.ts';
@@ -44,6 +45,13 @@ export function limitHint(code: string, config: Config, member?: string): string
         `free space there (\`dom0-update --clean\` empties the cached repository) or set ${whereToSet(config, 'MAX_BYTES')}${orFewer}`
       );
     }
+    case 'RPM_CONFLICTS_PUBLISHED':
+      // published files are never replaced, so every later batch with this build fails the same way
+      return (
+        "dom0's cached repository already holds that file name (or one differing only in letter case) with other bytes, " +
+        'a build rebuilt or re-signed without a new release; every batch that holds it is refused until ' +
+        '`dom0-update --clean` empties the cache, then run again'
+      );
     case 'CREATEREPO_FAILED':
       if (member !== undefined) {
         return (

@@ -1,7 +1,7 @@
 // dom0-update end to end: its exit codes and final lines, through the bundle.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { buildFixtures, installedPackages } from '@dom0-updates/fixtures';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { buildFixtures, installedPackages, signedVariant } from '@dom0-updates/fixtures';
 import { describe, expect, it } from 'vitest';
 import { jsonLines, type Scenario } from './harness.ts';
 import { BUNDLES } from './support/build-bundles.ts';
@@ -207,6 +207,30 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
+  it('says that --clean ends the rejection of a cached build the mirror re-signed without a new release, and --clean installs it', async () => {
+    const s = await scenario({ ...oldRoot, serve: (x) => x.repos.v2 });
+    expect((await s.run(['--downloadonly'])).exitCode).toBe(0);
+    // the same dom0-hello 2.0-1, re-signed with the other pinned key: other bytes under a cached name
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const [hello, ...rest] = s.fixtures.packages.v2;
+    const resigned = await signedVariant(hello!, { key: hello!.signer === 'trusted-rsa' ? 'trusted-ed25519' : 'trusted-rsa' });
+    const send = [resigned, ...rest.map((p) => p.path)].map((path) => {
+      const to = join(outDir, basename(path));
+      copyFileSync(path, to);
+      return to;
+    });
+    const env = { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: send.join(':') };
+    const blocked = await s.run(['-y'], env);
+    expect(blocked.exitCode).toBe(1);
+    expect(blocked.stderr).toContain('RPM_CONFLICTS_PUBLISHED');
+    expect(blocked.stderr).toContain('every batch that holds it is refused until `dom0-update --clean` empties the cache, then run again [REJECTED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+    const cleaned = await s.run(['-y', '--clean'], env);
+    expect(cleaned.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual(V2);
+  });
+
   it('reports the receiver\'s rejection even when the agent then hangs past TIMEOUT', async () => {
     const f = await buildFixtures();
     const s = await scenario({ ...oldRoot, serve: (x) => x.repos.v2 });
@@ -233,7 +257,9 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(r.stderr).toContain('did not finish within 7 s');
     // what it was at when the deadline came: its last line before dom0-update's signal, sanitised
     expect(r.stdout + r.stderr).toContain('stopped by SIGTERM');
-    expect(r.stderr).toContain('; its last line shown: "working" [AGENT_TIMEOUT]');
+    expect(r.stderr).toContain('; its last line shown: "working"; the deadline covers the download too');
+    // what the user can change: the deadline, named as configuration key and flag
+    expect(r.stderr).toContain("on a slow link raise TIMEOUT in dom0's configuration (or --timeout=) [AGENT_TIMEOUT]");
     expect(r.stdout).not.toContain('No updates');
   });
 

@@ -55,4 +55,11 @@ describe('the hint for a batch over dom0\'s own limits', () => {
   it('gives none for a rejection that is about the package itself', () => {
     for (const code of ['RPM_SIG_BAD', 'TAR_TRUNCATED', 'RPM_KEY_NOT_TRUSTED']) expect(limitHint(code, local)).toBeUndefined();
   });
+
+  it('says that a build the cache holds with other bytes blocks every batch until --clean', () => {
+    const hint = limitHint('RPM_CONFLICTS_PUBLISHED', local);
+    expect(hint).toContain("dom0's cached repository already holds that file name (or one differing only in letter case) with other bytes");
+    expect(hint).toMatch(/every batch that holds it is refused until `dom0-update --clean` empties the cache, then run again$/);
+    expect(isStorageFailure('RPM_CONFLICTS_PUBLISHED')).toBe(false);
+  });
 });
