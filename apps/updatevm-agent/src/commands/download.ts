@@ -89,7 +89,7 @@ async function collectDownloads(dir: string): Promise<OutgoingPackage[]> {
     if (problem !== undefined) {
       throw new AgentError(
         'BAD_PACKAGE_NAME',
-        `the mirror served package file "${sanitize(entry.name)}", which cannot be sent: ${problem}`,
+        `the mirror served package file "${sanitize(entry.name)}", which cannot be sent: ${problem}; no update is sent while dnf wants it: leave that package out (dom0-update --exclude=NAME) to update the others`,
       );
     }
     const path = join(dir, entry.name);
