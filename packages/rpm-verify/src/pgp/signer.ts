@@ -155,8 +155,9 @@ export async function resolveSigner(
     // OpenPGP.js judges a key by its self-signatures valid at the signature's time, and none is
     // older: gpg replaces the self-signature when an expiry or usage is changed, so a key whose
     // life was extended after it signed has only newer ones. As rpm-sequoia does, the key is then
-    // judged by them at the reference date: valid, able to sign and unexpired then, and made
-    // before the signature (checked above), it was so at the signature's time as well.
+    // judged by them at the reference date: it must be able to sign and be unexpired then. Made
+    // before the signature (checked above), its life by them covers the signature's time too;
+    // what it was allowed to do before them is unknown, and what they allow is taken for it.
     if (/creation time is in the future/i.test(message)) {
       const newer = `every self-signature of the key${subkey === undefined ? '' : ' or binding of the subkey'} is newer than the signature`;
       try {
