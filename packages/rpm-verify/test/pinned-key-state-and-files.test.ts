@@ -251,7 +251,7 @@ describe('reasons that name the cause, when the key changed after it signed', ()
     // a reference date before that self-signature was made leaves nothing to judge the key by
     await expect(verifyBytes(pkg, await loadKeyring([armored]), undefined, new Date(SIGN_DATE.getTime() + 3_600_000))).rejects.toMatchObject({
       code: 'RPM_KEY_INVALID',
-      message: expect.stringContaining('every self-signature of the key is newer than the signature, and by them it cannot sign at the reference date 2024-01-02T01:00:00.000Z') as string,
+      message: expect.stringContaining('(every self-signature of the key is newer than the signature) nor at the reference date 2024-01-02T01:00:00.000Z: no self-signature of the key is that old') as string,
     });
   });
 
@@ -278,8 +278,34 @@ describe('reasons that name the cause, when the key changed after it signed', ()
     }, true);
     await expect(verifyBytes(pkg, await loadKeyring([armored]))).rejects.toMatchObject({
       code: 'RPM_KEY_INVALID',
-      message: expect.stringContaining('every self-signature of the key is newer than the signature, and by them it cannot sign at the reference date') as string,
+      message: expect.stringContaining('(every self-signature of the key is newer than the signature) nor at the reference date 2025-06-01T00:00:00.000Z: its newest valid self-signature does not let it sign') as string,
     });
+  });
+
+  it('refuses a package signed by a subkey bound only after it signed, while the primary was valid then, as rpm-sequoia does', async () => {
+    const k = await generateEdKey({ signingSubkey: true });
+    const pkg = forgePackage(ed, subkeySigner(k.key, 1)); // made at SIGN_DATE
+    expect(await outcomeAt(pkg, k.armoredPublic)).toBe('ACCEPTED');
+    // the subkey's binding made again a day after the signature (as gpg does when it extends a subkey's expiry); the primary's stays
+    const { privateKey: rebound } = await openpgp.reformatKey({
+      privateKey: k.key, userIDs: [{ name: 'Test', email: 'test@example.invalid' }], date: new Date(SIGN_DATE.getTime() + 86_400_000),
+      format: 'object',
+    });
+    k.key.subkeys[1]!.bindingSignatures = rebound.subkeys[1]!.bindingSignatures;
+    await expect(verifyBytes(pkg, await loadKeyring([k.key.toPublic().armor()]))).rejects.toMatchObject({
+      code: 'RPM_KEY_INVALID',
+      message: expect.stringContaining('cannot sign at 2024-01-02T00:00:00.000Z: every binding of the subkey is newer than the signature, so nothing bound it to the key when it signed') as string,
+    });
+    // with the primary's self-signature renewed too, the key is judged at the reference date and passes
+    await expect(verifyBytes(pkg, await loadKeyring([rebound.toPublic().armor()]))).resolves.toMatchObject({ signer: { fingerprint: k.key.getFingerprint() } });
+  });
+
+  it('refuses a package signed before every self-signature of a key that is now revoked, as revoked', async () => {
+    const k = await generateEdKey();
+    const pkg = forgePackage(ed, k.primary);
+    await addSelfCertification(k, openpgp.enums.hash.sha256, new Date(SIGN_DATE.getTime() + 86_400_000), () => undefined, true);
+    const { publicKey: revoked } = await openpgp.revokeKey({ key: k.key, date: new Date(SIGN_DATE.getTime() + 2 * 86_400_000), format: 'armored' });
+    expect(await outcomeAt(pkg, revoked)).toBe('RPM_KEY_REVOKED');
   });
 
   it('says that the newest self-signature does not let the key sign, for a key made certify-only after it signed', async () => {

@@ -139,39 +139,54 @@ export async function resolveSigner(
     fingerprint: primary.getFingerprint(),
     signingKeyFingerprint: signingKey.getFingerprint(),
   };
+  const config = { ...openpgp.config, ...OPENPGP_CONFIG };
   const canSignAt = async (date: Date): Promise<void> => {
-    const valid = await primary.getSigningKey(signingKey.getKeyID(), date, undefined, { ...openpgp.config, ...OPENPGP_CONFIG });
+    const valid = await primary.getSigningKey(signingKey.getKeyID(), date, undefined, config);
     if (valid.getFingerprint() !== signingKey.getFingerprint()) throw new Error('a different key is the valid signing key');
   };
-  try {
-    await canSignAt(created);
-  } catch (err) {
-    const message = describe(err);
-    const at = `key ${signingKey.getFingerprint()} cannot sign at ${created.toISOString()}`;
-    if (/expired/i.test(message)) return fail('RPM_KEY_EXPIRED', `key ${signingKey.getFingerprint()} was expired when the signature was made (${created.toISOString()})`);
+  const fpr = signingKey.getFingerprint();
+  const bindings = `self-signature of the key${subkey === undefined ? '' : ' or binding of the subkey'}`;
+  /** OpenPGP.js's refusal of the key at a date, in words (never its advice on options). */
+  const refuse = (message: string, at: string, expired: string): never => {
+    if (/expired/i.test(message)) return fail('RPM_KEY_EXPIRED', expired);
     // the key itself is not revoked (checked above): what OpenPGP.js found revoked is a user ID
     if (/revoked/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: no user ID of it is valid (a user ID is revoked): ${message}`);
     if (/key flags/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its self-signature sets no key flags, so nothing says it may sign`);
-    // OpenPGP.js judges a key by its self-signatures valid at the signature's time, and none is
-    // older: gpg replaces the self-signature when an expiry or usage is changed, so a key whose
-    // life was extended after it signed has only newer ones. As rpm-sequoia does, the key is then
-    // judged by them at the reference date: it must be able to sign and be unexpired then. Made
-    // before the signature (checked above), its life by them covers the signature's time too;
-    // what it was allowed to do before them is unknown, and what they allow is taken for it.
-    if (/creation time is in the future/i.test(message)) {
-      const newer = `every self-signature of the key${subkey === undefined ? '' : ' or binding of the subkey'} is newer than the signature`;
-      try {
-        await canSignAt(now);
-      } catch (laterErr) {
-        const later = describe(laterErr);
-        if (/expired/i.test(later)) return fail('RPM_KEY_EXPIRED', `key ${signingKey.getFingerprint()}: ${newer}, and by them the key is expired at the reference date ${now.toISOString()}`);
-        return fail('RPM_KEY_INVALID', `${at}: ${newer}, and by them it cannot sign at the reference date ${now.toISOString()}: ${later}`);
-      }
-      return resolved;
-    }
+    if (/creation time is in the future/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: no ${bindings} is that old`);
     if (/missing embedded signature/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: the subkey's binding has no back-signature (the subkey's own signature over the binding), which a signing subkey needs`);
     if (/could not find valid signing key packet in key [0-9a-f]+$/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its newest valid self-signature${subkey === undefined ? '' : ' (the subkey\'s binding)'} does not let it sign`);
     return fail('RPM_KEY_INVALID', `${at}: ${message}`);
+  };
+  let message: string;
+  try {
+    await canSignAt(created);
+    return resolved;
+  } catch (err) {
+    message = describe(err);
+  }
+  const atSigning = `key ${fpr} cannot sign at ${created.toISOString()}`;
+  const expiredAtSigning = `key ${fpr} was expired when the signature was made (${created.toISOString()})`;
+  if (!/creation time is in the future/i.test(message)) return refuse(message, atSigning, expiredAtSigning);
+  // OpenPGP.js judges a key by its self-signatures valid at the signature's time, and none is
+  // older: gpg replaces the self-signature when an expiry or usage is changed, so a key whose life
+  // was extended after it signed has only newer ones. As rpm-sequoia does, the key is then judged
+  // by them at the reference date: it must be able to sign and be unexpired then. Made before the
+  // signature (checked above), its life by them covers the signature's time too; what it was
+  // allowed to do before them is unknown, and what they allow is taken for it. Like rpm-sequoia,
+  // only for the primary key: a primary valid then and a subkey bound only later is refused.
+  const primaryThen = await primary.verifyPrimaryKey(created, undefined, config).then(
+    () => undefined,
+    (err: unknown) => describe(err),
+  );
+  if (primaryThen === undefined || !/creation time is in the future/i.test(primaryThen)) {
+    return fail('RPM_KEY_INVALID', `${atSigning}: every binding of the subkey is newer than the signature, so nothing bound it to the key when it signed (rpm-sequoia refuses this too)`);
+  }
+  const newer = `every ${bindings} is newer than the signature`;
+  try {
+    await canSignAt(now);
+  } catch (err) {
+    const atReference = `key ${fpr} cannot sign at ${created.toISOString()} (${newer}) nor at the reference date ${now.toISOString()}`;
+    return refuse(describe(err), atReference, `key ${fpr}: ${newer}, and by them the key is expired at the reference date ${now.toISOString()}`);
   }
   return resolved;
 }
