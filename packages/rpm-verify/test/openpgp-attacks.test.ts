@@ -118,6 +118,15 @@ describe('header signatures made by hand with a pinned test key', () => {
     }
   });
 
+  it('never reads the key block: junk in it changes nothing, and an unpinned signer\'s own key in it trusts nothing', async () => {
+    const created = sub.created(SIGN_DATE);
+    const junk = headerBy(key.primary, { hashed: [sub.issuerFingerprint(key.primary.fingerprint), created, { type: 38, body: Buffer.from([0, 0xff, 0xfe, 0x01]) }] });
+    await expect(verifyBytes(forgePackage(ed, key.primary, { headerSig: junk }), keyring)).resolves.toMatchObject({ signer: { fingerprint: key.key.getFingerprint() } });
+    const ownKey = { type: 38, body: Buffer.concat([Buffer.from([0]), Buffer.from(other.key.toPublic().write())]) };
+    const byOther = headerBy(other.primary, { hashed: [sub.issuerFingerprint(other.primary.fingerprint), created, ownKey] });
+    expect(await outcome(forgePackage(ed, other.primary, { headerSig: byOther }), keyring)).toBe('RPM_KEY_NOT_TRUSTED');
+  });
+
   it('rejects each hashed subpacket that belongs to keys and certifications, or is unknown, naming its type', async () => {
     const fpr = sub.issuerFingerprint(key.primary.fingerprint);
     const created = sub.created(SIGN_DATE);
