@@ -48,8 +48,8 @@ export function limitHint(code: string, config: Config, member?: string): string
     case 'RPM_CONFLICTS_PUBLISHED':
       // published files are never replaced, so every later batch with this build fails the same way
       return (
-        "dom0's cached repository already holds that file name (or one differing only in letter case) with other bytes, " +
-        'a build rebuilt or re-signed without a new release; every batch that holds it is refused until ' +
+        "dom0's cached repository already holds that file name (or one differing only in letter case) with other bytes " +
+        '(a build rebuilt or re-signed without a new release) or as something other than a file; every batch that holds it is refused until ' +
         '`dom0-update --clean` empties the cache, then run again'
       );
     case 'CREATEREPO_FAILED':

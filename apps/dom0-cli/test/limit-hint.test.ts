@@ -58,7 +58,7 @@ describe('the hint for a batch over dom0\'s own limits', () => {
 
   it('says that a build the cache holds with other bytes blocks every batch until --clean', () => {
     const hint = limitHint('RPM_CONFLICTS_PUBLISHED', local);
-    expect(hint).toContain("dom0's cached repository already holds that file name (or one differing only in letter case) with other bytes");
+    expect(hint).toContain("dom0's cached repository already holds that file name (or one differing only in letter case) with other bytes (a build rebuilt or re-signed without a new release) or as something other than a file");
     expect(hint).toMatch(/every batch that holds it is refused until `dom0-update --clean` empties the cache, then run again$/);
     expect(isStorageFailure('RPM_CONFLICTS_PUBLISHED')).toBe(false);
   });
