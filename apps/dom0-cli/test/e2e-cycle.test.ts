@@ -363,7 +363,6 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
 
   it('does not pull in a new dependency nobody named: the upgrade needing it stays out, and naming it lets it in', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    // The stand-in agent tars files from one directory.
     const outDir = join(s.dir, 'batch');
     mkdirSync(outDir);
     const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', requires: ['dom0-newdep'] }, { key: 'trusted-ed25519', outDir });

@@ -1,6 +1,6 @@
 // dom0-update end to end: its exit codes and final lines, through the bundle.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildFixtures, installedPackages, signedVariant } from '@dom0-updates/fixtures';
 import { describe, expect, it } from 'vitest';
 import { jsonLines, type Scenario } from './harness.ts';
@@ -211,16 +211,9 @@ describe('dom0-update exit codes through the bundle', () => {
     const s = await scenario({ ...oldRoot, serve: (x) => x.repos.v2 });
     expect((await s.run(['--downloadonly'])).exitCode).toBe(0);
     // the same dom0-hello 2.0-1, re-signed with the other pinned key: other bytes under a cached name
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
     const [hello, ...rest] = s.fixtures.packages.v2;
     const resigned = await signedVariant(hello!, { key: hello!.signer === 'trusted-rsa' ? 'trusted-ed25519' : 'trusted-rsa' });
-    const send = [resigned, ...rest.map((p) => p.path)].map((path) => {
-      const to = join(outDir, basename(path));
-      copyFileSync(path, to);
-      return to;
-    });
-    const env = { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: send.join(':') };
+    const env = { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [resigned, ...rest.map((p) => p.path)].join(':') };
     const blocked = await s.run(['-y'], env);
     expect(blocked.exitCode).toBe(1);
     expect(blocked.stderr).toContain('RPM_CONFLICTS_PUBLISHED');

@@ -31,7 +31,8 @@ process.stdin.on('end', () => {
     stream.end(Buffer.from(process.env.HOSTILE_RAW, 'hex'), finish);
     return;
   }
-  const tar = spawn('tar', ['--format=ustar', '-cf', '-', '-C', dirname(files[0]), ...files.map((f) => basename(f))], {
+  // each file from its own directory, under its own name
+  const tar = spawn('tar', ['--format=ustar', '-cf', '-', ...files.flatMap((f) => ['-C', dirname(f), basename(f)])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   tar.stdout.pipe(stream);
