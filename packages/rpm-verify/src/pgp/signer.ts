@@ -131,20 +131,17 @@ export async function resolveSigner(
   const rpmIgnores = subkey === undefined ? undefined : subkeysRpmIgnores.get(subkey.getFingerprint());
   if (rpmIgnores !== undefined) return fail('RPM_KEY_INVALID', `subkey ${signingKey.getFingerprint()} of a pinned key: rpm 4.18 would not verify with it: ${rpmIgnores}`);
   if (await isRevoked(primary, subkey)) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
-  const resolved: ResolvedSigner = {
-    primary,
-    signingKey,
-    signature,
-    created,
-    fingerprint: primary.getFingerprint(),
-    signingKeyFingerprint: signingKey.getFingerprint(),
-  };
-  const config = { ...openpgp.config, ...OPENPGP_CONFIG };
-  const canSignAt = async (date: Date): Promise<void> => {
-    const valid = await primary.getSigningKey(signingKey.getKeyID(), date, undefined, config);
-    if (valid.getFingerprint() !== signingKey.getFingerprint()) throw new Error('a different key is the valid signing key');
-  };
   const fpr = signingKey.getFingerprint();
+  const resolved: ResolvedSigner = { primary, signingKey, signature, created, fingerprint: primary.getFingerprint(), signingKeyFingerprint: fpr };
+  const config = { ...openpgp.config, ...OPENPGP_CONFIG };
+  /** Why OpenPGP.js refuses the check, in its words; undefined when it passes. */
+  const refusalOf = (check: Promise<unknown>): Promise<string | undefined> => check.then(() => undefined, (err: unknown) => describe(err));
+  const refusalAt = (date: Date): Promise<string | undefined> =>
+    refusalOf(
+      primary.getSigningKey(signingKey.getKeyID(), date, undefined, config).then((valid) => {
+        if (valid.getFingerprint() !== fpr) throw new Error('a different key is the valid signing key');
+      }),
+    );
   const bindings = `self-signature of the key${subkey === undefined ? '' : ' or binding of the subkey'}`;
   /** OpenPGP.js's refusal of the key at a date, in words (never its advice on options). */
   const refuse = (message: string, at: string, expired: string): never => {
@@ -157,13 +154,8 @@ export async function resolveSigner(
     if (/could not find valid signing key packet in key [0-9a-f]+$/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its newest valid self-signature${subkey === undefined ? '' : ' (the subkey\'s binding)'} does not let it sign`);
     return fail('RPM_KEY_INVALID', `${at}: ${message}`);
   };
-  let message: string;
-  try {
-    await canSignAt(created);
-    return resolved;
-  } catch (err) {
-    message = describe(err);
-  }
+  const message = await refusalAt(created);
+  if (message === undefined) return resolved;
   const atSigning = `key ${fpr} cannot sign at ${created.toISOString()}`;
   const expiredAtSigning = `key ${fpr} was expired when the signature was made (${created.toISOString()})`;
   if (!/creation time is in the future/i.test(message)) return refuse(message, atSigning, expiredAtSigning);
@@ -174,19 +166,13 @@ export async function resolveSigner(
   // signature (checked above), its life by them covers the signature's time too; what it was
   // allowed to do before them is unknown, and what they allow is taken for it. Like rpm-sequoia,
   // only for the primary key: a primary valid then and a subkey bound only later is refused.
-  const primaryThen = await primary.verifyPrimaryKey(created, undefined, config).then(
-    () => undefined,
-    (err: unknown) => describe(err),
-  );
+  const primaryThen = await refusalOf(primary.verifyPrimaryKey(created, undefined, config));
   if (primaryThen === undefined || !/creation time is in the future/i.test(primaryThen)) {
     return fail('RPM_KEY_INVALID', `${atSigning}: every binding of the subkey is newer than the signature, so nothing bound it to the key when it signed (rpm-sequoia refuses this too)`);
   }
   const newer = `every ${bindings} is newer than the signature`;
-  try {
-    await canSignAt(now);
-  } catch (err) {
-    const atReference = `key ${fpr} cannot sign at ${created.toISOString()} (${newer}) nor at the reference date ${now.toISOString()}`;
-    return refuse(describe(err), atReference, `key ${fpr}: ${newer}, and by them the key is expired at the reference date ${now.toISOString()}`);
-  }
-  return resolved;
+  const later = await refusalAt(now);
+  if (later === undefined) return resolved;
+  const atReference = `key ${fpr} cannot sign at ${created.toISOString()} (${newer}) nor at the reference date ${now.toISOString()}`;
+  return refuse(later, atReference, `key ${fpr}: ${newer}, and by them the key is expired at the reference date ${now.toISOString()}`);
 }
