@@ -157,7 +157,8 @@ export function namesToWithhold(
  * What to do when an update needs a withheld name as a new dependency: name it in the same run as
  * the package that needs it. Naming it alone first can fail (a split package: the new one takes
  * files the installed old one still owns), and an upgrade afterwards never installs a new name.
- * `needing`: the packages known to need it (the requested or missed updates, all of them: the command must be whole), else a placeholder.
+ * `needing`: the packages known to need it (the requested or missed updates, all of them, so the
+ * command is whole), else a placeholder.
  */
 export function nameTogetherHint(needing: readonly string[]): string {
   const pkgs = needing.length === 0 ? 'PKG' : needing.join(' ');
