@@ -251,8 +251,54 @@ describe('reasons that name the cause, when the key changed after it signed', ()
     // a reference date before that self-signature was made leaves nothing to judge the key by
     await expect(verifyBytes(pkg, await loadKeyring([armored]), undefined, new Date(SIGN_DATE.getTime() + 3_600_000))).rejects.toMatchObject({
       code: 'RPM_KEY_INVALID',
-      message: expect.stringContaining('(every self-signature of the key is newer than the signature) nor at the reference date 2024-01-02T01:00:00.000Z: no self-signature of the key is that old') as string,
+      message: expect.stringContaining('(every self-signature of the key over an accepted hash is newer than the signature) nor at the reference date 2024-01-02T01:00:00.000Z: no self-signature of the key is that old') as string,
     });
+  });
+
+  it('accepts a package signed between an old SHA-1 self-signature of its key and a newer SHA-256 one, whatever their order in the key', async () => {
+    // an RSA key re-signed over SHA-256 after it signed, its SHA-1 self-signature kept beside the new one
+    const { privateKey: k } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'R' }], date: KEY_DATE, format: 'object' });
+    const pkg = rsaPackage(k); // made at SIGN_DATE
+    await addSelfCertification({ key: k }, openpgp.enums.hash.sha1, new Date(KEY_DATE.getTime() + 60_000), () => undefined, true);
+    const oldFirst = await addSelfCertification({ key: k }, openpgp.enums.hash.sha256, new Date(SIGN_DATE.getTime() + 86_400_000), () => undefined);
+    k.users[0]!.selfCertifications.reverse();
+    const newFirst = k.toPublic().armor();
+    expect([await outcomeAt(pkg, oldFirst), await outcomeAt(pkg, newFirst)]).toEqual(['ACCEPTED', 'ACCEPTED']);
+    // the SHA-1 one does not count: a reference date before the SHA-256 one leaves nothing to judge the key by, in either order
+    const early = new Date(SIGN_DATE.getTime() + 3_600_000);
+    for (const armored of [oldFirst, newFirst]) {
+      await expect(verifyBytes(pkg, await loadKeyring([armored]), undefined, early)).rejects.toMatchObject({
+        code: 'RPM_KEY_INVALID',
+        message: expect.stringContaining('(every self-signature of the key over an accepted hash is newer than the signature) nor at the reference date') as string,
+      });
+    }
+  });
+
+  it('refuses a package signed by a subkey whose only binding as old as the signature is over SHA-1, whatever the order of its bindings', async () => {
+    const { privateKey: k } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'R' }], date: KEY_DATE, subkeys: [{ sign: true }], format: 'object' });
+    const subkey = k.subkeys[0]!;
+    const pkg = rsaPackage(subkey as unknown as openpgp.PrivateKey); // made at SIGN_DATE by the subkey
+    expect(await outcomeAt(pkg, k.toPublic().armor())).toBe('ACCEPTED');
+    const [original] = subkey.bindingSignatures;
+    const bind = async (hash: openpgp.enums.hash, date: Date): Promise<openpgp.SignaturePacket> => {
+      const s = new openpgp.SignaturePacket();
+      s.signatureType = openpgp.enums.signature.subkeyBinding;
+      s.publicKeyAlgorithm = k.keyPacket.algorithm;
+      s.hashAlgorithm = hash;
+      s.keyFlags = Uint8Array.from([openpgp.enums.keyFlags.signData]);
+      s.embeddedSignature = original!.embeddedSignature; // the subkey's back-signature covers the keys, not the binding
+      await signPacket(s)(k.keyPacket, { key: k.keyPacket, bind: subkey.keyPacket }, date, false, NO_SALT);
+      return s;
+    };
+    const weak = await bind(openpgp.enums.hash.sha1, new Date(KEY_DATE.getTime() + 60_000));
+    const strong = await bind(openpgp.enums.hash.sha256, new Date(SIGN_DATE.getTime() + 86_400_000));
+    for (const order of [[weak, strong], [strong, weak]]) {
+      subkey.bindingSignatures = order;
+      await expect(verifyBytes(pkg, await loadKeyring([k.toPublic().armor()]))).rejects.toMatchObject({
+        code: 'RPM_KEY_INVALID',
+        message: expect.stringContaining('every binding of the subkey over an accepted hash is newer than the signature') as string,
+      });
+    }
   });
 
   it('refuses a package signed before every self-signature of its key when, by them, the key is expired at the reference date', async () => {
@@ -264,7 +310,7 @@ describe('reasons that name the cause, when the key changed after it signed', ()
     }, true);
     await expect(verifyBytes(pkg, await loadKeyring([armored]))).rejects.toMatchObject({
       code: 'RPM_KEY_EXPIRED',
-      message: expect.stringContaining('every self-signature of the key is newer than the signature, and by them the key is expired at the reference date 2025-06-01T00:00:00.000Z') as string,
+      message: expect.stringContaining('every self-signature of the key over an accepted hash is newer than the signature, and by them the key is expired at the reference date 2025-06-01T00:00:00.000Z') as string,
     });
     // before the 30 days were up, the same key and package pass
     expect(await outcomeAt(pkg, armored, new Date('2024-01-20T00:00:00Z'))).toBe('ACCEPTED');
@@ -278,7 +324,7 @@ describe('reasons that name the cause, when the key changed after it signed', ()
     }, true);
     await expect(verifyBytes(pkg, await loadKeyring([armored]))).rejects.toMatchObject({
       code: 'RPM_KEY_INVALID',
-      message: expect.stringContaining('(every self-signature of the key is newer than the signature) nor at the reference date 2025-06-01T00:00:00.000Z: its newest valid self-signature does not let it sign') as string,
+      message: expect.stringContaining('(every self-signature of the key over an accepted hash is newer than the signature) nor at the reference date 2025-06-01T00:00:00.000Z: its newest valid self-signature does not let it sign') as string,
     });
   });
 
@@ -294,7 +340,7 @@ describe('reasons that name the cause, when the key changed after it signed', ()
     k.key.subkeys[1]!.bindingSignatures = rebound.subkeys[1]!.bindingSignatures;
     await expect(verifyBytes(pkg, await loadKeyring([k.key.toPublic().armor()]))).rejects.toMatchObject({
       code: 'RPM_KEY_INVALID',
-      message: expect.stringContaining('cannot sign at 2024-01-02T00:00:00.000Z: every binding of the subkey is newer than the signature, so nothing bound it to the key when it signed') as string,
+      message: expect.stringContaining('cannot sign at 2024-01-02T00:00:00.000Z: every binding of the subkey over an accepted hash is newer than the signature, so nothing bound it to the key when it signed') as string,
     });
     // with the primary's self-signature renewed too, the key is judged at the reference date and passes
     await expect(verifyBytes(pkg, await loadKeyring([rebound.toPublic().armor()]))).resolves.toMatchObject({ signer: { fingerprint: k.key.getFingerprint() } });

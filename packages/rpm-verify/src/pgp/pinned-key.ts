@@ -1,8 +1,6 @@
 import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
-import { OPENPGP_CONFIG } from './policy.ts';
-
-const REFUSED_HASHES: ReadonlySet<number> = OPENPGP_CONFIG.rejectHashAlgorithms ?? new Set();
+import { directSignaturesOf, overRefusedHash, primarySelfSignatures } from './self-signatures.ts';
 
 /** OpenPGP.js's hash names by id, for messages. */
 const HASH_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(openpgp.enums.hash).map(([name, id]): [number, string] => [Number(id), name.toUpperCase()]));
@@ -16,11 +14,11 @@ function hashName(id: number | null | undefined): string {
  * the set is strong; otherwise one made at or after the oldest strong one (an older weak one was
  * superseded before anything could fall back to it).
  */
-function skippedWeak(signatures: readonly openpgp.SignaturePacket[], weak: (s: openpgp.SignaturePacket) => boolean): openpgp.SignaturePacket | undefined {
+function skippedWeak(signatures: readonly openpgp.SignaturePacket[]): openpgp.SignaturePacket | undefined {
   const time = (s: openpgp.SignaturePacket): number => s.created?.getTime() ?? 0;
-  const strong = signatures.filter((s) => !weak(s));
+  const strong = signatures.filter((s) => !overRefusedHash(s));
   const from = strong.length === 0 ? -Infinity : Math.min(...strong.map(time));
-  return signatures.find((s) => weak(s) && time(s) >= from);
+  return signatures.find((s) => overRefusedHash(s) && time(s) >= from);
 }
 
 /**
@@ -28,19 +26,16 @@ function skippedWeak(signatures: readonly openpgp.SignaturePacket[], weak: (s: o
  * misleading reason on every package it signed. `where` names the key for the message.
  */
 export function checkPinnedKey(key: openpgp.PublicKey, where: string): void {
-  // held by every Key at run time, missing from OpenPGP.js's type declarations
-  const directSignatures = (key as unknown as { directSignatures?: openpgp.SignaturePacket[] }).directSignatures ?? [];
+  const directSignatures = directSignaturesOf(key);
 
   // a designated revoker is a third key whose revocation would count: OpenPGP.js cannot check one,
   // so a key naming one could be revoked without this verifier knowing
-  const selfSignatures = [...directSignatures, ...key.users.flatMap((user) => user.selfCertifications)];
-  if (selfSignatures.some((signature) => signature.revocationKeyFingerprint !== null && signature.revocationKeyFingerprint !== undefined)) {
+  if (primarySelfSignatures(key).some((signature) => signature.revocationKeyFingerprint !== null && signature.revocationKeyFingerprint !== undefined)) {
     throw new RpmVerifyError('KEYRING_UNSUPPORTED', `${where}: it names a designated revoker (another key that may revoke it), whose revocations cannot be checked here`);
   }
 
   // OpenPGP.js skips a self-signature over a hash the policy refuses and falls back to an older
   // one: an expiry or a withdrawn signing flag set in a newer one would be silently dropped
-  const weak = (signature: openpgp.SignaturePacket): boolean => REFUSED_HASHES.has(signature.hashAlgorithm ?? -1);
   const refuse = (what: string, signature: openpgp.SignaturePacket): never => {
     throw new RpmVerifyError(
       'KEYRING_WEAK_KEY',
@@ -48,11 +43,11 @@ export function checkPinnedKey(key: openpgp.PublicKey, where: string): void {
     );
   };
   const check = (signatures: readonly openpgp.SignaturePacket[], what: string): void => {
-    const skipped = skippedWeak(signatures, weak);
+    const skipped = skippedWeak(signatures);
     if (skipped === undefined) return;
-    refuse(signatures.every(weak) ? `every ${what}` : `a ${what} newer than an accepted one`, skipped);
+    refuse(signatures.every(overRefusedHash) ? `every ${what}` : `a ${what} newer than an accepted one`, skipped);
   };
   for (const [index, user] of key.users.entries()) check(user.selfCertifications, `self-signature of user ID ${index + 1}`);
-  for (const signature of directSignatures) if (weak(signature)) refuse('a direct-key signature', signature);
+  for (const signature of directSignatures) if (overRefusedHash(signature)) refuse('a direct-key signature', signature);
   for (const subkey of key.subkeys) check(subkey.bindingSignatures, `binding signature of subkey ${subkey.getFingerprint()}`);
 }

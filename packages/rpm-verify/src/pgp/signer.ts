@@ -2,6 +2,7 @@ import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
 import { judgeKeyAlgorithm, OPENPGP_CONFIG } from './policy.ts';
 import { isRevoked } from './revocation.ts';
+import { hasUsableSignatureBy, primarySelfSignatures } from './self-signatures.ts';
 import type { PinnedKeys } from './keyring.ts';
 import type { SignatureBlobInfo } from './signature-blob.ts';
 
@@ -157,20 +158,24 @@ export async function resolveSigner(
   const message = await refusalAt(created);
   if (message === undefined) return resolved;
   const atSigning = `key ${fpr} cannot sign at ${created.toISOString()}`;
-  const expiredAtSigning = `key ${fpr} was expired when the signature was made (${created.toISOString()})`;
-  if (!/creation time is in the future/i.test(message)) return refuse(message, atSigning, expiredAtSigning);
+  // Decided from the self-signatures' own dates, not from OpenPGP.js's words: its refusal names
+  // whichever signature it tried last, so an old SHA-1 one (skipped by policy) beside a newer
+  // SHA-256 one would read as a weak hash in one packet order and as "too new" in the other.
+  if (hasUsableSignatureBy(primarySelfSignatures(primary), created)) {
+    if (subkey !== undefined && !hasUsableSignatureBy(subkey.bindingSignatures, created)) {
+      return fail('RPM_KEY_INVALID', `${atSigning}: every binding of the subkey over an accepted hash is newer than the signature, so nothing bound it to the key when it signed (rpm-sequoia refuses this too)`);
+    }
+    return refuse(message, atSigning, `key ${fpr} was expired when the signature was made (${created.toISOString()})`);
+  }
   // OpenPGP.js judges a key by its self-signatures valid at the signature's time, and none is
   // older: gpg replaces the self-signature when an expiry or usage is changed, so a key whose life
-  // was extended after it signed has only newer ones. As rpm-sequoia does, the key is then judged
-  // by them at the reference date: it must be able to sign and be unexpired then. Made before the
-  // signature (checked above), its life by them covers the signature's time too; what it was
-  // allowed to do before them is unknown, and what they allow is taken for it. Like rpm-sequoia,
-  // only for the primary key: a primary valid then and a subkey bound only later is refused.
-  const primaryThen = await refusalOf(primary.verifyPrimaryKey(created, undefined, config));
-  if (primaryThen === undefined || !/creation time is in the future/i.test(primaryThen)) {
-    return fail('RPM_KEY_INVALID', `${atSigning}: every binding of the subkey is newer than the signature, so nothing bound it to the key when it signed (rpm-sequoia refuses this too)`);
-  }
-  const newer = `every ${bindings} is newer than the signature`;
+  // was extended after it signed has only newer ones (and a key re-signed over SHA-256 has only
+  // refused SHA-1 ones older). As rpm-sequoia does, the key is then judged by them at the
+  // reference date: it must be able to sign and be unexpired then. Made before the signature
+  // (checked above), its life by them covers the signature's time too; what it was allowed to do
+  // before them is unknown, and what they allow is taken for it. Like rpm-sequoia, only for the
+  // primary key: a primary valid then and a subkey bound only later is refused (above).
+  const newer = `every ${bindings} over an accepted hash is newer than the signature`;
   const later = await refusalAt(now);
   if (later === undefined) return resolved;
   const atReference = `key ${fpr} cannot sign at ${created.toISOString()} (${newer}) nor at the reference date ${now.toISOString()}`;
