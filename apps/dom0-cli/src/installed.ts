@@ -63,7 +63,8 @@ export function displayEvr(evr: string): string {
 /**
  * The changes between two listings. A new version of a package installed once is an upgrade or a
  * downgrade by rpm's version order, whatever action was asked for: a rollback is never reported
- * as an upgrade.
+ * as an upgrade. So is a package that moved between noarch and an arch (dnf updates across that
+ * line; a listing keyed by name.arch alone would call it one removal and one install).
  */
 export function diffInstalled(before: readonly InstalledPackage[], after: readonly InstalledPackage[]): PackageChange[] {
   const group = (list: readonly InstalledPackage[]): Map<string, InstalledPackage[]> => {
@@ -77,6 +78,14 @@ export function diffInstalled(before: readonly InstalledPackage[], after: readon
   const old = group(before);
   const now = group(after);
   const changes: PackageChange[] = [];
+  const versionChange = (was: InstalledPackage, is: InstalledPackage): PackageChange => ({
+    kind: compareEvr(is.evr, was.evr) < 0 ? 'downgraded' : 'upgraded',
+    name: `${is.name}.${is.arch}`,
+    from: displayEvr(was.evr),
+    to: displayEvr(is.evr),
+    ...(was.arch === is.arch ? {} : { fromArch: was.arch }),
+  });
+  const archMoves = archMovesBetween(before, after);
   const keys = [...new Set([...old.keys(), ...now.keys()])].sort();
   for (const key of keys) {
     const was = old.get(key) ?? [];
@@ -86,8 +95,15 @@ export function diffInstalled(before: readonly InstalledPackage[], after: readon
     };
     const [onlyWas] = was;
     const [onlyIs] = is;
+    const name = (onlyIs ?? onlyWas)?.name;
+    const moved = name === undefined ? undefined : archMoves.get(name);
+    if (moved !== undefined) {
+      // its two keys: reported once, under the arch it has now
+      if (onlyIs === moved.is) changes.push(versionChange(moved.was, moved.is));
+      continue;
+    }
     if (was.length === 1 && is.length === 1 && onlyWas !== undefined && onlyIs !== undefined) {
-      if (onlyWas.evr !== onlyIs.evr) change(compareEvr(onlyIs.evr, onlyWas.evr) < 0 ? 'downgraded' : 'upgraded', onlyWas.evr, onlyIs.evr);
+      if (onlyWas.evr !== onlyIs.evr) changes.push(versionChange(onlyWas, onlyIs));
       else if (onlyWas.instance !== onlyIs.instance) change('reinstalled', undefined, onlyIs.evr);
       continue;
     }
@@ -98,6 +114,26 @@ export function diffInstalled(before: readonly InstalledPackage[], after: readon
     for (const p of was) if (!isEvrs.has(p.evr)) change('removed', p.evr, undefined);
   }
   return changes;
+}
+
+/**
+ * Packages installed once before and once after, in one arch before and another after, one of
+ * them noarch: by name, the copy before and the copy after.
+ */
+function archMovesBetween(before: readonly InstalledPackage[], after: readonly InstalledPackage[]): Map<string, { was: InstalledPackage; is: InstalledPackage }> {
+  const only = (list: readonly InstalledPackage[]): Map<string, InstalledPackage | null> => {
+    const map = new Map<string, InstalledPackage | null>();
+    for (const p of list) map.set(p.name, map.has(p.name) ? null : p);
+    return map;
+  };
+  const was = only(before);
+  const moves = new Map<string, { was: InstalledPackage; is: InstalledPackage }>();
+  for (const [name, is] of only(after)) {
+    const from = was.get(name);
+    if (is === null || from === null || from === undefined || from.arch === is.arch) continue;
+    if (from.arch === 'noarch' || is.arch === 'noarch') moves.set(name, { was: from, is });
+  }
+  return moves;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface PackageChange {
   readonly name: string;
   readonly from: string | undefined;
   readonly to: string | undefined;
+  /** The arch it had before, when it moved between noarch and an arch (`name` has the new one). */
+  readonly fromArch?: string;
 }
 
 /** How dom0-receiver starts its own diagnostic lines. */
@@ -182,13 +184,14 @@ export class Reporter {
   }
 
   change(raw: PackageChange): void {
-    const change = { kind: raw.kind, name: clean(raw.name), from: cleanOptional(raw.from), to: cleanOptional(raw.to) };
+    const change = { kind: raw.kind, name: clean(raw.name), from: cleanOptional(raw.from), to: cleanOptional(raw.to), fromArch: cleanOptional(raw.fromArch) };
     if (this.mode === 'json') {
-      this.json({ type: 'change', change: change.kind, name: change.name, from: change.from ?? null, to: change.to ?? null });
+      const moved = change.fromArch === undefined ? {} : { fromArch: change.fromArch };
+      this.json({ type: 'change', change: change.kind, name: change.name, from: change.from ?? null, to: change.to ?? null, ...moved });
     } else if (this.mode === 'human') {
       const detail =
         change.from !== undefined && change.to !== undefined
-          ? `${change.from} -> ${change.to}`
+          ? `${change.from}${change.fromArch === undefined ? '' : ` (${change.fromArch})`} -> ${change.to}`
           : (change.to ?? change.from ?? '');
       this.sink.out(`  ${change.kind} ${change.name} ${detail}`);
     }

@@ -54,6 +54,10 @@ describe('dom0-update and a name installed as noarch that turns arch-specific', 
     expect(r.exitCode).toBe(1);
     // the noarch package became the x86_64 build, and no i686 one came in beside it
     expect(await installedPackages(s.dom0)).toEqual(['dom0-app-1.0-1.x86_64', 'dom0-lib-2.0-1.x86_64']);
+    // said as the one update it is, not a removal and an install
+    expect(r.stdout).toContain('  upgraded dom0-lib.x86_64 1.0-1 (noarch) -> 2.0-1');
+    expect(r.stdout).not.toMatch(/removed dom0-lib|installed dom0-lib/);
+    expect(r.stderr).toContain('dom0\'s dnf made 1 change(s) but left out 1 verified update(s)');
   });
 });
 

@@ -34,6 +34,28 @@ describe('diffInstalled', () => {
     expect(diffInstalled(before, after)).toEqual([{ kind: 'installed', name: 'kernel.x86_64', from: undefined, to: '2-1' }]);
   });
 
+  it('reports a package that moved between noarch and an arch as one upgrade or downgrade under its new arch, not a removal and an install', () => {
+    expect(diffInstalled(list('a\tnoarch\t0:1-1\t1'), list('a\tx86_64\t0:2-1\t2'))).toEqual([
+      { kind: 'upgraded', name: 'a.x86_64', from: '1-1', to: '2-1', fromArch: 'noarch' },
+    ]);
+    expect(diffInstalled(list('a\tx86_64\t0:2-1\t1', 'b\tnoarch\t0:1-1\t1'), list('a\tnoarch\t0:1-1\t2', 'b\tnoarch\t0:1-1\t1'))).toEqual([
+      { kind: 'downgraded', name: 'a.noarch', from: '2-1', to: '1-1', fromArch: 'x86_64' },
+    ]);
+  });
+
+  it('still reports a removal and an install for a move between two arches, or when several copies were installed', () => {
+    // dnf does not update i686 to x86_64: two packages, each said
+    expect(diffInstalled(list('a\ti686\t0:1-1\t1'), list('a\tx86_64\t0:2-1\t2'))).toEqual([
+      { kind: 'removed', name: 'a.i686', from: '1-1', to: undefined },
+      { kind: 'installed', name: 'a.x86_64', from: undefined, to: '2-1' },
+    ]);
+    expect(diffInstalled(list('a\tnoarch\t0:1-1\t1', 'a\ti686\t0:1-1\t1'), list('a\tx86_64\t0:2-1\t2'))).toEqual([
+      { kind: 'removed', name: 'a.i686', from: '1-1', to: undefined },
+      { kind: 'removed', name: 'a.noarch', from: '1-1', to: undefined },
+      { kind: 'installed', name: 'a.x86_64', from: undefined, to: '2-1' },
+    ]);
+  });
+
   it('reports nothing when nothing changed', () => {
     const same = list('a\tnoarch\t0:1-1\t1');
     expect(diffInstalled(same, same)).toEqual([]);

@@ -102,6 +102,13 @@ describe('Reporter', () => {
     expect(out).toEqual([`[sys-net] ${'z'.repeat(300)}`]);
   });
 
+  it('shows a change of arch beside the old version', () => {
+    const { reporter, out } = capture('human');
+    reporter.change({ kind: 'upgraded', name: 'a.x86_64', from: '1-1', to: '2-1', fromArch: 'noarch' });
+    reporter.change({ kind: 'upgraded', name: 'b.noarch', from: '1-1', to: '2-1' });
+    expect(out).toEqual(['  upgraded a.x86_64 1-1 (noarch) -> 2-1', '  upgraded b.noarch 1-1 -> 2-1']);
+  });
+
   it('still takes the agent\'s last error from a line past the cap on shown lines', () => {
     const { reporter, out } = capture('human');
     reporter.agentLine('updatevm-agent: error: the mirror failed [REPO_UNREACHABLE]', false);
@@ -162,6 +169,7 @@ describe('Reporter', () => {
     reporter.agentLine('downloading 50%');
     reporter.received('a-2-1.noarch', 'ABCD');
     reporter.change({ kind: 'upgraded', name: 'a.noarch', from: '1-1', to: '2-1' });
+    reporter.change({ kind: 'upgraded', name: 'd.x86_64', from: '1-1', to: '2-1', fromArch: 'noarch' });
     reporter.unrequested('b-1-1.noarch');
     reporter.unrequested('c-1-1.noarch', '2-1');
     reporter.rejected(undefined, 'TAR_LINK', 'a link');
@@ -171,6 +179,7 @@ describe('Reporter', () => {
       { type: 'progress', stage: 'download', percent: 10 },
       { type: 'package', status: 'verified', nevra: 'a-2-1.noarch', signer: 'ABCD' },
       { type: 'change', change: 'upgraded', name: 'a.noarch', from: '1-1', to: '2-1' },
+      { type: 'change', change: 'upgraded', name: 'd.x86_64', from: '1-1', to: '2-1', fromArch: 'noarch' },
       { type: 'unrequested', nevra: 'b-1-1.noarch' },
       { type: 'unrequested', nevra: 'c-1-1.noarch', olderThanInstalled: '2-1' },
       { type: 'rejected', member: null, code: 'TAR_LINK', reason: 'a link' },
