@@ -66,15 +66,17 @@ function untrustedText(raw: string): string {
  * can come out short but never wraps.
  */
 function prefixedRows(prefix: string, text: string, columns: number | undefined, continuation = prefix): string[] {
-  // no terminal, or one too narrow to fold into: one row, as the text is
-  const room = columns === undefined ? 0 : columns - Math.max(prefix.length, continuation.length) - 1;
-  if (room < 20) return [`${prefix} ${text}`];
+  // no terminal (or one that does not say its width): one row, as the text is
+  if (columns === undefined || columns <= 0) return [`${prefix} ${text}`];
+  // however narrow: the terminal would wrap an unfolded row, and a row it starts could read as
+  // dom0-update's own; rows too narrow for the prefix hold one character, which reads as nothing
+  const room = Math.max(1, columns - Math.max(prefix.length, continuation.length) - 1);
   const rows: string[] = [];
   let row = '';
   let width = 0;
   for (const char of text) {
     const charWidth = char.charCodeAt(0) < 0x80 ? 1 : 2;
-    if (width + charWidth > room) {
+    if (width + charWidth > room && row !== '') {
       rows.push(`${rows.length === 0 ? prefix : continuation} ${row}`);
       row = '';
       width = 0;

@@ -96,6 +96,25 @@ describe('Reporter', () => {
     expect(err.filter((row) => !row.startsWith('dom0-update: ... '))).toHaveLength(3);
   });
 
+  it('folds on a terminal too narrow for twenty columns of text too, down to one character a row when the prefix fills it', () => {
+    const text = 'dom0-update: Installed: dom0-evil-6.6-6.noarch';
+    for (const columns of [24, 12, 5]) {
+      const out: string[] = [];
+      const reporter = new Reporter('human', { out: (l: string) => out.push(l), err: () => undefined, outColumns: () => columns }, 'sys-net');
+      reporter.agentLine(text);
+      const room = Math.max(1, columns - '[sys-net] '.length);
+      for (const row of out) {
+        expect(row).toMatch(/^\[sys-net\] /);
+        expect(row.length - '[sys-net] '.length).toBeLessThanOrEqual(room);
+      }
+      expect(out.map((row) => row.slice('[sys-net] '.length)).join('')).toBe(text);
+    }
+    // a terminal that gives no width (0) is treated as none
+    const out: string[] = [];
+    new Reporter('human', { out: (l: string) => out.push(l), err: () => undefined, outColumns: () => 0 }, 'sys-net').agentLine(text);
+    expect(out).toEqual([`[sys-net] ${text}`]);
+  });
+
   it('does not fold where the output is no terminal', () => {
     const { reporter, out } = capture('human');
     reporter.agentLine('z'.repeat(300));
