@@ -373,11 +373,10 @@ class StreamVerifier implements RpmStreamVerifier {
     this.#mainParsed = parsed;
     // the header signature is checked while the payload streams in
     const headerSig = known(this.#headerSig, 'header signature');
-    const now = this.#now;
     const headerDigest = finishV4Digest(createHash(headerSig.info.hashName).update(bytes), headerSig.info);
     this.#headerVerified = quiet(
       headerSig.signer.then(async (signer) => {
-        await verifyDigestWithOpenPgp(headerDigest, signer, headerSig.info, now, headerSig.tag, m);
+        await verifyDigestWithOpenPgp(headerDigest, signer, headerSig.info, headerSig.tag, m);
         return signer;
       }),
     );
@@ -453,7 +452,7 @@ class StreamVerifier implements RpmStreamVerifier {
     if (this.#legacySig !== undefined) {
       const legacy = this.#legacySig;
       const legacySigner = await legacy.signer;
-      await verifyDigestWithOpenPgp(finishV4Digest(known(this.#legacyHash, 'legacy hash'), legacy.info), legacySigner, legacy.info, this.#now, legacy.tag, m);
+      await verifyDigestWithOpenPgp(finishV4Digest(known(this.#legacyHash, 'legacy hash'), legacy.info), legacySigner, legacy.info, legacy.tag, m);
       signatures.push({ tag: legacy.tag, kind: 'header+payload' });
     }
     return {

@@ -307,6 +307,17 @@ describe('header signatures made by hand with a pinned test key', () => {
     expect(await outcome(forgePackage(ed, key.primary, { headerSig: early }), keyring)).toBe('RPM_SIG_TIME');
   });
 
+  it('accepts a creation time up to 30 minutes after the reference date (a signer\'s clock ahead of dom0\'s), as Sequoia does, and refuses one later, saying so', async () => {
+    const at = (ms: number) => forgePackage(ed, key.primary, { headerSig: headerBy(key.primary, { created: new Date(NOW.getTime() + ms) }) });
+    expect(await outcome(at(1000), keyring)).toBe('ACCEPTED');
+    expect(await outcome(at(30 * 60_000), keyring)).toBe('ACCEPTED');
+    expect(await outcome(at(30 * 60_000 + 1000), keyring)).toBe('RPM_SIG_TIME');
+    await expect(verifyBytes(at(31 * 60_000), keyring)).rejects.toThrow(`more than 30 minutes after the reference date ${NOW.toISOString()}`);
+    // the legacy header+payload signature is held to the same window
+    const legacyAt = (ms: number) => forgePackage(ed, key.primary, { legacySig: legacyBy(key.primary, { created: new Date(NOW.getTime() + ms) }) });
+    expect([await outcome(legacyAt(60_000), keyring), await outcome(legacyAt(31 * 60_000), keyring)]).toEqual(['ACCEPTED', 'RPM_SIG_TIME']);
+  });
+
   it('rejects a signature that has expired by the reference date, and accepts one that has not', async () => {
     const fpr = sub.issuerFingerprint(key.primary.fingerprint);
     const expired = headerBy(key.primary, { hashed: [fpr, sub.created(SIGN_DATE), sub.expiresAfter(3600)] });

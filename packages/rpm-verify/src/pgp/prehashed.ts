@@ -33,7 +33,6 @@ export async function verifyDigestWithOpenPgp(
   digest: Buffer,
   signer: ResolvedSigner,
   info: SignatureBlobInfo,
-  now: Date,
   tag: number,
   member: string | undefined,
 ): Promise<void> {
@@ -46,7 +45,7 @@ export async function verifyDigestWithOpenPgp(
   if (!(packet instanceof openpgp.SignaturePacket)) return bad('not a signature packet');
   (packet as unknown as DigestSlot).hashed = Promise.resolve(new Uint8Array(digest));
   try {
-    await packet.verify(signer.signingKey.keyPacket, openpgp.enums.signature.binary, new openpgp.LiteralDataPacket(), now, true, {
+    await packet.verify(signer.signingKey.keyPacket, openpgp.enums.signature.binary, new openpgp.LiteralDataPacket(), signer.checkedAt, true, {
       ...openpgp.config,
       ...OPENPGP_CONFIG,
     });

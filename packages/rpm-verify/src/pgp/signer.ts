@@ -16,7 +16,19 @@ export interface ResolvedSigner {
   readonly created: Date;
   readonly fingerprint: string;
   readonly signingKeyFingerprint: string;
+  /**
+   * The date the signature is checked at: the reference date, or the signature's creation time
+   * when the signer's clock ran ahead of it within CLOCK_SKEW_TOLERANCE_MS.
+   */
+  readonly checkedAt: Date;
 }
+
+/**
+ * How far a signature's creation time may lie after the reference date: a signer's clock ahead
+ * of dom0's, or a package signed minutes before it arrives. rpm 4.18 sets no limit; Sequoia
+ * (rpm-sequoia) allows 30 minutes, as here.
+ */
+export const CLOCK_SKEW_TOLERANCE_MS = 30 * 60_000;
 
 /** Whether the big-endian unsigned `value` (a minimal MPI) is below `modulus`. */
 function isBelow(value: Uint8Array, modulus: Uint8Array): boolean {
@@ -89,7 +101,10 @@ export async function resolveSigner(
   ) {
     return fail('RPM_SIG_BLOB_BAD', 'signature packet parsed inconsistently');
   }
-  if (created.getTime() > now.getTime()) return fail('RPM_SIG_TIME', `signature created ${created.toISOString()}, after the reference date ${now.toISOString()}`);
+  if (created.getTime() > now.getTime() + CLOCK_SKEW_TOLERANCE_MS) {
+    return fail('RPM_SIG_TIME', `signature created ${created.toISOString()}, more than ${CLOCK_SKEW_TOLERANCE_MS / 60_000} minutes after the reference date ${now.toISOString()}`);
+  }
+  const checkedAt = created.getTime() > now.getTime() ? created : now;
   if (info.expiresAfterSeconds !== undefined && info.expiresAfterSeconds > 0) {
     const expires = new Date(created.getTime() + info.expiresAfterSeconds * 1000);
     if (expires.getTime() <= now.getTime()) return fail('RPM_SIG_TIME', `signature expired ${expires.toISOString()}, before the reference date ${now.toISOString()}`);
@@ -133,7 +148,7 @@ export async function resolveSigner(
   if (rpmIgnores !== undefined) return fail('RPM_KEY_INVALID', `subkey ${signingKey.getFingerprint()} of a pinned key: rpm 4.18 would not verify with it: ${rpmIgnores}`);
   if (await isRevoked(primary, subkey)) return fail('RPM_KEY_REVOKED', `key ${signingKey.getFingerprint()} is revoked`);
   const fpr = signingKey.getFingerprint();
-  const resolved: ResolvedSigner = { primary, signingKey, signature, created, fingerprint: primary.getFingerprint(), signingKeyFingerprint: fpr };
+  const resolved: ResolvedSigner = { primary, signingKey, signature, created, fingerprint: primary.getFingerprint(), signingKeyFingerprint: fpr, checkedAt };
   const config = { ...openpgp.config, ...OPENPGP_CONFIG };
   /** Why OpenPGP.js refuses the check, in its words; undefined when it passes. */
   const refusalOf = (check: Promise<unknown>): Promise<string | undefined> => check.then(() => undefined, (err: unknown) => describe(err));
@@ -176,8 +191,8 @@ export async function resolveSigner(
   // before them is unknown, and what they allow is taken for it. Like rpm-sequoia, only for the
   // primary key: a primary valid then and a subkey bound only later is refused (above).
   const newer = `every ${bindings} over an accepted hash is newer than the signature`;
-  const later = await refusalAt(now);
+  const later = await refusalAt(checkedAt);
   if (later === undefined) return resolved;
-  const atReference = `key ${fpr} cannot sign at ${created.toISOString()} (${newer}) nor at the reference date ${now.toISOString()}`;
-  return refuse(later, atReference, `key ${fpr}: ${newer}, and by them the key is expired at the reference date ${now.toISOString()}`);
+  const atReference = `key ${fpr} cannot sign at ${created.toISOString()} (${newer}) nor at the reference date ${checkedAt.toISOString()}`;
+  return refuse(later, atReference, `key ${fpr}: ${newer}, and by them the key is expired at the reference date ${checkedAt.toISOString()}`);
 }
