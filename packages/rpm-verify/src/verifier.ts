@@ -3,7 +3,7 @@ import { RpmVerifyError } from './errors.ts';
 import { formatNevra, parseMainHeader, type MainHeader, type Nevra } from './header/main-header.ts';
 import { parseSignatureHeader, type SignatureHeader } from './header/signature-header.ts';
 import { archiveSizeOf } from './header/archive-size.ts';
-import { HEADER_INTRO_SIZE, parseHeader, parseHeaderIntro, type HeaderIntro, type ParsedHeader } from './header/structure.ts';
+import { HEADER_INTRO_SIZE, HEADER_MAGIC, parseHeader, parseHeaderIntro, type HeaderIntro, type ParsedHeader } from './header/structure.ts';
 import type { DigestWorker } from './digest/digest-worker.ts';
 import { checkLeadName, LEAD_SIZE, parseLead, type Lead } from './lead.ts';
 import { keysOf, type Keyring } from './pgp/keyring.ts';
@@ -122,6 +122,20 @@ function positive(value: number | undefined, fallback: number, what: string): nu
 }
 
 /** Internal invariant: a later phase only runs once an earlier one has set its state. */
+/**
+ * What is wrong with the padding after the signature header (up to 7 bytes that must be zero): a
+ * main header that starts inside it means the padding is short, as a writer that forgot it leaves.
+ */
+function describePaddingFault(pad: Uint8Array): string {
+  const first = pad.findIndex((b) => b !== 0);
+  // a header intro begins with the magic and four reserved zero bytes
+  const introStart = [...HEADER_MAGIC, 0, 0, 0, 0];
+  if (pad.subarray(first).every((b, i) => b === introStart[i])) {
+    return `padding after the signature header is ${pad.length - first} byte(s) short of the ${pad.length} needed to align the main header to 8 bytes: its magic starts at padding byte ${first}`;
+  }
+  return `padding after the signature header is not zero (byte ${first} of ${pad.length} is 0x${(pad[first] ?? 0).toString(16).padStart(2, '0')})`;
+}
+
 function known<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new RpmVerifyError('RPM_STATE', `internal state missing: ${what}`);
   return value;
@@ -297,9 +311,7 @@ class StreamVerifier implements RpmStreamVerifier {
         this.#onSignatureHeader();
         return;
       case 'sigPad':
-        if (this.#target.some((b) => b !== 0)) {
-          throw new RpmVerifyError('RPM_SIG_PADDING', 'padding after the signature header is not zero', m);
-        }
+        if (this.#target.some((b) => b !== 0)) throw new RpmVerifyError('RPM_SIG_PADDING', describePaddingFault(this.#target), m);
         this.#expect(HEADER_INTRO_SIZE, 'mainIntro');
         return;
       case 'mainIntro': {

@@ -208,11 +208,21 @@ describe('tampered real packages', () => {
     expect(await outcome(sized(rsa.mainHeader.length), fx.trusted)).toBe('RPM_TRAILING_DATA');
   });
 
+  it('says the padding after the signature header is short when the main header starts inside it', async () => {
+    expect(rsa.pad.length).toBeGreaterThan(0);
+    // a writer that forgot the padding: the main header right after the signature header
+    const unpadded = Buffer.concat([rsa.bytes.subarray(0, rsa.mainStart - rsa.pad.length), rsa.bytes.subarray(rsa.mainStart)]);
+    await expect(verifyBytes(unpadded, fx.trusted)).rejects.toMatchObject({
+      code: 'RPM_SIG_PADDING',
+      message: expect.stringContaining(`padding after the signature header is ${String(rsa.pad.length)} byte(s) short of the ${String(rsa.pad.length)} needed to align the main header to 8 bytes: its magic starts at padding byte 0`) as string,
+    });
+  });
+
   it('rejects the malleable forms rpm 4.18 still accepts, each with a named reason', async () => {
     const padded = Buffer.from(rsa.bytes);
     expect(rsa.pad.length).toBeGreaterThan(0);
     padded[rsa.mainStart - 1] = 0x55;
-    expect(await outcome(padded, fx.trusted)).toBe('RPM_SIG_PADDING');
+    await expect(verifyBytes(padded, fx.trusted)).rejects.toMatchObject({ code: 'RPM_SIG_PADDING', message: expect.stringMatching(/padding after the signature header is not zero \(byte \d of \d is 0x55\)/) as string });
     expect(await rpmAccepts(dir, padded, 'pad.rpm')).toBe(true);
 
     const reserved = rebuild(rsa, { sig: (es) => es.map((e) => (e.tag === 1008 ? { ...e, data: flip(e.data, 5, 0xff) } : e)) });
