@@ -14,6 +14,7 @@ import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } 
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
+import { duplicatesWarning, findDuplicates, groupsOfTwoOrMore } from './duplicates.ts';
 import { excludedByUser, reportInstallOutcome } from './install-outcome.ts';
 import { cachedUpdates } from './missed-upgrades.ts';
 import { nevraString } from './package-match.ts';
@@ -158,6 +159,8 @@ async function update(run: Run): Promise<number> {
   const before = readResultRecord(config.updatesDir);
   const publishedBefore = pinPublishedRepo(config.updatesDir);
   const installedBefore = await listInstalled(config.dom0Root, config.rpmdbPath);
+  const duplicates = await findDuplicates(installedBefore, config.dom0Root, config.rpmdbPath, config.dnfConf);
+  if (duplicates.length > 0) reporter.warning(duplicatesWarning(duplicates));
   reporter.stage('sync', `Sending dom0's package state to ${agentPlace(run)}...`);
   let exitCode: number;
   let receiver: ReceiverOutcome = { kind: 'not-started' };
@@ -372,6 +375,10 @@ async function install(
     if (failedInstall !== undefined) throw failedInstall;
     throw error;
   }
+  // a dnf killed midway (or a scriptlet's failure) can leave both versions; said at once, not only by the next run
+  const knownDuplicates = groupsOfTwoOrMore(installedBefore);
+  const newDuplicates = (await findDuplicates(installedAfter, config.dom0Root, config.rpmdbPath, config.dnfConf)).filter((d) => !knownDuplicates.has(d.key));
+  if (newDuplicates.length > 0) reporter.warning(duplicatesWarning(newDuplicates));
   const slipped = withheldButInstalled(installedBefore, installedAfter, excluded);
   if (slipped.length > 0 || interruptedInstall !== undefined || failedInstall !== undefined) {
     // the changes are told whatever ended the run (reportInstallOutcome tells them otherwise)
