@@ -31,6 +31,8 @@ const AGENT_ERROR_PREFIX = Buffer.from('updatevm-agent: error: ');
 const KILL_GRACE_MS = 5000;
 /** The same for dom0's receiver, which may be finishing a publication. */
 const RECEIVER_KILL_GRACE_MS = 60_000;
+/** When a receiver still running after the stop is said, so a long grace is not a silent one. */
+const RECEIVER_NOTICE_MS = 5000;
 /**
  * Once the agent has exited, how long its pipes may stay open (what it wrote before exiting is
  * read well within this). After that, a process it left behind is a stray: it would otherwise
@@ -55,6 +57,11 @@ export interface AgentOptions {
   readonly interrupt?: Interrupt | undefined;
   /** A signal came again: both groups are being killed at once, without their grace. */
   readonly onKillNow?: ((signal: InterruptSignal) => void) | undefined;
+  /**
+   * The run is being stopped and dom0's receiver is still at work RECEIVER_NOTICE_MS later: it
+   * gets `secondsLeft` more before SIGKILL. `bySignal`: a signal stopped the run (another one kills now).
+   */
+  readonly onReceiverStillRunning?: ((secondsLeft: number, bySignal: boolean) => void) | undefined;
 }
 
 export interface AgentResult {
@@ -151,6 +158,11 @@ function superviseStop(
   let hardKill: NodeJS.Timeout | undefined;
   let receiverKill: NodeJS.Timeout | undefined;
   let strayKill: NodeJS.Timeout | undefined;
+  let receiverNotice: NodeJS.Timeout | undefined;
+  let receiverEnded = false;
+  void link?.done.then(() => {
+    receiverEnded = true;
+  });
   const killAgentNow = (): void => {
     signalGroup(child, 'SIGKILL');
     dropPipes(child);
@@ -159,7 +171,7 @@ function superviseStop(
     link?.kill('SIGKILL');
     link?.abort();
   };
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (signal: NodeJS.Signals, bySignal = false): void => {
     if (hardKill !== undefined) return;
     signalGroup(child, signal);
     link?.kill(signal);
@@ -167,6 +179,11 @@ function superviseStop(
     // dom0's receiver stops its stage and cleans up by itself after a signal, and finishes a
     // publication already under way (atomic, but not instant for a large batch): it gets longer.
     receiverKill = setTimeout(killReceiverNow, RECEIVER_KILL_GRACE_MS);
+    if (link !== undefined) {
+      receiverNotice = setTimeout(() => {
+        if (!receiverEnded && !ended) options.onReceiverStillRunning?.((RECEIVER_KILL_GRACE_MS - RECEIVER_NOTICE_MS) / 1000, bySignal);
+      }, RECEIVER_NOTICE_MS);
+    }
   };
   void exited.then(() => {
     if (ended) return;
@@ -182,7 +199,9 @@ function superviseStop(
     stop('SIGTERM');
   });
   // A Ctrl-C on dom0's terminal reaches neither group by itself (they are detached): hand it on.
-  const unsubscribe = interrupt.onSignal(stop);
+  const unsubscribe = interrupt.onSignal((signal) => {
+    stop(signal, true);
+  });
   // Pressed again: the user will not wait out the graces. Killing is safe for dom0: the receiver's
   // publication is atomic, and its next run clears what a killed one left. A hang-up (a closed
   // terminal after the Ctrl-C) is nobody asking to hurry, so it does not count.
@@ -191,6 +210,7 @@ function superviseStop(
     options.onKillNow?.(signal);
     clearTimeout(hardKill);
     clearTimeout(receiverKill);
+    clearTimeout(receiverNotice);
     killAgentNow();
     killReceiverNow();
   });
@@ -209,6 +229,7 @@ function superviseStop(
       clearTimeout(strayKill);
       clearTimeout(hardKill);
       clearTimeout(receiverKill);
+      clearTimeout(receiverNotice);
     },
   };
 }

@@ -455,6 +455,10 @@ async function startAgent({ config, options, request, updateVm, reporter, interr
     onKillNow: (signal) => {
       reporter.warning(`another signal (${signal}): killing the UpdateVM's agent and dom0's receiver now; the published repository stays whole (its switch is atomic)`);
     },
+    onReceiverStillRunning: (secondsLeft, bySignal) => {
+      const now = bySignal ? '; signal again to kill it now (the published repository stays whole)' : '';
+      reporter.info(`Waiting for dom0's receiver to stop (it may be finishing a publication): up to ${String(secondsLeft)} s more, then it is killed${now}.`);
+    },
   });
 }
 

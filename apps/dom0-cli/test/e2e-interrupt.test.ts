@@ -126,6 +126,26 @@ describe('dom0-update on SIGINT, SIGTERM and SIGHUP', () => {
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
+  // The test's own timeout is below the receiver's 60 s grace, as above.
+  it('says what it waits for when dom0\'s receiver is still at work a few seconds after the signal, and that another signal ends it', { timeout: 40_000 }, async () => {
+    const s = await oldRoot();
+    const { env, pids } = stuckInDownload(s);
+    // a receiver that outlives the end of its input and ignores the signals handed on
+    const run = s.start(['-y'], {
+      ...env,
+      DOM0_UPDATES_RECEIVER_COMMAND: JSON.stringify(['sh', '-c', 'trap \'\' INT TERM HUP; echo $$ > "$1.tmp"; mv "$1.tmp" "$1"; cat >/dev/null; sleep 120', 'receiver', pids.receiver]),
+    });
+    await until(() => existsSync(pids.receiver) && existsSync(pids.agent));
+    process.kill(run.pid, 'SIGINT');
+    await until(() => run.stdoutSoFar().includes("Waiting for dom0's receiver to stop"));
+    expect(run.stdoutSoFar()).toContain("Waiting for dom0's receiver to stop (it may be finishing a publication): up to 55 s more, then it is killed; signal again to kill it now (the published repository stays whole).");
+    process.kill(run.pid, 'SIGTERM');
+    const r = await run.exited;
+    expect(r.exitCode).toBe(130);
+    expect(r.stderr).toContain("another signal (SIGTERM): killing the UpdateVM's agent and dom0's receiver now");
+    expect(await settledState(pidIn(pids.receiver))).toMatch(/^(gone|Z)$/);
+  });
+
   it('ends --json-progress output with a done line carrying the signal\'s exit code', async () => {
     const s = await oldRoot();
     const { env, pids } = stuckInDownload(s);
