@@ -68,7 +68,7 @@ describe('deploy/qubes', () => {
       extendEnv: false,
     });
     expect(r.stdout.split('\n')).toEqual([
-      '/usr/lib/dom0-updates/dom0-receiver.mjs', 'receive', '--updates-dir', '/u',
+      '/usr/lib/dom0-updates/dom0-receiver.mjs', 'receive', '--sandbox', 'bwrap', '--updates-dir', '/u',
       '--max-files', '9', '--timeout', '3600', '--updatevm', 'sys-net', '--max-bytes', '77',
       '--keyring', '/k/one', '--keyring', '/k/two words',
     ]);

@@ -62,6 +62,7 @@ function expectedArgs(settings: Partial<Record<ConfigKey, string[]>>): string[] 
   return [
     '/usr/lib/dom0-updates/dom0-receiver.mjs',
     'receive',
+    '--sandbox', 'bwrap',
     '--updates-dir', last('UPDATES_DIR') || '/var/lib/qubes/updates',
     '--max-files', last('MAX_FILES') || '4096',
     '--timeout', last('TIMEOUT') || '3600',
@@ -90,7 +91,7 @@ describe('qubes.ReceiveUpdates reads the config file as dom0-update does', () =>
     );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.args).toEqual([
-      '/usr/lib/dom0-updates/dom0-receiver.mjs', 'receive',
+      '/usr/lib/dom0-updates/dom0-receiver.mjs', 'receive', '--sandbox', 'bwrap',
       '--updates-dir', '/var/lib/qubes/updates two',
       '--max-files', '9',
       '--timeout', '60',
