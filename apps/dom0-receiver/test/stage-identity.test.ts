@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { lstat, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chown, lstat, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -88,6 +88,38 @@ describe('the stage identity', () => {
     };
     for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 50));
     expect(await gone()).toBe(true);
+  });
+
+  it('kills what an interrupted run\'s stage left running as its dynamic uid before the next receive removes that staging dir, and nothing of any other uid', async () => {
+    const dir = await makeUpdatesDir();
+    const owner = await resolveStageUser(undefined);
+    if (owner === undefined) throw new Error('not root');
+    // as a receiver killed with SIGKILL leaves them: its staging dir, still the stage uid's, and a process of that uid
+    const left = join(dir, 'staging.left01');
+    await mkdir(left);
+    await chown(left, owner.uid, owner.gid);
+    const other = join(dir, 'staging.left02');
+    await mkdir(other);
+    await chown(other, 65534, 65534);
+    const sleeper = (uid: number) => {
+      const child = spawn('sleep', ['60'], { uid, gid: uid, stdio: 'ignore' });
+      return { child, ended: new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal))) };
+    };
+    const stray = sleeper(owner.uid);
+    const nobody = sleeper(65534);
+    try {
+      const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], { stdin: await encodeStream([]) });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain(`killed 1 process(es) that an interrupted run's stage left running as uid ${String(owner.uid)}`);
+      expect(run.stderr).toContain('cleaned up after an interrupted run: staging.left01, staging.left02');
+      expect(await stray.ended).toBe('SIGKILL');
+      // a uid outside the dynamic range is nobody's stage: its process lives on
+      expect(nobody.child.exitCode).toBeNull();
+      expect(nobody.child.signalCode).toBeNull();
+    } finally {
+      stray.child.kill('SIGKILL');
+      nobody.child.kill('SIGKILL');
+    }
   });
 
   it('gives the staged files back to root, read-only to others, before they are checked and published', async () => {

@@ -18,6 +18,7 @@ import { currentGeneration, isDirectory, listGenerations, pruneGenerations } fro
 import { layoutOf, type Layout } from '../updates-dir/layout.ts';
 import { acquireLock } from '../updates-dir/lock.ts';
 import { checkGenerationsDir, recoverUpdatesDir } from '../updates-dir/recovery.ts';
+import { reapLeftoverStage } from '../receive/reap-stage-user.ts';
 import { unusableUpdatesDir } from '../updates-dir/resolve.ts';
 
 interface Held {
@@ -111,7 +112,7 @@ async function publishEmpty(layout: Layout): Promise<{ readonly id: string; read
 
 /** Returns whether every old generation is gone and the record written (a failure before the switch throws). */
 async function cleanLocked(layout: Layout): Promise<boolean> {
-  const leftovers = await recoverUpdatesDir(layout);
+  const leftovers = await recoverUpdatesDir(layout, reapLeftoverStage);
   if (leftovers.length > 0) diagnose(`cleaned up after an interrupted run: ${leftovers.join(', ')}`);
   const current = await currentGeneration(layout);
   if (current === undefined) {

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import type { Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findExecutable } from '../config/executable-path.ts';
-import { idsOfLiveProcesses } from '../config/stage-user.ts';
+import { DYNAMIC_ID_COUNT, DYNAMIC_ID_FIRST, idsOfLiveProcesses } from '../config/stage-user.ts';
 import { StageError } from '../errors.ts';
+import { diagnose } from '../output/diagnostics.ts';
 import type { StageOwner } from '../updates-dir/staging.ts';
 
 /** How long processes of the stage's uid may take to die before the batch is refused. */
@@ -78,4 +80,19 @@ export async function reapStageUser(owner: StageOwner | undefined): Promise<void
     }
     await sleep(POLL_MS);
   }
+}
+
+/**
+ * A staging dir left by a receiver killed with SIGKILL still belongs to that run's dynamic uid,
+ * and a process its stage left behind may still run as it (nothing swept it): the next receive or
+ * clean, as root and holding the lock, kills that uid's processes before the dir goes, and says
+ * so on stderr. A uid outside the dynamic range (`--user`, not root) is not swept.
+ */
+export async function reapLeftoverStage(stagingDir: Stats): Promise<void> {
+  const { uid, gid } = stagingDir;
+  if (process.geteuid?.() !== 0 || uid !== gid || uid < DYNAMIC_ID_FIRST || uid >= DYNAMIC_ID_FIRST + DYNAMIC_ID_COUNT) return;
+  const before = (await idsOfLiveProcesses()).pidsByUid.get(uid) ?? [];
+  if (before.length === 0) return;
+  await reapStageUser({ uid, gid, dynamic: true });
+  diagnose(`killed ${String(before.length)} process(es) that an interrupted run's stage left running as uid ${String(uid)}`);
 }

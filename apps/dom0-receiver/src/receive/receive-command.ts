@@ -25,7 +25,7 @@ import { resolveUpdatesDir, unusableUpdatesDir } from '../updates-dir/resolve.ts
 import { createStagingDir, removeStagingDir, sealStagingDir } from '../updates-dir/staging.ts';
 import { closeInheritedDescriptors } from './inherited-fds.ts';
 import { Interruption } from './interruption.ts';
-import { reapStageUser } from './reap-stage-user.ts';
+import { reapLeftoverStage, reapStageUser } from './reap-stage-user.ts';
 import { runStage } from './stage-process.ts';
 
 /** Time the child gets beyond the decoder's own overall deadline before it is killed. */
@@ -195,7 +195,7 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
     let sequence: number;
     let staging: string;
     try {
-      const removed = await recoverUpdatesDir(layout);
+      const removed = await recoverUpdatesDir(layout, reapLeftoverStage);
       if (removed.length > 0) diagnose(`cleaned up after an interrupted run: ${removed.join(', ')}`);
       sequence = await nextSequence(layout);
       staging = await createStagingDir(layout.root, owner);

@@ -28,15 +28,21 @@ export async function checkGenerationsDir(layout: Layout): Promise<Stats | undef
 /**
  * Undoes what a receiver killed mid-run left behind (called with the lock held): staging dirs,
  * temporary files and symlinks, broken-lock leftovers, half-built generations.
+ * `beforeStagingRemoval` sees each staging dir first (its owner is the stage uid of that run).
  * The published `repo` link and its generation are never touched here. What cannot be removed
  * is told and left: nothing reads it again, and it must not block every later receive.
  */
-export async function recoverUpdatesDir(layout: Layout): Promise<string[]> {
+export async function recoverUpdatesDir(layout: Layout, beforeStagingRemoval?: (stagingDir: Stats) => Promise<void>): Promise<string[]> {
   await checkGenerationsDir(layout);
   const removed: string[] = [];
   for (const name of await readdir(layout.root)) {
     if (name.startsWith(STAGING_PREFIX) || name.startsWith(TMP_PREFIX) || name.startsWith(`${LOCK_FILE}.stale.`) || name.startsWith(`${LOCK_FILE}${LOCK_NEW_INFIX}`)) {
-      if (await sweep(join(layout.root, name), name)) removed.push(name);
+      const path = join(layout.root, name);
+      if (name.startsWith(STAGING_PREFIX) && beforeStagingRemoval !== undefined) {
+        const info = await lstat(path).catch(() => undefined);
+        if (info?.isDirectory() === true) await beforeStagingRemoval(info);
+      }
+      if (await sweep(path, name)) removed.push(name);
     }
   }
   await pruneGenerations(layout);
