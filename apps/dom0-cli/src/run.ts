@@ -188,7 +188,7 @@ async function update(run: Run): Promise<number> {
     reporter.rejected(member, code, message);
     // The reason is on the line above (reporter.rejected); this line is the verdict, and what to do
     // when the limit was dom0's own.
-    const hint = limitHint(code, config, member);
+    const hint = limitHint(code, config, member) ?? cutShortBy(code, agentError);
     const what = isStorageFailure(code) ? 'could not store' : 'rejected';
     throw new RejectedError('REJECTED', `dom0 ${what} ${member ?? 'the batch'} (${code}) and installed nothing${hint === undefined ? '' : `: ${hint}`}`);
   }
@@ -460,6 +460,15 @@ async function startAgent({ config, options, request, updateVm, reporter, interr
       reporter.info(`Waiting for dom0's receiver to stop (it may be finishing a publication): up to ${String(secondsLeft)} s more, then it is killed${now}.`);
     },
   });
+}
+
+/**
+ * A stream that ends early is the sender's fault on its face; when the agent itself failed (killed,
+ * crashed) that is the likelier story, and the member named is just where the stream stopped.
+ */
+function cutShortBy(code: string, agentError: CliError | undefined): string | undefined {
+  if (agentError === undefined || (code !== 'TAR_TRUNCATED' && code !== 'TAR_MISSING_END')) return undefined;
+  return `the stream stopped there because the UpdateVM's agent failed before it had sent everything (${agentError.message} [${agentError.code}])`;
 }
 
 /** A receiver dom0 started but that left no new record failed; what it printed says why. */

@@ -292,12 +292,18 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(reinstall.stderr).toContain('[NOTHING_RECEIVED]');
   });
 
-  it('reports a stream cut short by an agent that exits as dom0\'s own rejection', async () => {
+  it('reports a stream cut short by an agent that exits as dom0\'s own rejection, and says so when the agent was killed while it sent', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_RAW: '00'.repeat(100) });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/TAR_(TRUNCATED|MISSING_END)/);
     expect(r.stderr).toContain('[REJECTED]');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+    // an agent killed while it sends: the stopped stream is said to be the agent's failure
+    const killed = JSON.stringify(['node', '-e', "require('fs').writeSync(3, Buffer.alloc(100)); process.kill(process.pid, 'SIGKILL')"]);
+    const cut = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: killed });
+    expect(cut.exitCode).toBe(1);
+    expect(cut.stderr).toMatch(/TAR_(TRUNCATED|MISSING_END)\) and installed nothing: the stream stopped there because the UpdateVM's agent failed before it had sent everything \(the agent ended abnormally \(SIGKILL\) \[TRANSPORT_FAILED\]\) \[REJECTED\]/);
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
