@@ -114,7 +114,9 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   }
 
   if (interrupt.signal !== undefined) {
-    throw interruptedError(interrupt.signal, "the UpdateVM's agent and dom0's receiver were stopped; nothing was installed");
+    // a check, or qrexec (whose daemon starts the receiver), has no receiver of dom0-update's own
+    const stopped = link === undefined ? "the UpdateVM's agent was stopped" : "the UpdateVM's agent and dom0's receiver were stopped";
+    throw interruptedError(interrupt.signal, `${stopped}; nothing was installed`);
   }
   if (stopper.flooded()) {
     throw new AgentError('AGENT_OUTPUT_FLOOD', `the UpdateVM printed more than ${String(MAX_OUTPUT_BYTES / 1024 / 1024)} MiB and was stopped; nothing was installed`);

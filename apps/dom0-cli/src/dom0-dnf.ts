@@ -130,7 +130,8 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
     }
     const how = result.exitCode === undefined ? `was killed by ${String(result.signal)}` : `exited with code ${result.exitCode}`;
     // without a terminal on stdin dnf cannot ask, and takes the missing answer as a no
-    const prompt = assumeYes ? '' : process.stdin.isTTY ? ' (answering no at its prompt ends this way too)' : ' (with no terminal to ask on, dnf takes no answer as a no: add -y to answer yes)';
+    // (a dnf killed by a signal was not answered at all)
+    const prompt = assumeYes || result.exitCode === undefined ? '' : process.stdin.isTTY ? ' (answering no at its prompt ends this way too)' : ' (with no terminal to ask on, dnf takes no answer as a no: add -y to answer yes)';
     throw new InstallError('INSTALL_FAILED', `dom0's dnf ${what} ${how}; its output above says why${prompt}`);
   }
 }

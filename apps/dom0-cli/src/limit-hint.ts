@@ -45,6 +45,11 @@ export function limitHint(code: string, config: Config, member?: string): string
         `free space there (\`dom0-update --clean\` empties the cached repository) or set ${whereToSet(config, 'MAX_BYTES')}${orFewer}`
       );
     }
+    case 'TAR_TIMEOUT': {
+      // the receiver's own deadlines: the whole batch within TIMEOUT, and no pause over min(300 s, TIMEOUT)
+      const where = config.transport === 'qrexec' ? "TIMEOUT in dom0's configuration file" : "TIMEOUT in dom0's configuration (or --timeout=)";
+      return `the batch did not arrive within dom0's TIMEOUT (${String(config.timeoutSeconds)} s), or the UpdateVM sent nothing for ${String(Math.min(300, config.timeoutSeconds))} s; on a slow link raise ${where}`;
+    }
     case 'RPM_CONFLICTS_PUBLISHED':
       // published files are never replaced, so every later batch with this build fails the same way
       return (

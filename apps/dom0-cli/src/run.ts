@@ -138,7 +138,14 @@ interface Run {
 async function checkOnly(run: Run): Promise<number> {
   const { reporter } = run;
   reporter.stage('sync', `Sending dom0's package state to ${agentPlace(run)}...`);
-  const { exitCode } = await startAgent(run);
+  let exitCode: number;
+  try {
+    ({ exitCode } = await startAgent(run));
+  } catch (error) {
+    // an agent killed, timed out or not started answered nothing: said as plainly as a failed check
+    if (!(error instanceof TransportError || error instanceof AgentError)) throw error;
+    throw new (error instanceof TransportError ? TransportError : AgentError)(error.code, `the check for updates failed: it is NOT known whether updates are available: ${error.message}`, error.exitCode);
+  }
   if (exitCode === 0) {
     reporter.done('no_updates', EXIT.ok, 'No updates available.');
     return EXIT.ok;

@@ -28,6 +28,20 @@ describe('dom0-update --check-only through the real agent and dnf', () => {
     }
   });
 
+  it('says it is NOT known whether updates are available when the agent is killed, and names only the agent when a signal stops the check', async () => {
+    const killed = JSON.stringify(['node', '-e', "process.kill(process.pid, 'SIGKILL')"]);
+    const r = await s.run(['--check-only'], { DOM0_UPDATES_AGENT_COMMAND: killed });
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain('the check for updates failed: it is NOT known whether updates are available: the agent ended abnormally (SIGKILL) [TRANSPORT_FAILED]');
+    // a check has no receiver of dom0-update's own: only the agent is said to be stopped
+    const hanging = s.start(['--check-only'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['node', '-e', "console.log('agent up'); setInterval(() => {}, 1000)"]) });
+    while (!hanging.stdoutSoFar().includes('[local] agent up')) await new Promise((resolve) => setTimeout(resolve, 50));
+    process.kill(hanging.pid, 'SIGTERM');
+    const stopped = await hanging.exited;
+    expect(stopped.exitCode).toBe(143);
+    expect(stopped.stderr).toContain("interrupted by SIGTERM: the UpdateVM's agent was stopped; nothing was installed");
+  });
+
   it('prints JSON progress lines ending in a done record', async () => {
     const r = await s.run(['--check-only', '--json-progress']);
     expect(r.exitCode).toBe(100);

@@ -52,6 +52,15 @@ describe('the hint for a batch over dom0\'s own limits', () => {
     expect(limitHint('STAGE_IO', local, 'a-1-1.noarch.rpm')).toBe('its reason is above (nothing says the packages are bad); when /u is full, free space there, then run again');
   });
 
+  it('names TIMEOUT, its value and the idle limit for a batch that did not arrive in time, and where to raise it', () => {
+    expect(limitHint('TAR_TIMEOUT', { ...local, timeoutSeconds: 60 })).toBe(
+      "the batch did not arrive within dom0's TIMEOUT (60 s), or the UpdateVM sent nothing for 60 s; on a slow link raise TIMEOUT in dom0's configuration (or --timeout=)",
+    );
+    expect(limitHint('TAR_TIMEOUT', { ...local, transport: 'qrexec' })).toBe(
+      "the batch did not arrive within dom0's TIMEOUT (3600 s), or the UpdateVM sent nothing for 300 s; on a slow link raise TIMEOUT in dom0's configuration file",
+    );
+  });
+
   it('gives none for a rejection that is about the package itself', () => {
     for (const code of ['RPM_SIG_BAD', 'TAR_TRUNCATED', 'RPM_KEY_NOT_TRUSTED']) expect(limitHint(code, local)).toBeUndefined();
   });

@@ -12,7 +12,7 @@ export class StageIoError extends Error {
     const shown = sanitizeForTerminal(member, 300);
     // Node's own message already starts with the errno ("ENOSPC: no space left on device, write")
     const space = spaceReason(cause);
-    const said = space !== undefined ? `${space}; the default --max-bytes is at most 90% of the space free when the batch starts` : (reason.startsWith(`${errno}:`) ? reason : `${errno}: ${reason}`);
+    const said = space !== undefined ? `${space}; without --max-bytes the byte limit is at most 90% of the space free when the batch starts, with it the file system may fill first` : (reason.startsWith(`${errno}:`) ? reason : `${errno}: ${reason}`);
     super(sanitizeForTerminal(`cannot stage: ${said}`));
     this.name = 'StageIoError';
     this.member = shown;
