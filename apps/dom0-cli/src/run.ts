@@ -26,7 +26,7 @@ import { snapshotPublishedRepo } from './repo-snapshot.ts';
 import { removeDeadRunsTempDirs } from './run-temp-dirs.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
-import { Reporter, processSink, type OutputMode, type Sink } from './reporter.ts';
+import { Reporter, processSink, type OutputMode, type PackageChange, type Sink } from './reporter.ts';
 import type { UpdateRequest } from '@dom0-updates/protocol';
 import { buildRequest } from './request.ts';
 import { readResultRecord, type ResultRecord, type VerifiedBuild } from './result-record.ts';
@@ -396,16 +396,24 @@ async function install(
       const names = slipped.map((p) => `${p.name}-${displayEvr(p.evr)}.${p.arch}`).join(', ');
       throw new InstallError('INSTALL_WITHHELD_INSTALLED', `dom0's dnf installed ${names}, which dom0 withheld from it (changes above); the transaction is done and dom0-update cannot undo it: check these packages (rpm -q, dnf history)`);
     }
+    // the changes in the verdict too: after a Ctrl-C a pipe's reader (`| tee`) is gone with the report
     if (interruptedInstall !== undefined) {
       if (changes.length === 0) reporter.info('Nothing changed in dom0 before dnf stopped.');
+      else throw new InterruptedError(interruptedInstall.code, `${interruptedInstall.message}; dnf made ${String(changes.length)} change(s) in dom0: ${changesInWords(changes)}`, interruptedInstall.exitCode);
       throw interruptedInstall;
     }
     if (failedInstall !== undefined) {
       if (changes.length === 0) throw failedInstall;
-      throw new InstallError(failedInstall.code, `${failedInstall.message}; before it failed, dnf made ${String(changes.length)} change(s) in dom0 (above): check them (rpm -q, dnf history)`);
+      throw new InstallError(failedInstall.code, `${failedInstall.message}; before it failed, dnf made ${String(changes.length)} change(s) in dom0 (${changesInWords(changes)}): check them (rpm -q, dnf history)`);
     }
   }
   return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, fromCache: fromCache !== undefined, obsoleting, withheld, renaming, specs });
+}
+
+/** Changes as one clause for an error line: the first five, and how many more. */
+function changesInWords(changes: readonly PackageChange[]): string {
+  const said = changes.slice(0, 5).map((c) => `${c.kind} ${c.name}${c.to === undefined ? ` ${c.from ?? ''}` : c.from === undefined ? ` ${c.to}` : ` ${c.from} -> ${c.to}`}`);
+  return said.join(', ') + (changes.length > 5 ? `, and ${String(changes.length - 5)} more` : '');
 }
 
 function warnUnpinned(reporter: Reporter, unpinned: readonly UnpinnedBuild[]): void {

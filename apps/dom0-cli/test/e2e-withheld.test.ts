@@ -228,7 +228,7 @@ describe('dom0-update when dnf fails part way through its transaction', () => {
     expect(jsonLines(r.stdout)).toContainEqual({
       type: 'error',
       code: 'INSTALL_FAILED',
-      message: expect.stringContaining('before it failed, dnf made 2 change(s) in dom0 (above): check them (rpm -q, dnf history)') as string,
+      message: expect.stringContaining('before it failed, dnf made 2 change(s) in dom0 (upgraded dom0-hello.noarch 1.0-1 -> 2.0-1, upgraded dom0-libgreet.noarch 1.0-1 -> 2.0-1): check them (rpm -q, dnf history)') as string,
     });
   });
 });
