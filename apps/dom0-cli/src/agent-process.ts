@@ -123,10 +123,12 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   }
   if (stopper.timedOut()) {
     const last = lastLine === undefined ? 'it printed nothing' : `its last line shown: "${lastLine.trim()}"`;
+    // a check (no receiver) downloads only metadata; a download run loses what it fetched
+    const covers = link === undefined ? 'the deadline covers reading the repositories too' : 'the deadline covers the download too, and what was downloaded is not kept';
     throw new AgentError(
       'AGENT_TIMEOUT',
-      `the UpdateVM did not finish within ${agentDeadlineSeconds(options.timeoutSeconds)} s (TIMEOUT plus a grace for dom0's receiver to give its own verdict); ${last}; ` +
-        'the deadline covers the download too, and what was downloaded is not kept: on a slow link raise TIMEOUT in dom0\'s configuration (or --timeout=)',
+      `the UpdateVM did not finish within ${agentDeadlineSeconds(options.timeoutSeconds)} s (TIMEOUT plus a grace${link === undefined ? '' : " for dom0's receiver to give its own verdict"}); ${last}; ` +
+        `${covers}: on a slow link raise TIMEOUT in dom0's configuration (or --timeout=)`,
     );
   }
   return { exitCode: exitCodeOf(run, exit, sending.error()), receiver };

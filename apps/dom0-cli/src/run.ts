@@ -151,7 +151,7 @@ async function checkOnly(run: Run): Promise<number> {
     return EXIT.ok;
   }
   if (exitCode === 100) {
-    reporter.done('updates_available', EXIT.updatesAvailable, 'Updates are available.');
+    reporter.done('updates_available', EXIT.updatesAvailable, 'Updates are available, as the UpdateVM reports (dom0 verifies them when they are downloaded).');
     return EXIT.updatesAvailable;
   }
   throw agentFailure(exitCode, 'the check for updates failed: it is NOT known whether updates are available', reporter.agentError, run.config.transport);
