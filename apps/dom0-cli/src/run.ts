@@ -435,7 +435,7 @@ function withWithheldHints(
   const hint =
     withheld.length === 0
       ? ''
-      : `; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): if an update needs one as a new dependency, ${nameTogetherHint(requested)}`;
+      : `; dom0 withheld ${withheld.join(', ')} (neither installed nor requested): when an update needs one as a new dependency: ${nameTogetherHint(requested)}`;
   const obsoletesHint =
     obsoleting.length === 0 ? '' : `; dom0 withheld ${obsoleting.map((build) => build.spec).join(', ')} for their Obsoletes: name the package to accept that`;
   const olderHint =

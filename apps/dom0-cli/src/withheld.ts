@@ -162,7 +162,10 @@ export function namesToWithhold(
  */
 export function nameTogetherHint(needing: readonly string[]): string {
   const pkgs = needing.length === 0 ? 'PKG' : needing.join(' ');
-  return `name it in the same run as the package that needs it, \`dom0-update ${pkgs} NAME\``;
+  // a validly signed but unrequested package is what an extraneous dependency looks like too:
+  // accepting it is the user's call, and so is leaving the update out
+  const exclude = needing.length === 0 ? '--exclude=PKG' : needing.map((name) => `--exclude=${name}`).join(' ');
+  return `if you expect it (a dependency your distribution added), name it in the same run as the package that needs it, \`dom0-update ${pkgs} NAME\`; if not, \`${exclude}\` leaves the update out and \`dom0-update --clean\` drops it from the cache`;
 }
 
 /**

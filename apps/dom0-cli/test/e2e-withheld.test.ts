@@ -145,7 +145,7 @@ describe('dom0-update and a new dependency of a package installed by name', () =
     const r = await s.run(['-y', '--best', 'dom0-plugin'], env);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(
-      'dom0 withheld dom0-newdep (neither installed nor requested): if an update needs one as a new dependency, name it in the same run as the package that needs it, `dom0-update dom0-plugin NAME`',
+      'dom0 withheld dom0-newdep (neither installed nor requested): when an update needs one as a new dependency: if you expect it (a dependency your distribution added), name it in the same run as the package that needs it, `dom0-update dom0-plugin NAME`; if not, `--exclude=dom0-plugin` leaves the update out and `dom0-update --clean` drops it from the cache',
     );
     expect(r.stderr).toContain('[INSTALL_FAILED]');
     expect(await installedPackages(s.dom0)).toEqual(V1);
@@ -169,7 +169,7 @@ describe('dom0-update when dnf leaves verified updates out', () => {
     expect(r.stderr).toContain('warning: verified update dom0-tool-3.0-1.noarch of the installed dom0-tool.noarch 1.0-1 was not installed');
     expect(r.stderr).toContain('[INSTALL_NOTHING_DONE]');
     // the cause the user can act on, first
-    expect(r.stderr).toContain('arrived: the updates need a package dom0 withheld as neither installed nor requested (dom0-newdep: name it in the same run as the package that needs it, `dom0-update dom0-tool NAME`)');
+    expect(r.stderr).toContain('arrived: the updates need a package dom0 withheld as neither installed nor requested (dom0-newdep: if you expect it (a dependency your distribution added), name it in the same run as the package that needs it, `dom0-update dom0-tool NAME`; if not, `--exclude=dom0-tool` leaves the update out and `dom0-update --clean` drops it from the cache)');
     expect(r.stderr).not.toContain('unrequested package received and not installed: dom0-tool');
     expect(r.stderr).toContain('unrequested package received and not installed: dom0-newdep-1.0-1.noarch');
     expect(r.stdout).not.toContain('Nothing changed');
