@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkArgs, downloadArgs } from '../src/dnf/argv.ts';
 import { majorFromVersionOutput } from '../src/dnf/detect.ts';
 import { classifyFailure, parseDnfLine } from '../src/dnf/output.ts';
+import { dnfFailure } from '../src/dnf/run.ts';
 import { workdirLayout } from '../src/installroot/paths.ts';
 import { buildRequest } from '../src/request.ts';
 
@@ -35,6 +36,20 @@ describe('dnf output', () => {
     expect(classifyFailure('SQLite error on "/w/root/var/lib/dnf/history.sqlite": Executing an SQL statement failed: database or disk is full')).toEqual({ kind: 'disk-full' });
     // any I/O failure: dnf's own words, not a guess
     expect(classifyFailure('SQLite error on "/w/root/var/lib/dnf/history.sqlite": Executing an SQL statement failed: disk I/O error').kind).toBe('other');
+  });
+
+  it('takes a package download that could not be written (curl error 23, a full agent workdir) as a full disk, not a bad mirror', () => {
+    // dnf 4 with the agent's workdir on a full tmpfs
+    const stderr = [
+      'Error: Error downloading packages:',
+      '  dom0-hello-4.0-1.noarch: Download failed: Curl error (23): Failed writing received data to disk/application for http://127.0.0.1:18081/dom0-hello-4.0-1.noarch.rpm [Failure writing output to destination]',
+    ].join('\n');
+    expect(classifyFailure(stderr)).toEqual({ kind: 'disk-full' });
+    const error = dnfFailure({ exitCode: 1, stderr }, 'downloading updates');
+    expect(error.code).toBe('DISK_FULL');
+    expect(error.message).not.toContain('no mirror served');
+    expect(classifyFailure("Error: Failed to download metadata for repo 'f': Cannot download repomd.xml: Curl error (23): Failed writing received data to disk/application").kind).toBe('disk-full');
+    expect(classifyFailure('OSError: [Errno 122] Disk quota exceeded').kind).toBe('disk-full');
   });
 
   it('lists updates from check-update', () => {

@@ -61,11 +61,16 @@ export type DnfFailureKind =
   | { readonly kind: 'package-download'; readonly packages: readonly string[] }
   | { readonly kind: 'other'; readonly said: string | undefined };
 
+const DISK_FULL = /No space left on device|Disk quota exceeded|Insufficient space|not enough (?:free )?space|database or disk is full|Curl error \(23\)|Failed writing received data to disk/i;
+
 /** Classifies a failed dnf run from its stderr so the person is told what went wrong. */
 export function classifyFailure(stderr: string): DnfFailureKind {
   // SQLite (dnf's history database) says a full disk as "database or disk is full" (its "disk I/O
-  // error" covers any I/O failure, so it stays dnf's own words)
-  if (/No space left on device|Insufficient space|not enough (?:free )?space|database or disk is full/i.test(stderr)) return { kind: 'disk-full' };
+  // error" covers any I/O failure, so it stays dnf's own words). librepo's package download that
+  // cannot be written is curl's error 23 alone: librepo names its own write refusals (a header
+  // callback, zchunk) in other words, so 23 is the file write failing, in practice a full disk.
+  // Checked before the package block, which lists it among the packages not downloaded.
+  if (DISK_FULL.test(stderr)) return { kind: 'disk-full' };
   // the metadata came, a package did not: missing on the mirror, or bytes that fail its checksum
   if (/Error downloading packages:/.test(stderr)) {
     const packages = [...stderr.matchAll(/^\s+(\S{1,200}): Cannot download\b/gm)].map((m) => m[1] ?? '').slice(0, 20);
