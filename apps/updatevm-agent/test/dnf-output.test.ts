@@ -52,6 +52,31 @@ describe('dnf output', () => {
     expect(classifyFailure('OSError: [Errno 122] Disk quota exceeded').kind).toBe('disk-full');
   });
 
+  it('says a mirror that went away mid-download could not be reached (dnf 4 names the curl error on stdout only), not that it served bad bytes', () => {
+    const stdout = [
+      '[MIRROR] dom0-hello-2.0-1.noarch.rpm: Curl error (52): Server returned nothing (no headers, no data) for http://127.0.0.1:42495/dom0-hello-2.0-1.noarch.rpm [Empty reply from server]',
+      '[MIRROR] dom0-tool-2.0-1.noarch.rpm: Curl error (56): Failure when receiving data from the peer for http://127.0.0.1:42495/dom0-tool-2.0-1.noarch.rpm [Recv failure: Connection reset by peer]',
+      "[MIRROR] dom0-hello-2.0-1.noarch.rpm: Curl error (7): Couldn't connect to server for http://127.0.0.1:42495/dom0-hello-2.0-1.noarch.rpm [Failed to connect to 127.0.0.1 port 42495 after 0 ms: Couldn't connect to server]",
+      '[FAILED] dom0-hello-2.0-1.noarch.rpm: No more mirrors to try - All mirrors were already tried without success',
+    ];
+    const events = stdout.map((line) => parseDnfLine(line, 'download'));
+    expect(events.every((e) => e?.kind === 'transfer-error')).toBe(true);
+    const stderr = 'Error: Error downloading packages:\n  dom0-hello-2.0-1.noarch: Cannot download, all mirrors were already tried without success';
+    // the package dnf gave up on is judged by its last try: connection refused
+    expect(classifyFailure(stderr, stdout)).toEqual({ kind: 'mirror-connection', curlCode: 7, packages: ['dom0-hello-2.0-1.noarch'] });
+    const error = dnfFailure({ exitCode: 1, stderr, transferErrors: stdout }, 'downloading updates');
+    expect(error.code).toBe('REPO_UNREACHABLE');
+    expect(error.message).toContain('the mirror could not be reached, or the connection to it failed, while downloading updates: the mirror could not be connected to (refused or unreachable) (curl error 7) for dom0-hello-2.0-1.noarch');
+    expect(error.message).not.toContain('missing there');
+    // the lines that say why are shown, dnf's stderr alone does not
+    expect(error.message).toContain("Curl error (7): Couldn't connect to server");
+    // a timeout on the last try is the connection's failure too; a 404 or a bad checksum is not
+    const timedOut = ['[MIRROR] a.rpm: Status code: 404 for http://m/a.rpm', '[MIRROR] a.rpm: Curl error (28): Timeout was reached for http://m/a.rpm [Operation too slow]', '[FAILED] a.rpm: No more mirrors to try'];
+    expect(classifyFailure(stderr, timedOut)).toMatchObject({ kind: 'mirror-connection', curlCode: 28 });
+    const missing = ['[MIRROR] a.rpm: Curl error (56): Failure when receiving data from the peer', '[MIRROR] a.rpm: Status code: 404 for http://m/a.rpm (IP: 127.0.0.1)', '[FAILED] a.rpm: No more mirrors to try'];
+    expect(classifyFailure(stderr, missing).kind).toBe('package-download');
+  });
+
   it('lists updates from check-update', () => {
     expect(parseDnfLine('dom0-hello.noarch                 2.0-1                 fixture', 'check')).toEqual({
       kind: 'available-update',

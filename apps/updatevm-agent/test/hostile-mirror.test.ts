@@ -53,10 +53,25 @@ async function editedRepo(name: string, edit: (primary: string) => string): Prom
   return dir;
 }
 
-/** Serves `dir`; a request for which `endless` says yes gets a body that never ends (about 16 MiB/s). */
-async function hostileMirror(dir: string, endless: (path: string) => boolean, redirect?: string): Promise<{ url: string; close(): Promise<void> }> {
+interface Hostility {
+  /** a request for which this says yes gets a body that never ends (about 16 MiB/s) */
+  readonly endless?: (path: string) => boolean;
+  /** every request is redirected there */
+  readonly redirect?: string;
+  /** at the first request for which this says yes the mirror goes away: that connection is cut and no new one is taken */
+  readonly vanish?: (path: string) => boolean;
+}
+
+/** Serves `dir`, hostile as `how` says. */
+async function hostileMirror(dir: string, how: Hostility): Promise<{ url: string; close(): Promise<void> }> {
+  const { endless = () => false, redirect, vanish = () => false } = how;
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+    if (vanish(path)) {
+      server.close();
+      server.closeAllConnections();
+      return;
+    }
     if (redirect !== undefined) {
       res.writeHead(302, { location: redirect });
       res.end();
@@ -133,7 +148,7 @@ describe('the agent against a hostile mirror', () => {
   });
 
   it('stops a package download that grows far past the size the repository metadata gives, instead of filling the disk until dom0 gives up', async () => {
-    const mirror = await hostileMirror(world.fixtures.repos.v2, (path) => path.endsWith('dom0-hello-2.0-1.noarch.rpm'));
+    const mirror = await hostileMirror(world.fixtures.repos.v2, { endless: (path) => path.endsWith('dom0-hello-2.0-1.noarch.rpm') });
     try {
       const workdir = await syncedWorkdir(world, 'endless-package', mirror.url);
       // the metadata says 6 KiB; 30 s of this body is about 500 MiB
@@ -152,7 +167,7 @@ describe('the agent against a hostile mirror', () => {
   }, 60_000);
 
   it('leaves no partial metadata in its cache when a run is stopped during an endless repomd.xml', async () => {
-    const mirror = await hostileMirror(world.fixtures.repos.v2, (path) => path.endsWith('repomd.xml'));
+    const mirror = await hostileMirror(world.fixtures.repos.v2, { endless: (path) => path.endsWith('repomd.xml') });
     try {
       const workdir = await syncedWorkdir(world, 'endless-repomd', mirror.url);
       const child = execa(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--check-only'], { reject: false, env: {}, stdin: 'ignore' });
@@ -194,10 +209,24 @@ describe('the agent against a hostile mirror', () => {
     }
   });
 
+  it('says the mirror could not be reached when it goes away after the metadata, naming the curl error, not that it served bad packages', async () => {
+    const mirror = await hostileMirror(world.fixtures.repos.v2, { vanish: (path) => path.endsWith('.rpm') });
+    try {
+      const workdir = await syncedWorkdir(world, 'vanishing-mirror', mirror.url);
+      const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'vanishing.tar'))]);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(/error: the mirror could not be reached, or the connection to it failed, while downloading updates: .* \(curl error (7|52|56)\)/);
+      expect(run.stderr).toContain('[REPO_UNREACHABLE]');
+      expect(run.stderr).not.toContain('missing there');
+    } finally {
+      await mirror.close();
+    }
+  });
+
   it('holds: a mirror that redirects to file:// makes dnf read no file of the UpdateVM (REPO_UNREACHABLE)', async () => {
     const local = join(world.dir, 'local-repo');
     await cp(world.fixtures.repos.v2, local, { recursive: true });
-    const mirror = await hostileMirror(world.fixtures.repos.v2, () => false, `file://${local}/repodata/repomd.xml`);
+    const mirror = await hostileMirror(world.fixtures.repos.v2, { redirect: `file://${local}/repodata/repomd.xml` });
     try {
       const workdir = await syncedWorkdir(world, 'redirect-file', mirror.url);
       const run = await agent(['download', '--workdir', workdir, '--check-only']);
@@ -221,7 +250,7 @@ describe('the agent against a hostile mirror', () => {
       await mkdir(join(dir, sub), { recursive: true });
       await copyFile(join(dir, file), join(dir, sub, file));
     }
-    const mirror = await hostileMirror(dir, () => false);
+    const mirror = await hostileMirror(dir, {});
     try {
       const workdir = await syncedWorkdir(world, 'escaping-locations', mirror.url);
       const out = join(world.dir, 'escaping-locations.tar');

@@ -7,6 +7,8 @@ export type DnfLineEvent =
   | { readonly kind: 'downloading' }
   | { readonly kind: 'downloaded'; readonly file: string }
   | { readonly kind: 'available-update'; readonly name: string; readonly version: string; readonly repo: string }
+  /** dnf 4's "[MIRROR] x.rpm: Curl error (7): ..." or "[FAILED] x.rpm: ...": why a package download failed. */
+  | { readonly kind: 'transfer-error'; readonly line: string }
   | { readonly kind: 'matched' };
 
 // dnf 4's transaction summary: "Total download size: 18 k" (format_number: k, M, G, T steps of 1024)
@@ -18,6 +20,7 @@ const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, k: 1024, KiB
 const COUNT = /^\s*(?:Install|Upgrade|Reinstall|Downgrade|Installing|Upgrading|Reinstalling|Downgrading)\s+(\d+)\s+Packages?\b/;
 // dnf 4: "(1/3): name-1.0-1.noarch.rpm   1.2 MB/s | 5.4 kB  00:00" or without the counter for one package.
 const DOWNLOADED = /^(?:\(\d+\/\d+\):\s+)?([^\s/]+\.rpm)\s+.*\|\s*[\d.]+\s*[kMGT]?B\s/;
+const TRANSFER_ERROR = /^\[(?:MIRROR|FAILED)\] \S/;
 // check-update listing: "name.arch   version-release   repo".
 const UPDATE = /^([A-Za-z0-9_][^\s]*)\.([A-Za-z0-9_]+)\s+(\S+)\s+(\S+)\s*$/;
 
@@ -33,6 +36,8 @@ export function parseDnfLine(line: string, mode: 'download' | 'check' | 'match')
     return undefined;
   }
   if (line.startsWith('Dependencies resolved')) return { kind: 'resolved' };
+  // dnf 4 prints why each package download failed on stdout; its stderr only says "Cannot download"
+  if (TRANSFER_ERROR.test(line)) return { kind: 'transfer-error', line };
   if (line.startsWith('Downloading Packages')) return { kind: 'downloading' };
   const count = COUNT.exec(line);
   if (count?.[1] !== undefined) return { kind: 'transaction-count', count: Number(count[1]) };
@@ -59,21 +64,63 @@ export type DnfFailureKind =
   | { readonly kind: 'disk-full' }
   | { readonly kind: 'no-match'; readonly spec: string | undefined }
   | { readonly kind: 'package-download'; readonly packages: readonly string[] }
+  | { readonly kind: 'mirror-connection'; readonly curlCode: number; readonly packages: readonly string[] }
   | { readonly kind: 'other'; readonly said: string | undefined };
 
 const DISK_FULL = /No space left on device|Disk quota exceeded|Insufficient space|not enough (?:free )?space|database or disk is full|Curl error \(23\)|Failed writing received data to disk/i;
 
-/** Classifies a failed dnf run from its stderr so the person is told what went wrong. */
-export function classifyFailure(stderr: string): DnfFailureKind {
+/**
+ * curl's errors for a connection that failed (not for what the mirror served), in the agent's own
+ * words: the mirror's text around them is not needed to say what happened.
+ */
+export const CONNECTION_CURL_ERRORS: ReadonlyMap<number, string> = new Map([
+  [6, "the mirror's host name could not be resolved"],
+  [7, 'the mirror could not be connected to (refused or unreachable)'],
+  [18, 'the connection closed before the whole file arrived'],
+  [28, 'the transfer timed out'],
+  [35, 'the TLS handshake with the mirror failed'],
+  [52, 'the mirror closed the connection without answering'],
+  [55, 'sending to the mirror failed'],
+  [56, 'the connection failed while receiving (reset by the mirror or the network)'],
+]);
+
+function curlCodeOf(line: string): number | undefined {
+  const code = /Curl error \((\d{1,3})\)/.exec(line)?.[1];
+  return code === undefined ? undefined : Number(code);
+}
+
+/**
+ * The curl error that ended a package download, when it was a connection failure: each package
+ * dnf gave up on ("[FAILED] x.rpm") is judged by its last try ("[MIRROR] x.rpm: ..."), so a
+ * package that failed its checksum and then met a closed mirror is still the connection's failure.
+ */
+function connectionFailure(stderr: string, transferErrors: readonly string[]): number | undefined {
+  const fileOf = (line: string): string => /^\[\w+\] (\S+?):? /.exec(line)?.[1] ?? '';
+  const failed = new Set(transferErrors.filter((l) => l.startsWith('[FAILED] ')).map(fileOf));
+  const tries = transferErrors.filter((l) => l.startsWith('[MIRROR] '));
+  const lastTries = failed.size === 0 ? tries.slice(-1) : [...failed].map((file) => tries.findLast((l) => fileOf(l) === file)).filter((l) => l !== undefined);
+  // dnf's own list of packages not downloaded may carry a curl error too ("Download failed: Curl error (7): ...")
+  const candidates = [...lastTries, ...stderr.split('\n').filter((l) => /Cannot download|Download failed/.test(l))];
+  return candidates.map(curlCodeOf).find((code) => code !== undefined && CONNECTION_CURL_ERRORS.has(code));
+}
+
+/**
+ * Classifies a failed dnf run from its stderr, and the download errors it printed on stdout, so
+ * the person is told what went wrong.
+ */
+export function classifyFailure(stderr: string, transferErrors: readonly string[] = []): DnfFailureKind {
   // SQLite (dnf's history database) says a full disk as "database or disk is full" (its "disk I/O
   // error" covers any I/O failure, so it stays dnf's own words). librepo's package download that
   // cannot be written is curl's error 23 alone: librepo names its own write refusals (a header
   // callback, zchunk) in other words, so 23 is the file write failing, in practice a full disk.
   // Checked before the package block, which lists it among the packages not downloaded.
-  if (DISK_FULL.test(stderr)) return { kind: 'disk-full' };
+  if (DISK_FULL.test(stderr) || transferErrors.some((l) => DISK_FULL.test(l))) return { kind: 'disk-full' };
   // the metadata came, a package did not: missing on the mirror, or bytes that fail its checksum
   if (/Error downloading packages:/.test(stderr)) {
-    const packages = [...stderr.matchAll(/^\s+(\S{1,200}): Cannot download\b/gm)].map((m) => m[1] ?? '').slice(0, 20);
+    const packages = [...stderr.matchAll(/^\s+(\S{1,200}): (?:Cannot download|Download failed)\b/gm)].map((m) => m[1] ?? '').slice(0, 20);
+    // a mirror that went away (or a network that did) served nothing wrong: not its packages' fault
+    const curlCode = connectionFailure(stderr, transferErrors);
+    if (curlCode !== undefined) return { kind: 'mirror-connection', curlCode, packages };
     return { kind: 'package-download', packages };
   }
   // metadata that arrived but is damaged: a broken or hostile mirror, not an unreachable one

@@ -4,12 +4,17 @@ import { AgentError, DiskFullError, DnfError, InterruptedError } from '../errors
 import type { WorkdirLayout } from '../installroot/paths.ts';
 import { sanitize, sanitizeLines } from '../text.ts';
 import type { DnfTool } from './detect.ts';
-import { classifyFailure, parseDnfLine, type DnfLineEvent } from './output.ts';
+import { classifyFailure, CONNECTION_CURL_ERRORS, parseDnfLine, type DnfLineEvent } from './output.ts';
 
 export interface DnfRun {
   readonly exitCode: number;
   readonly stderr: string;
+  /** dnf's last download errors from stdout ("[MIRROR] x.rpm: Curl error (7): ..."), untrusted. */
+  readonly transferErrors?: readonly string[];
 }
+
+/** How many of dnf's download errors are kept: the last tries are the ones that explain a failure. */
+const TRANSFER_ERRORS_KEPT = 40;
 
 /** rpm reads %_dbpath from HOME/.rpmmacros; C locale keeps dnf's output parseable. */
 function dnfEnv(layout: WorkdirLayout): Record<string, string> {
@@ -37,10 +42,15 @@ export async function runDnf(
     stripFinalNewline: true,
   });
   trackChild(sub, stop);
+  const transferErrors: string[] = [];
   const stopped = (): AgentError => (cancel?.reason instanceof AgentError ? cancel.reason : new InterruptedError('INTERRUPTED', 'stopped'));
   try {
     for await (const line of sub.iterable({ from: 'stdout' })) {
       const event = parseDnfLine(line, mode);
+      if (event?.kind === 'transfer-error') {
+        transferErrors.push(event.line.slice(0, 1000));
+        if (transferErrors.length > TRANSFER_ERRORS_KEPT) transferErrors.shift();
+      }
       if (event !== undefined) onEvent(event);
     }
   } catch (error) {
@@ -61,7 +71,7 @@ export async function runDnf(
     }
     throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: ${sanitize(result.shortMessage ?? String(result.code))}`);
   }
-  return { exitCode: result.exitCode, stderr: typeof result.stderr === 'string' ? result.stderr : '' };
+  return { exitCode: result.exitCode, stderr: typeof result.stderr === 'string' ? result.stderr : '', transferErrors };
 }
 
 /** Signals a process gets for its own fault, never from the agent's or dom0's stop. */
@@ -69,8 +79,10 @@ const CRASH_SIGNALS: ReadonlySet<string> = new Set(['SIGABRT', 'SIGSEGV', 'SIGBU
 
 /** Turns a failed dnf run into the error a person should see. */
 export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError {
-  const detail = sanitizeLines(run.stderr, 12);
-  const failure = classifyFailure(run.stderr);
+  const transferErrors = run.transferErrors ?? [];
+  // dnf's stderr says only "Cannot download": its last tries (stdout) say why
+  const detail = sanitizeLines([...transferErrors.slice(-4), run.stderr].join('\n'), 12);
+  const failure = classifyFailure(run.stderr, transferErrors);
   switch (failure.kind) {
     case 'disk-full':
       return new DiskFullError(`disk full while ${what}: free space in the working directory and retry\n${detail}`);
@@ -88,6 +100,11 @@ export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError 
       return new DnfError(
         'PACKAGE_DOWNLOAD_FAILED',
         `no mirror served ${failure.packages.length === 0 ? 'every package' : failure.packages.map((p) => sanitize(p, 200)).join(', ')} intact while ${what} (missing there, or bytes that do not match the repository metadata's checksum)\n${detail}`,
+      );
+    case 'mirror-connection':
+      return new DnfError(
+        'REPO_UNREACHABLE',
+        `the mirror could not be reached, or the connection to it failed, while ${what}: ${CONNECTION_CURL_ERRORS.get(failure.curlCode) ?? 'a connection error'} (curl error ${failure.curlCode})${failure.packages.length === 0 ? '' : ` for ${failure.packages.map((p) => sanitize(p, 200)).join(', ')}`}; no package was found damaged: check the UpdateVM's network (and proxy) and retry, or retry once the mirror is back\n${detail}`,
       );
     case 'no-match':
       return new DnfError(
