@@ -271,6 +271,23 @@ describe('download with real dnf against the loopback mirror', () => {
     expect(await readdir(join(workdir, 'cache'))).not.toContain('marker');
   });
 
+  it('reports a dnf killed by SIGKILL from outside as a dnf failure naming the signal, without its command line', async () => {
+    const workdir = await syncedWorkdir(world, 'dnf-killed');
+    const bin = join(world.dir, 'killed-dnf-bin');
+    await mkdir(bin, { recursive: true });
+    // as the OOM killer or a person would: dnf ends by SIGKILL halfway through the download
+    await writeFile(join(bin, 'dnf'), '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\necho "Downloading Packages:"\nkill -KILL $$\n');
+    await chmod(join(bin, 'dnf'), 0o755);
+    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'dnf-killed.tar'), 'x')], {
+      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('updatevm-agent: error: dnf was killed by SIGKILL, not by this agent');
+    expect(run.stderr).toMatch(/\[DNF_FAILED\]$/);
+    expect(run.stderr).not.toContain('could not be run');
+    expect(run.stderr).not.toContain('--installroot');
+  });
+
   it('reports dnf missing when neither dnf nor dnf5 is on PATH', async () => {
     const workdir = await syncedWorkdir(world, 'nodnf');
     const run = await agent(['download', '--workdir', workdir, '--check-only'], { env: { PATH: join(world.dir, 'empty-bin') } });

@@ -59,20 +59,38 @@ export async function runDnf(
   }
   const result = await sub;
   // a signal to the whole process group may end dnf before the abort reaches it: still a stop
+  if (result.signal !== undefined && STOP_SIGNALS.has(result.signal) && cancel?.aborted !== true) await new Promise((resolve) => setTimeout(resolve, 200));
   if (result.isCanceled || cancel?.aborted === true) throw stopped();
   if (result.exitCode === undefined) {
+    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+    const lastLines = stderr.trim() === '' ? '' : `\n${sanitizeLines(stderr, 12)}`;
     if (result.code === 'ENOENT') {
       throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started`);
     }
+    // execa stops a dnf whose stderr outgrows the buffer: that is dnf's output, not a signal from outside
+    if (result.isMaxBuffer) {
+      throw new DnfError('DNF_FAILED', `dnf wrote more than 4 MiB of errors and was stopped${lastLines}`);
+    }
     // it ran and died: a crash (a librepo assertion on hostile metadata aborts it), not a failed start
     if (result.signal !== undefined && CRASH_SIGNALS.has(result.signal)) {
-      const stderr = typeof result.stderr === 'string' ? result.stderr : '';
-      throw new DnfError('DNF_FAILED', `dnf was killed by ${result.signal} (it crashed, on metadata or a package of the mirror's or on its own)\n${sanitizeLines(stderr, 12)}`);
+      throw new DnfError('DNF_FAILED', `dnf was killed by ${result.signal} (it crashed, on metadata or a package of the mirror's or on its own)${lastLines}`);
     }
-    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: ${sanitize(result.shortMessage ?? String(result.code))}`);
+    // the agent's own stops (a signal to it, dom0's deadline, an endless download) were taken above:
+    // this one came from elsewhere in the UpdateVM. execa's message quotes dnf's whole command line,
+    // so the signal alone is named.
+    if (result.signal !== undefined) {
+      throw new DnfError(
+        'DNF_FAILED',
+        `dnf was killed by ${result.signal}, not by this agent (by the kernel's out-of-memory killer, or by a person or another program in the UpdateVM): retry, and if it happens again check the UpdateVM's free memory${lastLines}`,
+      );
+    }
+    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.path)} failed (${sanitize(result.code ?? 'no error code')})`);
   }
   return { exitCode: result.exitCode, stderr: typeof result.stderr === 'string' ? result.stderr : '', transferErrors };
 }
+
+/** Signals that also stop the agent (sent to its process group, such as a terminal's Ctrl-C). */
+const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
 
 /** Signals a process gets for its own fault, never from the agent's or dom0's stop. */
 const CRASH_SIGNALS: ReadonlySet<string> = new Set(['SIGABRT', 'SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGTRAP', 'SIGSYS']);
