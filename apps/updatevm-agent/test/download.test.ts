@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { appendFile, chmod, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { appendFile, chmod, cp, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,7 +7,7 @@ import { startMirror } from '@dom0-updates/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workdirLayout } from '../src/installroot/paths.ts';
 import { acceptedReply, decodeCaptured, gnuTarList, rejectedReply, sha256File } from './support/stream.ts';
-import { agent, CAPTURE_RECEIVER, makeWorld, syncedWorkdir, type World } from './support/world.ts';
+import { agent, BUNDLE, CAPTURE_RECEIVER, makeWorld, syncedWorkdir, type World } from './support/world.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -286,6 +286,72 @@ describe('download with real dnf against the loopback mirror', () => {
     expect(run.stderr).toMatch(/\[DNF_FAILED\]$/);
     expect(run.stderr).not.toContain('could not be run');
     expect(run.stderr).not.toContain('--installroot');
+  });
+
+  it('removes the download directory an agent killed by SIGKILL left behind at the next run, and says so', async () => {
+    const workdir = await syncedWorkdir(world, 'killed-agent');
+    const bin = join(world.dir, 'half-download-bin');
+    const mark = join(world.dir, 'half-download.pid');
+    await mkdir(bin, { recursive: true });
+    // a dnf that leaves a partial package in the run directory and waits there
+    await writeFile(
+      join(bin, 'dnf'),
+      '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\nfor a in "$@"; do case "$a" in --downloaddir=*) d=${a#--downloaddir=};; esac; done\necho partial > "$d/half.rpm"\necho $$ > "$MARK"\nexec sleep 120\n',
+    );
+    await chmod(join(bin, 'dnf'), 0o755);
+    const first = spawn(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'killed.tar'), 'x')], {
+      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}`, MARK: mark },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => first.once('exit', resolve));
+    let dnfPid: number | undefined;
+    for (let i = 0; i < 400 && dnfPid === undefined; i++) {
+      dnfPid = await readFile(mark, 'utf8').then((t) => Number(t.trim()) || undefined, () => undefined);
+      if (dnfPid === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    first.kill('SIGKILL');
+    await exited;
+    if (dnfPid !== undefined) process.kill(dnfPid, 'SIGKILL');
+    const left = await readdir(join(workdir, 'runs'));
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(new RegExp(`^run-\\d+-${String(first.pid)}-\\d+-\\w{6}$`));
+
+    const v2 = world.fixtures.packages.v2;
+    const out = join(world.dir, 'after-kill.tar');
+    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(out, await acceptedReply(world.fixtures, v2))]);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain(`removed 1 download directory left by agent runs that were killed: ${left[0] ?? ''}`);
+    expect(await readdir(join(workdir, 'runs'))).toEqual([]);
+    expect([...(await decodeCaptured(out)).keys()].sort()).toEqual(v2.map((p) => p.fileName).sort());
+  }, 60_000);
+
+  it('keeps, when it sweeps, the download directory of a live agent, names it does not own, and what a symlink points to', async () => {
+    const workdir = await syncedWorkdir(world, 'sweep-safely');
+    const runs = join(workdir, 'runs');
+    const outside = join(world.dir, 'sweep-outside');
+    await mkdir(outside, { recursive: true });
+    await writeFile(join(outside, 'keep.rpm'), 'x');
+    // a live process standing for a concurrent agent, by its pid and its start time
+    const live = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const liveStart = (await readFile(`/proc/${String(live.pid)}/stat`, 'utf8')).split(') ')[1]?.split(' ')[19] ?? '';
+      const ns = /\d+/.exec(await readlink('/proc/self/ns/pid'))?.[0] ?? '';
+      const liveDir = `run-${ns}-${String(live.pid)}-${liveStart}-abcdef`;
+      // the same pid with another start time: the pid was reused, its agent is gone
+      const reused = `run-${ns}-${String(live.pid)}-1-ghijkl`;
+      // another pid namespace's pid means nothing here
+      const foreign = `run-1${ns}-${String(live.pid)}-1-stuvwx`;
+      for (const name of [liveDir, reused, foreign, 'run-Ab12Cd']) await mkdir(join(runs, name), { recursive: true });
+      await symlink(outside, join(runs, reused, 'link'));
+      await symlink(outside, join(runs, `run-${ns}-${String(live.pid)}-2-mnopqr`));
+      const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'sweep.tar'), await acceptedReply(world.fixtures, world.fixtures.packages.v2))]);
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toContain(`removed 1 download directory left by agent runs that were killed: ${reused}`);
+      expect((await readdir(runs)).sort()).toEqual([liveDir, foreign, `run-${ns}-${String(live.pid)}-2-mnopqr`, 'run-Ab12Cd'].sort());
+      expect(await readdir(outside)).toEqual(['keep.rpm']);
+    } finally {
+      live.kill('SIGKILL');
+    }
   });
 
   it('reports dnf missing when neither dnf nor dnf5 is on PATH', async () => {

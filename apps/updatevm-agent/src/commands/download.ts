@@ -1,4 +1,4 @@
-import { access, lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { access, lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { memberNameProblem } from '@dom0-updates/protocol';
 import { checkArgs, downloadArgs, matchArgs } from '../dnf/argv.ts';
@@ -7,6 +7,7 @@ import { dnfFailure, runDnf } from '../dnf/run.ts';
 import { AgentError, DiskFullError, DnfError, isNoSpace, StateError } from '../errors.ts';
 import { ExitCode } from '../exit-code.ts';
 import { detectReleasever, writeRpmMacros } from '../installroot/rpmdb.ts';
+import { makeRunDir, sweepOrphanedRunDirs } from '../installroot/run-dirs.ts';
 import { makeWorkdirDir } from '../installroot/workdir-fs.ts';
 import type { DownloadRequest } from '../request.ts';
 import type { TransportSpec } from '../cli/args.ts';
@@ -106,8 +107,9 @@ async function downloadAndSend(
   transport: TransportSpec,
 ): Promise<ExitCode> {
   await makeWorkdirDir(ctx.layout.workdir, ctx.layout.runs, 0o700);
+  await sweepRunDirs(ctx);
   // A fresh directory per run: only this run's packages are ever sent (Qubes issue 3408).
-  const dir = await mkdtemp(join(ctx.layout.runs, 'run-'));
+  const dir = await makeRunDir(ctx.layout.runs);
   const forget = ctx.interruption.removeOnForcedExit(dir);
   try {
     let total: number | null = null;
@@ -171,6 +173,23 @@ async function downloadAndSend(
   } finally {
     await rm(dir, { recursive: true, force: true });
     forget();
+  }
+}
+
+/**
+ * An agent killed outright (SIGKILL, or by dom0's deadline) leaves its download directory, up to a
+ * whole batch: each run removes those whose agent is gone, and says so.
+ */
+async function sweepRunDirs(ctx: AgentContext): Promise<void> {
+  const { removed, failed } = await sweepOrphanedRunDirs(ctx.layout.runs);
+  if (removed.length > 0) {
+    ctx.reporter.report({
+      stage: 'info',
+      message: `removed ${removed.length} download ${removed.length === 1 ? 'directory' : 'directories'} left by agent runs that were killed: ${removed.map((n) => sanitize(n, 100)).join(', ')}`,
+    });
+  }
+  for (const { name, code } of failed) {
+    ctx.reporter.report({ stage: 'info', message: `could not remove ${sanitize(name, 100)}, left by an agent run that was killed (${sanitize(code, 40)}); --clean removes it` });
   }
 }
 
