@@ -121,7 +121,6 @@ function positive(value: number | undefined, fallback: number, what: string): nu
   return value;
 }
 
-/** Internal invariant: a later phase only runs once an earlier one has set its state. */
 /**
  * What is wrong with the padding after the signature header (up to 7 bytes that must be zero): a
  * main header that starts inside it means the padding is short, as a writer that forgot it leaves.
@@ -136,6 +135,7 @@ function describePaddingFault(pad: Uint8Array): string {
   return `padding after the signature header is not zero (byte ${first} of ${pad.length} is 0x${(pad[first] ?? 0).toString(16).padStart(2, '0')})`;
 }
 
+/** Internal invariant: a later phase only runs once an earlier one has set its state. */
 function known<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new RpmVerifyError('RPM_STATE', `internal state missing: ${what}`);
   return value;

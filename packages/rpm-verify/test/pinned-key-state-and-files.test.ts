@@ -274,6 +274,20 @@ describe('reasons that name the cause, when the key changed after it signed', ()
     }
   });
 
+  it('accepts a package signed before every user ID self-signature of its key although an older direct-key signature exists (which does not make a v4 key valid)', async () => {
+    const k = await generateEdKey();
+    const pkg = forgePackage(ed, k.primary); // made at SIGN_DATE
+    const d = new openpgp.SignaturePacket();
+    d.signatureType = openpgp.enums.signature.key;
+    d.publicKeyAlgorithm = k.key.keyPacket.algorithm;
+    d.hashAlgorithm = openpgp.enums.hash.sha256;
+    await signPacket(d)(k.key.keyPacket, { key: k.key.keyPacket }, new Date(KEY_DATE.getTime() + 60_000), false, NO_SALT);
+    (k.key as unknown as { directSignatures: openpgp.SignaturePacket[] }).directSignatures.push(d);
+    // the user ID's self-signature renewed a day after the package was signed, the old one gone
+    const armored = await addSelfCertification(k, openpgp.enums.hash.sha256, new Date(SIGN_DATE.getTime() + 86_400_000), () => undefined, true);
+    expect(await outcomeAt(pkg, armored)).toBe('ACCEPTED');
+  });
+
   it('refuses a package signed by a subkey whose only binding as old as the signature is over SHA-1, whatever the order of its bindings', async () => {
     const { privateKey: k } = await openpgp.generateKey({ type: 'rsa', rsaBits: 2048, userIDs: [{ name: 'R' }], date: KEY_DATE, subkeys: [{ sign: true }], format: 'object' });
     const subkey = k.subkeys[0]!;

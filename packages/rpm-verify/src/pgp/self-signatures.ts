@@ -13,9 +13,17 @@ export function directSignaturesOf(key: openpgp.PublicKey): readonly openpgp.Sig
   return (key as unknown as { directSignatures?: openpgp.SignaturePacket[] }).directSignatures ?? [];
 }
 
+/**
+ * The self-signatures over the key's user IDs: what OpenPGP.js judges a v4 key's validity at a
+ * date by (it reads no direct-key signature for that).
+ */
+export function userSelfSignatures(key: openpgp.PublicKey): readonly openpgp.SignaturePacket[] {
+  return key.users.flatMap((user) => user.selfCertifications);
+}
+
 /** The primary key's self-signatures: direct-key ones and those over each user ID. */
 export function primarySelfSignatures(key: openpgp.PublicKey): readonly openpgp.SignaturePacket[] {
-  return [...directSignaturesOf(key), ...key.users.flatMap((user) => user.selfCertifications)];
+  return [...directSignaturesOf(key), ...userSelfSignatures(key)];
 }
 
 /**

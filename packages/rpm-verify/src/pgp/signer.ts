@@ -2,7 +2,7 @@ import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
 import { judgeKeyAlgorithm, OPENPGP_CONFIG } from './policy.ts';
 import { isRevoked } from './revocation.ts';
-import { hasUsableSignatureBy, primarySelfSignatures } from './self-signatures.ts';
+import { hasUsableSignatureBy, userSelfSignatures } from './self-signatures.ts';
 import type { PinnedKeys } from './keyring.ts';
 import type { SignatureBlobInfo } from './signature-blob.ts';
 
@@ -26,7 +26,8 @@ export interface ResolvedSigner {
 /**
  * How far a signature's creation time may lie after the reference date: a signer's clock ahead
  * of dom0's, or a package signed minutes before it arrives. rpm 4.18 sets no limit; Sequoia
- * (rpm-sequoia) allows 30 minutes, as here.
+ * (rpm-sequoia) allows 30 minutes against the current time (none against an explicit one); here
+ * the window holds for any reference date, which only tests set.
  */
 export const CLOCK_SKEW_TOLERANCE_MS = 30 * 60_000;
 
@@ -173,10 +174,11 @@ export async function resolveSigner(
   const message = await refusalAt(created);
   if (message === undefined) return resolved;
   const atSigning = `key ${fpr} cannot sign at ${created.toISOString()}`;
-  // Decided from the self-signatures' own dates, not from OpenPGP.js's words: its refusal names
+  // Decided from the user ID self-signatures' own dates (a v4 key's validity at a date is judged by
+  // them alone; a direct-key signature does not count), not from OpenPGP.js's words: its refusal names
   // whichever signature it tried last, so an old SHA-1 one (skipped by policy) beside a newer
   // SHA-256 one would read as a weak hash in one packet order and as "too new" in the other.
-  if (hasUsableSignatureBy(primarySelfSignatures(primary), created)) {
+  if (hasUsableSignatureBy(userSelfSignatures(primary), created)) {
     if (subkey !== undefined && !hasUsableSignatureBy(subkey.bindingSignatures, created)) {
       return fail('RPM_KEY_INVALID', `${atSigning}: every binding of the subkey over an accepted hash is newer than the signature, so nothing bound it to the key when it signed (rpm-sequoia refuses this too)`);
     }
