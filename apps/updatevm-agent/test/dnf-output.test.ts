@@ -77,6 +77,37 @@ describe('dnf output', () => {
     expect(classifyFailure(stderr, missing).kind).toBe('package-download');
   });
 
+  it('calls a batch where one package failed on its bytes and another on its connection a package failure, so a reset cannot hide bad bytes', () => {
+    const stderr = [
+      'Error: Error downloading packages:',
+      '  a-1-1.noarch: Cannot download, all mirrors were already tried without success',
+      '  b-1-1.noarch: Cannot download, all mirrors were already tried without success',
+    ].join('\n');
+    const mixed = [
+      '[MIRROR] a-1-1.noarch.rpm: Interrupted by header callback: Server reports Content-Length: 9 but expected size is: 5',
+      '[FAILED] a-1-1.noarch.rpm: No more mirrors to try - All mirrors were already tried without success',
+      '[MIRROR] b-1-1.noarch.rpm: Curl error (56): Failure when receiving data from the peer for http://m/b-1-1.noarch.rpm [Connection reset by peer]',
+      '[FAILED] b-1-1.noarch.rpm: No more mirrors to try - All mirrors were already tried without success',
+    ];
+    expect(classifyFailure(stderr, mixed)).toEqual({ kind: 'package-download', packages: ['a-1-1.noarch', 'b-1-1.noarch'] });
+    // each failed by its connection: the connection's failure
+    const both = mixed.map((l) => l.replace('Interrupted by header callback: Server reports Content-Length: 9 but expected size is: 5', 'Curl error (56): Failure when receiving data from the peer'));
+    expect(classifyFailure(stderr, both)).toMatchObject({ kind: 'mirror-connection', curlCode: 56 });
+  });
+
+  it('does not take "Curl error (23)" in a URL or a file name the mirror chose for a full disk', () => {
+    const stderr = 'Error: Error downloading packages:\n  x-1-1.noarch: Cannot download, all mirrors were already tried without success';
+    const spoofed = [
+      '[MIRROR] x-1-1.noarch.rpm: Status code: 404 for http://m/Curl error (23)/No space left on device/x-1-1.noarch.rpm (IP: 127.0.0.1)',
+      '[FAILED] x-1-1.noarch.rpm: No more mirrors to try - All mirrors were already tried without success',
+    ];
+    expect(classifyFailure(stderr, spoofed).kind).toBe('package-download');
+    const named = '[MIRROR] Curl error (23) x.rpm: Status code: 404 for http://m/x.rpm';
+    expect(classifyFailure(stderr, [named]).kind).toBe('package-download');
+    // the real one still is
+    expect(classifyFailure(stderr, ['[MIRROR] x-1-1.noarch.rpm: Curl error (23): Failed writing received data to disk/application for http://m/x.rpm']).kind).toBe('disk-full');
+  });
+
   it('lists updates from check-update', () => {
     expect(parseDnfLine('dom0-hello.noarch                 2.0-1                 fixture', 'check')).toEqual({
       kind: 'available-update',

@@ -84,24 +84,43 @@ export const CONNECTION_CURL_ERRORS: ReadonlyMap<number, string> = new Map([
   [56, 'the connection failed while receiving (reset by the mirror or the network)'],
 ]);
 
+/**
+ * The error text of one of dnf's lines, without what the mirror chose: its URLs (any bytes in
+ * a path) and the file or package name before the error (`[MIRROR] x.rpm: ...`, `  x: Download
+ * failed: ...`), so a name or a URL holding "Curl error (23)" cannot pose as a full disk.
+ */
+function errorTextOf(line: string): string {
+  // dnf ends such a line with " for URL [curl's detail]": the URL may hold spaces, so all of it goes
+  const noUrls = line.replace(/ for [a-z][a-z0-9+.-]{0,20}:\/\/.*$/i, '').replace(/\b[a-z][a-z0-9+.-]{0,20}:\/\/\S*/gi, '<url>');
+  for (const marker of ['Download failed: ', '.rpm: ']) {
+    const at = noUrls.lastIndexOf(marker);
+    if (at >= 0) return noUrls.slice(at + marker.length);
+  }
+  return noUrls;
+}
+
 function curlCodeOf(line: string): number | undefined {
-  const code = /Curl error \((\d{1,3})\)/.exec(line)?.[1];
+  const code = /Curl error \((\d{1,3})\)/.exec(errorTextOf(line))?.[1];
   return code === undefined ? undefined : Number(code);
 }
 
 /**
- * The curl error that ended a package download, when it was a connection failure: each package
- * dnf gave up on ("[FAILED] x.rpm") is judged by its last try ("[MIRROR] x.rpm: ..."), so a
- * package that failed its checksum and then met a closed mirror is still the connection's failure.
+ * The curl error that ended the package downloads, when every one of them was a connection
+ * failure: each package dnf gave up on ("[FAILED] x.rpm") is judged by its last try ("[MIRROR]
+ * x.rpm: ..."), so a package that failed its checksum and then met a closed mirror is still the
+ * connection's failure. One package that failed otherwise (bad bytes, missing) makes it no
+ * connection failure: a mirror must not hide bad bytes behind one reset connection.
  */
 function connectionFailure(stderr: string, transferErrors: readonly string[]): number | undefined {
   const fileOf = (line: string): string => /^\[\w+\] (\S+?):? /.exec(line)?.[1] ?? '';
   const failed = new Set(transferErrors.filter((l) => l.startsWith('[FAILED] ')).map(fileOf));
   const tries = transferErrors.filter((l) => l.startsWith('[MIRROR] '));
-  const lastTries = failed.size === 0 ? tries.slice(-1) : [...failed].map((file) => tries.findLast((l) => fileOf(l) === file)).filter((l) => l !== undefined);
-  // dnf's own list of packages not downloaded may carry a curl error too ("Download failed: Curl error (7): ...")
-  const candidates = [...lastTries, ...stderr.split('\n').filter((l) => /Cannot download|Download failed/.test(l))];
-  return candidates.map(curlCodeOf).find((code) => code !== undefined && CONNECTION_CURL_ERRORS.has(code));
+  const lastTries = failed.size === 0 ? tries.slice(-1) : [...failed].map((file) => tries.findLast((l) => fileOf(l) === file) ?? '');
+  // without dnf's stdout lines, its own list of packages not downloaded ("Download failed: Curl error (7): ...")
+  const verdicts = lastTries.length > 0 ? lastTries : stderr.split('\n').filter((l) => /Cannot download|Download failed/.test(l));
+  const codes = verdicts.map(curlCodeOf);
+  if (codes.length === 0 || !codes.every((code) => code !== undefined && CONNECTION_CURL_ERRORS.has(code))) return undefined;
+  return codes[0];
 }
 
 /**
@@ -114,7 +133,7 @@ export function classifyFailure(stderr: string, transferErrors: readonly string[
   // cannot be written is curl's error 23 alone: librepo names its own write refusals (a header
   // callback, zchunk) in other words, so 23 is the file write failing, in practice a full disk.
   // Checked before the package block, which lists it among the packages not downloaded.
-  if (DISK_FULL.test(stderr) || transferErrors.some((l) => DISK_FULL.test(l))) return { kind: 'disk-full' };
+  if ([...stderr.split('\n'), ...transferErrors].some((l) => DISK_FULL.test(errorTextOf(l)))) return { kind: 'disk-full' };
   // the metadata came, a package did not: missing on the mirror, or bytes that fail its checksum
   if (/Error downloading packages:/.test(stderr)) {
     const packages = [...stderr.matchAll(/^\s+(\S{1,200}): (?:Cannot download|Download failed)\b/gm)].map((m) => m[1] ?? '').slice(0, 20);

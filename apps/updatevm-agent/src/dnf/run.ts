@@ -59,7 +59,7 @@ export async function runDnf(
   }
   const result = await sub;
   // a signal to the whole process group may end dnf before the abort reaches it: still a stop
-  if (result.signal !== undefined && STOP_SIGNALS.has(result.signal) && cancel?.aborted !== true) await new Promise((resolve) => setTimeout(resolve, 200));
+  if (result.signal !== undefined && STOP_SIGNALS.has(result.signal) && cancel?.aborted !== true && !result.isMaxBuffer) await new Promise((resolve) => setTimeout(resolve, 200));
   if (result.isCanceled || cancel?.aborted === true) throw stopped();
   if (result.exitCode === undefined) {
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';
@@ -81,7 +81,9 @@ export async function runDnf(
     if (result.signal !== undefined) {
       throw new DnfError(
         'DNF_FAILED',
-        `dnf was killed by ${result.signal}, not by this agent (by the kernel's out-of-memory killer, or by a person or another program in the UpdateVM): retry, and if it happens again check the UpdateVM's free memory${lastLines}`,
+        result.signal === 'SIGKILL'
+          ? `dnf was killed by SIGKILL, not by this agent (by the kernel's out-of-memory killer, or by a person or another program in the UpdateVM): retry, and if it happens again check the UpdateVM's free memory${lastLines}`
+          : `dnf was killed by ${result.signal}, not by this agent (by a person or another program in the UpdateVM): retry${lastLines}`,
       );
     }
     throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.path)} failed (${sanitize(result.code ?? 'no error code')})`);

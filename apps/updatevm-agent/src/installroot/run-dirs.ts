@@ -16,8 +16,16 @@ async function pidNamespace(): Promise<string | undefined> {
   return /^pid:\[(\d{1,20})\]$/.exec(link)?.[1];
 }
 
+/**
+ * Whether the /proc mounted here is this process's own pid namespace's: from another one, its
+ * pid numbers are other processes', and no owner could be told alive or gone by them.
+ */
+async function procIsOurs(): Promise<boolean> {
+  return (await readlink('/proc/self').catch(() => '')) === String(process.pid);
+}
+
 /** A process's start time in clock ticks since boot (/proc/PID/stat, field 22); undefined when it cannot be read. */
-async function startTimeOf(pid: number): Promise<string | undefined> {
+async function startTimeOf(pid: number | 'self'): Promise<string | undefined> {
   const stat = await readFile(`/proc/${String(pid)}/stat`, 'utf8').catch(() => undefined);
   if (stat === undefined) return undefined;
   // field 2, the command name, may hold spaces and ')': fields 3 on follow the last ')'
@@ -36,7 +44,7 @@ function exists(pid: number): boolean {
 
 /** Creates this run's fresh download directory under `runs`, named after this process. */
 export async function makeRunDir(runs: string): Promise<string> {
-  const [namespace, start] = [await pidNamespace(), await startTimeOf(process.pid)];
+  const [namespace, start] = (await procIsOurs()) ? [await pidNamespace(), await startTimeOf('self')] : [undefined, undefined];
   // without /proc the owner cannot be checked later: an unowned name is never swept, only --clean removes it
   return mkdtemp(join(runs, namespace === undefined || start === undefined ? 'run-' : `run-${namespace}-${String(process.pid)}-${start}-`));
 }
@@ -65,6 +73,7 @@ export interface SweepResult {
 export async function sweepOrphanedRunDirs(runs: string): Promise<SweepResult> {
   const removed: string[] = [];
   const failed: { name: string; code: string }[] = [];
+  if (!(await procIsOurs())) return { removed, failed };
   const namespace = await pidNamespace();
   const entries = await readdir(runs, { withFileTypes: true }).catch(() => []);
   for (const entry of entries) {
