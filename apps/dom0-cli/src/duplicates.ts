@@ -13,6 +13,8 @@ export interface DuplicatePackage {
   readonly key: string;
   /** Display EVRs, oldest first. */
   readonly versions: readonly string[];
+  /** rpm could not say whether it is install-only (a kernel kept side by side on purpose). */
+  readonly installOnlyUnknown?: true;
 }
 
 /** dnf's default installonlypkgs: provide names whose packages are kept side by side. */
@@ -58,10 +60,11 @@ export async function findDuplicates(installed: readonly InstalledPackage[], roo
     const [key, ...provides] = line.split('\t');
     if (key !== undefined && provides.some((name) => installOnly.has(name))) keptSideBySide.add(key);
   }
-  // rpm failing leaves every group in: a false warning is better than a hidden duplicate
+  // rpm failing leaves every group in, said so: a doubtful warning is better than a hidden duplicate
+  const unchecked = result.failed ? { installOnlyUnknown: true as const } : {};
   return [...groups]
     .filter(([key]) => !keptSideBySide.has(key))
-    .map(([key, list]) => ({ key, versions: list.map((p) => p.evr).sort(compareEvr).map(displayEvr) }))
+    .map(([key, list]) => ({ key, versions: list.map((p) => p.evr).sort(compareEvr).map(displayEvr), ...unchecked }))
     .sort((a, b) => a.key.localeCompare(b.key));
 }
 
@@ -69,5 +72,6 @@ export async function findDuplicates(installed: readonly InstalledPackage[], roo
 export function duplicatesWarning(duplicates: readonly DuplicatePackage[]): string {
   const shown = duplicates.slice(0, 5).map((d) => `${d.key} (${d.versions.join(', ')})`).join(', ');
   const more = duplicates.length > 5 ? `, and ${String(duplicates.length - 5)} more` : '';
-  return `dom0's rpm database holds more than one version of ${shown}${more}, which dnf keeps only once: a dnf transaction that was killed midway leaves this, and updates do not mend it; \`dnf remove --duplicates\` in dom0 removes the older versions (\`dnf check\` lists what is wrong)`;
+  const doubt = duplicates.some((d) => d.installOnlyUnknown === true) ? ' (rpm could not be asked which are install-only, such as kernels, which are kept side by side on purpose)' : '';
+  return `dom0's rpm database holds more than one version of ${shown}${more}, which dnf keeps only once${doubt}: a dnf transaction that was killed midway leaves this, and updates do not mend it; \`dnf remove --duplicates\` in dom0 removes the older versions (\`dnf check\` lists what is wrong)`;
 }

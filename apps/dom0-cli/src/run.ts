@@ -136,7 +136,12 @@ interface Run {
 }
 
 async function checkOnly(run: Run): Promise<number> {
-  const { reporter } = run;
+  const { reporter, config } = run;
+  // the daily check is where a doubled package is seen when nobody runs an update; a check does
+  // not need dom0's package list otherwise, so one rpm cannot give is no reason to fail it
+  const installed = await listInstalled(config.dom0Root, config.rpmdbPath).catch(() => undefined);
+  const duplicates = installed === undefined ? [] : await findDuplicates(installed, config.dom0Root, config.rpmdbPath, config.dnfConf);
+  if (duplicates.length > 0) reporter.warning(duplicatesWarning(duplicates));
   reporter.stage('sync', `Sending dom0's package state to ${agentPlace(run)}...`);
   let exitCode: number;
   try {
@@ -412,7 +417,10 @@ async function install(
 
 /** Changes as one clause for an error line: the first five, and how many more. */
 function changesInWords(changes: readonly PackageChange[]): string {
-  const said = changes.slice(0, 5).map((c) => `${c.kind} ${c.name}${c.to === undefined ? ` ${c.from ?? ''}` : c.from === undefined ? ` ${c.to}` : ` ${c.from} -> ${c.to}`}`);
+  const said = changes.slice(0, 5).map((c) => {
+    const from = c.fromArch === undefined ? c.from : `${c.from ?? ''} (${c.fromArch})`;
+    return `${c.kind} ${c.name}${c.to === undefined ? ` ${from ?? ''}` : from === undefined ? ` ${c.to}` : ` ${from} -> ${c.to}`}`;
+  });
   return said.join(', ') + (changes.length > 5 ? `, and ${String(changes.length - 5)} more` : '');
 }
 

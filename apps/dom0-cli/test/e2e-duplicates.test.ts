@@ -21,5 +21,9 @@ describe('dom0-update and a package installed twice in one arch', () => {
     expect(r.stderr).toContain('`dnf remove --duplicates` in dom0 removes the older versions');
     expect(r.stderr).not.toContain('dom0-kmod');
     expect(r.exitCode).toBe(0);
+    // the daily check says it too
+    const check = await s.run(['--check-only'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) });
+    expect(check.stderr).toContain("warning: dom0's rpm database holds more than one version of dom0-hello.noarch (1.0-1, 2.0-1)");
+    expect(check.exitCode).toBe(0);
   });
 });

@@ -250,7 +250,9 @@ describe('dom0-update exit codes through the bundle', () => {
     expect(r.stderr).toContain('did not finish within 7 s');
     // what it was at when the deadline came: its last line before dom0-update's signal, sanitised
     expect(r.stdout + r.stderr).toContain('stopped by SIGTERM');
-    expect(r.stderr).toContain('; its last line shown: "working"; the deadline covers the download too');
+    expect(r.stderr).toContain('; its last line shown: "working"; the deadline covers reading the repositories too');
+    // a check that did not finish answered nothing
+    expect(r.stderr).toContain('the check for updates failed: it is NOT known whether updates are available: the UpdateVM did not finish');
     // what the user can change: the deadline, named as configuration key and flag
     expect(r.stderr).toContain("on a slow link raise TIMEOUT in dom0's configuration (or --timeout=) [AGENT_TIMEOUT]");
     expect(r.stdout).not.toContain('No updates');
