@@ -60,6 +60,16 @@ export function displayEvr(evr: string): string {
   return evr.startsWith('0:') ? evr.slice(2) : evr;
 }
 
+/** Installed packages by `name.arch`: one entry each, several for an install-only package's versions. */
+export function groupByNameArch(list: readonly InstalledPackage[]): Map<string, InstalledPackage[]> {
+  const map = new Map<string, InstalledPackage[]>();
+  for (const p of list) {
+    const key = `${p.name}.${p.arch}`;
+    map.set(key, [...(map.get(key) ?? []), p]);
+  }
+  return map;
+}
+
 /**
  * The changes between two listings. A new version of a package installed once is an upgrade or a
  * downgrade by rpm's version order, whatever action was asked for: a rollback is never reported
@@ -67,16 +77,8 @@ export function displayEvr(evr: string): string {
  * line; a listing keyed by name.arch alone would call it one removal and one install).
  */
 export function diffInstalled(before: readonly InstalledPackage[], after: readonly InstalledPackage[]): PackageChange[] {
-  const group = (list: readonly InstalledPackage[]): Map<string, InstalledPackage[]> => {
-    const map = new Map<string, InstalledPackage[]>();
-    for (const p of list) {
-      const key = `${p.name}.${p.arch}`;
-      map.set(key, [...(map.get(key) ?? []), p]);
-    }
-    return map;
-  };
-  const old = group(before);
-  const now = group(after);
+  const old = groupByNameArch(before);
+  const now = groupByNameArch(after);
   const changes: PackageChange[] = [];
   const versionChange = (was: InstalledPackage, is: InstalledPackage): PackageChange => ({
     kind: compareEvr(is.evr, was.evr) < 0 ? 'downgraded' : 'upgraded',

@@ -12,8 +12,10 @@ export function isStorageFailure(code: string): boolean {
 }
 
 /** Where the user changes a limit: under qrexec the service reads the configuration file alone. */
-function whereToSet(config: Config, key: 'MAX_FILES' | 'MAX_BYTES'): string {
-  const flag = key === 'MAX_FILES' ? '--max-files=' : '--max-bytes=';
+const FLAGS = { MAX_FILES: '--max-files=', MAX_BYTES: '--max-bytes=', TIMEOUT: '--timeout=' } as const;
+
+function whereToSet(config: Config, key: keyof typeof FLAGS): string {
+  const flag = FLAGS[key];
   return config.transport === 'qrexec' ? `${key} in dom0's configuration file` : `${key} in dom0's configuration (or ${flag})`;
 }
 
@@ -47,8 +49,7 @@ export function limitHint(code: string, config: Config, member?: string): string
     }
     case 'TAR_TIMEOUT': {
       // the receiver's own deadlines: the whole batch within TIMEOUT, and no pause over min(300 s, TIMEOUT)
-      const where = config.transport === 'qrexec' ? "TIMEOUT in dom0's configuration file" : "TIMEOUT in dom0's configuration (or --timeout=)";
-      return `the batch did not arrive within dom0's TIMEOUT (${String(config.timeoutSeconds)} s), or the UpdateVM sent nothing for ${String(Math.min(300, config.timeoutSeconds))} s; on a slow link raise ${where}`;
+      return `the batch did not arrive within dom0's TIMEOUT (${String(config.timeoutSeconds)} s), or the UpdateVM sent nothing for ${String(Math.min(300, config.timeoutSeconds))} s; on a slow link raise ${whereToSet(config, 'TIMEOUT')}`;
     }
     case 'RPM_CONFLICTS_PUBLISHED':
       // published files are never replaced, so every later batch with this build fails the same way

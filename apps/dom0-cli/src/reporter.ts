@@ -16,7 +16,16 @@ export interface PackageChange {
   readonly from: string | undefined;
   readonly to: string | undefined;
   /** The arch it had before, when it moved between noarch and an arch (`name` has the new one). */
-  readonly fromArch?: string;
+  readonly fromArch?: string | undefined;
+}
+
+/** A change as words: `upgraded a.x86_64 1.0-1 (noarch) -> 2.0-1`, `installed b.noarch 1-1`. */
+export function changeInWords(change: PackageChange): string {
+  const detail =
+    change.from !== undefined && change.to !== undefined
+      ? `${change.from}${change.fromArch === undefined ? '' : ` (${change.fromArch})`} -> ${change.to}`
+      : (change.to ?? change.from ?? '');
+  return `${change.kind} ${change.name} ${detail}`;
 }
 
 /** How dom0-receiver starts its own diagnostic lines. */
@@ -191,11 +200,7 @@ export class Reporter {
       const moved = change.fromArch === undefined ? {} : { fromArch: change.fromArch };
       this.json({ type: 'change', change: change.kind, name: change.name, from: change.from ?? null, to: change.to ?? null, ...moved });
     } else if (this.mode === 'human') {
-      const detail =
-        change.from !== undefined && change.to !== undefined
-          ? `${change.from}${change.fromArch === undefined ? '' : ` (${change.fromArch})`} -> ${change.to}`
-          : (change.to ?? change.from ?? '');
-      this.sink.out(`  ${change.kind} ${change.name} ${detail}`);
+      this.sink.out(`  ${changeInWords(change)}`);
     }
   }
 

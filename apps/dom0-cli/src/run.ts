@@ -26,7 +26,7 @@ import { snapshotPublishedRepo } from './repo-snapshot.ts';
 import { removeDeadRunsTempDirs } from './run-temp-dirs.ts';
 import { acquireLock } from './lock.ts';
 import { parseArgs, type RunOptions } from './options.ts';
-import { Reporter, processSink, type OutputMode, type PackageChange, type Sink } from './reporter.ts';
+import { changeInWords, Reporter, processSink, type OutputMode, type PackageChange, type Sink } from './reporter.ts';
 import type { UpdateRequest } from '@dom0-updates/protocol';
 import { buildRequest } from './request.ts';
 import { readResultRecord, type ResultRecord, type VerifiedBuild } from './result-record.ts';
@@ -140,8 +140,7 @@ async function checkOnly(run: Run): Promise<number> {
   // the daily check is where a doubled package is seen when nobody runs an update; a check does
   // not need dom0's package list otherwise, so one rpm cannot give is no reason to fail it
   const installed = await listInstalled(config.dom0Root, config.rpmdbPath).catch(() => undefined);
-  const duplicates = installed === undefined ? [] : await findDuplicates(installed, config.dom0Root, config.rpmdbPath, config.dnfConf);
-  if (duplicates.length > 0) reporter.warning(duplicatesWarning(duplicates));
+  if (installed !== undefined) await warnDuplicates(run, installed);
   reporter.stage('sync', `Sending dom0's package state to ${agentPlace(run)}...`);
   let exitCode: number;
   try {
@@ -171,8 +170,7 @@ async function update(run: Run): Promise<number> {
   const before = readResultRecord(config.updatesDir);
   const publishedBefore = pinPublishedRepo(config.updatesDir);
   const installedBefore = await listInstalled(config.dom0Root, config.rpmdbPath);
-  const duplicates = await findDuplicates(installedBefore, config.dom0Root, config.rpmdbPath, config.dnfConf);
-  if (duplicates.length > 0) reporter.warning(duplicatesWarning(duplicates));
+  await warnDuplicates(run, installedBefore);
   reporter.stage('sync', `Sending dom0's package state to ${agentPlace(run)}...`);
   let exitCode: number;
   let receiver: ReceiverOutcome = { kind: 'not-started' };
@@ -388,9 +386,7 @@ async function install(
     throw error;
   }
   // a dnf killed midway (or a scriptlet's failure) can leave both versions; said at once, not only by the next run
-  const knownDuplicates = groupsOfTwoOrMore(installedBefore);
-  const newDuplicates = (await findDuplicates(installedAfter, config.dom0Root, config.rpmdbPath, config.dnfConf)).filter((d) => !knownDuplicates.has(d.key));
-  if (newDuplicates.length > 0) reporter.warning(duplicatesWarning(newDuplicates));
+  await warnDuplicates(run, installedAfter, new Set(groupsOfTwoOrMore(installedBefore).keys()));
   const slipped = withheldButInstalled(installedBefore, installedAfter, excluded);
   if (slipped.length > 0 || interruptedInstall !== undefined || failedInstall !== undefined) {
     // the changes are told whatever ended the run (reportInstallOutcome tells them otherwise)
@@ -415,13 +411,15 @@ async function install(
   return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, fromCache: fromCache !== undefined, obsoleting, withheld, renaming, specs });
 }
 
+/** Warns of packages installed twice that dnf keeps once (duplicates.ts), but for the `known` keys. */
+async function warnDuplicates({ config, reporter }: Run, installed: readonly InstalledPackage[], known?: ReadonlySet<string>): Promise<void> {
+  const found = await findDuplicates(installed, config.dom0Root, config.rpmdbPath, config.dnfConf, known);
+  if (found.packages.length > 0) reporter.warning(duplicatesWarning(found));
+}
+
 /** Changes as one clause for an error line: the first five, and how many more. */
 function changesInWords(changes: readonly PackageChange[]): string {
-  const said = changes.slice(0, 5).map((c) => {
-    const from = c.fromArch === undefined ? c.from : `${c.from ?? ''} (${c.fromArch})`;
-    return `${c.kind} ${c.name}${c.to === undefined ? ` ${from ?? ''}` : from === undefined ? ` ${c.to}` : ` ${from} -> ${c.to}`}`;
-  });
-  return said.join(', ') + (changes.length > 5 ? `, and ${String(changes.length - 5)} more` : '');
+  return changes.slice(0, 5).map(changeInWords).join(', ') + (changes.length > 5 ? `, and ${String(changes.length - 5)} more` : '');
 }
 
 function warnUnpinned(reporter: Reporter, unpinned: readonly UnpinnedBuild[]): void {
