@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { DiskFullError, isNoSpace, StateError } from '../errors.ts';
 import { sanitize } from '../text.ts';
 import { withRoot, type WorkdirLayout } from './paths.ts';
+import { processExists } from './process-exists.ts';
 import { rewriteRepoFile } from './repo-file.ts';
 import { makeWorkdirDir } from './workdir-fs.ts';
 
@@ -66,15 +67,6 @@ async function writeOne(file: StateFile, tempRoot: string, finalRoot: string): P
 /** Roots being built (`root.new-PID-…`) and roots being replaced (`root.old-PID-…`), by the pid of their run. */
 const SWAP_NAME = /^root\.(new|old)-(\d+)-/;
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /**
  * What a sync killed midway left behind: a half-built root is removed, and an old root is put
  * back when the kill came between the swap's two renames (no `root` at all), else removed.
@@ -83,7 +75,7 @@ async function recoverSwap(layout: WorkdirLayout): Promise<void> {
   const names = await readdir(layout.workdir);
   const dead = names.filter((name) => {
     const pid = SWAP_NAME.exec(name)?.[2];
-    return pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid));
+    return pid !== undefined && Number(pid) !== process.pid && !processExists(Number(pid));
   });
   const restore = names.includes(basename(layout.root)) ? undefined : dead.find((name) => name.startsWith('root.old-'));
   if (restore !== undefined) await rename(join(layout.workdir, restore), layout.root);

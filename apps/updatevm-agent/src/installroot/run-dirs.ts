@@ -1,5 +1,6 @@
 import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processExists } from './process-exists.ts';
 
 /**
  * Each run's download directory is named after the agent process that owns it: its pid namespace,
@@ -32,16 +33,6 @@ async function startTimeOf(pid: number | 'self'): Promise<string | undefined> {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
 }
 
-/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
 /** Creates this run's fresh download directory under `runs`, named after this process. */
 export async function makeRunDir(runs: string): Promise<string> {
   const [namespace, start] = (await procIsOurs()) ? [await pidNamespace(), await startTimeOf('self')] : [undefined, undefined];
@@ -55,7 +46,7 @@ export async function makeRunDir(runs: string): Promise<string> {
  * be decided (a process hidden by hidepid, /proc unreadable) counts as alive.
  */
 async function ownerGone(pid: number, start: string): Promise<boolean> {
-  if (!exists(pid)) return true;
+  if (!processExists(pid)) return true;
   const now = await startTimeOf(pid);
   return now !== undefined && now !== start;
 }
