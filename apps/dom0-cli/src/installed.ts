@@ -81,7 +81,8 @@ export function diffInstalled(before: readonly InstalledPackage[], after: readon
   const now = groupByNameArch(after);
   const changes: PackageChange[] = [];
   const versionChange = (was: InstalledPackage, is: InstalledPackage): PackageChange => ({
-    kind: compareEvr(is.evr, was.evr) < 0 ? 'downgraded' : 'upgraded',
+    // the same version under another arch is no upgrade: only the arch moved
+    kind: was.evr === is.evr ? 'reinstalled' : compareEvr(is.evr, was.evr) < 0 ? 'downgraded' : 'upgraded',
     name: `${is.name}.${is.arch}`,
     from: displayEvr(was.evr),
     to: displayEvr(is.evr),

@@ -19,12 +19,15 @@ export interface PackageChange {
   readonly fromArch?: string | undefined;
 }
 
-/** A change as words: `upgraded a.x86_64 1.0-1 (noarch) -> 2.0-1`, `installed b.noarch 1-1`. */
+/**
+ * A change as words: `upgraded a.x86_64 1.0-1 (noarch) -> 2.0-1`, `installed b.noarch 1-1`,
+ * `reinstalled c.x86_64 1-1 (was noarch)` (same version, another arch).
+ */
 export function changeInWords(change: PackageChange): string {
   const detail =
-    change.from !== undefined && change.to !== undefined
+    change.from !== undefined && change.to !== undefined && change.from !== change.to
       ? `${change.from}${change.fromArch === undefined ? '' : ` (${change.fromArch})`} -> ${change.to}`
-      : (change.to ?? change.from ?? '');
+      : `${change.to ?? change.from ?? ''}${change.fromArch === undefined ? '' : ` (was ${change.fromArch})`}`;
   return `${change.kind} ${change.name} ${detail}`;
 }
 

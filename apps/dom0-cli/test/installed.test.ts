@@ -43,6 +43,12 @@ describe('diffInstalled', () => {
     ]);
   });
 
+  it('reports a package that moved between noarch and an arch at the same version as reinstalled, not upgraded', () => {
+    expect(diffInstalled(list('a\tnoarch\t0:1-1\t1'), list('a\tx86_64\t0:1-1\t2'))).toEqual([
+      { kind: 'reinstalled', name: 'a.x86_64', from: '1-1', to: '1-1', fromArch: 'noarch' },
+    ]);
+  });
+
   it('still reports a removal and an install for a move between two arches, or when several copies were installed', () => {
     // dnf does not update i686 to x86_64: two packages, each said
     expect(diffInstalled(list('a\ti686\t0:1-1\t1'), list('a\tx86_64\t0:2-1\t2'))).toEqual([

@@ -128,6 +128,13 @@ describe('Reporter', () => {
     expect(out).toEqual(['  upgraded a.x86_64 1-1 (noarch) -> 2-1', '  upgraded b.noarch 1-1 -> 2-1']);
   });
 
+  it('says only the old arch when a package moved arch at the same version', () => {
+    const { reporter, out } = capture('human');
+    reporter.change({ kind: 'reinstalled', name: 'a.x86_64', from: '1-1', to: '1-1', fromArch: 'noarch' });
+    reporter.change({ kind: 'reinstalled', name: 'b.noarch', from: undefined, to: '1-1' });
+    expect(out).toEqual(['  reinstalled a.x86_64 1-1 (was noarch)', '  reinstalled b.noarch 1-1']);
+  });
+
   it('still takes the agent\'s last error from a line past the cap on shown lines', () => {
     const { reporter, out } = capture('human');
     reporter.agentLine('updatevm-agent: error: the mirror failed [REPO_UNREACHABLE]', false);
