@@ -67,7 +67,7 @@ function killIfStages(owner: StageOwner): (pid: number, uids: ReadonlySet<number
  * a staged file). Kills them all and waits until /proc shows none; refuses the batch otherwise.
  * A `--user` override is shared with other software, so it is not swept.
  */
-export async function reapStageUser(owner: StageOwner | undefined): Promise<void> {
+export async function reapStageUser(owner: StageOwner | undefined, whose = "the stage's uid"): Promise<void> {
   if (owner?.dynamic !== true) return;
   const deadline = performance.now() + REAP_DEADLINE_MS;
   const killer = await killerCommand(process.env);
@@ -76,7 +76,7 @@ export async function reapStageUser(owner: StageOwner | undefined): Promise<void
     const left = (await idsOfLiveProcesses(killIfStages(owner))).pidsByUid.get(owner.uid) ?? [];
     if (left.length === 0) return;
     if (performance.now() > deadline) {
-      throw new StageError('STAGE_PROCESSES_REMAIN', `processes of the stage's uid ${owner.uid} are still running (pids ${left.slice(0, 10).join(', ')})`);
+      throw new StageError('STAGE_PROCESSES_REMAIN', `processes of ${whose} ${owner.uid} are still running (pids ${left.slice(0, 10).join(', ')})`);
     }
     await sleep(POLL_MS);
   }
@@ -93,6 +93,6 @@ export async function reapLeftoverStage(stagingDir: Stats): Promise<void> {
   if (process.geteuid?.() !== 0 || uid !== gid || uid < DYNAMIC_ID_FIRST || uid >= DYNAMIC_ID_FIRST + DYNAMIC_ID_COUNT) return;
   const before = (await idsOfLiveProcesses()).pidsByUid.get(uid) ?? [];
   if (before.length === 0) return;
-  await reapStageUser({ uid, gid, dynamic: true });
+  await reapStageUser({ uid, gid, dynamic: true }, "an interrupted run's stage uid");
   diagnose(`killed ${String(before.length)} process(es) that an interrupted run's stage left running as uid ${String(uid)}`);
 }
