@@ -21,6 +21,13 @@ case "${1:-}" in
     done
     bash tooling/scripts/setup.sh; exec node tooling/e2e/dist/demo.mjs "$@" ;;
   # node directly, not through pnpm: the count line must stay the last line of the output.
-  test) shift; bash tooling/scripts/setup.sh; exec node tooling/scripts/run-tests.mjs "$@" ;;
+  test)
+    shift
+    # every package's tests, counted together: a turbo filter would count the others as failed
+    if [ "$#" -gt 0 ]; then
+      case "$1" in -h|--help) echo "$USAGE"; exit 0 ;; esac
+      echo "run.sh: test takes no options (one package's tests: cd into it, then pnpm exec vitest run)" >&2; echo "$USAGE" >&2; exit 2
+    fi
+    bash tooling/scripts/setup.sh; exec node tooling/scripts/run-tests.mjs ;;
   *) echo "$USAGE" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 // tooling/scripts/run-tests.mjs (what `./run.sh test` and CI run): its last line must be a true
 // `N passed, N failed` count whatever goes wrong, and only a run with passing tests exits 0.
 // A stand-in `pnpm` on PATH plays each failure; no real test run is needed.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -31,7 +31,7 @@ esac
 exit 0
 `;
 
-async function runWith(mode: string): Promise<{ exitCode: number; lastLine: string; stderr: string }> {
+async function runWith(mode: string, args: readonly string[] = []): Promise<{ exitCode: number; lastLine: string; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'run-tests-'));
   const bin = join(dir, 'bin');
   const pkg = join(dir, 'pkg');
@@ -42,7 +42,7 @@ async function runWith(mode: string): Promise<{ exitCode: number; lastLine: stri
     writeFileSync(join(bin, 'pnpm'), FAKE_PNPM);
     chmodSync(join(bin, 'pnpm'), 0o755);
   }
-  const r = await execa(process.execPath, [SCRIPT], {
+  const r = await execa(process.execPath, [SCRIPT, ...args], {
     // Only the stand-in: a real pnpm would run the real workspace's tests.
     env: { PATH: bin, FAKE_MODE: mode, FAKE_PKG: pkg },
     extendEnv: false,
@@ -108,6 +108,25 @@ describe('run-tests.mjs', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/FAILED \S*t\.test\.ts > slow one: timed out after 5003 ms \(the package's output above has vitest's message\)/);
     expect(r.stderr).not.toContain('STACK_TRACE_ERROR');
+  });
+
+  it('refuses arguments (a turbo filter would count the packages it left out as failed) and runs nothing', async () => {
+    const r = await runWith('pass', ['--filter=@dom0-updates/protocol']);
+    expect(r.lastLine).toBe('0 passed, 1 failed');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('takes no arguments');
+    expect(r.stderr).toContain('pnpm exec vitest run');
+  });
+
+  it('refuses an argument to ./run.sh test before setup installs anything', async () => {
+    // a copy alone in a directory: were the argument not refused, it would find no setup to run
+    const dir = mkdtempSync(join(tmpdir(), 'run-sh-'));
+    copyFileSync(join(REPO_ROOT, 'run.sh'), join(dir, 'run.sh'));
+    const r = await execa('bash', [join(dir, 'run.sh'), 'test', '--bogus'], { reject: false, all: true });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.exitCode).toBe(2);
+    expect(r.all).toContain('run.sh: test takes no options');
+    expect(r.all).toContain('usage: ./run.sh demo');
   });
 
   it('exits 0 with the count when every test passed', async () => {
