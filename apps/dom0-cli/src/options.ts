@@ -294,6 +294,15 @@ function parseDnfOption(arg: string): string {
     throw new UsageError('USAGE_BAD_VALUE', `--setopt: "${printable(arg.slice('--setopt='.length))}" is not KEY=VALUE, as in --setopt=KEY=VALUE`);
   }
   if (!DNF_OPTION_RULES.some((rule) => rule.test(arg))) {
+    // an allowed dnf option with a value it does not take: said so, not "unknown option"
+    const equals = arg.indexOf('=');
+    const name = equals < 0 ? arg : arg.slice(0, equals);
+    const value = printable(arg.slice(equals + 1));
+    if (equals > 0 && DNF_OPTION_RULES.some((rule) => rule.test(name))) throw new UsageError('USAGE_UNEXPECTED_VALUE', `${name} takes no value`);
+    if (name === '--exclude') throw new UsageError('USAGE_BAD_VALUE', `--exclude: "${value}" is not a package name or glob (letters, digits and ._+:~^*?[]-, starting with a letter, digit or _)`);
+    if (name === '--setopt') {
+      throw new UsageError('USAGE_BAD_VALUE', `--setopt: "${value}" is not KEY=VALUE with a key of letters, digits and _.*- and a value of printable ASCII`);
+    }
     throw new UsageError(
       'USAGE_UNKNOWN_OPTION',
       `unknown option "${printable(arg)}": not a dom0-update option nor an allowed dnf option (see --help)`,

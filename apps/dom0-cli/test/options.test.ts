@@ -171,7 +171,15 @@ describe('parseArgs', () => {
     expect(usageCode('--nogpgcheck')).toBe('USAGE_UNKNOWN_OPTION');
     expect(usageCode('--installroot=/tmp/x')).toBe('USAGE_UNKNOWN_OPTION');
     expect(usageCode('-x')).toBe('USAGE_UNKNOWN_OPTION');
-    expect(usageCode('--setopt=a\nb')).toBe('USAGE_UNKNOWN_OPTION');
+  });
+
+  it('names a bad value of an allowed dnf option as a bad value, not as an unknown option', () => {
+    for (const arg of ['--exclude=-x', '--exclude=a/b', '--exclude=a b']) expect(usageCode(arg), arg).toBe('USAGE_BAD_VALUE');
+    expect(() => parseArgs(['--exclude=-x'])).toThrow('--exclude: "-x" is not a package name or glob');
+    for (const arg of ['--setopt==1', '--setopt=foo bar=1', '--setopt=a\nb', '--setopt=timeout=\u00e9']) expect(usageCode(arg), arg).toBe('USAGE_BAD_VALUE');
+    expect(() => parseArgs(['--setopt==1'])).toThrow('--setopt: "=1" is not KEY=VALUE');
+    for (const arg of ['--best=1', '--verbose=yes', '--quiet=1', '--refresh=']) expect(usageCode(arg), arg).toBe('USAGE_UNEXPECTED_VALUE');
+    expect(() => parseArgs(['--best=1'])).toThrow('--best takes no value');
   });
 
   it('refuses --setopt keys the UpdateVM agent does not take, globally or per repository', () => {
