@@ -4,7 +4,7 @@
  */
 import { execa } from 'execa';
 import type { Config } from './config.ts';
-import { InstallError } from './errors.ts';
+import { InstallError, InstallUnansweredError } from './errors.ts';
 import { NEVER_INTERRUPTED, interruptedError, type Interrupt, type InterruptSignal } from './interrupt.ts';
 import type { Action } from './options.ts';
 import type { OutputMode } from './reporter.ts';
@@ -131,7 +131,10 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
     const how = result.exitCode === undefined ? `was killed by ${String(result.signal)}` : `exited with code ${result.exitCode}`;
     // without a terminal on stdin dnf cannot ask, and takes the missing answer as a no
     // (a dnf killed by a signal was not answered at all)
-    const prompt = assumeYes || result.exitCode === undefined ? '' : process.stdin.isTTY ? ' (answering no at its prompt ends this way too)' : ' (with no terminal to ask on, dnf takes no answer as a no: add -y to answer yes)';
+    if (!assumeYes && result.exitCode !== undefined && !process.stdin.isTTY) {
+      throw new InstallUnansweredError('INSTALL_FAILED', `dom0's dnf ${what} ${how}; its output above says why (with no terminal to ask on, dnf takes no answer as a no: add -y to answer yes)`);
+    }
+    const prompt = assumeYes || result.exitCode === undefined ? '' : ' (answering no at its prompt ends this way too)';
     throw new InstallError('INSTALL_FAILED', `dom0's dnf ${what} ${how}; its output above says why${prompt}`);
   }
 }

@@ -70,5 +70,11 @@ export class StateError extends CliError {}
 /** dom0's dnf failed to install from the cached repository. */
 export class InstallError extends CliError {}
 
+/**
+ * dom0's dnf failed where it could not ask (no -y, no terminal): most likely at its prompt, so
+ * hints about what dom0 withheld from its resolution would point the wrong way.
+ */
+export class InstallUnansweredError extends InstallError {}
+
 /** A signal (SIGINT, SIGTERM, SIGHUP) stopped the run: exit 128 + its number. */
 export class InterruptedError extends CliError {}

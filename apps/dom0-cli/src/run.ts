@@ -11,7 +11,7 @@ import { writeDnfHome } from './dnf-home.ts';
 import { dom0PackageSpecs, nameTogetherHint, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type NewArchBuild, type ObsoletingBuild, type OlderBuild, type RenamingBuild, type UnpinnedBuild } from './withheld.ts';
 import { configFileOf, loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
-import { AgentError, CliError, ConfigError, EXIT, InstallError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
+import { AgentError, CliError, ConfigError, EXIT, InstallError, InstallUnansweredError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
 import { duplicatesWarning, findDuplicates, groupsOfTwoOrMore } from './duplicates.ts';
@@ -366,6 +366,8 @@ async function install(
       });
     } catch (error) {
       if (error instanceof InterruptedError) interruptedInstall = error;
+      // dnf could not ask: the advice is -y, which shows a resolution failure with its hints if there is one
+      else if (error instanceof InstallUnansweredError) failedInstall = withCacheNote(error);
       else if (error instanceof InstallError) failedInstall = withWithheldHints(error, options.packages, withheld, obsoleting, older, newArch);
       else throw error;
     }
@@ -429,6 +431,10 @@ function warnUnpinned(reporter: Reporter, unpinned: readonly UnpinnedBuild[]): v
   );
 }
 
+function withCacheNote(error: InstallError): InstallError {
+  return new InstallError(error.code, `${error.message}. The verified packages stay in dom0's cached repository`);
+}
+
 /** A failed dnf step, with what dom0 withheld from it: often why it could not resolve. */
 function withWithheldHints(
   error: InstallError,
@@ -450,7 +456,7 @@ function withWithheldHints(
       : `; dom0 withheld ${String(older.length)} build(s) older than the installed version of their name (a rollback, e.g. ${older.slice(0, 3).map((build) => `${build.spec} < ${build.installed}`).join(', ')}): only --action=downgrade NAME lets one in`;
   const newArchHint =
     newArch.length === 0 ? '' : `; dom0 withheld ${newArch.map((build) => build.spec).join(', ')}, a new arch of an installed name: name it with its arch (NAME.ARCH) to install it`;
-  return new InstallError(error.code, `${error.message}${hint}${obsoletesHint}${olderHint}${newArchHint}. The verified packages stay in dom0's cached repository`);
+  return withCacheNote(new InstallError(error.code, `${error.message}${hint}${obsoletesHint}${olderHint}${newArchHint}`));
 }
 
 async function startAgent({ config, options, request, updateVm, reporter, interrupt }: Run): Promise<AgentResult> {

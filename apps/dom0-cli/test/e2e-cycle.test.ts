@@ -154,6 +154,17 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
 
+  it('gives no advice about withheld packages when dnf could not ask, which they would not explain', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    // dom0-extra arrives unrequested and is withheld; the upgrade itself resolves and reaches the prompt
+    const r = await s.run([], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [...s.fixtures.packages.v2, ...s.fixtures.packages.extra].map((p) => p.path).join(':') });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('(with no terminal to ask on, dnf takes no answer as a no: add -y to answer yes)');
+    expect(r.stderr).toContain("The verified packages stay in dom0's cached repository [INSTALL_FAILED]");
+    expect(r.stderr).not.toContain('dom0 withheld');
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
   it('receives and verifies but installs nothing with --downloadonly', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const marker = agentCacheMarker(s);
