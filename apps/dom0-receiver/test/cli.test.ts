@@ -225,6 +225,17 @@ describe('command line', () => {
     }
   });
 
+  it('says it reads the stream from a terminal when run by hand there, and not when the stream comes through a pipe', async () => {
+    const dir = await makeUpdatesDir();
+    const args = ['receive', '--updates-dir', dir, '--sandbox', 'none', ...(await keyringArgs())];
+    // script(1) gives it a terminal on stdin (and ends it at once: its own stdin is empty)
+    const tty = await runReceiver(args, { prefix: ['bash', '-c', 'exec script -qec "$*" /dev/null', 'script'] });
+    expect(tty.stdout).toContain('dom0-receiver: reading the update stream from stdin, which is a terminal');
+    const piped = await runReceiver(args);
+    expect(piped.stderr).toContain('dom0-receiver: rejected the batch');
+    expect(piped.stderr).not.toContain('which is a terminal');
+  });
+
   it("tells the sender the code of dom0's own failures, and keeps their reasons (dom0's paths) in dom0", async () => {
     const dir = await makeUpdatesDir();
     const cases: [string[], string, string][] = [

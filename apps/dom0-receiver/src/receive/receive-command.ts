@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { RpmVerifyError, type Keyring } from '@dom0-updates/rpm-verify';
 import type { ReceiveArgs } from '../cli/args.ts';
 import { loadKeyringFiles } from '../config/keyring-files.ts';
@@ -205,6 +206,8 @@ async function receiveUnlessInterrupted(args: ReceiveArgs, ctx: ReceiveContext, 
       return await finishFailed(layout, recordAs, error instanceof ReceiverError ? error : unusableUpdatesDir(layout.root, 'prepare it for a batch', error));
     }
     stagingDir = staging;
+    // run by hand, it would otherwise wait in silence until the idle deadline
+    if (isatty(0)) diagnose(`reading the update stream from stdin, which is a terminal: it comes from the UpdateVM (qrexec) or a pipe; Ctrl-C stops (nothing is published)`);
     let outcome;
     try {
       try {
