@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, parseReceiverCommand } from '../src/cli/args.ts';
 import { HELP } from '../src/cli/help.ts';
+import { DEFAULT_DNF_LIMITS } from '../src/dnf/limits.ts';
 import { AgentError } from '../src/errors.ts';
 import { ACTION_NAMES } from '../src/request.ts';
 
@@ -82,14 +83,22 @@ describe('command line', () => {
     const cmd = parseArgs(['run', '--receiver-command', '["node","recv.mjs","receive"]', '--json-progress', '--workdir', '/w']);
     expect(cmd).toEqual({
       kind: 'run',
-      options: { workdir: '/w', jsonProgress: true },
+      options: { workdir: '/w', jsonProgress: true, dnfLimits: DEFAULT_DNF_LIMITS },
       transport: { kind: 'local', argv: ['node', 'recv.mjs', 'receive'] },
     });
   });
 
   it('takes --transport fd, which names no receiver at all', () => {
     const cmd = parseArgs(['run', '--transport', 'fd']);
-    expect(cmd).toEqual({ kind: 'run', options: { workdir: '/var/lib/qubes/dom0-updates', jsonProgress: false }, transport: { kind: 'fd' } });
+    expect(cmd).toEqual({ kind: 'run', options: { workdir: '/var/lib/qubes/dom0-updates', jsonProgress: false, dnfLimits: DEFAULT_DNF_LIMITS }, transport: { kind: 'fd' } });
+  });
+
+  it("takes dnf's limits from the UpdateVM's own command line of run and download, in bytes", () => {
+    for (const sub of ['run', 'download']) {
+      const cmd = parseArgs([sub, '--max-metadata-bytes=8388608']);
+      expect(cmd.kind === 'run' || cmd.kind === 'download' ? cmd.options.dnfLimits : undefined).toEqual({ maxMetadataBytes: 8388608 });
+    }
+    expect(usageMessage(['run', '--max-metadata-bytes', '1G'])).toBe('--max-metadata-bytes must be a positive whole number of bytes, not "1G"');
   });
 
   it('rejects a receiver command that is not a JSON array of strings', () => {
@@ -120,6 +129,11 @@ describe('command line', () => {
     [['run', '--json-progress', '--json-progress'], 'REPEATED_OPTION'],
     [['download', '--clean', '--clean'], 'REPEATED_OPTION'],
     [['download', '--enablerepo', 'a;b'], 'BAD_REPO_ID'],
+    [['download', '--max-metadata-bytes', '0'], 'BAD_LIMIT'],
+    [['run', '--max-metadata-bytes', '-1'], 'BAD_LIMIT'],
+    [['run', '--max-metadata-bytes', '99999999999999999999'], 'BAD_LIMIT'],
+    [['run', '--max-metadata-bytes', '1', '--max-metadata-bytes', '2'], 'REPEATED_OPTION'],
+    [['sync-state', '--max-metadata-bytes', '1'], 'UNKNOWN_OPTION'],
   ])('refuses %j with %s', (argv, code) => {
     expect(usageCode(argv)).toBe(code);
   });

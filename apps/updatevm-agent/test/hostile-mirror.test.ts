@@ -129,6 +129,20 @@ async function sizeOf(dir: string): Promise<number> {
   return total;
 }
 
+/** The processes whose command line names `dir`: the agent and the dnf it runs name their workdir. */
+async function processesUsing(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+    if ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes(dir)) found.push(pid);
+  }
+  return found;
+}
+
+/** Waits until no process runs with `dir` in its command line (within the test's own timeout). */
+async function nothingRunsIn(dir: string): Promise<void> {
+  while ((await processesUsing(dir)).length > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
 describe('the agent against a hostile mirror', () => {
   it('does not say "no updates" when dnf resolved and downloaded updates whose files the mirror named without .rpm', async () => {
     const names = ['dom0-hello-2.0-1.noarch', 'dom0-libgreet-2.0-1.noarch', 'dom0-tool-2.0-1.noarch'];
@@ -189,6 +203,44 @@ describe('the agent against a hostile mirror', () => {
       await mirror.close();
     }
   }, 60_000);
+
+  it.each(['repomd.xml', 'primary.xml.gz'])(
+    "stops dnf when a mirror's %s never ends, once dnf's metadata cache has grown past the limit (REPO_METADATA_TOO_LARGE), and leaves nothing behind",
+    async (file) => {
+      const mirror = await hostileMirror(world.fixtures.repos.v2, { endless: (path) => path.endsWith(file) });
+      try {
+        const workdir = await syncedWorkdir(world, `endless-${file}`, mirror.url);
+        const limit = 8 * 1024 * 1024;
+        const args = ['download', '--workdir', workdir, '--max-metadata-bytes', String(limit), '--receiver-command', receiver(join(world.dir, `endless-${file}.tar`))];
+        const child = execa(process.execPath, [BUNDLE, ...args], { reject: false, env: {}, stdin: 'ignore' });
+        let ended = false;
+        void child.finally(() => {
+          ended = true;
+        });
+        // the most the cache held while the agent ran, as often as the test can look
+        let peak = 0;
+        const cache = join(workdir, 'cache');
+        while (!ended) {
+          peak = Math.max(peak, await sizeOf(cache));
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const run = await child;
+        expect(run.exitCode).toBe(1);
+        expect(run.stderr).toMatch(
+          /error: repository 'fixture' served more metadata than the agent allows: dnf's metadata cache grew by [\d.]+ MiB in this run, over the limit of 8\.0 MiB .*; dnf was stopped\..* raise --max-metadata-bytes in the UpdateVM \[REPO_METADATA_TOO_LARGE\]$/,
+        );
+        // it grows at about 16 MiB/s and is looked at every second; without the limit it grows until the test's timeout
+        expect(peak).toBeGreaterThan(limit);
+        expect(peak).toBeLessThan(256 * 1024 * 1024);
+        await nothingRunsIn(workdir);
+        // the partial download is gone with the run, and so is the run's download directory
+        expect(await sizeOf(cache)).toBeLessThan(limit);
+        expect(await readdir(join(workdir, 'runs'))).toEqual([]);
+      } finally {
+        await mirror.close();
+      }
+    },
+  );
 
   it('reports a dnf that crashed (librepo abort on a repomd.xml location with ..) as a dnf failure, not as "could not be run"', async () => {
     const dir = join(world.dir, 'dotdot-repomd');

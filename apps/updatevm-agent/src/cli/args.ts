@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_WORKDIR } from '../installroot/paths.ts';
+import { DEFAULT_DNF_LIMITS, parseByteLimit, type DnfLimits } from '../dnf/limits.ts';
 import { dnfOptionTakesValue } from '../dnf/passthrough.ts';
 import { buildRequest, type DownloadRequest } from '../request.ts';
 import { sanitize } from '../text.ts';
@@ -21,6 +22,8 @@ export type TransportSpec =
 export interface CommonOptions {
   readonly workdir: string;
   readonly jsonProgress: boolean;
+  /** Only `run` and `download` run dnf and take the options that set them; the defaults otherwise. */
+  readonly dnfLimits: DnfLimits;
 }
 
 export type Command =
@@ -37,13 +40,14 @@ export type Command =
 
 /** Options each subcommand accepts; `true` means the option takes a value. */
 const ACCEPTED: Record<'run' | 'download' | 'sync-state', Record<string, boolean>> = {
-  run: { '--workdir': true, '--transport': true, '--receiver-command': true, '--json-progress': false },
+  run: { '--workdir': true, '--transport': true, '--receiver-command': true, '--json-progress': false, '--max-metadata-bytes': true },
   'sync-state': { '--workdir': true, '--json-progress': false },
   download: {
     '--workdir': true,
     '--transport': true,
     '--receiver-command': true,
     '--json-progress': false,
+    '--max-metadata-bytes': true,
     '--action': true,
     '--check-only': false,
     '--clean': false,
@@ -169,7 +173,18 @@ function commonOf(scanned: Scanned): CommonOptions {
   const workdir = resolve(given);
   // dnf gets a reposdir inside the workdir and splits that setting at whitespace and commas
   if (/[\s,]/.test(workdir)) throw new UsageError('BAD_WORKDIR', '--workdir may not hold a space or comma: dnf would split the repository directory inside it');
-  return { workdir, jsonProgress: scanned.values.has('--json-progress') };
+  return { workdir, jsonProgress: scanned.values.has('--json-progress'), dnfLimits: dnfLimitsOf(scanned) };
+}
+
+/** The UpdateVM's own command line sets them (dom0's request cannot: the service's argv is fixed). */
+function dnfLimitsOf(scanned: Scanned): DnfLimits {
+  const limit = (option: string): number | undefined => {
+    const text = single(scanned, option);
+    return text === undefined ? undefined : parseByteLimit(text, option);
+  };
+  return {
+    maxMetadataBytes: limit('--max-metadata-bytes') ?? DEFAULT_DNF_LIMITS.maxMetadataBytes,
+  };
 }
 
 function noPositionals(scanned: Scanned, command: string): void {

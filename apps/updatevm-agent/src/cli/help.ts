@@ -1,3 +1,5 @@
+import { DEFAULT_DNF_LIMITS } from '../dnf/limits.ts';
+import { formatBytes } from '../progress/reporter.ts';
 import { ACTION_NAMES, ACTION_NOTES } from '../request.ts';
 
 export const VERSION = '0.1.0';
@@ -26,13 +28,15 @@ export const HELP = `updatevm-agent ${VERSION}: downloads dom0 updates in the Up
 
 Usage:
   updatevm-agent run [--workdir DIR] [--transport qrexec|fd|local] [--receiver-command JSON_ARGV] [--json-progress]
+                     [--max-metadata-bytes N]
       Read dom0's state-sync stream (request included) on stdin, lay out the installroot,
       run dnf, send this run's packages to dom0 and print dom0's verdict.
   updatevm-agent sync-state [--workdir DIR] [--json-progress]
       Read dom0's state-sync stream on stdin and lay out the installroot only.
   updatevm-agent download [--workdir DIR] [--action ACTION] [--check-only] [--clean]
                           [--enablerepo R]... [--disablerepo R]... [--transport qrexec|fd|local]
-                          [--receiver-command JSON_ARGV] [--json-progress] [PACKAGES...] [-- DNF_OPTIONS... PACKAGES...]
+                          [--receiver-command JSON_ARGV] [--json-progress] [--max-metadata-bytes N]
+                          [PACKAGES...] [-- DNF_OPTIONS... PACKAGES...]
       Use the state from an earlier sync.
 ${actionList('      ', 96)}
   updatevm-agent --help | --version
@@ -44,6 +48,8 @@ Options:
                            transport), or local (start --receiver-command yourself; by hand only)
   --receiver-command JSON  local transport: the receiver's argv as a JSON array of strings
   --json-progress          one JSON object per line on stdout instead of text
+  --max-metadata-bytes N   stop dnf when its metadata cache grows by more than N bytes in one run
+                           (default ${DEFAULT_DNF_LIMITS.maxMetadataBytes}, ${formatBytes(DEFAULT_DNF_LIMITS.maxMetadataBytes)}): a mirror's metadata without end
   --check-only             only check: exit 100 when updates exist, 0 when none, 1 on error
   --clean                  remove dnf's caches and leftover packages first
 

@@ -23,7 +23,7 @@ async function execute(
   stdin: Readable,
   interruption: Interruption,
 ): Promise<ExitCode> {
-  const ctx = { layout: workdirLayout(command.options.workdir), reporter, interruption };
+  const ctx = { layout: workdirLayout(command.options.workdir), reporter, interruption, dnfLimits: command.options.dnfLimits };
   try {
     switch (command.kind) {
       case 'sync-state':

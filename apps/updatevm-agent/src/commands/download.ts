@@ -4,6 +4,7 @@ import { memberNameProblem } from '@dom0-updates/protocol';
 import { checkArgs, downloadArgs, matchArgs } from '../dnf/argv.ts';
 import { detectDnf, type DnfTool } from '../dnf/detect.ts';
 import { dnfFailure, runDnf } from '../dnf/run.ts';
+import { pollEvery } from '../dnf/watch.ts';
 import { AgentError, DiskFullError, DnfError, isNoSpace, StateError } from '../errors.ts';
 import { ExitCode } from '../exit-code.ts';
 import { detectReleasever, writeRpmMacros } from '../installroot/rpmdb.ts';
@@ -48,7 +49,7 @@ async function checkOnly(
 ): Promise<ExitCode> {
   const updates: string[] = [];
   ctx.reporter.report({ stage: 'resolve' });
-  const run = await runDnf(dnf, checkArgs(dnf, ctx.layout, request, releasever), ctx.layout, 'check', (event) => {
+  const run = await runDnf(dnf, checkArgs(dnf, ctx.layout, request, releasever), ctx.layout, ctx.dnfLimits, 'check', (event) => {
     if (event.kind === 'available-update') updates.push(sanitize(`${event.name} ${event.version}`, 300));
   }, ctx.interruption);
   // Only dnf's own 100 and 0 are answers; anything else means the check did not happen.
@@ -69,7 +70,7 @@ async function checkOnly(
 
 async function requireMatch(ctx: AgentContext, dnf: DnfTool, request: DownloadRequest, releasever: string | undefined, spec: string): Promise<void> {
   let matched = false;
-  const run = await runDnf(dnf, matchArgs(dnf, ctx.layout, request, releasever, spec), ctx.layout, 'match', () => {
+  const run = await runDnf(dnf, matchArgs(dnf, ctx.layout, request, releasever, spec), ctx.layout, ctx.dnfLimits, 'match', () => {
     matched = true;
   }, ctx.interruption);
   if (run.exitCode !== 0) throw dnfFailure(run, `looking up "${sanitize(spec)}" (the check did not complete, so this is NOT "no updates")`);
@@ -137,7 +138,7 @@ async function downloadAndSend(
     });
     let run;
     try {
-      run = await runDnf(dnf, downloadArgs(dnf, ctx.layout, request, dir, releasever), ctx.layout, 'download', (event) => {
+      run = await runDnf(dnf, downloadArgs(dnf, ctx.layout, request, dir, releasever), ctx.layout, ctx.dnfLimits, 'download', (event) => {
         if (event.kind === 'transaction-count') total = (total ?? 0) + event.count;
         if (event.kind === 'download-size') expectedBytes = event.bytes;
         if (event.kind === 'downloading') {
@@ -209,33 +210,16 @@ const HEARTBEAT_MS = 3000;
  */
 function watchDownloadedBytes(dir: string, report: (bytes: number) => boolean): { stop(): void } {
   let last = 0;
-  let counting = false;
-  // a count still under way when dnf ends must not report after later progress lines
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (counting) return;
-    counting = true;
-    void (async () => {
-      let bytes = 0;
-      for (const entry of await readdir(dir, { withFileTypes: true })) {
-        // a delta rpm is not counted: dnf's total counts full packages, and a delta that cannot be
-        // applied (dom0's files are not in the UpdateVM) stays beside the full package it fetches
-        if (entry.isFile() && !entry.name.endsWith('.drpm')) bytes += (await lstat(join(dir, entry.name)).catch(() => ({ size: 0 }))).size;
-      }
-      if (bytes > last && !stopped && report(bytes)) last = bytes;
-    })()
-      .catch(() => undefined)
-      .finally(() => {
-        counting = false;
-      });
-  }, HEARTBEAT_MS);
-  timer.unref();
-  return {
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-    },
-  };
+  return pollEvery(HEARTBEAT_MS, async (stopped) => {
+    let bytes = 0;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      // a delta rpm is not counted: dnf's total counts full packages, and a delta that cannot be
+      // applied (dom0's files are not in the UpdateVM) stays beside the full package it fetches
+      if (entry.isFile() && !entry.name.endsWith('.drpm')) bytes += (await lstat(join(dir, entry.name)).catch(() => ({ size: 0 }))).size;
+    }
+    // a count still under way when dnf ends must not report after later progress lines
+    if (bytes > last && !stopped() && report(bytes)) last = bytes;
+  });
 }
 
 /** Resolves and downloads with dnf, then sends this run's packages to dom0 (or only checks). */

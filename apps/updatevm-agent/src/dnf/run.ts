@@ -4,7 +4,9 @@ import { AgentError, DiskFullError, DnfError, InterruptedError } from '../errors
 import type { WorkdirLayout } from '../installroot/paths.ts';
 import { sanitize, sanitizeLines } from '../text.ts';
 import type { DnfTool } from './detect.ts';
+import type { DnfLimits } from './limits.ts';
 import { classifyFailure, CONNECTION_CURL_ERRORS, parseDnfLine, type DnfLineEvent } from './output.ts';
+import { watchMetadataGrowth } from './watch.ts';
 
 export interface DnfRun {
   readonly exitCode: number;
@@ -22,28 +24,37 @@ function dnfEnv(layout: WorkdirLayout): Record<string, string> {
 }
 
 
-/** Runs dnf with an argument array (never a shell), feeding each stdout line to `onEvent`. */
+/**
+ * Runs dnf with an argument array (never a shell), feeding each stdout line to `onEvent`. dnf runs
+ * under `limits`: its metadata cache is watched, dnf stopped when it grows past the limit.
+ */
 export async function runDnf(
   dnf: DnfTool,
   args: readonly string[],
   layout: WorkdirLayout,
+  limits: DnfLimits,
   mode: 'download' | 'check' | 'match',
   onEvent: (event: DnfLineEvent) => void,
   stop?: ChildStop,
 ): Promise<DnfRun> {
-  const cancel = stop?.signal;
+  const metadata = new AbortController();
+  const watch = await watchMetadataGrowth(layout.cache, limits.maxMetadataBytes, (error) => metadata.abort(error));
+  const cancel = AbortSignal.any([...(stop === undefined ? [] : [stop.signal]), metadata.signal]);
+  const own: ChildStop = { signal: cancel, killOnForcedExit: (pid) => stop?.killOnForcedExit(pid) ?? (() => undefined) };
   const sub = execa(dnf.path, args, {
     env: dnfEnv(layout),
     reject: false,
-    ...stopOptions(stop),
+    ...stopOptions(own),
     stdin: 'ignore',
     buffer: { stdout: false, stderr: true },
     maxBuffer: { stderr: 4 * 1024 * 1024 },
     stripFinalNewline: true,
   });
-  trackChild(sub, stop);
+  trackChild(sub, own);
+  // the cache is watched for as long as dnf runs (execa settles once it has ended)
+  void sub.finally(() => watch.stop());
   const transferErrors: string[] = [];
-  const stopped = (): AgentError => (cancel?.reason instanceof AgentError ? cancel.reason : new InterruptedError('INTERRUPTED', 'stopped'));
+  const stopped = (): AgentError => (cancel.reason instanceof AgentError ? cancel.reason : new InterruptedError('INTERRUPTED', 'stopped'));
   try {
     for await (const line of sub.iterable({ from: 'stdout' })) {
       const event = parseDnfLine(line, mode);
@@ -54,13 +65,13 @@ export async function runDnf(
       if (event !== undefined) onEvent(event);
     }
   } catch (error) {
-    if (cancel?.aborted === true) throw stopped();
+    if (cancel.aborted) throw stopped();
     throw error;
   }
   const result = await sub;
   // a signal to the whole process group may end dnf before the abort reaches it: still a stop
-  if (result.signal !== undefined && STOP_SIGNALS.has(result.signal) && cancel?.aborted !== true && !result.isMaxBuffer) await new Promise((resolve) => setTimeout(resolve, 200));
-  if (result.isCanceled || cancel?.aborted === true) throw stopped();
+  if (result.signal !== undefined && STOP_SIGNALS.has(result.signal) && !cancel.aborted && !result.isMaxBuffer) await new Promise((resolve) => setTimeout(resolve, 200));
+  if (result.isCanceled || cancel.aborted) throw stopped();
   if (result.exitCode === undefined) {
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';
     const lastLines = stderr.trim() === '' ? '' : `\n${sanitizeLines(stderr, 12)}`;
