@@ -32,6 +32,24 @@ describe('dnf output', () => {
     expect(parseDnfLine('Total size of inbound packages is 2 GiB. Need to download 1 GiB.', 'download')).toEqual({ kind: 'download-size', bytes: 2 * 1024 ** 3 });
   });
 
+  it('calls a dnf that ran out of memory under its limit DNF_OUT_OF_MEMORY, in the words of libsolv, Python, libdnf or librepo', () => {
+    for (const said of [
+      'Out of memory allocating 513392715 bytes!',
+      'Traceback (most recent call last):\n  File "/usr/lib/python3/dist-packages/dnf/base.py", line 1, in fill_sack\nMemoryError',
+      "terminate called after throwing an instance of 'std::bad_alloc'\n  what():  std::bad_alloc",
+      '(process:4242): GLib-ERROR **: 14:00:00.000: ../../../glib/gmem.c:106: failed to allocate 1073741824 bytes',
+    ]) {
+      expect(classifyFailure(`Unable to detect release version\n${said}`)).toEqual({ kind: 'out-of-memory' });
+      const error = dnfFailure({ exitCode: 1, stderr: said, maxMemoryBytes: 3 * 1024 ** 3 }, 'downloading updates');
+      expect(error.code).toBe('DNF_OUT_OF_MEMORY');
+      expect(error.message).toContain("dnf ran out of memory under the agent's limit of 3.00 GiB and ended there");
+      expect(error.message).toContain('raise --max-dnf-memory in the UpdateVM');
+    }
+    // only at the start of a line: a mirror's words inside dnf's own line are not dnf running out
+    expect(classifyFailure("Error: Failed to download metadata for repo 'f': Cannot download repomd.xml: Status code: 404 for http://m/Out of memory allocating 5 bytes!").kind).toBe('repo-unreachable');
+    expect(classifyFailure("Error: Unknown repo: 'MemoryError'").kind).toBe('other');
+  });
+
   it("takes SQLite's words for a full disk in dnf's history database as a full disk, and no other I/O error", () => {
     expect(classifyFailure('SQLite error on "/w/root/var/lib/dnf/history.sqlite": Executing an SQL statement failed: database or disk is full')).toEqual({ kind: 'disk-full' });
     // any I/O failure: dnf's own words, not a guess
@@ -163,7 +181,7 @@ describe('dnf argument arrays', () => {
   const request = buildRequest({ packages: ['dom0-hello'], enableRepos: ['testing'], dnfOptions: ['--security'] });
 
   it('keeps every path inside the workdir and downloads into the run directory (dnf 4)', () => {
-    const args = downloadArgs({ path: '/usr/bin/dnf', major: 4 }, layout, request, '/w/runs/run-1', '40');
+    const args = downloadArgs({ path: '/usr/bin/dnf', major: 4, prlimit: '/usr/bin/prlimit' }, layout, request, '/w/runs/run-1', '40');
     expect(args).toEqual(
       expect.arrayContaining([
         '-y',
@@ -189,16 +207,16 @@ describe('dnf argument arrays', () => {
   });
 
   it('uses dnf5 spellings', () => {
-    const args = downloadArgs({ path: '/usr/bin/dnf5', major: 5 }, layout, request, '/d', undefined);
+    const args = downloadArgs({ path: '/usr/bin/dnf5', major: 5, prlimit: '/usr/bin/prlimit' }, layout, request, '/d', undefined);
     expect(args).toContain('--no-plugins');
     expect(args).toContain('--destdir=/d');
     expect(args.some((a) => a.startsWith('--releasever'))).toBe(false);
-    expect(checkArgs({ path: '/usr/bin/dnf5', major: 5 }, layout, request, undefined)).toContain('check-upgrade');
+    expect(checkArgs({ path: '/usr/bin/dnf5', major: 5, prlimit: '/usr/bin/prlimit' }, layout, request, undefined)).toContain('check-upgrade');
   });
 
   it('asks for --best unless the user gave --nobest or --best, which dnf 4 would refuse beside it', () => {
     const bestFlags = (dnfOptions: string[]): string[] =>
-      downloadArgs({ path: 'dnf', major: 4 }, layout, buildRequest({ dnfOptions }), '/d', undefined).filter((a) => a === '--best' || a === '--nobest');
+      downloadArgs({ path: 'dnf', major: 4, prlimit: '/usr/bin/prlimit' }, layout, buildRequest({ dnfOptions }), '/d', undefined).filter((a) => a === '--best' || a === '--nobest');
     expect(bestFlags([])).toEqual(['--best']);
     expect(bestFlags(['--nobest'])).toEqual(['--nobest']);
     expect(bestFlags(['--best'])).toEqual(['--best']);
@@ -206,7 +224,7 @@ describe('dnf argument arrays', () => {
 
   it('lets a person-given --releasever win', () => {
     const own = buildRequest({ dnfOptions: ['--releasever=39'] });
-    const args = checkArgs({ path: 'dnf', major: 4 }, layout, own, '40');
+    const args = checkArgs({ path: 'dnf', major: 4, prlimit: '/usr/bin/prlimit' }, layout, own, '40');
     expect(args.filter((a) => a.startsWith('--releasever'))).toEqual(['--releasever=39']);
   });
 });

@@ -362,6 +362,16 @@ describe('download with real dnf against the loopback mirror', () => {
     expect(run.stderr).toContain('DNF_MISSING');
   });
 
+  it('refuses to run dnf without prlimit, which starts it under its memory limit (DNF_UNUSABLE), rather than run it unbounded', async () => {
+    const workdir = await syncedWorkdir(world, 'noprlimit');
+    const bin = join(world.dir, 'dnf-only-bin');
+    await mkdir(bin, { recursive: true });
+    await symlink('/usr/bin/dnf', join(bin, 'dnf'));
+    const run = await agent(['download', '--workdir', workdir, '--check-only'], { env: { PATH: bin } });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/error: prlimit \(util-linux\) is not on PATH: .* \[DNF_UNUSABLE\]$/);
+  });
+
   it('reports the package dom0 rejected and why, and exits 1', async () => {
     const workdir = await syncedWorkdir(world, 'rejected');
     const out = join(world.dir, 'rejected.tar');

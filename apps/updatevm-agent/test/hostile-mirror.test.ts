@@ -29,28 +29,64 @@ function receiver(out: string, reply = 'x'): string {
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-/** A copy of the v2 repository whose primary.xml went through `edit`, its checksums in repomd.xml made to match. */
-async function editedRepo(name: string, edit: (primary: string) => string): Promise<string> {
+/**
+ * A copy of the v2 repository whose primary metadata is `body` (named `-primary.xml.EXT`), its
+ * entry in repomd.xml made to match: the checksum and size of `body`, and those of the XML inside
+ * when given (without them, the entry has none).
+ */
+async function repoWithPrimary(name: string, body: Buffer, ext: string, xml?: Buffer): Promise<string> {
   const dir = join(world.dir, name);
   await cp(world.fixtures.repos.v2, dir, { recursive: true });
   const repodata = join(dir, 'repodata');
   const old = (await readdir(repodata)).find((n) => n.endsWith('-primary.xml.gz'));
   if (old === undefined) throw new Error('no primary.xml.gz');
-  const xml = Buffer.from(edit(gunzipSync(await readFile(join(repodata, old))).toString('utf8')));
-  const gz = gzipSync(xml);
-  const fresh = `${sha256(gz)}-primary.xml.gz`;
+  const fresh = `${sha256(body)}-primary.xml.${ext}`;
   await rm(join(repodata, old));
-  await writeFile(join(repodata, fresh), gz);
+  await writeFile(join(repodata, fresh), body);
+  const open = (block: string): string =>
+    xml === undefined
+      ? block.replace(/\s*<open-checksum type="sha256">[0-9a-f]+<\/open-checksum>/, '').replace(/\s*<open-size>\d+<\/open-size>/, '')
+      : block
+          .replace(/<open-checksum type="sha256">[0-9a-f]+<\/open-checksum>/, `<open-checksum type="sha256">${sha256(xml)}</open-checksum>`)
+          .replace(/<open-size>\d+<\/open-size>/, `<open-size>${xml.length}</open-size>`);
   const repomd = (await readFile(join(repodata, 'repomd.xml'), 'utf8')).replace(/<data type="primary">[\s\S]*?<\/data>/, (block) =>
-    block
-      .replace(/<checksum type="sha256">[0-9a-f]+<\/checksum>/, `<checksum type="sha256">${sha256(gz)}</checksum>`)
-      .replace(/<open-checksum type="sha256">[0-9a-f]+<\/open-checksum>/, `<open-checksum type="sha256">${sha256(xml)}</open-checksum>`)
-      .replace(/href="[^"]*"/, `href="repodata/${fresh}"`)
-      .replace(/<size>\d+<\/size>/, `<size>${gz.length}</size>`)
-      .replace(/<open-size>\d+<\/open-size>/, `<open-size>${xml.length}</open-size>`),
+    open(
+      block
+        .replace(/<checksum type="sha256">[0-9a-f]+<\/checksum>/, `<checksum type="sha256">${sha256(body)}</checksum>`)
+        .replace(/href="[^"]*"/, `href="repodata/${fresh}"`)
+        .replace(/<size>\d+<\/size>/, `<size>${body.length}</size>`),
+    ),
   );
   await writeFile(join(repodata, 'repomd.xml'), repomd);
   return dir;
+}
+
+/** A copy of the v2 repository whose primary.xml went through `edit`, its checksums in repomd.xml made to match. */
+async function editedRepo(name: string, edit: (primary: string) => string): Promise<string> {
+  const repodata = join(world.fixtures.repos.v2, 'repodata');
+  const primary = (await readdir(repodata)).find((n) => n.endsWith('-primary.xml.gz'));
+  if (primary === undefined) throw new Error('no primary.xml.gz');
+  const xml = Buffer.from(edit(gunzipSync(await readFile(join(repodata, primary))).toString('utf8')));
+  return await repoWithPrimary(name, gzipSync(xml), 'gz', xml);
+}
+
+/**
+ * A primary.xml.zst that inflates to `size` bytes of one package's name: a zstd frame (RFC 8878)
+ * of raw blocks around RLE blocks, each 4 bytes for 128 KiB of 'A'.
+ */
+function zstdBomb(size: number): Buffer {
+  const block = (type: 'raw' | 'rle', length: number, last: boolean): Buffer => {
+    const header = Buffer.alloc(3);
+    header.writeUIntLE(length * 8 + (type === 'rle' ? 2 : 0) + (last ? 1 : 0), 0, 3);
+    return header;
+  };
+  const head = Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="http://linux.duke.edu/metadata/common" packages="1">\n<package type="rpm"><name>');
+  const tail = Buffer.from('</name></package></metadata>\n');
+  // magic, no content size or checksum, a 128 KiB window
+  const parts = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38]), block('raw', head.length, false), head];
+  for (let left = size; left > 0; left -= 128 * 1024) parts.push(block('rle', Math.min(left, 128 * 1024), false), Buffer.from('A'));
+  parts.push(block('raw', tail.length, true), tail);
+  return Buffer.concat(parts);
 }
 
 interface Hostility {
@@ -241,6 +277,27 @@ describe('the agent against a hostile mirror', () => {
       }
     },
   );
+
+  it("stops dnf when a mirror's primary.xml inflates past the memory limit (a zstd bomb of a few KiB), as DNF_OUT_OF_MEMORY", async () => {
+    // 1 GiB of a package name: without a limit dnf takes over 3 GiB of memory to read it, and succeeds
+    const bomb = zstdBomb(1024 ** 3);
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const mirror = await startMirror(await repoWithPrimary('zstd-bomb', bomb, 'zst'));
+    try {
+      const workdir = await syncedWorkdir(world, 'zstd-bomb', mirror.url);
+      const args = ['download', '--workdir', workdir, '--max-dnf-memory', String(512 * 1024 * 1024), '--receiver-command', receiver(join(world.dir, 'zstd-bomb.tar'))];
+      const run = await agent(args);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(/error: dnf ran out of memory under the agent's limit of 512\.0 MiB and ended there: .* raise --max-dnf-memory in the UpdateVM \[DNF_OUT_OF_MEMORY\]$/m);
+      // libsolv's own words come with it
+      expect(run.stderr).toMatch(/^ +Out of memory allocating \d+ bytes!$/m);
+      expect(run.stdout).not.toContain('no updates');
+      await nothingRunsIn(workdir);
+      expect(await readdir(join(workdir, 'runs'))).toEqual([]);
+    } finally {
+      await mirror.close();
+    }
+  });
 
   it('reports a dnf that crashed (librepo abort on a repomd.xml location with ..) as a dnf failure, not as "could not be run"', async () => {
     const dir = join(world.dir, 'dotdot-repomd');

@@ -40,7 +40,7 @@ export type Command =
 
 /** Options each subcommand accepts; `true` means the option takes a value. */
 const ACCEPTED: Record<'run' | 'download' | 'sync-state', Record<string, boolean>> = {
-  run: { '--workdir': true, '--transport': true, '--receiver-command': true, '--json-progress': false, '--max-metadata-bytes': true },
+  run: { '--workdir': true, '--transport': true, '--receiver-command': true, '--json-progress': false, '--max-metadata-bytes': true, '--max-dnf-memory': true },
   'sync-state': { '--workdir': true, '--json-progress': false },
   download: {
     '--workdir': true,
@@ -48,6 +48,7 @@ const ACCEPTED: Record<'run' | 'download' | 'sync-state', Record<string, boolean
     '--receiver-command': true,
     '--json-progress': false,
     '--max-metadata-bytes': true,
+    '--max-dnf-memory': true,
     '--action': true,
     '--check-only': false,
     '--clean': false,
@@ -184,6 +185,7 @@ function dnfLimitsOf(scanned: Scanned): DnfLimits {
   };
   return {
     maxMetadataBytes: limit('--max-metadata-bytes') ?? DEFAULT_DNF_LIMITS.maxMetadataBytes,
+    maxMemoryBytes: limit('--max-dnf-memory') ?? DEFAULT_DNF_LIMITS.maxMemoryBytes,
   };
 }
 

@@ -28,14 +28,14 @@ export const HELP = `updatevm-agent ${VERSION}: downloads dom0 updates in the Up
 
 Usage:
   updatevm-agent run [--workdir DIR] [--transport qrexec|fd|local] [--receiver-command JSON_ARGV] [--json-progress]
-                     [--max-metadata-bytes N]
+                     [--max-metadata-bytes N] [--max-dnf-memory N]
       Read dom0's state-sync stream (request included) on stdin, lay out the installroot,
       run dnf, send this run's packages to dom0 and print dom0's verdict.
   updatevm-agent sync-state [--workdir DIR] [--json-progress]
       Read dom0's state-sync stream on stdin and lay out the installroot only.
   updatevm-agent download [--workdir DIR] [--action ACTION] [--check-only] [--clean]
                           [--enablerepo R]... [--disablerepo R]... [--transport qrexec|fd|local]
-                          [--receiver-command JSON_ARGV] [--json-progress] [--max-metadata-bytes N]
+                          [--receiver-command JSON_ARGV] [--json-progress] [--max-metadata-bytes N] [--max-dnf-memory N]
                           [PACKAGES...] [-- DNF_OPTIONS... PACKAGES...]
       Use the state from an earlier sync.
 ${actionList('      ', 96)}
@@ -50,6 +50,8 @@ Options:
   --json-progress          one JSON object per line on stdout instead of text
   --max-metadata-bytes N   stop dnf when its metadata cache grows by more than N bytes in one run
                            (default ${DEFAULT_DNF_LIMITS.maxMetadataBytes}, ${formatBytes(DEFAULT_DNF_LIMITS.maxMetadataBytes)}): a mirror's metadata without end
+  --max-dnf-memory N       dnf's memory limit in bytes (its data segment, set with prlimit;
+                           default ${DEFAULT_DNF_LIMITS.maxMemoryBytes}, ${formatBytes(DEFAULT_DNF_LIMITS.maxMemoryBytes)}): a mirror's decompression bomb
   --check-only             only check: exit 100 when updates exist, 0 when none, 1 on error
   --clean                  remove dnf's caches and leftover packages first
 

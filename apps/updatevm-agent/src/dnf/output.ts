@@ -59,6 +59,7 @@ function repoFrom(stderr: string): string | undefined {
 }
 
 export type DnfFailureKind =
+  | { readonly kind: 'out-of-memory' }
   | { readonly kind: 'repo-unreachable'; readonly repo: string | undefined }
   | { readonly kind: 'repo-metadata-bad'; readonly repo: string | undefined }
   | { readonly kind: 'disk-full' }
@@ -66,6 +67,18 @@ export type DnfFailureKind =
   | { readonly kind: 'package-download'; readonly packages: readonly string[] }
   | { readonly kind: 'mirror-connection'; readonly curlCode: number; readonly packages: readonly string[] }
   | { readonly kind: 'other'; readonly said: string | undefined };
+
+/**
+ * What dnf prints when an allocation fails under its memory limit, each at the start of a line
+ * (the mirror's words never start one): libsolv's "Out of memory allocating N bytes!" (then it
+ * aborts), Python's MemoryError, C++'s bad_alloc (libdnf) and GLib's g_malloc (librepo).
+ */
+const OUT_OF_MEMORY = /^(?:Out of memory allocating \d+ bytes!|MemoryError\b|terminate called after throwing an instance of 'std::bad_alloc'|(?:\(\S+\): )?GLib-ERROR \*\*: .*failed to allocate \d+ bytes)/m;
+
+/** dnf (libsolv, Python, libdnf or librepo) said that it ran out of memory. */
+export function outOfMemory(stderr: string): boolean {
+  return OUT_OF_MEMORY.test(stderr);
+}
 
 const DISK_FULL = /No space left on device|Disk quota exceeded|Insufficient space|not enough (?:free )?space|database or disk is full|Curl error \(23\)|Failed writing received data to disk/i;
 
@@ -128,6 +141,8 @@ function connectionFailure(stderr: string, transferErrors: readonly string[]): n
  * the person is told what went wrong.
  */
 export function classifyFailure(stderr: string, transferErrors: readonly string[] = []): DnfFailureKind {
+  // under the agent's memory limit every other failure after it is its consequence
+  if (outOfMemory(stderr)) return { kind: 'out-of-memory' };
   // SQLite (dnf's history database) says a full disk as "database or disk is full" (its "disk I/O
   // error" covers any I/O failure, so it stays dnf's own words). librepo's package download that
   // cannot be written is curl's error 23 alone: librepo names its own write refusals (a header

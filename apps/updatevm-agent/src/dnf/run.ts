@@ -1,11 +1,12 @@
 import { execa } from 'execa';
 import { stopOptions, trackChild, type ChildStop } from '../cli/child-stop.ts';
+import { formatBytes } from '../progress/reporter.ts';
 import { AgentError, DiskFullError, DnfError, InterruptedError } from '../errors.ts';
 import type { WorkdirLayout } from '../installroot/paths.ts';
 import { sanitize, sanitizeLines } from '../text.ts';
 import type { DnfTool } from './detect.ts';
 import type { DnfLimits } from './limits.ts';
-import { classifyFailure, CONNECTION_CURL_ERRORS, parseDnfLine, type DnfLineEvent } from './output.ts';
+import { classifyFailure, CONNECTION_CURL_ERRORS, outOfMemory, parseDnfLine, type DnfLineEvent } from './output.ts';
 import { watchMetadataGrowth } from './watch.ts';
 
 export interface DnfRun {
@@ -13,6 +14,8 @@ export interface DnfRun {
   readonly stderr: string;
   /** dnf's last download errors from stdout ("[MIRROR] x.rpm: Curl error (7): ..."), untrusted. */
   readonly transferErrors?: readonly string[];
+  /** The memory limit dnf ran under, for the message when it ran out of it. */
+  readonly maxMemoryBytes?: number;
 }
 
 /** How many of dnf's download errors are kept: the last tries are the ones that explain a failure. */
@@ -26,7 +29,8 @@ function dnfEnv(layout: WorkdirLayout): Record<string, string> {
 
 /**
  * Runs dnf with an argument array (never a shell), feeding each stdout line to `onEvent`. dnf runs
- * under `limits`: its metadata cache is watched, dnf stopped when it grows past the limit.
+ * under `limits`: prlimit sets its data segment limit and execs it (dnf keeps prlimit's pid, so a
+ * stop reaches it), and its metadata cache is watched, dnf stopped when it grows past the limit.
  */
 export async function runDnf(
   dnf: DnfTool,
@@ -41,7 +45,7 @@ export async function runDnf(
   const watch = await watchMetadataGrowth(layout.cache, limits.maxMetadataBytes, (error) => metadata.abort(error));
   const cancel = AbortSignal.any([...(stop === undefined ? [] : [stop.signal]), metadata.signal]);
   const own: ChildStop = { signal: cancel, killOnForcedExit: (pid) => stop?.killOnForcedExit(pid) ?? (() => undefined) };
-  const sub = execa(dnf.path, args, {
+  const sub = execa(dnf.prlimit, [`--data=${limits.maxMemoryBytes}`, '--', dnf.path, ...args], {
     env: dnfEnv(layout),
     reject: false,
     ...stopOptions(own),
@@ -72,16 +76,24 @@ export async function runDnf(
   // a signal to the whole process group may end dnf before the abort reaches it: still a stop
   if (result.signal !== undefined && STOP_SIGNALS.has(result.signal) && !cancel.aborted && !result.isMaxBuffer) await new Promise((resolve) => setTimeout(resolve, 200));
   if (result.isCanceled || cancel.aborted) throw stopped();
+  // prlimit started, then could not exec dnf (127: not found, 126: not executable)
+  const execFailed = /^prlimit: failed to execute .*: (.{1,200})$/m.exec(typeof result.stderr === 'string' ? result.stderr : '');
+  if (execFailed !== null && (result.exitCode === 127 || result.exitCode === 126)) {
+    if (result.exitCode === 127) throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started`);
+    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.path)} failed (${sanitize(execFailed[1] ?? '')})`);
+  }
   if (result.exitCode === undefined) {
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';
     const lastLines = stderr.trim() === '' ? '' : `\n${sanitizeLines(stderr, 12)}`;
     if (result.code === 'ENOENT') {
-      throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started`);
+      throw new DnfError('DNF_UNUSABLE', `prlimit disappeared: ${sanitize(dnf.prlimit)}, which starts dnf under its memory limit, could not be started`);
     }
     // execa stops a dnf whose stderr outgrows the buffer: that is dnf's output, not a signal from outside
     if (result.isMaxBuffer) {
       throw new DnfError('DNF_FAILED', `dnf wrote more than 4 MiB of errors and was stopped${lastLines}`);
     }
+    // libsolv aborts when an allocation fails: the memory limit, not a crash of its own
+    if (result.signal !== undefined && CRASH_SIGNALS.has(result.signal) && outOfMemory(stderr)) throw outOfMemoryError(limits.maxMemoryBytes, lastLines);
     // it ran and died: a crash (a librepo assertion on hostile metadata aborts it), not a failed start
     if (result.signal !== undefined && CRASH_SIGNALS.has(result.signal)) {
       throw new DnfError('DNF_FAILED', `dnf was killed by ${result.signal} (it crashed, on metadata or a package of the mirror's or on its own)${lastLines}`);
@@ -97,9 +109,9 @@ export async function runDnf(
           : `dnf was killed by ${result.signal}, not by this agent (by a person or another program in the UpdateVM): retry${lastLines}`,
       );
     }
-    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.path)} failed (${sanitize(result.code ?? 'no error code')})`);
+    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.prlimit)} (which starts ${sanitize(dnf.path)} under its memory limit) failed (${sanitize(result.code ?? 'no error code')})`);
   }
-  return { exitCode: result.exitCode, stderr: typeof result.stderr === 'string' ? result.stderr : '', transferErrors };
+  return { exitCode: result.exitCode, stderr: typeof result.stderr === 'string' ? result.stderr : '', transferErrors, maxMemoryBytes: limits.maxMemoryBytes };
 }
 
 /** Signals that also stop the agent (sent to its process group, such as a terminal's Ctrl-C). */
@@ -108,6 +120,15 @@ const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP'
 /** Signals a process gets for its own fault, never from the agent's or dom0's stop. */
 const CRASH_SIGNALS: ReadonlySet<string> = new Set(['SIGABRT', 'SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGTRAP', 'SIGSYS']);
 
+/** dnf ran out of the memory the agent lets it have: most likely a mirror's decompression bomb. */
+function outOfMemoryError(maxMemoryBytes: number | undefined, detail: string): DnfError {
+  const limit = maxMemoryBytes === undefined ? '' : ` of ${formatBytes(maxMemoryBytes)}`;
+  return new DnfError(
+    'DNF_OUT_OF_MEMORY',
+    `dnf ran out of memory under the agent's limit${limit} and ended there: most likely a repository served metadata that inflates far beyond any real one (a small compressed file that decompresses without end, from a broken or hostile mirror); real repositories need 1-2 GiB: if yours need more, raise --max-dnf-memory in the UpdateVM${detail}`,
+  );
+}
+
 /** Turns a failed dnf run into the error a person should see. */
 export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError {
   const transferErrors = run.transferErrors ?? [];
@@ -115,6 +136,8 @@ export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError 
   const detail = sanitizeLines([...transferErrors.slice(-4), run.stderr].join('\n'), 12);
   const failure = classifyFailure(run.stderr, transferErrors);
   switch (failure.kind) {
+    case 'out-of-memory':
+      return outOfMemoryError(run.maxMemoryBytes, `\n${detail}`);
     case 'disk-full':
       return new DiskFullError(`disk full while ${what}: free space in the working directory and retry\n${detail}`);
     case 'repo-unreachable':
