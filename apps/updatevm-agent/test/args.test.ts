@@ -100,7 +100,11 @@ describe('command line', () => {
     }
     const cmd = parseArgs(['download', '--max-dnf-memory', '1073741824']);
     expect(cmd.kind === 'download' ? cmd.options.dnfLimits : undefined).toEqual({ ...DEFAULT_DNF_LIMITS, maxMemoryBytes: 1073741824 });
-    expect(usageMessage(['run', '--max-metadata-bytes', '1G'])).toBe('--max-metadata-bytes must be a positive whole number of bytes, not "1G"');
+    expect(usageMessage(['run', '--max-metadata-bytes', '1G'])).toBe('--max-metadata-bytes must be a whole number of bytes of at least 1048576 (1 MiB), not "1G"');
+    // the floors themselves are taken; below them dnf could not start and would look as if it crashed
+    const floors = parseArgs(['run', '--max-metadata-bytes', '1048576', '--max-dnf-memory', String(256 * 1024 * 1024)]);
+    expect(floors.kind === 'run' ? floors.options.dnfLimits : undefined).toEqual({ maxMetadataBytes: 1048576, maxMemoryBytes: 256 * 1024 * 1024 });
+    expect(usageMessage(['run', '--max-dnf-memory', '1000'])).toBe('--max-dnf-memory must be a whole number of bytes of at least 268435456 (256 MiB), not "1000"');
   });
 
   it('rejects a receiver command that is not a JSON array of strings', () => {
@@ -133,6 +137,8 @@ describe('command line', () => {
     [['download', '--enablerepo', 'a;b'], 'BAD_REPO_ID'],
     [['download', '--max-metadata-bytes', '0'], 'BAD_LIMIT'],
     [['run', '--max-dnf-memory', '-1'], 'BAD_LIMIT'],
+    [['run', '--max-dnf-memory', String(256 * 1024 * 1024 - 1)], 'BAD_LIMIT'],
+    [['download', '--max-metadata-bytes', '1048575'], 'BAD_LIMIT'],
     [['run', '--max-dnf-memory', '99999999999999999999'], 'BAD_LIMIT'],
     [['run', '--max-dnf-memory', '1', '--max-dnf-memory', '2'], 'REPEATED_OPTION'],
     [['sync-state', '--max-metadata-bytes', '1'], 'UNKNOWN_OPTION'],

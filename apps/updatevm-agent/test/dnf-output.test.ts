@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkArgs, downloadArgs } from '../src/dnf/argv.ts';
 import { majorFromVersionOutput } from '../src/dnf/detect.ts';
-import { classifyFailure, parseDnfLine } from '../src/dnf/output.ts';
+import { abortedOutOfMemory, classifyFailure, parseDnfLine } from '../src/dnf/output.ts';
 import { dnfFailure } from '../src/dnf/run.ts';
 import { workdirLayout } from '../src/installroot/paths.ts';
 import { buildRequest } from '../src/request.ts';
@@ -32,22 +32,34 @@ describe('dnf output', () => {
     expect(parseDnfLine('Total size of inbound packages is 2 GiB. Need to download 1 GiB.', 'download')).toEqual({ kind: 'download-size', bytes: 2 * 1024 ** 3 });
   });
 
-  it('calls a dnf that ran out of memory under its limit DNF_OUT_OF_MEMORY, in the words of libsolv, Python, libdnf or librepo', () => {
+  it('calls a dnf that aborted on a failed allocation out of memory, in the last words of libsolv, libdnf or librepo', () => {
     for (const said of [
       'Out of memory allocating 513392715 bytes!',
-      'Traceback (most recent call last):\n  File "/usr/lib/python3/dist-packages/dnf/base.py", line 1, in fill_sack\nMemoryError',
+      'Out of memory allocating 4096*131072 bytes!',
       "terminate called after throwing an instance of 'std::bad_alloc'\n  what():  std::bad_alloc",
       '(process:4242): GLib-ERROR **: 14:00:00.000: ../../../glib/gmem.c:106: failed to allocate 1073741824 bytes',
     ]) {
-      expect(classifyFailure(`Unable to detect release version\n${said}`)).toEqual({ kind: 'out-of-memory' });
-      const error = dnfFailure({ exitCode: 1, stderr: said, maxMemoryBytes: 3 * 1024 ** 3 }, 'downloading updates');
-      expect(error.code).toBe('DNF_OUT_OF_MEMORY');
-      expect(error.message).toContain("dnf ran out of memory under the agent's limit of 3.00 GiB and ended there");
-      expect(error.message).toContain('raise --max-dnf-memory in the UpdateVM');
+      expect(abortedOutOfMemory(`Unable to detect release version\n${said}\n`), said).toBe(true);
     }
-    // only at the start of a line: a mirror's words inside dnf's own line are not dnf running out
-    expect(classifyFailure("Error: Failed to download metadata for repo 'f': Cannot download repomd.xml: Status code: 404 for http://m/Out of memory allocating 5 bytes!").kind).toBe('repo-unreachable');
+    // a mirror's text can start a line (a newline inside a dependency name), but not end an abort
+    expect(abortedOutOfMemory('Out of memory allocating 5 bytes!\nassertion failed: lr_repoconf')).toBe(false);
+    expect(abortedOutOfMemory('Error:\n Problem: nothing provides x\nOut of memory allocating 5 bytes! >= 2.0 needed by a-2.0-1.noarch')).toBe(false);
+  });
+
+  it("calls a dnf that exited on Python's uncaught MemoryError DNF_OUT_OF_MEMORY, and nothing a mirror can write", () => {
+    const traceback = 'Traceback (most recent call last):\n  File "/usr/lib/python3/dist-packages/dnf/base.py", line 1, in fill_sack\nMemoryError';
+    expect(classifyFailure(`Unable to detect release version\n${traceback}`)).toEqual({ kind: 'out-of-memory' });
+    const error = dnfFailure({ exitCode: 1, stderr: traceback, maxMemoryBytes: 3 * 1024 ** 3 }, 'downloading updates');
+    expect(error.code).toBe('DNF_OUT_OF_MEMORY');
+    expect(error.message).toContain("dnf ran out of memory under the agent's limit of 3.00 GiB and ended there");
+    expect(error.message).toContain('raise --max-dnf-memory in the UpdateVM');
+    // a requires name "nothere&#10;MemoryError" from primary.xml, printed in dnf's own error: not memory
+    const planted = "Error: \n Problem: cannot install the best update candidate for package dom0-hello-1.0-1.noarch\n  - nothing provides nothere\nMemoryError >= 2.0 needed by dom0-hello-2.0-1.noarch";
+    expect(classifyFailure(planted).kind).toBe('other');
+    expect(classifyFailure('Error:\n - nothing provides nothere\nMemoryError').kind).toBe('other');
+    expect(classifyFailure('Error: Failed to download metadata for repo \'f\': Curl error (23): Failed writing\nMemoryError').kind).not.toBe('out-of-memory');
     expect(classifyFailure("Error: Unknown repo: 'MemoryError'").kind).toBe('other');
+    expect(classifyFailure('Out of memory allocating 5 bytes!').kind).toBe('other');
   });
 
   it("takes SQLite's words for a full disk in dnf's history database as a full disk, and no other I/O error", () => {

@@ -3,7 +3,7 @@
 // and a bounded disk in the UpdateVM (on Qubes, dom0's UpdateVM is often sys-firewall).
 import { createHash } from 'node:crypto';
 import { access, copyFile, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -96,13 +96,20 @@ interface Hostility {
   readonly redirect?: string;
   /** at the first request for which this says yes the mirror goes away: that connection is cut and no new one is taken */
   readonly vanish?: (path: string) => boolean;
+  /** milliseconds to wait before answering a request (a slow mirror; the answer itself is right) */
+  readonly delay?: (path: string) => number;
 }
 
 /** Serves `dir`, hostile as `how` says. */
 async function hostileMirror(dir: string, how: Hostility): Promise<{ url: string; close(): Promise<void> }> {
-  const { endless = () => false, redirect, vanish = () => false } = how;
+  const { endless = () => false, redirect, vanish = () => false, delay = () => 0 } = how;
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+    const wait = delay(path);
+    if (wait > 0) setTimeout(() => answer(path, res), wait);
+    else answer(path, res);
+  });
+  const answer = (path: string, res: ServerResponse): void => {
     if (vanish(path)) {
       server.close();
       server.closeAllConnections();
@@ -131,7 +138,7 @@ async function hostileMirror(dir: string, how: Hostility): Promise<{ url: string
         res.end();
       },
     );
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -277,6 +284,25 @@ describe('the agent against a hostile mirror', () => {
       }
     },
   );
+
+  it("counts only what the cache grows by in a run: what earlier runs left there, over the limit, fails nothing", async () => {
+    // slow to answer for repomd.xml: dnf's first call lasts past the cache's first counts
+    const mirror = await hostileMirror(world.fixtures.repos.v2, { delay: (path) => (path.endsWith('repomd.xml') ? 2500 : 0) });
+    try {
+      const workdir = await syncedWorkdir(world, 'old-cache', mirror.url);
+      // a repository an earlier sync had, four times the limit
+      const old = join(workdir, 'cache', 'gone-0123456789abcdef', 'repodata');
+      await mkdir(old, { recursive: true });
+      await writeFile(join(old, 'primary.xml'), Buffer.alloc(4 * 1024 * 1024));
+      const out = join(world.dir, 'old-cache.tar');
+      const v2 = world.fixtures.packages.v2;
+      const run = await agent(['download', '--workdir', workdir, '--max-metadata-bytes', String(1024 * 1024), '--receiver-command', receiver(out, await acceptedReply(world.fixtures, v2))]);
+      expect(run.stderr).not.toContain('REPO_METADATA_TOO_LARGE');
+      expect(run.exitCode).toBe(0);
+    } finally {
+      await mirror.close();
+    }
+  });
 
   it("stops dnf when a mirror's primary.xml inflates past the memory limit (a zstd bomb of a few KiB), as DNF_OUT_OF_MEMORY", async () => {
     // 1 GiB of a package name: without a limit dnf takes over 3 GiB of memory to read it, and succeeds

@@ -179,7 +179,7 @@ function commonOf(scanned: Scanned): CommonOptions {
 
 /** The UpdateVM's own command line sets them (dom0's request cannot: the service's argv is fixed). */
 function dnfLimitsOf(scanned: Scanned): DnfLimits {
-  const limit = (option: string): number | undefined => {
+  const limit = (option: '--max-metadata-bytes' | '--max-dnf-memory'): number | undefined => {
     const text = single(scanned, option);
     return text === undefined ? undefined : parseByteLimit(text, option);
   };

@@ -69,15 +69,30 @@ export type DnfFailureKind =
   | { readonly kind: 'other'; readonly said: string | undefined };
 
 /**
- * What dnf prints when an allocation fails under its memory limit, each at the start of a line
- * (the mirror's words never start one): libsolv's "Out of memory allocating N bytes!" (then it
- * aborts), Python's MemoryError, C++'s bad_alloc (libdnf) and GLib's g_malloc (librepo).
+ * The last words of a dnf that aborted on a failed allocation under its memory limit: libsolv's
+ * "Out of memory allocating N bytes!" (or "N*M bytes!"), C++'s bad_alloc (libdnf), GLib's g_malloc
+ * (librepo). Only as the last line of a dnf killed by SIGABRT: a mirror's text can start a line of
+ * dnf's output (libsolv keeps a newline from an XML attribute in a dependency name), but it cannot
+ * come after the words of an abort.
  */
-const OUT_OF_MEMORY = /^(?:Out of memory allocating \d+ bytes!|MemoryError\b|terminate called after throwing an instance of 'std::bad_alloc'|(?:\(\S+\): )?GLib-ERROR \*\*: .*failed to allocate \d+ bytes)/m;
+const ABORTED_OUT_OF_MEMORY = /^(?:Out of memory allocating \d+(?:\*\d+)? bytes!|\s*what\(\):\s+std::bad_alloc|(?:\(\S+\): )?GLib-ERROR \*\*: .*failed to allocate \d+ bytes)$/;
 
-/** dnf (libsolv, Python, libdnf or librepo) said that it ran out of memory. */
-export function outOfMemory(stderr: string): boolean {
-  return OUT_OF_MEMORY.test(stderr);
+function lastLine(stderr: string): string {
+  return stderr.trimEnd().split('\n').at(-1) ?? '';
+}
+
+/** dnf aborted (SIGABRT) because an allocation failed, in libsolv's, libdnf's or librepo's words. */
+export function abortedOutOfMemory(stderr: string): boolean {
+  return ABORTED_OUT_OF_MEMORY.test(lastLine(stderr));
+}
+
+/**
+ * dnf exited on Python's MemoryError, uncaught: the traceback's last line is the bare exception.
+ * dnf says every error it handled itself with a line that starts "Error:", which a MemoryError
+ * that got away never has.
+ */
+function pythonOutOfMemory(stderr: string): boolean {
+  return lastLine(stderr) === 'MemoryError' && !/^Error:/m.test(stderr);
 }
 
 const DISK_FULL = /No space left on device|Disk quota exceeded|Insufficient space|not enough (?:free )?space|database or disk is full|Curl error \(23\)|Failed writing received data to disk/i;
@@ -142,7 +157,7 @@ function connectionFailure(stderr: string, transferErrors: readonly string[]): n
  */
 export function classifyFailure(stderr: string, transferErrors: readonly string[] = []): DnfFailureKind {
   // under the agent's memory limit every other failure after it is its consequence
-  if (outOfMemory(stderr)) return { kind: 'out-of-memory' };
+  if (pythonOutOfMemory(stderr)) return { kind: 'out-of-memory' };
   // SQLite (dnf's history database) says a full disk as "database or disk is full" (its "disk I/O
   // error" covers any I/O failure, so it stays dnf's own words). librepo's package download that
   // cannot be written is curl's error 23 alone: librepo names its own write refusals (a header

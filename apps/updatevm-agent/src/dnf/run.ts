@@ -6,7 +6,7 @@ import type { WorkdirLayout } from '../installroot/paths.ts';
 import { sanitize, sanitizeLines } from '../text.ts';
 import type { DnfTool } from './detect.ts';
 import type { DnfLimits } from './limits.ts';
-import { classifyFailure, CONNECTION_CURL_ERRORS, outOfMemory, parseDnfLine, type DnfLineEvent } from './output.ts';
+import { abortedOutOfMemory, classifyFailure, CONNECTION_CURL_ERRORS, parseDnfLine, type DnfLineEvent } from './output.ts';
 import { watchMetadataGrowth } from './watch.ts';
 
 export interface DnfRun {
@@ -93,7 +93,7 @@ export async function runDnf(
       throw new DnfError('DNF_FAILED', `dnf wrote more than 4 MiB of errors and was stopped${lastLines}`);
     }
     // libsolv aborts when an allocation fails: the memory limit, not a crash of its own
-    if (result.signal !== undefined && CRASH_SIGNALS.has(result.signal) && outOfMemory(stderr)) throw outOfMemoryError(limits.maxMemoryBytes, lastLines);
+    if (result.signal === 'SIGABRT' && abortedOutOfMemory(stderr)) throw outOfMemoryError(limits.maxMemoryBytes, lastLines);
     // it ran and died: a crash (a librepo assertion on hostile metadata aborts it), not a failed start
     if (result.signal !== undefined && CRASH_SIGNALS.has(result.signal)) {
       throw new DnfError('DNF_FAILED', `dnf was killed by ${result.signal} (it crashed, on metadata or a package of the mirror's or on its own)${lastLines}`);
@@ -125,7 +125,7 @@ function outOfMemoryError(maxMemoryBytes: number | undefined, detail: string): D
   const limit = maxMemoryBytes === undefined ? '' : ` of ${formatBytes(maxMemoryBytes)}`;
   return new DnfError(
     'DNF_OUT_OF_MEMORY',
-    `dnf ran out of memory under the agent's limit${limit} and ended there: most likely a repository served metadata that inflates far beyond any real one (a small compressed file that decompresses without end, from a broken or hostile mirror); real repositories need 1-2 GiB: if yours need more, raise --max-dnf-memory in the UpdateVM${detail}`,
+    `dnf ran out of memory under the agent's limit${limit} and ended there: most likely a repository served metadata that inflates far beyond any real one (a small compressed file that decompresses without end, from a broken or hostile mirror); a repository of Fedora's size needs about 0.3 GiB: if yours need more, raise --max-dnf-memory in the UpdateVM${detail}`,
   );
 }
 

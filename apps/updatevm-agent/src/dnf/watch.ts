@@ -1,5 +1,5 @@
 import { lstat, readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { DnfError } from '../errors.ts';
 import { formatBytes } from '../progress/reporter.ts';
 import { sanitize } from '../text.ts';
@@ -31,21 +31,44 @@ export function pollEvery(ms: number, tick: (stopped: () => boolean) => Promise<
 }
 
 /**
- * The bytes of the regular files under `dir`, by its top-level entry (dnf's cache: one directory
- * per repository, `<repoid>-<hash>`, and its solv files). A directory that does not exist yet
- * holds nothing; a file that vanishes while counted counts nothing.
+ * Which repository a top-level entry of dnf's cache belongs to: its directory `<repoid>-<16 hex
+ * digits>`, dnf 4's `<repoid>.solv` and `<repoid>-<kind>.solvx`; '' for anything else (dnf's own
+ * files such as tempfiles.json).
  */
-async function bytesByEntry(dir: string): Promise<Map<string, number>> {
+function repoOf(top: string): string {
+  return /^(.{1,128})-[0-9a-f]{16}$/.exec(top)?.[1] ?? /^(.{1,128})\.solv$/.exec(top)?.[1] ?? /^(.{1,128})-[a-z]+\.solvx$/.exec(top)?.[1] ?? '';
+}
+
+/** The bytes of the regular files under `path` (not following links); a missing one holds none. */
+async function bytesUnder(path: string): Promise<number> {
+  const entries = await readdir(path, { withFileTypes: true }).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  });
+  let bytes = 0;
+  for (const entry of entries) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) bytes += await bytesUnder(child);
+    else if (entry.isFile()) bytes += (await lstat(child).catch(() => ({ size: 0 }))).size;
+  }
+  return bytes;
+}
+
+/**
+ * The bytes of the regular files under `dir` (dnf's cache), by repository. A directory that does
+ * not exist yet holds nothing; a file that vanishes while counted counts nothing.
+ */
+async function bytesByRepo(dir: string): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch((error: unknown) => {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   });
   for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const top = relative(dir, join(entry.parentPath, entry.name)).split(sep)[0] ?? '';
-    const { size } = await lstat(join(entry.parentPath, entry.name)).catch(() => ({ size: 0 }));
-    sizes.set(top, (sizes.get(top) ?? 0) + size);
+    const path = join(dir, entry.name);
+    const bytes = entry.isDirectory() ? await bytesUnder(path) : entry.isFile() ? (await lstat(path).catch(() => ({ size: 0 }))).size : 0;
+    const repo = repoOf(entry.name);
+    sizes.set(repo, (sizes.get(repo) ?? 0) + bytes);
   }
   return sizes;
 }
@@ -63,18 +86,22 @@ const METADATA_POLL_MS = 1000;
  * the run's own directory, which is not under the cache.
  */
 export async function watchMetadataGrowth(cache: string, limit: number, exceeded: (error: DnfError) => void): Promise<{ stop(): void }> {
-  const before = await bytesByEntry(cache).catch(() => new Map<string, number>());
-  const start = sum(before);
+  // a first count that fails is taken again at the first tick: never the whole cache as growth
+  let before = await bytesByRepo(cache).catch(() => undefined);
   let told = false;
   return pollEvery(METADATA_POLL_MS, async (stopped) => {
-    const now = await bytesByEntry(cache);
-    const grown = sum(now) - start;
+    const now = await bytesByRepo(cache);
+    if (before === undefined) {
+      before = now;
+      return;
+    }
+    const was = before;
+    const grown = sum(now) - sum(was);
     if (grown <= limit || told || stopped()) return;
     told = true;
-    // the repository whose directory grew the most: dnf names it `<repoid>-<16 hex digits>`
-    const growth = (name: string): number => (now.get(name) ?? 0) - (before.get(name) ?? 0);
-    const top = [...now.keys()].reduce<string | undefined>((most, name) => (most === undefined || growth(name) > growth(most) ? name : most), undefined);
-    const repo = /^(.{1,128})-[0-9a-f]{16}$/.exec(top ?? '')?.[1];
+    const growth = (name: string): number => (now.get(name) ?? 0) - (was.get(name) ?? 0);
+    const most = [...now.keys()].reduce<string | undefined>((top, name) => (top === undefined || growth(name) > growth(top) ? name : top), undefined);
+    const repo = most === '' ? undefined : most;
     exceeded(
       new DnfError(
         'REPO_METADATA_TOO_LARGE',
