@@ -80,14 +80,17 @@ export function diffInstalled(before: readonly InstalledPackage[], after: readon
   const old = groupByNameArch(before);
   const now = groupByNameArch(after);
   const changes: PackageChange[] = [];
-  const versionChange = (was: InstalledPackage, is: InstalledPackage): PackageChange => ({
-    // the same version under another arch is no upgrade: only the arch moved
-    kind: was.evr === is.evr ? 'reinstalled' : compareEvr(is.evr, was.evr) < 0 ? 'downgraded' : 'upgraded',
-    name: `${is.name}.${is.arch}`,
-    from: displayEvr(was.evr),
-    to: displayEvr(is.evr),
-    ...(was.arch === is.arch ? {} : { fromArch: was.arch }),
-  });
+  const versionChange = (was: InstalledPackage, is: InstalledPackage): PackageChange => {
+    // the same version (in rpm's order: 1.0 and 1.00 are one) under another arch: only the arch moved
+    const order = compareEvr(is.evr, was.evr);
+    return {
+      kind: order === 0 ? 'reinstalled' : order < 0 ? 'downgraded' : 'upgraded',
+      name: `${is.name}.${is.arch}`,
+      from: displayEvr(was.evr),
+      to: displayEvr(is.evr),
+      ...(was.arch === is.arch ? {} : { fromArch: was.arch }),
+    };
+  };
   const archMoves = archMovesBetween(before, after);
   const keys = [...new Set([...old.keys(), ...now.keys()])].sort();
   for (const key of keys) {

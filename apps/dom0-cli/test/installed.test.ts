@@ -47,6 +47,10 @@ describe('diffInstalled', () => {
     expect(diffInstalled(list('a\tnoarch\t0:1-1\t1'), list('a\tx86_64\t0:1-1\t2'))).toEqual([
       { kind: 'reinstalled', name: 'a.x86_64', from: '1-1', to: '1-1', fromArch: 'noarch' },
     ]);
+    // equal in rpm's order, spelt differently
+    expect(diffInstalled(list('a\tnoarch\t0:1.0-1\t1'), list('a\tx86_64\t0:1.00-1\t2'))).toEqual([
+      { kind: 'reinstalled', name: 'a.x86_64', from: '1.0-1', to: '1.00-1', fromArch: 'noarch' },
+    ]);
   });
 
   it('still reports a removal and an install for a move between two arches, or when several copies were installed', () => {
