@@ -193,7 +193,7 @@ describe('dnf argument arrays', () => {
   const request = buildRequest({ packages: ['dom0-hello'], enableRepos: ['testing'], dnfOptions: ['--security'] });
 
   it('keeps every path inside the workdir and downloads into the run directory (dnf 4)', () => {
-    const args = downloadArgs({ path: '/usr/bin/dnf', major: 4, prlimit: '/usr/bin/prlimit' }, layout, request, '/w/runs/run-1', '40');
+    const args = downloadArgs({ path: '/usr/bin/dnf', major: 4 }, layout, request, '/w/runs/run-1', '40');
     expect(args).toEqual(
       expect.arrayContaining([
         '-y',
@@ -219,16 +219,16 @@ describe('dnf argument arrays', () => {
   });
 
   it('uses dnf5 spellings', () => {
-    const args = downloadArgs({ path: '/usr/bin/dnf5', major: 5, prlimit: '/usr/bin/prlimit' }, layout, request, '/d', undefined);
+    const args = downloadArgs({ path: '/usr/bin/dnf5', major: 5 }, layout, request, '/d', undefined);
     expect(args).toContain('--no-plugins');
     expect(args).toContain('--destdir=/d');
     expect(args.some((a) => a.startsWith('--releasever'))).toBe(false);
-    expect(checkArgs({ path: '/usr/bin/dnf5', major: 5, prlimit: '/usr/bin/prlimit' }, layout, request, undefined)).toContain('check-upgrade');
+    expect(checkArgs({ path: '/usr/bin/dnf5', major: 5 }, layout, request, undefined)).toContain('check-upgrade');
   });
 
   it('asks for --best unless the user gave --nobest or --best, which dnf 4 would refuse beside it', () => {
     const bestFlags = (dnfOptions: string[]): string[] =>
-      downloadArgs({ path: 'dnf', major: 4, prlimit: '/usr/bin/prlimit' }, layout, buildRequest({ dnfOptions }), '/d', undefined).filter((a) => a === '--best' || a === '--nobest');
+      downloadArgs({ path: 'dnf', major: 4 }, layout, buildRequest({ dnfOptions }), '/d', undefined).filter((a) => a === '--best' || a === '--nobest');
     expect(bestFlags([])).toEqual(['--best']);
     expect(bestFlags(['--nobest'])).toEqual(['--nobest']);
     expect(bestFlags(['--best'])).toEqual(['--best']);
@@ -236,7 +236,7 @@ describe('dnf argument arrays', () => {
 
   it('lets a person-given --releasever win', () => {
     const own = buildRequest({ dnfOptions: ['--releasever=39'] });
-    const args = checkArgs({ path: 'dnf', major: 4, prlimit: '/usr/bin/prlimit' }, layout, own, '40');
+    const args = checkArgs({ path: 'dnf', major: 4 }, layout, own, '40');
     expect(args.filter((a) => a.startsWith('--releasever'))).toEqual(['--releasever=39']);
   });
 });

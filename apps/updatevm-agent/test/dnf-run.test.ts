@@ -1,5 +1,5 @@
-// runDnf starts dnf through prlimit, which execs it: a dnf prlimit cannot execute is named as
-// dnf's failure to start, never as prlimit's.
+// runDnf starts dnf through a fixed shell script that sets its memory limit and execs it: a dnf
+// the shell cannot execute is named as dnf's failure to start, never as the shell's.
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,26 +17,28 @@ afterAll(async () => {
 });
 
 const run = (path: string): Promise<unknown> =>
-  runDnf({ path, major: 4, prlimit: '/usr/bin/prlimit' }, ['--version'], workdirLayout(dir), DEFAULT_DNF_LIMITS, 'check', () => undefined);
+  runDnf({ path, major: 4 }, ['--version'], workdirLayout(dir), DEFAULT_DNF_LIMITS, 'check', () => undefined);
 
-describe('runDnf through prlimit', () => {
-  it('says dnf disappeared when prlimit finds no dnf to execute (DNF_MISSING)', async () => {
+describe('runDnf under its memory limit', () => {
+  it('says dnf disappeared when there is no dnf to execute (DNF_MISSING)', async () => {
     await expect(run(join(dir, 'gone', 'dnf'))).rejects.toMatchObject({ code: 'DNF_MISSING', message: expect.stringContaining('dnf disappeared') });
   });
 
-  it('says dnf could not be run when prlimit cannot execute it (DNF_SPAWN_FAILED), with the reason', async () => {
+  it('says dnf could not be run when it cannot be executed (DNF_SPAWN_FAILED), with the reason', async () => {
     const notExecutable = join(dir, 'dnf');
     await writeFile(notExecutable, '#!/bin/sh\n');
     await chmod(notExecutable, 0o644);
     await expect(run(notExecutable)).rejects.toMatchObject({ code: 'DNF_SPAWN_FAILED', message: expect.stringContaining('Permission denied') });
   });
 
-  it('runs dnf under the memory limit, with its own exit code', async () => {
+  it('runs dnf with its arguments under the memory limit, and gives its exit code', async () => {
     const fake = join(dir, 'fake-dnf');
-    await writeFile(fake, '#!/bin/sh\nprlimit --data --pid $$ --output SOFT --noheadings >&2\nexit 3\n');
+    await writeFile(fake, '#!/bin/sh\necho "$# $1" >&2; ulimit -d >&2; ulimit -Hd >&2\nexit 3\n');
     await chmod(fake, 0o755);
     const result = (await run(fake)) as { exitCode: number; stderr: string };
     expect(result.exitCode).toBe(3);
-    expect(result.stderr.trim()).toBe(String(DEFAULT_DNF_LIMITS.maxMemoryBytes));
+    // its own arguments, unchanged; the limit in KiB, soft and hard
+    const kib = String(DEFAULT_DNF_LIMITS.maxMemoryBytes / 1024);
+    expect(result.stderr.trim().split('\n')).toEqual(['1 --version', kib, kib]);
   });
 });

@@ -50,7 +50,7 @@ Options:
   --json-progress          one JSON object per line on stdout instead of text
   --max-metadata-bytes N   stop dnf when its metadata cache grows by more than N bytes in one run
                            (default ${DEFAULT_DNF_LIMITS.maxMetadataBytes}, ${formatBytes(DEFAULT_DNF_LIMITS.maxMetadataBytes)}): a mirror's metadata without end
-  --max-dnf-memory N       dnf's memory limit in bytes (its data segment, set with prlimit;
+  --max-dnf-memory N       dnf's memory limit in bytes (its data segment, set with ulimit -d;
                            default ${DEFAULT_DNF_LIMITS.maxMemoryBytes}, ${formatBytes(DEFAULT_DNF_LIMITS.maxMemoryBytes)}): a mirror's decompression bomb
   --check-only             only check: exit 100 when updates exist, 0 when none, 1 on error
   --clean                  remove dnf's caches and leftover packages first

@@ -7,8 +7,6 @@ import { DnfError } from '../errors.ts';
 export interface DnfTool {
   readonly path: string;
   readonly major: 4 | 5;
-  /** util-linux prlimit, which starts dnf under its memory limit (it sets the limit and execs dnf). */
-  readonly prlimit: string;
 }
 
 async function findOnPath(name: string, pathVar: string): Promise<string | undefined> {
@@ -36,22 +34,18 @@ export function majorFromVersionOutput(output: string): 4 | 5 | undefined {
 /** Finds dnf5 or dnf on PATH and asks it which major version it is, at run time. */
 export async function detectDnf(pathVar: string = process.env['PATH'] ?? ''): Promise<DnfTool> {
   const dnf5 = await findOnPath('dnf5', pathVar);
-  const dnf = dnf5 ?? (await findOnPath('dnf', pathVar));
+  if (dnf5 !== undefined) return { path: dnf5, major: 5 };
+  const dnf = await findOnPath('dnf', pathVar);
   if (dnf === undefined) {
     throw new DnfError(
       'DNF_MISSING',
       'dnf is not installed (neither dnf5 nor dnf is on PATH); install dnf in this UpdateVM',
     );
   }
-  const prlimit = await findOnPath('prlimit', pathVar);
-  if (prlimit === undefined) {
-    throw new DnfError('DNF_UNUSABLE', 'prlimit (util-linux) is not on PATH: the agent runs dnf under a memory limit with it; install util-linux in this UpdateVM');
-  }
-  if (dnf5 !== undefined) return { path: dnf5, major: 5, prlimit };
   const probe = await execa(dnf, ['--version'], { reject: false, env: { LC_ALL: 'C.UTF-8' }, timeout: 60_000 });
   const major = typeof probe.stdout === 'string' ? majorFromVersionOutput(probe.stdout) : undefined;
   if (probe.exitCode !== 0 || major === undefined) {
     throw new DnfError('DNF_UNUSABLE', `${dnf} --version did not report dnf 4 or dnf5 (exit ${probe.exitCode ?? 'none'})`);
   }
-  return { path: dnf, major, prlimit };
+  return { path: dnf, major };
 }

@@ -10,7 +10,7 @@ import { sanitize } from '../text.ts';
 export interface DnfLimits {
   /** How much dnf's metadata cache may grow during one dnf run (`--max-metadata-bytes`). */
   readonly maxMetadataBytes: number;
-  /** dnf's data segment (RLIMIT_DATA, set with util-linux prlimit; `--max-dnf-memory`). */
+  /** dnf's data segment (RLIMIT_DATA, set with the shell's `ulimit -d`; `--max-dnf-memory`). */
   readonly maxMemoryBytes: number;
 }
 

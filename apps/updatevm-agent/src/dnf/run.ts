@@ -28,9 +28,10 @@ function dnfEnv(layout: WorkdirLayout): Record<string, string> {
 
 
 /**
- * Runs dnf with an argument array (never a shell), feeding each stdout line to `onEvent`. dnf runs
- * under `limits`: prlimit sets its data segment limit and execs it (dnf keeps prlimit's pid, so a
- * stop reaches it), and its metadata cache is watched, dnf stopped when it grows past the limit.
+ * Runs dnf with an argument array (a fixed shell script sets the limit; no argument of dnf's is
+ * ever shell text), feeding each stdout line to `onEvent`. dnf runs under `limits`: its data
+ * segment limit (LIMIT_AND_EXEC), and its metadata cache is watched, dnf stopped when it grows
+ * past the limit.
  */
 export async function runDnf(
   dnf: DnfTool,
@@ -45,7 +46,7 @@ export async function runDnf(
   const watch = await watchMetadataGrowth(layout.cache, limits.maxMetadataBytes, (error) => metadata.abort(error));
   const cancel = AbortSignal.any([...(stop === undefined ? [] : [stop.signal]), metadata.signal]);
   const own: ChildStop = { signal: cancel, killOnForcedExit: (pid) => stop?.killOnForcedExit(pid) ?? (() => undefined) };
-  const sub = execa(dnf.prlimit, [`--data=${limits.maxMemoryBytes}`, '--', dnf.path, ...args], {
+  const sub = execa('/bin/sh', ['-c', LIMIT_AND_EXEC, LIMIT_SHELL_NAME, String(Math.floor(limits.maxMemoryBytes / 1024)), dnf.path, ...args], {
     env: dnfEnv(layout),
     reject: false,
     ...stopOptions(own),
@@ -76,17 +77,19 @@ export async function runDnf(
   // a signal to the whole process group may end dnf before the abort reaches it: still a stop
   if (result.signal !== undefined && STOP_SIGNALS.has(result.signal) && !cancel.aborted && !result.isMaxBuffer) await new Promise((resolve) => setTimeout(resolve, 200));
   if (result.isCanceled || cancel.aborted) throw stopped();
-  // prlimit started, then could not exec dnf (127: not found, 126: not executable)
-  const execFailed = /^prlimit: failed to execute .*: (.{1,200})$/m.exec(typeof result.stderr === 'string' ? result.stderr : '');
+  // the shell set the limit, then could not exec dnf (127: not found, 126: not executable); dnf
+  // itself never exits so, and nothing of dnf's or a mirror's was printed yet
+  const execFailed = SHELL_EXEC_FAILED.exec(typeof result.stderr === 'string' ? result.stderr : '');
   if (execFailed !== null && (result.exitCode === 127 || result.exitCode === 126)) {
     if (result.exitCode === 127) throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started`);
-    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.path)} failed (${sanitize(execFailed[1] ?? '')})`);
+    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.path)} failed (${sanitize(execFailed[1]?.split(': ').at(-1) ?? '')})`);
   }
+  if (result.exitCode === LIMIT_FAILED) throw new DnfError('DNF_UNUSABLE', `the memory limit for dnf could not be set (ulimit -d): ${sanitize(typeof result.stderr === 'string' ? result.stderr : '', 300)}`);
   if (result.exitCode === undefined) {
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';
     const lastLines = stderr.trim() === '' ? '' : `\n${sanitizeLines(stderr, 12)}`;
     if (result.code === 'ENOENT') {
-      throw new DnfError('DNF_UNUSABLE', `prlimit disappeared: ${sanitize(dnf.prlimit)}, which starts dnf under its memory limit, could not be started`);
+      throw new DnfError('DNF_SPAWN_FAILED', 'dnf could not be run: /bin/sh, which starts it under its memory limit, could not be started');
     }
     // execa stops a dnf whose stderr outgrows the buffer: that is dnf's output, not a signal from outside
     if (result.isMaxBuffer) {
@@ -109,10 +112,21 @@ export async function runDnf(
           : `dnf was killed by ${result.signal}, not by this agent (by a person or another program in the UpdateVM): retry${lastLines}`,
       );
     }
-    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.prlimit)} (which starts ${sanitize(dnf.path)} under its memory limit) failed (${sanitize(result.code ?? 'no error code')})`);
+    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting /bin/sh (which starts ${sanitize(dnf.path)} under its memory limit) failed (${sanitize(result.code ?? 'no error code')})`);
   }
   return { exitCode: result.exitCode, stderr: typeof result.stderr === 'string' ? result.stderr : '', transferErrors, maxMemoryBytes: limits.maxMemoryBytes };
 }
+
+/**
+ * dnf's memory limit: the shell's `ulimit -d` (RLIMIT_DATA, in KiB; dash and bash alike) and then
+ * exec, so dnf keeps the pid the agent stops. /bin/sh is on every system; util-linux's prlimit is
+ * not (Fedora's util-linux-core, in minimal templates, lacks it). Arguments stay an array.
+ */
+const LIMIT_AND_EXEC = 'ulimit -d "$1" || exit 125; shift; exec "$@"';
+/** The shell's $0, which starts its own error lines: "agent-dnf-limit: 1: exec: PATH: not found". */
+const LIMIT_SHELL_NAME = 'agent-dnf-limit';
+const LIMIT_FAILED = 125;
+const SHELL_EXEC_FAILED = new RegExp(`^${LIMIT_SHELL_NAME}: (?:line )?1: (.{1,300})$`, 'm');
 
 /** Signals that also stop the agent (sent to its process group, such as a terminal's Ctrl-C). */
 const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
