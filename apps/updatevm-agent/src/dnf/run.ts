@@ -84,7 +84,9 @@ export async function runDnf(
     if (result.exitCode === 127) throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started`);
     throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.path)} failed (${sanitize(execFailed[1]?.split(': ').at(-1) ?? '')})`);
   }
-  if (result.exitCode === LIMIT_FAILED) throw new DnfError('DNF_UNUSABLE', `the memory limit for dnf could not be set (ulimit -d): ${sanitize(typeof result.stderr === 'string' ? result.stderr : '', 300)}`);
+  if (execFailed !== null && result.exitCode === LIMIT_FAILED) {
+    throw new DnfError('DNF_UNUSABLE', `the memory limit for dnf could not be set (ulimit -d): ${sanitize(execFailed[1] ?? '', 300)}`);
+  }
   if (result.exitCode === undefined) {
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';
     const lastLines = stderr.trim() === '' ? '' : `\n${sanitizeLines(stderr, 12)}`;
