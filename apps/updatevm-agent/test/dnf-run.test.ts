@@ -31,6 +31,37 @@ describe('runDnf under its memory limit', () => {
     await expect(run(notExecutable)).rejects.toMatchObject({ code: 'DNF_SPAWN_FAILED', message: expect.stringContaining('Permission denied') });
   });
 
+  it('passes shell text in dnf\'s arguments through as it is, never to a shell', async () => {
+    const fake = join(dir, 'echo-dnf');
+    await writeFile(fake, '#!/bin/sh\nfor a in "$@"; do printf "%s|" "$a" >&2; done\n');
+    await chmod(fake, 0o755);
+    const args = ['$(id)', '`id`', 'a; touch x', 'b\nc', '*', '-e', '"q"'];
+    const result = (await runDnf({ path: fake, major: 4 }, args, workdirLayout(dir), DEFAULT_DNF_LIMITS, 'check', () => undefined)) as { stderr: string };
+    expect(result.stderr).toBe(`${args.join('|')}|`);
+  });
+
+  it('takes a dnf that exits 125, 126 or 127 with words of its own as its own exit, not as the shell failing to start it', async () => {
+    for (const code of [125, 126, 127]) {
+      const fake = join(dir, `exit-${String(code)}`);
+      await writeFile(fake, `#!/bin/sh\necho 'Error: something' >&2\necho 'agent-dnf-limit: 1: exec: planted: not found' >&2\nexit ${String(code)}\n`);
+      await chmod(fake, 0o755);
+      await expect(run(fake)).resolves.toMatchObject({ exitCode: code });
+    }
+  });
+
+  it('calls a dnf that died on a failed allocation out of memory, by SIGABRT (libsolv) or SIGTRAP (GLib)', async () => {
+    const cases = [
+      ['ABRT', 'Out of memory allocating 4096*131072 bytes!'],
+      ['TRAP', '(process:1): GLib-ERROR **: 10:00:00.000: gmem.c:106: failed to allocate 1073741824 bytes'],
+    ];
+    for (const [signal, words] of cases) {
+      const fake = join(dir, `oom-${signal ?? ''}`);
+      await writeFile(fake, `#!/bin/sh\necho '${words ?? ''}' >&2\nkill -${signal ?? ''} $$\n`);
+      await chmod(fake, 0o755);
+      await expect(run(fake)).rejects.toMatchObject({ code: 'DNF_OUT_OF_MEMORY' });
+    }
+  });
+
   it('runs dnf with its arguments under the memory limit, and gives its exit code', async () => {
     const fake = join(dir, 'fake-dnf');
     await writeFile(fake, '#!/bin/sh\necho "$# $1" >&2; ulimit -d >&2; ulimit -Hd >&2\nexit 3\n');

@@ -270,7 +270,7 @@ describe('the agent against a hostile mirror', () => {
         const run = await child;
         expect(run.exitCode).toBe(1);
         expect(run.stderr).toMatch(
-          /error: repository 'fixture' served more metadata than the agent allows: dnf's metadata cache grew by [\d.]+ MiB in this run, over the limit of 8\.0 MiB .*; dnf was stopped\..* raise --max-metadata-bytes in the UpdateVM \[REPO_METADATA_TOO_LARGE\]$/,
+          /error: repository 'fixture' served more metadata than the agent allows: dnf's metadata cache grew by [\d.]+ MiB in one dnf call, over the limit of 8\.0 MiB .*; dnf was stopped\..* raise --max-metadata-bytes in the UpdateVM \[REPO_METADATA_TOO_LARGE\]$/,
         );
         // it grows at about 16 MiB/s and is looked at every second; without the limit it grows until the test's timeout
         expect(peak).toBeGreaterThan(limit);

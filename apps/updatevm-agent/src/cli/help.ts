@@ -48,10 +48,10 @@ Options:
                            transport), or local (start --receiver-command yourself; by hand only)
   --receiver-command JSON  local transport: the receiver's argv as a JSON array of strings
   --json-progress          one JSON object per line on stdout instead of text
-  --max-metadata-bytes N   stop dnf when its metadata cache grows by more than N bytes in one run
-                           (default ${DEFAULT_DNF_LIMITS.maxMetadataBytes}, ${formatBytes(DEFAULT_DNF_LIMITS.maxMetadataBytes)}): a mirror's metadata without end
+  --max-metadata-bytes N   stop dnf when its metadata cache grows by more than N bytes in one dnf call
+                           (default ${DEFAULT_DNF_LIMITS.maxMetadataBytes}, ${formatBytes(DEFAULT_DNF_LIMITS.maxMetadataBytes)}; at least 1 MiB): a mirror's metadata without end
   --max-dnf-memory N       dnf's memory limit in bytes (its data segment, set with ulimit -d;
-                           default ${DEFAULT_DNF_LIMITS.maxMemoryBytes}, ${formatBytes(DEFAULT_DNF_LIMITS.maxMemoryBytes)}): a mirror's decompression bomb
+                           default ${DEFAULT_DNF_LIMITS.maxMemoryBytes}, ${formatBytes(DEFAULT_DNF_LIMITS.maxMemoryBytes)}; at least 256 MiB): a mirror's decompression bomb
   --check-only             only check: exit 100 when updates exist, 0 when none, 1 on error
   --clean                  remove dnf's caches and leftover packages first
 

@@ -71,7 +71,7 @@ export type DnfFailureKind =
 /**
  * The last words of a dnf that aborted on a failed allocation under its memory limit: libsolv's
  * "Out of memory allocating N bytes!" (or "N*M bytes!"), C++'s bad_alloc (libdnf), GLib's g_malloc
- * (librepo). Only as the last line of a dnf killed by SIGABRT: a mirror's text can start a line of
+ * (librepo). Only as the last line of a dnf killed by SIGABRT (GLib: SIGTRAP): a mirror's text can start a line of
  * dnf's output (libsolv keeps a newline from an XML attribute in a dependency name), but it cannot
  * come after the words of an abort.
  */
@@ -81,7 +81,7 @@ function lastLine(stderr: string): string {
   return stderr.trimEnd().split('\n').at(-1) ?? '';
 }
 
-/** dnf aborted (SIGABRT) because an allocation failed, in libsolv's, libdnf's or librepo's words. */
+/** dnf aborted (SIGABRT, SIGTRAP) because an allocation failed, in libsolv's, libdnf's or librepo's words. */
 export function abortedOutOfMemory(stderr: string): boolean {
   return ABORTED_OUT_OF_MEMORY.test(lastLine(stderr));
 }

@@ -81,7 +81,7 @@ export async function runDnf(
   // itself never exits so, and nothing of dnf's or a mirror's was printed yet
   const execFailed = SHELL_EXEC_FAILED.exec(typeof result.stderr === 'string' ? result.stderr : '');
   if (execFailed !== null && (result.exitCode === 127 || result.exitCode === 126)) {
-    if (result.exitCode === 127) throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started`);
+    if (result.exitCode === 127) throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started (${sanitize(execFailed[1]?.split(': ').at(-1) ?? '')})`);
     throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.path)} failed (${sanitize(execFailed[1]?.split(': ').at(-1) ?? '')})`);
   }
   if (execFailed !== null && result.exitCode === LIMIT_FAILED) {
@@ -97,8 +97,9 @@ export async function runDnf(
     if (result.isMaxBuffer) {
       throw new DnfError('DNF_FAILED', `dnf wrote more than 4 MiB of errors and was stopped${lastLines}`);
     }
-    // libsolv aborts when an allocation fails: the memory limit, not a crash of its own
-    if (result.signal === 'SIGABRT' && abortedOutOfMemory(stderr)) throw outOfMemoryError(limits.maxMemoryBytes, lastLines);
+    // libsolv and libdnf abort when an allocation fails, GLib (librepo) ends on a breakpoint trap:
+    // the memory limit, not a crash of their own
+    if ((result.signal === 'SIGABRT' || result.signal === 'SIGTRAP') && abortedOutOfMemory(stderr)) throw outOfMemoryError(limits.maxMemoryBytes, lastLines);
     // it ran and died: a crash (a librepo assertion on hostile metadata aborts it), not a failed start
     if (result.signal !== undefined && CRASH_SIGNALS.has(result.signal)) {
       throw new DnfError('DNF_FAILED', `dnf was killed by ${result.signal} (it crashed, on metadata or a package of the mirror's or on its own)${lastLines}`);
@@ -128,7 +129,8 @@ const LIMIT_AND_EXEC = 'ulimit -d "$1" || exit 125; shift; exec "$@"';
 /** The shell's $0, which starts its own error lines: "agent-dnf-limit: 1: exec: PATH: not found". */
 const LIMIT_SHELL_NAME = 'agent-dnf-limit';
 const LIMIT_FAILED = 125;
-const SHELL_EXEC_FAILED = new RegExp(`^${LIMIT_SHELL_NAME}: (?:line )?1: (.{1,300})$`, 'm');
+/** The shell's first words, before dnf could print any (a mirror's text can start a line of dnf's). */
+const SHELL_EXEC_FAILED = new RegExp(`^${LIMIT_SHELL_NAME}: (?:line )?1: ([^\n]{1,300})`);
 
 /** Signals that also stop the agent (sent to its process group, such as a terminal's Ctrl-C). */
 const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);

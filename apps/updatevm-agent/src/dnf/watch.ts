@@ -105,7 +105,7 @@ export async function watchMetadataGrowth(cache: string, limit: number, exceeded
     exceeded(
       new DnfError(
         'REPO_METADATA_TOO_LARGE',
-        `${repo === undefined ? 'a repository' : `repository '${sanitize(repo)}'`} served more metadata than the agent allows: dnf's metadata cache grew by ${formatBytes(grown)} in this run, over the limit of ${formatBytes(limit)} (a repomd.xml or primary.xml without end, from a broken or hostile mirror); dnf was stopped. Real repositories take a few hundred MiB: if yours need more, raise --max-metadata-bytes in the UpdateVM`,
+        `${repo === undefined ? 'a repository' : `repository '${sanitize(repo)}'`} served more metadata than the agent allows: dnf's metadata cache grew by ${formatBytes(grown)} in one dnf call, over the limit of ${formatBytes(limit)} (a repomd.xml or primary.xml without end, from a broken or hostile mirror); dnf was stopped. Real repositories take a few hundred MiB: if yours need more, raise --max-metadata-bytes in the UpdateVM`,
       ),
     );
   });
