@@ -77,18 +77,19 @@ export async function runDnf(
   // a signal to the whole process group may end dnf before the abort reaches it: still a stop
   if (result.signal !== undefined && STOP_SIGNALS.has(result.signal) && !cancel.aborted && !result.isMaxBuffer) await new Promise((resolve) => setTimeout(resolve, 200));
   if (result.isCanceled || cancel.aborted) throw stopped();
+  const stderr = typeof result.stderr === 'string' ? result.stderr : '';
   // the shell set the limit, then could not exec dnf (127: not found, 126: not executable); dnf
   // itself never exits so, and nothing of dnf's or a mirror's was printed yet
-  const execFailed = SHELL_EXEC_FAILED.exec(typeof result.stderr === 'string' ? result.stderr : '');
-  if (execFailed !== null && (result.exitCode === 127 || result.exitCode === 126)) {
-    if (result.exitCode === 127) throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started (${sanitize(execFailed[1]?.split(': ').at(-1) ?? '')})`);
-    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.path)} failed (${sanitize(execFailed[1]?.split(': ').at(-1) ?? '')})`);
+  const shellSaid = SHELL_EXEC_FAILED.exec(stderr)?.[1];
+  if (shellSaid !== undefined && (result.exitCode === 127 || result.exitCode === 126)) {
+    const reason = sanitize(shellSaid.split(': ').at(-1) ?? '');
+    if (result.exitCode === 127) throw new DnfError('DNF_MISSING', `dnf disappeared: ${sanitize(dnf.path)} could not be started (${reason})`);
+    throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting ${sanitize(dnf.path)} failed (${reason})`);
   }
-  if (execFailed !== null && result.exitCode === LIMIT_FAILED) {
-    throw new DnfError('DNF_UNUSABLE', `the memory limit for dnf could not be set (ulimit -d): ${sanitize(execFailed[1] ?? '', 300)}`);
+  if (shellSaid !== undefined && result.exitCode === LIMIT_FAILED) {
+    throw new DnfError('DNF_UNUSABLE', `the memory limit for dnf could not be set (ulimit -d): ${sanitize(shellSaid, 300)}`);
   }
   if (result.exitCode === undefined) {
-    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
     const lastLines = stderr.trim() === '' ? '' : `\n${sanitizeLines(stderr, 12)}`;
     if (result.code === 'ENOENT') {
       throw new DnfError('DNF_SPAWN_FAILED', 'dnf could not be run: /bin/sh, which starts it under its memory limit, could not be started');
@@ -117,7 +118,7 @@ export async function runDnf(
     }
     throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting /bin/sh (which starts ${sanitize(dnf.path)} under its memory limit) failed (${sanitize(result.code ?? 'no error code')})`);
   }
-  return { exitCode: result.exitCode, stderr: typeof result.stderr === 'string' ? result.stderr : '', transferErrors, maxMemoryBytes: limits.maxMemoryBytes };
+  return { exitCode: result.exitCode, stderr, transferErrors, maxMemoryBytes: limits.maxMemoryBytes };
 }
 
 /**

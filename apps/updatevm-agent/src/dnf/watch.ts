@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DnfError } from '../errors.ts';
@@ -39,36 +40,33 @@ function repoOf(top: string): string {
   return /^(.{1,128})-[0-9a-f]{16}$/.exec(top)?.[1] ?? /^(.{1,128})\.solv$/.exec(top)?.[1] ?? /^(.{1,128})-[a-z]+\.solvx$/.exec(top)?.[1] ?? '';
 }
 
-/** The bytes of the regular files under `path` (not following links); a missing one holds none. */
-async function bytesUnder(path: string): Promise<number> {
-  const entries = await readdir(path, { withFileTypes: true }).catch((error: unknown) => {
+/** A directory's entries; one that does not exist (yet) has none. */
+async function entriesOf(dir: string): Promise<Dirent[]> {
+  return readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   });
-  let bytes = 0;
-  for (const entry of entries) {
-    const child = join(path, entry.name);
-    if (entry.isDirectory()) bytes += await bytesUnder(child);
-    else if (entry.isFile()) bytes += (await lstat(child).catch(() => ({ size: 0 }))).size;
-  }
-  return bytes;
 }
 
 /**
- * The bytes of the regular files under `dir` (dnf's cache), by repository. A directory that does
- * not exist yet holds nothing; a file that vanishes while counted counts nothing.
+ * The bytes of the regular files at or under `entry` of `dir` (links not followed); a file that
+ * vanishes while counted counts nothing.
  */
+async function bytesOf(dir: string, entry: Dirent): Promise<number> {
+  const path = join(dir, entry.name);
+  if (entry.isFile()) return (await lstat(path).catch(() => ({ size: 0 }))).size;
+  if (!entry.isDirectory()) return 0;
+  let bytes = 0;
+  for (const child of await entriesOf(path)) bytes += await bytesOf(path, child);
+  return bytes;
+}
+
+/** The bytes of the regular files under `dir` (dnf's cache), by repository. */
 async function bytesByRepo(dir: string): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
-  const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  });
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    const bytes = entry.isDirectory() ? await bytesUnder(path) : entry.isFile() ? (await lstat(path).catch(() => ({ size: 0 }))).size : 0;
+  for (const entry of await entriesOf(dir)) {
     const repo = repoOf(entry.name);
-    sizes.set(repo, (sizes.get(repo) ?? 0) + bytes);
+    sizes.set(repo, (sizes.get(repo) ?? 0) + (await bytesOf(dir, entry)));
   }
   return sizes;
 }
