@@ -51,19 +51,23 @@ const interrupt = onInterrupt(async (signal: InterruptSignal) => {
 function keptNote(): string {
   const kept =
     current?.isolation.mode === 'netns'
-      ? `kept ${dir}; its network namespaces are deleted, and dom0-update.conf's AGENT_COMMAND and RECEIVER_COMMAND name them, so it cannot run again as is`
+      ? `kept ${dir}; its network namespaces are deleted, so dom0-update.conf (whose AGENT_COMMAND and RECEIVER_COMMAND name them) cannot run again as is: rerun below can`
       : `kept ${dir}`;
   if (current === undefined) return kept;
+  const v1 = current.fixtures.packages.v1.map((p) => p.path);
   // the scratch root keeps its rpmdb where dom0 does, which Debian's rpm does not look for by default
+  const rpm = `rpm --root ${current.dom0.root} --dbpath /var/lib/rpm`;
   return [
     kept,
-    `    what dom0 has:  rpm --root ${current.dom0.root} --dbpath /var/lib/rpm -qa`,
+    `    what dom0 has:  ${rpm} -qa`,
     existsSync(join(current.updatesDir, 'repo'))
       ? `    published repo: ${join(current.updatesDir, 'repo')} (result record: ${join(current.updatesDir, 'result.json')})`
       : `    nothing was published (result record: ${join(current.updatesDir, 'result.json')})`,
     // what a reader needs to run the receiver's `verify` on the kept packages by hand
     `    pinned keys:    ${current.dom0.keyPaths.join(' ')}`,
     `    configuration:  ${current.configFile}`,
+    `    run it again:   ${current.rerunFile} -y  (a new mirror on 127.0.0.1, no namespaces; arguments go to dom0-update)`,
+    `    back to 1.0:    ${rpm} -Uvh --oldpackage ${v1.join(' ')}`,
   ].join('\n');
 }
 

@@ -9,7 +9,8 @@ import { execa } from 'execa';
 import { buildFixtures, installedPackages, makeDom0Root, signedVariant, type Dom0Root, type FixtureSet } from '@dom0-updates/fixtures';
 import { createIsolation, type Isolation } from './isolation.ts';
 import { descendantsOf, processId, stopAll, type ProcessId } from './process-tree.ts';
-import { AGENT_BUNDLE, CLI_BUNDLE, HOSTILE_AGENT_BUNDLE, RECEIVER_BUNDLE } from './paths.ts';
+import { AGENT_BUNDLE, CLI_BUNDLE, FIXTURES_CLI_BUNDLE, HOSTILE_AGENT_BUNDLE, RECEIVER_BUNDLE } from './paths.ts';
+import { rerunScript } from './rerun.ts';
 import { serveMirror, type ServedMirror } from './served-mirror.ts';
 
 export interface RunResult {
@@ -40,6 +41,8 @@ export interface Scenario {
   readonly isolation: Isolation;
   readonly updatesDir: string;
   readonly configFile: string;
+  /** A script that runs dom0-update again on this machine once its namespaces and mirror are gone. */
+  readonly rerunFile: string;
   /** Rewrites the config: the real agent or a hostile sender, plus extra KEY=value lines. */
   configure(options: { hostile?: string | undefined; extraConfig?: readonly string[] | undefined }): Promise<void>;
   run(args: readonly string[], options?: { env?: Record<string, string>; timeoutMs?: number; onOutput?: (line: string) => void }): Promise<RunResult>;
@@ -57,6 +60,7 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
   const fixtures = await buildFixtures();
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'dom0-updates-e2e-')));
   await mkdir(dir, { recursive: true });
+  const servedDir = (options.serve ?? ((f: FixtureSet) => f.repos.v2))(fixtures);
   const isolation = await createIsolation({ want: options.isolate ?? true });
   let dom0: Dom0Root;
   let mirror: ServedMirror;
@@ -65,7 +69,7 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
       install: (options.install ?? defaultInstall)(fixtures),
       keys: fixtures.trustedKeyPaths,
     });
-    mirror = await serveMirror((options.serve ?? ((f) => f.repos.v2))(fixtures), isolation.updatevmPrefix);
+    mirror = await serveMirror(servedDir, isolation.updatevmPrefix);
   } catch (error) {
     // Half a scenario must not outlive the failure: its namespaces go (with what runs in them).
     await isolation.close();
@@ -87,30 +91,50 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
   const weakVictim = fixtures.packages.v2.find((p) => p.version === '2.0' && p.signer === 'trusted-rsa');
   const weakHashPath = weakVictim ? await signedVariant(weakVictim, { key: 'trusted-rsa', digestAlgo: 'sha1' }) : undefined;
   await writeFile(fixturesFile, JSON.stringify({ ...fixtures, weakHashPath }));
-  const configure = async (agentOptions: { hostile?: string | undefined; extraConfig?: readonly string[] | undefined }): Promise<void> => {
+  const rerunConfigFile = join(dir, 'dom0-update.rerun.conf');
+  const rerunFile = join(dir, 'rerun');
+  const configText = (
+    agentOptions: { hostile?: string | undefined; extraConfig?: readonly string[] | undefined },
+    prefixes: { updatevm: readonly string[]; dom0: readonly string[] },
+  ): string => {
     const agent = agentOptions.hostile
-      ? [...isolation.updatevmPrefix, process.execPath, HOSTILE_AGENT_BUNDLE, '--mode', agentOptions.hostile, '--fixtures', fixturesFile]
-      : [...isolation.updatevmPrefix, process.execPath, AGENT_BUNDLE];
+      ? [...prefixes.updatevm, process.execPath, HOSTILE_AGENT_BUNDLE, '--mode', agentOptions.hostile, '--fixtures', fixturesFile]
+      : [...prefixes.updatevm, process.execPath, AGENT_BUNDLE];
+    return [
+      '# written by the e2e scenario',
+      'TRANSPORT=local',
+      `UPDATES_DIR=${updatesDir}`,
+      // dom0's own copies (etc/pki/rpm-gpg in its root), as a real dom0 pins what it ships
+      ...dom0.keyPaths.map((k) => `KEYRING=${k}`),
+      `DOM0_ROOT=${dom0.root}`,
+      `REPOS_DIR=${reposDir}`,
+      `DNF_CONF=${join(dom0.root, 'etc/dnf/dnf.conf')}`,
+      `KEYS_DIR=${join(dom0.root, 'etc/pki/rpm-gpg')}`,
+      `AGENT_COMMAND=${JSON.stringify(agent)}`,
+      `AGENT_WORKDIR=${join(dir, 'updatevm')}`,
+      `RECEIVER_COMMAND=${JSON.stringify([...prefixes.dom0, process.execPath, RECEIVER_BUNDLE])}`,
+      `LOCK_FILE=${join(dir, 'dom0-update.lock')}`,
+      'RELEASEVER=1',
+      ...(agentOptions.extraConfig ?? []),
+      '',
+    ].join('\n');
+  };
+  const configure = async (agentOptions: { hostile?: string | undefined; extraConfig?: readonly string[] | undefined }): Promise<void> => {
+    await writeFile(configFile, configText(agentOptions, { updatevm: isolation.updatevmPrefix, dom0: isolation.dom0Prefix }));
+    // What a kept machine's `rerun` uses once the namespaces are gone: the same, without them.
+    await writeFile(rerunConfigFile, configText(agentOptions, { updatevm: [], dom0: [] }));
     await writeFile(
-      configFile,
-      [
-        '# written by the e2e scenario',
-        'TRANSPORT=local',
-        `UPDATES_DIR=${updatesDir}`,
-        // dom0's own copies (etc/pki/rpm-gpg in its root), as a real dom0 pins what it ships
-        ...dom0.keyPaths.map((k) => `KEYRING=${k}`),
-        `DOM0_ROOT=${dom0.root}`,
-        `REPOS_DIR=${reposDir}`,
-        `DNF_CONF=${join(dom0.root, 'etc/dnf/dnf.conf')}`,
-        `KEYS_DIR=${join(dom0.root, 'etc/pki/rpm-gpg')}`,
-        `AGENT_COMMAND=${JSON.stringify(agent)}`,
-        `AGENT_WORKDIR=${join(dir, 'updatevm')}`,
-        `RECEIVER_COMMAND=${JSON.stringify([...isolation.dom0Prefix, process.execPath, RECEIVER_BUNDLE])}`,
-        `LOCK_FILE=${join(dir, 'dom0-update.lock')}`,
-        'RELEASEVER=1',
-        ...(agentOptions.extraConfig ?? []),
-        '',
-      ].join('\n'),
+      rerunFile,
+      rerunScript({
+        node: process.execPath,
+        fixturesCli: FIXTURES_CLI_BUNDLE,
+        servedDir,
+        repoFile: join(reposDir, 'fixtures.repo'),
+        cli: CLI_BUNDLE,
+        configFile: rerunConfigFile,
+        env: dom0.env,
+      }),
+      { mode: 0o755 },
     );
   };
   await configure(options);
@@ -136,6 +160,7 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
     isolation,
     updatesDir,
     configFile,
+    rerunFile,
     configure,
     run: async (args, runOptions = {}) => {
       if (closing !== undefined) throw new Error('the scenario is closed: no more runs');

@@ -25,6 +25,26 @@ describe('the demo', () => {
     expect(r.all).toMatch(/nothing was installed: dom0 is unchanged/);
   }, 300_000);
 
+  it('with --keep, keeps the machine with a rerun script that updates it again once taken back to 1.0', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'demo-keep-'));
+    try {
+      const r = await execa(process.execPath, [DEMO, '--keep'], { reject: false, all: true, timeout: 240_000, env: { TMPDIR: base } });
+      expect(r.exitCode, r.all).toBe(0);
+      const rerun = /^ {4}run it again: +(\S+) -y /m.exec(r.all)?.[1];
+      const back = /^ {4}back to 1\.0: +(rpm .+)$/m.exec(r.all)?.[1];
+      expect(rerun, r.all).toMatch(new RegExp(`^${base}/dom0-updates-demo-\\d+/rerun$`));
+      expect(back, r.all).toBeDefined();
+      await execa('sh', ['-c', back ?? 'false']);
+      const again = await execa(rerun ?? 'false', ['-y'], { reject: false, all: true, timeout: 240_000 });
+      expect(again.exitCode, again.all).toBe(0);
+      expect(again.all).toMatch(/upgraded dom0-hello\.noarch 1\.0-1 -> 2\.0-1/);
+      const still = await execa(rerun ?? 'false', ['--check-only'], { reject: false, all: true, timeout: 240_000 });
+      expect(still.exitCode, still.all).toBe(0);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  }, 600_000);
+
   it('is refused by setup, before anything is installed, under a TMPDIR that is missing, relative, or holds a space, comma or %', async () => {
     const base = mkdtempSync(join(tmpdir(), 'demo-tmpdir-'));
     try {
