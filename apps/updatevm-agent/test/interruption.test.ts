@@ -213,6 +213,32 @@ describe('a run stopped outside dnf', () => {
     await waitFor(() => (alive(rpmPid) ? undefined : true), 'rpm to end', 5000);
   });
 
+  for (const [who, group] of [['the agent alone', false], ['its process group (a terminal\'s Ctrl-C)', true]] as const) {
+    it(`stops the dnf --version probe and exits 130 as INTERRUPTED, not DNF_UNUSABLE, on SIGINT to ${who}`, async () => {
+      const bin = join(world.dir, `hanging-probe-bin-${String(group)}`);
+      const mark = join(world.dir, `probe-${String(group)}.pid`);
+      await mkdir(bin);
+      await writeFile(join(bin, 'dnf'), `#!/bin/sh\necho $$ > "${mark}.tmp" && mv "${mark}.tmp" "${mark}"\nexec sleep 120\n`);
+      await chmod(join(bin, 'dnf'), 0o755);
+      const workdir = await syncedWorkdir(world, `stopped-probe-${String(group)}`);
+      const child = spawn(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--json-progress'], {
+        env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stdout.resume();
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      const probePid = await waitFor(() => readPid(mark), 'the dnf --version probe');
+      process.kill(group ? -(child.pid ?? 0) : (child.pid ?? 0), 'SIGINT');
+      expect(await exited, stderr).toBe(130);
+      // it unwound by itself (no forced exit), and said why it stopped
+      expect(stderr).toBe('updatevm-agent: error: stopped by SIGINT [INTERRUPTED]\n');
+      await waitFor(() => (alive(probePid) ? undefined : true), 'the probe to end', 5000);
+    });
+  }
+
   it('stops sending, and the transport, with a done line when stopped while the update stream goes to dom0', async () => {
     const bin = join(world.dir, 'send-bin');
     const receiverMark = join(world.dir, 'receiver.pid');

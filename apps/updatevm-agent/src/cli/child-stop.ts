@@ -18,3 +18,19 @@ export function trackChild(child: { readonly pid?: number | undefined; once(even
   const forget = child.pid === undefined ? undefined : stop?.killOnForcedExit(child.pid);
   if (forget !== undefined) child.once('exit', forget);
 }
+
+/** Signals that also stop the agent (sent to its process group, such as a terminal's Ctrl-C). */
+const GROUP_STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
+
+/**
+ * Whether a child that has ended was stopped with the run: a signal to the whole process group
+ * may end the child before the agent's own handler has aborted the run, so such a signal gets a
+ * moment for the abort to arrive.
+ */
+export async function stoppedWithRun(result: { readonly signal?: string | undefined }, stop: ChildStop | undefined): Promise<boolean> {
+  if (stop === undefined) return false;
+  if (result.signal !== undefined && GROUP_STOP_SIGNALS.has(result.signal) && !stop.signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return stop.signal.aborted;
+}

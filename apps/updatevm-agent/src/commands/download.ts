@@ -229,7 +229,7 @@ export async function performDownload(
   transport: TransportSpec,
 ): Promise<ExitCode> {
   await requireState(ctx);
-  const dnf = await detectDnf();
+  const dnf = await detectDnf(undefined, ctx.interruption);
   await writeRpmMacros(ctx.layout);
   if (request.clean) await clean(ctx);
   try {

@@ -1,6 +1,7 @@
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
+import { stopOptions, stoppedWithRun, trackChild, type ChildStop } from '../cli/child-stop.ts';
 import { DnfError } from '../errors.ts';
 
 /** Which dnf is installed decides a few spellings (--downloaddir vs --destdir, check-update vs check-upgrade). */
@@ -32,7 +33,7 @@ export function majorFromVersionOutput(output: string): 4 | 5 | undefined {
 }
 
 /** Finds dnf5 or dnf on PATH and asks it which major version it is, at run time. */
-export async function detectDnf(pathVar: string = process.env['PATH'] ?? ''): Promise<DnfTool> {
+export async function detectDnf(pathVar: string = process.env['PATH'] ?? '', stop?: ChildStop): Promise<DnfTool> {
   const dnf5 = await findOnPath('dnf5', pathVar);
   if (dnf5 !== undefined) return { path: dnf5, major: 5 };
   const dnf = await findOnPath('dnf', pathVar);
@@ -42,10 +43,15 @@ export async function detectDnf(pathVar: string = process.env['PATH'] ?? ''): Pr
       'dnf is not installed (neither dnf5 nor dnf is on PATH); install dnf in this UpdateVM',
     );
   }
-  const probe = await execa(dnf, ['--version'], { reject: false, env: { LC_ALL: 'C.UTF-8' }, timeout: 60_000 });
+  const sub = execa(dnf, ['--version'], { reject: false, env: { LC_ALL: 'C.UTF-8' }, timeout: 60_000, ...stopOptions(stop) });
+  trackChild(sub, stop);
+  const probe = await sub;
+  // a Ctrl-C reaches the probe too: the run was stopped, dnf is not at fault
+  if (await stoppedWithRun(probe, stop)) throw stop?.signal.reason;
   const major = typeof probe.stdout === 'string' ? majorFromVersionOutput(probe.stdout) : undefined;
   if (probe.exitCode !== 0 || major === undefined) {
-    throw new DnfError('DNF_UNUSABLE', `${dnf} --version did not report dnf 4 or dnf5 (exit ${probe.exitCode ?? 'none'})`);
+    const how = probe.timedOut ? 'no answer within 60 s' : probe.signal !== undefined ? `killed by ${probe.signal}` : `exit ${String(probe.exitCode ?? 'none')}`;
+    throw new DnfError('DNF_UNUSABLE', `${dnf} --version did not report dnf 4 or dnf5 (${how})`);
   }
   return { path: dnf, major };
 }

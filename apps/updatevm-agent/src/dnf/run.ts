@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { stopOptions, trackChild, type ChildStop } from '../cli/child-stop.ts';
+import { stopOptions, stoppedWithRun, trackChild, type ChildStop } from '../cli/child-stop.ts';
 import { formatBytes } from '../progress/reporter.ts';
 import { AgentError, DiskFullError, DnfError, InterruptedError } from '../errors.ts';
 import type { WorkdirLayout } from '../installroot/paths.ts';
@@ -75,8 +75,9 @@ export async function runDnf(
   }
   const result = await sub;
   // a signal to the whole process group may end dnf before the abort reaches it: still a stop
-  if (result.signal !== undefined && STOP_SIGNALS.has(result.signal) && !cancel.aborted && !result.isMaxBuffer) await new Promise((resolve) => setTimeout(resolve, 200));
-  if (result.isCanceled || cancel.aborted) throw stopped();
+  // (not so when execa itself killed dnf for its stderr's size)
+  const stoppedByRun = result.isMaxBuffer ? cancel.aborted : await stoppedWithRun(result, own);
+  if (result.isCanceled || stoppedByRun) throw stopped();
   const stderr = typeof result.stderr === 'string' ? result.stderr : '';
   // the shell set the limit, then could not exec dnf (127: not found, 126: not executable); dnf
   // itself never exits so, and nothing of dnf's or a mirror's was printed yet
@@ -132,9 +133,6 @@ const LIMIT_SHELL_NAME = 'agent-dnf-limit';
 const LIMIT_FAILED = 125;
 /** The shell's first words, before dnf could print any (a mirror's text can start a line of dnf's). */
 const SHELL_EXEC_FAILED = new RegExp(`^${LIMIT_SHELL_NAME}: (?:line )?1: ([^\n]{1,300})`);
-
-/** Signals that also stop the agent (sent to its process group, such as a terminal's Ctrl-C). */
-const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
 
 /** Signals a process gets for its own fault, never from the agent's or dom0's stop. */
 const CRASH_SIGNALS: ReadonlySet<string> = new Set(['SIGABRT', 'SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGTRAP', 'SIGSYS']);

@@ -1,7 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { stopOptions, trackChild, type ChildStop } from '../cli/child-stop.ts';
+import { stopOptions, stoppedWithRun, trackChild, type ChildStop } from '../cli/child-stop.ts';
 import { StateError } from '../errors.ts';
 import { sanitizeLines } from '../text.ts';
 import { RPMDB_PATH, type WorkdirLayout } from './paths.ts';
@@ -31,7 +31,7 @@ async function rpm(layout: WorkdirLayout, args: string[], stop: ChildStop | unde
   });
   trackChild(sub, stop);
   const result = await sub;
-  if (cancel?.aborted === true) throw cancel.reason;
+  if (await stoppedWithRun(result, stop)) throw cancel?.reason;
   return result;
 }
 
