@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkArgs, downloadArgs } from '../src/dnf/argv.ts';
+import { checkArgs, downloadArgs, matchArgs } from '../src/dnf/argv.ts';
 import { majorFromVersionOutput } from '../src/dnf/detect.ts';
 import { abortedOutOfMemory, classifyFailure, parseDnfLine } from '../src/dnf/output.ts';
 import { dnfFailure } from '../src/dnf/run.ts';
@@ -30,6 +30,14 @@ describe('dnf output', () => {
     // dnf5 prints whole units: one more of the unit covers its rounding
     expect(parseDnfLine('Total size of inbound packages is 110 MiB. Need to download 110 MiB.', 'download')).toEqual({ kind: 'download-size', bytes: 111 * 1024 * 1024 });
     expect(parseDnfLine('Total size of inbound packages is 2 GiB. Need to download 1 GiB.', 'download')).toEqual({ kind: 'download-size', bytes: 2 * 1024 ** 3 });
+    // nothing to download is nothing, not one unit
+    expect(parseDnfLine('Total size of inbound packages is 5 MiB. Need to download 0 B.', 'download')).toEqual({ kind: 'download-size', bytes: 0 });
+  });
+
+  it("counts dnf5's transaction summary too", () => {
+    expect(parseDnfLine(' Upgrading:          3 packages', 'download')).toEqual({ kind: 'transaction-count', count: 3 });
+    expect(parseDnfLine(' Installing:         1 package', 'download')).toEqual({ kind: 'transaction-count', count: 1 });
+    expect(parseDnfLine(' Removing:           2 packages', 'download')).toBeUndefined();
   });
 
   it('calls a dnf that aborted on a failed allocation out of memory, in the last words of libsolv, libdnf or librepo', () => {
@@ -59,6 +67,8 @@ describe('dnf output', () => {
     expect(classifyFailure('Error:\n - nothing provides nothere\nMemoryError').kind).toBe('other');
     expect(classifyFailure('Error: Failed to download metadata for repo \'f\': Curl error (23): Failed writing\nMemoryError').kind).not.toBe('out-of-memory');
     expect(classifyFailure("Error: Unknown repo: 'MemoryError'").kind).toBe('other');
+    // dnf5 is C++ and says no "Error:": a bare MemoryError line there is a mirror's text
+    expect(classifyFailure('Failed to resolve the transaction:\nProblem: nothing provides nothere\nMemoryError', [], 5).kind).toBe('other');
     expect(classifyFailure('Out of memory allocating 5 bytes!').kind).toBe('other');
   });
 
@@ -170,6 +180,14 @@ describe('dnf output', () => {
     ).toEqual({ kind: 'package-download', packages: ['dom0-hello-2.0-1.noarch', 'dom0-tool-2.0-1.noarch'] });
   });
 
+  it("reads dnf5's words for a package download that failed and for a repository", () => {
+    expect(classifyFailure('Failed to download packages\n Librepo error: Status code: 404 for http://127.0.0.1/a.rpm', [], 5).kind).toBe('package-download');
+    expect(classifyFailure('Failed to download metadata (metalink: "<none>") for repository "fixtures"\n Librepo error: Curl error (7): Couldn\'t connect', [], 5)).toEqual({
+      kind: 'repo-unreachable',
+      repo: 'fixtures',
+    });
+  });
+
   it('tells metadata that arrived damaged (dnf 4 with a corrupted primary, a garbage repomd.xml) from an unreachable mirror', () => {
     const checksum = [
       "Errors during downloading metadata for repository 't':",
@@ -218,12 +236,71 @@ describe('dnf argument arrays', () => {
     expect(args.slice(-2)).toEqual(['install', 'dom0-hello']);
   });
 
-  it('uses dnf5 spellings', () => {
-    const args = downloadArgs({ path: '/usr/bin/dnf5', major: 5 }, layout, request, '/d', undefined);
-    expect(args).toContain('--no-plugins');
-    expect(args).toContain('--destdir=/d');
-    expect(args.some((a) => a.startsWith('--releasever'))).toBe(false);
-    expect(checkArgs({ path: '/usr/bin/dnf5', major: 5 }, layout, request, undefined)).toContain('check-upgrade');
+  const dnf5 = { path: '/usr/bin/dnf5', major: 5 } as const;
+
+  it('puts the command first for dnf5, which takes a command\'s own options only after it, in dnf5\'s spellings', () => {
+    const own = buildRequest({
+      action: 'upgrade',
+      packages: ['dom0-hello'],
+      enableRepos: ['testing'],
+      disableRepos: ['updates'],
+      dnfOptions: ['--nobest', '--nodocs', '--skip-broken', '--verbose', '--cve=CVE-2026-1', '--exclude=kernel*'],
+    });
+    expect(downloadArgs(dnf5, layout, own, '/w/runs/run-1', '40')).toEqual([
+      'upgrade',
+      '-y',
+      '--no-plugins',
+      '--installroot=/w/root',
+      '--config=/w/root/etc/dnf/dnf.conf',
+      '--setopt=reposdir=/w/root/etc/yum.repos.d',
+      '--setopt=cachedir=/w/cache',
+      '--setopt=protected_packages=',
+      '--setopt=skip_if_unavailable=False',
+      '--setopt=*.skip_if_unavailable=False',
+      '--releasever=40',
+      '--enable-repo=testing',
+      '--disable-repo=updates',
+      '--no-best',
+      '--no-docs',
+      // upgrade has no --skip-broken of its own; the setting is the same for every command
+      '--setopt=skip_broken=True',
+      '--cves=CVE-2026-1',
+      '--exclude=kernel*',
+      '--refresh',
+      '--allowerasing',
+      '--downloadonly',
+      // install, reinstall and downgrade have no --destdir: without the setting the packages stay in dnf5's cache
+      '--setopt=destdir=/w/runs/run-1',
+      'dom0-hello',
+    ]);
+  });
+
+  it('leaves out of dnf5\'s check and match what their commands refuse, and --verbose, which dnf5 does not have', () => {
+    const own = buildRequest({ packages: ['dom0-hello'], dnfOptions: ['--allowerasing', '--refresh', '--verbose', '--quiet'] });
+    const check = checkArgs(dnf5, layout, own, undefined);
+    expect(check[0]).toBe('check-upgrade');
+    expect(check.at(-1)).toBe('dom0-hello');
+    expect(check).not.toContain('--allowerasing');
+    expect(check).not.toContain('--verbose');
+    expect(check.filter((a) => a === '--refresh')).toEqual(['--refresh']);
+    const match = matchArgs(dnf5, layout, own, undefined, 'dom0-hello');
+    expect(match[0]).toBe('repoquery');
+    expect(match.slice(-3)).toEqual(['--queryformat', '%{name}\n', 'dom0-hello']);
+    // --cacheonly beside --refresh is an error in dnf5; --quiet once
+    expect(match).toContain('--cacheonly');
+    expect(match).not.toContain('--refresh');
+    expect(match.filter((a) => a === '--quiet')).toEqual(['--quiet']);
+    expect(match).not.toContain('--allowerasing');
+  });
+
+  it('keeps dnf 4\'s order and spellings: options, command, packages', () => {
+    const args = downloadArgs({ path: '/usr/bin/dnf', major: 4 }, layout, request, '/d', undefined);
+    expect(args.slice(-2)).toEqual(['install', 'dom0-hello']);
+    expect(args).toContain('--noplugins');
+    expect(args).toContain('--enablerepo=testing');
+    expect(args).toContain('--downloaddir=/d');
+    const match = matchArgs({ path: '/usr/bin/dnf', major: 4 }, layout, request, undefined, 'x');
+    expect(match.slice(-4)).toEqual(['repoquery', '--queryformat', '%{name}\n', 'x']);
   });
 
   it('asks for --best unless the user gave --nobest or --best, which dnf 4 would refuse beside it', () => {

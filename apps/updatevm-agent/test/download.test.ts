@@ -288,6 +288,42 @@ describe('download with real dnf against the loopback mirror', () => {
     expect(run.stderr).not.toContain('--installroot');
   });
 
+  it('never says "no updates" when dnf said it would download and ended well with nothing in the run directory', async () => {
+    const workdir = await syncedWorkdir(world, 'download-elsewhere');
+    const bin = join(world.dir, 'elsewhere-dnf-bin');
+    await mkdir(bin, { recursive: true });
+    // as dnf5's install did with only --destdir (which it lacks): the packages went to its cache
+    await writeFile(join(bin, 'dnf'), '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\necho "Total download size: 18 k"\necho "Downloading Packages:"\nexit 0\n');
+    await chmod(join(bin, 'dnf'), 0o755);
+    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'elsewhere.tar'), 'x')], {
+      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('dnf said it would download 18.0 KiB and ended without an error, but no package reached this run\'s download directory');
+    expect(run.stderr).toMatch(/\[DNF_FAILED\]$/);
+    expect(run.stdout).not.toContain('no updates');
+  });
+
+  it('runs a dnf5 with its command first and the run directory as its destdir setting', async () => {
+    const workdir = await syncedWorkdir(world, 'dnf5-argv');
+    const bin = join(world.dir, 'dnf5-bin');
+    const argsFile = join(world.dir, 'dnf5-args');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'dnf5'), `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\nexit 0\n`);
+    await chmod(join(bin, 'dnf5'), 0o755);
+    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'dnf5.tar'), 'x')], {
+      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const args = (await readFile(argsFile, 'utf8')).trimEnd().split('\n');
+    expect(args[0]).toBe('upgrade');
+    expect(args).toContain('--downloadonly');
+    const destdirs = args.filter((a) => a.startsWith('--setopt=destdir='));
+    expect(destdirs).toHaveLength(1);
+    expect(destdirs[0]).toMatch(new RegExp(`^--setopt=destdir=${join(workdir, 'runs')}/[^/]+$`));
+    expect(args.some((a) => a.startsWith('--destdir') || a.startsWith('--downloaddir'))).toBe(false);
+  });
+
   it('removes the download directory an agent killed by SIGKILL left behind at the next run, and says so', async () => {
     const workdir = await syncedWorkdir(world, 'killed-agent');
     const bin = join(world.dir, 'half-download-bin');

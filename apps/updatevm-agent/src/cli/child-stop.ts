@@ -25,11 +25,17 @@ const GROUP_STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', 'S
 /**
  * Whether a child that has ended was stopped with the run: a signal to the whole process group
  * may end the child before the agent's own handler has aborted the run, so such a signal gets a
- * moment for the abort to arrive.
+ * moment for the abort to arrive (as does an exit that a child gives for such a signal, `exitOnStop`:
+ * dnf5 catches SIGINT and SIGTERM and exits 1).
  */
-export async function stoppedWithRun(result: { readonly signal?: string | undefined }, stop: ChildStop | undefined): Promise<boolean> {
+export async function stoppedWithRun(
+  result: { readonly signal?: string | undefined; readonly exitCode?: number | undefined },
+  stop: ChildStop | undefined,
+  exitOnStop?: number,
+): Promise<boolean> {
   if (stop === undefined) return false;
-  if (result.signal !== undefined && GROUP_STOP_SIGNALS.has(result.signal) && !stop.signal.aborted) {
+  const mayBeStop = (result.signal !== undefined && GROUP_STOP_SIGNALS.has(result.signal)) || (exitOnStop !== undefined && result.exitCode === exitOnStop);
+  if (mayBeStop && !stop.signal.aborted) {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return stop.signal.aborted;

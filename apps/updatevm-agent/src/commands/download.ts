@@ -156,6 +156,13 @@ async function downloadAndSend(
     if (run.exitCode !== 0) throw dnfFailure(run, 'downloading updates');
     ctx.interruption.throwIfStopped();
     const packages = await collectDownloads(dir);
+    if (packages.length === 0 && expectedBytes !== undefined && expectedBytes > 0) {
+      // never "no updates" when dnf had a download to make: it made it somewhere else
+      throw new DnfError(
+        'DNF_FAILED',
+        `dnf said it would download ${formatBytes(expectedBytes)} and ended without an error, but no package reached this run's download directory; nothing was sent to dom0 and this is NOT "no updates"`,
+      );
+    }
     if (packages.length === 0) {
       // Nothing to send: no empty batch goes to dom0 (see README, "No updates").
       ctx.reporter.report({ stage: 'info', message: 'no updates: nothing to download' });

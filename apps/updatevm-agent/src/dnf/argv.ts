@@ -2,11 +2,11 @@ import type { DownloadRequest } from '../request.ts';
 import type { WorkdirLayout } from '../installroot/paths.ts';
 import type { DnfTool } from './detect.ts';
 
-/** Options every dnf call gets: everything read and written stays inside the workdir. */
-function baseArgs(dnf: DnfTool, layout: WorkdirLayout, request: DownloadRequest, releasever: string | undefined): string[] {
+/** Options every dnf call gets (in dnf 4's spelling): everything read and written stays inside the workdir. */
+function baseArgs(layout: WorkdirLayout, request: DownloadRequest, releasever: string | undefined): string[] {
   const args = [
     '-y',
-    dnf.major === 5 ? '--no-plugins' : '--noplugins',
+    '--noplugins',
     `--installroot=${layout.root}`,
     `--config=${layout.dnfConf}`,
     `--setopt=reposdir=${layout.reposDir}`,
@@ -30,6 +30,51 @@ function command(request: DownloadRequest): string {
   return request.action === 'download' ? 'install' : request.action;
 }
 
+/**
+ * dnf5 takes a command's own options (--allowerasing, --downloadonly, --skip-broken...) only after
+ * the command word, and `install`, `reinstall` and `downgrade` have no --destdir: the options go
+ * after the command, in dnf5's spelling, and the download directory as the `destdir` setting, which
+ * every command's downloads go to (without it dnf5 keeps packages in its cache).
+ */
+const DNF5_SPELLING: ReadonlyMap<string, string> = new Map([
+  ['--noplugins', '--no-plugins'],
+  ['--nobest', '--no-best'],
+  ['--nodocs', '--no-docs'],
+  ['--enablerepo', '--enable-repo'],
+  ['--disablerepo', '--disable-repo'],
+  ['--downloaddir', '--setopt=destdir'],
+  ['--advisory', '--advisories'],
+  ['--cve', '--cves'],
+  ['--bz', '--bzs'],
+  ['--sec-severity', '--advisory-severities'],
+  // options of install and the others only; as settings, every command takes them
+  ['--skip-broken', '--setopt=skip_broken=True'],
+  ['--skip-unavailable', '--setopt=skip_unavailable=True'],
+]);
+
+/** Options dnf5 does not have, or has for the download commands only; `--verbose` changes output alone. */
+function droppedByDnf5(name: string, command: string): boolean {
+  if (name === '--verbose' || name === '-v') return true;
+  if (name === '--allowerasing' || name === '--downloadonly') return command === 'check-upgrade' || command === 'repoquery';
+  // check-upgrade and repoquery refuse --cacheonly beside --refresh; the match reads the check's metadata
+  return name === '--refresh' && command === 'repoquery';
+}
+
+function dnf5Option(option: string, command: string): string[] {
+  const eq = option.indexOf('=');
+  const name = eq === -1 ? option : option.slice(0, eq);
+  if (droppedByDnf5(name, command)) return [];
+  const spelled = DNF5_SPELLING.get(name);
+  if (spelled === undefined) return [option];
+  return [eq === -1 ? spelled : `${spelled}${option.slice(eq)}`];
+}
+
+/** dnf 4: options, command, arguments. dnf5: command, options (respelled), arguments. */
+function assemble(dnf: DnfTool, options: readonly string[], command: string, operands: readonly string[]): string[] {
+  if (dnf.major === 4) return [...options, command, ...operands];
+  return [command, ...new Set(options.flatMap((o) => dnf5Option(o, command))), ...operands];
+}
+
 /** Resolve and download into `downloadDir` without touching the installroot's rpmdb. */
 export function downloadArgs(
   dnf: DnfTool,
@@ -38,8 +83,8 @@ export function downloadArgs(
   downloadDir: string,
   releasever: string | undefined,
 ): string[] {
-  return [
-    ...baseArgs(dnf, layout, request, releasever),
+  const options = [
+    ...baseArgs(layout, request, releasever),
     // Fresh metadata every time: a stale cache must not hide updates (or a dead mirror).
     '--refresh',
     // the newest of everything, as dom0's dnf will look for it; a user's --nobest (or --best) is
@@ -47,10 +92,9 @@ export function downloadArgs(
     ...(request.dnfOptions.some((o) => o === '--nobest' || o === '--best') ? [] : ['--best']),
     '--allowerasing',
     '--downloadonly',
-    dnf.major === 5 ? `--destdir=${downloadDir}` : `--downloaddir=${downloadDir}`,
-    command(request),
-    ...request.packages,
+    `--downloaddir=${downloadDir}`,
   ];
+  return assemble(dnf, options, command(request), request.packages);
 }
 
 /** check-update: exit 100 when updates exist, 0 when none, 1 on error. */
@@ -60,12 +104,8 @@ export function checkArgs(
   request: DownloadRequest,
   releasever: string | undefined,
 ): string[] {
-  return [
-    ...baseArgs(dnf, layout, request, releasever),
-    '--refresh',
-    dnf.major === 5 ? 'check-upgrade' : 'check-update',
-    ...request.packages,
-  ];
+  const options = [...baseArgs(layout, request, releasever), '--refresh'];
+  return assemble(dnf, options, dnf.major === 5 ? 'check-upgrade' : 'check-update', request.packages);
 }
 
 /**
@@ -73,6 +113,6 @@ export function checkArgs(
  * check-update answers "no updates" for a name that matches nothing at all.
  */
 export function matchArgs(dnf: DnfTool, layout: WorkdirLayout, request: DownloadRequest, releasever: string | undefined, spec: string): string[] {
-  return [...baseArgs(dnf, layout, request, releasever), '--cacheonly', '--quiet', 'repoquery', '--queryformat', '%{name}\n', spec];
+  const options = [...baseArgs(layout, request, releasever), '--cacheonly', '--quiet'];
+  return assemble(dnf, options, 'repoquery', ['--queryformat', '%{name}\n', spec]);
 }
-

@@ -17,7 +17,8 @@ const DOWNLOAD_SIZE = /^Total download size: (\d+(?:\.\d+)?) ?([kMGT]?)\s*$/;
 // more of the unit covers its rounding)
 const DNF5_DOWNLOAD_SIZE = /Need to download (\d+(?:\.\d+)?) ?(B|KiB|MiB|GiB|TiB)\.?\s*$/;
 const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, k: 1024, KiB: 1024, M: 1024 ** 2, MiB: 1024 ** 2, G: 1024 ** 3, GiB: 1024 ** 3, T: 1024 ** 4, TiB: 1024 ** 4 };
-const COUNT = /^\s*(?:Install|Upgrade|Reinstall|Downgrade|Installing|Upgrading|Reinstalling|Downgrading)\s+(\d+)\s+Packages?\b/;
+// dnf 4: "Upgrade  3 Packages"; dnf5: " Upgrading:          3 packages"
+const COUNT = /^\s*(?:Install|Upgrade|Reinstall|Downgrade|Installing|Upgrading|Reinstalling|Downgrading):?\s+(\d+)\s+[Pp]ackages?\b/;
 // dnf 4: "(1/3): name-1.0-1.noarch.rpm   1.2 MB/s | 5.4 kB  00:00" or without the counter for one package.
 const DOWNLOADED = /^(?:\(\d+\/\d+\):\s+)?([^\s/]+\.rpm)\s+.*\|\s*[\d.]+\s*[kMGT]?B\s/;
 const TRANSFER_ERROR = /^\[(?:MIRROR|FAILED)\] \S/;
@@ -46,16 +47,18 @@ export function parseDnfLine(line: string, mode: 'download' | 'check' | 'match')
   const size5 = DNF5_DOWNLOAD_SIZE.exec(line);
   if (size5?.[1] !== undefined) {
     const unit = SIZE_UNITS[size5[2] ?? ''] ?? 1;
-    return { kind: 'download-size', bytes: Math.ceil((Number(size5[1]) + 1) * unit) };
+    const whole = Number(size5[1]);
+    return { kind: 'download-size', bytes: whole === 0 ? 0 : Math.ceil((whole + 1) * unit) };
   }
   const done = DOWNLOADED.exec(line);
   if (done?.[1] !== undefined) return { kind: 'downloaded', file: done[1] };
   return undefined;
 }
 
-/** Names a repository from dnf's error text, e.g. "Failed to download metadata for repo 'updates'". */
+/** Names a repository from dnf's error text: dnf 4's "... for repo 'updates'", dnf5's "... for repository \"updates\"". */
 function repoFrom(stderr: string): string | undefined {
-  return /for (?:repo|repository) '([^']{1,128})'/.exec(stderr)?.[1];
+  const m = /for (?:repo|repository) (?:'([^']{1,128})'|"([^"]{1,128})")/.exec(stderr);
+  return m?.[1] ?? m?.[2];
 }
 
 export type DnfFailureKind =
@@ -87,9 +90,9 @@ export function abortedOutOfMemory(stderr: string): boolean {
 }
 
 /**
- * dnf exited on Python's MemoryError, uncaught: the traceback's last line is the bare exception.
- * dnf says every error it handled itself with a line that starts "Error:", which a MemoryError
- * that got away never has.
+ * dnf 4 exited on Python's MemoryError, uncaught: the traceback's last line is the bare exception.
+ * dnf 4 says every error it handled itself with a line that starts "Error:", which a MemoryError
+ * that got away never has. dnf5 (C++) never raises one and never says "Error:": not asked there.
  */
 function pythonOutOfMemory(stderr: string): boolean {
   return lastLine(stderr) === 'MemoryError' && !/^Error:/m.test(stderr);
@@ -155,9 +158,9 @@ function connectionFailure(stderr: string, transferErrors: readonly string[]): n
  * Classifies a failed dnf run from its stderr, and the download errors it printed on stdout, so
  * the person is told what went wrong.
  */
-export function classifyFailure(stderr: string, transferErrors: readonly string[] = []): DnfFailureKind {
+export function classifyFailure(stderr: string, transferErrors: readonly string[] = [], major: 4 | 5 = 4): DnfFailureKind {
   // under the agent's memory limit every other failure after it is its consequence
-  if (pythonOutOfMemory(stderr)) return { kind: 'out-of-memory' };
+  if (major === 4 && pythonOutOfMemory(stderr)) return { kind: 'out-of-memory' };
   // SQLite (dnf's history database) says a full disk as "database or disk is full" (its "disk I/O
   // error" covers any I/O failure, so it stays dnf's own words). librepo's package download that
   // cannot be written is curl's error 23 alone: librepo names its own write refusals (a header
@@ -165,7 +168,8 @@ export function classifyFailure(stderr: string, transferErrors: readonly string[
   // Checked before the package block, which lists it among the packages not downloaded.
   if ([...stderr.split('\n'), ...transferErrors].some((l) => DISK_FULL.test(errorTextOf(l)))) return { kind: 'disk-full' };
   // the metadata came, a package did not: missing on the mirror, or bytes that fail its checksum
-  if (/Error downloading packages:/.test(stderr)) {
+  // (dnf 4: "Error downloading packages:", dnf5: "Failed to download packages")
+  if (/Error downloading packages:|^Failed to download packages$/m.test(stderr)) {
     const packages = [...stderr.matchAll(/^\s+(\S{1,200}): (?:Cannot download|Download failed)\b/gm)].map((m) => m[1] ?? '').slice(0, 20);
     // a mirror that went away (or a network that did) served nothing wrong: not its packages' fault
     const curlCode = connectionFailure(stderr, transferErrors);

@@ -16,6 +16,8 @@ export interface DnfRun {
   readonly transferErrors?: readonly string[];
   /** The memory limit dnf ran under, for the message when it ran out of it. */
   readonly maxMemoryBytes?: number;
+  /** Which dnf it was: dnf5 words its errors otherwise. */
+  readonly major?: 4 | 5;
 }
 
 /** How many of dnf's download errors are kept: the last tries are the ones that explain a failure. */
@@ -76,7 +78,7 @@ export async function runDnf(
   const result = await sub;
   // a signal to the whole process group may end dnf before the abort reaches it: still a stop
   // (not so when execa itself killed dnf for its stderr's size)
-  const stoppedByRun = result.isMaxBuffer ? cancel.aborted : await stoppedWithRun(result, own);
+  const stoppedByRun = result.isMaxBuffer ? cancel.aborted : await stoppedWithRun(result, own, dnf.major === 5 ? 1 : undefined);
   if (result.isCanceled || stoppedByRun) throw stopped();
   const stderr = typeof result.stderr === 'string' ? result.stderr : '';
   // the shell set the limit, then could not exec dnf (127: not found, 126: not executable); dnf
@@ -119,7 +121,7 @@ export async function runDnf(
     }
     throw new DnfError('DNF_SPAWN_FAILED', `dnf could not be run: starting /bin/sh (which starts ${sanitize(dnf.path)} under its memory limit) failed (${sanitize(result.code ?? 'no error code')})`);
   }
-  return { exitCode: result.exitCode, stderr, transferErrors, maxMemoryBytes: limits.maxMemoryBytes };
+  return { exitCode: result.exitCode, stderr, transferErrors, maxMemoryBytes: limits.maxMemoryBytes, major: dnf.major };
 }
 
 /**
@@ -151,7 +153,7 @@ export function dnfFailure(run: DnfRun, what: string): DnfError | DiskFullError 
   const transferErrors = run.transferErrors ?? [];
   // dnf's stderr says only "Cannot download": its last tries (stdout) say why
   const detail = sanitizeLines([...transferErrors.slice(-4), run.stderr].join('\n'), 12);
-  const failure = classifyFailure(run.stderr, transferErrors);
+  const failure = classifyFailure(run.stderr, transferErrors, run.major);
   switch (failure.kind) {
     case 'out-of-memory':
       return outOfMemoryError(run.maxMemoryBytes, `\n${detail}`);
