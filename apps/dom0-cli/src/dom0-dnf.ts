@@ -48,11 +48,13 @@ export function dom0DnfInstallArgs(
   packages: readonly string[],
 ): string[] {
   // Package specs are validated to start with a letter or digit, so none can pose as an option.
+  // The command word first: dnf 4 takes options on either side of it, dnf5 a command's own
+  // (--allowerasing, --skip-broken) only after it.
   return [
+    action,
     ...dom0DnfBaseArgs(config, request),
     ...(action === 'upgrade' ? ['--setopt=obsoletes=False'] : []),
     ...(action === 'install' && !request.extraOptions.some((o) => o === '--best' || o === '--nobest') ? ['--best'] : []),
-    action,
     ...packages,
   ];
 }

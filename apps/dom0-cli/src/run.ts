@@ -340,7 +340,7 @@ async function install(
       },
     };
     if (options.clean) {
-      await runDom0Dnf([...dom0DnfBaseArgs(config, request), 'clean', 'all'], { ...dnf, what: 'clean all', assumeYes: true });
+      await runDom0Dnf(['clean', 'all', ...dom0DnfBaseArgs(config, request)], { ...dnf, what: 'clean all', assumeYes: true });
     }
     reporter.stage('install', `Installing from the cached repository (${options.action})...`);
     if (withheld.length > 0) {

@@ -441,7 +441,8 @@ describe('dom0\'s dnf install step', () => {
   it('turns obsoletes off for an upgrade', () => {
     const args = dom0DnfInstallArgs(config, request, 'upgrade', []);
     expect(args).toContain('--setopt=obsoletes=False');
-    expect(args.at(-1)).toBe('upgrade');
+    // the command word first, which dnf5 needs for a command's own options
+    expect(args[0]).toBe('upgrade');
     expect(args).toContain('--setopt=gpgcheck=1');
   });
 
@@ -464,6 +465,14 @@ describe('dom0\'s dnf install step', () => {
     expect(repo.filter((line) => line.startsWith('localpkg_gpgcheck'))).toEqual([]);
   });
 
+  it('puts a command\'s own options after the command word, where dnf5 takes them', () => {
+    const args = dom0DnfInstallArgs(config, { ...request, assumeYes: false, extraOptions: ['--allowerasing', '--skip-broken'] }, 'upgrade', ['dom0-hello']);
+    expect(args[0]).toBe('upgrade');
+    expect(args.indexOf('--allowerasing')).toBeGreaterThan(0);
+    expect(args.indexOf('--skip-broken')).toBeGreaterThan(0);
+    expect(args.at(-1)).toBe('dom0-hello');
+  });
+
   it('has dnf fail rather than skip the cached repository when it cannot be read, whatever dnf.conf says', () => {
     expect(cachedRepoDefinition('/u', ['/k']).split('\n')).toContain('skip_if_unavailable=False');
   });
@@ -471,7 +480,8 @@ describe('dom0\'s dnf install step', () => {
   it('keeps dnf\'s obsoletes for named installs, where the user chose what comes in', () => {
     const args = dom0DnfInstallArgs(config, request, 'install', ['dom0-hello-ng']);
     expect(args).not.toContain('--setopt=obsoletes=False');
-    expect(args.slice(-2)).toEqual(['install', 'dom0-hello-ng']);
+    expect(args[0]).toBe('install');
+    expect(args.at(-1)).toBe('dom0-hello-ng');
   });
 
   it('installs with --best, as the UpdateVM resolved, unless the user chose', () => {
