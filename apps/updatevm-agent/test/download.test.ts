@@ -324,6 +324,20 @@ describe('download with real dnf against the loopback mirror', () => {
     expect(args.some((a) => a.startsWith('--destdir') || a.startsWith('--downloaddir'))).toBe(false);
   });
 
+  it("reports dnf5's download stage from its total (dnf5's install and upgrade print no \"Downloading Packages:\")", async () => {
+    const workdir = await syncedWorkdir(world, 'dnf5-stage');
+    const bin = join(world.dir, 'dnf5-stage-bin');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'dnf5'), '#!/bin/sh\necho " Upgrading:          2 packages"\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB."\nexit 0\n');
+    await chmod(join(bin, 'dnf5'), 0o755);
+    const run = await agent(['download', '--workdir', workdir, '--json-progress', '--receiver-command', receiver(join(world.dir, 'dnf5-stage.tar'), 'x')], {
+      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(jsonLines(run.stdout)).toContainEqual({ stage: 'download', done: 0, total: 2, percent: 0 });
+    expect(run.stderr).toMatch(/no package reached this run's download directory.*\[DNF_FAILED\]$/s);
+  });
+
   it('removes the download directory an agent killed by SIGKILL left behind at the next run, and says so', async () => {
     const workdir = await syncedWorkdir(world, 'killed-agent');
     const bin = join(world.dir, 'half-download-bin');

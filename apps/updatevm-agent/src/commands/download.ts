@@ -139,12 +139,18 @@ async function downloadAndSend(
     let run;
     try {
       run = await runDnf(dnf, downloadArgs(dnf, ctx.layout, request, dir, releasever), ctx.layout, ctx.dnfLimits, 'download', (event) => {
-        if (event.kind === 'transaction-count') total = (total ?? 0) + event.count;
-        if (event.kind === 'download-size') expectedBytes = event.bytes;
-        if (event.kind === 'downloading') {
+        const startDownload = (): void => {
+          if (downloading) return;
           downloading = true;
           ctx.reporter.report({ stage: 'download', done, total, percent: total === null ? null : 0 });
+        };
+        if (event.kind === 'transaction-count') total = (total ?? 0) + event.count;
+        if (event.kind === 'download-size') {
+          expectedBytes = event.bytes;
+          // dnf5 says "Downloading Packages:" only in its download command: its total is the last word before
+          if (dnf.major === 5) startDownload();
         }
+        if (event.kind === 'downloading') startDownload();
         if (event.kind === 'downloaded') {
           done += 1;
           ctx.reporter.report({ stage: 'download', done, total, percent: percentDone(), package: sanitize(event.file, 300) });
