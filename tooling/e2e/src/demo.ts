@@ -40,7 +40,7 @@ const interrupt = onInterrupt(async (signal: InterruptSignal) => {
   if (!existsSync(dir)) {
     // nothing was made yet
   } else if (keep) {
-    done.push(keptNote());
+    done.push(await keptNote());
   } else {
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
     done.push(`removed ${dir}`);
@@ -48,26 +48,33 @@ const interrupt = onInterrupt(async (signal: InterruptSignal) => {
   process.stderr.write(`demo: interrupted: ${done.join('; ')}\n`);
 });
 
-function keptNote(): string {
+async function keptNote(): Promise<string> {
+  if (current === undefined) return `kept ${dir}`;
+  const s = current;
+  const rerunConfig = join(s.dir, 'dom0-update.rerun.conf');
   const kept =
-    current?.isolation.mode === 'netns'
-      ? `kept ${dir}; its network namespaces are deleted, so dom0-update.conf (whose AGENT_COMMAND and RECEIVER_COMMAND name them) cannot run again as is: rerun below can`
+    s.isolation.mode === 'netns'
+      ? `kept ${dir}. Its network namespaces are gone, so dom0-update.conf no longer runs as is; the rerun script below uses dom0-update.rerun.conf`
       : `kept ${dir}`;
-  if (current === undefined) return kept;
-  const v1 = current.fixtures.packages.v1.map((p) => p.path);
   // the scratch root keeps its rpmdb where dom0 does, which Debian's rpm does not look for by default
-  const rpm = `rpm --root ${current.dom0.root} --dbpath /var/lib/rpm`;
+  const rpm = `rpm --root ${s.dom0.root} --dbpath /var/lib/rpm`;
+  const v1 = s.fixtures.packages.v1;
+  const installed = await s.installed().catch(() => [] as string[]);
+  const moved = installed.some((nevra) => !v1.some((p) => p.nevra === nevra));
   return [
     kept,
     `    what dom0 has:  ${rpm} -qa`,
-    existsSync(join(current.updatesDir, 'repo'))
-      ? `    published repo: ${join(current.updatesDir, 'repo')} (result record: ${join(current.updatesDir, 'result.json')})`
-      : `    nothing was published (result record: ${join(current.updatesDir, 'result.json')})`,
+    existsSync(join(s.updatesDir, 'repo'))
+      ? `    published repo: ${join(s.updatesDir, 'repo')} (result record: ${join(s.updatesDir, 'result.json')})`
+      : `    nothing was published (result record: ${join(s.updatesDir, 'result.json')})`,
     // what a reader needs to run the receiver's `verify` on the kept packages by hand
-    `    pinned keys:    ${current.dom0.keyPaths.join(' ')}`,
-    `    configuration:  ${current.configFile}`,
-    `    run it again:   ${current.rerunFile} -y  (a new mirror on 127.0.0.1, no namespaces; arguments go to dom0-update)`,
-    `    back to 1.0:    ${rpm} -Uvh --oldpackage ${v1.join(' ')}`,
+    `    pinned keys:    ${s.dom0.keyPaths.join(' ')}`,
+    `    configuration:  ${s.configFile} (as the demo ran it), ${rerunConfig} (for rerun)`,
+    tamper
+      ? `    run it again:   ${s.rerunFile} -y  (the same compromised UpdateVM: dom0 refuses its batch again; no namespaces; arguments go to dom0-update)`
+      : `    run it again:   ${s.rerunFile} -y  (a new mirror on 127.0.0.1, no namespaces; arguments go to dom0-update)`,
+    // Debian's rpm warns that it "should not be used directly": harmless for this scratch root
+    ...(moved ? [`    back to 1.0:    ${rpm} -Uvh --oldpackage ${v1.map((p) => p.path).join(' ')}`] : []),
   ].join('\n');
 }
 
@@ -123,7 +130,7 @@ async function main(): Promise<number> {
     if (interrupt.signal !== undefined) return; // the interrupt handler cleans up
     if (keep) {
       await created.close();
-      say(`\n    ${keptNote()}`);
+      say(`\n    ${await keptNote()}`);
     } else {
       await removeScenario(created);
     }

@@ -1,6 +1,7 @@
 // A compromised UpdateVM: it speaks the protocol's transport like the real agent (state stream in
 // on stdin, the update stream out on fd 3, dom0's reply in on fd 4) but sends what an attacker
 // would. dom0-update starts dom0's receiver itself, so the sender cannot choose its arguments.
+import { fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -165,6 +166,16 @@ async function send(f: FixtureSet, mode: HostileMode, out: Writable, alive: () =
   out.end();
 }
 
+/** A pipe or socket from dom0-update; anything else (nothing at all in a check) is not. */
+function isOpen(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return false;
+  }
+}
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const mode = option(args, '--mode') ?? process.env['HOSTILE_MODE'];
@@ -175,6 +186,11 @@ async function main(): Promise<number> {
   }
   process.stdin.resume(); // dom0's state stream: read and ignored
   process.stdout.write(`hostile sender: ${mode}\n`);
+  // dom0-update opens the update stream (fd 3) and its reply (fd 4) only for a download
+  if (!isOpen(3) || !isOpen(4)) {
+    process.stderr.write('hostile sender: no update stream from dom0 (a --check-only run?): this stand-in for a compromised UpdateVM only sends batches\n');
+    return 1;
+  }
   const stream = new Socket({ fd: 3, readable: false, writable: true });
   const replyIn = new Socket({ fd: 4, readable: true, writable: false });
   stream.on('error', () => undefined);

@@ -166,7 +166,8 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
       if (closing !== undefined) throw new Error('the scenario is closed: no more runs');
       const [cmd = 'node', ...rest] = [...isolation.dom0Prefix, process.execPath, CLI_BUNDLE, `--config=${configFile}`, ...args];
       const child = execa(cmd, rest, {
-        env: { ...dom0.env, ...(runOptions.env ?? {}) },
+        // the caller's TMPDIR, as a user's dom0-update gets it (its private dirs go there)
+        env: { ...dom0.env, TMPDIR: tmpdir(), ...(runOptions.env ?? {}) },
         extendEnv: false,
         reject: false,
         stdin: 'ignore',

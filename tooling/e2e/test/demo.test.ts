@@ -45,6 +45,27 @@ describe('the demo', () => {
     }
   }, 600_000);
 
+  it('with --tamper --keep, says a rerun meets the same compromised UpdateVM, which it does, and offers no way back to 1.0', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'demo-keep-tamper-'));
+    try {
+      const r = await execa(process.execPath, [DEMO, '--tamper', '--keep'], { reject: false, all: true, timeout: 240_000, env: { TMPDIR: base } });
+      expect(r.exitCode, r.all).toBe(0);
+      expect(r.all).toMatch(/^ {4}run it again: +\S+ -y {2}\(the same compromised UpdateVM: dom0 refuses its batch again;/m);
+      expect(r.all).not.toMatch(/back to 1\.0/);
+      const rerun = /^ {4}run it again: +(\S+) -y /m.exec(r.all)?.[1] ?? 'false';
+      const again = await execa(rerun, ['-y'], { reject: false, all: true, timeout: 240_000 });
+      expect(again.exitCode, again.all).toBe(1);
+      expect(again.all).toMatch(/\[RPM_PAYLOAD_MISMATCH\]/);
+      // the stand-in only sends batches: a check says so in a line, not a stack trace
+      const check = await execa(rerun, ['--check-only'], { reject: false, all: true, timeout: 240_000 });
+      expect(check.exitCode).toBe(1);
+      expect(check.all).toContain('this stand-in for a compromised UpdateVM only sends batches');
+      expect(check.all).not.toMatch(/TypeError|\n\s+at /);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  }, 600_000);
+
   it('is refused by setup, before anything is installed, under a TMPDIR that is missing, relative, or holds a space, comma or %', async () => {
     const base = mkdtempSync(join(tmpdir(), 'demo-tmpdir-'));
     try {
