@@ -2,6 +2,8 @@
  * dom0's own dnf, pointed at the cached repository alone. Only allow-listed options from the
  * command line reach it (see options.ts); nothing the UpdateVM said does.
  */
+import { accessSync, constants, realpathSync } from 'node:fs';
+import { basename, delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import type { Config } from './config.ts';
 import { InstallError, InstallUnansweredError } from './errors.ts';
@@ -15,9 +17,52 @@ export interface Dom0DnfRequest {
   readonly assumeYes: boolean;
   readonly extraOptions: readonly string[];
   readonly mode: OutputMode;
+  /** dom0's `dnf` is dnf5 (Fedora 41 and later): some options are spelled otherwise. */
+  readonly dnf5?: boolean;
+}
+
+/** Whether the `dnf` on PATH is dnf5: from Fedora 41 on, /usr/bin/dnf is a link to dnf5. */
+export function dnfIsDnf5(pathVar: string = process.env['PATH'] ?? ''): boolean {
+  for (const dir of pathVar.split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      const target = realpathSync(join(dir, 'dnf'));
+      accessSync(target, constants.X_OK);
+      return /^dnf5\b/.test(basename(target));
+    } catch {
+      // not here; try the next PATH entry
+    }
+  }
+  return false;
+}
+
+/**
+ * dnf5's spellings of what dom0's dnf is given: --skip-broken is an option of install, reinstall
+ * and downgrade only, while every command takes its setting (dnf5's upgrade does not read it);
+ * dnf5 has no --verbose. (--noplugins and --nobest also work in dnf5 through its own
+ * compatibility aliases.)
+ */
+const DNF5_SPELLING: ReadonlyMap<string, string | undefined> = new Map([
+  ['--noplugins', '--no-plugins'],
+  ['--nobest', '--no-best'],
+  ['--skip-broken', '--setopt=skip_broken=True'],
+  ['--verbose', undefined],
+]);
+
+function spelled(options: readonly string[], dnf5: boolean): string[] {
+  if (!dnf5) return [...options];
+  return options.flatMap((o) => {
+    if (!DNF5_SPELLING.has(o)) return [o];
+    const to = DNF5_SPELLING.get(o);
+    return to === undefined ? [] : [to];
+  });
 }
 
 export function dom0DnfBaseArgs(config: Config, request: Dom0DnfRequest): string[] {
+  return spelled(base(config, request), request.dnf5 === true);
+}
+
+function base(config: Config, request: Dom0DnfRequest): string[] {
   return [
     ...(config.dom0Root === '/' ? [] : [`--installroot=${config.dom0Root}`]),
     ...(config.releasever === undefined ? [] : [`--releasever=${config.releasever}`]),
@@ -32,6 +77,11 @@ export function dom0DnfBaseArgs(config: Config, request: Dom0DnfRequest): string
     ...(request.mode !== 'human' && request.assumeYes ? ['-q'] : []),
     ...request.extraOptions,
   ];
+}
+
+/** `dnf clean all` for the cached repository: a command's own options (--allowerasing...) mean nothing to it, and dnf5 refuses them. */
+export function dom0DnfCleanArgs(config: Config, request: Dom0DnfRequest): string[] {
+  return ['clean', 'all', ...dom0DnfBaseArgs(config, { ...request, extraOptions: [] })];
 }
 
 /**

@@ -10,7 +10,7 @@ import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
 import { dom0PackageSpecs, nameTogetherHint, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type NewArchBuild, type ObsoletingBuild, type OlderBuild, type RenamingBuild, type UnpinnedBuild } from './withheld.ts';
 import { configFileOf, loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
-import { dom0DnfBaseArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
+import { dnfIsDnf5, dom0DnfCleanArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InstallUnansweredError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
@@ -329,6 +329,7 @@ async function install(
       assumeYes: options.assumeYes,
       extraOptions: options.dom0DnfOptions,
       mode: reporter.mode,
+      dnf5: dnfIsDnf5(),
     };
     const dnf = {
       mode: reporter.mode,
@@ -340,7 +341,7 @@ async function install(
       },
     };
     if (options.clean) {
-      await runDom0Dnf(['clean', 'all', ...dom0DnfBaseArgs(config, request)], { ...dnf, what: 'clean all', assumeYes: true });
+      await runDom0Dnf(dom0DnfCleanArgs(config, request), { ...dnf, what: 'clean all', assumeYes: true });
     }
     reporter.stage('install', `Installing from the cached repository (${options.action})...`);
     if (withheld.length > 0) {

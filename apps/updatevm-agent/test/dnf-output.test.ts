@@ -262,7 +262,7 @@ describe('dnf argument arrays', () => {
       '--disable-repo=updates',
       '--no-best',
       '--no-docs',
-      // upgrade has no --skip-broken of its own; the setting is the same for every command
+      // upgrade has no --skip-broken of its own, and would refuse it; the setting it takes (and ignores)
       '--setopt=skip_broken=True',
       '--cves=CVE-2026-1',
       '--exclude=kernel*',

@@ -47,7 +47,7 @@ const DNF5_SPELLING: ReadonlyMap<string, string> = new Map([
   ['--cve', '--cves'],
   ['--bz', '--bzs'],
   ['--sec-severity', '--advisory-severities'],
-  // options of install and the others only; as settings, every command takes them
+  // options of install and the others only; every command takes the settings (upgrade ignores skip_broken)
   ['--skip-broken', '--setopt=skip_broken=True'],
   ['--skip-unavailable', '--setopt=skip_unavailable=True'],
 ]);
