@@ -328,7 +328,7 @@ describe('download with real dnf against the loopback mirror', () => {
     const workdir = await syncedWorkdir(world, 'dnf5-stage');
     const bin = join(world.dir, 'dnf5-stage-bin');
     await mkdir(bin, { recursive: true });
-    await writeFile(join(bin, 'dnf5'), '#!/bin/sh\necho " Upgrading:          2 packages"\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB."\nexit 0\n');
+    await writeFile(join(bin, 'dnf5'), '#!/bin/sh\necho " Upgrading:          2 packages"\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB." >&2\nexit 0\n');
     await chmod(join(bin, 'dnf5'), 0o755);
     const run = await agent(['download', '--workdir', workdir, '--json-progress', '--receiver-command', receiver(join(world.dir, 'dnf5-stage.tar'), 'x')], {
       env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
@@ -336,6 +336,23 @@ describe('download with real dnf against the loopback mirror', () => {
     expect(run.exitCode).toBe(1);
     expect(jsonLines(run.stdout)).toContainEqual({ stage: 'download', done: 0, total: 2, percent: 0 });
     expect(run.stderr).toMatch(/no package reached this run's download directory.*\[DNF_FAILED\]$/s);
+  });
+
+  it("stops a dnf5 whose package body grows far past the total it gave on stderr (PACKAGE_DOWNLOAD_FAILED)", async () => {
+    const workdir = await syncedWorkdir(world, 'dnf5-endless');
+    const bin = join(world.dir, 'dnf5-endless-bin');
+    await mkdir(bin, { recursive: true });
+    await writeFile(
+      join(bin, 'dnf5'),
+      '#!/bin/sh\nfor a in "$@"; do case "$a" in --setopt=destdir=*) d=${a#--setopt=destdir=};; esac; done\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB." >&2\nhead -c 33554432 /dev/zero > "$d/a-1-1.noarch.rpm"\nexec sleep 60\n',
+    );
+    await chmod(join(bin, 'dnf5'), 0o755);
+    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'dnf5-endless.tar'), 'x')], {
+      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("the mirror sent 32.0 MiB where dnf's transaction gives 2.0 MiB in all");
+    expect(run.stderr).toMatch(/\[PACKAGE_DOWNLOAD_FAILED\]$/);
   });
 
   it('removes the download directory an agent killed by SIGKILL left behind at the next run, and says so', async () => {

@@ -26,7 +26,7 @@ const GROUP_STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', 'S
  * Whether a child that has ended was stopped with the run: a signal to the whole process group
  * may end the child before the agent's own handler has aborted the run, so such a signal gets a
  * moment for the abort to arrive (as does an exit that a child gives for such a signal, `exitOnStop`:
- * dnf5 catches SIGINT and SIGTERM and exits 1).
+ * dnf5 from 5.2.14 catches SIGINT and SIGTERM and exits 1).
  */
 export async function stoppedWithRun(
   result: { readonly signal?: string | undefined; readonly exitCode?: number | undefined },

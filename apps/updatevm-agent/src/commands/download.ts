@@ -148,7 +148,7 @@ async function downloadAndSend(
         if (event.kind === 'download-size') {
           expectedBytes = event.bytes;
           // dnf5 says "Downloading Packages:" only in its download command: its total is the last word before
-          if (dnf.major === 5) startDownload();
+          if (dnf.major === 5 && event.bytes > 0) startDownload();
         }
         if (event.kind === 'downloading') startDownload();
         if (event.kind === 'downloaded') {

@@ -56,7 +56,7 @@ const DNF5_SPELLING: ReadonlyMap<string, string> = new Map([
 function droppedByDnf5(name: string, command: string): boolean {
   if (name === '--verbose' || name === '-v') return true;
   if (name === '--allowerasing' || name === '--downloadonly') return command === 'check-upgrade' || command === 'repoquery';
-  // check-upgrade and repoquery refuse --cacheonly beside --refresh; the match reads the check's metadata
+  // dnf5 refuses --refresh beside --cacheonly, which only the match (repoquery) gets: it reads the check's metadata
   return name === '--refresh' && command === 'repoquery';
 }
 
@@ -72,7 +72,8 @@ function dnf5Option(option: string, command: string): string[] {
 /** dnf 4: options, command, arguments. dnf5: command, options (respelled), arguments. */
 function assemble(dnf: DnfTool, options: readonly string[], command: string, operands: readonly string[]): string[] {
   if (dnf.major === 4) return [...options, command, ...operands];
-  return [command, ...new Set(options.flatMap((o) => dnf5Option(o, command))), ...operands];
+  // repeats stay, in order: dnf5 takes them as dnf 4 does, and a later --enable-repo may undo an earlier --disable-repo
+  return [command, ...options.flatMap((o) => dnf5Option(o, command)), ...operands];
 }
 
 /** Resolve and download into `downloadDir` without touching the installroot's rpmdb. */

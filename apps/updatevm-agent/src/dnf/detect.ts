@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { stopOptions, stoppedWithRun, trackChild, type ChildStop } from '../cli/child-stop.ts';
 import { DnfError } from '../errors.ts';
 
-/** Which dnf is installed decides a few spellings (--downloaddir vs --destdir, check-update vs check-upgrade). */
+/** Which dnf is installed decides the argument order and a few spellings (argv.ts), and how its output reads. */
 export interface DnfTool {
   readonly path: string;
   readonly major: 4 | 5;

@@ -13,9 +13,9 @@ export type DnfLineEvent =
 
 // dnf 4's transaction summary: "Total download size: 18 k" (format_number: k, M, G, T steps of 1024)
 const DOWNLOAD_SIZE = /^Total download size: (\d+(?:\.\d+)?) ?([kMGT]?)\s*$/;
-// dnf5's: "Total size of inbound packages is 110 MiB. Need to download 110 MiB." (whole units: one
-// more of the unit covers its rounding)
-const DNF5_DOWNLOAD_SIZE = /Need to download (\d+(?:\.\d+)?) ?(B|KiB|MiB|GiB|TiB)\.?\s*$/;
+// dnf5's, on its stderr: "Total size of inbound packages is 110 MiB. Need to download 110 MiB."
+// (whole units: one more of the unit covers its rounding)
+const DNF5_DOWNLOAD_SIZE = /^Total size of inbound packages is \d+ (?:B|KiB|MiB|GiB|TiB)\. Need to download (\d+) (B|KiB|MiB|GiB|TiB)\.$/;
 const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, k: 1024, KiB: 1024, M: 1024 ** 2, MiB: 1024 ** 2, G: 1024 ** 3, GiB: 1024 ** 3, T: 1024 ** 4, TiB: 1024 ** 4 };
 // dnf 4: "Upgrade  3 Packages"; dnf5: " Upgrading:          3 packages"
 const COUNT = /^\s*(?:Install|Upgrade|Reinstall|Downgrade|Installing|Upgrading|Reinstalling|Downgrading):?\s+(\d+)\s+[Pp]ackages?\b/;
@@ -44,15 +44,21 @@ export function parseDnfLine(line: string, mode: 'download' | 'check' | 'match')
   if (count?.[1] !== undefined) return { kind: 'transaction-count', count: Number(count[1]) };
   const size = DOWNLOAD_SIZE.exec(line);
   if (size?.[1] !== undefined) return { kind: 'download-size', bytes: Math.ceil(Number(size[1]) * (SIZE_UNITS[size[2] ?? ''] ?? 1)) };
-  const size5 = DNF5_DOWNLOAD_SIZE.exec(line);
-  if (size5?.[1] !== undefined) {
-    const unit = SIZE_UNITS[size5[2] ?? ''] ?? 1;
-    const whole = Number(size5[1]);
-    return { kind: 'download-size', bytes: whole === 0 ? 0 : Math.ceil((whole + 1) * unit) };
-  }
   const done = DOWNLOADED.exec(line);
   if (done?.[1] !== undefined) return { kind: 'downloaded', file: done[1] };
   return undefined;
+}
+
+/**
+ * What the agent learns from one line of dnf5's stderr, where dnf5 prints its notices (and its
+ * download progress): the download's total. Anchored whole: other lines there quote a mirror.
+ */
+export function parseDnf5StderrLine(line: string): DnfLineEvent | undefined {
+  const size = DNF5_DOWNLOAD_SIZE.exec(line);
+  if (size?.[1] === undefined) return undefined;
+  const unit = SIZE_UNITS[size[2] ?? ''] ?? 1;
+  const whole = Number(size[1]);
+  return { kind: 'download-size', bytes: whole === 0 ? 0 : Math.ceil((whole + 1) * unit) };
 }
 
 /** Names a repository from dnf's error text: dnf 4's "... for repo 'updates'", dnf5's "... for repository \"updates\"". */
@@ -92,7 +98,7 @@ export function abortedOutOfMemory(stderr: string): boolean {
 /**
  * dnf 4 exited on Python's MemoryError, uncaught: the traceback's last line is the bare exception.
  * dnf 4 says every error it handled itself with a line that starts "Error:", which a MemoryError
- * that got away never has. dnf5 (C++) never raises one and never says "Error:": not asked there.
+ * that got away never has. dnf5 (C++) never raises one, and says "Error:" for a few cases only: not asked there.
  */
 function pythonOutOfMemory(stderr: string): boolean {
   return lastLine(stderr) === 'MemoryError' && !/^Error:/m.test(stderr);

@@ -6,7 +6,7 @@ import type { WorkdirLayout } from '../installroot/paths.ts';
 import { sanitize, sanitizeLines } from '../text.ts';
 import type { DnfTool } from './detect.ts';
 import type { DnfLimits } from './limits.ts';
-import { abortedOutOfMemory, classifyFailure, CONNECTION_CURL_ERRORS, parseDnfLine, type DnfLineEvent } from './output.ts';
+import { abortedOutOfMemory, classifyFailure, CONNECTION_CURL_ERRORS, parseDnf5StderrLine, parseDnfLine, type DnfLineEvent } from './output.ts';
 import { watchMetadataGrowth } from './watch.ts';
 
 export interface DnfRun {
@@ -62,7 +62,7 @@ export async function runDnf(
   void sub.finally(() => watch.stop());
   const transferErrors: string[] = [];
   const stopped = (): AgentError => (cancel.reason instanceof AgentError ? cancel.reason : new InterruptedError('INTERRUPTED', 'stopped'));
-  try {
+  const fromStdout = async (): Promise<void> => {
     for await (const line of sub.iterable({ from: 'stdout' })) {
       const event = parseDnfLine(line, mode);
       if (event?.kind === 'transfer-error') {
@@ -71,6 +71,17 @@ export async function runDnf(
       }
       if (event !== undefined) onEvent(event);
     }
+  };
+  // dnf5 says what it will download on stderr (still buffered whole for the failure's words)
+  const fromDnf5Stderr = async (): Promise<void> => {
+    if (dnf.major !== 5 || mode !== 'download') return;
+    for await (const line of sub.iterable({ from: 'stderr' })) {
+      const event = parseDnf5StderrLine(line);
+      if (event !== undefined) onEvent(event);
+    }
+  };
+  try {
+    await Promise.all([fromStdout(), fromDnf5Stderr()]);
   } catch (error) {
     if (cancel.aborted) throw stopped();
     throw error;
