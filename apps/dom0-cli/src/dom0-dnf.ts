@@ -49,7 +49,7 @@ const DNF5_SPELLING: ReadonlyMap<string, string | undefined> = new Map([
   ['--verbose', undefined],
 ]);
 
-function spelled(options: readonly string[], dnf5: boolean): string[] {
+function inDnf5Spelling(options: readonly string[], dnf5: boolean): string[] {
   if (!dnf5) return [...options];
   return options.flatMap((o) => {
     if (!DNF5_SPELLING.has(o)) return [o];
@@ -59,10 +59,10 @@ function spelled(options: readonly string[], dnf5: boolean): string[] {
 }
 
 export function dom0DnfBaseArgs(config: Config, request: Dom0DnfRequest): string[] {
-  return spelled(base(config, request), request.dnf5 === true);
+  return inDnf5Spelling(dnf4BaseArgs(config, request), request.dnf5 === true);
 }
 
-function base(config: Config, request: Dom0DnfRequest): string[] {
+function dnf4BaseArgs(config: Config, request: Dom0DnfRequest): string[] {
   return [
     ...(config.dom0Root === '/' ? [] : [`--installroot=${config.dom0Root}`]),
     ...(config.releasever === undefined ? [] : [`--releasever=${config.releasever}`]),

@@ -13,7 +13,7 @@ afterAll(() => {
 /** A PATH directory whose `dnf` links to an executable of the given name, as Fedora installs it. */
 function pathWithDnf(name: string, target: string): string {
   const dir = join(scratch, name);
-  mkdirSync(dir);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, target), '#!/bin/sh\n');
   chmodSync(join(dir, target), 0o755);
   symlinkSync(target, join(dir, 'dnf'));

@@ -50,31 +50,32 @@ const interrupt = onInterrupt(async (signal: InterruptSignal) => {
 
 async function keptNote(): Promise<string> {
   if (current === undefined) return `kept ${dir}`;
-  const s = current;
-  const rerunConfig = join(s.dir, 'dom0-update.rerun.conf');
+  const scenario = current;
+  const rerunConfig = join(scenario.dir, 'dom0-update.rerun.conf');
   const kept =
-    s.isolation.mode === 'netns'
+    scenario.isolation.mode === 'netns'
       ? `kept ${dir}. Its network namespaces are gone, so dom0-update.conf no longer runs as is; the rerun script below uses dom0-update.rerun.conf`
       : `kept ${dir}`;
   // the scratch root keeps its rpmdb where dom0 does, which Debian's rpm does not look for by default
-  const rpm = `rpm --root ${s.dom0.root} --dbpath /var/lib/rpm`;
-  const v1 = s.fixtures.packages.v1;
-  const installed = await s.installed().catch(() => [] as string[]);
+  const rpm = `rpm --root ${scenario.dom0.root} --dbpath /var/lib/rpm`;
+  const v1 = scenario.fixtures.packages.v1;
+  const installed = await scenario.installed().catch(() => [] as string[]);
   const moved = installed.some((nevra) => !v1.some((p) => p.nevra === nevra));
   return [
     kept,
     `    what dom0 has:  ${rpm} -qa`,
-    existsSync(join(s.updatesDir, 'repo'))
-      ? `    published repo: ${join(s.updatesDir, 'repo')} (result record: ${join(s.updatesDir, 'result.json')})`
-      : `    nothing was published (result record: ${join(s.updatesDir, 'result.json')})`,
+    existsSync(join(scenario.updatesDir, 'repo'))
+      ? `    published repo: ${join(scenario.updatesDir, 'repo')} (result record: ${join(scenario.updatesDir, 'result.json')})`
+      : `    nothing was published (result record: ${join(scenario.updatesDir, 'result.json')})`,
     // what a reader needs to run the receiver's `verify` on the kept packages by hand
-    `    pinned keys:    ${s.dom0.keyPaths.join(' ')}`,
-    `    configuration:  ${s.configFile} (as the demo ran it), ${rerunConfig} (for rerun)`,
+    `    pinned keys:    ${scenario.dom0.keyPaths.join(' ')}`,
+    `    configuration:  ${scenario.configFile} (as the demo ran it), ${rerunConfig} (for rerun)`,
     tamper
-      ? `    run it again:   ${s.rerunFile} -y  (the same compromised UpdateVM: dom0 refuses its batch again; no namespaces; arguments go to dom0-update)`
-      : `    run it again:   ${s.rerunFile} -y  (a new mirror on 127.0.0.1, no namespaces; arguments go to dom0-update)`,
+      ? `    run it again:   ${scenario.rerunFile} -y  (the same compromised UpdateVM: dom0 refuses its batch again; no namespaces; arguments go to dom0-update)`
+      : `    run it again:   ${scenario.rerunFile} -y  (a new mirror on 127.0.0.1, no namespaces; arguments go to dom0-update)`,
     // Debian's rpm warns that it "should not be used directly": harmless for this scratch root
-    ...(moved ? [`    back to 1.0:    ${rpm} -Uvh --oldpackage ${v1.map((p) => p.path).join(' ')}`] : []),
+    // --replacepkgs: after a run cut short, some may still be at 1.0
+    ...(moved ? [`    back to 1.0:    ${rpm} -Uvh --oldpackage --replacepkgs ${v1.map((p) => p.path).join(' ')}`] : []),
   ].join('\n');
 }
 

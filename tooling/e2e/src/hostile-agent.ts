@@ -167,7 +167,7 @@ async function send(f: FixtureSet, mode: HostileMode, out: Writable, alive: () =
 }
 
 /** A pipe or socket from dom0-update; anything else (nothing at all in a check) is not. */
-function isOpen(fd: number): boolean {
+function isPipeFromDom0(fd: number): boolean {
   try {
     const stat = fstatSync(fd);
     return stat.isFIFO() || stat.isSocket();
@@ -187,7 +187,7 @@ async function main(): Promise<number> {
   process.stdin.resume(); // dom0's state stream: read and ignored
   process.stdout.write(`hostile sender: ${mode}\n`);
   // dom0-update opens the update stream (fd 3) and its reply (fd 4) only for a download
-  if (!isOpen(3) || !isOpen(4)) {
+  if (!isPipeFromDom0(3) || !isPipeFromDom0(4)) {
     process.stderr.write('hostile sender: no update stream from dom0 (a --check-only run?): this stand-in for a compromised UpdateVM only sends batches\n');
     return 1;
   }

@@ -100,13 +100,15 @@ describe.runIf(root)('interrupting the demo (root)', () => {
     expect(existsSync(r.dir)).toBe(false);
   }, 120_000);
 
-  it('on SIGHUP with --keep, keeps the scratch dir, deletes the namespaces, says the kept config cannot rerun, exits 129', async () => {
+  it('on SIGHUP with --keep, keeps the scratch dir, deletes the namespaces, says the kept config cannot rerun but the rerun script can, exits 129', async () => {
     const r = await interruptDemo(['--keep'], /^ {3}\| /m, 'SIGHUP');
     try {
       expect(r.code, r.output).toBe(129);
-      expect(r.output).toMatch(/kept \/\S+; its network namespaces are deleted.*cannot run again as is/);
+      expect(r.output).toMatch(/kept \/\S+\. Its network namespaces are gone, so dom0-update\.conf no longer runs as is; the rerun script below uses dom0-update\.rerun\.conf/);
+      expect(r.output).toMatch(/run it again: +\/\S+\/rerun -y/);
       await expectNothingLeft(r);
       expect(existsSync(join(r.dir, 'dom0-update.conf'))).toBe(true);
+      expect(existsSync(join(r.dir, 'rerun'))).toBe(true);
     } finally {
       rmSync(r.dir, { recursive: true, force: true });
     }
