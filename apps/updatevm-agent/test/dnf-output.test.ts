@@ -283,6 +283,16 @@ describe('dnf argument arrays', () => {
     ]);
   });
 
+  it('keeps a user\'s --quiet out of the download, whose total bounds it, for either dnf', () => {
+    const own = buildRequest({ packages: ['dom0-hello'], dnfOptions: ['--quiet', '-q'] });
+    for (const dnf of [dnf5, { path: '/usr/bin/dnf', major: 4 } as const]) {
+      const args = downloadArgs(dnf, layout, own, '/d', undefined);
+      expect(args).not.toContain('--quiet');
+      expect(args).not.toContain('-q');
+      expect(checkArgs(dnf, layout, own, undefined)).toContain('--quiet');
+    }
+  });
+
   it('leaves out of dnf5\'s check and match what their commands refuse, and --verbose, which dnf5 does not have', () => {
     const own = buildRequest({ packages: ['dom0-hello'], dnfOptions: ['--allowerasing', '--refresh', '--verbose', '--quiet'] });
     const check = checkArgs(dnf5, layout, own, undefined);

@@ -85,7 +85,9 @@ export function downloadArgs(
   releasever: string | undefined,
 ): string[] {
   const options = [
-    ...baseArgs(layout, request, releasever),
+    // dnf's output is read, never shown: a user's --quiet would only hide the total that bounds the
+    // download (a package body without end) and the transaction the progress counts
+    ...baseArgs(layout, request, releasever).filter((o) => o !== '--quiet' && o !== '-q'),
     // Fresh metadata every time: a stale cache must not hide updates (or a dead mirror).
     '--refresh',
     // the newest of everything, as dom0's dnf will look for it; a user's --nobest (or --best) is
