@@ -32,6 +32,15 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** A PATH whose first directory, world.dir/NAME, holds `file` (a stand-in dnf or dnf5): the shell script given. */
+async function pathWith(name: string, file: string, script: string): Promise<string> {
+  const bin = join(world.dir, name);
+  await mkdir(bin, { recursive: true });
+  await writeFile(join(bin, file), script);
+  await chmod(join(bin, file), 0o755);
+  return `${bin}:${process.env['PATH'] ?? ''}`;
+}
+
 /** The port of a mirror that was started and closed again: nothing listens there. */
 /**
  * A loopback URL nothing listens on. Port 1 lies below the ephemeral range, so no server another
@@ -273,13 +282,10 @@ describe('download with real dnf against the loopback mirror', () => {
 
   it('reports a dnf killed by SIGKILL from outside as a dnf failure naming the signal, without its command line', async () => {
     const workdir = await syncedWorkdir(world, 'dnf-killed');
-    const bin = join(world.dir, 'killed-dnf-bin');
-    await mkdir(bin, { recursive: true });
     // as the OOM killer or a person would: dnf ends by SIGKILL halfway through the download
-    await writeFile(join(bin, 'dnf'), '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\necho "Downloading Packages:"\nkill -KILL $$\n');
-    await chmod(join(bin, 'dnf'), 0o755);
+    const path = await pathWith('killed-dnf-bin', 'dnf', '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\necho "Downloading Packages:"\nkill -KILL $$\n');
     const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'dnf-killed.tar'), 'x')], {
-      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+      env: { PATH: path },
     });
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('updatevm-agent: error: dnf was killed by SIGKILL, not by this agent');
@@ -290,13 +296,10 @@ describe('download with real dnf against the loopback mirror', () => {
 
   it('never says "no updates" when dnf said it would download and ended well with nothing in the run directory', async () => {
     const workdir = await syncedWorkdir(world, 'download-elsewhere');
-    const bin = join(world.dir, 'elsewhere-dnf-bin');
-    await mkdir(bin, { recursive: true });
     // as dnf5's install did with only --destdir (which it lacks): the packages went to its cache
-    await writeFile(join(bin, 'dnf'), '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\necho "Total download size: 18 k"\necho "Downloading Packages:"\nexit 0\n');
-    await chmod(join(bin, 'dnf'), 0o755);
+    const path = await pathWith('elsewhere-dnf-bin', 'dnf', '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\necho "Total download size: 18 k"\necho "Downloading Packages:"\nexit 0\n');
     const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'elsewhere.tar'), 'x')], {
-      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+      env: { PATH: path },
     });
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('dnf said it would download 18.0 KiB and ended without an error, but no package reached this run\'s download directory');
@@ -306,13 +309,10 @@ describe('download with real dnf against the loopback mirror', () => {
 
   it('runs a dnf5 with its command first and the run directory as its destdir setting', async () => {
     const workdir = await syncedWorkdir(world, 'dnf5-argv');
-    const bin = join(world.dir, 'dnf5-bin');
     const argsFile = join(world.dir, 'dnf5-args');
-    await mkdir(bin, { recursive: true });
-    await writeFile(join(bin, 'dnf5'), `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\nexit 0\n`);
-    await chmod(join(bin, 'dnf5'), 0o755);
+    const path = await pathWith('dnf5-bin', 'dnf5', `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\nexit 0\n`);
     const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'dnf5.tar'), 'x')], {
-      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+      env: { PATH: path },
     });
     expect(run.exitCode, run.stderr).toBe(0);
     const args = (await readFile(argsFile, 'utf8')).trimEnd().split('\n');
@@ -326,12 +326,9 @@ describe('download with real dnf against the loopback mirror', () => {
 
   it("reports dnf5's download stage from its total (dnf5's install and upgrade print no \"Downloading Packages:\")", async () => {
     const workdir = await syncedWorkdir(world, 'dnf5-stage');
-    const bin = join(world.dir, 'dnf5-stage-bin');
-    await mkdir(bin, { recursive: true });
-    await writeFile(join(bin, 'dnf5'), '#!/bin/sh\necho " Upgrading:          2 packages"\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB." >&2\nexit 0\n');
-    await chmod(join(bin, 'dnf5'), 0o755);
+    const path = await pathWith('dnf5-stage-bin', 'dnf5', '#!/bin/sh\necho " Upgrading:          2 packages"\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB." >&2\nexit 0\n');
     const run = await agent(['download', '--workdir', workdir, '--json-progress', '--receiver-command', receiver(join(world.dir, 'dnf5-stage.tar'), 'x')], {
-      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+      env: { PATH: path },
     });
     expect(run.exitCode).toBe(1);
     expect(jsonLines(run.stdout)).toContainEqual({ stage: 'download', done: 0, total: 2, percent: 0 });
@@ -340,15 +337,9 @@ describe('download with real dnf against the loopback mirror', () => {
 
   it("stops a dnf5 whose package body grows far past the total it gave on stderr (PACKAGE_DOWNLOAD_FAILED)", async () => {
     const workdir = await syncedWorkdir(world, 'dnf5-endless');
-    const bin = join(world.dir, 'dnf5-endless-bin');
-    await mkdir(bin, { recursive: true });
-    await writeFile(
-      join(bin, 'dnf5'),
-      '#!/bin/sh\nfor a in "$@"; do case "$a" in --setopt=destdir=*) d=${a#--setopt=destdir=};; esac; done\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB." >&2\nhead -c 33554432 /dev/zero > "$d/a-1-1.noarch.rpm"\nexec sleep 60\n',
-    );
-    await chmod(join(bin, 'dnf5'), 0o755);
+    const path = await pathWith('dnf5-endless-bin', 'dnf5', '#!/bin/sh\nfor a in "$@"; do case "$a" in --setopt=destdir=*) d=${a#--setopt=destdir=};; esac; done\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB." >&2\nhead -c 33554432 /dev/zero > "$d/a-1-1.noarch.rpm"\nexec sleep 60\n');
     const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'dnf5-endless.tar'), 'x')], {
-      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+      env: { PATH: path },
     });
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain("the mirror sent 32.0 MiB where dnf's transaction gives 2.0 MiB in all");
@@ -357,17 +348,11 @@ describe('download with real dnf against the loopback mirror', () => {
 
   it('removes the download directory an agent killed by SIGKILL left behind at the next run, and says so', async () => {
     const workdir = await syncedWorkdir(world, 'killed-agent');
-    const bin = join(world.dir, 'half-download-bin');
     const mark = join(world.dir, 'half-download.pid');
-    await mkdir(bin, { recursive: true });
     // a dnf that leaves a partial package in the run directory and waits there
-    await writeFile(
-      join(bin, 'dnf'),
-      '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\nfor a in "$@"; do case "$a" in --downloaddir=*) d=${a#--downloaddir=};; esac; done\necho partial > "$d/half.rpm"\necho $$ > "$MARK"\nexec sleep 120\n',
-    );
-    await chmod(join(bin, 'dnf'), 0o755);
+    const path = await pathWith('half-download-bin', 'dnf', '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\nfor a in "$@"; do case "$a" in --downloaddir=*) d=${a#--downloaddir=};; esac; done\necho partial > "$d/half.rpm"\necho $$ > "$MARK"\nexec sleep 120\n');
     const first = spawn(process.execPath, [BUNDLE, 'download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'killed.tar'), 'x')], {
-      env: { PATH: `${bin}:${process.env['PATH'] ?? ''}`, MARK: mark },
+      env: { PATH: path, MARK: mark },
       stdio: 'ignore',
     });
     const exited = new Promise((resolve) => first.once('exit', resolve));

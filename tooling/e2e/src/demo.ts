@@ -51,7 +51,6 @@ const interrupt = onInterrupt(async (signal: InterruptSignal) => {
 async function keptNote(): Promise<string> {
   if (current === undefined) return `kept ${dir}`;
   const scenario = current;
-  const rerunConfig = join(scenario.dir, 'dom0-update.rerun.conf');
   const kept =
     scenario.isolation.mode === 'netns'
       ? `kept ${dir}. Its network namespaces are gone, so dom0-update.conf no longer runs as is; the rerun script below uses dom0-update.rerun.conf`
@@ -69,7 +68,7 @@ async function keptNote(): Promise<string> {
       : `    nothing was published (result record: ${join(scenario.updatesDir, 'result.json')})`,
     // what a reader needs to run the receiver's `verify` on the kept packages by hand
     `    pinned keys:    ${scenario.dom0.keyPaths.join(' ')}`,
-    `    configuration:  ${scenario.configFile} (as the demo ran it), ${rerunConfig} (for rerun)`,
+    `    configuration:  ${scenario.configFile} (as the demo ran it), ${scenario.rerunConfigFile} (for rerun)`,
     tamper
       ? `    run it again:   ${scenario.rerunFile} -y  (the same compromised UpdateVM: dom0 refuses its batch again; no namespaces; arguments go to dom0-update)`
       : `    run it again:   ${scenario.rerunFile} -y  (a new mirror on 127.0.0.1, no namespaces; arguments go to dom0-update)`,

@@ -43,6 +43,8 @@ export interface Scenario {
   readonly configFile: string;
   /** A script that runs dom0-update again on this machine once its namespaces and mirror are gone. */
   readonly rerunFile: string;
+  /** The configuration that script runs: configFile without the namespaces' prefixes. */
+  readonly rerunConfigFile: string;
   /** Rewrites the config: the real agent or a hostile sender, plus extra KEY=value lines. */
   configure(options: { hostile?: string | undefined; extraConfig?: readonly string[] | undefined }): Promise<void>;
   run(args: readonly string[], options?: { env?: Record<string, string>; timeoutMs?: number; onOutput?: (line: string) => void }): Promise<RunResult>;
@@ -161,6 +163,7 @@ export async function createScenario(options: ScenarioOptions = {}): Promise<Sce
     updatesDir,
     configFile,
     rerunFile,
+    rerunConfigFile,
     configure,
     run: async (args, runOptions = {}) => {
       if (closing !== undefined) throw new Error('the scenario is closed: no more runs');

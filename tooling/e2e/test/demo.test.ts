@@ -8,6 +8,23 @@ import { REPO_ROOT } from '../src/paths.ts';
 
 const DEMO = join(REPO_ROOT, 'tooling/e2e/dist/demo.mjs');
 
+/**
+ * Runs the demo with --keep (and `args`) under a TMPDIR of its own, expects it to pass, hands the
+ * output and the kept rerun script to `check`, then removes everything it kept.
+ */
+async function withKeptDemo(args: readonly string[], check: (kept: { all: string; base: string; rerun: string }) => Promise<void>): Promise<void> {
+  const base = mkdtempSync(join(tmpdir(), 'demo-keep-'));
+  try {
+    const r = await execa(process.execPath, [DEMO, ...args, '--keep'], { reject: false, all: true, timeout: 240_000, env: { TMPDIR: base } });
+    expect(r.exitCode, r.all).toBe(0);
+    await check({ all: r.all, base, rerun: /^ {4}run it again: +(\S+) -y /m.exec(r.all)?.[1] ?? 'false' });
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+const rerunKept = (rerun: string, args: readonly string[]) => execa(rerun, args, { reject: false, all: true, timeout: 240_000 });
+
 describe('the demo', () => {
   it('updates dom0 to 2.0, names each verified package and its key, then finds nothing to do', async () => {
     const r = await execa(process.execPath, [DEMO], { reject: false, all: true, timeout: 240_000 });
@@ -26,44 +43,32 @@ describe('the demo', () => {
   }, 300_000);
 
   it('with --keep, keeps the machine with a rerun script that updates it again once taken back to 1.0', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'demo-keep-'));
-    try {
-      const r = await execa(process.execPath, [DEMO, '--keep'], { reject: false, all: true, timeout: 240_000, env: { TMPDIR: base } });
-      expect(r.exitCode, r.all).toBe(0);
-      const rerun = /^ {4}run it again: +(\S+) -y /m.exec(r.all)?.[1];
-      const back = /^ {4}back to 1\.0: +(rpm .+)$/m.exec(r.all)?.[1];
-      expect(rerun, r.all).toMatch(new RegExp(`^${base}/dom0-updates-demo-\\d+/rerun$`));
-      expect(back, r.all).toBeDefined();
+    await withKeptDemo([], async ({ all, base, rerun }) => {
+      const back = /^ {4}back to 1\.0: +(rpm .+)$/m.exec(all)?.[1];
+      expect(rerun, all).toMatch(new RegExp(`^${base}/dom0-updates-demo-\\d+/rerun$`));
+      expect(back, all).toBeDefined();
       await execa('sh', ['-c', back ?? 'false']);
-      const again = await execa(rerun ?? 'false', ['-y'], { reject: false, all: true, timeout: 240_000 });
+      const again = await rerunKept(rerun, ['-y']);
       expect(again.exitCode, again.all).toBe(0);
       expect(again.all).toMatch(/upgraded dom0-hello\.noarch 1\.0-1 -> 2\.0-1/);
-      const still = await execa(rerun ?? 'false', ['--check-only'], { reject: false, all: true, timeout: 240_000 });
+      const still = await rerunKept(rerun, ['--check-only']);
       expect(still.exitCode, still.all).toBe(0);
-    } finally {
-      rmSync(base, { recursive: true, force: true });
-    }
+    });
   }, 600_000);
 
   it('with --tamper --keep, says a rerun meets the same compromised UpdateVM, which it does, and offers no way back to 1.0', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'demo-keep-tamper-'));
-    try {
-      const r = await execa(process.execPath, [DEMO, '--tamper', '--keep'], { reject: false, all: true, timeout: 240_000, env: { TMPDIR: base } });
-      expect(r.exitCode, r.all).toBe(0);
-      expect(r.all).toMatch(/^ {4}run it again: +\S+ -y {2}\(the same compromised UpdateVM: dom0 refuses its batch again;/m);
-      expect(r.all).not.toMatch(/back to 1\.0/);
-      const rerun = /^ {4}run it again: +(\S+) -y /m.exec(r.all)?.[1] ?? 'false';
-      const again = await execa(rerun, ['-y'], { reject: false, all: true, timeout: 240_000 });
+    await withKeptDemo(['--tamper'], async ({ all, rerun }) => {
+      expect(all).toMatch(/^ {4}run it again: +\S+ -y {2}\(the same compromised UpdateVM: dom0 refuses its batch again;/m);
+      expect(all).not.toMatch(/back to 1\.0/);
+      const again = await rerunKept(rerun, ['-y']);
       expect(again.exitCode, again.all).toBe(1);
       expect(again.all).toMatch(/\[RPM_PAYLOAD_MISMATCH\]/);
       // the stand-in only sends batches: a check says so in a line, not a stack trace
-      const check = await execa(rerun, ['--check-only'], { reject: false, all: true, timeout: 240_000 });
+      const check = await rerunKept(rerun, ['--check-only']);
       expect(check.exitCode).toBe(1);
       expect(check.all).toContain('this stand-in for a compromised UpdateVM only sends batches');
       expect(check.all).not.toMatch(/TypeError|\n\s+at /);
-    } finally {
-      rmSync(base, { recursive: true, force: true });
-    }
+    });
   }, 600_000);
 
   it('is refused by setup, before anything is installed, under a TMPDIR that is missing, relative, or holds a space, comma or %', async () => {

@@ -138,12 +138,12 @@ async function downloadAndSend(
     });
     let run;
     try {
+      const startDownload = (): void => {
+        if (downloading) return;
+        downloading = true;
+        ctx.reporter.report({ stage: 'download', done, total, percent: total === null ? null : 0 });
+      };
       run = await runDnf(dnf, downloadArgs(dnf, ctx.layout, request, dir, releasever), ctx.layout, ctx.dnfLimits, 'download', (event) => {
-        const startDownload = (): void => {
-          if (downloading) return;
-          downloading = true;
-          ctx.reporter.report({ stage: 'download', done, total, percent: total === null ? null : 0 });
-        };
         if (event.kind === 'transaction-count') total = (total ?? 0) + event.count;
         if (event.kind === 'download-size') {
           expectedBytes = event.bytes;
