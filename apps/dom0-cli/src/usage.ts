@@ -29,10 +29,11 @@ Options:
   --best, --nobest, --skip-broken, --allowerasing, --refresh, --quiet,
   --verbose, --nodocs, --exclude=SPEC, --setopt=KEY=VALUE
                           dnf options passed to the UpdateVM's dnf (--setopt only
-                          for network and solver keys); the first four,
-                          --exclude, --verbose and the entries of an unscoped
-                          --setopt=exclude= or excludepkgs= also to dom0's
-                          dnf. No other option is accepted.
+                          for network and solver keys, --quiet to a --check-only
+                          alone); the first four, --exclude, --verbose and the
+                          entries of an unscoped --setopt=exclude= or
+                          excludepkgs= also to dom0's dnf. No other option is
+                          accepted.
   -h, --help              show this help
   --version               show the version
 
