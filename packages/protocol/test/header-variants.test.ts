@@ -184,6 +184,18 @@ describe('numeric fields', () => {
     }
   }
 
+  it('names digits after a terminator as bytes past the number, not as non-octal', async () => {
+    const message = await expectCode(buildTar([{ name: 'x.rpm', body: text('abc'), fields: { size: '0000003\0\x0050\0' } }]), 'TAR_BAD_NUMBER');
+    expect(message).toContain('digit "5" at offset 9 after the number ended at offset 7');
+    expect(message).not.toContain('non-octal');
+  });
+
+  it('names a non-octal byte after a terminator as non-octal', async () => {
+    expect(await expectCode(buildTar([{ name: 'x.rpm', body: text('abc'), fields: { size: '0000003\0\x00x\0\0' } }]), 'TAR_BAD_NUMBER')).toContain(
+      'non-octal character "x" at offset 9',
+    );
+  });
+
   it('accepts a 12-digit size with no terminator', async () => {
     expect(await decodeAll(buildTar([{ name: 'x.rpm', body: text('abc'), fields: { size: '000000000003' } }]))).toEqual([
       { name: 'x.rpm', bytes: text('abc') },

@@ -41,7 +41,12 @@ export function parseOctal(field: Uint8Array): number | string {
   if (i === 0) return `expected an octal digit, found ${describeByte(first)}`;
   for (let j = i; j < field.length; j++) {
     const byte = field[j] ?? 0;
-    if (byte !== NUL && byte !== SPACE) return `non-octal character ${describeByte(byte)} at offset ${j}`;
+    if (byte === NUL || byte === SPACE) continue;
+    // after the digits only terminators may follow: a digit here is not a bad digit but a number
+    // that went on past its end ("0001\0 50")
+    return byte >= 0x30 && byte <= 0x37
+      ? `digit ${describeByte(byte)} at offset ${j} after the number ended at offset ${i}`
+      : `non-octal character ${describeByte(byte)} at offset ${j}`;
   }
   return value;
 }
