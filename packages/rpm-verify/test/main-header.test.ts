@@ -141,6 +141,10 @@ describe('signed main-header content (re-signed by a pinned test key, so only th
     expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(5) }), leadName: 'dom0-tool-2.0-1' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
     expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(0) }), leadName: 'dom0-tool-2.0-1' }), keyring)).toBe('RPM_LEAD_NAME_MISMATCH');
     expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(0x80000000) }), leadName: 'dom0-tool-2147483648:2.0-1' }), keyring)).toBe('RPM_NEVRA_BAD');
+    // rpm stores EPOCH unsigned; the message also shows the signed form a packager may have meant
+    await expect(verifyBytes(forged({ main: withEntry({ tag: 1003, type: 4, count: 1, data: u32(0xffffffff) }), leadName: 'dom0-tool-4294967295:2.0-1' }), keyring)).rejects.toThrow(
+      'EPOCH 4294967295 (as a signed number -1) is out of range 0 to 2147483647',
+    );
     expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 5, count: 1, data: u64(5n) }), leadName: 'dom0-tool-5:2.0-1' }), keyring)).toBe('RPM_NEVRA_BAD');
     expect(await outcome(forged({ main: withEntry({ tag: 1003, type: 4, count: 2, data: u32(5, 6) }), leadName: 'dom0-tool-5:2.0-1' }), keyring)).toBe('RPM_NEVRA_BAD');
   });

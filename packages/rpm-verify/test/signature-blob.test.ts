@@ -104,6 +104,9 @@ describe('signature blob framing on real gpg signatures', () => {
         return Buffer.concat([body.subarray(0, at), head, Buffer.from([0]), body.subarray(at + 2)]);
       });
       expect(await outcome(withBlob(parts, b.tag, padded), fx.trusted)).toBe('RPM_SIG_BLOB_BAD');
+      await expect(verifyBytes(withBlob(parts, b.tag, padded), fx.trusted)).rejects.toThrow(
+        `signature MPI 1 of ${parts === rsa ? 1 : 2} is not minimal: its bit count ${bits + 8} is not the length of its value`,
+      );
     }
   });
 

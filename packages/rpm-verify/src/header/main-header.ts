@@ -83,7 +83,7 @@ export function parseMainHeader(header: ParsedHeader, member: string | undefined
   const arch = text(Tag.ARCH, 'ARCH', ARCH_RE, ARCH_MAX);
   const epochEntry = header.entries.get(Tag.EPOCH);
   const epoch = epochEntry === undefined ? 0 : readUint32(epochEntry, r);
-  if (epoch > EPOCH_MAX) throw new RpmVerifyError('RPM_NEVRA_BAD', `main header: EPOCH ${epoch} is out of range`, member);
+  if (epoch > EPOCH_MAX) throw new RpmVerifyError('RPM_NEVRA_BAD', `main header: EPOCH ${epoch} (as a signed number ${epoch - 0x1_0000_0000}) is out of range 0 to ${EPOCH_MAX}`, member);
 
   // rpm tells binary from source packages by SOURCERPM alone; the lead's type is unsigned
   if (!header.entries.has(Tag.SOURCERPM)) {

@@ -129,7 +129,7 @@ export function parseSignatureBlob(blob: Uint8Array, tag: number, member: string
     const value = body.subarray(p + 2, p + 2 + bytes);
     // the bit count must be the value's exact length: otherwise one signature has many encodings
     const top = value[0] ?? 0;
-    if (top === 0 || (bytes - 1) * 8 + (32 - Math.clz32(top)) !== bits) bad(`signature value ${i} is not a minimal MPI (bit count ${bits})`);
+    if (top === 0 || (bytes - 1) * 8 + (32 - Math.clz32(top)) !== bits) bad(`signature MPI ${i + 1} of ${mpiCount} is not minimal: its bit count ${bits} is not the length of its value`);
     mpis.push(value);
     p += 2 + bytes;
   }
