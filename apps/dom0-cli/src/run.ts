@@ -8,16 +8,15 @@ import { basename, join } from 'node:path';
 import { writeCachedRepoDir } from './cached-repo.ts';
 import { emptyCachedRepo } from './cached-repo-clean.ts';
 import { writeDnfHome } from './dnf-home.ts';
-import { dom0PackageSpecs, nameTogetherHint, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type NewArchBuild, type ObsoletingBuild, type OlderBuild, type RenamingBuild, type UnpinnedBuild } from './withheld.ts';
+import { dom0PackageSpecs, nameTogetherHint, pinPublishedRepo, readCachedRepo, withheldButInstalled, type NewArchBuild, type ObsoletingBuild, type OlderBuild, type RenamingBuild, type UnpinnedBuild } from './withheld.ts';
+import { offeredUpdates, planCachedRepo } from './cache-plan.ts';
 import { configFileOf, loadConfig, refuseReceiverOverrides, type Config } from './config.ts';
 import { dnfIsDnf5, dom0DnfCleanArgs, dom0DnfInstallArgs, runDom0Dnf, type Dom0DnfRequest } from './dom0-dnf.ts';
 import { AgentError, CliError, ConfigError, EXIT, InstallError, InstallUnansweredError, InterruptedError, ReceiverError, RejectedError, TransportError } from './errors.ts';
 import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
 import { duplicatesWarning, findDuplicates, groupsOfTwoOrMore } from './duplicates.ts';
-import { excludedByUser, reportInstallOutcome } from './install-outcome.ts';
-import { cachedUpdates } from './missed-upgrades.ts';
-import { nevraString } from './package-match.ts';
+import { reportInstallOutcome } from './install-outcome.ts';
 import { checkKeyring } from './keyring-check.ts';
 import { checkRpmCanImport } from './keyring-rpm-import.ts';
 import { checkUpdatesDir } from './updates-dir-check.ts';
@@ -151,7 +150,19 @@ async function checkOnly(run: Run): Promise<number> {
     throw new (error instanceof TransportError ? TransportError : AgentError)(error.code, `the check for updates failed: it is NOT known whether updates are available: ${error.message}`, error.exitCode);
   }
   if (exitCode === 0) {
-    reporter.done('no_updates', EXIT.ok, 'No updates available.');
+    // the UpdateVM's "none" cannot hide what dom0 already verified and holds (a freeze it could tell)
+    const cached = await cachedUpdatesForCheck(run, installed);
+    if (cached !== undefined && cached.length > 0) {
+      const shown = cached.slice(0, 10).map((b) => b.nevra).join(', ') + (cached.length > 10 ? ', ...' : '');
+      reporter.done(
+        'updates_available',
+        EXIT.updatesAvailable,
+        `Updates are available: the UpdateVM reports none, but dom0's cached repository holds ${String(cached.length)} verified update(s) from earlier runs that are not installed (${shown}); a run without --check-only installs them.`,
+      );
+      return EXIT.updatesAvailable;
+    }
+    const cacheNote = cached === undefined ? '' : ", and dom0's cached repository holds nothing newer than what is installed";
+    reporter.done('no_updates', EXIT.ok, `No updates available, as the UpdateVM reports${cacheNote}.`);
     return EXIT.ok;
   }
   if (exitCode === 100) {
@@ -159,6 +170,28 @@ async function checkOnly(run: Run): Promise<number> {
     return EXIT.updatesAvailable;
   }
   throw agentFailure(exitCode, 'the check for updates failed: it is NOT known whether updates are available', reporter.agentError, run.config.transport);
+}
+
+/**
+ * The verified updates of installed packages that dom0's cached repository holds from earlier runs
+ * and an install would offer dnf (the same plan, so nothing withheld is counted). Undefined when
+ * that cannot be told: no KEYRING (nothing could be installed), dom0's package list unread, or
+ * the keys or the repository unreadable (said in a warning; the check's answer stands).
+ */
+async function cachedUpdatesForCheck(run: Run, installed: readonly InstalledPackage[] | undefined): Promise<VerifiedBuild[] | undefined> {
+  const { config, options, reporter } = run;
+  if (installed === undefined || config.keyring.length === 0) return undefined;
+  try {
+    const repoDir = pinPublishedRepo(config.updatesDir);
+    if (repoDir === undefined) return [];
+    const pinnedKeyIds = await checkKeyring(config.keyring);
+    const plan = planCachedRepo(await readCachedRepo(repoDir), installed, options, pinnedKeyIds, machine());
+    return offeredUpdates(plan, installed);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    reporter.warning(`dom0's cached repository was not looked at for updates from earlier runs: ${error.message} [${error.code}]`);
+    return undefined;
+  }
 }
 
 async function update(run: Run): Promise<number> {
@@ -271,47 +304,24 @@ async function install(
   const repoDir = snapshot.dir;
   let reposDir: string | undefined;
   let home: string | undefined;
-  let obsoleting: ObsoletingBuild[] = [];
-  let renaming: RenamingBuild[] = [];
-  let excluded: string[] = [];
+  let obsoleting: readonly ObsoletingBuild[] = [];
+  let renaming: readonly RenamingBuild[] = [];
+  let excluded: readonly string[] = [];
   /** dnf stopped on a signal: its transaction may still have gone through, so the changes are told */
   let interruptedInstall: InterruptedError | undefined;
   /** dnf failed: it may have done part of its transaction (an unpacking error), so the changes are told */
   let failedInstall: InstallError | undefined;
-  let withheld: string[] = [];
+  let withheld: readonly string[] = [];
   let specs = dom0PackageSpecs([], installedBefore);
   let received = batchPackages;
   try {
-    const cached = await readCachedRepo(repoDir);
-    const unpinned = unpinnedBuilds(cached, run.pinnedKeyIds);
-    const oddArch = oddArchBuilds(cached);
-    // specs are read against what dnf will see: not the builds withheld whatever the command line says
-    const hidden = new Set([...unpinned, ...oddArch].map((build) => build.package));
-    const visible = cached.filter((pkg) => !hidden.has(pkg));
-    specs = dom0PackageSpecs(visible, installedBefore);
-    withheld = namesToWithhold(visible, installedBefore, options.packages, specs);
-    obsoleting = obsoletingBuilds(visible, installedBefore, options.packages, specs);
-    renaming = renamingBuilds(visible, installedBefore, withheld);
-    const older = olderBuilds(visible, installedBefore, options.action, options.packages, specs);
-    const newArch = newArchBuilds(visible, installedBefore, options.packages, machine(), specs);
-    // in the repository's own definition, not on the command line: the list grows with the cache
-    // (every upgrade leaves old builds behind) and must never outgrow what exec takes
-    const withheldBuilds = [...obsoleting, ...older, ...newArch, ...unpinned, ...oddArch];
-    excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...withheldBuilds.map((build) => build.spec)])];
+    const plan = planCachedRepo(await readCachedRepo(repoDir), installedBefore, options, run.pinnedKeyIds, machine());
+    ({ specs, withheld, obsoleting, renaming, excluded } = plan);
+    const { older, newArch, unpinned, oddArch } = plan;
     if (fromCache !== undefined) {
       const sent = fromCache === 'empty batch' ? 'sent an empty batch' : 'sent no packages';
       // what dnf is offered (the builds and names withheld above are not), and what the user wants of it
-      const withheldPackages = new Set(withheldBuilds.map((build) => build.package));
-      const withheldNames = new Set(withheld);
-      const excludedName = excludedByUser(options, specs);
-      const offered = visible.filter(
-        (build) =>
-          !withheldPackages.has(build) &&
-          !withheldNames.has(build.name) &&
-          !excludedName(build.name) &&
-          (options.packages.length === 0 || specs.selects(options.packages, build.name)),
-      );
-      received = cachedUpdates(offered.map((build) => ({ ...build, epoch: Number(build.epoch), nevra: nevraString(build) })), installedBefore);
+      received = offeredUpdates(plan, installedBefore);
       if (received.length === 0) {
         // a build withheld for its signer is still said (below, for a run that goes on to dnf)
         warnUnpinned(reporter, unpinned);

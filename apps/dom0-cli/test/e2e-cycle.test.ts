@@ -197,6 +197,34 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(again.stdout).toContain("No updates: the UpdateVM sent no packages, and dom0's cached repository holds nothing newer than what is installed.");
   });
 
+  it('a --check-only the UpdateVM answers with "none" still counts the verified updates dom0 holds from an earlier run (exit 100), as an install would offer them', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    expect((await s.run(['--downloadonly'])).exitCode).toBe(0);
+    const silent = { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) };
+    const check = await s.run(['--check-only'], silent);
+    expect(check.exitCode).toBe(100);
+    expect(check.stdout).toContain("Updates are available: the UpdateVM reports none, but dom0's cached repository holds 3 verified update(s) from earlier runs that are not installed (");
+    for (const nevra of V2) expect(check.stdout).toContain(nevra);
+    // what the command line leaves out is not counted, as an install would not offer it
+    const excluded = await s.run(['--check-only', '--exclude=dom0-tool'], silent);
+    expect([excluded.exitCode, excluded.stdout]).toEqual([100, expect.stringContaining('holds 2 verified update(s)') as string]);
+    const named = await s.run(['--check-only', 'dom0-tool'], silent);
+    expect([named.exitCode, named.stdout]).toEqual([100, expect.stringContaining('holds 1 verified update(s) from earlier runs that are not installed (dom0-tool-2.0-1.noarch)') as string]);
+    const json = jsonLines((await s.run(['--check-only', '--json-progress'], silent)).stdout);
+    expect(json.at(-1)).toEqual({ type: 'done', status: 'updates_available', exitCode: 100, percent: 100 });
+    // keys that cannot be read: the UpdateVM's answer stands, and the cache not being read is said
+    const noKeys = await s.run(['--check-only'], { ...silent, DOM0_UPDATES_KEYRING: join(s.dir, 'no-such-key.asc') });
+    expect(noKeys.exitCode).toBe(0);
+    expect(noKeys.stderr).toContain("dom0's cached repository was not looked at for updates from earlier runs:");
+    expect(noKeys.stderr).toContain('[CONFIG_KEYRING_UNREADABLE]');
+    expect(noKeys.stdout).toContain('No updates available, as the UpdateVM reports.');
+    // once installed, nothing newer is cached
+    expect((await s.run(['-y'], silent)).exitCode).toBe(0);
+    const after = await s.run(['--check-only'], silent);
+    expect(after.exitCode).toBe(0);
+    expect(after.stdout).toContain("No updates available, as the UpdateVM reports, and dom0's cached repository holds nothing newer than what is installed.");
+  });
+
   it('installs only the named package\'s cached update when the UpdateVM sends nothing, and calls none of the others unrequested', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     expect((await s.run(['--downloadonly'])).exitCode).toBe(0);

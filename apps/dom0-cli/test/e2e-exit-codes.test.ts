@@ -28,7 +28,7 @@ describe('dom0-update exit codes through the bundle', () => {
     const s = await scenario({ install: (f) => f.packages.v2.map((p) => p.path), serve: (f) => f.repos.v2 });
     const r = await s.run(['--check-only']);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain('No updates available.');
+    expect(r.stdout).toContain("No updates available, as the UpdateVM reports, and dom0's cached repository holds nothing newer than what is installed.");
   });
 
   it('fails with STATE_NO_RPMDB, creating no database, when RPMDB_PATH names no rpm database, in every mode', async () => {
