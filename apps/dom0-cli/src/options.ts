@@ -135,6 +135,7 @@ export function parseArgs(argv: readonly string[]): Command {
   if (given.dnfOptions.includes('--allowerasing') && given.assumeYes && !checkOnly && !downloadOnly) {
     throw new UsageError('USAGE_CONFLICT', '--allowerasing cannot be combined with -y/--assumeyes: dom0\'s dnf must show what it would remove and ask');
   }
+  refuseCommandWord(packages[0]);
   const resolved: Action = action ?? (packages.length > 0 ? 'install' : 'upgrade');
   if (resolved !== 'upgrade' && packages.length === 0 && !checkOnly) {
     throw new UsageError('USAGE_NO_PACKAGES', `--action=${resolved} needs at least one package name`);
@@ -256,6 +257,37 @@ function parseAction(value: string): Action {
     throw new UsageError('USAGE_BAD_ACTION', `--action: "${printable(value)}" is not one of ${ACTIONS.join(', ')}`);
   }
   return found;
+}
+
+/**
+ * dnf's command words, typed as dnf takes them (`dom0-update install NAME`): dom0-update takes
+ * package names alone, so "install" would be sent to the UpdateVM as a package to find. No
+ * Fedora package has one of these names.
+ */
+const DNF_COMMAND_WORDS: ReadonlyMap<string, Action | undefined> = new Map([
+  ['install', 'install'],
+  ['reinstall', 'reinstall'],
+  ['downgrade', 'downgrade'],
+  ['upgrade', 'upgrade'],
+  ['update', 'upgrade'],
+  ['distro-sync', undefined],
+  ['upgrade-minimal', undefined],
+  ['check-update', undefined],
+  ['remove', undefined],
+  ['erase', undefined],
+  ['autoremove', undefined],
+]);
+
+function refuseCommandWord(first: string | undefined): void {
+  if (first === undefined || !DNF_COMMAND_WORDS.has(first)) return;
+  const action = DNF_COMMAND_WORDS.get(first);
+  const instead =
+    action !== undefined
+      ? `for dnf's ${first}, give --action=${action} and the names (dom0-update NAME... installs NAME)`
+      : first === 'check-update'
+        ? 'for a check, give --check-only'
+        : `dom0-update installs, upgrades, reinstalls and downgrades (--action); it has no ${first}`;
+  throw new UsageError('USAGE_BAD_PACKAGE', `"${first}" is a dnf command, not a package name: dom0-update takes package names alone; ${instead}`);
 }
 
 function parsePackage(arg: string): string {

@@ -121,6 +121,28 @@ describe('parseArgs', () => {
     expect(usageCode('a b')).toBe('USAGE_BAD_PACKAGE');
   });
 
+  it("refuses dnf's command word in front of the names (dom0-update install NAME), naming what to give instead", () => {
+    const message = (...argv: string[]): string => {
+      try {
+        parseArgs(argv);
+      } catch (error) {
+        expect((error as UsageError).code).toBe('USAGE_BAD_PACKAGE');
+        return (error as UsageError).message;
+      }
+      throw new Error('expected a usage error');
+    };
+    expect(message('-y', 'install', 'dom0-hello')).toBe(
+      '"install" is a dnf command, not a package name: dom0-update takes package names alone; for dnf\'s install, give --action=install and the names (dom0-update NAME... installs NAME)',
+    );
+    expect(message('update')).toContain("for dnf's update, give --action=upgrade and the names");
+    expect(message('--check-only', 'upgrade')).toContain('--action=upgrade');
+    expect(message('check-update')).toContain('for a check, give --check-only');
+    expect(message('remove', 'dom0-hello')).toContain('dom0-update installs, upgrades, reinstalls and downgrades (--action); it has no remove');
+    // only in front: a name that merely contains one, or comes later, is a name
+    expect(run('dom0-installer').packages).toEqual(['dom0-installer']);
+    expect(run('--action=reinstall', 'dom0-hello', 'info').packages).toEqual(['dom0-hello', 'info']);
+  });
+
   it('treats names after -- as packages, and refuses ones that look like options', () => {
     expect(run('--', 'dom0-hello').packages).toEqual(['dom0-hello']);
     expect(usageCode('--', '--nogpgcheck')).toBe('USAGE_BAD_PACKAGE');
