@@ -152,6 +152,8 @@ async function checkOnly(run: Run): Promise<number> {
   if (exitCode === 0) {
     // the UpdateVM's "none" cannot hide what dom0 already verified and holds (a freeze it could tell)
     const cached = await cachedUpdatesForCheck(run, installed);
+    // a Ctrl-C meanwhile (its rpm query was hit too) is the answer, not "no updates"
+    run.interrupt.throwIfInterrupted();
     if (cached !== undefined && cached.length > 0) {
       const shown = cached.slice(0, 10).map((b) => b.nevra).join(', ') + (cached.length > 10 ? ', ...' : '');
       reporter.done(

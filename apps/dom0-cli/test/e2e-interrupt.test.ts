@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { installedPackages } from '@dom0-updates/fixtures';
@@ -159,6 +159,22 @@ describe('dom0-update on SIGINT, SIGTERM and SIGHUP', () => {
     expect(lines).toContainEqual(expect.objectContaining({ type: 'error', code: 'INTERRUPTED' }));
     expect(lines.at(-1)).toEqual({ type: 'done', status: 'error', exitCode: 130, percent: 100 });
     expect(await settledState(pidIn(pids.agent))).toMatch(/^(gone|Z)$/);
+  });
+
+  it('ends a --check-only stopped while it reads the cached repository with the signal, never "No updates"', async () => {
+    const s = await oldRoot();
+    expect((await s.run(['--downloadonly'])).exitCode).toBe(0);
+    // an rpm that, asked to read the cached packages, stops dom0-update (its parent) as a Ctrl-C would, then fails
+    const bin = join(s.dir, 'signal-bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'rpm'), '#!/bin/sh\ncase " $* " in *" -qp "*) kill -TERM "$PPID"; sleep 0.5; exit 1;; esac\nexec /usr/bin/rpm "$@"\n', { mode: 0o755 });
+    const r = await s.run(['--check-only'], {
+      DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']),
+      PATH: `${bin}:${s.dom0.env['PATH'] ?? ''}`,
+    });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(143);
+    expect(r.stdout).not.toContain('No updates');
+    expect(r.stderr).toContain('interrupted by SIGTERM');
   });
 
   it('hands a signal that arrives during dom0\'s dnf to dnf and waits for dnf to exit', async () => {
