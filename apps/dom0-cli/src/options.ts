@@ -107,6 +107,8 @@ type BooleanField = 'help' | 'version' | 'clean' | 'checkOnly' | 'assumeYes' | '
 type Collected = Record<BooleanField, boolean> & {
   action: Action | undefined;
   configFile: string | undefined;
+  /** A dnf command word given as the first name (before any `--`), refused once the options are known. */
+  commandWord: string | undefined;
   readonly packages: string[];
   readonly enableRepos: string[];
   readonly disableRepos: string[];
@@ -135,7 +137,7 @@ export function parseArgs(argv: readonly string[]): Command {
   if (given.dnfOptions.includes('--allowerasing') && given.assumeYes && !checkOnly && !downloadOnly) {
     throw new UsageError('USAGE_CONFLICT', '--allowerasing cannot be combined with -y/--assumeyes: dom0\'s dnf must show what it would remove and ask');
   }
-  refuseCommandWord(packages[0]);
+  if (given.commandWord !== undefined) refuseCommandWord(given.commandWord, checkOnly);
   const resolved: Action = action ?? (packages.length > 0 ? 'install' : 'upgrade');
   if (resolved !== 'upgrade' && packages.length === 0 && !checkOnly) {
     throw new UsageError('USAGE_NO_PACKAGES', `--action=${resolved} needs at least one package name`);
@@ -173,6 +175,7 @@ function collect(argv: readonly string[]): Collected {
     jsonProgress: false,
     action: undefined,
     configFile: undefined,
+    commandWord: undefined,
     packages: [],
     enableRepos: [],
     disableRepos: [],
@@ -186,6 +189,8 @@ function collect(argv: readonly string[]): Collected {
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
     if (onlyNames || !arg.startsWith('-')) {
+      // after `--` every word is a name, as the README says
+      if (!onlyNames && given.packages.length === 0 && DNF_COMMAND_WORDS.has(arg)) given.commandWord = arg;
       given.packages.push(parsePackage(arg));
       continue;
     }
@@ -262,32 +267,41 @@ function parseAction(value: string): Action {
 /**
  * dnf's command words, typed as dnf takes them (`dom0-update install NAME`): dom0-update takes
  * package names alone, so "install" would be sent to the UpdateVM as a package to find. No
- * Fedora package has one of these names.
+ * Fedora package has one of these names. The value is the --action that does the same.
  */
-const DNF_COMMAND_WORDS: ReadonlyMap<string, Action | undefined> = new Map([
+const DNF_COMMAND_WORDS: ReadonlyMap<string, Action | 'check' | undefined> = new Map([
   ['install', 'install'],
   ['reinstall', 'reinstall'],
   ['downgrade', 'downgrade'],
   ['upgrade', 'upgrade'],
   ['update', 'upgrade'],
+  ['check-update', 'check'],
+  ['check-upgrade', 'check'],
   ['distro-sync', undefined],
+  ['distrosync', undefined],
   ['upgrade-minimal', undefined],
-  ['check-update', undefined],
   ['remove', undefined],
   ['erase', undefined],
   ['autoremove', undefined],
+  ['clean', undefined],
+  ['makecache', undefined],
 ]);
 
-function refuseCommandWord(first: string | undefined): void {
-  if (first === undefined || !DNF_COMMAND_WORDS.has(first)) return;
-  const action = DNF_COMMAND_WORDS.get(first);
+function refuseCommandWord(word: string, checkOnly: boolean): never {
+  const action = DNF_COMMAND_WORDS.get(word);
   const instead =
-    action !== undefined
-      ? `for dnf's ${first}, give --action=${action} and the names (dom0-update NAME... installs NAME)`
-      : first === 'check-update'
-        ? 'for a check, give --check-only'
-        : `dom0-update installs, upgrades, reinstalls and downgrades (--action); it has no ${first}`;
-  throw new UsageError('USAGE_BAD_PACKAGE', `"${first}" is a dnf command, not a package name: dom0-update takes package names alone; ${instead}`);
+    action === 'check'
+      ? 'for a check, give --check-only'
+      : action === undefined
+        ? `dom0-update has no ${word}${word === 'clean' ? ' (--clean empties the caches before a run)' : ''}; it installs, upgrades, reinstalls and downgrades (--action=)`
+        : checkOnly
+          ? 'leave the word out (dom0-update --check-only [NAME...])'
+          : action === 'upgrade'
+            ? 'dom0-update alone upgrades everything, --action=upgrade NAME... some packages'
+            : action === 'install'
+              ? 'leave the word out (dom0-update NAME... installs NAME)'
+              : `give --action=${action} NAME...`;
+  throw new UsageError('USAGE_BAD_PACKAGE', `"${word}" is a dnf command, not a package name: dom0-update takes package names alone; ${instead}`);
 }
 
 function parsePackage(arg: string): string {

@@ -152,14 +152,11 @@ async function checkOnly(run: Run): Promise<number> {
   if (exitCode === 0) {
     // the UpdateVM's "none" cannot hide what dom0 already verified and holds (a freeze it could tell)
     const cached = await cachedUpdatesForCheck(run, installed);
-    // a Ctrl-C meanwhile (its rpm query was hit too) is the answer, not "no updates"
-    run.interrupt.throwIfInterrupted();
     if (cached !== undefined && cached.length > 0) {
-      const shown = cached.slice(0, 10).map((b) => b.nevra).join(', ') + (cached.length > 10 ? ', ...' : '');
       reporter.done(
         'updates_available',
         EXIT.updatesAvailable,
-        `Updates are available: the UpdateVM reports none, but dom0's cached repository holds ${String(cached.length)} verified update(s) from earlier runs that are not installed (${shown}); a run without --check-only installs them.`,
+        `Updates are available: the UpdateVM reports none, but dom0's cached repository holds ${String(cached.length)} verified update(s) from earlier runs that are not installed (${nevrasShown(cached)}); a run without --check-only installs them.`,
       );
       return EXIT.updatesAvailable;
     }
@@ -176,24 +173,49 @@ async function checkOnly(run: Run): Promise<number> {
 
 /**
  * The verified updates of installed packages that dom0's cached repository holds from earlier runs
- * and an install would offer dnf (the same plan, so nothing withheld is counted). Undefined when
- * that cannot be told: no KEYRING (nothing could be installed), dom0's package list unread, or
- * the keys or the repository unreadable (said in a warning; the check's answer stands).
+ * and an install would offer dnf (the same plan, so nothing withheld is counted). Undefined without
+ * KEYRING (nothing could be installed, and which signers are pinned is unknown). Anything that
+ * cannot be read fails the check: "no updates" is never said unless it is known, so an UpdateVM
+ * that publishes twice during the query (the receiver prunes the generation read) only fails it.
  */
-async function cachedUpdatesForCheck(run: Run, installed: readonly InstalledPackage[] | undefined): Promise<VerifiedBuild[] | undefined> {
-  const { config, options, reporter } = run;
-  if (installed === undefined || config.keyring.length === 0) return undefined;
+async function cachedUpdatesForCheck(run: Run, installedKnown: readonly InstalledPackage[] | undefined): Promise<VerifiedBuild[] | undefined> {
+  const { config, options, interrupt } = run;
+  if (config.keyring.length === 0) return undefined;
   try {
-    const repoDir = pinPublishedRepo(config.updatesDir);
-    if (repoDir === undefined) return [];
     const pinnedKeyIds = await checkKeyring(config.keyring);
-    const plan = planCachedRepo(await readCachedRepo(repoDir), installed, options, pinnedKeyIds, machine());
-    return offeredUpdates(plan, installed);
+    const installed = installedKnown ?? (await listInstalled(config.dom0Root, config.rpmdbPath));
+    for (let attempt = 1; ; attempt++) {
+      // read in place, not through a snapshot: a check writes nothing in the updates dir
+      const generation = pinPublishedRepo(config.updatesDir);
+      if (generation === undefined) return [];
+      try {
+        const plan = planCachedRepo(await readCachedRepo(generation), installed, options, pinnedKeyIds, machine());
+        interrupt.throwIfInterrupted();
+        warnUnpinned(run.reporter, plan.unpinned);
+        return offeredUpdates(plan, installed);
+      } catch (error) {
+        // pruned under the query by publications meanwhile: the link names a newer generation now
+        if (attempt < CHECK_READ_ATTEMPTS && interrupt.signal === undefined && pinPublishedRepo(config.updatesDir) !== generation) continue;
+        throw error;
+      }
+    }
   } catch (error) {
-    if (!(error instanceof CliError)) throw error;
-    reporter.warning(`dom0's cached repository was not looked at for updates from earlier runs: ${error.message} [${error.code}]`);
-    return undefined;
+    // a Ctrl-C also hits the rpm query: the signal is the answer, not the query's failure
+    interrupt.throwIfInterrupted();
+    if (!(error instanceof CliError) || error instanceof InterruptedError) throw error;
+    throw new InstallError(
+      error.code,
+      `the check for updates failed: it is NOT known whether updates are available: the UpdateVM reports none, but dom0's cached repository, which may hold updates from earlier runs, could not be read: ${error.message}`,
+    );
   }
+}
+
+/** How many generations a check reads before a repository that keeps changing fails it. */
+const CHECK_READ_ATTEMPTS = 3;
+
+/** The first ten NEVRAs, and an ellipsis for more. */
+function nevrasShown(builds: readonly VerifiedBuild[]): string {
+  return builds.slice(0, 10).map((b) => b.nevra).join(', ') + (builds.length > 10 ? ', ...' : '');
 }
 
 async function update(run: Run): Promise<number> {
@@ -331,8 +353,7 @@ async function install(
         reporter.done('no_updates', EXIT.ok, `No updates: the UpdateVM ${sent}, and dom0's cached repository holds nothing newer than what is installed${withheldNote}.`);
         return EXIT.ok;
       }
-      const shown = received.slice(0, 10).map((b) => b.nevra).join(', ') + (received.length > 10 ? ', ...' : '');
-      reporter.info(`The UpdateVM ${sent}; dom0's cached repository holds ${String(received.length)} verified update(s) from earlier runs: ${shown}`);
+      reporter.info(`The UpdateVM ${sent}; dom0's cached repository holds ${String(received.length)} verified update(s) from earlier runs: ${nevrasShown(received)}`);
     }
     reposDir = writeCachedRepoDir(config.updatesDir, config.keyring, repoDir, excluded);
     home = writeDnfHome(config.rpmdbPath);

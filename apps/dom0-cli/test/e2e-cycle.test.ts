@@ -1,5 +1,5 @@
 // dom0-update end to end: the local transport, the real agent, receiver and dnf, a loopback mirror.
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFixtures, buildPackage, installedPackages } from '@dom0-updates/fixtures';
 import { describe, expect, it } from 'vitest';
@@ -212,12 +212,26 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect([named.exitCode, named.stdout]).toEqual([100, expect.stringContaining('holds 1 verified update(s) from earlier runs that are not installed (dom0-tool-2.0-1.noarch)') as string]);
     const json = jsonLines((await s.run(['--check-only', '--json-progress'], silent)).stdout);
     expect(json.at(-1)).toEqual({ type: 'done', status: 'updates_available', exitCode: 100, percent: 100 });
-    // keys that cannot be read: the UpdateVM's answer stands, and the cache not being read is said
+    // a build whose signer KEYRING no longer pins is not counted, and is said
+    const rsaOnly = s.fixtures.trustedKeyPaths.find((p) => p.includes('trusted-rsa'));
+    if (rsaOnly === undefined) throw new Error('no trusted-rsa key file');
+    const rotated = await s.run(['--check-only', `--keyring=${rsaOnly}`], silent);
+    expect([rotated.exitCode, rotated.stdout]).toEqual([100, expect.stringContaining('holds 2 verified update(s)') as string]);
+    expect(rotated.stdout).not.toContain('dom0-tool-2.0-1');
+    expect(rotated.stderr).toContain('not offered to dnf: 1 cached build(s) signed by a key KEYRING no longer pins (dom0-tool-0:2.0-1.noarch');
+    // keys or a repository that cannot be read: never "no updates", the check failed
     const noKeys = await s.run(['--check-only'], { ...silent, DOM0_UPDATES_KEYRING: join(s.dir, 'no-such-key.asc') });
-    expect(noKeys.exitCode).toBe(0);
-    expect(noKeys.stderr).toContain("dom0's cached repository was not looked at for updates from earlier runs:");
+    expect(noKeys.exitCode).toBe(1);
+    expect(noKeys.stderr).toContain("it is NOT known whether updates are available: the UpdateVM reports none, but dom0's cached repository, which may hold updates from earlier runs, could not be read:");
     expect(noKeys.stderr).toContain('[CONFIG_KEYRING_UNREADABLE]');
-    expect(noKeys.stdout).toContain('No updates available, as the UpdateVM reports.');
+    expect(noKeys.stdout).not.toContain('No updates');
+    const bin = join(s.dir, 'failing-rpm');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'rpm'), '#!/bin/sh\ncase " $* " in *" -qp "*) echo "error: open of ./x failed" >&2; exit 1;; esac\nexec /usr/bin/rpm "$@"\n', { mode: 0o755 });
+    const unreadable = await s.run(['--check-only'], { ...silent, PATH: `${bin}:${s.dom0.env['PATH'] ?? ''}` });
+    expect(unreadable.exitCode).toBe(1);
+    expect(unreadable.stderr).toContain('could not be read: cannot read the cached repository\'s package names: error: open of ./x failed [CACHED_REPO_QUERY]');
+    expect(unreadable.stdout).not.toContain('No updates');
     // once installed, nothing newer is cached
     expect((await s.run(['-y'], silent)).exitCode).toBe(0);
     const after = await s.run(['--check-only'], silent);

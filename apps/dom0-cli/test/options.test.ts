@@ -132,15 +132,22 @@ describe('parseArgs', () => {
       throw new Error('expected a usage error');
     };
     expect(message('-y', 'install', 'dom0-hello')).toBe(
-      '"install" is a dnf command, not a package name: dom0-update takes package names alone; for dnf\'s install, give --action=install and the names (dom0-update NAME... installs NAME)',
+      '"install" is a dnf command, not a package name: dom0-update takes package names alone; leave the word out (dom0-update NAME... installs NAME)',
     );
-    expect(message('update')).toContain("for dnf's update, give --action=upgrade and the names");
-    expect(message('--check-only', 'upgrade')).toContain('--action=upgrade');
+    expect(message('update')).toContain('dom0-update alone upgrades everything, --action=upgrade NAME... some packages');
+    expect(message('upgrade', 'dom0-hello')).toContain('--action=upgrade NAME...');
+    expect(message('reinstall', 'dom0-hello')).toContain('give --action=reinstall NAME...');
+    // a check takes no --action: the advice is to drop the word, whichever option comes first
+    expect(message('--check-only', 'upgrade')).toContain('leave the word out (dom0-update --check-only [NAME...])');
+    expect(message('install', 'dom0-hello', '--check-only')).toContain('leave the word out (dom0-update --check-only [NAME...])');
     expect(message('check-update')).toContain('for a check, give --check-only');
-    expect(message('remove', 'dom0-hello')).toContain('dom0-update installs, upgrades, reinstalls and downgrades (--action); it has no remove');
-    // only in front: a name that merely contains one, or comes later, is a name
+    expect(message('check-upgrade')).toContain('for a check, give --check-only');
+    expect(message('remove', 'dom0-hello')).toContain('dom0-update has no remove; it installs, upgrades, reinstalls and downgrades (--action=)');
+    expect(message('clean')).toContain('dom0-update has no clean (--clean empties the caches before a run)');
+    // only in front and before --: a name that merely contains one, comes later, or follows -- is a name
     expect(run('dom0-installer').packages).toEqual(['dom0-installer']);
     expect(run('--action=reinstall', 'dom0-hello', 'info').packages).toEqual(['dom0-hello', 'info']);
+    expect(run('--', 'install').packages).toEqual(['install']);
   });
 
   it('treats names after -- as packages, and refuses ones that look like options', () => {
