@@ -41,6 +41,17 @@ async function pathWith(name: string, file: string, script: string): Promise<str
   return `${bin}:${process.env['PATH'] ?? ''}`;
 }
 
+/**
+ * A download run with a stand-in `file` (dnf or dnf5, running `script`) first on PATH, its stream
+ * going nowhere that matters: for what the agent makes of that dnf's words and exit.
+ */
+async function downloadWithStandIn(name: string, file: string, script: string, options: readonly string[] = []): Promise<{ workdir: string; run: Awaited<ReturnType<typeof agent>> }> {
+  const workdir = await syncedWorkdir(world, name);
+  const path = await pathWith(`${name}-bin`, file, script);
+  const run = await agent(['download', '--workdir', workdir, ...options, '--receiver-command', receiver(join(world.dir, `${name}.tar`), 'x')], { env: { PATH: path } });
+  return { workdir, run };
+}
+
 /** The port of a mirror that was started and closed again: nothing listens there. */
 /**
  * A loopback URL nothing listens on. Port 1 lies below the ephemeral range, so no server another
@@ -281,12 +292,8 @@ describe('download with real dnf against the loopback mirror', () => {
   });
 
   it('reports a dnf killed by SIGKILL from outside as a dnf failure naming the signal, without its command line', async () => {
-    const workdir = await syncedWorkdir(world, 'dnf-killed');
     // as the OOM killer or a person would: dnf ends by SIGKILL halfway through the download
-    const path = await pathWith('killed-dnf-bin', 'dnf', '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\necho "Downloading Packages:"\nkill -KILL $$\n');
-    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'dnf-killed.tar'), 'x')], {
-      env: { PATH: path },
-    });
+    const { run } = await downloadWithStandIn('dnf-killed', 'dnf', '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\necho "Downloading Packages:"\nkill -KILL $$\n');
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('updatevm-agent: error: dnf was killed by SIGKILL, not by this agent');
     expect(run.stderr).toMatch(/\[DNF_FAILED\]$/);
@@ -295,12 +302,8 @@ describe('download with real dnf against the loopback mirror', () => {
   });
 
   it('never says "no updates" when dnf said it would download and ended well with nothing in the run directory', async () => {
-    const workdir = await syncedWorkdir(world, 'download-elsewhere');
     // as dnf5's install did with only --destdir (which it lacks): the packages went to its cache
-    const path = await pathWith('elsewhere-dnf-bin', 'dnf', '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\necho "Total download size: 18 k"\necho "Downloading Packages:"\nexit 0\n');
-    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'elsewhere.tar'), 'x')], {
-      env: { PATH: path },
-    });
+    const { run } = await downloadWithStandIn('download-elsewhere', 'dnf', '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 4.14.0; exit 0; fi\necho "Total download size: 18 k"\necho "Downloading Packages:"\nexit 0\n');
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('dnf said it would download 18.0 KiB and ended without an error, but no package reached this run\'s download directory');
     expect(run.stderr).toMatch(/\[DNF_FAILED\]$/);
@@ -308,12 +311,8 @@ describe('download with real dnf against the loopback mirror', () => {
   });
 
   it('runs a dnf5 with its command first and the run directory as its destdir setting', async () => {
-    const workdir = await syncedWorkdir(world, 'dnf5-argv');
     const argsFile = join(world.dir, 'dnf5-args');
-    const path = await pathWith('dnf5-bin', 'dnf5', `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\nexit 0\n`);
-    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'dnf5.tar'), 'x')], {
-      env: { PATH: path },
-    });
+    const { workdir, run } = await downloadWithStandIn('dnf5-argv', 'dnf5', `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\nexit 0\n`);
     expect(run.exitCode, run.stderr).toBe(0);
     const args = (await readFile(argsFile, 'utf8')).trimEnd().split('\n');
     expect(args[0]).toBe('upgrade');
@@ -325,22 +324,14 @@ describe('download with real dnf against the loopback mirror', () => {
   });
 
   it("reports dnf5's download stage from its total (dnf5's install and upgrade print no \"Downloading Packages:\")", async () => {
-    const workdir = await syncedWorkdir(world, 'dnf5-stage');
-    const path = await pathWith('dnf5-stage-bin', 'dnf5', '#!/bin/sh\necho " Upgrading:          2 packages"\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB." >&2\nexit 0\n');
-    const run = await agent(['download', '--workdir', workdir, '--json-progress', '--receiver-command', receiver(join(world.dir, 'dnf5-stage.tar'), 'x')], {
-      env: { PATH: path },
-    });
+    const { run } = await downloadWithStandIn('dnf5-stage', 'dnf5', '#!/bin/sh\necho " Upgrading:          2 packages"\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB." >&2\nexit 0\n', ['--json-progress']);
     expect(run.exitCode).toBe(1);
     expect(jsonLines(run.stdout)).toContainEqual({ stage: 'download', done: 0, total: 2, percent: 0 });
     expect(run.stderr).toMatch(/no package reached this run's download directory.*\[DNF_FAILED\]$/s);
   });
 
   it("stops a dnf5 whose package body grows far past the total it gave on stderr (PACKAGE_DOWNLOAD_FAILED)", async () => {
-    const workdir = await syncedWorkdir(world, 'dnf5-endless');
-    const path = await pathWith('dnf5-endless-bin', 'dnf5', '#!/bin/sh\nfor a in "$@"; do case "$a" in --setopt=destdir=*) d=${a#--setopt=destdir=};; esac; done\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB." >&2\nhead -c 33554432 /dev/zero > "$d/a-1-1.noarch.rpm"\nexec sleep 60\n');
-    const run = await agent(['download', '--workdir', workdir, '--receiver-command', receiver(join(world.dir, 'dnf5-endless.tar'), 'x')], {
-      env: { PATH: path },
-    });
+    const { run } = await downloadWithStandIn('dnf5-endless', 'dnf5', '#!/bin/sh\nfor a in "$@"; do case "$a" in --setopt=destdir=*) d=${a#--setopt=destdir=};; esac; done\necho "Total size of inbound packages is 1 MiB. Need to download 1 MiB." >&2\nhead -c 33554432 /dev/zero > "$d/a-1-1.noarch.rpm"\nexec sleep 60\n');
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain("the mirror sent 32.0 MiB where dnf's transaction gives 2.0 MiB in all");
     expect(run.stderr).toMatch(/\[PACKAGE_DOWNLOAD_FAILED\]$/);
