@@ -288,20 +288,22 @@ const DNF_COMMAND_WORDS: ReadonlyMap<string, Action | 'check' | undefined> = new
 ]);
 
 function refuseCommandWord(word: string, checkOnly: boolean): never {
+  throw new UsageError('USAGE_BAD_PACKAGE', `"${word}" is a dnf command, not a package name: dom0-update takes package names alone; ${commandWordAdvice(word, checkOnly)}`);
+}
+
+/** What to give instead of a dnf command word: advice that works with the rest of the command line. */
+function commandWordAdvice(word: string, checkOnly: boolean): string {
   const action = DNF_COMMAND_WORDS.get(word);
-  const instead =
-    action === 'check'
-      ? 'for a check, give --check-only'
-      : action === undefined
-        ? `dom0-update has no ${word}${word === 'clean' ? ' (--clean empties the caches before a run)' : ''}; it installs, upgrades, reinstalls and downgrades (--action=)`
-        : checkOnly
-          ? 'leave the word out (dom0-update --check-only [NAME...])'
-          : action === 'upgrade'
-            ? 'dom0-update alone upgrades everything, --action=upgrade NAME... some packages'
-            : action === 'install'
-              ? 'leave the word out (dom0-update NAME... installs NAME)'
-              : `give --action=${action} NAME...`;
-  throw new UsageError('USAGE_BAD_PACKAGE', `"${word}" is a dnf command, not a package name: dom0-update takes package names alone; ${instead}`);
+  if (action === 'check') return 'for a check, give --check-only';
+  if (action === undefined) {
+    const clean = word === 'clean' ? ' (--clean empties the caches before a run)' : '';
+    return `dom0-update has no ${word}${clean}; it installs, upgrades, reinstalls and downgrades (--action=)`;
+  }
+  // a check takes no --action
+  if (checkOnly) return 'leave the word out (dom0-update --check-only [NAME...])';
+  if (action === 'upgrade') return 'dom0-update alone upgrades everything, --action=upgrade NAME... some packages';
+  if (action === 'install') return 'leave the word out (dom0-update NAME... installs NAME)';
+  return `give --action=${action} NAME...`;
 }
 
 function parsePackage(arg: string): string {
