@@ -3,7 +3,7 @@
  * repository's own headers and dom0's rpm database alone (withheld.ts has each rule). One plan
  * serves an install and a check, so a check never counts a build an install would withhold.
  */
-import { excludedByUser } from './install-outcome.ts';
+import { exclusionOf, type Dom0Exclusions } from './exclusions.ts';
 import type { InstalledPackage } from './installed.ts';
 import { cachedUpdates } from './missed-upgrades.ts';
 import type { RunOptions } from './options.ts';
@@ -41,7 +41,7 @@ export interface CachePlan {
   readonly oddArch: readonly OddArchBuild[];
   /** Every withheld name and build as excludepkgs entries of the repository dnf reads. */
   readonly excluded: readonly string[];
-  /** The builds dnf is offered that the command line selects (and does not exclude). */
+  /** The builds dnf is offered that the command line selects and neither it nor dom0's dnf.conf excludes. */
   readonly offered: readonly CachedPackage[];
 }
 
@@ -51,6 +51,7 @@ export function planCachedRepo(
   options: RunOptions,
   pinnedKeyIds: ReadonlySet<string>,
   arch: string,
+  exclusions: Dom0Exclusions,
 ): CachePlan {
   const unpinned = unpinnedBuilds(cached, pinnedKeyIds);
   const oddArch = oddArchBuilds(cached);
@@ -69,12 +70,12 @@ export function planCachedRepo(
   const excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...withheldBuilds.map((build) => build.spec)])];
   const withheldPackages = new Set(withheldBuilds.map((build) => build.package));
   const withheldNames = new Set(withheld);
-  const excludedName = excludedByUser(options, specs);
+  const excludedName = exclusionOf(exclusions, specs);
   const offered = visible.filter(
     (build) =>
       !withheldPackages.has(build) &&
       !withheldNames.has(build.name) &&
-      !excludedName(build.name) &&
+      excludedName(build.name) === undefined &&
       (options.packages.length === 0 || specs.selects(options.packages, build.name)),
   );
   return { specs, withheld, obsoleting, renaming, older, newArch, unpinned, oddArch, excluded, offered };

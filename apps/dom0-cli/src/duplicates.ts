@@ -3,8 +3,8 @@
  * the middle of its transaction leaves (the new header is in the rpmdb, the old one not yet
  * erased). dnf's own runs do not mend it, and every later run would report success over it.
  */
-import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
+import { readDnfConfMain } from './dnf-conf.ts';
 import { displayEvr, groupByNameArch, type InstalledPackage } from './installed.ts';
 import { compareEvr } from './version-order.ts';
 
@@ -24,18 +24,6 @@ export interface Duplicates {
 /** dnf's default installonlypkgs: provide names whose packages are kept side by side. */
 const DEFAULT_INSTALL_ONLY = ['kernel', 'kernel-PAE', 'installonlypkg(kernel)', 'installonlypkg(kernel-module)', 'installonlypkg(vm)', 'multiversion(kernel)'];
 
-/** The `installonlypkgs` dom0's dnf.conf adds (dnf appends them to its defaults). */
-export function configuredInstallOnly(dnfConf: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(dnfConf, 'utf8');
-  } catch {
-    return [];
-  }
-  const line = /^[ \t]*installonlypkgs[ \t]*=(.*)$/m.exec(text);
-  return line?.[1]?.split(/[\s,]+/).filter((name) => name !== '') ?? [];
-}
-
 /** `name.arch` groups installed more than once, before install-only packages are set aside. */
 export function groupsOfTwoOrMore(installed: readonly InstalledPackage[]): Map<string, InstalledPackage[]> {
   // rpm's imported keys: one pseudo-package per key, all of them gpg-pubkey.(none)
@@ -53,7 +41,7 @@ export async function findDuplicates(installed: readonly InstalledPackage[], roo
   const groups = groupsOfTwoOrMore(installed);
   for (const key of known) groups.delete(key);
   if (groups.size === 0) return { packages: [], installOnlyUnknown: false };
-  const installOnly = new Set([...DEFAULT_INSTALL_ONLY, ...configuredInstallOnly(dnfConf)]);
+  const installOnly = new Set([...DEFAULT_INSTALL_ONLY, ...readDnfConfMain(dnfConf).installOnly]);
   const names = [...new Set([...groups.values()].map((list) => list[0]?.name ?? ''))];
   const result = await execa('rpm', ['--root', root, '--dbpath', dbpath, '-q', '--qf', '%{NAME}.%{ARCH}\\t[%{PROVIDENAME}\\t]\\n', '--', ...names], { reject: false, stdin: 'ignore' });
   const keptSideBySide = new Set<string>();

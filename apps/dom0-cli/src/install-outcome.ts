@@ -4,6 +4,7 @@
  * an update the UpdateVM sent but dnf left out is said, never hidden behind an exit 0.
  */
 import { EXIT, InstallError } from './errors.ts';
+import { exclusionOf, type Dom0Exclusions } from './exclusions.ts';
 import { diffInstalled, displayEvr, evrOf, newerInstalled, newestUpgradableInstalled, type InstalledPackage } from './installed.ts';
 import { compareEvr } from './version-order.ts';
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
@@ -18,6 +19,7 @@ export interface OutcomeContext {
   readonly reporter: Reporter;
   readonly dom0Root: string;
   readonly rpmdbPath: string;
+  readonly exclusions: Dom0Exclusions;
 }
 
 export interface InstallFacts {
@@ -48,7 +50,7 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
   // An install by name too: a requested update left out (another build took its place) is not done.
   const missed =
     options.action === 'upgrade' || options.action === 'install'
-      ? missedUpgradesToReport(options, facts.specs, facts.received, facts.installedAfter).filter((m) => !withheldForObsoletes(m.received))
+      ? missedUpgradesToReport(context, facts.specs, facts.received, facts.installedAfter).filter((m) => !withheldForObsoletes(m.received))
       : [];
   reportNotInstalled(context, facts, missed);
   for (const { received: pkg, installed, installedArch } of missed) {
@@ -62,8 +64,7 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
       facts.withheld.length === 0
         ? 'the updates need packages the UpdateVM did not send or dom0 withheld (see above; --best makes dnf say which), or a scriptlet of theirs failed (dnf\'s output above says)'
         : `the updates need a package dom0 withheld as neither installed nor requested (${shown}: ${nameTogetherHint([...new Set(missed.map((m) => m.received.name))])}) or one the UpdateVM did not send (--best makes dnf say which), or a scriptlet of theirs failed (dnf's output above says)`;
-    // cached by earlier runs: what dom0's own dnf.conf excludes, or what no longer resolves, stays
-    // in the cache until it is emptied
+    // cached by earlier runs: what no longer resolves stays in the cache until it is emptied
     const source = facts.fromCache ? " (cached by earlier runs; --clean empties dom0's cached repository)" : '';
     if (changes.length > 0) {
       throw new InstallError(
@@ -85,7 +86,8 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
 }
 
 /** Says why each received package that is not installed (and not a missed update) stayed out. */
-function reportNotInstalled({ options, reporter }: OutcomeContext, facts: InstallFacts, missed: readonly MissedUpgrade[]): void {
+function reportNotInstalled({ options, reporter, exclusions }: OutcomeContext, facts: InstallFacts, missed: readonly MissedUpgrade[]): void {
+  const excluded = exclusionOf(exclusions, facts.specs);
   const present = new Set(facts.installedAfter.map((p) => `${p.name}.${p.arch} ${p.evr}`));
   for (const pkg of facts.received) {
     const installed = present.has(`${pkg.name}.${pkg.arch} ${evrOf(pkg)}`);
@@ -107,6 +109,11 @@ function reportNotInstalled({ options, reporter }: OutcomeContext, facts: Instal
       reporter.info(`Verified package ${pkg.nevra} was not installed: this run installed the newer ${displayEvr(superseded.evr)} of ${pkg.name}.${superseded.arch}.`);
       continue;
     }
+    const exclusion = excluded(pkg.name);
+    if (exclusion !== undefined) {
+      reporter.info(`Verified package ${pkg.nevra} was not installed: dom0's dnf leaves it out, as ${exclusion}.`);
+      continue;
+    }
     if (facts.specs.selects(options.packages, pkg.name)) {
       // a downgrade was asked for: an older version is what the user wanted, not an attack
       const rollback = newer === undefined || options.action === 'downgrade' ? '' : ` (older than the installed ${displayEvr(newer.evr)}: an attempted rollback)`;
@@ -126,16 +133,9 @@ function obsoletingBuildOf(obsoleting: readonly ObsoletingBuild[], pkg: Verified
   return obsoleting.find(({ package: b }) => sameBuild(b, pkg));
 }
 
-/** Received updates of installed packages dnf left out, except those the user excluded or did not name. */
-function missedUpgradesToReport(options: RunOptions, specs: PackageSpecs, received: readonly VerifiedBuild[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
-  const excluded = excludedByUser(options, specs);
-  const wanted = (name: string): boolean => !excluded(name) && (options.packages.length === 0 || specs.selects(options.packages, name));
+/** Received updates of installed packages dnf left out, except those dom0's dnf excludes or the user did not name. */
+function missedUpgradesToReport({ options, exclusions }: OutcomeContext, specs: PackageSpecs, received: readonly VerifiedBuild[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
+  const excluded = exclusionOf(exclusions, specs);
+  const wanted = (name: string): boolean => excluded(name) === undefined && (options.packages.length === 0 || specs.selects(options.packages, name));
   return missedUpgrades(received, installed).filter((m) => wanted(m.received.name));
-}
-
-/** Whether the user's `--exclude=` options (or `--setopt` exclusions) name this package for dom0's dnf. */
-export function excludedByUser(options: RunOptions, specs: PackageSpecs): (name: string) => boolean {
-  // --setopt exclusions reach dom0's dnf as --exclude too (options.ts); dnf reads an exclude in the same forms
-  const excluded = options.dom0DnfOptions.filter((o) => o.startsWith('--exclude=')).map((o) => o.slice('--exclude='.length));
-  return (name) => specs.selects(excluded, name);
 }

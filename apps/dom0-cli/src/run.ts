@@ -17,6 +17,7 @@ import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
 import { duplicatesWarning, findDuplicates, groupsOfTwoOrMore } from './duplicates.ts';
 import { reportInstallOutcome } from './install-outcome.ts';
+import { dom0Exclusions } from './exclusions.ts';
 import { checkKeyring } from './keyring-check.ts';
 import { checkRpmCanImport } from './keyring-rpm-import.ts';
 import { checkUpdatesDir } from './updates-dir-check.ts';
@@ -184,12 +185,13 @@ async function cachedUpdatesForCheck(run: Run, installedKnown: readonly Installe
   try {
     const pinnedKeyIds = await checkKeyring(config.keyring);
     const installed = installedKnown ?? (await listInstalled(config.dom0Root, config.rpmdbPath));
+    const exclusions = dom0Exclusions(options, config.dnfConf);
     for (let attempt = 1; ; attempt++) {
       // read in place, not through a snapshot: a check writes nothing in the updates dir
       const generation = pinPublishedRepo(config.updatesDir);
       if (generation === undefined) return [];
       try {
-        const plan = planCachedRepo(await readCachedRepo(generation), installed, options, pinnedKeyIds, machine());
+        const plan = planCachedRepo(await readCachedRepo(generation), installed, options, pinnedKeyIds, machine(), exclusions);
         interrupt.throwIfInterrupted();
         warnUnpinned(run.reporter, plan.unpinned);
         return offeredUpdates(plan, installed);
@@ -331,6 +333,7 @@ async function install(
   let obsoleting: readonly ObsoletingBuild[] = [];
   let renaming: readonly RenamingBuild[] = [];
   let excluded: readonly string[] = [];
+  const exclusions = dom0Exclusions(options, config.dnfConf);
   /** dnf stopped on a signal: its transaction may still have gone through, so the changes are told */
   let interruptedInstall: InterruptedError | undefined;
   /** dnf failed: it may have done part of its transaction (an unpacking error), so the changes are told */
@@ -339,7 +342,7 @@ async function install(
   let specs = dom0PackageSpecs([], installedBefore);
   let received = batchPackages;
   try {
-    const plan = planCachedRepo(await readCachedRepo(repoDir), installedBefore, options, run.pinnedKeyIds, machine());
+    const plan = planCachedRepo(await readCachedRepo(repoDir), installedBefore, options, run.pinnedKeyIds, machine(), exclusions);
     ({ specs, withheld, obsoleting, renaming, excluded } = plan);
     const { older, newArch, unpinned, oddArch } = plan;
     if (fromCache !== undefined) {
@@ -444,7 +447,7 @@ async function install(
       throw new InstallError(failedInstall.code, `${failedInstall.message}; before it failed, dnf made ${String(changes.length)} change(s) in dom0 (${changesInWords(changes)}): check them (rpm -q, dnf history)`);
     }
   }
-  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root }, { installedBefore, installedAfter, received, fromCache: fromCache !== undefined, obsoleting, withheld, renaming, specs });
+  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root, exclusions }, { installedBefore, installedAfter, received, fromCache: fromCache !== undefined, obsoleting, withheld, renaming, specs });
 }
 
 /** Warns of packages installed twice that dnf keeps once (duplicates.ts), but for the `known` keys. */

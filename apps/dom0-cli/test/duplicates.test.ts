@@ -1,21 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configuredInstallOnly, duplicatesWarning, groupsOfTwoOrMore } from '../src/duplicates.ts';
+import { duplicatesWarning, groupsOfTwoOrMore } from '../src/duplicates.ts';
 import { parseInstalled } from '../src/installed.ts';
 
 describe('packages installed twice', () => {
   it('groups name.arch installed more than once, leaving out rpm\'s gpg-pubkey pseudo-packages and single installs', () => {
     const installed = parseInstalled(['a\tnoarch\t0:1-1\t1', 'a\tnoarch\t0:2-1\t2', 'a\tx86_64\t0:2-1\t3', 'gpg-pubkey\t(none)\t0:aa-1\t4', 'gpg-pubkey\t(none)\t0:bb-1\t5'].join('\n'));
     expect([...groupsOfTwoOrMore(installed).keys()]).toEqual(['a.noarch']);
-  });
-
-  it('reads the installonlypkgs dom0\'s dnf.conf adds, separated by spaces or commas, and nothing from a missing file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dup-'));
-    writeFileSync(join(dir, 'dnf.conf'), '[main]\ngpgcheck=1\ninstallonlypkgs = kernel-qubes-vm, dom0-kmod  other\n');
-    expect(configuredInstallOnly(join(dir, 'dnf.conf'))).toEqual(['kernel-qubes-vm', 'dom0-kmod', 'other']);
-    expect(configuredInstallOnly(join(dir, 'missing.conf'))).toEqual([]);
   });
 
   it('names up to five packages with their versions and says how many more, and the command that mends it', () => {

@@ -1,5 +1,5 @@
 // dom0-update end to end: the local transport, the real agent, receiver and dnf, a loopback mirror.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFixtures, buildPackage, installedPackages } from '@dom0-updates/fixtures';
 import { describe, expect, it } from 'vitest';
@@ -391,6 +391,26 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(r.exitCode).toBe(0);
     expect(await installedPackages(s.dom0)).toEqual([V1[0], V2[1], V2[2]]);
     expect(r.stderr).not.toContain('was not installed');
+    expect(r.stdout).toContain("Verified package dom0-hello-2.0-1.noarch was not installed: dom0's dnf leaves it out, as the command line excludes it.");
+  });
+
+  it("leaves out what dom0's own dnf.conf excludes, as dom0's dnf does: not counted by a check, not called a missed update", async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    expect((await s.run(['--downloadonly'])).exitCode).toBe(0);
+    const dnfConf = join(s.dom0.root, 'etc/dnf/dnf.conf');
+    appendFileSync(dnfConf, 'excludepkgs=dom0-t*\n');
+    const silent = { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) };
+    const check = await s.run(['--check-only'], silent);
+    expect([check.exitCode, check.stdout]).toEqual([100, expect.stringContaining('holds 2 verified update(s)') as string]);
+    expect(check.stdout).not.toContain('dom0-tool-2.0-1');
+    // the UpdateVM resends the whole batch, excluded package included
+    const all = s.fixtures.packages.v2.map((p) => p.path);
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: all.join(':') });
+    expect(r.exitCode).toBe(0);
+    expect(await installedPackages(s.dom0)).toEqual([V2[0], V2[1], V1[2]]);
+    expect(r.stdout).toContain(`Verified package dom0-tool-2.0-1.noarch was not installed: dom0's dnf leaves it out, as excludepkgs in ${dnfConf} excludes it.`);
+    const after = await s.run(['--check-only'], silent);
+    expect([after.exitCode, after.stdout]).toEqual([0, expect.stringContaining("dom0's cached repository holds nothing newer than what is installed.") as string]);
   });
 
   it('withholds cached builds signed by a key KEYRING no longer pins, though the receiver took them when it did', async () => {

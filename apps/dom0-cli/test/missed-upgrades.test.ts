@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { dom0Exclusions } from '../src/exclusions.ts';
 import { reportInstallOutcome } from '../src/install-outcome.ts';
 import { installedBuild, type InstalledPackage } from '../src/installed.ts';
 import { cachedUpdates, missedUpgrades } from '../src/missed-upgrades.ts';
@@ -90,6 +91,8 @@ function specsOf(installedPackages: readonly InstalledPackage[], sent: readonly 
   return new PackageSpecs(installedPackages.map(installedBuild), sent.map((p) => ({ ...p, epoch: String(p.epoch) })));
 }
 
+const NO_EXCLUSIONS = { commandLine: [], dnfConf: [], dnfConfPath: '/etc/dnf/dnf.conf' };
+
 describe('a received package a newer build from the cache took the place of', () => {
   // a plain upgrade installed 2.0 from an earlier run's cached batch; this batch's honest 1.1,
   // newer than the 1.0 installed before, is neither unrequested nor a rollback
@@ -103,7 +106,7 @@ describe('a received package a newer build from the cache took the place of', ()
     const after = { ...installed('dom0-tool', '0:2.0-1'), instance: '2' };
     const sent = received('dom0-tool', 0, '1.1');
     reportInstallOutcome(
-      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm', exclusions: NO_EXCLUSIONS },
       { installedBefore: [before], installedAfter: [after], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([before], [sent]) },
     );
     expect(err).toEqual([]);
@@ -120,7 +123,7 @@ describe('a requested package that was received but is not installed', () => {
     const hello = installed('dom0-hello', '0:2.0-1');
     const sent = received('dom0-hello', 0, '1.0');
     const code = reportInstallOutcome(
-      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm', exclusions: NO_EXCLUSIONS },
       { installedBefore: [hello], installedAfter: [hello], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([hello], [sent]) },
     );
     expect(code).toBe(0);
@@ -147,7 +150,7 @@ describe('a verified update dnf left out with nothing else changed', () => {
     const sent = received('dom0-tool', 0, '2.0');
     expect(() =>
       reportInstallOutcome(
-        { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+        { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm', exclusions: NO_EXCLUSIONS },
         { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]) },
       ),
     ).toThrow(
@@ -169,10 +172,45 @@ describe('an older build in another arch than the installed one', () => {
     const tool = installed('dom0-tool', '0:2.0-1', 'x86_64');
     const sent = received('dom0-tool', 0, '1.0');
     reportInstallOutcome(
-      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm', exclusions: NO_EXCLUSIONS },
       { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]) },
     );
     expect(out.join('\n')).not.toContain('this run installed the newer');
     expect(err.join('\n')).toContain('dom0-tool-1.0-1.noarch (older than the installed 2.0-1: an attempted rollback)');
+  });
+});
+
+describe('a verified update dom0\'s dnf excludes', () => {
+  const outcome = (argv: string[], dnfConf: readonly string[]): { code: number; out: string[]; err: string[] } => {
+    const command = parseArgs(argv);
+    if (command.kind !== 'run') throw new Error('not a run');
+    const out: string[] = [];
+    const err: string[] = [];
+    const reporter = new Reporter('human', { out: (line) => out.push(line), err: (line) => err.push(line) });
+    const tool = installed('dom0-tool', '0:1.0-1');
+    const sent = received('dom0-tool', 0, '2.0');
+    const exclusions = { ...dom0Exclusions(command.options, '/nonexistent/dnf.conf'), dnfConf, dnfConfPath: '/etc/dnf/dnf.conf' };
+    const code = reportInstallOutcome(
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm', exclusions },
+      { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]) },
+    );
+    return { code, out, err };
+  };
+
+  it('is not a missed update when dom0\'s dnf.conf excludes it, and says which file left it out', () => {
+    const { code, out, err } = outcome(['-y'], ['dom0-t*']);
+    expect(code).toBe(0);
+    expect(err).toEqual([]);
+    expect(out).toContain('Verified package dom0-tool-2.0-1.noarch was not installed: dom0\'s dnf leaves it out, as excludepkgs in /etc/dnf/dnf.conf excludes it.');
+  });
+
+  it('is not a missed update when the command line excludes it, and says so', () => {
+    const { code, out } = outcome(['-y', '--exclude=dom0-tool'], []);
+    expect(code).toBe(0);
+    expect(out).toContain('Verified package dom0-tool-2.0-1.noarch was not installed: dom0\'s dnf leaves it out, as the command line excludes it.');
+  });
+
+  it('is still a missed update when the exclusions name another package', () => {
+    expect(() => outcome(['-y', '--exclude=dom0-hello'], ['dom0-tool-extra'])).toThrow(expect.objectContaining({ code: 'INSTALL_NOTHING_DONE' }));
   });
 });

@@ -1,0 +1,61 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readDnfConfMain } from '../src/dnf-conf.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'dnf-conf-'));
+let files = 0;
+function conf(text: string): ReturnType<typeof readDnfConfMain> {
+  const path = join(dir, `dnf-${String(++files)}.conf`);
+  writeFileSync(path, text);
+  return readDnfConfMain(path);
+}
+
+describe("dom0's dnf.conf as dnf reads it", () => {
+  it('reads the installonlypkgs dom0 adds, separated by spaces or commas', () => {
+    expect(conf('[main]\ngpgcheck=1\ninstallonlypkgs = kernel-qubes-vm, dom0-kmod  other\n').installOnly).toEqual(['kernel-qubes-vm', 'dom0-kmod', 'other']);
+  });
+
+  it('reads nothing from a missing file', () => {
+    expect(readDnfConfMain(join(dir, 'missing.conf'))).toEqual({ installOnly: [], excluded: [] });
+  });
+
+  it('adds the entries of exclude and excludepkgs, in the order of the file', () => {
+    expect(conf('[main]\nexclude=kernel*\nexcludepkgs = dom0-tool,dom0-hello\n').excluded).toEqual(['kernel*', 'dom0-tool', 'dom0-hello']);
+  });
+
+  it('clears the list at a setting whose first entry is empty, as dnf does', () => {
+    expect(conf('[main]\nexclude=kernel*\nexcludepkgs=,dom0-tool\n').excluded).toEqual(['dom0-tool']);
+    expect(conf('[main]\nexclude=kernel*\nexcludepkgs=\n').excluded).toEqual([]);
+  });
+
+  it('takes the last value of a key given twice, at its first place', () => {
+    expect(conf('[main]\nexcludepkgs=a\nexclude=b\nexcludepkgs=c\n').excluded).toEqual(['c', 'b']);
+  });
+
+  it('reads an indented line as the continuation of the value above', () => {
+    expect(conf('[main]\nexcludepkgs=a,\n  b c\n\tinstallonlypkgs=d\n').excluded).toEqual(['a', 'b', 'c', 'installonlypkgs=d']);
+  });
+
+  it('ignores other sections, and comments that start in the first column', () => {
+    expect(conf('[main]\n#excludepkgs=a\n; installonlypkgs=x\nexcludepkgs=b\n[updates]\nexcludepkgs=c\ninstallonlypkgs=y\n').excluded).toEqual(['b']);
+    expect(conf('[updates]\nexcludepkgs=c\n').excluded).toEqual([]);
+  });
+
+  it('drops the exclusions that disable_excludes turns off for [main]', () => {
+    expect(conf('[main]\nexcludepkgs=a\ndisable_excludes=main\n').excluded).toEqual([]);
+    expect(conf('[main]\nexcludepkgs=a\ndisable_excludes=all\n').excluded).toEqual([]);
+    expect(conf('[main]\nexcludepkgs=a\ndisable_excludes=updates\n').excluded).toEqual(['a']);
+  });
+
+  it('reads nothing from a file dnf itself refuses (it would not run at all)', () => {
+    for (const text of ['excludepkgs=a\n', '[main]\n  excludepkgs=a\n', '[main]\nexcludepkgs\n', '[main]\n=a\n', '[main\nexcludepkgs=a\n', '[main] x\nexcludepkgs=a\n', '[]\nexcludepkgs=a\n']) {
+      expect(conf(text), JSON.stringify(text)).toEqual({ installOnly: [], excluded: [] });
+    }
+  });
+
+  it('accepts a byte order mark, CRLF line ends and a comment after a section', () => {
+    expect(conf('\uFEFF[main] # dom0\r\nexcludepkgs=a \r\n').excluded).toEqual(['a']);
+  });
+});
