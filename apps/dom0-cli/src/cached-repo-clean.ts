@@ -14,7 +14,7 @@ export function receiverCleanArgv(config: Config): string[] {
   return [...config.receiverCommand, 'clean', '--updates-dir', config.updatesDir];
 }
 
-/** Runs the receiver's clean; its diagnostics go to `onLine`. Throws CLEAN_FAILED unless it exits 0. */
+/** Runs the receiver's clean; its diagnostics go to `onLine`. Throws INTERRUPTED after a signal, else CLEAN_FAILED unless it exits 0. */
 export async function emptyCachedRepo(config: Config, onLine: (line: string) => void, interrupt: Interrupt): Promise<void> {
   const [file = '', ...args] = receiverCleanArgv(config);
   // a terminal's Ctrl-C reaches it too; it publishes atomically, so however it ends the repository is whole

@@ -17,7 +17,8 @@ export function fileUrl(path: string): string {
 }
 
 /**
- * `repoDir` defaults to the `repo` link; a run pins the generation it resolved instead. `excluded`
+ * `repoDir` defaults to the `repo` link; a run passes its hard-link snapshot of the published
+ * generation instead (repo-snapshot.ts). `excluded`
  * are the exact builds dom0 withholds (withheld.ts): as the repository's own
  * `excludepkgs` they hide only its copies (never an installed package) and, unlike one --exclude
  * argument each, no number of them can make dnf's command line too long to start.

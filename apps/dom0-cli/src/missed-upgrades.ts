@@ -1,6 +1,7 @@
 /**
- * A check under dnf's "Nothing to do": received, verified packages that are newer than what is
- * installed under the same name and arch, yet still not installed after a plain upgrade. A dnf
+ * Received or cached verified packages that are newer than what is installed under the same name
+ * and arch, yet still not installed after dom0's dnf ran (an upgrade, or an install by name),
+ * whether or not dnf changed anything else. A dnf
  * reading another rpm database than the one dom0-update queries looks exactly like this, and so
  * does an update held back by a dependency dom0 withheld; either way the user must hear that the
  * updates they received are not in dom0, rather than see them listed as unrequested.

@@ -71,12 +71,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
       const noFile = file.explicit || existsSync(file.path) ? '' : ` (there is no configuration file at ${file.path}; deploy/README.md shows how to make one)`;
       throw new ConfigError('CONFIG_NO_KEYRING', `no KEYRING is configured: dom0 needs the pinned keys to verify packages${noFile}`);
     }
-    // before the UpdateVM downloads anything: a bad key or updates dir would only fail the receiver later
     // what the agent is asked, validated as the agent would before anything is locked or read
     const request = buildRequest(options, config.releasever);
     // before the first rpm query, which would create a database where none is
     requireRpmdb(config);
     let pinnedKeyIds: ReadonlySet<string> = new Set();
+    // before the UpdateVM downloads anything: a bad key or updates dir would only fail the receiver later
     if (!options.checkOnly) {
       pinnedKeyIds = await checkKeyring(config.keyring);
       // only an install needs dom0's rpm to take the keys

@@ -1,6 +1,9 @@
 import { sanitizeForTerminal } from '@dom0-updates/protocol';
 
-/** Codes the receiver itself raises (the protocol and rpm-verify packages bring their own). */
+/**
+ * Codes the receiver itself raises (the protocol and rpm-verify packages bring their own; STAGE_IO,
+ * a local I/O failure while staging, is stage-error.ts's).
+ */
 export type ReceiverErrorCode =
   | 'USAGE'
   | 'CONFIG_INVALID'

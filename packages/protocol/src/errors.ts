@@ -26,7 +26,10 @@ export const STREAM_ERROR_CODES = [
 ] as const;
 export type StreamErrorCode = (typeof STREAM_ERROR_CODES)[number];
 
-/** Ways the encoders refuse their input (the sender's own mistakes, never the peer's). */
+/**
+ * Ways the encoders refuse their input (the sender's own mistakes, never the peer's), and
+ * ENCODE_OUTPUT_CLOSED: the output (often the peer's pipe) went away.
+ */
 export const ENCODE_ERROR_CODES = [
   'ENCODE_BAD_NAME',
   'ENCODE_DUPLICATE_NAME',

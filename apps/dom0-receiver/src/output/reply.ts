@@ -28,7 +28,7 @@ function isVerdictOnInput(code: string): boolean {
 }
 
 /**
- * dom0's limits: the default byte limit is 90% of the updates dir's free space, so naming it would
+ * dom0's limits: the default byte limit is derived from the updates dir's free space, so naming it would
  * tell the UpdateVM dom0's free space, as often as it calls. The verdict goes back, not the figure.
  */
 const LIMIT_CODES = /^TAR_(?:MEMBER_TOO_LARGE|TOO_MANY_BYTES|TOO_MANY_MEMBERS)$/;

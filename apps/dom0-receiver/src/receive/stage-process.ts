@@ -77,8 +77,8 @@ export function stageCommand(launch: StageLaunch, env: NodeJS.ProcessEnv = proce
     '--max-semi-space-size=1',
     // and V8 favours memory over speed: 4096 small members stay under the memory target (config/memory.ts)
     '--optimize-for-size',
-    // only for rpm-verify's digest worker (two lanes: the digests, and the staged files' writes);
-    // without it the stage hashes on one thread and writes through the thread pool. Threads share
+    // only for rpm-verify's digest worker (lane 0: the legacy MD5; lane 1: the SHA-256s, and the
+    // staged files' writes where O_DIRECT is refused); without it the stage hashes on one thread. Threads share
     // this process's uid and permission limits.
     ...(workerRefusedForTest(env) ? [] : ['--allow-worker']),
     `--allow-fs-read=${BUNDLE_VIA_FD}`,

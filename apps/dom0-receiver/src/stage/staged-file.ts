@@ -19,7 +19,7 @@ export interface LaneWriter {
  * exclusively without following links, mode 0644: the sender's modes, owners and times never
  * reach the disk.
  *
- * Written one of two ways:
+ * Written one of three ways:
  * - by a digest worker lane (`laneJob`): the caller hands the job to the verifier, which feeds
  *   it every byte along with the digests, from one copy in the worker's ring. The lane writes
  *   after write() calls return, so the descriptor is closed only once the lane has reported.

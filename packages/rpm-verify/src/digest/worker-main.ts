@@ -59,7 +59,8 @@ export function digestWorkerMain(env: WorkerEnvironment): void {
     update: (data) => void hash.update(data),
     end: (job) => ({ job, digest: hash.digest() }),
   });
-  // a failed write is reported when the job ends; the rest of its bytes are not attempted
+  // a failed write is reported at once (writeFailed) and again when the job ends (writeError); the
+  // rest of its bytes are not attempted
   const writeJob = (fd: number, job: number): Job => {
     let written = 0;
     let failed: { code: string; message: string } | undefined;

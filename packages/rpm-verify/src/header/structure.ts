@@ -96,6 +96,9 @@ export function parseHeaderIntro(intro: Uint8Array, kind: HeaderKind, budget: nu
   return { indexCount, dataLength, totalBytes };
 }
 
+/** Highest tag rpm takes: it stores tags as int32. */
+const MAX_TAG = 0x7fffffff;
+
 /**
  * Parses a complete header and accepts only the canonical layout rpm writes: the region tag first
  * with its trailer as the last 16 bytes of the store and covering every entry (no dribble), all
@@ -103,9 +106,6 @@ export function parseHeaderIntro(intro: Uint8Array, kind: HeaderKind, budget: nu
  * offset aligned for its type, zero padding only, no bytes left over. With one layout allowed there
  * is no room for two readers (rpm's checker and loader) to see different values.
  */
-/** Highest tag rpm takes: it stores tags as int32. */
-const MAX_TAG = 0x7fffffff;
-
 export function parseHeader(bytes: Uint8Array, intro: HeaderIntro, kind: HeaderKind, member: string | undefined): ParsedHeader {
   const w = where(kind);
   if (bytes.length !== intro.totalBytes) {

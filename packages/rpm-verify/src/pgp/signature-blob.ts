@@ -4,7 +4,7 @@ const PACKET_TAG_SIGNATURE = 2;
 const SIG_TYPE_BINARY = 0x00;
 
 /**
- * OpenPGP public-key algorithm ids we accept, with the rpm tag family each belongs to. Not RSA
+ * OpenPGP public-key algorithm ids we accept (parseSignatureBlob checks the tag each belongs in). Not RSA
  * sign-only (3): rpm 4.18 reads no signature made with it (pgpSignatureNew knows 1, 17 and 22).
  */
 export const PublicKeyAlgo = { RSA: 1, EDDSA_LEGACY: 22 } as const;
