@@ -176,10 +176,13 @@ describe('clean', () => {
     const stream = await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path))));
     const paused = await startPausedAt('after-stage', ['receive', '--updates-dir', dir, ...(await keyringArgs())], stream);
     try {
+      const whole = await treeHash(dir);
       const run = await clean(dir);
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/clean failed: RECEIVER_BUSY: /);
       expect(await publishedTree(dir)).toEqual(published);
+      // nor anything else: the receive's staging, lock and result record
+      expect(await treeHash(dir)).toEqual(whole);
     } finally {
       await paused.kill();
     }

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireLock, type Lock } from '../src/updates-dir/lock.ts';
-import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, replyError, runReceiver, startPausedAt } from './helpers.ts';
+import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, replyError, runReceiver, startPausedAt, treeHash } from './helpers.ts';
 
 describe('the receiver lock', () => {
   it('lets exactly one of many receivers that start together past a stale lock, round after round', async () => {
@@ -98,9 +98,11 @@ describe('the receiver lock', () => {
     const stream = await encodeStream(await Promise.all(f.packages.v1.map((p) => fileMember(p.path))));
     const paused = await startPausedAt('after-stage', args, stream);
     // while it holds the lock, another receive is turned away and changes nothing
+    const whole = await treeHash(dir);
     const busy = await runReceiver(args, { stdin: stream });
     expect(busy.code).not.toBe(0);
     expect(replyError(busy)).toMatchObject({ code: 'RECEIVER_BUSY' });
+    expect(await treeHash(dir)).toEqual(whole);
     expect(await paused.kill()).toBe('SIGKILL');
     const next = await runReceiver(args, { stdin: stream });
     expect(next.code).toBe(0);

@@ -137,7 +137,8 @@ describe('the stage identity', () => {
         const fst = await lstat(join(staging, name));
         expect([fst.uid, fst.gid, fst.mode & 0o777]).toEqual([0, 0, 0o644]);
       }
-      // the stage and anything it started are gone: the receiver has no child left
+      // the stage is gone: no child of the receiver runs as a stage uid (what the stage uid leaves
+      // running elsewhere is reaping's, tested below under 'reaping the stage uid')
       const children = [];
       for (const entry of (await readdir('/proc')).filter((e) => /^\d+$/.test(e))) {
         const s = await statusOf(Number(entry)).catch(() => undefined);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_CALL, VersionError, checkServiceArgument, encodeUpdateStream } from '../src/index.ts';
 import { decodeUpdateStream } from '../src/index.ts';
@@ -75,14 +75,36 @@ describe('encoder', () => {
     ).rejects.toMatchObject({ code: 'ENCODE_BAD_NAME', message: expect.stringMatching(/longer than 100 bytes/) as unknown });
   });
 
-  it('waits for a slow reader (backpressure) and the reader decodes every byte', async () => {
+  it('stops writing while the reader holds its buffer full (backpressure), and the reader decodes every byte', async () => {
     const d = dir();
     const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251);
     writeFileSync(join(d, 'big.rpm'), big);
-    const pipe = new PassThrough({ highWaterMark: 1024 });
-    const encoding = encodeUpdateStream([{ name: 'big.rpm', path: join(d, 'big.rpm') }], pipe);
-    const decoded = await collect(decodeUpdateStream(pipe, { ...LIMITS, maxMemberBytes: 4 * 1024 * 1024 }));
+    const taken: Buffer[] = [];
+    const held: (() => void)[] = [];
+    let reading = false;
+    const out = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        taken.push(chunk);
+        if (reading) callback();
+        else held.push(() => callback());
+      },
+    });
+    const encoding = encodeUpdateStream([{ name: 'big.rpm', path: join(d, 'big.rpm') }], out);
+    // until the handed-over bytes stop growing: an encoder that ignored write()'s false would
+    // queue the whole file in the stream's buffer meanwhile
+    const handed = (): number => taken.reduce((n, c) => n + c.length, 0) + out.writableLength;
+    for (let last = -1, still = 0; still < 5; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const now = handed();
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+    expect(handed()).toBeLessThan(big.length / 4);
+    reading = true;
+    for (const release of held.splice(0)) release();
     const summary = await encoding;
+    const decoded = await collect(decodeUpdateStream(Readable.from([Buffer.concat(taken)]), { ...LIMITS, maxMemberBytes: 4 * 1024 * 1024 }));
     expect(decoded.map((m) => m.name)).toEqual(['big.rpm']);
     // Buffer.equals: a deep toEqual over 3 MiB is needlessly slow.
     expect(Buffer.from(decoded[0]!.bytes).equals(Buffer.from(big))).toBe(true);

@@ -196,7 +196,8 @@ describe('numeric fields', () => {
   ];
   for (const [what, size] of sizes) {
     it(`rejects a size field with ${what} before reading the body`, async () => {
-      const { error } = await expectCode(buildTar([GOOD, { name: 'x.rpm', body: text('0123456789'), fields: { size } }]), 'TAR_BAD_NUMBER');
+      // the stream ends with the header: a decoder that went on to the body would say truncated
+      const { error } = await expectCode(concat([...memberBytes(GOOD), rawHeader({ name: 'x.rpm', fields: { size } })]), 'TAR_BAD_NUMBER');
       expect(error.message).toMatch(/size field/);
     });
   }

@@ -59,14 +59,12 @@ describe('mutations of real signed packages', () => {
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: offset, bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 16 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), at: offset, length: fc.integer({ min: 1, max: 16 }) }) },
     );
-    let accepted = 0;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 1 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 4 }), async (which, muts, chunks) => {
         const original = originals[which]!;
         const mutated = apply(original.bytes, muts);
         const verdict = await outcome(mutated, fx.trusted, chunks);
         if (verdict !== 'ACCEPTED') return;
-        accepted++;
         // the arch number aside (see above), the accepted bytes are the signed ones
         const sameButArch = Buffer.from(mutated);
         if (sameButArch.length >= 10) sameButArch.writeUInt16BE(original.bytes.readUInt16BE(8), 8);
@@ -76,6 +74,5 @@ describe('mutations of real signed packages', () => {
     );
     // sanity: the property is not vacuous, unmutated packages do verify
     for (const o of originals) expect(await outcome(o.bytes, fx.trusted)).toBe('ACCEPTED');
-    expect(accepted).toBeGreaterThanOrEqual(0);
   }, 120_000);
 });

@@ -198,7 +198,7 @@ describe('signature blob framing on real gpg signatures', () => {
     expect(same.subarray(32 - stored.length).equals(stored) && same.subarray(0, 32 - stored.length).every((x) => x === 0)).toBe(true);
   });
 
-  it('rejects v3, v5 and v6 packets, RSA sign-only (which rpm 4.18 cannot read), DSA and ECDSA algorithms, and weak hashes, each by name', async () => {
+  it('rejects v3, v5 and v6 packets, RSA sign-only (which rpm 4.18 cannot read), DSA and ECDSA algorithms, and weak hashes, each with its own code', async () => {
     const b = blobOf(rsa);
     const patched = (i: number, v: number) =>
       withBlob(
