@@ -206,6 +206,7 @@ describe('main in text mode', () => {
       refusingRpmkeys(dir);
       const refused = await capture([`--config=${config}`, '-y']);
       expect(refused.code).toBe(1);
+      expect(refused.out).toEqual([]);
       const err = refused.err.join('\n');
       expect(err).toContain(`rpm cannot import KEYRING ${key} (rpmkeys: error: ${key}: key 1 import failed.)`);
       expect(err).toContain("dom0's dnf checks signatures with rpm and would refuse every package that key signed");
@@ -258,6 +259,7 @@ describe('main in text mode', () => {
     writeFileSync(join(dir, 'config'), `TRANSPORT=local\nKEYRING=${key}\nLOCK_FILE=${join(dir, 'lock')}\nUPDATES_DIR=${dir}\n`);
     const r = await capture([`--config=${join(dir, 'config')}`, '-y']);
     expect(r.code).toBe(1);
+    expect(r.out).toEqual([]);
     expect(r.err.join('\n')).toContain(`KEYRING ${key} is larger than 1 MiB`);
     expect(r.err.join('\n')).toContain('[CONFIG_KEYRING_UNREADABLE]');
   });

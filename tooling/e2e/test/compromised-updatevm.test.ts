@@ -14,13 +14,13 @@ interface Attack {
 const ATTACKS: readonly Attack[] = [
   { mode: 'unsigned', reason: /RPM_UNSIGNED/ },
   { mode: 'untrusted-key', reason: /RPM_KEY_NOT_TRUSTED/ },
-  { mode: 'tampered-payload', reason: /RPM_PAYLOAD_MISMATCH|RPM_DIGEST_MISMATCH/ },
+  { mode: 'tampered-payload', reason: /RPM_PAYLOAD_MISMATCH/ },
   { mode: 'path-escape', reason: /TAR_BAD_NAME/ },
   { mode: 'symlink', reason: /TAR_LINK_MEMBER/ },
   { mode: 'hardlink', reason: /TAR_LINK_MEMBER/ },
   { mode: 'truncated', reason: /TAR_TRUNCATED/ },
   { mode: 'stall', reason: /TAR_TIMEOUT/, config: ['TIMEOUT=3'] },
-  { mode: 'flood-bytes', reason: /TAR_MEMBER_TOO_LARGE|TAR_TOO_MANY_BYTES/, config: ['MAX_BYTES=1048576'] },
+  { mode: 'flood-bytes', reason: /TAR_MEMBER_TOO_LARGE/, config: ['MAX_BYTES=1048576'] },
   // Three valid 2.0 packages, then endless copies: the fourth header is over the cap.
   { mode: 'flood-members', reason: /TAR_TOO_MANY_MEMBERS/, config: ['MAX_FILES=3'] },
   { mode: 'weak-hash', reason: /RPM_WEAK_HASH/ },
@@ -29,7 +29,7 @@ const ATTACKS: readonly Attack[] = [
   { mode: 'pax-header', reason: /TAR_UNSUPPORTED_TYPE/ },
   { mode: 'device', reason: /TAR_UNSUPPORTED_TYPE/ },
   { mode: 'duplicate-name', reason: /TAR_DUPLICATE_NAME/ },
-  { mode: 'trailing-garbage', reason: /TAR_TRAILING_DATA|TAR_MISSING_END/ },
+  { mode: 'trailing-garbage', reason: /TAR_TRAILING_DATA/ },
 ];
 
 describe('a compromised UpdateVM', () => {
@@ -56,8 +56,10 @@ describe('a compromised UpdateVM', () => {
     await s.configure({ hostile: mode, extraConfig: config });
     const result = await s.run(['-y'], { timeoutMs: 90_000 });
     const output = `${result.stdout}\n${result.stderr}`;
-    expect(result.exitCode, output).not.toBe(0);
-    expect(output).toMatch(reason);
+    expect(result.exitCode, output).toBe(1);
+    expect(output).toContain('[REJECTED]');
+    // the receiver's code, in brackets: that very reason, not one that merely mentions it
+    expect(output).toMatch(new RegExp(`\\[${reason.source}\\]`));
     // Nothing the sender chose reaches dom0's terminal raw.
     expect(output).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(await s.installed()).toEqual(installedBefore);
