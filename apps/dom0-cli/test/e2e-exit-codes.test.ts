@@ -393,16 +393,18 @@ describe('dom0-update exit codes through the bundle', () => {
   it('kills the agent\'s and the receiver\'s process groups at the deadline', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const pidFile = join(s.dir, 'receiver.pid');
+    const agentPidFile = join(s.dir, 'agent.pid');
+    // An agent and a receiver that never finish, each with a child that would outlive it if only it
+    // were killed; the agent's first byte on fd 3 (the local transport's stream) starts the receiver.
+    const hanging = (file: string, first = ''): string => JSON.stringify(['sh', '-c', `sleep 120 & echo $! > ${file}; cat >/dev/null; ${first}wait`]);
     const r = await s.run(['-y'], {
-      DOM0_UPDATES_AGENT_COMMAND: hostile,
-      // A receiver that never answers, and a child of it that would outlive it if only it were killed.
-      DOM0_UPDATES_RECEIVER_COMMAND: JSON.stringify(['sh', '-c', `sleep 120 & echo $! > ${pidFile}; cat >/dev/null; wait`]),
+      DOM0_UPDATES_AGENT_COMMAND: hanging(agentPidFile, 'printf x >&3; '),
+      DOM0_UPDATES_RECEIVER_COMMAND: hanging(pidFile),
       DOM0_UPDATES_TIMEOUT: '2',
-      HOSTILE_SEND: s.fixtures.packages.v2.map((p) => p.path).join(':'),
-      HOSTILE_HANG: '1',
     });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stderr).toContain('[AGENT_TIMEOUT]');
+    expect(await settledState(Number(readFileSync(agentPidFile, 'utf8')))).toMatch(/^(gone|Z)$/);
     expect(await settledState(Number(readFileSync(pidFile, 'utf8')))).toMatch(/^(gone|Z)$/);
     expect(await installedPackages(s.dom0)).toEqual(V1);
   });
