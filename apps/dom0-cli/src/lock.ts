@@ -22,13 +22,19 @@ export interface Lock {
 const LOCK_TEXT = /^([1-9][0-9]{0,9})(?: ([0-9]{1,20}))?\n?$/;
 
 /** The kernel's start time of a process (clock ticks since boot, field 22 of its stat). */
-function startTime(pid: number): string | undefined {
+function procStat(pid: number): { state: string | undefined; start: string | undefined } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    // fields[0] is field 3 of stat (the state), fields[19] field 22 (the start time)
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0], start: fields[19] };
   } catch {
     return undefined;
   }
+}
+
+function startTime(pid: number): string | undefined {
+  return procStat(pid)?.start;
 }
 
 function lockText(): string {
@@ -216,7 +222,10 @@ function isAlive(owner: { pid: number; start: string | undefined }): boolean {
     // EPERM: the process exists but belongs to someone else.
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const now = procStat(owner.pid);
+  // a zombie (killed, not yet reaped by its parent) has ended: it holds nothing, its mutex is free
+  // (a Node process ends all its threads together, so no thread of it can live on)
+  if (now?.state === 'Z' || now?.state === 'X') return false;
   if (owner.start === undefined) return true;
-  const now = startTime(owner.pid);
-  return now === undefined || now === owner.start;
+  return now?.start === undefined || now.start === owner.start;
 }

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeZombie } from '@dom0-updates/fixtures';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { LockError } from '../src/errors.ts';
@@ -160,6 +161,19 @@ describe('acquireLock', () => {
     const lock = await acquireLock(path);
     expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
     lock.release();
+  });
+
+  it('takes over a lock whose process was killed but not yet reaped: a zombie holds nothing', async () => {
+    const zombie = await makeZombie();
+    try {
+      const path = join(scratch(), 'lock');
+      writeFileSync(path, `${String(zombie.pid)} ${zombie.start}\n`);
+      const lock = await acquireLock(path);
+      expect(readFileSync(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
+      lock.release();
+    } finally {
+      zombie.end();
+    }
   });
 
   it('does not remove a lock that another run took over', async () => {

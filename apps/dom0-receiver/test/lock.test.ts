@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeZombie } from '@dom0-updates/fixtures';
 import { describe, expect, it } from 'vitest';
 import { acquireLock, type Lock } from '../src/updates-dir/lock.ts';
 import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, replyError, runReceiver, startPausedAt, treeHash } from './helpers.ts';
@@ -62,6 +63,21 @@ describe('the receiver lock', () => {
     await expect(acquireLock(path)).rejects.toMatchObject({ code: 'RECEIVER_BUSY', message: `another receiver (pid ${process.pid}) holds ${path}` });
     await first.release();
     await (await acquireLock(path)).release();
+  });
+
+  it('takes a lock whose receiver was killed but not yet reaped: a zombie holds nothing', async () => {
+    const dir = await makeUpdatesDir();
+    const path = join(dir, 'receiver.lock');
+    const zombie = await makeZombie();
+    try {
+      await writeFile(path, `${String(zombie.pid)} ${zombie.start}\n`);
+      const lock = await acquireLock(path);
+      expect(await readFile(path, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
+      await lock.release();
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      zombie.end();
+    }
   });
 
   it('leaves, on release, a lock file that names another holder (one that took it for stale meanwhile)', async () => {

@@ -48,6 +48,22 @@ function zombieWithLiveThreads(pid: string): boolean {
 }
 
 /**
+ * Whether a process /proc still lists has ended: a zombie (or dead) whose threads all ended too.
+ * A zombie has closed every file; it only waits for its parent to collect the status.
+ */
+export function processEnded(pid: string, status?: string): boolean {
+  let text = status;
+  if (text === undefined) {
+    try {
+      text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      return true; // gone
+    }
+  }
+  return ENDED.test(text) && !zombieWithLiveThreads(pid);
+}
+
+/**
  * Every uid and gid (real, effective, saved, fs) that some process holds, true zombies excluded.
  * `onLive` sees each live process as soon as its status is read, with no await in between (a
  * caller that signals it acts on a pid that cannot have been reused meanwhile).
@@ -69,8 +85,7 @@ export async function idsOfLiveProcesses(
     } catch {
       continue; // exited meanwhile
     }
-    // a zombie has closed every file; it only waits for its parent to collect the status
-    if (ENDED.test(status) && !zombieWithLiveThreads(entry)) continue;
+    if (processEnded(entry, status)) continue;
     const field = (name: string): number[] => (new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status)?.[1] ?? '').split(/\s+/).map(Number).filter(Number.isSafeInteger);
     // real, effective, saved and fs uid: once per distinct uid
     const held = new Set(field('Uid'));

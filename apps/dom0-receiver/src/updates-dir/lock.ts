@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { link, open, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import { processEnded } from '../config/stage-user.ts';
 import { ReceiverError } from '../errors.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { LOCK_NEW_INFIX } from './layout.ts';
@@ -17,13 +18,16 @@ const LOCK_LINE = /^(\d{1,10}) (\d{1,20})\n$/;
 /** Longer than any lock line; a bigger file is junk and read as stale. */
 const MAX_LOCK_BYTES = 64;
 
-/** The kernel's start time of a process (clock ticks since boot); pid + start time survive pid reuse. */
+/**
+ * The kernel's start time of a running process (clock ticks since boot); pid + start time survive
+ * pid reuse. Undefined for a zombie (killed, not yet reaped by its parent): it has ended and holds nothing.
+ */
 async function startTime(pid: number): Promise<string | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // field 22 of stat; fields[0] here is field 3
-    return fields[19];
+    return processEnded(String(pid)) ? undefined : fields[19];
   } catch {
     return undefined;
   }
