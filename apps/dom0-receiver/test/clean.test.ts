@@ -154,6 +154,20 @@ describe('clean', () => {
     expect(await leftovers(dir)).toEqual([]);
   });
 
+  it('says a createrepo_c killed by a signal it did not send was killed, and by which', async () => {
+    const f = await getFixtures();
+    const dir = await makeUpdatesDir();
+    await receive(dir, f.packages.v1.map((p) => p.path));
+    const published = await publishedTree(dir);
+    const bin = await mkdtemp(join(tmpdir(), 'killed-createrepo-'));
+    await writeFile(join(bin, 'createrepo_c'), '#!/bin/sh\nkill -9 $$\n');
+    await chmod(join(bin, 'createrepo_c'), 0o755);
+    const run = await clean(dir, { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('clean failed: CREATEREPO_FAILED: createrepo_c failed (killed by SIGKILL, not by this receiver): it printed nothing');
+    expect(await publishedTree(dir)).toEqual(published);
+  });
+
   it('fails, saying so, when the empty repository is published but its result record cannot be written', async () => {
     const f = await getFixtures();
     const dir = await makeUpdatesDir();

@@ -87,7 +87,9 @@ export async function runCreaterepo(dir: string, scratchDir: string, options: Cr
     }
     if (result.exitCode !== 0 || result.failed) {
       const output = typeof result.all === 'string' ? result.all.slice(0, 2000) : '';
-      throw new PublishError('CREATEREPO_FAILED', `createrepo_c failed (exit ${String(result.exitCode)}): ${output}`);
+      // a signal the receiver did not send (it stops createrepo_c only through cancelSignal, above)
+      const how = result.signal === undefined ? `exit ${String(result.exitCode)}` : `killed by ${result.signal}, not by this receiver`;
+      throw new PublishError('CREATEREPO_FAILED', `createrepo_c failed (${how}): ${output.trim() === '' ? 'it printed nothing' : output}`);
     }
     const read = new Set((await readFile(readList, 'utf8')).split('\n').filter((line) => line.endsWith('.rpm')));
     // createrepo_c skips a package it cannot read and still exits 0; the metadata would then not
