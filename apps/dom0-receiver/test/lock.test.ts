@@ -65,6 +65,29 @@ describe('the receiver lock', () => {
     await (await acquireLock(path)).release();
   });
 
+  it('says, and does not fail as an internal error, when its lock file cannot be removed on a file system gone read-only', async () => {
+    const mountPoint = await makeUpdatesDir();
+    const updatesDir = join(mountPoint, 'updates');
+    // a private tmpfs, remounted read-only once the receive has its lock and staging dir; the
+    // sender then stalls until the deadline, so the receive ends with everything left to remove
+    const readOnlyMidRun = [
+      'unshare',
+      '-m',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      'mount -t tmpfs -o size=16m tmpfs "$0" && { (until ls -d "$0"/updates/staging.* >/dev/null 2>&1; do sleep 0.02; done; mount -o remount,ro "$0") & } && exec "$@"',
+      mountPoint,
+    ];
+    const run = await runReceiver(['receive', '--updates-dir', updatesDir, ...(await keyringArgs()), '--timeout', '2'], { stdin: 'stall', prefix: readOnlyMidRun, killAfterMs: 60_000 });
+    expect(run.code, run.stderr).toBe(1);
+    expect(replyError(run).code).toBe('TAR_TIMEOUT');
+    expect(run.stderr).toContain(`could not remove the lock file ${join(updatesDir, 'receiver.lock')} (EROFS); the next receive takes it as stale`);
+    expect(run.stderr).not.toContain('internal error');
+  });
+
   it('takes a lock whose receiver was killed but not yet reaped: a zombie holds nothing', async () => {
     const dir = await makeUpdatesDir();
     const path = join(dir, 'receiver.lock');

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { processEnded } from '../config/stage-user.ts';
 import { ReceiverError } from '../errors.ts';
+import { diagnose } from '../output/diagnostics.ts';
 import { pauseIfRequested } from '../test-hooks/pause.ts';
 import { LOCK_NEW_INFIX } from './layout.ts';
 import { readOwnFile } from './read-own-file.ts';
@@ -145,7 +146,13 @@ async function acquireLockFile(path: string): Promise<Lock> {
     if (await createFilled(path, ours)) {
       return {
         release: async () => {
-          if ((await readLock(path)) === ours) await rm(path, { force: true });
+          try {
+            if ((await readLock(path)) === ours) await rm(path, { force: true });
+          } catch (error) {
+            // (a read-only or failing file system) the kernel mutex is freed all the same, and a
+            // lock file whose holder has ended is stale to the next receiver
+            diagnose(`could not remove the lock file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); the next receive takes it as stale`);
+          }
         },
       };
     }
