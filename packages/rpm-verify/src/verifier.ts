@@ -279,7 +279,8 @@ class StreamVerifier implements RpmStreamVerifier {
     if (this.#expectedTotal !== undefined && this.#received > this.#expectedTotal) {
       throw new RpmVerifyError(
         'RPM_TRAILING_DATA',
-        `${this.#received - this.#expectedTotal} bytes after the end given by the signature header's size`,
+        // refused at the first excess chunk, unread beyond it: the count is a lower bound
+        `at least ${this.#received - this.#expectedTotal} byte(s) after the end given by the signature header's size`,
         this.#member,
       );
     }

@@ -57,6 +57,12 @@ describe('tampered real packages', () => {
     expect(await outcome(flip(rsa.bytes, rsa.bytes.length - 1), fx.trusted)).toBe('RPM_PAYLOAD_MISMATCH');
     expect(await outcome(flip(ed.bytes, ed.payloadStart + 10), fx.trusted)).toBe('RPM_PAYLOAD_MISMATCH');
     expect(await outcome(Buffer.concat([rsa.bytes, Buffer.from([0])]), fx.trusted)).toBe('RPM_TRAILING_DATA');
+    // refused at the first chunk past the end, the rest unread: the count says "at least"
+    const appended = Buffer.concat([rsa.bytes, Buffer.alloc(4096)]);
+    await expect(verifyBytes(appended, fx.trusted, [rsa.bytes.length + 100, 3996])).rejects.toMatchObject({
+      code: 'RPM_TRAILING_DATA',
+      message: expect.stringContaining("at least 100 byte(s) after the end given by the signature header's size") as string,
+    });
     for (const cut of [0, 50, 100, rsa.mainStart - 1, rsa.mainStart + 20, rsa.payloadStart, rsa.bytes.length - 1]) {
       expect(await outcome(rsa.bytes.subarray(0, cut), fx.trusted)).toBe('RPM_TRUNCATED');
     }
