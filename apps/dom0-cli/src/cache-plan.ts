@@ -70,12 +70,12 @@ export function planCachedRepo(
   const excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...withheldBuilds.map((build) => build.spec)])];
   const withheldPackages = new Set(withheldBuilds.map((build) => build.package));
   const withheldNames = new Set(withheld);
-  const excludedName = exclusionOf(exclusions, specs);
+  const excludedBuild = exclusionOf(exclusions, specs);
   const offered = visible.filter(
     (build) =>
       !withheldPackages.has(build) &&
       !withheldNames.has(build.name) &&
-      excludedName(build.name) === undefined &&
+      excludedBuild(build) === undefined &&
       (options.packages.length === 0 || specs.selects(options.packages, build.name)),
   );
   return { specs, withheld, obsoleting, renaming, older, newArch, unpinned, oddArch, excluded, offered };

@@ -71,6 +71,9 @@ function dnf4BaseArgs(config: Config, request: Dom0DnfRequest): string[] {
     // Command-line settings win over any dnf.conf that might turn the checks off.
     '--setopt=gpgcheck=1',
     '--setopt=localpkg_gpgcheck=1',
+    // dom0 withholds builds through the cached repository's excludepkgs: a dnf.conf's
+    // disable_excludes must not turn that off (nor dnf.conf's own exclusions, which dom0 counts on)
+    '--setopt=disable_excludes=',
     // without -y, --allowerasing is only allowed because dnf asks first (options.ts): a dnf.conf with assumeyes=True must not skip that
     ...(request.assumeYes ? ['-y'] : request.extraOptions.includes('--allowerasing') ? ['--setopt=assumeyes=False'] : []),
     // quiet only where nobody answers a prompt: without -y the user reads the summary first

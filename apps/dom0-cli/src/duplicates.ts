@@ -21,9 +21,6 @@ export interface Duplicates {
   readonly installOnlyUnknown: boolean;
 }
 
-/** dnf's default installonlypkgs: provide names whose packages are kept side by side. */
-const DEFAULT_INSTALL_ONLY = ['kernel', 'kernel-PAE', 'installonlypkg(kernel)', 'installonlypkg(kernel-module)', 'installonlypkg(vm)', 'multiversion(kernel)'];
-
 /** `name.arch` groups installed more than once, before install-only packages are set aside. */
 export function groupsOfTwoOrMore(installed: readonly InstalledPackage[]): Map<string, InstalledPackage[]> {
   // rpm's imported keys: one pseudo-package per key, all of them gpg-pubkey.(none)
@@ -41,7 +38,8 @@ export async function findDuplicates(installed: readonly InstalledPackage[], roo
   const groups = groupsOfTwoOrMore(installed);
   for (const key of known) groups.delete(key);
   if (groups.size === 0) return { packages: [], installOnlyUnknown: false };
-  const installOnly = new Set([...DEFAULT_INSTALL_ONLY, ...readDnfConfMain(dnfConf).installOnly]);
+  // dnf's defaults and what dom0's dnf.conf adds (or puts in their place)
+  const installOnly = new Set(readDnfConfMain(dnfConf).installOnly);
   const names = [...new Set([...groups.values()].map((list) => list[0]?.name ?? ''))];
   const result = await execa('rpm', ['--root', root, '--dbpath', dbpath, '-q', '--qf', '%{NAME}.%{ARCH}\\t[%{PROVIDENAME}\\t]\\n', '--', ...names], { reject: false, stdin: 'ignore' });
   const keptSideBySide = new Set<string>();

@@ -5,7 +5,8 @@
  */
 import { readDnfConfMain } from './dnf-conf.ts';
 import type { RunOptions } from './options.ts';
-import type { PackageSpecs } from './package-match.ts';
+import type { PackageBuild, PackageSpecs } from './package-match.ts';
+import type { VerifiedBuild } from './result-record.ts';
 
 export interface Dom0Exclusions {
   readonly commandLine: readonly string[];
@@ -19,11 +20,16 @@ export function dom0Exclusions(options: RunOptions, dnfConfPath: string): Dom0Ex
   return { commandLine, dnfConf: readDnfConfMain(dnfConfPath).excluded, dnfConfPath };
 }
 
-/** Where the exclusion of a name comes from, if dom0's dnf excludes it; dnf reads an exclude as it reads a package spec. */
-export function exclusionOf(exclusions: Dom0Exclusions, specs: PackageSpecs): (name: string) => string | undefined {
-  return (name) => {
-    if (specs.selects(exclusions.commandLine, name)) return 'the command line excludes it';
-    if (specs.selects(exclusions.dnfConf, name)) return `excludepkgs in ${exclusions.dnfConfPath} excludes it`;
+/**
+ * Where the exclusion of a build comes from, if dom0's dnf excludes it. dnf excludes builds, not
+ * names: it reads an exclude as it reads a package spec, so `*.i686` leaves glibc.x86_64 in and
+ * `xen-4.17.3-1.fc37` leaves xen 4.17.4 in.
+ */
+export function exclusionOf(exclusions: Dom0Exclusions, specs: PackageSpecs): (build: VerifiedBuild | PackageBuild) => string | undefined {
+  return (build) => {
+    const exact = { ...build, epoch: String(build.epoch) };
+    if (specs.selectsBuild(exclusions.commandLine, exact)) return 'the command line excludes it';
+    if (specs.selectsBuild(exclusions.dnfConf, exact)) return `excludepkgs in ${exclusions.dnfConfPath} excludes it`;
     return undefined;
   };
 }

@@ -109,7 +109,7 @@ function reportNotInstalled({ options, reporter, exclusions }: OutcomeContext, f
       reporter.info(`Verified package ${pkg.nevra} was not installed: this run installed the newer ${displayEvr(superseded.evr)} of ${pkg.name}.${superseded.arch}.`);
       continue;
     }
-    const exclusion = excluded(pkg.name);
+    const exclusion = excluded(pkg);
     if (exclusion !== undefined) {
       reporter.info(`Verified package ${pkg.nevra} was not installed: dom0's dnf leaves it out, as ${exclusion}.`);
       continue;
@@ -136,6 +136,6 @@ function obsoletingBuildOf(obsoleting: readonly ObsoletingBuild[], pkg: Verified
 /** Received updates of installed packages dnf left out, except those dom0's dnf excludes or the user did not name. */
 function missedUpgradesToReport({ options, exclusions }: OutcomeContext, specs: PackageSpecs, received: readonly VerifiedBuild[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
   const excluded = exclusionOf(exclusions, specs);
-  const wanted = (name: string): boolean => excluded(name) === undefined && (options.packages.length === 0 || specs.selects(options.packages, name));
-  return missedUpgrades(received, installed).filter((m) => wanted(m.received.name));
+  const wanted = (build: VerifiedBuild): boolean => excluded(build) === undefined && (options.packages.length === 0 || specs.selects(options.packages, build.name));
+  return missedUpgrades(received, installed).filter((m) => wanted(m.received));
 }

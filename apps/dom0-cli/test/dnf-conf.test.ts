@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readDnfConfMain } from '../src/dnf-conf.ts';
+import { DEFAULT_INSTALL_ONLY, readDnfConfMain } from '../src/dnf-conf.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dnf-conf-'));
 let files = 0;
@@ -13,12 +13,22 @@ function conf(text: string): ReturnType<typeof readDnfConfMain> {
 }
 
 describe("dom0's dnf.conf as dnf reads it", () => {
-  it('reads the installonlypkgs dom0 adds, separated by spaces or commas', () => {
-    expect(conf('[main]\ngpgcheck=1\ninstallonlypkgs = kernel-qubes-vm, dom0-kmod  other\n').installOnly).toEqual(['kernel-qubes-vm', 'dom0-kmod', 'other']);
+  it('adds the installonlypkgs dom0 names to dnf\'s defaults, separated by spaces or commas, or puts them in their place', () => {
+    expect(conf('[main]\ngpgcheck=1\ninstallonlypkgs = kernel-qubes-vm, dom0-kmod  other\n').installOnly).toEqual([...DEFAULT_INSTALL_ONLY, 'kernel-qubes-vm', 'dom0-kmod', 'other']);
+    expect(conf('[main]\ninstallonlypkgs=,kernel-qubes-vm\n').installOnly).toEqual(['kernel-qubes-vm']);
   });
 
-  it('reads nothing from a missing file', () => {
-    expect(readDnfConfMain(join(dir, 'missing.conf'))).toEqual({ installOnly: [], excluded: [] });
+  it('reads dnf\'s defaults from a missing file', () => {
+    expect(readDnfConfMain(join(dir, 'missing.conf'))).toEqual({ installOnly: DEFAULT_INSTALL_ONLY, excluded: [] });
+  });
+
+  it('splits a list at spaces, commas and newlines only: a tab is part of an entry', () => {
+    expect(conf('[main]\nexcludepkgs=foo\tbar\n').excluded).toEqual(['foo\tbar']);
+  });
+
+  it('takes one pair of quotes off a value, and an empty value or None clears the list', () => {
+    expect(conf('[main]\nexcludepkgs="foo bar"\n').excluded).toEqual(['foo', 'bar']);
+    for (const clear of ['""', "''", 'None', '']) expect(conf(`[main]\nexcludepkgs=foo\nexclude=${clear}\n`).excluded, clear).toEqual([]);
   });
 
   it('adds the entries of exclude and excludepkgs, in the order of the file', () => {
@@ -43,15 +53,16 @@ describe("dom0's dnf.conf as dnf reads it", () => {
     expect(conf('[updates]\nexcludepkgs=c\n').excluded).toEqual([]);
   });
 
-  it('drops the exclusions that disable_excludes turns off for [main]', () => {
-    expect(conf('[main]\nexcludepkgs=a\ndisable_excludes=main\n').excluded).toEqual([]);
-    expect(conf('[main]\nexcludepkgs=a\ndisable_excludes=all\n').excluded).toEqual([]);
-    expect(conf('[main]\nexcludepkgs=a\ndisable_excludes=updates\n').excluded).toEqual(['a']);
+  it('keeps [main]\'s exclusions whatever disable_excludes says: dom0\'s dnf runs with it cleared', () => {
+    for (const disabled of ['main', 'all', 'updates']) expect(conf(`[main]\nexcludepkgs=a\ndisable_excludes=${disabled}\n`).excluded).toEqual(['a']);
   });
 
   it('reads nothing from a file dnf itself refuses (it would not run at all)', () => {
-    for (const text of ['excludepkgs=a\n', '[main]\n  excludepkgs=a\n', '[main]\nexcludepkgs\n', '[main]\n=a\n', '[main\nexcludepkgs=a\n', '[main] x\nexcludepkgs=a\n', '[]\nexcludepkgs=a\n']) {
-      expect(conf(text), JSON.stringify(text)).toEqual({ installOnly: [], excluded: [] });
+    const refused = ['excludepkgs=a\n', '[main]\n  excludepkgs=a\n', '[main]\nexcludepkgs\n', '[main]\n=a\n', '[main\nexcludepkgs=a\n', '[main] xy\nexcludepkgs=a\n', '[]\nexcludepkgs=a\n'];
+    // an empty or comment line ends a value: an indented line after it continues nothing
+    refused.push('[main]\nexcludepkgs=a\n\n b\n', '[main]\nexcludepkgs=a\n# c\n b\n');
+    for (const text of refused) {
+      expect(conf(text), JSON.stringify(text)).toEqual({ installOnly: DEFAULT_INSTALL_ONLY, excluded: [] });
     }
   });
 

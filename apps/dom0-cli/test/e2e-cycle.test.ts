@@ -398,7 +398,8 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     expect((await s.run(['--downloadonly'])).exitCode).toBe(0);
     const dnfConf = join(s.dom0.root, 'etc/dnf/dnf.conf');
-    appendFileSync(dnfConf, 'excludepkgs=dom0-t*\n');
+    // disable_excludes would turn off the cached repository's withholding too: dom0's dnf clears it
+    appendFileSync(dnfConf, 'excludepkgs=dom0-t*\ndisable_excludes=all\n');
     const silent = { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) };
     const check = await s.run(['--check-only'], silent);
     expect([check.exitCode, check.stdout]).toEqual([100, expect.stringContaining('holds 2 verified update(s)') as string]);

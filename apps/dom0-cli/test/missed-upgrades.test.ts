@@ -213,4 +213,15 @@ describe('a verified update dom0\'s dnf excludes', () => {
   it('is still a missed update when the exclusions name another package', () => {
     expect(() => outcome(['-y', '--exclude=dom0-hello'], ['dom0-tool-extra'])).toThrow(expect.objectContaining({ code: 'INSTALL_NOTHING_DONE' }));
   });
+
+  it('is still a missed update when the exclusions name another build of it (dnf excludes builds, not names)', () => {
+    // the installed 1.0 by its version, another arch, another epoch: none is the 2.0 received
+    for (const spec of ['dom0-tool-1.0-1', 'dom0-tool-1.0', '*.x86_64', 'dom0-tool.i686', 'dom0-tool-1:2.0-1.noarch']) {
+      expect(() => outcome(['-y'], [spec]), spec).toThrow(expect.objectContaining({ code: 'INSTALL_NOTHING_DONE' }));
+      // (--exclude= takes no leading glob)
+      if (!spec.startsWith('*')) expect(() => outcome(['-y', `--exclude=${spec}`], []), spec).toThrow(expect.objectContaining({ code: 'INSTALL_NOTHING_DONE' }));
+    }
+    // and is left out when they name that very build, or its arch
+    for (const spec of ['dom0-tool-2.0-1', 'dom0-tool-2.0', '*.noarch', 'dom0-tool-0:2.0-1.noarch']) expect(outcome(['-y'], [spec]).code, spec).toBe(0);
+  });
 });

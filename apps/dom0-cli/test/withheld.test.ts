@@ -455,6 +455,10 @@ describe('dom0\'s dnf install step', () => {
     expect(dom0DnfInstallArgs(config, request, 'upgrade', []).filter((arg) => arg.startsWith('--exclude'))).toEqual([]);
   });
 
+  it('clears disable_excludes, so a dnf.conf cannot turn off the exclusions that withhold builds', () => {
+    expect(dom0DnfInstallArgs(config, request, 'upgrade', [])).toContain('--setopt=disable_excludes=');
+  });
+
   it('forces signature checks on for repository and local packages, each where dnf reads it', () => {
     // localpkg_gpgcheck is a [main] option: on the command line; gpgcheck in the repo file too.
     const args = dom0DnfInstallArgs(config, request, 'upgrade', []);
