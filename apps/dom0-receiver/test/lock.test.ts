@@ -72,7 +72,7 @@ describe('the receiver lock', () => {
     // sender then stalls until the deadline, so the receive ends with everything left to remove
     const readOnlyMidRun = [
       'unshare',
-      '-m',
+      process.getuid?.() === 0 ? '-m' : '-rm',
       '--propagation',
       'private',
       '--',

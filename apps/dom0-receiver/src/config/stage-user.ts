@@ -27,6 +27,12 @@ function idsInColumn(table: string, column: number): Set<number> {
 /** A status (of a process or of one of its threads) in state Z or X: it runs no more. */
 const ENDED = /^State:\s+[ZX]/m;
 
+/** A /proc read that failed because the process (or thread) is gone; any other failure (EMFILE) proves nothing. */
+function gone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
 /**
  * Whether a process in state Z still runs threads: a leader that left with exit() instead of
  * exit_group() shows as a zombie while the rest of its thread group goes on.
@@ -35,14 +41,14 @@ function zombieWithLiveThreads(pid: string): boolean {
   let tasks: string[];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return false; // gone meanwhile
+  } catch (error) {
+    return !gone(error);
   }
   return tasks.some((task) => {
     try {
       return !ENDED.test(readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8'));
-    } catch {
-      return false;
+    } catch (error) {
+      return !gone(error);
     }
   });
 }
@@ -56,8 +62,8 @@ export function processEnded(pid: string, status?: string): boolean {
   if (text === undefined) {
     try {
       text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    } catch {
-      return true; // gone
+    } catch (error) {
+      return gone(error);
     }
   }
   return ENDED.test(text) && !zombieWithLiveThreads(pid);
