@@ -15,7 +15,8 @@ import { LockError } from './errors.ts';
 
 export interface Lock {
   readonly path: string;
-  release(): void;
+  /** Undefined, or what could not be undone (said as a warning: the run's outcome stands). */
+  release(): string | undefined;
 }
 
 /** `PID START\n`, or `PID\n` as written before start times were recorded (and where /proc is missing). */
@@ -82,7 +83,7 @@ export async function acquireLock(path: string): Promise<Lock> {
       path,
       release: () => {
         try {
-          fileLock.release();
+          return fileLock.release();
         } finally {
           mutex.close();
         }
@@ -148,7 +149,14 @@ function acquireLockFile(path: string): Lock {
         release: () => {
           // Only remove the lock if it is still ours.
           const text = readText(path);
-          if (text !== undefined && parseOwner(text)?.pid === process.pid) unlinkSync(path);
+          if (text === undefined || parseOwner(text)?.pid !== process.pid) return undefined;
+          try {
+            unlinkSync(path);
+            return undefined;
+          } catch (error) {
+            // (a file system gone read-only) the next run takes a lock whose process has ended as stale
+            return `could not remove the lock file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); the next run takes it as stale`;
+          }
         },
       };
     } catch (error) {

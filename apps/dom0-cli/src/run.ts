@@ -96,7 +96,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sink
       const run: Run = { config, options, request, updateVm, reporter, interrupt, pinnedKeyIds };
       return options.checkOnly ? await checkOnly(run) : await update(run);
     } finally {
-      lock.release();
+      const left = lock.release();
+      if (left !== undefined) reporter.warning(left);
     }
   } catch (caught) {
     // Whatever failed after a signal (a query whose rpm the terminal's Ctrl-C also hit) failed because of it.

@@ -129,6 +129,28 @@ describe('acquireLock', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('warns, and keeps its outcome, when the lock file cannot be removed at the end on a file system gone read-only', async () => {
+    const dir = scratch();
+    const lockDir = join(dir, 'run');
+    mkdirSync(lockDir);
+    const path = join(lockDir, 'dom0-update.lock');
+    const repos = join(dir, 'repos.d');
+    mkdirSync(repos);
+    writeFileSync(join(repos, 'local.repo'), '[local]\nbaseurl=file:///nowhere\n');
+    const config = join(dir, 'dom0-update.conf');
+    // an agent that answers "no updates" after a second, by when the lock's file system is read-only
+    writeFileSync(config, ['TRANSPORT=local', `LOCK_FILE=${path}`, `REPOS_DIR=${repos}`, 'AGENT_COMMAND=["sh", "-c", "cat >/dev/null; sleep 1; exit 0"]', ''].join('\n'));
+    // a private tmpfs for the lock, remounted read-only once the lock is on it
+    const readOnlyMidRun = `mount -t tmpfs -o size=1m tmpfs "$0" && { (until [ -e "$0/dom0-update.lock" ]; do sleep 0.02; done; mount -o remount,ro "$0") & } && exec "$@"`;
+    const r = await execa('unshare', [process.getuid?.() === 0 ? '-m' : '-rm', '--propagation', 'private', '--', 'sh', '-c', readOnlyMidRun, lockDir, process.execPath, BUNDLES.cli, `--config=${config}`, '--check-only'], {
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('No updates available, as the UpdateVM reports.');
+    expect(r.stderr).toContain(`dom0-update: warning: could not remove the lock file ${path} (EROFS); the next run takes it as stale`);
+  });
+
   it('refuses a second run while the first holds the kernel mutex, even with its lock file gone, and frees it on release', async () => {
     const path = join(scratch(), 'lock');
     const first = await acquireLock(path);
