@@ -4,10 +4,10 @@
  * serves an install and a check, so a check never counts a build an install would withhold.
  */
 import { exclusionOf, type Dom0Exclusions } from './exclusions.ts';
-import type { InstalledPackage } from './installed.ts';
+import { installedBuild, type InstalledPackage } from './installed.ts';
 import { cachedUpdates } from './missed-upgrades.ts';
 import type { RunOptions } from './options.ts';
-import { nevraString, type PackageSpecs } from './package-match.ts';
+import { nevraString, PackageSpecs, type PackageBuild } from './package-match.ts';
 import type { VerifiedBuild } from './result-record.ts';
 import {
   dom0PackageSpecs,
@@ -43,6 +43,8 @@ export interface CachePlan {
   readonly excluded: readonly string[];
   /** The builds dnf is offered that the command line selects and neither it nor dom0's dnf.conf excludes. */
   readonly offered: readonly CachedPackage[];
+  /** Why dom0's dnf leaves a build out on the command line's or dnf.conf's say, if it does. */
+  readonly excludedBy: (build: VerifiedBuild | PackageBuild) => string | undefined;
 }
 
 export function planCachedRepo(
@@ -70,15 +72,16 @@ export function planCachedRepo(
   const excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...withheldBuilds.map((build) => build.spec)])];
   const withheldPackages = new Set(withheldBuilds.map((build) => build.package));
   const withheldNames = new Set(withheld);
-  const excludedBuild = exclusionOf(exclusions, specs);
+  // dnf reads these before the repository's own excludepkgs, against every build it sees
+  const excludedBy = exclusionOf(exclusions, new PackageSpecs(installed.map(installedBuild), cached, true));
   const offered = visible.filter(
     (build) =>
       !withheldPackages.has(build) &&
       !withheldNames.has(build.name) &&
-      excludedBuild(build) === undefined &&
+      excludedBy(build) === undefined &&
       (options.packages.length === 0 || specs.selects(options.packages, build.name)),
   );
-  return { specs, withheld, obsoleting, renaming, older, newArch, unpinned, oddArch, excluded, offered };
+  return { specs, withheld, obsoleting, renaming, older, newArch, unpinned, oddArch, excluded, offered, excludedBy };
 }
 
 /** The plan's offered builds that update an installed package: per name and arch, the newest. */

@@ -4,7 +4,6 @@
  * an update the UpdateVM sent but dnf left out is said, never hidden behind an exit 0.
  */
 import { EXIT, InstallError } from './errors.ts';
-import { exclusionOf, type Dom0Exclusions } from './exclusions.ts';
 import { diffInstalled, displayEvr, evrOf, newerInstalled, newestUpgradableInstalled, type InstalledPackage } from './installed.ts';
 import { compareEvr } from './version-order.ts';
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
@@ -19,7 +18,6 @@ export interface OutcomeContext {
   readonly reporter: Reporter;
   readonly dom0Root: string;
   readonly rpmdbPath: string;
-  readonly exclusions: Dom0Exclusions;
 }
 
 export interface InstallFacts {
@@ -35,8 +33,10 @@ export interface InstallFacts {
   readonly withheld: readonly string[];
   /** Builds of withheld names whose Obsoletes match installed packages (likely renames). */
   readonly renaming: readonly RenamingBuild[];
-  /** The command line's specs (and --exclude's) as dnf read them in this run. */
+  /** The command line's specs as dnf read them in this run. */
   readonly specs: PackageSpecs;
+  /** Why dom0's dnf left a build out on the command line's or dnf.conf's say, if it did (cache-plan.ts). */
+  readonly excludedBy: (build: VerifiedBuild) => string | undefined;
 }
 
 /** Reports every change and every verified package left out; throws when an update was missed. */
@@ -50,7 +50,7 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
   // An install by name too: a requested update left out (another build took its place) is not done.
   const missed =
     options.action === 'upgrade' || options.action === 'install'
-      ? missedUpgradesToReport(context, facts.specs, facts.received, facts.installedAfter).filter((m) => !withheldForObsoletes(m.received))
+      ? missedUpgradesToReport(options, facts).filter((m) => !withheldForObsoletes(m.received))
       : [];
   reportNotInstalled(context, facts, missed);
   for (const { received: pkg, installed, installedArch } of missed) {
@@ -86,8 +86,7 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
 }
 
 /** Says why each received package that is not installed (and not a missed update) stayed out. */
-function reportNotInstalled({ options, reporter, exclusions }: OutcomeContext, facts: InstallFacts, missed: readonly MissedUpgrade[]): void {
-  const excluded = exclusionOf(exclusions, facts.specs);
+function reportNotInstalled({ options, reporter }: OutcomeContext, facts: InstallFacts, missed: readonly MissedUpgrade[]): void {
   const present = new Set(facts.installedAfter.map((p) => `${p.name}.${p.arch} ${p.evr}`));
   for (const pkg of facts.received) {
     const installed = present.has(`${pkg.name}.${pkg.arch} ${evrOf(pkg)}`);
@@ -109,7 +108,7 @@ function reportNotInstalled({ options, reporter, exclusions }: OutcomeContext, f
       reporter.info(`Verified package ${pkg.nevra} was not installed: this run installed the newer ${displayEvr(superseded.evr)} of ${pkg.name}.${superseded.arch}.`);
       continue;
     }
-    const exclusion = excluded(pkg);
+    const exclusion = facts.excludedBy(pkg);
     if (exclusion !== undefined) {
       reporter.info(`Verified package ${pkg.nevra} was not installed: dom0's dnf leaves it out, as ${exclusion}.`);
       continue;
@@ -134,8 +133,7 @@ function obsoletingBuildOf(obsoleting: readonly ObsoletingBuild[], pkg: Verified
 }
 
 /** Received updates of installed packages dnf left out, except those dom0's dnf excludes or the user did not name. */
-function missedUpgradesToReport({ options, exclusions }: OutcomeContext, specs: PackageSpecs, received: readonly VerifiedBuild[], installed: readonly InstalledPackage[]): MissedUpgrade[] {
-  const excluded = exclusionOf(exclusions, specs);
-  const wanted = (build: VerifiedBuild): boolean => excluded(build) === undefined && (options.packages.length === 0 || specs.selects(options.packages, build.name));
-  return missedUpgrades(received, installed).filter((m) => wanted(m.received));
+function missedUpgradesToReport(options: RunOptions, { specs, received, installedAfter, excludedBy }: InstallFacts): MissedUpgrade[] {
+  const wanted = (build: VerifiedBuild): boolean => excludedBy(build) === undefined && (options.packages.length === 0 || specs.selects(options.packages, build.name));
+  return missedUpgrades(received, installedAfter).filter((m) => wanted(m.received));
 }

@@ -43,6 +43,14 @@ function globToRegExp(spec: string): RegExp {
       i = bracket.end;
       continue;
     }
+    if (ch === '\\') {
+      // fnmatch's escape (a dnf.conf exclusion can hold one): the next character stands for itself;
+      // a pattern that ends in it matches nothing
+      const next = spec[i + 1];
+      source += next === undefined ? '(?!)' : escapeForRegExp(next);
+      i += 2;
+      continue;
+    }
     source += ch === '*' ? '.*' : ch === '?' ? '.' : escapeForRegExp(ch);
     i++;
   }
@@ -163,10 +171,11 @@ export class PackageSpecs {
 
   /**
    * `installed` all count (dnf sees the rpmdb whole); `available` is what dnf may see of the cached
-   * repository (not the builds withheld by exact build), of which builds of an arch rpm knows.
+   * repository (not the builds withheld by exact build), of which builds of an arch rpm knows, or
+   * with `everyArch` every build: dnf reads an exclusion before any build is withheld.
    */
-  constructor(installed: readonly PackageBuild[], available: readonly PackageBuild[]) {
-    this.#builds = [...installed, ...available.filter((build) => KNOWN_ARCHES.has(build.arch))];
+  constructor(installed: readonly PackageBuild[], available: readonly PackageBuild[], everyArch = false) {
+    this.#builds = [...installed, ...(everyArch ? available : available.filter((build) => KNOWN_ARCHES.has(build.arch)))];
   }
 
   /** The builds `spec` selects. */

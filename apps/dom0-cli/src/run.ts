@@ -17,7 +17,7 @@ import { interruptedError, watchSignals, type Interrupt } from './interrupt.ts';
 import { diffInstalled, displayEvr, listInstalled, type InstalledPackage } from './installed.ts';
 import { duplicatesWarning, findDuplicates, groupsOfTwoOrMore } from './duplicates.ts';
 import { reportInstallOutcome } from './install-outcome.ts';
-import { dom0Exclusions } from './exclusions.ts';
+import { dom0Exclusions, exclusionOf } from './exclusions.ts';
 import { checkKeyring } from './keyring-check.ts';
 import { checkRpmCanImport } from './keyring-rpm-import.ts';
 import { checkUpdatesDir } from './updates-dir-check.ts';
@@ -341,10 +341,11 @@ async function install(
   let failedInstall: InstallError | undefined;
   let withheld: readonly string[] = [];
   let specs = dom0PackageSpecs([], installedBefore);
+  let excludedBy = exclusionOf(exclusions, specs);
   let received = batchPackages;
   try {
     const plan = planCachedRepo(await readCachedRepo(repoDir), installedBefore, options, run.pinnedKeyIds, machine(), exclusions);
-    ({ specs, withheld, obsoleting, renaming, excluded } = plan);
+    ({ specs, withheld, obsoleting, renaming, excluded, excludedBy } = plan);
     const { older, newArch, unpinned, oddArch } = plan;
     if (fromCache !== undefined) {
       const sent = fromCache === 'empty batch' ? 'sent an empty batch' : 'sent no packages';
@@ -448,7 +449,10 @@ async function install(
       throw new InstallError(failedInstall.code, `${failedInstall.message}; before it failed, dnf made ${String(changes.length)} change(s) in dom0 (${changesInWords(changes)}): check them (rpm -q, dnf history)`);
     }
   }
-  return reportInstallOutcome({ options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root, exclusions }, { installedBefore, installedAfter, received, fromCache: fromCache !== undefined, obsoleting, withheld, renaming, specs });
+  return reportInstallOutcome(
+    { options, reporter, rpmdbPath: config.rpmdbPath, dom0Root: config.dom0Root },
+    { installedBefore, installedAfter, received, fromCache: fromCache !== undefined, obsoleting, withheld, renaming, specs, excludedBy },
+  );
 }
 
 /** Warns of packages installed twice that dnf keeps once (duplicates.ts), but for the `known` keys. */

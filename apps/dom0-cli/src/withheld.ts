@@ -392,7 +392,8 @@ export interface OddArchBuild {
 /**
  * Builds whose arch rpm does not know (a signed header can say `13`). dnf's query sees them, so
  * `python3.13` would read as python3 of arch 13 (dnf's name.arch form) where dom0 reads the name
- * python3.13; withheld, no such build takes part in reading a spec, for dnf or for dom0.
+ * python3.13; withheld, no such build takes part in reading a command-line name, for dnf or for
+ * dom0 (an exclusion is read before any build is withheld, against them too: cache-plan.ts).
  */
 export function oddArchBuilds(cached: readonly CachedPackage[]): OddArchBuild[] {
   return cached.filter((pkg) => !isKnownArch(pkg.arch)).map((pkg) => ({ package: pkg, spec: exactBuildSpec(pkg, 'has an arch rpm does not know') }));

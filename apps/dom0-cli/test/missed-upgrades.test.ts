@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dom0Exclusions } from '../src/exclusions.ts';
+import { dom0Exclusions, exclusionOf } from '../src/exclusions.ts';
 import { reportInstallOutcome } from '../src/install-outcome.ts';
 import { installedBuild, type InstalledPackage } from '../src/installed.ts';
 import { cachedUpdates, missedUpgrades } from '../src/missed-upgrades.ts';
@@ -91,7 +91,7 @@ function specsOf(installedPackages: readonly InstalledPackage[], sent: readonly 
   return new PackageSpecs(installedPackages.map(installedBuild), sent.map((p) => ({ ...p, epoch: String(p.epoch) })));
 }
 
-const NO_EXCLUSIONS = { commandLine: [], dnfConf: [], dnfConfPath: '/etc/dnf/dnf.conf' };
+const NOT_EXCLUDED = (): undefined => undefined;
 
 describe('a received package a newer build from the cache took the place of', () => {
   // a plain upgrade installed 2.0 from an earlier run's cached batch; this batch's honest 1.1,
@@ -106,8 +106,8 @@ describe('a received package a newer build from the cache took the place of', ()
     const after = { ...installed('dom0-tool', '0:2.0-1'), instance: '2' };
     const sent = received('dom0-tool', 0, '1.1');
     reportInstallOutcome(
-      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm', exclusions: NO_EXCLUSIONS },
-      { installedBefore: [before], installedAfter: [after], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([before], [sent]) },
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { installedBefore: [before], installedAfter: [after], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([before], [sent]), excludedBy: NOT_EXCLUDED },
     );
     expect(err).toEqual([]);
     expect(out).toContain('Verified package dom0-tool-1.1-1.noarch was not installed: this run installed the newer 2.0-1 of dom0-tool.noarch.');
@@ -123,8 +123,8 @@ describe('a requested package that was received but is not installed', () => {
     const hello = installed('dom0-hello', '0:2.0-1');
     const sent = received('dom0-hello', 0, '1.0');
     const code = reportInstallOutcome(
-      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm', exclusions: NO_EXCLUSIONS },
-      { installedBefore: [hello], installedAfter: [hello], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([hello], [sent]) },
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { installedBefore: [hello], installedAfter: [hello], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([hello], [sent]), excludedBy: NOT_EXCLUDED },
     );
     expect(code).toBe(0);
     return err;
@@ -150,8 +150,8 @@ describe('a verified update dnf left out with nothing else changed', () => {
     const sent = received('dom0-tool', 0, '2.0');
     expect(() =>
       reportInstallOutcome(
-        { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm', exclusions: NO_EXCLUSIONS },
-        { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]) },
+        { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+        { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]), excludedBy: NOT_EXCLUDED },
       ),
     ).toThrow(
       expect.objectContaining({
@@ -172,8 +172,8 @@ describe('an older build in another arch than the installed one', () => {
     const tool = installed('dom0-tool', '0:2.0-1', 'x86_64');
     const sent = received('dom0-tool', 0, '1.0');
     reportInstallOutcome(
-      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm', exclusions: NO_EXCLUSIONS },
-      { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]) },
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]), excludedBy: NOT_EXCLUDED },
     );
     expect(out.join('\n')).not.toContain('this run installed the newer');
     expect(err.join('\n')).toContain('dom0-tool-1.0-1.noarch (older than the installed 2.0-1: an attempted rollback)');
@@ -190,9 +190,10 @@ describe('a verified update dom0\'s dnf excludes', () => {
     const tool = installed('dom0-tool', '0:1.0-1');
     const sent = received('dom0-tool', 0, '2.0');
     const exclusions = { ...dom0Exclusions(command.options, '/nonexistent/dnf.conf'), dnfConf, dnfConfPath: '/etc/dnf/dnf.conf' };
+    const specs = specsOf([tool], [sent]);
     const code = reportInstallOutcome(
-      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm', exclusions },
-      { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf([tool], [sent]) },
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { installedBefore: [tool], installedAfter: [tool], received: [sent], fromCache: false, obsoleting: [], withheld: [], renaming: [], specs, excludedBy: exclusionOf(exclusions, specs) },
     );
     return { code, out, err };
   };

@@ -22,6 +22,13 @@ describe('a spec read against one package', () => {
     expect(matchesSpec('dom0-tool', 'dom0-tool-extra')).toBe(false);
   });
 
+  it('reads a backslash in a glob as fnmatch does: the next character stands for itself, and a trailing one matches nothing', () => {
+    expect(matchesSpec('dom0-tool', 'dom0-t\\ool*')).toBe(true);
+    expect(matchesSpec('dom0-tool', 'dom0-to\\*')).toBe(false);
+    expect(matchesSpec('dom0-t*', 'dom0-t\\*')).toBe(true);
+    expect(matchesSpec('dom0-tool', 'dom0-tool*\\')).toBe(false);
+  });
+
   it('does not read a spec that goes on after the name with a dot and more than an arch as naming it', () => {
     expect(matchesSpec('dom0', 'dom0.tool-x')).toBe(false);
     expect(matchesSpec('dom0-tool', 'dom0-tool.noarch.x')).toBe(false);

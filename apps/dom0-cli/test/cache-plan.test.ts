@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { planCachedRepo } from '../src/cache-plan.ts';
+import type { InstalledPackage } from '../src/installed.ts';
+import { parseArgs } from '../src/options.ts';
+import type { CachedPackage } from '../src/withheld.ts';
+
+const PINNED = '0123456789abcdef';
+const build = (name: string, version: string, signerKeyId = PINNED, arch = 'noarch'): CachedPackage => ({ name, epoch: '0', version, release: '1', arch, signerKeyId, obsoletes: [] });
+const installed: InstalledPackage[] = [{ name: 'foo', arch: 'noarch', evr: '0:1.0-1', instance: '1' }];
+
+function offered(cached: readonly CachedPackage[], dnfConf: readonly string[]): string[] {
+  const command = parseArgs(['-y']);
+  if (command.kind !== 'run') throw new Error('not a run');
+  const exclusions = { commandLine: [], dnfConf, dnfConfPath: '/etc/dnf/dnf.conf' };
+  return planCachedRepo(cached, installed, command.options, new Set([PINNED]), 'x86_64', exclusions).offered.map((b) => `${b.name} ${b.version}`);
+}
+
+describe('the cache plan and dom0 dnf.conf exclusions', () => {
+  it('reads an exclusion against every cached build, withheld ones included, as dnf does before it withholds any', () => {
+    // a package named foo-2.0 (withheld: its signer is not pinned, or its arch unknown) is what
+    // `foo-2.0` names for dnf, so foo's own 2.0 stays offered
+    for (const named of [build('foo-2.0', '5', 'fedcba9876543210'), build('foo-2.0', '5', PINNED, 'pdp11')]) {
+      expect(offered([build('foo', '2.0'), named], ['foo-2.0'])).toEqual(['foo 2.0']);
+    }
+    // without such a package, `foo-2.0` is foo at version 2.0
+    expect(offered([build('foo', '2.0')], ['foo-2.0'])).toEqual([]);
+    expect(offered([build('foo', '2.0')], ['foo-1.0'])).toEqual(['foo 2.0']);
+  });
+});
