@@ -6,6 +6,7 @@
  * compares the two on the same files.) Variables such as $basearch are not substituted: such an
  * entry excludes nothing here, so its packages are counted rather than hidden.
  */
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 
 export interface DnfConfMain {
@@ -24,6 +25,8 @@ export const DEFAULT_INSTALL_ONLY: readonly string[] = ['kernel', 'kernel-PAE', 
 const NOTHING: DnfConfMain = { installOnly: DEFAULT_INSTALL_ONLY, excluded: [] };
 
 const BLANK = new Set([' ', '\t', '\r']);
+/** The UTF-8 byte order mark, as the text is read: one character per byte. */
+const BOM = '\u00EF\u00BB\u00BF';
 
 function firstNonBlank(line: string, from = 0): number {
   for (let i = from; i < line.length; i++) if (!BLANK.has(line[i] ?? '')) return i;
@@ -48,7 +51,7 @@ function mainSection(text: string): Map<string, string> | undefined {
   const lines = text.split('\n');
   if (text.endsWith('\n')) lines.pop();
   for (const [n, raw] of lines.entries()) {
-    const line = n === 0 && raw.startsWith('\uFEFF') ? raw.slice(1) : raw;
+    const line = n === 0 && raw.startsWith(BOM) ? raw.slice(BOM.length) : raw;
     if (line === '' || line.startsWith('#') || line.startsWith(';')) {
       key = undefined;
       continue;
@@ -149,17 +152,21 @@ function appended(initial: readonly string[], values: readonly string[]): string
 
 /** What dom0's dnf.conf says; dnf's defaults for a file that is missing, unreadable or that dnf would refuse. */
 export function readDnfConfMain(path: string): DnfConfMain {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch {
     return NOTHING;
   }
-  const main = mainSection(text);
+  // dnf's Python side refuses a value that is not UTF-8; its parser counts bytes, so the text is
+  // read one character per byte (latin1) and the entries decoded as UTF-8 afterwards
+  if (!isUtf8(bytes)) return NOTHING;
+  const main = mainSection(bytes.toString('latin1'));
   if (main === undefined) return NOTHING;
   const valuesOf = (...keys: string[]): string[] => [...main].filter(([key]) => keys.includes(key)).map(([, value]) => value);
+  const utf8 = (entry: string): string => Buffer.from(entry, 'latin1').toString('utf8');
   return {
-    installOnly: appended(DEFAULT_INSTALL_ONLY, valuesOf('installonlypkgs')),
-    excluded: appended([], valuesOf('exclude', 'excludepkgs')),
+    installOnly: appended(DEFAULT_INSTALL_ONLY, valuesOf('installonlypkgs')).map(utf8),
+    excluded: appended([], valuesOf('exclude', 'excludepkgs')).map(utf8),
   };
 }

@@ -110,7 +110,13 @@ const CASES: readonly string[] = [
   "[main]\nexclude=\tfoo\n",
   "[main]\nexcludepkgs=a\n[other]\n bar\n",
   "[main]\nexcludepkgs=a\n[other]\nx=1\n bar\n",
-  "[main]\n[x]\nexcludepkgs=a\n"
+  "[main]\n[x]\nexcludepkgs=a\n",
+  "[main]é\nexcludepkgs=k\n",
+  "[main] \nexcludepkgs=k\n",
+  "[main]\nexcludepkgs=k\n[x] \nexclude=j\n",
+  "[main] é \nexcludepkgs=k\n",
+  "[main]\nexcludepkgs=café,naïve x\n",
+  "[main]\nexcludepkgs=fo\\\\o* \\\\\n"
 ];
 
 describe("dom0's dnf.conf read as dnf reads it", () => {

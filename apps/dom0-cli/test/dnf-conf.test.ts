@@ -66,6 +66,12 @@ describe("dom0's dnf.conf as dnf reads it", () => {
     }
   });
 
+  it('reads dnf\'s defaults from a file that is not UTF-8, whose values dnf cannot read', () => {
+    const path = join(dir, 'latin1.conf');
+    writeFileSync(path, Buffer.from('[main]\nexcludepkgs=caf\xe9\n', 'latin1'));
+    expect(readDnfConfMain(path)).toEqual({ installOnly: DEFAULT_INSTALL_ONLY, excluded: [] });
+  });
+
   it('accepts a byte order mark, CRLF line ends and a comment after a section', () => {
     expect(conf('\uFEFF[main] # dom0\r\nexcludepkgs=a \r\n').excluded).toEqual(['a']);
   });
