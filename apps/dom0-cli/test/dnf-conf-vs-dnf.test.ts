@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readDnfConfMain } from '../src/dnf-conf.ts';
 
@@ -119,17 +120,51 @@ const CASES: readonly string[] = [
   "[main]\nexcludepkgs=fo\\\\o* \\\\\n"
 ];
 
+/** dnf's reading of each file (null: refused), in one python3-dnf run. */
+function dnfReads(texts: readonly string[]): { files: string[]; dnf: ({ installOnly: string[]; excluded: string[] } | null)[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'dnf-conf-vs-dnf-'));
+  const files = texts.map((text, i) => {
+    const path = join(dir, `case-${String(i)}.conf`);
+    writeFileSync(path, text);
+    return path;
+  });
+  const dnf = JSON.parse(execFileSync('/usr/bin/python3', ['-c', DNF_READER, ...files], { encoding: 'utf8' })) as ({ installOnly: string[]; excluded: string[] } | null)[];
+  return { files, dnf };
+}
+
+/** Random files from the pieces dnf's parser and list rules turn on. */
+const piece = fc.constantFrom('a', 'kernel*', 'x.i686', 'None', '"', "'", ',', ' ', '\t', '\r', '#', ';', '=', '\\', '\f', '\u00a0', 'é', '""', 'c d', '[', ']');
+const value = fc.array(piece, { maxLength: 6 }).map((parts) => parts.join(''));
+const key = fc.constantFrom('exclude', 'excludepkgs', 'installonlypkgs', 'disable_excludes', 'gpgcheck', 'exclude ', 'excludepkgs\t', 'EXCLUDE', ' exclude', '');
+const line = fc.oneof(
+  { weight: 1, arbitrary: fc.constantFrom('[main]', '[main]', '[updates]', '[ main ]', '[main] #c', '[main] x', '[main]é', '[]', '[main', ' [main]', '[main]\u00a0') },
+  { weight: 4, arbitrary: fc.tuple(key, fc.constantFrom('=', ' = ', '\t=', '= '), value).map(([k, eq, v]) => `${k}${eq}${v}`) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(' ', '\t', '  '), value).map(([indent, v]) => `${indent}${v}`) },
+  { weight: 1, arbitrary: fc.constantFrom('', ' ', '\t', '\r', '#c', ';c', ' #c') },
+);
+const file = fc
+  .tuple(fc.boolean(), fc.array(line, { minLength: 1, maxLength: 6 }), fc.constantFrom('\n', '\r\n'), fc.boolean())
+  .map(([main, lines, eol, last]) => [...(main ? ['[main]'] : []), ...lines].join(eol) + (last ? eol : ''));
+
 describe("dom0's dnf.conf read as dnf reads it", () => {
-  it('gives, for every file, the exclusions and install-only names dnf 4 itself reads, and dnf\'s defaults where dnf refuses the file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dnf-conf-vs-dnf-'));
-    const files = CASES.map((text, i) => {
-      const path = join(dir, `case-${String(i)}.conf`);
-      writeFileSync(path, text);
-      return path;
+  it('agrees with dnf on 1000 random files built from the pieces its rules turn on', () => {
+    const texts = fc.sample(file, { numRuns: 1000, seed: 20261207 });
+    const { files, dnf } = dnfReads(texts);
+    const defaults = readDnfConfMain('/nonexistent/dnf.conf');
+    const differ = texts.flatMap((text, i) => {
+      const theirs = dnf[i] ?? defaults;
+      return JSON.stringify(readDnfConfMain(files[i] ?? '')) === JSON.stringify({ installOnly: theirs.installOnly, excluded: theirs.excluded }) ? [] : [text];
     });
-    const dnf = JSON.parse(execFileSync('/usr/bin/python3', ['-c', DNF_READER, ...files], { encoding: 'utf8' })) as ({ installOnly: string[]; excluded: string[] } | null)[];
+    expect(differ.slice(0, 5)).toEqual([]);
+    // the sample reaches refusals and exclusions alike
+    expect(dnf.filter((d) => d === null).length).toBeGreaterThan(50);
+    expect(dnf.filter((d) => (d?.excluded.length ?? 0) > 0).length).toBeGreaterThan(50);
+  });
+
+  it('gives, for every file, the exclusions and install-only names dnf 4 itself reads, and dnf\'s defaults where dnf refuses the file', () => {
+    const { files, dnf } = dnfReads(CASES);
     expect(dnf).toHaveLength(CASES.length);
-    const defaults = readDnfConfMain(join(dir, 'missing.conf'));
+    const defaults = readDnfConfMain('/nonexistent/dnf.conf');
     const differ = CASES.flatMap((text, i) => {
       const ours = readDnfConfMain(files[i] ?? '');
       const theirs = dnf[i] ?? defaults;
