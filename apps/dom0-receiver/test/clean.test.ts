@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, replyError, runReceiver, startPausedAt, treeHash } from './helpers.ts';
+import { createrepoStandIn, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, readResult, replyError, runReceiver, startPausedAt, treeHash } from './helpers.ts';
 
 async function receive(updatesDir: string, paths: readonly string[]) {
   const stream = await encodeStream(await Promise.all(paths.map((p) => fileMember(p))));
@@ -142,10 +142,8 @@ describe('clean', () => {
     await receive(dir, f.packages.v1.map((p) => p.path));
     const published = await publishedTree(dir);
     const record = await readResult(dir);
-    const bin = await mkdtemp(join(tmpdir(), 'failing-createrepo-'));
-    await writeFile(join(bin, 'createrepo_c'), '#!/bin/sh\necho "createrepo_c: out of luck" >&2\nexit 1\n');
-    await chmod(join(bin, 'createrepo_c'), 0o755);
-    const run = await clean(dir, { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` });
+    const failing = await createrepoStandIn(() => 'echo "createrepo_c: out of luck" >&2\nexit 1\n');
+    const run = await clean(dir, { PATH: failing.path });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/clean failed: CREATEREPO_FAILED: createrepo_c failed \(exit 1\): createrepo_c: out of luck.*the published repository is as it was before/);
     expect(await publishedTree(dir)).toEqual(published);
@@ -159,10 +157,8 @@ describe('clean', () => {
     const dir = await makeUpdatesDir();
     await receive(dir, f.packages.v1.map((p) => p.path));
     const published = await publishedTree(dir);
-    const bin = await mkdtemp(join(tmpdir(), 'killed-createrepo-'));
-    await writeFile(join(bin, 'createrepo_c'), '#!/bin/sh\nkill -9 $$\n');
-    await chmod(join(bin, 'createrepo_c'), 0o755);
-    const run = await clean(dir, { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` });
+    const killed = await createrepoStandIn(() => 'kill -9 $$\n');
+    const run = await clean(dir, { PATH: killed.path });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('clean failed: CREATEREPO_FAILED: createrepo_c failed (killed by SIGKILL, not by this receiver): it printed nothing');
     expect(await publishedTree(dir)).toEqual(published);

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, runReceiver, sha256, startPausedAt } from './helpers.ts';
+import { BUNDLE, createrepoStandIn, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, runReceiver, sha256, startPausedAt } from './helpers.ts';
 
 
 /** Package names the repo metadata lists, from primary.xml. */
@@ -96,12 +95,10 @@ describe('crash safety while createrepo_c runs', () => {
     const oldTree = await publishedTree(dir);
 
     // a createrepo_c that says where it runs and then takes its time, as a big repository does
-    const bin = await mkdtemp(join(tmpdir(), 'slow-createrepo-'));
-    const pidFile = join(bin, 'pid');
-    await writeFile(join(bin, 'createrepo_c'), `#!/bin/sh\necho $$ > ${pidFile}.part && mv ${pidFile}.part ${pidFile}\nexec sleep 120\n`);
-    await chmod(join(bin, 'createrepo_c'), 0o755);
+    const slow = await createrepoStandIn((bin) => `echo $$ > ${join(bin, 'pid')}.part && mv ${join(bin, 'pid')}.part ${join(bin, 'pid')}\nexec sleep 120\n`);
+    const pidFile = join(slow.dir, 'pid');
     const v2 = await encodeStream(await Promise.all(f.packages.v2.map((p) => fileMember(p.path))));
-    const receiver = spawn(process.execPath, [BUNDLE, ...args], { stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` } });
+    const receiver = spawn(process.execPath, [BUNDLE, ...args], { stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: slow.path } });
     receiver.stdin.on('error', () => undefined);
     receiver.stdin.end(v2);
     const ended = new Promise<NodeJS.Signals | null>((resolve) => receiver.on('close', (_code, signal) => resolve(signal)));

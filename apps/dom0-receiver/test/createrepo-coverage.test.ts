@@ -1,10 +1,10 @@
-import { chmod, copyFile, link, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublishError } from '../src/errors.ts';
 import { runCreaterepo } from '../src/publish/createrepo.ts';
-import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, publishedTree, publishedV1, readResult, replyError, runReceiver } from './helpers.ts';
+import { createrepoStandIn, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, publishedTree, publishedV1, readResult, replyError, runReceiver } from './helpers.ts';
 
 // createrepo_c skips a file it cannot read as a package and still exits 0
 const UNREADABLE = 'broken-1-1.noarch.rpm';
@@ -90,12 +90,10 @@ describe('a receive whose createrepo_c leaves out an accepted package', () => {
     // the real createrepo_c, told to skip one package: what it does with one it cannot read
     const skipped = f.packages.extra[0];
     if (skipped === undefined) throw new Error('fixture without extra packages');
-    const bin = await mkdtemp(join(work, 'bin-'));
-    await chmod(bin, 0o755);
-    await writeFile(join(bin, 'createrepo_c'), `#!/bin/sh\nexec /usr/bin/createrepo_c --excludes '${skipped.fileName}' "$@"\n`, { mode: 0o755 });
+    const skipping = await createrepoStandIn(() => `exec /usr/bin/createrepo_c --excludes '${skipped.fileName}' "$@"\n`, work);
     const run = await runReceiver(['receive', '--updates-dir', dir, ...(await keyringArgs())], {
       stdin: await encodeStream(await Promise.all(f.packages.extra.map((p) => fileMember(p.path)))),
-      env: { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` },
+      env: { PATH: skipping.path },
     });
     expect(run.code).not.toBe(0);
     const error = replyError(run);

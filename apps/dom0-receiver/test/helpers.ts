@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdtemp, readdir, readFile, readlink } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -8,6 +8,18 @@ import { encodeUpdateStream, parseReply, type EncoderMember } from '@dom0-update
 import { buildFixtures, type FixtureSet } from '@dom0-updates/fixtures';
 
 export const BUNDLE = join(import.meta.dirname, '..', 'dist', 'dom0-receiver.mjs');
+
+/**
+ * A PATH whose createrepo_c is a shell script of the test's, in a directory of its own under
+ * `parent` (`script` gets that directory, for a pid file); 0755, so any uid can run it.
+ */
+export async function createrepoStandIn(script: (dir: string) => string, parent = tmpdir()): Promise<{ readonly dir: string; readonly path: string }> {
+  const dir = await mkdtemp(join(parent, 'createrepo-stand-in-'));
+  await chmod(dir, 0o755);
+  await writeFile(join(dir, 'createrepo_c'), `#!/bin/sh\n${script(dir)}`);
+  await chmod(join(dir, 'createrepo_c'), 0o755);
+  return { dir, path: `${dir}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
+}
 
 let fixtures: Promise<FixtureSet> | undefined;
 export function getFixtures(): Promise<FixtureSet> {

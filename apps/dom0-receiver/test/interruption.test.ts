@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseReply } from '@dom0-updates/protocol';
 import { describe, expect, it } from 'vitest';
-import { BUNDLE, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, publishedV1, readResult, receiveWithStalledSender, runReceiver } from './helpers.ts';
+import { BUNDLE, createrepoStandIn, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, makeUpdatesDir, publishedTree, publishedV1, readResult, receiveWithStalledSender, runReceiver } from './helpers.ts';
 
 async function batch(which: 'v1' | 'v2'): Promise<Buffer> {
   const f = await getFixtures();
@@ -76,10 +75,8 @@ describe('a reader that goes away', () => {
 
 /** A PATH whose createrepo_c never ends (as one stuck on I/O or stopped would), and where it writes its pid. */
 async function hungCreaterepo(): Promise<{ path: string; pid: () => Promise<number> }> {
-  const bin = await mkdtemp(join(tmpdir(), 'hung-createrepo-'));
-  const pidFile = join(bin, 'pid');
-  await writeFile(join(bin, 'createrepo_c'), `#!/bin/sh\necho $$ > ${pidFile}.part && mv ${pidFile}.part ${pidFile}\nexec sleep 300\n`);
-  await chmod(join(bin, 'createrepo_c'), 0o755);
+  const hung = await createrepoStandIn((bin) => `echo $$ > ${join(bin, 'pid')}.part && mv ${join(bin, 'pid')}.part ${join(bin, 'pid')}\nexec sleep 300\n`);
+  const pidFile = join(hung.dir, 'pid');
   const pid = async (): Promise<number> => {
     for (let i = 0; i < 1200; i += 1) {
       const text = await readFile(pidFile, 'utf8').catch(() => undefined);
@@ -88,7 +85,7 @@ async function hungCreaterepo(): Promise<{ path: string; pid: () => Promise<numb
     }
     throw new Error('createrepo_c never started');
   };
-  return { path: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, pid };
+  return { path: hung.path, pid };
 }
 
 function alive(pid: number): boolean {

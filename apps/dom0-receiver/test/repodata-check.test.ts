@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublishError } from '../src/errors.ts';
 import { runCreaterepo } from '../src/publish/createrepo.ts';
 import { checkRepodata } from '../src/publish/repodata-check.ts';
-import { encodeStream, fileMember, getFixtures, keyringArgs, leftovers, publishedTree, publishedV1, readResult, replyError, runReceiver } from './helpers.ts';
+import { createrepoStandIn, encodeStream, fileMember, getFixtures, keyringArgs, leftovers, publishedTree, publishedV1, readResult, replyError, runReceiver } from './helpers.ts';
 
 let work: string;
 /** A repository with real createrepo_c metadata, copied for each case. */
@@ -144,11 +144,9 @@ describe('checkRepodata: the files repomd.xml names', () => {
 
 describe('a createrepo_c that exits 0 with an empty repomd.xml', () => {
   async function emptyingCreaterepo(): Promise<Record<string, string>> {
-    const bin = await mkdtemp(join(work, 'bin-'));
-    await chmod(bin, 0o755);
     // the real one, then what a full disk left it with: every argument is the directory last
-    await writeFile(join(bin, 'createrepo_c'), '#!/bin/sh\n/usr/bin/createrepo_c "$@" || exit\nfor dir; do :; done\n: > "$dir/repodata/repomd.xml"\n', { mode: 0o755 });
-    return { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
+    const emptying = await createrepoStandIn(() => '/usr/bin/createrepo_c "$@" || exit\nfor dir; do :; done\n: > "$dir/repodata/repomd.xml"\n', work);
+    return { PATH: emptying.path };
   }
 
   it('rejects the batch as CREATEREPO_FAILED and leaves the published repository as it was', async () => {
