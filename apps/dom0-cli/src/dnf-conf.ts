@@ -4,7 +4,8 @@
  * for rule, so a package dom0's dnf leaves out on dom0's own say is neither counted as an update
  * nor blamed on dnf, and nothing dnf would install is taken for excluded. (dnf-conf-vs-dnf.test.ts
  * compares the two on the same files.) Variables such as $basearch are not substituted: such an
- * entry excludes nothing here, so its packages are counted rather than hidden.
+ * entry excludes nothing here, so its packages are counted rather than hidden (exclusions.ts
+ * ignores an includepkgs with such an entry for the same reason).
  */
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
@@ -17,12 +18,17 @@ export interface DnfConfMain {
    * with it cleared (dom0-dnf.ts), so [main]'s exclusions always hold there.
    */
   readonly excluded: readonly string[];
+  /**
+   * `includepkgs`: when it names anything, dnf sees only the builds it names. Unlike the two above
+   * it does not append (its last setting wins) and has no `include` alias.
+   */
+  readonly included: readonly string[];
 }
 
 /** dnf's default installonlypkgs: provide names whose packages are kept side by side. */
 export const DEFAULT_INSTALL_ONLY: readonly string[] = ['kernel', 'kernel-PAE', 'installonlypkg(kernel)', 'installonlypkg(kernel-module)', 'installonlypkg(vm)', 'multiversion(kernel)'];
 
-const NOTHING: DnfConfMain = { installOnly: DEFAULT_INSTALL_ONLY, excluded: [] };
+const NOTHING: DnfConfMain = { installOnly: DEFAULT_INSTALL_ONLY, excluded: [], included: [] };
 
 const BLANK = new Set([' ', '\t', '\r']);
 /** The UTF-8 byte order mark, as the text is read: one character per byte. */
@@ -168,5 +174,6 @@ export function readDnfConfMain(path: string): DnfConfMain {
   return {
     installOnly: appended(DEFAULT_INSTALL_ONLY, valuesOf('installonlypkgs')).map(utf8),
     excluded: appended([], valuesOf('exclude', 'excludepkgs')).map(utf8),
+    included: listEntries(main.get('includepkgs') ?? '').filter((entry) => entry !== '').map(utf8),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * What dom0's dnf leaves out whatever the cached repository offers it: the command line's
  * exclusions (options.ts passes them as --exclude=) and the ones in dom0's dnf.conf, which dnf
- * reads itself. A build either excludes is neither counted as an update nor called a missed one.
+ * reads itself (excludepkgs, and includepkgs where it names anything). A build either excludes is neither counted as an update nor called a missed one.
  */
 import { readDnfConfMain } from './dnf-conf.ts';
 import type { RunOptions } from './options.ts';
@@ -11,13 +11,19 @@ import type { VerifiedBuild } from './result-record.ts';
 export interface Dom0Exclusions {
   readonly commandLine: readonly string[];
   readonly dnfConf: readonly string[];
+  /** dnf.conf's includepkgs; empty when it names nothing, and then it hides nothing. */
+  readonly dnfConfIncluded: readonly string[];
   /** The dnf.conf they were read from (DNF_CONF). */
   readonly dnfConfPath: string;
 }
 
 export function dom0Exclusions(options: RunOptions, dnfConfPath: string): Dom0Exclusions {
   const commandLine = options.dom0DnfOptions.filter((o) => o.startsWith('--exclude=')).map((o) => o.slice('--exclude='.length));
-  return { commandLine, dnfConf: readDnfConfMain(dnfConfPath).excluded, dnfConfPath };
+  const conf = readDnfConfMain(dnfConfPath);
+  // an entry with a $variable names what dnf substitutes there, which is not read here: rather than
+  // hide builds dnf would install, such an includepkgs is taken to hide nothing
+  const dnfConfIncluded = conf.included.some((entry) => entry.includes('$')) ? [] : conf.included;
+  return { commandLine, dnfConf: conf.excluded, dnfConfIncluded, dnfConfPath };
 }
 
 /**
@@ -30,6 +36,7 @@ export function exclusionOf(exclusions: Dom0Exclusions, specs: PackageSpecs): (b
     const exact = { ...build, epoch: String(build.epoch) };
     if (specs.selectsBuild(exclusions.commandLine, exact)) return 'the command line excludes it';
     if (specs.selectsBuild(exclusions.dnfConf, exact)) return `excludepkgs in ${exclusions.dnfConfPath} excludes it`;
+    if (exclusions.dnfConfIncluded.length > 0 && !specs.selectsBuild(exclusions.dnfConfIncluded, exact)) return `includepkgs in ${exclusions.dnfConfPath} does not name it`;
     return undefined;
   };
 }

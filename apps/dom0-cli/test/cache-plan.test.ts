@@ -8,10 +8,10 @@ const PINNED = '0123456789abcdef';
 const build = (name: string, version: string, signerKeyId = PINNED, arch = 'noarch'): CachedPackage => ({ name, epoch: '0', version, release: '1', arch, signerKeyId, obsoletes: [] });
 const installed: InstalledPackage[] = [{ name: 'foo', arch: 'noarch', evr: '0:1.0-1', instance: '1' }];
 
-function offered(cached: readonly CachedPackage[], dnfConf: readonly string[]): string[] {
+function offered(cached: readonly CachedPackage[], dnfConf: readonly string[], dnfConfIncluded: readonly string[] = []): string[] {
   const command = parseArgs(['-y']);
   if (command.kind !== 'run') throw new Error('not a run');
-  const exclusions = { commandLine: [], dnfConf, dnfConfPath: '/etc/dnf/dnf.conf' };
+  const exclusions = { commandLine: [], dnfConf, dnfConfIncluded, dnfConfPath: '/etc/dnf/dnf.conf' };
   return planCachedRepo(cached, installed, command.options, new Set([PINNED]), 'x86_64', exclusions).offered.map((b) => `${b.name} ${b.version}`);
 }
 
@@ -25,5 +25,17 @@ describe('the cache plan and dom0 dnf.conf exclusions', () => {
     // without such a package, `foo-2.0` is foo at version 2.0
     expect(offered([build('foo', '2.0')], ['foo-2.0'])).toEqual([]);
     expect(offered([build('foo', '2.0')], ['foo-1.0'])).toEqual(['foo 2.0']);
+  });
+
+  it('offers only the builds an includepkgs names, read per build as dnf reads it, and everything when it names nothing', () => {
+    const cached = [build('foo', '2.0'), build('foo', '3.0')];
+    expect(offered(cached, [], ['foo'])).toEqual(['foo 2.0', 'foo 3.0']);
+    expect(offered(cached, [], ['foo-3.0'])).toEqual(['foo 3.0']);
+    expect(offered(cached, [], ['bar', 'f*'])).toEqual(['foo 2.0', 'foo 3.0']);
+    expect(offered(cached, [], ['bar'])).toEqual([]);
+    expect(offered(cached, [], ['foo.x86_64'])).toEqual([]);
+    expect(offered(cached, [], [])).toEqual(['foo 2.0', 'foo 3.0']);
+    // an exclusion still takes away what the inclusion names
+    expect(offered(cached, ['foo-2.0'], ['foo'])).toEqual(['foo 3.0']);
   });
 });

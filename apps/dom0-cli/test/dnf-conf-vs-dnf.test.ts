@@ -22,7 +22,7 @@ for path in sys.argv[1:]:
     except Exception:
         out.append(None)
         continue
-    out.append({'installOnly': list(conf.installonlypkgs), 'excluded': list(conf.excludepkgs)})
+    out.append({'installOnly': list(conf.installonlypkgs), 'excluded': list(conf.excludepkgs), 'included': list(conf.includepkgs)})
 print(json.dumps(out))
 `;
 
@@ -117,25 +117,41 @@ const CASES: readonly string[] = [
   "[main]\nexcludepkgs=k\n[x] \nexclude=j\n",
   "[main] é \nexcludepkgs=k\n",
   "[main]\nexcludepkgs=café,naïve x\n",
-  "[main]\nexcludepkgs=fo\\\\o* \\\\\n"
+  "[main]\nexcludepkgs=fo\\\\o* \\\\\n",
+  "[main]\nincludepkgs=dom0-hello* dom0-libgreet*\n",
+  "[main]\nincludepkgs=a\nincludepkgs=b\n",
+  "[main]\nincludepkgs=a\nincludepkgs=,b\n",
+  "[main]\nincludepkgs=a\nincludepkgs=\n",
+  "[main]\nincludepkgs=a,,b , ,c\n",
+  "[main]\nincludepkgs=None\n",
+  "[main]\nincludepkgs=\"a b\"\n",
+  "[main]\nincludepkgs=a\n b\n",
+  "[main]\ninclude=a\n",
+  "[main]\nincludepkgs=a\nexcludepkgs=a\n"
 ];
 
+interface DnfReading {
+  installOnly: string[];
+  excluded: string[];
+  included: string[];
+}
+
 /** dnf's reading of each file (null: refused), in one python3-dnf run. */
-function dnfReads(texts: readonly string[]): { files: string[]; dnf: ({ installOnly: string[]; excluded: string[] } | null)[] } {
+function dnfReads(texts: readonly string[]): { files: string[]; dnf: (DnfReading | null)[] } {
   const dir = mkdtempSync(join(tmpdir(), 'dnf-conf-vs-dnf-'));
   const files = texts.map((text, i) => {
     const path = join(dir, `case-${String(i)}.conf`);
     writeFileSync(path, text);
     return path;
   });
-  const dnf = JSON.parse(execFileSync('/usr/bin/python3', ['-c', DNF_READER, ...files], { encoding: 'utf8' })) as ({ installOnly: string[]; excluded: string[] } | null)[];
+  const dnf = JSON.parse(execFileSync('/usr/bin/python3', ['-c', DNF_READER, ...files], { encoding: 'utf8' })) as (DnfReading | null)[];
   return { files, dnf };
 }
 
 /** Random files from the pieces dnf's parser and list rules turn on. */
 const piece = fc.constantFrom('a', 'kernel*', 'x.i686', 'None', '"', "'", ',', ' ', '\t', '\r', '#', ';', '=', '\\', '\f', '\u00a0', 'é', '""', 'c d', '[', ']');
 const value = fc.array(piece, { maxLength: 6 }).map((parts) => parts.join(''));
-const key = fc.constantFrom('exclude', 'excludepkgs', 'installonlypkgs', 'disable_excludes', 'gpgcheck', 'exclude ', 'excludepkgs\t', 'EXCLUDE', ' exclude', '');
+const key = fc.constantFrom('exclude', 'excludepkgs', 'installonlypkgs', 'includepkgs', 'include', 'disable_excludes', 'gpgcheck', 'exclude ', 'excludepkgs\t', 'EXCLUDE', ' exclude', '');
 const line = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('[main]', '[main]', '[updates]', '[ main ]', '[main] #c', '[main] x', '[main]é', '[]', '[main', ' [main]', '[main]\u00a0') },
   { weight: 4, arbitrary: fc.tuple(key, fc.constantFrom('=', ' = ', '\t=', '= '), value).map(([k, eq, v]) => `${k}${eq}${v}`) },
@@ -153,27 +169,29 @@ describe("dom0's dnf.conf read as dnf reads it", () => {
     const defaults = readDnfConfMain('/nonexistent/dnf.conf');
     const differ = texts.flatMap((text, i) => {
       const theirs = dnf[i] ?? defaults;
-      return JSON.stringify(readDnfConfMain(files[i] ?? '')) === JSON.stringify({ installOnly: theirs.installOnly, excluded: theirs.excluded }) ? [] : [text];
+      return JSON.stringify(readDnfConfMain(files[i] ?? '')) === JSON.stringify({ installOnly: theirs.installOnly, excluded: theirs.excluded, included: theirs.included }) ? [] : [text];
     });
     expect(differ.slice(0, 5)).toEqual([]);
     // the sample reaches refusals and exclusions alike
     expect(dnf.filter((d) => d === null).length).toBeGreaterThan(50);
     expect(dnf.filter((d) => (d?.excluded.length ?? 0) > 0).length).toBeGreaterThan(50);
+    expect(dnf.filter((d) => (d?.included.length ?? 0) > 0).length).toBeGreaterThan(20);
   });
 
-  it('gives, for every file, the exclusions and install-only names dnf 4 itself reads, and dnf\'s defaults where dnf refuses the file', () => {
+  it('gives, for every file, the exclusions, inclusions and install-only names dnf 4 itself reads, and dnf\'s defaults where dnf refuses the file', () => {
     const { files, dnf } = dnfReads(CASES);
     expect(dnf).toHaveLength(CASES.length);
     const defaults = readDnfConfMain('/nonexistent/dnf.conf');
     const differ = CASES.flatMap((text, i) => {
       const ours = readDnfConfMain(files[i] ?? '');
       const theirs = dnf[i] ?? defaults;
-      return JSON.stringify(ours) === JSON.stringify({ installOnly: theirs.installOnly, excluded: theirs.excluded }) ? [] : [{ text, dnf: theirs, ours }];
+      return JSON.stringify(ours) === JSON.stringify({ installOnly: theirs.installOnly, excluded: theirs.excluded, included: theirs.included }) ? [] : [{ text, dnf: theirs, ours }];
     });
     expect(differ).toEqual([]);
     // the corpus reaches each outcome: exclusions, cleared lists, added install-only names, refusals
     expect(dnf.filter((d) => d === null).length).toBeGreaterThan(5);
     expect(dnf.filter((d) => (d?.excluded.length ?? 0) > 0).length).toBeGreaterThan(20);
     expect(dnf.filter((d) => d !== null && d.installOnly.length !== defaults.installOnly.length).length).toBeGreaterThan(2);
+    expect(dnf.filter((d) => (d?.included.length ?? 0) > 0).length).toBeGreaterThan(5);
   });
 });

@@ -19,7 +19,7 @@ describe("dom0's dnf.conf as dnf reads it", () => {
   });
 
   it('reads dnf\'s defaults from a missing file', () => {
-    expect(readDnfConfMain(join(dir, 'missing.conf'))).toEqual({ installOnly: DEFAULT_INSTALL_ONLY, excluded: [] });
+    expect(readDnfConfMain(join(dir, 'missing.conf'))).toEqual({ installOnly: DEFAULT_INSTALL_ONLY, excluded: [], included: [] });
   });
 
   it('splits a list at spaces, commas and newlines only: a tab is part of an entry', () => {
@@ -62,14 +62,14 @@ describe("dom0's dnf.conf as dnf reads it", () => {
     // an empty or comment line ends a value: an indented line after it continues nothing
     refused.push('[main]\nexcludepkgs=a\n\n b\n', '[main]\nexcludepkgs=a\n# c\n b\n');
     for (const text of refused) {
-      expect(conf(text), JSON.stringify(text)).toEqual({ installOnly: DEFAULT_INSTALL_ONLY, excluded: [] });
+      expect(conf(text), JSON.stringify(text)).toEqual({ installOnly: DEFAULT_INSTALL_ONLY, excluded: [], included: [] });
     }
   });
 
   it('reads dnf\'s defaults from a file that is not UTF-8, whose values dnf cannot read', () => {
     const path = join(dir, 'latin1.conf');
     writeFileSync(path, Buffer.from('[main]\nexcludepkgs=caf\xe9\n', 'latin1'));
-    expect(readDnfConfMain(path)).toEqual({ installOnly: DEFAULT_INSTALL_ONLY, excluded: [] });
+    expect(readDnfConfMain(path)).toEqual({ installOnly: DEFAULT_INSTALL_ONLY, excluded: [], included: [] });
   });
 
   it('accepts a byte order mark, CRLF line ends and a comment after a section', () => {

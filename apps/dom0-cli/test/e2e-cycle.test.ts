@@ -394,22 +394,25 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(r.stdout).toContain("Verified package dom0-hello-2.0-1.noarch was not installed: dom0's dnf leaves it out, as the command line excludes it.");
   });
 
-  it("leaves out what dom0's own dnf.conf excludes, as dom0's dnf does: not counted by a check, not called a missed update", async () => {
+  it.each([
+    // disable_excludes would turn off the cached repository's withholding too: dom0's dnf clears it
+    { setting: 'excludepkgs', lines: 'excludepkgs=dom0-t*\ndisable_excludes=all\n', reason: 'excludes it' },
+    { setting: 'includepkgs', lines: 'includepkgs=dom0-hello,dom0-libgreet*\n', reason: 'does not name it' },
+  ])("leaves out what dom0's own dnf.conf $setting leaves out, as dom0's dnf does: not counted by a check, not called a missed update", async ({ setting, lines, reason }) => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     expect((await s.run(['--downloadonly'])).exitCode).toBe(0);
     const dnfConf = join(s.dom0.root, 'etc/dnf/dnf.conf');
-    // disable_excludes would turn off the cached repository's withholding too: dom0's dnf clears it
-    appendFileSync(dnfConf, 'excludepkgs=dom0-t*\ndisable_excludes=all\n');
+    appendFileSync(dnfConf, lines);
     const silent = { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) };
     const check = await s.run(['--check-only'], silent);
     expect([check.exitCode, check.stdout]).toEqual([100, expect.stringContaining('holds 2 verified update(s)') as string]);
     expect(check.stdout).not.toContain('dom0-tool-2.0-1');
-    // the UpdateVM resends the whole batch, excluded package included
+    // the UpdateVM resends the whole batch, the left-out package included
     const all = s.fixtures.packages.v2.map((p) => p.path);
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: all.join(':') });
     expect(r.exitCode).toBe(0);
     expect(await installedPackages(s.dom0)).toEqual([V2[0], V2[1], V1[2]]);
-    expect(r.stdout).toContain(`Verified package dom0-tool-2.0-1.noarch was not installed: dom0's dnf leaves it out, as excludepkgs in ${dnfConf} excludes it.`);
+    expect(r.stdout).toContain(`Verified package dom0-tool-2.0-1.noarch was not installed: dom0's dnf leaves it out, as ${setting} in ${dnfConf} ${reason}.`);
     const after = await s.run(['--check-only'], silent);
     expect([after.exitCode, after.stdout]).toEqual([0, expect.stringContaining("dom0's cached repository holds nothing newer than what is installed.") as string]);
   });

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dom0Exclusions, exclusionOf } from '../src/exclusions.ts';
 import { reportInstallOutcome } from '../src/install-outcome.ts';
@@ -181,7 +184,7 @@ describe('an older build in another arch than the installed one', () => {
 });
 
 describe('a verified update dom0\'s dnf excludes', () => {
-  const outcome = (argv: string[], dnfConf: readonly string[]): { code: number; out: string[]; err: string[] } => {
+  const outcome = (argv: string[], dnfConf: readonly string[], dnfConfIncluded: readonly string[] = []): { code: number; out: string[]; err: string[] } => {
     const command = parseArgs(argv);
     if (command.kind !== 'run') throw new Error('not a run');
     const out: string[] = [];
@@ -189,7 +192,7 @@ describe('a verified update dom0\'s dnf excludes', () => {
     const reporter = new Reporter('human', { out: (line) => out.push(line), err: (line) => err.push(line) });
     const tool = installed('dom0-tool', '0:1.0-1');
     const sent = received('dom0-tool', 0, '2.0');
-    const exclusions = { ...dom0Exclusions(command.options, '/nonexistent/dnf.conf'), dnfConf, dnfConfPath: '/etc/dnf/dnf.conf' };
+    const exclusions = { ...dom0Exclusions(command.options, '/nonexistent/dnf.conf'), dnfConf, dnfConfIncluded, dnfConfPath: '/etc/dnf/dnf.conf' };
     const specs = specsOf([tool], [sent]);
     const code = reportInstallOutcome(
       { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
@@ -224,5 +227,35 @@ describe('a verified update dom0\'s dnf excludes', () => {
     }
     // and is left out when they name that very build, or its arch
     for (const spec of ['dom0-tool-2.0-1', 'dom0-tool-2.0', '*.noarch', 'dom0-tool-0:2.0-1.noarch']) expect(outcome(['-y'], [spec]).code, spec).toBe(0);
+  });
+
+  it('is not a missed update when dom0\'s dnf.conf includepkgs does not name it, and says so', () => {
+    for (const spec of ['dom0-hello', 'dom0-tool-1.0', 'dom0-tool.x86_64']) {
+      const { code, out, err } = outcome(['-y'], [], [spec]);
+      expect([code, err], spec).toEqual([0, []]);
+      expect(out, spec).toContain('Verified package dom0-tool-2.0-1.noarch was not installed: dom0\'s dnf leaves it out, as includepkgs in /etc/dnf/dnf.conf does not name it.');
+    }
+    // it is one when the inclusion names it, or that very build
+    for (const spec of ['dom0-tool', 'dom0-t*', 'dom0-tool-2.0-1.noarch']) {
+      expect(() => outcome(['-y'], [], ['dom0-hello', spec]), spec).toThrow(expect.objectContaining({ code: 'INSTALL_NOTHING_DONE' }));
+    }
+  });
+});
+
+describe("dom0's dnf.conf includepkgs", () => {
+  const exclusionsOf = (text: string): ReturnType<typeof dom0Exclusions> => {
+    const dir = mkdtempSync(join(tmpdir(), 'includepkgs-'));
+    writeFileSync(join(dir, 'dnf.conf'), text);
+    const command = parseArgs(['-y']);
+    if (command.kind !== 'run') throw new Error('not a run');
+    return dom0Exclusions(command.options, join(dir, 'dnf.conf'));
+  };
+
+  it('is read from the file, its last setting winning', () => {
+    expect(exclusionsOf('[main]\nincludepkgs=a\nincludepkgs=dom0-* kernel\n').dnfConfIncluded).toEqual(['dom0-*', 'kernel']);
+  });
+
+  it('is taken to hide nothing when an entry holds a $variable, which dnf substitutes and dom0-update does not', () => {
+    expect(exclusionsOf('[main]\nincludepkgs=dom0-tool kernel*.$basearch\n').dnfConfIncluded).toEqual([]);
   });
 });
