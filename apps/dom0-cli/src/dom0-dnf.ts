@@ -6,6 +6,7 @@ import { accessSync, constants, realpathSync } from 'node:fs';
 import { basename, delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import type { Config } from './config.ts';
+import { DnfOutputText } from './dnf-output.ts';
 import { InstallError, InstallUnansweredError } from './errors.ts';
 import { NEVER_INTERRUPTED, interruptedError, type Interrupt, type InterruptSignal } from './interrupt.ts';
 import type { Action } from './options.ts';
@@ -129,25 +130,31 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
   const interrupt = run.interrupt ?? NEVER_INTERRUPTED;
   interrupt.throwIfInterrupted();
   // In --json-progress mode stdout carries only our JSON lines, so dnf talks on stderr. In
-  // --silent mode dnf's output is dropped, unless it has to ask (no -y) and needs the terminal.
-  // Where our own output is a pipe or a file, dnf writes into a pipe of ours instead: a reader
-  // that goes away (`dom0-update | less`, quit midway) must not kill dnf by SIGPIPE in the middle
-  // of its rpm transaction. On a terminal dnf keeps the terminal (its progress bars, its prompt).
-  const direct = (stream: NodeJS.WriteStream): 'inherit' | 'pipe' => (stream.isTTY ? 'inherit' : 'pipe');
+  // --silent mode dnf's output is dropped, unless it has to ask (no -y). dnf never writes to the
+  // terminal itself: its words pass through dnf-output.ts, which shows what the packages say
+  // without letting it act on the terminal; and a reader of ours that goes away (`dom0-update |
+  // less`, quit midway) must not kill dnf by SIGPIPE in the middle of its rpm transaction. Its
+  // prompt still reaches the user, who answers on stdin, which dnf keeps.
   const subprocess = execa('dnf', args, {
     reject: false,
     stdin: 'inherit',
-    env: { HOME: run.home },
-    stdout: mode === 'json' ? 'pipe' : mode === 'silent' && assumeYes ? 'ignore' : direct(process.stdout),
-    stderr: direct(process.stderr),
+    // unbuffered: through a pipe, Python would hold dnf's lines back until its buffer fills
+    env: { HOME: run.home, PYTHONUNBUFFERED: '1' },
+    stdout: mode === 'silent' && assumeYes ? 'ignore' : 'pipe',
+    stderr: 'pipe',
     buffer: false,
     // dnf is never SIGKILLed by dom0-update: a transaction cut off midway leaves dom0 half updated.
     forceKillAfterDelay: false,
   });
   // as it comes, so a prompt (no -y) is seen while dnf waits for the answer
-  if (mode === 'json') subprocess.stdout?.on('data', (chunk: Buffer) => forward(chunk, process.stderr, process.stderr));
-  else subprocess.stdout?.on('data', (chunk: Buffer) => forward(chunk, process.stdout, process.stderr));
-  subprocess.stderr?.on('data', (chunk: Buffer) => forward(chunk, process.stderr, process.stdout));
+  const relay = (from: NodeJS.ReadableStream | null, to: NodeJS.WriteStream, otherwise: NodeJS.WriteStream): void => {
+    const text = new DnfOutputText();
+    from?.on('data', (chunk: Buffer) => forward(text.push(chunk), to, otherwise));
+    from?.on('end', () => forward(text.end(), to, otherwise));
+  };
+  if (mode === 'json') relay(subprocess.stdout, process.stderr, process.stderr);
+  else relay(subprocess.stdout, process.stdout, process.stderr);
+  relay(subprocess.stderr, process.stderr, process.stdout);
   // A signal to dom0-update goes to dnf, which handles it itself (it stops safely); dom0-update
   // waits for dnf to exit however long that takes. A Ctrl-C on a terminal already reached dnf (it
   // runs in our process group, in the foreground). Each signal is passed on once: the same one
@@ -194,8 +201,8 @@ export async function runDom0Dnf(args: readonly string[], run: Dom0DnfRun): Prom
   }
 }
 
-/** dnf's bytes to our stream, or to the other one once a reader left it; dropped when both are gone. */
-function forward(chunk: Buffer, to: NodeJS.WriteStream, otherwise: NodeJS.WriteStream): void {
+/** dnf's text to our stream, or to the other one once a reader left it; dropped when both are gone. */
+function forward(text: string, to: NodeJS.WriteStream, otherwise: NodeJS.WriteStream): void {
   const target = readerGone(to) ? otherwise : to;
-  if (!readerGone(target)) target.write(chunk);
+  if (text !== '' && !readerGone(target)) target.write(text);
 }

@@ -438,6 +438,19 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
     expect(again.stdout).toContain("dom0's cached repository holds nothing newer than what is installed that dom0 offers to dnf.");
   });
 
+  it("shows dnf's words about a signed package's text escaped: a C1 CSI or a bidi override in a Requires never reaches the terminal raw", async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', requires: ['dom0-\u009b31m\u202eevil'] }, { key: 'trusted-rsa', outDir });
+    const r = await s.run(['-y', '--best'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: tool3.path });
+    expect(r.exitCode).toBe(1);
+    // dnf names the requirement it cannot meet; dom0-update shows it, escaped
+    expect(r.stdout + r.stderr).toContain('dom0-\\x9b31m\\u202eevil');
+    expect(r.stdout + r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+  });
+
   it('does not pull in a new dependency nobody named: the upgrade needing it stays out, and naming it lets it in', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
     const outDir = join(s.dir, 'batch');
