@@ -28,6 +28,8 @@ case "${1:-}" in
       case "$1" in -h|--help) echo "$USAGE"; exit 0 ;; esac
       echo "run.sh: test takes no options (one package's tests: cd into it, then pnpm exec vitest run)" >&2; echo "$USAGE" >&2; exit 2
     fi
-    bash tooling/scripts/setup.sh; exec node tooling/scripts/run-tests.mjs ;;
+    # a setup that fails still ends with the count line, so the run is never read as empty
+    bash tooling/scripts/setup.sh || { echo "run.sh: setup failed; no test ran" >&2; echo "0 passed, 1 failed"; exit 1; }
+    exec node tooling/scripts/run-tests.mjs ;;
   *) echo "$USAGE" >&2; exit 2 ;;
 esac

@@ -77,7 +77,8 @@ export function checkCommandScripts(config: Config, receiverRuns: boolean): void
       // missing or unreadable: said below
     }
     if (!isFile) {
-      throw new ConfigError('CONFIG_BAD_COMMAND', `${key} runs ${script}, which is not there: install the bundle there, or set ${key} to where it is (deploy/README.md, "Without Qubes")`);
+      const section = config.transport === 'qrexec' ? '"Steps on Qubes", step 2' : '"Without Qubes"';
+      throw new ConfigError('CONFIG_BAD_COMMAND', `${key} runs ${script}, which is not there: install the bundle there, or set ${key} to where it is (deploy/README.md, ${section})`);
     }
   }
 }

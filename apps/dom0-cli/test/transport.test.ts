@@ -76,7 +76,7 @@ describe('the Node scripts dom0-update runs', () => {
 
   it('refuses a command that runs a Node script that is not there, naming the setting, before anything runs', () => {
     expect(() => checkCommandScripts(local(['node', '/nonexistent/updatevm-agent.mjs'], ['node', here]), true)).toThrow(
-      expect.objectContaining({ code: 'CONFIG_BAD_COMMAND', message: expect.stringContaining('AGENT_COMMAND runs /nonexistent/updatevm-agent.mjs, which is not there') }),
+      expect.objectContaining({ code: 'CONFIG_BAD_COMMAND', message: expect.stringMatching(/^AGENT_COMMAND runs \/nonexistent\/updatevm-agent\.mjs, which is not there: .*\(deploy\/README\.md, "Without Qubes"\)$/) }),
     );
     expect(() => checkCommandScripts(local(['/usr/bin/node', here], ['node20', '/nonexistent/dom0-receiver.mjs']), true)).toThrow(
       expect.objectContaining({ code: 'CONFIG_BAD_COMMAND', message: expect.stringContaining('RECEIVER_COMMAND runs /nonexistent/dom0-receiver.mjs') }),
@@ -95,8 +95,12 @@ describe('the Node scripts dom0-update runs', () => {
   it('checks the receiver with qrexec too when it runs in dom0 (--clean), and never the agent there', () => {
     const qrexec = (receiver: string[]) =>
       resolveConfig([{ origin: 'file', settings: { TRANSPORT: ['qrexec'], AGENT_COMMAND: ['["node","/nonexistent/a.mjs"]'], RECEIVER_COMMAND: [JSON.stringify(receiver)] } }]);
+    // pointing at the Qubes steps, where the bundle is installed
     expect(() => checkCommandScripts(qrexec(['node', '/nonexistent/dom0-receiver.mjs']), true)).toThrow(
-      expect.objectContaining({ code: 'CONFIG_BAD_COMMAND', message: expect.stringContaining('RECEIVER_COMMAND runs /nonexistent/dom0-receiver.mjs') }),
+      expect.objectContaining({
+        code: 'CONFIG_BAD_COMMAND',
+        message: expect.stringMatching(/^RECEIVER_COMMAND runs \/nonexistent\/dom0-receiver\.mjs, which is not there: .*\(deploy\/README\.md, "Steps on Qubes", step 2\)$/),
+      }),
     );
     expect(() => checkCommandScripts(qrexec(['node', here]), true)).not.toThrow();
   });

@@ -121,8 +121,10 @@ async function buildStream(count, perPackage, descriptionBytes = 0) {
   const set = await buildFixtures();
   const dir = join(root, '.cache', 'bench');
   await mkdir(dir, { recursive: true });
-  // the fixture set's hash in the name: a stream signed with an older set's keys is never reused
-  const setId = basename(dirname(dirname(dirname(set.trustedKeyPaths[0]))));
+  // the fixture set's hash and its keys in the name: a stream signed with an older set's keys, or
+  // with the keys of a set rebuilt under the same hash (.cache/fixtures removed), is never reused
+  const keysId = createHash('sha256').update(set.trustedKeyPaths.map((path) => readFileSync(path, 'utf8')).join('\0')).digest('hex').slice(0, 12);
+  const setId = `${basename(dirname(dirname(dirname(set.trustedKeyPaths[0]))))}-${keysId}`;
   const file = join(dir, `receive-${count}x${perPackage}${descriptionBytes > 0 ? `h${descriptionBytes}` : ''}-${setId}.tar`);
   if (!existsSync(file)) {
     const packages = [];
@@ -136,7 +138,7 @@ async function buildStream(count, perPackage, descriptionBytes = 0) {
     if (tty) process.stderr.write('\n');
     // streams of an older fixture set are never read again (a gigabyte each)
     for (const name of await readdir(dir)) {
-      if (/^receive-\d+x\d+(h\d+)?-[0-9a-f]+\.tar(\.tmp)?$/.test(name) && !name.endsWith(`-${setId}.tar`)) await rm(join(dir, name), { force: true });
+      if (/^receive-\d+x\d+(h\d+)?-[0-9a-f-]+\.tar(\.tmp)?$/.test(name) && !name.endsWith(`-${setId}.tar`)) await rm(join(dir, name), { force: true });
     }
     // tar(1) with these options writes the pinned ustar subset (regular files, no pax/GNU headers)
     const tmp = `${file}.tmp`;

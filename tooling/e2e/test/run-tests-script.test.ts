@@ -129,6 +129,21 @@ describe('run-tests.mjs', () => {
     expect(r.all).toContain('usage: ./run.sh demo');
   });
 
+  it('ends ./run.sh test with a count line, exit 1, when setup fails, and runs no test', async () => {
+    // a copy whose setup fails (as with an unusable TMPDIR), and whose test runner would say so if it ran
+    const dir = mkdtempSync(join(tmpdir(), 'run-sh-'));
+    copyFileSync(join(REPO_ROOT, 'run.sh'), join(dir, 'run.sh'));
+    mkdirSync(join(dir, 'tooling', 'scripts'), { recursive: true });
+    writeFileSync(join(dir, 'tooling', 'scripts', 'setup.sh'), 'echo "setup: broken" >&2; exit 1\n');
+    writeFileSync(join(dir, 'tooling', 'scripts', 'run-tests.mjs'), 'console.log("the tests ran");\n');
+    const r = await execa('bash', [join(dir, 'run.sh'), 'test'], { reject: false, all: true });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('0 passed, 1 failed');
+    expect(r.all).toContain('setup: broken');
+    expect(r.all).not.toContain('the tests ran');
+  });
+
   it('exits 0 with the count when every test passed', async () => {
     const r = await runWith('pass');
     expect(r.lastLine).toBe('2 passed, 0 failed');
