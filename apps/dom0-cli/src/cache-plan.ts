@@ -7,10 +7,11 @@ import { exclusionOf, type Dom0Exclusions } from './exclusions.ts';
 import { installedBuild, type InstalledPackage } from './installed.ts';
 import { cachedUpdates } from './missed-upgrades.ts';
 import type { RunOptions } from './options.ts';
-import { nevraString, PackageSpecs, type PackageBuild } from './package-match.ts';
+import { isKnownArch, nevraString, PackageSpecs, runsOn, type PackageBuild } from './package-match.ts';
 import type { VerifiedBuild } from './result-record.ts';
 import {
   dom0PackageSpecs,
+  foreignArchBuilds,
   namesToWithhold,
   newArchBuilds,
   obsoletingBuilds,
@@ -20,6 +21,7 @@ import {
   unpinnedBuilds,
   withheldBuildSpecs,
   type CachedPackage,
+  type ForeignArchBuild,
   type NewArchBuild,
   type ObsoletingBuild,
   type OddArchBuild,
@@ -39,11 +41,13 @@ export interface CachePlan {
   readonly newArch: readonly NewArchBuild[];
   readonly unpinned: readonly UnpinnedBuild[];
   readonly oddArch: readonly OddArchBuild[];
+  /** Builds of an arch this machine's dnf never installs. */
+  readonly foreignArch: readonly ForeignArchBuild[];
   /** Every withheld name and build as excludepkgs entries of the repository dnf reads. */
   readonly excluded: readonly string[];
   /** The builds dnf is offered that the command line selects and neither it nor dom0's dnf.conf excludes. */
   readonly offered: readonly CachedPackage[];
-  /** Why dom0's dnf leaves a build out on the command line's or dnf.conf's say, if it does. */
+  /** Why dom0's dnf leaves a build out, if it does: the command line's or dnf.conf's say, or an arch this machine does not run. */
   readonly excludedBy: (build: VerifiedBuild | PackageBuild) => string | undefined;
 }
 
@@ -65,15 +69,20 @@ export function planCachedRepo(
   const obsoleting = obsoletingBuilds(visible, installed, options.packages, specs);
   const renaming = renamingBuilds(visible, installed, withheld);
   const older = olderBuilds(visible, installed, options.action, options.packages, specs);
-  const newArch = newArchBuilds(visible, installed, options.packages, arch, specs);
+  const foreignArch = foreignArchBuilds(visible, arch);
+  const foreign = new Set(foreignArch.map((build) => build.package));
+  // naming a foreign build with its arch would not let it in: it is no new arch to consent to
+  const newArch = newArchBuilds(visible.filter((pkg) => !foreign.has(pkg)), installed, options.packages, arch, specs);
   // in the repository's own definition, not on the command line: the list grows with the cache
   // (every upgrade leaves old builds behind) and must never outgrow what exec takes
-  const withheldBuilds = [...obsoleting, ...older, ...newArch, ...unpinned, ...oddArch];
+  const withheldBuilds = [...obsoleting, ...older, ...newArch, ...unpinned, ...oddArch, ...foreignArch];
   const excluded = [...new Set([...withheldBuildSpecs(cached, withheld), ...withheldBuilds.map((build) => build.spec)])];
   const withheldPackages = new Set(withheldBuilds.map((build) => build.package));
   const withheldNames = new Set(withheld);
   // dnf reads these before the repository's own excludepkgs, against every build it sees
-  const excludedBy = exclusionOf(exclusions, new PackageSpecs(installed.map(installedBuild), cached, true));
+  const excludedByConfig = exclusionOf(exclusions, new PackageSpecs(installed.map(installedBuild), cached, true));
+  const excludedBy = (build: VerifiedBuild | PackageBuild): string | undefined =>
+    isKnownArch(build.arch) && !runsOn(arch, build.arch) ? `this machine (${arch}) does not run ${build.arch} builds` : excludedByConfig(build);
   const offered = visible.filter(
     (build) =>
       !withheldPackages.has(build) &&
@@ -81,7 +90,7 @@ export function planCachedRepo(
       excludedBy(build) === undefined &&
       (options.packages.length === 0 || specs.selects(options.packages, build.name)),
   );
-  return { specs, withheld, obsoleting, renaming, older, newArch, unpinned, oddArch, excluded, offered, excludedBy };
+  return { specs, withheld, obsoleting, renaming, older, newArch, unpinned, oddArch, foreignArch, excluded, offered, excludedBy };
 }
 
 /** The plan's offered builds that update an installed package: per name and arch, the newest. */

@@ -346,7 +346,7 @@ async function install(
   try {
     const plan = planCachedRepo(await readCachedRepo(repoDir), installedBefore, options, run.pinnedKeyIds, machine(), exclusions);
     ({ specs, withheld, obsoleting, renaming, excluded, excludedBy } = plan);
-    const { older, newArch, unpinned, oddArch } = plan;
+    const { older, newArch, unpinned, oddArch, foreignArch } = plan;
     if (fromCache !== undefined) {
       const sent = fromCache === 'empty batch' ? 'sent an empty batch' : 'sent no packages';
       // what dnf is offered (the builds and names withheld above are not), and what the user wants of it
@@ -395,6 +395,9 @@ async function install(
     }
     if (oddArch.length > 0) {
       reporter.info(`Not offered to dnf (an arch rpm does not know): ${oddArch.map((build) => build.spec).join(', ')}`);
+    }
+    if (foreignArch.length > 0) {
+      reporter.info(`Not offered to dnf (an arch this machine, ${machine()}, does not run): ${foreignArch.map((build) => build.spec).join(', ')}`);
     }
     // older builds are not announced: every upgrade leaves some in the cache; a received one is reported below
     warnUnpinned(reporter, unpinned);

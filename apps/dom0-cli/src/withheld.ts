@@ -18,7 +18,7 @@ import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { InstallError } from './errors.ts';
 import { displayEvr, evrOf, installedBuild, newestInstalled, type InstalledPackage } from './installed.ts';
 import type { Action } from './options.ts';
-import { isGlob, isKnownArch, matchesAsName, PackageSpecs } from './package-match.ts';
+import { isGlob, isKnownArch, matchesAsName, PackageSpecs, runsOn } from './package-match.ts';
 import { compareEvr, inDependencyRange } from './version-order.ts';
 
 /** Package names dnf can take as an exact exclude pattern: no glob or other special characters, no comma or space. */
@@ -397,6 +397,24 @@ export interface OddArchBuild {
  */
 export function oddArchBuilds(cached: readonly CachedPackage[]): OddArchBuild[] {
   return cached.filter((pkg) => !isKnownArch(pkg.arch)).map((pkg) => ({ package: pkg, spec: exactBuildSpec(pkg, 'has an arch rpm does not know') }));
+}
+
+/** A cached build of an arch rpm knows but this machine's dnf never installs (aarch64 on x86_64). */
+export interface ForeignArchBuild {
+  readonly package: CachedPackage;
+  /** dnf's exact pattern for this one build: `name-epoch:version-release.arch`. */
+  readonly spec: string;
+}
+
+/**
+ * Builds dnf would never install here: withheld so that none is offered, counted as an update or
+ * called a missed one (dnf's solver refuses them silently), and none is said to be a new arch that
+ * naming would let in. They still take part in reading a spec, as they do for dnf.
+ */
+export function foreignArchBuilds(cached: readonly CachedPackage[], machineArch: string): ForeignArchBuild[] {
+  return cached
+    .filter((pkg) => isKnownArch(pkg.arch) && !runsOn(machineArch, pkg.arch))
+    .map((pkg) => ({ package: pkg, spec: exactBuildSpec(pkg, `has an arch (${pkg.arch}) that ${machineArch} does not run`) }));
 }
 
 /**

@@ -38,4 +38,25 @@ describe('the cache plan and dom0 dnf.conf exclusions', () => {
     // an exclusion still takes away what the inclusion names
     expect(offered(cached, ['foo-2.0'], ['foo'])).toEqual(['foo 3.0']);
   });
+
+  it('withholds a build of an arch the machine does not run by its exact build, says why, and never as a new arch that naming lets in', () => {
+    for (const argv of [['-y'], ['-y', 'foo.aarch64']]) {
+      const command = parseArgs(argv);
+      if (command.kind !== 'run') throw new Error('not a run');
+      const exclusions = { commandLine: [], dnfConf: [], dnfConfIncluded: [], dnfConfPath: '/etc/dnf/dnf.conf' };
+      const cached = [build('foo', '2.0', PINNED, 'aarch64'), build('foo', '2.0', PINNED, 'i686')];
+      const plan = planCachedRepo(cached, installed, command.options, new Set([PINNED]), 'x86_64', exclusions);
+      expect(plan.foreignArch.map((b) => b.spec), argv.join(' ')).toEqual(['foo-0:2.0-1.aarch64']);
+      expect(plan.excluded, argv.join(' ')).toContain('foo-0:2.0-1.aarch64');
+      expect(plan.newArch.map((b) => b.spec), argv.join(' ')).not.toContain('foo-0:2.0-1.aarch64');
+      expect(plan.offered.map((b) => b.arch), argv.join(' ')).not.toContain('aarch64');
+      expect(plan.excludedBy(cached[0]!)).toBe('this machine (x86_64) does not run aarch64 builds');
+      expect(plan.excludedBy(cached[1]!)).toBeUndefined();
+    }
+    // on a machine not in the table, every arch rpm knows is taken to run, as before
+    const command = parseArgs(['-y']);
+    if (command.kind !== 'run') throw new Error('not a run');
+    const plan = planCachedRepo([build('foo', '2.0', PINNED, 'aarch64')], installed, command.options, new Set([PINNED]), 'riscv64', { commandLine: [], dnfConf: [], dnfConfIncluded: [], dnfConfPath: '/etc/dnf/dnf.conf' });
+    expect(plan.foreignArch).toEqual([]);
+  });
 });

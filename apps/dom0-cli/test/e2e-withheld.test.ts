@@ -61,6 +61,25 @@ describe('dom0-update and a name installed as noarch that turns arch-specific', 
   });
 });
 
+describe('dom0-update and a build of an arch dom0 does not run', () => {
+  // an x86_64 dom0 and a signed aarch64 build: dnf's solver never installs it
+  it.runIf(machine() === 'x86_64')('neither offers it, nor counts it, nor calls it a missed update, nor says naming it would let it in', async () => {
+    const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
+    const outDir = join(s.dir, 'batch');
+    mkdirSync(outDir);
+    const foreign = await buildPackage({ name: 'dom0-hello', version: '3.0', arch: 'aarch64', requires: ['dom0-libgreet >= 1.0'] }, { key: 'trusted-rsa', outDir });
+    const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: foreign.path });
+    expect(r.stdout).toContain('Not offered to dnf (an arch this machine, x86_64, does not run): dom0-hello-0:3.0-1.aarch64');
+    expect(r.stdout).toContain("Verified package dom0-hello-3.0-1.aarch64 was not installed: dom0's dnf leaves it out, as this machine (x86_64) does not run aarch64 builds.");
+    expect(r.stdout).not.toContain('name it with its arch');
+    expect([r.exitCode, r.stderr]).toEqual([0, expect.not.stringContaining('was not installed') as string]);
+    expect(await installedPackages(s.dom0)).toEqual(V1);
+    // a check counts it no more than the install did
+    const check = await s.run(['--check-only'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null; exit 0']) });
+    expect([check.exitCode, check.stdout]).toEqual([0, expect.stringContaining('holds nothing newer than what is installed') as string]);
+  });
+});
+
 describe('dom0-update and Obsoletes in an upgrade', () => {
   it('withholds the build of an installed name whose Obsoletes would remove another installed package, until it is named', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
