@@ -215,6 +215,14 @@ describe('numeric fields', () => {
     }
   });
 
+  it('says a field led by another high-bit byte (UTF-8 of a fullwidth digit) holds no octal digit, not that it is base-256', async () => {
+    for (const lead of [0xef, 0x81, 0xc2]) {
+      const value = Uint8Array.from([lead, 0xbc, 0x90, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x31, 0x00]);
+      const { error } = await expectCode(buildTar([{ name: 'x.rpm', fields: { size: value } }]), 'TAR_BAD_NUMBER');
+      expect(error.message).toContain(`size field: expected an octal digit, found 0x${lead.toString(16)}`);
+    }
+  });
+
   it('rejects garbage in mode, uid, gid and mtime', async () => {
     for (const field of ['mode', 'uid', 'gid', 'mtime'] as const) {
       const { error } = await expectCode(buildTar([{ name: 'x.rpm', fields: { [field]: '0000x44\0' } }]), 'TAR_BAD_NUMBER');
@@ -253,6 +261,21 @@ describe('header checksum and magic', () => {
     const bytes = buildTar([{ name: 'x.rpm', body: text('abc') }]);
     bytes[0] = 'y'.charCodeAt(0);
     await expectCode(bytes, 'TAR_BAD_CHECKSUM');
+  });
+
+  it('names no member for a header whose checksum fails (its name field is unchecked too), and says which header it was', async () => {
+    const forged = buildTar([GOOD, { name: 'dom0-hello-2.0-1.noarch.rpm', checksum: '000000\0 ' }]);
+    const { error } = await expectCode(forged, 'TAR_BAD_CHECKSUM');
+    expect(error.member).toBeUndefined();
+    expect(error.message).toMatch(/^the header of member 2: header checksum is 0 but the header sums to [0-7]+ \(octal\)$/);
+    expect(error.message).not.toContain('dom0-hello');
+    const { error: field } = await expectCode(buildTar([{ name: 'x.rpm', checksum: 'zzzzzz\0 ' }]), 'TAR_BAD_CHECKSUM');
+    expect([field.member, field.message]).toEqual([undefined, expect.stringMatching(/^the header of member 1: checksum field: /) as string]);
+  });
+
+  it('says which header has an empty name', async () => {
+    const { error } = await expectCode(buildTar([GOOD, { name: 'good-2.0-1.noarch.rpm', body: text('good') }, { name: '', body: text('x') }]), 'TAR_BAD_NAME');
+    expect([error.member, error.message]).toEqual([undefined, 'the header of member 3: the name is empty']);
   });
 
   it('rejects a non-octal checksum field', async () => {

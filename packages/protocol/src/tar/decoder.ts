@@ -38,6 +38,20 @@ export function checkLimits(limits: DecodeLimits): void {
 }
 
 /**
+ * The header block checked and its name read by the stream's rule. A rejection that names no
+ * member (a checksum that fails, an empty name) says which header it was instead.
+ */
+function namedHeader<N extends string>(block: Uint8Array, rule: NameRule<N>, index: number): { header: UstarHeader; name: N } {
+  try {
+    const header = parseHeaderBlock(block);
+    return { header, name: rule(header, index) };
+  } catch (error) {
+    if (!(error instanceof StreamError) || error.member !== undefined) throw error;
+    throw new StreamError(error.code, `the header of member ${index + 1}: ${error.message}`, undefined, { cause: error });
+  }
+}
+
+/**
  * The strict streaming ustar decoder shared by both streams. Memory held: one 512-byte header, the
  * source's current chunk and the set of names seen (bounded by maxMembers). The generator
  * completes only after the end-of-archive marker and end of stream were verified; a caller must
@@ -66,8 +80,7 @@ export async function* decodeUstar<N extends string>(
         return;
       }
 
-      const header = parseHeaderBlock(block);
-      const name = rule(header, index);
+      const { header, name } = namedHeader(block, rule, index);
       const earlier = seen.get(foldCase(name));
       if (earlier !== undefined) {
         throw new StreamError(

@@ -29,7 +29,9 @@ const SPACE = 0x20;
  */
 export function parseOctal(field: Uint8Array): number | string {
   const first = field[0] ?? 0;
-  if ((first & 0x80) !== 0) return 'base-256 (binary) numbers are not allowed';
+  // GNU's base-256 marks: 0x80 for a positive number, 0xff for a negative one; any other byte with
+  // the high bit set is no number at all, and is said to be no octal digit below
+  if (first === 0x80 || first === 0xff) return 'base-256 (binary) numbers are not allowed';
   let value = 0;
   let i = 0;
   while (i < field.length) {
@@ -112,15 +114,13 @@ export function parseHeaderBlock(block: Uint8Array): UstarHeader {
   // "x.rpm\0junk" is never reported as a member called "x.rpm".
   const member = sanitizeAsciiBytesForTerminal(withoutTrailingNuls(nameField), 200);
 
+  // A block that fails its checksum names no member: its name field is as unchecked as the rest
+  // (random bytes, or a forged block naming a real package); the decoder says which header it was.
   const stored = parseOctal(fieldOf(block, FIELDS.checksum));
-  if (typeof stored === 'string') throw new StreamError('TAR_BAD_CHECKSUM', `checksum field: ${stored}`, member);
+  if (typeof stored === 'string') throw new StreamError('TAR_BAD_CHECKSUM', `checksum field: ${stored}`);
   const computed = headerChecksum(block);
   if (stored !== computed) {
-    throw new StreamError(
-      'TAR_BAD_CHECKSUM',
-      `header checksum is ${stored.toString(8)} but the header sums to ${computed.toString(8)} (octal)`,
-      member,
-    );
+    throw new StreamError('TAR_BAD_CHECKSUM', `header checksum is ${stored.toString(8)} but the header sums to ${computed.toString(8)} (octal)`);
   }
 
   const magic = fieldOf(block, FIELDS.magic);
