@@ -9,7 +9,7 @@ import { compareEvr } from './version-order.ts';
 import { missedUpgrades, type MissedUpgrade } from './missed-upgrades.ts';
 import type { RunOptions } from './options.ts';
 import type { PackageSpecs } from './package-match.ts';
-import type { Reporter } from './reporter.ts';
+import type { PackageChange, Reporter } from './reporter.ts';
 import type { VerifiedBuild } from './result-record.ts';
 import { nameTogetherHint, type CachedPackage, type ObsoletingBuild, type RenamingBuild } from './withheld.ts';
 
@@ -44,6 +44,7 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
   const { options, reporter } = context;
   const changes = diffInstalled(facts.installedBefore, facts.installedAfter);
   for (const change of changes) reporter.change(change);
+  warnRemovedUnnamed(context, facts, changes);
   // Withheld for its Obsoletes: said why, and not a failure (naming it is the user's choice).
   const withheldForObsoletes = (pkg: VerifiedBuild): boolean => obsoletingBuildOf(facts.obsoleting, pkg) !== undefined;
   // Also when dnf changed something else: one harmless upgrade must not hide a held-back update.
@@ -83,6 +84,22 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
     reporter.done('success', EXIT.ok, `Done: ${changes.length} package change(s) in dom0.`);
   }
   return EXIT.ok;
+}
+
+/**
+ * A package dnf removed whose name is gone from dom0 and that the command line did not name. dnf
+ * removes one only for the Obsoletes: of a package that came in (a kernel past installonly_limit
+ * leaves others of its name), and dom0 offers such a package only when it was named; but with -y
+ * the UpdateVM chose which signed build of it arrived, so the removal is said, not only listed.
+ */
+function warnRemovedUnnamed({ options, reporter }: OutcomeContext, facts: InstallFacts, changes: readonly PackageChange[]): void {
+  const namesAfter = new Set(facts.installedAfter.map((p) => p.name));
+  for (const change of changes) {
+    if (change.kind !== 'removed') continue;
+    const name = change.name.slice(0, change.name.lastIndexOf('.'));
+    if (namesAfter.has(name) || (options.packages.length > 0 && facts.specs.selects(options.packages, name))) continue;
+    reporter.warning(`dom0's dnf removed ${change.name} ${change.from ?? ''}, which the command line did not name: a package that came in replaced it through its Obsoletes: (dnf's output above says which)`);
+  }
 }
 
 /** Says why each received package that is not installed (and not a missed update) stayed out. */

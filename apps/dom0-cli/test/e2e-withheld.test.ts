@@ -98,6 +98,11 @@ describe('dom0-update and Obsoletes in an upgrade', () => {
     const named = await s.run(['-y', 'dom0-tool'], { DOM0_UPDATES_AGENT_COMMAND: JSON.stringify(['sh', '-c', 'cat >/dev/null']) });
     expect(named.exitCode).toBe(0);
     expect(await installedPackages(s.dom0)).toEqual(['dom0-libgreet-2.0-1.noarch', 'dom0-tool-3.0-1.noarch']);
+    // the removal is said as well as listed: with -y the UpdateVM chose which signed build came in
+    expect(named.stdout).toContain('  removed dom0-hello.noarch 2.0-1');
+    expect(named.stderr).toContain(
+      "warning: dom0's dnf removed dom0-hello.noarch 2.0-1, which the command line did not name: a package that came in replaced it through its Obsoletes: (dnf's output above says which)",
+    );
   });
 });
 

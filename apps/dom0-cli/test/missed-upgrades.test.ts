@@ -259,3 +259,30 @@ describe("dom0's dnf.conf includepkgs", () => {
     expect(exclusionsOf('[main]\nincludepkgs=dom0-tool kernel*.$basearch\n').dnfConfIncluded).toEqual([]);
   });
 });
+
+describe('a package dnf removed', () => {
+  const outcome = (argv: string[], before: InstalledPackage[], after: InstalledPackage[], sent: ReceivedPackage[]): string[] => {
+    const command = parseArgs(argv);
+    if (command.kind !== 'run') throw new Error('not a run');
+    const err: string[] = [];
+    const reporter = new Reporter('human', { out: () => undefined, err: (line) => err.push(line) });
+    reportInstallOutcome(
+      { options: command.options, reporter, dom0Root: '/', rpmdbPath: '/var/lib/rpm' },
+      { installedBefore: before, installedAfter: after, received: sent, fromCache: false, obsoleting: [], withheld: [], renaming: [], specs: specsOf(before, sent), excludedBy: NOT_EXCLUDED },
+    );
+    return err;
+  };
+
+  it('is said in a warning when its name is gone and the command line did not name it', () => {
+    const err = outcome(['-y', 'dom0-extra'], [installed('dom0-hello', '0:1.0-1')], [installed('dom0-extra', '0:1.0-1')], [received('dom0-extra', 0, '1.0')]);
+    expect(err).toEqual([
+      "dom0-update: warning: dom0's dnf removed dom0-hello.noarch 1.0-1, which the command line did not name: a package that came in replaced it through its Obsoletes: (dnf's output above says which)",
+    ]);
+  });
+
+  it('is not, when other builds of its name stay (a kernel past installonly_limit) or the command line named it', () => {
+    const kernels = (...versions: string[]): InstalledPackage[] => versions.map((v) => ({ ...installed('kernel', `0:${v}-1`, 'x86_64'), instance: v }));
+    expect(outcome(['-y'], kernels('6.1', '6.2'), kernels('6.2', '6.3'), [received('kernel', 0, '6.3', '1', 'x86_64')])).toEqual([]);
+    expect(outcome(['-y', 'dom0-extra', 'dom0-hello'], [installed('dom0-hello', '0:1.0-1')], [installed('dom0-extra', '0:1.0-1')], [received('dom0-extra', 0, '1.0')])).toEqual([]);
+  });
+});
