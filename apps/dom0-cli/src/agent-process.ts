@@ -39,6 +39,12 @@ const RECEIVER_NOTICE_MS = 5000;
  * hold a successful run until the deadline.
  */
 const STRAY_GRACE_MS = 2000;
+/**
+ * How long the agent may say nothing before dom0-update says it is still waiting, and how often
+ * after that: a stalled or hostile agent is stopped only at the deadline, which may be an hour off.
+ */
+const SILENCE_NOTICE_MS = 60_000;
+const SILENCE_REPEAT_MS = 300_000;
 
 export interface ReceiverSpec {
   readonly argv: readonly string[];
@@ -62,6 +68,10 @@ export interface AgentOptions {
    * gets `secondsLeft` more before SIGKILL. `bySignal`: a signal stopped the run (another one kills now).
    */
   readonly onReceiverStillRunning?: ((secondsLeft: number, bySignal: boolean) => void) | undefined;
+  /** The agent has printed nothing for `quietSeconds`; the deadline stops it in `secondsLeft`. */
+  readonly onSilence?: ((quietSeconds: number, secondsLeft: number) => void) | undefined;
+  /** When the first such notice comes (SILENCE_NOTICE_MS; tests shorten it). */
+  readonly silenceNoticeMs?: number | undefined;
 }
 
 export interface AgentResult {
@@ -95,7 +105,9 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   // what the agent was at when the deadline came: its last line shown (past the cap on lines,
   // its last error line), already sanitised and cut by readLines; not its answer to the stop signal
   let lastLine: string | undefined;
+  const silence = watchSilence(options);
   const reading = readOutput(child, options, () => stopper.flood(), (line) => {
+    silence.heard();
     if (line.trim() !== '' && !stopper.timedOut()) lastLine = line;
   });
   const sending = sendState(child, options);
@@ -105,6 +117,7 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
     // The deadline covers the pipes and the receiver too: a run is over when all of them have ended.
     [exit, , , receiver] = await Promise.all([exited, reading, sending.done, link?.done ?? Promise.resolve({ kind: 'not-started' } as const)]);
   } finally {
+    silence.dispose();
     stopper.dispose();
     // The agent has ended, and the receiver with its reply. Whatever the agent left in its group
     // is a stray; and a pipe end still open (a child of the agent holding fd 4, even one that left
@@ -243,6 +256,30 @@ function superviseStop(
  * those only its own error lines are read. More than MAX_OUTPUT_BYTES in all calls `onFlood` and
  * closes both pipes.
  */
+/** Calls onSilence when the agent has been quiet SILENCE_NOTICE_MS, and again every SILENCE_REPEAT_MS it stays so. */
+function watchSilence(options: AgentOptions): { heard: () => void; dispose: () => void } {
+  const started = Date.now();
+  const first = options.silenceNoticeMs ?? SILENCE_NOTICE_MS;
+  let lastWord = started;
+  let toldAt = 0;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    const quiet = now - lastWord;
+    if (quiet < (toldAt === 0 ? first : toldAt + SILENCE_REPEAT_MS)) return;
+    toldAt = quiet;
+    const left = Math.max(0, agentDeadlineSeconds(options.timeoutSeconds) - Math.floor((now - started) / 1000));
+    options.onSilence?.(Math.floor(quiet / 1000), left);
+  }, Math.min(1000, first));
+  timer.unref();
+  return {
+    heard: () => {
+      lastWord = Date.now();
+      toldAt = 0;
+    },
+    dispose: () => clearInterval(timer),
+  };
+}
+
 async function readOutput(child: ChildProcess, options: AgentOptions, onFlood: () => void, onAnyLine: (line: string) => void): Promise<void> {
   let lines = 0;
   let left = MAX_OUTPUT_BYTES;

@@ -527,6 +527,9 @@ async function startAgent({ config, options, request, updateVm, reporter, interr
     onKillNow: (signal) => {
       reporter.warning(`another signal (${signal}): killing the UpdateVM's agent and dom0's receiver now; the published repository stays whole (its switch is atomic)`);
     },
+    onSilence: (quietSeconds, secondsLeft) => {
+      reporter.info(`No word from the UpdateVM's agent for ${String(quietSeconds)} s; still waiting (it is stopped at the run's deadline, in ${String(secondsLeft)} s).`);
+    },
     onReceiverStillRunning: (secondsLeft, bySignal) => {
       const now = bySignal ? '; signal again to kill it now (the published repository stays whole)' : '';
       reporter.info(`Waiting for dom0's receiver to stop (it may be finishing a publication): up to ${String(secondsLeft)} s more, then it is killed${now}.`);

@@ -106,6 +106,27 @@ describe('runAgent', () => {
     expect(lines.at(-1)).toBe('line 2999');
   });
 
+  it('says when the agent has been quiet a while, with the time the deadline leaves, and not while it talks', async () => {
+    const notices: [number, number][] = [];
+    const lines: string[] = [];
+    // talks for 0.6 s (a line every 0.1 s), then says nothing for 2 s
+    const script = 'for i in 1 2 3 4 5 6; do echo "busy $i"; sleep 0.1; done; sleep 2; exit 0';
+    const result = await runAgent(
+      { file: 'sh', args: ['-c', script] },
+      { ...quiet, timeoutSeconds: 600, onLine: (line) => lines.push(line), silenceNoticeMs: 900, onSilence: (q, left) => notices.push([q, left]) },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(lines).toHaveLength(6);
+    // once for the long silence (the next notice would come 300 s later), none while it talked
+    expect(notices).toHaveLength(1);
+    const [quietFor, left] = notices[0] ?? [-1, -1];
+    // said in whole seconds: the notice comes at the first check at least 0.9 s into the silence
+    expect([0, 1]).toContain(quietFor);
+    // the deadline is TIMEOUT plus its grace (660 s), a few seconds of which have gone
+    expect(left).toBeGreaterThan(650);
+    expect(left).toBeLessThanOrEqual(660);
+  });
+
   it('waits out a TIMEOUT longer than a single timer can hold instead of firing at once', async () => {
     // 2^31 ms is about 24.8 days; Node turns a longer setTimeout into 1 ms
     const result = await runAgent({ file: 'sh', args: ['-c', 'sleep 1; exit 0'] }, { ...quiet, timeoutSeconds: 3_000_000, onLine: () => undefined });
