@@ -529,9 +529,20 @@ describe('slow or stalled senders', () => {
     });
   });
 
-  it('names no member when the sender stalls between members', async () => {
+  it('names no member when the sender stalls between members, and says which header it was waiting for', async () => {
     const stalled = stallingAfter(buildTar([{ name: 'done.rpm', body: new Uint8Array(10) }]).subarray(0, 1024));
-    await expect(decodeAllFrom(stalled, { ...LIMITS, idleTimeoutMs: 30 })).rejects.toMatchObject({ code: 'TAR_TIMEOUT', member: undefined });
+    await expect(decodeAllFrom(stalled, { ...LIMITS, idleTimeoutMs: 30 })).rejects.toMatchObject({
+      code: 'TAR_TIMEOUT',
+      member: undefined,
+      message: 'the sender sent nothing for 30 ms while receiving the header of member 2',
+    });
+    // and in the middle of a header
+    const midHeader = stallingAfter(buildTar([{ name: 'done.rpm', body: new Uint8Array(10) }]).subarray(0, 1024 + 100));
+    await expect(decodeAllFrom(midHeader, { ...LIMITS, idleTimeoutMs: 30 })).rejects.toMatchObject({
+      code: 'TAR_TIMEOUT',
+      member: undefined,
+      message: 'the sender sent nothing for 30 ms while receiving the header of member 2',
+    });
   });
 
   it('ends a sender that trickles bytes past the overall deadline', async () => {

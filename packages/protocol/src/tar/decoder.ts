@@ -72,7 +72,7 @@ export async function* decodeUstar<N extends string>(
   let index = 0;
   try {
     for (;;) {
-      const got = await source.fill(block);
+      const got = await placed(source.fill(block), `while receiving the header of member ${index + 1}`);
       if (got === 0) throw new StreamError('TAR_MISSING_END', 'the stream ended without the end-of-archive marker');
       if (got < BLOCK_SIZE) throw new StreamError('TAR_TRUNCATED', `the stream ends inside a header (${got} of 512 bytes)`);
       if (isZero(block)) {
@@ -121,17 +121,22 @@ export async function* decodeUstar<N extends string>(
   }
 }
 
-/** A stall inside a member's data names that member (the source's timeout knows no names). */
-async function inMember<T>(read: Promise<T>, name: string): Promise<T> {
+/**
+ * A stall says where in the stream it came (the source's timeout knows no places): inside a
+ * member's data it names that member; in a header, which header it was.
+ */
+async function placed<T>(read: Promise<T>, where: string, name?: string): Promise<T> {
   try {
     return await read;
   } catch (error) {
     if (error instanceof StreamError && error.code === 'TAR_TIMEOUT' && error.member === undefined) {
-      throw new StreamError('TAR_TIMEOUT', `${error.message} while receiving this member`, name, { cause: error });
+      throw new StreamError('TAR_TIMEOUT', `${error.message} ${where}`, name, { cause: error });
     }
     throw error;
   }
 }
+
+const inMember = <T>(read: Promise<T>, name: string): Promise<T> => placed(read, 'while receiving this member', name);
 
 class BodyReader {
   readonly #source: ByteSource;
