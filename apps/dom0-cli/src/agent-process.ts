@@ -105,7 +105,11 @@ export async function runAgent(run: AgentRun, options: AgentOptions): Promise<Ag
   // what the agent was at when the deadline came: its last line shown (past the cap on lines,
   // its last error line), already sanitised and cut by readLines; not its answer to the stop signal
   let lastLine: string | undefined;
-  const silence = watchSilence(options);
+  let agentExited = false;
+  void exited.then(() => {
+    agentExited = true;
+  });
+  const silence = watchSilence(options, () => !agentExited && interrupt.signal === undefined && !stopper.timedOut() && !stopper.flooded());
   const reading = readOutput(child, options, () => stopper.flood(), (line) => {
     silence.heard();
     if (line.trim() !== '' && !stopper.timedOut()) lastLine = line;
@@ -252,12 +256,11 @@ function superviseStop(
 }
 
 /**
- * Reads the agent's stdout and stderr line by line, showing no more than MAX_OUTPUT_LINES; past
- * those only its own error lines are read. More than MAX_OUTPUT_BYTES in all calls `onFlood` and
- * closes both pipes.
+ * Calls onSilence when the agent has been quiet SILENCE_NOTICE_MS, and again every
+ * SILENCE_REPEAT_MS it stays so, while `waitingOnAgent` says the run waits on the agent itself (not
+ * once it has exited, or is being stopped, which is said otherwise).
  */
-/** Calls onSilence when the agent has been quiet SILENCE_NOTICE_MS, and again every SILENCE_REPEAT_MS it stays so. */
-function watchSilence(options: AgentOptions): { heard: () => void; dispose: () => void } {
+function watchSilence(options: AgentOptions, waitingOnAgent: () => boolean): { heard: () => void; dispose: () => void } {
   const started = Date.now();
   const first = options.silenceNoticeMs ?? SILENCE_NOTICE_MS;
   let lastWord = started;
@@ -265,7 +268,7 @@ function watchSilence(options: AgentOptions): { heard: () => void; dispose: () =
   const timer = setInterval(() => {
     const now = Date.now();
     const quiet = now - lastWord;
-    if (quiet < (toldAt === 0 ? first : toldAt + SILENCE_REPEAT_MS)) return;
+    if (!waitingOnAgent() || quiet < (toldAt === 0 ? first : toldAt + SILENCE_REPEAT_MS)) return;
     toldAt = quiet;
     const left = Math.max(0, agentDeadlineSeconds(options.timeoutSeconds) - Math.floor((now - started) / 1000));
     options.onSilence?.(Math.floor(quiet / 1000), left);
@@ -280,6 +283,11 @@ function watchSilence(options: AgentOptions): { heard: () => void; dispose: () =
   };
 }
 
+/**
+ * Reads the agent's stdout and stderr line by line, showing no more than MAX_OUTPUT_LINES; past
+ * those only its own error lines are read. More than MAX_OUTPUT_BYTES in all calls `onFlood` and
+ * closes both pipes.
+ */
 async function readOutput(child: ChildProcess, options: AgentOptions, onFlood: () => void, onAnyLine: (line: string) => void): Promise<void> {
   let lines = 0;
   let left = MAX_OUTPUT_BYTES;

@@ -3,9 +3,8 @@
  * cached repository. dnf reads the file itself; this reads it as dnf 4 (libdnf 0.69) does, rule
  * for rule, so a package dom0's dnf leaves out on dom0's own say is neither counted as an update
  * nor blamed on dnf, and nothing dnf would install is taken for excluded. (dnf-conf-vs-dnf.test.ts
- * compares the two on the same files.) Variables such as $basearch are not substituted: such an
- * entry excludes nothing here, so its packages are counted rather than hidden (exclusions.ts
- * ignores an includepkgs with such an entry for the same reason).
+ * compares the two on the same files.) Variables such as $basearch stay as they are: dnf 4 reads
+ * [main] without substituting them, so such an entry names no package, for dnf as here.
  */
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';

@@ -20,10 +20,7 @@ export interface Dom0Exclusions {
 export function dom0Exclusions(options: RunOptions, dnfConfPath: string): Dom0Exclusions {
   const commandLine = options.dom0DnfOptions.filter((o) => o.startsWith('--exclude=')).map((o) => o.slice('--exclude='.length));
   const conf = readDnfConfMain(dnfConfPath);
-  // an entry with a $variable names what dnf substitutes there, which is not read here: rather than
-  // hide builds dnf would install, such an includepkgs is taken to hide nothing
-  const dnfConfIncluded = conf.included.some((entry) => entry.includes('$')) ? [] : conf.included;
-  return { commandLine, dnfConf: conf.excluded, dnfConfIncluded, dnfConfPath };
+  return { commandLine, dnfConf: conf.excluded, dnfConfIncluded: conf.included, dnfConfPath };
 }
 
 /**

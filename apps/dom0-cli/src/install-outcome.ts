@@ -88,9 +88,10 @@ export function reportInstallOutcome(context: OutcomeContext, facts: InstallFact
 
 /**
  * A package dnf removed whose name is gone from dom0 and that the command line did not name. dnf
- * removes one only for the Obsoletes: of a package that came in (a kernel past installonly_limit
- * leaves others of its name), and dom0 offers such a package only when it was named; but with -y
- * the UpdateVM chose which signed build of it arrived, so the removal is said, not only listed.
+ * removes one for the Obsoletes: of a package that came in (a kernel past installonly_limit
+ * leaves others of its name), or with --allowerasing for any dependency, and dom0 offers an
+ * obsoleting package only when it was named; but with -y the UpdateVM chose which signed build of
+ * it arrived, so the removal is said, not only listed.
  */
 function warnRemovedUnnamed({ options, reporter }: OutcomeContext, facts: InstallFacts, changes: readonly PackageChange[]): void {
   const namesAfter = new Set(facts.installedAfter.map((p) => p.name));
@@ -98,7 +99,10 @@ function warnRemovedUnnamed({ options, reporter }: OutcomeContext, facts: Instal
     if (change.kind !== 'removed') continue;
     const name = change.name.slice(0, change.name.lastIndexOf('.'));
     if (namesAfter.has(name) || (options.packages.length > 0 && facts.specs.selects(options.packages, name))) continue;
-    reporter.warning(`dom0's dnf removed ${change.name} ${change.from ?? ''}, which the command line did not name: a package that came in replaced it through its Obsoletes: (dnf's output above says which)`);
+    const why = options.dom0DnfOptions.includes('--allowerasing')
+      ? 'a package that came in replaced it through its Obsoletes:, or dnf removed it for a dependency (--allowerasing)'
+      : 'a package that came in replaced it through its Obsoletes:';
+    reporter.warning(`dom0's dnf removed ${change.name} ${change.from ?? ''}, which the command line did not name: ${why} (dnf's output above says which)`);
   }
 }
 

@@ -128,10 +128,11 @@ export function isKnownArch(arch: string): boolean {
 }
 
 /**
- * The arches a machine's dnf installs, as libsolv's arch policy has them; dom0 is x86_64. dnf's
- * query sees a build of any other arch, but its solver never installs it.
+ * The arches a machine's dnf installs, as libsolv's arch policy has them in Fedora's build of it
+ * (poolarch.c, FEDORA: athlon too); dom0 is x86_64. dnf's query sees a build of any other arch,
+ * but its solver never installs it.
  */
-const RUNS_ON: ReadonlyMap<string, ReadonlySet<string>> = new Map([['x86_64', new Set(['noarch', 'x86_64', 'i686', 'i586', 'i486', 'i386'])]]);
+const RUNS_ON: ReadonlyMap<string, ReadonlySet<string>> = new Map([['x86_64', new Set(['noarch', 'x86_64', 'athlon', 'i686', 'i586', 'i486', 'i386'])]]);
 
 /** Whether dnf on a `machineArch` machine can install a build of `arch` (on a machine not listed, any arch). */
 export function runsOn(machineArch: string, arch: string): boolean {

@@ -106,25 +106,43 @@ describe('runAgent', () => {
     expect(lines.at(-1)).toBe('line 2999');
   });
 
-  it('says when the agent has been quiet a while, with the time the deadline leaves, and not while it talks', async () => {
+  it('says when the agent has been quiet a while, once, after its last line, with the time the deadline leaves', async () => {
+    const events: string[] = [];
     const notices: [number, number][] = [];
-    const lines: string[] = [];
-    // talks for 0.6 s (a line every 0.1 s), then says nothing for 2 s
-    const script = 'for i in 1 2 3 4 5 6; do echo "busy $i"; sleep 0.1; done; sleep 2; exit 0';
+    // talks for 2 s (a line every 0.1 s, well inside the 0.9 s it may be quiet), then says nothing for 2.5 s
+    const script = 'i=0; while [ $i -lt 20 ]; do echo "busy $i"; i=$((i+1)); sleep 0.1; done; sleep 2.5; exit 0';
     const result = await runAgent(
       { file: 'sh', args: ['-c', script] },
-      { ...quiet, timeoutSeconds: 600, onLine: (line) => lines.push(line), silenceNoticeMs: 900, onSilence: (q, left) => notices.push([q, left]) },
+      {
+        ...quiet,
+        timeoutSeconds: 600,
+        onLine: () => events.push('line'),
+        silenceNoticeMs: 900,
+        onSilence: (quietFor, left) => {
+          events.push('notice');
+          notices.push([quietFor, left]);
+        },
+      },
     );
     expect(result.exitCode).toBe(0);
-    expect(lines).toHaveLength(6);
-    // once for the long silence (the next notice would come 300 s later), none while it talked
-    expect(notices).toHaveLength(1);
+    // none while it talked, one for the silence (the next would come 300 s later)
+    expect(events).toEqual([...Array<string>(20).fill('line'), 'notice']);
     const [quietFor, left] = notices[0] ?? [-1, -1];
-    // said in whole seconds: the notice comes at the first check at least 0.9 s into the silence
+    // in whole seconds: at the first check at least 0.9 s into the silence
     expect([0, 1]).toContain(quietFor);
     // the deadline is TIMEOUT plus its grace (660 s), a few seconds of which have gone
     expect(left).toBeGreaterThan(650);
     expect(left).toBeLessThanOrEqual(660);
+  });
+
+  it('says nothing of silence once the agent has exited, while the run waits on what it left holding its pipes', async () => {
+    const notices: number[] = [];
+    const result = await runAgent(
+      { file: 'sh', args: ['-c', 'echo started; sleep 3 & exit 0'] },
+      { ...quiet, timeoutSeconds: 600, onLine: () => undefined, silenceNoticeMs: 300, onSilence: (quietFor) => notices.push(quietFor) },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(notices).toEqual([]);
   });
 
   it('waits out a TIMEOUT longer than a single timer can hold instead of firing at once', async () => {

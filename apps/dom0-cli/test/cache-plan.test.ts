@@ -44,7 +44,8 @@ describe('the cache plan and dom0 dnf.conf exclusions', () => {
       const command = parseArgs(argv);
       if (command.kind !== 'run') throw new Error('not a run');
       const exclusions = { commandLine: [], dnfConf: [], dnfConfIncluded: [], dnfConfPath: '/etc/dnf/dnf.conf' };
-      const cached = [build('foo', '2.0', PINNED, 'aarch64'), build('foo', '2.0', PINNED, 'i686')];
+      // athlon runs on x86_64 in Fedora's libsolv, as i686 does
+      const cached = [build('foo', '2.0', PINNED, 'aarch64'), build('foo', '2.0', PINNED, 'i686'), build('foo', '2.0', PINNED, 'athlon')];
       const plan = planCachedRepo(cached, installed, command.options, new Set([PINNED]), 'x86_64', exclusions);
       expect(plan.foreignArch.map((b) => b.spec), argv.join(' ')).toEqual(['foo-0:2.0-1.aarch64']);
       expect(plan.excluded, argv.join(' ')).toContain('foo-0:2.0-1.aarch64');
@@ -52,6 +53,7 @@ describe('the cache plan and dom0 dnf.conf exclusions', () => {
       expect(plan.offered.map((b) => b.arch), argv.join(' ')).not.toContain('aarch64');
       expect(plan.excludedBy(cached[0]!)).toBe('this machine (x86_64) does not run aarch64 builds');
       expect(plan.excludedBy(cached[1]!)).toBeUndefined();
+      expect(plan.excludedBy(cached[2]!)).toBeUndefined();
     }
     // on a machine not in the table, every arch rpm knows is taken to run, as before
     const command = parseArgs(['-y']);

@@ -255,8 +255,14 @@ describe("dom0's dnf.conf includepkgs", () => {
     expect(exclusionsOf('[main]\nincludepkgs=a\nincludepkgs=dom0-* kernel\n').dnfConfIncluded).toEqual(['dom0-*', 'kernel']);
   });
 
-  it('is taken to hide nothing when an entry holds a $variable, which dnf substitutes and dom0-update does not', () => {
-    expect(exclusionsOf('[main]\nincludepkgs=dom0-tool kernel*.$basearch\n').dnfConfIncluded).toEqual([]);
+  it('reads a $variable as it stands, as dnf 4 reads [main]: such an entry names no build, and the others still hold', () => {
+    const exclusions = exclusionsOf('[main]\nincludepkgs=dom0-tool kernel*.$basearch\n');
+    expect(exclusions.dnfConfIncluded).toEqual(['dom0-tool', 'kernel*.$basearch']);
+    const kernel = received('kernel', 0, '6.3', '1', 'x86_64');
+    const tool = received('dom0-tool', 0, '2.0');
+    const excludedBy = exclusionOf(exclusions, specsOf([], [kernel, tool]));
+    expect(excludedBy(tool)).toBeUndefined();
+    expect(excludedBy(kernel)).toMatch(/^includepkgs in .* does not name it$/);
   });
 });
 
@@ -277,6 +283,13 @@ describe('a package dnf removed', () => {
     const err = outcome(['-y', 'dom0-extra'], [installed('dom0-hello', '0:1.0-1')], [installed('dom0-extra', '0:1.0-1')], [received('dom0-extra', 0, '1.0')]);
     expect(err).toEqual([
       "dom0-update: warning: dom0's dnf removed dom0-hello.noarch 1.0-1, which the command line did not name: a package that came in replaced it through its Obsoletes: (dnf's output above says which)",
+    ]);
+  });
+
+  it('with --allowerasing, says dnf may have removed it for a dependency', () => {
+    const err = outcome(['--allowerasing', 'dom0-extra'], [installed('dom0-hello', '0:1.0-1')], [installed('dom0-extra', '0:1.0-1')], [received('dom0-extra', 0, '1.0')]);
+    expect(err).toEqual([
+      "dom0-update: warning: dom0's dnf removed dom0-hello.noarch 1.0-1, which the command line did not name: a package that came in replaced it through its Obsoletes:, or dnf removed it for a dependency (--allowerasing) (dnf's output above says which)",
     ]);
   });
 
