@@ -7,7 +7,7 @@ import { exclusionOf, type Dom0Exclusions } from './exclusions.ts';
 import { installedBuild, type InstalledPackage } from './installed.ts';
 import { cachedUpdates } from './missed-upgrades.ts';
 import type { RunOptions } from './options.ts';
-import { isKnownArch, nevraString, PackageSpecs, runsOn, type PackageBuild } from './package-match.ts';
+import { isForeignArch, nevraString, PackageSpecs, type PackageBuild } from './package-match.ts';
 import type { VerifiedBuild } from './result-record.ts';
 import {
   dom0PackageSpecs,
@@ -82,7 +82,7 @@ export function planCachedRepo(
   // dnf reads these before the repository's own excludepkgs, against every build it sees
   const excludedByConfig = exclusionOf(exclusions, new PackageSpecs(installed.map(installedBuild), cached, true));
   const excludedBy = (build: VerifiedBuild | PackageBuild): string | undefined =>
-    isKnownArch(build.arch) && !runsOn(arch, build.arch) ? `this machine (${arch}) does not run ${build.arch} builds` : excludedByConfig(build);
+    isForeignArch(arch, build.arch) ? `this machine (${arch}) does not run ${build.arch} builds` : excludedByConfig(build);
   const offered = visible.filter(
     (build) =>
       !withheldPackages.has(build) &&

@@ -134,9 +134,12 @@ export function isKnownArch(arch: string): boolean {
  */
 const RUNS_ON: ReadonlyMap<string, ReadonlySet<string>> = new Map([['x86_64', new Set(['noarch', 'x86_64', 'athlon', 'i686', 'i586', 'i486', 'i386'])]]);
 
-/** Whether dnf on a `machineArch` machine can install a build of `arch` (on a machine not listed, any arch). */
-export function runsOn(machineArch: string, arch: string): boolean {
-  return RUNS_ON.get(machineArch)?.has(arch) ?? true;
+/**
+ * Whether `arch` is one rpm knows but dnf on a `machineArch` machine never installs (aarch64 on
+ * x86_64; on a machine not listed, none is). An arch rpm does not know is not foreign but odd.
+ */
+export function isForeignArch(machineArch: string, arch: string): boolean {
+  return isKnownArch(arch) && !(RUNS_ON.get(machineArch)?.has(arch) ?? true);
 }
 
 /** One field: a glob as fnmatch reads it, otherwise the same string. */

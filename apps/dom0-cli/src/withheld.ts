@@ -18,7 +18,7 @@ import { sanitizeForTerminal } from '@dom0-updates/protocol';
 import { InstallError } from './errors.ts';
 import { displayEvr, evrOf, installedBuild, newestInstalled, type InstalledPackage } from './installed.ts';
 import type { Action } from './options.ts';
-import { isGlob, isKnownArch, matchesAsName, PackageSpecs, runsOn } from './package-match.ts';
+import { isForeignArch, isGlob, isKnownArch, matchesAsName, PackageSpecs } from './package-match.ts';
 import { compareEvr, inDependencyRange } from './version-order.ts';
 
 /** Package names dnf can take as an exact exclude pattern: no glob or other special characters, no comma or space. */
@@ -413,7 +413,7 @@ export interface ForeignArchBuild {
  */
 export function foreignArchBuilds(cached: readonly CachedPackage[], machineArch: string): ForeignArchBuild[] {
   return cached
-    .filter((pkg) => isKnownArch(pkg.arch) && !runsOn(machineArch, pkg.arch))
+    .filter((pkg) => isForeignArch(machineArch, pkg.arch))
     .map((pkg) => ({ package: pkg, spec: exactBuildSpec(pkg, `has an arch (${pkg.arch}) that ${machineArch} does not run`) }));
 }
 

@@ -5,7 +5,7 @@ import { buildFixtures, buildPackage, installedPackages } from '@dom0-updates/fi
 import { describe, expect, it } from 'vitest';
 import { SNAPSHOT_PREFIX } from '../src/repo-snapshot.ts';
 import { jsonLines, makeRepo } from './harness.ts';
-import { agentCacheMarker, hostile, oldRoot, scenariosClosedAfterEach, V1, V2 } from './support/e2e-scenarios.ts';
+import { agentCacheMarker, batchDir, hostile, oldRoot, scenariosClosedAfterEach, V1, V2 } from './support/e2e-scenarios.ts';
 
 const scenario = scenariosClosedAfterEach();
 
@@ -334,8 +334,7 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
 
   it('never rolls back an installed package to satisfy what a named install requires, even with the old build cached earlier', async () => {
     const s = await scenario({ install: (f) => f.packages.v2.map((p) => p.path), serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const oldHello = s.fixtures.packages.v1.find((p) => p.fileName.startsWith('dom0-hello-1.0'));
     if (oldHello === undefined) throw new Error('no dom0-hello 1.0 fixture');
     // an earlier batch leaves the old, validly signed build in dom0's cached repository...
@@ -357,8 +356,7 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
 
   it('withholds an unrequested package whose name reads as another package\'s name.arch or N-V-R.A, which dnf would take for the other one', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const key = { key: 'trusted-rsa' as const, outDir };
     // a new dom0-hello needs a capability only the look-alike provides
     const hello3 = await buildPackage({ name: 'dom0-hello', version: '3.0', requires: ['dom0-libgreet >= 1.0', 'evilcap'] }, key);
@@ -376,8 +374,7 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
 
   it('does not let an unrequested look-alike named `NAME.ARCH` replace the package asked for by name through its Obsoletes', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const lookalike = await buildPackage({ name: 'dom0-tool.noarch', version: '1.0', obsoletes: ['dom0-tool < 99'] }, { key: 'trusted-rsa', outDir });
     const r = await s.run(['-y', 'dom0-tool'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: lookalike.path });
     expect(r.stdout).toContain('Not offered to dnf (in the cached repository, but neither installed nor requested): dom0-tool.noarch');
@@ -440,8 +437,7 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
 
   it("shows dnf's words about a signed package's text escaped: a C1 CSI or a bidi override in a Requires never reaches the terminal raw", async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', requires: ['dom0-\u009b31m\u202eevil'] }, { key: 'trusted-rsa', outDir });
     const r = await s.run(['-y', '--best'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: tool3.path });
     expect(r.exitCode).toBe(1);
@@ -453,8 +449,7 @@ describe('dom0-update end to end (local transport, real agent, receiver and dnf)
 
   it('does not pull in a new dependency nobody named: the upgrade needing it stays out, and naming it lets it in', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', requires: ['dom0-newdep'] }, { key: 'trusted-ed25519', outDir });
     const newdep = await buildPackage({ name: 'dom0-newdep', version: '1.0' }, { key: 'trusted-rsa', outDir });
     const env = { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [tool3.path, newdep.path].join(':') };

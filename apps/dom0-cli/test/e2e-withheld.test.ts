@@ -6,7 +6,7 @@ import { buildPackage, installedPackages } from '@dom0-updates/fixtures';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { jsonLines } from './harness.ts';
-import { hostile, oldRoot, scenariosClosedAfterEach, V1, V2 } from './support/e2e-scenarios.ts';
+import { batchDir, hostile, oldRoot, scenariosClosedAfterEach, V1, V2 } from './support/e2e-scenarios.ts';
 
 const scenario = scenariosClosedAfterEach();
 
@@ -20,8 +20,7 @@ async function multilibUpdate(libArch: 'x86_64' | 'noarch') {
   const lib1 = await build('dom0-lib', '1.0', libArch);
   const app1 = await build('dom0-app', '1.0', 'x86_64', { requires: ['dom0-lib'] });
   const s = await scenario({ install: () => [lib1.path, app1.path], serve: (f) => f.repos.v2 });
-  const outDir = join(s.dir, 'batch');
-  mkdirSync(outDir);
+  const outDir = batchDir(s);
   const lib2 = await build('dom0-lib', '2.0', 'x86_64', {}, outDir);
   const lib2i686 = await build('dom0-lib', '2.0', 'i686', { provides: ['libdom0lib32'] }, outDir);
   const app2 = await build('dom0-app', '2.0', 'x86_64', { requires: ['libdom0lib32'] }, outDir);
@@ -65,8 +64,7 @@ describe('dom0-update and a build of an arch dom0 does not run', () => {
   // an x86_64 dom0 and a signed aarch64 build: dnf's solver never installs it
   it.runIf(machine() === 'x86_64')('neither offers it, nor counts it, nor calls it a missed update, nor says naming it would let it in', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const foreign = await buildPackage({ name: 'dom0-hello', version: '3.0', arch: 'aarch64', requires: ['dom0-libgreet >= 1.0'] }, { key: 'trusted-rsa', outDir });
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: foreign.path });
     expect(r.stdout).toContain('Not offered to dnf (an arch this machine, x86_64, does not run): dom0-hello-0:3.0-1.aarch64');
@@ -83,8 +81,7 @@ describe('dom0-update and a build of an arch dom0 does not run', () => {
 describe('dom0-update and Obsoletes in an upgrade', () => {
   it('withholds the build of an installed name whose Obsoletes would remove another installed package, until it is named', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', obsoletes: ['dom0-hello'] }, { key: 'trusted-rsa', outDir });
     const sent = [...s.fixtures.packages.v2.map((p) => p.path), tool3.path];
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: sent.join(':') });
@@ -109,8 +106,7 @@ describe('dom0-update and Obsoletes in an upgrade', () => {
 describe('dom0-update and a package renamed upstream', () => {
   it('withholds a new name whose Obsoletes replace an installed package, says so and how to accept it, and the advice works', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const renamed = await buildPackage({ name: 'dom0-hello-ng', version: '3.0', obsoletes: ['dom0-hello < 3.0'] }, { key: 'trusted-rsa', outDir });
     const r = await s.run(['-y'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: renamed.path });
     expect(r.exitCode).toBe(0);
@@ -128,8 +124,7 @@ describe('dom0-update and a package renamed upstream', () => {
 describe('dom0-update and Obsoletes of a requested package', () => {
   it('withholds an unnamed build whose Obsoletes would take the place of the update the user asked for', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     // matches no installed version of dom0-hello, only the update the user asks for
     const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', obsoletes: ['dom0-hello >= 2.0'] }, { key: 'trusted-rsa', outDir });
     const sent = s.fixtures.packages.v2.filter((p) => !p.fileName.startsWith('dom0-tool-'));
@@ -146,8 +141,7 @@ describe('dom0-update and Obsoletes of a requested package', () => {
 describe('dom0-update and Obsoletes when dnf fails', () => {
   it('says which builds it withheld for their Obsoletes when what was asked for needs one', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', obsoletes: ['dom0-hello'] }, { key: 'trusted-rsa', outDir });
     const plugin = await buildPackage({ name: 'dom0-plugin', version: '1.0', requires: ['dom0-tool >= 3.0'] }, { key: 'trusted-rsa', outDir });
     const r = await s.run(['-y', 'dom0-plugin'], { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [tool3.path, plugin.path].join(':') });
@@ -161,8 +155,7 @@ describe('dom0-update and Obsoletes when dnf fails', () => {
 describe('dom0-update and a new dependency of a package installed by name', () => {
   it('says to name the withheld dependency in the same run as the requested package, which then installs both', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const plugin = await buildPackage({ name: 'dom0-plugin', version: '1.0', requires: ['dom0-newdep'] }, { key: 'trusted-rsa', outDir });
     const newdep = await buildPackage({ name: 'dom0-newdep', version: '1.0' }, { key: 'trusted-rsa', outDir });
     const env = { DOM0_UPDATES_AGENT_COMMAND: hostile, HOSTILE_SEND: [plugin.path, newdep.path].join(':') };
@@ -183,8 +176,7 @@ describe('dom0-update and a new dependency of a package installed by name', () =
 describe('dom0-update when dnf leaves verified updates out', () => {
   it('says which verified updates of installed packages dnf did not install and exits 1, not "Nothing changed"', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', requires: ['dom0-newdep'] }, { key: 'trusted-ed25519', outDir });
     const newdep = await buildPackage({ name: 'dom0-newdep', version: '1.0' }, { key: 'trusted-rsa', outDir });
     // Without --best (the root's dnf.conf says best=False) dnf skips the update whose new dependency dom0 withheld.
@@ -234,8 +226,7 @@ describe('dom0-update when dnf leaves verified updates out', () => {
 describe('dom0-update when dnf fails part way through its transaction', () => {
   it('reports the upgrades dnf made before it failed, and says so in the INSTALL_FAILED line', async () => {
     const s = await scenario({ ...oldRoot, serve: (f) => f.repos.v2 });
-    const outDir = join(s.dir, 'batch');
-    mkdirSync(outDir);
+    const outDir = batchDir(s);
     // a validly signed dom0-tool 3.0 whose file lands where dom0 has a directory no package owns:
     // rpm's transaction test passes, unpacking it fails, and dnf exits 1 after the other upgrades
     const tool3 = await buildPackage({ name: 'dom0-tool', version: '3.0', payloadBytes: 16 }, { key: 'trusted-ed25519', outDir });

@@ -34,6 +34,13 @@ export function agentCacheMarker(s: Scenario): string {
   return join(cache, 'marker');
 }
 
+/** A new directory of the scenario's for the packages a test builds and has the hostile agent send. */
+export function batchDir(s: Scenario): string {
+  const dir = join(s.dir, 'batch');
+  mkdirSync(dir);
+  return dir;
+}
+
 /** The stand-in UpdateVM that sends whatever the test tells it to (test/hostile-agent.mjs). */
 export const hostile = JSON.stringify(['node', join(import.meta.dirname, '..', 'hostile-agent.mjs')]);
 
