@@ -274,6 +274,65 @@ describe('reasons that name the cause, when the key changed after it signed', ()
     }
   });
 
+  describe('a direct-key signature that sets key flags', () => {
+    const withDirect = async (k: { key: openpgp.PrivateKey }, ...signatures: { flags: number | undefined; date: Date; over?: openpgp.PrivateKey }[]): Promise<string> => {
+      const copy = await openpgp.readKey({ armoredKey: k.key.armor() });
+      for (const { flags, date, over } of signatures) {
+        const d = new openpgp.SignaturePacket();
+        d.signatureType = openpgp.enums.signature.key;
+        d.publicKeyAlgorithm = k.key.keyPacket.algorithm;
+        d.hashAlgorithm = openpgp.enums.hash.sha256;
+        if (flags !== undefined) d.keyFlags = Uint8Array.from([flags]);
+        // `over`: a signature made over another key's packet, which does not verify over this one
+        const target = (over ?? k.key).keyPacket;
+        await signPacket(d)(k.key.keyPacket, { key: target }, date, false, NO_SALT);
+        (copy as unknown as { directSignatures: openpgp.SignaturePacket[] }).directSignatures.push(d);
+      }
+      return copy.toPublic().armor();
+    };
+    const { certifyKeys, signData } = openpgp.enums.keyFlags;
+    const before = new Date(KEY_DATE.getTime() + 60_000); // the package is signed at SIGN_DATE, a day after KEY_DATE
+    const after = new Date(SIGN_DATE.getTime() + 86_400_000);
+
+    it('refuses a package its primary key signed after the newest one withdrew signing (certify only, or no usage), as gpg does', async () => {
+      const k = await generateEdKey();
+      const pkg = forgePackage(ed, k.primary);
+      for (const flags of [certifyKeys, 0]) {
+        const keyring = await loadKeyring([await withDirect(k, { flags, date: before })]);
+        await expect(verifyBytes(pkg, keyring, undefined, NOW)).rejects.toMatchObject({
+          code: 'RPM_KEY_INVALID',
+          message: expect.stringContaining(`its direct-key signature of ${before.toISOString()} withdraws its right to sign (key flags 0x0${String(flags)})`) as string,
+        });
+      }
+    });
+
+    it('accepts one whose newest direct-key signature allows signing, says nothing on usage, came after the package, or does not verify', async () => {
+      const k = await generateEdKey();
+      const pkg = forgePackage(ed, k.primary);
+      const other = await generateEdKey();
+      const later = new Date(before.getTime() + 60_000);
+      const cases: [string, { flags: number | undefined; date: Date; over?: openpgp.PrivateKey }[]][] = [
+        ['certify and sign', [{ flags: certifyKeys | signData, date: before }]],
+        ['signing restored by a newer one', [{ flags: certifyKeys, date: before }, { flags: certifyKeys | signData, date: later }]],
+        ['no key flags in the newest', [{ flags: certifyKeys, date: before }, { flags: undefined, date: later }]],
+        ['withdrawn after the package was signed', [{ flags: certifyKeys, date: after }]],
+        ['a withdrawal that does not verify', [{ flags: certifyKeys, date: before, over: other.key }]],
+      ];
+      for (const [what, signatures] of cases) expect([what, await outcomeAt(pkg, await withDirect(k, ...signatures))]).toEqual([what, 'ACCEPTED']);
+      // and the order the signatures come in does not decide which is newest
+      const order = await withDirect(k, { flags: certifyKeys | signData, date: later }, { flags: certifyKeys, date: before });
+      expect(await outcomeAt(pkg, order)).toBe('ACCEPTED');
+      const reversed = await withDirect(k, { flags: certifyKeys | signData, date: before }, { flags: certifyKeys, date: later });
+      expect(await outcomeAt(pkg, reversed)).toBe('RPM_KEY_INVALID');
+    });
+
+    it('still accepts what a signing subkey signed (the flags are the primary key\'s)', async () => {
+      const k = await generateEdKey({ signingSubkey: true });
+      const pkg = forgePackage(ed, subkeySigner(k.key, 1));
+      expect(await outcomeAt(pkg, await withDirect(k, { flags: certifyKeys, date: before }))).toBe('ACCEPTED');
+    });
+  });
+
   it('accepts a package signed before every user ID self-signature of its key although an older direct-key signature exists (which does not make a v4 key valid)', async () => {
     const k = await generateEdKey();
     const pkg = forgePackage(ed, k.primary); // made at SIGN_DATE

@@ -2,7 +2,7 @@ import * as openpgp from 'openpgp';
 import { RpmVerifyError } from '../errors.ts';
 import { judgeKeyAlgorithm, OPENPGP_CONFIG } from './policy.ts';
 import { isRevoked } from './revocation.ts';
-import { hasUsableSignatureBy, userSelfSignatures } from './self-signatures.ts';
+import { directSignaturesOf, hasUsableSignatureBy, overRefusedHash, userSelfSignatures } from './self-signatures.ts';
 import type { PinnedKeys } from './keyring.ts';
 import type { SignatureBlobInfo } from './signature-blob.ts';
 
@@ -61,6 +61,31 @@ function isCanonicalEd25519S(mpi: Uint8Array): boolean {
   let first = 0;
   while (first < 31 && value[first] === 0) first += 1;
   return isBelow(value.subarray(first), ED25519_ORDER);
+}
+
+/**
+ * Why the primary key's newest valid direct-key signature made by `date` withdraws its right to
+ * sign, or undefined. OpenPGP.js reads a v4 key's usage from its user ID self-signatures alone;
+ * gpg honours a direct-key signature's key flags too ("Wrong key usage"), and so does this
+ * verifier: the primary signs only when neither kind of self-signature says it may not. A newest
+ * one that sets no key flags says nothing on usage.
+ */
+async function directKeyWithdrawal(primary: openpgp.PublicKey, date: Date, config: openpgp.Config): Promise<string | undefined> {
+  const made = (signature: openpgp.SignaturePacket): number => signature.created?.getTime() ?? Infinity;
+  const candidates = directSignaturesOf(primary)
+    .filter((signature) => !overRefusedHash(signature) && made(signature) <= date.getTime())
+    .sort((a, b) => made(b) - made(a));
+  for (const signature of candidates) {
+    const verifies = await signature.verify(primary.keyPacket, openpgp.enums.signature.key, { key: primary.keyPacket }, date, false, config).then(
+      () => true,
+      () => false,
+    );
+    if (!verifies) continue;
+    const flags = signature.keyFlags?.[0];
+    if (flags === undefined || (flags & openpgp.enums.keyFlags.signData) !== 0) return undefined;
+    return `its direct-key signature of ${new Date(made(signature)).toISOString()} withdraws its right to sign (key flags 0x${flags.toString(16).padStart(2, '0')})`;
+  }
+  return undefined;
 }
 
 function describe(err: unknown): string {
@@ -171,9 +196,14 @@ export async function resolveSigner(
     if (/could not find valid signing key packet in key [0-9a-f]+$/i.test(message)) return fail('RPM_KEY_INVALID', `${at}: its newest valid self-signature${subkey === undefined ? '' : ' (the subkey\'s binding)'} does not let it sign`);
     return fail('RPM_KEY_INVALID', `${at}: ${message}`);
   };
-  const message = await refusalAt(created);
-  if (message === undefined) return resolved;
   const atSigning = `key ${fpr} cannot sign at ${created.toISOString()}`;
+  /** The signer, once OpenPGP.js took the key at `date`, unless a direct-key signature says otherwise. */
+  const acceptedAt = async (date: Date, at: string): Promise<ResolvedSigner> => {
+    const withdrawn = subkey === undefined ? await directKeyWithdrawal(primary, date, config) : undefined;
+    return withdrawn === undefined ? resolved : fail('RPM_KEY_INVALID', `${at}: ${withdrawn}`);
+  };
+  const message = await refusalAt(created);
+  if (message === undefined) return acceptedAt(created, atSigning);
   // Decided from the user ID self-signatures' own dates (a v4 key's validity at a date is judged by
   // them alone; a direct-key signature does not count), not from OpenPGP.js's words: its refusal names
   // whichever signature it tried last, so an old SHA-1 one (skipped by policy) beside a newer
@@ -194,7 +224,7 @@ export async function resolveSigner(
   // primary key: a primary valid then and a subkey bound only later is refused (above).
   const newer = `every ${bindings} over an accepted hash is newer than the signature`;
   const later = await refusalAt(checkedAt);
-  if (later === undefined) return resolved;
+  if (later === undefined) return acceptedAt(checkedAt, `key ${fpr} cannot sign at the reference date ${checkedAt.toISOString()} (${newer})`);
   const atReference = `key ${fpr} cannot sign at ${created.toISOString()} (${newer}) nor at the reference date ${checkedAt.toISOString()}`;
   return refuse(later, atReference, `key ${fpr}: ${newer}, and by them the key is expired at the reference date ${checkedAt.toISOString()}`);
 }
