@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_INSTALL_ONLY, readDnfConfMain } from '../src/dnf-conf.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dnf-conf-'));
@@ -74,5 +74,28 @@ describe("dom0's dnf.conf as dnf reads it", () => {
 
   it('accepts a byte order mark, CRLF line ends and a comment after a section', () => {
     expect(conf('\uFEFF[main] # dom0\r\nexcludepkgs=a \r\n').excluded).toEqual(['a']);
+  });
+});
+
+const scratch = mkdtempSync(join(tmpdir(), 'dnf-conf-'));
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe("dom0's dnf.conf as dnf reads it", () => {
+  it('strips a byte order mark from the first line only: on a later line it is part of the key, which dnf does not know', () => {
+    const path = join(scratch, 'bom.conf');
+    writeFileSync(path, '\uFEFF[main]\nexclude=bar\n\uFEFFexcludepkgs=foo\n');
+    // python3-dnf reads the same file as excluding bar alone
+    expect(readDnfConfMain(path).excluded).toEqual(['bar']);
+  });
+
+  it('closes a section name at its first ], as dnf does with a ] after it', () => {
+    // python3-dnf reads both as [main]
+    for (const header of ['[main]]', '[main] ]']) {
+      const path = join(scratch, 'section.conf');
+      writeFileSync(path, `${header}\nexcludepkgs=foo\n`);
+      expect(readDnfConfMain(path).excluded, header).toEqual(['foo']);
+    }
   });
 });

@@ -56,3 +56,35 @@ describe("dom0's dnf output as it is shown", () => {
     );
   });
 });
+
+describe("dom0's dnf output as it is shown", () => {
+  it('shows a long line of dnf whole, with nothing cut, however long', () => {
+    const long = `${'x'.repeat(3000)}\n${'y'.repeat(3000)}`;
+    const text = new DnfOutputText();
+    expect(text.push(utf8(long)) + text.end()).toBe(long);
+  });
+
+  it('shows a byte that starts no UTF-8 sequence at once, escaped, instead of holding it for the next chunk', () => {
+    for (const byte of [0xc0, 0xc1, 0xf5, 0xf8, 0xff]) {
+      const text = new DnfOutputText();
+      expect(text.push(Uint8Array.of(0x61, byte)), byte.toString(16)).toBe(`a\\x${byte.toString(16)}`);
+      expect(text.end()).toBe('');
+    }
+  });
+
+  it('escapes every C0 control and DEL but newline and tab', () => {
+    for (let byte = 0; byte < 0x20; byte++) {
+      if (byte === 0x09 || byte === 0x0a) continue;
+      const text = new DnfOutputText();
+      expect(text.push(Uint8Array.of(0x61, byte, 0x62)) + text.end(), byte.toString(16)).toBe(`a\\x${byte.toString(16).padStart(2, '0')}b`);
+    }
+    const text = new DnfOutputText();
+    expect(text.push(Uint8Array.of(0x7f))).toBe('\\x7f');
+  });
+
+  it('holds the first two bytes of a three-byte character led by 0xe0 until its last byte comes', () => {
+    // U+0800 is e0 a0 80
+    const text = new DnfOutputText();
+    expect([text.push(Uint8Array.of(0xe0, 0xa0)), text.push(Uint8Array.of(0x80)), text.end()]).toEqual(['', '\u0800', '']);
+  });
+});

@@ -9,7 +9,7 @@ import { cachedUpdates, missedUpgrades } from '../src/missed-upgrades.ts';
 import { parseArgs } from '../src/options.ts';
 import { PackageSpecs } from '../src/package-match.ts';
 import { Reporter } from '../src/reporter.ts';
-import type { ReceivedPackage } from '../src/result-record.ts';
+import type { ReceivedPackage, VerifiedBuild } from '../src/result-record.ts';
 
 function received(name: string, epoch: number, version: string, release = '1', arch = 'noarch'): ReceivedPackage {
   const nevra = `${name}-${epoch === 0 ? '' : `${epoch}:`}${version}-${release}.${arch}`;
@@ -297,5 +297,24 @@ describe('a package dnf removed', () => {
     const kernels = (...versions: string[]): InstalledPackage[] => versions.map((v) => ({ ...installed('kernel', `0:${v}-1`, 'x86_64'), instance: v }));
     expect(outcome(['-y'], kernels('6.1', '6.2'), kernels('6.2', '6.3'), [received('kernel', 0, '6.3', '1', 'x86_64')])).toEqual([]);
     expect(outcome(['-y', 'dom0-extra', 'dom0-hello'], [installed('dom0-hello', '0:1.0-1')], [installed('dom0-extra', '0:1.0-1')], [received('dom0-extra', 0, '1.0')])).toEqual([]);
+  });
+});
+
+describe('cached updates offered when no batch arrived', () => {
+  const verified = (name: string, version: string, arch: string): VerifiedBuild => ({ name, epoch: 0, version, release: '1', arch, nevra: `${name}-${version}-1.${arch}` });
+
+  it('are one per installed name and arch, the newest, also when the cache holds it in two arches across noarch', () => {
+    const installed: InstalledPackage[] = [{ name: 'hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' }];
+    const updates = cachedUpdates([verified('hello', '2.0', 'x86_64'), verified('hello', '3.0', 'noarch')], installed);
+    expect(updates.map((b) => b.nevra)).toEqual(['hello-3.0-1.noarch']);
+  });
+
+  it('are one per arch of a name installed in two arches', () => {
+    const installed: InstalledPackage[] = [
+      { name: 'lib', arch: 'x86_64', evr: '0:1.0-1', instance: '1' },
+      { name: 'lib', arch: 'i686', evr: '0:1.0-1', instance: '2' },
+    ];
+    const updates = cachedUpdates([verified('lib', '2.0', 'x86_64'), verified('lib', '2.0', 'i686')], installed);
+    expect(updates.map((b) => b.nevra)).toEqual(['lib-2.0-1.x86_64', 'lib-2.0-1.i686']);
   });
 });

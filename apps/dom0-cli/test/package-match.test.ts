@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isGlob, PackageSpecs, type PackageBuild } from '../src/package-match.ts';
+import { isForeignArch, isGlob, matchesAsName, PackageSpecs, type PackageBuild } from '../src/package-match.ts';
 
 /** Builds of `name`: 2.0-1 noarch, and 1:2.0-1 x86_64. */
 const buildsOf = (name: string): PackageBuild[] => [
@@ -104,5 +104,42 @@ describe('isGlob', () => {
   it('says a spec with *, ? or [ is a glob, and a plain one is not', () => {
     for (const spec of ['dom0-*', 'dom0-too?', 'dom0-extr[a]']) expect(isGlob(spec), spec).toBe(true);
     for (const spec of ['dom0-tool', 'dom0-tool-2.0-1.x86_64', 'libstdc++', 'a]']) expect(isGlob(spec), spec).toBe(false);
+  });
+});
+
+describe('package specs read as dnf reads them', () => {
+  const pb = (name: string, version: string, release = '1', epoch = '0', arch = 'noarch'): PackageBuild => ({ name, epoch, version, release, arch });
+
+  it('reads globs as fnmatch does: * matches nothing too, ? exactly one character, a one-character range its character, and the whole name', () => {
+    expect(matchesAsName('kernel*', 'kernel')).toBe(true);
+    expect(matchesAsName('kernel?', 'kernel')).toBe(false);
+    expect(matchesAsName('kernel?', 'kernels')).toBe(true);
+    expect(matchesAsName('dom0-[a-a]', 'dom0-a')).toBe(true);
+    expect(matchesAsName('hello*', 'dom0-hello')).toBe(false);
+    expect(matchesAsName('*hello', 'dom0-hello')).toBe(true);
+    // a - last in a class stands for itself
+    expect(matchesAsName('x[a-]', 'x-')).toBe(true);
+    expect(matchesAsName('x[a-]', 'xb')).toBe(false);
+    // without a glob character a spec is taken literally, as dnf does: a backslash escapes nothing
+    expect(matchesAsName('dom0\\tool', 'dom0tool')).toBe(false);
+    expect(matchesAsName('dom0\\tool', 'dom0\\tool')).toBe(true);
+  });
+
+  it('tries the full NEVRA form before name.arch, as dnf does', () => {
+    const specs = new PackageSpecs([], [pb('foo', '1.0'), pb('foo-1.0-1', '5')]);
+    expect([...specs.namesOf('foo-1.0-1.noarch')]).toEqual(['foo']);
+  });
+
+  it('takes a spec as selecting a build only when epoch and release match too', () => {
+    const builds = [pb('foo', '1.0', '1', '0'), pb('foo', '1.0', '1', '1'), pb('foo', '1.0', '2', '0')];
+    const specs = new PackageSpecs([], builds);
+    expect(builds.map((b) => specs.selectsBuild(['foo-0:1.0-1'], b))).toEqual([true, false, false]);
+    expect(builds.map((b) => specs.selectsBuild(['foo-1.0-1'], b))).toEqual([true, true, false]);
+  });
+
+  it('takes an arch rpm does not know for odd, not foreign', () => {
+    expect(isForeignArch('x86_64', 'pdp11')).toBe(false);
+    expect(isForeignArch('x86_64', 'aarch64')).toBe(true);
+    for (const arch of ['noarch', 'x86_64', 'athlon', 'i686', 'i586', 'i486', 'i386']) expect(isForeignArch('x86_64', arch), arch).toBe(false);
   });
 });

@@ -118,3 +118,20 @@ describe('inDependencyRange', () => {
     expect(inDependencyRange('0:9.0-1', '<>', '1.0')).toBe(true);
   });
 });
+
+describe("rpm's version order", () => {
+  it('splits the release at the last dash, as rpm.vercmp does', () => {
+    // rpm 4.18: rpm.vercmp("1-2", "1-1-5") is -1 (version 1 against 1-1)
+    expect(compareEvr('1-2', '1-1-5')).toBe(-1);
+    expect(compareEvr('1-1-5', '1-2')).toBe(1);
+  });
+
+  it('takes the version an Obsoletes names as inside its >= and <= ranges', () => {
+    expect(inDependencyRange('0:1.0-1', '>=', '1.0')).toBe(true);
+    expect(inDependencyRange('0:1.0-1', '>=', '0:1.0-1')).toBe(true);
+    expect(inDependencyRange('0:1.0-1', '<=', '1.0-1')).toBe(true);
+    expect(inDependencyRange('0:1.0-1', '>=', '1.0-2')).toBe(false);
+    expect(inDependencyRange('0:1.0-1', '>', '1.0')).toBe(false);
+    expect(inDependencyRange('0:1.0-1', '<', '1.0')).toBe(false);
+  });
+});

@@ -3,18 +3,18 @@ import { cachedRepoDefinition } from '../src/cached-repo.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixtures } from '@dom0-updates/fixtures';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.ts';
 import { dom0DnfInstallArgs } from '../src/dom0-dnf.ts';
 import { InstallError } from '../src/errors.ts';
 import type { InstalledPackage } from '../src/installed.ts';
-import { listCachedRepoNames, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type CachedPackage } from '../src/withheld.ts';
+import { listCachedRepoNames, namesToWithhold, newArchBuilds, obsoletingBuilds, oddArchBuilds, olderBuilds, parseCachedLine, pinPublishedRepo, readCachedRepo, renamingBuilds, unpinnedBuilds, withheldBuildSpecs, withheldButInstalled, type CachedPackage } from '../src/withheld.ts';
+import { cachedBuild, KEY_ID } from './support/cached-package.ts';
 
 const installed: InstalledPackage[] = [
   { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
   { name: 'dom0-tool', arch: 'noarch', evr: '0:1.0-1', instance: '2' },
 ];
-const KEY_ID = '0123456789abcdef';
 /** One 1.0-1 noarch build per name, unless `name-version` says another version. */
 const cachedNamed = (...names: string[]): CachedPackage[] =>
   names.map((spec) => {
@@ -503,5 +503,121 @@ describe('dom0\'s dnf install step', () => {
     expect(asking).toContain('--setopt=assumeyes=False');
     expect(asking).not.toContain('-y');
     expect(dom0DnfInstallArgs(config, { ...request, assumeYes: false }, 'upgrade', [])).not.toContain('--setopt=assumeyes=False');
+  });
+});
+
+const scratch = mkdtempSync(join(tmpdir(), 'withheld-'));
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the signer of a cached build', () => {
+  it('reads no key ID from a signature whose key ID runs into other text', () => {
+    const line = (signature: string): string => ['dom0-tool', '0', '2.0', '1', 'noarch', signature].join('\t');
+    expect(parseCachedLine(line(`RSA/SHA256, Mon 01 Jan 2024, Key ID ${KEY_ID}`)).signerKeyId).toBe(KEY_ID);
+    expect(parseCachedLine(line(`RSA/SHA256, Mon 01 Jan 2024, Key ID ${KEY_ID}|(none)`)).signerKeyId).toBe(KEY_ID);
+    expect(parseCachedLine(line(`RSA/SHA256, Mon 01 Jan 2024, Key ID ${KEY_ID}z`)).signerKeyId).toBeUndefined();
+    expect(parseCachedLine(line('RSA/SHA256, Mon 01 Jan 2024, Key ID 01234567')).signerKeyId).toBeUndefined();
+    expect(parseCachedLine(line(`RSA/SHA256, Mon 01 Jan 2024, Key ID ${'0'.repeat(60)}${KEY_ID}`)).signerKeyId).toBeUndefined();
+  });
+});
+
+describe('the cached repository as its files say', () => {
+  it('reads only the .rpm files of a generation', async () => {
+    const dir = join(scratch, 'generation');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'notes.xrpm'), 'not a package');
+    expect(await readCachedRepo(dir)).toEqual([]);
+  });
+
+  it("fails with CACHED_REPO_QUERY, rpm's reason, when rpm cannot read a package", async () => {
+    const dir = join(scratch, 'broken-generation');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'dom0-tool-1.0-1.noarch.rpm'), 'not a package');
+    await expect(readCachedRepo(dir)).rejects.toMatchObject({ code: 'CACHED_REPO_QUERY' });
+  });
+});
+
+describe('builds withheld for their Obsoletes', () => {
+  const installed: InstalledPackage[] = [
+    { name: 'dom0-hello', arch: 'noarch', evr: '0:1.0-1', instance: '1' },
+    { name: 'dom0-tool', arch: 'noarch', evr: '0:1.0-1', instance: '2' },
+  ];
+
+  it('does not withhold an update of a requested name for obsoleting older builds of its own name', () => {
+    const cached = [cachedBuild('dom0-tool', '2.0'), cachedBuild('dom0-tool', '3.0', [{ name: 'dom0-tool', flags: '<', evr: '0:3.0' }])];
+    expect(obsoletingBuilds(cached, installed, ['dom0-tool-2.0'])).toEqual([]);
+  });
+
+  it('withholds a build of an installed name that obsoletes a requested name no package has', () => {
+    const cached = [cachedBuild('dom0-tool', '2.0', [{ name: 'dom0-new', flags: '', evr: '' }])];
+    expect(obsoletingBuilds(cached, installed, ['dom0-new']).map((b) => [b.spec, b.replaces])).toEqual([['dom0-tool-0:2.0-1.noarch', ['the requested dom0-new']]]);
+  });
+
+  it('withholds a build of an installed name that obsoletes a name requested as name-version', () => {
+    const cached = [cachedBuild('dom0-new', '1.0'), cachedBuild('dom0-tool', '2.0', [{ name: 'dom0-new', flags: '', evr: '' }])];
+    expect(obsoletingBuilds(cached, installed, ['dom0-new-1.0']).map((b) => [b.spec, b.replaces])).toEqual([['dom0-tool-0:2.0-1.noarch', ['the requested dom0-new']]]);
+  });
+
+  it('withholds a build of an installed name that obsoletes a name a requested glob matches, though no package has it', () => {
+    const cached = [cachedBuild('dom0-tool', '2.0', [{ name: 'dom0-new', flags: '', evr: '' }])];
+    expect(obsoletingBuilds(cached, installed, ['dom0-n*']).map((b) => b.spec)).toEqual(['dom0-tool-0:2.0-1.noarch']);
+  });
+
+  it('matches an Obsoletes entry against installed names exactly, not as a prefix', () => {
+    const cached = [cachedBuild('dom0-tool', '2.0', [{ name: 'dom0-hel', flags: '', evr: '' }])];
+    expect(obsoletingBuilds(cached, installed, [])).toEqual([]);
+  });
+
+  it('calls a withheld build a rename only when its Obsoletes match an installed package', () => {
+    const cached = [cachedBuild('dom0-hello-ng', '2.0', [{ name: 'dom0-hello', flags: '<', evr: '0:2.0' }]), cachedBuild('dom0-extra', '1.0', [{ name: 'dom0-gone', flags: '', evr: '' }])];
+    expect(renamingBuilds(cached, installed, ['dom0-hello-ng', 'dom0-extra']).map((b) => [b.package.name, b.replaces])).toEqual([['dom0-hello-ng', ['the installed dom0-hello.noarch 1.0-1']]]);
+  });
+});
+
+describe('builds withheld as rollbacks', () => {
+  it('withholds an older build in another arch even when the same version is installed in this one', () => {
+    // an install-only name kept in two versions: 1.0 noarch is older than the newest, 2.0
+    const installed: InstalledPackage[] = [
+      { name: 'kernel-tool', arch: 'x86_64', evr: '0:1.0-1', instance: '1' },
+      { name: 'kernel-tool', arch: 'x86_64', evr: '0:2.0-1', instance: '2' },
+    ];
+    expect(olderBuilds([cachedBuild('kernel-tool', '1.0')], installed, 'upgrade', []).map((b) => b.spec)).toEqual(['kernel-tool-0:1.0-1.noarch']);
+  });
+
+  it('does not withhold a build of the installed version in another arch: it is no rollback', () => {
+    const installed: InstalledPackage[] = [{ name: 'dom0-tool', arch: 'x86_64', evr: '0:1.0-1', instance: '1' }];
+    expect(olderBuilds([cachedBuild('dom0-tool', '1.0')], installed, 'upgrade', [])).toEqual([]);
+  });
+});
+
+describe('builds withheld as a new arch of an installed name', () => {
+  it("withholds the machine's own arch of a name installed only in another arch that is not noarch", () => {
+    const installed: InstalledPackage[] = [{ name: 'dom0-lib', arch: 'i686', evr: '0:1.0-1', instance: '1' }];
+    expect(newArchBuilds([cachedBuild('dom0-lib', '2.0', [], 'x86_64')], installed, [], 'x86_64').map((b) => b.spec)).toEqual(['dom0-lib-0:2.0-1.x86_64']);
+  });
+
+  it('takes no consent from a spec that names the installed arch too, when the cache holds the new arch alone', () => {
+    const installed: InstalledPackage[] = [{ name: 'dom0-lib', arch: 'x86_64', evr: '0:1.0-1', instance: '1' }];
+    const cached = [cachedBuild('dom0-lib', '2.0', [], 'i686')];
+    expect(newArchBuilds(cached, installed, ['dom0-lib'], 'x86_64').map((b) => b.spec)).toEqual(['dom0-lib-0:2.0-1.i686']);
+    expect(newArchBuilds(cached, installed, ['dom0-lib.i686'], 'x86_64')).toEqual([]);
+  });
+
+  it('takes no consent from a spec that names another package', () => {
+    const installed: InstalledPackage[] = [{ name: 'dom0-lib', arch: 'x86_64', evr: '0:1.0-1', instance: '1' }];
+    const cached = [cachedBuild('dom0-lib', '2.0', [], 'i686'), cachedBuild('dom0-other', '1.0')];
+    expect(newArchBuilds(cached, installed, ['dom0-other'], 'x86_64').map((b) => b.spec)).toEqual(['dom0-lib-0:2.0-1.i686']);
+  });
+});
+
+describe('exact patterns of withheld builds', () => {
+  it('refuses a cached package whose name starts with a dash', () => {
+    expect(() => parseCachedLine(['-dom0-tool', '0', '2.0', '1', 'noarch', `Key ID ${KEY_ID}`].join('\t'))).toThrow(expect.objectContaining({ code: 'CACHED_REPO_BAD_NAME' }));
+  });
+
+  it('refuses a build whose epoch is empty: its pattern would not name one build', () => {
+    const build = { ...cachedBuild('dom0-tool', '2.0'), epoch: '' };
+    expect(() => unpinnedBuilds([build], new Set())).toThrow(expect.objectContaining({ code: 'CACHED_REPO_BAD_NAME' }));
   });
 });
