@@ -64,10 +64,16 @@ const UNTRUSTED_LINE_MAX = 1000;
 /** Info lines list names (up to 4096 withheld ones of 255 characters): a cap only against a runaway line. */
 const INFO_LINE_MAX = 2 * 1024 * 1024;
 
-/** Sanitised, cut to UNTRUSTED_LINE_MAX, and a cut mark from readLines kept at the end. */
+/**
+ * Sanitised and cut to UNTRUSTED_LINE_MAX. A line readLines cut keeps its mark at the end, and so
+ * does one that only its escapes make too long: a line is shown whole or says it was cut.
+ */
 function untrustedText(raw: string): string {
-  if (!raw.endsWith(LINE_CUT_MARK)) return sanitizeForTerminal(raw, UNTRUSTED_LINE_MAX);
-  return `${sanitizeForTerminal(raw.slice(0, -LINE_CUT_MARK.length), UNTRUSTED_LINE_MAX - LINE_CUT_MARK.length)}${LINE_CUT_MARK}`;
+  const cutByReader = raw.endsWith(LINE_CUT_MARK);
+  const text = cutByReader ? raw.slice(0, -LINE_CUT_MARK.length) : raw;
+  const whole = sanitizeForTerminal(text, Infinity);
+  if (!cutByReader && whole.length <= UNTRUSTED_LINE_MAX) return whole;
+  return `${sanitizeForTerminal(text, UNTRUSTED_LINE_MAX - LINE_CUT_MARK.length)}${LINE_CUT_MARK}`;
 }
 
 /**

@@ -51,6 +51,19 @@ describe('Reporter', () => {
     expect(lines).toEqual([`a${'\u00e9'.repeat(449)} [line cut]`]);
   });
 
+  it('marks a line cut when only its escapes make it too long to show', async () => {
+    const { reporter, out } = capture('human');
+    // 900 bytes, under readLines' cut, but 3600 characters once escaped
+    await readLines(Readable.from([Buffer.from(`${'\u001b'.repeat(900)}\n`)]), (line) => reporter.agentLine(line));
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/^\[sys-net\] (\\x1b)+… \[line cut\]$/);
+    expect((out[0] ?? '').length).toBeLessThanOrEqual('[sys-net] '.length + 1000);
+    // one that fits escaped is shown whole, with no mark
+    const fits = capture('human');
+    fits.reporter.agentLine('\u001b'.repeat(247));
+    expect(fits.out).toEqual([`[sys-net] ${'\\x1b'.repeat(247)}`]);
+  });
+
   it('keeps the cut mark of a cut line although escaping lengthens the rest', async () => {
     const { reporter, out } = capture('human');
     await readLines(Readable.from([Buffer.from('\u001b'.repeat(5000)), Buffer.from('\n')]), (line) => reporter.agentLine(line));
