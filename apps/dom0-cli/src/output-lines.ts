@@ -27,7 +27,10 @@ function shown(line: Uint8Array): string {
   return `${sanitizeBytesForTerminal(line.subarray(0, end))}${LINE_CUT_MARK}`;
 }
 
-/** Whether a line is to be shown: `bytes[start..end)` is the line, at most MAX_LINE bytes of it. */
+/**
+ * Whether a line is to be shown: `bytes[start..end)` is the line as it came, which may be longer
+ * than MAX_LINE when one chunk held it whole (it is still shown cut).
+ */
 export type KeepLine = (bytes: Uint8Array, start: number, end: number) => boolean;
 
 /**
