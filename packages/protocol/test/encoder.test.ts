@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -142,5 +142,65 @@ describe('service version', () => {
     for (const argument of [undefined, '', 'v2', 'V1', 'v1\n']) {
       expect(() => checkServiceArgument(argument)).toThrow(VersionError);
     }
+  });
+});
+
+describe('encoder checks', () => {
+  it('refuses names that differ only in letter case, lower case first', async () => {
+    const out = new Capture();
+    await expect(
+      encodeUpdateStream(
+        [
+          { name: 'a.rpm', size: 1, body: [text('a')] },
+          { name: 'A.rpm', size: 1, body: [text('A')] },
+        ],
+        out,
+      ),
+    ).rejects.toMatchObject({ code: 'ENCODE_DUPLICATE_NAME', member: 'A.rpm' });
+    expect(out.bytes).toHaveLength(0);
+  });
+
+  it('refuses a file that holds more bytes than its size said (it grew)', async () => {
+    // procfs files are regular files of size 0 that read as text: the extra byte check must see it
+    const out = new Capture();
+    await expect(encodeUpdateStream([{ name: 'x.rpm', path: '/proc/version' }], out)).rejects.toMatchObject({ code: 'ENCODE_SIZE_CHANGED' });
+  });
+
+  it('stops before writing any byte past the declared size', async () => {
+    const out = new Capture();
+    await expect(encodeUpdateStream([{ name: 'x.rpm', size: 2, body: [text('ab'), text('cdef')] }], out)).rejects.toMatchObject({
+      code: 'ENCODE_SIZE_CHANGED',
+    });
+    expect(out.bytes).toHaveLength(512 + 2);
+  });
+
+  it('refuses a size beyond 11 octal digits with ENCODE_TOO_LARGE', async () => {
+    const out = new Capture();
+    await expect(encodeUpdateStream([{ name: 'x.rpm', size: 2 ** 33, body: [] }], out)).rejects.toMatchObject({ code: 'ENCODE_TOO_LARGE' });
+    expect(out.bytes).toHaveLength(0);
+  });
+
+  it('refuses a file that shrinks after its header was written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gaps-'));
+    const file = join(dir, 'x.rpm');
+    writeFileSync(file, new Uint8Array(1000).fill(7));
+    // the output truncates the file as soon as it is handed the header, before any body byte is read
+    class Shrinking extends Capture {
+      override _write(chunk: Uint8Array, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+        if (this.parts.length === 0) truncateSync(file, 10);
+        super._write(chunk, encoding, callback);
+      }
+    }
+    const out = new Shrinking();
+    await expect(encodeUpdateStream([{ name: 'x.rpm', path: file }], out)).rejects.toMatchObject({ code: 'ENCODE_SIZE_CHANGED' });
+    expect(out.bytes.length).toBeLessThan(512 + 1000);
+  });
+
+  it('writes nothing when the signal is already aborted', async () => {
+    const out = new Capture();
+    await expect(encodeUpdateStream([{ name: 'x.rpm', size: 1, body: [text('x')] }], out, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ENCODE_OUTPUT_CLOSED',
+    });
+    expect(out.bytes).toHaveLength(0);
   });
 });

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
-import { StreamError, decodeUpdateStream, type DecodeLimits } from '../src/index.ts';
+import { PROTOCOL_VERSION, StreamError, decodeUpdateStream, type DecodeLimits, type UpdateRequest } from '../src/index.ts';
 
 export const LIMITS: DecodeLimits = {
   maxMembers: 100,
@@ -85,3 +85,14 @@ export async function rejection(bytes: Uint8Array, limits: DecodeLimits = LIMITS
   }
   throw new Error('the stream was accepted');
 }
+
+/** A plain upgrade request: no packages, repositories or options. */
+export const UPGRADE_REQUEST: UpdateRequest = {
+  protocol: PROTOCOL_VERSION,
+  action: 'upgrade',
+  packages: [],
+  enableRepos: [],
+  disableRepos: [],
+  clean: false,
+  dnfOptions: [],
+};

@@ -18,7 +18,7 @@ import {
   type UpdateRequest,
 } from '../src/index.ts';
 import { findDuplicateKey } from '../src/json/duplicates.ts';
-import { chunks, text } from './helpers.ts';
+import { chunks, text, UPGRADE_REQUEST } from './helpers.ts';
 import { buildTar } from './tar-builder.ts';
 
 const SHA = 'a'.repeat(64);
@@ -28,15 +28,7 @@ const accepted: Reply = {
   status: 'accepted',
   packages: [{ file: 'x-1-1.noarch.rpm' as never, nevra: 'x-1-1.noarch', sha256: SHA, signer: FPR }],
 };
-const request: UpdateRequest = {
-  protocol: PROTOCOL_VERSION,
-  action: 'upgrade',
-  packages: [],
-  enableRepos: [],
-  disableRepos: [],
-  clean: false,
-  dnfOptions: [],
-};
+const request: UpdateRequest = UPGRADE_REQUEST;
 
 const line = (json: string): Uint8Array => text(`${json}\n`);
 const codeOf = (fn: () => unknown): string => {

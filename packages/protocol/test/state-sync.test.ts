@@ -6,6 +6,7 @@ import {
   DEFAULT_STATE_SYNC_LIMITS,
   PROTOCOL_VERSION,
   RequestError,
+  classifyStatePath,
   decodeStateSync,
   encodeRequest,
   encodeStateSync,
@@ -192,5 +193,62 @@ describe('request.json', () => {
 
   it('rejects request.json that is not one JSON line', () => {
     expect(() => parseRequest(text(JSON.stringify(request)))).toThrow(expect.objectContaining({ code: 'REQUEST_BAD_JSON' }));
+  });
+});
+
+const REQUEST_LINE = `${JSON.stringify({ protocol: PROTOCOL_VERSION, action: 'upgrade', packages: [], enableRepos: [], disableRepos: [], clean: false, dnfOptions: [] })}\n`;
+
+async function stateSyncError(members: readonly RawMember[]): Promise<unknown> {
+  try {
+    for await (const entry of decodeStateSync(chunks(buildTar(members), 512), DEFAULT_STATE_SYNC_LIMITS)) {
+      if (entry.kind !== 'request') for await (const piece of entry.body) expect(piece.length).toBeGreaterThan(0);
+    }
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('state-sync paths', () => {
+  it('rejects a path that climbs out of rpmdb/ from inside a component', async () => {
+    for (const name of ['rpmdb/x/../../../etc/shadow', 'rpmdb/a/b', 'rpmdb/x/']) {
+      expect(classifyStatePath(name), name).toHaveProperty('problem');
+      const error = await stateSyncError([{ name: 'request.json', body: text(REQUEST_LINE) }, { name, body: text('x') }]);
+      expect(error, name).toMatchObject({ code: 'TAR_BAD_NAME' });
+    }
+  });
+
+  it('takes only the exact name request.json as the request (the dot is no wildcard)', async () => {
+    for (const name of ['request_json', 'requestxjson']) {
+      expect(classifyStatePath(name), name).toHaveProperty('problem');
+      const error = await stateSyncError([{ name, body: text(REQUEST_LINE) }]);
+      expect(error, name).toMatchObject({ code: 'TAR_BAD_NAME' });
+    }
+  });
+});
+
+describe('state-sync path allow-list bounds', () => {
+  it('takes an rpmdb file name of 64 characters and rejects one of 65', () => {
+    expect(classifyStatePath(`rpmdb/${'a'.repeat(64)}`)).toMatchObject({ kind: 'rpmdb' });
+    expect(classifyStatePath(`rpmdb/${'a'.repeat(65)}`)).toHaveProperty('problem');
+  });
+
+  it('rejects a key file whose name after RPM-GPG-KEY- starts with a dot or an underscore', () => {
+    expect(classifyStatePath('rpm-gpg/RPM-GPG-KEY-x')).toMatchObject({ kind: 'gpg-key' });
+    for (const name of ['rpm-gpg/RPM-GPG-KEY-.hidden', 'rpm-gpg/RPM-GPG-KEY-_x', 'rpm-gpg/RPM-GPG-KEY--x']) {
+      expect(classifyStatePath(name), name).toHaveProperty('problem');
+    }
+  });
+});
+
+describe('state-sync encoder', () => {
+  it('refuses request.json from a streamed (non-array) file list as a bad name', async () => {
+    async function* files(): AsyncGenerator<{ name: string; size: number; body: Uint8Array[] }> {
+      yield { name: 'dnf/dnf.conf', size: 0, body: [] };
+      await Promise.resolve();
+      yield { name: 'request.json', size: 0, body: [] };
+    }
+    const request: UpdateRequest = { protocol: PROTOCOL_VERSION, action: 'upgrade', packages: [], enableRepos: [], disableRepos: [], clean: false, dnfOptions: [] };
+    await expect(encodeStateSync(request, files(), new Capture())).rejects.toMatchObject({ code: 'ENCODE_BAD_NAME', member: 'request.json' });
   });
 });
