@@ -27,7 +27,7 @@ function escapeCodePoint(codePoint: number): string {
 }
 
 function limit(pieces: Iterable<string>, maxLength: number): string {
-  // NaN would compare false against every length and cut nothing.
+  // NaN would compare false against every length and cut nothing; below 1 there is no room for the ellipsis.
   const max = Number.isNaN(maxLength) ? DEFAULT_SANITIZE_MAX_LENGTH : Math.max(1, Math.floor(maxLength));
   const kept: string[] = [];
   let length = 0;
