@@ -71,8 +71,10 @@ const INFO_LINE_MAX = 2 * 1024 * 1024;
 function untrustedText(raw: string): string {
   const cutByReader = raw.endsWith(LINE_CUT_MARK);
   const text = cutByReader ? raw.slice(0, -LINE_CUT_MARK.length) : raw;
-  const whole = sanitizeForTerminal(text, Infinity);
-  if (!cutByReader && whole.length <= UNTRUSTED_LINE_MAX) return whole;
+  if (!cutByReader) {
+    const whole = sanitizeForTerminal(text, Infinity);
+    if (whole.length <= UNTRUSTED_LINE_MAX) return whole;
+  }
   return `${sanitizeForTerminal(text, UNTRUSTED_LINE_MAX - LINE_CUT_MARK.length)}${LINE_CUT_MARK}`;
 }
 
