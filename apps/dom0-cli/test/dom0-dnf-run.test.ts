@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { runDom0Dnf } from '../src/dom0-dnf.ts';
 import { InstallUnansweredError } from '../src/errors.ts';
-import type { Interrupt, InterruptSignal } from '../src/interrupt.ts';
+import { watchSignals, type InterruptSignal } from '../src/interrupt.ts';
 import { markReaderGone } from '../src/reader-gone.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'dom0-dnf-run-'));
@@ -80,40 +80,24 @@ describe("running dom0's dnf", () => {
     expect((error as Error).message).toBe("dom0's dnf upgrade was killed by SIGKILL; its output above says why");
   });
 
-  /** An interrupt whose signals the test sends; `signal` is the first. */
-  const testInterrupt = (): Interrupt & { send(signal: InterruptSignal): void } => {
-    let first: InterruptSignal | undefined;
-    const once = new Set<(signal: InterruptSignal) => void>();
-    const repeat = new Set<(signal: InterruptSignal) => void>();
-    return {
-      get signal() {
-        return first;
-      },
-      onSignal: (listener) => (once.add(listener), () => once.delete(listener)),
-      onRepeat: (listener) => (repeat.add(listener), () => repeat.delete(listener)),
-      throwIfInterrupted: () => undefined,
-      send(signal) {
-        if (first === undefined) {
-          first = signal;
-          for (const listener of once) listener(signal);
-        } else for (const listener of repeat) listener(signal);
-      },
-    };
-  };
-
   /** A dnf that notes each SIGINT and SIGTERM it gets (`signals`, sent 300 ms apart, so none merges with another) and ends when `stop` appears. */
   async function signalsDnfGets(...signals: InterruptSignal[]): Promise<string[]> {
     const dir = fakeDnf('trap "echo INT >> \\"$0.got\\"" INT; trap "echo TERM >> \\"$0.got\\"" TERM; echo ready; while [ ! -e "$0.stop" ]; do sleep 0.05; done');
     const out = written(process.stdout);
-    const interrupt = testInterrupt();
-    const run = runDom0Dnf(['upgrade'], { mode: 'human', what: 'upgrade', assumeYes: true, home: scratch, interrupt });
-    await vi.waitFor(() => expect(out.join('')).toContain('ready'), { timeout: 10_000 });
-    for (const signal of signals) {
-      interrupt.send(signal);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+    // the real signal watcher, fed as a signal to dom0-update would feed it
+    const interrupt = watchSignals();
+    try {
+      const run = runDom0Dnf(['upgrade'], { mode: 'human', what: 'upgrade', assumeYes: true, home: scratch, interrupt });
+      await vi.waitFor(() => expect(out.join('')).toContain('ready'), { timeout: 10_000 });
+      for (const signal of signals) {
+        process.emit(signal, signal);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      writeFileSync(join(dir, 'dnf.stop'), '');
+      await expect(run).rejects.toThrow('interrupted by');
+    } finally {
+      interrupt.dispose();
     }
-    writeFileSync(join(dir, 'dnf.stop'), '');
-    await expect(run).rejects.toThrow('interrupted by');
     const got = join(dir, 'dnf.got');
     return existsSync(got) ? readFileSync(got, 'utf8').split('\n').filter((l) => l !== '') : [];
   }
